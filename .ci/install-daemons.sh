@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Install the real daemons tests/interop starts (as root), and make sure none of them is
+# left running on 0.0.0.0: the fixtures bind each daemon to its own 127.0.5x.y address,
+# and a package-started daemon on the wildcard address would take the port first.
+# Idempotent: safe to run again on a machine that already has everything.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-daemons.sh: must run as root (apt-get, and the daemons bind ports < 1024)" >&2
+    exit 1
+fi
+
+PACKAGES=(nmap openssh-server openssh-client dropbear-bin lighttpd vsftpd mosquitto
+          mosquitto-clients snmpd snmp busybox)
+# Debian's dynamic busybox has no telnetd applet; busybox-static has one. It Conflicts with
+# busybox, so it is unpacked beside it rather than installed over it.
+BUSYBOX_STATIC_DIR=/opt/shinsa-ci/busybox-static
+SERVICES=(ssh dropbear lighttpd vsftpd mosquitto snmpd)
+PROCESSES=(sshd dropbear lighttpd vsftpd mosquitto snmpd)
+
+export DEBIAN_FRONTEND=noninteractive
+# policy-rc.d exit 101 tells invoke-rc.d not to start services while packages install.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    created_policy=1
+fi
+cleanup() {
+    if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi
+}
+trap cleanup EXIT
+
+apt-get update
+apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+
+if [ ! -x "$BUSYBOX_STATIC_DIR/bin/busybox" ]; then
+    work=$(mktemp -d)
+    chmod 755 "$work"  # apt downloads as user _apt, which must be able to write here
+    chown _apt "$work" 2>/dev/null || true
+    (cd "$work" && apt-get download busybox-static)
+    mkdir -p "$BUSYBOX_STATIC_DIR"
+    dpkg-deb -x "$work"/busybox-static_*.deb "$BUSYBOX_STATIC_DIR"
+    rm -rf "$work"
+fi
+"$BUSYBOX_STATIC_DIR/bin/busybox" --list | grep -qx telnetd
+
+# Stop whatever the packages may have started anyway (containers without policy-rc.d
+# support, or a previous run); the fixtures start their own instances.
+for svc in "${SERVICES[@]}"; do
+    service "$svc" stop >/dev/null 2>&1 || true
+done
+for proc in "${PROCESSES[@]}"; do
+    if pgrep -x "$proc" >/dev/null 2>&1; then
+        # Only daemons listening on a wildcard address are in the way; a fixture's daemon on
+        # 127.0.5x.y from a concurrent run is left alone.
+        for pid in $(pgrep -x "$proc"); do
+            if ss -Hlnptu 2>/dev/null | grep -E '(0\.0\.0\.0|\[::\]|\*):' \
+                | grep -q "pid=$pid,"; then
+                kill "$pid" 2>/dev/null || true
+            fi
+        done
+    fi
+done
+
+for bin in /usr/sbin/sshd /usr/sbin/dropbear /usr/bin/dropbearkey /usr/sbin/lighttpd \
+           /usr/sbin/vsftpd /usr/sbin/mosquitto /usr/bin/mosquitto_passwd /usr/sbin/snmpd \
+           /usr/bin/snmpget /usr/bin/nmap /usr/bin/ssh-keygen; do
+    [ -x "$bin" ] || { echo "install-daemons.sh: $bin missing after install" >&2; exit 1; }
+done
+echo "install-daemons.sh: daemons installed; none left on a wildcard address"

@@ -1,0 +1,286 @@
+"""Device personalities: the YAML a lab device is built from, parsed into frozen data.
+
+The schema is written down in lab/README.md. Parsing is strict (unknown keys are errors)
+because a misspelt option would otherwise silently give a device the wrong behaviour and
+every test derived from it the wrong expectation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+import yaml
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from scanner.model import Transport
+
+Login: TypeAlias = Literal["form", "basic", "none"]
+
+UDP_PROTOCOLS = frozenset({"snmp", "ssdp", "mdns", "coap"})
+TCP_PROTOCOLS = frozenset(
+    {
+        "telnet",
+        "http",
+        "https",
+        "ftp",
+        "rtsp",
+        "mqtt",
+        "mqtts",
+        "ssh",
+        "modbus",
+        "s7",
+        "adb",
+        "jetdirect",
+    }
+)
+FAULTS = frozenset(
+    {"hang-after-banner", "reset-mid-response", "garbage-banner", "huge-banner", "silent"}
+)
+
+_COMMON_KEYS = frozenset({"port", "protocol", "transport", "fault"})
+# Which options each protocol reads; anything else on a service is a typo.
+_OPTION_KEYS: Mapping[str, frozenset[str]] = {
+    "telnet": frozenset({"banner"}),
+    "http": frozenset({"server", "title", "login"}),
+    "https": frozenset({"server", "title", "login"}),
+    "ftp": frozenset({"banner", "anonymous"}),
+    "rtsp": frozenset({"server"}),
+    "mqtt": frozenset({"anonymous"}),
+    "mqtts": frozenset({"anonymous"}),
+    "ssh": frozenset({"banner"}),
+    "modbus": frozenset(),
+    "s7": frozenset(),
+    "adb": frozenset(),
+    "jetdirect": frozenset(),
+    "snmp": frozenset({"communities", "sys_descr"}),
+    "ssdp": frozenset({"server"}),
+    "mdns": frozenset(),
+    "coap": frozenset(),
+}
+_TOP_KEYS = frozenset({"name", "title", "vendor", "services", "accounts"})
+_ACCOUNT_KEYS = frozenset({"username", "password", "factory_default"})
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    username: str
+    password: str
+    factory_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """One service of a personality; options a protocol does not read keep their defaults."""
+
+    port: int
+    protocol: str
+    transport: Transport = "tcp"
+    fault: str | None = None  # set: the protocol is only a label, the bytes are the fault's
+    banner: str = ""  # telnet greeting, FTP 220 line, SSH ident line
+    server: str = ""  # HTTP/RTSP Server header, SSDP SERVER
+    title: str = ""  # HTTP page title and Basic realm
+    login: Login = "none"  # HTTP login style
+    anonymous: bool = False  # FTP/MQTT accept a login without valid credentials
+    communities: tuple[str, ...] = ()  # SNMP communities answered
+    sys_descr: str = ""  # SNMP sysDescr.0
+
+
+@dataclass(frozen=True, slots=True)
+class Personality:
+    name: str
+    title: str
+    vendor: str
+    services: tuple[ServiceSpec, ...]
+    accounts: tuple[Account, ...] = ()
+
+    def check_login(self, username: str, password: str) -> bool:
+        return any(a.username == username and a.password == password for a in self.accounts)
+
+
+def parse(data: object, source: str) -> Personality:
+    """A personality from already-loaded YAML data; `source` names it in error messages."""
+    top = _mapping(data, source, "")
+    _no_unknown_keys(top, _TOP_KEYS, source, "")
+    name = _string(top, "name", source, "", required=True)
+    if not _NAME.match(name):
+        raise ValueError(f"{source}: name: must be lowercase letters, digits and '-', got {name!r}")
+    title = _string(top, "title", source, "", default=name)
+    vendor = _string(top, "vendor", source, "", default="")
+    raw_services = top.get("services")
+    if not isinstance(raw_services, list) or not raw_services:
+        raise ValueError(f"{source}: services: must be a non-empty list")
+    services = tuple(
+        _service(raw, title, source, f"services[{i}]") for i, raw in enumerate(raw_services)
+    )
+    seen: set[tuple[str, int]] = set()
+    for i, spec in enumerate(services):
+        key = (spec.transport, spec.port)
+        if key in seen:
+            raise ValueError(f"{source}: services[{i}]: {spec.transport}/{spec.port} is used twice")
+        seen.add(key)
+    raw_accounts = top.get("accounts", [])
+    if not isinstance(raw_accounts, list):
+        raise ValueError(f"{source}: accounts: must be a list")
+    accounts = tuple(_account(raw, source, f"accounts[{i}]") for i, raw in enumerate(raw_accounts))
+    return Personality(name=name, title=title, vendor=vendor, services=services, accounts=accounts)
+
+
+def load_file(path: Path | str) -> Personality:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    return parse(data, str(path))
+
+
+def builtin_names() -> tuple[str, ...]:
+    """Names of the personalities shipped in lab/personalities, sorted."""
+    folder = resources.files("lab") / "personalities"
+    return tuple(
+        sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    )
+
+
+def load_builtin(name: str) -> Personality:
+    if name not in builtin_names():
+        raise ValueError(f"no built-in personality {name!r}; known: {', '.join(builtin_names())}")
+    resource = resources.files("lab") / "personalities" / f"{name}.yaml"
+    source = f"lab/personalities/{name}.yaml"
+    try:
+        data = yaml.safe_load(resource.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{source}: not valid YAML: {exc}") from exc
+    personality = parse(data, source)
+    if personality.name != name:
+        raise ValueError(f"{source}: name: {personality.name!r} differs from the file name")
+    return personality
+
+
+def load_builtins(names: Sequence[str] | None = None) -> tuple[Personality, ...]:
+    return tuple(load_builtin(n) for n in (builtin_names() if names is None else names))
+
+
+def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
+    entry = _mapping(raw, source, where)
+    protocol = _string(entry, "protocol", source, where, required=True)
+    if protocol not in _OPTION_KEYS:
+        raise ValueError(
+            f"{source}: {where}.protocol: unknown protocol {protocol!r}; "
+            f"known: {', '.join(sorted(_OPTION_KEYS))}"
+        )
+    _no_unknown_keys(entry, _COMMON_KEYS | _OPTION_KEYS[protocol], source, where)
+    port = entry.get("port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise ValueError(f"{source}: {where}.port: must be an integer 1-65535, got {port!r}")
+    if port == 2024:
+        # 2024 belongs to the machine the lab runs on; a device there would collide with it.
+        raise ValueError(f"{source}: {where}.port: 2024 is reserved and may not be used")
+    natural: Transport = "udp" if protocol in UDP_PROTOCOLS else "tcp"
+    transport = _string(entry, "transport", source, where, default=natural)
+    if transport != natural:
+        raise ValueError(
+            f"{source}: {where}.transport: {protocol} runs over {natural}, got {transport!r}"
+        )
+    fault: str | None = None
+    if "fault" in entry:
+        fault = _string(entry, "fault", source, where, required=True)
+        if fault not in FAULTS:
+            raise ValueError(
+                f"{source}: {where}.fault: unknown fault {fault!r}; "
+                f"known: {', '.join(sorted(FAULTS))}"
+            )
+        if natural != "tcp":
+            raise ValueError(f"{source}: {where}.fault: faults exist for tcp services only")
+    login = _string(entry, "login", source, where, default="none")
+    if login not in ("form", "basic", "none"):
+        raise ValueError(f"{source}: {where}.login: must be form, basic or none, got {login!r}")
+    anonymous = entry.get("anonymous", False)
+    if not isinstance(anonymous, bool):
+        raise ValueError(f"{source}: {where}.anonymous: must be true or false, got {anonymous!r}")
+    communities = entry.get("communities", ["public"])
+    if not isinstance(communities, list) or not all(isinstance(c, str) for c in communities):
+        raise ValueError(f"{source}: {where}.communities: must be a list of strings")
+    banner = _string(entry, "banner", source, where, default=_default_banner(protocol, title))
+    if protocol == "ssh" and not banner.startswith("SSH-"):
+        raise ValueError(f"{source}: {where}.banner: an SSH ident must start with 'SSH-'")
+    return ServiceSpec(
+        port=port,
+        protocol=protocol,
+        transport=natural,
+        fault=fault,
+        banner=banner,
+        server=_string(entry, "server", source, where, default=""),
+        title=_string(entry, "title", source, where, default=title),
+        login=login,  # type: ignore[arg-type]  # checked against the Literal above
+        anonymous=anonymous,
+        communities=tuple(communities),
+        sys_descr=_string(entry, "sys_descr", source, where, default=title),
+    )
+
+
+def _default_banner(protocol: str, title: str) -> str:
+    if protocol == "ssh":
+        return "SSH-2.0-OpenSSH_8.4p1"
+    if protocol == "ftp":
+        return f"220 {title}"
+    return title
+
+
+def _account(raw: object, source: str, where: str) -> Account:
+    entry = _mapping(raw, source, where)
+    _no_unknown_keys(entry, _ACCOUNT_KEYS, source, where)
+    factory_default = entry.get("factory_default", False)
+    if not isinstance(factory_default, bool):
+        raise ValueError(f"{source}: {where}.factory_default: must be true or false")
+    return Account(
+        username=_string(entry, "username", source, where, required=True),
+        password=_string(entry, "password", source, where, required=True, allow_empty=True),
+        factory_default=factory_default,
+    )
+
+
+def _mapping(raw: object, source: str, where: str) -> Mapping[str, object]:
+    if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
+        raise ValueError(f"{source}: {where or 'top level'}: must be a mapping")
+    return raw
+
+
+def _no_unknown_keys(
+    entry: Mapping[str, object], allowed: frozenset[str], source: str, where: str
+) -> None:
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ValueError(f"{source}: {prefix}{unknown[0]}: unknown field")
+
+
+def _string(
+    entry: Mapping[str, object],
+    key: str,
+    source: str,
+    where: str,
+    *,
+    default: str = "",
+    required: bool = False,
+    allow_empty: bool = False,
+) -> str:
+    field = f"{where}.{key}" if where else key
+    if key not in entry:
+        if required:
+            raise ValueError(f"{source}: {field}: missing")
+        return default
+    value = entry[key]
+    # YAML reads a bare 1234 or yes as a number or bool: passwords like that must be quoted.
+    if not isinstance(value, str):
+        raise ValueError(f"{source}: {field}: must be a string, got {value!r}")
+    if required and not value and not allow_empty:
+        raise ValueError(f"{source}: {field}: must not be empty")
+    return value

@@ -1,0 +1,1 @@
+"""One module per protocol family; each exposes `start(spec, device, host, port)`."""

@@ -1,0 +1,152 @@
+"""MQTT 3.1, 3.1.1 and 5.0 broker front door: CONNECT gets a CONNACK, nothing is routed.
+
+Accepted when anonymous access is on or the username/password match an account; refused
+with return code 5 (3.x) or reason 0x87 Not authorized (5.0) otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from lab.servers.limits import READ_TIMEOUT
+from lab.servers.streams import Listener, serve_tcp
+
+if TYPE_CHECKING:
+    from lab.personality import ServiceSpec
+    from lab.servers.context import DeviceContext
+
+CONNECT, CONNACK, SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 1, 2, 8, 9, 12, 13, 14
+PUBLISH = 3
+MAX_PACKET = 64 * 1024  # devices are small: anything larger is an attack or a mistake
+MAX_PACKETS = 1000
+
+
+class MalformedPacket(ValueError):
+    pass
+
+
+async def read_packet(reader: asyncio.StreamReader) -> tuple[int, int, bytes]:
+    """(packet type, flags, body) of the next control packet."""
+    first = (await asyncio.wait_for(reader.readexactly(1), READ_TIMEOUT))[0]
+    length, multiplier = 0, 1
+    for _ in range(4):  # the remaining length is a varint of at most four bytes
+        byte = (await asyncio.wait_for(reader.readexactly(1), READ_TIMEOUT))[0]
+        length += (byte & 0x7F) * multiplier
+        multiplier *= 128
+        if not byte & 0x80:
+            break
+    else:
+        raise MalformedPacket("remaining length longer than four bytes")
+    if length > MAX_PACKET:
+        raise MalformedPacket(f"packet of {length} bytes")
+    body = await asyncio.wait_for(reader.readexactly(length), READ_TIMEOUT)
+    return first >> 4, first & 0x0F, body
+
+
+class _Cursor:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise MalformedPacket("packet ends early")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def blob(self) -> bytes:
+        return self.take(self.u16())
+
+    def varint(self) -> int:
+        value, multiplier = 0, 1
+        for _ in range(4):
+            byte = self.u8()
+            value += (byte & 0x7F) * multiplier
+            multiplier *= 128
+            if not byte & 0x80:
+                return value
+        raise MalformedPacket("varint longer than four bytes")
+
+
+def parse_connect(body: bytes) -> tuple[int, str | None, str | None]:
+    """(protocol level, username, password) from a CONNECT body."""
+    cur = _Cursor(body)
+    name = cur.blob()
+    if name not in (b"MQTT", b"MQIsdp"):
+        raise MalformedPacket(f"protocol name {name!r}")
+    level = cur.u8()
+    flags = cur.u8()
+    cur.u16()  # keep alive
+    if level == 5:
+        cur.take(cur.varint())  # properties
+    cur.blob()  # client identifier
+    if flags & 0x04:  # will flag
+        if level == 5:
+            cur.take(cur.varint())
+        cur.blob()
+        cur.blob()
+    username = cur.blob().decode("utf-8", "replace") if flags & 0x80 else None
+    password = cur.blob().decode("utf-8", "replace") if flags & 0x40 else None
+    return level, username, password
+
+
+def connack(level: int, accepted: bool) -> bytes:
+    if level == 5:
+        return bytes([CONNACK << 4, 3, 0, 0x00 if accepted else 0x87, 0])
+    return bytes([CONNACK << 4, 2, 0, 0 if accepted else 5])
+
+
+async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
+    context = device.server_tls() if spec.protocol == "mqtts" else None
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            kind, _, body = await read_packet(reader)
+            if kind != CONNECT:
+                return  # MQTT demands CONNECT first; anything else ends the connection
+            level, username, password = parse_connect(body)
+        except MalformedPacket:
+            return
+        accepted = spec.anonymous or (
+            username is not None and device.personality.check_login(username, password or "")
+        )
+        writer.write(connack(level, accepted))
+        await writer.drain()
+        if accepted:
+            with contextlib.suppress(MalformedPacket):
+                await _session(reader, writer, level)
+
+    return await serve_tcp(handle, host, port, context)
+
+
+async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, level: int) -> None:
+    for _ in range(MAX_PACKETS):
+        kind, _, body = await read_packet(reader)
+        if kind == PINGREQ:
+            writer.write(bytes([PINGRESP << 4, 0]))
+        elif kind == SUBSCRIBE:
+            cur = _Cursor(body)
+            packet_id = cur.take(2)
+            if level == 5:
+                cur.take(cur.varint())
+            granted = bytearray()
+            while cur.pos < len(cur.data):
+                cur.blob()
+                cur.u8()
+                granted.append(0)  # QoS 0 for every filter
+            props = b"\x00" if level == 5 else b""
+            payload = packet_id + props + bytes(granted)
+            writer.write(bytes([SUBACK << 4, len(payload)]) + payload)
+        elif kind == DISCONNECT:
+            return
+        elif kind != PUBLISH:
+            return  # anything the lab does not model ends the session
+        await writer.drain()

@@ -1,0 +1,33 @@
+"""Banner-only SSH: sends the ident line, reads the client's, then hangs up.
+
+Enough for discovery and fingerprinting (the ident names the software); key exchange and
+authentication are not simulated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from lab.servers.streams import Listener, read_line, read_some, serve_tcp
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from lab.personality import ServiceSpec
+    from lab.servers.context import DeviceContext
+
+IDENT_TIMEOUT = 10.0
+#: After the client's ident it sends KEXINIT; give it this long before hanging up, so the
+#: client sees a closed connection rather than a reset mid-write.
+LINGER = 1.0
+
+
+async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(f"{spec.banner}\r\n".encode())
+        await read_line(reader, timeout=IDENT_TIMEOUT)
+        with contextlib.suppress(TimeoutError):
+            await read_some(reader, timeout=LINGER)
+
+    return await serve_tcp(handle, host, port)

@@ -1,0 +1,13 @@
+"""The probe registry: an explicit list, so a newcomer reads one tuple (design-notes 3.7)."""
+
+from __future__ import annotations
+
+from probes.exposed_services import ExposedServices
+from scanner.probe import Check, Probe
+
+REGISTRY: tuple[type[Probe], ...] = (ExposedServices,)
+
+
+def all_checks() -> dict[str, Check]:
+    """Every registered check by ID."""
+    return {c.id: c for probe in REGISTRY for c in probe.checks}

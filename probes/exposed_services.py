@@ -1,0 +1,320 @@
+"""Exposed services: is every open port one the profile allows, and is none of them a
+cleartext administration or debug interface?
+
+IEC 62443-4-2 CR 7.7 (least functionality) and NIST SP 800-171 3.4.6/3.4.7 ask that a
+device expose only the functions it needs; cleartext management protocols also carry
+authenticators in the clear (CR 4.1, SP 800-171 3.13.8).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from scanner.errors import ConfigError
+from scanner.facts import HTTP_PAGES, LOGIN_FORMS, MQTT_INFO, UDP_ANSWERS
+from scanner.model import Evidence, JSONValue, Result, Service, Verdict
+from scanner.probe import Check, Params, ProbeContext, ServiceProbe
+
+
+class _ResultFn(Protocol):
+    """The local `result` helper handed to the per-protocol judges."""
+
+    def __call__(self, verdict: Verdict, reason: str, *more: Evidence) -> Result: ...
+
+
+_ENTRY = re.compile(
+    r"^(?:(?P<transport>tcp|udp|\*)/(?P<port>\*|\d{1,5}(?:-\d{1,5})?)(?:\s+(?P<proto>[a-z0-9*-]+))?"
+    r"|(?P<bare>[a-z0-9*-]+))$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedEntry:
+    """One `allowed:` entry: `tcp/443 https`, `tcp/8000-8100`, `udp/161`, `ssh`, or `*`.
+
+    An entry without a protocol allows the port whatever runs there; an entry naming a
+    protocol (or `*`, any identified protocol) needs the service identified first.
+    """
+
+    text: str
+    transport: str  # "tcp", "udp" or "*"
+    low: int
+    high: int
+    protocol: str | None  # None: any, identified or not; "*": any identified
+
+    @classmethod
+    def parse(cls, text: str) -> AllowedEntry:
+        m = _ENTRY.match(text.strip().lower())
+        if not m:
+            raise ConfigError(
+                f"allowed entry {text!r}: expected 'tcp/PORT [PROTOCOL]', 'udp/PORT', "
+                "'PROTOCOL' or '*'"
+            )
+        if m["bare"]:
+            return cls(text, "*", 1, 65535, m["bare"])
+        low, high = 1, 65535
+        if m["port"] != "*":
+            lo, _, hi = m["port"].partition("-")
+            low, high = int(lo), int(hi or lo)
+            if not 1 <= low <= high <= 65535:
+                raise ConfigError(f"allowed entry {text!r}: ports must be 1-65535, low to high")
+        return cls(text, m["transport"], low, high, m["proto"])
+
+    def matches_port(self, service: Service) -> bool:
+        return self.transport in ("*", service.transport) and self.low <= service.port <= self.high
+
+    def matches(self, service: Service) -> bool:
+        if not self.matches_port(service):
+            return False
+        if self.protocol is None:
+            return True
+        if not service.identified:
+            return False
+        return self.protocol in ("*", service.protocol)
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedServices(Params):
+    """`services.unexpected` parameters: the services a device may expose."""
+
+    allowed: tuple[str, ...] = ("*",)
+
+    def __post_init__(self) -> None:
+        for entry in self.allowed:
+            AllowedEntry.parse(entry)  # fail at profile load, not mid-scan
+
+    def entries(self) -> tuple[AllowedEntry, ...]:
+        return tuple(AllowedEntry.parse(e) for e in self.allowed)
+
+
+UNEXPECTED = Check(
+    id="services.unexpected",
+    title="Every open port is one the profile allows for this device",
+    method=(
+        "Compares each open TCP/UDP service found by discovery and identified by "
+        "fingerprinting with the profile's allowed list (port, and protocol where the entry "
+        "names one). An unidentified service that only a protocol-specific entry could allow "
+        "is inconclusive."
+    ),
+    params=AllowedServices,
+)
+
+CLEARTEXT_ADMIN = Check(
+    id="services.cleartext-admin",
+    title="No cleartext administration, discovery or debug service is exposed",
+    method=(
+        "Flags Telnet, FTP, TFTP, rlogin/rsh/rexec, VNC, plain-HTTP pages that carry a login "
+        "form or an authentication challenge, SNMP v1/v2c answering a community string, MQTT "
+        "accepting connections without TLS, UPnP/SSDP and ADB. Services that could not be "
+        "identified, and plain-HTTP services whose landing page could not be fetched, are "
+        "inconclusive."
+    ),
+)
+
+#: protocols that are a finding whenever they answer, with the reason why
+_ALWAYS_CLEARTEXT: dict[str, str] = {
+    "telnet": "Telnet carries logins and the whole session in cleartext",
+    "ftp": "FTP carries logins and files in cleartext",
+    "tftp": "TFTP has no authentication and no encryption",
+    "rlogin": "rlogin trusts the client's claims and carries sessions in cleartext",
+    "rsh": "rsh trusts the client's claims and carries sessions in cleartext",
+    "rexec": "rexec carries passwords in cleartext",
+    "vnc": "VNC (RFB) remote control is unencrypted by default",
+    "ssdp": "UPnP/SSDP announces the device and its control URLs to the network",
+    "adb": "Android Debug Bridge is a debug interface giving a shell to anyone who connects",
+}
+
+
+def _service_evidence(service: Service) -> Evidence:
+    details: dict[str, JSONValue] = {
+        "transport": service.transport,
+        "port": service.port,
+        "protocol": service.protocol,
+        "tls": service.tls,
+    }
+    if service.banner:
+        details["banner"] = service.banner
+    if service.product:
+        details["product"] = service.product
+    if service.note:
+        details["note"] = service.note
+    summary = f"{service} open" + (f", banner {service.banner!r}" if service.banner else "")
+    return Evidence("service", summary[:200], details)
+
+
+class ExposedServices(ServiceProbe):
+    """Judges every open service against the allowed list and the cleartext-admin table."""
+
+    checks = (UNEXPECTED, CLEARTEXT_ADMIN)
+    protocols = frozenset({"*"})
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        return [self._unexpected(ctx, service), self._cleartext(ctx, service)]
+
+    def _unexpected(self, ctx: ProbeContext, service: Service) -> Result:
+        params = ctx.params(UNEXPECTED, AllowedServices)
+        entries = params.entries()
+        evidence = _service_evidence(service)
+        allowed_text = ", ".join(params.allowed) or "nothing"
+        policy = Evidence("policy", f"allowed: {allowed_text}", {"allowed": list(params.allowed)})
+        match = next((e for e in entries if e.matches(service)), None)
+        if match is not None:
+            reason = (
+                f"{service} on {ctx.target.address} is allowed by the profile entry {match.text!r}."
+            )
+            return ctx.result(UNEXPECTED, Verdict.PASS, reason, evidence, policy, service=service)
+        if not service.identified and any(e.matches_port(service) for e in entries):
+            why = f" ({service.note})" if service.note else ""
+            reason = (
+                f"{service.key} on {ctx.target.address} is open but its protocol could not be "
+                f"identified{why}, and the profile allows this port only for named protocols."
+            )
+            return ctx.result(
+                UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy, service=service
+            )
+        reason = (
+            f"{service} on {ctx.target.address} is open but not in the profile's allowed list "
+            f"({allowed_text})."
+        )
+        return ctx.result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy, service=service)
+
+    def _cleartext(self, ctx: ProbeContext, service: Service) -> Result:
+        where = f"{service} on {ctx.target.address}"
+        evidence = _service_evidence(service)
+
+        def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
+            return ctx.result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more, service=service)
+
+        if not service.identified:
+            why = f": {service.note}" if service.note else ""
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"{service.key} on {ctx.target.address} is open but could not be identified{why}, "
+                "so it cannot be ruled out as a cleartext administration service.",
+            )
+        if service.protocol in _ALWAYS_CLEARTEXT:
+            return result(
+                Verdict.FAIL, f"{where} is exposed: {_ALWAYS_CLEARTEXT[service.protocol]}."
+            )
+        if service.protocol == "snmp":
+            return self._snmp(ctx, service, result)
+        if service.protocol == "mqtt" and not service.tls:
+            return self._mqtt(ctx, service, result)
+        if service.protocol == "http" and not service.tls:
+            return self._plain_http(ctx, service, result)
+        protected = " over TLS" if service.tls else ""
+        return result(
+            Verdict.PASS,
+            f"{where}{protected} is not a cleartext administration, discovery or debug protocol.",
+        )
+
+    @staticmethod
+    def _snmp(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
+        answers = [a for a in ctx.facts.get(UDP_ANSWERS) or () if a.service.key == service.key]
+        answered = [a for a in answers if a.snmp_community]
+        where = f"{service} on {ctx.target.address}"
+        if answered:
+            a = answered[0]
+            ev = Evidence(
+                "udp_exchange",
+                f"SNMP answered {a.request}: {a.response_summary}"[:200],
+                {"request": a.request, "response": a.response_summary, "community_answered": True},
+            )
+            return result(
+                Verdict.FAIL,
+                f"{where} answered an SNMP v1/v2c request with a guessable community string; "
+                "v1/v2c carries the community and all data in cleartext.",
+                ev,
+            )
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"{where} is open but answered no community string tried; SNMPv3 or other "
+            "communities cannot be told apart from here.",
+        )
+
+    @staticmethod
+    def _mqtt(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
+        infos = [i for i in ctx.facts.get(MQTT_INFO) or () if i.service.key == service.key]
+        where = f"{service} on {ctx.target.address}"
+        if not infos:
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"{where} was identified but its CONNACK was not recorded, so whether it accepts "
+                "connections without TLS is unknown.",
+            )
+        info = infos[0]
+        ev = Evidence(
+            "mqtt_connack",
+            f"CONNECT without credentials -> CONNACK code {info.return_code}",
+            {"return_code": info.return_code, "accepted_anonymous": info.accepted_anonymous},
+        )
+        if info.accepted_anonymous:
+            return result(
+                Verdict.FAIL,
+                f"{where} accepts MQTT connections without TLS and without credentials "
+                f"(CONNACK code {info.return_code}).",
+                ev,
+            )
+        return result(
+            Verdict.FAIL,
+            f"{where} accepts MQTT connections without TLS: it refused an anonymous CONNECT "
+            f"(code {info.return_code}), so clients log in with passwords sent in cleartext.",
+            ev,
+        )
+
+    @staticmethod
+    def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
+        where = f"{service} on {ctx.target.address}"
+        pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
+        forms = [f for f in ctx.facts.get(LOGIN_FORMS) or () if f.service.key == service.key]
+        if forms:
+            form = forms[0]
+            ev = Evidence(
+                "login_form",
+                f"password field {form.password_field!r} on {form.page_url}"[:200],
+                {
+                    "page_url": form.page_url,
+                    "action_url": form.action_url,
+                    "method": form.method,
+                    "password_field": form.password_field,
+                },
+            )
+            return result(
+                Verdict.FAIL,
+                f"{where} serves a login form ({form.page_url}) over plain HTTP.",
+                ev,
+            )
+        challenged = [p for p in pages if p.auth_scheme]
+        if challenged:
+            page = challenged[0]
+            ev = Evidence(
+                "http_exchange",
+                f"GET {page.url} -> {page.status}, WWW-Authenticate {page.auth_scheme}"[:200],
+                {
+                    "url": page.url,
+                    "status": page.status,
+                    "auth_scheme": page.auth_scheme,
+                    "realm": page.auth_realm,
+                },
+            )
+            return result(
+                Verdict.FAIL,
+                f"{where} asks for {page.auth_scheme} credentials over plain HTTP ({page.url}).",
+                ev,
+            )
+        if not pages:
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"{where} did not answer GET / in a usable way, so whether it carries a login "
+                "is unknown.",
+            )
+        seen = ", ".join(f"{p.url} ({p.status})" for p in pages)
+        ev = Evidence("http_exchange", f"fetched {seen}"[:200], {"pages": [p.url for p in pages]})
+        return result(
+            Verdict.PASS,
+            f"{where} showed no login form or authentication challenge on the pages fetched "
+            f"({seen}).",
+            ev,
+        )

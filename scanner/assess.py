@@ -1,0 +1,155 @@
+"""From results to requirement statuses: a pure function of results and a profile.
+
+For each requirement in scope and each device, over the results of its *direct* checks
+(supporting checks are shown beside it, never its verdict), the first matching rule wins:
+
+| rule                                                    | status              |
+|---------------------------------------------------------|---------------------|
+| coverage none, or no direct check produced a result     | not_assessed        |
+| any fail not covered by an active accepted deviation    | not_satisfied       |
+| any error                                               | error               |
+| every result not_applicable                             | not_applicable      |
+| any inconclusive or skipped                             | partially_assessed  |
+| passes (and n/a), coverage full                         | satisfied           |
+| passes (and n/a), coverage partial                      | partially_assessed  |
+
+An accepted fail counts as a pass for the status and stays visible in the report; an expired
+acceptance is a plain fail. An error never becomes satisfied.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from scanner.model import Result, Verdict
+from scanner.profiles import Accepted, Coverage, Profile, Requirement
+
+
+class Status(enum.StrEnum):
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+    PARTIALLY_ASSESSED = "partially_assessed"
+    NOT_ASSESSED = "not_assessed"
+    NOT_APPLICABLE = "not_applicable"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedResult:
+    """A result with the acceptance that applies to it, if any."""
+
+    result: Result
+    accepted: Accepted | None = None  # set only for a fail covered by an active acceptance
+    expired: Accepted | None = None  # a matching acceptance whose date has passed
+
+    @property
+    def counts_as_fail(self) -> bool:
+        return self.result.verdict is Verdict.FAIL and self.accepted is None
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementStatus:
+    framework: str
+    requirement: Requirement
+    target: str
+    status: Status
+    reason: str
+    results: tuple[JudgedResult, ...]  # direct evidence
+    related: tuple[JudgedResult, ...]  # supporting evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    profile: Profile
+    results: tuple[JudgedResult, ...]
+    statuses: tuple[RequirementStatus, ...]
+
+    def for_target(self, target: str) -> tuple[RequirementStatus, ...]:
+        return tuple(s for s in self.statuses if s.target == target)
+
+
+def judge(result: Result, profile: Profile, today: date) -> JudgedResult:
+    if result.verdict is not Verdict.FAIL:
+        return JudgedResult(result)
+    acc = profile.accepted_for(result.check_id, result.target, result.service_key)
+    if acc is None:
+        return JudgedResult(result)
+    return (
+        JudgedResult(result, accepted=acc)
+        if acc.active(today)
+        else JudgedResult(result, expired=acc)
+    )
+
+
+def status_of(requirement: Requirement, direct: Sequence[JudgedResult]) -> tuple[Status, str]:
+    """The aggregation table above, in code."""
+    if requirement.coverage is Coverage.NONE:
+        return Status.NOT_ASSESSED, "A network scan cannot assess this requirement."
+    if not direct:
+        return Status.NOT_ASSESSED, "No check that gives direct evidence for it ran."
+    verdicts = [j.result.verdict for j in direct]
+    fails = [j for j in direct if j.counts_as_fail]
+    if fails:
+        return (
+            Status.NOT_SATISFIED,
+            f"{len(fails)} failed check result(s): {fails[0].result.reason}",
+        )
+    if Verdict.ERROR in verdicts:
+        n = verdicts.count(Verdict.ERROR)
+        return Status.ERROR, f"{n} check(s) could not finish, so no verdict can be given."
+    if all(v is Verdict.NOT_APPLICABLE for v in verdicts):
+        return Status.NOT_APPLICABLE, "No interface this requirement applies to was found."
+    undecided = [v for v in verdicts if v in (Verdict.INCONCLUSIVE, Verdict.SKIPPED)]
+    if undecided:
+        return (
+            Status.PARTIALLY_ASSESSED,
+            f"{len(undecided)} check result(s) were inconclusive or skipped.",
+        )
+    if requirement.coverage is Coverage.FULL:
+        return Status.SATISFIED, "Every direct check passed."
+    return (
+        Status.PARTIALLY_ASSESSED,
+        "Every direct check passed, but a network scan shows only part of this requirement.",
+    )
+
+
+def assess(
+    results: Iterable[Result],
+    profile: Profile,
+    targets: Iterable[str],
+    *,
+    today: date,
+) -> Assessment:
+    judged = tuple(judge(r, profile, today) for r in results)
+    by_target_check: dict[tuple[str, str], list[JudgedResult]] = defaultdict(list)
+    for j in judged:
+        by_target_check[(j.result.target, j.result.check_id)].append(j)
+    statuses: list[RequirementStatus] = []
+    for target in targets:
+        for framework, level in profile.frameworks:
+            for req in framework.selected(level):
+                direct = [j for c in req.direct for j in by_target_check[(target, c)]]
+                related = [j for c in req.supporting for j in by_target_check[(target, c)]]
+                status, reason = status_of(req, direct)
+                statuses.append(
+                    RequirementStatus(
+                        framework.id, req, target, status, reason, tuple(direct), tuple(related)
+                    )
+                )
+    return Assessment(profile, judged, tuple(statuses))
+
+
+def exit_code(assessment: Assessment) -> int:
+    """0 nothing failed; 1 a requirement is not satisfied; 3 no failure, but errors or
+    inconclusive results prevent a full verdict."""
+    statuses = {s.status for s in assessment.statuses}
+    if Status.NOT_SATISFIED in statuses:
+        return 1
+    undecided = {Verdict.ERROR, Verdict.INCONCLUSIVE}
+    if Status.ERROR in statuses or any(j.result.verdict in undecided for j in assessment.results):
+        return 3
+    return 0

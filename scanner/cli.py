@@ -1,0 +1,359 @@
+"""`shinsa scan | report | checks | validate | discover | lab up|status|down | demo`.
+
+Exit codes (ssh-audit's convention, argparse's for usage):
+    0  no requirement failed and nothing prevented a verdict
+    1  at least one requirement is not satisfied (an unaccepted fail)
+    2  usage or configuration error (bad option, profile, target, or scope refusal)
+    3  no failure, but errors or inconclusive results prevent a full verdict
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from probes import REGISTRY, all_checks
+from reports import FORMATS
+from reports.data import collect
+from scanner import __version__, discover_cmd
+from scanner.assess import exit_code
+from scanner.engine import ScanRequest, scan
+from scanner.errors import ShinsaError
+from scanner.model import Target
+from scanner.net import Limits
+from scanner.ports import DEFAULT_PORTS, PortSet, parse_ports
+from scanner.profiles import load_profile, validate_all
+from scanner.progress import Reporter, RichReporter, summary_table
+from scanner.scope import Scope
+from scanner.store import Store, new_run_id
+from scanner.targets import parse_targets
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scanner.model import JSONValue
+
+USAGE_ERROR = 2
+
+
+def port_spec(ports: PortSet) -> str:
+    """A PortSet back in nmap syntax, ranges compressed: stored with the run for --resume."""
+
+    def runs(values: Sequence[int]) -> str:
+        out: list[str] = []
+        i = 0
+        while i < len(values):
+            j = i
+            while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+                j += 1
+            out.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
+            i = j + 1
+        return ",".join(out)
+
+    parts = []
+    if ports.tcp:
+        parts.append("T:" + runs(ports.tcp))
+    if ports.udp:
+        parts.append("U:" + runs(ports.udp))
+    return ",".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    out: Path
+    formats: tuple[str, ...]
+    quiet: bool
+    resume: str | None
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    names = tuple(f.strip() for f in text.split(",") if f.strip())
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise ShinsaError(
+            f"unknown report format(s) {', '.join(unknown) or '(none)'}; "
+            f"available: {', '.join(FORMATS)}"
+        )
+    return names
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(
+        global_connections=args.concurrency,
+        per_device=args.per_device,
+        connect_timeout=args.timeout,
+        read_timeout=args.timeout,
+    )
+
+
+def _request_json(request: ScanRequest, profile_ref: str, args: argparse.Namespace) -> dict[str, JSONValue]:
+    return {
+        "targets": [[t.address, t.label] for t in request.targets],
+        "allow": [str(n) for n in request.scope.networks],
+        "ports": port_spec(request.ports),
+        "profile": profile_ref,
+        "syn": request.syn,
+        "allow_intrusive": request.allow_intrusive,
+        "limits": {
+            "concurrency": request.limits.global_connections,
+            "per_device": request.limits.per_device,
+            "timeout": request.limits.read_timeout,
+        },
+        "argv": [a for a in sys.argv[1:] if a],
+    }
+
+
+def execute(
+    request: ScanRequest, profile_ref: str, options: ScanOptions, args: argparse.Namespace
+) -> int:
+    """Run (or resume) a scan, write the reports, print the summary; the exit code."""
+    console = Console(stderr=True)
+    store = Store(options.out / "shinsa.sqlite")
+    with store:
+        if options.resume:
+            run_id = options.resume
+            store.reopen_run(run_id)
+        else:
+            run_id = new_run_id(datetime.now(UTC))
+            store.start_run(
+                run_id,
+                profile_id=request.profile.id,
+                profile_digest=request.profile.digest,
+                scanner_version=__version__,
+                request=_request_json(request, profile_ref, args),
+                targets=[(t.address, t.label) for t in request.targets],
+            )
+        console.print(f"run {run_id}: {len(request.targets)} target(s), store {store.path}")
+        reporter: Reporter = (
+            Reporter() if options.quiet else RichReporter(len(request.targets), console)
+        )
+        status = "complete"
+        try:
+            asyncio.run(scan(request, store, run_id, reporter))
+        except KeyboardInterrupt:
+            status = "interrupted"
+            console.print("interrupted: finished results are kept; resume with "
+                          f"`shinsa scan --resume {run_id} --out {options.out}`")
+        finally:
+            reporter.close()
+            store.finish_run(run_id, status)
+        data = collect(store, run_id, request.profile, all_checks(), today=date.today())
+    run_dir = options.out / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in options.formats:
+        filename, render = FORMATS[name]
+        (run_dir / filename).write_text(render(data), encoding="utf-8")
+    labels = {d.address: d.label for d in data.devices}
+    console.print(summary_table(data.assessment, labels))
+    for name in options.formats:
+        print(f"{name} report: {run_dir / FORMATS[name][0]}")
+    return 130 if status == "interrupted" else exit_code(data.assessment)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    options = ScanOptions(Path(args.out), _formats(args.format), args.quiet, args.resume)
+    if args.resume:
+        return _resume(args, options)
+    if not args.targets and not args.from_nmap:
+        raise ShinsaError("give at least one target (or --from-nmap FILE, or --resume RUN_ID)")
+    tl = parse_targets(args.targets, from_nmap=Path(args.from_nmap) if args.from_nmap else None)
+    scope = Scope.of(args.allow) if args.allow else Scope(tl.networks)
+    for t in tl.targets:  # refused before a packet leaves
+        scope.check(t.address)
+    profile = load_profile(args.profile, all_checks())
+    ports = parse_ports(args.ports) if args.ports else DEFAULT_PORTS
+    request = ScanRequest(
+        targets=tl.targets,
+        scope=scope,
+        ports=ports,
+        profile=profile,
+        limits=_limits(args),
+        syn=args.syn,
+        allow_intrusive=args.allow_intrusive,
+        registry=REGISTRY,
+    )
+    return execute(request, args.profile, options, args)
+
+
+def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
+    with Store(options.out / "shinsa.sqlite") as store:
+        info = store.run(options.resume or "")
+    req = info.request
+    profile = load_profile(str(req["profile"]), all_checks())
+    if profile.digest != info.profile_digest:
+        raise ShinsaError(
+            f"the profile {req['profile']} changed since run {info.id} started; "
+            "start a new scan instead of resuming"
+        )
+    limits = req.get("limits") or {}
+    request = ScanRequest(
+        targets=tuple(Target(a, label) for a, label in req["targets"]),
+        scope=Scope.of(req["allow"]),
+        ports=parse_ports(str(req["ports"])),
+        profile=profile,
+        limits=Limits(
+            global_connections=int(limits.get("concurrency", 256)),
+            per_device=int(limits.get("per_device", 2)),
+            connect_timeout=float(limits.get("timeout", 3.0)),
+            read_timeout=float(limits.get("timeout", 3.0)),
+        ),
+        syn=bool(req.get("syn")),
+        allow_intrusive=bool(req.get("allow_intrusive")),
+    )
+    return execute(request, str(req["profile"]), options, args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    with Store(out / "shinsa.sqlite") as store:
+        info = store.run(args.run_id)
+        profile = load_profile(args.profile or str(info.request["profile"]), all_checks())
+        data = collect(store, args.run_id, profile, all_checks(), today=date.today())
+    run_dir = out / args.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in _formats(args.format):
+        filename, render = FORMATS[name]
+        (run_dir / filename).write_text(render(data), encoding="utf-8")
+        print(f"{name} report: {run_dir / filename}")
+    if data.profile_changed:
+        print("note: the profile changed since the scan; statuses use the current mapping",
+              file=sys.stderr)
+    return exit_code(data.assessment)
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile, all_checks())
+    for cid, check in sorted(all_checks().items()):
+        cited = [
+            f"{fw.id} {r.id}{'' if cid in r.direct else ' (supporting)'}"
+            for fw, level in profile.frameworks
+            for r in fw.selected(level)
+            if cid in r.direct or cid in r.supporting
+        ]
+        print(f"{cid}\n  title:  {check.title}\n  method: {check.method}")
+        print(f"  cited by: {', '.join(cited) or 'nothing in this profile'}\n")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    problems = validate_all(all_checks(), [Path(p) for p in args.files])
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
+    if not problems:
+        print("profiles and frameworks are valid")
+    return 1 if problems else 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from lab import control  # the lab is only imported by the commands that need it
+
+    state_dir = Path(args.state_dir)
+    if args.lab_command == "up":
+        state = control.up(args.personality or [], args.devices, state_dir)
+        _print_lab(state)
+        return 0
+    if args.lab_command == "status":
+        status = control.status(state_dir)
+        if status is None:
+            print("no lab running")
+            return 1
+        _print_lab(status)
+        return 0
+    stopped = control.down(state_dir)
+    print("lab stopped" if stopped else "no lab running")
+    return 0
+
+
+def _print_lab(state: control_LabState) -> None:
+    print(state.describe())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from lab.demo import run_demo  # lab code stays out of plain scans
+
+    return run_demo(Path(args.out), devices=args.devices, quiet=args.quiet)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shinsa",
+        description="Network compliance scanner for IoT and industrial devices.",
+        epilog=__doc__.split("\n", 2)[2] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"shinsa {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("scan", help="scan targets and write reports")
+    p.add_argument("targets", nargs="*", help="addresses, CIDRs, ranges (127.0.10.1-40), host names, @file")
+    p.add_argument("--from-nmap", metavar="FILE", help="take targets from an nmap XML report")
+    p.add_argument("--ports", metavar="SPEC", help="nmap syntax: 22,80,1-1000,T:443,U:161 (default: IoT set)")
+    p.add_argument("--profile", default="base", help="profile name or YAML file (default: base)")
+    p.add_argument("--allow", action="append", metavar="CIDR", help="allow-list (default: the targets)")
+    p.add_argument("--out", default="shinsa-out", help="output directory (store and reports)")
+    p.add_argument("--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}")
+    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run from the store in --out")
+    p.add_argument("--syn", action="store_true", help="SYN discovery (root); falls back to connect scan")
+    p.add_argument("--concurrency", type=int, default=256, help="connections in flight overall")
+    p.add_argument("--per-device", type=int, default=2, help="connections in flight per device")
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds for each connect and read")
+    p.add_argument("--allow-intrusive", action="store_true", help="run intrusive checks")
+    p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("report", help="render reports for a stored run")
+    p.add_argument("run_id")
+    p.add_argument("--out", default="shinsa-out")
+    p.add_argument("--format", default="json")
+    p.add_argument("--profile", help="judge with this profile instead of the scan's")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("checks", help="list every check and the requirements citing it")
+    p.add_argument("--profile", default="base")
+    p.set_defaults(func=cmd_checks)
+
+    p = sub.add_parser("validate", help="validate built-in profiles and frameworks (and FILES)")
+    p.add_argument("files", nargs="*")
+    p.set_defaults(func=cmd_validate)
+
+    discover_cmd.add_parser(sub)
+
+    p = sub.add_parser("lab", help="simulated devices on 127.0.10.x")
+    lab_sub = p.add_subparsers(dest="lab_command", required=True)
+    up = lab_sub.add_parser("up", help="start a lab in the background")
+    up.add_argument("--devices", type=int, default=0, help="number of devices (default: one per personality)")
+    up.add_argument("--personality", action="append", help="personality name (repeatable)")
+    for name in ("status", "down"):
+        lab_sub.add_parser(name)
+    p.add_argument("--state-dir", default=".shinsa/lab")
+    p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("demo", help="start a lab, scan it, write the report")
+    p.add_argument("--out", default="shinsa-out/demo")
+    p.add_argument("--devices", type=int, default=0)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ShinsaError as exc:
+        print(f"shinsa: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()

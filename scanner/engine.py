@@ -1,0 +1,240 @@
+"""The flow in one screen: discovery → fingerprint → plan → probes → store.
+
+(Targets and scope come from `targets.py`/`scope.py` before this; assessment and rendering
+happen after it, from what the store holds.) Devices run concurrently, each with its own
+facts and connection budget; every result is stored the moment it lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from probes import REGISTRY
+from scanner import discovery, syn, udp
+from scanner.facts import Facts
+from scanner.fingerprint import fingerprint
+from scanner.model import Evidence, Result, Service, Target, Verdict
+from scanner.net import Limits, Network
+from scanner.plan import Job, plan
+from scanner.ports import PortSet
+from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe
+from scanner.profiles import Profile
+from scanner.progress import Reporter
+from scanner.scope import Scope
+from scanner.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    targets: tuple[Target, ...]
+    scope: Scope
+    ports: PortSet
+    profile: Profile
+    limits: Limits = Limits()
+    syn: bool = False  # SYN discovery (root only; falls back to connect scan)
+    discovery_timeout: float = 1.0
+    job_timeout: float = 120.0  # deadline for one probe on one service
+    max_devices: int = 64  # devices fingerprinted and probed at once
+    allow_intrusive: bool = False
+    registry: tuple[type[Probe], ...] = REGISTRY
+
+
+class ProbeContractError(Exception):
+    """A probe returned a check it did not declare: a bug in the probe, not the device."""
+
+
+async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Reporter) -> None:
+    """Scan every target of the run not yet done; results land in `store` as they come."""
+    finished = {addr for addr, _, state in store.targets(run_id) if state == "done"}
+    pending = [t for t in request.targets if t.address not in finished]
+    for t in pending:
+        request.scope.check(t.address)  # refused before a packet leaves
+    net = Network(request.scope, request.limits)
+    tcp_open, udp_replies = await _discover(request, [t.address for t in pending], reporter)
+    done = store.done(run_id)
+    gate = asyncio.Semaphore(request.max_devices)
+
+    async def one(target: Target) -> None:
+        async with gate:
+            reporter.device_started(target.address)
+            await _device(
+                request,
+                net,
+                store,
+                run_id,
+                reporter,
+                target,
+                done,
+                tcp_open.get(target.address, ()),
+                udp_replies.get(target.address, ()),
+            )
+            store.target_done(run_id, target.address)
+            reporter.device_done(target.address)
+
+    async with asyncio.TaskGroup() as tg:
+        for target in pending:
+            tg.create_task(one(target))
+
+
+async def _discover(
+    request: ScanRequest, addresses: Sequence[str], reporter: Reporter
+) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[udp.UdpReply, ...]]]:
+    """Open TCP ports and UDP answers per address, for every address at once."""
+    if not addresses:
+        return {}, {}
+    reporter.discovery(len(addresses) * (len(request.ports.tcp) + len(request.ports.udp)))
+    tcp_task: asyncio.Future[dict[str, tuple[int, ...]]]
+    if request.syn and syn.syn_available():
+        tcp_task = asyncio.ensure_future(
+            asyncio.to_thread(
+                syn.syn_scan, addresses, request.ports.tcp, timeout=request.discovery_timeout
+            )
+        )
+    else:
+        if request.syn:
+            reporter.notice("SYN scan needs root and raw sockets; using a TCP connect scan.")
+        tcp_task = asyncio.ensure_future(
+            discovery.connect_scan(
+                addresses,
+                request.ports.tcp,
+                timeout=request.discovery_timeout,
+                on_progress=reporter.discovery_advance,
+            )
+        )
+    udp_replies: dict[str, tuple[udp.UdpReply, ...]] = {}
+    if request.ports.udp:
+        udp_replies = await udp.udp_scan(addresses, request.ports.udp)
+        reporter.discovery_advance(len(addresses) * len(request.ports.udp))
+    return await tcp_task, udp_replies
+
+
+async def _device(
+    request: ScanRequest,
+    net: Network,
+    store: Store,
+    run_id: str,
+    reporter: Reporter,
+    target: Target,
+    done: set[tuple[str, str, str]],
+    tcp_ports: Sequence[int],
+    udp_replies: Sequence[udp.UdpReply],
+) -> None:
+    """Fingerprint one device, then run its probes in rounds until no job's needs change."""
+    dev = net.device(target.address)
+    facts = Facts()
+    services = await fingerprint(dev, tcp_ports, udp_replies, facts)
+    store.put_services(run_id, target.address, services)
+    reporter.services_found(target.address, services)
+    ctx = ProbeContext(target, dev, facts, request.profile.params)
+    jobs = plan(request.registry, services, address=target.address, done=done)
+
+    def land(result: Result) -> None:
+        if (result.target, result.service_key, result.check_id) in done:
+            return  # finished in an earlier attempt of this run: keep that one
+        store.add_result(run_id, result)
+        reporter.result(result)
+
+    # Rounds: a job runs once its needs are facts on this device. Each round can publish
+    # facts that let further jobs run; a round that runs nothing ends the loop.
+    waiting = list(jobs)
+    while waiting:
+        ready = [j for j in waiting if ctx.facts.has_all(j.probe.needs)]
+        if not ready:
+            break
+        waiting = [j for j in waiting if j not in ready]
+        async with asyncio.TaskGroup() as tg:
+            for job in ready:
+                tg.create_task(_run_job(request, ctx, job, land, services))
+    for job in waiting:
+        missing = ", ".join(sorted(k.name for k in job.probe.needs if not ctx.facts.has_all([k])))
+        for check in job.probe.checks:
+            land(
+                ctx.result(
+                    check,
+                    Verdict.NOT_APPLICABLE,
+                    f"{job.describe()} on {target.address} needs {missing}, which no "
+                    "earlier step found on this device.",
+                    service=job.service,
+                )
+            )
+
+
+async def _run_job(
+    request: ScanRequest,
+    ctx: ProbeContext,
+    job: Job,
+    land: Callable[[Result], None],
+    services: Sequence[Service],
+) -> None:
+    """Run one probe on one service; exceptions and timeouts become `error`, never `pass`."""
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    if job.probe.intrusive and not (request.allow_intrusive or request.profile.allow_intrusive):
+        for check in job.probe.checks:
+            land(
+                ctx.result(
+                    check,
+                    Verdict.SKIPPED,
+                    "Intrusive check not allowed by the profile or --allow-intrusive.",
+                    service=job.service,
+                )
+            )
+        return
+    try:
+        async with asyncio.timeout(request.job_timeout):
+            probe = job.probe
+            if isinstance(probe, ServiceProbe) and job.service is not None:
+                results = await probe.run(ctx, job.service)
+            elif isinstance(probe, DeviceProbe):
+                results = await probe.run(ctx, services)
+            else:
+                raise ProbeContractError(f"{job.describe()}: no way to run this probe")
+    except TimeoutError:
+        results = _errors(ctx, job, f"did not finish within {request.job_timeout:g} s", "timeout")
+    except Exception as exc:  # noqa: BLE001 -- device behaviour must become a result
+        results = _errors(ctx, job, f"failed: {type(exc).__name__}: {exc}"[:300], "exception")
+    duration = time.monotonic() - t0
+    for result in _complete(ctx, job, results):
+        land(replace(result, started=started, duration=round(duration, 3)))
+
+
+def _errors(ctx: ProbeContext, job: Job, what: str, kind: str) -> list[Result]:
+    ev = Evidence(kind, what[:200], {"probe": type(job.probe).__name__})
+    return [
+        ctx.result(
+            c,
+            Verdict.ERROR,
+            f"{job.describe()} on {ctx.target.address} {what}.",
+            ev,
+            service=job.service,
+        )
+        for c in job.probe.checks
+    ]
+
+
+def _complete(ctx: ProbeContext, job: Job, results: Sequence[Result]) -> list[Result]:
+    """Exactly one result per declared check: a forgotten check becomes `error`."""
+    declared = {c.id for c in job.probe.checks}
+    stray = [r.check_id for r in results if r.check_id not in declared]
+    if stray:
+        raise ProbeContractError(f"{job.describe()} returned undeclared checks {stray}")
+    by_id: dict[str, Result] = {}
+    for r in results:
+        by_id.setdefault(r.check_id, r)
+    return [
+        by_id.get(c.id)
+        or ctx.result(
+            c,
+            Verdict.ERROR,
+            f"{job.describe()} returned no result for {c.id}.",
+            service=job.service,
+        )
+        for c in job.probe.checks
+    ]
+
+
+__all__ = ["ProbeContractError", "ScanRequest", "Service", "scan"]

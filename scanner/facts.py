@@ -1,0 +1,88 @@
+"""A typed blackboard per device: what is known so far, for probes that `need` it.
+
+Every fact key is declared here, so "what can probes know?" has one answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
+
+from scanner.model import Service
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class FactKey(Generic[T]):
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginForm:
+    """An HTML form with a password input, as fingerprinting found it."""
+
+    service: Service
+    page_url: str  # the page that holds the form
+    action_url: str  # absolute URL the form posts to
+    method: str  # "GET" or "POST", upper case
+    username_field: str  # "" when the form has no text input before the password
+    password_field: str
+    hidden_fields: tuple[tuple[str, str], ...] = ()  # CSRF-style tokens and other hidden inputs
+
+
+@dataclass(frozen=True, slots=True)
+class HttpPage:
+    """What `GET /` answered on one HTTP(S) service."""
+
+    service: Service
+    url: str
+    status: int
+    server: str = ""  # Server header, bounded
+    title: str = ""  # <title>, bounded
+    auth_scheme: str = ""  # "Basic", "Digest", ... from WWW-Authenticate
+    auth_realm: str = ""
+    location: str = ""  # Location header on a redirect
+
+
+@dataclass(frozen=True, slots=True)
+class MqttInfo:
+    """How an MQTT broker answered a CONNECT without credentials."""
+
+    service: Service
+    return_code: int  # CONNACK return code (3.1.1) or reason code (5.0)
+    accepted_anonymous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UdpAnswer:
+    """A UDP service that answered a protocol payload (SNMP, SSDP, mDNS, CoAP)."""
+
+    service: Service
+    request: str  # what was sent, described
+    response_summary: str  # bounded
+    snmp_community: str = ""  # the community string that got an answer, for SNMP v1/v2c
+
+
+HTTP_PAGES: FactKey[tuple[HttpPage, ...]] = FactKey("http.pages")
+LOGIN_FORMS: FactKey[tuple[LoginForm, ...]] = FactKey("http.login_forms")
+MQTT_INFO: FactKey[tuple[MqttInfo, ...]] = FactKey("mqtt.info")
+UDP_ANSWERS: FactKey[tuple[UdpAnswer, ...]] = FactKey("udp.answers")
+
+
+@dataclass(slots=True)
+class Facts:
+    """What is known about one device so far: written by fingerprinting and by probes that
+    `provide`, read by probes that `need`. Each device has its own."""
+
+    _values: dict[str, object] = field(default_factory=dict)
+
+    def put(self, key: FactKey[T], value: T) -> None:
+        self._values[key.name] = value
+
+    def get(self, key: FactKey[T]) -> T | None:
+        return cast("T | None", self._values.get(key.name))
+
+    def has_all(self, keys: Iterable[FactKey[Any]]) -> bool:
+        return all(k.name in self._values for k in keys)

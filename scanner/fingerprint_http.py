@@ -1,0 +1,274 @@
+"""What `GET /` shows on an HTTP(S) service: status, headers, title and login forms.
+
+HTML from a device is hostile input: it is only ever parsed (stdlib `html.parser`, never a
+browser engine), the body is cut at `MAX_BODY`, and every string kept is bounded.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from scanner.errors import ScopeError
+from scanner.facts import HttpPage, LoginForm
+from scanner.model import MAX_DEVICE_TEXT, bound_text
+
+if TYPE_CHECKING:
+    from scanner.model import Service
+    from scanner.net import DeviceNetwork
+
+#: Most body bytes read from one page: a login page is a few KiB; a device that streams
+#: megabytes (a camera's MJPEG on `/`) must not cost memory.
+MAX_BODY = 256 * 1024
+#: Redirect hops followed from `/`, enough for `/` → `/index.html` → `/login.html`.
+MAX_REDIRECTS = 3
+#: URLs are kept longer than other device text: a truncated action URL is useless.
+MAX_URL = 2048
+#: Caps on what one page can make us keep, whatever the HTML says.
+MAX_FORMS = 16
+MAX_INPUTS = 64
+MAX_HIDDEN = 32
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_USERNAME_TYPES = frozenset({"", "text", "email", "tel"})
+#: Elements whose text is code, not words: never part of a title.
+_CODE_ELEMENTS = frozenset({"script", "style"})
+_REALM = re.compile(r"""realm\s*=\s*(?:"([^"]*)"|([^\s,]+))""", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedInput:
+    type: str  # lower case; "" when the attribute is missing (a text input)
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedForm:
+    action: str  # the attribute as written (relative or absolute), bounded
+    method: str  # "GET" or "POST"
+    inputs: tuple[ParsedInput, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPage:
+    title: str
+    forms: tuple[ParsedForm, ...]
+
+
+class _PageParser(HTMLParser):
+    """Collects the title and the forms' inputs; ignores everything else."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title_parts: list[str] = []
+        self._title_len = 0
+        self._in_title = False
+        self._title_done = False
+        self._code_depth = 0
+        self.forms: list[ParsedForm] = []
+        self._form: tuple[str, str] | None = None  # (action, method) of the open form
+        self._inputs: list[ParsedInput] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _CODE_ELEMENTS:
+            self._code_depth += 1
+        elif tag == "title" and not self._title_done:
+            self._in_title = True
+        elif tag == "form":
+            # Unclosed forms are common in device HTML: a new <form> ends the previous one.
+            self._close_form()
+            values = _attrs(attrs)
+            method = values.get("method", "get").strip().upper()
+            self._form = (
+                bound_text(values.get("action", ""), MAX_URL),
+                "POST" if method == "POST" else "GET",
+            )
+        elif tag == "input" and self._form is not None and len(self._inputs) < MAX_INPUTS:
+            values = _attrs(attrs)
+            self._inputs.append(
+                ParsedInput(
+                    type=values.get("type", "").strip().lower()[:32],
+                    name=bound_text(values.get("name", "")),
+                    value=bound_text(values.get("value", "")),
+                )
+            )
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # `<input/>` must count; `<script/>` must not open a code element that never closes.
+        if tag not in _CODE_ELEMENTS and tag != "title":
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _CODE_ELEMENTS:
+            self._code_depth = max(0, self._code_depth - 1)
+        elif tag == "title" and self._in_title:
+            self._in_title = False
+            self._title_done = True
+        elif tag == "form":
+            self._close_form()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title and not self._code_depth and self._title_len < 2 * MAX_DEVICE_TEXT:
+            piece = data[: 2 * MAX_DEVICE_TEXT - self._title_len]
+            self.title_parts.append(piece)
+            self._title_len += len(piece)
+
+    def _close_form(self) -> None:
+        if self._form is not None and len(self.forms) < MAX_FORMS:
+            self.forms.append(ParsedForm(self._form[0], self._form[1], tuple(self._inputs)))
+        self._form = None
+        self._inputs = []
+
+    def finish(self) -> ParsedPage:
+        self._close_form()  # a form still open at the end of the page still counts
+        title = " ".join("".join(self.title_parts).split())
+        return ParsedPage(title=bound_text(title), forms=tuple(self.forms))
+
+
+def _attrs(attrs: list[tuple[str, str | None]]) -> dict[str, str]:
+    """First value of each attribute, as browsers do with duplicates."""
+    out: dict[str, str] = {}
+    for key, value in attrs:
+        out.setdefault(key, value or "")
+    return out
+
+
+def parse_page(html: str) -> ParsedPage:
+    """Title and forms of one HTML document; malformed HTML yields what could be read."""
+    parser = _PageParser()
+    try:
+        parser.feed(html[:MAX_BODY])
+        parser.close()
+    except (AssertionError, ValueError):
+        pass  # html.parser gives up on some broken markup; keep what it saw before that
+    return parser.finish()
+
+
+def login_forms(service: Service, page_url: str, html: str) -> tuple[LoginForm, ...]:
+    """The forms of one page that hold a password input."""
+    found: list[LoginForm] = []
+    for form in parse_page(html).forms:
+        login = _login_form(service, page_url, form)
+        if login is not None:
+            found.append(login)
+    return tuple(found)
+
+
+def _login_form(service: Service, page_url: str, form: ParsedForm) -> LoginForm | None:
+    username = ""
+    password = ""
+    for field in form.inputs:
+        if field.type == "password":
+            password = field.name
+            break
+        if field.type in _USERNAME_TYPES and field.name:
+            username = field.name  # the last text input before the password is the login
+    else:
+        return None
+    hidden = tuple((f.name, f.value) for f in form.inputs if f.type == "hidden" and f.name)
+    try:
+        action = urljoin(page_url, form.action) if form.action else page_url
+    except ValueError:
+        action = page_url  # an unparsable action posts back to the page, as browsers do
+    return LoginForm(
+        service=service,
+        page_url=page_url,
+        action_url=bound_text(action, MAX_URL),
+        method=form.method,
+        username_field=username,
+        password_field=password,
+        hidden_fields=hidden[:MAX_HIDDEN],
+    )
+
+
+def _same_device(url: str, address: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and parts.hostname == address.lower()
+    except ValueError:
+        return False
+
+
+def _auth(header: str) -> tuple[str, str]:
+    scheme = header.strip().split(" ", 1)[0].split(",", 1)[0]
+    match = _REALM.search(header)
+    realm = (match.group(1) if match.group(1) is not None else match.group(2)) if match else ""
+    return bound_text(scheme, 32), bound_text(realm)
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        codec = codecs.lookup(charset or "utf-8").name
+    except LookupError:
+        codec = "utf-8"  # an invented charset name is not a reason to drop the page
+    return body.decode(codec, "replace")
+
+
+async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, bytes]:
+    # Identity encoding and raw bytes: a compressed body could expand without bound while
+    # decoding, and a device that compresses anyway just yields no title or forms.
+    async with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += chunk[: MAX_BODY - len(body)]
+            if len(body) >= MAX_BODY:
+                break  # the rest of the page is not read: leaving the block closes it
+        return response, bytes(body)
+
+
+async def http_pages(
+    dev: DeviceNetwork, service: Service, *, timeout: float
+) -> tuple[tuple[HttpPage, ...], tuple[LoginForm, ...], str]:
+    """`GET /` on one service, following up to `MAX_REDIRECTS` redirects that stay on the
+    device, so `/` → `/login.html` finds the form. Returns the pages, the login forms and a
+    note when the fetch failed (never raises for device behaviour)."""
+    pages: list[HttpPage] = []
+    forms: list[LoginForm] = []
+    note = ""
+    async with dev.http(service, timeout=timeout) as client:
+        url = str(client.base_url.join("/"))
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                response, raw = await _get(client, url)
+            except ScopeError:
+                note = f"redirect to {bound_text(url, MAX_URL)} leaves the device; not followed"
+                break
+            except (httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError) as exc:
+                note = f"GET {bound_text(url, MAX_URL)} failed: {type(exc).__name__}"
+                break
+            location = response.headers.get("location", "")
+            scheme, realm = _auth(response.headers.get("www-authenticate", ""))
+            encoded = response.headers.get("content-encoding", "identity").strip().lower()
+            body = _decode(raw, response.charset_encoding) if encoded == "identity" else ""
+            pages.append(
+                HttpPage(
+                    service=service,
+                    url=bound_text(url, MAX_URL),
+                    status=response.status_code,
+                    server=bound_text(response.headers.get("server", "")),
+                    title=parse_page(body).title if body else "",
+                    auth_scheme=scheme,
+                    auth_realm=realm,
+                    location=bound_text(location, MAX_URL),
+                )
+            )
+            forms.extend(login_forms(service, url, body))
+            if response.status_code not in _REDIRECTS or not location:
+                break
+            try:
+                target = urljoin(url, location.strip())
+            except ValueError:
+                break
+            if not _same_device(target, dev.address):
+                # Other hosts are never contacted, even inside scope (DESIGN: safety).
+                note = f"redirect to {bound_text(target, MAX_URL)} leaves the device; not followed"
+                break
+            url = target
+    return tuple(pages), tuple(forms), note

@@ -1,0 +1,106 @@
+"""The nouns every stage passes along: frozen data, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, TypeAlias
+
+JSONValue: TypeAlias = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+Transport: TypeAlias = Literal["tcp", "udp"]
+
+#: Longest device-supplied string kept anywhere (banner, title, header): devices lie and flood.
+MAX_DEVICE_TEXT = 512
+
+
+def bound_text(raw: bytes | str, limit: int = MAX_DEVICE_TEXT) -> str:
+    """Device bytes as printable text of at most `limit` characters.
+
+    Control characters become escapes so a banner can never move a terminal cursor or
+    break a log line; the caller still escapes for HTML.
+    """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    out: list[str] = []
+    for ch in text[: limit * 2]:
+        if ch in "\t" or ch.isprintable():
+            out.append(ch)
+        elif ch in "\r\n":
+            out.append(" ")
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else "\ufffd")
+    joined = "".join(out).strip()
+    return joined if len(joined) <= limit else joined[: limit - 1] + "…"
+
+
+class Verdict(enum.StrEnum):
+    PASS = "pass"  # noqa: S105 -- a verdict, not a password; positive evidence it holds
+    FAIL = "fail"  # positive evidence it does not
+    INCONCLUSIVE = "inconclusive"  # the probe ran, the evidence does not decide
+    ERROR = "error"  # the probe could not finish: timeout, reset, crash
+    NOT_APPLICABLE = "not_applicable"  # nothing to test: service absent, feature unsupported
+    SKIPPED = "skipped"  # not run by choice: intrusive and not allowed
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One device address admitted by scope, with the name the operator used for it."""
+
+    address: str  # an IP address, never a host name: scope is decided on addresses
+    label: str = ""  # host name or inventory label; the address when none was given
+
+    @property
+    def name(self) -> str:
+        return self.label or self.address
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One open port on a target, as discovery found it and fingerprinting named it."""
+
+    transport: Transport
+    port: int
+    protocol: str = "unknown"  # "ssh", "http", "https", "telnet", "ftp", "mqtt", ... or "unknown"
+    banner: str = ""  # device text: bounded on read, escaped on render
+    tls: bool = False  # a TLS handshake succeeded on this port
+    product: str = ""  # server software as the device named it (Server header, SSH software)
+    note: str = ""  # why identification failed or is uncertain (timeout, reset, garbage)
+
+    @property
+    def key(self) -> str:
+        return f"{self.transport}/{self.port}"
+
+    @property
+    def identified(self) -> bool:
+        return self.protocol != "unknown"
+
+    def __str__(self) -> str:
+        return f"{self.transport}/{self.port} {self.protocol}"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Small, structured, masked proof for a result."""
+
+    kind: str  # "banner", "http_exchange", "auth_attempt", "timing", "exception", "policy"
+    summary: str  # one line for the report
+    details: Mapping[str, JSONValue] = field(default_factory=dict)  # masked, bounded at creation
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One check on one target (and service)."""
+
+    check_id: str
+    target: str  # Target.address
+    service: Service | None  # None for device-level checks
+    verdict: Verdict
+    reason: str  # a full sentence naming the device, the service and what was seen
+    evidence: tuple[Evidence, ...] = ()
+    started: datetime | None = None
+    duration: float | None = None
+
+    @property
+    def service_key(self) -> str:
+        return self.service.key if self.service else ""

@@ -1,0 +1,266 @@
+"""The only way a probe or fingerprint reaches a device.
+
+Every connection holds a permit from the device's budget (small devices fall over when
+hammered) and from the global one; every connection is checked against scope; every wait
+has a deadline and every read a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+
+from scanner.errors import ScopeError
+from scanner.model import Service
+from scanner.scope import Scope
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Concurrency and time budgets; the CLI can change each."""
+
+    global_connections: int = 256
+    per_device: int = 2  # design: small devices fall over, so start low
+    connect_timeout: float = 3.0
+    read_timeout: float = 5.0
+    max_read: int = 64 * 1024  # the most any single read may return
+
+
+class ReadLimitExceeded(Exception):
+    """The device sent more than the bound without the expected delimiter."""
+
+
+class BoundedStream:
+    """A TCP (or TLS) stream whose every read has a size bound and a deadline.
+
+    Error handling: timeouts raise `TimeoutError`; a bound exceeded raises
+    `ReadLimitExceeded`; resets raise `ConnectionError`. EOF is `b""`.
+    """
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._limits = limits
+
+    @property
+    def ssl_object(self) -> ssl.SSLObject | None:
+        obj = self._writer.get_extra_info("ssl_object")
+        return obj if isinstance(obj, ssl.SSLObject) else None
+
+    async def read_some(self, limit: int | None = None, timeout: float | None = None) -> bytes:
+        """Whatever arrives first, at most `limit` bytes."""
+        n = min(limit or self._limits.max_read, self._limits.max_read)
+        async with asyncio.timeout(timeout or self._limits.read_timeout):
+            return await self._reader.read(n)
+
+    async def read_until(
+        self, separator: bytes, limit: int | None = None, timeout: float | None = None
+    ) -> bytes:
+        """Bytes up to and including `separator`; at EOF whatever came.
+
+        Reads chunk by chunk so a device that floods without the separator costs at most
+        `limit` bytes of memory.
+        """
+        bound = min(limit or self._limits.max_read, self._limits.max_read)
+        buf = bytearray()
+        async with asyncio.timeout(timeout or self._limits.read_timeout):
+            while True:
+                idx = buf.find(separator)
+                if idx >= 0:
+                    return bytes(buf[: idx + len(separator)])
+                if len(buf) >= bound:
+                    raise ReadLimitExceeded(f"more than {bound} bytes without {separator!r}")
+                chunk = await self._reader.read(bound - len(buf))
+                if not chunk:
+                    return bytes(buf)
+                buf += chunk
+
+    async def read_for(self, seconds: float, limit: int | None = None) -> bytes:
+        """Everything that arrives within `seconds` (or until EOF or the bound)."""
+        bound = min(limit or self._limits.max_read, self._limits.max_read)
+        buf = bytearray()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while len(buf) < bound:
+                    chunk = await self._reader.read(bound - len(buf))
+                    if not chunk:
+                        break
+                    buf += chunk
+        return bytes(buf)
+
+    async def write(self, data: bytes) -> None:
+        self._writer.write(data)
+        async with asyncio.timeout(self._limits.read_timeout):
+            await self._writer.drain()
+
+    async def aclose(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await self._writer.wait_closed()
+
+
+def lenient_tls_context() -> ssl.SSLContext:
+    """A client context that completes a handshake with whatever the device offers.
+
+    A scanner records certificates rather than trusting them: verification is the job of the
+    TLS checks, which report what they saw.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # recorded, not trusted (see docstring)
+    with contextlib.suppress(ssl.SSLError):
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    return ctx
+
+
+class _PermitTransport(httpx.AsyncBaseTransport):
+    """httpx transport that takes a device permit per request and checks scope."""
+
+    def __init__(self, net: DeviceNetwork, inner: httpx.AsyncBaseTransport) -> None:
+        self._net = net
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        self._net.scope.check(host, "HTTP request to")
+        if host != self._net.address:
+            # Redirects or links to another host are not followed, even inside scope.
+            raise ScopeError(f"HTTP request to {host} leaves device {self._net.address}")
+        async with self._net.permit():
+            return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class Network:
+    """Shared limits for a scan; hands out one `DeviceNetwork` per target."""
+
+    def __init__(self, scope: Scope, limits: Limits | None = None) -> None:
+        self.scope = scope
+        self.limits = limits or Limits()
+        self._global = asyncio.Semaphore(self.limits.global_connections)
+
+    def device(
+        self, address: str, http_transport: httpx.AsyncBaseTransport | None = None
+    ) -> DeviceNetwork:
+        self.scope.check(address)
+        return DeviceNetwork(self, address, http_transport)
+
+    @property
+    def global_permits(self) -> asyncio.Semaphore:
+        return self._global
+
+
+class DeviceNetwork:
+    """Connections to one device. Each connection holds one of its permits."""
+
+    def __init__(
+        self,
+        network: Network,
+        address: str,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._network = network
+        self.address = address
+        self.limits = network.limits
+        self.scope = network.scope
+        self._device = asyncio.Semaphore(network.limits.per_device)
+        self._http_transport = http_transport  # tests hand in httpx.MockTransport
+
+    @contextlib.asynccontextmanager
+    async def permit(self) -> AsyncIterator[None]:
+        async with self._network.global_permits, self._device:
+            yield
+
+    @contextlib.asynccontextmanager
+    async def tcp(
+        self, port: int, *, tls: ssl.SSLContext | None = None, server_hostname: str | None = None
+    ) -> AsyncIterator[BoundedStream]:
+        """A bounded stream to `port`, optionally wrapped in TLS.
+
+        Resource handling: holds a device permit until the block exits; always closed.
+        Error handling: `TimeoutError` when connect (or the TLS handshake) exceeds the
+        connect timeout; `OSError` for refusals and resets; `ssl.SSLError` for TLS failures.
+        """
+        self.scope.check(self.address, "connection to")
+        async with self.permit():
+            async with asyncio.timeout(self.limits.connect_timeout):
+                reader, writer = await asyncio.open_connection(
+                    self.address,
+                    port,
+                    ssl=tls,
+                    server_hostname=(server_hostname or "") if tls else None,
+                    limit=self.limits.max_read,
+                )
+            stream = BoundedStream(reader, writer, self.limits)
+            try:
+                yield stream
+            finally:
+                await stream.aclose()
+
+    async def udp_exchange(
+        self, port: int, payload: bytes, *, timeout: float | None = None, limit: int = 65535
+    ) -> bytes | None:
+        """Send one datagram and return the first reply from that port, or None on timeout."""
+        self.scope.check(self.address, "datagram to")
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[bytes] = loop.create_future()
+        address = self.address
+        target_port = port
+
+        class _Proto(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+                if addr[0] == address and addr[1] == target_port and not reply.done():
+                    reply.set_result(data[:limit])
+
+            def error_received(self, exc: Exception) -> None:
+                if not reply.done():
+                    reply.set_exception(exc)
+
+        async with self.permit():
+            transport, _ = await loop.create_datagram_endpoint(
+                _Proto, remote_addr=(self.address, port)
+            )
+            try:
+                transport.sendto(payload)
+                async with asyncio.timeout(timeout or self.limits.read_timeout):
+                    return await reply
+            except (TimeoutError, ConnectionRefusedError):
+                return None
+            finally:
+                transport.close()
+
+    def http(self, service: Service, *, timeout: float | None = None) -> httpx.AsyncClient:
+        """A client for one HTTP(S) service on this device: no redirects followed, scope
+        checked on every request, certificates recorded rather than trusted."""
+        scheme = "https" if service.tls or service.protocol == "https" else "http"
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        inner = self._http_transport or httpx.AsyncHTTPTransport(
+            verify=lenient_tls_context(), retries=0
+        )
+        t = timeout or self.limits.read_timeout
+        return httpx.AsyncClient(
+            base_url=f"{scheme}://{host}:{service.port}",
+            transport=_PermitTransport(self, inner),
+            follow_redirects=False,
+            timeout=httpx.Timeout(t, connect=self.limits.connect_timeout),
+            headers={"User-Agent": "shinsa"},
+        )
+
+    async def in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """Blocking libraries (paramiko, scapy) run off the loop but still inside a permit."""
+        async with self.permit():
+            return await asyncio.to_thread(fn, *args)

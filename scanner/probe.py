@@ -1,0 +1,113 @@
+"""What a probe is, and what it receives.
+
+A probe is a small stateless class that decides one or more checks by talking to a device.
+It returns results; it never decides compliance (the profile and `assess` do).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+from scanner.facts import FactKey, Facts
+from scanner.model import Evidence, Result, Service, Target, Verdict
+from scanner.net import DeviceNetwork
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Base of the parameters a profile may set for a check; subclasses are frozen dataclasses."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoParams(Params):
+    pass
+
+
+P = TypeVar("P", bound=Params)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    id: str  # "services.unexpected": stable forever, profiles refer to it
+    title: str  # the compliant state, e.g. "Only the services the profile allows are exposed"
+    method: str  # how the probe decides, for auditors
+    params: type[Params] = NoParams  # what a profile may set; validated when the profile loads
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeContext:
+    """Everything a probe gets from outside: probes import no client and no global."""
+
+    target: Target
+    net: DeviceNetwork
+    facts: Facts
+    params_by_check: Mapping[str, Params] = field(default_factory=dict)
+
+    def params(self, check: Check, kind: type[P]) -> P:
+        """This check's parameters, typed; the check's defaults when the profile sets none."""
+        value = self.params_by_check.get(check.id)
+        if value is None:
+            return kind()
+        if not isinstance(value, kind):
+            raise TypeError(
+                f"{check.id} parameters are {type(value).__name__}, not {kind.__name__}"
+            )
+        return value
+
+    def result(
+        self,
+        check: Check,
+        verdict: Verdict,
+        reason: str,
+        *evidence: Evidence,
+        service: Service | None = None,
+    ) -> Result:
+        return Result(
+            check_id=check.id,
+            target=self.target.address,
+            service=service,
+            verdict=verdict,
+            reason=reason,
+            evidence=tuple(evidence),
+            started=datetime.now(UTC),
+        )
+
+
+class Probe(abc.ABC):
+    """A family of checks that talk to one device. Subclasses hold no state."""
+
+    checks: ClassVar[tuple[Check, ...]]
+    needs: ClassVar[frozenset[FactKey[Any]]] = frozenset()
+    provides: ClassVar[frozenset[FactKey[Any]]] = frozenset()
+    intrusive: ClassVar[bool] = False  # may lock accounts or change device state
+    max_attempts: ClassVar[int | None] = None  # login attempts it may spend
+
+
+class ServiceProbe(Probe):
+    """Runs once per open service whose protocol it handles."""
+
+    #: protocols handled; "*" means every service, identified or not
+    protocols: ClassVar[frozenset[str]]
+
+    def applies_to(self, service: Service) -> bool:
+        return "*" in self.protocols or service.protocol in self.protocols
+
+    @abc.abstractmethod
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        """Return exactly one result per check in `checks`.
+
+        Use `not_applicable` for a check that does not apply to this service. Raise only for
+        the unexpected: the engine turns exceptions and timeouts into `error` results.
+        """
+
+
+class DeviceProbe(Probe):
+    """Runs once per device, over everything discovery found."""
+
+    @abc.abstractmethod
+    async def run(self, ctx: ProbeContext, services: Sequence[Service]) -> list[Result]:
+        """Return exactly one result per check in `checks`."""

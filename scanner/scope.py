@@ -1,0 +1,46 @@
+"""The allow-list: nothing outside it is contacted, not even by a redirect."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from scanner.errors import ConfigError, ScopeError
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_network(text: str) -> IPNetwork:
+    """One `--allow` entry: an address or a CIDR."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError as exc:
+        raise ConfigError(f"--allow {text!r} is not an IP address or CIDR network") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The networks a scan may touch."""
+
+    networks: tuple[IPNetwork, ...]
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> Scope:
+        return cls(tuple(parse_network(e) for e in entries))
+
+    def admits(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False  # a host name is never in scope: resolve first, then ask
+        return any(ip.version == n.version and ip in n for n in self.networks)
+
+    def check(self, address: str, what: str = "target") -> None:
+        """Raise ScopeError unless `address` is inside the allow-list."""
+        if not self.admits(address):
+            allowed = ", ".join(str(n) for n in self.networks) or "nothing"
+            raise ScopeError(f"{what} {address} is outside the allow-list ({allowed})")
+
+    def __str__(self) -> str:
+        return ", ".join(str(n) for n in self.networks)

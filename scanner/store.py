@@ -1,0 +1,243 @@
+"""SQLite store: every result is written as it lands, so a killed scan loses nothing that
+finished and `--resume` redoes only what is missing.
+
+WAL mode with synchronous=NORMAL: a commit survives the process being killed (SIGKILL);
+only a power cut could lose the last commits. One connection, owned by the event loop's
+thread; writes are one small row per finished check, so they run on the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scanner.codec import result_from_dict, result_to_dict, service_from_dict, service_to_dict
+from scanner.errors import ConfigError
+from scanner.model import JSONValue, Result, Service, Verdict
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,            -- running | complete | interrupted
+    profile_id TEXT NOT NULL,
+    profile_digest TEXT NOT NULL,
+    scanner_version TEXT NOT NULL,
+    request TEXT NOT NULL            -- JSON: what was asked (targets, ports, options), secrets masked
+);
+CREATE TABLE IF NOT EXISTS targets (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    address TEXT NOT NULL,
+    label TEXT NOT NULL,
+    state TEXT NOT NULL,             -- pending | done
+    PRIMARY KEY (run_id, address)
+);
+CREATE TABLE IF NOT EXISTS services (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    address TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, address, transport, port)
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    address TEXT NOT NULL,
+    service_key TEXT NOT NULL,       -- "tcp/22", or "" for device-level checks
+    check_id TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    data TEXT NOT NULL,
+    written TEXT NOT NULL,
+    PRIMARY KEY (run_id, address, service_key, check_id)
+);
+"""
+
+#: verdicts a resumed scan keeps; everything else (error, inconclusive, skipped) is retried
+FINAL = frozenset({Verdict.PASS, Verdict.FAIL, Verdict.NOT_APPLICABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    id: str
+    started: datetime
+    finished: datetime | None
+    status: str
+    profile_id: str
+    profile_digest: str
+    scanner_version: str
+    request: dict[str, Any]
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Store:
+    """One SQLite file holding many runs."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # isolation_level=None: autocommit, each statement is its own short transaction.
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # runs -------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        profile_id: str,
+        profile_digest: str,
+        scanner_version: str,
+        request: dict[str, JSONValue],
+        targets: Sequence[tuple[str, str]],
+    ) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO runs VALUES (?, ?, NULL, 'running', ?, ?, ?, ?)",
+                (run_id, _now(), profile_id, profile_digest, scanner_version, json.dumps(request)),
+            )
+            self._db.executemany(
+                "INSERT INTO targets VALUES (?, ?, ?, 'pending')",
+                [(run_id, addr, label) for addr, label in targets],
+            )
+
+    def reopen_run(self, run_id: str) -> None:
+        self._db.execute("UPDATE runs SET status='running', finished=NULL WHERE id=?", (run_id,))
+
+    def finish_run(self, run_id: str, status: str = "complete") -> None:
+        self._db.execute(
+            "UPDATE runs SET finished=?, status=? WHERE id=?", (_now(), status, run_id)
+        )
+
+    def run(self, run_id: str) -> RunInfo:
+        row = self._db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            known = ", ".join(r.id for r in self.runs()[-5:]) or "none"
+            raise ConfigError(f"run {run_id!r} is not in {self.path} (latest: {known})")
+        return RunInfo(
+            id=row[0],
+            started=datetime.fromisoformat(row[1]),
+            finished=datetime.fromisoformat(row[2]) if row[2] else None,
+            status=row[3],
+            profile_id=row[4],
+            profile_digest=row[5],
+            scanner_version=row[6],
+            request=json.loads(row[7]),
+        )
+
+    def runs(self) -> list[RunInfo]:
+        ids = [r[0] for r in self._db.execute("SELECT id FROM runs ORDER BY started")]
+        return [self.run(i) for i in ids]
+
+    # targets ----------------------------------------------------------------------------
+
+    def targets(self, run_id: str) -> list[tuple[str, str, str]]:
+        """(address, label, state) in insertion order."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self._db.execute(
+                "SELECT address, label, state FROM targets WHERE run_id=? ORDER BY rowid", (run_id,)
+            )
+        ]
+
+    def target_done(self, run_id: str, address: str) -> None:
+        self._db.execute(
+            "UPDATE targets SET state='done' WHERE run_id=? AND address=?", (run_id, address)
+        )
+
+    # services ---------------------------------------------------------------------------
+
+    def put_services(self, run_id: str, address: str, services: Sequence[Service]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM services WHERE run_id=? AND address=?", (run_id, address))
+            self._db.executemany(
+                "INSERT INTO services VALUES (?, ?, ?, ?, ?)",
+                [
+                    (run_id, address, s.transport, s.port, json.dumps(service_to_dict(s)))
+                    for s in services
+                ],
+            )
+
+    def services(self, run_id: str, address: str) -> list[Service]:
+        rows = self._db.execute(
+            "SELECT data FROM services WHERE run_id=? AND address=? ORDER BY transport, port",
+            (run_id, address),
+        )
+        return [service_from_dict(json.loads(r[0])) for r in rows]
+
+    # results ----------------------------------------------------------------------------
+
+    def add_result(self, run_id: str, result: Result) -> None:
+        """Write one result now. A final result already stored is never overwritten."""
+        self._db.execute(
+            "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, address, service_key, check_id) DO UPDATE SET "
+            "verdict=excluded.verdict, data=excluded.data, written=excluded.written "
+            "WHERE results.verdict NOT IN ('pass', 'fail', 'not_applicable')",
+            (
+                run_id,
+                result.target,
+                result.service_key,
+                result.check_id,
+                result.verdict.value,
+                json.dumps(result_to_dict(result)),
+                _now(),
+            ),
+        )
+
+    def results(self, run_id: str) -> list[Result]:
+        return list(self._iter_results(run_id))
+
+    def _iter_results(self, run_id: str) -> Iterator[Result]:
+        rows = self._db.execute(
+            "SELECT data FROM results WHERE run_id=? ORDER BY address, service_key, check_id",
+            (run_id,),
+        )
+        for (data,) in rows:
+            yield result_from_dict(json.loads(data))
+
+    def done(self, run_id: str) -> set[tuple[str, str, str]]:
+        """(address, service_key, check_id) with a final verdict: skipped on resume."""
+        finals = tuple(v.value for v in FINAL)
+        rows = self._db.execute(
+            "SELECT address, service_key, check_id FROM results WHERE run_id=? "
+            f"AND verdict IN ({','.join('?' * len(finals))})",
+            (run_id, *finals),
+        )
+        return {(r[0], r[1], r[2]) for r in rows}
+
+    def written_at(self, run_id: str) -> dict[tuple[str, str, str], str]:
+        """When each result row was last written (tests use it to prove nothing was redone)."""
+        rows = self._db.execute(
+            "SELECT address, service_key, check_id, written FROM results WHERE run_id=?",
+            (run_id,),
+        )
+        return {(r[0], r[1], r[2]): r[3] for r in rows}
