@@ -108,12 +108,16 @@ async def fingerprint(
         if f.mqtt_code is not None
     ]
 
-    udp: list[Service] = []
+    # One Service per UDP port; every reply stays an answer (SNMP v1 and v2c both
+    # answering on 161 are two facts about one service).
+    udp: dict[int, Service] = {}
     answers: list[UdpAnswer] = []
     for reply in sorted(udp_replies, key=lambda r: r.port):
         summary = bound_text(reply.response)  # already a summary; bounded again here
-        service = Service("udp", reply.port, protocol=reply.protocol or "unknown", banner=summary)
-        udp.append(service)
+        service = udp.setdefault(
+            reply.port,
+            Service("udp", reply.port, protocol=reply.protocol or "unknown", banner=summary),
+        )
         answers.append(
             UdpAnswer(
                 service=service,
@@ -131,7 +135,7 @@ async def fingerprint(
         facts.put(MQTT_INFO, tuple(mqtt))
     if answers:
         facts.put(UDP_ANSWERS, tuple(answers))
-    return (*tcp, *udp)
+    return (*tcp, *udp.values())
 
 
 def _tcp_service(port: int, f: _Found) -> Service:

@@ -12,13 +12,14 @@ import contextlib
 import random
 import socket
 import struct
-from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from lab.servers.limits import HOLD_LIMIT
-from lab.servers.streams import Listener, drain_until_closed, read_some, serve_tcp
+from lab.servers.streams import Handler, Listener, drain_until_closed, read_some, serve_tcp
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lab.personality import ServiceSpec
     from lab.servers.context import DeviceContext
 
@@ -37,8 +38,6 @@ def garbage() -> bytes:
 
 
 GARBAGE = garbage()
-
-_Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 async def _hang_after_banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -75,7 +74,7 @@ async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
     await drain_until_closed(reader)
 
 
-HANDLERS: Mapping[str, _Handler] = {
+HANDLERS: Mapping[str, Handler] = {
     "hang-after-banner": _hang_after_banner,
     "reset-mid-response": _reset_mid_response,
     "garbage-banner": _garbage_banner,

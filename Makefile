@@ -1,0 +1,39 @@
+# Two commands that work on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test check lint daemons bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## start the simulated lab, scan it with the default profile, write the report
+demo: $(STAMP)
+	$(BIN)/shinsa demo --out shinsa-out/demo
+
+## the interop tests need real daemons from Debian: installed here when we are root
+daemons:
+	@if [ "$$(id -u)" = 0 ]; then bash .ci/install-daemons.sh; \
+	else bash .ci/install-daemons.sh --check || { \
+	  echo "interop tests need Debian daemons: run 'sudo bash .ci/install-daemons.sh'"; exit 1; }; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/shinsa validate
+
+## set up and pass the whole test suite (lint, types, profile validation, pytest)
+test: $(STAMP) daemons lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/discovery/run.py
+
+clean:
+	rm -rf $(VENV) shinsa-out .shinsa .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,143 @@
+"""The probe contract the engine enforces, and the registry's integrity."""
+
+from __future__ import annotations
+
+import asyncio
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+
+import probes
+from probes import REGISTRY, all_checks
+from scanner.engine import ProbeContractError, ScanRequest, _run_job
+from scanner.facts import Facts
+from scanner.model import Result, Service, Target, Verdict
+from scanner.net import Network
+from scanner.plan import Job, plan
+from scanner.ports import PortSet
+from scanner.probe import Check, ProbeContext, ServiceProbe
+from scanner.profiles import load_profile
+from scanner.scope import Scope
+from scanner.store import Store
+
+ADDR = "127.0.10.1"
+SVC = Service("tcp", 22, "ssh")
+A = Check("test.a", "A holds", "m")
+B = Check("test.b", "B holds", "m")
+
+
+class Raises(ServiceProbe):
+    checks = (A, B)
+    protocols = frozenset({"ssh"})
+
+    async def run(self, ctx, service):
+        raise ConnectionResetError("peer reset")
+
+
+class Hangs(ServiceProbe):
+    checks = (A,)
+    protocols = frozenset({"ssh"})
+
+    async def run(self, ctx, service):
+        await asyncio.sleep(60)
+        return []
+
+
+class Forgets(ServiceProbe):
+    checks = (A, B)
+    protocols = frozenset({"ssh"})
+
+    async def run(self, ctx, service):
+        return [ctx.result(A, Verdict.PASS, "A seen", service=service)]
+
+
+class Strays(ServiceProbe):
+    checks = (A,)
+    protocols = frozenset({"ssh"})
+
+    async def run(self, ctx, service):
+        return [ctx.result(B, Verdict.PASS, "B seen", service=service)]
+
+
+class Intrusive(ServiceProbe):
+    checks = (A,)
+    protocols = frozenset({"ssh"})
+    intrusive = True
+
+    async def run(self, ctx, service):
+        return [ctx.result(A, Verdict.PASS, "ran", service=service)]
+
+
+async def run_one(probe: ServiceProbe, timeout: float = 5.0) -> list[Result]:
+    profile = load_profile("base", all_checks())
+    request = ScanRequest((Target(ADDR),), Scope.of([ADDR]), PortSet((22,), ()), profile,
+                          job_timeout=timeout)
+    net = Network(request.scope).device(ADDR)
+    ctx = ProbeContext(Target(ADDR), net, Facts())
+    landed: list[Result] = []
+    await _run_job(request, ctx, Job(probe, SVC), landed.append, [SVC])
+    return landed
+
+
+async def test_an_exception_becomes_error_for_every_check():
+    landed = await run_one(Raises())
+    assert [(r.check_id, r.verdict) for r in landed] == [
+        ("test.a", Verdict.ERROR), ("test.b", Verdict.ERROR)]
+    assert "ConnectionResetError" in landed[0].reason
+
+
+async def test_a_timeout_becomes_error_never_pass():
+    landed = await run_one(Hangs(), timeout=0.2)
+    assert [r.verdict for r in landed] == [Verdict.ERROR]
+    assert "did not finish within 0.2 s" in landed[0].reason
+    assert landed[0].duration is not None and landed[0].duration < 2
+
+
+async def test_a_forgotten_check_becomes_error():
+    landed = await run_one(Forgets())
+    assert {r.check_id: r.verdict for r in landed} == {"test.a": Verdict.PASS,
+                                                       "test.b": Verdict.ERROR}
+
+
+async def test_an_undeclared_check_is_a_probe_bug():
+    with pytest.raises(ProbeContractError, match="undeclared"):
+        await run_one(Strays())
+
+
+async def test_intrusive_probe_is_skipped_unless_allowed():
+    landed = await run_one(Intrusive())
+    assert [r.verdict for r in landed] == [Verdict.SKIPPED]
+
+
+def test_plan_skips_jobs_whose_checks_are_all_done():
+    services = [Service("tcp", 22, "ssh"), Service("tcp", 23, "telnet")]
+    jobs = plan(REGISTRY, services, address=ADDR)
+    assert len(jobs) == 2
+    done = {(ADDR, "tcp/22", c.id) for c in REGISTRY[0].checks}
+    assert [j.service for j in plan(REGISTRY, services, address=ADDR, done=done)] == [services[1]]
+
+
+def test_every_probe_module_is_registered_and_check_ids_are_unique_and_well_formed():
+    modules = {m.name for m in pkgutil.iter_modules(probes.__path__) if not m.name.startswith("_")}
+    registered = {cls.__module__.rsplit(".", 1)[1] for cls in REGISTRY}
+    assert modules <= registered
+    ids = [c.id for cls in REGISTRY for c in cls.checks]
+    assert len(ids) == len(set(ids))
+    assert all(re.match(r"^[a-z0-9]+(\.[a-z0-9-]+)+$", i) for i in ids)
+
+
+def test_store_keeps_final_results_and_replaces_retryable_ones(tmp_path: Path):
+    with Store(tmp_path / "s.sqlite") as store:
+        store.start_run("r1", profile_id="base", profile_digest="d", scanner_version="0",
+                        request={}, targets=[(ADDR, "")])
+        err = Result("test.a", ADDR, SVC, Verdict.ERROR, "timeout")
+        store.add_result("r1", err)
+        assert store.done("r1") == set()
+        ok = Result("test.a", ADDR, SVC, Verdict.PASS, "fine")
+        store.add_result("r1", ok)
+        store.add_result("r1", Result("test.a", ADDR, SVC, Verdict.FAIL, "late duplicate"))
+        assert [r.verdict for r in store.results("r1")] == [Verdict.PASS]
+        assert store.done("r1") == {(ADDR, "tcp/22", "test.a")}
+        assert store.results("r1")[0].service == SVC

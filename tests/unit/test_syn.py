@@ -1,0 +1,81 @@
+"""SYN scan over raw sockets (root): same answers as the connect scan, on 127.0.33.x."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from scanner.discovery import connect_scan
+from scanner.errors import ConfigError
+from scanner.syn import syn_available, syn_scan
+
+pytestmark = pytest.mark.root
+
+SCAN_PORTS = range(20001, 20301)  # never 2024
+
+
+@pytest.fixture
+def planted() -> Iterator[dict[str, tuple[int, ...]]]:
+    if not syn_available():
+        pytest.skip("raw sockets need root or CAP_NET_RAW")
+    layout = {
+        "127.0.33.1": (20001, 20150, 20300),
+        "127.0.33.2": (20042,),
+        "127.0.33.3": (),
+    }
+    socks = []
+    for address, ports in layout.items():
+        for port in ports:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((address, port))
+            sock.listen(128)
+            socks.append(sock)
+    yield layout
+    for sock in socks:
+        sock.close()
+
+
+async def test_syn_scan_finds_what_the_connect_scan_finds(
+    planted: dict[str, tuple[int, ...]],
+) -> None:
+    by_syn = syn_scan(list(planted), SCAN_PORTS, timeout=1.0)
+    by_connect = await connect_scan(list(planted), SCAN_PORTS, timeout=1.0)
+    assert by_syn == by_connect == planted
+
+
+def test_paced_syn_scan_finds_the_same(planted: dict[str, tuple[int, ...]]) -> None:
+    assert syn_scan(list(planted), SCAN_PORTS, rate=20_000) == planted
+
+
+def _syn_recv_on(prefix: str) -> int:
+    """Half-open (SYN_RECV) entries whose local address starts with `prefix`."""
+    count = 0
+    with open("/proc/net/tcp") as table:
+        for line in list(table)[1:]:
+            fields = line.split()
+            local_hex = fields[1].split(":")[0]
+            local = socket.inet_ntoa(bytes.fromhex(local_hex)[::-1])
+            if fields[3] == "03" and local.startswith(prefix):
+                count += 1
+    return count
+
+
+def test_syn_scan_leaves_no_half_open_connections(planted: dict[str, tuple[int, ...]]) -> None:
+    syn_scan(list(planted), SCAN_PORTS)
+    # Our kernel answers each SYN-ACK with RST, which frees the listener's half-open entry.
+    assert _syn_recv_on("127.0.33.") == 0
+
+
+def test_ipv6_is_refused_with_a_clear_message() -> None:
+    if not syn_available():
+        pytest.skip("raw sockets need root or CAP_NET_RAW")
+    with pytest.raises(ConfigError, match="IPv4 only"):
+        syn_scan(["::1"], [20001])
+
+
+def test_empty_inputs_send_nothing() -> None:
+    assert syn_scan(["127.0.33.4"], []) == {"127.0.33.4": ()}
+    assert syn_scan([], [20001]) == {}

@@ -1,0 +1,99 @@
+"""Targets and scope: what may be scanned is decided before a packet leaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scanner.errors import ConfigError, ScopeError
+from scanner.scope import Scope
+from scanner.targets import parse_targets
+
+
+def addresses(specs: list[str]) -> list[str]:
+    return [t.address for t in parse_targets(specs).targets]
+
+
+def test_addresses_cidrs_and_ranges_expand_in_order_without_duplicates():
+    assert addresses(["127.0.10.1", "127.0.10.4/31", "127.0.10.1-3"]) == [
+        "127.0.10.1",
+        "127.0.10.4",
+        "127.0.10.5",
+        "127.0.10.2",
+        "127.0.10.3",
+    ]
+
+
+def test_full_range_and_ipv6_address():
+    assert addresses(["127.0.10.254-127.0.11.1"]) == [
+        "127.0.10.254",
+        "127.0.10.255",
+        "127.0.11.0",
+        "127.0.11.1",
+    ]
+    assert addresses(["::1"]) == ["::1"]
+
+
+def test_host_name_resolves_and_keeps_its_label():
+    targets = parse_targets(["localhost"]).targets
+    assert any(t.address in ("127.0.0.1", "::1") for t in targets)
+    assert all(t.label == "localhost" for t in targets)
+
+
+def test_at_file_reads_one_target_per_line_with_comments(tmp_path: Path):
+    f = tmp_path / "t.txt"
+    f.write_text("# lab\n127.0.10.7  # camera\n\n127.0.10.8\n")
+    assert addresses([f"@{f}"]) == ["127.0.10.7", "127.0.10.8"]
+
+
+def test_nmap_xml_gives_up_hosts_only(tmp_path: Path):
+    f = tmp_path / "scan.xml"
+    f.write_text(
+        '<?xml version="1.0"?><nmaprun>'
+        '<host><status state="up"/><address addr="127.0.10.9" addrtype="ipv4"/>'
+        '<address addr="00:11:22:33:44:55" addrtype="mac"/>'
+        '<hostnames><hostname name="cam9"/></hostnames></host>'
+        '<host><status state="down"/><address addr="127.0.10.10" addrtype="ipv4"/></host>'
+        "</nmaprun>"
+    )
+    tl = parse_targets([], from_nmap=f)
+    assert [(t.address, t.label) for t in tl.targets] == [("127.0.10.9", "cam9")]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("127.0.10.9-3", "ends before it starts"),
+        ("127.0.10.1-x", "target range"),
+        ("10.0.0.0/33", "not a valid CIDR"),
+        ("bad name!", "not an address"),
+        ("10.0.0.0/8", r"addresses \(at most"),
+    ],
+)
+def test_bad_targets_get_a_clear_error(spec: str, message: str):
+    with pytest.raises(ConfigError, match=message):
+        parse_targets([spec])
+
+
+def test_nmap_file_that_is_not_nmap_is_refused(tmp_path: Path):
+    f = tmp_path / "x.xml"
+    f.write_text("<html/>")
+    with pytest.raises(ConfigError, match="not an nmap XML report"):
+        parse_targets([], from_nmap=f)
+
+
+def test_default_scope_is_what_the_user_named():
+    tl = parse_targets(["127.0.10.0/30", "127.0.10.9"])
+    scope = Scope(tl.networks)
+    assert scope.admits("127.0.10.2")
+    assert scope.admits("127.0.10.9")
+    assert not scope.admits("127.0.10.8")
+
+
+def test_scope_refuses_outside_addresses_and_host_names():
+    scope = Scope.of(["127.0.10.0/24"])
+    with pytest.raises(ScopeError, match=r"127\.0\.11\.1 is outside the allow-list"):
+        scope.check("127.0.11.1")
+    assert not scope.admits("localhost")
+    assert not scope.admits("::1")
