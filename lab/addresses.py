@@ -54,9 +54,13 @@ def host_addresses(network: IPv4Network, first: int = 1) -> Iterator[IPv4Address
 
 def consecutive(first: str, count: int) -> list[str]:
     """`count` addresses from `first` upward, refusing to leave 127.0.0.0/8."""
-    base = IPv4Address(first)
+    try:
+        base = IPv4Address(first)
+    except ValueError as exc:
+        raise ValueError(f"not an IPv4 address: {first!r}") from exc
     addresses = [IPv4Address(int(base) + i) for i in range(count)]
     loopback = IPv4Network("127.0.0.0/8")
     if any(a not in loopback for a in addresses):
-        raise ValueError(f"{count} addresses from {first} leave 127.0.0.0/8")
+        # The lab serves deliberately weak devices: they must never be reachable off the host.
+        raise ValueError(f"{count} addresses from {first} leave 127.0.0.0/8 (loopback)")
     return [str(a) for a in addresses]

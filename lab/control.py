@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import lab
+from lab.addresses import consecutive
 from lab.device import Lab
 from lab.personality import builtin_names, load_builtin
 from lab.state import LabState, device_state, write_atomically
@@ -59,6 +60,10 @@ def up(
         load_builtin(name)  # fail here, with the loader's message, not in the child
     if not 1 <= devices <= MAX_DEVICES:
         raise LabError(f"devices must be between 1 and {MAX_DEVICES}, got {devices}")
+    try:
+        consecutive(first_address, devices)
+    except ValueError as exc:
+        raise LabError(f"lab devices live on loopback only: {exc}") from exc
     running = status(state_dir)
     if running is not None:
         raise LabError(f"a lab is already running (pid {running.pid}); run `lab down` first")

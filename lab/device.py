@@ -81,7 +81,7 @@ class LabDevice:
         self, personality: Personality, address: str, tls: TlsContexts | None = None
     ) -> None:
         self.personality = personality
-        self.address = str(address)
+        self.address = consecutive(str(address), 1)[0]  # refuses anything but loopback
         self.services: tuple[Service, ...] = ()
         self._context = DeviceContext(personality, self.address, tls or TlsContexts())
         self._listeners: list[Listener] = []

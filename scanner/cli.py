@@ -94,7 +94,7 @@ def _limits(args: argparse.Namespace) -> Limits:
     )
 
 
-def _request_json(request: ScanRequest, profile_ref: str, args: argparse.Namespace) -> dict[str, JSONValue]:
+def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue]:
     return {
         "targets": [[t.address, t.label] for t in request.targets],
         "allow": [str(n) for n in request.scope.networks],
@@ -111,9 +111,7 @@ def _request_json(request: ScanRequest, profile_ref: str, args: argparse.Namespa
     }
 
 
-def execute(
-    request: ScanRequest, profile_ref: str, options: ScanOptions, args: argparse.Namespace
-) -> int:
+def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int:
     """Run (or resume) a scan, write the reports, print the summary; the exit code."""
     console = Console(stderr=True)
     store = Store(options.out / "shinsa.sqlite")
@@ -128,7 +126,7 @@ def execute(
                 profile_id=request.profile.id,
                 profile_digest=request.profile.digest,
                 scanner_version=__version__,
-                request=_request_json(request, profile_ref, args),
+                request=_request_json(request, profile_ref),
                 targets=[(t.address, t.label) for t in request.targets],
             )
         console.print(f"run {run_id}: {len(request.targets)} target(s), store {store.path}")
@@ -140,8 +138,10 @@ def execute(
             asyncio.run(scan(request, store, run_id, reporter))
         except KeyboardInterrupt:
             status = "interrupted"
-            console.print("interrupted: finished results are kept; resume with "
-                          f"`shinsa scan --resume {run_id} --out {options.out}`")
+            console.print(
+                "interrupted: finished results are kept; resume with "
+                f"`shinsa scan --resume {run_id} --out {options.out}`"
+            )
         finally:
             reporter.close()
             store.finish_run(run_id, status)
@@ -180,7 +180,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         allow_intrusive=args.allow_intrusive,
         registry=REGISTRY,
     )
-    return execute(request, args.profile, options, args)
+    return execute(request, args.profile, options)
 
 
 def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
@@ -208,7 +208,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         syn=bool(req.get("syn")),
         allow_intrusive=bool(req.get("allow_intrusive")),
     )
-    return execute(request, str(req["profile"]), options, args)
+    return execute(request, str(req["profile"]), options)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -224,8 +224,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         (run_dir / filename).write_text(render(data), encoding="utf-8")
         print(f"{name} report: {run_dir / filename}")
     if data.profile_changed:
-        print("note: the profile changed since the scan; statuses use the current mapping",
-              file=sys.stderr)
+        print(
+            "note: the profile changed since the scan; statuses use the current mapping",
+            file=sys.stderr,
+        )
     return exit_code(data.assessment)
 
 
@@ -253,33 +255,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from lab import control  # the lab is only imported by the commands that need it
+    from scanner import demo  # the lab is only imported by the commands that need it
 
     state_dir = Path(args.state_dir)
     if args.lab_command == "up":
-        state = control.up(args.personality or [], args.devices, state_dir)
-        _print_lab(state)
+        state = demo.lab_up(args.personality or [], args.devices, state_dir)
+        print(demo.describe_lab(state))
         return 0
     if args.lab_command == "status":
-        status = control.status(state_dir)
-        if status is None:
+        running = demo.lab_status(state_dir)
+        if running is None:
             print("no lab running")
             return 1
-        _print_lab(status)
+        print(demo.describe_lab(running))
         return 0
-    stopped = control.down(state_dir)
-    print("lab stopped" if stopped else "no lab running")
+    print("lab stopped" if demo.lab_down(state_dir) else "no lab running")
     return 0
 
 
-def _print_lab(state: control_LabState) -> None:
-    print(state.describe())
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from lab.demo import run_demo  # lab code stays out of plain scans
+    from scanner import demo
 
-    return run_demo(Path(args.out), devices=args.devices, quiet=args.quiet)
+    out = Path(args.out)
+    return demo.run_demo(
+        out,
+        args.devices,
+        lambda request: execute(request, "base", ScanOptions(out, ("json",), args.quiet, None)),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,15 +295,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("scan", help="scan targets and write reports")
-    p.add_argument("targets", nargs="*", help="addresses, CIDRs, ranges (127.0.10.1-40), host names, @file")
+    p.add_argument(
+        "targets", nargs="*", help="addresses, CIDRs, ranges (127.0.10.1-40), host names, @file"
+    )
     p.add_argument("--from-nmap", metavar="FILE", help="take targets from an nmap XML report")
-    p.add_argument("--ports", metavar="SPEC", help="nmap syntax: 22,80,1-1000,T:443,U:161 (default: IoT set)")
+    p.add_argument(
+        "--ports", metavar="SPEC", help="nmap syntax: 22,80,1-1000,T:443,U:161 (default: IoT set)"
+    )
     p.add_argument("--profile", default="base", help="profile name or YAML file (default: base)")
-    p.add_argument("--allow", action="append", metavar="CIDR", help="allow-list (default: the targets)")
+    p.add_argument(
+        "--allow", action="append", metavar="CIDR", help="allow-list (default: the targets)"
+    )
     p.add_argument("--out", default="shinsa-out", help="output directory (store and reports)")
-    p.add_argument("--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}")
-    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run from the store in --out")
-    p.add_argument("--syn", action="store_true", help="SYN discovery (root); falls back to connect scan")
+    p.add_argument(
+        "--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}"
+    )
+    p.add_argument(
+        "--resume", metavar="RUN_ID", help="finish an interrupted run from the store in --out"
+    )
+    p.add_argument(
+        "--syn", action="store_true", help="SYN discovery (root); falls back to connect scan"
+    )
     p.add_argument("--concurrency", type=int, default=256, help="connections in flight overall")
     p.add_argument("--per-device", type=int, default=2, help="connections in flight per device")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds for each connect and read")
@@ -329,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lab", help="simulated devices on 127.0.10.x")
     lab_sub = p.add_subparsers(dest="lab_command", required=True)
     up = lab_sub.add_parser("up", help="start a lab in the background")
-    up.add_argument("--devices", type=int, default=0, help="number of devices (default: one per personality)")
+    up.add_argument(
+        "--devices", type=int, default=0, help="number of devices (default: one per personality)"
+    )
     up.add_argument("--personality", action="append", help="personality name (repeatable)")
     for name in ("status", "down"):
         lab_sub.add_parser(name)

@@ -214,7 +214,10 @@ def _decode(body: bytes, charset: str | None) -> str:
 async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, bytes]:
     # Identity encoding and raw bytes: a compressed body could expand without bound while
     # decoding, and a device that compresses anyway just yields no title or forms.
-    async with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
+    # Connection: close, because embedded servers often close after one answer without
+    # saying so, and a reused dead connection would lose the redirect's target page.
+    headers = {"Accept-Encoding": "identity", "Connection": "close"}
+    async with client.stream("GET", url, headers=headers) as response:
         body = bytearray()
         async for chunk in response.aiter_raw():
             body += chunk[: MAX_BODY - len(body)]

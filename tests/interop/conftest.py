@@ -16,11 +16,14 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 #: One address per daemon (this suite owns 127.0.55.0/24), so all use standard ports.
 SSHD_ADDRESS = "127.0.55.1"

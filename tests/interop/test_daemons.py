@@ -7,7 +7,7 @@ listens, so a wrong extra or missing service fails the test as surely as a wrong
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
@@ -19,8 +19,17 @@ from scanner.scope import Scope
 from scanner.udp import udp_scan
 
 if TYPE_CHECKING:
-    from interop.conftest import Daemon
     from scanner.model import Service
+
+
+class Daemon(Protocol):
+    """What the tests read from conftest's Daemon (importing conftest is not portable)."""
+
+    @property
+    def address(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+
 
 pytestmark = pytest.mark.interop
 

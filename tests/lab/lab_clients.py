@@ -75,12 +75,12 @@ class _Catcher(asyncio.DatagramProtocol):
             self.reply.set_result(data)
 
 
-async def udp_exchange(address: str, port: int, payload: bytes, timeout: float = 1.0) -> bytes | None:
+async def udp_exchange(
+    address: str, port: int, payload: bytes, timeout: float = 1.0
+) -> bytes | None:
     """The first reply datagram, or None when none comes within `timeout`."""
     loop = asyncio.get_running_loop()
-    transport, catcher = await loop.create_datagram_endpoint(
-        _Catcher, remote_addr=(address, port)
-    )
+    transport, catcher = await loop.create_datagram_endpoint(_Catcher, remote_addr=(address, port))
     try:
         transport.sendto(payload)
         try:

@@ -77,7 +77,23 @@ def test_default_ports_never_contain_2024() -> None:
 
 
 def test_default_ports_cover_iot_and_ics_services() -> None:
-    for port in (22, 23, 80, 102, 443, 502, 554, 1883, 4840, 7547, 8883, 20000, 37777, 44818, 47808):
+    for port in (
+        22,
+        23,
+        80,
+        102,
+        443,
+        502,
+        554,
+        1883,
+        4840,
+        7547,
+        8883,
+        20000,
+        37777,
+        44818,
+        47808,
+    ):
         assert port in DEFAULT_PORTS.tcp
     for port in (161, 1900, 5353, 5683):
         assert port in DEFAULT_PORTS.udp

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from scanner.discovery import connect_scan
 from scanner.errors import ConfigError
 from scanner.syn import syn_available, syn_scan
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.root
 

@@ -92,12 +92,10 @@ def snmp_agent(versions: set[int], sys_descr: bytes, community: bytes = b"public
             return None
         oid = bytes([0x06, 8, 0x2B, 6, 1, 2, 1, 1, 1, 0])
         varbind = _tlv(0x30, oid + _tlv(0x04, sys_descr))
-        body = (
-            _tlv(0x02, request_id_raw) + _tlv(0x02, b"\x00") + _tlv(0x02, b"\x00")
-        ) + _tlv(0x30, varbind)
-        return _tlv(
-            0x30, _tlv(0x02, version_raw) + _tlv(0x04, community) + _tlv(0xA2, body)
+        body = (_tlv(0x02, request_id_raw) + _tlv(0x02, b"\x00") + _tlv(0x02, b"\x00")) + _tlv(
+            0x30, varbind
         )
+        return _tlv(0x30, _tlv(0x02, version_raw) + _tlv(0x04, community) + _tlv(0xA2, body))
 
     return handle
 
@@ -156,7 +154,9 @@ async def test_each_protocol_is_recognised(serve: Callable[..., asyncio.Future[N
         (5353, "mDNS"),
         (5683, "CoAP"),
     }
-    assert replies[(161, "SNMPv1")].response == "TestCam firmware 2.1  build 7"  # CR LF -> two spaces
+    assert (
+        replies[(161, "SNMPv1")].response == "TestCam firmware 2.1  build 7"
+    )  # CR LF -> two spaces
     assert replies[(161, "SNMPv2c")].community == "public"
     ssdp = replies[(1900, "SSDP")].response
     assert "SERVER: Linux/4.9 UPnP/1.0 TestCam/2.1" in ssdp

@@ -1,0 +1,92 @@
+"""Fixtures for scanning lab devices with the real engine."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lab import addresses
+from lab.device import Lab
+from lab.personality import Personality, builtin_names, load_builtin
+from probes import all_checks
+from scanner.engine import ScanRequest, scan
+from scanner.model import Result, Service, Target
+from scanner.net import Limits
+from scanner.ports import PortSet
+from scanner.profiles import Profile, load_profile
+from scanner.progress import Reporter
+from scanner.scope import Scope
+from scanner.store import Store
+
+# Offsets 10-149 of the worker's /24 are the integration tests'; tests/lab uses 150-253.
+_BLOCKS = itertools.cycle(range(10, 130, 30))
+#: closed ports scanned alongside the lab's, so "no extras" means something; never 2024
+CLOSED_PORTS = (7, 25, 8000, 8443, 10001)
+
+
+def all_personalities(copies: int) -> list[Personality]:
+    return [load_builtin(n) for n in builtin_names()] * copies
+
+
+@pytest.fixture
+def first_address() -> str:
+    return str(addresses.test_network(None).network_address + next(_BLOCKS))
+
+
+@dataclass
+class Scanned:
+    lab: Lab
+    store: Store
+    run_id: str
+
+    def results(self) -> list[Result]:
+        return self.store.results(self.run_id)
+
+    def services(self, address: str) -> list[Service]:
+        return self.store.services(self.run_id, address)
+
+
+def lab_ports(lab: Lab) -> PortSet:
+    tcp = {s.port for d in lab.devices for s in d.services if s.transport == "tcp"}
+    udp = {s.port for d in lab.devices for s in d.services if s.transport == "udp"}
+    tcp |= set(CLOSED_PORTS)
+    assert 2024 not in tcp and 2024 not in udp  # the machine's own port: never probed
+    return PortSet(tuple(sorted(tcp)), tuple(sorted(udp)))
+
+
+async def scan_lab(
+    lab: Lab, store: Store, *, profile: Profile | None = None, run_id: str = "run"
+) -> Scanned:
+    targets = tuple(Target(d.address, d.name) for d in lab.devices)
+    request = ScanRequest(
+        targets=targets,
+        scope=Scope.of([d.address for d in lab.devices]),
+        ports=lab_ports(lab),
+        profile=profile or load_profile("base", all_checks()),
+        limits=Limits(connect_timeout=2.0, read_timeout=2.0),
+    )
+    store.start_run(run_id, profile_id=request.profile.id, profile_digest=request.profile.digest,
+                    scanner_version="test", request={},
+                    targets=[(t.address, t.label) for t in targets])
+    await scan(request, store, run_id, Reporter())
+    store.finish_run(run_id)
+    return Scanned(lab, store, run_id)
+
+
+@pytest.fixture
+async def start_lab(first_address: str, tmp_path: Path) -> AsyncIterator[object]:
+    labs: list[Lab] = []
+
+    async def start(personalities: Sequence[Personality]) -> Lab:
+        lab = Lab(personalities, first_address)
+        await lab.__aenter__()
+        labs.append(lab)
+        return lab
+
+    yield start
+    for lab in labs:
+        await lab.close()

@@ -1,0 +1,77 @@
+"""The scanner against a lab of simulated devices: exactly the oracle's findings."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import pytest
+
+from lab.oracle import expected_results
+from lab.personality import load_builtin
+from probes import all_checks
+from scanner.model import Verdict
+from scanner.profiles import load_profile
+from scanner.store import Store
+from tests.integration.conftest import all_personalities, scan_lab
+
+pytestmark = pytest.mark.lab
+
+
+async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start_lab, tmp_path):
+    # Given every built-in personality twice (more than 20 devices, faults included)
+    lab = await start_lab(all_personalities(2))
+    assert len(lab.devices) >= 20
+    with Store(tmp_path / "s.sqlite") as store:
+        # When the whole lab is scanned with the base profile
+        scanned = await scan_lab(lab, store)
+        results = scanned.results()
+        for device in lab.devices:
+            # Then every service is found and identified, and nothing else
+            found = {(s.transport, s.port, s.protocol) for s in scanned.services(device.address)}
+            planted = {(s.transport, s.port, s.protocol) for s in device.services}
+            assert found == planted, device.name
+            # and the results are the oracle's, no misses and no extras
+            ports = {(s.transport, s.port): s.port for s in device.services}
+            expected = expected_results(device.personality, ports)
+            got = {(r.service_key, r.check_id): r.verdict for r in results
+                   if r.target == device.address}
+            assert got == expected, device.name
+
+
+async def test_fault_devices_end_inconclusive_with_a_reason_never_pass(start_lab, tmp_path):
+    faults = ["fault-hang", "fault-reset", "fault-garbage", "fault-huge-banner", "fault-silent"]
+    lab = await start_lab([load_builtin(n) for n in faults])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with Store(tmp_path / "s.sqlite") as store:
+        scanned = await scan_lab(lab, store)
+        for device in lab.devices:
+            fault_ports = {f"tcp/{s.port}" for s in device.services if s.protocol == "unknown"}
+            assert fault_ports, device.name
+            for r in scanned.results():
+                if r.target == device.address and r.service_key in fault_ports:
+                    assert r.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR), r
+                    assert r.service is not None and r.service.note, r
+    # A 1 MiB banner must not be held in memory: the high-water mark grows by well under it
+    # times the number of reads a naive scanner would keep.
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 32 * 1024
+
+
+async def test_a_narrow_device_profile_fails_every_service_it_does_not_allow(start_lab, tmp_path):
+    lab = await start_lab([load_builtin("weak-camera")])
+    profile = load_profile("acme-cam-200", all_checks())
+    with Store(tmp_path / "s.sqlite") as store:
+        scanned = await scan_lab(lab, store, profile=profile)
+        verdicts = {r.service_key: r.verdict for r in scanned.results()
+                    if r.check_id == "services.unexpected"}
+    # acme-cam-200 allows https/443, ssh/22 and rtsp/554 only
+    rtsp = next(s for s in lab.devices[0].services if s.protocol == "rtsp")
+    assert verdicts.pop(rtsp.key) is Verdict.PASS
+    assert verdicts and set(verdicts.values()) == {Verdict.FAIL}
+
+
+def test_store_file_is_wal(tmp_path: Path):
+    with Store(tmp_path / "s.sqlite") as store:
+        mode = store._db.execute("PRAGMA journal_mode").fetchone()[0]  # noqa: SLF001
+    assert mode == "wal"
