@@ -57,7 +57,7 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
     "modbus": frozenset(),
     "s7": frozenset(),
     "adb": frozenset(),
-    "jetdirect": frozenset(),
+    "jetdirect": frozenset({"server"}),
     "snmp": frozenset({"communities", "sys_descr"}),
     "ssdp": frozenset({"server"}),
     "mdns": frozenset(),

@@ -300,8 +300,18 @@ async def _try_tls(dev: DeviceNetwork, port: int, ctx: ssl.SSLContext, t: Timing
 # ---------------------------------------------------------------------------------------
 # 3. Probes for silent plaintext ports
 
-_DEFAULT_ORDER = ("http", "rtsp", "mqtt", "modbus", "adb", "s7")
-_HINTS = {1883: "mqtt", 502: "modbus", 554: "rtsp", 8554: "rtsp", 5555: "adb", 102: "s7"}
+_DEFAULT_ORDER = ("http", "rtsp", "mqtt", "modbus", "adb", "s7", "pjl")
+_HINTS = {
+    1883: "mqtt",
+    502: "modbus",
+    554: "rtsp",
+    8554: "rtsp",
+    5555: "adb",
+    102: "s7",
+    9100: "pjl",
+}
+# Universal Exit Language around a read-only PJL query (HP PJL Technical Reference, ch. 2).
+_PJL_INFO_ID = b"\x1b%-12345X@PJL INFO ID\r\n\x1b%-12345X\r\n"
 
 
 async def _try_probes(dev: DeviceNetwork, port: int, t: Timing) -> _Found:
@@ -381,6 +391,8 @@ def _payload(name: str, address: str, port: int) -> bytes:
     if name == "s7":
         # TPKT + COTP Connection Request to the S7 TSAPs (rack 0, slot 2).
         return bytes.fromhex("0300001611e00000000100c0010ac1020100c2020102")
+    if name == "pjl":
+        return _PJL_INFO_ID
     raise ValueError(f"no probe named {name}")
 
 
@@ -438,6 +450,10 @@ def _classify_answer(answer: bytes, probe: str) -> _Found | None:
         if magic == command ^ 0xFFFFFFFF:
             banner = bound_text(answer[24:]) if answer[:4] == b"CNXN" else answer[:4].decode()
             return _Found("adb", banner, product=bound_text(answer[24:]))
+    if probe == "pjl" and answer.lstrip(b"\x1b%-12345X").startswith(b"@PJL INFO ID"):
+        ident = answer.split(b"\r\n")[1:2] or [b""]
+        model = bound_text(ident[0].strip(b'"\x0c'))
+        return _Found("jetdirect", f"PJL INFO ID {model}", product=model)
     if probe == "s7" and len(answer) >= 6 and answer[:2] == b"\x03\x00" and answer[5] == 0xD0:
         return _Found("s7", "COTP connection confirm")
     return None

@@ -11,7 +11,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from lab.servers.limits import READ_TIMEOUT
-from lab.servers.streams import Listener, serve_tcp
+from lab.servers.streams import Listener, send, serve_tcp
 
 if TYPE_CHECKING:
     from lab.personality import ServiceSpec
@@ -43,7 +43,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
         await asyncio.wait_for(reader.readexactly(length), READ_TIMEOUT)
         if command != A_CNXN:
             return
-        writer.write(message(A_CNXN, A_VERSION, MAX_DATA, banner))
+        send(writer, message(A_CNXN, A_VERSION, MAX_DATA, banner))
         await writer.drain()
         # Authentication and streams are not modelled; wait for the client to hang up.
         await asyncio.wait_for(reader.read(1), READ_TIMEOUT)

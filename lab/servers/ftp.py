@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab.servers.streams import Listener, read_line, serve_tcp
+from lab.servers.streams import Listener, read_line, send, serve_tcp
 
 if TYPE_CHECKING:
     import asyncio
@@ -21,7 +21,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
     greeting = spec.banner if spec.banner[:3].isdigit() else f"220 {spec.banner}"
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(f"{greeting}\r\n".encode())
+        send(writer, f"{greeting}\r\n".encode())
         user: str | None = None
         logged_in = False
         for _ in range(MAX_COMMANDS):
@@ -31,7 +31,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
             verb, _, argument = line.partition(" ")
             verb = verb.upper()
             if verb == "QUIT":
-                writer.write(b"221 Goodbye.\r\n")
+                send(writer, b"221 Goodbye.\r\n")
                 await writer.drain()
                 return
             if verb == "USER":
@@ -63,7 +63,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
                 reply = "530 Please login with USER and PASS."
             else:
                 reply = "502 Command not implemented."
-            writer.write(f"{reply}\r\n".encode())
+            send(writer, f"{reply}\r\n".encode())
             await writer.drain()
 
     return await serve_tcp(handle, host, port)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import h11
 
 from lab.servers.limits import MAX_LINE
-from lab.servers.streams import Listener, read_some, serve_tcp
+from lab.servers.streams import Listener, read_some, send, serve_tcp
 from lab.servers.web import WebApp, WebRequest, WebResponse
 
 if TYPE_CHECKING:
@@ -114,7 +114,8 @@ async def _send(
     if app.spec.server:
         headers.insert(0, ("Server", app.spec.server))
     headers.extend(response.headers)
-    writer.write(
+    send(
+        writer,
         conn.send(
             h11.Response(
                 status_code=response.status,
@@ -122,11 +123,11 @@ async def _send(
                 reason=_REASONS.get(response.status, b""),
             )
         )
-        or b""
+        or b"",
     )
     if not head_only:
-        writer.write(conn.send(h11.Data(data=body)) or b"")
-    writer.write(conn.send(h11.EndOfMessage()) or b"")
+        send(writer, conn.send(h11.Data(data=body)) or b"")
+    send(writer, conn.send(h11.EndOfMessage()) or b"")
     await asyncio.wait_for(writer.drain(), timeout=10)
 
 

@@ -7,7 +7,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from lab.servers.limits import READ_TIMEOUT
-from lab.servers.streams import Listener, serve_tcp
+from lab.servers.streams import Listener, send, serve_tcp
 
 if TYPE_CHECKING:
     from lab.personality import ServiceSpec
@@ -53,7 +53,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
                 return  # not Modbus: a real device drops the connection
             pdu = await asyncio.wait_for(reader.readexactly(length - 1), READ_TIMEOUT)
             reply = answer(pdu, server_id)
-            writer.write(struct.pack(">HHHB", transaction, 0, len(reply) + 1, unit) + reply)
+            send(writer, struct.pack(">HHHB", transaction, 0, len(reply) + 1, unit) + reply)
             await writer.drain()
 
     return await serve_tcp(handle, host, port)

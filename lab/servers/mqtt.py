@@ -11,7 +11,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from lab.servers.limits import READ_TIMEOUT
-from lab.servers.streams import Listener, serve_tcp
+from lab.servers.streams import Listener, send, serve_tcp
 
 if TYPE_CHECKING:
     from lab.personality import ServiceSpec
@@ -118,7 +118,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
         accepted = spec.anonymous or (
             username is not None and device.personality.check_login(username, password or "")
         )
-        writer.write(connack(level, accepted))
+        send(writer, connack(level, accepted))
         await writer.drain()
         if accepted:
             with contextlib.suppress(MalformedPacket):
@@ -131,7 +131,7 @@ async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, l
     for _ in range(MAX_PACKETS):
         kind, _, body = await read_packet(reader)
         if kind == PINGREQ:
-            writer.write(bytes([PINGRESP << 4, 0]))
+            send(writer, bytes([PINGRESP << 4, 0]))
         elif kind == SUBSCRIBE:
             cur = _Cursor(body)
             packet_id = cur.take(2)
@@ -144,7 +144,7 @@ async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, l
                 granted.append(0)  # QoS 0 for every filter
             props = b"\x00" if level == 5 else b""
             payload = packet_id + props + bytes(granted)
-            writer.write(bytes([SUBACK << 4, len(payload)]) + payload)
+            send(writer, bytes([SUBACK << 4, len(payload)]) + payload)
         elif kind == DISCONNECT:
             return
         elif kind != PUBLISH:

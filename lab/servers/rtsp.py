@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab.servers.streams import Listener, read_line, serve_tcp
+from lab.servers.streams import Listener, read_line, send, serve_tcp
 
 if TYPE_CHECKING:
     import asyncio
@@ -37,7 +37,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
             parts = request_line.split()
             cseq = headers.get("cseq", "0")[:16]
             if len(parts) != 3 or not parts[2].startswith("RTSP/"):
-                writer.write(b"RTSP/1.0 400 Bad Request\r\n\r\n")
+                send(writer, b"RTSP/1.0 400 Bad Request\r\n\r\n")
                 await writer.drain()
                 return
             extra: list[str] = []
@@ -52,7 +52,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
             head = [f"RTSP/1.0 {status}", f"CSeq: {cseq}"]
             if spec.server:
                 head.append(f"Server: {spec.server}")
-            writer.write(("\r\n".join([*head, *extra]) + "\r\n\r\n").encode())
+            send(writer, ("\r\n".join([*head, *extra]) + "\r\n\r\n").encode())
             await writer.drain()
 
     return await serve_tcp(handle, host, port)

@@ -10,7 +10,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from lab.servers.limits import READ_TIMEOUT
-from lab.servers.streams import Listener, drain_until_closed, serve_tcp
+from lab.servers.streams import Listener, drain_until_closed, send, serve_tcp
 
 if TYPE_CHECKING:
     from lab.personality import ServiceSpec
@@ -42,7 +42,7 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
         reply = connection_confirm(cotp)
         if reply is None:
             return
-        writer.write(reply)
+        send(writer, reply)
         await writer.drain()
         await drain_until_closed(reader, limit=READ_TIMEOUT)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from lab.servers.streams import Listener, read_line, read_some, serve_tcp
+from lab.servers.streams import Listener, read_line, read_some, send, serve_tcp
 
 if TYPE_CHECKING:
     import asyncio
@@ -25,7 +25,7 @@ LINGER = 1.0
 
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(f"{spec.banner}\r\n".encode())
+        send(writer, f"{spec.banner}\r\n".encode())
         await read_line(reader, timeout=IDENT_TIMEOUT)
         with contextlib.suppress(TimeoutError):
             await read_some(reader, timeout=LINGER)

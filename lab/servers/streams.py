@@ -17,10 +17,19 @@ from lab.servers.limits import CHUNK, HOLD_LIMIT, MAX_LINE, READ_TIMEOUT, TLS_HA
 
 log = logging.getLogger(__name__)
 
+#: How long a finished connection may take to close cleanly before it is aborted.
+CLOSE_GRACE = 2.0
+
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+
+
+class ClientMisbehaved(Exception):
+    """The client broke a bound (line too long, packet too big): the device hangs up."""
+
 
 # What a client hanging up, stalling or sending nonsense looks like from a handler.
 CLIENT_GONE = (
+    ClientMisbehaved,
     ConnectionError,
     TimeoutError,
     asyncio.IncompleteReadError,
@@ -43,6 +52,8 @@ class TcpListener(Listener):
         self._handler = handler
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        # Every connection until its transport is really closed (insertion-ordered set).
+        self._open: dict[asyncio.StreamWriter, None] = {}
         self.port = 0
 
     async def start(self, host: str, port: int, context: ssl.SSLContext | None) -> None:
@@ -61,6 +72,7 @@ class TcpListener(Listener):
         # asyncio.start_server made makes Python 3.11 log a spurious traceback.
         handler = asyncio.create_task(self._handler(reader, writer))
         self._connections[handler] = writer
+        self._open[writer] = None
         try:
             await handler
         except asyncio.CancelledError:
@@ -73,16 +85,33 @@ class TcpListener(Listener):
             log.exception("lab server on port %d failed", self.port)
         finally:
             self._connections.pop(handler, None)
-            writer.close()
+            await self._finish(writer)
+
+    async def _finish(self, writer: asyncio.StreamWriter) -> None:
+        # A TLS close waits for the client's close_notify; a client that never sends one
+        # must not keep the transport (and the lab's shutdown) waiting.
+        writer.close()
+        try:
+            await asyncio.wait_for(writer.wait_closed(), CLOSE_GRACE)
+        except (TimeoutError, *CLIENT_GONE):
+            writer.transport.abort()
+        finally:
+            self._open.pop(writer, None)
 
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task, writer in list(self._connections.items()):
+        for writer in list(self._open):
             writer.transport.abort()  # no FIN handshake: hung clients must not delay the stop
+        for task in list(self._connections):
             task.cancel()
         if self._connections:
             await asyncio.wait(list(self._connections), timeout=1.0)
+        # Give the per-connection tasks a moment to see their aborted transports close.
+        for _ in range(20):
+            if not self._open:
+                break
+            await asyncio.sleep(0.01)
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), timeout=0.5)
@@ -97,6 +126,13 @@ async def serve_tcp(
     return listener
 
 
+def send(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Write unless the client has gone: writes to a lost connection only make asyncio warn."""
+    if writer.transport.is_closing():
+        raise ConnectionResetError("client went away")
+    writer.write(data)
+
+
 async def read_some(reader: asyncio.StreamReader, timeout: float = READ_TIMEOUT) -> bytes:
     """The next chunk from the client; b"" at end of stream. Raises TimeoutError when it stalls."""
     return await asyncio.wait_for(reader.read(CHUNK), timeout)
@@ -104,9 +140,12 @@ async def read_some(reader: asyncio.StreamReader, timeout: float = READ_TIMEOUT)
 
 async def read_line(reader: asyncio.StreamReader, timeout: float = READ_TIMEOUT) -> bytes:
     """One line of at most MAX_LINE bytes, without its line ending; b"" at end of stream."""
-    line = await asyncio.wait_for(reader.readline(), timeout)
+    try:
+        line = await asyncio.wait_for(reader.readline(), timeout)
+    except ValueError as exc:  # what readline raises past the reader's buffer limit
+        raise ClientMisbehaved("line too long") from exc
     if len(line) > MAX_LINE:
-        raise asyncio.LimitOverrunError("line too long", len(line))
+        raise ClientMisbehaved("line too long")
     return line.rstrip(b"\r\n")
 
 

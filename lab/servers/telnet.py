@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from lab.servers.limits import MAX_LINE
-from lab.servers.streams import Listener, read_some, serve_tcp
+from lab.servers.streams import Listener, read_some, send, serve_tcp
 
 if TYPE_CHECKING:
     from lab.personality import ServiceSpec
@@ -79,21 +79,21 @@ class TelnetLines:
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         lines = TelnetLines(reader)
-        writer.write(NEGOTIATION + f"{spec.banner}\r\n\r\n".encode())
+        send(writer, NEGOTIATION + f"{spec.banner}\r\n\r\n".encode())
         for _ in range(MAX_FAILURES):
-            writer.write(b"login: ")
+            send(writer, b"login: ")
             username = await lines.readline()
             if username is None:
                 return
-            writer.write(b"Password: ")
+            send(writer, b"Password: ")
             password = await lines.readline()
             if password is None:
                 return
             if device.personality.check_login(username.strip(), password):
-                writer.write(f"\r\nWelcome {username.strip()}\r\n".encode())
+                send(writer, f"\r\nWelcome {username.strip()}\r\n".encode())
                 await _shell(lines, writer)
                 return
-            writer.write(b"\r\nLogin incorrect\r\n")
+            send(writer, b"\r\nLogin incorrect\r\n")
             await asyncio.sleep(0.2)  # as /bin/login: slows guessing a little, not tests
         # After the last failure the connection ends, as busybox login does.
 
@@ -102,10 +102,10 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
 
 async def _shell(lines: TelnetLines, writer: asyncio.StreamWriter) -> None:
     while True:
-        writer.write(b"# ")
+        send(writer, b"# ")
         command = await lines.readline()
         if command is None or command.strip() in ("exit", "logout"):
             return
         if command.strip():
             name = command.split()[0][:32]
-            writer.write(f"sh: {name}: not found\r\n".encode())
+            send(writer, f"sh: {name}: not found\r\n".encode())

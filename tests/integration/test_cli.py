@@ -1,0 +1,121 @@
+"""`shinsa` as a user runs it: scope refusal, exit codes, SIGKILL mid-scan and --resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab import control
+from lab.oracle import expected_results
+from lab.personality import load_builtin
+from tests.integration.conftest import CLOSED_PORTS
+
+pytestmark = pytest.mark.lab
+
+SHINSA = [sys.executable, "-m", "scanner"]
+
+
+def shinsa(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SHINSA, *args], capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def test_a_target_outside_the_allow_list_is_refused_before_any_packet(tmp_path: Path):
+    # 127.0.11.5 is outside the allow-list; nothing listens there, and nothing may be sent.
+    out = shinsa("scan", "127.0.11.5", "--allow", "127.0.10.0/24", "--out", str(tmp_path), "-q")
+    assert out.returncode == 2
+    assert "127.0.11.5 is outside the allow-list (127.0.10.0/24)" in out.stderr
+    assert not (tmp_path / "shinsa.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["127.0.10.1", "--ports", "1-70000"], "65535"),
+        (["127.0.10.1", "--profile", "nope"], "profile 'nope' not found"),
+        (["127.0.10.1", "--format", "pdf"], "unknown report format"),
+        (["--resume", "nope"], "run 'nope' is not in"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(tmp_path: Path, args, message):
+    out = shinsa("scan", *args, "--out", str(tmp_path), "-q")
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_validate_and_checks_commands():
+    assert shinsa("validate").returncode == 0
+    listing = shinsa("checks").stdout
+    assert "services.unexpected" in listing and "iec-62443-4-2 CR 7.7" in listing
+
+
+@pytest.fixture
+def background_lab(tmp_path: Path, first_address: str):
+    names = ["fault-silent", "weak-camera", "fault-hang", "home-router", "legacy-plc"]
+    state = control.up(names, len(names), tmp_path / "lab", first_address=first_address)
+    yield state
+    control.down(tmp_path / "lab")
+
+
+def _ports(state) -> str:
+    tcp = sorted({s.port for d in state.devices for s in d.services if s.transport == "tcp"}
+                 | set(CLOSED_PORTS))
+    udp = sorted({s.port for d in state.devices for s in d.services if s.transport == "udp"})
+    return "T:" + ",".join(map(str, tcp)) + ",U:" + ",".join(map(str, udp))
+
+
+def _rows(db: Path) -> dict[tuple[str, str, str], str]:
+    with sqlite3.connect(db) as conn:
+        return {(a, s, c): w for a, s, c, w in conn.execute(
+            "SELECT address, service_key, check_id, written FROM results")}
+
+
+def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
+    tmp_path: Path, background_lab
+):
+    out = tmp_path / "out"
+    db = out / "shinsa.sqlite"
+    # Given a scan killed with SIGKILL once some, but not all, results have landed
+    proc = subprocess.Popen(  # noqa: S603
+        [*SHINSA, "scan", *background_lab.addresses, "--ports", _ports(background_lab),
+         "--per-device", "1", "--out", str(out), "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    before: dict[tuple[str, str, str], str] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not before:
+        time.sleep(0.05)
+        if db.exists():
+            try:
+                before = _rows(db)
+            except sqlite3.OperationalError:
+                continue
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert before, "no result landed within 60 s"
+    kept = _rows(db)
+    with sqlite3.connect(db) as conn:
+        (run_id, status), = conn.execute("SELECT id, status FROM runs").fetchall()
+    assert status == "running"
+    expected_total = sum(
+        len(expected_results(load_builtin(d.name))) for d in background_lab.devices)
+    assert len(kept) < expected_total, "the scan finished before it was killed"
+    # When the run is resumed
+    resumed = shinsa("scan", "--resume", run_id, "--out", str(out), "-q", timeout=180)
+    assert resumed.returncode in (1, 3), resumed.stderr
+    # Then every finished result is kept as it was, and the rest is done once
+    after = _rows(db)
+    assert len(after) == expected_total
+    for key, written in kept.items():
+        assert after[key] == written, key
+    report = json.loads((out / run_id / "report.json").read_text())
+    assert report["run"]["status"] == "complete"
+    assert all(d["finished"] for d in report["devices"])
