@@ -7,9 +7,13 @@ community list, which starts with "public".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lab.device import expected_service
-from lab.personality import Personality, ServiceSpec
 from scanner.model import Verdict
+
+if TYPE_CHECKING:
+    from lab.personality import Personality, ServiceSpec
 
 # services.cleartext-admin, by lab protocol (faults are handled before this table)
 CLEARTEXT: dict[str, Verdict] = {

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from probes.exposed_services import ExposedServices
-from scanner.probe import Check, Probe
+
+if TYPE_CHECKING:
+    from scanner.probe import Check, Probe
 
 REGISTRY: tuple[type[Probe], ...] = (ExposedServices,)
 

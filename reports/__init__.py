@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from reports import json_report
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from reports.data import ReportData
 
 #: format name -> (file name, renderer)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING
 
 from scanner import __version__
 from scanner.assess import Assessment, assess
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import date
+
     from scanner.model import Service
     from scanner.probe import Check
     from scanner.profiles import Profile

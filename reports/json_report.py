@@ -125,7 +125,7 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
         "scope": {
             "allow": req.get("allow", []),
             "targets": req.get("targets", []),
-            "ports": req.get("ports", {}),
+            "ports": str(req.get("ports", "")),
         },
         "profile": {
             "id": profile.id,

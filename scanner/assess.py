@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from typing import TYPE_CHECKING
 
 from scanner.model import Result, Verdict
 from scanner.profiles import Accepted, Coverage, Profile, Requirement
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import date
 
 
 class Status(enum.StrEnum):

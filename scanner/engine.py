@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from probes import REGISTRY
 from scanner import discovery, syn, udp
@@ -20,12 +20,16 @@ from scanner.fingerprint import fingerprint
 from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.plan import Job, plan
-from scanner.ports import PortSet
 from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe
-from scanner.profiles import Profile
-from scanner.progress import Reporter
-from scanner.scope import Scope
-from scanner.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from scanner.ports import PortSet
+    from scanner.profiles import Profile
+    from scanner.progress import Reporter
+    from scanner.scope import Scope
+    from scanner.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,7 @@ class ScanRequest:
     scope: Scope
     ports: PortSet
     profile: Profile
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
     syn: bool = False  # SYN discovery (root only; falls back to connect scan)
     discovery_timeout: float = 1.0
     job_timeout: float = 120.0  # deadline for one probe on one service
@@ -195,7 +199,7 @@ async def _run_job(
                 raise ProbeContractError(f"{job.describe()}: no way to run this probe")
     except TimeoutError:
         results = _errors(ctx, job, f"did not finish within {request.job_timeout:g} s", "timeout")
-    except Exception as exc:  # noqa: BLE001 -- device behaviour must become a result
+    except Exception as exc:
         results = _errors(ctx, job, f"failed: {type(exc).__name__}: {exc}"[:300], "exception")
     duration = time.monotonic() - t0
     for result in _complete(ctx, job, results):

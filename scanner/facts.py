@@ -5,11 +5,13 @@ Every fact key is declared here, so "what can probes know?" has one answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from scanner.model import Service
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from scanner.model import Service
 
 T = TypeVar("T")
 

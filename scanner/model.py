@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
-JSONValue: TypeAlias = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 Transport: TypeAlias = Literal["tcp", "udp"]
 
 #: Longest device-supplied string kept anywhere (banner, title, header): devices lie and flood.

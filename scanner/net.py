@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from scanner.errors import ScopeError
-from scanner.model import Service
-from scanner.scope import Scope
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from scanner.model import Service
+    from scanner.scope import Scope
 
 T = TypeVar("T")
 

@@ -6,11 +6,15 @@ and resume (checks that already have a final result are not run again).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from scanner.model import Service
 from scanner.probe import DeviceProbe, Probe, ServiceProbe
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+    from scanner.model import Service
 
 
 @dataclass(frozen=True, slots=True)

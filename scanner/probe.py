@@ -7,14 +7,17 @@ It returns results; it never decides compliance (the profile and `assess` do).
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from scanner.facts import FactKey, Facts
 from scanner.model import Evidence, Result, Service, Target, Verdict
-from scanner.net import DeviceNetwork
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from scanner.facts import FactKey, Facts
+    from scanner.net import DeviceNetwork
 
 
 @dataclass(frozen=True, slots=True)

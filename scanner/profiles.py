@@ -13,17 +13,20 @@ import dataclasses
 import enum
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from scanner.errors import ConfigError
-from scanner.probe import Check, Params
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from scanner.probe import Check, Params
 
 BUILTIN_DIR = Path(str(resources.files("profiles")))
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.codec import result_from_dict, result_to_dict, service_from_dict, service_to_dict
 from scanner.errors import ConfigError
-from scanner.model import JSONValue, Result, Service, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
+
+    from scanner.model import JSONValue, Result, Service
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,7 +33,7 @@ CREATE TABLE IF NOT EXISTS runs (
     profile_id TEXT NOT NULL,
     profile_digest TEXT NOT NULL,
     scanner_version TEXT NOT NULL,
-    request TEXT NOT NULL            -- JSON: what was asked (targets, ports, options), secrets masked
+    request TEXT NOT NULL            -- JSON: targets, ports, options; secrets masked
 );
 CREATE TABLE IF NOT EXISTS targets (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -59,8 +62,8 @@ CREATE TABLE IF NOT EXISTS results (
 );
 """
 
-#: verdicts a resumed scan keeps; everything else (error, inconclusive, skipped) is retried
-FINAL = frozenset({Verdict.PASS, Verdict.FAIL, Verdict.NOT_APPLICABLE})
+# Final verdicts, kept by a resumed scan: pass, fail, not_applicable (spelled out in the SQL
+# below). Everything else (error, inconclusive, skipped) is retried.
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,11 +229,10 @@ class Store:
 
     def done(self, run_id: str) -> set[tuple[str, str, str]]:
         """(address, service_key, check_id) with a final verdict: skipped on resume."""
-        finals = tuple(v.value for v in FINAL)
         rows = self._db.execute(
             "SELECT address, service_key, check_id FROM results WHERE run_id=? "
-            f"AND verdict IN ({','.join('?' * len(finals))})",
-            (run_id, *finals),
+            "AND verdict IN ('pass', 'fail', 'not_applicable')",
+            (run_id,),
         )
         return {(r[0], r[1], r[2]) for r in rows}
 

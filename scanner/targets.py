@@ -4,17 +4,20 @@ which are the default allow-list)."""
 from __future__ import annotations
 
 import ipaddress
+import pyexpat
 import socket
-import xml.etree.ElementTree as ET  # noqa: S405 -- see _read_nmap for why stdlib parsing is safe
-from collections.abc import Iterable, Sequence
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyexpat
+from typing import TYPE_CHECKING
 
 from scanner.errors import ConfigError
 from scanner.model import Target
-from scanner.scope import IPNetwork
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from scanner.scope import IPNetwork
 
 MAX_TARGETS = 65536  # a /16; larger sweeps should be split into runs
 

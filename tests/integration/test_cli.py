@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,14 +18,18 @@ from lab.oracle import expected_results
 from lab.personality import load_builtin
 from tests.integration.conftest import CLOSED_PORTS
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 pytestmark = pytest.mark.lab
 
 SHINSA = [sys.executable, "-m", "scanner"]
 
 
 def shinsa(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SHINSA, *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run(
+        [*SHINSA, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def test_a_target_outside_the_allow_list_is_refused_before_any_packet(tmp_path: Path):
@@ -55,7 +59,8 @@ def test_usage_errors_exit_2_with_a_message(tmp_path: Path, args, message):
 def test_validate_and_checks_commands():
     assert shinsa("validate").returncode == 0
     listing = shinsa("checks").stdout
-    assert "services.unexpected" in listing and "iec-62443-4-2 CR 7.7" in listing
+    assert "services.unexpected" in listing
+    assert "iec-62443-4-2 CR 7.7" in listing
 
 
 @pytest.fixture
@@ -67,16 +72,22 @@ def background_lab(tmp_path: Path, first_address: str):
 
 
 def _ports(state) -> str:
-    tcp = sorted({s.port for d in state.devices for s in d.services if s.transport == "tcp"}
-                 | set(CLOSED_PORTS))
+    tcp = sorted(
+        {s.port for d in state.devices for s in d.services if s.transport == "tcp"}
+        | set(CLOSED_PORTS)
+    )
     udp = sorted({s.port for d in state.devices for s in d.services if s.transport == "udp"})
     return "T:" + ",".join(map(str, tcp)) + ",U:" + ",".join(map(str, udp))
 
 
 def _rows(db: Path) -> dict[tuple[str, str, str], str]:
     with sqlite3.connect(db) as conn:
-        return {(a, s, c): w for a, s, c, w in conn.execute(
-            "SELECT address, service_key, check_id, written FROM results")}
+        return {
+            (a, s, c): w
+            for a, s, c, w in conn.execute(
+                "SELECT address, service_key, check_id, written FROM results"
+            )
+        }
 
 
 def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
@@ -85,10 +96,22 @@ def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
     out = tmp_path / "out"
     db = out / "shinsa.sqlite"
     # Given a scan killed with SIGKILL once some, but not all, results have landed
-    proc = subprocess.Popen(  # noqa: S603
-        [*SHINSA, "scan", *background_lab.addresses, "--ports", _ports(background_lab),
-         "--per-device", "1", "--out", str(out), "-q"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            *SHINSA,
+            "scan",
+            *background_lab.addresses,
+            "--ports",
+            _ports(background_lab),
+            "--per-device",
+            "1",
+            "--out",
+            str(out),
+            "-q",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     before: dict[tuple[str, str, str], str] = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not before:
@@ -103,10 +126,11 @@ def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
     assert before, "no result landed within 60 s"
     kept = _rows(db)
     with sqlite3.connect(db) as conn:
-        (run_id, status), = conn.execute("SELECT id, status FROM runs").fetchall()
+        ((run_id, status),) = conn.execute("SELECT id, status FROM runs").fetchall()
     assert status == "running"
     expected_total = sum(
-        len(expected_results(load_builtin(d.name))) for d in background_lab.devices)
+        len(expected_results(load_builtin(d.name))) for d in background_lab.devices
+    )
     assert len(kept) < expected_total, "the scan finished before it was killed"
     # When the run is resumed
     resumed = shinsa("scan", "--resume", run_id, "--out", str(out), "-q", timeout=180)

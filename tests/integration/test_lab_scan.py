@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import resource
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,6 +14,9 @@ from scanner.model import Verdict
 from scanner.profiles import load_profile
 from scanner.store import Store
 from tests.integration.conftest import all_personalities, scan_lab
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.lab
 
@@ -34,8 +37,11 @@ async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start
             # and the results are the oracle's, no misses and no extras
             ports = {(s.transport, s.port): s.port for s in device.services}
             expected = expected_results(device.personality, ports)
-            got = {(r.service_key, r.check_id): r.verdict for r in results
-                   if r.target == device.address}
+            got = {
+                (r.service_key, r.check_id): r.verdict
+                for r in results
+                if r.target == device.address
+            }
             assert got == expected, device.name
 
 
@@ -51,7 +57,8 @@ async def test_fault_devices_end_inconclusive_with_a_reason_never_pass(start_lab
             for r in scanned.results():
                 if r.target == device.address and r.service_key in fault_ports:
                     assert r.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR), r
-                    assert r.service is not None and r.service.note, r
+                    assert r.service is not None, r
+                    assert r.service.note, r
     # A 1 MiB banner must not be held in memory: the high-water mark grows by well under it
     # times the number of reads a naive scanner would keep.
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
@@ -63,15 +70,19 @@ async def test_a_narrow_device_profile_fails_every_service_it_does_not_allow(sta
     profile = load_profile("acme-cam-200", all_checks())
     with Store(tmp_path / "s.sqlite") as store:
         scanned = await scan_lab(lab, store, profile=profile)
-        verdicts = {r.service_key: r.verdict for r in scanned.results()
-                    if r.check_id == "services.unexpected"}
+        verdicts = {
+            r.service_key: r.verdict
+            for r in scanned.results()
+            if r.check_id == "services.unexpected"
+        }
     # acme-cam-200 allows https/443, ssh/22 and rtsp/554 only
     rtsp = next(s for s in lab.devices[0].services if s.protocol == "rtsp")
     assert verdicts.pop(rtsp.key) is Verdict.PASS
-    assert verdicts and set(verdicts.values()) == {Verdict.FAIL}
+    assert verdicts
+    assert set(verdicts.values()) == {Verdict.FAIL}
 
 
 def test_store_file_is_wal(tmp_path: Path):
     with Store(tmp_path / "s.sqlite") as store:
-        mode = store._db.execute("PRAGMA journal_mode").fetchone()[0]  # noqa: SLF001
+        mode = store._db.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"

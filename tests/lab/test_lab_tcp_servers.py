@@ -341,11 +341,24 @@ async def test_adb_answers_cnxn_with_device_banner(start_device: StartDevice) ->
     await close(writer)
 
 
-async def test_jetdirect_swallows_input_and_never_answers(start_device: StartDevice) -> None:
+async def test_jetdirect_swallows_a_print_job_without_answering(start_device: StartDevice) -> None:
     device = await start_device(load_builtin("home-router"))
     reader, writer = await connect(device.address, 9100)
-    writer.write(b"\x1b%-12345X@PJL INFO ID\r\n")
-    await writer.drain()
-    with pytest.raises(TimeoutError):
-        await read_until(reader, b"\n", timeout=0.5)
-    await close(writer)
+    try:
+        writer.write(b"%!PS-Adobe-3.0\r\nshowpage\r\n")
+        await writer.drain()
+        with pytest.raises(TimeoutError):
+            await read_until(reader, b"\n", timeout=0.5)
+    finally:
+        await close(writer)
+
+
+async def test_jetdirect_answers_a_pjl_identification_query(start_device: StartDevice) -> None:
+    device = await start_device(load_builtin("home-router"))
+    reader, writer = await connect(device.address, 9100)
+    try:
+        writer.write(b"\x1b%-12345X@PJL INFO ID\r\n")
+        reply = await read_until(reader, b"\x0c")
+    finally:
+        await close(writer)
+    assert reply.startswith(b"@PJL INFO ID\r\n")

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from probes import all_checks
-from scanner.assess import Status, assess, exit_code, status_of
 from scanner.assess import JudgedResult as J
+from scanner.assess import Status, assess, exit_code, status_of
 from scanner.model import Result, Service, Verdict
 from scanner.profiles import Accepted, Coverage, MappedCheck, Requirement, load_profile
 
@@ -20,8 +20,12 @@ def res(verdict: Verdict, check: str = "services.unexpected", service: Service =
 
 
 def req(coverage: Coverage) -> Requirement:
-    return Requirement("CR 7.7", "Least functionality", coverage,
-                       (MappedCheck("services.unexpected", "direct", "why"),))
+    return Requirement(
+        "CR 7.7",
+        "Least functionality",
+        coverage,
+        (MappedCheck("services.unexpected", "direct", "why"),),
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,13 +71,21 @@ def _profile_with_acceptance(tmp_path, expires: str):
 
 def test_assessment_applies_acceptance_and_expiry(tmp_path):
     fail = res(Verdict.FAIL)
-    active = assess([fail], _profile_with_acceptance(tmp_path, "2027-01-01"), ["127.0.10.1"],
-                    today=date(2026, 11, 28))
+    active = assess(
+        [fail],
+        _profile_with_acceptance(tmp_path, "2027-01-01"),
+        ["127.0.10.1"],
+        today=date(2026, 11, 28),
+    )
     cr77 = next(s for s in active.statuses if s.requirement.id == "CR 7.7")
     assert cr77.status is Status.PARTIALLY_ASSESSED  # partial coverage caps it
     assert exit_code(active) == 0
-    expired = assess([fail], _profile_with_acceptance(tmp_path, "2026-01-01"), ["127.0.10.1"],
-                     today=date(2026, 11, 28))
+    expired = assess(
+        [fail],
+        _profile_with_acceptance(tmp_path, "2026-01-01"),
+        ["127.0.10.1"],
+        today=date(2026, 11, 28),
+    )
     cr77 = next(s for s in expired.statuses if s.requirement.id == "CR 7.7")
     assert cr77.status is Status.NOT_SATISFIED
     assert exit_code(expired) == 1
@@ -81,8 +93,12 @@ def test_assessment_applies_acceptance_and_expiry(tmp_path):
 
 def test_supporting_checks_are_related_evidence_not_the_verdict():
     profile = load_profile("base", all_checks())
-    a = assess([res(Verdict.FAIL, "services.cleartext-admin")], profile, ["127.0.10.1"],
-               today=date(2026, 11, 28))
+    a = assess(
+        [res(Verdict.FAIL, "services.cleartext-admin")],
+        profile,
+        ["127.0.10.1"],
+        today=date(2026, 11, 28),
+    )
     cr41 = next(s for s in a.statuses if s.requirement.id == "CR 4.1")
     assert cr41.status is Status.NOT_ASSESSED
     assert [j.result.verdict for j in cr41.related] == [Verdict.FAIL]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import pkgutil
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +21,9 @@ from scanner.probe import Check, ProbeContext, ServiceProbe
 from scanner.profiles import load_profile
 from scanner.scope import Scope
 from scanner.store import Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ADDR = "127.0.10.1"
 SVC = Service("tcp", 22, "ssh")
@@ -72,8 +75,9 @@ class Intrusive(ServiceProbe):
 
 async def run_one(probe: ServiceProbe, timeout: float = 5.0) -> list[Result]:
     profile = load_profile("base", all_checks())
-    request = ScanRequest((Target(ADDR),), Scope.of([ADDR]), PortSet((22,), ()), profile,
-                          job_timeout=timeout)
+    request = ScanRequest(
+        (Target(ADDR),), Scope.of([ADDR]), PortSet((22,), ()), profile, job_timeout=timeout
+    )
     net = Network(request.scope).device(ADDR)
     ctx = ProbeContext(Target(ADDR), net, Facts())
     landed: list[Result] = []
@@ -84,7 +88,9 @@ async def run_one(probe: ServiceProbe, timeout: float = 5.0) -> list[Result]:
 async def test_an_exception_becomes_error_for_every_check():
     landed = await run_one(Raises())
     assert [(r.check_id, r.verdict) for r in landed] == [
-        ("test.a", Verdict.ERROR), ("test.b", Verdict.ERROR)]
+        ("test.a", Verdict.ERROR),
+        ("test.b", Verdict.ERROR),
+    ]
     assert "ConnectionResetError" in landed[0].reason
 
 
@@ -92,13 +98,16 @@ async def test_a_timeout_becomes_error_never_pass():
     landed = await run_one(Hangs(), timeout=0.2)
     assert [r.verdict for r in landed] == [Verdict.ERROR]
     assert "did not finish within 0.2 s" in landed[0].reason
-    assert landed[0].duration is not None and landed[0].duration < 2
+    assert landed[0].duration is not None
+    assert landed[0].duration < 2
 
 
 async def test_a_forgotten_check_becomes_error():
     landed = await run_one(Forgets())
-    assert {r.check_id: r.verdict for r in landed} == {"test.a": Verdict.PASS,
-                                                       "test.b": Verdict.ERROR}
+    assert {r.check_id: r.verdict for r in landed} == {
+        "test.a": Verdict.PASS,
+        "test.b": Verdict.ERROR,
+    }
 
 
 async def test_an_undeclared_check_is_a_probe_bug():
@@ -130,8 +139,14 @@ def test_every_probe_module_is_registered_and_check_ids_are_unique_and_well_form
 
 def test_store_keeps_final_results_and_replaces_retryable_ones(tmp_path: Path):
     with Store(tmp_path / "s.sqlite") as store:
-        store.start_run("r1", profile_id="base", profile_digest="d", scanner_version="0",
-                        request={}, targets=[(ADDR, "")])
+        store.start_run(
+            "r1",
+            profile_id="base",
+            profile_digest="d",
+            scanner_version="0",
+            request={},
+            targets=[(ADDR, "")],
+        )
         err = Result("test.a", ADDR, SVC, Verdict.ERROR, "timeout")
         store.add_result("r1", err)
         assert store.done("r1") == set()

@@ -79,16 +79,23 @@ async def test_plain_http_fails_with_a_login_form_and_passes_without():
     facts = Facts()
     facts.put(HTTP_PAGES, (HttpPage(svc, f"http://{ADDR}:80/", 200, title="Status"),))
     assert (await verdicts(svc, context(facts)))["services.cleartext-admin"] is Verdict.PASS
-    facts.put(LOGIN_FORMS, (LoginForm(svc, f"http://{ADDR}/", f"http://{ADDR}/login", "POST",
-                                      "username", "password"),))
+    facts.put(
+        LOGIN_FORMS,
+        (
+            LoginForm(
+                svc, f"http://{ADDR}/", f"http://{ADDR}/login", "POST", "username", "password"
+            ),
+        ),
+    )
     assert (await verdicts(svc, context(facts)))["services.cleartext-admin"] is Verdict.FAIL
 
 
 async def test_plain_http_basic_challenge_fails():
     svc = Service("tcp", 80, "http")
     facts = Facts()
-    facts.put(HTTP_PAGES, (HttpPage(svc, f"http://{ADDR}/", 401, auth_scheme="Basic",
-                                    auth_realm="PLC"),))
+    facts.put(
+        HTTP_PAGES, (HttpPage(svc, f"http://{ADDR}/", 401, auth_scheme="Basic", auth_realm="PLC"),)
+    )
     assert (await verdicts(svc, context(facts)))["services.cleartext-admin"] is Verdict.FAIL
 
 
@@ -106,8 +113,10 @@ async def test_mqtt_without_tls_fails_whether_or_not_anonymous():
 async def test_snmp_answering_public_fails_with_evidence():
     svc = Service("udp", 161, "snmp")
     facts = Facts()
-    facts.put(UDP_ANSWERS, (UdpAnswer(svc, "GET sysDescr.0 community public", "ACME Cam",
-                                      snmp_community="public"),))
+    facts.put(
+        UDP_ANSWERS,
+        (UdpAnswer(svc, "GET sysDescr.0 community public", "ACME Cam", snmp_community="public"),),
+    )
     results = await ExposedServices().run(context(facts), svc)
     clear = next(r for r in results if r.check_id == "services.cleartext-admin")
     assert clear.verdict is Verdict.FAIL

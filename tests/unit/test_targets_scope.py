@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from scanner.errors import ConfigError, ScopeError
 from scanner.scope import Scope
 from scanner.targets import parse_targets
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def addresses(specs: list[str]) -> list[str]:
