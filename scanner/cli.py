@@ -152,7 +152,8 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         filename, render = FORMATS[name]
         (run_dir / filename).write_text(render(data), encoding="utf-8")
     labels = {d.address: d.label for d in data.devices}
-    console.print(summary_table(data.assessment, labels))
+    services = {d.address: len(d.services) for d in data.devices}
+    console.print(summary_table(data.assessment, labels, services))
     for name in options.formats:
         print(f"{name} report: {run_dir / FORMATS[name][0]}")
     return 130 if status == "interrupted" else exit_code(data.assessment)
@@ -259,7 +260,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     state_dir = Path(args.state_dir)
     if args.lab_command == "up":
-        state = demo.lab_up(args.personality or [], args.devices, state_dir)
+        state = demo.lab_up(args.personality or [], args.devices, state_dir, args.first_address)
         print(demo.describe_lab(state))
         return 0
     if args.lab_command == "status":
@@ -280,6 +281,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run_demo(
         out,
         args.devices,
+        args.first_address,
         lambda request: execute(request, "base", ScanOptions(out, ("json",), args.quiet, None)),
     )
 
@@ -347,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--devices", type=int, default=0, help="number of devices (default: one per personality)"
     )
     up.add_argument("--personality", action="append", help="personality name (repeatable)")
+    up.add_argument("--first-address", default="127.0.10.1", help="address of the first device")
     for name in ("status", "down"):
         lab_sub.add_parser(name)
     p.add_argument("--state-dir", default=".shinsa/lab")
@@ -354,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="start a lab, scan it, write the report")
     p.add_argument("--out", default="shinsa-out/demo")
-    p.add_argument("--devices", type=int, default=0)
+    p.add_argument("--devices", type=int, default=0, help="default: one per personality")
+    p.add_argument("--first-address", default="127.0.10.1", help="address of the first device")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_demo)
     return parser

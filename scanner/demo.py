@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 MACHINE_PORT = 2024  # answers on every address of this machine: never a device's, never probed
 
 
-def lab_up(names: Sequence[str], devices: int, state_dir: Path) -> LabState:
+def lab_up(
+    names: Sequence[str], devices: int, state_dir: Path, first_address: str = "127.0.10.1"
+) -> LabState:
     chosen = list(names) or list(builtin_names())
     try:
-        return control.up(chosen, devices or len(chosen), state_dir)
+        return control.up(chosen, devices or len(chosen), state_dir, first_address)
     except (control.LabError, ValueError) as exc:
         raise ShinsaError(str(exc)) from None
 
@@ -65,13 +67,15 @@ def lab_ports(state: LabState) -> PortSet:
     return PortSet(tuple(sorted(tcp)), tuple(sorted(udp)))
 
 
-def run_demo(out: Path, devices: int, execute: Callable[[ScanRequest], int]) -> int:
+def run_demo(
+    out: Path, devices: int, first_address: str, execute: Callable[[ScanRequest], int]
+) -> int:
     """Start a lab of every built-in personality, scan it with the base profile, write the
     report, stop the lab. The scan's own exit code is printed, not returned: the demo lab is
     meant to fail."""
     state_dir = out / ".lab"
     lab_down(state_dir)  # a lab left over from an interrupted demo
-    state = lab_up([], devices, state_dir)
+    state = lab_up([], devices, state_dir, first_address)
     try:
         print(describe_lab(state))
         addresses = state.addresses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,10 @@ class Reporter:
     def services_found(self, address: str, services: tuple[Service, ...]) -> None: ...
     def result(self, result: Result) -> None: ...
     def device_done(self, address: str) -> None: ...
-    def notice(self, message: str) -> None: ...
+    def notice(self, message: str) -> None:
+        # Even a quiet scan says when it did less than asked (e.g. no SYN scan without root).
+        print(f"notice: {message}", file=sys.stderr)
+
     def close(self) -> None: ...
 
 
@@ -75,10 +79,22 @@ class RichReporter(Reporter):
         self._progress.stop()
 
 
-def summary_table(assessment: Assessment, labels: dict[str, str]) -> Table:
-    """One row per device: services, verdict counts, requirement status counts."""
+_STATUS_SHORT = {
+    "not_satisfied": "[red]✗ {n} not satisfied[/red]",
+    "error": "[magenta]! {n} error[/magenta]",
+    "partially_assessed": "◐ {n} partial",
+    "satisfied": "[green]✓ {n} satisfied[/green]",
+    "not_applicable": "– {n} n/a",
+    "not_assessed": "? {n} not assessed",
+}
+
+
+def summary_table(
+    assessment: Assessment, labels: dict[str, str], services: dict[str, int]
+) -> Table:
+    """One row per device: services, check verdicts, requirement statuses."""
     table = Table(title=f"shinsa: profile {assessment.profile.id}", show_lines=False)
-    for col in ("device", "checks: pass", "fail", "inconcl.", "error", "requirements"):
+    for col in ("device", "services", "pass", "fail", "inconcl.", "error", "requirements"):
         table.add_column(col)
     for address, label in labels.items():
         verdicts = Counter(
@@ -88,10 +104,11 @@ def summary_table(assessment: Assessment, labels: dict[str, str]) -> Table:
         name = address if label in ("", address) else f"{address} ({label})"
         table.add_row(
             escape(name),
+            str(services.get(address, 0)),
             str(verdicts["pass"]),
             f"[red]{verdicts['fail']}[/red]" if verdicts["fail"] else "0",
             str(verdicts["inconclusive"]),
             f"[magenta]{verdicts['error']}[/magenta]" if verdicts["error"] else "0",
-            ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
+            "\n".join(fmt.format(n=statuses[s]) for s, fmt in _STATUS_SHORT.items() if statuses[s]),
         )
     return table

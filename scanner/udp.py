@@ -1,9 +1,13 @@
-"""UDP discovery with real protocol payloads: SNMP, SSDP, mDNS and CoAP.
+"""UDP discovery with real protocol payloads.
+
+Spoken: DNS, TFTP, NTP, SNMP, IPMI (RMCP/ASF), SSDP, mDNS, CoAP, BACnet/IP and
+EtherNet/IP, each on the ports in PROTOCOL_BY_PORT.
 
 A UDP port gives no handshake: an empty datagram is usually dropped, so "no answer" says
 nothing. We only probe ports where we can speak the protocol, and count a port as found
 only when the reply parses as that protocol (a payload echo or garbage is not a reply).
-Ports without a known payload are skipped, not guessed at.
+Ports without a known payload are skipped, not guessed at; `unprobed` names them so the
+caller can say so.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING
 from scanner.model import bound_text
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
 #: Longest datagram we keep; anything past it is ignored rather than buffered.
 MAX_DATAGRAM = 64 * 1024
@@ -32,12 +36,23 @@ COMMUNITY = "public"
 
 #: Port number -> protocol we can speak there (the usual and the common alternate ports).
 PROTOCOL_BY_PORT: dict[int, str] = {
+    53: "dns",
+    69: "tftp",
+    123: "ntp",
     161: "snmp",
+    623: "ipmi",
     1161: "snmp",
     1900: "ssdp",
     5353: "mdns",
     5683: "coap",
+    47808: "bacnet",
+    44818: "enip",
 }
+
+#: Protocols whose replies may come from another source port of the probed address:
+#: SSDP (UPnP 1.1 §1.3.3 lets the device answer from any port) and TFTP (RFC 1350 §4:
+#: the server answers from a fresh transfer ID, i.e. a new port).
+_ANY_SOURCE_PORT = frozenset({"ssdp", "tftp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +60,9 @@ class UdpReply:
     """One UDP service that answered in its own protocol."""
 
     port: int
-    protocol: str  # "snmp" | "ssdp" | "mdns" | "coap"
+    protocol: str  # a value of PROTOCOL_BY_PORT: "snmp", "dns", "tftp", "bacnet", ...
     request: str  # what was sent, described
-    response: str  # bounded summary of what came back (sysDescr, SERVER header, payload)
+    response: str  # bounded summary of what came back (sysDescr, rcode, error message...)
     community: str = ""  # SNMP community that was accepted
 
 
@@ -375,6 +390,304 @@ def parse_coap_response(data: bytes, message_id: int, token: bytes) -> str | Non
     return bound_text(f"{status} {payload.decode('utf-8', 'replace')}".strip())
 
 
+# --- DNS (RFC 1035) ------------------------------------------------------------------------
+
+_DNS_VERSION_NAME = "version.bind"
+_TXT, _CLASS_CH = 16, 3
+_DNS_RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+#: The version string is device text an operator reads, not data we keep.
+_DNS_VERSION_LIMIT = 64
+
+
+def _dns_encode_name(name: str) -> bytes:
+    return b"".join(bytes((len(label),)) + label.encode() for label in name.split(".")) + b"\x00"
+
+
+def dns_version_query(query_id: int) -> bytes:
+    """`version.bind TXT CH`: the BIND convention (RFC 4892 §2) most resolvers answer,
+    even if only with REFUSED; RD is clear because the CHAOS zone is the server's own."""
+    return (
+        struct.pack("!HHHHHH", query_id, 0, 1, 0, 0, 0)
+        + _dns_encode_name(_DNS_VERSION_NAME)
+        + struct.pack("!HH", _TXT, _CLASS_CH)
+    )
+
+
+def parse_dns_response(data: bytes, query_id: int) -> str | None:
+    """Summary (`NOERROR, version "9.18.24"`) of a DNS response to our query, or None.
+
+    Any well-formed response counts, whatever its rcode: a server that answers REFUSED
+    is still a DNS server. It must carry our ID and QR=1 (RFC 1035 §4.1.1), and if it
+    echoes a question, it must be ours.
+    """
+    if len(data) < 12:
+        return None
+    ident, flags, qd, an, ns, ar = struct.unpack_from("!HHHHHH", data)
+    if ident != query_id or not flags & 0x8000 or (flags >> 11) & 0xF or qd > 1:
+        return None
+    if an + ns + ar > _MAX_RECORDS:
+        return None
+    rcode = flags & 0xF
+    versions: list[str] = []
+    try:
+        offset = 12
+        if qd:
+            name, offset = _dns_name(data, offset)
+            if offset + 4 > len(data):
+                return None
+            qtype, qclass = struct.unpack_from("!HH", data, offset)
+            if name.lower() != _DNS_VERSION_NAME or qtype != _TXT or qclass != _CLASS_CH:
+                return None
+            offset += 4
+        for _ in range(an + ns + ar):
+            owner, offset = _dns_name(data, offset)
+            if offset + 10 > len(data):
+                return None
+            rtype, _cls, _ttl, rdlength = struct.unpack_from("!HHIH", data, offset)
+            offset += 10
+            end = offset + rdlength
+            if end > len(data):
+                return None
+            if rtype == _TXT and owner.lower() == _DNS_VERSION_NAME:
+                # TXT RDATA is one or more <length><bytes> character-strings (RFC 1035 §3.3.14).
+                pos, parts = offset, []
+                while pos < end:
+                    size = data[pos]
+                    if pos + 1 + size > end:
+                        return None
+                    parts.append(data[pos + 1 : pos + 1 + size])
+                    pos += 1 + size
+                versions.append(b"".join(parts).decode("utf-8", "replace"))
+            offset = end
+    except ValueError:
+        return None
+    summary = _DNS_RCODES.get(rcode, f"rcode {rcode}")
+    if versions:
+        summary += f", version.bind {bound_text(versions[0], _DNS_VERSION_LIMIT)!r}"
+    return bound_text(summary)
+
+
+# --- TFTP (RFC 1350) -----------------------------------------------------------------------
+
+_TFTP_RRQ, _TFTP_DATA, _TFTP_ERROR = 1, 3, 5
+#: 2-byte opcode, 2-byte block number and at most 512 bytes of data (RFC 1350 §1).
+_TFTP_MAX_PACKET = 516
+#: Error codes 0-7 are RFC 1350's, 8 is option negotiation's (RFC 2347).
+_TFTP_MAX_ERROR_CODE = 8
+
+
+def tftp_read_request(filename: str) -> bytes:
+    """An RRQ for `filename` in octet mode (RFC 1350 §5: opcode, name, 0, mode, 0)."""
+    return struct.pack("!H", _TFTP_RRQ) + filename.encode() + b"\x00octet\x00"
+
+
+def parse_tftp_response(data: bytes) -> str | None:
+    """Summary of a TFTP ERROR or first DATA packet, or None if it is neither."""
+    if not 4 <= len(data) <= _TFTP_MAX_PACKET:
+        return None
+    opcode, number = struct.unpack_from("!HH", data)
+    if opcode == _TFTP_DATA:
+        # A read starts at block 1 (RFC 1350 §6); any other block answers someone else.
+        return f"DATA block 1, {len(data) - 4} bytes" if number == 1 else None
+    if opcode != _TFTP_ERROR or number > _TFTP_MAX_ERROR_CODE:
+        return None
+    message, nul, rest = data[4:].partition(b"\x00")
+    if not nul or rest.strip(b"\x00"):
+        return None  # ErrMsg is one NUL-terminated string and the packet ends there
+    text = bound_text(message)
+    return f"error {number}: {text}" if text else f"error {number}"
+
+
+# --- NTP (RFC 5905) ------------------------------------------------------------------------
+
+_NTP_PACKET = 48
+_NTP_CLIENT, _NTP_SERVER = 3, 4
+
+
+def ntp_client_request(transmit: bytes) -> bytes:
+    """An NTPv4 mode-3 request whose transmit timestamp is the 8 random bytes `transmit`.
+
+    The server copies it into the reply's origin timestamp (RFC 5905 §8), which makes it
+    our nonce; a random value also avoids disclosing the local clock (RFC 9109 §4).
+    """
+    if len(transmit) != 8:
+        raise ValueError("an NTP timestamp is 8 bytes")
+    return bytes(((4 << 3) | _NTP_CLIENT,)) + bytes(39) + transmit
+
+
+def parse_ntp_response(data: bytes, transmit: bytes) -> str | None:
+    """Summary (`NTPv4 stratum 2`) of a server reply to our request, or None."""
+    if len(data) < _NTP_PACKET:
+        return None  # extension fields and a MAC may follow the 48-byte header, never less
+    first, stratum = data[0], data[1]
+    version, mode = (first >> 3) & 0x7, first & 0x7
+    if mode != _NTP_SERVER or not 1 <= version <= 4 or data[24:32] != transmit:
+        return None
+    summary = f"NTPv{version} stratum {stratum}"
+    refid = data[12:16]
+    if stratum in (0, 1):
+        # Stratum 0 carries a kiss code, stratum 1 a reference source, both 4 ASCII
+        # characters (RFC 5905 §7.3 and §7.4).
+        code = bound_text(refid.rstrip(b"\x00"), 4)
+        summary += f" ({'kiss code' if stratum == 0 else 'reference'} {code})" if code else ""
+    elif stratum >= 16:
+        summary += " (unsynchronised)"
+    return summary
+
+
+# --- IPMI: RMCP / ASF presence ping (DMTF DSP0136 ASF 2.0 §3.2.4) ----------------------------
+
+_ASF_IANA = 4542
+_RMCP_ASF_HEADER = bytes((0x06, 0x00, 0xFF, 0x06))  # RMCP 1.0, no ACK wanted, class ASF
+_ASF_PING, _ASF_PONG = 0x80, 0x40
+_ASF_PONG_DATA = 16
+
+
+def asf_presence_ping(tag: int) -> bytes:
+    """RMCP ASF Presence Ping with message tag `tag` (0-254; 255 is reserved)."""
+    if not 0 <= tag <= 0xFE:
+        raise ValueError("ASF message tags are 0-254")
+    return _RMCP_ASF_HEADER + struct.pack("!IBBBB", _ASF_IANA, _ASF_PING, tag, 0, 0)
+
+
+def parse_asf_pong(data: bytes, tag: int) -> str | None:
+    """Summary of a Presence Pong echoing `tag` (supported entities and interactions)."""
+    if len(data) < 12 + _ASF_PONG_DATA:
+        return None
+    version, _reserved, _sequence, klass = data[:4]
+    iana, kind, got_tag, _res, length = struct.unpack_from("!IBBBB", data, 4)
+    # Class 0x06 without the ACK bit (0x80): an RMCP ACK of our ping is not a pong.
+    if version != 0x06 or klass != 0x06 or iana != _ASF_IANA:
+        return None
+    if kind != _ASF_PONG or got_tag != tag or length < _ASF_PONG_DATA:
+        return None
+    oem_iana, _oem = struct.unpack_from("!II", data, 12)
+    entities, interactions = data[20], data[21]
+    asf = entities & 0x0F
+    parts = [
+        "IPMI supported" if entities & 0x80 else "IPMI not supported",
+        "ASF 1.0" if asf == 1 else f"ASF version code {asf}",
+        "RMCP security extensions" if interactions & 0x80 else "no RMCP security extensions",
+    ]
+    if interactions & 0x20:
+        parts.append("DASH")
+    if oem_iana != _ASF_IANA:
+        parts.append(f"OEM enterprise {oem_iana}")
+    return ", ".join(parts)
+
+
+# --- BACnet/IP (ANSI/ASHRAE 135 Annex J, clause 16.10 Who-Is / I-Am) ----------------------
+
+_BVLC_TYPE = 0x81
+_BVLC_FORWARDED, _BVLC_UNICAST, _BVLC_BROADCAST = 0x04, 0x0A, 0x0B
+_BACNET_UNCONFIRMED = 0x10
+_BACNET_I_AM, _BACNET_WHO_IS = 0x00, 0x08
+_BACNET_DEVICE = 8
+#: BVLC Original-Unicast-NPDU, NPDU version 1 with no routing, unconfirmed Who-Is with no
+#: range: every device on the B/IP node answers with I-Am.
+BACNET_WHO_IS = bytes((_BVLC_TYPE, _BVLC_UNICAST, 0, 8, 0x01, 0x00, 0x10, _BACNET_WHO_IS))
+
+
+def _bacnet_unsigned(data: bytes, offset: int, tag: int) -> tuple[int, int] | None:
+    """An application-tagged unsigned/enumerated value (clause 20.2.1) at `offset`."""
+    if offset >= len(data) or data[offset] >> 3 != tag << 1 or not 1 <= data[offset] & 7 <= 4:
+        return None
+    size = data[offset] & 7
+    if offset + 1 + size > len(data):
+        return None
+    return int.from_bytes(data[offset + 1 : offset + 1 + size], "big"), offset + 1 + size
+
+
+def parse_bacnet_i_am(data: bytes) -> str | None:
+    """Summary (`device instance 1234, vendor 999`) of a BACnet/IP I-Am, or None."""
+    if len(data) < 4 or data[0] != _BVLC_TYPE:
+        return None
+    function, length = data[1], int.from_bytes(data[2:4], "big")
+    if length != len(data) or function not in (_BVLC_FORWARDED, _BVLC_UNICAST, _BVLC_BROADCAST):
+        return None
+    # Forwarded-NPDU carries the originator's 6-byte B/IP address first (J.2.10).
+    offset = 10 if function == _BVLC_FORWARDED else 4
+    if offset + 2 > len(data) or data[offset] != 0x01:
+        return None
+    control = data[offset + 1]
+    offset += 2
+    if control & 0x80:
+        return None  # a network-layer message, not an APDU
+    has_destination = bool(control & 0x20)
+    for present in (has_destination, bool(control & 0x08)):  # DNET/DLEN/DADR, SNET/SLEN/SADR
+        if present:
+            if offset + 3 > len(data):
+                return None
+            offset += 3 + data[offset + 2]
+    offset += 1 if has_destination else 0  # hop count
+    if offset + 7 > len(data) or data[offset] != _BACNET_UNCONFIRMED:
+        return None
+    if data[offset + 1] != _BACNET_I_AM or data[offset + 2] != 0xC4:
+        return None  # I-Am starts with a 4-byte BACnetObjectIdentifier (tag 12)
+    object_id = int.from_bytes(data[offset + 3 : offset + 7], "big")
+    if object_id >> 22 != _BACNET_DEVICE:
+        return None
+    summary = f"device instance {object_id & 0x3FFFFF}"
+    # maxAPDULengthAccepted, segmentationSupported, vendorID follow; read vendorID if sane.
+    max_apdu = _bacnet_unsigned(data, offset + 7, 2)
+    segmentation = _bacnet_unsigned(data, max_apdu[1], 9) if max_apdu else None
+    vendor = _bacnet_unsigned(data, segmentation[1], 2) if segmentation else None
+    if vendor is not None:
+        summary += f", vendor {vendor[0]}"
+    return summary
+
+
+# --- EtherNet/IP List Identity (ODVA CIP Vol. 2 §2-4.2) ------------------------------------
+
+_ENIP_LIST_IDENTITY = 0x0063
+_ENIP_HEADER = 24
+_CIP_IDENTITY_ITEM = 0x000C
+#: Item fixed part: version 2, socket address 16, vendor 2, type 2, product 2, revision 2,
+#: status 2, serial 4, then the product name's length byte.
+_ENIP_IDENTITY_FIXED = 33
+
+
+def enip_list_identity(context: bytes) -> bytes:
+    """List Identity request: encapsulation header only, `context` echoed in the reply."""
+    if len(context) != 8:
+        raise ValueError("the sender context is 8 bytes")
+    return struct.pack("<HHII", _ENIP_LIST_IDENTITY, 0, 0, 0) + context + bytes(4)
+
+
+def parse_enip_identity(data: bytes, context: bytes) -> str | None:
+    """Summary (product name, vendor, device type, revision) of a List Identity reply."""
+    if len(data) < _ENIP_HEADER + 2:
+        return None
+    command, length, _session, status = struct.unpack_from("<HHII", data)
+    if command != _ENIP_LIST_IDENTITY or status != 0 or data[12:20] != context:
+        return None
+    if length != len(data) - _ENIP_HEADER:
+        return None
+    (count,) = struct.unpack_from("<H", data, _ENIP_HEADER)
+    offset = _ENIP_HEADER + 2
+    for _ in range(min(count, 8)):  # one identity item in practice
+        if offset + 4 > len(data):
+            return None
+        item_type, item_length = struct.unpack_from("<HH", data, offset)
+        offset += 4
+        end = offset + item_length
+        if end > len(data):
+            return None
+        if item_type == _CIP_IDENTITY_ITEM and item_length >= _ENIP_IDENTITY_FIXED:
+            vendor, device_type, _product = struct.unpack_from("<HHH", data, offset + 18)
+            major, minor = data[offset + 24], data[offset + 25]
+            name_length = data[offset + 32]
+            if offset + _ENIP_IDENTITY_FIXED + name_length > end:
+                return None
+            name = data[offset + 33 : offset + 33 + name_length]
+            return bound_text(
+                f"{bound_text(name, 64) or '(no product name)'}, vendor {vendor}, "
+                f"device type {device_type}, revision {major}.{minor}"
+            )
+        offset = end
+    return None
+
+
 # --- the scan ------------------------------------------------------------------------------
 
 
@@ -389,7 +702,53 @@ class _Probe:
     parse: Callable[[bytes], tuple[str, str] | None]  # -> (label, summary)
 
 
-def _probes_for(address: str, port: int, mdns_id: int, coap_mid: int, token: bytes) -> list[_Probe]:
+@dataclass(frozen=True, slots=True)
+class _Nonces:
+    """Per-scan random values a reply must echo, so a stale or forged one does not count."""
+
+    mdns_id: int
+    coap_mid: int
+    coap_token: bytes
+    dns_id: int
+    tftp_name: str
+    ntp_transmit: bytes
+    asf_tag: int
+    enip_context: bytes
+
+    @classmethod
+    def fresh(cls) -> _Nonces:
+        rng = random.SystemRandom()
+        return cls(
+            mdns_id=rng.randint(1, 0xFFFF),
+            coap_mid=rng.randint(0, 0xFFFF),
+            coap_token=rng.getrandbits(32).to_bytes(4, "big"),
+            dns_id=rng.randint(1, 0xFFFF),
+            # A name no device has, so a real server answers "File not found", not a file.
+            tftp_name=f"shinsa-{rng.getrandbits(64):016x}.bin",
+            ntp_transmit=rng.getrandbits(64).to_bytes(8, "big"),
+            asf_tag=rng.randint(0, 0xFE),
+            enip_context=rng.getrandbits(64).to_bytes(8, "big"),
+        )
+
+
+def _single(
+    address: str,
+    port: int,
+    protocol: str,
+    payload: bytes,
+    request: str,
+    parse: Callable[[bytes], str | None],
+) -> list[_Probe]:
+    """The one probe of a protocol that sends a single request and reads no label back."""
+
+    def parse_labelled(data: bytes) -> tuple[str, str] | None:
+        summary = parse(data)
+        return None if summary is None else ("", summary)
+
+    return [_Probe(address, port, protocol, "", payload, request, parse_labelled)]
+
+
+def _probes_for(address: str, port: int, nonces: _Nonces) -> list[_Probe]:
     protocol = PROTOCOL_BY_PORT.get(port)
     if protocol == "snmp":
 
@@ -411,33 +770,87 @@ def _probes_for(address: str, port: int, mdns_id: int, coap_mid: int, token: byt
             )
             for version, name in _SNMP_VERSIONS.items()
         ]
+    n = nonces
     if protocol == "ssdp":
-
-        def parse_ssdp(data: bytes) -> tuple[str, str] | None:
-            summary = parse_ssdp_response(data)
-            return None if summary is None else ("", summary)
-
         payload = ssdp_search(address, port)
-        return [_Probe(address, port, "ssdp", "", payload, "SSDP M-SEARCH ST ssdp:all", parse_ssdp)]
+        return _single(
+            address, port, "ssdp", payload, "SSDP M-SEARCH ST ssdp:all", parse_ssdp_response
+        )
     if protocol == "mdns":
-
-        def parse_mdns(data: bytes) -> tuple[str, str] | None:
-            summary = parse_mdns_response(data, mdns_id)
-            return None if summary is None else ("", summary)
-
         request = f"mDNS PTR {_DNS_SD_SERVICES} (QU)"
-        return [_Probe(address, port, "mdns", "", mdns_query(mdns_id), request, parse_mdns)]
+        payload = mdns_query(n.mdns_id)
+        return _single(
+            address, port, "mdns", payload, request, lambda d: parse_mdns_response(d, n.mdns_id)
+        )
     if protocol == "coap":
-
-        def parse_coap(data: bytes) -> tuple[str, str] | None:
-            summary = parse_coap_response(data, coap_mid, token)
-            return None if summary is None else ("", summary)
-
-        payload = coap_get_core(coap_mid, token)
-        return [
-            _Probe(address, port, "coap", "", payload, "CoAP CON GET /.well-known/core", parse_coap)
-        ]
+        payload = coap_get_core(n.coap_mid, n.coap_token)
+        return _single(
+            address,
+            port,
+            "coap",
+            payload,
+            "CoAP CON GET /.well-known/core",
+            lambda d: parse_coap_response(d, n.coap_mid, n.coap_token),
+        )
+    if protocol == "dns":
+        return _single(
+            address,
+            port,
+            "dns",
+            dns_version_query(n.dns_id),
+            f"DNS query {_DNS_VERSION_NAME} TXT CH",
+            lambda d: parse_dns_response(d, n.dns_id),
+        )
+    if protocol == "tftp":
+        return _single(
+            address,
+            port,
+            "tftp",
+            tftp_read_request(n.tftp_name),
+            "TFTP RRQ for a random non-existent file (octet)",
+            parse_tftp_response,
+        )
+    if protocol == "ntp":
+        return _single(
+            address,
+            port,
+            "ntp",
+            ntp_client_request(n.ntp_transmit),
+            "NTPv4 client request (mode 3)",
+            lambda d: parse_ntp_response(d, n.ntp_transmit),
+        )
+    if protocol == "ipmi":
+        return _single(
+            address,
+            port,
+            "ipmi",
+            asf_presence_ping(n.asf_tag),
+            "RMCP ASF Presence Ping",
+            lambda d: parse_asf_pong(d, n.asf_tag),
+        )
+    if protocol == "bacnet":
+        return _single(
+            address, port, "bacnet", BACNET_WHO_IS, "BACnet/IP Who-Is", parse_bacnet_i_am
+        )
+    if protocol == "enip":
+        return _single(
+            address,
+            port,
+            "enip",
+            enip_list_identity(n.enip_context),
+            "EtherNet/IP List Identity",
+            lambda d: parse_enip_identity(d, n.enip_context),
+        )
     return []
+
+
+def unprobed(ports: Iterable[int]) -> tuple[int, ...]:
+    """The ports among `ports` udp_scan sends nothing to (no known payload), sorted.
+
+    For such ports silence would say nothing, so they are skipped; the caller can tell the
+    user they were not examined rather than report them closed.
+    """
+    return tuple(sorted({p for p in ports if p not in PROTOCOL_BY_PORT}))
 
 
 class _Collector(asyncio.DatagramProtocol):
@@ -479,20 +892,22 @@ async def udp_scan(
 ) -> dict[str, tuple[UdpReply, ...]]:
     """Replies per address from the UDP services we can speak to among `ports`.
 
+    Probed: 53 DNS, 69 TFTP, 123 NTP, 161/1161 SNMP v1 and v2c, 623 IPMI, 1900 SSDP,
+    5353 mDNS, 5683 CoAP, 47808 BACnet/IP, 44818 EtherNet/IP (PROTOCOL_BY_PORT). Ports
+    without a known payload are not probed at all (see `unprobed`): they never appear in
+    the result, whatever listens there.
+
     Each probe is sent up to `1 + retries` times, `timeout` seconds apart; a reply counts
     only if it comes from the probed address and parses as the probed protocol. Every
     address is in the result, with an empty tuple when nothing answered.
     """
-    rng = random.SystemRandom()
-    mdns_id = rng.randint(1, 0xFFFF)
-    coap_mid = rng.randint(0, 0xFFFF)
-    token = rng.getrandbits(32).to_bytes(4, "big")
+    nonces = _Nonces.fresh()
     unique = list(dict.fromkeys(addresses))
     probes = [
         probe
         for address in unique
         for port in dict.fromkeys(ports)
-        for probe in _probes_for(address, port, mdns_id, coap_mid, token)
+        for probe in _probes_for(address, port, nonces)
     ]
     results: dict[str, dict[tuple[int, str, str], UdpReply]] = {a: {} for a in unique}
     if not probes:
@@ -554,9 +969,9 @@ def _match(
     datagrams, collector.datagrams = collector.datagrams, []
     for host, sport, data in datagrams:
         candidates = by_source.get(host, [])
-        # Same port first; SSDP devices may answer from another port (UPnP allows it).
+        # Same port first; SSDP and TFTP may answer from another port (_ANY_SOURCE_PORT).
         ordered = [p for p in candidates if p.port == sport] + [
-            p for p in candidates if p.port != sport and p.protocol == "ssdp"
+            p for p in candidates if p.port != sport and p.protocol in _ANY_SOURCE_PORT
         ]
         for probe in ordered:
             parsed = probe.parse(data)

@@ -64,7 +64,12 @@ def lab_ports(lab: Lab) -> PortSet:
 
 
 async def scan_lab(
-    lab: Lab, store: Store, *, profile: Profile | None = None, run_id: str = "run"
+    lab: Lab,
+    store: Store,
+    *,
+    profile: Profile | None = None,
+    run_id: str = "run",
+    syn: bool = False,
 ) -> Scanned:
     targets = tuple(Target(d.address, d.name) for d in lab.devices)
     request = ScanRequest(
@@ -73,6 +78,7 @@ async def scan_lab(
         ports=lab_ports(lab),
         profile=profile or load_profile("base", all_checks()),
         limits=Limits(connect_timeout=2.0, read_timeout=2.0),
+        syn=syn,
     )
     store.start_run(
         run_id,

@@ -143,3 +143,48 @@ def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
     report = json.loads((out / run_id / "report.json").read_text())
     assert report["run"]["status"] == "complete"
     assert all(d["finished"] for d in report["devices"])
+
+
+def test_lab_up_status_down_from_the_cli(tmp_path: Path, first_address: str):
+    state_dir = str(tmp_path / "lab")
+    common = ["--state-dir", state_dir]
+    up = shinsa(
+        "lab",
+        *common,
+        "up",
+        "--devices",
+        "2",
+        "--personality",
+        "weak-camera",
+        "--personality",
+        "legacy-plc",
+        "--first-address",
+        first_address,
+    )
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "weak-camera" in up.stdout
+        assert "legacy-plc" in up.stdout
+        status = shinsa("lab", *common, "status")
+        assert status.returncode == 0
+        assert first_address in status.stdout
+    finally:
+        down = shinsa("lab", *common, "down")
+    assert down.returncode == 0
+    assert "lab stopped" in down.stdout
+    after = shinsa("lab", *common, "status")
+    assert after.returncode == 1
+    assert "no lab running" in after.stdout
+
+
+def test_demo_starts_a_lab_scans_it_and_writes_a_report(tmp_path: Path, first_address: str):
+    out = tmp_path / "demo"
+    run = shinsa("demo", "--out", str(out), "--first-address", first_address, "-q", timeout=240)
+    assert run.returncode == 0, run.stderr
+    reports = list(out.glob("*/report.json"))
+    assert len(reports) == 1
+    assert f"json report: {reports[0]}" in run.stdout
+    report = json.loads(reports[0].read_text())
+    assert report["summary"]["devices"] == len(report["devices"]) >= 10
+    assert report["summary"]["exit_code"] == 1  # the demo lab plants failures
+    assert not (out / ".lab" / "lab.json").exists()  # the lab was stopped

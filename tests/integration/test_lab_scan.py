@@ -86,3 +86,13 @@ def test_store_file_is_wal(tmp_path: Path):
     with Store(tmp_path / "s.sqlite") as store:
         mode = store._db.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+@pytest.mark.root
+async def test_syn_discovery_finds_the_same_services_as_connect(start_lab, tmp_path):
+    lab = await start_lab([load_builtin("home-router"), load_builtin("legacy-plc")])
+    with Store(tmp_path / "s.sqlite") as store:
+        scanned = await scan_lab(lab, store, syn=True)
+        for device in lab.devices:
+            found = {(s.transport, s.port, s.protocol) for s in scanned.services(device.address)}
+            assert found == {(s.transport, s.port, s.protocol) for s in device.services}
