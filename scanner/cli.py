@@ -350,9 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--personality", action="append", help="personality name (repeatable)")
     up.add_argument("--first-address", default="127.0.10.1", help="address of the first device")
-    for name in ("status", "down"):
-        lab_sub.add_parser(name)
-    p.add_argument("--state-dir", default=".shinsa/lab")
+    status = lab_sub.add_parser("status", help="show the running lab")
+    down = lab_sub.add_parser("down", help="stop the running lab")
+    for lab_parser in (up, status, down):
+        lab_parser.add_argument("--state-dir", default=".shinsa/lab", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_lab)
 
     p = sub.add_parser("demo", help="start a lab, scan it, write the report")

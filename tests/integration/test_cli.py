@@ -150,8 +150,8 @@ def test_lab_up_status_down_from_the_cli(tmp_path: Path, first_address: str):
     common = ["--state-dir", state_dir]
     up = shinsa(
         "lab",
-        *common,
         "up",
+        *common,
         "--devices",
         "2",
         "--personality",
@@ -165,14 +165,14 @@ def test_lab_up_status_down_from_the_cli(tmp_path: Path, first_address: str):
         assert up.returncode == 0, up.stderr
         assert "weak-camera" in up.stdout
         assert "legacy-plc" in up.stdout
-        status = shinsa("lab", *common, "status")
+        status = shinsa("lab", "status", *common)
         assert status.returncode == 0
         assert first_address in status.stdout
     finally:
-        down = shinsa("lab", *common, "down")
+        down = shinsa("lab", "down", *common)
     assert down.returncode == 0
     assert "lab stopped" in down.stdout
-    after = shinsa("lab", *common, "status")
+    after = shinsa("lab", "status", *common)
     assert after.returncode == 1
     assert "no lab running" in after.stdout
 
