@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -188,3 +189,35 @@ def test_demo_starts_a_lab_scans_it_and_writes_a_report(tmp_path: Path, first_ad
     assert report["summary"]["devices"] == len(report["devices"]) >= 10
     assert report["summary"]["exit_code"] == 1  # the demo lab plants failures
     assert not (out / ".lab" / "lab.json").exists()  # the lab was stopped
+
+
+def test_an_ipv6_target_is_scanned_and_identified(tmp_path: Path):
+    # Given an HTTP server on ::1 (loopback) on a free port
+    with socket.socket(socket.AF_INET6) as probe:
+        probe.bind(("::1", 0))
+        port = probe.getsockname()[1]
+    assert port != 2024
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "::1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket(socket.AF_INET6) as s:
+                if s.connect_ex(("::1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        # When ::1 is scanned on that port and a closed one
+        out = tmp_path / "out"
+        run = shinsa("scan", "::1", "--ports", f"T:{port},{port + 1}", "--out", str(out), "-q")
+    finally:
+        server.terminate()
+        server.wait(5)
+    # Then exactly the open port is found, as http
+    assert run.returncode == 0, run.stderr
+    report = json.loads(next(out.glob("*/report.json")).read_text())
+    services = report["devices"][0]["services"]
+    assert [(s["address"], s["port"], s["protocol"]) for s in services] == [("::1", port, "http")]
