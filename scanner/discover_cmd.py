@@ -1,7 +1,6 @@
 """`shinsa discover`: find open TCP ports (connect or SYN scan) and answering UDP services.
 
-Targets here are literal addresses, CIDR blocks, or last-octet ranges (`127.0.30.1-50`);
-the full target parser (names, files, scope) replaces `expand_targets` later.
+Targets take the same syntax as `shinsa scan`: addresses, CIDRs, ranges, host names, @files.
 """
 
 from __future__ import annotations
@@ -17,51 +16,15 @@ from typing import TYPE_CHECKING
 from scanner import discovery, syn, udp
 from scanner.errors import ConfigError
 from scanner.ports import DEFAULT_PORTS, PortSet, describe, parse_ports
+from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-#: More addresses than this is a typo (a /8), not a device lab.
-MAX_TARGETS = 65_536
-
 
 def expand_targets(specs: Sequence[str]) -> list[str]:
-    """Addresses from `10.0.0.5`, `10.0.0.0/24`, `10.0.0.1-50` or `fe80::1`, in order, unique."""
-    out: dict[str, None] = {}
-    for spec in specs:
-        for address in _expand_one(spec.strip()):
-            out[address] = None
-            if len(out) > MAX_TARGETS:
-                raise ConfigError(f"more than {MAX_TARGETS} target addresses; narrow {spec!r}")
-    if not out:
-        raise ConfigError("no target addresses given")
-    return list(out)
-
-
-def _expand_one(spec: str) -> list[str]:
-    if "/" in spec:
-        try:
-            network = ipaddress.ip_network(spec, strict=False)
-        except ValueError as exc:
-            raise ConfigError(f"bad target {spec!r}: {exc}") from exc
-        if network.num_addresses > MAX_TARGETS:
-            raise ConfigError(f"target {spec!r} has more than {MAX_TARGETS} addresses")
-        hosts = list(network.hosts()) if network.num_addresses > 2 else list(network)
-        return [str(h) for h in hosts]
-    if "-" in spec and "." in spec:
-        head, _, last = spec.rpartition("-")
-        try:
-            first = ipaddress.IPv4Address(head)
-        except ValueError as exc:
-            raise ConfigError(f"bad target range {spec!r}: {exc}") from exc
-        if not last.isdecimal() or not first.packed[3] <= int(last) <= 255:
-            raise ConfigError(f"bad target range {spec!r}: end must be {first.packed[3]}-255")
-        base = int(first) - first.packed[3]
-        return [str(ipaddress.IPv4Address(base + n)) for n in range(first.packed[3], int(last) + 1)]
-    try:
-        return [str(ipaddress.ip_address(spec))]
-    except ValueError as exc:
-        raise ConfigError(f"bad target {spec!r}: not an address, CIDR or range") from exc
+    """Addresses from the same target syntax as `shinsa scan` (scanner.targets), in order."""
+    return [t.address for t in parse_targets(specs).targets]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,7 +38,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("targets", nargs="+", metavar="TARGET", help="address, CIDR or a.b.c.d-e")
+    parser.add_argument(
+        "targets",
+        nargs="+",
+        metavar="TARGET",
+        help="address, CIDR, range (a.b.c.d-e), host name or @file",
+    )
     parser.add_argument(
         "--ports",
         "-p",
@@ -147,7 +115,8 @@ async def _scan(
         if use_syn:
             if syn.syn_available():
                 v4 = [a for a in addresses if ipaddress.ip_address(a).version == 4]
-                connect_targets = [a for a in addresses if a not in set(v4)]
+                v4_set = set(v4)
+                connect_targets = [a for a in addresses if a not in v4_set]
                 if connect_targets:
                     print(
                         "notice: SYN scan is IPv4 only; IPv6 targets get a connect scan",

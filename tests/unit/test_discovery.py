@@ -162,7 +162,7 @@ def test_target_ranges_and_cidr_expand() -> None:
         "127.0.31.1",
         "127.0.31.2",
     ]
-    for bad in ("127.0.31.5-2", "nonsense", "127.0.31.0/33", "10.0.0.0/8"):
+    for bad in ("127.0.31.5-2", "bad name!", "127.0.31.0/33", "10.0.0.0/8"):
         with pytest.raises(ConfigError):
             discover_cmd.expand_targets([bad])
 
