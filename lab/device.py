@@ -58,6 +58,9 @@ _SERVERS: dict[str, _Start] = {
     "ssdp": udp.start,
     "mdns": udp.start,
     "coap": udp.start,
+    "tftp": udp.start,
+    "ntp": udp.start,
+    "bacnet": udp.start,
 }
 _TLS_PROTOCOLS = frozenset({"https", "mqtts"})
 

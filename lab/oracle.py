@@ -21,6 +21,7 @@ CLEARTEXT: dict[str, Verdict] = {
     "ftp": Verdict.FAIL,
     "adb": Verdict.FAIL,
     "ssdp": Verdict.FAIL,
+    "tftp": Verdict.FAIL,  # no authentication, no encryption
     "mqtt": Verdict.FAIL,  # any plain-TCP broker that answers CONNACK
     "ssh": Verdict.PASS,
     "https": Verdict.PASS,
@@ -31,6 +32,9 @@ CLEARTEXT: dict[str, Verdict] = {
     "jetdirect": Verdict.PASS,
     "mdns": Verdict.PASS,
     "coap": Verdict.PASS,
+    "bacnet": Verdict.PASS,
+    "ntp": Verdict.PASS,
+    "dns": Verdict.PASS,
 }
 
 

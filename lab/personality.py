@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 Login: TypeAlias = Literal["form", "basic", "none"]
 
-UDP_PROTOCOLS = frozenset({"snmp", "ssdp", "mdns", "coap"})
+UDP_PROTOCOLS = frozenset({"snmp", "ssdp", "mdns", "coap", "tftp", "ntp", "bacnet"})
 TCP_PROTOCOLS = frozenset(
     {
         "telnet",
@@ -62,7 +62,12 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
     "ssdp": frozenset({"server"}),
     "mdns": frozenset(),
     "coap": frozenset(),
+    "tftp": frozenset(),
+    "ntp": frozenset(),
+    "bacnet": frozenset({"instance"}),
 }
+#: BACnet object instances are 22 bits; ANSI/ASHRAE 135 reserves 4194303 as the wildcard.
+_MAX_BACNET_INSTANCE = 4_194_302
 _TOP_KEYS = frozenset({"name", "title", "vendor", "services", "accounts"})
 _ACCOUNT_KEYS = frozenset({"username", "password", "factory_default"})
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
@@ -90,6 +95,7 @@ class ServiceSpec:
     anonymous: bool = False  # FTP/MQTT accept a login without valid credentials
     communities: tuple[str, ...] = ()  # SNMP communities answered
     sys_descr: str = ""  # SNMP sysDescr.0
+    instance: int = 1  # BACnet device object instance, answered in I-Am
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +214,16 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
     communities = entry.get("communities", ["public"])
     if not isinstance(communities, list) or not all(isinstance(c, str) for c in communities):
         raise ValueError(f"{source}: {where}.communities: must be a list of strings")
+    instance = entry.get("instance", 1)
+    if (
+        not isinstance(instance, int)
+        or isinstance(instance, bool)
+        or not 0 <= instance <= _MAX_BACNET_INSTANCE
+    ):
+        raise ValueError(
+            f"{source}: {where}.instance: must be an integer 0-{_MAX_BACNET_INSTANCE}, "
+            f"got {instance!r}"
+        )
     banner = _string(entry, "banner", source, where, default=_default_banner(protocol, title))
     if protocol == "ssh" and not banner.startswith("SSH-"):
         raise ValueError(f"{source}: {where}.banner: an SSH ident must start with 'SSH-'")
@@ -223,6 +239,7 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         anonymous=anonymous,
         communities=tuple(communities),
         sys_descr=_string(entry, "sys_descr", source, where, default=title),
+        instance=instance,
     )
 
 

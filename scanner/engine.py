@@ -51,31 +51,50 @@ class ProbeContractError(Exception):
     """A probe returned a check it did not declare: a bug in the probe, not the device."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What every device of one scan shares."""
+
+    request: ScanRequest
+    net: Network
+    store: Store
+    run_id: str
+    reporter: Reporter
+    done: frozenset[tuple[str, str, str]]  # (address, service, check) finished earlier
+
+
 async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Reporter) -> None:
     """Scan every target of the run not yet done; results land in `store` as they come."""
     finished = {addr for addr, _, state in store.targets(run_id) if state == "done"}
     pending = [t for t in request.targets if t.address not in finished]
     for t in pending:
         request.scope.check(t.address)  # refused before a packet leaves
-    net = Network(request.scope, request.limits)
     tcp_open, udp_replies = await _discover(request, [t.address for t in pending], reporter)
-    done = store.done(run_id)
+    run = _Run(
+        request,
+        Network(request.scope, request.limits),
+        store,
+        run_id,
+        reporter,
+        frozenset(store.done(run_id)),
+    )
     gate = asyncio.Semaphore(request.max_devices)
 
     async def one(target: Target) -> None:
         async with gate:
             reporter.device_started(target.address)
-            await _device(
-                request,
-                net,
-                store,
-                run_id,
-                reporter,
-                target,
-                done,
-                tcp_open.get(target.address, ()),
-                udp_replies.get(target.address, ()),
-            )
+            try:
+                await _device(
+                    run,
+                    target,
+                    tcp_open.get(target.address, ()),
+                    udp_replies.get(target.address, ()),
+                )
+            except Exception as exc:
+                # The target stays pending: its finished results are kept, and --resume
+                # retries the rest.
+                reporter.notice(f"{target.address}: scan failed ({_describe(exc)})")
+                return
             store.target_done(run_id, target.address)
             reporter.device_done(target.address)
 
@@ -84,63 +103,68 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
             tg.create_task(one(target))
 
 
+def _describe(exc: BaseException) -> str:
+    """The first real exception inside (possibly nested) TaskGroup exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
 async def _discover(
     request: ScanRequest, addresses: Sequence[str], reporter: Reporter
 ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[udp.UdpReply, ...]]]:
-    """Open TCP ports and UDP answers per address, for every address at once."""
+    """Open TCP ports and UDP answers per address, TCP and UDP at the same time."""
     if not addresses:
         return {}, {}
     reporter.discovery(len(addresses) * (len(request.ports.tcp) + len(request.ports.udp)))
-    tcp_task: asyncio.Future[dict[str, tuple[int, ...]]]
-    if request.syn and syn.syn_available():
-        tcp_task = asyncio.ensure_future(
-            asyncio.to_thread(
+    use_syn = request.syn and syn.syn_available()
+    if request.syn and not use_syn:
+        reporter.notice("SYN scan needs root and raw sockets; using a TCP connect scan.")
+
+    async def tcp() -> dict[str, tuple[int, ...]]:
+        if use_syn:
+            found = await asyncio.to_thread(
                 syn.syn_scan, addresses, request.ports.tcp, timeout=request.discovery_timeout
             )
+            reporter.discovery_advance(len(addresses) * len(request.ports.tcp))
+            return found
+        return await discovery.connect_scan(
+            addresses,
+            request.ports.tcp,
+            timeout=request.discovery_timeout,
+            on_progress=reporter.discovery_advance,
         )
-    else:
-        if request.syn:
-            reporter.notice("SYN scan needs root and raw sockets; using a TCP connect scan.")
-        tcp_task = asyncio.ensure_future(
-            discovery.connect_scan(
-                addresses,
-                request.ports.tcp,
-                timeout=request.discovery_timeout,
-                on_progress=reporter.discovery_advance,
-            )
-        )
-    udp_replies: dict[str, tuple[udp.UdpReply, ...]] = {}
-    if request.ports.udp:
-        udp_replies = await udp.udp_scan(addresses, request.ports.udp)
+
+    async def udp_() -> dict[str, tuple[udp.UdpReply, ...]]:
+        if not request.ports.udp:
+            return {}
+        replies = await udp.udp_scan(addresses, request.ports.udp)
         reporter.discovery_advance(len(addresses) * len(request.ports.udp))
-    return await tcp_task, udp_replies
+        return replies
+
+    async with asyncio.TaskGroup() as tg:
+        tcp_task = tg.create_task(tcp())
+        udp_task = tg.create_task(udp_())
+    return tcp_task.result(), udp_task.result()
 
 
 async def _device(
-    request: ScanRequest,
-    net: Network,
-    store: Store,
-    run_id: str,
-    reporter: Reporter,
-    target: Target,
-    done: set[tuple[str, str, str]],
-    tcp_ports: Sequence[int],
-    udp_replies: Sequence[udp.UdpReply],
+    run: _Run, target: Target, tcp_ports: Sequence[int], udp_replies: Sequence[udp.UdpReply]
 ) -> None:
     """Fingerprint one device, then run its probes in rounds until no job's needs change."""
-    dev = net.device(target.address)
+    dev = run.net.device(target.address)
     facts = Facts()
     services = await fingerprint(dev, tcp_ports, udp_replies, facts)
-    store.put_services(run_id, target.address, services)
-    reporter.services_found(target.address, services)
-    ctx = ProbeContext(target, dev, facts, request.profile.params)
-    jobs = plan(request.registry, services, address=target.address, done=done)
+    run.store.put_services(run.run_id, target.address, services)
+    run.reporter.services_found(target.address, services)
+    ctx = ProbeContext(target, dev, facts, run.request.profile.params)
+    jobs = plan(run.request.registry, services, address=target.address, done=run.done)
 
     def land(result: Result) -> None:
-        if (result.target, result.service_key, result.check_id) in done:
+        if (result.target, result.service_key, result.check_id) in run.done:
             return  # finished in an earlier attempt of this run: keep that one
-        store.add_result(run_id, result)
-        reporter.result(result)
+        run.store.add_result(run.run_id, result)
+        run.reporter.result(result)
 
     # Rounds: a job runs once its needs are facts on this device. Each round can publish
     # facts that let further jobs run; a round that runs nothing ends the loop.
@@ -152,7 +176,7 @@ async def _device(
         waiting = [j for j in waiting if j not in ready]
         async with asyncio.TaskGroup() as tg:
             for job in ready:
-                tg.create_task(_run_job(request, ctx, job, land, services))
+                tg.create_task(_run_job(run.request, ctx, job, land, services))
     for job in waiting:
         missing = ", ".join(sorted(k.name for k in job.probe.needs if not ctx.facts.has_all([k])))
         for check in job.probe.checks:

@@ -11,7 +11,7 @@ import pytest
 from lab import addresses
 from lab.device import Lab
 from lab.personality import Personality, builtin_names, load_builtin
-from probes import all_checks
+from probes import REGISTRY, all_checks
 from scanner.engine import ScanRequest, scan
 from scanner.model import Result, Service, Target
 from scanner.net import Limits
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
     from pathlib import Path
 
+    from scanner.probe import Probe
     from scanner.store import Store
 
 # Offsets 10-149 of the worker's /24 are the integration tests'; tests/lab uses 150-253.
@@ -70,6 +71,8 @@ async def scan_lab(
     profile: Profile | None = None,
     run_id: str = "run",
     syn: bool = False,
+    registry: tuple[type[Probe], ...] = REGISTRY,
+    reporter: Reporter | None = None,
 ) -> Scanned:
     targets = tuple(Target(d.address, d.name) for d in lab.devices)
     request = ScanRequest(
@@ -79,6 +82,7 @@ async def scan_lab(
         profile=profile or load_profile("base", all_checks()),
         limits=Limits(connect_timeout=2.0, read_timeout=2.0),
         syn=syn,
+        registry=registry,
     )
     store.start_run(
         run_id,
@@ -88,7 +92,7 @@ async def scan_lab(
         request={},
         targets=[(t.address, t.label) for t in targets],
     )
-    await scan(request, store, run_id, Reporter())
+    await scan(request, store, run_id, reporter or Reporter())
     store.finish_run(run_id)
     return Scanned(lab, store, run_id)
 

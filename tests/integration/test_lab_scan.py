@@ -10,8 +10,11 @@ import pytest
 from lab.oracle import expected_results
 from lab.personality import load_builtin
 from probes import all_checks
+from probes.exposed_services import ExposedServices
 from scanner.model import Verdict
+from scanner.probe import Check, ServiceProbe
 from scanner.profiles import load_profile
+from scanner.progress import Reporter
 from scanner.store import Store
 from tests.integration.conftest import all_personalities, scan_lab
 
@@ -96,3 +99,34 @@ async def test_syn_discovery_finds_the_same_services_as_connect(start_lab, tmp_p
         for device in lab.devices:
             found = {(s.transport, s.port, s.protocol) for s in scanned.services(device.address)}
             assert found == {(s.transport, s.port, s.protocol) for s in device.services}
+
+
+class _BrokenOnTelnet(ServiceProbe):
+    """A probe with a bug: it returns a check it never declared."""
+
+    checks = (Check("test.broken", "never", "m"),)
+    protocols = frozenset({"telnet"})
+
+    async def run(self, ctx, service):
+        return [ctx.result(Check("test.other", "x", "m"), Verdict.PASS, "bug", service=service)]
+
+
+class _Notices(Reporter):
+    def __init__(self) -> None:
+        self.notices: list[str] = []
+
+    def notice(self, message: str) -> None:
+        self.notices.append(message)
+
+
+async def test_one_devices_failure_leaves_it_pending_and_the_scan_goes_on(start_lab, tmp_path):
+    lab = await start_lab([load_builtin("weak-camera"), load_builtin("hardened-gateway")])
+    camera, gateway = lab.devices
+    reporter = _Notices()
+    with Store(tmp_path / "s.sqlite") as store:
+        await scan_lab(lab, store, registry=(ExposedServices, _BrokenOnTelnet), reporter=reporter)
+        states = {addr: state for addr, _, state in store.targets("run")}
+        results = store.results("run")
+    assert states == {camera.address: "pending", gateway.address: "done"}
+    assert any(camera.address in n and "ProbeContractError" in n for n in reporter.notices)
+    assert {r.target for r in results} >= {gateway.address}

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import socket
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -54,12 +55,28 @@ async def test_closed_ports_are_not_reported() -> None:
 
 
 async def test_a_port_that_accepts_then_closes_counts_as_open() -> None:
-    async def slam(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
+    # A plain socket accepted and closed in a thread: no asyncio transport is left behind
+    # for the garbage collector to warn about in a later test.
+    server = _listen("127.0.31.5", 20077, backlog=128)
+    stop = threading.Event()
 
-    server = await asyncio.start_server(slam, "127.0.31.5", 20077)
-    async with server:
+    def slam() -> None:
+        server.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=slam, daemon=True)
+    thread.start()
+    try:
         found = await connect_scan(["127.0.31.5"], SCAN_PORTS, timeout=1.0)
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()
     assert found == {"127.0.31.5": (20077,)}
 
 
