@@ -117,6 +117,10 @@ async def _discover(
     if not addresses:
         return {}, {}
     reporter.discovery(len(addresses) * (len(request.ports.tcp) + len(request.ports.udp)))
+    skipped = udp.unprobed(request.ports.udp)
+    if skipped:
+        ports = ", ".join(map(str, skipped))
+        reporter.notice(f"UDP port(s) {ports}: no protocol payload known, so not probed.")
     use_syn = request.syn and syn.syn_available()
     if request.syn and not use_syn:
         reporter.notice("SYN scan needs root and raw sockets; using a TCP connect scan.")
