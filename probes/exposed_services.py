@@ -305,10 +305,11 @@ class ExposedServices(ServiceProbe):
                 ev,
             )
         if not pages:
+            why = f" ({service.note})" if service.note else ""
             return result(
                 Verdict.INCONCLUSIVE,
-                f"{where} did not answer GET / in a usable way, so whether it carries a login "
-                "is unknown.",
+                f"{where} did not answer GET / in a usable way{why}, so whether it carries a "
+                "login is unknown.",
             )
         seen = ", ".join(f"{p.url} ({p.status})" for p in pages)
         ev = Evidence("http_exchange", f"fetched {seen}"[:200], {"pages": [p.url for p in pages]})

@@ -100,8 +100,14 @@ async def fingerprint(
 
     web = [s for s in tcp if s.protocol in ("http", "https")]
     fetched = await asyncio.gather(*(_guarded_pages(dev, s, t) for s in web))
-    pages: list[HttpPage] = [p for ps, _ in fetched for p in ps]
-    forms: list[LoginForm] = [f for _, fs in fetched for f in fs]
+    pages: list[HttpPage] = [p for ps, _, _ in fetched for p in ps]
+    forms: list[LoginForm] = [f for _, fs, _ in fetched for f in fs]
+    # Why a page could not be read stays on the service, so a check that needed it can say.
+    fetch_notes = {s.port: note for s, (_, _, note) in zip(web, fetched, strict=True) if note}
+    tcp = [
+        replace(s, note=fetch_notes[s.port]) if s.port in fetch_notes and not s.note else s
+        for s in tcp
+    ]
     mqtt = [
         MqttInfo(service=s, return_code=f.mqtt_code, accepted_anonymous=f.mqtt_code == 0)
         for s, f in zip(tcp, found, strict=True)
@@ -153,14 +159,13 @@ async def _guarded(dev: DeviceNetwork, port: int, ctx: ssl.SSLContext, t: Timing
 
 async def _guarded_pages(
     dev: DeviceNetwork, service: Service, t: Timing
-) -> tuple[tuple[HttpPage, ...], tuple[LoginForm, ...]]:
+) -> tuple[tuple[HttpPage, ...], tuple[LoginForm, ...], str]:
     try:
-        pages, forms, _note = await http_pages(dev, service, timeout=t.http_fetch)
-    except ScopeError:
-        return (), ()
-    except Exception:  # a broken page is no reason to lose the scan
-        return (), ()
-    return pages, forms
+        return await http_pages(dev, service, timeout=t.http_fetch)
+    except ScopeError as exc:
+        return (), (), f"page fetch stopped at the scope boundary: {bound_text(str(exc))}"
+    except Exception as exc:  # a broken page is no reason to lose the scan
+        return (), (), f"page fetch failed: {type(exc).__name__}: {bound_text(str(exc))}"
 
 
 # ---------------------------------------------------------------------------------------

@@ -121,3 +121,11 @@ async def test_snmp_answering_public_fails_with_evidence():
     clear = next(r for r in results if r.check_id == "services.cleartext-admin")
     assert clear.verdict is Verdict.FAIL
     assert any(e.kind == "udp_exchange" for e in clear.evidence)
+
+
+async def test_plain_http_without_a_page_is_inconclusive_and_says_why():
+    svc = Service("tcp", 80, "http", note="page fetch failed: ReadTimeout: timed out")
+    results = await ExposedServices().run(context(), svc)
+    clear = next(r for r in results if r.check_id == "services.cleartext-admin")
+    assert clear.verdict is Verdict.INCONCLUSIVE
+    assert "ReadTimeout" in clear.reason
