@@ -166,7 +166,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not args.targets and not args.from_nmap:
         raise ShinsaError("give at least one target (or --from-nmap FILE, or --resume RUN_ID)")
     tl = parse_targets(args.targets, from_nmap=Path(args.from_nmap) if args.from_nmap else None)
-    scope = Scope.of(args.allow) if args.allow else Scope(tl.networks)
+    allow = [entry for arg in args.allow or () for entry in arg.split(",") if entry.strip()]
+    scope = Scope.of(allow) if allow else Scope(tl.networks)
     for t in tl.targets:  # refused before a packet leaves
         scope.check(t.address)
     profile = load_profile(args.profile, all_checks())
@@ -306,7 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--profile", default="base", help="profile name or YAML file (default: base)")
     p.add_argument(
-        "--allow", action="append", metavar="CIDR", help="allow-list (default: the targets)"
+        "--allow",
+        action="append",
+        metavar="CIDR",
+        help="allow-list entry, repeatable or comma-separated (default: the targets)",
     )
     p.add_argument("--out", default="shinsa-out", help="output directory (store and reports)")
     p.add_argument(

@@ -35,9 +35,11 @@ def shinsa(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
 
 def test_a_target_outside_the_allow_list_is_refused_before_any_packet(tmp_path: Path):
     # 127.0.11.5 is outside the allow-list; nothing listens there, and nothing may be sent.
-    out = shinsa("scan", "127.0.11.5", "--allow", "127.0.10.0/24", "--out", str(tmp_path), "-q")
+    out = shinsa(
+        "scan", "127.0.11.5", "--allow", "127.0.10.0/24,127.0.12.0/24", "--out", str(tmp_path), "-q"
+    )
     assert out.returncode == 2
-    assert "127.0.11.5 is outside the allow-list (127.0.10.0/24)" in out.stderr
+    assert "127.0.11.5 is outside the allow-list (127.0.10.0/24, 127.0.12.0/24)" in out.stderr
     assert not (tmp_path / "shinsa.sqlite").exists()
 
 
