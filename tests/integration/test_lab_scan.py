@@ -62,8 +62,11 @@ async def test_fault_devices_end_inconclusive_with_a_reason_never_pass(start_lab
                     assert r.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR), r
                     assert r.service is not None, r
                     assert r.service.note, r
-    # A 1 MiB banner must not be held in memory: the high-water mark grows by well under it
-    # times the number of reads a naive scanner would keep.
+        # A 1 MiB banner is read only up to the bound, and only a bounded excerpt is kept.
+        huge = next(d for d in lab.devices if d.name == "fault-huge-banner")
+        (flood,) = (s for s in scanned.services(huge.address) if not s.identified)
+        assert "exceeded 64 KiB" in flood.note
+        assert len(flood.banner) <= 512
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown_kib < 32 * 1024
 
