@@ -1,0 +1,81 @@
+"""Credentials: what a login attempt uses, what it got back, and how both are shown.
+
+A password never reaches a log, a reason, evidence or the store in clear: everything that
+prints a `Credential` prints `masked()`, including `repr()`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scanner.model import JSONValue, Service
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A username and password to try, with where the pair came from."""
+
+    username: str
+    password: str = field(repr=False)
+    source: str = ""  # "vendor-defaults.yaml: acme cam (manual §4.2)", "--credentials FILE"
+
+    def masked(self) -> str:
+        # The username is not a secret (it is printed on the device's label); the password
+        # is. Its length is hidden too: every password shows as four dots.
+        shown = self.username if self.username else "(empty user)"
+        return f"{shown}/{'••••' if self.password else '(empty)'}"
+
+    def __str__(self) -> str:
+        return self.masked()
+
+    def __repr__(self) -> str:
+        return f"Credential({self.masked()!r}, source={self.source!r})"
+
+
+class Outcome(enum.StrEnum):
+    ACCEPTED = "accepted"  # the protocol's success oracle says we are in
+    REJECTED = "rejected"  # a definite "wrong credentials"
+    THROTTLED = "throttled"  # rate limit, 429/Retry-After, dropped or refused connection, delay
+    LOCKED = "locked"  # the device says the account or the source is locked
+    ERROR = "error"  # the attempt could not complete: timeout, reset, unparseable answer
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One login attempt and what the device answered."""
+
+    credential: Credential
+    outcome: Outcome
+    detail: str  # the device's answer, bounded; never contains the password
+    latency: float  # seconds from sending the credentials to the answer
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "login": self.credential.masked(),
+            "source": self.credential.source,
+            "outcome": self.outcome.value,
+            "detail": self.detail,
+            "latency": round(self.latency, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRun:
+    """Everything one protocol client did on one service."""
+
+    method: str  # "ssh password", "http basic", "http form POST /login", "snmp v2c", ...
+    attempts: tuple[Attempt, ...] = ()
+    control: Attempt | None = None  # a random bogus login tried first: accepted = no oracle
+    note: str = ""  # why nothing (or not everything) could be tried
+
+
+@dataclass(frozen=True, slots=True)
+class FoundCredential:
+    """A login a device accepted: published for later probes, shown only masked."""
+
+    service: Service
+    credential: Credential
+    method: str
