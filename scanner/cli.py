@@ -25,6 +25,7 @@ from reports import FORMATS
 from reports.data import collect
 from scanner import __version__, discover_cmd
 from scanner.assess import exit_code
+from scanner.credential_lists import BUILTIN, load_catalog
 from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
 from scanner.model import Target
@@ -102,6 +103,7 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
         "profile": profile_ref,
         "syn": request.syn,
         "allow_intrusive": request.allow_intrusive,
+        "credentials": [f for f in request.credentials.files if f != str(BUILTIN.resolve())],
         "limits": {
             "concurrency": request.limits.global_connections,
             "per_device": request.limits.per_device,
@@ -181,6 +183,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         syn=args.syn,
         allow_intrusive=args.allow_intrusive,
         registry=REGISTRY,
+        credentials=load_catalog([Path(f) for f in args.credentials or ()]),
     )
     return execute(request, args.profile, options)
 
@@ -209,6 +212,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         ),
         syn=bool(req.get("syn")),
         allow_intrusive=bool(req.get("allow_intrusive")),
+        credentials=load_catalog([Path(f) for f in req.get("credentials") or ()]),
     )
     return execute(request, str(req["profile"]), options)
 
@@ -318,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--resume", metavar="RUN_ID", help="finish an interrupted run from the store in --out"
+    )
+    p.add_argument(
+        "--credentials",
+        action="append",
+        metavar="FILE",
+        help="extra factory-login list (YAML, shinsa-credentials/1), tried before the built-in",
     )
     p.add_argument(
         "--syn", action="store_true", help="SYN discovery (root); falls back to connect scan"

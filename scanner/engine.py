@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from probes import REGISTRY
 from scanner import discovery, syn, udp
-from scanner.facts import Facts
+from scanner.credential_lists import CredentialCatalog, load_catalog
+from scanner.facts import SERVICES, Facts
 from scanner.fingerprint import fingerprint
 from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
@@ -45,6 +46,7 @@ class ScanRequest:
     max_devices: int = 64  # devices fingerprinted and probed at once
     allow_intrusive: bool = False
     registry: tuple[type[Probe], ...] = REGISTRY
+    credentials: CredentialCatalog = field(default_factory=load_catalog)
 
 
 class ProbeContractError(Exception):
@@ -161,7 +163,8 @@ async def _device(
     services = await fingerprint(dev, tcp_ports, udp_replies, facts)
     run.store.put_services(run.run_id, target.address, services)
     run.reporter.services_found(target.address, services)
-    ctx = ProbeContext(target, dev, facts, run.request.profile.params)
+    facts.put(SERVICES, services)
+    ctx = ProbeContext(target, dev, facts, run.request.profile.params, run.request.credentials)
     jobs = plan(run.request.registry, services, address=target.address, done=run.done)
 
     def land(result: Result) -> None:

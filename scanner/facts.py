@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from scanner.credentials import FoundCredential
     from scanner.model import Service
 
 T = TypeVar("T")
@@ -67,10 +68,13 @@ class UdpAnswer:
     snmp_community: str = ""  # the community string that got an answer, for SNMP v1/v2c
 
 
+SERVICES: FactKey[tuple[Service, ...]] = FactKey("device.services")  # all, once fingerprinted
 HTTP_PAGES: FactKey[tuple[HttpPage, ...]] = FactKey("http.pages")
 LOGIN_FORMS: FactKey[tuple[LoginForm, ...]] = FactKey("http.login_forms")
 MQTT_INFO: FactKey[tuple[MqttInfo, ...]] = FactKey("mqtt.info")
 UDP_ANSWERS: FactKey[tuple[UdpAnswer, ...]] = FactKey("udp.answers")
+# Logins a device accepted (masked wherever shown); published by the default-credentials probes.
+VALID_CREDENTIALS: FactKey[tuple[FoundCredential, ...]] = FactKey("auth.valid_credentials")
 
 
 @dataclass(slots=True)
@@ -85,6 +89,10 @@ class Facts:
 
     def get(self, key: FactKey[T]) -> T | None:
         return cast("T | None", self._values.get(key.name))
+
+    def add(self, key: FactKey[tuple[T, ...]], *values: T) -> None:
+        """Append to a tuple-valued fact (several probes may publish to one key)."""
+        self._values[key.name] = (*(self.get(key) or ()), *values)
 
     def has_all(self, keys: Iterable[FactKey[Any]]) -> bool:
         return all(k.name in self._values for k in keys)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from scanner.credential_lists import AttemptLedger, CredentialCatalog
 from scanner.model import Evidence, Result, Service, Target, Verdict
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class ProbeContext:
     net: DeviceNetwork
     facts: Facts
     params_by_check: Mapping[str, Params] = field(default_factory=dict)
+    credentials: CredentialCatalog = field(default_factory=CredentialCatalog)
+    ledger: AttemptLedger = field(default_factory=AttemptLedger)  # one per device
 
     def params(self, check: Check, kind: type[P]) -> P:
         """This check's parameters, typed; the check's defaults when the profile sets none."""
