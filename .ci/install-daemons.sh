@@ -8,7 +8,8 @@ set -euo pipefail
 # --check: only report whether everything is installed (for `make test` run without root).
 if [ "${1:-}" = "--check" ]; then
     missing=0
-    for bin in nmap /usr/sbin/sshd dropbear lighttpd vsftpd mosquitto snmpd \
+    for bin in nmap /usr/sbin/sshd dropbear lighttpd vsftpd mosquitto snmpd hydra \
+               /usr/sbin/useradd /usr/sbin/chpasswd /usr/sbin/userdel \
                /opt/shinsa-ci/busybox-static/bin/busybox; do
         command -v "$bin" >/dev/null 2>&1 || { echo "missing: $bin" >&2; missing=1; }
     done
@@ -20,8 +21,11 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# hydra: the credentials bench's reference tool (bench/credentials/run.py). passwd and
+# login: useradd/chpasswd/userdel for the default-credentials fixtures' temporary users, and
+# the /bin/login busybox telnetd runs (both are in Debian's base system; listed to be sure).
 PACKAGES=(nmap openssh-server openssh-client dropbear-bin lighttpd vsftpd mosquitto
-          mosquitto-clients snmpd snmp busybox)
+          mosquitto-clients snmpd snmp busybox hydra passwd login)
 # Debian's dynamic busybox has no telnetd applet; busybox-static has one. It Conflicts with
 # busybox, so it is unpacked beside it rather than installed over it.
 BUSYBOX_STATIC_DIR=/opt/shinsa-ci/busybox-static
@@ -76,7 +80,8 @@ done
 
 for bin in /usr/sbin/sshd /usr/sbin/dropbear /usr/bin/dropbearkey /usr/sbin/lighttpd \
            /usr/sbin/vsftpd /usr/sbin/mosquitto /usr/bin/mosquitto_passwd /usr/sbin/snmpd \
-           /usr/bin/snmpget /usr/bin/nmap /usr/bin/ssh-keygen; do
+           /usr/bin/snmpget /usr/bin/nmap /usr/bin/ssh-keygen /usr/bin/hydra \
+           /usr/sbin/useradd /usr/sbin/chpasswd /usr/sbin/userdel /bin/login; do
     [ -x "$bin" ] || { echo "install-daemons.sh: $bin missing after install" >&2; exit 1; }
 done
 echo "install-daemons.sh: daemons installed; none left on a wildcard address"

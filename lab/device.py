@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lab.addresses import consecutive
+from lab.auth import AuthState, LoggedAttempt
 from lab.personality import Personality, ServiceSpec
 from lab.servers import (
     adb,
@@ -24,7 +25,7 @@ from lab.servers import (
     mqtt,
     rtsp,
     s7,
-    ssh_banner,
+    ssh,
     telnet,
     udp,
 )
@@ -49,7 +50,7 @@ _SERVERS: dict[str, _Start] = {
     "rtsp": rtsp.start,
     "mqtt": mqtt.start,
     "mqtts": mqtt.start,
-    "ssh": ssh_banner.start,
+    "ssh": ssh.start,
     "modbus": modbus.start,
     "s7": s7.start,
     "adb": adb.start,
@@ -86,12 +87,38 @@ class LabDevice:
         self.personality = personality
         self.address = consecutive(str(address), 1)[0]  # refuses anything but loopback
         self.services: tuple[Service, ...] = ()
-        self._context = DeviceContext(personality, self.address, tls or TlsContexts())
+        #: Every protocol's logins go through this one state (device-wide lockout/throttle).
+        self.auth = AuthState(personality)
+        self._context = DeviceContext(personality, self.address, tls or TlsContexts(), self.auth)
         self._listeners: list[Listener] = []
 
     @property
     def name(self) -> str:
         return self.personality.name
+
+    def locked_accounts(self) -> set[str]:
+        """Usernames locked at any time since the device started (lockout scope: account)."""
+        return self.auth.locked_accounts()
+
+    def locked_sources(self) -> set[str]:
+        """Client addresses locked at any time since the device started (scope: source)."""
+        return self.auth.locked_sources()
+
+    def throttled_sources(self) -> set[str]:
+        """Client addresses refused as throttled at any time since the device started."""
+        return self.auth.throttled_sources()
+
+    def is_locked(self, key: str) -> bool:
+        """Whether a username (or, with scope: source, a client address) is locked right now."""
+        return self.auth.is_locked(key)
+
+    def failures(self, username: str) -> int:
+        """Failed logins for `username` on every protocol, refusals while locked included."""
+        return self.auth.failures(username)
+
+    def login_attempts(self) -> list[LoggedAttempt]:
+        """Every checked login (protocol, username, source, result), oldest first."""
+        return self.auth.attempts()
 
     async def __aenter__(self) -> LabDevice:
         services: list[Service] = []

@@ -64,3 +64,85 @@ def expected_results(
         out[(key, "services.unexpected")] = unexpected_verdict(spec)
         out[(key, "services.cleartext-admin")] = cleartext_verdict(spec)
     return out
+
+
+# --- creds.default.* -----------------------------------------------------------------------
+#: factory pairs a default scan reaches within its budget: the generic block of
+#: profiles/credentials/factory-defaults.yaml (two passwords per username at most)
+FINDABLE = frozenset(
+    {
+        ("admin", "admin"),
+        ("admin", "1234"),
+        ("root", "root"),
+        ("root", "12345"),
+        ("user", "user"),
+        ("support", "support"),
+        ("guest", "guest"),
+    }
+)
+#: lab protocol -> default-credentials check family, in the order the scanner runs them
+CREDS_FAMILY = {
+    "ssh": "ssh",
+    "telnet": "telnet",
+    "ftp": "ftp",
+    "http": "http",
+    "https": "http",
+    "mqtt": "mqtt",
+    "mqtts": "mqtt",
+    "snmp": "snmp",
+    "rtsp": "rtsp",
+}
+_FAMILY_ORDER = ("ssh", "telnet", "ftp", "http", "mqtt", "snmp", "rtsp")
+
+
+def creds_verdict(p: Personality, spec: ServiceSpec, first_surface: bool) -> Verdict:
+    """One-line rules; `first_surface`: the first service (in scan order) whose failed
+    logins spend the device-wide per-account budget."""
+    family = CREDS_FAMILY[spec.protocol]
+    planted = any(a.factory_default and (a.username, a.password) in FINDABLE for a in p.accounts)
+    if family == "snmp":
+        return Verdict.FAIL if {"public", "private"} & set(spec.communities) else Verdict.PASS
+    if family == "ssh" and spec.login == "none":
+        return Verdict.INCONCLUSIVE  # banner-only: the handshake never gets to a login
+    if family == "http" and spec.login == "none":
+        return Verdict.NOT_APPLICABLE  # no login surface
+    if family == "http" and spec.login == "always-200":
+        return Verdict.INCONCLUSIVE  # the control login "succeeds" too: no oracle
+    if family == "rtsp" and spec.login == "none":
+        return Verdict.FAIL  # stream served without credentials
+    if family in ("ftp", "mqtt") and spec.anonymous:
+        return Verdict.FAIL  # anonymous access, tried first
+    if planted:
+        return Verdict.FAIL
+    if p.auth.throttle is not None:
+        return Verdict.INCONCLUSIVE  # throttled before the list ends
+    return Verdict.PASS if first_surface else Verdict.INCONCLUSIVE  # budget spent before
+
+
+def expected_creds(
+    p: Personality, ports: dict[tuple[str, int], int] | None = None
+) -> dict[tuple[str, str], Verdict]:
+    """{(service key, check ID): verdict} for the default-credentials checks."""
+    login_specs = [s for s in p.services if not s.fault and s.protocol in CREDS_FAMILY]
+    ordered = sorted(
+        login_specs, key=lambda s: (_FAMILY_ORDER.index(CREDS_FAMILY[s.protocol]), s.port)
+    )
+    spending = [s for s in ordered if _spends_budget(s)]
+    out: dict[tuple[str, str], Verdict] = {}
+    for spec in ordered:
+        port = (ports or {}).get((spec.transport, spec.port), spec.port)
+        key = expected_service(spec, port).key
+        first = bool(spending) and spending[0] is spec
+        out[(key, f"creds.default.{CREDS_FAMILY[spec.protocol]}")] = creds_verdict(p, spec, first)
+    return out
+
+
+def _spends_budget(spec: ServiceSpec) -> bool:
+    """Services whose factory-login attempts fail and so use up the per-account budget."""
+    return not (
+        spec.protocol == "snmp"
+        or (spec.protocol == "ssh" and spec.login == "none")
+        or (spec.protocol in ("http", "https") and spec.login in ("none", "always-200"))
+        or (spec.protocol == "rtsp" and spec.login == "none")
+        or (spec.protocol in ("ftp", "mqtt", "mqtts") and spec.anonymous)
+    )

@@ -20,7 +20,18 @@ if TYPE_CHECKING:
 
     from scanner.model import Transport
 
-Login: TypeAlias = Literal["form", "basic", "none"]
+Login: TypeAlias = Literal["form", "basic", "digest", "json", "always-200", "password", "none"]
+FormSuccess: TypeAlias = Literal["welcome", "redirect"]
+MqttRefusal: TypeAlias = Literal["not-authorized", "bad-credentials"]
+LockScope: TypeAlias = Literal["account", "source"]
+
+#: `login:` values per protocol, the first being the default.
+LOGINS: Mapping[str, tuple[str, ...]] = {
+    "http": ("none", "form", "basic", "digest", "json", "always-200"),
+    "https": ("none", "form", "basic", "digest", "json", "always-200"),
+    "rtsp": ("basic", "digest", "none"),
+    "ssh": ("none", "password"),
+}
 
 UDP_PROTOCOLS = frozenset({"snmp", "ssdp", "mdns", "coap", "tftp", "ntp", "bacnet"})
 TCP_PROTOCOLS = frozenset(
@@ -47,13 +58,13 @@ _COMMON_KEYS = frozenset({"port", "protocol", "transport", "fault"})
 # Which options each protocol reads; anything else on a service is a typo.
 _OPTION_KEYS: Mapping[str, frozenset[str]] = {
     "telnet": frozenset({"banner"}),
-    "http": frozenset({"server", "title", "login"}),
-    "https": frozenset({"server", "title", "login"}),
+    "http": frozenset({"server", "title", "login", "form_success"}),
+    "https": frozenset({"server", "title", "login", "form_success"}),
     "ftp": frozenset({"banner", "anonymous"}),
-    "rtsp": frozenset({"server"}),
-    "mqtt": frozenset({"anonymous"}),
-    "mqtts": frozenset({"anonymous"}),
-    "ssh": frozenset({"banner"}),
+    "rtsp": frozenset({"server", "login"}),
+    "mqtt": frozenset({"anonymous", "refusal"}),
+    "mqtts": frozenset({"anonymous", "refusal"}),
+    "ssh": frozenset({"banner", "login", "max_auth_tries"}),
     "modbus": frozenset(),
     "s7": frozenset(),
     "adb": frozenset(),
@@ -68,7 +79,10 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
 }
 #: BACnet object instances are 22 bits; ANSI/ASHRAE 135 reserves 4194303 as the wildcard.
 _MAX_BACNET_INSTANCE = 4_194_302
-_TOP_KEYS = frozenset({"name", "title", "vendor", "services", "accounts"})
+_TOP_KEYS = frozenset({"name", "title", "vendor", "services", "accounts", "auth"})
+_AUTH_KEYS = frozenset({"lockout", "throttle"})
+_LOCKOUT_KEYS = frozenset({"after", "seconds", "scope"})
+_THROTTLE_KEYS = frozenset({"after", "retry_after", "window"})
 _ACCOUNT_KEYS = frozenset({"username", "password", "factory_default"})
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 
@@ -91,11 +105,40 @@ class ServiceSpec:
     banner: str = ""  # telnet greeting, FTP 220 line, SSH ident line
     server: str = ""  # HTTP/RTSP Server header, SSDP SERVER
     title: str = ""  # HTTP page title and Basic realm
-    login: Login = "none"  # HTTP login style
+    login: Login = "none"  # HTTP/RTSP/SSH login style (see LOGINS)
+    form_success: FormSuccess = "welcome"  # HTTP form login: 200 welcome page or 302 /home
+    refusal: MqttRefusal = "not-authorized"  # MQTT answer to a wrong username/password
+    max_auth_tries: int = 6  # SSH: failed attempts per connection before the disconnect
     anonymous: bool = False  # FTP/MQTT accept a login without valid credentials
     communities: tuple[str, ...] = ()  # SNMP communities answered
     sys_descr: str = ""  # SNMP sysDescr.0
     instance: int = 1  # BACnet device object instance, answered in I-Am
+
+
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """`after` failures in a row lock the account (or the source address) for `seconds`."""
+
+    after: int
+    seconds: float
+    scope: LockScope = "account"
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """`after` failures from one source within `window` s refuse it for `retry_after` s."""
+
+    after: int
+    retry_after: int
+    window: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class AuthPolicy:
+    """Device-wide: every protocol of a device shares one set of failure counters."""
+
+    lockout: Lockout | None = None
+    throttle: Throttle | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +148,7 @@ class Personality:
     vendor: str
     services: tuple[ServiceSpec, ...]
     accounts: tuple[Account, ...] = ()
+    auth: AuthPolicy = AuthPolicy()
 
     def check_login(self, username: str, password: str) -> bool:
         return any(a.username == username and a.password == password for a in self.accounts)
@@ -135,7 +179,10 @@ def parse(data: object, source: str) -> Personality:
     if not isinstance(raw_accounts, list):
         raise ValueError(f"{source}: accounts: must be a list")
     accounts = tuple(_account(raw, source, f"accounts[{i}]") for i, raw in enumerate(raw_accounts))
-    return Personality(name=name, title=title, vendor=vendor, services=services, accounts=accounts)
+    auth = _auth_policy(top.get("auth"), source)
+    return Personality(
+        name=name, title=title, vendor=vendor, services=services, accounts=accounts, auth=auth
+    )
 
 
 def load_file(path: Path | str) -> Personality:
@@ -205,9 +252,24 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
             )
         if natural != "tcp":
             raise ValueError(f"{source}: {where}.fault: faults exist for tcp services only")
-    login = _string(entry, "login", source, where, default="none")
-    if login not in ("form", "basic", "none"):
-        raise ValueError(f"{source}: {where}.login: must be form, basic or none, got {login!r}")
+    logins = LOGINS.get(protocol, ("none",))
+    login = _string(entry, "login", source, where, default=logins[0])
+    if login not in logins:
+        raise ValueError(
+            f"{source}: {where}.login: must be one of {', '.join(logins)} for {protocol}, "
+            f"got {login!r}"
+        )
+    form_success = _string(entry, "form_success", source, where, default="welcome")
+    if form_success not in ("welcome", "redirect"):
+        raise ValueError(
+            f"{source}: {where}.form_success: must be welcome or redirect, got {form_success!r}"
+        )
+    refusal = _string(entry, "refusal", source, where, default="not-authorized")
+    if refusal not in ("not-authorized", "bad-credentials"):
+        raise ValueError(
+            f"{source}: {where}.refusal: must be not-authorized or bad-credentials, got {refusal!r}"
+        )
+    max_auth_tries = _integer(entry, "max_auth_tries", source, where, default=6, low=1, high=100)
     anonymous = entry.get("anonymous", False)
     if not isinstance(anonymous, bool):
         raise ValueError(f"{source}: {where}.anonymous: must be true or false, got {anonymous!r}")
@@ -236,6 +298,9 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         server=_string(entry, "server", source, where, default=""),
         title=_string(entry, "title", source, where, default=title),
         login=login,  # type: ignore[arg-type]  # checked against the Literal above
+        form_success=form_success,  # type: ignore[arg-type]  # checked above
+        refusal=refusal,  # type: ignore[arg-type]  # checked above
+        max_auth_tries=max_auth_tries,
         anonymous=anonymous,
         communities=tuple(communities),
         sys_descr=_string(entry, "sys_descr", source, where, default=title),
@@ -262,6 +327,66 @@ def _account(raw: object, source: str, where: str) -> Account:
         password=_string(entry, "password", source, where, required=True, allow_empty=True),
         factory_default=factory_default,
     )
+
+
+def _auth_policy(raw: object, source: str) -> AuthPolicy:
+    if raw is None:
+        return AuthPolicy()
+    entry = _mapping(raw, source, "auth")
+    _no_unknown_keys(entry, _AUTH_KEYS, source, "auth")
+    lockout: Lockout | None = None
+    if entry.get("lockout") is not None:
+        raw_lockout = _mapping(entry["lockout"], source, "auth.lockout")
+        _no_unknown_keys(raw_lockout, _LOCKOUT_KEYS, source, "auth.lockout")
+        scope = _string(raw_lockout, "scope", source, "auth.lockout", default="account")
+        if scope not in ("account", "source"):
+            raise ValueError(
+                f"{source}: auth.lockout.scope: must be account or source, got {scope!r}"
+            )
+        lockout = Lockout(
+            after=_integer(raw_lockout, "after", source, "auth.lockout", low=1, high=1000),
+            seconds=_number(raw_lockout, "seconds", source, "auth.lockout"),
+            scope=scope,  # type: ignore[arg-type]  # checked above
+        )
+    throttle: Throttle | None = None
+    if entry.get("throttle") is not None:
+        raw_throttle = _mapping(entry["throttle"], source, "auth.throttle")
+        _no_unknown_keys(raw_throttle, _THROTTLE_KEYS, source, "auth.throttle")
+        throttle = Throttle(
+            after=_integer(raw_throttle, "after", source, "auth.throttle", low=1, high=1000),
+            retry_after=_integer(
+                raw_throttle, "retry_after", source, "auth.throttle", low=1, high=86400
+            ),
+            window=_number(raw_throttle, "window", source, "auth.throttle", default=10.0),
+        )
+    return AuthPolicy(lockout=lockout, throttle=throttle)
+
+
+def _integer(
+    entry: Mapping[str, object],
+    key: str,
+    source: str,
+    where: str,
+    *,
+    default: int | None = None,
+    low: int,
+    high: int,
+) -> int:
+    value = entry.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{source}: {where}.{key}: must be an integer {low}-{high}, got {value!r}")
+    return value
+
+
+def _number(
+    entry: Mapping[str, object], key: str, source: str, where: str, *, default: float | None = None
+) -> float:
+    value = entry.get(key, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 86400:
+        raise ValueError(
+            f"{source}: {where}.{key}: must be a number of seconds (0, 86400], got {value!r}"
+        )
+    return float(value)
 
 
 def _mapping(raw: object, source: str, where: str) -> Mapping[str, object]:

@@ -25,7 +25,7 @@ from reports import FORMATS
 from reports.data import collect
 from scanner import __version__, discover_cmd
 from scanner.assess import exit_code
-from scanner.credential_lists import BUILTIN, load_catalog
+from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
 from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
 from scanner.model import Target
@@ -183,7 +183,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         syn=args.syn,
         allow_intrusive=args.allow_intrusive,
         registry=REGISTRY,
-        credentials=load_catalog([Path(f) for f in args.credentials or ()]),
+        credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
     )
     return execute(request, args.profile, options)
 

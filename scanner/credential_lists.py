@@ -3,6 +3,7 @@ and spent under a per-account budget that keeps every scan below the lockout thr
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -125,6 +126,18 @@ def load_list(path: Path) -> tuple[CredentialEntry, ...]:
     return tuple(_entry(r, path, i) for i, r in enumerate(raw))
 
 
+def resolve_list(ref: str) -> Path:
+    """A `--credentials` argument: a file, or the name of a shipped list (`mirai-2016`)."""
+    path = Path(ref)
+    if path.exists():
+        return path
+    shipped = BUILTIN.parent / f"{ref}.yaml"
+    if "/" not in ref and shipped.exists():
+        return shipped
+    names = ", ".join(sorted(p.stem for p in BUILTIN.parent.glob("*.yaml")))
+    raise ConfigError(f"credential list {ref!r} not found (a file, or one of: {names})")
+
+
 def load_catalog(extra: Iterable[Path] = (), *, builtin: bool = True) -> CredentialCatalog:
     """User lists first (they know their devices), then the built-in one."""
     paths = [*extra, *([BUILTIN] if builtin else [])]
@@ -154,9 +167,15 @@ class AttemptLedger:
     Devices usually count failures per account across all their login surfaces, so the
     budget is per device, not per service: a probe reserves a slot before each attempt
     that could fail and gives it back when the login succeeded or was never sent.
+
+    Login probes of one device take `turn`s (a FIFO lock): one probe's reservations are
+    settled before the next reserves, so the order is the scan order and a slow probe
+    never holds slots it will not use. Devices that fall over under parallel logins are
+    spared too.
     """
 
     _failures: Counter[str] = field(default_factory=Counter)
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def reserve(self, username: str, limit: int) -> bool:
         if self._failures[username] >= limit:

@@ -51,6 +51,9 @@ class Attempt:
     outcome: Outcome
     detail: str  # the device's answer, bounded; never contains the password
     latency: float  # seconds from sending the credentials to the answer
+    # False when the credentials never reached the device (the connection failed before
+    # the login step): such an attempt cannot count toward a lockout.
+    delivered: bool = True
 
     def to_json(self) -> dict[str, JSONValue]:
         return {
@@ -59,6 +62,7 @@ class Attempt:
             "outcome": self.outcome.value,
             "detail": self.detail,
             "latency": round(self.latency, 3),
+            "delivered": self.delivered,
         }
 
 

@@ -71,22 +71,22 @@ class BoundedStream:
     ) -> bytes:
         """Bytes up to and including `separator`; at EOF whatever came.
 
-        Reads chunk by chunk so a device that floods without the separator costs at most
-        `limit` bytes of memory.
+        Whatever arrived after the separator stays buffered for the next read. A device that
+        floods without the separator costs at most the stream's limit (`max_read`) of memory.
         """
         bound = min(limit or self._limits.max_read, self._limits.max_read)
-        buf = bytearray()
         async with asyncio.timeout(timeout or self._limits.read_timeout):
-            while True:
-                idx = buf.find(separator)
-                if idx >= 0:
-                    return bytes(buf[: idx + len(separator)])
-                if len(buf) >= bound:
-                    raise ReadLimitExceeded(f"more than {bound} bytes without {separator!r}")
-                chunk = await self._reader.read(bound - len(buf))
-                if not chunk:
-                    return bytes(buf)
-                buf += chunk
+            try:
+                data = await self._reader.readuntil(separator)
+            except asyncio.IncompleteReadError as exc:
+                return exc.partial  # EOF before the separator
+            except asyncio.LimitOverrunError:
+                raise ReadLimitExceeded(
+                    f"more than {self._limits.max_read} bytes without {separator!r}"
+                ) from None
+        if len(data) > bound:
+            raise ReadLimitExceeded(f"more than {bound} bytes without {separator!r}")
+        return data
 
     async def read_for(self, seconds: float, limit: int | None = None) -> bytes:
         """Everything that arrives within `seconds` (or until EOF or the bound)."""

@@ -117,6 +117,8 @@ class Profile:
 _ID_PATTERNS = {
     "iec-62443-4-2": r"^(CR|SAR|EDR|HDR|NDR) \d+\.\d+( RE\(\d+\))?$",
     "nist-sp-800-171r2": r"^3\.\d+\.\d+$",
+    "etsi-en-303-645": r"^\d+(\.\d+)?-\d+[A-Z]?$",
+    "jc-star": r"^S1\.\d+-\d{2}$",
 }
 _CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
 
@@ -338,6 +340,50 @@ def _accepted(path: Path, raw: object, checks: Mapping[str, Check]) -> list[Acce
     return out
 
 
+#: framework ID -> (catalog file in profiles/standards, its key in crosswalk.yaml)
+CATALOGS = {
+    "iec-62443-4-2": ("iec62443-4-2.yaml", "iec62443_4_2"),
+    "nist-sp-800-171r2": ("nist-sp800-171r2.yaml", "nist_sp800_171r2"),
+    "etsi-en-303-645": ("etsi-en303645.yaml", "etsi_en303645"),
+    "jc-star": ("jc-star.yaml", "jc_star"),
+}
+#: first part of a check ID -> the probe kind crosswalk.yaml lists it under
+CROSSWALK_KIND = {"services": "exposed_services", "creds": "default_credentials"}
+
+
+def catalog_problems(framework: Framework) -> list[str]:
+    """Requirement IDs missing from the standard's catalog, and roles the crosswalk does
+    not support (direct where it says supporting, or an ID it does not list at all)."""
+    if framework.id not in CATALOGS:
+        return [f"{framework.path}: no catalog known for framework {framework.id}"]
+    catalog_file, key = CATALOGS[framework.id]
+    standards = BUILTIN_DIR / "standards"
+    catalog, _ = _read_yaml(standards / catalog_file)
+    crosswalk, _ = _read_yaml(standards / "crosswalk.yaml")
+    known = {str(r["id"]) for r in catalog.get("requirements") or catalog.get("provisions") or []}
+    problems: list[str] = []
+    for req in framework.requirements:
+        if req.id not in known:
+            problems.append(f"{framework.path}: requirement {req.id} is not in {catalog_file}")
+        for m in req.checks:
+            kind = CROSSWALK_KIND.get(m.check.split(".", 1)[0])
+            listed = {
+                str(e["id"]): str(e["confidence"])
+                for e in (crosswalk["probes"].get(kind or "", {}) or {}).get(key) or []
+            }
+            if req.id not in listed:
+                problems.append(
+                    f"{framework.path}: {req.id} maps {m.check}, but crosswalk.yaml does not list "
+                    f"{req.id} for {kind or 'its probe kind'}"
+                )
+            elif m.role == "direct" and listed[req.id] != "direct":
+                problems.append(
+                    f"{framework.path}: {req.id} maps {m.check} as direct, but crosswalk.yaml "
+                    "says supporting"
+                )
+    return problems
+
+
 def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> list[str]:
     """Every built-in framework and profile (and `extra` files): a list of problems, empty
     when all is well. Also: every registered check is mapped by some framework."""
@@ -347,6 +393,7 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
         try:
             fw = load_framework(fpath, checks)
             mapped |= {m.check for r in fw.requirements for m in r.checks}
+            problems += catalog_problems(fw)
         except ConfigError as exc:
             problems.append(str(exc))
     for cid in sorted(set(checks) - mapped):

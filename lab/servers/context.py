@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncio
     import ssl
 
+    from lab.auth import AuthState
     from lab.personality import Personality
     from lab.servers.tls import TlsContexts
 
@@ -17,6 +19,15 @@ class DeviceContext:
     personality: Personality
     address: str
     tls: TlsContexts
+    auth: AuthState
 
     def server_tls(self) -> ssl.SSLContext:
         return self.tls.server_context(self.address, self.personality.title)
+
+
+def peer_address(writer: asyncio.StreamWriter) -> str:
+    """The client's IP address: what scope: source lockouts and throttles count by."""
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and peer and isinstance(peer[0], str):
+        return peer[0]
+    return "unknown"

@@ -1,9 +1,15 @@
-"""FTP control connection: greeting, USER/PASS (anonymous when enabled), SYST, QUIT."""
+"""FTP control connection: greeting, USER/PASS (anonymous when enabled), SYST, QUIT.
+
+Logins go through the device's `AuthState`: a locked account gets `530 Account locked`, a
+throttled client `421` (at the greeting or after PASS) and the connection closes.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lab.auth import AuthResult
+from lab.servers.context import peer_address
 from lab.servers.streams import Listener, read_line, send, serve_tcp
 
 if TYPE_CHECKING:
@@ -14,6 +20,7 @@ if TYPE_CHECKING:
 
 ANONYMOUS_USERS = frozenset({"anonymous", "ftp"})
 MAX_COMMANDS = 200  # a client looping on commands is cut off rather than served forever
+THROTTLED = b"421 Too many failed logins, try again later.\r\n"
 
 
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
@@ -21,6 +28,11 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
     greeting = spec.banner if spec.banner[:3].isdigit() else f"220 {spec.banner}"
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        source = peer_address(writer)
+        if device.auth.retry_after(source) is not None:
+            send(writer, THROTTLED)
+            await writer.drain()
+            return
         send(writer, f"{greeting}\r\n".encode())
         user: str | None = None
         logged_in = False
@@ -43,14 +55,23 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
             elif verb == "PASS":
                 if user is None:
                     reply = "503 Login with USER first."
-                elif (user in ANONYMOUS_USERS and spec.anonymous) or device.personality.check_login(
-                    user, argument
-                ):
+                elif user in ANONYMOUS_USERS and spec.anonymous:
+                    device.auth.note_anonymous("ftp", user, source)
                     logged_in = True
                     reply = "230 Login successful."
                 else:
-                    user = None
-                    reply = "530 Login incorrect."
+                    result = device.auth.attempt("ftp", user, argument, source)
+                    if result is AuthResult.THROTTLED:
+                        send(writer, THROTTLED)
+                        await writer.drain()
+                        return
+                    logged_in = result is AuthResult.ACCEPTED
+                    if logged_in:
+                        reply = "230 Login successful."
+                    elif result is AuthResult.LOCKED:
+                        user, reply = None, "530 Account locked."
+                    else:
+                        user, reply = None, "530 Login incorrect."
             elif verb == "SYST":
                 reply = "215 UNIX Type: L8"
             elif verb == "NOOP":

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import h11
 
+from lab.servers.context import peer_address
 from lab.servers.limits import MAX_LINE
 from lab.servers.streams import Listener, read_some, send, serve_tcp
 from lab.servers.web import WebApp, WebRequest, WebResponse
@@ -26,12 +27,15 @@ MAX_BODY = 16 * 1024
 
 _REASONS = {
     200: b"OK",
+    302: b"Found",
     400: b"Bad Request",
     401: b"Unauthorized",
     403: b"Forbidden",
     404: b"Not Found",
     405: b"Method Not Allowed",
     413: b"Payload Too Large",
+    415: b"Unsupported Media Type",
+    429: b"Too Many Requests",
 }
 
 
@@ -40,7 +44,7 @@ class _TooLarge(Exception):
 
 
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
-    app = WebApp(spec, device.personality)
+    app = WebApp(spec, device.personality, device.auth)
     context = device.server_tls() if spec.protocol == "https" else None
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -53,6 +57,7 @@ async def _serve_connection(
     app: WebApp, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+    source = peer_address(writer)
     while True:
         try:
             event = await _next_event(conn, reader)
@@ -64,6 +69,7 @@ async def _serve_connection(
                 path=event.target.decode("ascii", "replace").split("?", 1)[0],
                 headers={k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers},
                 body=body,
+                source=source,
             )
             response = app.respond(request)
         except h11.RemoteProtocolError:

@@ -1,7 +1,10 @@
 """MQTT 3.1, 3.1.1 and 5.0 broker front door: CONNECT gets a CONNACK, nothing is routed.
 
-Accepted when anonymous access is on or the username/password match an account; refused
-with return code 5 (3.x) or reason 0x87 Not authorized (5.0) otherwise.
+Accepted when anonymous access is on or the username/password match an account (checked
+through the device's `AuthState`). Refusals, as CONNACK return code (3.x) / reason (5.0):
+no credentials or a locked account: 5 / 0x87 Not authorized; wrong credentials: the same
+with `refusal: not-authorized` (the default, as mosquitto) or 4 / 0x86 Bad user name or
+password with `refusal: bad-credentials`; a throttled client: 3 / 0x89 Server busy.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
+from lab.auth import AuthResult
+from lab.servers.context import peer_address
 from lab.servers.limits import READ_TIMEOUT
 from lab.servers.streams import Listener, send, serve_tcp
 
@@ -21,6 +26,11 @@ CONNECT, CONNACK, SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 1, 2, 8, 9,
 PUBLISH = 3
 MAX_PACKET = 64 * 1024  # devices are small: anything larger is an attack or a mistake
 MAX_PACKETS = 1000
+# CONNACK codes: (MQTT 3.x return code, MQTT 5 reason code)
+ACCEPTED = (0, 0x00)
+SERVER_BUSY = (3, 0x89)  # 3.x has no "busy": 3 is Server unavailable
+BAD_CREDENTIALS = (4, 0x86)
+NOT_AUTHORIZED = (5, 0x87)
 
 
 class MalformedPacket(ValueError):
@@ -98,10 +108,31 @@ def parse_connect(body: bytes) -> tuple[int, str | None, str | None]:
     return level, username, password
 
 
-def connack(level: int, accepted: bool) -> bytes:
+def connack(level: int, code: tuple[int, int]) -> bytes:
     if level == 5:
-        return bytes([CONNACK << 4, 3, 0, 0x00 if accepted else 0x87, 0])
-    return bytes([CONNACK << 4, 2, 0, 0 if accepted else 5])
+        return bytes([CONNACK << 4, 3, 0, code[1], 0])
+    return bytes([CONNACK << 4, 2, 0, code[0]])
+
+
+def decide(
+    spec: ServiceSpec, device: DeviceContext, username: str | None, password: str, source: str
+) -> tuple[int, int]:
+    """The CONNACK code for a CONNECT's credentials."""
+    if spec.anonymous:
+        device.auth.note_anonymous("mqtt", username or "", source)
+        return ACCEPTED
+    if device.auth.retry_after(source) is not None:
+        return SERVER_BUSY
+    if username is None:
+        return NOT_AUTHORIZED
+    result = device.auth.attempt("mqtt", username, password, source)
+    if result is AuthResult.ACCEPTED:
+        return ACCEPTED
+    if result is AuthResult.THROTTLED:
+        return SERVER_BUSY
+    if result is AuthResult.REJECTED and spec.refusal == "bad-credentials":
+        return BAD_CREDENTIALS
+    return NOT_AUTHORIZED
 
 
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
@@ -115,12 +146,10 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
             level, username, password = parse_connect(body)
         except MalformedPacket:
             return
-        accepted = spec.anonymous or (
-            username is not None and device.personality.check_login(username, password or "")
-        )
-        send(writer, connack(level, accepted))
+        code = decide(spec, device, username, password or "", peer_address(writer))
+        send(writer, connack(level, code))
         await writer.drain()
-        if accepted:
+        if code == ACCEPTED:
             with contextlib.suppress(MalformedPacket):
                 await _session(reader, writer, level)
 

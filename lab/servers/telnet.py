@@ -1,10 +1,16 @@
-"""Telnet: option negotiation, banner, `login:`/`Password:` prompts, a one-word shell."""
+"""Telnet: option negotiation, banner, `login:`/`Password:` prompts, a one-word shell.
+
+Logins go through the device's `AuthState`: a locked account is told "Account locked", a
+throttled client is told so and disconnected before the next `login:` prompt.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING
 
+from lab.auth import AuthResult
+from lab.servers.context import peer_address
 from lab.servers.limits import MAX_LINE
 from lab.servers.streams import Listener, read_some, send, serve_tcp
 
@@ -17,6 +23,9 @@ ECHO, SGA, NAWS = 1, 3, 31
 # What busybox telnetd opens with; scanners recognise telnet by exactly these bytes.
 NEGOTIATION = bytes([IAC, DO, ECHO, IAC, DO, NAWS, IAC, WILL, ECHO, IAC, WILL, SGA])
 MAX_FAILURES = 3
+#: Users whose shell prompt is `# ` (uid 0 on the small devices the lab imitates).
+PRIVILEGED = frozenset({"root", "admin"})
+THROTTLED = b"\r\nToo many failed logins. Try again later.\r\n"
 
 
 class TelnetLines:
@@ -79,8 +88,13 @@ class TelnetLines:
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         lines = TelnetLines(reader)
+        source = peer_address(writer)
         send(writer, NEGOTIATION + f"{spec.banner}\r\n\r\n".encode())
         for _ in range(MAX_FAILURES):
+            if device.auth.retry_after(source) is not None:
+                send(writer, THROTTLED)
+                await writer.drain()
+                return
             send(writer, b"login: ")
             username = await lines.readline()
             if username is None:
@@ -89,20 +103,29 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
             password = await lines.readline()
             if password is None:
                 return
-            if device.personality.check_login(username.strip(), password):
-                send(writer, f"\r\nWelcome {username.strip()}\r\n".encode())
-                await _shell(lines, writer)
+            user = username.strip()
+            result = device.auth.attempt("telnet", user, password, source)
+            if result is AuthResult.ACCEPTED:
+                send(writer, f"\r\nWelcome {user}\r\n".encode())
+                await _shell(lines, writer, b"# " if user in PRIVILEGED else b"$ ")
                 return
-            send(writer, b"\r\nLogin incorrect\r\n")
+            if result is AuthResult.THROTTLED:
+                send(writer, THROTTLED)
+                await writer.drain()
+                return
+            if result is AuthResult.LOCKED:
+                send(writer, b"\r\nAccount locked\r\n")
+            else:
+                send(writer, b"\r\nLogin incorrect\r\n")
             await asyncio.sleep(0.2)  # as /bin/login: slows guessing a little, not tests
         # After the last failure the connection ends, as busybox login does.
 
     return await serve_tcp(handle, host, port)
 
 
-async def _shell(lines: TelnetLines, writer: asyncio.StreamWriter) -> None:
+async def _shell(lines: TelnetLines, writer: asyncio.StreamWriter, prompt: bytes) -> None:
     while True:
-        send(writer, b"# ")
+        send(writer, prompt)
         command = await lines.readline()
         if command is None or command.strip() in ("exit", "logout"):
             return

@@ -1,4 +1,4 @@
-"""TLS server contexts from self-signed certificates made when a lab starts.
+"""TLS server contexts (and SSH host keys) made when a lab starts.
 
 Self-signed on purpose: that is what most small devices ship, and what a scanner's
 certificate checks should notice. Keys are EC P-256 because RSA key generation would make
@@ -8,14 +8,17 @@ a lab of many devices slow to start.
 from __future__ import annotations
 
 import datetime
+import io
 import ipaddress
 import ssl
 import tempfile
+import threading
 from pathlib import Path
 
+import paramiko
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 
@@ -24,6 +27,15 @@ class TlsContexts:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str], ssl.SSLContext] = {}
+        self._ssh_keys: tuple[paramiko.PKey, ...] = ()
+        self._ssh_lock = threading.Lock()
+
+    def ssh_host_keys(self) -> tuple[paramiko.PKey, ...]:
+        """(ed25519, rsa 2048) host keys, made on first use and shared by the lab's devices."""
+        with self._ssh_lock:
+            if not self._ssh_keys:
+                self._ssh_keys = (_ed25519_host_key(), paramiko.RSAKey.generate(2048))
+            return self._ssh_keys
 
     def server_context(self, address: str, common_name: str) -> ssl.SSLContext:
         key = (address, common_name)
@@ -76,3 +88,13 @@ def _make_context(address: str, common_name: str) -> ssl.SSLContext:
         key_file.write_bytes(key_pem)
         context.load_cert_chain(cert_file, key_file)
     return context
+
+
+def _ed25519_host_key() -> paramiko.PKey:
+    # paramiko cannot generate ed25519 keys itself; it reads them in OpenSSH format.
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    return paramiko.Ed25519Key(file_obj=io.StringIO(pem.decode("ascii")))

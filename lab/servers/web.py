@@ -2,6 +2,12 @@
 
 `http.py` feeds it parsed requests; keeping the two apart lets the pages be read (and
 changed) without wading through h11 state handling.
+
+Login styles (`login:`): `form` (CSRF-protected form, session cookie), `basic`, `digest`
+(RFC 7616), `json` (a script POSTs JSON to /api/login and gets a token), `always-200` (a
+form that welcomes any credentials: a trap for scanners without a control login) and
+`none`. Every checked login goes through the device's shared `AuthState`, so lockouts and
+throttles span protocols.
 """
 
 from __future__ import annotations
@@ -9,15 +15,22 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+from lab.auth import AuthResult, AuthState
+from lab.servers.digest import DigestAuth
+
 if TYPE_CHECKING:
     from lab.personality import Personality, ServiceSpec
 
 SESSION_COOKIE = "session"
+#: Sessions and tokens remembered per web interface; the oldest are forgotten first.
+MAX_SESSIONS = 1024
+_ROOT_PATHS = ("/", "/index.html", "/login")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +39,7 @@ class WebRequest:
     path: str
     headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
     body: bytes = b""
+    source: str = ""  # the client's address
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,53 +52,216 @@ class WebResponse:
 
 @dataclass(slots=True)
 class WebApp:
-    """One web interface: a login form or Basic auth in front of a welcome page."""
+    """One web interface: a login of the spec's style in front of a welcome page."""
 
     spec: ServiceSpec
     personality: Personality
+    auth: AuthState | None = None  # None: a private state (tests that build a bare WebApp)
     csrf_token: str = field(default_factory=lambda: secrets.token_hex(16))
-    sessions: set[str] = field(default_factory=set)
+    sessions: dict[str, None] = field(default_factory=dict)
+    digest: DigestAuth | None = None
+
+    def __post_init__(self) -> None:
+        if self.spec.login == "digest":
+            self.digest = DigestAuth(self.spec.title)
+
+    @property
+    def state(self) -> AuthState:
+        if self.auth is None:
+            self.auth = AuthState(self.personality)
+        return self.auth
 
     def respond(self, request: WebRequest) -> WebResponse:
-        if self.spec.login == "basic":
-            return self._basic(request)
-        if request.path in ("/", "/index.html", "/login") and request.method in ("GET", "HEAD"):
-            if self.spec.login == "form" and not self._has_session(request):
+        login = self.spec.login
+        if login in ("basic", "digest"):
+            return self._challenge_auth(request)
+        if login == "json":
+            return self._json(request)
+        if login == "always-200":
+            return self._always_200(request)
+        if request.path in _ROOT_PATHS and request.method in ("GET", "HEAD"):
+            if login == "form" and not self._has_session(request):
                 return WebResponse(200, self._form_page())
             return WebResponse(200, self._welcome_page())
-        if request.path == "/login" and request.method == "POST" and self.spec.login == "form":
+        if request.path == "/home" and request.method in ("GET", "HEAD") and login == "form":
+            if self._has_session(request):
+                return WebResponse(200, self._welcome_page())
+            return WebResponse(302, "", (("Location", "/"),))
+        if request.path == "/login" and request.method == "POST" and login == "form":
             return self._form_login(request)
-        if request.path in ("/", "/login"):
-            return WebResponse(405, self._page("Method Not Allowed", "<p>Method not allowed</p>"))
-        return WebResponse(404, self._page("Not Found", "<p>Not found</p>"))
+        return self._not_here(request)
+
+    # --- form ------------------------------------------------------------------------------
 
     def _form_login(self, request: WebRequest) -> WebResponse:
         fields = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True)
         token = fields.get("csrf_token", [""])[0]
-        if not secrets.compare_digest(token, self.csrf_token):
+        if not secrets.compare_digest(token.encode(), self.csrf_token.encode()):
             return WebResponse(403, self._page("Forbidden", "<p>Invalid CSRF token</p>"))
         username = fields.get("username", [""])[0]
         password = fields.get("password", [""])[0]
-        if not self.personality.check_login(username, password):
+        result = self.state.attempt("http", username, password, request.source)
+        if result is AuthResult.THROTTLED:
+            return self._too_many(request)
+        if result is AuthResult.LOCKED:
+            message = "Account locked: too many failed logins. Try again later."
+            return WebResponse(200, self._form_page(message))
+        if result is AuthResult.REJECTED:
             # 200, as many devices answer: the scanner must read the page, not the status.
-            return WebResponse(200, self._page(self.spec.title, "<p>Login failed</p>"))
-        session = secrets.token_hex(16)
-        self.sessions.add(session)
-        cookie = f"{SESSION_COOKIE}={session}; Path=/; HttpOnly"
-        return WebResponse(200, self._welcome_page(), headers=(("Set-Cookie", cookie),))
+            return WebResponse(200, self._form_page("Login failed: Invalid username or password"))
+        cookie = ("Set-Cookie", f"{SESSION_COOKIE}={self._new_session()}; Path=/; HttpOnly")
+        if self.spec.form_success == "redirect":
+            return WebResponse(302, "", (("Location", "/home"), cookie))
+        return WebResponse(200, self._welcome_page(), headers=(cookie,))
 
-    def _basic(self, request: WebRequest) -> WebResponse:
-        credentials = _basic_credentials(request.headers.get("authorization", ""))
-        if credentials is None or not self.personality.check_login(*credentials):
-            realm = self.spec.title.replace('"', "'")
+    # --- always-200 ------------------------------------------------------------------------
+
+    def _always_200(self, request: WebRequest) -> WebResponse:
+        if request.path in _ROOT_PATHS and request.method in ("GET", "HEAD"):
+            return WebResponse(200, self._form_page(csrf=False))  # the cookie never opens it
+        if request.path == "/login" and request.method == "POST":
+            # Any credentials "work": a fresh cookie every time, remembered nowhere.
+            cookie = f"{SESSION_COOKIE}={secrets.token_hex(16)}; Path=/; HttpOnly"
+            return WebResponse(200, self._welcome_page(), headers=(("Set-Cookie", cookie),))
+        return self._not_here(request)
+
+    # --- basic and digest --------------------------------------------------------------------
+
+    def _challenge_auth(self, request: WebRequest) -> WebResponse:
+        retry = self.state.retry_after(request.source)
+        if retry is not None:
+            return self._too_many(request, retry)
+        header = request.headers.get("authorization", "")
+        if self.digest is not None:
+            result = self._digest_login(request, header, self.digest)
+        else:
+            credentials = basic_credentials(header)
+            result = (
+                None
+                if credentials is None
+                else self.state.attempt("http", *credentials, request.source)
+            )
+        if result is AuthResult.THROTTLED:
+            return self._too_many(request)
+        if result is AuthResult.LOCKED:
+            body = self._page("Forbidden", "<p>Account locked</p>")
+            return WebResponse(403, body)
+        if result is not AuthResult.ACCEPTED:
             return WebResponse(
                 401,
                 self._page("Unauthorized", "<p>Authorization required</p>"),
-                headers=(("WWW-Authenticate", f'Basic realm="{realm}"'),),
+                headers=self._challenges(),
             )
         if request.path not in ("/", "/index.html"):
             return WebResponse(404, self._page("Not Found", "<p>Not found</p>"))
         return WebResponse(200, self._welcome_page())
+
+    def _digest_login(
+        self, request: WebRequest, header: str, digest: DigestAuth
+    ) -> AuthResult | None:
+        answer = digest.credentials(header)
+        if answer is None:
+            return None
+        username, params = answer
+        correct = digest.verify(params, request.method, self.personality.accounts)
+        return self.state.attempt("http", username, "", request.source, correct=correct)
+
+    def _challenges(self) -> tuple[tuple[str, str], ...]:
+        if self.digest is not None:
+            return tuple(("WWW-Authenticate", c) for c in self.digest.challenges())
+        realm = self.spec.title.replace('"', "'")
+        return (("WWW-Authenticate", f'Basic realm="{realm}"'),)
+
+    # --- json --------------------------------------------------------------------------------
+
+    def _json(self, request: WebRequest) -> WebResponse:
+        if request.path in _ROOT_PATHS and request.method in ("GET", "HEAD"):
+            return WebResponse(200, self._json_page())
+        if request.path == "/api/login" and request.method == "POST":
+            return self._json_login(request)
+        if request.path == "/api/status" and request.method == "GET":
+            token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if token and token in self.sessions:
+                return _json_response(200, {"ok": True, "device": self.personality.title})
+            return _json_response(401, {"ok": False, "error": "not logged in"})
+        if request.path.startswith("/api/"):
+            return _json_response(404, {"ok": False, "error": "not found"})
+        return self._not_here(request)
+
+    def _json_login(self, request: WebRequest) -> WebResponse:
+        retry = self.state.retry_after(request.source)
+        if retry is not None:
+            return self._too_many(request, retry)
+        if "json" not in request.headers.get("content-type", ""):
+            return _json_response(415, {"ok": False, "error": "expected application/json"})
+        try:
+            data = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            return _json_response(400, {"ok": False, "error": "malformed JSON"})
+        username = data.get("username") if isinstance(data, dict) else None
+        password = data.get("password") if isinstance(data, dict) else None
+        if not isinstance(username, str) or not isinstance(password, str):
+            return _json_response(400, {"ok": False, "error": "username and password required"})
+        result = self.state.attempt("http", username, password, request.source)
+        if result is AuthResult.THROTTLED:
+            return self._too_many(request)
+        if result is AuthResult.LOCKED:
+            return _json_response(403, {"ok": False, "error": "account locked"})
+        if result is AuthResult.REJECTED:
+            return _json_response(401, {"ok": False, "error": "invalid credentials"})
+        return _json_response(200, {"ok": True, "token": self._new_session()})
+
+    def _json_page(self) -> str:
+        # The inputs sit in a <form> with neither action nor method: submitting it without
+        # the script only reloads this page. The login endpoint appears only in the script.
+        script = (
+            "<script>\n"
+            "function login(event) {\n"
+            "  event.preventDefault();\n"
+            '  const username = document.getElementById("username").value;\n'
+            '  const password = document.getElementById("password").value;\n'
+            '  fetch("/api/login", {method: "POST", '
+            'headers: {"Content-Type": "application/json"}, '
+            "body: JSON.stringify({username: username, password: password})})\n"
+            "    .then(r => r.json())\n"
+            '    .then(d => { if (d.ok) { localStorage.setItem("token", d.token); '
+            'location.href = "/#/dashboard"; } else { '
+            'document.getElementById("error").textContent = d.error; } });\n'
+            "  return false;\n"
+            "}\n"
+            "</script>"
+        )
+        body = (
+            '<div id="app">\n<form id="login-form" onsubmit="return login(event)">\n'
+            '<label>User <input type="text" id="username" name="username"></label>\n'
+            '<label>Password <input type="password" id="password" name="password"></label>\n'
+            '<button type="submit">Log in</button>\n</form>\n'
+            '<p id="error"></p>\n</div>\n' + script
+        )
+        return self._page(self.spec.title, body)
+
+    # --- shared ------------------------------------------------------------------------------
+
+    def _too_many(self, request: WebRequest, retry: int | None = None) -> WebResponse:
+        wait = retry or self.state.retry_after(request.source) or 1
+        headers = (("Retry-After", str(wait)),)
+        if self.spec.login == "json":
+            error = {"ok": False, "error": "too many attempts"}
+            return WebResponse(429, json.dumps(error), headers, "application/json")
+        body = self._page("Too Many Requests", "<p>Too many failed logins. Try again later.</p>")
+        return WebResponse(429, body, headers)
+
+    def _not_here(self, request: WebRequest) -> WebResponse:
+        if request.path in _ROOT_PATHS:
+            return WebResponse(405, self._page("Method Not Allowed", "<p>Method not allowed</p>"))
+        return WebResponse(404, self._page("Not Found", "<p>Not found</p>"))
+
+    def _new_session(self) -> str:
+        session = secrets.token_hex(16)
+        self.sessions[session] = None
+        while len(self.sessions) > MAX_SESSIONS:
+            del self.sessions[next(iter(self.sessions))]
+        return session
 
     def _has_session(self, request: WebRequest) -> bool:
         for part in request.headers.get("cookie", "").split(";"):
@@ -93,10 +270,13 @@ class WebApp:
                 return True
         return False
 
-    def _form_page(self) -> str:
+    def _form_page(self, message: str = "", *, csrf: bool = True) -> str:
+        hidden = (
+            f'<input type="hidden" name="csrf_token" value="{self.csrf_token}">\n' if csrf else ""
+        )
+        error = f'<p class="error">{html.escape(message)}</p>\n' if message else ""
         form = (
-            '<form method="post" action="/login">\n'
-            f'<input type="hidden" name="csrf_token" value="{self.csrf_token}">\n'
+            f'{error}<form method="post" action="/login">\n{hidden}'
             '<label>User <input type="text" name="username"></label>\n'
             '<label>Password <input type="password" name="password"></label>\n'
             '<input type="submit" value="Log in">\n'
@@ -115,7 +295,11 @@ class WebApp:
         )
 
 
-def _basic_credentials(header: str) -> tuple[str, str] | None:
+def _json_response(status: int, data: dict[str, object]) -> WebResponse:
+    return WebResponse(status, json.dumps(data), content_type="application/json")
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         return None

@@ -12,6 +12,7 @@ from lab import addresses
 from lab.device import Lab
 from lab.personality import Personality, builtin_names, load_builtin
 from probes import REGISTRY, all_checks
+from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.engine import ScanRequest, scan
 from scanner.model import Result, Service, Target
 from scanner.net import Limits
@@ -73,6 +74,7 @@ async def scan_lab(
     syn: bool = False,
     registry: tuple[type[Probe], ...] = REGISTRY,
     reporter: Reporter | None = None,
+    credentials: CredentialCatalog | None = None,
 ) -> Scanned:
     targets = tuple(Target(d.address, d.name) for d in lab.devices)
     request = ScanRequest(
@@ -83,6 +85,7 @@ async def scan_lab(
         limits=Limits(connect_timeout=2.0, read_timeout=2.0),
         syn=syn,
         registry=registry,
+        credentials=credentials or load_catalog(),
     )
     store.start_run(
         run_id,

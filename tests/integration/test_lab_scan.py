@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lab.oracle import expected_results
+from lab.oracle import expected_creds, expected_results
 from lab.personality import load_builtin
 from probes import all_checks
 from probes.exposed_services import ExposedServices
@@ -40,6 +40,7 @@ async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start
             # and the results are the oracle's, no misses and no extras
             ports = {(s.transport, s.port): s.port for s in device.services}
             expected = expected_results(device.personality, ports)
+            expected |= expected_creds(device.personality, ports)
             got = {
                 (r.service_key, r.check_id): r.verdict
                 for r in results

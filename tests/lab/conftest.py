@@ -32,3 +32,10 @@ async def start_device(lab_address: str) -> AsyncIterator[StartDevice]:
             return await stack.enter_async_context(LabDevice(personality, lab_address))
 
         yield start
+
+
+@pytest.fixture
+def other_address() -> str:
+    """A second loopback address in the lab tests' range: a client's distinct source."""
+    network = addresses.test_network(None)
+    return str(network.network_address + next(_OFFSETS))

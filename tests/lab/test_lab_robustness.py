@@ -21,7 +21,10 @@ pytestmark = pytest.mark.lab
 JUNK = os.urandom(3000) + b"x" * 20_000  # binary, then one line far past any line limit
 
 
-@pytest.mark.parametrize("name", ["home-router", "legacy-plc", "weak-camera"])
+@pytest.mark.parametrize(
+    "name",
+    ["home-router", "legacy-plc", "weak-camera", "ssh-camera", "json-api-hub", "lockout-router"],
+)
 async def test_junk_and_vanishing_clients_break_nothing(
     start_device: StartDevice, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 import probes
 from probes import REGISTRY, all_checks
+from probes.exposed_services import ExposedServices
 from scanner.engine import ProbeContractError, ScanRequest, _run_job
 from scanner.facts import Facts
 from scanner.model import Result, Service, Target, Verdict
@@ -122,10 +123,11 @@ async def test_intrusive_probe_is_skipped_unless_allowed():
 
 def test_plan_skips_jobs_whose_checks_are_all_done():
     services = [Service("tcp", 22, "ssh"), Service("tcp", 23, "telnet")]
-    jobs = plan(REGISTRY, services, address=ADDR)
+    registry = (ExposedServices,)
+    jobs = plan(registry, services, address=ADDR)
     assert len(jobs) == 2
-    done = {(ADDR, "tcp/22", c.id) for c in REGISTRY[0].checks}
-    assert [j.service for j in plan(REGISTRY, services, address=ADDR, done=done)] == [services[1]]
+    done = {(ADDR, "tcp/22", c.id) for c in ExposedServices.checks}
+    assert [j.service for j in plan(registry, services, address=ADDR, done=done)] == [services[1]]
 
 
 def test_every_probe_module_is_registered_and_check_ids_are_unique_and_well_formed():

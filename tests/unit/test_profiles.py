@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +10,6 @@ from probes import all_checks
 from probes.exposed_services import AllowedServices
 from scanner.errors import ConfigError
 from scanner.profiles import load_profile, validate_all
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -30,8 +27,13 @@ def test_device_profile_extends_base_and_overrides_params():
     allowed = profile.params["services.unexpected"]
     assert isinstance(allowed, AllowedServices)
     assert allowed.allowed == ("tcp/443 https", "tcp/22 ssh", "tcp/554 rtsp")
-    assert {fw.id for fw, _ in profile.frameworks} == {"iec-62443-4-2", "nist-sp-800-171r2"}
-    assert len(profile.files) == 4  # two profiles, two frameworks
+    assert {fw.id for fw, _ in profile.frameworks} == {
+        "iec-62443-4-2",
+        "nist-sp-800-171r2",
+        "etsi-en-303-645",
+        "jc-star",
+    }
+    assert len(profile.files) == 6  # two profiles, four frameworks
     assert len(profile.digest) == 64
 
 
@@ -87,3 +89,38 @@ def test_accepted_needs_an_expiry_date(tmp_path: Path):
 def test_unknown_profile_lists_the_known_ones():
     with pytest.raises(ConfigError, match="acme-cam-200"):
         load_profile("no-such-profile", all_checks())
+
+
+def test_catalog_check_catches_unknown_ids_and_roles_the_crosswalk_does_not_support():
+    from scanner.profiles import (
+        Coverage,
+        Framework,
+        MappedCheck,
+        Requirement,
+        catalog_problems,
+    )
+
+    fw = Framework(
+        "iec-62443-4-2",
+        "t",
+        (
+            Requirement("CR 99.9", "nope", Coverage.PARTIAL),
+            Requirement(
+                "CR 7.7",
+                "Least functionality",
+                Coverage.PARTIAL,
+                (MappedCheck("creds.default.ssh", "direct", "w"),),
+            ),
+            Requirement(
+                "CR 7.6",
+                "Network and security configuration settings",
+                Coverage.PARTIAL,
+                (MappedCheck("services.unexpected", "direct", "w"),),
+            ),
+        ),
+        Path("fw.yaml"),
+    )
+    problems = catalog_problems(fw)
+    assert any("CR 99.9 is not in iec62443-4-2.yaml" in p for p in problems)
+    assert any("CR 7.7 maps creds.default.ssh" in p and "does not list" in p for p in problems)
+    assert any("CR 7.6 maps services.unexpected as direct" in p for p in problems)

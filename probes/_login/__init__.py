@@ -1,0 +1,66 @@
+"""Protocol login clients for the default-credentials probe (helpers, not probes).
+
+Every module exports the same coroutine::
+
+    async def try_logins(dev: DeviceNetwork, service: Service, credentials: Sequence[Credential],
+                         *, timeout: float = 10.0, connections: int = 1) -> LoginRun
+
+- Credentials are tried in order (SSH groups them by username, one username per
+  connection); the run stops at the first ACCEPTED, LOCKED or persistent THROTTLED outcome,
+  or after three ERROR outcomes in a row, and returns the attempts in credential order.
+- Success is the protocol's own success oracle (SSH USERAUTH_SUCCESS, telnet shell prompt,
+  FTP 230, CONNACK 0, SNMP GetResponse with our request-id, RTSP 200), never the absence of
+  an error message.
+- A dropped, refused or reset connection is never REJECTED: the same credential is retried
+  after 0.5 s, 1 s, 2 s, then recorded THROTTLED with the reason.
+- Connections go through `dev.tcp()` / `dev.udp_exchange()` (asyncssh: inside
+  `dev.permit()`), so the device's connection permits cap `connections`.
+- Passwords appear only as `Credential.masked()`; device text is bounded and scrubbed of the
+  password before it becomes `Attempt.detail` (see `common.device_text`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scanner.credentials import Credential, LoginRun
+    from scanner.model import Service
+    from scanner.net import DeviceNetwork
+
+
+class TryLogins(Protocol):
+    async def __call__(
+        self,
+        dev: DeviceNetwork,
+        service: Service,
+        credentials: Sequence[Credential],
+        *,
+        timeout: float = 10.0,
+        connections: int = 1,
+    ) -> LoginRun: ...
+
+
+#: Service protocol (as fingerprinting names it) -> login client module in this package.
+MODULES = {
+    "ssh": "ssh",
+    "telnet": "telnet",
+    "ftp": "ftp",
+    "mqtt": "mqtt",
+    "mqtts": "mqtt",
+    "snmp": "snmp",
+    "rtsp": "rtsp",
+}
+
+
+def client_for(protocol: str) -> TryLogins | None:
+    """The `try_logins` of the client for `protocol`, or None when there is none here."""
+    name = MODULES.get(protocol)
+    if name is None:
+        return None
+    module = importlib.import_module(f"{__name__}.{name}")
+    client: TryLogins = module.try_logins
+    return client

@@ -1,0 +1,875 @@
+"""HTTP logins for the default-credentials probe: Basic, Digest, HTML forms and JSON APIs.
+
+Which surface is tried follows what the service shows: a `WWW-Authenticate` challenge
+(Basic, RFC 7617; Digest, RFC 7616), else a login form (fetched afresh for every attempt,
+so one-time CSRF tokens and pre-login cookies are always current), else a JSON login
+endpoint named in the page's script.
+
+The success oracle is relative: before any real credential, one random login
+(`shinsa-<hex>`) is tried and its answer kept. A real credential counts as accepted only
+when its answer differs from that control's in a way that means "logged in" (see
+`_judge`). When the control itself looks logged in, no answer can be trusted: the run
+stops with the control marked ACCEPTED and no attempts, and the probe says inconclusive.
+
+Safety: every request goes through `DeviceNetwork.http` (scope, one device permit per
+request, no automatic redirects); redirects are followed only while they stay on the
+device; bodies are read to `MAX_BODY`; a password is never part of a detail, a note or an
+exception we raise (details are built from statuses, paths and cookie names, and scrubbed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import itertools
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote, quote_plus, urlsplit
+
+import httpx
+
+from probes._login.common import BACKOFF, Scheduler, run_workers, scrub
+from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.errors import ScopeError
+from scanner.fingerprint_http import login_forms
+from scanner.model import bound_text
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from scanner.facts import HttpPage, LoginForm
+    from scanner.model import Service
+    from scanner.net import DeviceNetwork
+
+#: Most body bytes read from one answer; the rest is never read (the connection is dropped).
+MAX_BODY = 256 * 1024
+#: Redirect hops followed, on the device only.
+MAX_REDIRECTS = 3
+#: A Retry-After longer than this is not waited for: the attempt is THROTTLED at once.
+MAX_RETRY_AFTER = 10.0
+#: Wait before the one retry after a 429/503 that names no Retry-After.
+DEFAULT_THROTTLE_WAIT = 1.0
+#: External scripts read while looking for a JSON login endpoint.
+MAX_SCRIPTS = 4
+MAX_DETAIL = 300
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_THROTTLE_STATUSES = frozenset({429, 503})
+_DROPS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+_PASSWORD_INPUT = re.compile(rb"<input\b[^>]*\btype\s*=\s*[\"']?password\b", re.IGNORECASE)
+_FAILURE = re.compile(
+    rb"login failed|log-in failed|logon failed|sign-?in failed|authentication failed"
+    rb"|(?:invalid|incorrect|wrong|bad) (?:user ?name|user|password|credentials|login|csrf)"
+    rb"|access denied|not authori[sz]ed|login error",
+    re.IGNORECASE,
+)
+_LOCKED = re.compile(
+    rb"(?<![a-z])locked(?![a-z])(?!\s+after)|too many (?:[a-z]+ ){0,2}(?:attempts|tries|failures)",
+    re.IGNORECASE,
+)
+_JSON_ENDPOINT = re.compile(
+    r"""(?:fetch|axios(?:\.post)?|\$\.post|\$\.ajax|\.open\(\s*["']POST["']\s*,)\s*\(?\s*"""
+    r"""["'`]([^"'`\s<>]{1,512})["'`]|\burl\s*:\s*["'`]([^"'`\s<>]{1,512})["'`]""",
+    re.IGNORECASE,
+)
+_LOGIN_WORDS = re.compile(r"log_?in|logon|sign_?in|auth|session", re.IGNORECASE)
+_SCRIPT_SRC = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]{1,512})""", re.IGNORECASE)
+_AUTH_PARAM = re.compile(r"""([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))""")
+_SUCCESS_KEYS = frozenset({"ok", "success", "succeeded", "authenticated", "logged_in", "loggedin"})
+_TOKEN_KEYS = frozenset({"token", "access_token", "accesstoken", "jwt", "sessionid", "session_id"})
+_STATUS_KEYS = frozenset({"status", "result", "state"})
+_ERROR_KEYS = frozenset({"error", "err", "errors", "error_code", "errcode"})
+
+
+class _Throttled(Exception):
+    """A 429/503 during an attempt; `delay` is the Retry-After (None when absent)."""
+
+    def __init__(self, status: int, delay: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.delay = delay
+
+
+# --- one bounded exchange ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Answer:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: httpx.URL
+
+
+async def _exchange(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str | httpx.URL,
+    *,
+    headers: dict[str, str] | None = None,
+    data: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    content: bytes | None = None,
+) -> _Answer:
+    """One request, its body read to `MAX_BODY`; 429/503 raise `_Throttled`."""
+    request = client.build_request(
+        method, url, headers=headers, data=data, params=params, content=content
+    )
+    response = await client.send(request, stream=True)
+    try:
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += chunk[: MAX_BODY - len(body)]
+            if len(body) >= MAX_BODY:
+                break  # the rest is never read; closing drops the connection
+    finally:
+        await response.aclose()
+    if response.status_code in _THROTTLE_STATUSES:
+        raise _Throttled(response.status_code, _retry_after(response.headers))
+    return _Answer(response.status_code, response.headers, bytes(body), request.url)
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime  # HTTP-date form, rare on devices
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass(slots=True)
+class _Chain:
+    """A request and the same-device redirects followed after it."""
+
+    first: _Answer
+    final: _Answer
+    location: str = ""  # where the first answer redirected, normalised (no query)
+    offsite: str = ""  # a redirect target off the device, not followed
+    cookies: frozenset[str] = frozenset()  # cookie names set (not deleted) along the chain
+    bodies: tuple[bytes, ...] = ()
+
+
+async def _follow(client: httpx.AsyncClient, first: _Answer, address: str) -> _Chain:
+    """Follow `first`'s redirects (GET, at most `MAX_REDIRECTS`) while they stay on the
+    device; a redirect elsewhere is recorded, never requested."""
+    chain = _Chain(first=first, final=first, cookies=_set_cookies(first.headers))
+    bodies = [first.body]
+    answer = first
+    for hop in range(MAX_REDIRECTS + 1):
+        location = answer.headers.get("location", "").strip()
+        if answer.status not in _REDIRECTS or not location:
+            break
+        try:
+            target = answer.url.join(location)
+        except (httpx.InvalidURL, ValueError):
+            break
+        if hop == 0:
+            chain.location = _short_url(target, address)
+        if target.host != address.lower() or target.scheme not in ("http", "https"):
+            chain.offsite = _short_url(target, "")
+            break
+        if hop == MAX_REDIRECTS:
+            break
+        try:
+            answer = await _exchange(client, "GET", target)
+        except ScopeError:
+            chain.offsite = _short_url(target, "")
+            break
+        chain.cookies |= _set_cookies(answer.headers)
+        bodies.append(answer.body)
+    chain.final = answer
+    chain.bodies = tuple(bodies)
+    return chain
+
+
+def _short_url(url: httpx.URL, address: str) -> str:
+    """A URL for comparing and showing: the path alone on the device, scheme://host:port/path
+    elsewhere; never the query (a device may echo the login back in it)."""
+    path = url.raw_path.split(b"?", 1)[0].decode("ascii", "replace") or "/"
+    if address and url.host == address.lower():
+        return bound_text(path, 200)
+    port = f":{url.port}" if url.port else ""
+    return bound_text(f"{url.scheme}://{url.host}{port}{path}", 200)
+
+
+def _set_cookies(headers: httpx.Headers) -> frozenset[str]:
+    names: set[str] = set()
+    for line in headers.get_list("set-cookie"):
+        first, _, attributes = line.partition(";")
+        name, sep, value = first.partition("=")
+        value = value.strip().strip('"')
+        attrs = attributes.lower().replace(" ", "")
+        if not sep or not name.strip() or not value or value.lower() == "deleted":
+            continue
+        if "max-age=0" in attrs or "max-age=-" in attrs or "expires=thu,01jan1970" in attrs:
+            continue  # a deletion, not a session
+        names.add(bound_text(name.strip(), 64))
+    return frozenset(names)
+
+
+# --- what an answer looked like ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """The parts of an answer the oracle compares; no body, no credential."""
+
+    status: int
+    final_status: int
+    location: str = ""
+    offsite: str = ""
+    login_location: bool = False  # the redirect points back at the login page
+    cookies: frozenset[str] = frozenset()
+    password_form: bool = False  # the final page still shows a password input
+    failure: bool = False  # "login failed", "invalid password", ...
+    locked: bool = False  # "locked", "too many attempts"
+    json_ok: bool | None = None  # True: success/token; False: an error; None: no JSON verdict
+    latency: float = 0.0
+
+    def describe(self) -> str:
+        parts = [f"HTTP {self.status}"]
+        if self.location:
+            parts.append(f"to {self.location}")
+        if self.offsite:
+            parts.append(f"(redirect to {self.offsite} leaves the device; not followed)")
+        elif self.final_status != self.status:
+            parts.append(f"then HTTP {self.final_status}")
+        if self.cookies:
+            parts.append("cookie " + ",".join(sorted(self.cookies)))
+        if self.password_form:
+            parts.append("login form shown")
+        if self.json_ok is not None:
+            parts.append("JSON success" if self.json_ok else "JSON error")
+        if self.locked:
+            parts.append("lock message")
+        elif self.failure:
+            parts.append("failure message")
+        return " ".join(parts)
+
+
+def _seen(
+    chain: _Chain,
+    latency: float,
+    *,
+    login_paths: frozenset[str] = frozenset(),
+    before: frozenset[str] = frozenset(),
+    json_answer: bool = False,
+) -> _Seen:
+    bodies = chain.bodies
+    return _Seen(
+        status=chain.first.status,
+        final_status=chain.final.status,
+        location=chain.location,
+        offsite=chain.offsite,
+        login_location=bool(chain.location) and chain.location in login_paths,
+        cookies=chain.cookies - before,
+        password_form=_PASSWORD_INPUT.search(chain.final.body) is not None,
+        failure=any(_FAILURE.search(b) for b in bodies),
+        locked=any(_LOCKED.search(b) for b in bodies),
+        json_ok=_json_verdict(chain.first.body) if json_answer else None,
+        latency=latency,
+    )
+
+
+def _json_verdict(body: bytes) -> bool | None:
+    try:
+        doc = json.loads(body.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    verdicts = [_json_dict_verdict(doc)] if isinstance(doc, dict) else []
+    if isinstance(doc, dict):
+        for key in ("data", "result", "response"):
+            inner = doc.get(key)
+            if isinstance(inner, dict):
+                verdicts.append(_json_dict_verdict(inner))
+    if False in verdicts:
+        return False
+    return True if True in verdicts else None
+
+
+def _json_dict_verdict(doc: dict[str, object]) -> bool | None:
+    success = failure = False
+    for raw_key, value in list(doc.items())[:64]:
+        key = str(raw_key).lower()
+        if key in _SUCCESS_KEYS and isinstance(value, bool | int):
+            success |= bool(value)
+            failure |= not value
+        elif key in _TOKEN_KEYS and isinstance(value, str) and value:
+            success = True
+        elif key in _STATUS_KEYS and isinstance(value, str):
+            word = value.lower()
+            success |= word in ("ok", "success", "succeeded", "authenticated")
+            failure |= word in ("error", "fail", "failed", "failure", "denied", "unauthorized")
+        elif key in _ERROR_KEYS and value not in (None, "", 0, False, [], {}):
+            failure = True
+    if failure:
+        return False
+    return True if success else None
+
+
+# --- the oracle ---------------------------------------------------------------------------
+
+
+def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, str]:
+    """One real attempt against the control's answer."""
+    if challenge:  # Basic / Digest: the status is the oracle
+        if 200 <= seen.status < 400:
+            return Outcome.ACCEPTED, f"{seen.describe()} (random login: HTTP {control.status})"
+        if seen.locked and not control.locked:
+            return Outcome.LOCKED, seen.describe()
+        if seen.status == 401:
+            return Outcome.REJECTED, seen.describe()
+        return Outcome.ERROR, f"{seen.describe()} (random login: HTTP {control.status})"
+    if seen.locked and not control.locked:
+        return Outcome.LOCKED, seen.describe()
+    signals: list[str] = []
+    if 200 <= seen.status < 400 and control.status in (401, 403):
+        signals.append(f"HTTP {seen.status} where the random login got {control.status}")
+    if (
+        seen.location
+        and seen.location != control.location
+        and not seen.login_location
+        and (seen.offsite or not seen.password_form)
+    ):
+        where = " (leaves the device; not followed)" if seen.offsite else ""
+        signals.append(f"redirect to {seen.location}{where}")
+    new_cookies = seen.cookies - control.cookies
+    if new_cookies:
+        signals.append("new cookie " + ",".join(sorted(new_cookies)))
+    if control.password_form and not seen.password_form and 200 <= seen.final_status < 300:
+        signals.append("login form gone")
+    if seen.json_ok and not control.json_ok:
+        signals.append("JSON success")
+    ok = seen.status < 400 and seen.final_status < 400 and not seen.failure
+    against = f"(random login: {control.describe()})"
+    if signals and ok:
+        return Outcome.ACCEPTED, f"{'; '.join(signals)} {against}"
+    if seen.status >= 500 or (seen.status >= 400 and seen.status != control.status):
+        return Outcome.ERROR, f"{seen.describe()} {against}"
+    return Outcome.REJECTED, seen.describe()
+
+
+def _judge_control(seen: _Seen, baseline_locked: bool, *, challenge: bool) -> tuple[Outcome, str]:
+    """The random login on its own: does it look logged in?"""
+    if challenge:
+        if 200 <= seen.status < 400:
+            return Outcome.ACCEPTED, f"{seen.describe()} to a random login: no oracle"
+        if seen.status == 401:
+            return Outcome.REJECTED, seen.describe()
+        return Outcome.ERROR, f"{seen.describe()} where 401 was expected"
+    if seen.locked and not baseline_locked:
+        return Outcome.LOCKED, seen.describe()
+    looks_in = (
+        bool(seen.cookies)
+        or bool(seen.json_ok)
+        or (bool(seen.location) and not seen.login_location and not seen.password_form)
+    )
+    if looks_in and seen.status < 400 and seen.final_status < 400 and not seen.failure:
+        return Outcome.ACCEPTED, f"{seen.describe()} to a random login: no oracle"
+    if seen.status >= 500:
+        return Outcome.ERROR, seen.describe()
+    return Outcome.REJECTED, seen.describe()
+
+
+# --- the surfaces ---------------------------------------------------------------------------
+
+
+class _Surface(Protocol):
+    method: str
+    challenge: bool
+
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+        """Try one credential; returns what was seen and whether a lock message was on the
+        page before the credentials were sent."""
+        ...
+
+
+_DIGEST_HASHES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
+
+
+@dataclass(slots=True)
+class _DigestChallenge:
+    realm: str
+    nonce: str
+    opaque: str | None
+    algorithm: str  # as the device spelled it: echoed back verbatim
+    qop: str  # "auth", "auth-int" or "" (RFC 2069)
+    stale: bool
+    nc: int = 0
+
+    @classmethod
+    def parse(cls, header: str) -> _DigestChallenge | None:
+        scheme, _, rest = header.strip().partition(" ")
+        if scheme.lower() != "digest":
+            return None
+        params = {
+            m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _AUTH_PARAM.finditer(rest)
+        }
+        algorithm = params.get("algorithm") or "MD5"
+        if _digest_hash(algorithm) not in _DIGEST_HASHES or "nonce" not in params:
+            return None
+        qops = [q.strip().lower() for q in (params.get("qop") or "").split(",") if q.strip()]
+        qop = "auth" if "auth" in qops else ("auth-int" if "auth-int" in qops else "")
+        if qops and not qop:
+            return None
+        return cls(
+            realm=params.get("realm", ""),
+            nonce=params["nonce"],
+            opaque=params.get("opaque"),
+            algorithm=algorithm,
+            qop=qop,
+            stale=(params.get("stale") or "").lower() == "true",
+        )
+
+    def strength(self) -> int:
+        return {"SHA-512-256": 3, "SHA-256": 2, "MD5": 1}[_digest_hash(self.algorithm)]
+
+    def authorization(self, method: str, uri: str, cred: Credential) -> str:
+        name = _DIGEST_HASHES[_digest_hash(self.algorithm)]
+
+        def h(text: str) -> str:
+            return hashlib.new(name, text.encode("utf-8")).hexdigest()
+
+        self.nc += 1
+        nc = f"{self.nc:08x}"
+        cnonce = secrets.token_hex(8)
+        ha1 = h(f"{cred.username}:{self.realm}:{cred.password}")
+        if self.algorithm.upper().endswith("-SESS"):
+            ha1 = h(f"{ha1}:{self.nonce}:{cnonce}")
+        ha2 = h(f"{method}:{uri}") if self.qop != "auth-int" else h(f"{method}:{uri}:{h('')}")
+        if self.qop:
+            response = h(f"{ha1}:{self.nonce}:{nc}:{cnonce}:{self.qop}:{ha2}")
+        else:
+            response = h(f"{ha1}:{self.nonce}:{ha2}")
+        parts = [
+            f'username="{_quoted(cred.username)}"',
+            f'realm="{_quoted(self.realm)}"',
+            f'nonce="{_quoted(self.nonce)}"',
+            f'uri="{uri}"',
+            f"algorithm={self.algorithm}",
+            f'response="{response}"',
+        ]
+        if self.opaque is not None:
+            parts.append(f'opaque="{_quoted(self.opaque)}"')
+        if self.qop:
+            parts += [f"qop={self.qop}", f"nc={nc}", f'cnonce="{cnonce}"']
+        return "Digest " + ", ".join(parts)
+
+
+def _digest_hash(algorithm: str) -> str:
+    return algorithm.upper().removesuffix("-SESS")
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _best_digest(headers: httpx.Headers) -> _DigestChallenge | None:
+    found = [_DigestChallenge.parse(v) for v in headers.get_list("www-authenticate")]
+    usable = [c for c in found if c is not None]
+    return max(usable, key=_DigestChallenge.strength) if usable else None
+
+
+@dataclass(slots=True)
+class _AuthSurface:
+    """HTTP Basic or Digest on one path."""
+
+    address: str
+    path: str
+    digest: bool
+    method: str = ""
+    challenge: bool = True
+    # Per client: the Digest challenge in use (nonce and nonce count).
+    _challenges: dict[int, _DigestChallenge] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.method = "http digest" if self.digest else "http basic"
+
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+        client.cookies.clear()
+        if not self.digest:
+            if ":" in cred.username:
+                raise _Unusable("a Basic username cannot contain ':'")
+            token = base64.b64encode(f"{cred.username}:{cred.password}".encode()).decode()
+            start = time.monotonic()
+            answer = await _exchange(
+                client, "GET", self.path, headers={"Authorization": f"Basic {token}"}
+            )
+            return _seen(await _follow(client, answer, self.address), _since(start)), False
+        challenge = self._challenges.get(id(client))
+        if challenge is None:
+            challenge = await self._fetch_challenge(client)
+        start = time.monotonic()
+        for retry in range(2):
+            header = challenge.authorization("GET", self.path, cred)
+            answer = await _exchange(client, "GET", self.path, headers={"Authorization": header})
+            fresh = _best_digest(answer.headers) if answer.status == 401 else None
+            if fresh is not None:
+                self._challenges[id(client)] = fresh
+                if not retry and (fresh.stale or fresh.nonce != challenge.nonce):
+                    challenge = fresh  # the nonce changed: this try said nothing about us
+                    continue
+            break
+        self.method = f"http digest {challenge.algorithm}"
+        return _seen(await _follow(client, answer, self.address), _since(start)), False
+
+    async def _fetch_challenge(self, client: httpx.AsyncClient) -> _DigestChallenge:
+        answer = await _exchange(client, "GET", self.path)
+        challenge = _best_digest(answer.headers) if answer.status == 401 else None
+        if challenge is None:
+            raise _Unusable(f"HTTP {answer.status} without a usable Digest challenge")
+        self._challenges[id(client)] = challenge
+        return challenge
+
+
+class _Unusable(Exception):
+    """The surface cannot be used as found (no challenge, form gone, ...); the message is
+    built from device facts only, never from the credential."""
+
+
+@dataclass(slots=True)
+class _FormSurface:
+    """An HTML login form, fetched afresh before every attempt."""
+
+    address: str
+    service: Service
+    form: LoginForm
+    method: str = ""
+    challenge: bool = False
+    login_paths: frozenset[str] = frozenset()
+    _last: tuple[tuple[str, bytes], tuple[LoginForm, ...]] | None = None
+
+    def __post_init__(self) -> None:
+        action = _short_url(httpx.URL(self.form.action_url), self.address)
+        self.method = f"http form {self.form.method} {action}"
+        page = _short_url(httpx.URL(self.form.page_url), self.address)
+        self.login_paths = frozenset({action, page})
+
+    def _forms(self, answer: _Answer) -> tuple[LoginForm, ...]:
+        # Parsing is the costliest step of an attempt; a page identical to the last one
+        # (a static token) has the same forms.
+        key = (str(answer.url), answer.body)
+        if self._last is None or self._last[0] != key:
+            body = answer.body.decode("utf-8", "replace")
+            self._last = (key, login_forms(self.service, key[0], body))
+        return self._last[1]
+
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+        client.cookies.clear()  # a fresh cookie jar for every attempt
+        page = await _follow(
+            client, await _exchange(client, "GET", self.form.page_url), self.address
+        )
+        fresh = self._forms(page.final)
+        form = next(
+            (f for f in fresh if f.password_field == self.form.password_field),
+            fresh[0] if fresh else None,
+        )
+        baseline_locked = any(_LOCKED.search(b) for b in page.bodies)
+        if form is None:
+            if baseline_locked:
+                chain = page
+                return _seen(chain, 0.0, login_paths=self.login_paths), False
+            raise _Unusable(f"no login form on {_short_url(page.final.url, self.address)}")
+        fields = dict(form.hidden_fields)
+        if form.username_field:
+            fields[form.username_field] = cred.username
+        fields[form.password_field] = cred.password
+        referer = str(page.final.url)
+        origin = f"{page.final.url.scheme}://{page.final.url.netloc.decode('ascii', 'replace')}"
+        headers = {"Referer": referer, "Origin": origin}
+        start = time.monotonic()
+        if form.method == "POST":
+            answer = await _exchange(client, "POST", form.action_url, headers=headers, data=fields)
+        else:
+            answer = await _exchange(client, "GET", form.action_url, headers=headers, params=fields)
+        chain = await _follow(client, answer, self.address)
+        seen = _seen(chain, _since(start), login_paths=self.login_paths, before=page.cookies)
+        return seen, baseline_locked
+
+
+@dataclass(slots=True)
+class _JsonSurface:
+    """A JSON login endpoint named in the page's script."""
+
+    address: str
+    url: str
+    page_url: str
+    method: str = ""
+    challenge: bool = False
+    login_paths: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.method = f"http json POST {_short_url(httpx.URL(self.url), self.address)}"
+        self.login_paths = frozenset({_short_url(httpx.URL(self.page_url), self.address)})
+
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+        client.cookies.clear()
+        payload = json.dumps({"username": cred.username, "password": cred.password})
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/plain, */*",
+            "Referer": self.page_url,
+            "X-Requested-With": "XMLHttpRequest",
+        }
+        start = time.monotonic()
+        answer = await _exchange(
+            client, "POST", self.url, headers=headers, content=payload.encode()
+        )
+        chain = await _follow(client, answer, self.address)
+        return _seen(chain, _since(start), login_paths=self.login_paths, json_answer=True), False
+
+
+def _since(start: float) -> float:
+    return time.monotonic() - start
+
+
+# --- finding the surface ------------------------------------------------------------------
+
+
+async def _discover(
+    dev: DeviceNetwork,
+    client: httpx.AsyncClient,
+    service: Service,
+    pages: Sequence[HttpPage],
+    forms: Sequence[LoginForm],
+) -> _Surface | str:
+    """The surface to use, or a note saying why there is none."""
+    mine = [p for p in pages if _same_service(p.service, service)]
+    unsupported = ""
+    for page in mine:
+        scheme = page.auth_scheme.lower()
+        if scheme in ("basic", "digest"):
+            return _AuthSurface(dev.address, _path(page.url), scheme == "digest")
+        if scheme:
+            unsupported = page.auth_scheme
+    my_forms = [f for f in forms if _same_service(f.service, service)]
+    if my_forms and not _script_driven(my_forms[0]):
+        return _FormSurface(dev.address, service, my_forms[0])
+    # Nothing known: read `/` (and where it redirects on the device) ourselves.
+    try:
+        chain = await _follow(client, await _exchange(client, "GET", "/"), dev.address)
+    except _Throttled as exc:
+        return f"GET / answered HTTP {exc.status}: throttled before any login"
+    except ScopeError:
+        return "GET / left the device; not followed"
+    except (httpx.HTTPError, OSError) as exc:
+        return f"GET / failed: {type(exc).__name__}"
+    final = chain.final
+    for answer in (chain.first, final):
+        for header in answer.headers.get_list("www-authenticate"):
+            scheme = header.strip().split(" ", 1)[0].split(",", 1)[0].lower()
+            if answer.status == 401 and scheme in ("basic", "digest"):
+                return _AuthSurface(dev.address, _path(str(answer.url)), scheme == "digest")
+            if answer.status == 401 and scheme:
+                unsupported = bound_text(header.split(" ", 1)[0], 32)
+    body = final.body.decode("utf-8", "replace")
+    found = login_forms(service, str(final.url), body) or tuple(my_forms)
+    if found and not _script_driven(found[0]):
+        return _FormSurface(dev.address, service, found[0])
+    endpoint = _json_endpoint(body, final.url, dev.address)
+    if endpoint is None:
+        endpoint = await _json_endpoint_in_scripts(client, body, final.url, dev.address)
+    if endpoint is not None:
+        return _JsonSurface(dev.address, endpoint, str(final.url))
+    if found:
+        return _FormSurface(dev.address, service, found[0])
+    if unsupported:
+        return f"HTTP authentication scheme {unsupported} is not supported"
+    return f"no login surface found (GET / answered HTTP {chain.first.status})"
+
+
+def _script_driven(form: LoginForm) -> bool:
+    """A form with neither action nor method (a GET back to its own page) is only a
+    container for a script that logs in some other way (often JSON to an API): the
+    script's endpoint, when one is found, is the real login surface."""
+    return form.method == "GET" and form.action_url.split("?")[0] == form.page_url.split("?")[0]
+
+
+def _same_service(a: Service, b: Service) -> bool:
+    return a.port == b.port and a.transport == b.transport
+
+
+def _path(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "/"
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _json_endpoint(text: str, base: httpx.URL, address: str) -> str | None:
+    for match in _JSON_ENDPOINT.finditer(text[:MAX_BODY]):
+        raw = match.group(1) or match.group(2) or ""
+        if not _LOGIN_WORDS.search(raw) or raw.lower().endswith((".js", ".css", ".html")):
+            continue
+        try:
+            target = base.join(raw)
+        except (httpx.InvalidURL, ValueError):
+            continue
+        if target.host == address.lower() and target.scheme in ("http", "https"):
+            return str(target.copy_with(fragment=None))
+    return None
+
+
+async def _json_endpoint_in_scripts(
+    client: httpx.AsyncClient, text: str, base: httpx.URL, address: str
+) -> str | None:
+    for src in itertools.islice(_SCRIPT_SRC.findall(text[:MAX_BODY]), MAX_SCRIPTS):
+        try:
+            target = base.join(src)
+        except (httpx.InvalidURL, ValueError):
+            continue
+        if target.host != address.lower():
+            continue  # a CDN: never contacted
+        try:
+            answer = await _exchange(client, "GET", target)
+        except (_Throttled, ScopeError, httpx.HTTPError, OSError):
+            continue
+        if answer.status == 200:
+            found = _json_endpoint(answer.body.decode("utf-8", "replace"), base, address)
+            if found is not None:
+                return found
+    return None
+
+
+# --- running attempts -----------------------------------------------------------------------
+
+
+async def _attempt(
+    surface: _Surface, client: httpx.AsyncClient, cred: Credential
+) -> tuple[_Seen | None, bool, Outcome, str, float]:
+    """One credential with the retry policy. Returns (seen, baseline_locked, outcome, detail,
+    latency); `seen` is None when the answer could not be judged (outcome set already)."""
+    waited = False
+    drops = 0
+    start = time.monotonic()
+    while True:
+        try:
+            seen, baseline_locked = await surface.attempt(client, cred)
+            return seen, baseline_locked, Outcome.ERROR, "", seen.latency
+        except _Throttled as exc:
+            delay = DEFAULT_THROTTLE_WAIT if exc.delay is None else exc.delay
+            if waited or delay > MAX_RETRY_AFTER:
+                after = "" if exc.delay is None else f", Retry-After {exc.delay:g} s"
+                again = " again after waiting" if waited else ""
+                detail = f"HTTP {exc.status}{after}{again}"
+                return None, False, Outcome.THROTTLED, detail, _since(start)
+            waited = True
+            await asyncio.sleep(delay)
+        except _DROPS as exc:
+            if drops >= len(BACKOFF):
+                detail = f"connection dropped {drops + 1} times ({type(exc).__name__})"
+                return None, False, Outcome.THROTTLED, detail, _since(start)
+            await asyncio.sleep(BACKOFF[drops])
+            drops += 1
+        except ScopeError:
+            return None, False, Outcome.ERROR, "request would leave the device; not sent", 0.0
+        except _Unusable as exc:
+            return None, False, Outcome.ERROR, str(exc), _since(start)
+        except httpx.TimeoutException as exc:
+            return None, False, Outcome.ERROR, f"timeout ({type(exc).__name__})", _since(start)
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            return None, False, Outcome.ERROR, type(exc).__name__, _since(start)
+
+
+def _scrub(text: str, cred: Credential) -> str:
+    """The last guard: whatever a device echoed, the password never leaves in a detail."""
+    text = scrub(bound_text(scrub(text, cred), MAX_DETAIL), cred)
+    if cred.password:
+        for form in (quote(cred.password, safe=""), quote_plus(cred.password)):
+            text = text.replace(form, "••••")
+    return text
+
+
+async def try_logins(
+    dev: DeviceNetwork,
+    service: Service,
+    credentials: Sequence[Credential],
+    *,
+    pages: Sequence[HttpPage] = (),
+    forms: Sequence[LoginForm] = (),
+    timeout: float = 10.0,
+    connections: int = 1,
+) -> LoginRun:
+    """Try `credentials` on one HTTP(S) service, after one random control login.
+
+    Stops at the first ACCEPTED, LOCKED or persistent THROTTLED attempt. Up to
+    `connections` keep-alive connections (never more than the device's permit budget) run
+    attempts concurrently, each with its own client and cookie jar.
+    Never raises for device behaviour: failures are outcomes and notes.
+    """
+    workers = max(1, min(connections, dev.limits.per_device, len(credentials) or 1))
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(_client(dev, service, timeout)) for _ in range(workers)
+        ]
+        found = await _discover(dev, clients[0], service, pages, forms)
+        if isinstance(found, str):
+            return LoginRun(method="http", note=found)
+        surface = found
+
+        control_cred = Credential(
+            f"shinsa-{secrets.token_hex(4)}", f"shinsa-{secrets.token_hex(8)}", "random control"
+        )
+        seen, base_locked, outcome, detail, latency = await _attempt(
+            surface, clients[0], control_cred
+        )
+        if seen is not None:
+            outcome, detail = _judge_control(seen, base_locked, challenge=surface.challenge)
+        control = Attempt(control_cred, outcome, _scrub(detail, control_cred), latency)
+        if seen is None or outcome is not Outcome.REJECTED:
+            note = {
+                Outcome.ACCEPTED: "a random login looks accepted: no success oracle, "
+                "so no credential was tried",
+                Outcome.LOCKED: "the device reports a lock already: no credential was tried",
+                Outcome.THROTTLED: "the device throttles: no credential was tried",
+            }.get(outcome, "the random control login failed: no credential was tried")
+            return LoginRun(method=surface.method, control=control, note=note)
+
+        scheduler = Scheduler(credentials)
+        scheduler.control = control
+        control_seen: _Seen = seen
+        pool = list(clients)
+
+        # One shared iterator rather than Scheduler.take(), which rescans the list per call.
+        queue = iter(enumerate(credentials))
+
+        async def worker() -> None:
+            client = pool.pop()
+            for index, cred in queue:
+                if scheduler.stopped.is_set():
+                    return
+                got, _, outcome, detail, latency = await _attempt(surface, client, cred)
+                if got is not None:
+                    outcome, detail = _judge(got, control_seen, challenge=surface.challenge)
+                scheduler.record(index, Attempt(cred, outcome, _scrub(detail, cred), latency))
+
+        await run_workers(scheduler, worker, len(clients))
+    return scheduler.run(surface.method)
+
+
+@contextlib.asynccontextmanager
+async def _client(
+    dev: DeviceNetwork, service: Service, timeout: float
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with dev.http(service, timeout=timeout) as client:
+        # Raw bytes only: a compressed body could expand without bound.
+        client.headers["Accept-Encoding"] = "identity"
+        yield client

@@ -1,0 +1,342 @@
+"""Telnet login: option negotiation, `login:`/`Password:` prompts, a shell prompt as oracle.
+
+Negotiation: the client refuses every option (WONT/DONT) except that it lets the server
+echo and suppress go-ahead (DO ECHO, DO SGA, WILL SGA), which is what a login needs.
+
+Oracle: after the password, ACCEPTED needs a shell prompt (`# `, `$ `, `> `, `% ` at the end
+of the output) or a post-login banner ("Last login", "BusyBox", "Welcome") followed by
+quiet, and in both cases no new login prompt and no failure text. "Login incorrect",
+"Authentication failed" or a new login prompt is REJECTED. A server that hangs up after N
+failures is simply reconnected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from typing import TYPE_CHECKING
+
+from probes._login.common import (
+    Dropped,
+    NoLoginNeeded,
+    Scheduler,
+    attempt,
+    device_text,
+    looks_locked,
+    run_workers,
+    session_worker,
+)
+from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.net import ReadLimitExceeded
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from scanner.model import Service
+    from scanner.net import BoundedStream, DeviceNetwork
+
+METHOD = "telnet login"
+
+IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
+ECHO, SGA = 1, 3
+#: Output kept while waiting for a prompt: prompts are at the end, banners can be long.
+KEEP = 8 * 1024
+#: Quiet time after a shell prompt that confirms no login prompt follows.
+CONFIRM = 0.3
+
+_LOGIN_PROMPT = re.compile(r"(?:login|username|user ?name|user)\s*:\s*\Z", re.I)
+_PASSWORD_PROMPT = re.compile(r"pass(?:word|wd|code)?\s*:\s*\Z", re.I)
+_SHELL_PROMPT = re.compile(r"[#$>%] ?\Z")
+_FAILED = re.compile(
+    r"login incorrect|authentication fail|access denied|login failed|incorrect password"
+    r"|invalid (?:login|user|password|credentials)|wrong password|bad password|permission denied",
+    re.I,
+)
+_BANNER = re.compile(r"last login|busybox|built-in shell|welcome|logged in|login successful", re.I)
+
+
+class TelnetDecoder:
+    """Strips telnet commands from the byte stream and answers option requests.
+
+    Commands may be split across reads: the state persists between `feed()` calls.
+    """
+
+    def __init__(self) -> None:
+        self._state = "data"  # data | iac | option | sb | sb_iac
+        self._verb = 0
+        self._answered: set[tuple[int, int]] = set()
+
+    def feed(self, data: bytes) -> tuple[bytes, bytes]:
+        """(text bytes, negotiation replies to send)."""
+        text, replies = bytearray(), bytearray()
+        for byte in data:
+            if self._state == "data":
+                if byte == IAC:
+                    self._state = "iac"
+                elif byte != 0:
+                    text.append(byte)
+            elif self._state == "iac":
+                if byte in (DO, DONT, WILL, WONT):
+                    self._verb, self._state = byte, "option"
+                elif byte == SB:
+                    self._state = "sb"
+                else:
+                    if byte == IAC:
+                        text.append(IAC)
+                    self._state = "data"
+            elif self._state == "option":
+                replies += self._answer(self._verb, byte)
+                self._state = "data"
+            elif self._state == "sb":
+                if byte == IAC:
+                    self._state = "sb_iac"
+            elif self._state == "sb_iac":
+                self._state = "data" if byte == SE else "sb"
+        return bytes(text), bytes(replies)
+
+    def _answer(self, verb: int, option: int) -> bytes:
+        if (verb, option) in self._answered:
+            return b""  # answer each request once: no negotiation loops
+        self._answered.add((verb, option))
+        if verb == WILL:
+            return bytes((IAC, DO if option in (ECHO, SGA) else DONT, option))
+        if verb == DO:
+            return bytes((IAC, WILL if option == SGA else WONT, option))
+        return b""  # WONT/DONT: nothing was enabled that needs acknowledging
+
+
+def _last_line(text: str) -> str:
+    return re.split(r"[\r\n]", text)[-1]
+
+
+class _Session:
+    reusable = True
+
+    def __init__(self, stream: BoundedStream, timeout: float) -> None:
+        self._stream = stream
+        self._timeout = timeout
+        self._decoder = TelnetDecoder()
+        self._prompt: str | None = None  # "login" | "password" | None (not at a prompt)
+        self._eof = False
+
+    async def _read(self, budget: float) -> str:
+        """The next chunk of text (negotiation answered), "" at EOF; TimeoutError after budget."""
+        data = await self._stream.read_some(4096, timeout=max(budget, 0.01))
+        if not data:
+            self._eof = True
+            return ""
+        text, replies = self._decoder.feed(data)
+        if replies:
+            await self._stream.write(replies)
+        return text.decode("utf-8", "replace")
+
+    async def _until(self, done: _AnyEnd, deadline: float) -> tuple[str, bool]:
+        """Text until `done` matches its end, EOF or the deadline: (text, matched)."""
+        buf = ""
+        while True:
+            if done.search(buf):
+                return buf, True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return buf, False
+            try:
+                chunk = await self._read(left)
+            except TimeoutError:
+                return buf, False
+            if not chunk:
+                return buf, False
+            buf = (buf + chunk)[-KEEP:]
+
+    async def start(self) -> None:
+        """Read up to the first prompt; a shell without one means no login is needed."""
+        deadline = time.monotonic() + self._timeout
+        buf = ""
+        while time.monotonic() < deadline:
+            try:
+                chunk = await self._read(deadline - time.monotonic())
+            except TimeoutError:
+                break
+            if not chunk:
+                raise Dropped("the server closed the connection before a login prompt")
+            buf = (buf + chunk)[-KEEP:]
+            line = _last_line(buf)
+            if _LOGIN_PROMPT.search(line):
+                self._prompt = "login"
+                return
+            if _PASSWORD_PROMPT.search(line):
+                self._prompt = "password"
+                return
+            if _SHELL_PROMPT.search(line) and not await self._more(CONFIRM):
+                raise NoLoginNeeded(
+                    f"telnet shell prompt without any login: {device_text(buf, _NOBODY)!r}"
+                )
+        raise Dropped(f"no login prompt within {self._timeout:g} s: {device_text(buf, _NOBODY)!r}")
+
+    async def _more(self, seconds: float) -> str:
+        """Whatever arrives within `seconds` (used to confirm a prompt is the last word)."""
+        with contextlib.suppress(TimeoutError, ReadLimitExceeded):
+            return await self._read(seconds)
+        return ""
+
+    async def attempt(self, credential: Credential) -> Attempt:
+        deadline = time.monotonic() + self._timeout
+        if self._eof:
+            raise Dropped("the server closed the connection")
+        if self._prompt is None:
+            text, _ = await self._until(_PROMPT_END, deadline)
+            if self._set_prompt(text) is None:
+                raise Dropped(f"no new login prompt: {device_text(text, credential)!r}")
+        started = time.monotonic()
+        if self._prompt == "login":
+            await self._stream.write(credential.username.encode() + b"\r\n")
+            self._prompt = None
+            text, _ = await self._until(_PROMPT_END, deadline)
+            line = _last_line(text)
+            if _PASSWORD_PROMPT.search(line):
+                self._prompt = "password"
+            elif _LOGIN_PROMPT.search(line):
+                self._prompt = "login"
+                return attempt(
+                    credential,
+                    Outcome.LOCKED if looks_locked(text) else Outcome.REJECTED,
+                    f"username refused: {device_text(text, credential)!r}",
+                    started,
+                )
+            elif _SHELL_PROMPT.search(line):
+                return attempt(
+                    credential,
+                    Outcome.ACCEPTED,
+                    f"shell prompt after the username alone: {device_text(text, credential)!r}",
+                    started,
+                )
+            elif self.closed():
+                if _FAILED.search(text) or looks_locked(text):
+                    return self._judged_failure(credential, text, started)
+                raise Dropped("the server closed the connection after the username")
+            else:
+                return attempt(
+                    credential,
+                    Outcome.ERROR,
+                    f"no password prompt within {self._timeout:g} s: "
+                    f"{device_text(text, credential)!r}",
+                    started,
+                )
+        started = time.monotonic()
+        await self._stream.write(credential.password.encode() + b"\r\n")
+        self._prompt = None
+        return await self._judge(credential, started, deadline)
+
+    def closed(self) -> bool:
+        return self._eof
+
+    def _set_prompt(self, text: str) -> str | None:
+        line = _last_line(text)
+        if _LOGIN_PROMPT.search(line):
+            self._prompt = "login"
+        elif _PASSWORD_PROMPT.search(line):
+            self._prompt = "password"
+        return self._prompt
+
+    def _judged_failure(self, credential: Credential, text: str, started: float) -> Attempt:
+        outcome = Outcome.LOCKED if looks_locked(text) else Outcome.REJECTED
+        return attempt(credential, outcome, device_text(text, credential), started)
+
+    async def _judge(self, credential: Credential, started: float, deadline: float) -> Attempt:
+        text = ""
+        while True:
+            line = _last_line(text)
+            if _LOGIN_PROMPT.search(line) or _PASSWORD_PROMPT.search(line):
+                self._set_prompt(text)
+                return self._judged_failure(credential, text, started)
+            if _FAILED.search(text) or looks_locked(text):
+                # Failure text: the next prompt (or the hang-up) follows shortly.
+                more, _ = await self._until(_PROMPT_END, min(deadline, time.monotonic() + 2.0))
+                text = (text + more)[-KEEP:]
+                line = _last_line(text)
+                if not _FAILED.search(text) and _SHELL_PROMPT.search(line):
+                    pass  # "locked" in a message of the day, then a shell: judge the shell
+                else:
+                    self._set_prompt(text)
+                    if not self._prompt and not self._eof:
+                        self.reusable = False
+                    return self._judged_failure(credential, text, started)
+            if _SHELL_PROMPT.search(line):
+                # A shell prompt: accepted unless more output (a login prompt) follows.
+                more = await self._more(CONFIRM)
+                if more:
+                    text = (text + more)[-KEEP:]
+                    continue
+                self.reusable = False
+                return attempt(
+                    credential,
+                    Outcome.ACCEPTED,
+                    f"shell prompt: {device_text(text, credential)!r}",
+                    started,
+                )
+            if self._eof:
+                raise Dropped(
+                    "the server closed the connection without answering the password"
+                    + (f": {device_text(text, credential)!r}" if text.strip() else "")
+                )
+            left = deadline - time.monotonic()
+            chunk = ""
+            if left > 0:
+                with contextlib.suppress(TimeoutError):
+                    chunk = await self._read(left)
+            if chunk or self._eof:
+                text = (text + chunk)[-KEEP:]
+                continue
+            # The deadline passed with neither prompt nor failure.
+            if _BANNER.search(text):
+                self.reusable = False
+                return attempt(
+                    credential,
+                    Outcome.ACCEPTED,
+                    f"post-login banner, no login prompt: {device_text(text, credential)!r}",
+                    started,
+                )
+            return attempt(
+                credential,
+                Outcome.ERROR,
+                f"no recognisable answer within {self._timeout:g} s: "
+                f"{device_text(text, credential)!r}",
+                started,
+            )
+
+
+class _AnyEnd:
+    """Matches text ending in any prompt (login, password or shell)."""
+
+    def __init__(self, *patterns: re.Pattern[str]) -> None:
+        self._patterns = patterns
+
+    def search(self, text: str) -> bool:
+        line = _last_line(text)
+        return any(p.search(line) for p in self._patterns)
+
+
+_PROMPT_END = _AnyEnd(_LOGIN_PROMPT, _PASSWORD_PROMPT, _SHELL_PROMPT)
+_NOBODY = Credential("", "")
+
+
+async def try_logins(
+    dev: DeviceNetwork,
+    service: Service,
+    credentials: Sequence[Credential],
+    *,
+    timeout: float = 10.0,
+    connections: int = 1,
+) -> LoginRun:
+    """Try `credentials` on a telnet service, in order; see the module docstring."""
+    scheduler = Scheduler(credentials)
+
+    @contextlib.asynccontextmanager
+    async def open_session() -> AsyncIterator[_Session]:
+        async with dev.tcp(service.port) as stream:
+            session = _Session(stream, timeout)
+            await session.start()
+            yield session
+
+    await run_workers(scheduler, lambda: session_worker(scheduler, open_session), connections)
+    return scheduler.run(METHOD)

@@ -1,0 +1,41 @@
+"""Shared login helpers: ordering, stop rules, masking."""
+
+from __future__ import annotations
+
+from probes._login import client_for
+from probes._login.common import Scheduler, attempt, device_text, looks_locked
+from scanner.credentials import Credential, Outcome
+
+
+def test_scheduler_groups_by_username_and_stops_after_three_errors() -> None:
+    creds = [Credential("a", "1"), Credential("b", "2"), Credential("a", "3"), Credential("c", "4")]
+    sched = Scheduler(creds)
+    assert sched.take("a") == (0, creds[0])
+    assert sched.take("a") == (2, creds[2])
+    assert sched.take("a") is None
+    assert sched.take() == (1, creds[1])
+    for index in (0, 2, 1):
+        sched.record(index, attempt(creds[index], Outcome.ERROR, "timeout"))
+    assert sched.stopped.is_set()
+    assert "3 errors in a row" in sched.run("x").note
+    assert [a.credential for a in sched.attempts()] == [creds[0], creds[1], creds[2]]
+
+
+def test_device_text_never_keeps_the_password() -> None:
+    cred = Credential("admin", "s3cret\x1b[0m")
+    text = device_text(b"echo: s3cret\x1b[0m and more", cred)
+    assert "s3cret" not in text
+    assert "••••" in text
+    assert "s3cret" not in repr(attempt(cred, Outcome.REJECTED, "said s3cret\x1b[0m"))
+
+
+def test_lock_words() -> None:
+    assert looks_locked("Account locked")
+    assert looks_locked("Too many login failures, try again later")
+    assert not looks_locked("Login incorrect")
+
+
+def test_client_registry() -> None:
+    assert client_for("ssh") is not None
+    assert client_for("mqtts") is client_for("mqtt")
+    assert client_for("gopher") is None

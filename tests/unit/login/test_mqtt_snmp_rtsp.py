@@ -1,0 +1,230 @@
+"""MQTT, SNMP and RTSP login clients against lab devices and small in-test servers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+
+from lab.device import LabDevice
+from lab.personality import load_builtin
+from lab.servers.mqtt import parse_connect, read_packet
+from probes._login import mqtt, rtsp, snmp
+from probes._login.rtsp import Challenge, digest_authorization
+from scanner.credentials import Credential, Outcome
+from scanner.model import Service
+
+from .conftest import assert_no_secret, device, hang_up, tcp_server
+
+if TYPE_CHECKING:
+    import asyncio
+
+ANON = Credential("", "", "anonymous check")
+WRONG = [Credential("admin", "hunter22"), Credential("root", "s3cr3t-x")]
+RIGHT = Credential("admin", "Pa55-word")
+
+
+def _broker(*, v5_only: bool, code: int | None = None):
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, _, body = await read_packet(reader)
+        level, username, password = parse_connect(body)
+        ok = (username, password) == (RIGHT.username, RIGHT.password)
+        if level == 4:
+            rc = 1 if v5_only else (code if code is not None else (0 if ok else 5))
+            writer.write(bytes([0x20, 2, 0, rc]))
+        else:
+            rc = code if code is not None else (0 if ok else 0x87)
+            reason = b"bad credentials" if rc else b""
+            props = b"\x1f" + len(reason).to_bytes(2, "big") + reason if reason else b""
+            body = bytes([0, rc, len(props)]) + props
+            writer.write(bytes([0x20, len(body)]) + body)
+        await reader.read(10)
+
+    return handle
+
+
+@pytest.mark.lab
+async def test_mqtt_anonymous_broker_accepts_the_empty_credential() -> None:
+    async with LabDevice(load_builtin("home-router"), "127.0.34.20") as lab:
+        svc = next(s for s in lab.services if s.protocol == "mqtt")
+        run = await mqtt.try_logins(device(lab.address), svc, [ANON, *WRONG], timeout=3)
+    assert [a.outcome for a in run.attempts] == [Outcome.ACCEPTED]
+    assert "return code 0" in run.attempts[0].detail
+
+
+async def test_mqtt_finds_the_password_and_stops_there() -> None:
+    async with tcp_server("127.0.35.20", _broker(v5_only=False)) as (port, count):
+        creds = [ANON, *WRONG, RIGHT, Credential("admin", "never")]
+        run = await mqtt.try_logins(device("127.0.35.20"), Service("tcp", port, "mqtt"), creds)
+    assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 3 + [Outcome.ACCEPTED]
+    assert count[0] == 4
+    assert_no_secret(run, creds)
+
+
+async def test_mqtt5_fallback() -> None:
+    async with tcp_server("127.0.35.21", _broker(v5_only=True)) as (port, count):
+        creds = [*WRONG, RIGHT]
+        run = await mqtt.try_logins(device("127.0.35.21"), Service("tcp", port, "mqtt"), creds)
+    assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 2 + [Outcome.ACCEPTED]
+    assert "0x87" in run.attempts[0].detail
+    assert "bad credentials" in run.attempts[0].detail
+    assert "MQTT 5.0" in run.attempts[-1].detail
+    assert count[0] == 4  # one 3.1.1 refusal, then three 5.0 connects
+
+
+async def test_mqtt_server_unavailable_and_drops_are_throttled(
+    fast_backoff: tuple[float, ...],
+) -> None:
+    async with tcp_server("127.0.35.22", _broker(v5_only=False, code=3)) as (port, count):
+        run = await mqtt.try_logins(device("127.0.35.22"), Service("tcp", port, "mqtt"), [RIGHT])
+    assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
+    assert "server unavailable" in run.attempts[0].detail
+    assert count[0] == 1 + len(fast_backoff)
+    async with tcp_server("127.0.35.22", hang_up) as (port, count):
+        run = await mqtt.try_logins(device("127.0.35.22"), Service("tcp", port, "mqtt"), [RIGHT])
+    assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
+    assert count[0] == 1 + len(fast_backoff)
+
+
+@pytest.mark.lab
+async def test_snmp_community_found_and_wrong_ones_rejected() -> None:
+    creds = [Credential("", "n0t-it"), Credential("ignored", "public"), Credential("", "private")]
+    async with LabDevice(load_builtin("home-router"), "127.0.34.21") as lab:
+        svc = next(s for s in lab.services if s.protocol == "snmp")
+        run = await snmp.try_logins(device(lab.address), svc, creds, timeout=1.0)
+    assert run.method == "snmp v1/v2c"
+    assert [a.outcome for a in run.attempts] == [Outcome.REJECTED, Outcome.ACCEPTED]
+    assert "agents ignore wrong communities" in run.attempts[0].detail
+    assert "Globex HR-1" in run.attempts[1].detail
+    assert_no_secret(run, creds)
+
+
+async def test_snmp_silence_is_rejected_not_an_error() -> None:
+    # Nothing listens on this UDP port of 127.0.35.23.
+    dev = device("127.0.35.23")
+    run = await snmp.try_logins(
+        dev, Service("udp", 1161, "snmp"), [Credential("", "pub")], timeout=0.4
+    )
+    assert [a.outcome for a in run.attempts] == [Outcome.REJECTED]
+    assert "no answer within 0.4 s" in run.attempts[0].detail
+
+
+def test_digest_matches_rfc_2617_example() -> None:
+    challenge = Challenge(
+        "digest",
+        {
+            "realm": "testrealm@host.com",
+            "qop": "auth,auth-int",
+            "nonce": "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+            "opaque": "5ccc069c403ebaf9f0171e9517f40e41",
+        },
+    )
+    value = digest_authorization(
+        challenge, Credential("Mufasa", "Circle Of Life"), "GET", "/dir/index.html", 1, "0a4f113b"
+    )
+    assert 'response="6629fae49393a05397450978507c4ef1"' in value
+    assert "Circle Of Life" not in value
+
+
+def _rtsp_camera(scheme: str, *, open_stream: bool = False, status: int | None = None):
+    realm, nonce = "IP Camera", "b5b1e2c3d4"
+
+    def authorized(value: str, method: str, uri: str) -> bool:
+        if value.startswith("Basic "):
+            return base64.b64decode(value[6:]).decode() == f"{RIGHT.username}:{RIGHT.password}"
+        params = dict(re.findall(r'(\w+)="?([^",]*)"?', value[7:]))
+
+        def h(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 -- RTSP digest is MD5
+
+        ha1 = h(f"{params['username']}:{realm}:{RIGHT.password}")
+        ha2 = h(f"{method}:{params['uri']}")
+        want = h(f"{ha1}:{nonce}:{params['nc']}:{params['cnonce']}:auth:{ha2}")
+        return bool(
+            params["username"] == RIGHT.username
+            and params["response"] == want
+            and params["uri"] == uri
+        )
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(20):
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            method, uri, _ = lines[0].split(" ")
+            headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+            cseq = headers.get("CSeq", "0")
+            extra = ""
+            if method == "OPTIONS":
+                code = "200 OK"
+            elif status is not None and "Authorization" in headers:
+                code = f"{status} Busy"
+            elif open_stream or (
+                "Authorization" in headers and authorized(headers["Authorization"], method, uri)
+            ):
+                body = "v=0\r\n"
+                code = "200 OK"
+                extra = (
+                    f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+                )
+            else:
+                code = "401 Unauthorized"
+                challenge = (
+                    f'Basic realm="{realm}"'
+                    if scheme == "basic"
+                    else f'Digest realm="{realm}", nonce="{nonce}", qop="auth"'
+                )
+                extra = f"WWW-Authenticate: {challenge}\r\n"
+            reply = f"RTSP/1.0 {code}\r\nCSeq: {cseq}\r\n{extra}"
+            writer.write(
+                (
+                    reply
+                    if reply.endswith("\r\n\r\n") or "Content-Length" in reply
+                    else reply + "\r\n"
+                ).encode()
+            )
+            await writer.drain()
+
+    return handle
+
+
+@pytest.mark.parametrize("scheme", ["digest", "basic"])
+async def test_rtsp_finds_the_password_and_stops_there(scheme: str) -> None:
+    creds = [*WRONG, RIGHT, Credential("admin", "never")]
+    async with tcp_server("127.0.35.30", _rtsp_camera(scheme)) as (port, count):
+        run = await rtsp.try_logins(device("127.0.35.30"), Service("tcp", port, "rtsp"), creds)
+    assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 2 + [Outcome.ACCEPTED]
+    assert run.attempts[0].detail.startswith("RTSP 401")
+    assert count[0] == 1  # every attempt on one connection
+    assert_no_secret(run, creds)
+
+
+async def test_rtsp_open_stream_needs_no_login() -> None:
+    async with tcp_server("127.0.35.31", _rtsp_camera("basic", open_stream=True)) as (port, _):
+        run = await rtsp.try_logins(device("127.0.35.31"), Service("tcp", port, "rtsp"), WRONG)
+    assert run.attempts == ()
+    assert run.control is not None
+    assert run.control.outcome is Outcome.ACCEPTED
+    assert run.control.credential == Credential("", "")
+    assert "no login needed" in run.note
+
+
+@pytest.mark.lab
+async def test_rtsp_lab_camera_rejects() -> None:
+    async with LabDevice(load_builtin("weak-camera"), "127.0.34.22") as lab:
+        svc = next(s for s in lab.services if s.protocol == "rtsp")
+        run = await rtsp.try_logins(device(lab.address), svc, WRONG, timeout=3)
+    assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 2
+
+
+async def test_rtsp_503_and_drops_are_throttled(fast_backoff: tuple[float, ...]) -> None:
+    async with tcp_server("127.0.35.32", _rtsp_camera("digest", status=503)) as (port, count):
+        run = await rtsp.try_logins(device("127.0.35.32"), Service("tcp", port, "rtsp"), [RIGHT])
+    assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
+    assert "503" in run.attempts[0].detail
+    assert count[0] == 1 + len(fast_backoff)
+    async with tcp_server("127.0.35.32", hang_up) as (port, count):
+        run = await rtsp.try_logins(device("127.0.35.32"), Service("tcp", port, "rtsp"), [RIGHT])
+    assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
