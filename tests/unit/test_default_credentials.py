@@ -138,3 +138,20 @@ def test_budget_parameters_are_validated():
     assert LoginBudget(lockout_threshold=5, safety_margin=1).per_account == 3
     with pytest.raises(Exception, match="lockout_threshold"):
         LoginBudget(lockout_threshold=0)
+
+
+async def test_a_delay_spreads_attempts_one_at_a_time_and_stops_at_the_first_non_rejection():
+    budget = LoginBudget(delay_seconds=0.01)
+    result, _ = await judge({"root": Outcome.ACCEPTED}, context=ctx(budget=budget))
+    assert all(len(call) == 1 for call in Fake.seen)  # one pair per client call
+    assert [c[0] for c in Fake.seen] == ["admin", "1234", "root"]
+    assert result.verdict is Verdict.FAIL
+
+
+def test_named_and_missing_credential_lists():
+    from scanner.credential_lists import load_list, resolve_list
+    from scanner.errors import ConfigError
+
+    assert len(load_list(resolve_list("mirai-2016"))[0].pairs) > 50
+    with pytest.raises(ConfigError, match="mirai-2016"):
+        resolve_list("no-such-list")
