@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from probes._login import client_for
 from probes._login.common import Scheduler, attempt, device_text, looks_locked
 from scanner.credentials import Credential, Outcome
 
@@ -34,8 +33,3 @@ def test_lock_words() -> None:
     assert looks_locked("Too many login failures, try again later")
     assert not looks_locked("Login incorrect")
 
-
-def test_client_registry() -> None:
-    assert client_for("ssh") is not None
-    assert client_for("mqtts") is client_for("mqtt")
-    assert client_for("gopher") is None
