@@ -32,4 +32,3 @@ def test_lock_words() -> None:
     assert looks_locked("Account locked")
     assert looks_locked("Too many login failures, try again later")
     assert not looks_locked("Login incorrect")
-
