@@ -37,7 +37,7 @@ from scanner.probe import Check, Params, ServiceProbe
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from scanner.credentials import Attempt, Credential
+    from scanner.credentials import Credential
     from scanner.model import JSONValue, Service
     from scanner.probe import ProbeContext
 
@@ -125,17 +125,13 @@ class _DefaultLogin(ServiceProbe):
         """All at once, or one pair at a time with the profile's pause in between."""
         if not chosen or budget.delay_seconds <= 0:
             return await self.login(ctx, service, chosen, budget)
-        attempts: list[Attempt] = []
-        first: LoginRun | None = None
-        for i, cred in enumerate(chosen):
-            if i:
-                await asyncio.sleep(budget.delay_seconds)
-            part = await self.login(ctx, service, [cred], budget)
-            first = first or part
-            attempts += part.attempts
-            if not part.attempts or part.attempts[-1].outcome is not Outcome.REJECTED:
+        first = await self.login(ctx, service, chosen[:1], budget)
+        attempts = list(first.attempts)
+        for cred in chosen[1:]:
+            if not attempts or attempts[-1].outcome is not Outcome.REJECTED:
                 break
-        assert first is not None  # noqa: S101 -- chosen is not empty
+            await asyncio.sleep(budget.delay_seconds)
+            attempts += (await self.login(ctx, service, [cred], budget)).attempts
         return LoginRun(first.method, tuple(attempts), first.control, first.note)
 
     @staticmethod
