@@ -176,7 +176,8 @@ class _DefaultLogin(ServiceProbe):
             if self.control_means_open:
                 return result(
                     Verdict.FAIL,
-                    f"{where} lets a client in without any credentials ({run.method}).",
+                    f"{where} lets a client in without valid credentials: a random login "
+                    f"(or none) was accepted ({run.method}).",
                 )
             return result(
                 Verdict.INCONCLUSIVE,
@@ -341,6 +342,7 @@ class DefaultMqttLogin(_DefaultLogin):
     checks = (MQTT,)
     family = "mqtt"
     protocols = frozenset({"mqtt", "mqtts"})
+    control_means_open = True  # a broker that accepts a random login authenticates no one
 
     async def login(
         self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget

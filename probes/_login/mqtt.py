@@ -252,5 +252,17 @@ async def try_logins(
         async with dev.tcp(service.port, tls=tls) as stream:
             yield _Session(stream, level, timeout)
 
+    if any(c.username or c.password for c in credentials):
+        # A broker with anonymous access accepts whatever username and password come with
+        # the CONNECT: only a refused random login makes an accepted one mean anything.
+        bogus = Credential(f"shinsa-{secrets.token_hex(4)}", secrets.token_urlsafe(12), "control")
+        control_scheduler = Scheduler([bogus])
+        await run_workers(
+            control_scheduler, lambda: session_worker(control_scheduler, open_session), 1
+        )
+        control = next(iter(control_scheduler.run(METHOD).attempts), None)
+        if control is not None and control.outcome is not Outcome.REJECTED:
+            return LoginRun(METHOD, control=control, note="the control login was not refused")
+        scheduler.control = control
     await run_workers(scheduler, lambda: session_worker(scheduler, open_session), connections)
     return scheduler.run(METHOD)

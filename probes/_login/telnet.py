@@ -144,7 +144,7 @@ class _Session:
                 chunk = await self._read(left)
             except TimeoutError:
                 return buf, False
-            if not chunk:
+            if self._eof:  # an empty chunk may be a packet of pure option negotiation
                 return buf, False
             buf = (buf + chunk)[-KEEP:]
 
@@ -157,7 +157,7 @@ class _Session:
                 chunk = await self._read(deadline - time.monotonic())
             except TimeoutError:
                 break
-            if not chunk:
+            if self._eof:  # (a chunk of pure option negotiation decodes to "")
                 raise Dropped("the server closed the connection before a login prompt")
             buf = (buf + chunk)[-KEEP:]
             line = _last_line(buf)
@@ -174,9 +174,19 @@ class _Session:
         raise Dropped(f"no login prompt within {self._timeout:g} s: {device_text(buf, _NOBODY)!r}")
 
     async def _more(self, seconds: float) -> str:
-        """Whatever arrives within `seconds` (used to confirm a prompt is the last word)."""
-        with contextlib.suppress(TimeoutError, ReadLimitExceeded):
-            return await self._read(seconds)
+        """Whatever text arrives within `seconds` (used to confirm a prompt is the last
+        word); packets of pure option negotiation are not text, so keep waiting past them."""
+        deadline = time.monotonic() + seconds
+        while not self._eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return ""
+            try:
+                text = await self._read(left)
+            except (TimeoutError, ReadLimitExceeded):
+                return ""
+            if text:
+                return text
         return ""
 
     async def attempt(self, credential: Credential) -> Attempt:
@@ -280,13 +290,14 @@ class _Session:
                     + (f": {device_text(text, credential)!r}" if text.strip() else "")
                 )
             left = deadline - time.monotonic()
-            chunk = ""
             if left > 0:
-                with contextlib.suppress(TimeoutError):
+                try:
                     chunk = await self._read(left)
-            if chunk or self._eof:
-                text = (text + chunk)[-KEEP:]
-                continue
+                except TimeoutError:
+                    pass
+                else:  # text, EOF, or a packet of pure negotiation: look again
+                    text = (text + chunk)[-KEEP:]
+                    continue
             # The deadline passed with neither prompt nor failure.
             if _BANNER.search(text):
                 self.reusable = False

@@ -50,9 +50,16 @@ def _broker(*, v5_only: bool, code: int | None = None):
 async def test_mqtt_anonymous_broker_accepts_the_empty_credential() -> None:
     async with LabDevice(load_builtin("home-router"), "127.0.34.20") as lab:
         svc = next(s for s in lab.services if s.protocol == "mqtt")
+        alone = await mqtt.try_logins(device(lab.address), svc, [ANON], timeout=3)
         run = await mqtt.try_logins(device(lab.address), svc, [ANON, *WRONG], timeout=3)
-    assert [a.outcome for a in run.attempts] == [Outcome.ACCEPTED]
-    assert "return code 0" in run.attempts[0].detail
+    # Alone, the empty credential is simply accepted ...
+    assert [a.outcome for a in alone.attempts] == [Outcome.ACCEPTED]
+    assert "return code 0" in alone.attempts[0].detail
+    # ... and with passwords to try, the random control login is accepted first, so no
+    # password can be judged: the broker authenticates no one.
+    assert run.attempts == ()
+    assert run.control is not None
+    assert run.control.outcome is Outcome.ACCEPTED
 
 
 async def test_mqtt_finds_the_password_and_stops_there() -> None:
@@ -60,7 +67,9 @@ async def test_mqtt_finds_the_password_and_stops_there() -> None:
         creds = [ANON, *WRONG, RIGHT, Credential("admin", "never")]
         run = await mqtt.try_logins(device("127.0.35.20"), Service("tcp", port, "mqtt"), creds)
     assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 3 + [Outcome.ACCEPTED]
-    assert count[0] == 4
+    assert run.control is not None
+    assert run.control.outcome is Outcome.REJECTED
+    assert count[0] == 5  # the control login, then four
     assert_no_secret(run, creds)
 
 
@@ -72,7 +81,7 @@ async def test_mqtt5_fallback() -> None:
     assert "0x87" in run.attempts[0].detail
     assert "bad credentials" in run.attempts[0].detail
     assert "MQTT 5.0" in run.attempts[-1].detail
-    assert count[0] == 4  # one 3.1.1 refusal, then three 5.0 connects
+    assert count[0] == 5  # one 3.1.1 refusal (the control), then the control and two in 5.0
 
 
 async def test_mqtt_server_unavailable_and_drops_are_throttled(
@@ -80,12 +89,16 @@ async def test_mqtt_server_unavailable_and_drops_are_throttled(
 ) -> None:
     async with tcp_server("127.0.35.22", _broker(v5_only=False, code=3)) as (port, count):
         run = await mqtt.try_logins(device("127.0.35.22"), Service("tcp", port, "mqtt"), [RIGHT])
-    assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
-    assert "server unavailable" in run.attempts[0].detail
+    # the control login already meets the throttle: nothing else is sent
+    assert run.attempts == ()
+    assert run.control is not None
+    assert run.control.outcome is Outcome.THROTTLED
+    assert "server unavailable" in run.control.detail
     assert count[0] == 1 + len(fast_backoff)
     async with tcp_server("127.0.35.22", hang_up) as (port, count):
         run = await mqtt.try_logins(device("127.0.35.22"), Service("tcp", port, "mqtt"), [RIGHT])
-    assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
+    assert run.control is not None
+    assert run.control.outcome is Outcome.THROTTLED
     assert count[0] == 1 + len(fast_backoff)
 
 
