@@ -332,3 +332,28 @@ async def test_ssh_finds_last_password_through_maxstartups_drops(
     failed_passwords = log.count("Failed password for")
     drops = log.count("past MaxStartups")
     assert rejected <= failed_passwords, (rejected, failed_passwords, drops, throttled_or_error)
+
+
+# --- dropbear's per-address limit: 16 connections, right password last of 51 --------------
+
+
+async def test_ssh_finds_last_password_through_dropbears_per_address_limit(
+    dropbear_creds: CredsDaemon,
+) -> None:
+    # Given dropbear, which refuses more than a few unauthenticated connections per source
+    # address (MAX_UNAUTH_PER_IP), and 50 wrong passwords before the right one
+    daemon = dropbear_creds
+    right = (daemon.username, daemon.password)
+    wrong = [(daemon.username, f"wrong-{n:02d}") for n in range(50)]
+    credentials = [Credential(*p) for p in (*wrong, right)]
+    # When the client spends them over 16 connections
+    run = await try_logins(
+        "ssh", daemon.address, SSH, credentials, connections=16, timeout=LIST_TIMEOUT
+    )
+    info = describe(run)
+    # Then the right password is found, no wrong one is accepted, and a refused connection
+    # never shows as a wrong password (each credential has one outcome)
+    assert pairs(run, Outcome.ACCEPTED) == [right], info
+    assert set(pairs(run, Outcome.REJECTED)) <= set(wrong), info
+    tried = [(a.credential.username, a.credential.password) for a in run.attempts]
+    assert len(tried) == len(set(tried)), info
