@@ -230,6 +230,12 @@ class _DefaultLogin(ServiceProbe):
                     f"{where} {word} after {len(run.attempts)} attempt(s) ({last.detail}); "
                     "the remaining factory logins were not tried, so this is not a pass.",
                 )
+        if len(run.attempts) < len(chosen) and run.note:
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"{where} rejected the {len(run.attempts)} factory login(s) tried, but the run "
+                f"stopped before the other {len(chosen) - len(run.attempts)}: {run.note}.",
+            )
         errors = outcomes.count(Outcome.ERROR)
         if errors == len(outcomes):
             return result(

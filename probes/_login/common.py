@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
     from scanner.net import BoundedStream
 
+#: Three refusals each slower than the last, the last ≥ this many seconds and ≥ this many
+#: times the first, are a progressive delay, not network noise.
+GROWING_DELAY_FLOOR = 1.0
+GROWING_DELAY_FACTOR = 3.0
 #: Waits before each retry of a credential whose connection was dropped (then THROTTLED).
 BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0)
 #: ERROR outcomes in a row that end a run: the service is not answering logins at all.
@@ -162,6 +166,7 @@ class Scheduler:
     control: Attempt | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self._rejection_latencies: list[float] = []
         self._taken = [False] * len(self.credentials)
         # Cursors instead of rescanning the list on every take(): a long list over many
         # connections would otherwise cost quadratic time (measured: 0.4 s per 3,000).
@@ -208,6 +213,20 @@ class Scheduler:
                 self.stop(f"stopped after {MAX_ERRORS_IN_A_ROW} errors in a row")
         else:
             self._errors_in_a_row = 0
+            self._watch_delays(result.latency)
+
+    def _watch_delays(self, latency: float) -> None:
+        """Stop when each refusal comes slower than the last: a progressive delay is the
+        device throttling, and more attempts would only slow it down further."""
+        recent = self._rejection_latencies = [*self._rejection_latencies[-2:], latency]
+        if (
+            len(recent) == 3
+            and recent[0] < recent[1] < recent[2]
+            and recent[2] >= GROWING_DELAY_FLOOR
+            and recent[2] >= GROWING_DELAY_FACTOR * recent[0]
+        ):
+            steps = " → ".join(f"{x:.1f} s" for x in recent)
+            self.stop(f"the device answered each refusal more slowly ({steps}): progressive delay")
 
     def stop(self, note: str = "") -> None:
         if note and not self.note:

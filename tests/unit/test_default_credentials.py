@@ -155,3 +155,15 @@ def test_named_and_missing_credential_lists():
     assert len(load_list(resolve_list("mirai-2016"))[0].pairs) > 50
     with pytest.raises(ConfigError, match="mirai-2016"):
         resolve_list("no-such-list")
+
+
+class StopsEarly(Fake):
+    async def login(self, ctx, service, creds: Sequence[Credential], budget) -> LoginRun:
+        first = Attempt(creds[0], Outcome.REJECTED, "refused", 2.5)
+        return LoginRun("http basic", (first,), None, "progressive delay")
+
+
+async def test_a_run_stopped_early_is_inconclusive_never_pass():
+    (result,) = await StopsEarly().run(ctx(), SVC)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "progressive delay" in result.reason

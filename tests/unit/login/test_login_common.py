@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from probes._login.common import Scheduler, attempt, device_text, looks_locked
-from scanner.credentials import Credential, Outcome
+from scanner.credentials import Attempt, Credential, Outcome
 
 
 def test_scheduler_groups_by_username_and_stops_after_three_errors() -> None:
@@ -32,3 +32,20 @@ def test_lock_words() -> None:
     assert looks_locked("Account locked")
     assert looks_locked("Too many login failures, try again later")
     assert not looks_locked("Login incorrect")
+
+
+def test_refusals_that_come_slower_each_time_stop_the_run_as_a_progressive_delay() -> None:
+    creds = [Credential("admin", str(n)) for n in range(6)]
+    sched = Scheduler(creds)
+    for index, latency in enumerate((0.2, 0.9, 2.5)):
+        sched.record(index, Attempt(creds[index], Outcome.REJECTED, "no", latency))
+    assert sched.stopped.is_set()
+    assert "progressive delay" in sched.note
+
+
+def test_steady_slow_refusals_are_not_a_progressive_delay() -> None:
+    creds = [Credential("admin", str(n)) for n in range(6)]
+    sched = Scheduler(creds)
+    for index, latency in enumerate((3.0, 3.1, 3.0, 3.2, 3.1)):  # pam_faildelay: constant
+        sched.record(index, Attempt(creds[index], Outcome.REJECTED, "no", latency))
+    assert not sched.stopped.is_set()
