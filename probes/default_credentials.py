@@ -21,7 +21,6 @@ IEC 62443-4-2 CR 1.5 (authenticator management), NIST SP 800-171 3.5.2, ETSI EN 
 
 from __future__ import annotations
 
-import abc
 import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -90,11 +89,11 @@ class _DefaultLogin(ServiceProbe):
     #: agents that cannot lock (SNMP communities) ignore the per-account budget
     lockable: ClassVar[bool] = True
 
-    @abc.abstractmethod
     async def login(
         self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
     ) -> LoginRun:
         """Run the protocol client over `creds`."""
+        return await _CLIENTS[self.family](ctx.net, service, creds, timeout=budget.timeout_seconds)
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         budget = ctx.params(self.check, LoginBudget)
@@ -278,6 +277,17 @@ def _evidence(run: LoginRun, skipped: Sequence[Credential], budget: LoginBudget)
     return Evidence("auth_attempts", summary[:200], details)
 
 
+#: the login client of each family but HTTP (whose client also takes the page facts)
+_CLIENTS = {
+    "ssh": ssh.try_logins,
+    "telnet": telnet.try_logins,
+    "ftp": ftp.try_logins,
+    "mqtt": mqtt.try_logins,
+    "snmp": snmp.try_logins,
+    "rtsp": rtsp.try_logins,
+}
+
+
 def _check(protocol: str, title: str) -> Check:
     return Check(f"creds.default.{protocol}", title, _method(protocol), LoginBudget)
 
@@ -297,11 +307,6 @@ class DefaultSshLogin(_DefaultLogin):
     family = "ssh"
     protocols = frozenset({"ssh"})
 
-    async def login(
-        self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
-    ) -> LoginRun:
-        return await ssh.try_logins(ctx.net, service, creds, timeout=budget.timeout_seconds)
-
 
 class DefaultTelnetLogin(_DefaultLogin):
     check = TELNET
@@ -309,22 +314,12 @@ class DefaultTelnetLogin(_DefaultLogin):
     family = "telnet"
     protocols = frozenset({"telnet"})
 
-    async def login(
-        self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
-    ) -> LoginRun:
-        return await telnet.try_logins(ctx.net, service, creds, timeout=budget.timeout_seconds)
-
 
 class DefaultFtpLogin(_DefaultLogin):
     check = FTP
     checks = (FTP,)
     family = "ftp"
     protocols = frozenset({"ftp"})
-
-    async def login(
-        self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
-    ) -> LoginRun:
-        return await ftp.try_logins(ctx.net, service, creds, timeout=budget.timeout_seconds)
 
 
 class DefaultHttpLogin(_DefaultLogin):
@@ -350,11 +345,6 @@ class DefaultMqttLogin(_DefaultLogin):
     protocols = frozenset({"mqtt", "mqtts"})
     control_means_open = True  # a broker that accepts a random login authenticates no one
 
-    async def login(
-        self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
-    ) -> LoginRun:
-        return await mqtt.try_logins(ctx.net, service, creds, timeout=budget.timeout_seconds)
-
 
 class DefaultSnmpCommunity(_DefaultLogin):
     check = SNMP
@@ -363,11 +353,6 @@ class DefaultSnmpCommunity(_DefaultLogin):
     protocols = frozenset({"snmp"})
     lockable = False  # communities are not accounts: nothing to lock
 
-    async def login(
-        self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
-    ) -> LoginRun:
-        return await snmp.try_logins(ctx.net, service, creds, timeout=budget.timeout_seconds)
-
 
 class DefaultRtspLogin(_DefaultLogin):
     check = RTSP
@@ -375,8 +360,3 @@ class DefaultRtspLogin(_DefaultLogin):
     family = "rtsp"
     protocols = frozenset({"rtsp"})
     control_means_open = True  # a stream served to a client without credentials
-
-    async def login(
-        self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
-    ) -> LoginRun:
-        return await rtsp.try_logins(ctx.net, service, creds, timeout=budget.timeout_seconds)

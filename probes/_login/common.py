@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     from scanner.net import BoundedStream
 
+#: "Nobody": masks nothing, for device text seen before any credential is sent.
+NOBODY = Credential("", "")
 #: Three refusals each slower than the last, the last ≥ this many seconds and ≥ this many
 #: times the first, are a progressive delay, not network noise.
 GROWING_DELAY_FLOOR = 1.0

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from probes._login.common import (
+    NOBODY,
     Dropped,
     LineReader,
     Scheduler,
@@ -79,9 +80,9 @@ class _Session:
         try:
             greeting = await self.reply()
         except (ValueError, ReadLimitExceeded) as exc:
-            raise Unsupported(f"not an FTP server: {device_text(str(exc), _NOBODY)}") from exc
+            raise Unsupported(f"not an FTP server: {device_text(str(exc), NOBODY)}") from exc
         if greeting.code == 421 or greeting.code >= 400:
-            raise Dropped(f"greeting {device_text(greeting.text, _NOBODY)!r}", busy=True)
+            raise Dropped(f"greeting {device_text(greeting.text, NOBODY)!r}", busy=True)
 
     async def _send(self, verb: str, argument: str) -> None:
         if "\r" in argument or "\n" in argument:
@@ -120,9 +121,6 @@ class _Session:
             return attempt(credential, Outcome.REJECTED, detail, started)
         self.reusable = False
         return attempt(credential, Outcome.ERROR, f"unexpected reply {detail!r}", started)
-
-
-_NOBODY = Credential("", "")
 
 
 async def try_logins(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from probes._login.common import (
+    NOBODY,
     Dropped,
     LineReader,
     NoLoginNeeded,
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 METHOD = "rtsp describe"
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024
-_NOBODY = Credential("", "")
 _PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
 
 
@@ -180,18 +180,18 @@ class _Session:
             await self.request("OPTIONS")
             response = await self.request("DESCRIBE")
         except (ValueError, ReadLimitExceeded) as exc:
-            raise Unsupported(f"not an RTSP server: {device_text(str(exc), _NOBODY)}") from exc
+            raise Unsupported(f"not an RTSP server: {device_text(str(exc), NOBODY)}") from exc
         if response.status == 200:
             raise NoLoginNeeded(f"DESCRIBE {self._url} answered 200 without credentials")
         if response.status in (429, 503):
-            raise Dropped(_describe(response, _NOBODY), busy=True)
+            raise Dropped(_describe(response, NOBODY), busy=True)
         if response.status != 401:
-            raise Unsupported(f"DESCRIBE without credentials: {_describe(response, _NOBODY)}")
+            raise Unsupported(f"DESCRIBE without credentials: {_describe(response, NOBODY)}")
         self._learn(response)
         if self._challenge is None:
             raise Unsupported(
                 "401 without a Basic or Digest challenge: "
-                + device_text(" ".join(response.all("www-authenticate")), _NOBODY)
+                + device_text(" ".join(response.all("www-authenticate")), NOBODY)
             )
 
     def _learn(self, response: Response) -> bool:

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING
 
 from probes._login.common import (
+    NOBODY,
     Dropped,
     NoLoginNeeded,
     Scheduler,
@@ -169,9 +170,9 @@ class _Session:
                 return
             if _SHELL_PROMPT.search(line) and not await self._more(CONFIRM):
                 raise NoLoginNeeded(
-                    f"telnet shell prompt without any login: {device_text(buf, _NOBODY)!r}"
+                    f"telnet shell prompt without any login: {device_text(buf, NOBODY)!r}"
                 )
-        raise Dropped(f"no login prompt within {self._timeout:g} s: {device_text(buf, _NOBODY)!r}")
+        raise Dropped(f"no login prompt within {self._timeout:g} s: {device_text(buf, NOBODY)!r}")
 
     async def _more(self, seconds: float) -> str:
         """Whatever text arrives within `seconds` (used to confirm a prompt is the last
@@ -328,7 +329,6 @@ class _AnyEnd:
 
 
 _PROMPT_END = _AnyEnd(_LOGIN_PROMPT, _PASSWORD_PROMPT, _SHELL_PROMPT)
-_NOBODY = Credential("", "")
 
 
 async def try_logins(
