@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from probes import REGISTRY, all_checks
+from probes.registry import REGISTRY, all_checks
 from reports import FORMATS
 from reports.data import collect
 from scanner import __version__, discover_cmd

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from lab import control
 from lab.personality import builtin_names
-from probes import all_checks
+from probes.registry import all_checks
 from scanner.engine import ScanRequest
 from scanner.errors import ShinsaError
 from scanner.model import Target

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from probes import REGISTRY
+from probes.registry import REGISTRY
 from scanner import discovery, syn, udp
 from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.facts import SERVICES, Facts

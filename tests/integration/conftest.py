@@ -11,7 +11,7 @@ import pytest
 from lab import addresses
 from lab.device import Lab
 from lab.personality import Personality, builtin_names, load_builtin
-from probes import REGISTRY, all_checks
+from probes.registry import REGISTRY, all_checks
 from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.engine import ScanRequest, scan
 from scanner.model import Result, Service, Target

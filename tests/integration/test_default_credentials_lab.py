@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lab.personality import Personality, load_builtin, parse
-from probes import all_checks
+from probes.registry import all_checks
 from reports import json_report
 from reports.data import collect
 from scanner.credential_lists import load_catalog

@@ -9,8 +9,8 @@ import pytest
 
 from lab.oracle import expected_creds, expected_results
 from lab.personality import load_builtin
-from probes import all_checks
 from probes.exposed_services import ExposedServices
+from probes.registry import all_checks
 from scanner.model import Verdict
 from scanner.probe import Check, ServiceProbe
 from scanner.profiles import load_profile

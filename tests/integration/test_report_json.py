@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from lab.personality import load_builtin
-from probes import all_checks
+from probes.registry import all_checks
 from reports import json_report
 from reports.data import collect
 from scanner.profiles import load_profile

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from probes import all_checks
+from probes.registry import all_checks
 from scanner.engine import ScanRequest, scan
 from scanner.model import Target, Verdict
 from scanner.net import Limits

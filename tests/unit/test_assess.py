@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from probes import all_checks
+from probes.registry import all_checks
 from scanner.assess import JudgedResult as J
 from scanner.assess import Status, assess, exit_code, status_of
 from scanner.model import Result, Service, Verdict

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from probes import all_checks
 from probes.exposed_services import AllowedServices
+from probes.registry import all_checks
 from scanner.errors import ConfigError
 from scanner.profiles import load_profile, validate_all
 

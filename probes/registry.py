@@ -1,0 +1,35 @@
+"""The probe registry: an explicit list, so a newcomer reads one tuple (design-notes 3.7)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from probes.default_credentials import (
+    DefaultFtpLogin,
+    DefaultHttpLogin,
+    DefaultMqttLogin,
+    DefaultRtspLogin,
+    DefaultSnmpCommunity,
+    DefaultSshLogin,
+    DefaultTelnetLogin,
+)
+from probes.exposed_services import ExposedServices
+
+if TYPE_CHECKING:
+    from scanner.probe import Check, Probe
+
+REGISTRY: tuple[type[Probe], ...] = (
+    ExposedServices,
+    DefaultSshLogin,
+    DefaultTelnetLogin,
+    DefaultFtpLogin,
+    DefaultHttpLogin,
+    DefaultMqttLogin,
+    DefaultSnmpCommunity,
+    DefaultRtspLogin,
+)
+
+
+def all_checks() -> dict[str, Check]:
+    """Every registered check by ID."""
+    return {c.id: c for probe in REGISTRY for c in probe.checks}
