@@ -9,6 +9,7 @@ threshold out of reach, and decide:
 |-------------------------------------------------------|----------------|
 | no pairs for this protocol, or no login surface       | not_applicable |
 | a random bogus login "succeeded" too (HTTP control)   | inconclusive   |
+| MQTT/RTSP let in a random login or none at all        | fail           |
 | a factory login accepted                              | fail           |
 | the device locked or throttled us before the end      | inconclusive   |
 | attempts that could not complete, and no acceptance   | error / inconclusive |

@@ -42,7 +42,10 @@ class ScanRequest:
     limits: Limits = field(default_factory=Limits)
     syn: bool = False  # SYN discovery (root only; falls back to connect scan)
     discovery_timeout: float = 1.0
-    job_timeout: float = 120.0  # deadline for one probe on one service
+    # Deadline for one probe on one service. Login probes of a device take turns, and a
+    # slow login (PAM's 3 s fail delay × 20 pairs) is legitimate, so it is generous: each
+    # attempt has its own, shorter timeout.
+    job_timeout: float = 600.0
     max_devices: int = 64  # devices fingerprinted and probed at once
     allow_intrusive: bool = False
     registry: tuple[type[Probe], ...] = REGISTRY
