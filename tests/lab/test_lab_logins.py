@@ -219,11 +219,15 @@ async def test_ssh_survives_junk_and_the_device_closes_promptly(
 ) -> None:
     device = await start_device(device_with([SSH]))
     reader, writer = await connect(device.address, 2222)
-    await read_until(reader, b"\r\n")
-    writer.write(b"SSH-2.0-junk\r\n" + secrets.token_bytes(5000))
-    with contextlib.suppress(ConnectionError):  # hanging up on junk may reset
-        await read_to_eof(reader, timeout=10)
-    await close(writer)
+    try:
+        await read_until(reader, b"\r\n")
+        # A packet length no SSH implementation accepts, then junk: random bytes alone may
+        # read as a plausible length, and the server would rightly wait for the rest.
+        writer.write(b"SSH-2.0-junk\r\n" + b"\xff\xff\xff\xf0" + secrets.token_bytes(5000))
+        with contextlib.suppress(ConnectionError):  # hanging up on junk may reset
+            await read_to_eof(reader, timeout=10)
+    finally:
+        await close(writer)
     _, idle = await connect(device.address, 2222)  # holds a connection open
     started = time.monotonic()
     await device.close()
