@@ -146,3 +146,52 @@ def _spends_budget(spec: ServiceSpec) -> bool:
         or (spec.protocol == "rtsp" and spec.login == "none")
         or (spec.protocol in ("ftp", "mqtt", "mqtts") and spec.anonymous)
     )
+
+
+# --- web.login.cleartext, web.hsts, web.secrets-in-url -----------------------------------
+HSTS_MIN = 15_552_000  # the web.hsts default min_max_age
+
+
+def _hsts_ok(header: str) -> bool:
+    return "max-age=" in header and int(header.split("max-age=")[1].split(";")[0]) >= HSTS_MIN
+
+
+def web_verdicts(p: Personality, spec: ServiceSpec) -> dict[str, Verdict]:
+    """One-line rules on what GET / (and the device's own redirects) show."""
+    if spec.redirect_to:  # judged on the HTTPS page it sends everyone to
+        target = next(s for s in p.services if s.port == spec.redirect_to and not s.fault)
+        return {
+            "web.login.cleartext": Verdict.NOT_APPLICABLE
+            if target.login == "none"
+            else Verdict.PASS,
+            "web.hsts": Verdict.PASS if _hsts_ok(target.hsts) else Verdict.FAIL,
+            "web.secrets-in-url": Verdict.PASS,
+        }
+    tls = spec.protocol == "https"
+    has_login = spec.login != "none"
+    if not has_login:
+        transport = Verdict.NOT_APPLICABLE
+    elif not tls or spec.form_action == "http":
+        transport = Verdict.FAIL
+    else:
+        transport = Verdict.PASS
+    if not tls:
+        hsts = Verdict.NOT_APPLICABLE
+    else:
+        hsts = Verdict.PASS if _hsts_ok(spec.hsts) else Verdict.FAIL
+    # the JSON page's form has no method or action: a script submits it (unknowable)
+    secrets = Verdict.INCONCLUSIVE if spec.login == "json" else Verdict.PASS
+    return {"web.login.cleartext": transport, "web.hsts": hsts, "web.secrets-in-url": secrets}
+
+
+def expected_web(
+    p: Personality, ports: dict[tuple[str, int], int] | None = None
+) -> dict[tuple[str, str], Verdict]:
+    out: dict[tuple[str, str], Verdict] = {}
+    for spec in p.services:
+        if spec.fault or spec.protocol not in ("http", "https"):
+            continue
+        key = expected_service(spec, (ports or {}).get((spec.transport, spec.port), spec.port)).key
+        for check, verdict in web_verdicts(p, spec).items():
+            out[(key, check)] = verdict
+    return out

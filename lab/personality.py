@@ -58,13 +58,13 @@ _COMMON_KEYS = frozenset({"port", "protocol", "transport", "fault"})
 # Which options each protocol reads; anything else on a service is a typo.
 _OPTION_KEYS: Mapping[str, frozenset[str]] = {
     "telnet": frozenset({"banner"}),
-    "http": frozenset({"server", "title", "login", "form_success"}),
-    "https": frozenset({"server", "title", "login", "form_success"}),
+    "http": frozenset({"server", "title", "login", "form_success", "redirect_to", "form_action"}),
+    "https": frozenset({"server", "title", "login", "form_success", "hsts", "form_action"}),
     "ftp": frozenset({"banner", "anonymous"}),
     "rtsp": frozenset({"server", "login"}),
     "mqtt": frozenset({"anonymous", "refusal"}),
     "mqtts": frozenset({"anonymous", "refusal"}),
-    "ssh": frozenset({"banner", "login", "max_auth_tries"}),
+    "ssh": frozenset({"banner", "login", "max_auth_tries", "ssh_algorithms"}),
     "modbus": frozenset(),
     "s7": frozenset(),
     "adb": frozenset(),
@@ -83,6 +83,7 @@ _TOP_KEYS = frozenset({"name", "title", "vendor", "services", "accounts", "auth"
 _AUTH_KEYS = frozenset({"lockout", "throttle"})
 _LOCKOUT_KEYS = frozenset({"after", "seconds", "scope"})
 _THROTTLE_KEYS = frozenset({"after", "retry_after", "window"})
+_SSH_ALGORITHM_KEYS = frozenset({"kex", "ciphers", "macs", "hostkey_rsa_bits"})
 _ACCOUNT_KEYS = frozenset({"username", "password", "factory_default"})
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 
@@ -92,6 +93,16 @@ class Account:
     username: str
     password: str
     factory_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SshAlgorithms:
+    """What a paramiko SSH service offers; an empty list keeps paramiko's defaults."""
+
+    kex: tuple[str, ...] = ()
+    ciphers: tuple[str, ...] = ()
+    macs: tuple[str, ...] = ()
+    hostkey_rsa_bits: int = 2048  # the RSA host key's size (the lab's shared key at 2048)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +124,10 @@ class ServiceSpec:
     communities: tuple[str, ...] = ()  # SNMP communities answered
     sys_descr: str = ""  # SNMP sysDescr.0
     instance: int = 1  # BACnet device object instance, answered in I-Am
+    ssh_algorithms: SshAlgorithms = SshAlgorithms()  # SSH (login: password): offered algorithms
+    hsts: str = ""  # HTTPS: the Strict-Transport-Security header sent, "" for none
+    redirect_to: int = 0  # HTTP: every request answers 301 to https on this port; 0 = no
+    form_action: str = ""  # login form action ("" = /login); "http" = plain-HTTP URL on :80
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +304,7 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
     banner = _string(entry, "banner", source, where, default=_default_banner(protocol, title))
     if protocol == "ssh" and not banner.startswith("SSH-"):
         raise ValueError(f"{source}: {where}.banner: an SSH ident must start with 'SSH-'")
+    ssh_algorithms = _ssh_algorithms(entry.get("ssh_algorithms"), login, source, where)
     return ServiceSpec(
         port=port,
         protocol=protocol,
@@ -305,6 +321,37 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         communities=tuple(communities),
         sys_descr=_string(entry, "sys_descr", source, where, default=title),
         instance=instance,
+        ssh_algorithms=ssh_algorithms,
+        hsts=_string(entry, "hsts", source, where, default=""),
+        redirect_to=_port_option(entry, "redirect_to", source, where),
+        form_action=_string(entry, "form_action", source, where, default=""),
+    )
+
+
+def _port_option(entry: Mapping[str, object], key: str, source: str, where: str) -> int:
+    value = entry.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise ValueError(f"{source}: {where}.{key}: must be a port number, got {value!r}")
+    return value
+
+
+def _ssh_algorithms(raw: object, login: str, source: str, where: str) -> SshAlgorithms:
+    if raw is None:
+        return SshAlgorithms()
+    here = f"{where}.ssh_algorithms"
+    if login != "password":
+        raise ValueError(f"{source}: {here}: needs login: password (banner-only SSH offers none)")
+    entry = _mapping(raw, source, here)
+    _no_unknown_keys(entry, _SSH_ALGORITHM_KEYS, source, here)
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("kex", "ciphers", "macs"):
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ValueError(f"{source}: {here}.{key}: must be a list of algorithm names")
+        lists[key] = tuple(value)
+    bits = _integer(entry, "hostkey_rsa_bits", source, here, default=2048, low=1024, high=4096)
+    return SshAlgorithms(
+        kex=lists["kex"], ciphers=lists["ciphers"], macs=lists["macs"], hostkey_rsa_bits=bits
     )
 
 

@@ -25,12 +25,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urljoin
 
 from probes._login import ftp, http, mqtt, rtsp, snmp, ssh, telnet
 from scanner.credential_lists import budget_plan, device_text
 from scanner.credentials import FoundCredential, LoginRun, Outcome
 from scanner.errors import ConfigError
-from scanner.facts import HTTP_PAGES, LOGIN_FORMS, VALID_CREDENTIALS
+from scanner.facts import HTTP_PAGES, LOGIN_FORMS, VALID_CREDENTIALS, on_service
 from scanner.model import Evidence, Result, Verdict
 from scanner.probe import Check, Params, ServiceProbe
 
@@ -332,8 +333,30 @@ class DefaultHttpLogin(_DefaultLogin):
     async def login(
         self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
     ) -> LoginRun:
-        pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
-        forms = [f for f in ctx.facts.get(LOGIN_FORMS) or () if f.service.key == service.key]
+        # Only this service's own pages: a login reached through a redirect to another
+        # service of the device (HTTP -> HTTPS) is that service's to test.
+        pages = [
+            p
+            for p in ctx.facts.get(HTTP_PAGES) or ()
+            if p.service.key == service.key and on_service(p.url, service)
+        ]
+        forms = [
+            f
+            for f in ctx.facts.get(LOGIN_FORMS) or ()
+            if f.service.key == service.key and on_service(f.page_url, service)
+        ]
+        moved = next(
+            (
+                urljoin(p.url, p.location)
+                for p in pages
+                if p.location and not on_service(urljoin(p.url, p.location), service)
+            ),
+            None,
+        )
+        if moved and not forms and not any(p.auth_scheme for p in pages):
+            return LoginRun(
+                "http", note=f"it redirects to {moved}, whose login is checked on that service"
+            )
         return await http.try_logins(
             ctx.net, service, creds, pages=pages, forms=forms, timeout=budget.timeout_seconds
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from scanner.errors import ConfigError
-from scanner.facts import HTTP_PAGES, LOGIN_FORMS, MQTT_INFO, UDP_ANSWERS
+from scanner.facts import HTTP_PAGES, LOGIN_FORMS, MQTT_INFO, UDP_ANSWERS, on_service
 from scanner.model import Evidence, JSONValue, Result, Service, Verdict
 from scanner.probe import Check, Params, ProbeContext, ServiceProbe
 
@@ -267,8 +267,14 @@ class ExposedServices(ServiceProbe):
     @staticmethod
     def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
         where = f"{service} on {ctx.target.address}"
+        # Only what this plain-HTTP service serves itself: a redirect to HTTPS is the cure,
+        # and the login form found behind it is not served in cleartext.
         pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
-        forms = [f for f in ctx.facts.get(LOGIN_FORMS) or () if f.service.key == service.key]
+        forms = [
+            f
+            for f in ctx.facts.get(LOGIN_FORMS) or ()
+            if f.service.key == service.key and on_service(f.page_url, service)
+        ]
         if forms:
             form = forms[0]
             ev = Evidence(
@@ -286,7 +292,7 @@ class ExposedServices(ServiceProbe):
                 f"{where} serves a login form ({form.page_url}) over plain HTTP.",
                 ev,
             )
-        challenged = [p for p in pages if p.auth_scheme]
+        challenged = [p for p in pages if p.auth_scheme and on_service(p.url, service)]
         if challenged:
             page = challenged[0]
             ev = Evidence(

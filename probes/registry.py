@@ -14,6 +14,8 @@ from probes.default_credentials import (
     DefaultTelnetLogin,
 )
 from probes.exposed_services import ExposedServices
+from probes.ssh_config import SshConfig
+from probes.web_login import WebLoginHygiene
 
 if TYPE_CHECKING:
     from scanner.probe import Check, Probe
@@ -27,6 +29,8 @@ REGISTRY: tuple[type[Probe], ...] = (
     DefaultMqttLogin,
     DefaultSnmpCommunity,
     DefaultRtspLogin,
+    WebLoginHygiene,
+    SshConfig,
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -47,6 +48,7 @@ class HttpPage:
     auth_scheme: str = ""  # "Basic", "Digest", ... from WWW-Authenticate
     auth_realm: str = ""
     location: str = ""  # Location header on a redirect
+    hsts: str = ""  # Strict-Transport-Security header, bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,20 @@ class UdpAnswer:
 
 
 SERVICES: FactKey[tuple[Service, ...]] = FactKey("device.services")  # all, once fingerprinted
+
+
+def on_service(url: str, service: Service) -> bool:
+    """Whether `url` is served by `service` itself (same scheme and port), not by another
+    service of the device that a redirect led to."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    secure = service.tls or service.protocol == "https"
+    return parts.scheme == ("https" if secure else "http") and port == service.port
+
+
 HTTP_PAGES: FactKey[tuple[HttpPage, ...]] = FactKey("http.pages")
 LOGIN_FORMS: FactKey[tuple[LoginForm, ...]] = FactKey("http.login_forms")
 MQTT_INFO: FactKey[tuple[MqttInfo, ...]] = FactKey("mqtt.info")

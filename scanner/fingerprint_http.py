@@ -260,6 +260,7 @@ async def http_pages(
                     auth_scheme=scheme,
                     auth_realm=realm,
                     location=bound_text(location, MAX_URL),
+                    hsts=bound_text(response.headers.get("strict-transport-security", "")),
                 )
             )
             forms.extend(login_forms(service, url, body))

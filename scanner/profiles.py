@@ -347,8 +347,20 @@ CATALOGS = {
     "etsi-en-303-645": ("etsi-en303645.yaml", "etsi_en303645"),
     "jc-star": ("jc-star.yaml", "jc_star"),
 }
-#: first part of a check ID -> the probe kind crosswalk.yaml lists it under
-CROSSWALK_KIND = {"services": "exposed_services", "creds": "default_credentials"}
+#: check-ID prefix -> the probe kind crosswalk.yaml lists it under (longest prefix wins)
+CROSSWALK_KIND = {
+    "services.": "exposed_services",
+    "creds.": "default_credentials",
+    "ssh.": "ssh_config",
+    "web.login.": "https_login",
+    "web.hsts": "https_login",
+    "web.secrets-in-url": "secrets_in_url",
+}
+
+
+def crosswalk_kind(check_id: str) -> str | None:
+    matches = [p for p in CROSSWALK_KIND if check_id.startswith(p)]
+    return CROSSWALK_KIND[max(matches, key=len)] if matches else None
 
 
 def catalog_problems(framework: Framework) -> list[str]:
@@ -366,7 +378,7 @@ def catalog_problems(framework: Framework) -> list[str]:
         if req.id not in known:
             problems.append(f"{framework.path}: requirement {req.id} is not in {catalog_file}")
         for m in req.checks:
-            kind = CROSSWALK_KIND.get(m.check.split(".", 1)[0])
+            kind = crosswalk_kind(m.check)
             listed = {
                 str(e["id"]): str(e["confidence"])
                 for e in (crosswalk["probes"].get(kind or "", {}) or {}).get(key) or []

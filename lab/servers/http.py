@@ -44,7 +44,7 @@ class _TooLarge(Exception):
 
 
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
-    app = WebApp(spec, device.personality, device.auth)
+    app = WebApp(spec, device.personality, device.auth, host=host)
     context = device.server_tls() if spec.protocol == "https" else None
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -4,6 +4,11 @@
 paramiko: the personality's `banner` is the ident line, host keys are ed25519 and RSA 2048
 (one pair per lab), logins go through the device's shared `AuthState`, and after
 `max_auth_tries` failures on one connection the device hangs up, as OpenSSH's MaxAuthTries.
+A personality's `ssh_algorithms` narrows the kex, cipher and MAC lists paramiko offers (empty:
+paramiko's defaults) and may give the service its own RSA host key of another size, then
+its only host key. diffie-hellman-group14-sha1, which paramiko no longer ships, is added
+back so a legacy device can offer it.
+
 A logged-in client gets a session channel with a tiny shell (banner, `$ ` prompt, `exit`)
 or an exec request answered as that shell would.
 
@@ -19,7 +24,8 @@ import logging
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from hashlib import sha1
+from typing import TYPE_CHECKING, ClassVar
 
 import paramiko
 from paramiko.common import (
@@ -28,6 +34,7 @@ from paramiko.common import (
     OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
     OPEN_SUCCEEDED,
 )
+from paramiko.kex_group14 import KexGroup14SHA256
 from paramiko.server import InteractiveQuery
 
 from lab.auth import AuthResult
@@ -59,10 +66,32 @@ logging.getLogger(_WIRE_LOG).setLevel(logging.CRITICAL + 1)
 logging.getLogger(_WIRE_LOG).propagate = False
 
 
+class _KexGroup14SHA1(KexGroup14SHA256):
+    """RFC 4253's group14 exchange with SHA-1: removed from paramiko, kept by old devices."""
+
+    name = "diffie-hellman-group14-sha1"
+    hash_algo = sha1
+
+
+class _LabTransport(paramiko.Transport):
+    """A transport that also knows the SHA-1 group14 exchange, for legacy personalities."""
+
+    _kex_info: ClassVar[dict[str, object]] = {
+        **getattr(paramiko.Transport, "_kex_info"),  # noqa: B009 -- untyped in paramiko
+        _KexGroup14SHA1.name: _KexGroup14SHA1,
+    }
+
+
+def _host_keys(spec: ServiceSpec, shared: tuple[paramiko.PKey, ...]) -> tuple[paramiko.PKey, ...]:
+    bits = spec.ssh_algorithms.hostkey_rsa_bits
+    return shared if bits == 2048 else (paramiko.RSAKey.generate(bits),)
+
+
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
     if spec.login == "none":
         return await ssh_banner.start(spec, device, host, port)
-    keys = await asyncio.to_thread(device.tls.ssh_host_keys)
+    shared = await asyncio.to_thread(device.tls.ssh_host_keys)
+    keys = await asyncio.to_thread(_host_keys, spec, shared)
     listener = SshListener(spec, device, keys)
     listener.bind(host, port)  # raises OSError (PermissionError on a low port) unbound
     return listener
@@ -129,7 +158,7 @@ class SshListener(Listener):
         try:
             if self._device.auth.retry_after(source) is not None:
                 return  # throttled: dropped before the ident, like sshd's MaxStartups
-            transport = paramiko.Transport(conn)
+            transport = _LabTransport(conn)
             with self._lock:
                 if self._stopping.is_set():
                     return
@@ -189,6 +218,14 @@ class _Session:
         transport.auth_timeout = 30
         for key in keys:
             transport.add_server_key(key)
+        offered = transport.get_security_options()
+        algorithms = spec.ssh_algorithms
+        if algorithms.kex:
+            offered.kex = algorithms.kex
+        if algorithms.ciphers:
+            offered.ciphers = algorithms.ciphers
+        if algorithms.macs:
+            offered.digests = algorithms.macs
 
     def run(self, stopping: threading.Event) -> None:
         self.transport.start_server(server=self.server)  # blocks until key exchange is done

@@ -17,7 +17,7 @@ import binascii
 import html
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -60,6 +60,7 @@ class WebApp:
     csrf_token: str = field(default_factory=lambda: secrets.token_hex(16))
     sessions: dict[str, None] = field(default_factory=dict)
     digest: DigestAuth | None = None
+    host: str = "localhost"  # the device's address, for absolute URLs it writes
 
     def __post_init__(self) -> None:
         if self.spec.login == "digest":
@@ -72,6 +73,20 @@ class WebApp:
         return self.auth
 
     def respond(self, request: WebRequest) -> WebResponse:
+        if self.spec.redirect_to:
+            # Plain HTTP that only sends everyone to HTTPS on the same device.
+            host = request.headers.get("host", "").rsplit(":", 1)[0] or "localhost"
+            target = f"https://{host}:{self.spec.redirect_to}{request.path}"
+            return WebResponse(301, "", (("Location", target),))
+        response = self._respond(request)
+        if self.spec.hsts:
+            response = replace(
+                response,
+                headers=(*response.headers, ("Strict-Transport-Security", self.spec.hsts)),
+            )
+        return response
+
+    def _respond(self, request: WebRequest) -> WebResponse:
         login = self.spec.login
         if login in ("basic", "digest"):
             return self._challenge_auth(request)
@@ -275,8 +290,11 @@ class WebApp:
             f'<input type="hidden" name="csrf_token" value="{self.csrf_token}">\n' if csrf else ""
         )
         error = f'<p class="error">{html.escape(message)}</p>\n' if message else ""
+        action = "/login"
+        if self.spec.form_action == "http":  # an HTTPS page that posts to plain HTTP
+            action = f"http://{self.host}/login"
         form = (
-            f'{error}<form method="post" action="/login">\n{hidden}'
+            f'{error}<form method="post" action="{action}">\n{hidden}'
             '<label>User <input type="text" name="username"></label>\n'
             '<label>Password <input type="password" name="password"></label>\n'
             '<input type="submit" value="Log in">\n'

@@ -27,6 +27,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import asyncssh
+from asyncssh.encryption import get_default_encryption_algs, get_encryption_algs
+from asyncssh.kex import get_default_kex_algs, get_kex_algs
+from asyncssh.mac import get_default_mac_algs, get_mac_algs
+from asyncssh.public_key import get_default_public_key_algs, get_public_key_algs
 
 from probes._login import common
 from probes._login.common import (
@@ -175,6 +179,21 @@ class _Client(asyncssh.SSHClient):
         )
 
 
+def _modern_then_legacy(every: list[bytes], default: list[bytes]) -> list[str]:
+    """asyncssh's defaults first, then everything else it supports (GSS-API aside): an
+    audit must be able to log in to the old devices it audits; ssh.* flags the algorithms."""
+    extra = [a for a in every if a not in default and not a.startswith(b"gss-")]
+    return [a.decode() for a in (*default, *extra)]
+
+
+_LEGACY_TOO = {
+    "kex": _modern_then_legacy(get_kex_algs(), get_default_kex_algs()),
+    "encryption": _modern_then_legacy(get_encryption_algs(), get_default_encryption_algs()),
+    "mac": _modern_then_legacy(get_mac_algs(), get_default_mac_algs()),
+    "hostkey": _modern_then_legacy(get_public_key_algs(), get_default_public_key_algs()),
+}
+
+
 async def _connect(dev: DeviceNetwork, service: Service, feed: _Feed) -> BaseException | None:
     """One connection carrying as many passwords as the server takes; the exception that
     ended it (None after a success or once this username has no credentials left)."""
@@ -189,6 +208,10 @@ async def _connect(dev: DeviceNetwork, service: Service, feed: _Feed) -> BaseExc
                     username=feed.username,
                     client_factory=lambda: _Client(feed),
                     known_hosts=None,  # recorded, not trusted (see module docstring)
+                    kex_algs=_LEGACY_TOO["kex"],
+                    encryption_algs=_LEGACY_TOO["encryption"],
+                    mac_algs=_LEGACY_TOO["mac"],
+                    server_host_key_algs=_LEGACY_TOO["hostkey"],
                     config=None,
                     client_keys=None,
                     agent_path=None,

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lab import control
-from lab.oracle import expected_creds, expected_results
+from lab.oracle import expected_creds, expected_results, expected_web
+from lab.oracle_ssh import expected_ssh
 from lab.personality import load_builtin
 from tests.integration.conftest import CLOSED_PORTS
 
@@ -133,8 +134,9 @@ def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
         ((run_id, status),) = conn.execute("SELECT id, status FROM runs").fetchall()
     assert status == "running"
     expected_total = sum(
-        len(expected_results(load_builtin(d.name))) + len(expected_creds(load_builtin(d.name)))
+        len(oracle(load_builtin(d.name)))
         for d in background_lab.devices
+        for oracle in (expected_results, expected_creds, expected_web, expected_ssh)
     )
     assert len(kept) < expected_total, "the scan finished before it was killed"
     # When the run is resumed

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lab.oracle import expected_creds, expected_results
+from lab.oracle import expected_creds, expected_results, expected_web
+from lab.oracle_ssh import expected_ssh
 from lab.personality import load_builtin
 from probes.exposed_services import ExposedServices
 from probes.registry import all_checks
@@ -41,6 +42,8 @@ async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start
             ports = {(s.transport, s.port): s.port for s in device.services}
             expected = expected_results(device.personality, ports)
             expected |= expected_creds(device.personality, ports)
+            expected |= expected_ssh(device.personality, ports)
+            expected |= expected_web(device.personality, ports)
             got = {
                 (r.service_key, r.check_id): r.verdict
                 for r in results

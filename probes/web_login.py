@@ -1,0 +1,305 @@
+"""Login transport and URL hygiene of a device's web interface, from what fingerprinting
+fetched (GET / and the device's own redirects).
+
+The source guidebook's design table asks that every page with an input form be served over
+HTTPS and that no user ID or password travel in URL parameters; IEC 62443-4-2 CR 4.1 and
+NIST SP 800-171 3.13.8 ask for authenticators protected in transit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
+
+from scanner.errors import ConfigError
+from scanner.facts import HTTP_PAGES, LOGIN_FORMS
+from scanner.model import Evidence, Result, Verdict
+from scanner.probe import Check, Params, ServiceProbe
+
+if TYPE_CHECKING:
+    from scanner.facts import HttpPage, LoginForm
+    from scanner.model import JSONValue, Service
+    from scanner.probe import ProbeContext
+
+
+@dataclass(frozen=True, slots=True)
+class HstsParams(Params):
+    """`web.hsts` parameters."""
+
+    min_max_age: int = 15_552_000  # 180 days, the floor most browser preload lists use
+
+    def __post_init__(self) -> None:
+        if self.min_max_age < 0:
+            raise ConfigError("min_max_age must be ≥ 0 seconds")
+
+
+LOGIN_TRANSPORT = Check(
+    id="web.login.cleartext",
+    title="Login pages and their form targets are served over HTTPS only",
+    method=(
+        "Looks at every login form (password input) and HTTP Basic/Digest challenge that "
+        "GET / and the device's own redirects led to: a form page or form action with an "
+        "http:// URL, or a challenge answered over plain HTTP, is a failure."
+    ),
+)
+HSTS = Check(
+    id="web.hsts",
+    title="HTTPS responses carry Strict-Transport-Security with a long max-age",
+    method=(
+        "Reads the Strict-Transport-Security header of the HTTPS pages fetched and compares "
+        "its max-age with the profile's minimum (min_max_age, default 180 days)."
+    ),
+    params=HstsParams,
+)
+SECRETS_IN_URL = Check(
+    id="web.secrets-in-url",
+    title="No password, token or session ID travels in a URL",
+    method=(
+        "Flags login forms submitted with GET (the password lands in the query string) and "
+        "any URL seen — pages, redirects, form actions — whose query names a password, "
+        "token or session ID parameter."
+    ),
+)
+
+# Query parameter names that carry secrets (case-insensitive, whole name).
+_SECRET_PARAM = re.compile(
+    r"^(pass(word|wd)?|pwd|passphrase|secret|token|access_token|auth(_?token)?|api_?key|"
+    r"session(_?id)?|sid|sess|jsessionid|phpsessid|aspsessionid\w*)$",
+    re.IGNORECASE,
+)
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+def _secret_params(url: str) -> list[str]:
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return []
+    return [
+        name for name, _ in parse_qsl(query, keep_blank_values=True) if _SECRET_PARAM.match(name)
+    ]
+
+
+def _strip_query(url: str) -> str:
+    """A URL as shown in evidence: the query's values may be secrets, so only names stay."""
+    parts = urlsplit(url)
+    names = [n for n, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return shown + (f"?{'&'.join(f'{n}=…' for n in names)}" if names else "")
+
+
+def _max_age(header: str) -> int | None:
+    m = re.search(r"max-age\s*=\s*\"?(\d+)", header, re.IGNORECASE)
+    return int(m.group(1)) if m else None
+
+
+class WebLoginHygiene(ServiceProbe):
+    """Judges what fingerprinting saw of one web service; sends nothing itself."""
+
+    checks = (LOGIN_TRANSPORT, HSTS, SECRETS_IN_URL)
+    protocols = frozenset({"http", "https"})
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
+        forms = [f for f in ctx.facts.get(LOGIN_FORMS) or () if f.service.key == service.key]
+        where = f"{service} on {ctx.target.address}"
+        return [
+            self._transport(ctx, service, where, pages, forms),
+            self._hsts(ctx, service, where, pages),
+            self._secrets(ctx, service, where, pages, forms),
+        ]
+
+    @staticmethod
+    def _no_pages(ctx: ProbeContext, check: Check, service: Service, where: str) -> Result:
+        why = f" ({service.note})" if service.note else ""
+        return ctx.result(
+            check,
+            Verdict.INCONCLUSIVE,
+            f"{where} did not answer GET / in a usable way{why}.",
+            service=service,
+        )
+
+    def _transport(
+        self,
+        ctx: ProbeContext,
+        service: Service,
+        where: str,
+        pages: list[HttpPage],
+        forms: list[LoginForm],
+    ) -> Result:
+        if not pages:
+            return self._no_pages(ctx, LOGIN_TRANSPORT, service, where)
+        details: dict[str, JSONValue] = {
+            "forms": [
+                {
+                    "page": _strip_query(f.page_url),
+                    "action": _strip_query(f.action_url),
+                    "method": f.method,
+                }
+                for f in forms
+            ],
+            "challenges": [
+                {"url": _strip_query(p.url), "scheme": p.auth_scheme}
+                for p in pages
+                if p.auth_scheme
+            ],
+        }
+        challenges = sum(1 for p in pages if p.auth_scheme)
+        evidence = Evidence(
+            "login_surfaces", f"{len(forms)} form(s), {challenges} challenge(s)", details
+        )
+        plain_pages = [f for f in forms if _scheme(f.page_url) == "http"]
+        plain_actions = [
+            f for f in forms if _scheme(f.action_url) == "http" and _scheme(f.page_url) == "https"
+        ]
+        plain_challenges = [p for p in pages if p.auth_scheme and _scheme(p.url) == "http"]
+        if plain_pages:
+            f = plain_pages[0]
+            reason = f"{where} serves a login form over plain HTTP ({_strip_query(f.page_url)})."
+        elif plain_actions:
+            f = plain_actions[0]
+            reason = (
+                f"{where} serves its login form over HTTPS but posts it to plain HTTP "
+                f"({_strip_query(f.action_url)})."
+            )
+        elif plain_challenges:
+            p = plain_challenges[0]
+            reason = (
+                f"{where} asks for {p.auth_scheme} credentials over plain HTTP "
+                f"({_strip_query(p.url)})."
+            )
+        else:
+            reason = ""
+        if reason:
+            return ctx.result(LOGIN_TRANSPORT, Verdict.FAIL, reason, evidence, service=service)
+        if forms or any(p.auth_scheme for p in pages):
+            return ctx.result(
+                LOGIN_TRANSPORT,
+                Verdict.PASS,
+                f"{where} serves and submits every login it showed over HTTPS.",
+                evidence,
+                service=service,
+            )
+        return ctx.result(
+            LOGIN_TRANSPORT,
+            Verdict.NOT_APPLICABLE,
+            f"{where} showed no login form or authentication challenge on the pages fetched.",
+            evidence,
+            service=service,
+        )
+
+    def _hsts(
+        self, ctx: ProbeContext, service: Service, where: str, pages: list[HttpPage]
+    ) -> Result:
+        secure = [p for p in pages if _scheme(p.url) == "https"]
+        if not secure:
+            if service.protocol == "https" or service.tls:
+                return self._no_pages(ctx, HSTS, service, where)
+            return ctx.result(
+                HSTS,
+                Verdict.NOT_APPLICABLE,
+                f"{where} is plain HTTP and led to no HTTPS page.",
+                service=service,
+            )
+        minimum = ctx.params(HSTS, HstsParams).min_max_age
+        page = secure[0]
+        seen = Evidence(
+            "http_header",
+            f"Strict-Transport-Security: {page.hsts or '(absent)'}",
+            {"url": _strip_query(page.url), "header": page.hsts, "min_max_age": minimum},
+        )
+        age = _max_age(page.hsts) if page.hsts else None
+        if age is None:
+            return ctx.result(
+                HSTS,
+                Verdict.FAIL,
+                f"{where} sends no Strict-Transport-Security header on {_strip_query(page.url)}.",
+                seen,
+                service=service,
+            )
+        if age < minimum:
+            return ctx.result(
+                HSTS,
+                Verdict.FAIL,
+                f"{where} sends Strict-Transport-Security with max-age {age} s, "
+                f"below the profile's {minimum} s.",
+                seen,
+                service=service,
+            )
+        return ctx.result(
+            HSTS,
+            Verdict.PASS,
+            f"{where} sends Strict-Transport-Security with max-age {age} s.",
+            seen,
+            service=service,
+        )
+
+    def _secrets(
+        self,
+        ctx: ProbeContext,
+        service: Service,
+        where: str,
+        pages: list[HttpPage],
+        forms: list[LoginForm],
+    ) -> Result:
+        if not pages:
+            return self._no_pages(ctx, SECRETS_IN_URL, service, where)
+        urls = [u for p in pages for u in (p.url, p.location) if u]
+        urls += [f.action_url for f in forms]
+        found = [(u, names) for u in urls if (names := _secret_params(u))]
+        get_forms = [f for f in forms if f.method == "GET" and f.password_field]
+        # A GET form that targets its own page usually has no action or method at all: a
+        # script submits it some other way (JSON to an API). Without running the script
+        # nobody can tell, so it is not a finding on its own.
+        to_elsewhere = [f for f in get_forms if f.action_url != f.page_url]
+        seen: list[JSONValue] = [_strip_query(u) for u in urls[:20]]
+        secret: list[JSONValue] = [{"url": _strip_query(u), "names": list(n)} for u, n in found]
+        targets: list[JSONValue] = [_strip_query(f.action_url) for f in get_forms]
+        details: dict[str, JSONValue] = {
+            "urls_seen": seen,
+            "secret_parameters": secret,
+            "get_login_forms": targets,
+        }
+        evidence = Evidence("urls", f"{len(urls)} URL(s) seen", details)
+        if to_elsewhere:
+            f = to_elsewhere[0]
+            return ctx.result(
+                SECRETS_IN_URL,
+                Verdict.FAIL,
+                f"{where} submits its login form with GET: the password field "
+                f"{f.password_field!r} travels in the URL "
+                f"({_strip_query(f.action_url)}).",
+                evidence,
+                service=service,
+            )
+        if found:
+            url, names = found[0]
+            return ctx.result(
+                SECRETS_IN_URL,
+                Verdict.FAIL,
+                f"{where} puts {', '.join(names)} in a URL ({_strip_query(url)}).",
+                evidence,
+                service=service,
+            )
+        if get_forms:
+            return ctx.result(
+                SECRETS_IN_URL,
+                Verdict.INCONCLUSIVE,
+                f"{where} has a login form without method or action: a script may submit it "
+                "safely, or the browser would put the password in the URL.",
+                evidence,
+                service=service,
+            )
+        return ctx.result(
+            SECRETS_IN_URL,
+            Verdict.PASS,
+            f"{where}: none of the {len(urls)} URL(s) seen carries a password, "
+            "token or session ID, and no login form submits with GET.",
+            evidence,
+            service=service,
+        )
