@@ -24,10 +24,11 @@ from scanner.model import bound_text
 from scanner.net import ReadLimitExceeded
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine, Sequence
+    from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
     from contextlib import AbstractAsyncContextManager
 
-    from scanner.net import BoundedStream
+    from scanner.model import Service
+    from scanner.net import BoundedStream, DeviceNetwork
 
 #: "Nobody": masks nothing, for device text seen before any credential is sent.
 NOBODY = Credential("", "")
@@ -366,3 +367,26 @@ async def session_worker(
             continue
         if free_reconnect:
             continue
+
+
+async def stream_logins(
+    dev: DeviceNetwork,
+    service: Service,
+    credentials: Sequence[Credential],
+    method: str,
+    open_on: Callable[[BoundedStream, float], Coroutine[Any, Any, Session]],
+    *,
+    timeout: float,
+    connections: int,
+) -> LoginRun:
+    """The whole run for a line protocol over TCP (telnet, FTP): `open_on` greets the
+    device on a fresh stream and returns the session that judges credentials."""
+    scheduler = Scheduler(credentials)
+
+    @contextlib.asynccontextmanager
+    async def open_session() -> AsyncIterator[Session]:
+        async with dev.tcp(service.port) as stream:
+            yield await open_on(stream, timeout)
+
+    await run_workers(scheduler, lambda: session_worker(scheduler, open_session), connections)
+    return scheduler.run(method)

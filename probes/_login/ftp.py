@@ -17,19 +17,17 @@ from probes._login.common import (
     NOBODY,
     Dropped,
     LineReader,
-    Scheduler,
     Unsupported,
     attempt,
     device_text,
     looks_locked,
-    run_workers,
-    session_worker,
+    stream_logins,
 )
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.net import ReadLimitExceeded
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import Sequence
 
     from scanner.model import Service
     from scanner.net import BoundedStream, DeviceNetwork
@@ -123,6 +121,12 @@ class _Session:
         return attempt(credential, Outcome.ERROR, f"unexpected reply {detail!r}", started)
 
 
+async def _open(stream: BoundedStream, timeout: float) -> _Session:
+    session = _Session(stream, timeout)
+    await session.greet()
+    return session
+
+
 async def try_logins(
     dev: DeviceNetwork,
     service: Service,
@@ -132,14 +136,6 @@ async def try_logins(
     connections: int = 1,
 ) -> LoginRun:
     """Try `credentials` on an FTP service, in order; see the module docstring."""
-    scheduler = Scheduler(credentials)
-
-    @contextlib.asynccontextmanager
-    async def open_session() -> AsyncIterator[_Session]:
-        async with dev.tcp(service.port) as stream:
-            session = _Session(stream, timeout)
-            await session.greet()
-            yield session
-
-    await run_workers(scheduler, lambda: session_worker(scheduler, open_session), connections)
-    return scheduler.run(METHOD)
+    return await stream_logins(
+        dev, service, credentials, METHOD, _open, timeout=timeout, connections=connections
+    )

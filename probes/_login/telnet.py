@@ -12,7 +12,6 @@ failures is simply reconnected.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from typing import TYPE_CHECKING
@@ -21,18 +20,16 @@ from probes._login.common import (
     NOBODY,
     Dropped,
     NoLoginNeeded,
-    Scheduler,
     attempt,
     device_text,
     looks_locked,
-    run_workers,
-    session_worker,
+    stream_logins,
 )
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.net import ReadLimitExceeded
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import Sequence
 
     from scanner.model import Service
     from scanner.net import BoundedStream, DeviceNetwork
@@ -331,6 +328,12 @@ class _AnyEnd:
 _PROMPT_END = _AnyEnd(_LOGIN_PROMPT, _PASSWORD_PROMPT, _SHELL_PROMPT)
 
 
+async def _open(stream: BoundedStream, timeout: float) -> _Session:
+    session = _Session(stream, timeout)
+    await session.start()
+    return session
+
+
 async def try_logins(
     dev: DeviceNetwork,
     service: Service,
@@ -340,14 +343,6 @@ async def try_logins(
     connections: int = 1,
 ) -> LoginRun:
     """Try `credentials` on a telnet service, in order; see the module docstring."""
-    scheduler = Scheduler(credentials)
-
-    @contextlib.asynccontextmanager
-    async def open_session() -> AsyncIterator[_Session]:
-        async with dev.tcp(service.port) as stream:
-            session = _Session(stream, timeout)
-            await session.start()
-            yield session
-
-    await run_workers(scheduler, lambda: session_worker(scheduler, open_session), connections)
-    return scheduler.run(METHOD)
+    return await stream_logins(
+        dev, service, credentials, METHOD, _open, timeout=timeout, connections=connections
+    )
