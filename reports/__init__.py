@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reports import json_report
+from reports import csv_report, json_report, junit, sarif
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -14,4 +14,8 @@ if TYPE_CHECKING:
 #: format name -> (file name, renderer)
 FORMATS: dict[str, tuple[str, Callable[[ReportData], str]]] = {
     "json": ("report.json", json_report.render),
+    "junit": ("report.junit.xml", junit.render),
+    "sarif": ("report.sarif.json", sarif.render),
+    "csv": ("report.csv", csv_report.render),
+    "csv-requirements": ("report-requirements.csv", csv_report.render_requirements),
 }

@@ -1,0 +1,152 @@
+"""The CSV reports, for spreadsheets: one row per device × check result (`render`), and the
+auditor's matrix, one row per device × requirement (`render_requirements`).
+
+Columns are documented in `docs/report-format.md`. Device text is hostile: a banner such as
+`=HYPERLINK(...)` must stay text in a spreadsheet, so a cell that starts like a formula gets a
+leading apostrophe (OWASP "CSV injection"), and control characters become visible escapes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from reports.data import ReportData
+    from scanner.assess import JudgedResult, RequirementStatus
+
+RESULT_COLUMNS = (
+    "address",
+    "label",
+    "transport",
+    "port",
+    "protocol",
+    "check_id",
+    "check_title",
+    "verdict",
+    "reason",
+    "evidence",
+    "acceptance",
+    "requirements",
+    "supporting",
+)
+REQUIREMENT_COLUMNS = (
+    "address",
+    "label",
+    "framework",
+    "requirement",
+    "title",
+    "coverage",
+    "status",
+    "reason",
+    "results",
+    "related",
+)
+
+# A spreadsheet reads a cell starting with one of these as a formula (full-width forms
+# included: some spreadsheet input paths normalise them).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _cell(value: str | int | None) -> str | int:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return value
+    # a lone surrogate (from a surrogate-escaped command line) could not even be written as UTF-8
+    text = _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if m.group() <= "\x7f" else "\ufffd", value
+    )
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[str | int | None]]) -> str:
+    buf = io.StringIO()
+    # A byte-order mark, so a spreadsheet opened by double-click reads UTF-8 (Japanese labels,
+    # "…" in bounded text); CRLF line ends per RFC 4180, as the csv module writes them.
+    buf.write("\ufeff")
+    writer = csv.writer(buf, dialect="excel")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def _statuses(statuses: Iterable[RequirementStatus]) -> str:
+    return "; ".join(f"{st.framework} {st.requirement.id}: {st.status.value}" for st in statuses)
+
+
+def _acceptance(j: JudgedResult) -> str:
+    acc = j.accepted or j.expired
+    if acc is None:
+        return ""
+    state = "accepted" if j.accepted is not None else "expired"
+    return f"{state}: {acc.reason} (approved by {acc.approved_by}, until {acc.expires})"
+
+
+def _ref(j: JudgedResult) -> str:
+    r = j.result
+    where = f" {r.service_key}" if r.service else ""
+    return f"{r.check_id}{where}: {r.verdict.value}"
+
+
+def _order(j: JudgedResult) -> tuple[str, int, str]:
+    s = j.result.service
+    return (s.transport if s else "", s.port if s else 0, j.result.check_id)
+
+
+def render(data: ReportData) -> str:
+    a = data.assessment
+    rows: list[list[str | int | None]] = []
+    for d in data.devices:
+        statuses = a.for_target(d.address)
+        for j in sorted((j for j in a.results if j.result.target == d.address), key=_order):
+            r = j.result
+            s = r.service
+            check = data.checks.get(r.check_id)
+            rows.append(
+                [
+                    d.address,
+                    d.label,
+                    s.transport if s else None,
+                    s.port if s else None,
+                    s.protocol if s else None,
+                    r.check_id,
+                    check.title if check else None,
+                    r.verdict.value,
+                    r.reason,
+                    "\n".join(f"{e.kind}: {e.summary}" for e in r.evidence),
+                    _acceptance(j),
+                    _statuses(st for st in statuses if r.check_id in st.requirement.direct),
+                    _statuses(st for st in statuses if r.check_id in st.requirement.supporting),
+                ]
+            )
+    return _csv(RESULT_COLUMNS, rows)
+
+
+def render_requirements(data: ReportData) -> str:
+    a = data.assessment
+    rows: list[list[str | int | None]] = []
+    for d in data.devices:
+        for st in a.for_target(d.address):
+            req = st.requirement
+            rows.append(
+                [
+                    d.address,
+                    d.label,
+                    st.framework,
+                    req.id,
+                    req.title,
+                    req.coverage.value,
+                    st.status.value,
+                    st.reason,
+                    "\n".join(_ref(j) for j in sorted(st.results, key=_order)),
+                    "\n".join(_ref(j) for j in sorted(st.related, key=_order)),
+                ]
+            )
+    return _csv(REQUIREMENT_COLUMNS, rows)

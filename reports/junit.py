@@ -1,0 +1,145 @@
+"""The JUnit XML report: one test case per device × requirement, for a maker's CI.
+
+A requirement status becomes a test outcome (documented in `docs/report-format.md`):
+
+| status                                   | test case                                     |
+|------------------------------------------|-----------------------------------------------|
+| satisfied                                | passes                                        |
+| partially_assessed, every result passed  | passes; `<system-out>` says coverage is partial |
+| partially_assessed, a result undecided   | `<skipped>`: inconclusive is never a pass     |
+| not_satisfied                            | `<failure>` listing the failing checks        |
+| error                                    | `<error>` listing the checks that did not finish |
+| not_applicable, not_assessed             | `<skipped>` with the reason                   |
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+from scanner.assess import RequirementStatus, Status
+from scanner.model import Verdict
+
+if TYPE_CHECKING:
+    from reports.data import Device, ReportData
+    from scanner.assess import JudgedResult
+
+# Characters XML 1.0 cannot carry at all, not even as character references.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Device text made safe for XML: ElementTree escapes markup, but would write control
+    characters that make the whole file unparsable. They become visible escapes instead."""
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if m.group() < "\x20" else "\ufffd", text
+    )
+
+
+def device_name(device: Device) -> str:
+    label = device.label.strip()
+    return f"{device.address} ({label})" if label and label != device.address else device.address
+
+
+def _line(j: JudgedResult) -> str:
+    r = j.result
+    where = f" on {r.service}" if r.service else ""
+    line = f"{r.check_id}{where}: {r.verdict.value}: {r.reason}"
+    for e in r.evidence:
+        line += f"\n    {e.kind}: {e.summary}"
+    acc = j.accepted or j.expired
+    if acc is not None:
+        state = "accepted" if j.accepted is not None else "acceptance expired"
+        line += f"\n    {state}: {acc.reason} (approved by {acc.approved_by}, until {acc.expires})"
+    return line
+
+
+def _lines(results: tuple[JudgedResult, ...]) -> str:
+    return "\n".join(_line(j) for j in results)
+
+
+def _outcome(st: RequirementStatus) -> tuple[str | None, str]:
+    """(element name or None for a pass, message)."""
+    label = st.status.value.replace("_", " ")
+    match st.status:
+        case Status.NOT_SATISFIED:
+            return "failure", st.reason
+        case Status.ERROR:
+            return "error", st.reason
+        case Status.NOT_APPLICABLE | Status.NOT_ASSESSED:
+            return "skipped", f"{label}: {st.reason}"
+        case Status.PARTIALLY_ASSESSED if any(
+            j.result.verdict in (Verdict.INCONCLUSIVE, Verdict.SKIPPED) for j in st.results
+        ):
+            return "skipped", f"{label}: {st.reason}"
+        case _:
+            return None, f"{label}: {st.reason}"
+
+
+def _testcase(parent: ET.Element, name: str, st: RequirementStatus) -> str | None:
+    req = st.requirement
+    case = ET.SubElement(
+        parent,
+        "testcase",
+        {
+            "classname": _xml_text(name),
+            "name": _xml_text(f"{st.framework} {req.id} {req.title}"),
+            "time": f"{sum(j.result.duration or 0.0 for j in st.results):.3f}",
+        },
+    )
+    kind, message = _outcome(st)
+    if kind is not None:
+        element = ET.SubElement(case, kind, {"message": _xml_text(message)})
+        if kind != "skipped":
+            element.set("type", st.status.value)
+            if kind == "failure":
+                picked = tuple(j for j in st.results if j.counts_as_fail)
+            else:
+                picked = tuple(j for j in st.results if j.result.verdict is Verdict.ERROR)
+            element.text = _xml_text(_lines(picked))
+    out = [message, f"coverage: {req.coverage.value}"]
+    if st.results:
+        out += ["", "direct evidence:", _lines(st.results)]
+    if st.related:
+        out += ["", "related evidence (never decides the status):", _lines(st.related)]
+    ET.SubElement(case, "system-out").text = _xml_text("\n".join(out))
+    return kind
+
+
+def render(data: ReportData) -> str:
+    a = data.assessment
+    # the Ant JUnit schema's timestamp has no zone: UTC, said in the docs
+    started = data.run.started.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    root = ET.Element("testsuites", {"name": f"shinsa {a.profile.id}"})
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for device in data.devices:
+        name = device_name(device)
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            {"name": _xml_text(name), "hostname": device.address, "timestamp": started},
+        )
+        props = ET.SubElement(suite, "properties")
+        for key, value in (
+            ("shinsa.run", data.run.id),
+            ("shinsa.profile", a.profile.id),
+            ("shinsa.profile_digest", a.profile.digest),
+            ("shinsa.device_finished", str(device.finished).lower()),
+            ("shinsa.services", " ".join(str(s) for s in device.services)),
+        ):
+            ET.SubElement(props, "property", {"name": key, "value": _xml_text(value)})
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for st in a.for_target(device.address):
+            kind = _testcase(suite, name, st)
+            counts["tests"] += 1
+            if kind is not None:
+                counts[{"failure": "failures", "error": "errors"}.get(kind, kind)] += 1
+        for key, n in counts.items():
+            suite.set(key, str(n))
+            totals[key] += n
+    for key, n in totals.items():
+        root.set(key, str(n))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"

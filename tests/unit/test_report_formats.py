@@ -1,0 +1,443 @@
+"""Every report format is a pure function of the assessment: a fixed, hand-built set of results
+renders to fixed files (tests/golden/, compared without time stamps, run IDs and versions),
+each valid for its consumers: a JUnit parser, the SARIF 2.1.0 schema, a CSV reader.
+
+Regenerate the golden files after an intended change with SHINSA_UPDATE_GOLDEN=1 and review
+the diff.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
+
+from reports import FORMATS, junit, sarif
+from reports.data import Device, ReportData
+from scanner import __version__
+from scanner.assess import assess
+from scanner.model import Evidence, Result, Service, Verdict
+from scanner.probe import Check
+from scanner.profiles import Accepted, Coverage, Framework, MappedCheck, Profile, Requirement
+from scanner.store import RunInfo
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "reports" / "schema" / "sarif-schema-2.1.0.json").read_text()
+)
+RUN_ID = "20261128-101500-1a2b"
+TODAY = date(2026, 11, 28)
+CAMERA, NAS, ROUTER = "127.0.10.3", "127.0.10.4", "2001:db8::5"
+HYPERLINK = '=HYPERLINK("http://evil.example/","open me")'
+SCRIPT = "<script>alert(1)</script>"
+ESC = "\x1b"  # a raw control character: XML 1.0 cannot carry it at all
+
+TELNET = Service("tcp", 23, "telnet", banner=f"{ESC}[31mLogin:")
+HTTP = Service("tcp", 80, "http", banner=SCRIPT, product=SCRIPT)
+SSH = Service("tcp", 22, "ssh", banner="SSH-2.0-dropbear_2019.78")
+FTP = Service("tcp", 21, "ftp", banner=f"220 {SCRIPT}")
+SNMP = Service("udp", 161, "unknown", note="answered, not identified")
+SSH2 = Service("tcp", 2222, "ssh", banner="SSH-2.0-OpenSSH_9.6")
+
+
+def _check(cid: str, title: str) -> Check:
+    return Check(cid, title, f"How {cid} is decided.")
+
+
+CHECKS = {
+    c.id: c
+    for c in (
+        _check("services.unexpected", "Only the services the profile allows are exposed"),
+        _check("services.cleartext-admin", "No administration over a cleartext protocol"),
+        _check("creds.default.telnet", "Telnet accepts no published default credentials"),
+        _check("ssh.ciphers", "SSH offers only strong ciphers"),
+        _check("web.hsts", "HTTPS responses set HSTS"),
+        _check("auth.lockout", "Repeated failed logins lock the account"),
+    )
+}
+
+
+def _req(
+    rid: str, title: str, coverage: Coverage, *direct: str, supporting: str = ""
+) -> Requirement:
+    mapped = tuple(MappedCheck(c, "direct", "why") for c in direct)
+    if supporting:
+        mapped += (MappedCheck(supporting, "supporting", "why"),)
+    return Requirement(rid, title, coverage, mapped)
+
+
+IEC = Framework(
+    "iec-62443-4-2",
+    "IEC 62443-4-2:2019",
+    (
+        _req(
+            "CR 7.7",
+            "Least functionality",
+            Coverage.FULL,
+            "services.unexpected",
+            "services.cleartext-admin",
+        ),
+        _req("CR 1.5", "Authenticator management", Coverage.PARTIAL, "creds.default.telnet"),
+        _req(
+            "CR 4.3", "Use of cryptography", Coverage.PARTIAL, "ssh.ciphers", supporting="web.hsts"
+        ),
+        _req("CR 1.11", "Unsuccessful login attempts", Coverage.PARTIAL, "auth.lockout"),
+        _req("CR 3.2", "Protection from malicious code", Coverage.NONE),
+    ),
+    Path("iec.yaml"),
+)
+NIST = Framework(
+    "nist-sp-800-171r2",
+    "NIST SP 800-171 rev. 2",
+    (
+        _req("3.4.7", "Restrict nonessential services", Coverage.FULL, "services.unexpected"),
+        _req(
+            "3.13.8",
+            "Cryptography for CUI in transit",
+            Coverage.PARTIAL,
+            "services.cleartext-admin",
+        ),
+    ),
+    Path("nist.yaml"),
+)
+PROFILE = Profile(
+    id="acme-cam-200",
+    title="ACME CAM-200 acceptance",
+    frameworks=((IEC, 2), (NIST, None)),
+    params={},
+    accepted=(
+        Accepted("ssh.ciphers", "firmware 2.1 removes CBC", "QA-7", date(2027, 3, 31), CAMERA),
+        Accepted("creds.default.telnet", "lab only", "QA-2", date(2026, 1, 31), CAMERA),
+    ),
+    allow_intrusive=False,
+    files=(("profiles/devices/acme-cam-200.yaml", "ab" * 32),),
+    digest="cd" * 32,
+)
+
+
+def _at(second: int) -> datetime:
+    return datetime(2026, 11, 28, 10, 15, second, tzinfo=UTC)
+
+
+def _r(
+    check: str,
+    target: str,
+    service: Service | None,
+    verdict: Verdict,
+    reason: str,
+    *evidence: Evidence,
+) -> Result:
+    return Result(check, target, service, verdict, reason, evidence, _at(len(reason) % 60), 0.25)
+
+
+RESULTS = [
+    # the camera: telnet with a control character in its banner, a script in its web page
+    _r("services.unexpected", CAMERA, TELNET, Verdict.PASS, "tcp/23 telnet is allowed."),
+    _r("services.unexpected", CAMERA, HTTP, Verdict.PASS, "tcp/80 http is allowed."),
+    _r("services.unexpected", CAMERA, SSH, Verdict.PASS, "tcp/22 ssh is allowed."),
+    _r(
+        "services.cleartext-admin",
+        CAMERA,
+        TELNET,
+        Verdict.FAIL,
+        f"127.0.10.3 exposes Telnet on tcp/23 (banner '{ESC}[31mLogin:').",
+        Evidence("banner", f"{ESC}[31mLogin:", {"protocol": "telnet"}),
+    ),
+    _r(
+        "creds.default.telnet",
+        CAMERA,
+        TELNET,
+        Verdict.FAIL,
+        "127.0.10.3 accepted the published Telnet login root/******** on tcp/23.",
+        Evidence("auth_attempt", "root:******** accepted", {"user": "root", "password": "***"}),
+    ),
+    _r(
+        "ssh.ciphers",
+        CAMERA,
+        SSH,
+        Verdict.FAIL,
+        "127.0.10.3 offers aes128-cbc on tcp/22.",
+        Evidence("policy", "weak: aes128-cbc", {"weak": ["aes128-cbc"]}),
+    ),
+    _r("web.hsts", CAMERA, HTTP, Verdict.NOT_APPLICABLE, f"tcp/80 has no TLS; page {SCRIPT}."),
+    _r("auth.lockout", CAMERA, None, Verdict.SKIPPED, "Lockout is intrusive and not allowed."),
+    # the NAS: an inventory label that is a spreadsheet formula, a timeout, an unknown service
+    _r("services.unexpected", NAS, FTP, Verdict.PASS, "tcp/21 ftp is allowed."),
+    _r(
+        "services.unexpected",
+        NAS,
+        SNMP,
+        Verdict.INCONCLUSIVE,
+        "udp/161 answered but could not be identified.",
+        Evidence("banner", "-1+1 raw reply", {"bytes": 12}),
+        Evidence("banner", "@SUM(A1:A9)", {}),
+    ),
+    _r(
+        "services.cleartext-admin",
+        NAS,
+        FTP,
+        Verdict.ERROR,
+        "=cmd|' /C calc'!A0 timed out reading the FTP greeting after 3.0 s.",
+        Evidence("exception", "\tTimeoutError", {"after": 3.0}),
+    ),
+    _r("creds.default.telnet", NAS, None, Verdict.NOT_APPLICABLE, "No Telnet service."),
+    _r("ssh.ciphers", NAS, None, Verdict.NOT_APPLICABLE, "No SSH service."),
+    _r("auth.lockout", NAS, None, Verdict.NOT_APPLICABLE, "No login interface."),
+    # the router: IPv6, no label, interrupted before every check ran
+    _r("services.unexpected", ROUTER, SSH2, Verdict.PASS, "tcp/2222 ssh is allowed."),
+    _r("ssh.ciphers", ROUTER, SSH2, Verdict.PASS, "Only strong ciphers on tcp/2222."),
+]
+
+DEVICES = (
+    Device(CAMERA, f"weak-camera {SCRIPT}", True, (SSH, TELNET, HTTP)),
+    Device(NAS, HYPERLINK, True, (FTP, SNMP)),
+    Device(ROUTER, "", False, (SSH2,)),
+)
+
+
+def report_data() -> ReportData:
+    run = RunInfo(
+        id=RUN_ID,
+        started=_at(0),
+        finished=datetime(2026, 11, 28, 10, 21, 7, tzinfo=UTC),
+        status="complete",
+        profile_id=PROFILE.id,
+        profile_digest=PROFILE.digest,
+        scanner_version=__version__,
+        request={"allow": [f"{CAMERA}/31", ROUTER], "targets": [], "ports": "21-23,80,161,2222"},
+    )
+    assessment = assess(RESULTS, PROFILE, [d.address for d in DEVICES], today=TODAY)
+    return ReportData(run, __version__, DEVICES, assessment, CHECKS, profile_changed=False)
+
+
+_RUN_ID = re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b")  # scanner.store.new_run_id
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+
+
+def normalise(text: str, version: str = __version__) -> str:
+    text = _RUN_ID.sub("<RUN>", _TIMESTAMP.sub("<TIME>", text))
+    return re.sub(rf"(?<![\d.]){re.escape(version)}(?![\d.])", "<VERSION>", text)
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_each_format_renders_the_fixed_assessment_to_its_golden_file(name):
+    filename, render = FORMATS[name]
+    text = render(report_data())
+    assert render(report_data()) == text  # pure: same assessment, same bytes
+    golden = GOLDEN / filename
+    if os.environ.get("SHINSA_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_bytes(text.encode("utf-8"))
+    assert normalise(golden.read_bytes().decode("utf-8")) == normalise(text), (
+        f"{filename} changed; if intended, rerun with SHINSA_UPDATE_GOLDEN=1 and review the diff"
+    )
+
+
+def test_the_golden_comparison_ignores_time_stamps_run_ids_and_versions():
+    data = report_data()
+    later = dataclasses.replace(
+        data,
+        run=dataclasses.replace(
+            data.run,
+            id="20270101-000000-ffff",
+            started=datetime(2027, 1, 1, tzinfo=UTC),
+            scanner_version="9.9.9",
+        ),
+        scanner_version="9.9.9",
+    )
+    for _, render in FORMATS.values():
+        text = render(data)
+        assert normalise(render(later), "9.9.9") == normalise(text)
+        assert normalise(text) != normalise(text.replace("CR 7.7", "CR 7.8"))
+
+
+# --- JUnit ---------------------------------------------------------------------------------
+
+
+def _cases(suite: TestSuite) -> dict[str, list[object]]:
+    return {case.name: list(case.result) for case in suite}
+
+
+def test_junit_has_a_suite_per_device_and_a_case_per_requirement():
+    xml = JUnitXml.fromstring(junit.render(report_data()))
+    suites = list(xml)
+    assert [s.name for s in suites] == [
+        f"{CAMERA} (weak-camera {SCRIPT})",
+        f"{NAS} ({HYPERLINK})",
+        ROUTER,
+    ]
+    for suite in suites:
+        assert suite.tests == 7  # 5 IEC 62443-4-2 requirements at SL 2 + 2 NIST
+        assert {case.classname for case in suite} == {suite.name}
+    assert xml.tests == 21
+    assert xml.failures == sum(s.failures for s in suites)
+    assert xml.errors == sum(s.errors for s in suites)
+    assert xml.skipped == sum(s.skipped for s in suites)
+
+
+def test_junit_outcome_follows_the_requirement_status():
+    camera, nas, router = JUnitXml.fromstring(junit.render(report_data()))
+    cam = _cases(camera)
+    # not_satisfied: a failure listing the failing checks and their evidence
+    (failure,) = cam["iec-62443-4-2 CR 7.7 Least functionality"]
+    assert isinstance(failure, Failure)
+    assert failure.type == "not_satisfied"
+    assert "services.cleartext-admin on tcp/23 telnet: fail" in (failure.text or "")
+    assert "services.unexpected" not in (failure.text or "")  # passing checks are not listed
+    # an expired acceptance is a plain failure, and says so
+    (expired,) = cam["iec-62443-4-2 CR 1.5 Authenticator management"]
+    assert isinstance(expired, Failure)
+    assert "acceptance expired: lab only" in (expired.text or "")
+    # an accepted deviation and partial coverage: passes, saying why it is only partial
+    crypto = next(c for c in camera if c.name == "iec-62443-4-2 CR 4.3 Use of cryptography")
+    assert crypto.is_passed
+    assert "partially assessed" in (crypto.system_out or "")
+    assert "accepted: firmware 2.1 removes CBC" in (crypto.system_out or "")
+    # a skipped (intrusive) check leaves the requirement undecided: skipped, never a pass
+    (lockout,) = cam["iec-62443-4-2 CR 1.11 Unsuccessful login attempts"]
+    assert isinstance(lockout, Skipped)
+    # coverage none: not assessed, skipped with the reason
+    (manual,) = cam["iec-62443-4-2 CR 3.2 Protection from malicious code"]
+    assert isinstance(manual, Skipped)
+    assert (manual.message or "").startswith("not assessed:")
+    # a check that could not finish: an error, never a pass
+    (error,) = _cases(nas)["iec-62443-4-2 CR 7.7 Least functionality"]
+    assert isinstance(error, Error)
+    assert "timed out" in (error.text or "")
+    (na,) = _cases(nas)["iec-62443-4-2 CR 1.5 Authenticator management"]
+    assert isinstance(na, Skipped)
+    assert (na.message or "").startswith("not applicable:")
+    assert next(c for c in router if c.name.startswith("nist-sp-800-171r2 3.4.7")).is_passed
+
+
+def test_junit_carries_hostile_device_text_as_text():
+    text = junit.render(report_data())
+    assert ESC not in text  # XML 1.0 cannot carry it: the file would not parse
+    root = ET.fromstring(text)  # noqa: S314 -- our own output, not untrusted XML
+    assert root.find(".//script") is None
+    outs = "".join(e.text or "" for e in root.iter("system-out"))
+    assert "\\x1b[31mLogin:" in outs
+    assert SCRIPT in outs
+    assert root.findall("testsuite")[1].get("name") == f"{NAS} ({HYPERLINK})"
+
+
+# --- SARIF ---------------------------------------------------------------------------------
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema():
+    log = json.loads(sarif.render(report_data()))
+    jsonschema.Draft4Validator(
+        SARIF_SCHEMA, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
+    ).validate(log)
+    assert log["version"] == "2.1.0"
+
+
+def test_sarif_schema_rejects_an_invalid_level():
+    log = json.loads(sarif.render(report_data()))
+    log["runs"][0]["results"][0]["level"] = "critical"
+    assert not jsonschema.Draft4Validator(SARIF_SCHEMA).is_valid(log)
+
+
+def _results(log: Any) -> Any:
+    return log["runs"][0]["results"]
+
+
+def test_sarif_has_a_rule_per_check_and_a_result_per_check_result():
+    log = json.loads(sarif.render(report_data()))
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert run["tool"]["driver"]["name"] == "shinsa"
+    assert [r["id"] for r in rules] == sorted(CHECKS)
+    unexpected = next(r for r in rules if r["id"] == "services.unexpected")
+    assert unexpected["properties"]["tags"] == ["iec-62443-4-2 CR 7.7", "nist-sp-800-171r2 3.4.7"]
+    assert unexpected["shortDescription"]["text"] == CHECKS["services.unexpected"].title
+    assert len(_results(log)) == len(RESULTS)
+    for result in _results(log):
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+def _one(log: Any, check: str, address: str) -> Any:
+    (hit,) = [
+        r for r in _results(log) if r["ruleId"] == check and r["properties"]["address"] == address
+    ]
+    return hit
+
+
+def test_sarif_kind_and_level_follow_the_verdict():
+    log = json.loads(sarif.render(report_data()))
+    telnet = _one(log, "services.cleartext-admin", CAMERA)
+    assert (telnet["kind"], telnet["level"]) == ("fail", "error")
+    loc = telnet["locations"][0]
+    assert loc["physicalLocation"]["artifactLocation"]["uri"] == f"tcp://{CAMERA}:23"
+    assert {"framework": "iec-62443-4-2", "id": "CR 7.7", "role": "direct"}.items() <= telnet[
+        "properties"
+    ]["requirements"][0].items()
+    accepted = _one(log, "ssh.ciphers", CAMERA)
+    assert accepted["suppressions"][0]["status"] == "accepted"
+    expired = _one(log, "creds.default.telnet", CAMERA)
+    assert "suppressions" not in expired
+    assert expired["properties"]["acceptance_expired"]["approved_by"] == "QA-2"
+    error = _one(log, "services.cleartext-admin", NAS)
+    assert (error["kind"], error["level"]) == ("open", "none")
+    (note,) = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "error"
+    assert note["associatedRule"]["id"] == "services.cleartext-admin"
+    lockout = _one(log, "auth.lockout", CAMERA)
+    assert (lockout["kind"], lockout["level"]) == ("notApplicable", "none")
+    assert lockout["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == f"//{CAMERA}"
+    router = _one(log, "ssh.ciphers", ROUTER)
+    assert (router["kind"], router["level"]) == ("pass", "none")
+    assert router["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        f"tcp://[{ROUTER}]:2222"
+    )
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+
+
+def test_csv_has_a_row_per_result_and_a_matrix_row_per_requirement():
+    data = report_data()
+    rows = _rows(FORMATS["csv"][1](data))
+    assert len(rows) == len(RESULTS)
+    telnet = next(
+        r for r in rows if r["check_id"] == "services.cleartext-admin" and r["address"] == CAMERA
+    )
+    assert telnet["verdict"] == "fail"
+    assert (telnet["transport"], telnet["port"], telnet["protocol"]) == ("tcp", "23", "telnet")
+    assert telnet["requirements"] == (
+        "iec-62443-4-2 CR 7.7: not_satisfied; nist-sp-800-171r2 3.13.8: not_satisfied"
+    )
+    matrix = _rows(FORMATS["csv-requirements"][1](data))
+    assert len(matrix) == len(data.assessment.statuses) == 21
+    cr77 = next(r for r in matrix if r["address"] == NAS and r["requirement"] == "CR 7.7")
+    assert cr77["status"] == "error"
+    assert "services.cleartext-admin tcp/21: error" in cr77["results"]
+
+
+@pytest.mark.parametrize("name", ["csv", "csv-requirements"])
+def test_csv_cells_never_start_a_spreadsheet_formula(name):
+    text = FORMATS[name][1](report_data())
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    cells = [c for row in rows for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert f"'{HYPERLINK}" in cells
+    assert ESC not in text
+    if name == "csv":
+        assert "'=cmd|' /C calc'!A0 timed out reading the FTP greeting after 3.0 s." in cells
+        assert any("\\x1b[31mLogin:" in c for c in cells)
