@@ -10,9 +10,12 @@ if [ "${1:-}" = "--check" ]; then
     missing=0
     for bin in nmap /usr/sbin/sshd dropbear lighttpd vsftpd mosquitto snmpd hydra \
                /usr/sbin/useradd /usr/sbin/chpasswd /usr/sbin/userdel \
-               /opt/shinsa-ci/busybox-static/bin/busybox; do
+               /opt/shinsa-ci/busybox-static/bin/busybox openssl testssl; do
         command -v "$bin" >/dev/null 2>&1 || { echo "missing: $bin" >&2; missing=1; }
     done
+    # lighttpd's TLS module is a package of its own (lighttpd-mod-openssl), not a program.
+    [ -e /usr/lib/lighttpd/mod_openssl.so ] \
+        || { echo "missing: /usr/lib/lighttpd/mod_openssl.so" >&2; missing=1; }
     exit "$missing"
 fi
 
@@ -24,8 +27,11 @@ fi
 # hydra: the credentials bench's reference tool (bench/credentials/run.py). passwd and
 # login: useradd/chpasswd/userdel for the default-credentials fixtures' temporary users, and
 # the /bin/login busybox telnetd runs (both are in Debian's base system; listed to be sure).
-PACKAGES=(nmap openssh-server openssh-client dropbear-bin lighttpd vsftpd mosquitto
-          mosquitto-clients snmpd snmp busybox hydra passwd login)
+# lighttpd-mod-openssl: the TLS endpoints of tests/interop/tls_daemons.py; openssl: their
+# `s_client` reference; testssl.sh: a reference tool of the TLS bench (bench/tls/run.py).
+PACKAGES=(nmap openssh-server openssh-client dropbear-bin lighttpd lighttpd-mod-openssl
+          vsftpd mosquitto mosquitto-clients snmpd snmp busybox hydra passwd login openssl
+          testssl.sh)
 # Debian's dynamic busybox has no telnetd applet; busybox-static has one. It Conflicts with
 # busybox, so it is unpacked beside it rather than installed over it.
 BUSYBOX_STATIC_DIR=/opt/shinsa-ci/busybox-static
@@ -81,7 +87,10 @@ done
 for bin in /usr/sbin/sshd /usr/sbin/dropbear /usr/bin/dropbearkey /usr/sbin/lighttpd \
            /usr/sbin/vsftpd /usr/sbin/mosquitto /usr/bin/mosquitto_passwd /usr/sbin/snmpd \
            /usr/bin/snmpget /usr/bin/nmap /usr/bin/ssh-keygen /usr/bin/hydra \
-           /usr/sbin/useradd /usr/sbin/chpasswd /usr/sbin/userdel /bin/login; do
+           /usr/sbin/useradd /usr/sbin/chpasswd /usr/sbin/userdel /bin/login \
+           /usr/bin/openssl /usr/bin/testssl; do
     [ -x "$bin" ] || { echo "install-daemons.sh: $bin missing after install" >&2; exit 1; }
 done
+[ -e /usr/lib/lighttpd/mod_openssl.so ] \
+    || { echo "install-daemons.sh: mod_openssl.so missing after install" >&2; exit 1; }
 echo "install-daemons.sh: daemons installed; none left on a wildcard address"

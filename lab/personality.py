@@ -8,6 +8,7 @@ every test derived from it the wrong expectation.
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -55,16 +56,44 @@ FAULTS = frozenset(
 )
 
 _COMMON_KEYS = frozenset({"port", "protocol", "transport", "fault"})
+#: Web interface behaviour after a login (session hygiene, access control, reflection).
+_WEB_SESSION_KEYS = frozenset(
+    {"cookie", "fixation", "logout", "admin", "search", "session_in_url", "notice"}
+)
+WEB_LOGOUTS = ("invalidates", "ignores", "none")
+WEB_ADMINS = ("protected", "open")
+WEB_SEARCHES = ("none", "escaped", "reflected")
 # Which options each protocol reads; anything else on a service is a typo.
 _OPTION_KEYS: Mapping[str, frozenset[str]] = {
     "telnet": frozenset({"banner"}),
-    "http": frozenset({"server", "title", "login", "form_success", "redirect_to", "form_action"}),
-    "https": frozenset({"server", "title", "login", "form_success", "hsts", "form_action"}),
+    "http": frozenset(
+        {
+            "server",
+            "title",
+            "login",
+            "form_success",
+            "redirect_to",
+            "form_action",
+            *_WEB_SESSION_KEYS,
+        }
+    ),
+    "https": frozenset(
+        {
+            "server",
+            "title",
+            "login",
+            "form_success",
+            "hsts",
+            "form_action",
+            "tls",
+            *_WEB_SESSION_KEYS,
+        }
+    ),
     "ftp": frozenset({"banner", "anonymous"}),
     "rtsp": frozenset({"server", "login"}),
     "mqtt": frozenset({"anonymous", "refusal"}),
-    "mqtts": frozenset({"anonymous", "refusal"}),
-    "ssh": frozenset({"banner", "login", "max_auth_tries", "ssh_algorithms"}),
+    "mqtts": frozenset({"anonymous", "refusal", "tls"}),
+    "ssh": frozenset({"banner", "login", "max_auth_tries", "ssh_algorithms", "notice"}),
     "modbus": frozenset(),
     "s7": frozenset(),
     "adb": frozenset(),
@@ -105,6 +134,29 @@ class SshAlgorithms:
     hostkey_rsa_bits: int = 2048  # the RSA host key's size (the lab's shared key at 2048)
 
 
+#: `tls:` of an https/mqtts service (lab/README.md); SSL 3.0 is absent: this OpenSSL has none.
+TLS_VERSIONS = ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+_TLS_KEYS = frozenset({"versions", "ciphers", "cert"})
+_CERT_KEYS = frozenset(
+    {"validity", "expires_in_days", "issuer", "key", "signature", "names", "address"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsOptions:
+    """How a TLS service's server context and certificate are made (lab/servers/tls.py)."""
+
+    versions: tuple[str, ...] = ("TLSv1.2", "TLSv1.3")  # a contiguous range of TLS_VERSIONS
+    ciphers: str = ""  # OpenSSL cipher string for TLS 1.0-1.2; "" = OpenSSL's DEFAULT
+    validity: str = "ok"  # ok | expired | not_yet_valid
+    expires_in_days: int = 365  # validity ok: days from now to notAfter
+    issuer: str = "self"  # self | lab-ca
+    key: str = "ec-256"  # ec-256 | rsa-1024 | rsa-2048
+    signature: str = "sha256"  # sha256 | sha1
+    names: tuple[str, ...] = ()  # DNS names in the subjectAltName
+    address: bool = True  # the device's address as an iPAddress subjectAltName
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
     """One service of a personality; options a protocol does not read keep their defaults."""
@@ -128,6 +180,14 @@ class ServiceSpec:
     hsts: str = ""  # HTTPS: the Strict-Transport-Security header sent, "" for none
     redirect_to: int = 0  # HTTP: every request answers 301 to https on this port; 0 = no
     form_action: str = ""  # login form action ("" = /login); "http" = plain-HTTP URL on :80
+    cookie: str = "HttpOnly"  # HTTP form login: attributes of the session cookie after Path=/
+    fixation: bool = False  # HTTP form login: the pre-login session ID is kept at login
+    logout: str = "invalidates"  # HTTP form login: /logout ends the session, "ignores" it, "none"
+    admin: str = "protected"  # HTTP form login: /admin needs the session, or is "open" to all
+    search: str = "none"  # HTTP: a /search?q= page that reflects q "escaped" or "reflected" raw
+    session_in_url: bool = False  # HTTP form login: the landing URL carries ?sid=<session>
+    notice: str = ""  # HTTP login page / SSH auth banner: a system-use notification
+    tls: TlsOptions = TlsOptions()  # HTTPS/MQTTS: versions, suites and certificate served
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +385,34 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         hsts=_string(entry, "hsts", source, where, default=""),
         redirect_to=_port_option(entry, "redirect_to", source, where),
         form_action=_string(entry, "form_action", source, where, default=""),
+        cookie=_string(entry, "cookie", source, where, default="HttpOnly"),
+        fixation=_boolean(entry, "fixation", source, where),
+        logout=_choice(entry, "logout", WEB_LOGOUTS, source, where),
+        admin=_choice(entry, "admin", WEB_ADMINS, source, where),
+        search=_choice(entry, "search", WEB_SEARCHES, source, where),
+        session_in_url=_boolean(entry, "session_in_url", source, where),
+        notice=_string(entry, "notice", source, where, default=""),
+        tls=_tls_options(entry.get("tls"), source, f"{where}.tls"),
     )
+
+
+def _boolean(entry: Mapping[str, object], key: str, source: str, where: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{source}: {where}.{key}: must be true or false, got {value!r}")
+    return value
+
+
+def _choice(
+    entry: Mapping[str, object], key: str, choices: tuple[str, ...], source: str, where: str
+) -> str:
+    """One of `choices`, the first being the default."""
+    value = entry.get(key, choices[0])
+    if value not in choices:
+        raise ValueError(
+            f"{source}: {where}.{key}: must be one of {', '.join(choices)}, got {value!r}"
+        )
+    return str(value)
 
 
 def _port_option(entry: Mapping[str, object], key: str, source: str, where: str) -> int:
@@ -352,6 +439,57 @@ def _ssh_algorithms(raw: object, login: str, source: str, where: str) -> SshAlgo
     bits = _integer(entry, "hostkey_rsa_bits", source, here, default=2048, low=1024, high=4096)
     return SshAlgorithms(
         kex=lists["kex"], ciphers=lists["ciphers"], macs=lists["macs"], hostkey_rsa_bits=bits
+    )
+
+
+def _tls_options(raw: object, source: str, here: str) -> TlsOptions:
+    if raw is None:
+        return TlsOptions()
+    entry = _mapping(raw, source, here)
+    _no_unknown_keys(entry, _TLS_KEYS, source, here)
+    versions = entry.get("versions", list(TlsOptions().versions))
+    if not isinstance(versions, list) or not versions or not set(versions) <= set(TLS_VERSIONS):
+        raise ValueError(
+            f"{source}: {here}.versions: must be a non-empty list of {', '.join(TLS_VERSIONS)}"
+            f" (this OpenSSL cannot serve SSLv3), got {versions!r}"
+        )
+    span = sorted(TLS_VERSIONS.index(v) for v in set(versions))
+    if span != list(range(span[0], span[-1] + 1)):
+        raise ValueError(f"{source}: {here}.versions: must be a contiguous range of versions")
+    ciphers = _string(entry, "ciphers", source, here, default="")
+    if ciphers:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).set_ciphers(f"{ciphers}:@SECLEVEL=0")
+        except ssl.SSLError:
+            raise ValueError(
+                f"{source}: {here}.ciphers: this OpenSSL serves none of {ciphers!r}"
+            ) from None
+    cert = _mapping(entry.get("cert", {}), source, f"{here}.cert")
+    _no_unknown_keys(cert, _CERT_KEYS, source, f"{here}.cert")
+    names = cert.get("names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"{source}: {here}.cert.names: must be a list of DNS names")
+    if cert.get("signature") == "sha1" and (
+        cert.get("issuer", "self") != "self" or not str(cert.get("key", "")).startswith("rsa-")
+    ):
+        raise ValueError(f"{source}: {here}.cert.signature: sha1 needs issuer: self and key: rsa-*")
+    address = cert.get("address", True)
+    if not isinstance(address, bool):
+        raise ValueError(f"{source}: {here}.cert.address: must be true or false")
+    return TlsOptions(
+        versions=tuple(TLS_VERSIONS[i] for i in span),
+        ciphers=ciphers,
+        validity=_choice(
+            cert, "validity", ("ok", "expired", "not_yet_valid"), source, f"{here}.cert"
+        ),
+        expires_in_days=_integer(
+            cert, "expires_in_days", source, f"{here}.cert", default=365, low=1, high=3650
+        ),
+        issuer=_choice(cert, "issuer", ("self", "lab-ca"), source, f"{here}.cert"),
+        key=_choice(cert, "key", ("ec-256", "rsa-1024", "rsa-2048"), source, f"{here}.cert"),
+        signature=_choice(cert, "signature", ("sha256", "sha1"), source, f"{here}.cert"),
+        names=tuple(names),
+        address=address,
     )
 
 

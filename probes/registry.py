@@ -15,7 +15,10 @@ from probes.default_credentials import (
 )
 from probes.exposed_services import ExposedServices
 from probes.ssh_config import SshConfig
+from probes.tls_quality import TlsQuality
 from probes.web_login import WebLoginHygiene
+from probes.web_reflection import WebReflection
+from probes.web_session import WebSessionChecks
 
 if TYPE_CHECKING:
     from scanner.probe import Check, Probe
@@ -31,6 +34,9 @@ REGISTRY: tuple[type[Probe], ...] = (
     DefaultRtspLogin,
     WebLoginHygiene,
     SshConfig,
+    WebSessionChecks,
+    WebReflection,
+    TlsQuality,
 )
 
 

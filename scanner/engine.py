@@ -167,7 +167,15 @@ async def _device(
     run.store.put_services(run.run_id, target.address, services)
     run.reporter.services_found(target.address, services)
     facts.put(SERVICES, services)
-    ctx = ProbeContext(target, dev, facts, run.request.profile.params, run.request.credentials)
+    profile = run.request.profile
+    ctx = ProbeContext(
+        target,
+        dev,
+        facts,
+        profile.params,
+        run.request.credentials,
+        test_account=profile.test_account,
+    )
     jobs = plan(run.request.registry, services, address=target.address, done=run.done)
 
     def land(result: Result) -> None:
@@ -176,11 +184,12 @@ async def _device(
         run.store.add_result(run.run_id, result)
         run.reporter.result(result)
 
-    # Rounds: a job runs once its needs are facts on this device. Each round can publish
-    # facts that let further jobs run; a round that runs nothing ends the loop.
+    # Rounds: a job runs once its needs are facts on this device and no waiting job still
+    # provides a fact it uses. Each round can publish facts that let further jobs run; a
+    # round that runs nothing ends the loop.
     waiting = list(jobs)
     while waiting:
-        ready = [j for j in waiting if ctx.facts.has_all(j.probe.needs)]
+        ready = ready_jobs(waiting, ctx.facts)
         if not ready:
             break
         waiting = [j for j in waiting if j not in ready]
@@ -199,6 +208,17 @@ async def _device(
                     service=job.service,
                 )
             )
+
+
+def ready_jobs(waiting: Sequence[Job], facts: Facts) -> list[Job]:
+    """The jobs that can run now: their needs are facts, and no other waiting job still
+    provides a fact they use."""
+    return [
+        j
+        for j in waiting
+        if facts.has_all(j.probe.needs)
+        and not any(j.probe.uses & o.probe.provides for o in waiting if o is not j)
+    ]
 
 
 async def _run_job(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from scanner.facts import FactKey, Facts
     from scanner.net import DeviceNetwork
+    from scanner.profiles import TestAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class ProbeContext:
     params_by_check: Mapping[str, Params] = field(default_factory=dict)
     credentials: CredentialCatalog = field(default_factory=CredentialCatalog)
     ledger: AttemptLedger = field(default_factory=AttemptLedger)  # one per device
+    test_account: TestAccount | None = None  # the profile's account for checks after a login
 
     def params(self, check: Check, kind: type[P]) -> P:
         """This check's parameters, typed; the check's defaults when the profile sets none."""
@@ -89,6 +91,8 @@ class Probe(abc.ABC):
     checks: ClassVar[tuple[Check, ...]]
     needs: ClassVar[frozenset[FactKey[Any]]] = frozenset()
     provides: ClassVar[frozenset[FactKey[Any]]] = frozenset()
+    #: facts it uses when present: it runs after every probe that provides them has run
+    uses: ClassVar[frozenset[FactKey[Any]]] = frozenset()
     intrusive: ClassVar[bool] = False  # may lock accounts or change device state
     max_attempts: ClassVar[int | None] = None  # login attempts it may spend
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
+from scanner.credentials import Credential
 from scanner.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -108,10 +110,29 @@ class Profile:
     accepted: tuple[Accepted, ...]
     allow_intrusive: bool
     files: tuple[tuple[str, str], ...]  # (path, sha256) of every YAML file used
+    test_account: TestAccount | None = None
     digest: str = field(default="")
 
     def accepted_for(self, check_id: str, target: str, service_key: str) -> Accepted | None:
         return next((a for a in self.accepted if a.covers(check_id, target, service_key)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class TestAccount:
+    """A device account the tester set up for the checks that need a login. The profile
+    names the environment variable holding the password, never the password itself."""
+
+    username: str
+    password_env: str
+
+    def credential(self) -> Credential | None:
+        """The account as a credential, or None while its variable is unset."""
+        password = os.environ.get(self.password_env)
+        if password is None:
+            return None
+        return Credential(
+            self.username, password, source=f"profile test_account (${self.password_env})"
+        )
 
 
 _ID_PATTERNS = {
@@ -260,6 +281,7 @@ def load_profile(ref: str, checks: Mapping[str, Check], *, today: date | None = 
     params_raw: dict[str, tuple[Path, object]] = {}
     accepted: list[Accepted] = []
     allow_intrusive = False
+    test_account: TestAccount | None = None
     for path, data, _ in reversed(chain):  # root first, so children override
         _str(data, "profile", str(path))
         fw = data.get("frameworks") or {}
@@ -278,6 +300,8 @@ def load_profile(ref: str, checks: Mapping[str, Check], *, today: date | None = 
         accepted += _accepted(path, data.get("accepted") or [], checks)
         if "allow_intrusive" in data:
             allow_intrusive = bool(data["allow_intrusive"])
+        if "test_account" in data:
+            test_account = _test_account(path, data["test_account"])
 
     params: dict[str, Params] = {}
     for cid, (path, block) in params_raw.items():
@@ -309,7 +333,28 @@ def load_profile(ref: str, checks: Mapping[str, Check], *, today: date | None = 
         allow_intrusive=allow_intrusive,
         files=tuple(files),
         digest=digest,
+        test_account=test_account,
     )
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _test_account(path: Path, raw: object) -> TestAccount | None:
+    where = f"{path}: test_account"
+    if raw is None:
+        return None  # a child profile switching off its parent's account
+    if not isinstance(raw, dict) or set(raw) - {"username", "password_env"}:
+        raise ConfigError(f"{where}: must be a mapping with username and password_env")
+    username, env = raw.get("username"), raw.get("password_env")
+    if not isinstance(username, str) or not username:
+        raise ConfigError(f"{where}.username: must be a non-empty string")
+    if not isinstance(env, str) or not _ENV_NAME.match(env):
+        raise ConfigError(
+            f"{where}.password_env: must name an environment variable (the password itself "
+            "never goes into a profile)"
+        )
+    return TestAccount(username, env)
 
 
 def _accepted(path: Path, raw: object, checks: Mapping[str, Check]) -> list[Accepted]:
@@ -355,6 +400,16 @@ CROSSWALK_KIND = {
     "web.login.": "https_login",
     "web.hsts": "https_login",
     "web.secrets-in-url": "secrets_in_url",
+    "web.https-redirect": "https_login",
+    "web.access-control": "anonymous_access",
+    "web.xss.": "xss_reflection",
+    "session.": "session_expiry",
+    "session.cookie-flags": "session_integrity",
+    "session.fixation": "session_integrity",
+    "session.id-in-url": "session_integrity",
+    "tls.": "tls_quality",
+    "banner.version-disclosure": "banner_disclosure",
+    "banner.login-notice": "system_use_notification",
 }
 
 

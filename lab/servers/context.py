@@ -22,7 +22,9 @@ class DeviceContext:
     auth: AuthState
 
     def server_tls(self) -> ssl.SSLContext:
-        return self.tls.server_context(self.address, self.personality.title)
+        return self.tls.server_context(
+            self.address, self.personality.title, host=self.personality.name
+        )
 
 
 def peer_address(writer: asyncio.StreamWriter) -> str:

@@ -45,7 +45,13 @@ class _TooLarge(Exception):
 
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
     app = WebApp(spec, device.personality, device.auth, host=host)
-    context = device.server_tls() if spec.protocol == "https" else None
+    context = (
+        device.tls.server_context(
+            device.address, device.personality.title, spec.tls, device.personality.name
+        )
+        if spec.protocol == "https"
+        else None
+    )
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _serve_connection(app, reader, writer)
@@ -64,9 +70,11 @@ async def _serve_connection(
             if not isinstance(event, h11.Request):
                 return  # ConnectionClosed, or the client hung up between requests
             body = await _read_body(conn, reader)
+            path, _, query = event.target.decode("ascii", "replace").partition("?")
             request = WebRequest(
                 method=event.method.decode("ascii", "replace"),
-                path=event.target.decode("ascii", "replace").split("?", 1)[0],
+                path=path,
+                query=query,
                 headers={k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers},
                 body=body,
                 source=source,

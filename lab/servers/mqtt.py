@@ -136,7 +136,13 @@ def decide(
 
 
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
-    context = device.server_tls() if spec.protocol == "mqtts" else None
+    context = (
+        device.tls.server_context(
+            device.address, device.personality.title, spec.tls, device.personality.name
+        )
+        if spec.protocol == "mqtts"
+        else None
+    )
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -307,6 +307,10 @@ class _Server(paramiko.ServerInterface):
     def get_allowed_auths(self, username: str) -> str:
         return "password,keyboard-interactive"
 
+    def get_banner(self) -> tuple[str | None, str | None]:
+        # SSH_MSG_USERAUTH_BANNER (RFC 4252 §5.4): the system-use notification, if any.
+        return (self._spec.notice + "\n", "en-US") if self._spec.notice else (None, None)
+
     def check_auth_none(self, username: str) -> int:
         return AUTH_FAILED  # a probe for the methods, not counted (as OpenSSH)
 

@@ -36,10 +36,11 @@ _ROOT_PATHS = ("/", "/index.html", "/login")
 @dataclass(frozen=True, slots=True)
 class WebRequest:
     method: str
-    path: str
+    path: str  # without the query
     headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
     body: bytes = b""
     source: str = ""  # the client's address
+    query: str = ""  # the raw query string, after "?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,8 @@ class WebApp:
     personality: Personality
     auth: AuthState | None = None  # None: a private state (tests that build a bare WebApp)
     csrf_token: str = field(default_factory=lambda: secrets.token_hex(16))
-    sessions: dict[str, None] = field(default_factory=dict)
+    sessions: dict[str, None] = field(default_factory=dict)  # logged-in session IDs
+    anonymous: dict[str, None] = field(default_factory=dict)  # handed out before a login
     digest: DigestAuth | None = None
     host: str = "localhost"  # the device's address, for absolute URLs it writes
 
@@ -94,17 +96,45 @@ class WebApp:
             return self._json(request)
         if login == "always-200":
             return self._always_200(request)
-        if request.path in _ROOT_PATHS and request.method in ("GET", "HEAD"):
+        path = request.path
+        get = request.method in ("GET", "HEAD")
+        if path == "/search" and get and self.spec.search != "none":
+            return WebResponse(200, self._search_page(request.query))
+        if path in _ROOT_PATHS and get:
             if login == "form" and not self._has_session(request):
-                return WebResponse(200, self._form_page())
+                return self._anonymous_form_page(request)
             return WebResponse(200, self._welcome_page())
-        if request.path == "/home" and request.method in ("GET", "HEAD") and login == "form":
+        if login != "form":
+            return self._not_here(request)
+        if path == "/home" and get:
             if self._has_session(request):
                 return WebResponse(200, self._welcome_page())
             return WebResponse(302, "", (("Location", "/"),))
-        if request.path == "/login" and request.method == "POST" and login == "form":
+        if path == "/admin" and get:
+            if self.spec.admin == "open" or self._has_session(request):
+                return WebResponse(200, self._admin_page())
+            return WebResponse(302, "", (("Location", "/"),))
+        if path == "/logout" and get and self.spec.logout != "none":
+            if self.spec.logout == "invalidates":
+                for session in self._cookie_sessions(request):
+                    self.sessions.pop(session, None)
+            expire = ("Set-Cookie", f"{SESSION_COOKIE}=; Path=/; Max-Age=0")
+            return WebResponse(302, "", (("Location", "/"), expire))
+        if request.path == "/login" and request.method == "POST":
             return self._form_login(request)
         return self._not_here(request)
+
+    def _anonymous_form_page(self, request: WebRequest) -> WebResponse:
+        """The login form; like most devices, it hands out a (not yet logged-in) session."""
+        known = [s for s in self._cookie_sessions(request) if s in self.anonymous]
+        if known:
+            return WebResponse(200, self._form_page())
+        session = _remember(self.anonymous, secrets.token_hex(16))
+        cookie = ("Set-Cookie", f"{SESSION_COOKIE}={session}; Path=/{self._cookie_attributes()}")
+        return WebResponse(200, self._form_page(), headers=(cookie,))
+
+    def _cookie_attributes(self) -> str:
+        return f"; {self.spec.cookie}" if self.spec.cookie else ""
 
     # --- form ------------------------------------------------------------------------------
 
@@ -124,9 +154,18 @@ class WebApp:
         if result is AuthResult.REJECTED:
             # 200, as many devices answer: the scanner must read the page, not the status.
             return WebResponse(200, self._form_page("Login failed: Invalid username or password"))
-        cookie = ("Set-Cookie", f"{SESSION_COOKIE}={self._new_session()}; Path=/; HttpOnly")
-        if self.spec.form_success == "redirect":
-            return WebResponse(302, "", (("Location", "/home"), cookie))
+        anonymous = [s for s in self._cookie_sessions(request) if s in self.anonymous]
+        if self.spec.fixation and anonymous:
+            # The flaw: the ID the browser had before the login now opens the session.
+            session = _remember(self.sessions, anonymous[0])
+        else:
+            session = self._new_session()
+        for old in anonymous:
+            self.anonymous.pop(old, None)
+        cookie = ("Set-Cookie", f"{SESSION_COOKIE}={session}; Path=/{self._cookie_attributes()}")
+        if self.spec.form_success == "redirect" or self.spec.session_in_url:
+            home = f"/home?sid={session}" if self.spec.session_in_url else "/home"
+            return WebResponse(302, "", (("Location", home), cookie))
         return WebResponse(200, self._welcome_page(), headers=(cookie,))
 
     # --- always-200 ------------------------------------------------------------------------
@@ -272,17 +311,23 @@ class WebApp:
         return WebResponse(404, self._page("Not Found", "<p>Not found</p>"))
 
     def _new_session(self) -> str:
-        session = secrets.token_hex(16)
-        self.sessions[session] = None
-        while len(self.sessions) > MAX_SESSIONS:
-            del self.sessions[next(iter(self.sessions))]
-        return session
+        return _remember(self.sessions, secrets.token_hex(16))
 
-    def _has_session(self, request: WebRequest) -> bool:
+    @staticmethod
+    def _cookie_sessions(request: WebRequest) -> list[str]:
+        values = []
         for part in request.headers.get("cookie", "").split(";"):
             name, _, value = part.strip().partition("=")
-            if name == SESSION_COOKIE and value in self.sessions:
-                return True
+            if name == SESSION_COOKIE and value:
+                values.append(value)
+        return values
+
+    def _has_session(self, request: WebRequest) -> bool:
+        if any(s in self.sessions for s in self._cookie_sessions(request)):
+            return True
+        if self.spec.session_in_url:
+            query = parse_qs(request.query)
+            return any(s in self.sessions for s in query.get("sid", []))
         return False
 
     def _form_page(self, message: str = "", *, csrf: bool = True) -> str:
@@ -290,6 +335,8 @@ class WebApp:
             f'<input type="hidden" name="csrf_token" value="{self.csrf_token}">\n' if csrf else ""
         )
         error = f'<p class="error">{html.escape(message)}</p>\n' if message else ""
+        if self.spec.notice:
+            error = f'<p class="notice">{html.escape(self.spec.notice)}</p>\n{error}'
         action = "/login"
         if self.spec.form_action == "http":  # an HTTPS page that posts to plain HTTP
             action = f"http://{self.host}/login"
@@ -300,10 +347,38 @@ class WebApp:
             '<input type="submit" value="Log in">\n'
             "</form>"
         )
-        return self._page(self.spec.title, form)
+        return self._page(self.spec.title, form + self._search_form())
 
     def _welcome_page(self) -> str:
-        return self._page(self.spec.title, "<p>Welcome</p>")
+        links = ""
+        if self.spec.login == "form":
+            links = '\n<p><a href="/admin">Settings</a>'
+            if self.spec.logout != "none":
+                links += ' | <a href="/logout">Log out</a>'
+            links += "</p>"
+        return self._page(self.spec.title, f"<p>Welcome</p>{links}{self._search_form()}")
+
+    def _admin_page(self) -> str:
+        body = (
+            "<h2>Device settings</h2>\n<table><tr><th>Serial number</th><td>"
+            f"{html.escape(self.personality.name.upper())}-0042</td></tr>\n"
+            "<tr><th>Remote access</th><td>enabled</td></tr></table>"
+        )
+        return self._page(f"{self.spec.title}: settings", body)
+
+    def _search_form(self) -> str:
+        if self.spec.search == "none":
+            return ""
+        return (
+            '\n<form method="get" action="/search"><input type="text" name="q">'
+            '<input type="submit" value="Search"></form>'
+        )
+
+    def _search_page(self, query: str) -> str:
+        term = parse_qs(query).get("q", [""])[0]
+        # The flaw on purpose for "reflected": the term goes into the page unescaped.
+        shown = term if self.spec.search == "reflected" else html.escape(term)
+        return self._page("Search", f"<p>No results for {shown}</p>{self._search_form()}")
 
     def _page(self, title: str, body: str) -> str:
         safe = html.escape(title)
@@ -311,6 +386,13 @@ class WebApp:
             "<!DOCTYPE html>\n<html><head><title>"
             f"{safe}</title></head>\n<body><h1>{safe}</h1>\n{body}\n</body></html>\n"
         )
+
+
+def _remember(store: dict[str, None], session: str) -> str:
+    store[session] = None
+    while len(store) > MAX_SESSIONS:
+        del store[next(iter(store))]
+    return session
 
 
 def _json_response(status: int, data: dict[str, object]) -> WebResponse:

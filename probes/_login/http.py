@@ -161,7 +161,8 @@ class _Chain:
     final: _Answer
     location: str = ""  # where the first answer redirected, normalised (no query)
     offsite: str = ""  # a redirect target off the device, not followed
-    cookies: frozenset[str] = frozenset()  # cookie names set (not deleted) along the chain
+    # (name, value) of cookies set (not deleted) along the chain
+    cookies: frozenset[tuple[str, str]] = frozenset()
     bodies: tuple[bytes, ...] = ()
 
 
@@ -208,8 +209,8 @@ def _short_url(url: httpx.URL, address: str) -> str:
     return bound_text(f"{url.scheme}://{url.host}{port}{path}", 200)
 
 
-def _set_cookies(headers: httpx.Headers) -> frozenset[str]:
-    names: set[str] = set()
+def _set_cookies(headers: httpx.Headers) -> frozenset[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
     for line in headers.get_list("set-cookie"):
         first, _, attributes = line.partition(";")
         name, sep, value = first.partition("=")
@@ -219,8 +220,8 @@ def _set_cookies(headers: httpx.Headers) -> frozenset[str]:
             continue
         if "max-age=0" in attrs or "max-age=-" in attrs or "expires=thu,01jan1970" in attrs:
             continue  # a deletion, not a session
-        names.add(bound_text(name.strip(), 64))
-    return frozenset(names)
+        pairs.add((bound_text(name.strip(), 64), value))
+    return frozenset(pairs)
 
 
 # --- what an answer looked like ---------------------------------------------------------
@@ -268,7 +269,7 @@ def _seen(
     latency: float,
     *,
     login_paths: frozenset[str] = frozenset(),
-    before: frozenset[str] = frozenset(),
+    before: frozenset[tuple[str, str]] = frozenset(),
     json_answer: bool = False,
 ) -> _Seen:
     bodies = chain.bodies
@@ -278,13 +279,23 @@ def _seen(
         location=chain.location,
         offsite=chain.offsite,
         login_location=bool(chain.location) and chain.location in login_paths,
-        cookies=chain.cookies - before,
+        cookies=_new_cookies(chain, before),
         password_form=_PASSWORD_INPUT.search(chain.final.body) is not None,
         failure=any(_FAILURE.search(b) for b in bodies),
         locked=any(_LOCKED.search(b) for b in bodies),
         json_ok=_json_verdict(chain.first.body) if json_answer else None,
         latency=latency,
     )
+
+
+def _new_cookies(chain: _Chain, before: frozenset[tuple[str, str]]) -> frozenset[str]:
+    """Names of cookies the login set: new names anywhere along the chain, and pre-login
+    names the login answer itself set to a new value (a session ID rotated at login; pages
+    after the redirect handing out a fresh pre-login value do not count)."""
+    known = {name for name, _ in before}
+    fresh = {name for name, _ in chain.cookies if name not in known}
+    rotated = {name for name, _ in _set_cookies(chain.first.headers) - before}
+    return frozenset(fresh | rotated)
 
 
 def _json_verdict(body: bytes) -> bool | None:
@@ -393,6 +404,7 @@ def _judge_control(seen: _Seen, baseline_locked: bool, *, challenge: bool) -> tu
 class _Surface(Protocol):
     method: str
     challenge: bool
+    last: tuple[_Chain, ...]  # the last attempt's answers: (login page,) login chain
 
     async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
         """Try one credential; returns what was seen and whether a lock message was on the
@@ -498,6 +510,7 @@ class _AuthSurface:
     challenge: bool = True
     # Per client: the Digest challenge in use (nonce and nonce count).
     _challenges: dict[int, _DigestChallenge] = field(default_factory=dict)
+    last: tuple[_Chain, ...] = ()
 
     def __post_init__(self) -> None:
         self.method = "http digest" if self.digest else "http basic"
@@ -512,7 +525,9 @@ class _AuthSurface:
             answer = await _exchange(
                 client, "GET", self.path, headers={"Authorization": f"Basic {token}"}
             )
-            return _seen(await _follow(client, answer, self.address), _since(start)), False
+            chain = await _follow(client, answer, self.address)
+            self.last = (chain,)
+            return _seen(chain, _since(start)), False
         challenge = self._challenges.get(id(client))
         if challenge is None:
             challenge = await self._fetch_challenge(client)
@@ -528,7 +543,9 @@ class _AuthSurface:
                     continue
             break
         self.method = f"http digest {challenge.algorithm}"
-        return _seen(await _follow(client, answer, self.address), _since(start)), False
+        chain = await _follow(client, answer, self.address)
+        self.last = (chain,)
+        return _seen(chain, _since(start)), False
 
     async def _fetch_challenge(self, client: httpx.AsyncClient) -> _DigestChallenge:
         answer = await _exchange(client, "GET", self.path)
@@ -555,6 +572,7 @@ class _FormSurface:
     challenge: bool = False
     login_paths: frozenset[str] = frozenset()
     _last: tuple[tuple[str, bytes], tuple[LoginForm, ...]] | None = None
+    last: tuple[_Chain, ...] = ()
 
     def __post_init__(self) -> None:
         action = _short_url(httpx.URL(self.form.action_url), self.address)
@@ -600,6 +618,7 @@ class _FormSurface:
         else:
             answer = await _exchange(client, "GET", form.action_url, headers=headers, params=fields)
         chain = await _follow(client, answer, self.address)
+        self.last = (page, chain)
         seen = _seen(chain, _since(start), login_paths=self.login_paths, before=page.cookies)
         return seen, baseline_locked
 
@@ -614,6 +633,7 @@ class _JsonSurface:
     method: str = ""
     challenge: bool = False
     login_paths: frozenset[str] = frozenset()
+    last: tuple[_Chain, ...] = ()
 
     def __post_init__(self) -> None:
         self.method = f"http json POST {_short_url(httpx.URL(self.url), self.address)}"
@@ -633,6 +653,7 @@ class _JsonSurface:
             client, "POST", self.url, headers=headers, content=payload.encode()
         )
         chain = await _follow(client, answer, self.address)
+        self.last = (chain,)
         return _seen(chain, _since(start), login_paths=self.login_paths, json_answer=True), False
 
 

@@ -16,7 +16,9 @@ import pytest
 
 from lab import control
 from lab.oracle import expected_creds, expected_results, expected_web
+from lab.oracle_session import expected_reflection, expected_session
 from lab.oracle_ssh import expected_ssh
+from lab.oracle_tls import expected_tls
 from lab.personality import load_builtin
 from tests.integration.conftest import CLOSED_PORTS
 
@@ -136,7 +138,15 @@ def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
     expected_total = sum(
         len(oracle(load_builtin(d.name)))
         for d in background_lab.devices
-        for oracle in (expected_results, expected_creds, expected_web, expected_ssh)
+        for oracle in (
+            expected_results,
+            expected_creds,
+            expected_web,
+            expected_ssh,
+            expected_session,
+            expected_reflection,
+            expected_tls,
+        )
     )
     assert len(kept) < expected_total, "the scan finished before it was killed"
     # When the run is resumed

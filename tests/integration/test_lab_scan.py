@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lab.oracle import expected_creds, expected_results, expected_web
+from lab.oracle_session import expected_reflection, expected_session
 from lab.oracle_ssh import expected_ssh
+from lab.oracle_tls import expected_tls
 from lab.personality import load_builtin
 from probes.exposed_services import ExposedServices
 from probes.registry import all_checks
@@ -44,6 +46,9 @@ async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start
             expected |= expected_creds(device.personality, ports)
             expected |= expected_ssh(device.personality, ports)
             expected |= expected_web(device.personality, ports)
+            expected |= expected_session(device.personality, ports)
+            expected |= expected_reflection(device.personality, ports)
+            expected |= expected_tls(device.personality, ports)
             got = {
                 (r.service_key, r.check_id): r.verdict
                 for r in results

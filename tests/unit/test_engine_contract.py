@@ -12,8 +12,8 @@ import pytest
 import probes
 from probes.exposed_services import ExposedServices
 from probes.registry import REGISTRY, all_checks
-from scanner.engine import ProbeContractError, ScanRequest, _run_job
-from scanner.facts import Facts
+from scanner.engine import ProbeContractError, ScanRequest, _run_job, ready_jobs
+from scanner.facts import VALID_CREDENTIALS, Facts
 from scanner.model import Result, Service, Target, Verdict
 from scanner.net import Network
 from scanner.plan import Job, plan
@@ -162,3 +162,36 @@ def test_store_keeps_final_results_and_replaces_retryable_ones(tmp_path: Path):
         assert [r.verdict for r in store.results("r1")] == [Verdict.PASS]
         assert store.done("r1") == {(ADDR, "tcp/22", "test.a")}
         assert store.results("r1")[0].service == SVC
+
+
+class Provides(ServiceProbe):
+    checks = (A,)
+    protocols = frozenset({"ssh"})
+    provides = frozenset({VALID_CREDENTIALS})
+
+    async def run(self, ctx, service):
+        return []
+
+
+class Uses(ServiceProbe):
+    checks = (B,)
+    protocols = frozenset({"ssh"})
+    uses = frozenset({VALID_CREDENTIALS})
+
+    async def run(self, ctx, service):
+        return []
+
+
+def test_a_job_that_uses_a_fact_waits_for_its_providers_but_not_for_the_fact():
+    provider, user = Job(Provides(), SVC), Job(Uses(), SVC)
+    assert ready_jobs([provider, user], Facts()) == [provider]
+    # The provider ran and found nothing: the user runs anyway, without the fact.
+    assert ready_jobs([user], Facts()) == [user]
+
+
+def test_a_job_that_uses_what_it_provides_does_not_wait_for_itself():
+    class Both(Provides):
+        uses = frozenset({VALID_CREDENTIALS})
+
+    job = Job(Both(), SVC)
+    assert ready_jobs([job], Facts()) == [job]

@@ -1,0 +1,165 @@
+"""One login with a known credential, kept open for the web session checks.
+
+The default-credentials run proves a credential works; the session checks need what that
+login left behind: the cookies set before and at the login, every URL along the way, the
+page it landed on, and a client that still holds the session. The same surfaces and the
+same relative oracle are used (a random control login first), so "logged in" means what
+it means there.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import httpx
+
+from probes._login.http import (
+    _TOKEN_KEYS,
+    _attempt,
+    _AuthSurface,
+    _discover,
+    _FormSurface,
+    _JsonSurface,
+    _judge,
+    _judge_control,
+    _scrub,
+)
+from scanner.credentials import Credential, Outcome
+from scanner.facts import on_service
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from probes._login.http import _Answer, _Chain
+    from scanner.facts import HttpPage, LoginForm
+    from scanner.model import Service
+    from scanner.net import DeviceNetwork
+
+SessionKind = Literal["form", "auth", "json"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """What a successful login showed; `client` (the caller's) now holds the session."""
+
+    kind: SessionKind
+    method: str  # the surface, e.g. "http form POST /login"
+    before: tuple[str, ...]  # Set-Cookie lines of the login page, before the login
+    at_login: tuple[str, ...]  # Set-Cookie lines along the login's answers
+    urls: tuple[str, ...]  # the login request, every redirect target, the final URL
+    landing: str  # the final URL after the login
+    landing_by_get: bool  # the landing URL was reached by a GET (so it can be replayed)
+    landing_body: bytes
+    page_url: str  # the login page (form) or challenged path
+    token: str = ""  # JSON login: the token the answer carried
+
+
+@dataclass(frozen=True, slots=True)
+class NoSession:
+    """Why no session could be opened; `surface` says whether a login surface exists."""
+
+    reason: str
+    surface: bool
+
+
+async def open_session(
+    dev: DeviceNetwork,
+    client: httpx.AsyncClient,
+    service: Service,
+    credential: Credential | None,
+    *,
+    pages: Sequence[HttpPage] = (),
+    forms: Sequence[LoginForm] = (),
+) -> WebSession | NoSession:
+    """Log in once with `credential` on `service`'s own login surface."""
+    found = await _discover(dev, client, service, pages, forms)
+    if isinstance(found, str):
+        return NoSession(found, surface=not found.startswith("no login surface"))
+    page_url = _surface_url(found, client)
+    if not on_service(page_url, service):
+        return NoSession(
+            f"the login surface {page_url} belongs to another service of the device",
+            surface=False,
+        )
+    if credential is None:
+        return NoSession(
+            "no valid credential is known for this login (none of the default credentials "
+            "worked; set test_account in the profile)",
+            surface=True,
+        )
+    control = Credential(f"shinsa-{secrets.token_hex(4)}", f"shinsa-{secrets.token_hex(8)}")
+    seen_control, locked, outcome, detail, _ = await _attempt(found, client, control)
+    if seen_control is None:
+        return NoSession(f"the random control login failed: {detail}", surface=True)
+    outcome, detail = _judge_control(seen_control, locked, challenge=found.challenge)
+    if outcome is not Outcome.REJECTED:
+        return NoSession(f"a random login is not refused ({detail}): no oracle", surface=True)
+    seen, _, outcome, detail, _ = await _attempt(found, client, credential)
+    if seen is not None:
+        outcome, detail = _judge(seen, seen_control, challenge=found.challenge)
+    if outcome is not Outcome.ACCEPTED:
+        why = _scrub(detail, credential)
+        return NoSession(f"the login with {credential} was not accepted: {why}", surface=True)
+    chains = found.last
+    login = chains[-1]
+    before = chains[0].first.headers.get_list("set-cookie") if len(chains) > 1 else []
+    at_login = [line for a in _answers(login) for line in a.headers.get_list("set-cookie")]
+    urls = [str(a.url) for a in _answers(login)]
+    if login.location:
+        urls.append(str(login.first.url.join(login.first.headers.get("location", ""))))
+    kind: SessionKind = "auth"
+    token = ""
+    if isinstance(found, _FormSurface):
+        kind = "form"
+    elif isinstance(found, _JsonSurface):
+        kind = "json"
+        token = _token(login.first.body)
+    else:
+        # Basic/Digest: every later request carries the credential itself.
+        digest = isinstance(found, _AuthSurface) and found.digest
+        auth_class = httpx.DigestAuth if digest else httpx.BasicAuth
+        client.auth = auth_class(credential.username, credential.password)
+    return WebSession(
+        kind=kind,
+        method=found.method,
+        before=tuple(before),
+        at_login=tuple(at_login),
+        urls=tuple(dict.fromkeys(urls)),
+        landing=str(login.final.url),
+        landing_by_get=login.final is not login.first or kind == "auth",
+        landing_body=login.final.body,
+        page_url=page_url,
+        token=token,
+    )
+
+
+def _surface_url(surface: object, client: httpx.AsyncClient) -> str:
+    if isinstance(surface, _FormSurface):
+        return surface.form.page_url
+    if isinstance(surface, _JsonSurface):
+        return surface.page_url
+    if isinstance(surface, _AuthSurface):
+        return str(client.base_url.join(surface.path))
+    return str(client.base_url)
+
+
+def _answers(chain: _Chain) -> list[_Answer]:
+    # The chain keeps the first and final answers; the redirects between them are only
+    # in the cookie set, which is enough for the URLs we report.
+    return [chain.first] if chain.final is chain.first else [chain.first, chain.final]
+
+
+def _token(body: bytes) -> str:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    for key, value in doc.items():
+        if str(key).lower() in _TOKEN_KEYS and isinstance(value, str):
+            return value
+    return ""

@@ -1,0 +1,555 @@
+"""TLS quality of every TLS service: protocol versions, cipher suites, forward secrecy, and the
+certificate's validity, trust, key, signature and name.
+
+One audit per service (`scanner.tls_audit`): raw ClientHellos enumerate the versions and
+suites the device accepts (what it offers, not what this machine's OpenSSL would agree to),
+the certificate chain comes from the TLS 1.2 handshake in clear (or an `ssl` handshake for a
+TLS 1.3-only server), and trust is verified by this machine's OpenSSL in a separate handshake.
+
+Policy:
+
+| check               | fails when                                           | reference          |
+|---------------------|------------------------------------------------------|--------------------|
+| tls.versions        | SSL 3.0, TLS 1.0 or 1.1 accepted (below min_version, | RFC 7568, RFC 8996 |
+|                     | default TLSv1.2); no version from TLS 1.2 up         | SP 800-52r2 §3.1   |
+| tls.ciphers         | a NULL, EXPORT, RC4, DES, 3DES, IDEA/RC2, anonymous  | RFC 7465, SWEET32, |
+|                     | or MD5-MAC suite accepted; TLS 1.0 with CBC only     | RFC 6151, BEAST    |
+| tls.forward-secrecy | a suite below TLS 1.3 with a static key exchange     | SP 800-52r2 §3.3.1 |
+|                     | (RSA, DH, ECDH, PSK, RSA_PSK, KRB5, GOST): one       | RFC 7525 §6.3      |
+|                     | stolen server key decrypts every recorded session    |                    |
+| tls.cert.validity   | expired, not yet valid, < min_days_left (0) left     | RFC 5280 §4.1.2.5  |
+| tls.cert.trust      | self-signed (unless accept_self_signed), or a chain  | RFC 5280 §6        |
+|                     | that does not verify (system store or ca_file)       |                    |
+| tls.cert.key        | RSA < 2048 bits, EC < 256 bits, DSA (leaf and every  | SP 800-131A r2,    |
+|                     | non-root certificate sent)                           | FIPS 186-5         |
+| tls.cert.signature  | MD5 or SHA-1 signature (leaf, non-root members)      | RFC 6151, CA/B BR  |
+| tls.cert.name       | the target's host name (its label, when that is a    | RFC 6125 §6        |
+|                     | DNS name) not in the certificate; a target known by  |                    |
+|                     | address only: the address not an iPAddress SAN       |                    |
+
+Verdicts (truth over green): a service that never completes a ServerHello is `error` for
+every check (with why: timeouts, resets, non-TLS answers) or `inconclusive` when it answers
+every hello with an alert; a version or suite list that could not be fully read makes a
+passing check `inconclusive`; a certificate check without a certificate is `inconclusive`.
+IEC 62443-4-2 CR 4.3, CR 1.9 (public key authentication), NIST SP 800-171 3.13.8/3.13.11,
+ETSI EN 303 645 5.5-1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from scanner.errors import ConfigError
+from scanner.model import Evidence, JSONValue, Verdict, bound_text
+from scanner.probe import Check, Params, ServiceProbe
+from scanner.tls_audit import audit_tls
+from scanner.tls_cert import (
+    CertificateError,
+    CertInfo,
+    name_matches,
+    parse_certificate,
+    weak_key,
+    weak_signature,
+)
+from scanner.tls_suites import SUITES, SUITES13, group_name, suite_name
+from scanner.tls_wire import TLS10, TLS12, TLS13, VERSION_NAMES, VERSIONS_BY_NAME, is_dns_name
+
+if TYPE_CHECKING:
+    from scanner.model import Result, Service
+    from scanner.probe import ProbeContext
+    from scanner.tls_audit import TlsAudit
+
+MIN_VERSIONS = ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+@dataclass(frozen=True, slots=True)
+class VersionsParams(Params):
+    """`tls.versions` parameters."""
+
+    min_version: str = "TLSv1.2"
+
+    def __post_init__(self) -> None:
+        if self.min_version not in MIN_VERSIONS:
+            raise ConfigError(f"min_version must be one of {', '.join(MIN_VERSIONS)}")
+
+
+@dataclass(frozen=True, slots=True)
+class ValidityParams(Params):
+    """`tls.cert.validity` parameters."""
+
+    min_days_left: int = 0  # scheduled scans: warn this many days before expiry
+
+    def __post_init__(self) -> None:
+        days: object = self.min_days_left
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
+            raise ConfigError("min_days_left must be 0-3650 days")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustParams(Params):
+    """`tls.cert.trust` parameters."""
+
+    accept_self_signed: bool = False  # a device PKI of self-signed certificates is accepted
+    ca_file: str = ""  # PEM bundle to verify against instead of the system store
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.accept_self_signed, bool):
+            raise ConfigError("accept_self_signed must be true or false")
+        if not isinstance(self.ca_file, str):
+            raise ConfigError("ca_file must be a file path")
+
+
+VERSIONS = Check(
+    id="tls.versions",
+    title="The TLS service offers no protocol version below the minimum (TLS 1.2 by default)",
+    method=(
+        "Sends raw ClientHellos for SSL 3.0, TLS 1.0, 1.1, 1.2 and 1.3 (any version this "
+        "machine's OpenSSL refuses included) and records which ones the server accepts; "
+        "fails when a version below min_version is accepted or no version from TLS 1.2 up is."
+    ),
+    params=VersionsParams,
+)
+CIPHERS = Check(
+    id="tls.ciphers",
+    title="The TLS service accepts no weak cipher suite",
+    method=(
+        "Enumerates the accepted suites of every version (offer all ~350 IANA suites, remove "
+        "the one the server picks, ask again until it refuses) and flags NULL, EXPORT, RC4, "
+        "DES, 3DES, IDEA/RC2, anonymous and MD5-MAC suites, and TLS 1.0 with CBC suites only."
+    ),
+)
+FORWARD_SECRECY = Check(
+    id="tls.forward-secrecy",
+    title="Every cipher suite the TLS service accepts has forward secrecy",
+    method=(
+        "Flags any accepted TLS 1.0-1.2 suite whose key exchange is static (RSA key "
+        "transport, static DH/ECDH, PSK, RSA_PSK, KRB5, GOST): recorded traffic becomes "
+        "readable to whoever later obtains the server's key. TLS 1.3 suites always have it."
+    ),
+)
+VALIDITY = Check(
+    id="tls.cert.validity",
+    title="The TLS certificate is within its validity period (with min_days_left to spare)",
+    method=(
+        "Reads notBefore and notAfter of the leaf certificate the server sends and compares "
+        "them with the scan's clock; fails when expired, not yet valid, or fewer than "
+        "min_days_left days remain."
+    ),
+    params=ValidityParams,
+)
+TRUST = Check(
+    id="tls.cert.trust",
+    title="The TLS certificate chain is trusted (self-signed only where the profile accepts it)",
+    method=(
+        "Verifies the chain in a separate handshake against the system trust store or the "
+        "profile's ca_file (certificate dates and host name not considered here); a "
+        "self-signed certificate fails unless the profile sets accept_self_signed."
+    ),
+    params=TrustParams,
+)
+KEY = Check(
+    id="tls.cert.key",
+    title="The TLS certificate keys are strong: RSA ≥ 2048 bits, EC ≥ 256 bits, no DSA",
+    method="Reads the public key of the leaf and of every non-root certificate the server sends.",
+)
+SIGNATURE = Check(
+    id="tls.cert.signature",
+    title="The TLS certificates are not signed with MD5 or SHA-1",
+    method=(
+        "Reads the signature algorithm of the leaf and of every non-root certificate the "
+        "server sends (a root's self-signature is not relied on)."
+    ),
+)
+NAME = Check(
+    id="tls.cert.name",
+    title="The TLS certificate names the device",
+    method=(
+        "Matches the target's host name, when the scan knows one, against the certificate's "
+        "DNS names (RFC 6125: wildcard as the whole left-most label only; the CN only when "
+        "there is no subjectAltName); a target known only by address must be an iPAddress "
+        "subjectAltName."
+    ),
+)
+
+CERT_CHECKS = (VALIDITY, TRUST, KEY, SIGNATURE, NAME)
+_LABEL_IS_HOST = re.compile(r"[A-Za-z0-9.-]+\Z")
+
+
+def host_name(label: str, address: str) -> str | None:
+    """The target's host name: its label when that is a DNS name other than the address."""
+    if label and label != address and _LABEL_IS_HOST.match(label) and is_dns_name(label):
+        return label.rstrip(".").lower()
+    return None
+
+
+class TlsQuality(ServiceProbe):
+    """One TLS audit per TLS service, judged by eight checks."""
+
+    checks = (VERSIONS, CIPHERS, FORWARD_SECRECY, *CERT_CHECKS)
+    protocols = frozenset({"*"})
+
+    def applies_to(self, service: Service) -> bool:
+        return service.tls
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        where = f"{service} on {ctx.target.address}"
+        host = host_name(ctx.target.label, ctx.target.address)
+        trust_params = ctx.params(TRUST, TrustParams)
+        audit = await audit_tls(
+            ctx.net,
+            ctx.target.address,
+            service.port,
+            server_name=host,
+            ca_file=trust_params.ca_file,
+        )
+        return judge(ctx, service, audit, where=where, host=host, now=_now())
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def judge(
+    ctx: ProbeContext,
+    service: Service,
+    audit: TlsAudit,
+    *,
+    where: str,
+    host: str | None,
+    now: datetime.datetime,
+) -> list[Result]:
+    """The eight results for one audit (pure: tests hand in crafted audits)."""
+    checks = (VERSIONS, CIPHERS, FORWARD_SECRECY, *CERT_CHECKS)
+    seen = _protocol_evidence(audit)
+    if not audit.negotiated:
+        notes = "; ".join(audit.notes) or "no answer"
+        if audit.answered:
+            reason = f"{where} refused every ClientHello the audit sent ({bound_text(notes, 300)})."
+            verdict = Verdict.INCONCLUSIVE
+        else:
+            reason = f"{where} never completed a TLS ServerHello: {bound_text(notes, 300)}."
+            verdict = Verdict.ERROR
+        return [ctx.result(c, verdict, reason, seen, service=service) for c in checks]
+
+    def result(check: Check, verdict: Verdict, reason: str, *more: Evidence) -> Result:
+        return ctx.result(check, verdict, f"{where} {reason}", *more, service=service)
+
+    out = [
+        _versions(ctx, audit, seen, result),
+        _ciphers(audit, seen, result),
+        _forward_secrecy(audit, seen, result),
+    ]
+    chain: list[CertInfo] = []
+    problem = ""
+    for i, der in enumerate(audit.chain[:10]):
+        try:
+            chain.append(parse_certificate(der))
+        except CertificateError as exc:
+            if i == 0:
+                problem = str(exc)
+            break
+    if not chain:
+        why = problem or "; ".join(n for n in audit.notes if "certificate" in n)
+        reason = f"sent no certificate the audit could read ({why or 'none obtained'})."
+        out += [result(c, Verdict.INCONCLUSIVE, reason, seen) for c in CERT_CHECKS]
+        return out
+    leaf = chain[0]
+    cert_ev = Evidence(
+        "tls_certificate",
+        bound_text(f"{leaf.subject} issued by {leaf.issuer}", 200),
+        {
+            **leaf.details(now),
+            "chain": [{"subject": c.subject, "issuer": c.issuer} for c in chain],
+            "source": audit.chain_source,
+        },
+    )
+    out += [
+        _validity(ctx, leaf, now, cert_ev, result),
+        _trust(ctx, audit, leaf, cert_ev, result),
+        _key(chain, cert_ev, result),
+        _signature(chain, cert_ev, result),
+        _name(leaf, host, audit.address, cert_ev, result),
+    ]
+    return out
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+
+def _protocol_evidence(audit: TlsAudit) -> Evidence:
+    offered = [n for n, on in audit.version_map.items() if on]
+    details: dict[str, JSONValue] = {
+        "versions": dict(audit.version_map),
+        "suites": {n: list[JSONValue](s[:200]) for n, s in audit.suites.items() if s},
+        "groups": list[JSONValue](sorted(group_name(g) for g in audit.groups)),
+        "server_order": {v.name: v.server_order for v in audit.versions if v.offered},
+        "notes": list[JSONValue](bound_text(n, 200) for n in audit.notes[:20]),
+        "seconds": round(audit.seconds, 3),
+    }
+    return Evidence("tls_offer", f"versions accepted: {', '.join(offered) or 'none'}", details)
+
+
+class _Judge(Protocol):
+    """`result(check, verdict, reason, *evidence)` bound to one service."""
+
+    def __call__(self, check: Check, verdict: Verdict, reason: str, *more: Evidence) -> Result: ...
+
+
+def _weak_evidence(weak: dict[str, str], what: str) -> Evidence:
+    return Evidence("policy", bound_text(f"{what}: {', '.join(weak)}", 200), dict(weak))
+
+
+# --- protocol checks --------------------------------------------------------------------------
+
+
+def _versions(ctx: ProbeContext, audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
+    minimum = VERSIONS_BY_NAME[ctx.params(VERSIONS, VersionsParams).min_version]
+    below = [v for v in audit.versions if v.version < minimum]
+    offered_below = [v.name for v in below if v.offered]
+    modern = [v.name for v in audit.versions if v.version >= TLS12 and v.offered]
+    offered = ", ".join(n for n, on in audit.version_map.items() if on)
+    if offered_below:
+        return result(
+            VERSIONS,
+            Verdict.FAIL,
+            f"accepts {', '.join(offered_below)}, below the minimum "
+            f"{VERSION_NAMES[minimum]} (accepted: {offered}).",
+            seen,
+        )
+    if not modern:
+        return result(
+            VERSIONS, Verdict.FAIL, f"accepts no version from TLS 1.2 up (only {offered}).", seen
+        )
+    unknown = [v.name for v in audit.versions if v.offered is None]
+    unknown_below = [v.name for v in below if v.offered is None]
+    if unknown_below:
+        return result(
+            VERSIONS,
+            Verdict.INCONCLUSIVE,
+            f"accepts {offered}; whether it accepts {', '.join(unknown_below)} could not be told.",
+            seen,
+        )
+    extra = f" ({', '.join(unknown)} could not be told)" if unknown else ""
+    return result(VERSIONS, Verdict.PASS, f"accepts only {offered}{extra}.", seen)
+
+
+def _incomplete(audit: TlsAudit) -> list[str]:
+    return [v.name for v in audit.versions if v.offered is None or (v.offered and not v.complete)]
+
+
+def _ciphers(audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
+    weak: dict[str, str] = {}
+    for v in audit.versions:
+        for code in v.suites:
+            suite = SUITES13.get(code) if v.version == TLS13 else SUITES.get(code)
+            if suite is not None and suite.weak:
+                weak[suite.name] = "; ".join(suite.weak.values())
+    tls10 = audit.version(TLS10)
+    if tls10.offered and tls10.suites and all(c in SUITES and SUITES[c].cbc for c in tls10.suites):
+        weak["TLSv1.0 CBC only"] = "TLS 1.0 with CBC suites only: BEAST (CVE-2011-3389)"
+    if weak:
+        listed = "; ".join(f"{n}: {why}" for n, why in list(weak.items())[:8])
+        return result(
+            CIPHERS,
+            Verdict.FAIL,
+            f"accepts weak cipher suites ({listed}).",
+            seen,
+            _weak_evidence(weak, "weak suites"),
+        )
+    if missing := _incomplete(audit):
+        return result(
+            CIPHERS,
+            Verdict.INCONCLUSIVE,
+            f"accepts no weak suite among those read, but the suites of {', '.join(missing)} "
+            "could not be fully enumerated.",
+            seen,
+        )
+    count = sum(len(v.suites) for v in audit.versions)
+    return result(CIPHERS, Verdict.PASS, f"accepts {count} suites, none of them weak.", seen)
+
+
+def _forward_secrecy(audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
+    static: dict[str, str] = {}
+    for v in audit.versions:
+        if v.version == TLS13:
+            continue
+        for code in v.suites:
+            suite = SUITES.get(code)
+            if suite is not None and not suite.forward_secrecy:
+                static[suite.name] = f"static {suite.kex} key exchange ({v.name})"
+            elif suite is None:
+                static[suite_name(code)] = "unknown suite: forward secrecy not established"
+    if static:
+        listed = ", ".join(list(static)[:8])
+        return result(
+            FORWARD_SECRECY,
+            Verdict.FAIL,
+            f"accepts suites without forward secrecy ({listed}).",
+            seen,
+            _weak_evidence(static, "suites without forward secrecy"),
+        )
+    if missing := _incomplete(audit):
+        return result(
+            FORWARD_SECRECY,
+            Verdict.INCONCLUSIVE,
+            f"accepts only ephemeral key exchanges among the suites read, but the suites of "
+            f"{', '.join(missing)} could not be fully enumerated.",
+            seen,
+        )
+    return result(
+        FORWARD_SECRECY,
+        Verdict.PASS,
+        "accepts only suites with an ephemeral key exchange (forward secrecy).",
+        seen,
+    )
+
+
+# --- certificate checks -----------------------------------------------------------------------
+
+
+def _validity(
+    ctx: ProbeContext, leaf: CertInfo, now: datetime.datetime, ev: Evidence, result: _Judge
+) -> Result:
+    minimum = ctx.params(VALIDITY, ValidityParams).min_days_left
+    left = leaf.days_left(now)
+    dates = f"valid {leaf.not_before:%Y-%m-%d} to {leaf.not_after:%Y-%m-%d}"
+    if now < leaf.not_before:
+        return result(VALIDITY, Verdict.FAIL, f"sends a certificate not yet valid ({dates}).", ev)
+    if now > leaf.not_after:
+        return result(
+            VALIDITY, Verdict.FAIL, f"sends an expired certificate ({dates}, {-left} days ago).", ev
+        )
+    if left < minimum:
+        return result(
+            VALIDITY,
+            Verdict.FAIL,
+            f"sends a certificate expiring in {left} days, fewer than the profile's "
+            f"{minimum} ({dates}).",
+            ev,
+        )
+    return result(VALIDITY, Verdict.PASS, f"sends a certificate {dates}: {left} days left.", ev)
+
+
+def _trust(
+    ctx: ProbeContext, audit: TlsAudit, leaf: CertInfo, ev: Evidence, result: _Judge
+) -> Result:
+    params = ctx.params(TRUST, TrustParams)
+    trust = audit.trust
+    verification = Evidence(
+        "tls_verification",
+        bound_text(
+            f"verified against {trust.store}: "
+            + ("yes" if trust.verified else trust.error or "not verified"),
+            200,
+        ),
+        {"verified": trust.verified, "error": trust.error, "store": trust.store},
+    )
+    if leaf.self_signed:
+        if params.accept_self_signed:
+            return result(
+                TRUST,
+                Verdict.PASS,
+                f"sends a self-signed certificate ({leaf.subject}), which the profile accepts.",
+                ev,
+                verification,
+            )
+        return result(
+            TRUST,
+            Verdict.FAIL,
+            f"sends a self-signed certificate ({leaf.subject}).",
+            ev,
+            verification,
+        )
+    if trust.verified:
+        return result(
+            TRUST,
+            Verdict.PASS,
+            f"sends a chain that verifies against {trust.store} (issuer {leaf.issuer}).",
+            ev,
+            verification,
+        )
+    if trust.verified is False:
+        return result(
+            TRUST,
+            Verdict.FAIL,
+            f"sends a chain that does not verify against {trust.store}: {trust.error} "
+            f"(issuer {leaf.issuer}).",
+            ev,
+            verification,
+        )
+    return result(
+        TRUST,
+        Verdict.INCONCLUSIVE,
+        f"could not be verified: {trust.error}.",
+        ev,
+        verification,
+    )
+
+
+def _non_roots(chain: list[CertInfo]) -> list[CertInfo]:
+    """The leaf always, then every chain member that is not a self-signed root."""
+    return [chain[0], *(c for c in chain[1:] if not c.self_signed)]
+
+
+def _key(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
+    weak = {c.subject: why for c in _non_roots(chain) if (why := weak_key(c))}
+    if weak:
+        listed = "; ".join(f"{s}: {why}" for s, why in weak.items())
+        return result(
+            KEY,
+            Verdict.FAIL,
+            f"sends a weak certificate key ({listed}).",
+            ev,
+            _weak_evidence(weak, "weak keys"),
+        )
+    keys = ", ".join(f"{c.key_type} {c.key_bits}" for c in _non_roots(chain))
+    return result(KEY, Verdict.PASS, f"sends certificates with strong keys ({keys}).", ev)
+
+
+def _signature(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
+    weak = {c.subject: why for c in _non_roots(chain) if (why := weak_signature(c))}
+    if weak:
+        listed = "; ".join(f"{s}: {why}" for s, why in weak.items())
+        return result(
+            SIGNATURE,
+            Verdict.FAIL,
+            f"sends a certificate with a weak signature ({listed}).",
+            ev,
+            _weak_evidence(weak, "weak signatures"),
+        )
+    algs = ", ".join(c.signature_algorithm for c in _non_roots(chain))
+    return result(SIGNATURE, Verdict.PASS, f"sends certificates signed with {algs}.", ev)
+
+
+def _name(leaf: CertInfo, host: str | None, address: str, ev: Evidence, result: _Judge) -> Result:
+    names = [*leaf.dns_names, *leaf.ip_addresses] or (
+        list(leaf.common_names) if not leaf.has_san else []
+    )
+    shown = bound_text(", ".join(names[:10]) or "none", 200)
+    if host is not None:
+        if name_matches(leaf, host):
+            return result(NAME, Verdict.PASS, f"sends a certificate for its host name {host}.", ev)
+        return result(
+            NAME,
+            Verdict.FAIL,
+            f"sends a certificate that does not name its host name {host} (names: {shown}).",
+            ev,
+        )
+    if name_matches(leaf, address):
+        return result(
+            NAME,
+            Verdict.PASS,
+            f"sends a certificate naming its address {address} (the target was given by "
+            "address only, so the address was matched against the IP subjectAltNames).",
+            ev,
+        )
+    return result(
+        NAME,
+        Verdict.FAIL,
+        f"sends a certificate that does not name its address {address} (the target was given "
+        f"by address only; names: {shown}).",
+        ev,
+    )

@@ -1,0 +1,208 @@
+"""Reflected XSS in the device's web UI, tested without harm.
+
+Inputs tested (all by GET, so nothing on the device changes): every text field of every
+GET form on the pages fingerprinting reached (a form with a password input is a login and
+is never sent), every query parameter of the links on those pages, and the path of a page
+that does not exist (error pages often echo it). Each input gets a unique marker that
+carries a tag of its own, `shz<hex>'"<shz<hex>x>`; the page fails when that tag comes back
+as markup in an HTML answer: unescaped, it would have been an element had it been a script.
+A marker that comes back escaped, or not at all, passes. Links and forms are taken only
+from this service's own pages, at most `MAX_INPUTS` inputs per service.
+
+IEC 62443-4-2 CR 3.5 (input validation); NIST SP 800-171 3.14.1 (flaw remediation,
+supporting).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from probes._login.http import _exchange, _follow, _Throttled
+from probes._web import read_page
+from scanner.errors import ScopeError
+from scanner.facts import HTTP_PAGES, on_service
+from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
+from scanner.probe import Check, ServiceProbe
+
+if TYPE_CHECKING:
+    from probes._web import GetForm, Link
+    from scanner.model import Service
+    from scanner.probe import ProbeContext
+
+REFLECTED_XSS = Check(
+    id="web.xss.reflected",
+    title="The web UI escapes what it echoes (no reflected XSS)",
+    method=(
+        "Sends a unique harmless marker carrying its own tag through every GET form field, "
+        "every query parameter of the links on the pages reached, and the path of a missing "
+        "page; fails when the tag comes back as markup in an HTML answer."
+    ),
+)
+MAX_INPUTS = 20
+MAX_PAGES = 5
+_HTML = re.compile(r"html|xml", re.IGNORECASE)
+
+
+def _marker() -> tuple[str, str]:
+    """(payload, the tag whose unescaped return is the finding)."""
+    token = secrets.token_hex(4)
+    tag = f"<shz{token}x>"
+    return f"shz{token}'\"{tag}", tag
+
+
+def _with(url: str, name: str, value: str) -> str:
+    parts = urlsplit(url)
+    query = [(n, value if n == name else v) for n, v in parse_qsl(parts.query, True)]
+    if name not in {n for n, _ in query}:
+        query.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _inputs(service: Service, pages: list[tuple[str, bytes]]) -> list[tuple[str, str]]:
+    """(url, parameter name) pairs to test, GET forms first, each once."""
+    found: dict[tuple[str, str], None] = {}
+    for base, body in pages:
+        links, forms = read_page(base, body)
+        for form in forms:
+            _add_form(found, service, form)
+        for link in links:
+            _add_link(found, service, link)
+    return list(found)[:MAX_INPUTS]
+
+
+def _add_form(found: dict[tuple[str, str], None], service: Service, form: GetForm) -> None:
+    if not on_service(form.action, service):
+        return
+    query = urlencode(form.fields)
+    url = urlunsplit(urlsplit(form.action)._replace(query=query))
+    for name, _ in form.fields:
+        found.setdefault((url, name), None)
+
+
+def _add_link(found: dict[tuple[str, str], None], service: Service, link: Link) -> None:
+    if not on_service(link.url, service):
+        return
+    try:
+        names = [n for n, _ in parse_qsl(urlsplit(link.url).query, True)]
+    except ValueError:
+        return
+    for name in names:
+        found.setdefault((link.url, name), None)
+
+
+class WebReflection(ServiceProbe):
+    """Reflection tests on one web service's own pages."""
+
+    checks = (REFLECTED_XSS,)
+    protocols = frozenset({"http", "https"})
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        where = f"{service} on {ctx.target.address}"
+        address = ctx.net.address
+        seen = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
+        starts = [p.url for p in seen if on_service(p.url, service)] or ["/"]
+        async with ctx.net.http(service) as client:
+            client.headers["Accept-Encoding"] = "identity"
+            pages: list[tuple[str, bytes]] = []
+            for url in list(dict.fromkeys(starts))[:MAX_PAGES]:
+                answer = await _get(client, url, address)
+                if isinstance(answer, tuple):
+                    pages.append(answer)
+            if not pages:
+                return [
+                    ctx.result(
+                        REFLECTED_XSS,
+                        Verdict.INCONCLUSIVE,
+                        f"{where}: no page of this service could be read.",
+                        service=service,
+                    )
+                ]
+            root = str(client.base_url)
+            missing = f"{root}/shinsa-missing-{secrets.token_hex(3)}"
+            inputs = [*_inputs(service, pages), (missing, "")]
+            tested: list[str] = []
+            reflected: list[dict[str, JSONValue]] = []
+            errors: list[str] = []
+            for url, name in inputs:
+                payload, tag = _marker()
+                # The path form is percent-encoded as a browser sends it; a device that decodes
+                # and echoes it unescaped reflects the tag.
+                target = _with(url, name, payload) if name else f"{url}/{quote(payload, '')}"
+                label = f"{urlsplit(url).path or '/'} " + (f"?{name}" if name else "(path)")
+                raw = await _get_raw(client, target)
+                if isinstance(raw, str):
+                    errors.append(f"{label}: {raw}")
+                    continue
+                tested.append(label)
+                body, content_type = raw
+                at = body.find(tag)
+                if at >= 0 and (not content_type or _HTML.search(content_type)):
+                    around = body[max(0, at - 60) : at + len(tag) + 20]
+                    reflected.append({"input": label, "context": bound_text(around, 200)})
+        details: dict[str, JSONValue] = {
+            "tested": list(tested),
+            "reflected_unescaped": list(reflected),
+            "errors": list(errors[:5]),
+        }
+        evidence = Evidence("http_reflection", f"{len(tested)} input(s) tested", details)
+        if reflected:
+            names = ", ".join(str(r["input"]) for r in reflected[:3])
+            return [
+                ctx.result(
+                    REFLECTED_XSS,
+                    Verdict.FAIL,
+                    f"{where}: the marker's tag came back unescaped in HTML from {names}.",
+                    evidence,
+                    service=service,
+                )
+            ]
+        if not tested:
+            return [
+                ctx.result(
+                    REFLECTED_XSS,
+                    Verdict.INCONCLUSIVE,
+                    f"{where}: no input could be tested ({'; '.join(errors[:2])}).",
+                    evidence,
+                    service=service,
+                )
+            ]
+        return [
+            ctx.result(
+                REFLECTED_XSS,
+                Verdict.PASS,
+                f"{where}: {len(tested)} input(s) tested; none echoed the marker's tag as markup.",
+                evidence,
+                service=service,
+            )
+        ]
+
+
+async def _get(client: httpx.AsyncClient, url: str, address: str) -> tuple[str, bytes] | str:
+    try:
+        chain = await _follow(client, await _exchange(client, "GET", url), address)
+    except _Throttled as exc:
+        return f"HTTP {exc.status} (throttled)"
+    except ScopeError:
+        return "would leave the device"
+    except (httpx.HTTPError, OSError) as exc:
+        return type(exc).__name__
+    return str(chain.final.url), chain.final.body
+
+
+async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str] | str:
+    """The body (decoded, bounded) and Content-Type of one GET, redirects not followed:
+    a reflection is judged on the answer to the input itself."""
+    try:
+        answer = await _exchange(client, "GET", url)
+    except _Throttled as exc:
+        return f"HTTP {exc.status} (throttled)"
+    except ScopeError:
+        return "would leave the device"
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+        return type(exc).__name__
+    return answer.body.decode("utf-8", "replace"), answer.headers.get("content-type", "")

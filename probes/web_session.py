@@ -1,0 +1,553 @@
+"""Web session hygiene and access control, judged after one real login.
+
+The login uses the profile's `test_account` when set (its password from an environment
+variable), else a credential the default-credentials probe found on this service. With
+neither, every check is inconclusive and says so: a session cannot be judged from outside.
+
+| check                 | fails when                                                         |
+|-----------------------|--------------------------------------------------------------------|
+| session.cookie-flags  | a cookie set at the login lacks HttpOnly, lacks Secure on HTTPS,   |
+|                       | or has no SameSite (or SameSite=None without Secure)               |
+| session.fixation      | a session-like cookie the device set before the login keeps its    |
+|                       | value after the login (the pre-login ID now opens the session)     |
+| session.logout        | after following the page's logout link, the old session cookie     |
+|                       | still opens a page that needs the session                          |
+| session.id-in-url     | a URL of the login's redirects, its landing page or that page's    |
+|                       | links carries the session ID or a session/token parameter          |
+| web.access-control    | a page reached only after the login answers with the same content  |
+|                       | when requested without the session                                 |
+
+"Needs the session" is measured, not assumed: a page counts only when it shows its content
+with the session and something else (the login form, a redirect, 401/403) without it.
+HTTP Basic/Digest has no cookie session and no logout (the browser resends the credential),
+so those checks are not applicable there; a JSON token login has no page the probe can know
+needs the token. IEC 62443-4-2 CR 3.8, CR 2.1; NIST SP 800-171 3.13.15, 3.1.1, 3.1.2.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from probes._login.http import _exchange, _follow, _Throttled
+from probes._login.http_session import NoSession, WebSession, open_session
+from probes._web import PASSWORD_INPUT, parse_set_cookie, read_page, same_page
+from probes.web_login import _SECRET_PARAM, _strip_query
+from scanner.errors import ScopeError
+from scanner.facts import HTTP_PAGES, LOGIN_FORMS, VALID_CREDENTIALS, on_service
+from scanner.model import Evidence, Verdict
+from scanner.probe import Check, ServiceProbe
+
+if TYPE_CHECKING:
+    from probes._web import Link, SetCookie
+    from scanner.credentials import Credential
+    from scanner.model import JSONValue, Result, Service
+    from scanner.probe import ProbeContext
+
+COOKIE_FLAGS = Check(
+    id="session.cookie-flags",
+    title="Session cookies carry Secure (on HTTPS), HttpOnly and SameSite",
+    method=(
+        "Logs in once with a known credential and reads every Set-Cookie of the login's "
+        "answers: HttpOnly missing, Secure missing on HTTPS, or SameSite missing (or None "
+        "without Secure) is a failure."
+    ),
+)
+FIXATION = Check(
+    id="session.fixation",
+    title="The session ID changes at login",
+    method=(
+        "Compares the session-like cookies the login page set before the login with the "
+        "cookies after it: a pre-login value that still stands after the login fails."
+    ),
+)
+LOGOUT = Check(
+    id="session.logout",
+    title="Logging out ends the session on the device",
+    method=(
+        "Follows the logout link of the page after the login, then replays the old "
+        "session cookie on a page that needs the session: content instead of the login "
+        "page fails."
+    ),
+)
+ID_IN_URL = Check(
+    id="session.id-in-url",
+    title="The session ID never travels in a URL",
+    method=(
+        "Looks for the session cookie's value, or a session/token parameter, in every URL "
+        "of the login's redirects, the landing page and its links."
+    ),
+)
+ACCESS_CONTROL = Check(
+    id="web.access-control",
+    title="Pages behind the login answer only with a valid session",
+    method=(
+        "Fetches the landing page and the pages it links to (same service, GET, at most "
+        "10) with the session, then again without it: a page that shows the same content "
+        "without the session fails."
+    ),
+)
+
+MAX_PAGES = 10
+_LOGOUT_LINK = re.compile(r"log\s*-?_?(out|off)|sign\s*-?_?out|abmelden|ログアウト", re.IGNORECASE)
+_SESSION_NAME = re.compile(r"sess|sid|token|auth|login|user|jwt", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    url: str
+    status: int
+    body: bytes
+
+    @property
+    def content(self) -> bool:
+        """Looks like the page itself: 200 after redirects and no login form."""
+        return self.status == 200 and PASSWORD_INPUT.search(self.body) is None
+
+
+async def _get(client: httpx.AsyncClient, url: str, address: str, **headers: str) -> _Page | str:
+    try:
+        chain = await _follow(client, await _exchange(client, "GET", url, headers=headers), address)
+    except _Throttled as exc:
+        return f"HTTP {exc.status} (throttled)"
+    except ScopeError:
+        return "the request would leave the device"
+    except (httpx.HTTPError, OSError) as exc:
+        return type(exc).__name__
+    return _Page(str(chain.final.url), chain.final.status, chain.final.body)
+
+
+def _result(
+    ctx: ProbeContext,
+    check: Check,
+    verdict: Verdict,
+    reason: str,
+    *,
+    service: Service,
+    details: dict[str, JSONValue] | None = None,
+) -> Result:
+    evidence = (Evidence("http_session", check.title, details),) if details else ()
+    return ctx.result(check, verdict, reason, *evidence, service=service)
+
+
+class WebSessionChecks(ServiceProbe):
+    """One login per web service, then the five session and access checks."""
+
+    checks = (COOKIE_FLAGS, FIXATION, LOGOUT, ID_IN_URL, ACCESS_CONTROL)
+    protocols = frozenset({"http", "https"})
+    uses = frozenset({VALID_CREDENTIALS})
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        where = f"{service} on {ctx.target.address}"
+        credential = _credential(ctx, service)
+        pages = ctx.facts.get(HTTP_PAGES) or ()
+        forms = ctx.facts.get(LOGIN_FORMS) or ()
+        async with ctx.net.http(service) as client:
+            client.headers["Accept-Encoding"] = "identity"  # raw bytes, bounded
+            opened = await open_session(
+                ctx.net, client, service, credential, pages=pages, forms=forms
+            )
+            if isinstance(opened, NoSession):
+                verdict = Verdict.INCONCLUSIVE if opened.surface else Verdict.NOT_APPLICABLE
+                return [
+                    _result(ctx, c, verdict, f"{where}: {opened.reason}.", service=service)
+                    for c in self.checks
+                ]
+            return await _judge_session(ctx, service, where, client, opened)
+
+
+def _credential(ctx: ProbeContext, service: Service) -> Credential | None:
+    if ctx.test_account is not None:
+        return ctx.test_account.credential()
+    found = [
+        f
+        for f in ctx.facts.get(VALID_CREDENTIALS) or ()
+        if f.service.port == service.port and f.service.transport == service.transport
+    ]
+    return found[0].credential if found else None
+
+
+async def _judge_session(
+    ctx: ProbeContext,
+    service: Service,
+    where: str,
+    client: httpx.AsyncClient,
+    session: WebSession,
+) -> list[Result]:
+    at_login = [c for c in map(parse_set_cookie, session.at_login) if c and not c.deletion]
+    before = [c for c in map(parse_set_cookie, session.before) if c and not c.deletion]
+    secrets = {c.value for c in at_login} | {c.value for c in client.cookies.jar if c.value}
+    secrets |= {session.token} if session.token else set()
+    login = f"{where}, after a login via {session.method}"
+    results = [
+        _cookie_flags(ctx, service, login, session, at_login),
+        _fixation(ctx, service, login, session, before, at_login),
+    ]
+    links, _ = read_page(session.landing, session.landing_body)
+    results.append(_id_in_url(ctx, service, login, session, links, secrets))
+    candidates = [session.landing] if session.landing_by_get else []
+    if session.kind == "auth":
+        candidates.append(session.page_url)
+    candidates += [
+        link.url
+        for link in links
+        if on_service(link.url, service) and not _LOGOUT_LINK.search(link.url + " " + link.text)
+    ]
+    candidates = list(dict.fromkeys(_without_secrets(u, secrets) for u in candidates))
+    candidates = candidates[:MAX_PAGES]
+    access, protected = await _access_control(
+        ctx, service, login, session, client, candidates, secrets
+    )
+    results.append(access)
+    results.append(await _logout(ctx, service, login, session, client, links, protected))
+    return results
+
+
+def _cookie_flags(
+    ctx: ProbeContext, service: Service, login: str, session: WebSession, cookies: list[SetCookie]
+) -> Result:
+    details: dict[str, JSONValue] = {"cookies": [c.describe() for c in cookies]}
+    if not cookies:
+        if session.kind == "form":
+            return _result(
+                ctx,
+                COOKIE_FLAGS,
+                Verdict.INCONCLUSIVE,
+                f"{login}: the login set no cookie, so the session is kept some other way.",
+                service=service,
+                details=details,
+            )
+        how = "HTTP authentication" if session.kind == "auth" else "a token in the JSON answer"
+        return _result(
+            ctx,
+            COOKIE_FLAGS,
+            Verdict.NOT_APPLICABLE,
+            f"{login}: no session cookie; the session is {how}.",
+            service=service,
+            details=details,
+        )
+    https = urlsplit(session.landing).scheme == "https"
+    problems = []
+    for c in cookies:
+        missing = []
+        if "httponly" not in c.attributes:
+            missing.append("HttpOnly")
+        if https and "secure" not in c.attributes:
+            missing.append("Secure")
+        same_site = c.attributes.get("samesite", "").lower()
+        if not same_site:
+            missing.append("SameSite")
+        elif same_site == "none" and "secure" not in c.attributes:
+            missing.append("Secure (SameSite=None needs it)")
+        if missing:
+            problems.append(f"{c.name} lacks {', '.join(dict.fromkeys(missing))}")
+    details["problems"] = list(problems)
+    if problems:
+        return _result(
+            ctx,
+            COOKIE_FLAGS,
+            Verdict.FAIL,
+            f"{login}: {'; '.join(problems)}.",
+            service=service,
+            details=details,
+        )
+    return _result(
+        ctx,
+        COOKIE_FLAGS,
+        Verdict.PASS,
+        f"{login}: every cookie set at the login carries "
+        f"{'Secure, ' if https else ''}HttpOnly and SameSite.",
+        service=service,
+        details=details,
+    )
+
+
+def _fixation(
+    ctx: ProbeContext,
+    service: Service,
+    login: str,
+    session: WebSession,
+    before: list[SetCookie],
+    at_login: list[SetCookie],
+) -> Result:
+    if session.kind == "auth":
+        return _result(
+            ctx,
+            FIXATION,
+            Verdict.NOT_APPLICABLE,
+            f"{login}: HTTP authentication has no session ID to fix.",
+            service=service,
+        )
+    if session.kind == "json" and not at_login and not before:
+        return _result(
+            ctx,
+            FIXATION,
+            Verdict.NOT_APPLICABLE,
+            f"{login}: no session cookie; the session is a token in the JSON answer.",
+            service=service,
+        )
+    rotated = {c.name for c in at_login}
+    suspects = [c for c in before if _SESSION_NAME.search(c.name) or c.name in rotated]
+    details: dict[str, JSONValue] = {
+        "before_login": [c.describe() for c in before],
+        "at_login": [c.describe() for c in at_login],
+    }
+    after = {c.name: c.value for c in at_login}
+    kept = [c.name for c in suspects if after.get(c.name, c.value) == c.value]
+    if kept:
+        return _result(
+            ctx,
+            FIXATION,
+            Verdict.FAIL,
+            f"{login}: the cookie {', '.join(kept)} has the same value after the login as "
+            "the login page gave before it: whoever planted that ID shares the session.",
+            service=service,
+            details=details,
+        )
+    if suspects:
+        return _result(
+            ctx,
+            FIXATION,
+            Verdict.PASS,
+            f"{login}: the session cookie {', '.join(c.name for c in suspects)} got a new "
+            "value at the login.",
+            service=service,
+            details=details,
+        )
+    if not at_login:
+        return _result(
+            ctx,
+            FIXATION,
+            Verdict.INCONCLUSIVE,
+            f"{login}: no session cookie was seen before or at the login.",
+            service=service,
+            details=details,
+        )
+    return _result(
+        ctx,
+        FIXATION,
+        Verdict.PASS,
+        f"{login}: no session ID existed before the login; the login set a new one "
+        f"({', '.join(c.name for c in at_login)}).",
+        service=service,
+        details=details,
+    )
+
+
+def _id_in_url(
+    ctx: ProbeContext,
+    service: Service,
+    login: str,
+    session: WebSession,
+    links: list[Link],
+    secrets: set[str],
+) -> Result:
+    urls = list(session.urls) + [link.url for link in links]
+    leaks = []
+    for url in dict.fromkeys(urls):
+        try:
+            query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+        except ValueError:
+            continue
+        names = [n for n, v in query if (v and v in secrets) or _SECRET_PARAM.match(n)]
+        if names or any(s and len(s) >= 8 and s in urlsplit(url).path for s in secrets):
+            leaks.append(_strip_query(url))
+    details: dict[str, JSONValue] = {"urls_checked": len(urls), "leaks": list(leaks[:10])}
+    if leaks:
+        return _result(
+            ctx,
+            ID_IN_URL,
+            Verdict.FAIL,
+            f"{login}: the session ID travels in a URL: {', '.join(leaks[:3])}.",
+            service=service,
+            details=details,
+        )
+    return _result(
+        ctx,
+        ID_IN_URL,
+        Verdict.PASS,
+        f"{login}: none of the {len(urls)} URLs seen carries the session ID.",
+        service=service,
+        details=details,
+    )
+
+
+def _without_secrets(url: str, secrets: set[str]) -> str:
+    """The URL with session parameters removed: a replay "without the session" must not
+    carry it in the query either."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return url
+    kept = [(n, v) for n, v in query if v not in secrets and not _SECRET_PARAM.match(n)]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def _anonymous(ctx: ProbeContext, service: Service) -> httpx.AsyncClient:
+    client = ctx.net.http(service)
+    client.headers["Accept-Encoding"] = "identity"
+    return client
+
+
+async def _access_control(
+    ctx: ProbeContext,
+    service: Service,
+    login: str,
+    session: WebSession,
+    client: httpx.AsyncClient,
+    candidates: list[str],
+    secrets: set[str],
+) -> tuple[Result, list[tuple[str, bytes]]]:
+    """The verdict, and the pages shown to be protected (url, body with the session)."""
+    address = ctx.net.address
+    bearer = {"Authorization": f"Bearer {session.token}"} if session.token else {}
+    open_pages: list[str] = []
+    protected: list[tuple[str, bytes]] = []
+    notes: list[str] = []
+    async with _anonymous(ctx, service) as anonymous:
+        for url in candidates:
+            with_session = await _get(client, url, address, **bearer)
+            if isinstance(with_session, str) or not with_session.content:
+                continue  # not a page the session shows: nothing to compare
+            without = await _get(anonymous, url, address)
+            if isinstance(without, str):
+                notes.append(f"{_strip_query(url)}: {without}")
+                continue
+            if without.content and same_page(with_session.body, without.body):
+                open_pages.append(_strip_query(url))
+            else:
+                protected.append((url, with_session.body))
+    details: dict[str, JSONValue] = {
+        "pages_tried": [_strip_query(u) for u in candidates],
+        "open_without_session": list(open_pages),
+        "protected": [_strip_query(u) for u, _ in protected],
+        "notes": list(notes[:5]),
+    }
+    if open_pages:
+        result = _result(
+            ctx,
+            ACCESS_CONTROL,
+            Verdict.FAIL,
+            f"{login}: {', '.join(open_pages[:3])} answered with the same content without "
+            "the session.",
+            service=service,
+            details=details,
+        )
+    elif protected:
+        result = _result(
+            ctx,
+            ACCESS_CONTROL,
+            Verdict.PASS,
+            f"{login}: {len(protected)} page(s) behind the login refused a request without "
+            "the session.",
+            service=service,
+            details=details,
+        )
+    else:
+        result = _result(
+            ctx,
+            ACCESS_CONTROL,
+            Verdict.INCONCLUSIVE,
+            f"{login}: no page that shows content only with the session was found to replay.",
+            service=service,
+            details=details,
+        )
+    return result, protected
+
+
+async def _logout(
+    ctx: ProbeContext,
+    service: Service,
+    login: str,
+    session: WebSession,
+    client: httpx.AsyncClient,
+    links: list[Link],
+    protected: list[tuple[str, bytes]],
+) -> Result:
+    if session.kind == "auth":
+        return _result(
+            ctx,
+            LOGOUT,
+            Verdict.NOT_APPLICABLE,
+            f"{login}: HTTP authentication has no logout; the browser resends the credential.",
+            service=service,
+        )
+    logout = next(
+        (
+            url
+            for link in links
+            if on_service(url := link.url, service) and _LOGOUT_LINK.search(f"{url} {link.text}")
+        ),
+        None,
+    )
+    if logout is None:
+        return _result(
+            ctx,
+            LOGOUT,
+            Verdict.INCONCLUSIVE,
+            f"{login}: no logout link on the page after the login.",
+            service=service,
+        )
+    if not protected:
+        return _result(
+            ctx,
+            LOGOUT,
+            Verdict.INCONCLUSIVE,
+            f"{login}: no page was shown to need the session, so a replay after the logout "
+            "would prove nothing.",
+            service=service,
+        )
+    url, body = protected[0]
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+    bearer = {"Authorization": f"Bearer {session.token}"} if session.token else {}
+    address = ctx.net.address
+    gone = await _get(client, logout, address, **bearer)
+    details: dict[str, JSONValue] = {"logout": _strip_query(logout), "replayed": _strip_query(url)}
+    if isinstance(gone, str):
+        return _result(
+            ctx,
+            LOGOUT,
+            Verdict.ERROR,
+            f"{login}: the logout request failed: {gone}.",
+            service=service,
+            details=details,
+        )
+    async with _anonymous(ctx, service) as replay:
+        headers = dict(bearer)
+        if cookie:
+            headers["Cookie"] = cookie
+        again = await _get(replay, url, address, **headers)
+    if isinstance(again, str):
+        return _result(
+            ctx,
+            LOGOUT,
+            Verdict.ERROR,
+            f"{login}: the replay after the logout failed: {again}.",
+            service=service,
+            details=details,
+        )
+    details["replay_status"] = again.status
+    if again.content and same_page(body, again.body):
+        return _result(
+            ctx,
+            LOGOUT,
+            Verdict.FAIL,
+            f"{login}: after {_strip_query(logout)}, the old session still opens "
+            f"{_strip_query(url)}.",
+            service=service,
+            details=details,
+        )
+    return _result(
+        ctx,
+        LOGOUT,
+        Verdict.PASS,
+        f"{login}: after {_strip_query(logout)}, the old session no longer opens "
+        f"{_strip_query(url)} (HTTP {again.status}).",
+        service=service,
+        details=details,
+    )
