@@ -166,6 +166,7 @@ def web_verdicts(p: Personality, spec: ServiceSpec) -> dict[str, Verdict]:
             else Verdict.PASS,
             "web.hsts": Verdict.PASS if _hsts_ok(target.hsts) else Verdict.FAIL,
             "web.secrets-in-url": Verdict.PASS,
+            "web.https-redirect": Verdict.PASS,
         }
     tls = spec.protocol == "https"
     has_login = spec.login != "none"
@@ -181,7 +182,16 @@ def web_verdicts(p: Personality, spec: ServiceSpec) -> dict[str, Verdict]:
         hsts = Verdict.PASS if _hsts_ok(spec.hsts) else Verdict.FAIL
     # the JSON page's form has no method or action: a script submits it (unknowable)
     secrets = Verdict.INCONCLUSIVE if spec.login == "json" else Verdict.PASS
-    return {"web.login.cleartext": transport, "web.hsts": hsts, "web.secrets-in-url": secrets}
+    if tls:
+        redirect = Verdict.NOT_APPLICABLE  # HTTPS already
+    else:
+        redirect = Verdict.NOT_APPLICABLE if spec.login == "none" else Verdict.FAIL
+    return {
+        "web.login.cleartext": transport,
+        "web.hsts": hsts,
+        "web.secrets-in-url": secrets,
+        "web.https-redirect": redirect,
+    }
 
 
 def expected_web(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from probes.banners import LoginNotice, VersionDisclosure
 from probes.default_credentials import (
     DefaultFtpLogin,
     DefaultHttpLogin,
@@ -37,6 +38,8 @@ REGISTRY: tuple[type[Probe], ...] = (
     WebSessionChecks,
     WebReflection,
     TlsQuality,
+    VersionDisclosure,
+    LoginNotice,
 )
 
 

@@ -381,6 +381,7 @@ class AuthMethods:
     password: bool = False
     keyboard_interactive: bool = False
     accepted_without_credentials: bool = False
+    banner: str = ""  # SSH_MSG_USERAUTH_BANNER text (RFC 4252 §5.4), bounded
 
 
 class _MethodRecorder(asyncssh.SSHClient):
@@ -394,6 +395,9 @@ class _MethodRecorder(asyncssh.SSHClient):
 
     def kbdint_auth_requested(self) -> None:
         self._seen.keyboard_interactive = True
+
+    def auth_banner_received(self, msg: str, lang: str) -> None:
+        self._seen.banner = bound_text(self._seen.banner + msg, 2000)
 
 
 def hostkey_preference(offered: Sequence[str]) -> list[str]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from scanner.errors import ConfigError
-from scanner.facts import HTTP_PAGES, LOGIN_FORMS
+from scanner.facts import HTTP_PAGES, LOGIN_FORMS, on_service
 from scanner.model import Evidence, Result, Verdict
 from scanner.probe import Check, Params, ServiceProbe
 
@@ -63,6 +63,17 @@ SECRETS_IN_URL = Check(
     ),
 )
 
+HTTPS_REDIRECT = Check(
+    id="web.https-redirect",
+    title="Plain HTTP sends the login to HTTPS on the same device",
+    method=(
+        "On a plain-HTTP service: GET / answered with a redirect to an https:// URL on the "
+        "same device passes; a redirect elsewhere fails; a login form or authentication "
+        "challenge served over plain HTTP with no redirect fails. A plain-HTTP service "
+        "with neither a redirect nor a login is not applicable."
+    ),
+)
+
 # Query parameter names that carry secrets (case-insensitive, whole name).
 _SECRET_PARAM = re.compile(
     r"^(pass(word|wd)?|pwd|passphrase|secret|token|access_token|auth(_?token)?|api_?key|"
@@ -93,6 +104,10 @@ def _strip_query(url: str) -> str:
     return shown + (f"?{'&'.join(f'{n}=…' for n in names)}" if names else "")
 
 
+def _same_host(host: str | None, address: str) -> bool:
+    return host is not None and host.strip("[]").lower() == address.lower()
+
+
 def _max_age(header: str) -> int | None:
     m = re.search(r"max-age\s*=\s*\"?(\d+)", header, re.IGNORECASE)
     return int(m.group(1)) if m else None
@@ -101,7 +116,7 @@ def _max_age(header: str) -> int | None:
 class WebLoginHygiene(ServiceProbe):
     """Judges what fingerprinting saw of one web service; sends nothing itself."""
 
-    checks = (LOGIN_TRANSPORT, HSTS, SECRETS_IN_URL)
+    checks = (LOGIN_TRANSPORT, HSTS, SECRETS_IN_URL, HTTPS_REDIRECT)
     protocols = frozenset({"http", "https"})
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
@@ -112,7 +127,70 @@ class WebLoginHygiene(ServiceProbe):
             self._transport(ctx, service, where, pages, forms),
             self._hsts(ctx, service, where, pages),
             self._secrets(ctx, service, where, pages, forms),
+            self._redirect(ctx, service, where, pages, forms),
         ]
+
+    def _redirect(
+        self,
+        ctx: ProbeContext,
+        service: Service,
+        where: str,
+        pages: list[HttpPage],
+        forms: list[LoginForm],
+    ) -> Result:
+        if service.tls or service.protocol == "https":
+            return ctx.result(
+                HTTPS_REDIRECT,
+                Verdict.NOT_APPLICABLE,
+                f"{where} is HTTPS already.",
+                service=service,
+            )
+        if not pages:
+            return self._no_pages(ctx, HTTPS_REDIRECT, service, where)
+        first = pages[0]
+        evidence = Evidence(
+            "http_exchange",
+            f"GET / answered HTTP {first.status}",
+            {"url": _strip_query(first.url), "status": first.status, "location": first.location},
+        )
+        if first.status in (301, 302, 303, 307, 308) and first.location:
+            target = urljoin(first.url, first.location)
+            parts = urlsplit(target)
+            if parts.scheme.lower() == "https" and _same_host(parts.hostname, ctx.target.address):
+                return ctx.result(
+                    HTTPS_REDIRECT,
+                    Verdict.PASS,
+                    f"{where} redirects GET / to {_strip_query(target)}.",
+                    evidence,
+                    service=service,
+                )
+            if parts.scheme.lower() == "https":
+                return ctx.result(
+                    HTTPS_REDIRECT,
+                    Verdict.FAIL,
+                    f"{where} redirects GET / to HTTPS on another host "
+                    f"({_strip_query(target)}): a user cannot tell it is still the device.",
+                    evidence,
+                    service=service,
+                )
+        own_login = [f for f in forms if on_service(f.page_url, service)]
+        challenge = any(p.auth_scheme and on_service(p.url, service) for p in pages)
+        if own_login or challenge:
+            what = "a login form" if own_login else "an authentication challenge"
+            return ctx.result(
+                HTTPS_REDIRECT,
+                Verdict.FAIL,
+                f"{where} serves {what} over plain HTTP instead of redirecting to HTTPS.",
+                evidence,
+                service=service,
+            )
+        return ctx.result(
+            HTTPS_REDIRECT,
+            Verdict.NOT_APPLICABLE,
+            f"{where} neither redirects to HTTPS nor shows a login.",
+            evidence,
+            service=service,
+        )
 
     @staticmethod
     def _no_pages(ctx: ProbeContext, check: Check, service: Service, where: str) -> Result:

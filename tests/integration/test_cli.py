@@ -16,6 +16,7 @@ import pytest
 
 from lab import control
 from lab.oracle import expected_creds, expected_results, expected_web
+from lab.oracle_banners import expected_banners
 from lab.oracle_session import expected_reflection, expected_session
 from lab.oracle_ssh import expected_ssh
 from lab.oracle_tls import expected_tls
@@ -146,6 +147,7 @@ def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
             expected_session,
             expected_reflection,
             expected_tls,
+            expected_banners,
         )
     )
     assert len(kept) < expected_total, "the scan finished before it was killed"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lab.oracle import expected_creds, expected_results, expected_web
+from lab.oracle_banners import expected_banners
 from lab.oracle_session import expected_reflection, expected_session
 from lab.oracle_ssh import expected_ssh
 from lab.oracle_tls import expected_tls
@@ -49,6 +50,7 @@ async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start
             expected |= expected_session(device.personality, ports)
             expected |= expected_reflection(device.personality, ports)
             expected |= expected_tls(device.personality, ports)
+            expected |= expected_banners(device.personality, ports)
             got = {
                 (r.service_key, r.check_id): r.verdict
                 for r in results

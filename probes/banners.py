@@ -1,0 +1,265 @@
+"""What a device tells before anyone logs in: software versions, and a system-use notice.
+
+`banner.version-disclosure` reads what fingerprinting already holds — the product a
+service named (HTTP/RTSP `Server:` header, the SSH software field, the FTP greeting) and
+the greeting lines of Telnet, FTP and SSDP — and fails a service whose text carries a
+software version (`name/1.2`, `name_1.2p1`, `name 1.2.3`). Protocol versions that a
+standard requires on the wire (`HTTP/1.1`, `RTSP/1.0`, `UPnP/1.0`, the `SSH-2.0` prefix) are
+not findings. A service that shows no text at all is not applicable. ETSI EN 303 645 5.6-2
+(minimise unauthenticated disclosure); IEC 62443-4-2 CR 3.7/CR 7.7 and SP 800-171 3.4.2,
+3.14.1 as supporting evidence. A profile that accepts, say, the SSH version records an
+accepted deviation for that service.
+
+`banner.login-notice` (IEC 62443-4-2 CR 1.12, SP 800-171 3.1.9) applies only when the
+profile sets `required: true`: every login surface must show a notice matching `pattern`
+before authentication — the SSH pre-authentication banner (RFC 4252 §5.4, fetched as a
+random user with no credential), the Telnet greeting before the login prompt, the FTP
+greeting, the text of the web login page or the realm of its challenge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+
+import asyncssh
+import httpx
+
+from probes._login.http import _exchange, _follow, _Throttled
+from probes.ssh_config import auth_methods
+from scanner.errors import ConfigError, ScopeError
+from scanner.facts import HTTP_PAGES, LOGIN_FORMS, on_service
+from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
+from scanner.probe import Check, Params, ServiceProbe
+
+if TYPE_CHECKING:
+    from scanner.model import Service
+    from scanner.probe import ProbeContext
+
+VERSION_DISCLOSURE = Check(
+    id="banner.version-disclosure",
+    title="Services do not disclose software versions before login",
+    method=(
+        "Reads the product name each service gave (Server header, SSH software, FTP "
+        "greeting) and the Telnet/FTP/SSDP greeting lines; a software version in them "
+        "(name/1.2, name_1.2p1) fails. Wire-protocol versions (HTTP/1.1, RTSP/1.0, "
+        "UPnP/1.0, SSH-2.0) are not findings."
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeParams(Params):
+    """`banner.login-notice` parameters."""
+
+    required: bool = False
+    pattern: str = r"(?i)authori[sz]ed|monitored|prohibited|consent|legal|warning"
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.pattern)
+        except re.error as exc:
+            raise ConfigError(f"pattern is not a regular expression: {exc}") from exc
+
+
+LOGIN_NOTICE = Check(
+    id="banner.login-notice",
+    title="Login surfaces show a system-use notification before authentication",
+    method=(
+        "When the profile requires one: the SSH pre-authentication banner, the Telnet and "
+        "FTP greetings and the web login page (or its challenge realm) must each contain "
+        "text matching the profile's pattern."
+    ),
+    params=NoticeParams,
+)
+
+#: a software name followed by a dotted version: Boa/0.94.13, OpenSSH_9.2p1, nginx 1.18.0
+_VERSION = re.compile(r"(?i)\b([a-z][a-z0-9+._-]*?)[/_ ]v?(\d+(?:\.\d+)+[a-z0-9.+~-]*)")
+#: wire-protocol names whose version a standard puts in every message
+_PROTOCOL_NAMES = frozenset({"http", "rtsp", "upnp", "sip", "ssh", "dlnadoc", "ssdp"})
+_GREETING_PROTOCOLS = frozenset({"telnet", "ftp", "ssdp"})
+_NOTICE_PROTOCOLS = frozenset({"ssh", "telnet", "ftp", "http", "https"})
+MAX_PAGE_TEXT = 4000
+
+
+def disclosed_versions(text: str) -> list[str]:
+    """The software-version tokens in `text`, wire-protocol versions left out."""
+    found = []
+    for m in _VERSION.finditer(text):
+        if m.group(1).lower().rstrip("-.") not in _PROTOCOL_NAMES:
+            found.append(m.group(0))
+    return found
+
+
+class VersionDisclosure(ServiceProbe):
+    """Judges the text fingerprinting kept for each service; sends nothing."""
+
+    checks = (VERSION_DISCLOSURE,)
+    protocols = frozenset({"*"})
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        where = f"{service} on {ctx.target.address}"
+        texts = {"product": service.product} if service.product else {}
+        if service.protocol in _GREETING_PROTOCOLS and service.banner:
+            texts["greeting"] = service.banner
+        if not texts and service.note:
+            return [
+                ctx.result(
+                    VERSION_DISCLOSURE,
+                    Verdict.INCONCLUSIVE,
+                    f"{where} could not be read ({service.note}).",
+                    service=service,
+                )
+            ]
+        if not texts:
+            return [
+                ctx.result(
+                    VERSION_DISCLOSURE,
+                    Verdict.NOT_APPLICABLE,
+                    f"{where} showed no product name or greeting text.",
+                    service=service,
+                )
+            ]
+        versions = sorted({v for t in texts.values() for v in disclosed_versions(t)})
+        details: dict[str, JSONValue] = {k: bound_text(v, 200) for k, v in texts.items()}
+        details["versions"] = [bound_text(v, 80) for v in versions[:10]]
+        evidence = Evidence("banner", f"text {service} shows before login", details)
+        if versions:
+            return [
+                ctx.result(
+                    VERSION_DISCLOSURE,
+                    Verdict.FAIL,
+                    f"{where} discloses {', '.join(versions[:3])} before any login.",
+                    evidence,
+                    service=service,
+                )
+            ]
+        return [
+            ctx.result(
+                VERSION_DISCLOSURE,
+                Verdict.PASS,
+                f"{where} names no software version before login.",
+                evidence,
+                service=service,
+            )
+        ]
+
+
+class _Text(HTMLParser):
+    """The visible text of a page (script and style left out), bounded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and sum(map(len, self.parts)) < MAX_PAGE_TEXT:
+            self.parts.append(data)
+
+
+def page_text(body: bytes) -> str:
+    parser = _Text()
+    with contextlib.suppress(Exception):  # a broken page yields what was read before
+        parser.feed(body.decode("utf-8", "replace"))
+        parser.close()
+    return " ".join(" ".join(parser.parts).split())[:MAX_PAGE_TEXT]
+
+
+class LoginNotice(ServiceProbe):
+    """The pre-authentication text of each login surface, against the profile's pattern."""
+
+    checks = (LOGIN_NOTICE,)
+    protocols = _NOTICE_PROTOCOLS
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        params = ctx.params(LOGIN_NOTICE, NoticeParams)
+        where = f"{service} on {ctx.target.address}"
+        if not params.required:
+            return [
+                ctx.result(
+                    LOGIN_NOTICE,
+                    Verdict.NOT_APPLICABLE,
+                    f"{where}: the profile does not ask for a system-use notification.",
+                    service=service,
+                )
+            ]
+        shown = await _notice_text(ctx, service)
+        if isinstance(shown, Verdict):
+            return [
+                ctx.result(
+                    LOGIN_NOTICE,
+                    shown,
+                    f"{where} has no login surface of its own to show a notice on."
+                    if shown is Verdict.NOT_APPLICABLE
+                    else f"{where}: the pre-login text could not be read.",
+                    service=service,
+                )
+            ]
+        source, text = shown
+        details: dict[str, JSONValue] = {
+            "source": source,
+            "text": bound_text(text, 300),
+            "pattern": params.pattern,
+        }
+        evidence = Evidence("banner", f"pre-login text ({source})", details)
+        if re.search(params.pattern, text):
+            return [
+                ctx.result(
+                    LOGIN_NOTICE,
+                    Verdict.PASS,
+                    f"{where} shows a system-use notification ({source}).",
+                    evidence,
+                    service=service,
+                )
+            ]
+        return [
+            ctx.result(
+                LOGIN_NOTICE,
+                Verdict.FAIL,
+                f"{where} shows no text matching the profile's notice pattern ({source}).",
+                evidence,
+                service=service,
+            )
+        ]
+
+
+async def _notice_text(ctx: ProbeContext, service: Service) -> tuple[str, str] | Verdict:
+    """(where the text came from, the text), or the verdict when there is none to judge."""
+    if service.protocol == "ssh":
+        try:
+            seen = await auth_methods(ctx.net, service.port, ())
+        except (OSError, TimeoutError, asyncssh.Error):
+            return Verdict.INCONCLUSIVE
+        return "SSH pre-authentication banner", seen.banner
+    if service.protocol in ("telnet", "ftp"):
+        if not service.banner:
+            return Verdict.INCONCLUSIVE
+        return f"{service.protocol} greeting", service.banner
+    forms = [f for f in ctx.facts.get(LOGIN_FORMS) or () if on_service(f.page_url, service)]
+    challenges = [
+        p for p in ctx.facts.get(HTTP_PAGES) or () if p.auth_scheme and on_service(p.url, service)
+    ]
+    if challenges:
+        return "authentication challenge realm", challenges[0].auth_realm
+    if not forms:
+        return Verdict.NOT_APPLICABLE
+    async with ctx.net.http(service) as client:
+        client.headers["Accept-Encoding"] = "identity"
+        try:
+            answer = await _exchange(client, "GET", forms[0].page_url)
+            chain = await _follow(client, answer, ctx.net.address)
+        except (_Throttled, ScopeError, httpx.HTTPError, OSError):
+            return Verdict.INCONCLUSIVE
+    return "web login page", page_text(chain.final.body)
