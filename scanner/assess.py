@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scanner.errors import ConfigError
 from scanner.model import Result, Verdict
 from scanner.profiles import Accepted, Coverage, Profile, Requirement
 
@@ -146,9 +147,39 @@ def assess(
     return Assessment(profile, judged, tuple(statuses))
 
 
-def exit_code(assessment: Assessment) -> int:
+#: what `--fail-on` accepts: requirement statuses and check verdicts (error and not_applicable
+#: are both, and match either)
+FAIL_ON_NAMES = tuple(dict.fromkeys([*(s.value for s in Status), *(v.value for v in Verdict)]))
+
+
+def parse_fail_on(text: str) -> frozenset[str]:
+    """`--fail-on not_satisfied,error` -> the names; ConfigError for an unknown or empty one."""
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    unknown = sorted(names - set(FAIL_ON_NAMES))
+    if unknown or not names:
+        raise ConfigError(
+            f"--fail-on: unknown status or verdict {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(FAIL_ON_NAMES)}"
+        )
+    return names
+
+
+def exit_code(assessment: Assessment, fail_on: frozenset[str] | None = None) -> int:
     """0 nothing failed; 1 a requirement is not satisfied; 3 no failure, but errors or
-    inconclusive results prevent a full verdict."""
+    inconclusive results prevent a full verdict.
+
+    With `fail_on` the caller decides instead: 1 when any requirement status or check verdict
+    is one of those names, else 0. A fail covered by an active accepted deviation is not a
+    `fail` here either, as it is not for the statuses.
+    """
+    if fail_on is not None:
+        seen = {s.status.value for s in assessment.statuses}
+        seen |= {
+            j.result.verdict.value
+            for j in assessment.results
+            if j.result.verdict is not Verdict.FAIL or j.counts_as_fail
+        }
+        return 1 if seen & fail_on else 0
     statuses = {s.status for s in assessment.statuses}
     if Status.NOT_SATISFIED in statuses:
         return 1

@@ -1,10 +1,12 @@
-"""`shinsa scan | report | checks | validate | discover | lab up|status|down | demo`.
+"""`shinsa scan | report | diff | checks | validate | discover | lab up|status|down | demo`.
 
 Exit codes (ssh-audit's convention, argparse's for usage):
     0  no requirement failed and nothing prevented a verdict
     1  at least one requirement is not satisfied (an unaccepted fail)
     2  usage or configuration error (bad option, profile, target, or scope refusal)
     3  no failure, but errors or inconclusive results prevent a full verdict
+With --fail-on NAMES, scan and report exit 1 when a requirement status or check verdict is
+one of NAMES, else 0. `diff` exits 0 when nothing changed, 1 when something did (as diff(1)).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from rich.console import Console
 from probes.registry import REGISTRY, all_checks
 from reports import FORMATS
 from reports.data import collect
-from scanner import __version__, discover_cmd
-from scanner.assess import exit_code
+from scanner import __version__, diff_cmd, discover_cmd
+from scanner.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
 from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
@@ -73,6 +75,7 @@ class ScanOptions:
     formats: tuple[str, ...]
     quiet: bool
     resume: str | None
+    fail_on: frozenset[str] | None = None  # None: the default exit codes
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -158,11 +161,13 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
     console.print(summary_table(data.assessment, labels, services))
     for name in options.formats:
         print(f"{name} report: {run_dir / FORMATS[name][0]}")
-    return 130 if status == "interrupted" else exit_code(data.assessment)
+    return 130 if status == "interrupted" else exit_code(data.assessment, options.fail_on)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    options = ScanOptions(Path(args.out), _formats(args.format), args.quiet, args.resume)
+    options = ScanOptions(
+        Path(args.out), _formats(args.format), args.quiet, args.resume, _fail_on(args)
+    )
     if args.resume:
         return _resume(args, options)
     if not args.targets and not args.from_nmap:
@@ -217,8 +222,13 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
     return execute(request, str(req["profile"]), options)
 
 
+def _fail_on(args: argparse.Namespace) -> frozenset[str] | None:
+    return parse_fail_on(args.fail_on) if args.fail_on is not None else None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    fail_on = _fail_on(args)  # a usage error before any file is written
     with Store(out / "shinsa.sqlite") as store:
         info = store.run(args.run_id)
         profile = load_profile(args.profile or str(info.request["profile"]), all_checks())
@@ -234,7 +244,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             "note: the profile changed since the scan; statuses use the current mapping",
             file=sys.stderr,
         )
-    return exit_code(data.assessment)
+    return exit_code(data.assessment, fail_on)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    with Store(Path(args.out) / "shinsa.sqlite") as store:
+        before, after = store.run(args.run_a), store.run(args.run_b)
+        ref = args.profile or str(after.request.get("profile") or "base")
+        profile = load_profile(ref, all_checks())
+        changes = diff_cmd.diff(store, before.id, after.id, profile=profile, today=date.today())
+    print(diff_cmd.render_json(changes) if args.json else diff_cmd.render_text(changes), end="")
+    return 1 if changes.changed else 0
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -337,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=3.0, help="seconds for each connect and read")
     p.add_argument("--allow-intrusive", action="store_true", help="run intrusive checks")
     p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
+    p.add_argument(
+        "--fail-on",
+        metavar="NAMES",
+        help="exit 1 when any requirement status or check verdict is one of these "
+        f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), else 0; default: exit codes below",
+    )
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("report", help="render reports for a stored run")
@@ -344,7 +370,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="shinsa-out")
     p.add_argument("--format", default="json")
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
+    p.add_argument(
+        "--fail-on",
+        metavar="NAMES",
+        help="exit 1 when any requirement status or check verdict is one of these "
+        f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), else 0; default: exit codes below",
+    )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("diff", help="what changed per device between two stored runs")
+    p.add_argument("run_a", help="the earlier run")
+    p.add_argument("run_b", help="the later run")
+    p.add_argument("--out", default="shinsa-out", help="output directory holding the store")
+    p.add_argument(
+        "--profile", help="judge both runs with this profile (default: the one RUN_B used)"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("checks", help="list every check and the requirements citing it")
     p.add_argument("--profile", default="base")

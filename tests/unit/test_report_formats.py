@@ -225,7 +225,12 @@ _RUN_ID = re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b")  # scanner.store.new_run_id
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
 
 
+# OSCAL UUIDs are derived from the run ID on purpose: two runs never share one.
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+
 def normalise(text: str, version: str = __version__) -> str:
+    text = _UUID.sub("<UUID>", text)
     text = _RUN_ID.sub("<RUN>", _TIMESTAMP.sub("<TIME>", text))
     return re.sub(rf"(?<![\d.]){re.escape(version)}(?![\d.])", "<VERSION>", text)
 

@@ -96,7 +96,24 @@ async def test_hsts_minimum_comes_from_the_profile_and_plain_http_is_not_applica
 
 async def test_no_page_is_inconclusive_never_pass():
     got = await verdicts(HTTPS)
+    assert got.pop("web.https-redirect")[0] is Verdict.NOT_APPLICABLE  # HTTPS already
     assert {v for v, _ in got.values()} == {Verdict.INCONCLUSIVE}
+    assert (await verdicts(HTTP))["web.https-redirect"][0] is Verdict.INCONCLUSIVE
+
+
+async def test_plain_http_must_send_the_login_to_https_on_the_same_device():
+    to_device = HttpPage(HTTP, f"http://{ADDR}/", 301, location=f"https://{ADDR}:8443/")
+    assert (await verdicts(HTTP, [to_device]))["web.https-redirect"][0] is Verdict.PASS
+    away = HttpPage(HTTP, f"http://{ADDR}/", 302, location="https://login.example.com/")
+    verdict, reason = (await verdicts(HTTP, [away]))["web.https-redirect"]
+    assert verdict is Verdict.FAIL
+    assert "another host" in reason
+    page = HttpPage(HTTP, f"http://{ADDR}/", 200)
+    login = form(HTTP, f"http://{ADDR}/", f"http://{ADDR}/login")
+    assert (await verdicts(HTTP, [page], [login]))["web.https-redirect"][0] is Verdict.FAIL
+    realm = HttpPage(HTTP, f"http://{ADDR}/", 401, auth_scheme="Basic")
+    assert (await verdicts(HTTP, [realm]))["web.https-redirect"][0] is Verdict.FAIL
+    assert (await verdicts(HTTP, [page]))["web.https-redirect"][0] is Verdict.NOT_APPLICABLE
 
 
 async def test_secrets_in_urls_and_get_forms():
