@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reports import csv_report, json_report, junit, sarif
+from reports import csv_report, html, json_report, junit, oscal, sarif
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,4 +18,7 @@ FORMATS: dict[str, tuple[str, Callable[[ReportData], str]]] = {
     "sarif": ("report.sarif.json", sarif.render),
     "csv": ("report.csv", csv_report.render),
     "csv-requirements": ("report-requirements.csv", csv_report.render_requirements),
+    "oscal": ("report.oscal.json", oscal.render),
+    "html": ("report.html", html.render),
+    "html-ja": ("report.ja.html", html.render_ja),
 }

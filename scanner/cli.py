@@ -307,7 +307,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         out,
         args.devices,
         args.first_address,
-        lambda request: execute(request, "base", ScanOptions(out, ("json",), args.quiet, None)),
+        lambda request: execute(
+            request, "base", ScanOptions(out, ("json", "html", "html-ja"), args.quiet, None)
+        ),
     )
 
 

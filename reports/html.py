@@ -1,0 +1,406 @@
+"""The HTML report: one self-contained file a person reads in a browser, English or Japanese.
+
+Inline CSS and SVG, no script and nothing loaded from the network (a Content-Security-Policy
+of `default-src 'none'` says so to the browser too). The "pages" are sections of the one file:
+an overview (counts per status, a chart per standard, the devices × requirements matrix), a
+section per device (`#device-…`: services, findings with evidence and remediation), a section
+per requirement (`#req-…`: which devices fail it and why), the manual evidence and the
+method and mapping appendix. Long lists fold into `<details>` so fifty devices by a hundred
+requirements stay readable.
+
+Device text (banners, labels, reasons, evidence) is hostile: the jinja2 environment escapes
+every expression, no template marks device text safe, and control characters become visible
+`\\xNN` escapes before escaping. This module only arranges the assessment into views; the
+strings live in `reports.i18n`, the remediation sentences in `remediation.yaml`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from reports.i18n import CATALOGUE, GUIDEBOOK_TERMS, LANGS, Lang, translator
+from scanner.assess import Status, exit_code
+from scanner.model import Verdict
+from scanner.profiles import Coverage
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from reports.data import Device, ReportData
+    from scanner.assess import JudgedResult, RequirementStatus
+    from scanner.model import JSONValue, Result
+    from scanner.profiles import Framework, Requirement
+
+#: Worst first: the order of every count, legend and chart segment.
+STATUS_ORDER = (
+    Status.NOT_SATISFIED,
+    Status.ERROR,
+    Status.PARTIALLY_ASSESSED,
+    Status.NOT_ASSESSED,
+    Status.NOT_APPLICABLE,
+    Status.SATISFIED,
+)
+#: A symbol beside every colour, so the matrix reads in greyscale and for colour-blind readers.
+SYMBOL = {
+    Status.NOT_SATISFIED: "✗",
+    Status.ERROR: "!",
+    Status.PARTIALLY_ASSESSED: "◐",
+    Status.NOT_ASSESSED: "?",
+    Status.NOT_APPLICABLE: "–",
+    Status.SATISFIED: "✓",
+}
+_UNDECIDED = (Verdict.ERROR, Verdict.INCONCLUSIVE, Verdict.SKIPPED)
+
+# Characters HTML cannot carry as text (C0 and C1 controls, lone surrogates, noncharacters).
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def visible(value: object) -> object:
+    """Every `{{ … }}` passes through here before it is escaped: control characters in
+    device text become `\\xNN`. Markup (a macro's output) is already ours and escaped."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _INVISIBLE.sub(
+            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0xA0 else "\ufffd", value
+        )
+    return value
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "x"
+
+
+class _Anchors:
+    """Unique, URL-safe fragment IDs: device and requirement IDs are free text."""
+
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+
+    def __call__(self, prefix: str, *parts: str) -> str:
+        base = "-".join([prefix, *(_slug(p) for p in parts)])
+        anchor, n = base, 2
+        while anchor in self._used:
+            anchor, n = f"{base}-{n}", n + 1
+        self._used.add(anchor)
+        return anchor
+
+
+# --- views: the assessment arranged the way the page reads -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReqRef:
+    anchor: str
+    framework: str
+    id: str
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    judged: JudgedResult
+    breaks: tuple[ReqRef, ...]  # the requirements it is direct evidence for, on this device
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    device: Device
+    anchor: str
+    name: str
+    counts: tuple[tuple[Status, int], ...]
+    statuses: tuple[tuple[str, RequirementStatus], ...]  # (requirement anchor, status)
+    cells: Mapping[str, RequirementStatus]  # requirement anchor -> status
+    findings: tuple[Finding, ...]
+    undecided: tuple[JudgedResult, ...]
+    results: tuple[JudgedResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementView:
+    anchor: str
+    framework: Framework
+    requirement: Requirement
+    term: str  # the guidebook's Japanese name, or ""
+    counts: tuple[tuple[Status, int], ...]
+    failing: tuple[tuple[DeviceView, RequirementStatus], ...]  # not satisfied, error
+    others: tuple[tuple[Status, tuple[DeviceView, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    status: Status
+    x: float
+    width: float
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChartRow:
+    label: str
+    anchor: str  # "" for the total row
+    y: int
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A stacked bar per requirement (devices per status) and one for the whole standard.
+    Geometry is computed here, in numbers; the template only draws it."""
+
+    width: int
+    height: int
+    label_width: int
+    bar_width: int
+    row_height: int
+    rows: tuple[ChartRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkView:
+    framework: Framework
+    level: int | None
+    requirements: tuple[RequirementView, ...]
+    counts: tuple[tuple[Status, int], ...]
+    chart: Chart
+
+
+def _counts(statuses: Iterable[Status]) -> tuple[tuple[Status, int], ...]:
+    c = Counter(statuses)
+    return tuple((s, c[s]) for s in STATUS_ORDER)
+
+
+def _result_order(j: JudgedResult) -> tuple[bool, str, int, str]:
+    s = j.result.service
+    return (s is not None, s.transport if s else "", s.port if s else 0, j.result.check_id)
+
+
+_CHART_WIDTH, _LABEL_WIDTH, _ROW = 560, 96, 20
+
+
+def _chart(rows: list[tuple[str, str, tuple[tuple[Status, int], ...]]]) -> Chart:
+    bar = _CHART_WIDTH - _LABEL_WIDTH - 40
+    out: list[ChartRow] = []
+    for i, (label, anchor, counts) in enumerate(rows):
+        total = sum(n for _, n in counts) or 1
+        x = float(_LABEL_WIDTH)
+        segments: list[Segment] = []
+        for status, n in counts:
+            if n:
+                w = round(bar * n / total, 2)
+                segments.append(Segment(status, round(x, 2), w, n))
+                x += w
+        out.append(ChartRow(label, anchor, 4 + i * _ROW, tuple(segments)))
+    return Chart(_CHART_WIDTH, 8 + len(rows) * _ROW, _LABEL_WIDTH, bar, _ROW, tuple(out))
+
+
+def _devices(
+    data: ReportData, anchors: _Anchors, req_anchor: Mapping[int, str]
+) -> list[DeviceView]:
+    a = data.assessment
+    views: list[DeviceView] = []
+    for d in data.devices:
+        statuses = a.for_target(d.address)
+        results = tuple(
+            sorted((j for j in a.results if j.result.target == d.address), key=_result_order)
+        )
+        fails = sorted(
+            (j for j in results if j.result.verdict is Verdict.FAIL),
+            key=lambda j: (not j.counts_as_fail, _result_order(j)),
+        )
+        findings = tuple(
+            Finding(
+                j,
+                tuple(
+                    ReqRef(
+                        req_anchor[id(st.requirement)], st.framework, st.requirement.id, st.status
+                    )
+                    for st in statuses
+                    if j.result.check_id in st.requirement.direct
+                ),
+            )
+            for j in fails
+        )
+        label = d.label.strip()
+        views.append(
+            DeviceView(
+                device=d,
+                anchor=anchors("device", d.address),
+                name=label if label and label != d.address else d.address,
+                counts=_counts(st.status for st in statuses),
+                statuses=tuple((req_anchor[id(st.requirement)], st) for st in statuses),
+                cells={req_anchor[id(st.requirement)]: st for st in statuses},
+                findings=findings,
+                undecided=tuple(j for j in results if j.result.verdict in _UNDECIDED),
+                results=results,
+            )
+        )
+    return views
+
+
+def _frameworks(
+    data: ReportData, devices: list[DeviceView], req_anchor: Mapping[int, str]
+) -> list[FrameworkView]:
+    views: list[FrameworkView] = []
+    for fw, level in data.assessment.profile.frameworks:
+        reqs: list[RequirementView] = []
+        for req in fw.selected(level):
+            anchor = req_anchor[id(req)]
+            per_device = [(d, d.cells[anchor]) for d in devices if anchor in d.cells]
+            failing = tuple(
+                (d, st)
+                for status in (Status.NOT_SATISFIED, Status.ERROR)
+                for d, st in per_device
+                if st.status is status
+            )
+            others = tuple(
+                (status, tuple(d for d, st in per_device if st.status is status))
+                for status in STATUS_ORDER[2:]
+            )
+            reqs.append(
+                RequirementView(
+                    anchor=anchor,
+                    framework=fw,
+                    requirement=req,
+                    term=GUIDEBOOK_TERMS.get((fw.id, req.id), ""),
+                    counts=_counts(st.status for _, st in per_device),
+                    failing=failing,
+                    others=tuple((s, ds) for s, ds in others if ds),
+                )
+            )
+        summed: Counter[Status] = Counter()
+        for r in reqs:
+            summed.update(dict(r.counts))
+        total = tuple((s, summed[s]) for s in STATUS_ORDER)
+        chart = _chart([("", "", total)] + [(r.requirement.id, r.anchor, r.counts) for r in reqs])
+        views.append(FrameworkView(fw, level, tuple(reqs), total, chart))
+    return views
+
+
+def _needs_a_person(r: RequirementView) -> bool:
+    """A network cannot show it, or showed nothing of it on any device."""
+    return r.requirement.coverage is Coverage.NONE or all(
+        n == 0 for s, n in r.counts if s is not Status.NOT_ASSESSED
+    )
+
+
+def _details(details: Mapping[str, JSONValue]) -> str:
+    return json.dumps(dict(details), indent=1, ensure_ascii=False, sort_keys=True)
+
+
+@cache
+def remediation() -> dict[str, dict[str, str]]:
+    """check ID -> language -> one sentence, from `remediation.yaml`."""
+    text = resources.files("reports").joinpath("remediation.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, dict[str, str]] = yaml.safe_load(text)
+    return loaded
+
+
+def context(data: ReportData, lang: Lang) -> dict[str, Any]:
+    """Everything the template reads: the views and the language's helpers."""
+    a = data.assessment
+    anchors = _Anchors()
+    req_anchor = {
+        id(req): anchors("req", fw.id, req.id)
+        for fw, level in a.profile.frameworks
+        for req in fw.selected(level)
+    }
+    devices = _devices(data, anchors, req_anchor)
+    frameworks = _frameworks(data, devices, req_anchor)
+    manual = tuple(r for fw in frameworks for r in fw.requirements if _needs_a_person(r))
+    fixes = remediation()
+    request = data.run.request
+    code = exit_code(a)
+    _ = translator(lang)
+
+    def fix(check_id: str) -> str:
+        return fixes.get(check_id, {}).get(lang, "")
+
+    def title(check_id: str) -> str:
+        check = data.checks.get(check_id)
+        return check.title if check is not None else check_id
+
+    def run_status(status: str) -> str:
+        key = f"run_status.{status}"
+        return _(key) if key in CATALOGUE else status
+
+    def when(t: Any) -> str:
+        return str(t.isoformat(timespec="seconds")) if t is not None else ""
+
+    def service(r: Result) -> str:
+        return str(r.service) if r.service is not None else ""
+
+    return {
+        "lang": lang,
+        "_": _,
+        "run_status": run_status,
+        "data": data,
+        "profile": a.profile,
+        "run": data.run,
+        "devices": devices,
+        "frameworks": frameworks,
+        "manual": manual,
+        "status_order": STATUS_ORDER,
+        "symbol": SYMBOL,
+        "verdicts": tuple(Verdict),
+        "coverages": tuple(Coverage),
+        "totals": _counts(st.status for st in a.statuses),
+        "verdict_counts": Counter(j.result.verdict for j in a.results),
+        "exit_code": code,
+        "allow": [str(x) for x in request.get("allow", [])],
+        "ports": str(request.get("ports", "")),
+        "checks": sorted(data.checks.items()),
+        "cited": {
+            cid: [
+                (fw.id, req.id, req_anchor[id(req)], m.role)
+                for fw, level in a.profile.frameworks
+                for req in fw.selected(level)
+                for m in req.checks
+                if m.check == cid
+            ]
+            for cid in data.checks
+        },
+        "fix": fix,
+        "title": title,
+        "when": when,
+        "service": service,
+        "details": _details,
+    }
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        finalize=visible,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_lang(data: ReportData, lang: Lang) -> str:
+    return _environment().get_template("report.html").render(context(data, lang))
+
+
+def render(data: ReportData) -> str:
+    """The English report (`report.html`)."""
+    return render_lang(data, "en")
+
+
+def render_ja(data: ReportData) -> str:
+    """The Japanese report (`report.ja.html`), in the source guidebook's terms."""
+    return render_lang(data, "ja")
+
+
+__all__ = ["LANGS", "render", "render_ja", "render_lang"]

@@ -1,0 +1,348 @@
+"""Every user-visible string of the HTML report, in English and Japanese.
+
+One catalogue so a test can check that no key lacks a language. The Japanese follows the
+terms of the source guidebook (IoTセキュリティ手引書 小型機器編): 要件 for a requirement,
+対策 for a countermeasure, 規格 for a standard, and its names for the requirements it
+discusses (CR 1.5 認証機構管理, CR 1.11 認証ロック機能 …). Status, verdict and coverage
+values are keyed by their enum value (`status.not_satisfied`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, get_args
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+Lang = Literal["en", "ja"]
+LANGS: tuple[Lang, ...] = get_args(Lang)
+
+CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
+    # the page
+    "report.title": {
+        "en": "shinsa compliance report",
+        "ja": "shinsa セキュリティ要件 審査レポート",
+    },
+    "report.lede": {
+        "en": "What a network scan shows, per device and per requirement, and what it cannot.",
+        "ja": "ネットワークからの診断で分かること（機器別・要件別）と、分からないこと。",
+    },
+    "report.offline": {
+        "en": "This file is self-contained: it loads nothing from the network.",
+        "ja": "このファイルは単体で完結しており、ネットワークから何も読み込みません。",
+    },
+    "report.generated_by": {"en": "Rendered by shinsa", "ja": "作成: shinsa"},
+    # navigation and section titles
+    "nav.overview": {"en": "Overview", "ja": "概要"},
+    "nav.devices": {"en": "Devices", "ja": "機器別"},
+    "nav.requirements": {"en": "Requirements", "ja": "要件別"},
+    "nav.manual": {"en": "Manual evidence", "ja": "人手による証跡"},
+    "nav.method": {"en": "Method and mapping", "ja": "評価方法と要件対応"},
+    "section.counts": {"en": "Requirement statuses", "ja": "要件の評価結果"},
+    "section.charts": {"en": "Per standard", "ja": "規格別"},
+    "section.matrix": {"en": "Devices × requirements", "ja": "機器 × 要件"},
+    "section.services": {"en": "Services", "ja": "公開サービス"},
+    "section.findings": {"en": "Findings", "ja": "検出事項"},
+    "section.undecided": {
+        "en": "Undecided checks",
+        "ja": "判定できなかったチェック",
+    },
+    "section.all_results": {"en": "All check results", "ja": "全チェック結果"},
+    "section.device_requirements": {
+        "en": "Requirements on this device",
+        "ja": "この機器の要件評価",
+    },
+    "section.how_assessed": {"en": "How shinsa assesses it", "ja": "shinsa の評価方法"},
+    "section.failing_devices": {
+        "en": "Devices that do not satisfy it",
+        "ja": "要件を満たさない機器",
+    },
+    "section.other_devices": {"en": "Other devices", "ja": "その他の機器"},
+    "section.statuses": {"en": "Requirement statuses", "ja": "要件の評価区分"},
+    "section.verdicts": {"en": "Check verdicts", "ja": "チェックの判定"},
+    "section.coverage": {"en": "Coverage", "ja": "評価範囲"},
+    "section.profile": {"en": "Profile", "ja": "プロファイル"},
+    "section.scope": {"en": "Scope", "ja": "診断範囲"},
+    "section.accepted": {"en": "Accepted deviations", "ja": "承認済みの例外"},
+    "section.checks": {
+        "en": "Checks and the requirements they cite",
+        "ja": "チェックと対応する要件",
+    },
+    # the run
+    "run.id": {"en": "Run", "ja": "実行ID"},
+    "run.status": {"en": "Run status", "ja": "実行状態"},
+    "run.started": {"en": "Started", "ja": "開始"},
+    "run.finished": {"en": "Finished", "ja": "終了"},
+    "run_status.complete": {"en": "complete", "ja": "完了"},
+    "run_status.interrupted": {"en": "interrupted", "ja": "中断"},
+    "run_status.running": {"en": "running (killed?)", "ja": "実行中（強制終了？）"},
+    "run.not_finished": {"en": "not finished", "ja": "未終了"},
+    "run.profile": {"en": "Profile", "ja": "プロファイル"},
+    "run.scanner": {"en": "Scanner", "ja": "スキャナ"},
+    "run.exit_code": {"en": "Exit code", "ja": "終了コード"},
+    "run.devices": {"en": "Devices", "ja": "機器数"},
+    "run.services": {"en": "Services", "ja": "サービス数"},
+    "run.results": {"en": "Check results", "ja": "チェック結果数"},
+    "run.interrupted": {
+        "en": "The scan did not complete: statuses rest on the checks that ran.",
+        "ja": "診断は完了していません。評価結果は実行できたチェックのみに基づきます。",
+    },
+    "run.profile_changed": {
+        "en": "The profile changed since the scan: statuses use the current mapping.",
+        "ja": "診断後にプロファイルが変更されました。評価結果は現在の対応付けによります。",
+    },
+    "exit.0": {
+        "en": "no requirement failed, nothing prevented a verdict",
+        "ja": "不適合の要件なし、判定を妨げる要因なし",
+    },
+    "exit.1": {
+        "en": "at least one requirement is not satisfied",
+        "ja": "不適合の要件が1件以上あります",
+    },
+    "exit.3": {
+        "en": "no failure, but errors or inconclusive results prevent a full verdict",
+        "ja": "不適合はないが、エラーまたは判定不能の結果があり完全な判定はできません",
+    },
+    # statuses (scanner.assess.Status), worst first in the report
+    "status.satisfied": {"en": "satisfied", "ja": "適合"},
+    "status.not_satisfied": {"en": "not satisfied", "ja": "不適合"},
+    "status.partially_assessed": {"en": "partially assessed", "ja": "一部評価"},
+    "status.not_assessed": {"en": "not assessed", "ja": "未評価"},
+    "status.not_applicable": {"en": "not applicable", "ja": "該当なし"},
+    "status.error": {"en": "error", "ja": "エラー"},
+    "status_help.satisfied": {
+        "en": "Every direct check passed and a network scan can show the whole requirement.",
+        "ja": "直接のチェックがすべて合格し、要件全体をネットワークから確認できた。",
+    },
+    "status_help.not_satisfied": {
+        "en": "A direct check failed and no active accepted deviation covers it.",
+        "ja": "直接のチェックが不合格で、有効な承認済み例外がない。",
+    },
+    "status_help.partially_assessed": {
+        "en": "Nothing failed, but the scan shows only part of the requirement, or a check "
+        "was inconclusive or skipped. Never reported as satisfied.",
+        "ja": "不合格はないが、ネットワークからは要件の一部しか確認できない、"
+        "またはチェックが判定不能・未実施。適合とは報告しない。",
+    },
+    "status_help.not_assessed": {
+        "en": "A network scan cannot assess it, or no check for it ran: it needs a person's "
+        "evidence.",
+        "ja": "ネットワークからは評価できない、または該当するチェックが実行されていない。"
+        "人手による証跡が必要。",
+    },
+    "status_help.not_applicable": {
+        "en": "Every mapped check was not applicable: the device has no such interface.",
+        "ja": "対応するチェックがすべて該当なし（機器にそのインターフェースがない）。",
+    },
+    "status_help.error": {
+        "en": "A check could not finish (timeout, reset): no verdict. An error is never a pass.",
+        "ja": "チェックが完了しなかった（タイムアウト、切断など）。エラーは合格とみなさない。",
+    },
+    # verdicts (scanner.model.Verdict)
+    "verdict.pass": {"en": "pass", "ja": "合格"},
+    "verdict.fail": {"en": "fail", "ja": "不合格"},
+    "verdict.inconclusive": {"en": "inconclusive", "ja": "判定不能"},
+    "verdict.error": {"en": "error", "ja": "エラー"},
+    "verdict.not_applicable": {"en": "not applicable", "ja": "該当なし"},
+    "verdict.skipped": {"en": "skipped", "ja": "未実施"},
+    "verdict_help.pass": {
+        "en": "Positive evidence that the compliant state holds.",
+        "ja": "あるべき状態であることを示す証跡がある。",
+    },
+    "verdict_help.fail": {
+        "en": "Positive evidence that it does not.",
+        "ja": "あるべき状態でないことを示す証跡がある。",
+    },
+    "verdict_help.inconclusive": {
+        "en": "The check ran; the evidence does not decide.",
+        "ja": "チェックは実行したが、証跡からは判定できない。",
+    },
+    "verdict_help.error": {
+        "en": "The check could not finish: timeout, reset, crash.",
+        "ja": "チェックが完了しなかった（タイムアウト、切断、異常終了）。",
+    },
+    "verdict_help.not_applicable": {
+        "en": "Nothing to test: the service or feature is absent.",
+        "ja": "対象がない（サービスや機能が存在しない）。",
+    },
+    "verdict_help.skipped": {
+        "en": "Not run by choice, e.g. intrusive and not allowed by the profile.",
+        "ja": "意図的に実行していない（例: 侵襲的なチェックをプロファイルが許可していない）。",
+    },
+    # coverage (scanner.profiles.Coverage)
+    "coverage.full": {"en": "full", "ja": "全体"},
+    "coverage.partial": {"en": "partial", "ja": "一部"},
+    "coverage.none": {"en": "none", "ja": "評価不可"},
+    "coverage_help.full": {
+        "en": "A network scan can show the whole requirement.",
+        "ja": "要件全体をネットワークから確認できる。",
+    },
+    "coverage_help.partial": {
+        "en": "A network scan shows part of it; at best partially assessed.",
+        "ja": "ネットワークからは一部のみ確認できる（最良でも「一部評価」）。",
+    },
+    "coverage_help.none": {
+        "en": "A network scan cannot show it; it needs a person's evidence.",
+        "ja": "ネットワークからは確認できない。人手による証跡が必要。",
+    },
+    # table headings and labels
+    "col.device": {"en": "Device", "ja": "機器"},
+    "col.address": {"en": "Address", "ja": "アドレス"},
+    "col.label": {"en": "Label", "ja": "名称"},
+    "col.service": {"en": "Service", "ja": "サービス"},
+    "col.protocol": {"en": "Protocol", "ja": "プロトコル"},
+    "col.tls": {"en": "TLS", "ja": "TLS"},
+    "col.product": {"en": "Product", "ja": "製品"},
+    "col.banner": {"en": "Banner", "ja": "バナー"},
+    "col.note": {"en": "Note", "ja": "備考"},
+    "col.check": {"en": "Check", "ja": "チェック"},
+    "col.verdict": {"en": "Verdict", "ja": "判定"},
+    "col.reason": {"en": "Reason", "ja": "理由"},
+    "col.status": {"en": "Status", "ja": "評価"},
+    "col.requirement": {"en": "Requirement", "ja": "要件"},
+    "col.title": {"en": "Title", "ja": "名称"},
+    "col.standard": {"en": "Standard", "ja": "規格"},
+    "col.security_level": {"en": "Security level", "ja": "セキュリティレベル"},
+    "col.role": {"en": "Role", "ja": "役割"},
+    "col.why": {"en": "Why it is evidence", "ja": "証跡となる理由"},
+    "col.method": {"en": "Method", "ja": "判定方法"},
+    "col.cited_by": {"en": "Requirements", "ja": "対応する要件"},
+    "col.approved_by": {"en": "Approved by", "ja": "承認者"},
+    "col.expires": {"en": "Expires", "ja": "有効期限"},
+    "col.target": {"en": "Device", "ja": "対象機器"},
+    "col.file": {"en": "File", "ja": "ファイル"},
+    "col.digest": {"en": "SHA-256", "ja": "SHA-256"},
+    "col.count": {"en": "Count", "ja": "件数"},
+    "col.meaning": {"en": "Meaning", "ja": "意味"},
+    "col.total": {"en": "Total", "ja": "合計"},
+    "label.evidence": {"en": "Evidence", "ja": "証跡"},
+    "label.evidence_details": {"en": "details", "ja": "詳細"},
+    "label.remediation": {"en": "Remediation", "ja": "対策"},
+    "label.breaks": {"en": "Not satisfied", "ja": "不適合となる要件"},
+    "label.accepted": {"en": "Accepted deviation", "ja": "承認済みの例外"},
+    "label.acceptance_expired": {
+        "en": "Acceptance expired: counts as a fail again",
+        "ja": "例外の承認期限切れ（再び不合格として扱う）",
+    },
+    "label.approved_by": {"en": "approved by", "ja": "承認者"},
+    "label.until": {"en": "until", "ja": "期限"},
+    "label.device_level": {"en": "device", "ja": "機器全体"},
+    "label.direct": {"en": "direct", "ja": "直接"},
+    "label.supporting": {"en": "supporting", "ja": "補助"},
+    "label.related_note": {
+        "en": "Supporting checks are shown beside a requirement but never decide its status.",
+        "ja": "補助のチェックは参考として示すのみで、要件の評価結果は左右しない。",
+    },
+    "label.unfinished": {
+        "en": "Not every planned check ran on this device (interrupted scan).",
+        "ja": "この機器では予定したチェックの一部が実行されていません（中断された診断）。",
+    },
+    "label.none": {"en": "none", "ja": "なし"},
+    "label.yes": {"en": "yes", "ja": "あり"},
+    "label.no": {"en": "no", "ja": "なし"},
+    "label.no_services": {"en": "No open port was found.", "ja": "開いているポートはありません。"},
+    "label.no_findings": {
+        "en": "No failed check on this device.",
+        "ja": "この機器に不合格のチェックはありません。",
+    },
+    "label.no_failing_devices": {
+        "en": "Every device satisfies it, or it could not be decided; see below.",
+        "ja": "不適合の機器はありません（判定できなかった機器は下記参照）。",
+    },
+    "label.no_checks": {
+        "en": "No check of shinsa gives evidence for it.",
+        "ja": "このレポートのチェックでは証跡を得られません。",
+    },
+    "label.no_accepted": {"en": "None.", "ja": "なし。"},
+    "label.legend": {"en": "Legend", "ja": "凡例"},
+    "label.matrix_help": {
+        "en": "A row per device, a column per requirement. A cell links to the device; a "
+        "column heading to the requirement.",
+        "ja": "行が機器、列が要件です。セルは機器のページへ、"
+        "列見出しは要件のページへのリンクです。",
+    },
+    "label.chart_help": {
+        "en": "Each bar counts the devices per status for one requirement.",
+        "ja": "各棒グラフは、要件ごとに評価区分別の機器数を示します。",
+    },
+    "label.all_requirements": {"en": "overall", "ja": "全体"},
+    "label.guidebook_term": {"en": "Guidebook term", "ja": "手引書での名称"},
+    "label.allow": {"en": "Allow-list", "ja": "許可リスト"},
+    "label.ports": {"en": "Ports", "ja": "ポート"},
+    "label.intrusive": {"en": "Intrusive checks allowed", "ja": "侵襲的チェックの許可"},
+    "label.status_rules": {
+        "en": "For each device and requirement, over its direct checks, the first matching "
+        "rule decides:",
+        "ja": "機器・要件ごとに、直接のチェック結果に対して最初に当てはまる規則で決まります。",
+    },
+    "rule.not_assessed": {
+        "en": "coverage none, or no direct check produced a result",
+        "ja": "評価範囲が「評価不可」、または直接のチェック結果がない",
+    },
+    "rule.not_satisfied": {
+        "en": "any fail not covered by an active accepted deviation",
+        "ja": "有効な承認済み例外のない不合格が1件以上",
+    },
+    "rule.error": {"en": "any error", "ja": "エラーが1件以上"},
+    "rule.not_applicable": {
+        "en": "every result not applicable",
+        "ja": "すべての結果が該当なし",
+    },
+    "rule.partially_assessed": {
+        "en": "any inconclusive or skipped; or passes with coverage partial",
+        "ja": "判定不能・未実施が1件以上、または合格だが評価範囲が「一部」",
+    },
+    "rule.satisfied": {"en": "passes, coverage full", "ja": "合格、評価範囲が「全体」"},
+    "manual.intro": {
+        "en": "Requirements a network scan cannot show (coverage none) need a person's "
+        "evidence: documents, configuration reviews, interviews. Evidence supplied as a YAML "
+        "file is listed here as such, never mixed with scan results.",
+        "ja": "ネットワークからは確認できない要件（評価範囲「評価不可」）には、文書・設定の確認・"
+        "聞き取りなど人手による証跡が必要です。YAMLファイルで提出された証跡はここに示し、"
+        "診断結果とは区別します。",
+    },
+    "manual.none_recorded": {
+        "en": "No manual evidence recorded.",
+        "ja": "人手による証跡は記録されていません。",
+    },
+    "manual.needed": {
+        "en": "Requirements that need a person's evidence",
+        "ja": "人手による証跡が必要な要件",
+    },
+    "manual.nothing_needed": {
+        "en": "Every requirement in scope has network evidence.",
+        "ja": "対象のすべての要件にネットワークからの証跡があります。",
+    },
+    "method.intro": {
+        "en": "Probes return check results (verdicts with evidence); they never decide "
+        "compliance. The profile maps each check to requirements, as direct evidence (a fail "
+        "is a finding) or supporting evidence (shown, never deciding), and says how much of "
+        "each requirement a network can show.",
+        "ja": "プローブはチェック結果（判定と証跡）を返すだけで、適合の判断はしません。"
+        "プロファイルが各チェックを要件に対応付け（直接: 不合格は検出事項、補助: 参考表示のみ）、"
+        "各要件をネットワークからどこまで確認できるかを定めます。",
+    },
+}
+
+#: The guidebook's Japanese names for the requirements it discusses (IoTセキュリティ手引書
+#: 小型機器編: 販売時・設置時・運用時の課題). Shown beside the standard's English title.
+GUIDEBOOK_TERMS: Mapping[tuple[str, str], str] = {
+    ("iec-62443-4-2", "CR 1.2"): "ID認証",
+    ("iec-62443-4-2", "CR 1.5"): "認証機構管理（初期認証機能）",
+    ("iec-62443-4-2", "CR 1.7"): "パスワード強度",
+    ("iec-62443-4-2", "CR 1.11"): "認証ロック機能",
+    ("iec-62443-4-2", "CR 3.2"): "マルウェア対策",
+    ("nist-sp-800-171r2", "3.9.2"): "要員のセキュリティ（人事処理）",
+    ("nist-sp-800-171r2", "3.10.2"): "物理的保護",
+}
+
+
+def translator(lang: Lang) -> Callable[[str], str]:
+    """`_(key)` for one language; an unknown key is a bug, so it raises."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown report language {lang!r}; available: {', '.join(LANGS)}")
+
+    def _(key: str) -> str:
+        return CATALOGUE[key][lang]
+
+    return _

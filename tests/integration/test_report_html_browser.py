@@ -1,0 +1,143 @@
+"""The HTML report in a real browser: Debian's headless Chromium renders it in both languages
+with no console message at all, from the fixed assessment with hostile device text and from
+a lab scan, and the hostile text stays text.
+
+Chromium runs as a subprocess (`--dump-dom`, `--screenshot`, console messages on stderr with
+`--enable-logging=stderr`): no DevTools client needed. A harness test first shows that this
+set-up does see a console error and injected markup, so "nothing seen" means something.
+Screenshots land in the test's tmp_path; set SHINSA_SCREENSHOTS=DIR to keep a copy to look at.
+Chromium comes from `.ci/install-daemons.sh`; a missing one fails, as for the interop daemons.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from lab.personality import load_builtin
+from probes.registry import all_checks
+from reports import html
+from reports.data import collect
+from reports.i18n import LANGS, translator
+from scanner.profiles import load_profile
+from scanner.store import Store
+from tests.integration.conftest import scan_lab
+from tests.unit.test_report_html import hostile_report_data
+
+pytestmark = pytest.mark.interop
+
+TIMEOUT = 120.0
+_CONSOLE = re.compile(r":CONSOLE[(:]")
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        pytest.fail(
+            "chromium missing: install Debian's chromium (sudo bash .ci/install-daemons.sh)"
+        )
+    return found
+
+
+def _run(tmp_path: Path, url: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    profile = tmp_path / "chromium-profile"  # one per test: parallel runs share nothing
+    return subprocess.run(
+        [
+            _chromium(),
+            "--headless=new",
+            "--disable-gpu",
+            "--no-sandbox",  # root in CI containers
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *flags,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
+
+
+def dump_dom(tmp_path: Path, page: Path) -> tuple[str, list[str]]:
+    """The DOM after the page loaded, and every console message it caused."""
+    done = _run(tmp_path, page.as_uri(), "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, [line for line in done.stderr.splitlines() if _CONSOLE.search(line)]
+
+
+def screenshot(tmp_path: Path, page: Path, name: str, height: int = 7000) -> Path:
+    """The top `height` pixels of the page at a laptop's width (headless Chromium ignores a
+    URL fragment when it takes the picture, so one tall picture it is)."""
+    png = tmp_path / name
+    done = _run(tmp_path, page.as_uri(), f"--screenshot={png}", f"--window-size=1400,{height}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 20_000  # a blank page compresses to a few kB
+    keep = os.environ.get("SHINSA_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(png, Path(keep) / name)
+    return png
+
+
+def test_the_harness_sees_console_errors_and_injected_markup(tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>bad</title></head><body>"
+        '<p id="x">hello</p><img src=x onerror="console.error(\'injected\')">'
+        "<script>console.error('boom')</script></body></html>",
+        encoding="utf-8",
+    )
+    dom, console = dump_dom(tmp_path, page)
+    assert any("boom" in line for line in console)
+    assert "<img" in dom
+    assert 'id="x"' in dom
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_report_renders_with_no_console_message_and_hostile_text_inert(tmp_path, lang):
+    data = hostile_report_data()
+    page = tmp_path / f"report.{lang}.html"
+    page.write_text(html.render_lang(data, lang), encoding="utf-8")
+    dom, console = dump_dom(tmp_path, page)
+    assert console == []  # no error, no CSP violation, no warning
+    assert 'id="matrix-table"' in dom
+    assert dom.count('<td class="cell st-') == len(data.assessment.statuses)
+    assert f"<title>{translator(lang)('report.title')} — " in dom
+    # the hostile label and banner were parsed as text: no element, no handler, no script
+    assert "<img" not in dom
+    assert "<script" not in dom
+    assert "onerror=" not in dom.replace("onerror=alert(1)&gt;", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    assert '"&gt;&lt;img src=x onerror=alert(1)&gt;' in dom
+    screenshot(tmp_path, page, f"report.{lang}.png")
+
+
+@pytest.mark.lab
+async def test_a_lab_scan_renders_in_chromium_in_both_languages(start_lab, tmp_path):
+    lab = await start_lab([load_builtin("weak-camera"), load_builtin("fault-garbage")])
+    profile = load_profile("base", all_checks())
+    with Store(tmp_path / "shinsa.sqlite") as store:
+        scanned = await scan_lab(lab, store, profile=profile)
+        data = collect(store, scanned.run_id, profile, all_checks(), today=date.today())
+    camera = lab.devices[0]
+    for lang in LANGS:
+        page = tmp_path / f"lab.{lang}.html"
+        page.write_text(html.render_lang(data, lang), encoding="utf-8")
+        dom, console = dump_dom(tmp_path, page)
+        assert console == []
+        assert f'id="device-{camera.address.replace(".", "-")}"' in dom
+        assert "services.cleartext-admin" in dom
+        screenshot(tmp_path, page, f"lab.{lang}.png")

@@ -1,0 +1,315 @@
+"""The HTML report: one self-contained, script-free file, in English and Japanese, that shows
+every device and requirement of the assessment and carries hostile device text as text.
+
+Rendered from the fixed assessment of test_report_formats (whose golden-file test covers
+`report.html` and `report.ja.html` byte for byte) plus a device whose label and banner try to
+inject markup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from probes.registry import all_checks
+from reports import FORMATS, html
+from reports.data import Device, ReportData
+from reports.i18n import CATALOGUE, LANGS, translator
+from scanner import __version__
+from scanner.assess import Status, assess
+from scanner.model import Evidence, Result, Service, Verdict
+from scanner.profiles import Coverage, load_profile
+from scanner.store import RunInfo
+from tests.unit.test_report_formats import RESULTS, SCRIPT, report_data
+
+TEMPLATES = Path(html.__file__).parent / "templates"
+HOSTILE = "127.0.10.66"
+IMG = '"><img src=x onerror=alert(1)>'
+HOSTILE_SERVICE = Service("tcp", 8080, "http", banner=SCRIPT, product=IMG)
+
+
+def hostile_report_data() -> ReportData:
+    """The fixed assessment plus a device whose every text field tries to inject markup."""
+    data = report_data()
+    results = [
+        *RESULTS,
+        Result(
+            "services.unexpected",
+            HOSTILE,
+            HOSTILE_SERVICE,
+            Verdict.FAIL,
+            f"{HOSTILE} exposes tcp/8080 ({IMG}).",
+            (Evidence("banner", SCRIPT, {"raw": IMG}),),
+            datetime(2026, 11, 28, 10, 16, tzinfo=UTC),
+            0.5,
+        ),
+    ]
+    devices = (*data.devices, Device(HOSTILE, IMG, True, (HOSTILE_SERVICE,)))
+    assessment = assess(
+        results, data.assessment.profile, [d.address for d in devices], today=date(2026, 11, 28)
+    )
+    return dataclasses.replace(data, devices=devices, assessment=assessment)
+
+
+class Page(HTMLParser):
+    """The parts of a rendered page the tests look at: elements, ids, links, text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: Counter[str] = Counter()
+        self.ids: list[str] = []
+        self.classes: list[tuple[str, str]] = []  # (tag, class)
+        self.urls: list[tuple[str, str]] = []  # (attribute, value) of every href/src/...
+        self.handlers: list[str] = []  # on* attributes
+        self.text: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+        for name, value in attrs:
+            if name == "id" and value is not None:
+                self.ids.append(value)
+            elif name == "class" and value is not None:
+                self.classes.append((tag, value))
+            elif name in ("href", "src", "srcset", "action", "poster", "data", "xlink:href"):
+                self.urls.append((name, value or ""))
+            elif name.startswith("on"):
+                self.handlers.append(name)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    @property
+    def plain(self) -> str:
+        return "".join(self.text)
+
+    def count_class(self, tag: str, prefix: str) -> int:
+        return sum(1 for t, c in self.classes if t == tag and c.startswith(prefix))
+
+
+@pytest.fixture(scope="module", params=LANGS)
+def rendered(request: pytest.FixtureRequest) -> tuple[str, str]:
+    return request.param, html.render_lang(hostile_report_data(), request.param)
+
+
+def test_both_formats_are_registered_and_render_their_language():
+    assert FORMATS["html"] == ("report.html", html.render)
+    assert FORMATS["html-ja"] == ("report.ja.html", html.render_ja)
+    data = report_data()
+    assert '<html lang="en">' in html.render(data)
+    ja = html.render_ja(data)
+    assert '<html lang="ja">' in ja
+    for status in Status:
+        assert f"{translator('ja')('status.' + status.value)}</span>" in ja
+    assert "対策" in ja  # the guidebook's word for a countermeasure, beside each finding
+    assert "Telnetを停止する" in ja  # the Japanese remediation sentence
+
+
+def test_an_unknown_language_is_refused():
+    with pytest.raises(ValueError, match="unknown report language"):
+        html.render_lang(report_data(), "fr")  # type: ignore[arg-type]
+
+
+def test_the_page_has_every_section_and_the_nav_links_to_each(rendered):
+    _, text = rendered
+    page = Page(text)
+    for section in ("overview", "counts", "charts", "matrix", "devices", "requirements"):
+        assert section in page.ids
+    assert {"manual", "method"} <= set(page.ids)
+    nav = text.split('<nav class="top"', 1)[1].split("</nav>", 1)[0]
+    for target in ("#overview", "#devices", "#requirements", "#manual", "#method"):
+        assert f'href="{target}"' in nav
+
+
+def test_every_device_and_requirement_is_anchored_and_every_link_resolves(rendered):
+    _, text = rendered
+    data = hostile_report_data()
+    page = Page(text)
+    assert len(page.ids) == len(set(page.ids))  # unique fragment IDs
+    devices = [i for i in page.ids if i.startswith("device-")]
+    assert len(devices) == len(data.devices) == 4
+    assert "device-127-0-10-3" in devices
+    assert "device-2001-db8-5" in devices
+    requirements = [i for i in page.ids if i.startswith("req-")]
+    assert len(requirements) == 7  # 5 IEC 62443-4-2 at SL 2 + 2 NIST
+    assert "req-iec-62443-4-2-CR-7-7" in requirements
+    assert page.count_class("section", "device") == 4
+    assert page.count_class("section", "req") == 7
+    targets = {v[1:] for _, v in page.urls if v.startswith("#")}
+    assert targets <= set(page.ids)
+
+
+def test_nothing_is_loaded_from_outside_the_file(rendered):
+    _, text = rendered
+    page = Page(text)
+    assert page.urls  # plenty of in-page links …
+    assert all(value.startswith("#") for _, value in page.urls)  # … and nothing else
+    assert not {"script", "link", "iframe", "object", "embed", "img", "base"} & set(page.tags)
+    assert "url(" not in text
+    assert "@import" not in text
+    assert "default-src 'none'" in text  # and the browser is told so
+
+
+def test_hostile_device_text_appears_only_escaped(rendered):
+    _, text = rendered
+    page = Page(text)
+    assert "<script" not in text
+    assert "<img" not in text
+    assert not page.handlers
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in text
+    # read as text, the page shows exactly what the device sent
+    assert SCRIPT in page.plain
+    assert IMG in page.plain
+
+
+def test_control_characters_in_device_text_become_visible_escapes(rendered):
+    _, text = rendered
+    assert "\x1b" not in text
+    assert "\\x1b[31mLogin:" in text
+    assert html.visible("a\x00b\x9fc\ufffe") == "a\\x00b\\x9fc\ufffd"
+
+
+def test_the_counts_match_the_assessment(rendered):
+    _, text = rendered
+    data = hostile_report_data()
+    statuses = Counter(st.status for st in data.assessment.statuses)
+    for status in Status:
+        assert re.search(
+            rf'<div class="card st-{status.value}"[^>]*><b>{statuses[status]}</b>', text
+        ), status
+    page = Page(text)
+    cells = [c for t, c in page.classes if t == "td" and c.startswith("cell ")]
+    assert len(cells) == len(data.assessment.statuses) == 4 * 7
+    assert Counter(c.split()[1].removeprefix("st-") for c in cells) == {
+        s.value: n for s, n in statuses.items()
+    }
+
+
+def test_a_finding_shows_its_evidence_remediation_and_requirements():
+    text = html.render(report_data())
+    camera = text.split('id="device-127-0-10-3"', 1)[1].split("</section>", 1)[0]
+    telnet = next(a for a in camera.split("<article")[1:] if "services.cleartext-admin" in a)
+    assert "127.0.10.3 exposes Telnet on tcp/23" in telnet
+    assert '<span class="kind">banner</span>' in telnet
+    assert "Turn off cleartext administration" in telnet
+    assert 'href="#req-iec-62443-4-2-CR-7-7"' in telnet
+    assert 'href="#req-nist-sp-800-171r2-3-13-8"' in telnet
+    # an accepted fail is shown, and says it is accepted; an expired one says so too
+    shown = Page(camera).plain
+    assert "Accepted deviation: firmware 2.1 removes CBC (approved by QA-7" in shown
+    assert "Acceptance expired: counts as a fail again: lab only (approved by QA-2" in shown
+    assert camera.count("<article") == 3
+
+
+def test_a_requirement_section_names_the_devices_that_fail_it_and_why():
+    text = html.render(report_data())
+    cr77 = text.split('id="req-iec-62443-4-2-CR-7-7"', 1)[1].split("</section>", 1)[0]
+    failing = cr77.split("<details>", 1)[0]
+    assert 'href="#device-127-0-10-3"' in failing  # not satisfied: telnet
+    assert 'href="#device-127-0-10-4"' in failing  # error: a timeout is never a pass
+    assert "timed out reading the FTP greeting" in failing
+    assert 'href="#device-2001-db8-5"' not in failing  # satisfied: listed further down
+    assert 'href="#device-2001-db8-5"' in cr77
+
+
+def test_the_manual_evidence_section_lists_what_needs_a_person():
+    text = html.render(report_data())
+    manual = text.split('<section id="manual">', 1)[1].split("</section>", 1)[0]
+    assert "No manual evidence recorded." in manual  # ReportData has none yet
+    assert 'href="#req-iec-62443-4-2-CR-3-2"' in manual  # coverage none
+    assert "CR 7.7" not in manual
+
+
+def test_an_interrupted_run_and_an_unfinished_device_are_flagged():
+    data = report_data()
+    text = html.render(dataclasses.replace(data, run=dataclasses.replace(data.run, status="x")))
+    assert "The scan did not complete" in text
+    router = text.split('id="device-2001-db8-5"', 1)[1]
+    assert "Not every planned check ran on this device" in router.split("</section>", 1)[0]
+
+
+def test_every_catalogue_key_has_both_languages():
+    for key, texts in CATALOGUE.items():
+        assert set(texts) == set(LANGS), key
+        assert all(t.strip() for t in texts.values()), key
+
+
+def test_every_key_the_template_uses_is_in_the_catalogue():
+    source = (TEMPLATES / "report.html").read_text(encoding="utf-8")
+    static = set(re.findall(r"_\('([a-z_.0-9]+)'\)", source))
+    assert static
+    assert static <= set(CATALOGUE)
+    dynamic = set(re.findall(r"_\('([a-z_]+\.)' ~", source))
+    values = {
+        "status.": [s.value for s in Status],
+        "status_help.": [s.value for s in Status],
+        "verdict.": [v.value for v in Verdict],
+        "verdict_help.": [v.value for v in Verdict],
+        "coverage.": [c.value for c in Coverage],
+        "coverage_help.": [c.value for c in Coverage],
+        "exit.": ["0", "1", "3"],
+        "label.": ["direct", "supporting"],
+        "rule.": [s.value for s in Status],
+    }
+    assert dynamic <= set(values)
+    for prefix in dynamic:
+        for value in values[prefix]:
+            assert prefix + value in CATALOGUE
+
+
+def test_every_registered_check_has_a_remediation_in_both_languages():
+    fixes = html.remediation()
+    missing = sorted(set(all_checks()) - set(fixes))
+    assert not missing, f"add these to reports/remediation.yaml: {missing}"
+    for cid, texts in fixes.items():
+        assert set(texts) == set(LANGS), cid
+        sentences: list[object] = list(texts.values())  # YAML: check the types too
+        assert all(isinstance(t, str) and t.strip() for t in sentences), cid
+
+
+def test_the_renderer_is_pure():
+    assert html.render(report_data()) == html.render(report_data())
+    assert html.render_ja(report_data()) == html.render_ja(report_data())
+
+
+def test_fifty_devices_by_the_base_profile_stay_one_readable_file():
+    profile = load_profile("base", all_checks())
+    checks = all_checks()
+    addresses = [f"127.0.20.{i}" for i in range(1, 51)]
+    verdicts = list(Verdict)
+    results = [
+        Result(cid, a, None, verdicts[(i + j) % len(verdicts)], f"{cid} on {a}.")
+        for i, a in enumerate(addresses)
+        for j, cid in enumerate(sorted(checks))
+    ]
+    devices = tuple(Device(a, f"device-{i}", True, ()) for i, a in enumerate(addresses))
+    assessment = assess(results, profile, addresses, today=date(2026, 11, 28))
+    run = RunInfo(
+        "20261128-101500-abcd",
+        datetime(2026, 11, 28, tzinfo=UTC),
+        None,
+        "complete",
+        profile.id,
+        profile.digest,
+        __version__,
+        {},
+    )
+    data = ReportData(run, __version__, devices, assessment, checks, profile_changed=False)
+    text = html.render(data)
+    page = Page(text)
+    n_requirements = len({(st.framework, st.requirement.id) for st in assessment.statuses})
+    assert page.count_class("td", "cell ") == 50 * n_requirements
+    assert page.count_class("section", "device") == 50
+    assert page.count_class("section", "req") == n_requirements
+    assert len(page.ids) == len(set(page.ids))
+    # long lists fold: every device's result table and requirement list is in a <details>
+    assert page.tags["details"] >= 50 * 2 + n_requirements
+    assert len(text.encode()) < 4_000_000
