@@ -58,8 +58,8 @@ SECRETS_IN_URL = Check(
     title="No password, token or session ID travels in a URL",
     method=(
         "Flags login forms submitted with GET (the password lands in the query string) and "
-        "any URL seen — pages, redirects, form actions — whose query names a password, "
-        "token or session ID parameter."
+        "any URL seen before a login — pages, redirects, form actions — whose query names a "
+        "password, token or session ID parameter (URLs after a login: session.id-in-url)."
     ),
 )
 

@@ -138,8 +138,12 @@ class WebReflection(ServiceProbe):
                 if isinstance(raw, str):
                     errors.append(f"{label}: {raw}")
                     continue
+                body, content_type, status = raw
+                if status in (401, 403, 407):
+                    # The device wants a login first: the input never reached a handler.
+                    errors.append(f"{label}: HTTP {status} before any handler")
+                    continue
                 tested.append(label)
-                body, content_type = raw
                 at = body.find(tag)
                 if at >= 0 and (not content_type or _HTML.search(content_type)):
                     around = body[max(0, at - 60) : at + len(tag) + 20]
@@ -166,7 +170,7 @@ class WebReflection(ServiceProbe):
                 ctx.result(
                     REFLECTED_XSS,
                     Verdict.INCONCLUSIVE,
-                    f"{where}: no input could be tested ({'; '.join(errors[:2])}).",
+                    f"{where}: no input reached a page handler ({'; '.join(errors[:2])}).",
                     evidence,
                     service=service,
                 )
@@ -194,9 +198,9 @@ async def _get(client: httpx.AsyncClient, url: str, address: str) -> tuple[str, 
     return str(chain.final.url), chain.final.body
 
 
-async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str] | str:
-    """The body (decoded, bounded) and Content-Type of one GET, redirects not followed:
-    a reflection is judged on the answer to the input itself."""
+async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str, int] | str:
+    """The body (decoded, bounded), Content-Type and status of one GET, redirects not
+    followed: a reflection is judged on the answer to the input itself."""
     try:
         answer = await _exchange(client, "GET", url)
     except _Throttled as exc:
@@ -205,4 +209,5 @@ async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str] | str
         return "would leave the device"
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
         return type(exc).__name__
-    return answer.body.decode("utf-8", "replace"), answer.headers.get("content-type", "")
+    body = answer.body.decode("utf-8", "replace")
+    return body, answer.headers.get("content-type", ""), answer.status
