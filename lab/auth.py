@@ -57,6 +57,8 @@ class AuthState:
         self._ever_locked_accounts: set[str] = set()
         self._ever_locked_sources: set[str] = set()
         self._throttled_sources: set[str] = set()
+        self._delay_streak: dict[str, int] = {}  # source -> failures in a row (delay policy)
+        self._delays: dict[str, float] = {}  # source -> the pause owed to its last answer
         self.log: deque[LoggedAttempt] = deque(maxlen=MAX_LOG)
 
     # --- what the protocol servers call ---------------------------------------------------
@@ -113,14 +115,17 @@ class AuthState:
                 if key in self._locked_until:
                     result = AuthResult.LOCKED
                     self._count_failure(username, source, now)
+                    self._note_delay(source)  # a locked login is slow too (pam_faillock)
                     self._log(protocol, username, source, result)
                     return result
             if correct:
                 if key:
                     self._streak.pop(key, None)
+                self._delay_streak.pop(source, None)
                 self._log(protocol, username, source, AuthResult.ACCEPTED)
                 return AuthResult.ACCEPTED
             self._count_failure(username, source, now)
+            self._note_delay(source)
             if lockout is not None and len(self._streak) < MAX_KEYS:
                 self._streak[key] = self._streak.get(key, 0) + 1
                 if self._streak[key] >= lockout.after:
@@ -131,6 +136,12 @@ class AuthState:
                         self._ever_locked_sources.add(source)
             self._log(protocol, username, source, AuthResult.REJECTED)
             return AuthResult.REJECTED
+
+    def take_delay(self, source: str) -> float:
+        """The pause the server owes `source` before answering its last login (delay policy);
+        the servers sleep it off (asyncio or thread) so one slow answer blocks no one else."""
+        with self._lock:
+            return self._delays.pop(source, 0.0)
 
     def note_anonymous(self, protocol: str, username: str, source: str) -> None:
         """An anonymous login a service allows without checking an account."""
@@ -178,6 +189,17 @@ class AuthState:
                 return
             recent = self._recent.setdefault(source, deque(maxlen=1000))
             recent.append(now)
+
+    def _note_delay(self, source: str) -> None:
+        """One more failure from `source` under the delay policy (lock held by the caller)."""
+        delay = self._policy.delay
+        if delay is None or (
+            source not in self._delay_streak and len(self._delay_streak) >= MAX_KEYS
+        ):
+            return
+        streak = self._delay_streak.get(source, 0) + 1
+        self._delay_streak[source] = streak
+        self._delays[source] = delay.for_streak(streak)
 
     def _record(self, protocol: str, username: str, source: str, result: AuthResult) -> None:
         with self._lock:

@@ -116,6 +116,10 @@ def creds_verdict(p: Personality, spec: ServiceSpec, first_surface: bool) -> Ver
         return Verdict.FAIL
     if p.auth.throttle is not None:
         return Verdict.INCONCLUSIVE  # throttled before the list ends
+    if p.auth.lockout is not None and p.auth.lockout.scope == "source":
+        return Verdict.INCONCLUSIVE  # the scanner's address is locked before the list ends
+    if p.auth.delay is not None and p.auth.delay.max > 2.0:
+        return Verdict.INCONCLUSIVE  # answers slower than the scan's read timeout
     return Verdict.PASS if first_surface else Verdict.INCONCLUSIVE  # budget spent before
 
 

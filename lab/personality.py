@@ -60,12 +60,14 @@ _COMMON_KEYS = frozenset({"port", "protocol", "transport", "fault"})
 _WEB_SESSION_KEYS = frozenset(
     {"cookie", "fixation", "logout", "admin", "search", "session_in_url", "notice"}
 )
+#: Session expiry (lab/README.md): web form/json sessions, and idle shells.
+_WEB_EXPIRY_KEYS = frozenset({"idle_timeout", "absolute_timeout", "max_sessions"})
 WEB_LOGOUTS = ("invalidates", "ignores", "none")
 WEB_ADMINS = ("protected", "open")
 WEB_SEARCHES = ("none", "escaped", "reflected")
 # Which options each protocol reads; anything else on a service is a typo.
 _OPTION_KEYS: Mapping[str, frozenset[str]] = {
-    "telnet": frozenset({"banner"}),
+    "telnet": frozenset({"banner", "idle_timeout"}),
     "http": frozenset(
         {
             "server",
@@ -75,6 +77,7 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
             "redirect_to",
             "form_action",
             *_WEB_SESSION_KEYS,
+            *_WEB_EXPIRY_KEYS,
         }
     ),
     "https": frozenset(
@@ -87,13 +90,16 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
             "form_action",
             "tls",
             *_WEB_SESSION_KEYS,
+            *_WEB_EXPIRY_KEYS,
         }
     ),
     "ftp": frozenset({"banner", "anonymous"}),
     "rtsp": frozenset({"server", "login"}),
-    "mqtt": frozenset({"anonymous", "refusal"}),
-    "mqtts": frozenset({"anonymous", "refusal", "tls"}),
-    "ssh": frozenset({"banner", "login", "max_auth_tries", "ssh_algorithms", "notice"}),
+    "mqtt": frozenset({"anonymous", "refusal", "keepalive_enforced"}),
+    "mqtts": frozenset({"anonymous", "refusal", "tls", "keepalive_enforced"}),
+    "ssh": frozenset(
+        {"banner", "login", "max_auth_tries", "ssh_algorithms", "notice", "idle_timeout"}
+    ),
     "modbus": frozenset(),
     "s7": frozenset(),
     "adb": frozenset(),
@@ -109,7 +115,8 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
 #: BACnet object instances are 22 bits; ANSI/ASHRAE 135 reserves 4194303 as the wildcard.
 _MAX_BACNET_INSTANCE = 4_194_302
 _TOP_KEYS = frozenset({"name", "title", "vendor", "services", "accounts", "auth"})
-_AUTH_KEYS = frozenset({"lockout", "throttle"})
+_AUTH_KEYS = frozenset({"lockout", "throttle", "delay"})
+_DELAY_KEYS = frozenset({"after", "seconds", "factor", "max"})
 _LOCKOUT_KEYS = frozenset({"after", "seconds", "scope"})
 _THROTTLE_KEYS = frozenset({"after", "retry_after", "window"})
 _SSH_ALGORITHM_KEYS = frozenset({"kex", "ciphers", "macs", "hostkey_rsa_bits"})
@@ -188,6 +195,10 @@ class ServiceSpec:
     session_in_url: bool = False  # HTTP form login: the landing URL carries ?sid=<session>
     notice: str = ""  # HTTP login page / SSH auth banner: a system-use notification
     tls: TlsOptions = TlsOptions()  # HTTPS/MQTTS: versions, suites and certificate served
+    idle_timeout: float = 0.0  # web session / SSH or telnet shell ends after this idle; 0 never
+    absolute_timeout: float = 0.0  # web session ends this long after its login; 0 never
+    max_sessions: int = 0  # web: logged-in sessions kept; a new login ends the oldest; 0 any
+    keepalive_enforced: bool = False  # MQTT: close a client silent for 1.5 × its keep-alive
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +220,28 @@ class Throttle:
 
 
 @dataclass(frozen=True, slots=True)
+class Delay:
+    """Progressive delay: from the `after`-th failure in a row from one source, each failed
+    login is answered `seconds` later, times `factor` per further failure, at most `max`."""
+
+    after: int
+    seconds: float
+    factor: float = 2.0
+    max: float = 8.0
+
+    def for_streak(self, streak: int) -> float:
+        if streak < self.after:
+            return 0.0
+        return float(min(self.max, self.seconds * self.factor ** (streak - self.after)))
+
+
+@dataclass(frozen=True, slots=True)
 class AuthPolicy:
     """Device-wide: every protocol of a device shares one set of failure counters."""
 
     lockout: Lockout | None = None
     throttle: Throttle | None = None
+    delay: Delay | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +421,19 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         session_in_url=_boolean(entry, "session_in_url", source, where),
         notice=_string(entry, "notice", source, where, default=""),
         tls=_tls_options(entry.get("tls"), source, f"{where}.tls"),
+        idle_timeout=_seconds(entry, "idle_timeout", source, where),
+        absolute_timeout=_seconds(entry, "absolute_timeout", source, where),
+        max_sessions=_integer(entry, "max_sessions", source, where, default=0, low=0, high=1000),
+        keepalive_enforced=_boolean(entry, "keepalive_enforced", source, where),
     )
+
+
+def _seconds(entry: Mapping[str, object], key: str, source: str, where: str) -> float:
+    """A timer in seconds, 0 (the default) meaning never."""
+    value = entry.get(key, 0)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 86400:
+        raise ValueError(f"{source}: {where}.{key}: must be seconds 0-86400, got {value!r}")
+    return float(value)
 
 
 def _boolean(entry: Mapping[str, object], key: str, source: str, where: str) -> bool:
@@ -544,7 +584,17 @@ def _auth_policy(raw: object, source: str) -> AuthPolicy:
             ),
             window=_number(raw_throttle, "window", source, "auth.throttle", default=10.0),
         )
-    return AuthPolicy(lockout=lockout, throttle=throttle)
+    delay: Delay | None = None
+    if entry.get("delay") is not None:
+        raw_delay = _mapping(entry["delay"], source, "auth.delay")
+        _no_unknown_keys(raw_delay, _DELAY_KEYS, source, "auth.delay")
+        delay = Delay(
+            after=_integer(raw_delay, "after", source, "auth.delay", low=1, high=1000),
+            seconds=_number(raw_delay, "seconds", source, "auth.delay"),
+            factor=_number(raw_delay, "factor", source, "auth.delay", default=2.0),
+            max=_number(raw_delay, "max", source, "auth.delay", default=8.0),
+        )
+    return AuthPolicy(lockout=lockout, throttle=throttle, delay=delay)
 
 
 def _integer(

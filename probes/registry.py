@@ -15,6 +15,8 @@ from probes.default_credentials import (
     DefaultTelnetLogin,
 )
 from probes.exposed_services import ExposedServices
+from probes.lockout import AccountLockout
+from probes.session_expiry import MqttKeepAlive, SessionExpiry
 from probes.ssh_config import SshConfig
 from probes.tls_quality import TlsQuality
 from probes.web_login import WebLoginHygiene
@@ -36,10 +38,13 @@ REGISTRY: tuple[type[Probe], ...] = (
     WebLoginHygiene,
     SshConfig,
     WebSessionChecks,
+    SessionExpiry,
+    MqttKeepAlive,
     WebReflection,
     TlsQuality,
     VersionDisclosure,
     LoginNotice,
+    AccountLockout,
 )
 
 

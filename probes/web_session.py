@@ -38,7 +38,14 @@ from probes._login.http_session import NoSession, WebSession, open_session
 from probes._web import PASSWORD_INPUT, parse_set_cookie, read_page, same_page
 from probes.web_login import _SECRET_PARAM, _strip_query
 from scanner.errors import ScopeError
-from scanner.facts import HTTP_PAGES, LOGIN_FORMS, VALID_CREDENTIALS, on_service
+from scanner.facts import (
+    ACCOUNT_CHECKS,
+    HTTP_PAGES,
+    LOGIN_FORMS,
+    VALID_CREDENTIALS,
+    WEB_SESSION_CHECKS,
+    on_service,
+)
 from scanner.model import Evidence, Verdict
 from scanner.probe import Check, ServiceProbe
 
@@ -140,6 +147,8 @@ class WebSessionChecks(ServiceProbe):
     checks = (COOKIE_FLAGS, FIXATION, LOGOUT, ID_IN_URL, ACCESS_CONTROL)
     protocols = frozenset({"http", "https"})
     uses = frozenset({VALID_CREDENTIALS})
+    # ordering only: before session expiry and auth.lockout, which log in again
+    provides = frozenset({ACCOUNT_CHECKS, WEB_SESSION_CHECKS})
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         where = f"{service} on {ctx.target.address}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scanner import __version__
+from scanner import __version__, manual
 from scanner.assess import Assessment, assess
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from datetime import date
 
+    from scanner.manual import EvidenceFile
     from scanner.model import Service
     from scanner.probe import Check
     from scanner.profiles import Profile
@@ -34,17 +35,34 @@ class ReportData:
     assessment: Assessment
     checks: Mapping[str, Check]
     profile_changed: bool  # the profile's digest differs from the one the scan ran with
+    evidence: tuple[EvidenceFile, ...] = ()  # manual evidence files, kept with the run or given
 
 
 def collect(
-    store: Store, run_id: str, profile: Profile, checks: Mapping[str, Check], *, today: date
+    store: Store,
+    run_id: str,
+    profile: Profile,
+    checks: Mapping[str, Check],
+    *,
+    today: date,
+    evidence: Sequence[EvidenceFile] = (),
 ) -> ReportData:
+    """The run as stored, judged by `profile`, with the manual evidence kept with the run
+    and `evidence` given for this rendering only."""
     run = store.run(run_id)
     devices = tuple(
         Device(addr, label, state == "done", tuple(store.services(run_id, addr)))
         for addr, label, state in store.targets(run_id)
     )
-    assessment = assess(store.results(run_id), profile, [d.address for d in devices], today=today)
+    files = manual.merge([*manual.stored(store, run_id), *evidence])
+    assessment = assess(
+        store.results(run_id),
+        profile,
+        [d.address for d in devices],
+        today=today,
+        manual=manual.statements(files),
+        labels={d.address: d.label for d in devices},
+    )
     return ReportData(
         run=run,
         scanner_version=__version__,
@@ -52,4 +70,5 @@ def collect(
         assessment=assessment,
         checks=checks,
         profile_changed=run.profile_digest != profile.digest,
+        evidence=files,
     )

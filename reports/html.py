@@ -4,9 +4,14 @@ Inline CSS and SVG, no script and nothing loaded from the network (a Content-Sec
 of `default-src 'none'` says so to the browser too). The "pages" are sections of the one file:
 an overview (counts per status, a chart per standard, the devices × requirements matrix), a
 section per device (`#device-…`: services, findings with evidence and remediation), a section
-per requirement (`#req-…`: which devices fail it and why), the manual evidence and the
-method and mapping appendix. Long lists fold into `<details>` so fifty devices by a hundred
-requirements stay readable.
+per requirement (`#req-…`: which devices fail it and why), the requirements no network scan can
+assess (`#not-assessable`), the manual evidence and the method and mapping appendix.
+
+A standard lists every requirement, and no network check can assess most of them (coverage
+`none`): the same "not assessed" on every device. Those without manual evidence are listed
+once per standard, each a row anchored `#req-…`, and are no matrix column, requirement section
+or per-device row; the counts and the charts still include them. Long lists fold into
+`<details>` so fifty devices by whole standards stay one readable file.
 
 Device text (banners, labels, reasons, evidence) is hostile: the jinja2 environment escapes
 every expression, no template marks device text safe, and control characters become visible
@@ -30,6 +35,7 @@ from markupsafe import Markup
 
 from reports.i18n import CATALOGUE, GUIDEBOOK_TERMS, LANGS, Lang, translator
 from scanner.assess import Status, exit_code
+from scanner.manual import numbered
 from scanner.model import Verdict
 from scanner.profiles import Coverage
 
@@ -37,7 +43,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from reports.data import Device, ReportData
-    from scanner.assess import JudgedResult, RequirementStatus
+    from scanner.assess import Assessment, JudgedResult, RequirementStatus
+    from scanner.manual import Statement
     from scanner.model import JSONValue, Result
     from scanner.profiles import Framework, Requirement
 
@@ -116,8 +123,12 @@ class DeviceView:
     device: Device
     anchor: str
     name: str
-    counts: tuple[tuple[Status, int], ...]
-    statuses: tuple[tuple[str, RequirementStatus], ...]  # (requirement anchor, status)
+    counts: tuple[tuple[Status, int], ...]  # over every requirement, the unassessable too
+    # (requirement anchor, status): something measured or stated on this device …
+    measured: tuple[tuple[str, RequirementStatus], ...]
+    # … nothing, though a check is mapped or a statement names another device …
+    unmeasured: tuple[tuple[str, RequirementStatus], ...]
+    unassessable: int  # … and how many no network scan can assess (listed once, not here)
     cells: Mapping[str, RequirementStatus]  # requirement anchor -> status
     findings: tuple[Finding, ...]
     undecided: tuple[JudgedResult, ...]
@@ -133,11 +144,12 @@ class RequirementView:
     counts: tuple[tuple[Status, int], ...]
     failing: tuple[tuple[DeviceView, RequirementStatus], ...]  # not satisfied, error
     others: tuple[tuple[Status, tuple[DeviceView, ...]], ...]
+    unassessable: bool  # coverage none and no statement for any device: not assessed anywhere
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    status: Status
+    status: Status | None  # None: the requirements no network scan can assess, as one
     x: float
     width: float
     count: int
@@ -168,9 +180,19 @@ class Chart:
 class FrameworkView:
     framework: Framework
     level: int | None
-    requirements: tuple[RequirementView, ...]
+    requirements: tuple[RequirementView, ...]  # every one judged, in the standard's order
     counts: tuple[tuple[Status, int], ...]
     chart: Chart
+
+    @property
+    def assessed(self) -> tuple[RequirementView, ...]:
+        """A matrix column and a section each: a check is mapped, or a person stated it."""
+        return tuple(r for r in self.requirements if not r.unassessable)
+
+    @property
+    def unassessable(self) -> tuple[RequirementView, ...]:
+        """One row each in `#not-assessable`."""
+        return tuple(r for r in self.requirements if r.unassessable)
 
 
 def _counts(statuses: Iterable[Status]) -> tuple[tuple[Status, int], ...]:
@@ -186,7 +208,7 @@ def _result_order(j: JudgedResult) -> tuple[bool, str, int, str]:
 _CHART_WIDTH, _LABEL_WIDTH, _ROW = 560, 96, 20
 
 
-def _chart(rows: list[tuple[str, str, tuple[tuple[Status, int], ...]]]) -> Chart:
+def _chart(rows: list[tuple[str, str, tuple[tuple[Status | None, int], ...]]]) -> Chart:
     bar = _CHART_WIDTH - _LABEL_WIDTH - 40
     out: list[ChartRow] = []
     for i, (label, anchor, counts) in enumerate(rows):
@@ -202,8 +224,20 @@ def _chart(rows: list[tuple[str, str, tuple[tuple[Status, int], ...]]]) -> Chart
     return Chart(_CHART_WIDTH, 8 + len(rows) * _ROW, _LABEL_WIDTH, bar, _ROW, tuple(out))
 
 
+def _unassessable(a: Assessment, req_anchor: Mapping[int, str]) -> frozenset[str]:
+    """The anchors of the requirements no network scan can assess (coverage none) and no
+    statement covers on any device: "not assessed" on every device, so listed once."""
+    stated = {id(st.requirement) for st in a.statuses if st.manual}
+    return frozenset(
+        req_anchor[id(r)]
+        for fw, level in a.profile.frameworks
+        for r in fw.selected(level)
+        if r.coverage is Coverage.NONE and id(r) not in stated
+    )
+
+
 def _devices(
-    data: ReportData, anchors: _Anchors, req_anchor: Mapping[int, str]
+    data: ReportData, anchors: _Anchors, req_anchor: Mapping[int, str], unassessable: frozenset[str]
 ) -> list[DeviceView]:
     a = data.assessment
     views: list[DeviceView] = []
@@ -230,14 +264,23 @@ def _devices(
             for j in fails
         )
         label = d.label.strip()
+        anchored = [(req_anchor[id(st.requirement)], st) for st in statuses]
         views.append(
             DeviceView(
                 device=d,
                 anchor=anchors("device", d.address),
                 name=label if label and label != d.address else d.address,
                 counts=_counts(st.status for st in statuses),
-                statuses=tuple((req_anchor[id(st.requirement)], st) for st in statuses),
-                cells={req_anchor[id(st.requirement)]: st for st in statuses},
+                measured=tuple(
+                    (r, st) for r, st in anchored if st.status is not Status.NOT_ASSESSED
+                ),
+                unmeasured=tuple(
+                    (r, st)
+                    for r, st in anchored
+                    if st.status is Status.NOT_ASSESSED and r not in unassessable
+                ),
+                unassessable=sum(1 for r, _ in anchored if r in unassessable),
+                cells=dict(anchored),
                 findings=findings,
                 undecided=tuple(j for j in results if j.result.verdict in _UNDECIDED),
                 results=results,
@@ -247,7 +290,10 @@ def _devices(
 
 
 def _frameworks(
-    data: ReportData, devices: list[DeviceView], req_anchor: Mapping[int, str]
+    data: ReportData,
+    devices: list[DeviceView],
+    req_anchor: Mapping[int, str],
+    unassessable: frozenset[str],
 ) -> list[FrameworkView]:
     views: list[FrameworkView] = []
     for fw, level in data.assessment.profile.frameworks:
@@ -274,21 +320,52 @@ def _frameworks(
                     counts=_counts(st.status for _, st in per_device),
                     failing=failing,
                     others=tuple((s, ds) for s, ds in others if ds),
+                    unassessable=anchor in unassessable,
                 )
             )
         summed: Counter[Status] = Counter()
         for r in reqs:
             summed.update(dict(r.counts))
         total = tuple((s, summed[s]) for s in STATUS_ORDER)
-        chart = _chart([("", "", total)] + [(r.requirement.id, r.anchor, r.counts) for r in reqs])
+        # the overall bar counts the unassessable as one segment of their own; a bar each
+        # only for the requirements something can be measured of
+        offline = sum(n for r in reqs if r.unassessable for _, n in r.counts)
+        overall: list[tuple[Status | None, int]] = []
+        for s, n in total:
+            if s is Status.NOT_ASSESSED:
+                overall += [(s, n - offline), (None, offline)]
+            else:
+                overall.append((s, n))
+        chart = _chart(
+            [("", "", tuple(overall))]
+            + [(r.requirement.id, r.anchor, r.counts) for r in reqs if not r.unassessable]
+        )
         views.append(FrameworkView(fw, level, tuple(reqs), total, chart))
     return views
 
 
-def _needs_a_person(r: RequirementView) -> bool:
-    """A network cannot show it, or showed nothing of it on any device."""
-    return r.requirement.coverage is Coverage.NONE or all(
-        n == 0 for s, n in r.counts if s is not Status.NOT_ASSESSED
+@dataclass(frozen=True, slots=True)
+class StatementView:
+    id: str  # M1, M2 …: the anchor is `manual-M1`
+    statement: Statement
+    req_anchor: str  # "" when the requirement is not in the profile's scope
+
+
+def _needs_a_person(r: RequirementView, devices: Iterable[DeviceView]) -> bool:
+    """A network cannot show it, or measured nothing of it on any device (manual evidence
+    does not take it off this list: the list says where a statement is needed)."""
+    return r.requirement.coverage is Coverage.NONE or not any(
+        r.anchor in d.cells and d.cells[r.anchor].results for d in devices
+    )
+
+
+def _statements(data: ReportData, frameworks: Iterable[FrameworkView]) -> tuple[StatementView, ...]:
+    anchor = {
+        (fw.framework.id, r.requirement.id): r.anchor for fw in frameworks for r in fw.requirements
+    }
+    return tuple(
+        StatementView(i, s, anchor.get((s.framework, s.requirement), ""))
+        for s, i in numbered(data.evidence).items()
     )
 
 
@@ -313,9 +390,12 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
         for fw, level in a.profile.frameworks
         for req in fw.selected(level)
     }
-    devices = _devices(data, anchors, req_anchor)
-    frameworks = _frameworks(data, devices, req_anchor)
-    manual = tuple(r for fw in frameworks for r in fw.requirements if _needs_a_person(r))
+    unassessable = _unassessable(a, req_anchor)
+    devices = _devices(data, anchors, req_anchor, unassessable)
+    frameworks = _frameworks(data, devices, req_anchor, unassessable)
+    manual = tuple(r for fw in frameworks for r in fw.requirements if _needs_a_person(r, devices))
+    statements = _statements(data, frameworks)
+    manual_id = {v.statement: v.id for v in statements}
     fixes = remediation()
     request = data.run.request
     code = exit_code(a)
@@ -348,11 +428,20 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
         "devices": devices,
         "frameworks": frameworks,
         "manual": manual,
+        "statements": statements,
+        "manual_id": manual_id,
+        "stated": {
+            v.req_anchor: [w.id for w in statements if w.req_anchor == v.req_anchor]
+            for v in statements
+        },
+        "evidence_files": data.evidence,
         "status_order": STATUS_ORDER,
+        "not_assessed": Status.NOT_ASSESSED,
         "symbol": SYMBOL,
         "verdicts": tuple(Verdict),
         "coverages": tuple(Coverage),
         "totals": _counts(st.status for st in a.statuses),
+        "unassessable": len(unassessable),  # requirements; × devices of the not assessed
         "verdict_counts": Counter(j.result.verdict for j in a.results),
         "exit_code": code,
         "allow": [str(x) for x in request.get("allow", [])],

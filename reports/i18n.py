@@ -119,10 +119,11 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "ja": "直接のチェックが不合格で、有効な承認済み例外がない。",
     },
     "status_help.partially_assessed": {
-        "en": "Nothing failed, but the scan shows only part of the requirement, or a check "
-        "was inconclusive or skipped. Never reported as satisfied.",
+        "en": "Nothing failed, but the scan shows only part of the requirement, a check "
+        "was inconclusive or skipped, or only a person's statement covers it. Never reported "
+        "as satisfied.",
         "ja": "不合格はないが、ネットワークからは要件の一部しか確認できない、"
-        "またはチェックが判定不能・未実施。適合とは報告しない。",
+        "チェックが判定不能・未実施、または人手による証跡のみがある。適合とは報告しない。",
     },
     "status_help.not_assessed": {
         "en": "A network scan cannot assess it, or no check for it ran: it needs a person's "
@@ -256,14 +257,19 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
     "label.no_accepted": {"en": "None.", "ja": "なし。"},
     "label.legend": {"en": "Legend", "ja": "凡例"},
     "label.matrix_help": {
-        "en": "A row per device, a column per requirement. A cell links to the device; a "
-        "column heading to the requirement.",
-        "ja": "行が機器、列が要件です。セルは機器のページへ、"
-        "列見出しは要件のページへのリンクです。",
+        "en": "A row per device, a column per requirement that a check is mapped to or manual "
+        "evidence covers. A cell links to the device; a column heading to the requirement. "
+        "The requirements no network scan can assess are listed once, below.",
+        "ja": "行が機器、列が要件（チェックが対応付けられているか、人手による証跡がある要件）"
+        "です。セルは機器のページへ、列見出しは要件のページへのリンクです。"
+        "ネットワークからは評価できない要件は、下記に一度だけ示します。",
     },
     "label.chart_help": {
-        "en": "Each bar counts the devices per status for one requirement.",
-        "ja": "各棒グラフは、要件ごとに評価区分別の機器数を示します。",
+        "en": "Each bar counts the devices per status for one requirement. The overall bar "
+        "counts every requirement on every device; its dashed segment is the requirements no "
+        "network scan can assess.",
+        "ja": "各棒グラフは、要件ごとに評価区分別の機器数を示します。「全体」の棒はすべての"
+        "要件・機器を数え、破線の部分はネットワークからは評価できない要件です。",
     },
     "label.all_requirements": {"en": "overall", "ja": "全体"},
     "label.guidebook_term": {"en": "Guidebook term", "ja": "手引書での名称"},
@@ -276,8 +282,8 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "ja": "機器・要件ごとに、直接のチェック結果に対して最初に当てはまる規則で決まります。",
     },
     "rule.not_assessed": {
-        "en": "coverage none, or no direct check produced a result",
-        "ja": "評価範囲が「評価不可」、または直接のチェック結果がない",
+        "en": "coverage none, or no direct check produced a result; and no manual evidence",
+        "ja": "評価範囲が「評価不可」、または直接のチェック結果がなく、人手による証跡もない",
     },
     "rule.not_satisfied": {
         "en": "any fail not covered by an active accepted deviation",
@@ -289,8 +295,10 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "ja": "すべての結果が該当なし",
     },
     "rule.partially_assessed": {
-        "en": "any inconclusive or skipped; or passes with coverage partial",
-        "ja": "判定不能・未実施が1件以上、または合格だが評価範囲が「一部」",
+        "en": "nothing measured but manual evidence; or any inconclusive or skipped; or passes "
+        "with coverage partial",
+        "ja": "ネットワークからの結果はないが人手による証跡がある、判定不能・未実施が1件以上、"
+        "または合格だが評価範囲が「一部」",
     },
     "rule.satisfied": {"en": "passes, coverage full", "ja": "合格、評価範囲が「全体」"},
     "manual.intro": {
@@ -301,6 +309,27 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "聞き取りなど人手による証跡が必要です。YAMLファイルで提出された証跡はここに示し、"
         "診断結果とは区別します。",
     },
+    "manual.not_verified": {
+        "en": "Statements are listed as given: the scan verified none of them. Where nothing "
+        "was measured, a statement makes a requirement partially assessed, never satisfied; "
+        "where something was measured, the measurement decides and the statement is listed "
+        "beside it.",
+        "ja": "証跡は提出されたとおりに記載しており、診断では検証していません。ネットワークから"
+        "何も確認できない要件は、証跡があれば「一部評価」とし、「適合」とはしません。"
+        "ネットワークから確認できた要件は診断結果で評価し、証跡は併記のみとします。",
+    },
+    "manual.statements": {"en": "Statements recorded", "ja": "記録された証跡"},
+    "manual.out_of_scope": {
+        "en": "not in this profile's scope",
+        "ja": "このプロファイルの対象外",
+    },
+    "col.statement": {"en": "Statement", "ja": "内容"},
+    "col.by": {"en": "By", "ja": "記載者"},
+    "col.date": {"en": "Date", "ja": "日付"},
+    "col.document": {"en": "Document", "ja": "根拠文書"},
+    "col.devices": {"en": "Devices", "ja": "対象機器"},
+    "label.every_device": {"en": "every device", "ja": "すべての機器"},
+    "run.profile_digest": {"en": "Profile digest", "ja": "プロファイルのダイジェスト"},
     "manual.none_recorded": {
         "en": "No manual evidence recorded.",
         "ja": "人手による証跡は記録されていません。",
@@ -312,6 +341,48 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
     "manual.nothing_needed": {
         "en": "Every requirement in scope has network evidence.",
         "ja": "対象のすべての要件にネットワークからの証跡があります。",
+    },
+    # the requirements no network check can assess (coverage none, no manual evidence)
+    "nav.not_assessable": {"en": "Not assessable", "ja": "評価不可の要件"},
+    "section.not_assessable": {
+        "en": "Not assessable over the network",
+        "ja": "ネットワークからは評価できない要件",
+    },
+    "not_assessable.intro": {
+        "en": "No network check can assess these requirements (coverage none) and no manual "
+        "evidence covers them, so each is not assessed on every device. They are listed here "
+        "once instead of as a matrix column, a section of their own and a row per device; the "
+        "counts and the charts include them. Each needs a person's evidence.",
+        "ja": "以下の要件はネットワークからのチェックでは評価できず（評価範囲「評価不可」）、"
+        "人手による証跡もないため、すべての機器で「未評価」です。マトリクスの列・要件別の節・"
+        "機器ごとの行には載せず、ここに一度だけ示します（件数とグラフには含みます）。"
+        "いずれも人手による証跡が必要です。",
+    },
+    "not_assessable.count": {
+        "en": "Not assessable over the network: {n} requirements",
+        "ja": "ネットワークからは評価できない要件: {n}件",
+    },
+    "not_assessable.none": {
+        "en": "Every requirement in scope has a mapped check or manual evidence.",
+        "ja": "対象のすべての要件に、対応するチェックまたは人手による証跡があります。",
+    },
+    "not_assessable.in_counts": {
+        "en": "Of those not assessed, {n} are requirements no network scan can assess "
+        "({r} requirements × {d} devices).",
+        "ja": "未評価のうち {n} 件（{r} 要件 × {d} 機器）は、ネットワークからは評価できない"
+        "要件です。",
+    },
+    "not_assessable.segment": {
+        "en": "not assessable over the network",
+        "ja": "ネットワークから評価不可",
+    },
+    "device.not_assessed": {
+        "en": "Not assessed for this device: {n} requirements",
+        "ja": "この機器で未評価の要件: {n}件",
+    },
+    "device.unassessable": {
+        "en": "{n} of them no network scan can assess, on any device; listed once",
+        "ja": "うち {n} 件はネットワークからは評価できない要件（全機器共通、一覧は一か所）",
     },
     "method.intro": {
         "en": "Probes return check results (verdicts with evidence); they never decide "

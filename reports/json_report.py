@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from scanner.assess import JudgedResult, exit_code
 from scanner.codec import evidence_to_dict
+from scanner.manual import numbered, statement_to_dict
 
 if TYPE_CHECKING:
     from reports.data import ReportData
     from scanner.model import JSONValue
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: manual_evidence, a requirement's manual
 
 
 def _result(j: JudgedResult) -> dict[str, JSONValue]:
@@ -60,6 +61,7 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
     a = data.assessment
     profile = a.profile
     req = data.run.request
+    manual_ids = numbered(data.evidence)
     devices: list[JSONValue] = []
     for d in data.devices:
         statuses = a.for_target(d.address)
@@ -92,6 +94,7 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
                         "reason": st.reason,
                         "results": [_ref(j) for j in st.results],
                         "related": [_ref(j) for j in st.related],
+                        "manual": [manual_ids[m] for m in st.manual],
                     }
                     for st in statuses
                 ],
@@ -148,6 +151,13 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
         },
         "checks": checks,
         "devices": devices,
+        "manual_evidence": {
+            "files": [
+                {"path": f.path, "sha256": f.sha256, "statements": len(f.statements)}
+                for f in data.evidence
+            ],
+            "statements": [{"id": i, **statement_to_dict(m)} for m, i in manual_ids.items()],
+        },
     }
 
 

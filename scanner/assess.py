@@ -1,20 +1,22 @@
-"""From results to requirement statuses: a pure function of results and a profile.
+"""From results to requirement statuses: a pure function of results, a profile and the
+manual evidence.
 
 For each requirement in scope and each device, over the results of its *direct* checks
-(supporting checks are shown beside it, never its verdict), the first matching rule wins:
+(supporting checks are shown beside it, never its verdict), the first rule of `RULES` (the
+table below the imports; docs/report-format.md has it word for word, a test keeps the two
+equal and tests each row) that matches decides the status.
 
-| rule                                                    | status              |
-|---------------------------------------------------------|---------------------|
-| coverage none, or no direct check produced a result     | not_assessed        |
-| any fail not covered by an active accepted deviation    | not_satisfied       |
-| any error                                               | error               |
-| every result not_applicable                             | not_applicable      |
-| any inconclusive or skipped                             | partially_assessed  |
-| passes (and n/a), coverage full                         | satisfied           |
-| passes (and n/a), coverage partial                      | partially_assessed  |
+So: `satisfied` needs full coverage and passes; an unaccepted fail is `not_satisfied` whatever
+else was seen; an error never becomes satisfied; partial coverage is at best
+`partially_assessed`; a requirement whose every result was not applicable is `not_applicable`;
+one with nothing measured and no manual evidence is `not_assessed`. An accepted fail counts
+as a pass for the status and stays visible in the report; an expired acceptance is a plain
+fail.
 
-An accepted fail counts as a pass for the status and stays visible in the report; an expired
-acceptance is a plain fail. An error never becomes satisfied.
+Manual evidence (a person's statement, `scanner/manual.py`) never overrides what the scan
+measured: it is listed beside the measured status. Where nothing was measured it lifts
+`not_assessed` to `partially_assessed`, never to `satisfied`: shinsa verifies none of it, and
+a `satisfied` from a statement would read, in every format (OSCAL, JUnit), like a measured one.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from scanner.model import Result, Verdict
 from scanner.profiles import Accepted, Coverage, Profile, Requirement
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import date
+
+    from scanner.manual import Statement
 
 
 class Status(enum.StrEnum):
@@ -40,6 +44,35 @@ class Status(enum.StrEnum):
     NOT_ASSESSED = "not_assessed"
     NOT_APPLICABLE = "not_applicable"
     ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    when: str  # the condition, as docs/report-format.md words it
+    status: Status
+
+
+# "Nothing measured": coverage none, or no direct check produced a result on the device.
+NOTHING_MEASURED = Rule("nothing measured, no manual evidence", Status.NOT_ASSESSED)
+MANUAL_ONLY = Rule("nothing measured, manual evidence for the device", Status.PARTIALLY_ASSESSED)
+ANY_FAIL = Rule("any fail not covered by an active accepted deviation", Status.NOT_SATISFIED)
+ANY_ERROR = Rule("any error", Status.ERROR)
+ALL_NOT_APPLICABLE = Rule("every result not applicable", Status.NOT_APPLICABLE)
+ANY_UNDECIDED = Rule("any inconclusive or skipped", Status.PARTIALLY_ASSESSED)
+PASSES_FULL = Rule("passes (and not applicable), coverage full", Status.SATISFIED)
+PASSES_PARTIAL = Rule("passes (and not applicable), coverage partial", Status.PARTIALLY_ASSESSED)
+
+#: The aggregation table, in the order the rules are tried.
+RULES = (
+    NOTHING_MEASURED,
+    MANUAL_ONLY,
+    ANY_FAIL,
+    ANY_ERROR,
+    ALL_NOT_APPLICABLE,
+    ANY_UNDECIDED,
+    PASSES_FULL,
+    PASSES_PARTIAL,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +97,7 @@ class RequirementStatus:
     reason: str
     results: tuple[JudgedResult, ...]  # direct evidence
     related: tuple[JudgedResult, ...]  # supporting evidence
+    manual: tuple[Statement, ...] = ()  # statements for this requirement and device
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,36 +123,53 @@ def judge(result: Result, profile: Profile, today: date) -> JudgedResult:
     )
 
 
-def status_of(requirement: Requirement, direct: Sequence[JudgedResult]) -> tuple[Status, str]:
-    """The aggregation table above, in code."""
-    if requirement.coverage is Coverage.NONE:
-        return Status.NOT_ASSESSED, "A network scan cannot assess this requirement."
-    if not direct:
-        return Status.NOT_ASSESSED, "No check that gives direct evidence for it ran."
+def decide(
+    requirement: Requirement,
+    direct: Sequence[JudgedResult],
+    manual: Sequence[Statement] = (),
+) -> tuple[Rule, str]:
+    """The first rule of `RULES` that matches, and the reason the report gives."""
+    if requirement.coverage is Coverage.NONE or not direct:
+        why = (
+            "A network scan cannot assess this requirement"
+            if requirement.coverage is Coverage.NONE
+            else "No check that gives direct evidence for it ran"
+        )
+        if not manual:
+            return NOTHING_MEASURED, f"{why}."
+        first = manual[0]
+        return (
+            MANUAL_ONLY,
+            f"{why}; {len(manual)} manual statement(s), not verified by the scan: "
+            f"{first.by}, {first.date.isoformat()} ({first.document}).",
+        )
     verdicts = [j.result.verdict for j in direct]
     fails = [j for j in direct if j.counts_as_fail]
     if fails:
-        return (
-            Status.NOT_SATISFIED,
-            f"{len(fails)} failed check result(s): {fails[0].result.reason}",
-        )
+        return ANY_FAIL, f"{len(fails)} failed check result(s): {fails[0].result.reason}"
     if Verdict.ERROR in verdicts:
         n = verdicts.count(Verdict.ERROR)
-        return Status.ERROR, f"{n} check(s) could not finish, so no verdict can be given."
+        return ANY_ERROR, f"{n} check(s) could not finish, so no verdict can be given."
     if all(v is Verdict.NOT_APPLICABLE for v in verdicts):
-        return Status.NOT_APPLICABLE, "No interface this requirement applies to was found."
+        return ALL_NOT_APPLICABLE, "No interface this requirement applies to was found."
     undecided = [v for v in verdicts if v in (Verdict.INCONCLUSIVE, Verdict.SKIPPED)]
     if undecided:
-        return (
-            Status.PARTIALLY_ASSESSED,
-            f"{len(undecided)} check result(s) were inconclusive or skipped.",
-        )
+        return ANY_UNDECIDED, f"{len(undecided)} check result(s) were inconclusive or skipped."
     if requirement.coverage is Coverage.FULL:
-        return Status.SATISFIED, "Every direct check passed."
+        return PASSES_FULL, "Every direct check passed."
     return (
-        Status.PARTIALLY_ASSESSED,
+        PASSES_PARTIAL,
         "Every direct check passed, but a network scan shows only part of this requirement.",
     )
+
+
+def status_of(
+    requirement: Requirement,
+    direct: Sequence[JudgedResult],
+    manual: Sequence[Statement] = (),
+) -> tuple[Status, str]:
+    rule, reason = decide(requirement, direct, manual)
+    return rule.status, reason
 
 
 def assess(
@@ -127,21 +178,40 @@ def assess(
     targets: Iterable[str],
     *,
     today: date,
+    manual: Sequence[Statement] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> Assessment:
+    """Judge every result and decide every requirement on every target. `manual` statements
+    name devices by address or label (`labels`: address -> label)."""
     judged = tuple(judge(r, profile, today) for r in results)
     by_target_check: dict[tuple[str, str], list[JudgedResult]] = defaultdict(list)
     for j in judged:
         by_target_check[(j.result.target, j.result.check_id)].append(j)
     statuses: list[RequirementStatus] = []
     for target in targets:
+        label = (labels or {}).get(target, "")
         for framework, level in profile.frameworks:
             for req in framework.selected(level):
                 direct = [j for c in req.direct for j in by_target_check[(target, c)]]
                 related = [j for c in req.supporting for j in by_target_check[(target, c)]]
-                status, reason = status_of(req, direct)
+                stated = tuple(
+                    s
+                    for s in manual
+                    if s.framework == framework.id
+                    and s.requirement == req.id
+                    and s.applies_to(target, label)
+                )
+                status, reason = status_of(req, direct, stated)
                 statuses.append(
                     RequirementStatus(
-                        framework.id, req, target, status, reason, tuple(direct), tuple(related)
+                        framework.id,
+                        req,
+                        target,
+                        status,
+                        reason,
+                        tuple(direct),
+                        tuple(related),
+                        stated,
                     )
                 )
     return Assessment(profile, judged, tuple(statuses))

@@ -18,14 +18,14 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from probes.registry import REGISTRY, all_checks
 from reports import FORMATS
 from reports.data import collect
-from scanner import __version__, diff_cmd, discover_cmd
+from scanner import __version__, diff_cmd, discover_cmd, manual
 from scanner.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
 from scanner.engine import ScanRequest, scan
@@ -40,7 +40,7 @@ from scanner.store import Store, new_run_id
 from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from scanner.model import JSONValue
 
@@ -76,6 +76,7 @@ class ScanOptions:
     quiet: bool
     resume: str | None
     fail_on: frozenset[str] | None = None  # None: the default exit codes
+    evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -104,6 +105,7 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
         "allow": [str(n) for n in request.scope.networks],
         "ports": port_spec(request.ports),
         "profile": profile_ref,
+        "level": request.profile.level,
         "syn": request.syn,
         "allow_intrusive": request.allow_intrusive,
         "credentials": [f for f in request.credentials.files if f != str(BUILTIN.resolve())],
@@ -119,6 +121,7 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
 def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int:
     """Run (or resume) a scan, write the reports, print the summary; the exit code."""
     console = Console(stderr=True)
+    evidence = [manual.load_evidence(p, request.profile) for p in options.evidence]
     store = Store(options.out / "shinsa.sqlite")
     with store:
         if options.resume:
@@ -134,6 +137,7 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
                 request=_request_json(request, profile_ref),
                 targets=[(t.address, t.label) for t in request.targets],
             )
+        manual.save(store, run_id, evidence)
         console.print(f"run {run_id}: {len(request.targets)} target(s), store {store.path}")
         reporter: Reporter = (
             Reporter() if options.quiet else RichReporter(len(request.targets), console)
@@ -166,7 +170,12 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
 
 def cmd_scan(args: argparse.Namespace) -> int:
     options = ScanOptions(
-        Path(args.out), _formats(args.format), args.quiet, args.resume, _fail_on(args)
+        Path(args.out),
+        _formats(args.format),
+        args.quiet,
+        args.resume,
+        _fail_on(args),
+        tuple(Path(p) for p in args.evidence or ()),
     )
     if args.resume:
         return _resume(args, options)
@@ -177,7 +186,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     scope = Scope.of(allow) if allow else Scope(tl.networks)
     for t in tl.targets:  # refused before a packet leaves
         scope.check(t.address)
-    profile = load_profile(args.profile, all_checks())
+    profile = load_profile(args.profile, all_checks(), level=args.level)
     ports = parse_ports(args.ports) if args.ports else DEFAULT_PORTS
     request = ScanRequest(
         targets=tl.targets,
@@ -197,7 +206,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
     with Store(options.out / "shinsa.sqlite") as store:
         info = store.run(options.resume or "")
     req = info.request
-    profile = load_profile(str(req["profile"]), all_checks())
+    profile = load_profile(str(req["profile"]), all_checks(), level=_stored_level(req))
     if profile.digest != info.profile_digest:
         raise ShinsaError(
             f"the profile {req['profile']} changed since run {info.id} started; "
@@ -222,6 +231,12 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
     return execute(request, str(req["profile"]), options)
 
 
+def _stored_level(request: Mapping[str, JSONValue]) -> int | None:
+    """The --level a stored run was scanned with (None: the profile's own)."""
+    level = request.get("level")
+    return level if isinstance(level, int) else None
+
+
 def _fail_on(args: argparse.Namespace) -> frozenset[str] | None:
     return parse_fail_on(args.fail_on) if args.fail_on is not None else None
 
@@ -231,8 +246,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     fail_on = _fail_on(args)  # a usage error before any file is written
     with Store(out / "shinsa.sqlite") as store:
         info = store.run(args.run_id)
-        profile = load_profile(args.profile or str(info.request["profile"]), all_checks())
-        data = collect(store, args.run_id, profile, all_checks(), today=date.today())
+        level = args.level
+        if args.profile is None and level is None:
+            level = _stored_level(info.request)  # the scan's own profile at the scan's level
+        profile = load_profile(
+            args.profile or str(info.request["profile"]), all_checks(), level=level
+        )
+        given = [manual.load_evidence(Path(p), profile) for p in args.evidence or ()]
+        data = collect(
+            store, args.run_id, profile, all_checks(), today=date.today(), evidence=given
+        )
     run_dir = out / args.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in _formats(args.format):
@@ -313,6 +336,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+#: `--level N`: the IEC 62443-4-2 security level to judge, overriding the profile's
+LEVEL_OPTION: dict[str, Any] = {
+    "type": int,
+    "choices": (1, 2, 3, 4),
+    "metavar": "SL",
+    "help": "IEC 62443-4-2 security level 1-4 to judge (overrides the profile's security_level)",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shinsa",
@@ -332,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--ports", metavar="SPEC", help="nmap syntax: 22,80,1-1000,T:443,U:161 (default: IoT set)"
     )
     p.add_argument("--profile", default="base", help="profile name or YAML file (default: base)")
+    p.add_argument("--level", **LEVEL_OPTION)
     p.add_argument(
         "--allow",
         action="append",
@@ -365,6 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when any requirement status or check verdict is one of these "
         f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), else 0; default: exit codes below",
     )
+    p.add_argument(
+        "--evidence",
+        action="append",
+        metavar="FILE",
+        help="manual evidence (YAML, shinsa-evidence/1), repeatable; kept with the run",
+    )
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("report", help="render reports for a stored run")
@@ -372,11 +411,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="shinsa-out")
     p.add_argument("--format", default="json")
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
+    p.add_argument("--level", **LEVEL_OPTION)
     p.add_argument(
         "--fail-on",
         metavar="NAMES",
         help="exit 1 when any requirement status or check verdict is one of these "
         f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), else 0; default: exit codes below",
+    )
+    p.add_argument(
+        "--evidence",
+        action="append",
+        metavar="FILE",
+        help="manual evidence (YAML, shinsa-evidence/1), repeatable; shown with the evidence "
+        "kept with the run, not stored",
     )
     p.set_defaults(func=cmd_report)
 

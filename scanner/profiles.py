@@ -56,6 +56,14 @@ class Requirement:
     coverage: Coverage
     checks: tuple[MappedCheck, ...] = ()
     levels: tuple[int, ...] = ()  # IEC 62443 security levels at which it applies; () = all
+    note: str = ""  # for the reader: why a network cannot assess it, or what else it needs
+    # a withdrawn ID (SP 800-171 rev. 3 keeps them for traceability): the IDs now carrying it
+    withdrawn_to: tuple[str, ...] | None = None
+    line: int | None = field(default=None, compare=False)  # where it starts in its file
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_to is not None
 
     @property
     def direct(self) -> tuple[str, ...]:
@@ -74,9 +82,16 @@ class Framework:
     path: Path
 
     def selected(self, level: int | None) -> tuple[Requirement, ...]:
-        if level is None:
-            return self.requirements
-        return tuple(r for r in self.requirements if not r.levels or level in r.levels)
+        """The requirements judged at `level` (None: every level); never a withdrawn one."""
+        return tuple(
+            r
+            for r in self.requirements
+            if not r.withdrawn and (level is None or not r.levels or level in r.levels)
+        )
+
+    @property
+    def has_levels(self) -> bool:
+        return any(r.levels for r in self.requirements)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +127,7 @@ class Profile:
     files: tuple[tuple[str, str], ...]  # (path, sha256) of every YAML file used
     test_account: TestAccount | None = None
     digest: str = field(default="")
+    level: int | None = None  # a security level given on the command line (--level), if any
 
     def accepted_for(self, check_id: str, target: str, service_key: str) -> Accepted | None:
         return next((a for a in self.accepted if a.covers(check_id, target, service_key)), None)
@@ -138,10 +154,56 @@ class TestAccount:
 _ID_PATTERNS = {
     "iec-62443-4-2": r"^(CR|SAR|EDR|HDR|NDR) \d+\.\d+( RE\(\d+\))?$",
     "nist-sp-800-171r2": r"^3\.\d+\.\d+$",
+    "nist-sp-800-171r3": r"^03\.\d{2}\.\d{2}$",
     "etsi-en-303-645": r"^\d+(\.\d+)?-\d+[A-Z]?$",
+    "en-18031-1": r"^[A-Z]{3}-\d+(-\d+)?$",
     "jc-star": r"^S1\.\d+-\d{2}$",
 }
 _CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
+_REQUIREMENT_KEYS = {"id", "title", "levels", "coverage", "note", "checks", "withdrawn_to"}
+_CHECK_KEYS = {"check", "role", "why"}
+
+
+class YamlMap(dict[str, Any]):
+    """A YAML mapping that remembers the line (1-based) it and each of its keys start on,
+    so that an error can say where to look."""
+
+    line: int | None = None
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int | None:
+        return getattr(self, "key_lines", {}).get(key, self.line)
+
+
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    pass
+
+
+def _construct_map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+    data = YamlMap()
+    yield data
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                )
+            seen.add(key_node.value)
+    data.update({str(k): v for k, v in loader.construct_mapping(node).items()})
+    data.line = node.start_mark.line + 1
+    data.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
+def _at(path: Path, node: object = None, key: str | None = None) -> str:
+    """`file line N`: where a node (or one of its keys) starts, as far as it is known."""
+    line = node.line_of(key) if isinstance(node, YamlMap) and key else None
+    if line is None and isinstance(node, YamlMap):
+        line = node.line
+    return f"{path} line {line}" if line is not None else str(path)
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], str]:
@@ -150,12 +212,14 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}{where}: {problem}") from None
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+    except ValueError as exc:  # a value YAML reads but Python refuses, e.g. 2026-13-01
+        raise ConfigError(f"{path}: invalid value: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data, hashlib.sha256(raw).hexdigest()
@@ -169,49 +233,113 @@ def _str(data: Mapping[str, Any], key: str, where: str, default: str | None = No
 
 
 def load_framework(path: Path, checks: Mapping[str, Check]) -> Framework:
+    """A framework file; a mistake is a ConfigError naming the file, the line and the field."""
     data, _ = _read_yaml(path)
-    fid = _str(data, "framework", str(path))
+    fid = _str(data, "framework", _at(path, data, "framework"))
     pattern = re.compile(_ID_PATTERNS.get(fid, r"^\S.*$"))
     reqs: list[Requirement] = []
     seen: set[str] = set()
     raw_reqs = data.get("requirements")
     if not isinstance(raw_reqs, list):
-        raise ConfigError(f"{path}: 'requirements' must be a list")
+        raise ConfigError(f"{_at(path, data, 'requirements')}: 'requirements' must be a list")
     for i, raw in enumerate(raw_reqs):
-        where = f"{path}: requirements[{i}]"
         if not isinstance(raw, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        rid = _str(raw, "id", where)
-        where = f"{path}: requirement {rid}"
-        if not pattern.match(rid):
-            raise ConfigError(f"{where}: ID does not match {pattern.pattern}")
-        if rid in seen:
-            raise ConfigError(f"{where}: listed twice")
-        seen.add(rid)
-        try:
-            coverage = Coverage(str(raw.get("coverage")))
-        except ValueError:
-            raise ConfigError(f"{where}: coverage must be one of full, partial, none") from None
-        mapped: list[MappedCheck] = []
-        for entry in raw.get("checks") or []:
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: each check entry must be a mapping")
-            cid = _str(entry, "check", where)
-            if cid not in checks:
-                raise ConfigError(f"{where}: unknown check {cid!r}")
-            role = entry.get("role", "direct")
-            if role not in ("direct", "supporting"):
-                raise ConfigError(f"{where}: check {cid}: role must be direct or supporting")
-            mapped.append(MappedCheck(cid, role, _str(entry, "why", f"{where}: check {cid}")))
-        if coverage is Coverage.NONE and any(m.role == "direct" for m in mapped):
-            raise ConfigError(f"{where}: coverage none cannot have direct checks")
-        levels = raw.get("levels") or []
-        if not isinstance(levels, list) or any(lv not in (1, 2, 3, 4) for lv in levels):
-            raise ConfigError(f"{where}: levels must be a list of 1-4")
-        reqs.append(
-            Requirement(rid, _str(raw, "title", where), coverage, tuple(mapped), tuple(levels))
+            raise ConfigError(
+                f"{_at(path, data, 'requirements')}: requirements[{i}]: expected a mapping"
+            )
+        req = _requirement(path, raw, f"requirements[{i}]", pattern, checks)
+        if req.id in seen:
+            raise ConfigError(f"{_at(path, raw, 'id')}: requirement {req.id}: listed twice")
+        seen.add(req.id)
+        reqs.append(req)
+    for req in reqs:
+        for successor in req.withdrawn_to or ():
+            if successor not in seen:
+                where = f"{path} line {req.line}" if req.line else str(path)
+                raise ConfigError(
+                    f"{where}: requirement {req.id}, withdrawn_to: {successor} is not a "
+                    "requirement of this framework"
+                )
+    title = _str(data, "title", _at(path, data, "title"))
+    return Framework(fid, title, tuple(reqs), path)
+
+
+def _requirement(
+    path: Path,
+    raw: YamlMap | dict[str, Any],
+    label: str,
+    pattern: re.Pattern[str],
+    checks: Mapping[str, Check],
+) -> Requirement:
+    def at(key: str) -> str:
+        return f"{_at(path, raw, key)}: {label}"
+
+    rid = _str(raw, "id", at("id"))
+    label = f"requirement {rid}"
+    if not pattern.match(rid):
+        raise ConfigError(f"{at('id')}, id: does not match {pattern.pattern}")
+    unknown = sorted(set(raw) - _REQUIREMENT_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{at(unknown[0])}, {unknown[0]}: unknown field (allowed: "
+            f"{', '.join(sorted(_REQUIREMENT_KEYS))})"
         )
-    return Framework(fid, _str(data, "title", str(path)), tuple(reqs), path)
+    title = _str(raw, "title", f"{at('title')}, title")
+    try:
+        coverage = Coverage(str(raw.get("coverage")))
+    except ValueError:
+        raise ConfigError(
+            f"{at('coverage')}, coverage: must be one of full, partial, none"
+        ) from None
+    raw_checks = raw.get("checks")
+    if raw_checks is None:
+        raw_checks = []
+    if not isinstance(raw_checks, list):
+        raise ConfigError(f"{at('checks')}, checks: must be a list")
+    mapped: list[MappedCheck] = []
+    for j, entry in enumerate(raw_checks):
+        field_name = f"checks[{j}]"
+        node = entry if isinstance(entry, YamlMap) else raw
+        where = f"{_at(path, node)}: {label}, {field_name}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: must be a mapping with check, role and why")
+        extra = sorted(set(entry) - _CHECK_KEYS)
+        if extra:
+            raise ConfigError(f"{where}.{extra[0]}: unknown field (allowed: check, role, why)")
+        cid = _str(entry, "check", f"{where}.check")
+        if cid not in checks:
+            raise ConfigError(f"{where}.check: unknown check {cid!r}")
+        role = entry.get("role", "direct")
+        if role not in ("direct", "supporting"):
+            raise ConfigError(f"{where}.role: must be direct or supporting (check {cid})")
+        if any(m.check == cid for m in mapped):
+            raise ConfigError(f"{where}.check: {cid} is mapped twice")
+        mapped.append(MappedCheck(cid, role, _str(entry, "why", f"{where}.why")))
+    if coverage is Coverage.NONE and mapped:
+        raise ConfigError(
+            f"{at('coverage')}, coverage: none means no check gives evidence, but "
+            f"{len(mapped)} check(s) are mapped"
+        )
+    if coverage is not Coverage.NONE and not mapped:
+        raise ConfigError(f"{at('coverage')}, coverage: {coverage} needs at least one check")
+    if coverage is Coverage.FULL and not any(m.role == "direct" for m in mapped):
+        raise ConfigError(f"{at('coverage')}, coverage: full needs at least one direct check")
+    levels = raw.get("levels") or []
+    if not isinstance(levels, list) or any(lv not in (1, 2, 3, 4) for lv in levels):
+        raise ConfigError(f"{at('levels')}, levels: must be a list of 1-4")
+    note = raw.get("note") or ""
+    if not isinstance(note, str):
+        raise ConfigError(f"{at('note')}, note: must be a string")
+    withdrawn_to: tuple[str, ...] | None = None
+    if "withdrawn_to" in raw:
+        successors = raw["withdrawn_to"]
+        if not isinstance(successors, list) or not all(isinstance(s, str) for s in successors):
+            raise ConfigError(f"{at('withdrawn_to')}, withdrawn_to: must be a list of IDs")
+        if coverage is not Coverage.NONE:
+            raise ConfigError(f"{at('coverage')}, coverage: a withdrawn requirement has none")
+        withdrawn_to = tuple(successors)
+    line = raw.line if isinstance(raw, YamlMap) else None
+    return Requirement(rid, title, coverage, tuple(mapped), tuple(levels), note, withdrawn_to, line)
 
 
 def build_params(check: Check, block: object, where: str) -> Params:
@@ -258,8 +386,15 @@ def framework_paths() -> list[Path]:
     return sorted((BUILTIN_DIR / "frameworks").glob("*.yaml"))
 
 
-def load_profile(ref: str, checks: Mapping[str, Check], *, today: date | None = None) -> Profile:
-    """Load a profile by name or path, following `extends` to the root."""
+def load_profile(
+    ref: str,
+    checks: Mapping[str, Check],
+    *,
+    today: date | None = None,
+    level: int | None = None,
+) -> Profile:
+    """Load a profile by name or path, following `extends` to the root. `level` (the
+    command line's --level) overrides the security level of every framework that has levels."""
     chain: list[tuple[Path, dict[str, Any], str]] = []
     seen: list[Path] = []
     near: Path | None = None
@@ -274,29 +409,49 @@ def load_profile(ref: str, checks: Mapping[str, Check], *, today: date | None = 
         chain.append((path, data, digest))
         parent = data.get("extends")
         if parent is not None and not isinstance(parent, str):
-            raise ConfigError(f"{path}: 'extends' must be a profile name or file")
+            raise ConfigError(
+                f"{_at(path, data, 'extends')}: extends: must be a profile name or file"
+            )
         current, near = parent, path
 
-    frameworks_sel: dict[str, int | None] = {}
-    params_raw: dict[str, tuple[Path, object]] = {}
+    frameworks_sel: dict[str, tuple[int | None, str]] = {}  # ID -> level, where it was chosen
+    params_raw: dict[str, tuple[object, str]] = {}  # check -> parameters, where given
     accepted: list[Accepted] = []
     allow_intrusive = False
     test_account: TestAccount | None = None
     for path, data, _ in reversed(chain):  # root first, so children override
-        _str(data, "profile", str(path))
+        _str(data, "profile", f"{_at(path, data, 'profile')}: profile")
         fw = data.get("frameworks") or {}
         if not isinstance(fw, dict):
-            raise ConfigError(f"{path}: 'frameworks' must map framework IDs to options")
+            raise ConfigError(
+                f"{_at(path, data, 'frameworks')}: frameworks: must map framework IDs to options"
+            )
+        inherit = data.get("inherit_frameworks", True)
+        if not isinstance(inherit, bool):
+            raise ConfigError(
+                f"{_at(path, data, 'inherit_frameworks')}: inherit_frameworks: "
+                "must be true or false"
+            )
+        if not inherit:  # this profile judges only the frameworks it names itself
+            frameworks_sel.clear()
         for fid, opts in fw.items():
-            level = (opts or {}).get("security_level") if isinstance(opts, dict) else None
-            if level is not None and level not in (1, 2, 3, 4):
-                raise ConfigError(f"{path}: frameworks.{fid}.security_level must be 1-4")
-            frameworks_sel[str(fid)] = level
+            where = f"{_at(path, fw, str(fid))}: frameworks.{fid}"
+            if opts is not None and not isinstance(opts, dict):
+                raise ConfigError(f"{where}: must be a mapping of options (or empty)")
+            unknown = sorted(set(opts or {}) - {"security_level"})
+            if unknown:
+                raise ConfigError(f"{where}.{unknown[0]}: unknown option (allowed: security_level)")
+            fw_level = (opts or {}).get("security_level")
+            if fw_level is not None and fw_level not in (1, 2, 3, 4):
+                raise ConfigError(f"{where}.security_level: must be 1-4")
+            frameworks_sel[str(fid)] = (fw_level, where)
         p = data.get("params") or {}
         if not isinstance(p, dict):
-            raise ConfigError(f"{path}: 'params' must map check IDs to parameters")
+            raise ConfigError(
+                f"{_at(path, data, 'params')}: params: must map check IDs to parameters"
+            )
         for cid, block in p.items():
-            params_raw[str(cid)] = (path, block)
+            params_raw[str(cid)] = (block, _at(path, p, str(cid)))
         accepted += _accepted(path, data.get("accepted") or [], checks)
         if "allow_intrusive" in data:
             allow_intrusive = bool(data["allow_intrusive"])
@@ -304,28 +459,38 @@ def load_profile(ref: str, checks: Mapping[str, Check], *, today: date | None = 
             test_account = _test_account(path, data["test_account"])
 
     params: dict[str, Params] = {}
-    for cid, (path, block) in params_raw.items():
+    for cid, (block, at) in params_raw.items():
         if cid not in checks:
-            raise ConfigError(f"{path}: params: unknown check {cid!r}")
-        params[cid] = build_params(checks[cid], block, f"{path}: params.{cid}")
+            raise ConfigError(f"{at}: params: unknown check {cid!r}")
+        params[cid] = build_params(checks[cid], block, f"{at}: params.{cid}")
 
     files: list[tuple[str, str]] = [(str(p), d) for p, _, d in chain]
     frameworks: list[tuple[Framework, int | None]] = []
-    by_id = {}
-    for fpath in framework_paths():
-        fdata, fdigest = _read_yaml(fpath)
-        by_id[str(fdata.get("framework"))] = (fpath, fdigest)
-    for fid, level in frameworks_sel.items():
+    by_id = _framework_index()
+    for fid, (fw_level, where) in frameworks_sel.items():
         if fid not in by_id:
             known = ", ".join(sorted(by_id))
-            raise ConfigError(f"{chain[0][0]}: unknown framework {fid!r} (known: {known})")
+            raise ConfigError(f"{where}: unknown framework {fid!r} (known: {known})")
         fpath, fdigest = by_id[fid]
-        frameworks.append((load_framework(fpath, checks), level))
+        framework = load_framework(fpath, checks)
+        frameworks.append(
+            (framework, level if level is not None and framework.has_levels else fw_level)
+        )
         files.append((str(fpath), fdigest))
-    digest = hashlib.sha256("".join(d for _, d in files).encode()).hexdigest()
-    head = chain[0][1]
+    head_path, head = chain[0][0], chain[0][1]
+    if level is not None:
+        if level not in (1, 2, 3, 4):
+            raise ConfigError(f"security level {level}: must be 1-4")
+        if not any(fw.has_levels for fw, _ in frameworks):
+            raise ConfigError(
+                f"security level {level}: profile {head_path} selects no framework with "
+                "security levels (IEC 62443-4-2 has them)"
+            )
+    # a level from the command line changes what is judged, so it is part of the identity
+    parts = [d for _, d in files] + ([f"level={level}"] if level is not None else [])
+    digest = hashlib.sha256("".join(parts).encode()).hexdigest()
     return Profile(
-        id=_str(head, "profile", str(chain[0][0])),
+        id=_str(head, "profile", f"{_at(head_path, head, 'profile')}: profile"),
         title=str(head.get("title") or head["profile"]),
         frameworks=tuple(frameworks),
         params=params,
@@ -334,14 +499,24 @@ def load_profile(ref: str, checks: Mapping[str, Check], *, today: date | None = 
         files=tuple(files),
         digest=digest,
         test_account=test_account,
+        level=level,
     )
+
+
+def _framework_index() -> dict[str, tuple[Path, str]]:
+    """Framework ID -> (file, sha256) for every built-in framework file."""
+    index: dict[str, tuple[Path, str]] = {}
+    for fpath in framework_paths():
+        fdata, fdigest = _read_yaml(fpath)
+        index.setdefault(str(fdata.get("framework")), (fpath, fdigest))
+    return index
 
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _test_account(path: Path, raw: object) -> TestAccount | None:
-    where = f"{path}: test_account"
+    where = f"{_at(path, raw)}: test_account"
     if raw is None:
         return None  # a child profile switching off its parent's account
     if not isinstance(raw, dict) or set(raw) - {"username", "password_env"}:
@@ -359,18 +534,18 @@ def _test_account(path: Path, raw: object) -> TestAccount | None:
 
 def _accepted(path: Path, raw: object, checks: Mapping[str, Check]) -> list[Accepted]:
     if not isinstance(raw, list):
-        raise ConfigError(f"{path}: 'accepted' must be a list")
+        raise ConfigError(f"{path}: accepted: must be a list")
     out = []
     for i, entry in enumerate(raw):
-        where = f"{path}: accepted[{i}]"
+        where = f"{_at(path, entry)}: accepted[{i}]"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a mapping")
         cid = _str(entry, "check", where)
         if cid not in checks:
-            raise ConfigError(f"{where}: unknown check {cid!r}")
+            raise ConfigError(f"{where}.check: unknown check {cid!r}")
         expires = entry.get("expires")
         if not isinstance(expires, date):
-            raise ConfigError(f"{where}: 'expires' must be a date (YYYY-MM-DD)")
+            raise ConfigError(f"{where}.expires: 'expires' must be a date (YYYY-MM-DD)")
         target, service = entry.get("target"), entry.get("service")
         out.append(
             Accepted(
@@ -389,13 +564,16 @@ def _accepted(path: Path, raw: object, checks: Mapping[str, Check]) -> list[Acce
 CATALOGS = {
     "iec-62443-4-2": ("iec62443-4-2.yaml", "iec62443_4_2"),
     "nist-sp-800-171r2": ("nist-sp800-171r2.yaml", "nist_sp800_171r2"),
+    "nist-sp-800-171r3": ("nist-sp800-171r3.yaml", "nist_sp800_171r3"),
     "etsi-en-303-645": ("etsi-en303645.yaml", "etsi_en303645"),
+    "en-18031-1": ("en18031-1.yaml", "en18031_1"),
     "jc-star": ("jc-star.yaml", "jc_star"),
 }
 #: check-ID prefix -> the probe kind crosswalk.yaml lists it under (longest prefix wins)
 CROSSWALK_KIND = {
     "services.": "exposed_services",
     "creds.": "default_credentials",
+    "auth.lockout": "lockout",
     "ssh.": "ssh_config",
     "web.login.": "https_login",
     "web.hsts": "https_login",
@@ -407,10 +585,14 @@ CROSSWALK_KIND = {
     "session.cookie-flags": "session_integrity",
     "session.fixation": "session_integrity",
     "session.id-in-url": "session_integrity",
+    "session.concurrent-limit": "concurrent_sessions",  # crosswalk-additions.yaml
     "tls.": "tls_quality",
     "banner.version-disclosure": "banner_disclosure",
     "banner.login-notice": "system_use_notification",
 }
+#: catalog entry types that are headings, not requirements (IEC CRs that only point to
+#: SAR/EDR/HDR/NDR, or have no component-level requirement): a framework does not list them
+CATALOG_HEADINGS = frozenset({"CR_heading"})
 
 
 def crosswalk_kind(check_id: str) -> str | None:
@@ -418,34 +600,78 @@ def crosswalk_kind(check_id: str) -> str | None:
     return CROSSWALK_KIND[max(matches, key=len)] if matches else None
 
 
+def catalog_entries(framework_id: str) -> list[dict[str, Any]]:
+    """The requirements of a framework's catalog that its file must list, in catalog order."""
+    catalog_file, _ = CATALOGS[framework_id]
+    catalog, _ = _read_yaml(BUILTIN_DIR / "standards" / catalog_file)
+    entries = catalog.get("requirements") or catalog.get("provisions") or []
+    return [e for e in entries if e.get("type") not in CATALOG_HEADINGS]
+
+
+def _crosswalk_probes() -> dict[str, Any]:
+    """crosswalk.yaml's probe kinds, with shinsa's own kinds from crosswalk-additions.yaml."""
+    standards = BUILTIN_DIR / "standards"
+    probes = dict(_read_yaml(standards / "crosswalk.yaml")[0]["probes"])
+    for kind, lists in _read_yaml(standards / "crosswalk-additions.yaml")[0]["probes"].items():
+        if kind in probes:
+            raise ConfigError(f"crosswalk-additions.yaml: {kind} is already in crosswalk.yaml")
+        probes[kind] = lists
+    return probes
+
+
 def catalog_problems(framework: Framework) -> list[str]:
-    """Requirement IDs missing from the standard's catalog, and roles the crosswalk does
-    not support (direct where it says supporting, or an ID it does not list at all)."""
+    """Where a framework file and its standard's catalog disagree: IDs the catalog does not
+    have (or that the file leaves out), security levels other than the catalog's SL-C,
+    withdrawn IDs and their successors, and roles the crosswalk does not support (direct
+    where it says supporting, or an ID it does not list at all)."""
     if framework.id not in CATALOGS:
         return [f"{framework.path}: no catalog known for framework {framework.id}"]
     catalog_file, key = CATALOGS[framework.id]
-    standards = BUILTIN_DIR / "standards"
-    catalog, _ = _read_yaml(standards / catalog_file)
-    crosswalk, _ = _read_yaml(standards / "crosswalk.yaml")
-    known = {str(r["id"]) for r in catalog.get("requirements") or catalog.get("provisions") or []}
-    problems: list[str] = []
+    probes = _crosswalk_probes()
+    entries = {str(e["id"]): e for e in catalog_entries(framework.id)}
+    listed_ids = {r.id for r in framework.requirements}
+    problems = [
+        f"{framework.path}: {rid} of {catalog_file} is not listed (list it, with coverage "
+        "none if no check gives evidence for it)"
+        for rid in entries
+        if rid not in listed_ids
+    ]
     for req in framework.requirements:
-        if req.id not in known:
-            problems.append(f"{framework.path}: requirement {req.id} is not in {catalog_file}")
+        where = f"{framework.path} line {req.line}" if req.line else str(framework.path)
+        entry = entries.get(req.id)
+        if entry is None:
+            problems.append(f"{where}: requirement {req.id} is not in {catalog_file}")
+            continue
+        sl_c = entry.get("sl_c")
+        if sl_c and tuple(sl_c) != req.levels:
+            problems.append(
+                f"{where}: requirement {req.id}, levels: {list(req.levels)}, but "
+                f"{catalog_file} gives SL-C {sl_c}"
+            )
+        if bool(entry.get("withdrawn")) != req.withdrawn:
+            state = "withdrawn" if entry.get("withdrawn") else "not withdrawn"
+            problems.append(
+                f"{where}: requirement {req.id}, withdrawn_to: {catalog_file} says it is {state}"
+            )
+        elif req.withdrawn and set(entry.get("successors") or ()) != set(req.withdrawn_to or ()):
+            problems.append(
+                f"{where}: requirement {req.id}, withdrawn_to: {list(req.withdrawn_to or ())}, "
+                f"but {catalog_file} gives successors {entry.get('successors') or []}"
+            )
         for m in req.checks:
             kind = crosswalk_kind(m.check)
             listed = {
                 str(e["id"]): str(e["confidence"])
-                for e in (crosswalk["probes"].get(kind or "", {}) or {}).get(key) or []
+                for e in (probes.get(kind or "") or {}).get(key) or []
             }
             if req.id not in listed:
                 problems.append(
-                    f"{framework.path}: {req.id} maps {m.check}, but crosswalk.yaml does not list "
+                    f"{where}: {req.id} maps {m.check}, but crosswalk.yaml does not list "
                     f"{req.id} for {kind or 'its probe kind'}"
                 )
             elif m.role == "direct" and listed[req.id] != "direct":
                 problems.append(
-                    f"{framework.path}: {req.id} maps {m.check} as direct, but crosswalk.yaml "
+                    f"{where}: {req.id} maps {m.check} as direct, but crosswalk.yaml "
                     "says supporting"
                 )
     return problems
@@ -453,16 +679,22 @@ def catalog_problems(framework: Framework) -> list[str]:
 
 def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> list[str]:
     """Every built-in framework and profile (and `extra` files): a list of problems, empty
-    when all is well. Also: every registered check is mapped by some framework."""
+    when all is well. Also: every registered check is mapped by some framework, and no two
+    framework files claim the same framework ID."""
     problems: list[str] = []
     mapped: set[str] = set()
+    ids: dict[str, Path] = {}
     for fpath in framework_paths():
         try:
             fw = load_framework(fpath, checks)
-            mapped |= {m.check for r in fw.requirements for m in r.checks}
-            problems += catalog_problems(fw)
         except ConfigError as exc:
             problems.append(str(exc))
+            continue
+        if fw.id in ids:
+            problems.append(f"{fpath}: framework {fw.id} is also defined in {ids[fw.id]}")
+        ids.setdefault(fw.id, fpath)
+        mapped |= {m.check for r in fw.requirements for m in r.checks}
+        problems += catalog_problems(fw)
     for cid in sorted(set(checks) - mapped):
         problems.append(f"check {cid} is not mapped by any framework")
     for cid in checks:

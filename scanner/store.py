@@ -60,6 +60,13 @@ CREATE TABLE IF NOT EXISTS results (
     written TEXT NOT NULL,
     PRIMARY KEY (run_id, address, service_key, check_id)
 );
+CREATE TABLE IF NOT EXISTS evidence (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    path TEXT NOT NULL,              -- the manual evidence file as given
+    sha256 TEXT NOT NULL,            -- of its bytes
+    data TEXT NOT NULL,              -- JSON: its statements, as loaded (scanner.manual)
+    PRIMARY KEY (run_id, sha256)
+);
 """
 
 # Final verdicts, kept by a resumed scan: pass, fail, not_applicable (spelled out in the SQL
@@ -195,6 +202,25 @@ class Store:
             (run_id, address),
         )
         return [service_from_dict(json.loads(r[0])) for r in rows]
+
+    # manual evidence --------------------------------------------------------------------
+
+    def add_evidence(
+        self, run_id: str, path: str, sha256: str, statements: Sequence[JSONValue]
+    ) -> None:
+        """Keep a manual evidence file's statements with the run, so a re-render shows them
+        after the file has moved. The same bytes given twice are kept once."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO evidence VALUES (?, ?, ?, ?)",
+            (run_id, path, sha256, json.dumps(list(statements))),
+        )
+
+    def evidence(self, run_id: str) -> list[tuple[str, str, list[dict[str, Any]]]]:
+        """(path, sha256, statements) per file, in the order they were added."""
+        rows = self._db.execute(
+            "SELECT path, sha256, data FROM evidence WHERE run_id=? ORDER BY rowid", (run_id,)
+        )
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
     # results ----------------------------------------------------------------------------
 

@@ -80,6 +80,9 @@ async def _serve_connection(
                 source=source,
             )
             response = app.respond(request)
+            pause = app.state.take_delay(source)
+            if pause:
+                await asyncio.sleep(pause)  # the delay policy: a slow answer, not a refusal
         except h11.RemoteProtocolError:
             await _send_error(conn, writer, app, 400)
             return

@@ -37,9 +37,11 @@ class MalformedPacket(ValueError):
     pass
 
 
-async def read_packet(reader: asyncio.StreamReader) -> tuple[int, int, bytes]:
-    """(packet type, flags, body) of the next control packet."""
-    first = (await asyncio.wait_for(reader.readexactly(1), READ_TIMEOUT))[0]
+async def read_packet(
+    reader: asyncio.StreamReader, idle: float = READ_TIMEOUT
+) -> tuple[int, int, bytes]:
+    """(packet type, flags, body) of the next control packet, which must start within `idle`."""
+    first = (await asyncio.wait_for(reader.readexactly(1), idle))[0]
     length, multiplier = 0, 1
     for _ in range(4):  # the remaining length is a varint of at most four bytes
         byte = (await asyncio.wait_for(reader.readexactly(1), READ_TIMEOUT))[0]
@@ -108,6 +110,14 @@ def parse_connect(body: bytes) -> tuple[int, str | None, str | None]:
     return level, username, password
 
 
+def keep_alive(body: bytes) -> int:
+    """The Keep Alive seconds of a CONNECT body (after protocol name, level and flags)."""
+    cur = _Cursor(body)
+    cur.blob()
+    cur.take(2)
+    return cur.u16()
+
+
 def connack(level: int, code: tuple[int, int]) -> bytes:
     if level == 5:
         return bytes([CONNACK << 4, 3, 0, code[1], 0])
@@ -156,15 +166,22 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
         send(writer, connack(level, code))
         await writer.drain()
         if code == ACCEPTED:
+            # keepalive_enforced: silent for 1.5 × the client's keep-alive ends the
+            # connection (MQTT 3.1.1 §3.1.2.10); 0 turns the mechanism off.
+            idle = READ_TIMEOUT
+            if spec.keepalive_enforced and keep_alive(body):
+                idle = 1.5 * keep_alive(body)
             with contextlib.suppress(MalformedPacket):
-                await _session(reader, writer, level)
+                await _session(reader, writer, level, idle)
 
     return await serve_tcp(handle, host, port, context)
 
 
-async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, level: int) -> None:
+async def _session(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, level: int, idle: float
+) -> None:
     for _ in range(MAX_PACKETS):
-        kind, _, body = await read_packet(reader)
+        kind, _, body = await read_packet(reader, idle)
         if kind == PINGREQ:
             send(writer, bytes([PINGRESP << 4, 0]))
         elif kind == SUBSCRIBE:

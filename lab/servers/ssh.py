@@ -240,7 +240,8 @@ class _Session:
             channel = self.transport.accept(timeout=POLL)
         if not self.server.requested.wait(REQUEST_WAIT):
             return
-        channel.settimeout(READ_TIMEOUT)
+        # idle_timeout: a shell idle that long is logged out (as TMOUT); else the lab's bound
+        channel.settimeout(self.spec.idle_timeout or READ_TIMEOUT)
         kind, command = self.server.request
         if kind == "exec":
             output, status = run_command(command, self.server.username)
@@ -257,7 +258,11 @@ class _Session:
         pending = bytearray()
         for _ in range(MAX_COMMANDS):
             while b"\n" not in pending and b"\r" not in pending:
-                data = channel.recv(1024)
+                try:
+                    data = channel.recv(1024)
+                except TimeoutError:
+                    channel.sendall(b"\r\ntimed out waiting for input: auto-logout\r\n")
+                    return
                 if not data:
                     return
                 pending += data
@@ -332,6 +337,9 @@ class _Server(paramiko.ServerInterface):
         if self.hang_up.is_set():
             return AUTH_FAILED
         result = self._auth.attempt("ssh", username, password, self._source)
+        pause = self._auth.take_delay(self._source)
+        if pause:
+            time.sleep(pause)  # the delay policy; paramiko runs this in the session's thread
         if result is AuthResult.ACCEPTED:
             self.username = username
             return AUTH_SUCCESSFUL

@@ -26,6 +26,7 @@ MAX_FAILURES = 3
 #: Users whose shell prompt is `# ` (uid 0 on the small devices the lab imitates).
 PRIVILEGED = frozenset({"root", "admin"})
 THROTTLED = b"\r\nToo many failed logins. Try again later.\r\n"
+AUTO_LOGOUT = b"\r\ntimed out waiting for input: auto-logout\r\n"
 
 
 class TelnetLines:
@@ -105,9 +106,13 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
                 return
             user = username.strip()
             result = device.auth.attempt("telnet", user, password, source)
+            pause = device.auth.take_delay(source)
+            if pause:
+                await asyncio.sleep(pause)  # the delay policy
             if result is AuthResult.ACCEPTED:
                 send(writer, f"\r\nWelcome {user}\r\n".encode())
-                await _shell(lines, writer, b"# " if user in PRIVILEGED else b"$ ")
+                prompt = b"# " if user in PRIVILEGED else b"$ "
+                await _shell(lines, writer, prompt, spec.idle_timeout)
                 return
             if result is AuthResult.THROTTLED:
                 send(writer, THROTTLED)
@@ -123,10 +128,21 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
     return await serve_tcp(handle, host, port)
 
 
-async def _shell(lines: TelnetLines, writer: asyncio.StreamWriter, prompt: bytes) -> None:
+async def _shell(
+    lines: TelnetLines, writer: asyncio.StreamWriter, prompt: bytes, idle_timeout: float = 0.0
+) -> None:
+    """`idle_timeout` (0: none): a shell idle that long is logged out, as busybox's TMOUT."""
     while True:
         send(writer, prompt)
-        command = await lines.readline()
+        try:
+            async with asyncio.timeout(idle_timeout or None):
+                command = await lines.readline()
+        except TimeoutError:
+            if not idle_timeout:
+                raise
+            send(writer, AUTO_LOGOUT)
+            await writer.drain()
+            return
         if command is None or command.strip() in ("exit", "logout"):
             return
         if command.strip():

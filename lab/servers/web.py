@@ -17,6 +17,7 @@ import binascii
 import html
 import json
 import secrets
+import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
@@ -25,6 +26,8 @@ from lab.auth import AuthResult, AuthState
 from lab.servers.digest import DigestAuth
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lab.personality import Personality, ServiceSpec
 
 SESSION_COOKIE = "session"
@@ -63,6 +66,9 @@ class WebApp:
     anonymous: dict[str, None] = field(default_factory=dict)  # handed out before a login
     digest: DigestAuth | None = None
     host: str = "localhost"  # the device's address, for absolute URLs it writes
+    clock: Callable[[], float] = time.monotonic
+    #: logged-in session -> (login time, last request): idle_timeout and absolute_timeout
+    session_times: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.spec.login == "digest":
@@ -157,7 +163,7 @@ class WebApp:
         anonymous = [s for s in self._cookie_sessions(request) if s in self.anonymous]
         if self.spec.fixation and anonymous:
             # The flaw: the ID the browser had before the login now opens the session.
-            session = _remember(self.sessions, anonymous[0])
+            session = self._start_session(anonymous[0])
         else:
             session = self._new_session()
         for old in anonymous:
@@ -235,7 +241,7 @@ class WebApp:
             return self._json_login(request)
         if request.path == "/api/status" and request.method == "GET":
             token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if token and token in self.sessions:
+            if token and self._alive(token):
                 return _json_response(200, {"ok": True, "device": self.personality.title})
             return _json_response(401, {"ok": False, "error": "not logged in"})
         if request.path.startswith("/api/"):
@@ -311,7 +317,34 @@ class WebApp:
         return WebResponse(404, self._page("Not Found", "<p>Not found</p>"))
 
     def _new_session(self) -> str:
-        return _remember(self.sessions, secrets.token_hex(16))
+        return self._start_session(secrets.token_hex(16))
+
+    def _start_session(self, session: str) -> str:
+        """A logged-in session; with `max_sessions`, the oldest beyond it end now."""
+        now = self.clock()
+        _remember(self.sessions, session)
+        self.session_times[session] = (now, now)
+        while self.spec.max_sessions and len(self.sessions) > self.spec.max_sessions:
+            oldest = next(iter(self.sessions))
+            del self.sessions[oldest]
+            self.session_times.pop(oldest, None)
+        if len(self.session_times) > MAX_SESSIONS:  # forgotten or logged-out sessions
+            self.session_times = {k: v for k, v in self.session_times.items() if k in self.sessions}
+        return session
+
+    def _alive(self, session: str) -> bool:
+        """Whether `session` is logged in and within its timers; a request refreshes it."""
+        if session not in self.sessions:
+            return False
+        now = self.clock()
+        started, seen = self.session_times.get(session, (now, now))
+        idle, absolute = self.spec.idle_timeout, self.spec.absolute_timeout
+        if (idle and now - seen > idle) or (absolute and now - started > absolute):
+            del self.sessions[session]
+            self.session_times.pop(session, None)
+            return False
+        self.session_times[session] = (started, now)
+        return True
 
     @staticmethod
     def _cookie_sessions(request: WebRequest) -> list[str]:
@@ -323,11 +356,11 @@ class WebApp:
         return values
 
     def _has_session(self, request: WebRequest) -> bool:
-        if any(s in self.sessions for s in self._cookie_sessions(request)):
+        if any(self._alive(s) for s in self._cookie_sessions(request)):
             return True
         if self.spec.session_in_url:
             query = parse_qs(request.query)
-            return any(s in self.sessions for s in query.get("sid", []))
+            return any(self._alive(s) for s in query.get("sid", []))
         return False
 
     def _form_page(self, message: str = "", *, csrf: bool = True) -> str:

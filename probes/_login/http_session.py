@@ -27,13 +27,13 @@ from probes._login.http import (
     _judge_control,
     _scrub,
 )
-from scanner.credentials import Credential, Outcome
+from scanner.credentials import Attempt, Credential, Outcome
 from scanner.facts import on_service
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from probes._login.http import _Answer, _Chain
+    from probes._login.http import _Answer, _Chain, _Seen, _Surface
     from scanner.facts import HttpPage, LoginForm
     from scanner.model import Service
     from scanner.net import DeviceNetwork
@@ -163,3 +163,48 @@ def _token(body: bytes) -> str:
         if str(key).lower() in _TOKEN_KEYS and isinstance(value, str):
             return value
     return ""
+
+
+class HttpLogin:
+    """Repeated single logins on one web service against one control answer: the surface
+    is found and the random control login sent once, so each later attempt costs exactly
+    one login on the device (the lockout probe counts them)."""
+
+    def __init__(
+        self,
+        dev: DeviceNetwork,
+        client: httpx.AsyncClient,
+        service: Service,
+        pages: Sequence[HttpPage] = (),
+        forms: Sequence[LoginForm] = (),
+    ) -> None:
+        self._dev, self._client, self._service = dev, client, service
+        self._pages, self._forms = pages, forms
+        self._surface: _Surface | None = None
+        self._control: _Seen | None = None
+        self.method = "http"
+
+    async def prepare(self) -> str | None:
+        """None when ready, else why no attempt can be judged on this service."""
+        found = await _discover(self._dev, self._client, self._service, self._pages, self._forms)
+        if isinstance(found, str):
+            return found
+        if not on_service(_surface_url(found, self._client), self._service):
+            return "the login surface belongs to another service of the device"
+        control = Credential(f"shinsa-{secrets.token_hex(4)}", f"shinsa-{secrets.token_hex(8)}")
+        seen, locked, _, detail, _ = await _attempt(found, self._client, control)
+        if seen is None:
+            return f"the random control login failed: {detail}"
+        outcome, detail = _judge_control(seen, locked, challenge=found.challenge)
+        if outcome is not Outcome.REJECTED:
+            return f"a random login is not refused ({detail}): no oracle"
+        self._surface, self._control, self.method = found, seen, found.method
+        return None
+
+    async def attempt(self, credential: Credential) -> Attempt:
+        if self._surface is None or self._control is None:
+            raise RuntimeError("prepare() first")
+        seen, _, outcome, detail, latency = await _attempt(self._surface, self._client, credential)
+        if seen is not None:
+            outcome, detail = _judge(seen, self._control, challenge=self._surface.challenge)
+        return Attempt(credential, outcome, _scrub(detail, credential), latency)

@@ -235,8 +235,12 @@ async def try_logins(
     *,
     timeout: float = 10.0,
     connections: int = 1,
+    with_control: bool = True,
 ) -> LoginRun:
     """Try `credentials` on an MQTT broker, in order; see the module docstring.
+
+    `with_control=False` skips the random control login: for a caller that knows the broker
+    refuses anonymous logins and counts every failed attempt (the lockout probe).
 
     TLS (`mqtts`, or `service.tls`) uses the lenient context: certificates are recorded by
     the TLS checks, not trusted here.
@@ -252,7 +256,7 @@ async def try_logins(
         async with dev.tcp(service.port, tls=tls) as stream:
             yield _Session(stream, level, timeout)
 
-    if any(c.username or c.password for c in credentials):
+    if with_control and any(c.username or c.password for c in credentials):
         # A broker with anonymous access accepts whatever username and password come with
         # the CONNECT: only a refused random login makes an accepted one mean anything.
         bogus = Credential(f"shinsa-{secrets.token_hex(4)}", secrets.token_urlsafe(12), "control")

@@ -17,6 +17,8 @@ import pytest
 from lab import control
 from lab.oracle import expected_creds, expected_results, expected_web
 from lab.oracle_banners import expected_banners
+from lab.oracle_expiry import expected_expiry
+from lab.oracle_lockout import expected_lockout
 from lab.oracle_session import expected_reflection, expected_session
 from lab.oracle_ssh import expected_ssh
 from lab.oracle_tls import expected_tls
@@ -148,6 +150,8 @@ def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
             expected_reflection,
             expected_tls,
             expected_banners,
+            expected_lockout,
+            expected_expiry,
         )
     )
     assert len(kept) < expected_total, "the scan finished before it was killed"

@@ -9,6 +9,8 @@ import pytest
 
 from lab.oracle import expected_creds, expected_results, expected_web
 from lab.oracle_banners import expected_banners
+from lab.oracle_expiry import expected_expiry
+from lab.oracle_lockout import expected_lockout
 from lab.oracle_session import expected_reflection, expected_session
 from lab.oracle_ssh import expected_ssh
 from lab.oracle_tls import expected_tls
@@ -51,6 +53,8 @@ async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start
             expected |= expected_reflection(device.personality, ports)
             expected |= expected_tls(device.personality, ports)
             expected |= expected_banners(device.personality, ports)
+            expected |= expected_lockout(device.personality, ports)
+            expected |= expected_expiry(device.personality, ports)
             got = {
                 (r.service_key, r.check_id): r.verdict
                 for r in results
@@ -84,7 +88,15 @@ async def test_fault_devices_end_inconclusive_with_a_reason_never_pass(start_lab
 
 async def test_a_narrow_device_profile_fails_every_service_it_does_not_allow(start_lab, tmp_path):
     lab = await start_lab([load_builtin("weak-camera")])
-    profile = load_profile("acme-cam-200", all_checks())
+    # acme-cam-200's allow-list on the permissive base (acme-cam-200 itself extends the
+    # acceptance profile, whose behavioural checks wait minutes on a device that never
+    # ends a session)
+    narrow = tmp_path / "narrow.yaml"
+    narrow.write_text(
+        "profile: narrow\nextends: base\nparams:\n  services.unexpected:\n"
+        '    allowed: ["tcp/443 https", "tcp/22 ssh", "tcp/554 rtsp"]\n'
+    )
+    profile = load_profile(str(narrow), all_checks())
     with Store(tmp_path / "s.sqlite") as store:
         scanned = await scan_lab(lab, store, profile=profile)
         verdicts = {

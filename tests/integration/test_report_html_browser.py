@@ -25,7 +25,7 @@ from probes.registry import all_checks
 from reports import html
 from reports.data import collect
 from reports.i18n import LANGS, translator
-from scanner.profiles import load_profile
+from scanner.profiles import Coverage, load_profile
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 from tests.unit.test_report_html import hostile_report_data
@@ -114,7 +114,13 @@ def test_the_report_renders_with_no_console_message_and_hostile_text_inert(tmp_p
     dom, console = dump_dom(tmp_path, page)
     assert console == []  # no error, no CSP violation, no warning
     assert 'id="matrix-table"' in dom
-    assert dom.count('<td class="cell st-') == len(data.assessment.statuses)
+    # a cell for each device and requirement a check is mapped to; the one no network scan
+    # can assess is a row of its own table instead
+    columns = [
+        st for st in data.assessment.statuses if st.requirement.coverage is not Coverage.NONE
+    ]
+    assert dom.count('<td class="cell st-') == len(columns) < len(data.assessment.statuses)
+    assert dom.count('<tr id="req-') == 1
     assert f"<title>{translator(lang)('report.title')} — " in dom
     # the hostile label and banner were parsed as text: no element, no handler, no script
     assert "<img" not in dom

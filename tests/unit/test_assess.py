@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from probes.registry import all_checks
+from scanner import assess as assess_module
+from scanner.assess import RULES, Status, assess, decide, exit_code, status_of
 from scanner.assess import JudgedResult as J
-from scanner.assess import Status, assess, exit_code, status_of
+from scanner.manual import Statement
 from scanner.model import Result, Service, Verdict
 from scanner.profiles import Accepted, Coverage, MappedCheck, Requirement, load_profile
 
@@ -46,6 +50,116 @@ def test_status_follows_the_first_matching_rule(coverage, verdicts, expected):
     status, reason = status_of(req(coverage), [J(res(v)) for v in verdicts])
     assert status is expected
     assert reason
+
+
+def statement(requirement: str = "CR 7.7", devices: tuple[str, ...] = ()) -> Statement:
+    return Statement(
+        "iec-62443-4-2",
+        requirement,
+        "Only the listed services run; checked against the build manifest.",
+        "K. Sato",
+        date(2026, 11, 20),
+        "ACME-SEC-0042",
+        devices,
+    )
+
+
+# U: inconclusive (undecided)
+P, F, E, N, U, S = (
+    Verdict.PASS,
+    Verdict.FAIL,
+    Verdict.ERROR,
+    Verdict.NOT_APPLICABLE,
+    Verdict.INCONCLUSIVE,
+    Verdict.SKIPPED,
+)
+M = (statement(),)
+
+#: one example per row of RULES, in its order: (row, coverage, verdicts, manual evidence)
+ROWS = [
+    (assess_module.NOTHING_MEASURED, Coverage.NONE, [], ()),
+    (assess_module.NOTHING_MEASURED, Coverage.FULL, [], ()),
+    (assess_module.MANUAL_ONLY, Coverage.NONE, [], M),
+    (assess_module.MANUAL_ONLY, Coverage.PARTIAL, [], M),
+    (assess_module.ANY_FAIL, Coverage.FULL, [P, F, E, U], M),
+    (assess_module.ANY_ERROR, Coverage.FULL, [P, E, U, N], ()),
+    (assess_module.ALL_NOT_APPLICABLE, Coverage.PARTIAL, [N, N], M),
+    (assess_module.ANY_UNDECIDED, Coverage.FULL, [P, U], ()),
+    (assess_module.ANY_UNDECIDED, Coverage.FULL, [P, S, N], M),
+    (assess_module.PASSES_FULL, Coverage.FULL, [P, N], ()),
+    (assess_module.PASSES_FULL, Coverage.FULL, [P], M),
+    (assess_module.PASSES_PARTIAL, Coverage.PARTIAL, [P, P], M),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "coverage", "verdicts", "manual"),
+    ROWS,
+    ids=[f"{RULES.index(r) + 1}-{r.status}-{len(m)}m" for r, _, _, m in ROWS],
+)
+def test_each_row_of_the_table_decides_its_example(rule, coverage, verdicts, manual):
+    decided, reason = decide(req(coverage), [J(res(v)) for v in verdicts], manual)
+    assert decided is rule
+    assert status_of(req(coverage), [J(res(v)) for v in verdicts], manual) == (rule.status, reason)
+
+
+def test_every_row_of_the_table_has_an_example_in_order():
+    rows = list(dict.fromkeys(r for r, _, _, _ in ROWS))
+    assert rows == list(RULES)
+
+
+def test_the_table_in_the_docs_is_the_table_in_the_code():
+    docs = (Path(__file__).parents[2] / "docs" / "report-format.md").read_text(encoding="utf-8")
+    section = docs.split("## How a status is decided", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (.+?) \| `([a-z_]+)` \|$", section, re.MULTILINE)
+    assert rows == [(r.when, r.status.value) for r in RULES]
+
+
+@pytest.mark.parametrize("coverage", list(Coverage))
+def test_a_statement_alone_is_never_satisfied(coverage):
+    status, reason = status_of(req(coverage), [], M)
+    assert status is Status.PARTIALLY_ASSESSED
+    assert "1 manual statement(s), not verified by the scan: K. Sato, 2026-11-20" in reason
+
+
+def test_a_measurement_decides_and_the_statement_only_stands_beside_it():
+    assert status_of(req(Coverage.FULL), [J(res(F))], M)[0] is Status.NOT_SATISFIED
+    assert status_of(req(Coverage.FULL), [J(res(E))], M)[0] is Status.ERROR
+    assert status_of(req(Coverage.PARTIAL), [J(res(P))], M)[0] is Status.PARTIALLY_ASSESSED
+
+
+def test_assessment_lists_statements_only_for_their_requirement_and_devices():
+    profile = load_profile("base", all_checks())
+    cam, nas = "127.0.10.1", "127.0.10.2"
+    manual = (
+        statement("EDR 3.2", devices=("lobby-cam",)),
+        statement("CR 7.7", devices=(nas,)),
+    )
+    a = assess(
+        [res(P)],
+        profile,
+        [cam, nas],
+        today=date(2026, 11, 28),
+        manual=manual,
+        labels={cam: "lobby-cam", nas: "nas"},
+    )
+
+    def st(target: str, rid: str):
+        return next(
+            s
+            for s in a.for_target(target)
+            if s.framework == "iec-62443-4-2" and s.requirement.id == rid
+        )
+
+    assert st(cam, "EDR 3.2").manual == (manual[0],)  # named by label
+    assert st(cam, "EDR 3.2").status is Status.PARTIALLY_ASSESSED
+    assert st(nas, "EDR 3.2").manual == ()
+    assert st(nas, "EDR 3.2").status is Status.NOT_ASSESSED
+    assert st(nas, "CR 7.7").manual == (manual[1],)  # named by address; nothing measured there
+    assert st(nas, "CR 7.7").status is Status.PARTIALLY_ASSESSED
+    assert st(cam, "CR 7.7").manual == ()  # the telnet pass decides, partial coverage
+    assert st(cam, "CR 7.7").status is Status.PARTIALLY_ASSESSED
+    assert exit_code(a) == 0
 
 
 def test_an_error_is_never_satisfied_even_with_full_coverage():

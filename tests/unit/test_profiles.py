@@ -33,7 +33,8 @@ def test_device_profile_extends_base_and_overrides_params():
         "etsi-en-303-645",
         "jc-star",
     }
-    assert len(profile.files) == 6  # two profiles, four frameworks
+    # three profiles (acme-cam-200, acceptance, base), four frameworks
+    assert len(profile.files) == 7
     assert len(profile.digest) == 64
 
 
@@ -51,7 +52,8 @@ def test_unknown_parameter_names_the_file_and_check(tmp_path: Path):
         "profile: p\nextends: base\nparams:\n  services.unexpected: {allow: [ssh]}\n",
     )
     with pytest.raises(
-        ConfigError, match=r"p\.yaml: params\.services\.unexpected: unknown parameter\(s\) allow"
+        ConfigError,
+        match=r"p\.yaml line 4: params\.services\.unexpected: unknown parameter\(s\) allow",
     ):
         load_profile(str(p), all_checks())
 
@@ -124,3 +126,17 @@ def test_catalog_check_catches_unknown_ids_and_roles_the_crosswalk_does_not_supp
     assert any("CR 99.9 is not in iec62443-4-2.yaml" in p for p in problems)
     assert any("CR 7.7 maps creds.default.ssh" in p and "does not list" in p for p in problems)
     assert any("CR 7.6 maps services.unexpected as direct" in p for p in problems)
+
+
+def test_an_impossible_date_is_a_config_error_not_a_traceback(tmp_path):
+    from probes.registry import all_checks
+    from scanner.errors import ConfigError
+    from scanner.profiles import load_profile
+
+    bad = tmp_path / "p.yaml"
+    bad.write_text(
+        "profile: p\nextends: base\naccepted:\n"
+        "  - {check: services.unexpected, reason: r, approved_by: a, expires: 2026-13-01}\n"
+    )
+    with pytest.raises(ConfigError, match="invalid value"):
+        load_profile(str(bad), all_checks())

@@ -23,15 +23,17 @@ from reports.data import Device, ReportData
 from reports.i18n import CATALOGUE, LANGS, translator
 from scanner import __version__
 from scanner.assess import Status, assess
+from scanner.manual import EvidenceFile, Statement
 from scanner.model import Evidence, Result, Service, Verdict
 from scanner.profiles import Coverage, load_profile
 from scanner.store import RunInfo
-from tests.unit.test_report_formats import RESULTS, SCRIPT, report_data
+from tests.unit.test_report_formats import CAMERA, RESULTS, SCRIPT, TODAY, report_data
 
 TEMPLATES = Path(html.__file__).parent / "templates"
 HOSTILE = "127.0.10.66"
 IMG = '"><img src=x onerror=alert(1)>'
 HOSTILE_SERVICE = Service("tcp", 8080, "http", banner=SCRIPT, product=IMG)
+CR32 = "req-iec-62443-4-2-CR-3-2"  # coverage none: no network check can assess it
 
 
 def hostile_report_data() -> ReportData:
@@ -122,9 +124,16 @@ def test_the_page_has_every_section_and_the_nav_links_to_each(rendered):
     page = Page(text)
     for section in ("overview", "counts", "charts", "matrix", "devices", "requirements"):
         assert section in page.ids
-    assert {"manual", "method"} <= set(page.ids)
+    assert {"not-assessable", "manual", "method"} <= set(page.ids)
     nav = text.split('<nav class="top"', 1)[1].split("</nav>", 1)[0]
-    for target in ("#overview", "#devices", "#requirements", "#manual", "#method"):
+    for target in (
+        "#overview",
+        "#devices",
+        "#requirements",
+        "#not-assessable",
+        "#manual",
+        "#method",
+    ):
         assert f'href="{target}"' in nav
 
 
@@ -140,8 +149,9 @@ def test_every_device_and_requirement_is_anchored_and_every_link_resolves(render
     requirements = [i for i in page.ids if i.startswith("req-")]
     assert len(requirements) == 7  # 5 IEC 62443-4-2 at SL 2 + 2 NIST
     assert "req-iec-62443-4-2-CR-7-7" in requirements
+    assert CR32 in requirements  # a row of the "not assessable" table: a link lands there
     assert page.count_class("section", "device") == 4
-    assert page.count_class("section", "req") == 7
+    assert page.count_class("section", "req") == 6
     targets = {v[1:] for _, v in page.urls if v.startswith("#")}
     assert targets <= set(page.ids)
 
@@ -178,19 +188,27 @@ def test_control_characters_in_device_text_become_visible_escapes(rendered):
 
 
 def test_the_counts_match_the_assessment(rendered):
-    _, text = rendered
+    lang, text = rendered
     data = hostile_report_data()
     statuses = Counter(st.status for st in data.assessment.statuses)
     for status in Status:
         assert re.search(
             rf'<div class="card st-{status.value}"[^>]*><b>{statuses[status]}</b>', text
         ), status
+    # the not assessed count keeps the requirement no network scan can assess, and says so
+    assert statuses[Status.NOT_ASSESSED] > 4
+    said = translator(lang)("not_assessable.in_counts").format(n=4, r=1, d=4)
+    assert said in Page(text).plain
+    # the matrix has a cell per device and requirement something was measured or stated of
     page = Page(text)
     cells = [c for t, c in page.classes if t == "td" and c.startswith("cell ")]
-    assert len(cells) == len(data.assessment.statuses) == 4 * 7
-    assert Counter(c.split()[1].removeprefix("st-") for c in cells) == {
-        s.value: n for s, n in statuses.items()
-    }
+    columns = [
+        st for st in data.assessment.statuses if st.requirement.coverage is not Coverage.NONE
+    ]
+    assert len(cells) == len(columns) == 4 * 6
+    assert Counter(c.split()[1].removeprefix("st-") for c in cells) == Counter(
+        st.status.value for st in columns
+    )
 
 
 def test_a_finding_shows_its_evidence_remediation_and_requirements():
@@ -305,11 +323,115 @@ def test_fifty_devices_by_the_base_profile_stay_one_readable_file():
     data = ReportData(run, __version__, devices, assessment, checks, profile_changed=False)
     text = html.render(data)
     page = Page(text)
-    n_requirements = len({(st.framework, st.requirement.id) for st in assessment.statuses})
-    assert page.count_class("td", "cell ") == 50 * n_requirements
+    requirements = {(st.framework, st.requirement.id): st.requirement for st in assessment.statuses}
+    n_requirements = len(requirements)
+    # a column and a section for each requirement a check is mapped to (no manual evidence
+    # here); the rest, most of every standard, are listed once
+    n_columns = sum(1 for r in requirements.values() if r.coverage is not Coverage.NONE)
+    assert 0 < n_columns < n_requirements / 2
+    assert page.count_class("td", "cell ") == 50 * n_columns
     assert page.count_class("section", "device") == 50
-    assert page.count_class("section", "req") == n_requirements
+    assert page.count_class("section", "req") == n_columns
+    assert sum(1 for i in page.ids if i.startswith("req-")) == n_requirements
+    unassessable = text.split('<section id="not-assessable">', 1)[1].split("</section>", 1)[0]
+    assert unassessable.count("<tr id=") == n_requirements - n_columns
     assert len(page.ids) == len(set(page.ids))
     # long lists fold: every device's result table and requirement list is in a <details>
-    assert page.tags["details"] >= 50 * 2 + n_requirements
+    assert page.tags["details"] >= 50 * 2 + n_columns
     assert len(text.encode()) < 4_000_000
+
+
+def _ids(fragment: str) -> list[str]:
+    return Page(fragment).ids
+
+
+def test_a_requirement_no_network_scan_can_assess_is_listed_once(rendered):
+    lang, text = rendered
+    page = Page(text)
+    # one element carries its anchor: a row of its standard's "not assessable" table …
+    assert page.ids.count(CR32) == 1
+    unassessable = text.split('<section id="not-assessable">', 1)[1].split("</section>", 1)[0]
+    assert f'<tr id="{CR32}">' in unassessable
+    assert Page(unassessable).plain.count("Protection from malicious code") == 1
+    assert translator(lang)("not_assessable.count").format(n=1) in Page(unassessable).plain
+    # … no matrix column, no section of its own, no row in any device's section
+    matrix = text.split('id="matrix-table"', 1)[1].split("</table>", 1)[0]
+    assert f'href="#{CR32}"' not in matrix
+    assert "CR 3.2" not in matrix
+    requirements = text.split('<section id="requirements">', 1)[1].split('<section id="not-', 1)[0]
+    assert f'id="{CR32}"' not in requirements
+    devices = text.split('<section id="devices">', 1)[1].split('<section id="requirements">', 1)[0]
+    assert "CR 3.2" not in devices
+    assert "Protection from malicious code" not in devices
+    # outside the manual-evidence to-do list, its title is on the page once
+    before_manual = text.split('<section id="manual">', 1)[0]
+    assert Page(before_manual).plain.count("Protection from malicious code") == 1
+
+
+def test_the_chart_shows_the_unassessable_as_one_segment_of_the_overall_bar(rendered):
+    lang, text = rendered
+    iec = text.split('<figure class="chart">', 2)[1].split("</figure>", 1)[0]
+    segments = re.findall(r'<g class="st-unassessable">.*?<title>(.*?)</title>', iec)
+    assert segments == [
+        f"{translator(lang)('label.all_requirements')}: "
+        f"{translator(lang)('not_assessable.segment')} 4"
+    ]
+    assert 'href="#not-assessable-1"' in iec
+    assert "CR 3.2" not in iec  # no bar of its own
+    nist = text.split('<figure class="chart">', 3)[2].split("</figure>", 1)[0]
+    assert "st-unassessable" not in nist  # NIST here has nothing a network cannot assess
+
+
+def test_a_device_folds_the_requirements_nothing_measured_into_one_line():
+    text = html.render(report_data())
+    router = text.split('id="device-2001-db8-5"', 1)[1].split("</section>", 1)[0]
+    measured, unmeasured = router.split('<details class="unmeasured">', 1)
+    # with a result: CR 7.7, CR 4.3, 3.4.7; nothing measured: CR 1.5, CR 1.11, 3.13.8 and the
+    # unassessable CR 3.2, which only the count names
+    assert "Requirements on this device <span" in measured
+    assert "(3)" in measured.rsplit("<details>", 1)[1].split("</summary>", 1)[0]
+    for rid in ("CR 7.7", "CR 4.3", "3.4.7"):
+        assert rid in measured
+    assert "Not assessed for this device: 4 requirements" in unmeasured
+    for rid in ("CR 1.5", "CR 1.11", "3.13.8"):
+        assert rid in unmeasured
+        assert rid not in measured.rsplit("<details>", 1)[1]
+    assert "1 of them no network scan can assess, on any device" in unmeasured
+    assert 'href="#not-assessable"' in unmeasured
+    assert "CR 3.2" not in router
+
+
+def test_a_requirement_with_manual_evidence_keeps_its_column_though_no_network_check_can():
+    data = report_data()
+    said = Statement(
+        "iec-62443-4-2",
+        "CR 3.2",
+        "Firmware images are signed and scanned before release.",
+        "QA-3",
+        TODAY,
+        "QA-REL-12",
+        devices=(CAMERA,),
+    )
+    evidence = (EvidenceFile("evidence.yaml", "ef" * 32, (said,)),)
+    assessment = assess(
+        RESULTS,
+        data.assessment.profile,
+        [d.address for d in data.devices],
+        today=TODAY,
+        manual=(said,),
+    )
+    text = html.render(dataclasses.replace(data, assessment=assessment, evidence=evidence))
+    page = Page(text)
+    matrix = text.split('id="matrix-table"', 1)[1].split("</table>", 1)[0]
+    assert f'href="#{CR32}"' in matrix
+    assert page.count_class("td", "cell ") == 3 * 7
+    assert page.count_class("section", "req") == 7
+    assert f'<section class="req" id="{CR32}">' in text
+    unassessable = text.split('<section id="not-assessable">', 1)[1].split("</section>", 1)[0]
+    assert "<tr id=" not in unassessable
+    assert "Every requirement in scope has a mapped check or manual evidence." in unassessable
+    assert "Of those not assessed" not in text
+    # the camera has a statement; the others list CR 3.2 among what nothing measured
+    router = text.split('id="device-2001-db8-5"', 1)[1].split("</section>", 1)[0]
+    assert "CR 3.2" in router.split('<details class="unmeasured">', 1)[1]
+    assert "no network scan can assess" not in router

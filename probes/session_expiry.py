@@ -1,0 +1,1169 @@
+"""Session expiry, measured after a login with a known credential (IEC 62443-4-2 CR 2.6,
+CR 2.5, CR 2.7; NIST SP 800-171 3.1.11, 3.1.10, 3.13.9).
+
+| check                     | parameter (0 = not required: skipped, nothing is waited for) |
+|---------------------------|---------------------------------------------------------------|
+| session.idle-timeout      | `max_idle_seconds`: an idle session must end by this          |
+| session.absolute-timeout  | `max_session_seconds`: a busy session must end by this        |
+| session.concurrent-limit  | `max_sessions`: at most this many sessions at once            |
+| session.mqtt-keepalive    | `keepalive_seconds` (MqttKeepAlive): a broker ends a silent   |
+|                           | client within 1.5 × its keep-alive (MQTT 3.1.1 §3.1.2.10)     |
+
+The limits are the profile's (an installation profile sets e.g. `max_idle_seconds: 600`);
+the base profile sets none, so a plain scan waits for nothing and reports these checks
+`skipped`: not run by choice, which keeps a requirement that needs them from looking
+satisfied. A session is judged with `resolution_seconds` (default 10 % of the limit, at least
+1 s): a session still open after `limit + resolution` fails; one that ended earlier passes,
+and the evidence brackets when it ended (`lo < timeout ≤ hi`) with the whole timeline.
+
+Web (form or JSON login): "alive" means a page that shows its content with the session and
+something else without it (as `session.logout` measures it) still shows that content. The
+idle timeout is measured in about one timeout window: k sessions are open at once and
+session i makes its single check after t_i s idle (a check refreshes only that session), the
+t_i spread over (0, limit + resolution] at the resolution; later rounds (at most
+`MAX_ROUNDS` in all) split what is left of the bracket. Before that, all sessions are
+checked right after their logins: a device that ended the older ones (one session at a
+time, CR 2.7) is probed with one session per round, a bounded binary search; a round whose
+timeline contradicts itself (dead after 2 s, alive after 5 s) means logins end sessions,
+and the search falls back to one session per round too. The absolute timeout keeps one
+session busy with a request every `interval` (shorter than the idle timeout found).
+
+SSH and telnet shells: one shell idles until the device closes it (the close time is the
+measurement); the absolute timeout sends a keystroke every `interval`; the concurrent limit
+opens `max_sessions + 1` shells. HTTP Basic/Digest has no session to end: not applicable.
+
+Waiting costs the device nothing: permits are held while connecting and logging in, never
+while a session idles, so the waits of every device and session run at the same time.
+Never a pass without a session: no credential, a refused login or no page that needs the
+session is inconclusive, with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import asyncssh
+import httpx
+
+from probes._login import telnet as telnet_login
+from probes._login.common import Dropped, NoLoginNeeded, reason_of
+from probes._login.http import _exchange, _follow, _Throttled
+from probes._login.http_session import NoSession, open_session
+from probes._login.mqtt import connect_packet, parse_connack
+from probes._login.ssh import _LEGACY_TOO
+from probes._web import PASSWORD_INPUT, read_page, same_page
+from scanner.credentials import Credential, Outcome
+from scanner.errors import ConfigError, ScopeError
+from scanner.facts import (
+    ACCOUNT_CHECKS,
+    HTTP_PAGES,
+    LOGIN_FORMS,
+    VALID_CREDENTIALS,
+    WEB_SESSION_CHECKS,
+    on_service,
+)
+from scanner.model import Evidence, Verdict
+from scanner.net import BoundedStream, lenient_tls_context
+from scanner.probe import Check, Params, ServiceProbe
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from probes._login.http_session import WebSession
+    from scanner.model import JSONValue, Result, Service
+    from scanner.net import DeviceNetwork
+    from scanner.probe import ProbeContext
+
+#: Sessions one round keeps open at once (devices are small).
+MAX_PARALLEL = 12
+#: Rounds of the idle search, the first included.
+MAX_ROUNDS = 4
+#: Pages tried as "needs the session".
+MAX_PAGES = 10
+#: Login and first prompt of one shell or session.
+LOGIN_TIMEOUT = 15.0
+#: After opening the shells of the concurrent check: time for the device to end extra ones.
+SETTLE = 1.0
+#: Shortest gap between the requests that keep a session busy.
+MIN_INTERVAL = 0.5
+_LOGOUT_LINK = ("logout", "log out", "log-out", "logoff", "sign out", "signout")
+
+
+def _seconds(value: object, name: str, *, high: float = 86400.0) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= high:
+        raise ConfigError(f"{name} must be a number of seconds 0-{high:g}, got {value!r}")
+    return float(value)
+
+
+def _resolution(limit: float, given: float) -> float:
+    return given or max(1.0, round(limit * 0.1, 3))
+
+
+@dataclass(frozen=True, slots=True)
+class IdleParams(Params):
+    """`session.idle-timeout`: 0 = the profile does not require one (skipped)."""
+
+    max_idle_seconds: float = 0.0
+    resolution_seconds: float = 0.0  # 0: 10 % of max_idle_seconds, at least 1 s
+    max_wait_seconds: float = 0.0  # 0: max_idle + resolution, the wait a verdict needs
+
+    def __post_init__(self) -> None:
+        _seconds(self.max_idle_seconds, "max_idle_seconds")
+        _seconds(self.resolution_seconds, "resolution_seconds")
+        _seconds(self.max_wait_seconds, "max_wait_seconds")
+
+    @property
+    def resolution(self) -> float:
+        return _resolution(self.max_idle_seconds, self.resolution_seconds)
+
+    @property
+    def top(self) -> float:
+        """The longest idle time checked: the limit plus the resolution, or the wait bound."""
+        full = self.max_idle_seconds + self.resolution
+        return min(full, self.max_wait_seconds) if self.max_wait_seconds else full
+
+
+@dataclass(frozen=True, slots=True)
+class AbsoluteParams(Params):
+    """`session.absolute-timeout`: 0 = the profile does not require one (skipped)."""
+
+    max_session_seconds: float = 0.0
+    resolution_seconds: float = 0.0  # 0: 10 % of max_session_seconds, at least 1 s
+
+    def __post_init__(self) -> None:
+        _seconds(self.max_session_seconds, "max_session_seconds")
+        _seconds(self.resolution_seconds, "resolution_seconds")
+
+    @property
+    def resolution(self) -> float:
+        return _resolution(self.max_session_seconds, self.resolution_seconds)
+
+    @property
+    def top(self) -> float:
+        return self.max_session_seconds + self.resolution
+
+
+@dataclass(frozen=True, slots=True)
+class ConcurrentParams(Params):
+    """`session.concurrent-limit`: 0 = the profile sets no limit (skipped)."""
+
+    max_sessions: int = 0
+
+    def __post_init__(self) -> None:
+        value: object = self.max_sessions  # from YAML: anything
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MAX_PARALLEL:
+            raise ConfigError(f"max_sessions must be an integer 0-{MAX_PARALLEL - 1}")
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAliveParams(Params):
+    """`session.mqtt-keepalive`: the keep-alive the probe announces; 0 = skipped."""
+
+    keepalive_seconds: int = 0
+
+    def __post_init__(self) -> None:
+        value: object = self.keepalive_seconds  # from YAML: anything
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 600:
+            raise ConfigError("keepalive_seconds must be an integer 0-600")
+
+
+IDLE = Check(
+    id="session.idle-timeout",
+    title="An idle session ends within the profile's limit",
+    method=(
+        "Logs in with a known credential and lets sessions idle: web sessions are opened "
+        "k at a time and each checks a page that needs the session once, after its own "
+        "idle time spread over (0, max_idle + resolution]; an SSH or telnet shell idles "
+        "until the device closes it. Still open after max_idle + resolution fails."
+    ),
+    params=IdleParams,
+)
+ABSOLUTE = Check(
+    id="session.absolute-timeout",
+    title="A session ends within the profile's limit however busy it is",
+    method=(
+        "Keeps one session busy (a request or keystroke at short intervals) and fails when "
+        "it is still open max_session_seconds + resolution after the login."
+    ),
+    params=AbsoluteParams,
+)
+CONCURRENT = Check(
+    id="session.concurrent-limit",
+    title="No more sessions at once than the profile allows",
+    method=(
+        "Opens max_sessions + 1 sessions for one account one after another, then checks "
+        "them all: more than max_sessions still open fails. A login refused, or an older "
+        "session ended by a newer login, shows the limit."
+    ),
+    params=ConcurrentParams,
+)
+MQTT_KEEPALIVE = Check(
+    id="session.mqtt-keepalive",
+    title="The MQTT broker ends a client that stays silent past its keep-alive",
+    method=(
+        "Connects with keep-alive K = keepalive_seconds and sends nothing more: a broker "
+        "that has not closed the connection 1.5 × K (MQTT 3.1.1 §3.1.2.10) plus a grace "
+        "second later fails."
+    ),
+    params=KeepAliveParams,
+)
+
+
+# --- the search, pure -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One check of one session: `idle` seconds after its last request, alive or not."""
+
+    session: int
+    planned: float
+    idle: float
+    alive: bool
+
+    def row(self) -> dict[str, JSONValue]:
+        return {
+            "session": self.session,
+            "idle": round(self.idle, 2),
+            "alive": self.alive,
+        }
+
+
+def bracket(observations: Sequence[Observation]) -> tuple[float, float | None]:
+    """(lo, hi): a session lived after `lo` s idle and ended by `hi` (None: none ended)."""
+    dead = [o.idle for o in observations if not o.alive]
+    hi = min(dead) if dead else None
+    alive = [o.idle for o in observations if o.alive and (hi is None or o.idle < hi)]
+    return max(alive, default=0.0), hi
+
+
+def consistent(observations: Sequence[Observation]) -> bool:
+    """False when a session lived longer than another that ended: logins end sessions."""
+    lo = max((o.idle for o in observations if o.alive), default=0.0)
+    return all(o.alive or o.idle > lo for o in observations)
+
+
+def next_times(
+    lo: float, hi: float | None, top: float, parallel: int, resolution: float
+) -> list[float]:
+    """The idle times the next round checks, one per session; [] when the bracket is
+    narrow enough. Before any session ended: `top` (the verdict) and points spread below
+    it; then points splitting (lo, hi) into pieces of at most `resolution` (a binary search
+    with one session)."""
+    if hi is None:
+        if lo >= top:
+            return []
+        n = max(1, min(parallel, math.ceil((top - lo) / resolution - 1e-9)))
+        step = (top - lo) / n
+        return [round(lo + step * (i + 1), 3) for i in range(n)]
+    if hi - lo <= resolution + 1e-9:
+        return []
+    n = max(1, min(parallel, math.ceil((hi - lo) / resolution - 1e-9) - 1))
+    step = (hi - lo) / (n + 1)
+    return [round(lo + step * (i + 1), 3) for i in range(n)]
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+class _Gone(Exception):
+    """A session could not be opened; the message says why, `surface` whether a login
+    surface exists at all (without one the checks do not apply)."""
+
+    def __init__(self, reason: str, *, surface: bool = True) -> None:
+        super().__init__(reason)
+        self.surface = surface
+
+
+@dataclass(slots=True)
+class _Page:
+    url: str
+    status: int
+    body: bytes
+
+    @property
+    def content(self) -> bool:
+        return self.status == 200 and PASSWORD_INPUT.search(self.body) is None
+
+
+async def _fetch(
+    client: httpx.AsyncClient, url: str, address: str, headers: dict[str, str]
+) -> _Page | str:
+    try:
+        chain = await _follow(client, await _exchange(client, "GET", url, headers=headers), address)
+    except _Throttled as exc:
+        return f"HTTP {exc.status} (throttled)"
+    except ScopeError:
+        return "the request would leave the device"
+    except (httpx.HTTPError, OSError) as exc:
+        return type(exc).__name__
+    return _Page(str(chain.final.url), chain.final.status, chain.final.body)
+
+
+@dataclass(slots=True)
+class _WebSession:
+    """One logged-in web session: its own client and cookie jar."""
+
+    number: int
+    client: httpx.AsyncClient
+    session: WebSession
+    ref: float = field(default_factory=time.monotonic)  # its last request
+    login: float = field(default_factory=time.monotonic)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        token = self.session.token
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class _Web:
+    """Opens sessions on one web service and tells whether one is still alive."""
+
+    def __init__(self, ctx: ProbeContext, service: Service, credential: Credential | None):
+        self.ctx, self.service, self.credential = ctx, service, credential
+        self.opened = 0
+        self.url = ""  # a page that needs the session
+        self.body = b""  # that page with the session
+        self.live: list[_WebSession] = []
+
+    async def open(self) -> _WebSession:
+        client = self.ctx.net.http(self.service)
+        client.headers["Accept-Encoding"] = "identity"
+        pages = self.ctx.facts.get(HTTP_PAGES) or ()
+        forms = self.ctx.facts.get(LOGIN_FORMS) or ()
+        try:
+            opened = await open_session(
+                self.ctx.net, client, self.service, self.credential, pages=pages, forms=forms
+            )
+        except BaseException:
+            await client.aclose()
+            raise
+        if isinstance(opened, NoSession):
+            await client.aclose()
+            raise _Gone(opened.reason, surface=opened.surface) from None
+        self.opened += 1
+        session = _WebSession(self.opened, client, opened)
+        self.live.append(session)
+        return session
+
+    async def find_page(self, session: WebSession, client: httpx.AsyncClient) -> str | None:
+        """Set the page that needs the session; None when found, else why not."""
+        links, _ = read_page(session.landing, session.landing_body)
+        candidates = [session.page_url]
+        if session.landing_by_get:
+            candidates.append(session.landing)
+        candidates += [
+            link.url
+            for link in links
+            if on_service(link.url, self.service)
+            and not any(w in f"{link.url} {link.text}".lower() for w in _LOGOUT_LINK)
+        ]
+        bearer = {"Authorization": f"Bearer {session.token}"} if session.token else {}
+        address = self.ctx.net.address
+        async with self.ctx.net.http(self.service) as anonymous:
+            anonymous.headers["Accept-Encoding"] = "identity"
+            for url in list(dict.fromkeys(candidates))[:MAX_PAGES]:
+                with_session = await _fetch(client, url, address, bearer)
+                if isinstance(with_session, str) or not with_session.content:
+                    continue
+                without = await _fetch(anonymous, url, address, {})
+                if isinstance(without, str):
+                    continue
+                if not (without.content and same_page(with_session.body, without.body)):
+                    self.url, self.body = url, with_session.body
+                    return None
+        return "no page that shows content only with the session was found"
+
+    async def alive(self, session: _WebSession) -> bool | str:
+        """Whether the page still shows its content with the session; a request, so it
+        refreshes the session."""
+        page = await _fetch(session.client, self.url, self.ctx.net.address, session.headers)
+        if isinstance(page, str):
+            return page
+        session.ref = time.monotonic()
+        return page.content and same_page(self.body, page.body)
+
+    async def drop(self, session: _WebSession) -> None:
+        if session in self.live:
+            self.live.remove(session)
+        await session.aclose()
+
+    async def aclose(self) -> None:
+        for session in list(self.live):
+            await self.drop(session)
+
+
+@dataclass(slots=True)
+class _Shell:
+    """An SSH or telnet shell after its login; `closed` is set when the device ends it."""
+
+    number: int
+    opened: float
+    send: Callable[[], Awaitable[None]]  # a keystroke
+    close: Callable[[], Awaitable[None]]
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    closed_at: float | None = None
+    watcher: asyncio.Task[None] | None = None
+
+    def ended(self) -> None:
+        if self.closed_at is None:
+            self.closed_at = time.monotonic()
+        self.closed.set()
+
+    async def aclose(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.watcher
+        with contextlib.suppress(Exception):
+            await self.close()
+
+
+async def _connect(
+    dev: DeviceNetwork, port: int, *, tls: bool = False
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection that holds a device permit only while it is made: an idle session
+    costs the device nothing, and the waits of other probes must not queue behind it."""
+    dev.scope.check(dev.address, "connection to")
+    context = lenient_tls_context() if tls else None
+    async with dev.permit(), asyncio.timeout(dev.limits.connect_timeout):
+        return await asyncio.open_connection(
+            dev.address,
+            port,
+            ssl=context,
+            server_hostname="" if context else None,
+            limit=dev.limits.max_read,
+        )
+
+
+async def _ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: int) -> _Shell:
+    dev.scope.check(dev.address, "SSH connection to")
+    try:
+        async with dev.permit(), asyncio.timeout(LOGIN_TIMEOUT):
+            conn = await asyncssh.connect(
+                dev.address,
+                service.port,
+                username=cred.username,
+                password=cred.password,
+                known_hosts=None,  # recorded by ssh.*, not trusted here
+                kex_algs=_LEGACY_TOO["kex"],
+                encryption_algs=_LEGACY_TOO["encryption"],
+                mac_algs=_LEGACY_TOO["mac"],
+                server_host_key_algs=_LEGACY_TOO["hostkey"],
+                config=None,
+                client_keys=None,
+                agent_path=None,
+                gss_host=None,
+                host_based_auth=False,
+                public_key_auth=False,
+                preferred_auth=("password", "keyboard-interactive"),
+                keepalive_interval=0,  # the client must stay silent
+            )
+            try:
+                process = await conn.create_process(term_type="vt100")
+                await process.stdout.read(1024)  # the banner or prompt: the shell is there
+            except BaseException:
+                conn.close()
+                raise
+    except asyncssh.PermissionDenied:
+        raise _Gone(f"the login with {cred} was not accepted") from None
+    except (OSError, asyncssh.Error, TimeoutError, EOFError) as exc:
+        raise _Gone(f"no SSH shell: {reason_of(exc)}") from None
+
+    async def keystroke() -> None:
+        process.stdin.write("\n")
+
+    async def close() -> None:
+        conn.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2.0):
+                await conn.wait_closed()
+
+    shell = _Shell(n, time.monotonic(), keystroke, close)
+
+    async def watch() -> None:
+        with contextlib.suppress(Exception):
+            while await process.stdout.read(4096):
+                pass
+        shell.ended()
+
+    shell.watcher = asyncio.create_task(watch())
+    return shell
+
+
+async def _telnet_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: int) -> _Shell:
+    try:
+        reader, writer = await _connect(dev, service.port)
+    except (OSError, TimeoutError) as exc:
+        raise _Gone(f"no telnet connection: {reason_of(exc)}") from None
+    stream = BoundedStream(reader, writer, dev.limits)
+    try:
+        async with dev.permit():
+            session = await telnet_login._open(stream, LOGIN_TIMEOUT)
+            attempt = await session.attempt(cred)
+        if attempt.outcome is not Outcome.ACCEPTED:
+            raise _Gone(f"the login with {cred} was not accepted: {attempt.detail}")
+    except NoLoginNeeded:
+        pass  # a shell without a login still has a session to end
+    except (Dropped, OSError, TimeoutError) as exc:
+        await stream.aclose()
+        raise _Gone(f"no telnet shell: {reason_of(exc)}") from None
+    except BaseException:
+        await stream.aclose()
+        raise
+
+    async def keystroke() -> None:
+        await stream.write(b"\r\n")
+
+    shell = _Shell(n, time.monotonic(), keystroke, stream.aclose)
+
+    async def watch() -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                try:
+                    if not await stream.read_some(timeout=3600.0):
+                        break
+                except TimeoutError:
+                    continue
+        shell.ended()
+
+    shell.watcher = asyncio.create_task(watch())
+    return shell
+
+
+# --- the probes -------------------------------------------------------------------------
+
+
+def _credential(ctx: ProbeContext, service: Service) -> Credential | None:
+    if ctx.test_account is not None:
+        return ctx.test_account.credential()
+    found = [
+        f
+        for f in ctx.facts.get(VALID_CREDENTIALS) or ()
+        if f.service.port == service.port and f.service.transport == service.transport
+    ]
+    return found[0].credential if found else None
+
+
+_NO_CREDENTIAL = (
+    "no valid credential is known for this login (none of the default credentials worked; "
+    "set test_account in the profile)"
+)
+
+
+@dataclass(slots=True)
+class _Report:
+    """The results of one service, built as the measurements land."""
+
+    ctx: ProbeContext
+    service: Service
+    where: str
+    results: dict[str, Result] = field(default_factory=dict)
+
+    def add(
+        self,
+        check: Check,
+        verdict: Verdict,
+        reason: str,
+        details: dict[str, JSONValue] | None = None,
+    ) -> None:
+        evidence = (Evidence("session_expiry", check.title, details),) if details else ()
+        self.results[check.id] = self.ctx.result(
+            check, verdict, f"{self.where}: {reason}", *evidence, service=self.service
+        )
+
+    def all(self, checks: Sequence[Check], verdict: Verdict, reason: str) -> None:
+        for check in checks:
+            if check.id not in self.results:
+                self.add(check, verdict, reason)
+
+
+class SessionExpiry(ServiceProbe):
+    """Idle and absolute timeouts and the concurrent-session limit of a login's sessions."""
+
+    checks = (IDLE, ABSOLUTE, CONCURRENT)
+    protocols = frozenset({"http", "https", "ssh", "telnet"})
+    uses = frozenset({VALID_CREDENTIALS, WEB_SESSION_CHECKS})  # after the web session checks
+    provides = frozenset({ACCOUNT_CHECKS})  # ordering only: runs before auth.lockout
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        idle = ctx.params(IDLE, IdleParams)
+        absolute = ctx.params(ABSOLUTE, AbsoluteParams)
+        concurrent = ctx.params(CONCURRENT, ConcurrentParams)
+        report = _Report(ctx, service, f"{service} on {ctx.target.address}")
+        unset = {
+            IDLE: "max_idle_seconds" if not idle.max_idle_seconds else "",
+            ABSOLUTE: "max_session_seconds" if not absolute.max_session_seconds else "",
+            CONCURRENT: "max_sessions" if not concurrent.max_sessions else "",
+        }
+        for check, name in unset.items():
+            if name:
+                report.add(
+                    check,
+                    Verdict.SKIPPED,
+                    f"the profile sets no {name}, so nothing was measured (it is judged "
+                    "against the profile's limit, e.g. an installation profile's).",
+                )
+        wanted = [c for c in self.checks if c.id not in report.results]
+        if not wanted:
+            return list(report.results.values())
+        credential = _credential(ctx, service)
+        if service.protocol in ("http", "https"):
+            web = _Web(ctx, service, credential)
+            try:
+                await _web_checks(report, web, wanted, idle, absolute, concurrent)
+            finally:
+                await web.aclose()
+        elif credential is None:
+            report.all(wanted, Verdict.INCONCLUSIVE, f"{_NO_CREDENTIAL}.")
+        else:
+            opener = _ssh_shell if service.protocol == "ssh" else _telnet_shell
+            counter = iter(range(1, 1000))
+
+            async def open_shell() -> _Shell:
+                return await opener(ctx.net, service, credential, next(counter))
+
+            await _shell_checks(report, open_shell, wanted, idle, absolute, concurrent)
+        return [report.results[c.id] for c in self.checks]
+
+
+# --- web --------------------------------------------------------------------------------
+
+
+async def _web_checks(
+    report: _Report,
+    web: _Web,
+    wanted: list[Check],
+    idle: IdleParams,
+    absolute: AbsoluteParams,
+    concurrent: ConcurrentParams,
+) -> None:
+    try:
+        first = await web.open()
+    except _Gone as exc:
+        verdict = Verdict.INCONCLUSIVE if exc.surface else Verdict.NOT_APPLICABLE
+        report.all(wanted, verdict, f"{exc}.")
+        return
+    if first.session.kind == "auth":
+        report.all(
+            wanted,
+            Verdict.NOT_APPLICABLE,
+            "HTTP authentication has no session to end: the browser resends the credential.",
+        )
+        return
+    missing = await web.find_page(first.session, first.client)
+    if missing:
+        report.all(wanted, Verdict.INCONCLUSIVE, f"{missing}, so no session can be judged.")
+        return
+    first.ref = time.monotonic()
+    planned = len(next_times(0.0, None, idle.top, MAX_PARALLEL, idle.resolution))
+    n = max(2, planned if IDLE in wanted else 0, concurrent.max_sessions + 1)
+    held, opened, refused = await _open_many(web, first, min(n, MAX_PARALLEL))
+    details: dict[str, JSONValue] = {
+        "page": web.url,
+        "opened": opened,
+        "alive_after_all_logins": len(held),
+    }
+    if refused:
+        details["refused"] = refused
+    if CONCURRENT in wanted:
+        _judge_concurrent(report, concurrent.max_sessions, len(held), opened, refused, details)
+    if not held:
+        report.all(
+            wanted,
+            Verdict.INCONCLUSIVE,
+            "no session was still open right after the logins, so none can be judged.",
+        )
+        return
+    idle_lo: float | None = None
+    if IDLE in wanted:
+        idle_lo = await _web_idle(report, web, held, idle, details)
+    if ABSOLUTE in wanted:
+        await _web_absolute(report, web, absolute, idle_lo)
+
+
+async def _open_many(web: _Web, first: _WebSession, n: int) -> tuple[list[_WebSession], int, str]:
+    """n sessions, one login after another, then each checked at once: those still alive,
+    how many were opened, and why a login was refused (a limit may refuse it). Two come
+    first: when the second login ended the first, the device keeps one at a time."""
+    sessions = [first]
+    refused = ""
+    held: list[_WebSession] = []
+    for stage in (2, n):
+        while len(sessions) < stage:
+            try:
+                sessions.append(await web.open())
+            except _Gone as exc:
+                refused = str(exc)
+                break
+        checks = await asyncio.gather(*(web.alive(s) for s in sessions))
+        held = []
+        for session, alive in zip(sessions, checks, strict=True):
+            if alive is True:
+                held.append(session)
+            else:
+                await web.drop(session)
+        if len(held) < len(sessions) or refused:
+            break
+        sessions = list(held)
+    return held, web.opened, refused
+
+
+def _judge_concurrent(
+    report: _Report,
+    limit: int,
+    held: int,
+    opened: int,
+    refused: str,
+    details: dict[str, JSONValue],
+) -> None:
+    facts = dict(details)
+    if held > limit:
+        verdict, why = Verdict.FAIL, f"{held} sessions of one account were open at once"
+    elif held < opened:
+        verdict, why = Verdict.PASS, f"after {opened} logins only {held} session(s) stayed open"
+    elif refused:
+        verdict = Verdict.PASS
+        why = f"with {opened} session(s) open the next login was refused ({refused})"
+    else:
+        verdict, why = Verdict.INCONCLUSIVE, f"only {opened} session(s) were opened"
+    report.add(CONCURRENT, verdict, f"{why} (limit {limit}).", facts)
+
+
+async def _web_idle(
+    report: _Report,
+    web: _Web,
+    held: list[_WebSession],
+    params: IdleParams,
+    details: dict[str, JSONValue],
+) -> float | None:
+    """The idle search; returns the longest idle time a session was seen to survive."""
+    parallel = len(held)
+    pool = list(held)
+    observations: list[Observation] = []
+    discarded: list[Observation] = []
+    errors: list[str] = []
+    notes: list[str] = []
+    if parallel == 1:
+        notes.append("the device keeps one session at a time: one session per round")
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        lo, hi = bracket(observations)
+        if any(o.alive and o.planned >= params.top for o in observations):
+            break
+        times = next_times(lo, hi, params.top, parallel, params.resolution)
+        if not times:
+            break
+        rounds += 1
+        seen = await _web_round(web, pool, times, errors)
+        if seen is None:
+            break
+        if parallel > 1 and not consistent(seen):
+            # Sessions ended by the logins of this round, not by idling: one at a time.
+            notes.append(f"round {rounds} contradicted itself: continuing one session a round")
+            discarded += seen
+            parallel = 1
+            pool = pool[-1:]
+            continue
+        observations += seen
+    lo, hi = bracket(observations)
+    timeline: list[JSONValue] = [o.row() for o in sorted(observations, key=lambda o: o.idle)]
+    facts: dict[str, JSONValue] = {
+        **details,
+        "timeline": timeline,
+        "rounds": rounds,
+        "max_idle_seconds": params.max_idle_seconds,
+        "resolution_seconds": params.resolution,
+    }
+    if discarded:
+        facts["discarded"] = [o.row() for o in discarded]
+    if notes:
+        facts["notes"] = list(notes)
+    if errors:
+        facts["errors"] = list(errors[:5])
+    survived = [o for o in observations if o.alive and o.planned >= params.top]
+    if survived:
+        waited = max(o.idle for o in survived)
+        if params.top >= params.max_idle_seconds + params.resolution:
+            report.add(
+                IDLE,
+                Verdict.FAIL,
+                f"a session idle for {waited:.1f} s still opened {web.url} "
+                f"(limit {params.max_idle_seconds:g} s).",
+                facts,
+            )
+        else:
+            report.add(
+                IDLE,
+                Verdict.INCONCLUSIVE,
+                f"a session idle for {waited:.1f} s (max_wait_seconds) was still open; the "
+                f"limit {params.max_idle_seconds:g} s plus resolution was not waited for.",
+                facts,
+            )
+        return lo
+    if hi is None:
+        why = f": {errors[0]}" if errors else ""
+        verdict = Verdict.ERROR if errors else Verdict.INCONCLUSIVE
+        report.add(IDLE, verdict, f"no idle session could be judged{why}.", facts)
+        return None
+    facts["ended_after"] = {"more_than": round(lo, 2), "at_most": round(hi, 2)}
+    coarse = "" if hi - lo <= params.resolution + 0.05 else " (coarser than the resolution)"
+    report.add(
+        IDLE,
+        Verdict.PASS,
+        f"an idle session ended after {lo:.1f} < t ≤ {hi:.1f} s{coarse} "
+        f"(limit {params.max_idle_seconds:g} s).",
+        facts,
+    )
+    return lo
+
+
+async def _web_round(
+    web: _Web, pool: list[_WebSession], times: list[float], errors: list[str]
+) -> list[Observation] | None:
+    """One round: session i checks once after times[i] s idle. The pool keeps the sessions
+    seen alive (their idle clock restarts at the check); dead ones are replaced by logins."""
+    while len(pool) < len(times):
+        try:
+            pool.append(await web.open())
+        except _Gone as exc:
+            errors.append(str(exc))
+            if not pool:
+                return None
+            times = times[-len(pool) :]
+            break
+    # The longest wait goes to the session whose clock started first.
+    sessions = sorted(pool[: len(times)], key=lambda s: s.ref)
+    plan = list(zip(sessions, sorted(times, reverse=True), strict=False))
+
+    async def one(session: _WebSession, after: float) -> Observation | None:
+        await asyncio.sleep(max(0.0, session.ref + after - time.monotonic()))
+        idle = time.monotonic() - session.ref
+        alive = await web.alive(session)
+        if isinstance(alive, str):
+            errors.append(alive)
+            return None
+        return Observation(session.number, after, idle, alive)
+
+    seen = await asyncio.gather(*(one(s, t) for s, t in plan))
+    for session, observation in zip(sessions, seen, strict=True):
+        if observation is None or not observation.alive:
+            pool.remove(session)
+            await web.drop(session)
+    return [o for o in seen if o is not None]
+
+
+def _interval(resolution: float, idle_lo: float | None) -> float:
+    """How often a busy session makes a request: within the resolution, and well inside
+    the idle timeout found (else idling, not the absolute limit, would end it)."""
+    gap = resolution if not idle_lo else min(resolution, idle_lo / 2)
+    return max(MIN_INTERVAL, gap)
+
+
+async def _web_absolute(
+    report: _Report, web: _Web, params: AbsoluteParams, idle_lo: float | None
+) -> None:
+    await web.aclose()  # a fresh login: a one-session device ends the others anyway
+    try:
+        session = await web.open()
+    except _Gone as exc:
+        report.add(ABSOLUTE, Verdict.INCONCLUSIVE, f"no session for the busy test: {exc}.")
+        return
+    interval = _interval(params.resolution, idle_lo)
+    rows: list[JSONValue] = []
+    last_alive = 0.0
+    while True:
+        age = time.monotonic() - session.login
+        wait = min(interval, max(0.0, params.top - age))
+        await asyncio.sleep(wait)
+        age = time.monotonic() - session.login
+        alive = await web.alive(session)
+        rows.append({"age": round(age, 2), "alive": alive})
+        if isinstance(alive, str):
+            report.add(ABSOLUTE, Verdict.ERROR, f"a request failed: {alive}.", {"timeline": rows})
+            return
+        if not alive:
+            break
+        last_alive = age
+        if age >= params.top:
+            break
+    _judge_absolute(report, params, interval, rows, last_alive, alive, age)
+
+
+def _judge_absolute(
+    report: _Report,
+    params: AbsoluteParams,
+    interval: float,
+    rows: list[JSONValue],
+    last_alive: float,
+    alive: bool,
+    age: float,
+) -> None:
+    facts: dict[str, JSONValue] = {
+        "interval": interval,
+        "max_session_seconds": params.max_session_seconds,
+        "resolution_seconds": params.resolution,
+        "timeline": rows[-40:],
+    }
+    if alive:
+        report.add(
+            ABSOLUTE,
+            Verdict.FAIL,
+            f"a session kept busy was still open {age:.1f} s after its login "
+            f"(limit {params.max_session_seconds:g} s).",
+            facts,
+        )
+        return
+    facts["ended_after"] = {"more_than": round(last_alive, 2), "at_most": round(age, 2)}
+    report.add(
+        ABSOLUTE,
+        Verdict.PASS,
+        f"a busy session ended {last_alive:.1f} < t ≤ {age:.1f} s after its login "
+        f"(limit {params.max_session_seconds:g} s).",
+        facts,
+    )
+
+
+# --- shells -----------------------------------------------------------------------------
+
+
+async def _shell_checks(
+    report: _Report,
+    open_shell: Callable[[], Awaitable[_Shell]],
+    wanted: list[Check],
+    idle: IdleParams,
+    absolute: AbsoluteParams,
+    concurrent: ConcurrentParams,
+) -> None:
+    idle_lo: float | None = None
+    if CONCURRENT in wanted:
+        await _shell_concurrent(report, open_shell, concurrent.max_sessions)
+    if IDLE in wanted:
+        idle_lo = await _shell_idle(report, open_shell, idle)
+    if ABSOLUTE in wanted:
+        await _shell_absolute(report, open_shell, absolute, idle_lo)
+
+
+async def _shell_concurrent(
+    report: _Report, open_shell: Callable[[], Awaitable[_Shell]], limit: int
+) -> None:
+    shells: list[_Shell] = []
+    refused = ""
+    try:
+        for _ in range(limit + 1):
+            try:
+                shells.append(await open_shell())
+            except _Gone as exc:
+                refused = str(exc)
+                break
+        if not shells:
+            report.add(CONCURRENT, Verdict.INCONCLUSIVE, f"no shell could be opened: {refused}.")
+            return
+        await asyncio.sleep(SETTLE)
+        held = sum(not s.closed.is_set() for s in shells)
+        details: dict[str, JSONValue] = {"opened": len(shells), "alive_after_all_logins": held}
+        if refused:
+            details["refused"] = refused
+        _judge_concurrent(report, limit, held, len(shells), refused, details)
+    finally:
+        for shell in shells:
+            await shell.aclose()
+
+
+async def _shell_idle(
+    report: _Report, open_shell: Callable[[], Awaitable[_Shell]], params: IdleParams
+) -> float | None:
+    try:
+        shell = await open_shell()
+    except _Gone as exc:
+        report.add(IDLE, Verdict.INCONCLUSIVE, f"{exc}.")
+        return None
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, shell.opened + params.top - time.monotonic())):
+                await shell.closed.wait()
+        waited = time.monotonic() - shell.opened
+    finally:
+        await shell.aclose()
+    facts: dict[str, JSONValue] = {
+        "max_idle_seconds": params.max_idle_seconds,
+        "resolution_seconds": params.resolution,
+    }
+    if shell.closed_at is None or shell.closed_at - shell.opened > params.top:
+        facts["open_after"] = round(waited, 2)
+        if params.top >= params.max_idle_seconds + params.resolution:
+            report.add(
+                IDLE,
+                Verdict.FAIL,
+                f"an idle shell was still open after {waited:.1f} s "
+                f"(limit {params.max_idle_seconds:g} s).",
+                facts,
+            )
+        else:
+            report.add(
+                IDLE,
+                Verdict.INCONCLUSIVE,
+                f"an idle shell was still open after {waited:.1f} s (max_wait_seconds); the "
+                f"limit {params.max_idle_seconds:g} s plus resolution was not waited for.",
+                facts,
+            )
+        return waited
+    ended = shell.closed_at - shell.opened
+    facts["closed_after"] = round(ended, 2)
+    report.add(
+        IDLE,
+        Verdict.PASS,
+        f"the device closed an idle shell after {ended:.1f} s "
+        f"(limit {params.max_idle_seconds:g} s).",
+        facts,
+    )
+    return ended
+
+
+async def _shell_absolute(
+    report: _Report,
+    open_shell: Callable[[], Awaitable[_Shell]],
+    params: AbsoluteParams,
+    idle_lo: float | None,
+) -> None:
+    try:
+        shell = await open_shell()
+    except _Gone as exc:
+        report.add(ABSOLUTE, Verdict.INCONCLUSIVE, f"no shell for the busy test: {exc}.")
+        return
+    interval = _interval(params.resolution, idle_lo)
+    rows: list[JSONValue] = []
+    last_alive = 0.0
+    try:
+        while not shell.closed.is_set():
+            age = time.monotonic() - shell.opened
+            if age >= params.top:
+                break
+            with contextlib.suppress(Exception):
+                await shell.send()
+            last_alive = age
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(interval, params.top - age)):
+                    await shell.closed.wait()
+        age = (shell.closed_at or time.monotonic()) - shell.opened
+        rows.append({"keystrokes_every": interval, "age": round(age, 2)})
+    finally:
+        await shell.aclose()
+    _judge_absolute(report, params, interval, rows, last_alive, shell.closed_at is None, age)
+
+
+# --- MQTT -------------------------------------------------------------------------------
+
+
+def _with_keep_alive(packet: bytes, seconds: int) -> bytes:
+    """A CONNECT packet with its Keep Alive field replaced."""
+    at = packet.index(b"\x00\x04MQTT") + 8  # name, level, flags, then keep-alive
+    return packet[:at] + seconds.to_bytes(2, "big") + packet[at + 2 :]
+
+
+class MqttKeepAlive(ServiceProbe):
+    """Whether a broker ends a client that announced keep-alive K and then stays silent."""
+
+    checks = (MQTT_KEEPALIVE,)
+    protocols = frozenset({"mqtt", "mqtts"})
+    uses = frozenset({VALID_CREDENTIALS})
+    provides = frozenset({ACCOUNT_CHECKS})  # ordering only: runs before auth.lockout
+
+    async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
+        params = ctx.params(MQTT_KEEPALIVE, KeepAliveParams)
+        report = _Report(ctx, service, f"{service} on {ctx.target.address}")
+        keep = params.keepalive_seconds
+        if not keep:
+            report.add(
+                MQTT_KEEPALIVE,
+                Verdict.SKIPPED,
+                "the profile sets no keepalive_seconds, so nothing was measured.",
+            )
+            return list(report.results.values())
+        credential = _credential(ctx, service)
+        if credential is None:
+            report.add(MQTT_KEEPALIVE, Verdict.INCONCLUSIVE, f"{_NO_CREDENTIAL}.")
+            return list(report.results.values())
+        tls = service.tls or service.protocol == "mqtts"
+        who = str(credential) if credential.username or credential.password else "no login"
+        for level in (4, 5):
+            try:
+                reader, writer = await _connect(ctx.net, service.port, tls=tls)
+            except (OSError, TimeoutError) as exc:
+                report.add(MQTT_KEEPALIVE, Verdict.INCONCLUSIVE, f"no connection: {exc}.")
+                break
+            stream = BoundedStream(reader, writer, ctx.net.limits)
+            try:
+                code = await _connack(stream, credential, level, keep)
+                if code == 1 and level == 4:
+                    continue  # MQTT 3.1.1 refused: ask again in 5.0
+                if code != 0:
+                    why = "no CONNACK" if code is None else f"CONNACK code {code}"
+                    report.add(
+                        MQTT_KEEPALIVE,
+                        Verdict.INCONCLUSIVE,
+                        f"the CONNECT with {who} was not accepted "
+                        f"({why}), so no session can be judged.",
+                    )
+                    break
+                await _judge_keep_alive(report, stream, keep)
+                break
+            finally:
+                await stream.aclose()
+        return list(report.results.values())
+
+
+async def _connack(
+    stream: BoundedStream, credential: Credential, level: int, keep: int
+) -> int | None:
+    packet = _with_keep_alive(connect_packet(credential, level), keep)
+    try:
+        await stream.write(packet)
+        answer = parse_connack(await stream.read_some(256), level)
+    except (OSError, TimeoutError):
+        return None
+    return None if answer is None else answer.code
+
+
+async def _judge_keep_alive(report: _Report, stream: BoundedStream, keep: int) -> None:
+    start = time.monotonic()
+    deadline = 1.5 * keep + 1.0
+    closed_after: float | None = None
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(deadline):
+            while True:
+                try:
+                    data = await stream.read_some(4096, timeout=deadline + 1)
+                except (OSError, TimeoutError):
+                    data = b""
+                if not data:
+                    closed_after = time.monotonic() - start
+                    break
+    facts: dict[str, JSONValue] = {"keepalive_seconds": keep, "waited": round(deadline, 2)}
+    if closed_after is None:
+        with contextlib.suppress(OSError, TimeoutError):
+            await stream.write(b"\xe0\x00")  # DISCONNECT
+        report.add(
+            MQTT_KEEPALIVE,
+            Verdict.FAIL,
+            f"a client silent for {deadline:g} s after announcing keep-alive {keep} s was "
+            f"still connected (the broker must end it within 1.5 × {keep} s).",
+            facts,
+        )
+        return
+    facts["closed_after"] = round(closed_after, 2)
+    report.add(
+        MQTT_KEEPALIVE,
+        Verdict.PASS,
+        f"the broker closed a silent client {closed_after:.1f} s after its CONNECT "
+        f"(keep-alive {keep} s).",
+        facts,
+    )
