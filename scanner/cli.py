@@ -79,8 +79,10 @@ class ScanOptions:
     evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
 
 
-def _formats(text: str) -> tuple[str, ...]:
+def _formats(text: str, lang: str = "en") -> tuple[str, ...]:
     names = tuple(f.strip() for f in text.split(",") if f.strip())
+    if lang == "ja":  # --lang ja: the HTML report in Japanese (html-ja names it directly too)
+        names = tuple(dict.fromkeys("html-ja" if n == "html" else n for n in names))
     unknown = [n for n in names if n not in FORMATS]
     if unknown or not names:
         raise ShinsaError(
@@ -171,7 +173,7 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
 def cmd_scan(args: argparse.Namespace) -> int:
     options = ScanOptions(
         Path(args.out),
-        _formats(args.format),
+        _formats(args.format, args.lang),
         args.quiet,
         args.resume,
         _fail_on(args),
@@ -258,7 +260,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     run_dir = out / args.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    for name in _formats(args.format):
+    for name in _formats(args.format, args.lang):
         filename, render = FORMATS[name]
         (run_dir / filename).write_text(render(data), encoding="utf-8")
         print(f"{name} report: {run_dir / filename}")
@@ -322,6 +324,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return 0
 
 
+#: what `make demo` writes: the HTML report in both languages and every machine format
+DEMO_FORMATS = ("json", "html", "html-ja", "junit", "sarif", "oscal", "csv", "csv-requirements")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from scanner import demo
 
@@ -330,9 +336,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         out,
         args.devices,
         args.first_address,
-        lambda request: execute(
-            request, "base", ScanOptions(out, ("json", "html", "html-ja"), args.quiet, None)
-        ),
+        lambda request: execute(request, "base", ScanOptions(out, DEMO_FORMATS, args.quiet, None)),
     )
 
 
@@ -375,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}"
     )
+    p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of the HTML report")
     p.add_argument(
         "--resume", metavar="RUN_ID", help="finish an interrupted run from the store in --out"
     )
@@ -409,7 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="render reports for a stored run")
     p.add_argument("run_id")
     p.add_argument("--out", default="shinsa-out")
-    p.add_argument("--format", default="json")
+    p.add_argument(
+        "--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}"
+    )
+    p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of the HTML report")
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
     p.add_argument("--level", **LEVEL_OPTION)
     p.add_argument(

@@ -23,7 +23,10 @@ from lab.oracle_session import expected_reflection, expected_session
 from lab.oracle_ssh import expected_ssh
 from lab.oracle_tls import expected_tls
 from lab.personality import load_builtin
+from reports import FORMATS
+from scanner.cli import DEMO_FORMATS
 from tests.integration.conftest import CLOSED_PORTS
+from tests.report_validation import validate_files
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -210,7 +213,12 @@ def test_demo_starts_a_lab_scans_it_and_writes_a_report(tmp_path: Path, first_ad
     reports = list(out.glob("*/report.json"))
     assert len(reports) == 1
     assert f"json report: {reports[0]}" in run.stdout
-    report = json.loads(reports[0].read_text())
+    # the HTML report in both languages and every machine format beside it, all valid
+    run_dir = reports[0].parent
+    for name in DEMO_FORMATS:
+        assert (run_dir / FORMATS[name][0]).is_file(), name
+    report = validate_files(run_dir)
+    assert "適合" in (run_dir / "report.ja.html").read_text(encoding="utf-8")
     assert report["summary"]["devices"] == len(report["devices"]) >= 10
     assert report["summary"]["exit_code"] == 1  # the demo lab plants failures
     assert not (out / ".lab" / "lab.json").exists()  # the lab was stopped
