@@ -87,6 +87,10 @@ MAX_ROUNDS = 4
 MAX_PAGES = 10
 #: Login and first prompt of one shell or session.
 LOGIN_TIMEOUT = 15.0
+#: SSH: how long after a shell's channel closes the connection may take to follow; a
+#: connection still open then is asked for a new shell (a channel timeout, not a logout)
+CONNECTION_GRACE = 2.0
+MAX_REOPENED_CHANNELS = 5
 #: After opening the shells of the concurrent check: time for the device to end extra ones.
 SETTLE = 1.0
 #: Shortest gap between the requests that keep a session busy.
@@ -412,6 +416,7 @@ class _Shell:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     closed_at: float | None = None
     watcher: asyncio.Task[None] | None = None
+    reopened: int = 0  # SSH: shells opened again on the same login after a channel closed
 
     def ended(self) -> None:
         if self.closed_at is None:
@@ -478,8 +483,10 @@ async def _ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: 
     except (OSError, asyncssh.Error, TimeoutError, EOFError) as exc:
         raise _Gone(f"no SSH shell: {reason_of(exc)}") from None
 
+    current = [process]  # the shell in use: a new one when the device closed only the channel
+
     async def keystroke() -> None:
-        process.stdin.write("\n")
+        current[0].stdin.write("\n")
 
     async def close() -> None:
         conn.close()
@@ -490,10 +497,29 @@ async def _ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: 
     shell = _Shell(n, time.monotonic(), keystroke, close)
 
     async def watch() -> None:
-        with contextlib.suppress(Exception):
-            while await process.stdout.read(4096):
-                pass
-        shell.ended()
+        for _ in range(MAX_REOPENED_CHANNELS + 1):
+            with contextlib.suppress(Exception):
+                while await current[0].stdout.read(4096):
+                    pass
+            channel_closed = time.monotonic()
+            # A closed channel is not a closed session: OpenSSH's ChannelTimeout closes an
+            # idle channel but keeps the login, and a new shell opens without a password
+            # (sshd_config(5)). The session ended only if the connection goes too.
+            try:
+                async with asyncio.timeout(CONNECTION_GRACE):
+                    await conn.wait_closed()
+            except TimeoutError:
+                try:
+                    current[0] = await conn.create_process(term_type="vt100")
+                    await current[0].stdout.read(1024)
+                except (asyncssh.Error, OSError, EOFError):
+                    pass  # no new channel on this login: the session is over
+                else:
+                    shell.reopened += 1
+                    continue  # the login lives on in a new shell: keep watching
+            shell.closed_at = channel_closed
+            shell.ended()
+            return
 
     shell.watcher = asyncio.create_task(watch())
     return shell
@@ -997,6 +1023,10 @@ async def _shell_idle(
         "max_idle_seconds": params.max_idle_seconds,
         "resolution_seconds": params.resolution,
     }
+    if shell.reopened:
+        # The device closed the idle shell's channel but kept the login: a new shell opened
+        # on the same connection without a password (OpenSSH ChannelTimeout alone).
+        facts["channels_closed_but_login_kept"] = shell.reopened
     if shell.closed_at is None or shell.closed_at - shell.opened > params.top:
         facts["open_after"] = round(waited, 2)
         if params.top >= params.max_idle_seconds + params.resolution:
