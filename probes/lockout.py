@@ -327,9 +327,9 @@ async def _measure(
     # The threshold: visible in the answers, else a bounded binary search.
     threshold = visible - 1 if visible else known_threshold
     if threshold is None:
-        threshold = await _search_threshold(login, account, timeline, failures, params, duration)
+        threshold = await _search_threshold(login, account, timeline, failures, params)
     threshold_text = f"at most {failures}" if threshold is None else str(threshold)
-    scope = await _scope(login, account, timeline, threshold or failures, duration, params)
+    scope = await _scope(login, account, timeline, threshold or failures, params)
     verdict = Verdict.PASS
     why = ""
     if params.min_lock_seconds and duration < params.min_lock_seconds:
@@ -415,7 +415,6 @@ async def _search_threshold(
     timeline: _Timeline,
     upper: int,
     params: LockoutParams,
-    duration: float,
 ) -> int | None:
     """The smallest k such that k failures lock the account (binary search in [1, upper]);
     None when a round could not be judged."""
@@ -436,7 +435,6 @@ async def _search_threshold(
         waited = await _wait_unlock(login, account, timeline, locked_at, params.max_wait_seconds)
         if waited is None:
             return None
-    del duration
     return high
 
 
@@ -467,12 +465,10 @@ async def _scope(
     account: Credential,
     timeline: _Timeline,
     count: int,
-    duration: float,
     params: LockoutParams,
 ) -> str:
     """'source' when failures of a user that does not exist lock the account too, else
     'account'."""
-    del duration
     ghost = f"shinsa-nobody-{secrets.token_hex(3)}"
     for _ in range(count):
         timeline.add("unknown user", "wrong", await login(_wrong(ghost)))

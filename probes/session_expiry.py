@@ -55,7 +55,7 @@ from probes._login.common import Dropped, NoLoginNeeded, reason_of
 from probes._login.http import _exchange, _follow, _Throttled
 from probes._login.http_session import NoSession, open_session
 from probes._login.mqtt import connect_packet, parse_connack
-from probes._login.ssh import _LEGACY_TOO
+from probes._login.ssh import PASSWORD_LOGIN
 from probes._web import PASSWORD_INPUT, read_page, same_page
 from scanner.credentials import Credential, Outcome
 from scanner.errors import ConfigError, ScopeError
@@ -458,19 +458,7 @@ async def _ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: 
                 service.port,
                 username=cred.username,
                 password=cred.password,
-                known_hosts=None,  # recorded by ssh.*, not trusted here
-                kex_algs=_LEGACY_TOO["kex"],
-                encryption_algs=_LEGACY_TOO["encryption"],
-                mac_algs=_LEGACY_TOO["mac"],
-                server_host_key_algs=_LEGACY_TOO["hostkey"],
-                config=None,
-                client_keys=None,
-                agent_path=None,
-                gss_host=None,
-                host_based_auth=False,
-                public_key_auth=False,
-                preferred_auth=("password", "keyboard-interactive"),
-                keepalive_interval=0,  # the client must stay silent
+                **PASSWORD_LOGIN,  # no keepalives among them: the client must stay silent
             )
             try:
                 process = await conn.create_process(term_type="vt100")

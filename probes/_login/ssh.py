@@ -24,7 +24,7 @@ import logging
 import re
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncssh
 from asyncssh.encryption import get_default_encryption_algs, get_encryption_algs
@@ -193,6 +193,27 @@ _LEGACY_TOO = {
     "hostkey": _modern_then_legacy(get_public_key_algs(), get_default_public_key_algs()),
 }
 
+#: asyncssh.connect() options of every password login shinsa makes: old algorithms too,
+#: nothing from this machine's SSH setup (config, agent, keys, GSS), no keepalives (a probe
+#: that measures idle time must stay silent), and the host key recorded, never trusted.
+PASSWORD_LOGIN: dict[str, Any] = {
+    "known_hosts": None,
+    "kex_algs": _LEGACY_TOO["kex"],
+    "encryption_algs": _LEGACY_TOO["encryption"],
+    "mac_algs": _LEGACY_TOO["mac"],
+    "server_host_key_algs": _LEGACY_TOO["hostkey"],
+    "config": None,
+    "client_keys": None,
+    "agent_path": None,
+    "gss_host": None,
+    "host_based_auth": False,
+    "public_key_auth": False,
+    "password_auth": True,
+    "kbdint_auth": True,
+    "preferred_auth": ("password", "keyboard-interactive"),
+    "keepalive_interval": 0,
+}
+
 
 async def _connect(dev: DeviceNetwork, service: Service, feed: _Feed) -> BaseException | None:
     """One connection carrying as many passwords as the server takes; the exception that
@@ -207,22 +228,8 @@ async def _connect(dev: DeviceNetwork, service: Service, feed: _Feed) -> BaseExc
                     service.port,
                     username=feed.username,
                     client_factory=lambda: _Client(feed),
-                    known_hosts=None,  # recorded, not trusted (see module docstring)
-                    kex_algs=_LEGACY_TOO["kex"],
-                    encryption_algs=_LEGACY_TOO["encryption"],
-                    mac_algs=_LEGACY_TOO["mac"],
-                    server_host_key_algs=_LEGACY_TOO["hostkey"],
-                    config=None,
-                    client_keys=None,
-                    agent_path=None,
-                    gss_host=None,
-                    host_based_auth=False,
-                    public_key_auth=False,
-                    password_auth=True,
-                    kbdint_auth=True,
-                    preferred_auth=("password", "keyboard-interactive"),
                     login_timeout=feed.timeout * 100,  # our own deadline applies per answer
-                    keepalive_interval=0,
+                    **PASSWORD_LOGIN,
                 )
         except (OSError, asyncssh.Error, TimeoutError, EOFError) as exc:
             return exc

@@ -263,9 +263,9 @@ def plain_sshd(address: str, directory: Path, user: LocalUser, extra: str) -> It
 
 
 @contextlib.contextmanager
-def dropbear(address: str, directory: Path) -> Iterator[Daemon]:
+def dropbear(address: str, directory: Path, *, idle_timeout: int = 0) -> Iterator[Daemon]:
     """dropbear taking passwords for every local user with a shell (it has no allow-list
-    option)."""
+    option); `idle_timeout` > 0 adds `-I idle_timeout`."""
     binary = require("/usr/sbin/dropbear", "dropbear-bin")
     keygen = require("dropbearkey", "dropbear-bin")
     name = "dropbear"
@@ -284,6 +284,7 @@ def dropbear(address: str, directory: Path) -> Iterator[Daemon]:
         binary,
         *("-F", "-E", "-p", f"{address}:22", *keys),
         *("-P", str(directory / "dropbear.pid")),
+        *(("-I", str(idle_timeout)) if idle_timeout else ()),
     ]
     with _serve(name, argv, address, directory) as daemon:
         yield daemon

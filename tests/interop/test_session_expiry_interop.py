@@ -83,7 +83,7 @@ def user(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalUser]:
 def idle_dropbear(tmp_path: Path, user: LocalUser) -> Iterator[Daemon]:
     del user  # dropbear logs in every local user with a shell: the account must exist
     yield from _up(
-        expiry_daemons.dropbear(
+        lockout_daemons.dropbear(
             expiry_daemons.IDLE_DROPBEAR_ADDRESS, tmp_path, idle_timeout=DROPBEAR_IDLE
         )
     )
@@ -92,7 +92,7 @@ def idle_dropbear(tmp_path: Path, user: LocalUser) -> Iterator[Daemon]:
 @pytest.fixture
 def dropbear(tmp_path: Path, user: LocalUser) -> Iterator[Daemon]:
     del user
-    yield from _up(expiry_daemons.dropbear(expiry_daemons.DROPBEAR_ADDRESS, tmp_path))
+    yield from _up(lockout_daemons.dropbear(expiry_daemons.DROPBEAR_ADDRESS, tmp_path))
 
 
 @pytest.fixture
