@@ -9,7 +9,7 @@ CR 2.5, CR 2.7; NIST SP 800-171 3.1.11, 3.1.10, 3.13.9).
 | session.mqtt-keepalive    | `keepalive_seconds` (MqttKeepAlive): a broker ends a silent   |
 |                           | client within 1.5 × its keep-alive (MQTT 3.1.1 §3.1.2.10)     |
 
-The limits are the profile's (an installation profile sets e.g. `max_idle_seconds: 600`);
+The limits are the profile's (the installation profile sets `max_idle_seconds: 300`);
 the base profile sets none, so a plain scan waits for nothing and reports these checks
 `skipped`: not run by choice, which keeps a requirement that needs them from looking
 satisfied. A session is judged with `resolution_seconds` (default 10 % of the limit, at least
@@ -29,7 +29,8 @@ and the search falls back to one session per round too. The absolute timeout kee
 session busy with a request every `interval` (shorter than the idle timeout found).
 
 SSH and telnet shells: one shell idles until the device closes it (the close time is the
-measurement); the absolute timeout sends a keystroke every `interval`; the concurrent limit
+measurement; over SSH the connection must close too — OpenSSH's ChannelTimeout alone
+closes the channel but keeps the login, and a new shell opens without a password); the absolute timeout sends a keystroke every `interval`; the concurrent limit
 opens `max_sessions + 1` shells. HTTP Basic/Digest has no session to end: not applicable.
 
 Waiting costs the device nothing: permits are held while connecting and logging in, never
