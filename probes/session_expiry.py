@@ -30,8 +30,9 @@ session busy with a request every `interval` (shorter than the idle timeout foun
 
 SSH and telnet shells: one shell idles until the device closes it (the close time is the
 measurement; over SSH the connection must close too — OpenSSH's ChannelTimeout alone
-closes the channel but keeps the login, and a new shell opens without a password); the absolute timeout sends a keystroke every `interval`; the concurrent limit
-opens `max_sessions + 1` shells. HTTP Basic/Digest has no session to end: not applicable.
+closes the channel but keeps the login, and a new shell opens without a password); the
+absolute timeout sends a keystroke every `interval`; the concurrent limit opens
+`max_sessions + 1` shells. HTTP Basic/Digest has no session to end: not applicable.
 
 Waiting costs the device nothing: permits are held while connecting and logging in, never
 while a session idles, so the waits of every device and session run at the same time.
