@@ -13,6 +13,8 @@ from lab.device import expected_service
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lab.personality import Personality, ServiceSpec
 
 # services.cleartext-admin, by lab protocol (faults are handled before this table)
@@ -36,6 +38,11 @@ CLEARTEXT: dict[str, Verdict] = {
     "ntp": Verdict.PASS,
     "dns": Verdict.PASS,
 }
+
+
+def service_key(spec: ServiceSpec, ports: Mapping[tuple[str, int], int] | None) -> str:
+    """The key a perfect scan gives `spec`'s service, on the port the lab really bound."""
+    return expected_service(spec, (ports or {}).get((spec.transport, spec.port), spec.port)).key
 
 
 def cleartext_verdict(spec: ServiceSpec) -> Verdict:
@@ -205,7 +212,7 @@ def expected_web(
     for spec in p.services:
         if spec.fault or spec.protocol not in ("http", "https"):
             continue
-        key = expected_service(spec, (ports or {}).get((spec.transport, spec.port), spec.port)).key
+        key = service_key(spec, ports)
         for check, verdict in web_verdicts(p, spec).items():
             out[(key, check)] = verdict
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from lab.device import expected_service
+from lab.oracle import service_key
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def expected_banners(
 ) -> dict[tuple[str, str], Verdict]:
     out: dict[tuple[str, str], Verdict] = {}
     for spec in p.services:
-        key = expected_service(spec, (ports or {}).get((spec.transport, spec.port), spec.port)).key
+        key = service_key(spec, ports)
         if spec.fault:  # the fault's bytes could not be read as any protocol
             out[(key, "banner.version-disclosure")] = Verdict.INCONCLUSIVE
             continue

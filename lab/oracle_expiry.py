@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lab.device import expected_service
-from lab.oracle import expected_creds
+from lab.oracle import expected_creds, service_key
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
@@ -102,7 +101,7 @@ def expected_expiry(
         family = _FAMILY.get(spec.protocol)
         if spec.fault or family is None:
             continue
-        key = expected_service(spec, (ports or {}).get((spec.transport, spec.port), spec.port)).key
+        key = service_key(spec, ports)
         credential = test_account or creds.get((key, f"creds.default.{family}")) is Verdict.FAIL
         if family == "http":
             rules = web_rules(spec, limits, credential=credential)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab.device import expected_service
-from lab.oracle import expected_creds
+from lab.oracle import expected_creds, service_key
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ def expected_lockout(
     for spec in p.services:
         if spec.fault or spec.protocol not in LOGIN_PROTOCOLS:
             continue
-        key = expected_service(spec, (ports or {}).get((spec.transport, spec.port), spec.port)).key
+        key = service_key(spec, ports)
         family = "http" if spec.protocol in ("http", "https") else spec.protocol.rstrip("s")
         found = creds.get((key, f"creds.default.{family}")) is Verdict.FAIL
         account = test_account or found

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab.device import expected_service
-from lab.oracle import expected_creds
+from lab.oracle import expected_creds, service_key
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ def expected_session(
     for spec in p.services:
         if spec.fault or spec.protocol not in ("http", "https"):
             continue
-        key = expected_service(spec, (ports or {}).get((spec.transport, spec.port), spec.port)).key
+        key = service_key(spec, ports)
         found = creds.get((key, "creds.default.http")) is Verdict.FAIL
         credential = test_account or found
         for check, verdict in session_verdicts(p, spec, credential=credential).items():
@@ -108,6 +107,6 @@ def expected_reflection(
     for spec in p.services:
         if spec.fault or spec.protocol not in ("http", "https"):
             continue
-        key = expected_service(spec, (ports or {}).get((spec.transport, spec.port), spec.port)).key
+        key = service_key(spec, ports)
         out[(key, "web.xss.reflected")] = reflection_verdict(spec)
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab.device import expected_service
+from lab.oracle import service_key
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
@@ -51,8 +51,7 @@ def expected_ssh(
     for spec in p.services:
         if spec.protocol != "ssh" or spec.fault:
             continue
-        port = (ports or {}).get((spec.transport, spec.port), spec.port)
-        key = expected_service(spec, port).key
+        key = service_key(spec, ports)
         for check, verdict in ssh_verdicts(spec).items():
             out[(key, check)] = verdict
     return out

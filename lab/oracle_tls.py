@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lab.device import expected_service
+from lab.oracle import service_key
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
@@ -86,8 +86,7 @@ def expected_tls(
     for spec in p.services:
         if spec.protocol not in TLS_PROTOCOLS or spec.fault:
             continue
-        port = (ports or {}).get((spec.transport, spec.port), spec.port)
-        key = expected_service(spec, port).key
+        key = service_key(spec, ports)
         for check, verdict in tls_verdicts(spec, params).items():
             out[(key, check)] = verdict
         if by_name:  # the lab certificate names the device unless `names` are given

@@ -349,6 +349,31 @@ LEVEL_OPTION: dict[str, Any] = {
 }
 
 
+def _format_options(p: argparse.ArgumentParser) -> None:
+    """--format and --lang, the same for a scan and a re-render."""
+    p.add_argument(
+        "--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}"
+    )
+    p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of the HTML report")
+
+
+def _judging_options(p: argparse.ArgumentParser, *, evidence: str) -> None:
+    """--fail-on and --evidence, the same for a scan and a re-render but for what happens
+    to the evidence (`evidence` ends its help text)."""
+    p.add_argument(
+        "--fail-on",
+        metavar="NAMES",
+        help="exit 1 when any requirement status or check verdict is one of these "
+        f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), else 0; default: exit codes below",
+    )
+    p.add_argument(
+        "--evidence",
+        action="append",
+        metavar="FILE",
+        help=f"manual evidence (YAML, shinsa-evidence/1), repeatable; {evidence}",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shinsa",
@@ -376,10 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow-list entry, repeatable or comma-separated (default: the targets)",
     )
     p.add_argument("--out", default="shinsa-out", help="output directory (store and reports)")
-    p.add_argument(
-        "--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}"
-    )
-    p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of the HTML report")
+    _format_options(p)
     p.add_argument(
         "--resume", metavar="RUN_ID", help="finish an interrupted run from the store in --out"
     )
@@ -397,42 +419,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=3.0, help="seconds for each connect and read")
     p.add_argument("--allow-intrusive", action="store_true", help="run intrusive checks")
     p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
-    p.add_argument(
-        "--fail-on",
-        metavar="NAMES",
-        help="exit 1 when any requirement status or check verdict is one of these "
-        f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), else 0; default: exit codes below",
-    )
-    p.add_argument(
-        "--evidence",
-        action="append",
-        metavar="FILE",
-        help="manual evidence (YAML, shinsa-evidence/1), repeatable; kept with the run",
-    )
+    _judging_options(p, evidence="kept with the run")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("report", help="render reports for a stored run")
     p.add_argument("run_id")
     p.add_argument("--out", default="shinsa-out")
-    p.add_argument(
-        "--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}"
-    )
-    p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of the HTML report")
+    _format_options(p)
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
     p.add_argument("--level", **LEVEL_OPTION)
-    p.add_argument(
-        "--fail-on",
-        metavar="NAMES",
-        help="exit 1 when any requirement status or check verdict is one of these "
-        f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), else 0; default: exit codes below",
-    )
-    p.add_argument(
-        "--evidence",
-        action="append",
-        metavar="FILE",
-        help="manual evidence (YAML, shinsa-evidence/1), repeatable; shown with the evidence "
-        "kept with the run, not stored",
-    )
+    _judging_options(p, evidence="shown with the evidence kept with the run, not stored")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("diff", help="what changed per device between two stored runs")

@@ -82,6 +82,40 @@ def lab_ca_pem() -> bytes:
     return _lab_ca()[0].public_bytes(serialization.Encoding.PEM)
 
 
+def ca_certificate(
+    key: ec.EllipticCurvePrivateKey, name: x509.Name, *, days: int
+) -> x509.Certificate:
+    """A self-signed CA certificate (may sign leaves, not CAs) valid from yesterday for
+    `days` days: the lab's CA, and the interop fixtures' test CAs."""
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
 def _lab_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, Path]:
     with _LOCK:
         if not _CA:
@@ -92,35 +126,7 @@ def _lab_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, Path]:
                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "shinsa lab"),
                 ]
             )
-            now = datetime.datetime.now(datetime.UTC)
-            cert = (
-                x509.CertificateBuilder()
-                .subject_name(name)
-                .issuer_name(name)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(days=1))
-                .not_valid_after(now + datetime.timedelta(days=3650))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                .add_extension(
-                    x509.KeyUsage(
-                        digital_signature=False,
-                        content_commitment=False,
-                        key_encipherment=False,
-                        data_encipherment=False,
-                        key_agreement=False,
-                        key_cert_sign=True,
-                        crl_sign=True,
-                        encipher_only=False,
-                        decipher_only=False,
-                    ),
-                    critical=True,
-                )
-                .add_extension(
-                    x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-                )
-                .sign(key, hashes.SHA256())
-            )
+            cert = ca_certificate(key, name, days=3650)
             folder = Path(tempfile.mkdtemp(prefix="shinsa-lab-ca-"))
             atexit.register(shutil.rmtree, folder, True)
             path = folder / "lab-ca.pem"

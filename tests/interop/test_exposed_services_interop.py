@@ -8,15 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from probes.registry import all_checks
-from scanner.engine import ScanRequest, scan
-from scanner.model import Target, Verdict
-from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
-from scanner.scope import Scope
-from scanner.store import Store
+from scanner.model import Verdict
+from tests.interop.scanning import scan_daemon
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,32 +43,18 @@ async def test_exposed_services_verdicts_on_real_daemons(
 ) -> None:
     # Given a real daemon on its own address and a device profile that allows ssh/22 only
     daemon = request.getfixturevalue(fixture)
-    profile_file = tmp_path / "only-ssh.yaml"
-    profile_file.write_text(
-        "profile: only-ssh\nextends: base\n"
-        "params:\n  services.unexpected: {allowed: ['tcp/22 ssh']}\n"
-    )
-    profile = load_profile(str(profile_file), all_checks())
     tcp = tuple(sorted({*CLOSED_TCP, 22, daemon.port} - ({161} if service == "udp/161" else set())))
-    scan_request = ScanRequest(
-        targets=(Target(daemon.address, fixture),),
-        scope=Scope.of([daemon.address]),
-        ports=PortSet(tcp, (161,)),
-        profile=profile,
-        limits=Limits(connect_timeout=2.0, read_timeout=3.0),
-    )
     # When it is scanned
-    with Store(tmp_path / "s.sqlite") as store:
-        store.start_run(
-            "r",
-            profile_id=profile.id,
-            profile_digest=profile.digest,
-            scanner_version="test",
-            request={},
-            targets=[(daemon.address, fixture)],
-        )
-        await scan(scan_request, store, "r", Reporter())
-        results = store.results("r")
+    results = await scan_daemon(
+        tmp_path,
+        address=daemon.address,
+        label=fixture,
+        profile_yaml="profile: only-ssh\nextends: base\n"
+        "params:\n  services.unexpected: {allowed: ['tcp/22 ssh']}\n",
+        tcp=tcp,
+        udp=(161,),
+        read_timeout=3.0,
+    )
     # Then the daemon's service gets exactly these verdicts, each with a reason
     got = {
         r.check_id: r

@@ -16,17 +16,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from probes._login import ssh
-from probes.registry import all_checks
 from scanner.credentials import Credential, Outcome
-from scanner.engine import ScanRequest, scan
-from scanner.model import Service, Target, Verdict
-from scanner.net import Limits, Network
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.model import Service, Verdict
+from scanner.net import Network
 from scanner.scope import Scope
-from scanner.store import Store
 from tests.interop import lockout_daemons
+from tests.interop.scanning import scan_daemon
 from tests.interop.tls_daemons import DaemonFailed, MissingBinary
 
 if TYPE_CHECKING:
@@ -96,33 +91,17 @@ def dropbear(tmp_path: Path, user: LocalUser) -> Iterator[Daemon]:
 async def scan_lockout(daemon: Daemon, user: LocalUser, tmp_path: Path) -> Result:
     """An intrusive scan of the daemon's port 22 with `user` as the profile's test account;
     its auth.lockout result."""
-    profile_file = tmp_path / "interop-lockout.yaml"
-    profile_file.write_text(
-        "profile: interop-lockout\nextends: base\nallow_intrusive: true\n"
+    results = await scan_daemon(
+        tmp_path,
+        address=daemon.address,
+        label=daemon.name,
+        profile_yaml="profile: interop-lockout\nextends: base\nallow_intrusive: true\n"
         f"test_account: {{username: {user.name}, password_env: {PASSWORD_ENV}}}\n"
         "params:\n"
-        f"  auth.lockout: {{max_attempts: {MAX_ATTEMPTS}, max_wait_seconds: 30}}\n"
-    )
-    profile = load_profile(str(profile_file), all_checks())
-    request = ScanRequest(
-        targets=(Target(daemon.address, daemon.name),),
-        scope=Scope.of([daemon.address]),
-        ports=PortSet((daemon.port,), ()),
-        profile=profile,
-        limits=Limits(connect_timeout=2.0, read_timeout=5.0),
+        f"  auth.lockout: {{max_attempts: {MAX_ATTEMPTS}, max_wait_seconds: 30}}\n",
+        tcp=(daemon.port,),
         job_timeout=60.0,
     )
-    with Store(tmp_path / "scan.sqlite") as store:
-        store.start_run(
-            "r",
-            profile_id=profile.id,
-            profile_digest=profile.digest,
-            scanner_version="test",
-            request={},
-            targets=[(daemon.address, daemon.name)],
-        )
-        await scan(request, store, "r", Reporter())
-        results = store.results("r")
     (result,) = (r for r in results if r.check_id == "auth.lockout")
     assert result.service_key == f"tcp/{daemon.port}", result
     return result

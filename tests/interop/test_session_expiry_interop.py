@@ -25,16 +25,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from probes.registry import all_checks
-from scanner.engine import ScanRequest, scan
-from scanner.model import Target, Verdict
-from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
-from scanner.scope import Scope
-from scanner.store import Store
+from scanner.model import Verdict
 from tests.interop import expiry_daemons, lockout_daemons
+from tests.interop.scanning import scan_daemon
 from tests.interop.tls_daemons import DaemonFailed, MissingBinary
 
 if TYPE_CHECKING:
@@ -139,34 +132,22 @@ def client_alive_sshd(
 async def scan_idle(daemon: Daemon, user: LocalUser, tmp_path: Path) -> Result:
     """A scan of the daemon's port 22 with `user` as the profile's test account and an idle
     limit of 8 s at 1 s resolution; its session.idle-timeout result."""
-    profile_file = tmp_path / "interop-expiry.yaml"
-    profile_file.write_text(
+    profile_yaml = (
         "profile: interop-expiry\nextends: base\n"
         f"test_account: {{username: {user.name}, password_env: {PASSWORD_ENV}}}\n"
         "params:\n"
         "  session.idle-timeout: "
         f"{{max_idle_seconds: {MAX_IDLE}, resolution_seconds: {RESOLUTION}}}\n"
     )
-    profile = load_profile(str(profile_file), all_checks())
-    request = ScanRequest(
-        targets=(Target(daemon.address, daemon.name),),
-        scope=Scope.of([daemon.address]),
-        ports=PortSet((daemon.port,), ()),
-        profile=profile,
-        limits=Limits(connect_timeout=2.0, read_timeout=5.0),
+    scanned = await scan_daemon(
+        tmp_path,
+        address=daemon.address,
+        label=daemon.name,
+        profile_yaml=profile_yaml,
+        tcp=(daemon.port,),
         job_timeout=60.0,
     )
-    with Store(tmp_path / "scan.sqlite") as store:
-        store.start_run(
-            "r",
-            profile_id=profile.id,
-            profile_digest=profile.digest,
-            scanner_version="test",
-            request={},
-            targets=[(daemon.address, daemon.name)],
-        )
-        await scan(request, store, "r", Reporter())
-        results = {r.check_id: r for r in store.results("r")}
+    results = {r.check_id: r for r in scanned}
     # The profile sets no absolute or concurrent limit: nothing else was waited for.
     for other in ("session.absolute-timeout", "session.concurrent-limit"):
         assert results[other].verdict is Verdict.SKIPPED, results[other]

@@ -25,16 +25,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from probes.registry import all_checks
-from scanner.engine import ScanRequest, scan
-from scanner.model import Target, Verdict
-from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
-from scanner.scope import Scope
-from scanner.store import Store
+from scanner.model import Verdict
 from tests.interop import web_daemons
+from tests.interop.scanning import scan_daemon
 from tests.interop.tls_daemons import DaemonFailed, MissingBinary
 
 if TYPE_CHECKING:
@@ -112,35 +105,21 @@ async def scan_server(
 ) -> dict[str, Result]:
     """Scan `server`'s address for its port(s) with a profile extending base; the results
     for its first port, by check ID."""
-    profile_file = tmp_path / "interop-web.yaml"
     account = (
         f"test_account: {{username: {USERNAME}, password_env: {PASSWORD_ENV}}}\n"
         if test_account
         else ""
     )
-    profile_file.write_text(
-        "profile: interop-web\nextends: base\n" + account + (f"params:\n{params}" if params else "")
-    )
-    profile = load_profile(str(profile_file), all_checks())
-    request = ScanRequest(
-        targets=(Target(server.address, server.name),),
-        scope=Scope.of([server.address]),
-        ports=PortSet(server.ports, ()),
-        profile=profile,
-        limits=Limits(connect_timeout=2.0, read_timeout=5.0),
+    results = await scan_daemon(
+        tmp_path,
+        address=server.address,
+        label=server.name,
+        profile_yaml="profile: interop-web\nextends: base\n"
+        + account
+        + (f"params:\n{params}" if params else ""),
+        tcp=server.ports,
         job_timeout=30.0,
     )
-    with Store(tmp_path / "scan.sqlite") as store:
-        store.start_run(
-            "r",
-            profile_id=profile.id,
-            profile_digest=profile.digest,
-            scanner_version="test",
-            request={},
-            targets=[(server.address, server.name)],
-        )
-        await scan(request, store, "r", Reporter())
-        results = store.results("r")
     return {r.check_id: r for r in results if r.service_key == f"tcp/{server.port}"}
 
 

@@ -1,0 +1,57 @@
+"""One scan of one real daemon through the engine, for the interop tests: a profile (YAML
+text extending a built-in one) written to `tmp_path`, a Store there, the results back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from probes.registry import all_checks
+from scanner.engine import ScanRequest, scan
+from scanner.model import Target
+from scanner.net import Limits
+from scanner.ports import PortSet
+from scanner.profiles import load_profile
+from scanner.progress import Reporter
+from scanner.scope import Scope
+from scanner.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from scanner.model import Result
+
+
+async def scan_daemon(
+    tmp_path: Path,
+    *,
+    address: str,
+    label: str,
+    profile_yaml: str,
+    tcp: Sequence[int],
+    udp: Sequence[int] = (),
+    read_timeout: float = 5.0,
+    job_timeout: float = 600.0,
+) -> list[Result]:
+    profile_file = tmp_path / "interop-profile.yaml"
+    profile_file.write_text(profile_yaml)
+    profile = load_profile(str(profile_file), all_checks())
+    request = ScanRequest(
+        targets=(Target(address, label),),
+        scope=Scope.of([address]),
+        ports=PortSet(tuple(tcp), tuple(udp)),
+        profile=profile,
+        limits=Limits(connect_timeout=2.0, read_timeout=read_timeout),
+        job_timeout=job_timeout,
+    )
+    with Store(tmp_path / "scan.sqlite") as store:
+        store.start_run(
+            "r",
+            profile_id=profile.id,
+            profile_digest=profile.digest,
+            scanner_version="test",
+            request={},
+            targets=[(address, label)],
+        )
+        await scan(request, store, "r", Reporter())
+        return store.results("r")
