@@ -70,6 +70,34 @@ class UdpAnswer:
     snmp_community: str = ""  # the community string that got an answer, for SNMP v1/v2c
 
 
+@dataclass(frozen=True, slots=True)
+class LoginSurface:
+    """How a web application sends a login, recorded when one random control login was
+    submitted through its own page (headless Chromium) or read from its scripts.
+
+    The default-credentials, login-transport, session, lockout and expiry checks replay
+    this request shape with httpx; they never guess an endpoint.
+    """
+
+    service: Service
+    page_url: str  # the page that shows the password field
+    url: str  # absolute URL of the request that carried the password
+    method: str  # "POST", upper case
+    #: "application/json", "application/x-www-form-urlencoded", "multipart/form-data", or ""
+    #: when the credentials travel in an Authorization header (`auth_header`)
+    content_type: str
+    username_field: str  # "" when the app asks for a password only; dotted for nested JSON
+    password_field: str  # "" when the credentials travel in an Authorization header
+    #: fixed fields sent with every login: client_id, grant_type, scope, hidden CSRF inputs
+    extra_fields: tuple[tuple[str, str], ...] = ()
+    #: headers the app adds that a replay needs (X-CSRF-Token, X-Requested-With, ...)
+    headers: tuple[tuple[str, str], ...] = ()
+    auth_header: str = ""  # "Basic" when the script sends user:password in Authorization
+    failure_status: int = 0  # the status the control login got
+    failure_shape: str = ""  # bounded description of the control's answer
+    source: str = "chromium"  # "chromium" or "scripts"
+
+
 SERVICES: FactKey[tuple[Service, ...]] = FactKey("device.services")  # all, once fingerprinted
 
 
@@ -87,6 +115,7 @@ def on_service(url: str, service: Service) -> bool:
 
 HTTP_PAGES: FactKey[tuple[HttpPage, ...]] = FactKey("http.pages")
 LOGIN_FORMS: FactKey[tuple[LoginForm, ...]] = FactKey("http.login_forms")
+LOGIN_SURFACES: FactKey[tuple[LoginSurface, ...]] = FactKey("http.login_surfaces")
 MQTT_INFO: FactKey[tuple[MqttInfo, ...]] = FactKey("mqtt.info")
 UDP_ANSWERS: FactKey[tuple[UdpAnswer, ...]] = FactKey("udp.answers")
 # Logins a device accepted (masked wherever shown); published by the default-credentials probes.

@@ -1,0 +1,1 @@
+"""One module per corpus program; `tests/corpus/registry.py` lists them."""
