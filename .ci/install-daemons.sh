@@ -16,6 +16,7 @@ if [ "${1:-}" = "--check" ]; then
     # lighttpd's TLS module is a package of its own (lighttpd-mod-openssl), not a program.
     [ -e /usr/lib/lighttpd/mod_openssl.so ] \
         || { echo "missing: /usr/lib/lighttpd/mod_openssl.so" >&2; missing=1; }
+    bash "$(dirname "$0")/install-corpus.sh" --check || missing=1
     exit "$missing"
 fi
 
@@ -93,4 +94,5 @@ for bin in /usr/sbin/sshd /usr/sbin/dropbear /usr/bin/dropbearkey /usr/sbin/ligh
 done
 [ -e /usr/lib/lighttpd/mod_openssl.so ] \
     || { echo "install-daemons.sh: mod_openssl.so missing after install" >&2; exit 1; }
+bash "$(dirname "$0")/install-corpus.sh"
 echo "install-daemons.sh: daemons installed; none left on a wildcard address"
