@@ -74,6 +74,9 @@ class LoginRun:
     attempts: tuple[Attempt, ...] = ()
     control: Attempt | None = None  # a random bogus login tried first: accepted = no oracle
     note: str = ""  # why nothing (or not everything) could be tried
+    #: why the login surface could not be confirmed: the control login's answer was not a
+    #: recognised authentication failure (HTTP 404, an error page, ...); nothing was tried
+    unconfirmed: str = ""
 
 
 @dataclass(frozen=True, slots=True)

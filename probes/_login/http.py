@@ -66,9 +66,33 @@ _DROPS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.
 _PASSWORD_INPUT = re.compile(rb"<input\b[^>]*\btype\s*=\s*[\"']?password\b", re.IGNORECASE)
 _FAILURE = re.compile(
     rb"login failed|log-in failed|logon failed|sign-?in failed|authentication failed"
-    rb"|(?:invalid|incorrect|wrong|bad) (?:user ?name|user|password|credentials|login|csrf)"
-    rb"|access denied|not authori[sz]ed|login error",
+    rb"|(?:invalid|incorrect|wrong|bad) (?:user ?name|user|password|credentials|login)"
+    rb"|access denied|not authori[sz]ed|login error|unauthori[sz]ed",
     re.IGNORECASE,
+)
+#: A refused request token says nothing about the password: every attempt would get it.
+_CSRF_FAILURE = re.compile(
+    rb"(?:invalid|missing|bad|expired)[ _-]*(?:csrf|xsrf|request token|form token)"
+    rb"|(?:csrf|xsrf)[ _-]*(?:token )?(?:invalid|missing|mismatch|failed|verification)",
+    re.IGNORECASE,
+)
+#: OAuth2 and common JSON APIs: error codes that name the credentials themselves. Others
+#: (invalid_client, unsupported_grant_type, invalid_request) say the request was wrong.
+_CREDENTIAL_ERRORS = frozenset(
+    {
+        "invalid_grant",
+        "invalid_credentials",
+        "invalid_password",
+        "invalid_user",
+        "access_denied",
+        "unauthorized",
+        "unauthorised",
+        "authentication_failed",
+        "auth_failed",
+        "login_failed",
+        "bad_credentials",
+        "wrong_password",
+    }
 )
 _LOCKED = re.compile(
     rb"(?<![a-z])locked(?![a-z])(?!\s+after)|too many (?:[a-z]+ ){0,2}(?:attempts|tries|failures)",
@@ -241,6 +265,8 @@ class _Seen:
     failure: bool = False  # "login failed", "invalid password", ...
     locked: bool = False  # "locked", "too many attempts"
     json_ok: bool | None = None  # True: success/token; False: an error; None: no JSON verdict
+    json_error: str = ""  # the JSON answer's error code or message, bounded
+    csrf_failure: bool = False  # "invalid CSRF token" and the like: the request was refused
     latency: float = 0.0
 
     def describe(self) -> str:
@@ -284,6 +310,8 @@ def _seen(
         failure=any(_FAILURE.search(b) for b in bodies),
         locked=any(_LOCKED.search(b) for b in bodies),
         json_ok=_json_verdict(chain.first.body) if json_answer else None,
+        json_error=_json_error(chain.first.body) if json_answer else "",
+        csrf_failure=any(_CSRF_FAILURE.search(b) for b in bodies),
         latency=latency,
     )
 
@@ -314,6 +342,50 @@ def _json_verdict(body: bytes) -> bool | None:
     return True if True in verdicts else None
 
 
+def _json_error(body: bytes) -> str:
+    """The error code or message of a JSON answer (OAuth2 `error`, `message`...), lower
+    case and bounded; "" when there is none."""
+    try:
+        doc = json.loads(body.decode("utf-8", "replace"))
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    for key in ("error", "error_code", "errcode", "code", "message", "msg", "detail"):
+        value = doc.get(key)
+        if isinstance(value, dict):
+            value = value.get("code") or value.get("message")
+        if isinstance(value, str) and value.strip():
+            return bound_text(value.strip().lower(), 80)
+    return ""
+
+
+def rejection_signs(seen: _Seen) -> tuple[str, ...]:
+    """What in an answer is a recognised authentication failure, as opposed to "nothing
+    here": 401/403, a failure message, a JSON error about the credentials, the login form
+    shown again, a redirect back to the login page. A 404/405/400/501, a server error, a
+    refused request token, a page without any login element or a redirect elsewhere are
+    none of these (issue 10: a rejection must be proven)."""
+    if seen.status in (404, 405, 501) or seen.status >= 500 or seen.csrf_failure:
+        return ()
+    signs: list[str] = []
+    if seen.status in (401, 403):
+        signs.append(f"HTTP {seen.status}")
+    if seen.failure:
+        signs.append("failure message")
+    if seen.json_ok is False and (
+        seen.status != 400
+        or seen.json_error.replace(" ", "_") in _CREDENTIAL_ERRORS
+        or _FAILURE.search(seen.json_error.encode()) is not None
+    ):
+        signs.append(f"JSON error {seen.json_error}" if seen.json_error else "JSON error")
+    if seen.status < 400 and seen.final_status == 200 and seen.password_form:
+        signs.append("login form shown again")
+    if seen.login_location and not seen.offsite:
+        signs.append("redirect back to the login page")
+    return tuple(signs)
+
+
 def _json_dict_verdict(doc: dict[str, object]) -> bool | None:
     success = failure = False
     for raw_key, value in list(doc.items())[:64]:
@@ -338,7 +410,10 @@ def _json_dict_verdict(doc: dict[str, object]) -> bool | None:
 
 
 def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, str]:
-    """One real attempt against the control's answer."""
+    """One real attempt against the control's answer. REJECTED only when the answer is a
+    recognised authentication failure shaped like the control's; any other answer that is
+    not a login is ERROR (it proves nothing about the credential)."""
+    against = f"(random login: {control.describe()})"
     if challenge:  # Basic / Digest: the status is the oracle
         if 200 <= seen.status < 400:
             return Outcome.ACCEPTED, f"{seen.describe()} (random login: HTTP {control.status})"
@@ -346,7 +421,7 @@ def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, st
             return Outcome.LOCKED, seen.describe()
         if seen.status == 401:
             return Outcome.REJECTED, seen.describe()
-        return Outcome.ERROR, f"{seen.describe()} (random login: HTTP {control.status})"
+        return Outcome.ERROR, f"{seen.describe()} {against}"
     if seen.locked and not control.locked:
         return Outcome.LOCKED, seen.describe()
     signals: list[str] = []
@@ -368,16 +443,19 @@ def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, st
     if seen.json_ok and not control.json_ok:
         signals.append("JSON success")
     ok = seen.status < 400 and seen.final_status < 400 and not seen.failure
-    against = f"(random login: {control.describe()})"
     if signals and ok:
         return Outcome.ACCEPTED, f"{'; '.join(signals)} {against}"
-    if seen.status >= 500 or (seen.status >= 400 and seen.status != control.status):
-        return Outcome.ERROR, f"{seen.describe()} {against}"
-    return Outcome.REJECTED, seen.describe()
+    signs = rejection_signs(seen)
+    same_shape = seen.status == control.status or {seen.status, control.status} <= {401, 403}
+    if signs and same_shape:
+        return Outcome.REJECTED, f"{seen.describe()} ({', '.join(signs)})"
+    return Outcome.ERROR, f"{seen.describe()}: not the control's rejection {against}"
 
 
 def _judge_control(seen: _Seen, baseline_locked: bool, *, challenge: bool) -> tuple[Outcome, str]:
-    """The random login on its own: does it look logged in?"""
+    """The random login on its own: does it look logged in, and is its refusal a recognised
+    authentication failure? ERROR when it is not: the surface is then unconfirmed, and no
+    answer to a real credential could be read as a rejection."""
     if challenge:
         if 200 <= seen.status < 400:
             return Outcome.ACCEPTED, f"{seen.describe()} to a random login: no oracle"
@@ -393,9 +471,11 @@ def _judge_control(seen: _Seen, baseline_locked: bool, *, challenge: bool) -> tu
     )
     if looks_in and seen.status < 400 and seen.final_status < 400 and not seen.failure:
         return Outcome.ACCEPTED, f"{seen.describe()} to a random login: no oracle"
-    if seen.status >= 500:
-        return Outcome.ERROR, seen.describe()
-    return Outcome.REJECTED, seen.describe()
+    signs = rejection_signs(seen)
+    if signs:
+        return Outcome.REJECTED, f"{seen.describe()} ({', '.join(signs)})"
+    why = "a refused request token" if seen.csrf_failure else "not an authentication failure"
+    return Outcome.ERROR, f"{seen.describe()}: {why}"
 
 
 # --- the surfaces ---------------------------------------------------------------------------
@@ -862,7 +942,15 @@ async def try_logins(
                 Outcome.LOCKED: "the device reports a lock already: no credential was tried",
                 Outcome.THROTTLED: "the device throttles: no credential was tried",
             }.get(outcome, "the random control login failed: no credential was tried")
-            return LoginRun(method=surface.method, control=control, note=note)
+            unconfirmed = ""
+            if seen is not None and outcome is Outcome.ERROR:
+                unconfirmed = (
+                    f"a random login on {surface.method} got {control.detail}, which is not "
+                    "a recognised authentication failure: the login surface is unconfirmed"
+                )
+            return LoginRun(
+                method=surface.method, control=control, note=note, unconfirmed=unconfirmed
+            )
 
         scheduler = Scheduler(credentials)
         scheduler.control = control
