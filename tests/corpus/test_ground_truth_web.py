@@ -1,0 +1,92 @@
+"""The written ground truth of the corpus web applications, checked by a standard client.
+
+Each test starts one real program (installed by .ci/corpus/*.sh, configured as its vendor
+ships it), then logs in with httpx the way the program's own login page does: every planted
+login must be accepted, a wrong password must be rejected in the shape the ground truth
+records, and the login page must come over plain HTTP (what `web.login.cleartext` judges).
+The scanner is not involved: these tests keep the truth honest before anything is compared
+with it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from tests.corpus.programs import dokuwiki
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.corpus.base import Login
+
+pytestmark = pytest.mark.corpus
+
+TIMEOUT = 15.0
+WRONG_PASSWORD = "wrong-Zr4!corpus"
+
+
+def _client(base: str) -> httpx.Client:
+    # trust_env=False: no proxy from the environment may carry a loopback request elsewhere.
+    return httpx.Client(base_url=base, timeout=TIMEOUT, trust_env=False)
+
+
+def _planted(logins: tuple[Login, ...]) -> tuple[Login, Login]:
+    factory = [x for x in logins if x.kind == "factory"]
+    operator = [x for x in logins if x.kind == "operator"]
+    assert factory, "every corpus web app plants a factory login"
+    assert operator, "every corpus web app here also plants an operator login"
+    return factory[0], operator[0]
+
+
+# DokuWiki: HTML form with a CSRF token -------------------------------------------------------
+
+
+def _dokuwiki_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    page = client.get(dokuwiki.LOGIN_PATH)
+    assert page.status_code == 200
+    sectok = re.search(r'name="sectok" value="([^"]*)"', page.text)
+    assert sectok is not None, "the login form carries a sectok field"
+    return client.post(
+        "/doku.php?id=start",
+        data={
+            "sectok": sectok.group(1),
+            "id": "start",
+            "do": "login",
+            "u": username,
+            "p": password,
+        },
+    )
+
+
+def test_dokuwiki_ground_truth(tmp_path: Path) -> None:
+    truth = dokuwiki.PROGRAM.services[0]
+    factory, operator = _planted(truth.logins)
+    base = f"http://{dokuwiki.ADDRESS}:{truth.port}"
+    with dokuwiki.running(tmp_path) as run:
+        with _client(base) as client:
+            page = client.get(dokuwiki.LOGIN_PATH)
+            assert page.status_code == 200, run.log_tail()
+            assert page.url.scheme == "http"
+            assert re.search(r'<input name="p" type="password"', page.text)
+            assert '<form id="dw__login"' in page.text
+
+        for login in (factory, operator):
+            with _client(base) as client:
+                answer = _dokuwiki_login(client, login.username, login.password)
+                assert answer.status_code == 302, (login.username, answer.status_code)
+                assert any(name.startswith("DW") for name in client.cookies)
+                # The session is real: the next page offers to log out, not to log in.
+                home = client.get("/doku.php?id=start")
+                assert "do=logout" in home.text
+
+        with _client(base) as client:
+            answer = _dokuwiki_login(client, factory.username, WRONG_PASSWORD)
+            assert answer.status_code == 403
+            assert dokuwiki.REJECTION_TEXT in answer.text
+            assert '<form id="dw__login"' in answer.text
+            assert "testing plugin" not in answer.text  # Debian's plugin switches are in place
+            assert not any(name.startswith("DW") for name in client.cookies)
