@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.corpus.programs import dokuwiki
+from tests.corpus.programs import dokuwiki, nagios4
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -90,3 +90,42 @@ def test_dokuwiki_ground_truth(tmp_path: Path) -> None:
             assert '<form id="dw__login"' in answer.text
             assert "testing plugin" not in answer.text  # Debian's plugin switches are in place
             assert not any(name.startswith("DW") for name in client.cookies)
+
+
+# Nagios 4: HTTP Digest on every path -------------------------------------------------------
+
+
+def test_nagios4_ground_truth(tmp_path: Path) -> None:
+    truth = nagios4.PROGRAM.services[0]
+    factory, operator = _planted(truth.logins)
+    base = f"http://{nagios4.ADDRESS}:{truth.port}"
+    with nagios4.running(tmp_path) as run, _client(base) as client:
+        # Without credentials: a Digest challenge for the Nagios4 realm, over plain HTTP.
+        bare = client.get(nagios4.HOME)
+        assert bare.status_code == 401, run.log_tail()
+        challenge = bare.headers["www-authenticate"]
+        assert challenge.startswith("Digest ")
+        assert f'realm="{nagios4.REALM}"' in challenge
+        assert 'qop="auth"' in challenge
+        assert bare.url.scheme == "http"
+
+        for login in (factory, operator):
+            auth = httpx.DigestAuth(login.username, login.password)
+            home = client.get(nagios4.HOME, auth=auth)
+            assert home.status_code == 200, login.username
+            assert "<title>Nagios" in home.text
+            tac = client.get(nagios4.TAC, auth=auth)
+            assert tac.status_code == 200, login.username
+            assert "Nagios" in tac.text
+        # `/` sends a logged-in user on to the front page.
+        root = client.get("/", auth=httpx.DigestAuth(factory.username, factory.password))
+        assert root.status_code == 301
+        assert root.headers["location"].endswith(nagios4.HOME)
+
+        # A wrong password: the same 401 and a fresh challenge, as with no credentials.
+        wrong = client.get(nagios4.HOME, auth=httpx.DigestAuth(factory.username, WRONG_PASSWORD))
+        assert wrong.status_code == 401
+        assert wrong.headers["www-authenticate"].startswith(f'Digest realm="{nagios4.REALM}"')
+        # An unknown user is answered the same way.
+        nobody = client.get(nagios4.HOME, auth=httpx.DigestAuth("nobody", WRONG_PASSWORD))
+        assert nobody.status_code == 401
