@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.corpus.programs import dokuwiki, nagios4
+from tests.corpus.programs import dokuwiki, homebridge, nagios4
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -129,3 +129,47 @@ def test_nagios4_ground_truth(tmp_path: Path) -> None:
         # An unknown user is answered the same way.
         nobody = client.get(nagios4.HOME, auth=httpx.DigestAuth("nobody", WRONG_PASSWORD))
         assert nobody.status_code == 401
+
+
+# Homebridge UI: a single-page app posting JSON to /api/auth/login -----------------------------
+
+
+def test_homebridge_ground_truth(tmp_path: Path) -> None:
+    truth = homebridge.PROGRAM.services[0]
+    factory, operator = _planted(truth.logins)
+    base = f"http://{homebridge.ADDRESS}:{truth.port}"
+    with homebridge.running(tmp_path) as run, _client(base) as client:
+        # The login page: plain HTTP, a script-driven app with no form in its HTML.
+        page = client.get("/")
+        assert page.status_code == 200, run.log_tail()
+        assert page.url.scheme == "http"
+        assert "<app-root></app-root>" in page.text
+        assert "<form" not in page.text
+        assert 'type="password"' not in page.text
+        # What the app reads before showing its login form.
+        settings = client.get("/api/auth/settings").json()
+        assert settings["formAuth"] is True
+        assert settings["env"]["setupWizardComplete"] is True
+        assert client.get("/api/auth/check").status_code == 401
+
+        for login in (factory, operator):
+            answer = client.post(
+                homebridge.LOGIN_PATH,
+                json={"username": login.username, "password": login.password},
+            )
+            assert answer.status_code == 201, (login.username, answer.text)
+            token = answer.json()
+            assert token["token_type"] == "Bearer"
+            check = client.get(
+                "/api/auth/check", headers={"Authorization": f"Bearer {token['access_token']}"}
+            )
+            assert check.status_code == 200, login.username
+
+        for username in (factory.username, "nobody"):
+            wrong = client.post(
+                homebridge.LOGIN_PATH, json={"username": username, "password": WRONG_PASSWORD}
+            )
+            assert wrong.status_code == 403
+            assert wrong.json() == homebridge.REJECTION_BODY
+        # The endpoint exists only for POST: a scanner guessing GET learns nothing from it.
+        assert client.get(homebridge.LOGIN_PATH).status_code == 404
