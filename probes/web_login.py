@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from scanner.errors import ConfigError
-from scanner.facts import HTTP_PAGES, LOGIN_FORMS, on_service
+from scanner.facts import HTTP_PAGES, LOGIN_FORMS, LOGIN_SURFACES, on_service
 from scanner.model import Evidence, Result, Verdict
 from scanner.probe import Check, Params, ServiceProbe
 
 if TYPE_CHECKING:
-    from scanner.facts import HttpPage, LoginForm
+    from scanner.facts import HttpPage, LoginForm, LoginSurface
     from scanner.model import JSONValue, Service
     from scanner.probe import ProbeContext
 
@@ -118,16 +118,18 @@ class WebLoginHygiene(ServiceProbe):
 
     checks = (LOGIN_TRANSPORT, HSTS, SECRETS_IN_URL, HTTPS_REDIRECT)
     protocols = frozenset({"http", "https"})
+    uses = frozenset({LOGIN_SURFACES})  # JavaScript logins take passwords without a <form>
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
         forms = [f for f in ctx.facts.get(LOGIN_FORMS) or () if f.service.key == service.key]
+        scripted = [r for r in ctx.facts.get(LOGIN_SURFACES) or () if r.service.key == service.key]
         where = f"{service} on {ctx.target.address}"
         return [
-            self._transport(ctx, service, where, pages, forms),
+            self._transport(ctx, service, where, pages, forms, scripted),
             self._hsts(ctx, service, where, pages),
             self._secrets(ctx, service, where, pages, forms),
-            self._redirect(ctx, service, where, pages, forms),
+            self._redirect(ctx, service, where, pages, forms, scripted),
         ]
 
     def _redirect(
@@ -137,6 +139,7 @@ class WebLoginHygiene(ServiceProbe):
         where: str,
         pages: list[HttpPage],
         forms: list[LoginForm],
+        scripted: list[LoginSurface],
     ) -> Result:
         if service.tls or service.protocol == "https":
             return ctx.result(
@@ -173,10 +176,11 @@ class WebLoginHygiene(ServiceProbe):
                     evidence,
                     service=service,
                 )
-        own_login = [f for f in forms if on_service(f.page_url, service)]
+        own_login = [f.page_url for f in forms if on_service(f.page_url, service)]
+        own_login += [r.page_url for r in scripted if on_service(r.page_url, service)]
         challenge = any(p.auth_scheme and on_service(p.url, service) for p in pages)
         if own_login or challenge:
-            what = "a login form" if own_login else "an authentication challenge"
+            what = "a login" if own_login else "an authentication challenge"
             return ctx.result(
                 HTTPS_REDIRECT,
                 Verdict.FAIL,
@@ -209,6 +213,7 @@ class WebLoginHygiene(ServiceProbe):
         where: str,
         pages: list[HttpPage],
         forms: list[LoginForm],
+        scripted: list[LoginSurface],
     ) -> Result:
         if not pages:
             return self._no_pages(ctx, LOGIN_TRANSPORT, service, where)
@@ -226,16 +231,27 @@ class WebLoginHygiene(ServiceProbe):
                 for p in pages
                 if p.auth_scheme
             ],
+            "scripted": [
+                {
+                    "page": _strip_query(r.page_url),
+                    "request": f"{r.method} {_strip_query(r.url)}",
+                    "found_by": r.source,
+                }
+                for r in scripted
+            ],
         }
         challenges = sum(1 for p in pages if p.auth_scheme)
         evidence = Evidence(
-            "login_surfaces", f"{len(forms)} form(s), {challenges} challenge(s)", details
+            "login_surfaces",
+            f"{len(forms)} form(s), {challenges} challenge(s), {len(scripted)} scripted login(s)",
+            details,
         )
         plain_pages = [f for f in forms if _scheme(f.page_url) == "http"]
         plain_actions = [
             f for f in forms if _scheme(f.action_url) == "http" and _scheme(f.page_url) == "https"
         ]
         plain_challenges = [p for p in pages if p.auth_scheme and _scheme(p.url) == "http"]
+        plain_scripted = [r for r in scripted if "http" in (_scheme(r.page_url), _scheme(r.url))]
         if plain_pages:
             f = plain_pages[0]
             reason = f"{where} serves a login form over plain HTTP ({_strip_query(f.page_url)})."
@@ -251,11 +267,18 @@ class WebLoginHygiene(ServiceProbe):
                 f"{where} asks for {p.auth_scheme} credentials over plain HTTP "
                 f"({_strip_query(p.url)})."
             )
+        elif plain_scripted:
+            r = plain_scripted[0]
+            reason = (
+                f"{where} takes passwords over plain HTTP: its login page "
+                f"({_strip_query(r.page_url)}) sends them with {r.method} "
+                f"{_strip_query(r.url)} from a script."
+            )
         else:
             reason = ""
         if reason:
             return ctx.result(LOGIN_TRANSPORT, Verdict.FAIL, reason, evidence, service=service)
-        if forms or any(p.auth_scheme for p in pages):
+        if forms or scripted or any(p.auth_scheme for p in pages):
             return ctx.result(
                 LOGIN_TRANSPORT,
                 Verdict.PASS,

@@ -42,6 +42,7 @@ from scanner.facts import (
     ACCOUNT_CHECKS,
     HTTP_PAGES,
     LOGIN_FORMS,
+    LOGIN_SURFACES,
     VALID_CREDENTIALS,
     WEB_SESSION_CHECKS,
     on_service,
@@ -52,6 +53,7 @@ from scanner.probe import Check, ServiceProbe
 if TYPE_CHECKING:
     from probes._web import Link, SetCookie
     from scanner.credentials import Credential
+    from scanner.facts import LoginSurface
     from scanner.model import JSONValue, Result, Service
     from scanner.probe import ProbeContext
 
@@ -146,7 +148,7 @@ class WebSessionChecks(ServiceProbe):
 
     checks = (COOKIE_FLAGS, FIXATION, LOGOUT, ID_IN_URL, ACCESS_CONTROL)
     protocols = frozenset({"http", "https"})
-    uses = frozenset({VALID_CREDENTIALS})
+    uses = frozenset({VALID_CREDENTIALS, LOGIN_SURFACES})
     # ordering only: before session expiry and auth.lockout, which log in again
     provides = frozenset({ACCOUNT_CHECKS, WEB_SESSION_CHECKS})
 
@@ -158,7 +160,13 @@ class WebSessionChecks(ServiceProbe):
         async with ctx.net.http(service) as client:
             client.headers["Accept-Encoding"] = "identity"  # raw bytes, bounded
             opened = await open_session(
-                ctx.net, client, service, credential, pages=pages, forms=forms
+                ctx.net,
+                client,
+                service,
+                credential,
+                pages=pages,
+                forms=forms,
+                surfaces=_surfaces(ctx),
             )
             if isinstance(opened, NoSession):
                 verdict = Verdict.INCONCLUSIVE if opened.surface else Verdict.NOT_APPLICABLE
@@ -167,6 +175,10 @@ class WebSessionChecks(ServiceProbe):
                     for c in self.checks
                 ]
             return await _judge_session(ctx, service, where, client, opened)
+
+
+def _surfaces(ctx: ProbeContext) -> tuple[LoginSurface, ...]:
+    return ctx.facts.get(LOGIN_SURFACES) or ()
 
 
 def _credential(ctx: ProbeContext, service: Service) -> Credential | None:

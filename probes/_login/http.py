@@ -43,7 +43,7 @@ from scanner.model import bound_text
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
-    from scanner.facts import HttpPage, LoginForm
+    from scanner.facts import HttpPage, LoginForm, LoginSurface
     from scanner.model import Service
     from scanner.net import DeviceNetwork
 
@@ -474,8 +474,8 @@ def _judge_control(seen: _Seen, baseline_locked: bool, *, challenge: bool) -> tu
     signs = rejection_signs(seen)
     if signs:
         return Outcome.REJECTED, f"{seen.describe()} ({', '.join(signs)})"
-    why = "a refused request token" if seen.csrf_failure else "not an authentication failure"
-    return Outcome.ERROR, f"{seen.describe()}: {why}"
+    why = " (a refused request token)" if seen.csrf_failure else ""
+    return Outcome.ERROR, f"{seen.describe()}{why}"
 
 
 # --- the surfaces ---------------------------------------------------------------------------
@@ -737,6 +737,108 @@ class _JsonSurface:
         return _seen(chain, _since(start), login_paths=self.login_paths, json_answer=True), False
 
 
+_CSRF_HEADER = re.compile(r"csrf|xsrf", re.IGNORECASE)
+
+
+def _nested(fields: Sequence[tuple[str, str]]) -> dict[str, object]:
+    """JSON from dotted field paths: ("auth.user", "x") -> {"auth": {"user": "x"}}."""
+    doc: dict[str, object] = {}
+    for path, value in fields:
+        node = doc
+        *parents, leaf = path.split(".")
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[leaf] = value
+    return doc
+
+
+@dataclass(slots=True)
+class _RecordedSurface:
+    """The request a web application's own script made for a random control login
+    (`LOGIN_SURFACES`, found in headless Chromium or read from its scripts): replayed with
+    each credential in the same shape, after loading the login page afresh so that cookies
+    the app sets on load (an XSRF cookie, a pre-login session) are current."""
+
+    address: str
+    recorded: LoginSurface
+    method: str = ""
+    challenge: bool = False
+    login_paths: frozenset[str] = frozenset()
+    last: tuple[_Chain, ...] = ()
+
+    def __post_init__(self) -> None:
+        kind = (
+            f"{self.recorded.auth_header.lower()} header"
+            if self.recorded.auth_header
+            else ("json" if "json" in self.recorded.content_type else "form")
+        )
+        path = _short_url(httpx.URL(self.recorded.url), self.address)
+        via = "" if self.recorded.source == "chromium" else f" (from {self.recorded.source})"
+        self.method = f"http {kind} {self.recorded.method} {path}{via}"
+        self.login_paths = frozenset({_short_url(httpx.URL(self.recorded.page_url), self.address)})
+
+    def _headers(self, client: httpx.AsyncClient) -> dict[str, str]:
+        headers = {"Referer": self.recorded.page_url, "Accept": "application/json, */*"}
+        page = httpx.URL(self.recorded.page_url)
+        headers["Origin"] = f"{page.scheme}://{page.netloc.decode('ascii', 'replace')}"
+        for name, value in self.recorded.headers:
+            if _CSRF_HEADER.search(name):
+                # The recorded token belonged to the browser's session: the app's cookie
+                # of the same kind (XSRF-TOKEN, csrftoken) carries this session's.
+                fresh = next(
+                    (c.value for c in client.cookies.jar if _CSRF_HEADER.search(c.name)), None
+                )
+                value = fresh or value
+            headers[name] = value
+        return headers
+
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+        client.cookies.clear()
+        page = await _follow(
+            client, await _exchange(client, "GET", self.recorded.page_url), self.address
+        )
+        baseline_locked = any(_LOCKED.search(b) for b in page.bodies)
+        rec = self.recorded
+        headers = self._headers(client)
+        fields = list(rec.extra_fields)
+        if rec.username_field:
+            fields.append((rec.username_field, cred.username))
+        if rec.password_field:
+            fields.append((rec.password_field, cred.password))
+        if rec.auth_header:
+            token = base64.b64encode(f"{cred.username}:{cred.password}".encode()).decode()
+            headers["Authorization"] = f"{rec.auth_header} {token}"
+        content: bytes | None = None
+        data: dict[str, str] | None = None
+        if "json" in rec.content_type:
+            headers["Content-Type"] = rec.content_type
+            content = json.dumps(_nested(fields)).encode()
+        elif fields:
+            data = dict(fields)  # form-encoded, as a browser sends a form or URLSearchParams
+        start = time.monotonic()
+        if rec.method == "GET":
+            answer = await _exchange(client, "GET", rec.url, headers=headers, params=data)
+        else:
+            answer = await _exchange(
+                client, rec.method, rec.url, headers=headers, data=data, content=content
+            )
+        chain = await _follow(client, answer, self.address)
+        self.last = (page, chain)
+        json_answer = "json" in answer.headers.get("content-type", "") or bool(content)
+        seen = _seen(
+            chain,
+            _since(start),
+            login_paths=self.login_paths,
+            before=page.cookies,
+            json_answer=json_answer,
+        )
+        return seen, baseline_locked
+
+
 def _since(start: float) -> float:
     return time.monotonic() - start
 
@@ -750,9 +852,13 @@ async def _discover(
     service: Service,
     pages: Sequence[HttpPage],
     forms: Sequence[LoginForm],
+    surfaces: Sequence[LoginSurface] = (),
 ) -> _Surface | str:
-    """The surface to use, or a note saying why there is none."""
+    """The surface to use, or a note saying why there is none: an HTTP challenge, a plain
+    HTML form, the request the app's own script made (recorded), and only then an endpoint
+    read from the page's scripts."""
     mine = [p for p in pages if _same_service(p.service, service)]
+    recorded = [r for r in surfaces if _same_service(r.service, service)]
     unsupported = ""
     for page in mine:
         scheme = page.auth_scheme.lower()
@@ -763,6 +869,8 @@ async def _discover(
     my_forms = [f for f in forms if _same_service(f.service, service)]
     if my_forms and not _script_driven(my_forms[0]):
         return _FormSurface(dev.address, service, my_forms[0])
+    if recorded:
+        return _RecordedSurface(dev.address, recorded[0])
     # Nothing known: read `/` (and where it redirects on the device) ourselves.
     try:
         chain = await _follow(client, await _exchange(client, "GET", "/"), dev.address)
@@ -906,6 +1014,7 @@ async def try_logins(
     *,
     pages: Sequence[HttpPage] = (),
     forms: Sequence[LoginForm] = (),
+    surfaces: Sequence[LoginSurface] = (),
     timeout: float = 10.0,
     connections: int = 1,
 ) -> LoginRun:
@@ -921,7 +1030,7 @@ async def try_logins(
         clients = [
             await stack.enter_async_context(_client(dev, service, timeout)) for _ in range(workers)
         ]
-        found = await _discover(dev, clients[0], service, pages, forms)
+        found = await _discover(dev, clients[0], service, pages, forms, surfaces)
         if isinstance(found, str):
             return LoginRun(method="http", note=found)
         surface = found
@@ -945,8 +1054,9 @@ async def try_logins(
             unconfirmed = ""
             if seen is not None and outcome is Outcome.ERROR:
                 unconfirmed = (
-                    f"a random login on {surface.method} got {control.detail}, which is not "
-                    "a recognised authentication failure: the login surface is unconfirmed"
+                    f"the random control login on {surface.method} got {control.detail}, "
+                    "which is not a recognised authentication failure: the login surface "
+                    "is unconfirmed"
                 )
             return LoginRun(
                 method=surface.method, control=control, note=note, unconfirmed=unconfirmed

@@ -25,6 +25,7 @@ from probes._login.http import (
     _JsonSurface,
     _judge,
     _judge_control,
+    _RecordedSurface,
     _scrub,
 )
 from scanner.credentials import Attempt, Credential, Outcome
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from probes._login.http import _Answer, _Chain, _Seen, _Surface
-    from scanner.facts import HttpPage, LoginForm
+    from scanner.facts import HttpPage, LoginForm, LoginSurface
     from scanner.model import Service
     from scanner.net import DeviceNetwork
 
@@ -73,9 +74,10 @@ async def open_session(
     *,
     pages: Sequence[HttpPage] = (),
     forms: Sequence[LoginForm] = (),
+    surfaces: Sequence[LoginSurface] = (),
 ) -> WebSession | NoSession:
     """Log in once with `credential` on `service`'s own login surface."""
-    found = await _discover(dev, client, service, pages, forms)
+    found = await _discover(dev, client, service, pages, forms, surfaces)
     if isinstance(found, str):
         return NoSession(found, surface=not found.startswith("no login surface"))
     page_url = _surface_url(found, client)
@@ -114,9 +116,11 @@ async def open_session(
     token = ""
     if isinstance(found, _FormSurface):
         kind = "form"
-    elif isinstance(found, _JsonSurface):
-        kind = "json"
+    elif isinstance(found, _JsonSurface) or (
+        isinstance(found, _RecordedSurface) and not found.recorded.auth_header
+    ):
         token = _token(login.first.body)
+        kind = "json" if token or "json" in login.first.headers.get("content-type", "") else "form"
     else:
         # Basic/Digest: every later request carries the credential itself.
         digest = isinstance(found, _AuthSurface) and found.digest
@@ -141,6 +145,8 @@ def _surface_url(surface: object, client: httpx.AsyncClient) -> str:
         return surface.form.page_url
     if isinstance(surface, _JsonSurface):
         return surface.page_url
+    if isinstance(surface, _RecordedSurface):
+        return surface.recorded.page_url
     if isinstance(surface, _AuthSurface):
         return str(client.base_url.join(surface.path))
     return str(client.base_url)
@@ -177,16 +183,19 @@ class HttpLogin:
         service: Service,
         pages: Sequence[HttpPage] = (),
         forms: Sequence[LoginForm] = (),
+        surfaces: Sequence[LoginSurface] = (),
     ) -> None:
         self._dev, self._client, self._service = dev, client, service
-        self._pages, self._forms = pages, forms
+        self._pages, self._forms, self._surfaces = pages, forms, surfaces
         self._surface: _Surface | None = None
         self._control: _Seen | None = None
         self.method = "http"
 
     async def prepare(self) -> str | None:
         """None when ready, else why no attempt can be judged on this service."""
-        found = await _discover(self._dev, self._client, self._service, self._pages, self._forms)
+        found = await _discover(
+            self._dev, self._client, self._service, self._pages, self._forms, self._surfaces
+        )
         if isinstance(found, str):
             return found
         if not on_service(_surface_url(found, self._client), self._service):
