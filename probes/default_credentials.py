@@ -9,12 +9,26 @@ threshold out of reach, and decide:
 |-------------------------------------------------------|----------------|
 | no pairs for this protocol, or no login surface       | not_applicable |
 | a random bogus login "succeeded" too (HTTP control)   | inconclusive   |
+| the control's refusal is no recognised failure (404…) | inconclusive   |
 | MQTT/RTSP let in a random login or none at all        | fail           |
 | a factory login accepted                              | fail           |
 | the device locked or throttled us before the end      | inconclusive   |
 | attempts that could not complete, and no acceptance   | error / inconclusive |
-| every pair tried rejected, some skipped for budget    | inconclusive   |
-| every pair tried rejected                             | pass           |
+| every pair tried rejected, some left untried          | inconclusive   |
+| every candidate of the selected list tried, rejected  | pass           |
+
+The candidates are the identified product's list, or, when nothing identifies the device,
+the generic top list (`generic_top`, by prevalence in the public data sets). `pass` means
+all of them were tried on a confirmed surface; a budget that stops earlier says how many
+were left and which (`admin/p•••••••`).
+
+Two pacings. `budget` (devices in service, the default): at most
+lockout_threshold - 1 - safety_margin failures per account per device, never a lock.
+`whole-list` (the bench unit of `acceptance` and `installation`, which belongs to whoever
+scans it): every candidate, in chunks of at most `lockout_threshold` failures per account,
+each lock waited out (its length from the profile's `lockout_seconds`, or learned from the
+first visible lock by polling with growing waits), and the last one too, so that no account
+is left locked; the time waited is evidence.
 
 IEC 62443-4-2 CR 1.5 (authenticator management), NIST SP 800-171 3.5.2, ETSI EN 303 645
 5.1-1: no universal default passwords.
@@ -23,15 +37,22 @@ IEC 62443-4-2 CR 1.5 (authenticator management), NIST SP 800-171 3.5.2, ETSI EN 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urljoin
 
 from probes._login import ftp, http, mqtt, rtsp, snmp, ssh, telnet
 from scanner.credential_lists import budget_plan, device_text
-from scanner.credentials import FoundCredential, LoginRun, Outcome
+from scanner.credentials import Attempt, FoundCredential, LoginRun, Outcome
 from scanner.errors import ConfigError
-from scanner.facts import HTTP_PAGES, LOGIN_FORMS, VALID_CREDENTIALS, on_service
+from scanner.facts import (
+    HTTP_PAGES,
+    LOGIN_FORMS,
+    LOGIN_SURFACES,
+    VALID_CREDENTIALS,
+    on_service,
+)
 from scanner.model import Evidence, Result, Verdict
 from scanner.probe import Check, Params, ServiceProbe
 
@@ -41,6 +62,15 @@ if TYPE_CHECKING:
     from scanner.credentials import Credential
     from scanner.model import JSONValue, Service
     from scanner.probe import ProbeContext
+
+
+PACINGS = ("budget", "whole-list")
+#: Untried candidates named in a reason (all of them are in the evidence).
+UNTRIED_SHOWN = 8
+#: First wait when a lock of unknown length shows; doubled while the lock holds.
+FIRST_LOCK_POLL = 5.0
+#: Margin added to a known lock length before the next chunk (clocks and rounding).
+LOCK_MARGIN = 1.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +83,29 @@ class LoginBudget(Params):
     # a profile for a device that locks at 5 might say 5 and 1 (three tries).
     lockout_threshold: int = 3
     safety_margin: int = 0
-    max_pairs: int = 20  # pairs tried per service at most
+    max_pairs: int = 500  # candidates per service at most: a bound, not a selection
     delay_seconds: float = 0.0  # pause between attempts, to spread them over time
     timeout_seconds: float = 10.0  # per attempt
+    #: when nothing identifies the device: how many of the generic logins (by prevalence)
+    generic_top: int = 25
+    #: "budget" (never a lock) or "whole-list" (every candidate, locks waited out)
+    pacing: str = "budget"
+    #: how long the device's lock lasts, when the profile knows; 0: learned when one shows
+    lockout_seconds: float = 0.0
+    #: the most whole-list pacing may wait for locks on one service
+    max_wait_seconds: float = 1800.0
 
     def __post_init__(self) -> None:
         if self.lockout_threshold < 1 or self.safety_margin < 0:
             raise ConfigError("lockout_threshold must be ≥ 1 and safety_margin ≥ 0")
         if self.max_pairs < 1 or self.delay_seconds < 0 or self.timeout_seconds <= 0:
             raise ConfigError("max_pairs ≥ 1, delay_seconds ≥ 0 and timeout_seconds > 0")
+        if self.generic_top < 1:
+            raise ConfigError("generic_top must be ≥ 1")
+        if self.pacing not in PACINGS:
+            raise ConfigError(f"pacing must be one of {', '.join(PACINGS)}")
+        if self.lockout_seconds < 0 or self.max_wait_seconds < 0:
+            raise ConfigError("lockout_seconds and max_wait_seconds must be ≥ 0")
 
     @property
     def per_account(self) -> int:
@@ -99,7 +143,10 @@ class _DefaultLogin(ServiceProbe):
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         budget = ctx.params(self.check, LoginBudget)
-        pairs = ctx.credentials.for_protocol(self.family, device_text(ctx.facts))
+        selection = ctx.credentials.select(
+            self.family, device_text(ctx.facts), generic_top=budget.generic_top
+        )
+        pairs = list(selection.pairs)
         where = f"{service} on {ctx.target.address}"
         if not pairs:
             return [
@@ -110,15 +157,123 @@ class _DefaultLogin(ServiceProbe):
                     f"The credential lists have no {self.family} logins to try on {where}.",
                 )
             ]
-        limit = budget.per_account if self.lockable else len(pairs)
-        async with ctx.ledger.turn:
-            chosen, skipped = budget_plan(pairs, ctx.ledger, limit, budget.max_pairs)
-            run = LoginRun(method=self.family)
-            try:
-                run = await self._spread(ctx, service, chosen, budget)
-            finally:
-                self._settle(ctx, chosen, run)
-        return [self._judge(ctx, service, run, chosen, skipped, budget)]
+        plan = Plan(selection.list_name, len(pairs))
+        if budget.pacing == "whole-list" and self.lockable:
+            chosen, skipped = pairs[: budget.max_pairs], pairs[budget.max_pairs :]
+            async with ctx.ledger.turn:
+                run = await self._whole_list(ctx, service, chosen, budget, plan)
+        else:
+            limit = budget.per_account if self.lockable else len(pairs)
+            async with ctx.ledger.turn:
+                chosen, skipped = budget_plan(pairs, ctx.ledger, limit, budget.max_pairs)
+                run = LoginRun(method=self.family)
+                try:
+                    run = await self._spread(ctx, service, chosen, budget)
+                finally:
+                    self._settle(ctx, chosen, run)
+        return [self._judge(ctx, service, run, chosen, skipped, budget, plan)]
+
+    async def _whole_list(
+        self,
+        ctx: ProbeContext,
+        service: Service,
+        chosen: Sequence[Credential],
+        budget: LoginBudget,
+        plan: Plan,
+    ) -> LoginRun:
+        """Every candidate, in chunks of at most `threshold` failures per account; each lock
+        waited out (known length, or learned by polling), the last one too."""
+        threshold = budget.lockout_threshold
+        lock = budget.lockout_seconds
+        attempts: list[Attempt] = []
+        failures: Counter[str] = Counter()  # per account, since its last wait
+        control: Attempt | None = None
+        method = self.family
+        queue = list(chosen)
+        while queue:
+            if lock > 0 and any(failures[c.username] >= threshold for c in queue[:1]):
+                if not await self._wait(lock * LOCK_MARGIN, budget, plan):
+                    return LoginRun(method, tuple(attempts), control, plan.gave_up)
+                failures.clear()
+            chunk = _chunk(queue, failures, threshold if lock > 0 else None)
+            run = await self.login(ctx, service, chunk, budget)
+            method, control = run.method, control or run.control
+            if not run.attempts:
+                if attempts:  # a later chunk found nothing to try: say why, keep the rest
+                    return LoginRun(method, tuple(attempts), control, run.note or "stopped")
+                return run
+            stop = run.attempts[-1]
+            if stop.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
+                # Learn the device's lock: it showed after this many failures, and lasts
+                # until a retry of the same candidate gets a real answer.
+                before = run.attempts[:-1]
+                attempts += before
+                for a in before:
+                    failures[a.credential.username] += a.outcome is Outcome.REJECTED
+                plan.learned_threshold = max(1, failures[stop.credential.username])
+                threshold = plan.learned_threshold
+                held = await self._wait_out(ctx, service, stop, budget, plan, lock)
+                if held is None:
+                    attempts.append(stop)
+                    return LoginRun(method, tuple(attempts), control, plan.gave_up)
+                lock = plan.learned_seconds or lock
+                failures.clear()
+                attempts.append(held)
+                failures[held.credential.username] += held.outcome is Outcome.REJECTED
+                if held.outcome is Outcome.ACCEPTED:
+                    break
+                queue = queue[_index(queue, stop.credential) + 1 :]
+                continue
+            attempts += run.attempts
+            for a in run.attempts:
+                failures[a.credential.username] += a.outcome is Outcome.REJECTED
+            if stop.outcome is Outcome.ACCEPTED:
+                break
+            if len(run.attempts) < len(chunk):  # the client stopped on its own
+                return LoginRun(method, tuple(attempts), control, run.note or "stopped early")
+            queue = queue[len(chunk) :]
+        if lock > 0 and any(n >= threshold for n in failures.values()):
+            # Never leave an account locked: the last chunk may have locked one.
+            await self._wait(lock * LOCK_MARGIN, budget, plan)
+        return LoginRun(method, tuple(attempts), control)
+
+    async def _wait(self, seconds: float, budget: LoginBudget, plan: Plan) -> bool:
+        """Wait a lock out, within the budget of waiting; False when it would overrun."""
+        if plan.waited + seconds > budget.max_wait_seconds:
+            plan.gave_up = (
+                f"waiting another {seconds:.3g} s for a lock would pass max_wait_seconds "
+                f"({budget.max_wait_seconds:g} s; {plan.waited:.3g} s waited already)"
+            )
+            return False
+        await asyncio.sleep(seconds)
+        plan.waited += seconds
+        return True
+
+    async def _wait_out(
+        self,
+        ctx: ProbeContext,
+        service: Service,
+        stop: Attempt,
+        budget: LoginBudget,
+        plan: Plan,
+        known: float,
+    ) -> Attempt | None:
+        """Poll a lock with growing waits, retrying the candidate it stopped; the retry's
+        real answer when the lock is over, None when waiting ran out."""
+        poll = known * LOCK_MARGIN if known > 0 else FIRST_LOCK_POLL
+        started = plan.waited
+        while True:
+            if not await self._wait(poll, budget, plan):
+                return None
+            again = await self.login(ctx, service, [stop.credential], budget)
+            if again.attempts and again.attempts[0].outcome not in (
+                Outcome.LOCKED,
+                Outcome.THROTTLED,
+            ):
+                plan.learned_seconds = plan.waited - started
+                plan.locks += 1
+                return again.attempts[0]
+            poll = min(poll * 2, max(1.0, budget.max_wait_seconds - plan.waited))
 
     async def _spread(
         self, ctx: ProbeContext, service: Service, chosen: list[Credential], budget: LoginBudget
@@ -133,7 +288,7 @@ class _DefaultLogin(ServiceProbe):
                 break
             await asyncio.sleep(budget.delay_seconds)
             attempts += (await self.login(ctx, service, [cred], budget)).attempts
-        return LoginRun(first.method, tuple(attempts), first.control, first.note)
+        return LoginRun(first.method, tuple(attempts), first.control, first.note, first.unconfirmed)
 
     @staticmethod
     def _settle(ctx: ProbeContext, chosen: Sequence[Credential], run: LoginRun) -> None:
@@ -164,11 +319,20 @@ class _DefaultLogin(ServiceProbe):
         chosen: Sequence[Credential],
         skipped: Sequence[Credential],
         budget: LoginBudget,
+        plan: Plan,
     ) -> Result:
         where = f"{service} on {ctx.target.address}"
-        evidence = _evidence(run, skipped, budget)
+        # A lock, a throttle or an error is no answer about the candidate: still untried.
+        tried = {
+            id(a.credential)
+            for a in run.attempts
+            if a.outcome in (Outcome.REJECTED, Outcome.ACCEPTED)
+        }
+        untried = [c for c in chosen if id(c) not in tried] + list(skipped)
+        evidence = _evidence(run, untried, budget, plan)
         outcomes = [a.outcome for a in run.attempts]
         control = run.control
+        left = _left(untried, plan)
 
         def result(verdict: Verdict, reason: str) -> Result:
             return self._result(ctx, service, verdict, reason, evidence)
@@ -198,12 +362,18 @@ class _DefaultLogin(ServiceProbe):
                 Verdict.FAIL,
                 f"{where} accepted {what} ({run.method}).",
             )
+        if run.unconfirmed:
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"{where}: {run.unconfirmed}; no factory login was tried, and nothing here "
+                "could be read as a rejection.",
+            )
         if not chosen and skipped:
             return result(
                 Verdict.INCONCLUSIVE,
                 f"No factory login could be tried on {where}: every account's attempt budget "
                 f"({budget.per_account} failures per account per device, below the lockout "
-                "threshold) was already spent on other services of this device.",
+                f"threshold) was already spent on other services of this device; {left}.",
             )
         if not run.attempts and control is not None:
             # The surface exists, but the control login already met a lock, a rate limit
@@ -226,17 +396,12 @@ class _DefaultLogin(ServiceProbe):
         ):
             if stop in outcomes:
                 last = next(a for a in run.attempts if a.outcome is stop)
+                why = f" ({plan.gave_up})" if plan.gave_up else ""
                 return result(
                     Verdict.INCONCLUSIVE,
-                    f"{where} {word} after {len(run.attempts)} attempt(s) ({last.detail}); "
-                    "the remaining factory logins were not tried, so this is not a pass.",
+                    f"{where} {word} after {len(run.attempts)} attempt(s) ({last.detail})"
+                    f"{why}; {left}, so this is not a pass.",
                 )
-        if len(run.attempts) < len(chosen) and run.note:
-            return result(
-                Verdict.INCONCLUSIVE,
-                f"{where} rejected the {len(run.attempts)} factory login(s) tried, but the run "
-                f"stopped before the other {len(chosen) - len(run.attempts)}: {run.note}.",
-            )
         errors = outcomes.count(Outcome.ERROR)
         if errors == len(outcomes):
             return result(
@@ -249,31 +414,108 @@ class _DefaultLogin(ServiceProbe):
                 f"{where} rejected {len(outcomes) - errors} factory login(s), but "
                 f"{errors} attempt(s) could not complete.",
             )
-        if skipped:
+        if untried:
+            why = (
+                run.note
+                or plan.gave_up
+                or (
+                    f"to stay below the lockout threshold ({budget.per_account} failures per "
+                    "account per device)"
+                    if skipped
+                    else "the run stopped early"
+                )
+            )
             return result(
                 Verdict.INCONCLUSIVE,
-                f"{where} rejected the {len(outcomes)} factory login(s) tried; {len(skipped)} "
-                f"more were not tried to stay below the lockout threshold "
-                f"({budget.per_account} failures per account per device).",
+                f"{where} rejected the {len(outcomes)} factory login(s) tried, but {left} "
+                f"({why}), so this is not a pass.",
             )
+        waited = f"; {plan.waited:.0f} s waited for {plan.locks} lock(s)" if plan.waited else ""
         return result(
             Verdict.PASS,
-            f"{where} rejected all {len(outcomes)} factory login(s) for it ({run.method}).",
+            f"{where} rejected every one of the {len(outcomes)} candidates "
+            f"({plan.list_name}; {run.method}){waited}.",
         )
 
 
-def _evidence(run: LoginRun, skipped: Sequence[Credential], budget: LoginBudget) -> Evidence:
+@dataclass(slots=True)
+class Plan:
+    """The candidate list of one service and what pacing it took."""
+
+    list_name: str
+    candidates: int
+    waited: float = 0.0  # seconds spent waiting locks out
+    locks: int = 0  # locks seen and waited out
+    learned_threshold: int = 0  # failures after which the device showed a lock
+    learned_seconds: float = 0.0  # how long that lock held
+    gave_up: str = ""  # why whole-list pacing stopped waiting
+
+
+def _index(queue: Sequence[Credential], cred: Credential) -> int:
+    return next(i for i, c in enumerate(queue) if c is cred)
+
+
+def _chunk(
+    queue: Sequence[Credential], failures: Counter[str], threshold: int | None
+) -> list[Credential]:
+    """The longest head of `queue` that gives no account more than `threshold` failures
+    since its last wait (all of it when no lock length is known: nothing to wait for)."""
+    if threshold is None:
+        return list(queue)
+    used = Counter(failures)
+    chunk: list[Credential] = []
+    for cred in queue:
+        if used[cred.username] >= threshold:
+            break
+        used[cred.username] += 1
+        chunk.append(cred)
+    return chunk or list(queue[:1])
+
+
+def _left(untried: Sequence[Credential], plan: Plan) -> str:
+    if not untried:
+        return f"every one of the {plan.candidates} candidates ({plan.list_name}) was tried"
+    shown = ", ".join(c.hint() for c in untried[:UNTRIED_SHOWN])
+    more = f" and {len(untried) - UNTRIED_SHOWN} more" if len(untried) > UNTRIED_SHOWN else ""
+    return (
+        f"{len(untried)} of the {plan.candidates} candidates ({plan.list_name}) were left "
+        f"untried: {shown}{more}"
+    )
+
+
+def _evidence(
+    run: LoginRun, untried: Sequence[Credential], budget: LoginBudget, plan: Plan
+) -> Evidence:
     details: dict[str, JSONValue] = {
         "method": run.method,
         "attempts": [a.to_json() for a in run.attempts],
         "control": run.control.to_json() if run.control else None,
-        "skipped_for_budget": [c.masked() for c in skipped],
-        "per_account_budget": budget.per_account,
+        "list": {
+            "name": plan.list_name,
+            "candidates": plan.candidates,
+            "tried": plan.candidates - len(untried),
+            "untried": len(untried),
+            "untried_logins": [c.hint() for c in untried],
+        },
+        "pacing": budget.pacing,
+        "per_account_budget": budget.per_account if budget.pacing == "budget" else None,
     }
+    if budget.pacing == "whole-list":
+        details["lock_waits"] = {
+            "waited_seconds": round(plan.waited, 1),
+            "locks": plan.locks,
+            "learned_threshold": plan.learned_threshold or None,
+            "learned_seconds": round(plan.learned_seconds, 1) or None,
+        }
     if run.note:
         details["note"] = run.note
-    summary = f"{run.method}: " + (
-        ", ".join(f"{a.credential.masked()} {a.outcome.value}" for a in run.attempts[:6])
+    if run.unconfirmed:
+        details["unconfirmed"] = run.unconfirmed
+    counts = f"{plan.list_name}: {plan.candidates - len(untried)} tried, {len(untried)} untried"
+    if plan.waited:
+        counts += f", {plan.waited:.0f} s waited for locks"
+    summary = f"{counts}; {run.method}: " + (
+        ", ".join(f"{a.credential.masked()} {a.outcome.value}" for a in run.attempts[:4])
         or "no attempt"
     )
     return Evidence("auth_attempts", summary[:200], details)
@@ -329,6 +571,7 @@ class DefaultHttpLogin(_DefaultLogin):
     checks = (HTTP,)
     family = "http"
     protocols = frozenset({"http", "https"})
+    uses = frozenset({LOGIN_SURFACES})  # a JavaScript app's login, when one was recorded
 
     async def login(
         self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
@@ -345,6 +588,11 @@ class DefaultHttpLogin(_DefaultLogin):
             for f in ctx.facts.get(LOGIN_FORMS) or ()
             if f.service.key == service.key and on_service(f.page_url, service)
         ]
+        surfaces = [
+            r
+            for r in ctx.facts.get(LOGIN_SURFACES) or ()
+            if r.service.key == service.key and on_service(r.page_url, service)
+        ]
         moved = next(
             (
                 urljoin(p.url, p.location)
@@ -353,12 +601,18 @@ class DefaultHttpLogin(_DefaultLogin):
             ),
             None,
         )
-        if moved and not forms and not any(p.auth_scheme for p in pages):
+        if moved and not forms and not surfaces and not any(p.auth_scheme for p in pages):
             return LoginRun(
                 "http", note=f"it redirects to {moved}, whose login is checked on that service"
             )
         return await http.try_logins(
-            ctx.net, service, creds, pages=pages, forms=forms, timeout=budget.timeout_seconds
+            ctx.net,
+            service,
+            creds,
+            pages=pages,
+            forms=forms,
+            surfaces=surfaces,
+            timeout=budget.timeout_seconds,
         )
 
 

@@ -28,6 +28,15 @@ class Credential:
         shown = self.username if self.username else "(empty user)"
         return f"{shown}/{'••••' if self.password else '(empty)'}"
 
+    def hint(self) -> str:
+        """A candidate from a published list, shown so that two of one account can be told
+        apart (`admin/p•••••••`): the first character and the length. Never for a secret
+        of the operator's (a test account): only `masked()` is safe there."""
+        shown = self.username if self.username else "(empty user)"
+        if not self.password:
+            return f"{shown}/(empty)"
+        return f"{shown}/{self.password[0]}{'•' * (len(self.password) - 1)}"
+
     def __str__(self) -> str:
         return self.masked()
 

@@ -451,6 +451,11 @@ def load_profile(
                 f"{_at(path, data, 'params')}: params: must map check IDs to parameters"
             )
         for cid, block in p.items():
+            # A child's block refines its parent's key by key: a model that names its own
+            # lockout threshold keeps the lifecycle profile's pacing.
+            inherited = params_raw.get(str(cid), (None, ""))[0]
+            if isinstance(inherited, dict) and isinstance(block, dict):
+                block = {**inherited, **block}
             params_raw[str(cid)] = (block, _at(path, p, str(cid)))
         accepted += _accepted(path, data.get("accepted") or [], checks)
         if "allow_intrusive" in data:

@@ -5,7 +5,10 @@ A program module under `tests/corpus/programs/` exposes
 - `PROGRAM: Program` — name, origin (Debian, PyPI or npm package and pinned version),
   address and the ground truth of every service it offers;
 - `running(workdir: Path) -> ContextManager[Running]` — starts it (bounded wait until it
-  answers), yields, and stops it (SIGTERM, then SIGKILL, both bounded), whatever happens.
+  answers), yields, and stops it (SIGTERM, then SIGKILL, both bounded), whatever happens;
+- optionally `verify(service: ServiceTruth, login: Login) -> bool` — whether a standard
+  client logs in with `login` right now (the bench asks it after a scan: a planted login
+  that no longer works means the scan left the account locked).
 
 Plain context managers, not pytest fixtures, so that `bench/corpus/run.py` starts the same
 programs the same way the tests do. The corpus owns 127.0.72.0/24 (web applications) and
@@ -74,6 +77,9 @@ class Program:
     address: str
     services: tuple[ServiceTruth, ...]
     description: str = ""
+    #: lines added under `params:` of the profile a scan of this program uses, as a
+    #: model's own profile would say them (its known lockout, say)
+    profile_params: str = ""
 
 
 @dataclass(slots=True)
@@ -160,3 +166,12 @@ def program_running(program: Program) -> Iterator[Running]:
         yield running
     finally:
         stop_all(running)
+
+
+def programs() -> list[str]:
+    """The module names under tests/corpus/programs/, sorted: the corpus."""
+    import pkgutil
+
+    from tests.corpus import programs as package
+
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.ispkg)

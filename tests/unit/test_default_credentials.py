@@ -49,12 +49,33 @@ class Fake(_DefaultLogin):
         return LoginRun("http form POST /login", tuple(attempts), ctrl)
 
 
+#: The list these tests use, whatever the shipped data set holds: three admin passwords,
+#: then root and guest (generic entries, no match).
+LIST = """format: shinsa-credentials/1
+credentials:
+  - vendor: generic
+    protocols: [http]
+    pairs: [[admin, admin], [admin, "1234"], [root, root], [admin, password], [guest, guest]]
+    source: test list
+"""
+
+
+@pytest.fixture(autouse=True)
+def test_list(tmp_path, monkeypatch):
+    path = tmp_path / "test-list.yaml"
+    path.write_text(LIST)
+    monkeypatch.setattr(
+        "tests.unit.test_default_credentials.CATALOG", load_catalog([path], builtin=False)
+    )
+
+
+CATALOG = load_catalog()  # replaced by the test list for every test
+
+
 def ctx(ledger: AttemptLedger | None = None, budget: LoginBudget | None = None) -> ProbeContext:
     net = Network(Scope.of([ADDR])).device(ADDR)
     params = {"creds.default.http": budget} if budget else {}
-    return ProbeContext(
-        Target(ADDR), net, Facts(), params, load_catalog(), ledger or AttemptLedger()
-    )
+    return ProbeContext(Target(ADDR), net, Facts(), params, CATALOG, ledger or AttemptLedger())
 
 
 async def judge(
@@ -95,8 +116,21 @@ async def test_all_rejected_within_budget_passes_only_when_nothing_was_skipped()
     budget = LoginBudget(lockout_threshold=50, max_pairs=50)
     result, _ = await judge({}, context=ctx(budget=budget))
     assert result.verdict is Verdict.PASS
-    result, _ = await judge({})  # default budget (2 per account) covers the built-in list
-    assert result.verdict is Verdict.PASS
+    # The default budget (2 failures per account) cannot reach the third admin password:
+    # an honest report names what was left, distinguishably but masked.
+    result, _ = await judge({})
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "1 of the 5 candidates" in result.reason
+    assert "admin/p•••••••" in result.reason
+    assert "stay below the lockout threshold" in result.reason
+    listed = result.evidence[0].details["list"]
+    assert listed == {  # type: ignore[comparison-overlap]
+        "name": CATALOG.select("http", {}, generic_top=25).list_name,
+        "candidates": 5,
+        "tried": 4,
+        "untried": 1,
+        "untried_logins": ["admin/p•••••••"],
+    }
     result, _ = await judge({}, context=ctx(budget=LoginBudget(lockout_threshold=2)))
     assert result.verdict is Verdict.INCONCLUSIVE  # one try per account: admin/1234 skipped
     assert "stay below the lockout threshold" in result.reason
@@ -105,7 +139,7 @@ async def test_all_rejected_within_budget_passes_only_when_nothing_was_skipped()
 async def test_default_budget_never_sends_the_third_failure_for_an_account():
     await judge({})
     tried = Fake.seen[0]
-    catalog = load_catalog().for_protocol("http", {})
+    catalog = CATALOG.select("http", {}, generic_top=25).pairs
     admin_tried = [c for c in catalog if c.username == "admin" and c.password in tried]
     assert len(admin_tried) == 2  # a device that locks at 3 failures is never locked
 
@@ -167,3 +201,120 @@ async def test_a_run_stopped_early_is_inconclusive_never_pass():
     (result,) = await StopsEarly().run(ctx(), SVC)
     assert result.verdict is Verdict.INCONCLUSIVE
     assert "progressive delay" in result.reason
+
+
+async def test_an_unconfirmed_surface_is_inconclusive_never_pass():
+    class Unconfirmed(Fake):
+        async def login(self, ctx, service, creds, budget) -> LoginRun:
+            control = Attempt(Credential("shinsa-x", "y"), Outcome.ERROR, "HTTP 404", 0.01)
+            return LoginRun("http json POST /auth/login", (), control, "", "got HTTP 404")
+
+    (result,) = await Unconfirmed().run(ctx(), SVC)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "got HTTP 404" in result.reason
+    assert result.evidence[0].details["unconfirmed"] == "got HTTP 404"
+
+
+def test_hints_tell_candidates_apart_without_showing_them():
+    assert Credential("admin", "password").hint() == "admin/p•••••••"
+    assert Credential("admin", "").hint() == "admin/(empty)"
+    assert Credential("admin", "password").masked() == "admin/••••"
+
+
+class Locking(Fake):
+    """A device that locks an account after `threshold` failures for `seconds`, saying so
+    on every attempt while locked; the right password is 'password'."""
+
+    threshold: ClassVar[int] = 2
+    seconds: ClassVar[float] = 0.2
+    failures: ClassVar[dict[str, int]] = {}
+    locked_until: ClassVar[dict[str, float]] = {}
+    calls: ClassVar[list[tuple[float, list[str]]]] = []
+    right: ClassVar[str] = "password"
+
+    async def login(self, ctx, service, creds, budget) -> LoginRun:
+        import time
+
+        cls = type(self)
+        cls.calls.append((time.monotonic(), [c.password for c in creds]))
+        attempts = []
+        for cred in creds:
+            now = time.monotonic()
+            if cls.locked_until.get(cred.username, 0) > now:
+                attempts.append(Attempt(cred, Outcome.LOCKED, "account locked", 0.01))
+                break
+            if cred.password == cls.right:
+                attempts.append(Attempt(cred, Outcome.ACCEPTED, "in", 0.01))
+                break
+            cls.failures[cred.username] = cls.failures.get(cred.username, 0) + 1
+            if cls.failures[cred.username] >= cls.threshold:
+                cls.locked_until[cred.username] = now + cls.seconds
+                cls.failures[cred.username] = 0
+            attempts.append(Attempt(cred, Outcome.REJECTED, "wrong", 0.01))
+        control = Attempt(Credential("shinsa-x", "y"), Outcome.REJECTED, "control", 0.01)
+        return LoginRun("http form POST /login", tuple(attempts), control)
+
+
+@pytest.fixture
+def locking(monkeypatch):
+    monkeypatch.setattr("probes.default_credentials.FIRST_LOCK_POLL", 0.05)
+    Locking.failures, Locking.locked_until, Locking.calls = {}, {}, []
+    Locking.right, Locking.seconds = "password", 0.2
+    return Locking
+
+
+async def test_whole_list_learns_a_visible_lock_and_finds_the_login_behind_it(locking):
+    """The bench unit: the budget would stop at two admin passwords; whole-list pacing meets
+    the lock, learns it by polling, waits it out and reaches admin/password (4th)."""
+    budget = LoginBudget(pacing="whole-list")
+    (result,) = await locking().run(ctx(budget=budget), SVC)
+    assert result.verdict is Verdict.FAIL
+    assert "admin/••••" in result.reason
+    waits = result.evidence[0].details["lock_waits"]
+    assert waits["locks"] == 1
+    assert waits["learned_threshold"] == 2
+    assert waits["waited_seconds"] > 0
+    # the lock was polled with the candidate it stopped, never skipped over
+    tried = [a["login"] for a in result.evidence[0].details["attempts"]]
+    assert tried == ["admin/••••", "admin/••••", "root/••••", "admin/••••"]
+
+
+async def test_whole_list_with_a_known_lock_waits_between_chunks_and_at_the_end(locking):
+    """Lock known from the profile: chunks of `lockout_threshold` failures per account,
+    each lock waited out before the account is tried again, and the last one too."""
+    import time
+
+    budget = LoginBudget(pacing="whole-list", lockout_threshold=2, lockout_seconds=0.2)
+    t0 = time.monotonic()
+    (result,) = await locking().run(ctx(budget=budget), SVC)
+    assert result.verdict is Verdict.FAIL  # admin/password reached without one LOCKED answer
+    assert all(a["outcome"] != "locked" for a in result.evidence[0].details["attempts"])
+    assert result.evidence[0].details["lock_waits"]["waited_seconds"] >= 0.2
+    assert time.monotonic() - t0 >= 0.2
+
+
+async def test_whole_list_all_rejected_passes_and_leaves_nothing_locked(locking):
+    import time
+
+    locking.right = "not-in-the-list"
+    budget = LoginBudget(pacing="whole-list", lockout_threshold=2, lockout_seconds=0.2)
+    (result,) = await locking().run(ctx(budget=budget), SVC)
+    assert result.verdict is Verdict.PASS
+    assert "every one of the 5 candidates" in result.reason, result.reason
+    assert "waited" in result.reason
+    locked_after = [u for u, t in Locking.locked_until.items() if t > time.monotonic()]
+    assert locked_after == []  # the final lock was waited out before the check ended
+
+
+async def test_whole_list_gives_up_when_waiting_would_pass_max_wait(locking):
+    locking.seconds = 60.0
+    budget = LoginBudget(pacing="whole-list", max_wait_seconds=0.3)
+    (result,) = await locking().run(ctx(budget=budget), SVC)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "max_wait_seconds" in result.reason
+    assert "admin/p•••••••" in result.reason  # what was left, named
+
+
+def test_pacing_is_validated():
+    with pytest.raises(Exception, match="pacing"):
+        LoginBudget(pacing="fast")
