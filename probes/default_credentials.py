@@ -158,7 +158,7 @@ class _DefaultLogin(ServiceProbe):
                 )
             ]
         plan = Plan(selection.list_name, len(pairs))
-        if budget.pacing == "whole-list" and self.lockable:
+        if budget.pacing == "whole-list":
             chosen, skipped = pairs[: budget.max_pairs], pairs[budget.max_pairs :]
             async with ctx.ledger.turn:
                 run = await self._whole_list(ctx, service, chosen, budget, plan)
@@ -220,15 +220,16 @@ class _DefaultLogin(ServiceProbe):
                 failures.clear()
                 attempts.append(held)
                 failures[held.credential.username] += held.outcome is Outcome.REJECTED
-                if held.outcome is Outcome.ACCEPTED:
-                    break
-                queue = queue[_index(queue, stop.credential) + 1 :]
+                queue = self._after(queue, held)
                 continue
             attempts += run.attempts
             for a in run.attempts:
                 failures[a.credential.username] += a.outcome is Outcome.REJECTED
             if stop.outcome is Outcome.ACCEPTED:
-                break
+                # The bench unit's report lists every factory login it still takes: go on
+                # with the other accounts.
+                queue = self._after(queue, stop)
+                continue
             if len(run.attempts) < len(chunk):  # the client stopped on its own
                 return LoginRun(method, tuple(attempts), control, run.note or "stopped early")
             queue = queue[len(chunk) :]
@@ -236,6 +237,15 @@ class _DefaultLogin(ServiceProbe):
             # Never leave an account locked: the last chunk may have locked one.
             await self._wait(lock * LOCK_MARGIN, budget, plan)
         return LoginRun(method, tuple(attempts), control)
+
+    def _after(self, queue: list[Credential], answered: Attempt) -> list[Credential]:
+        """The candidates still to try once `answered` has its answer: those after it, less
+        the other passwords of an account that just let us in (communities, which are not
+        accounts, all stay)."""
+        rest = queue[_index(queue, answered.credential) + 1 :]
+        if answered.outcome is Outcome.ACCEPTED and self.lockable:
+            rest = [c for c in rest if c.username != answered.credential.username]
+        return rest
 
     async def _wait(self, seconds: float, budget: LoginBudget, plan: Plan) -> bool:
         """Wait a lock out, within the budget of waiting; False when it would overrun."""
@@ -351,17 +361,22 @@ class _DefaultLogin(ServiceProbe):
             )
         accepted = [a for a in run.attempts if a.outcome is Outcome.ACCEPTED]
         if accepted:
-            hit = accepted[0]
-            ctx.facts.add(VALID_CREDENTIALS, FoundCredential(service, hit.credential, run.method))
+            ctx.facts.add(
+                VALID_CREDENTIALS,
+                *(FoundCredential(service, a.credential, run.method) for a in accepted),
+            )
+            logins = [
+                "no credentials at all"
+                if not a.credential.username and not a.credential.password
+                else a.credential.masked()
+                for a in accepted
+            ]
             what = (
-                "without credentials"
-                if not hit.credential.username and not hit.credential.password
-                else f"the factory login {hit.credential.masked()}"
+                f"the factory login {logins[0]}"
+                if len(logins) == 1
+                else f"{len(logins)} factory logins ({', '.join(logins)})"
             )
-            return result(
-                Verdict.FAIL,
-                f"{where} accepted {what} ({run.method}).",
-            )
+            return result(Verdict.FAIL, f"{where} accepted {what} ({run.method}).")
         if run.unconfirmed:
             return result(
                 Verdict.INCONCLUSIVE,

@@ -276,7 +276,19 @@ async def test_whole_list_learns_a_visible_lock_and_finds_the_login_behind_it(lo
     assert waits["waited_seconds"] > 0
     # the lock was polled with the candidate it stopped, never skipped over
     tried = [a["login"] for a in result.evidence[0].details["attempts"]]
-    assert tried == ["admin/••••", "admin/••••", "root/••••", "admin/••••"]
+    assert tried == ["admin/••••", "admin/••••", "root/••••", "admin/••••", "guest/••••"]
+
+
+async def test_whole_list_reports_every_account_that_still_has_its_factory_login():
+    budget = LoginBudget(pacing="whole-list")
+    result, context = await judge(
+        {"root": Outcome.ACCEPTED, "password": Outcome.ACCEPTED}, context=ctx(budget=budget)
+    )
+    assert result.verdict is Verdict.FAIL
+    assert "2 factory logins (root/••••, admin/••••)" in result.reason
+    found = context.facts.get(VALID_CREDENTIALS)
+    assert found is not None
+    assert sorted(f.credential.username for f in found) == ["admin", "root"]
 
 
 async def test_whole_list_with_a_known_lock_waits_between_chunks_and_at_the_end(locking):
