@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.corpus.programs import dokuwiki, homebridge, nagios4
+from tests.corpus.programs import dokuwiki, homebridge, nagios4, octoprint
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -173,3 +173,61 @@ def test_homebridge_ground_truth(tmp_path: Path) -> None:
             assert wrong.json() == homebridge.REJECTION_BODY
         # The endpoint exists only for POST: a scanner guessing GET learns nothing from it.
         assert client.get(homebridge.LOGIN_PATH).status_code == 404
+
+
+# OctoPrint: JSON login with a double-submit CSRF token, rate-limited per address ------------
+
+
+def _octoprint_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    # What login.js does: the CSRF cookie comes with the login page and goes back as a header.
+    page = client.get(octoprint.LOGIN_PAGE)
+    assert page.status_code == 200
+    return client.post(
+        octoprint.LOGIN_PATH,
+        json={"user": username, "pass": password, "remember": False},
+        headers={"X-CSRF-Token": client.cookies[octoprint.CSRF_COOKIE]},
+    )
+
+
+def test_octoprint_ground_truth(tmp_path: Path) -> None:
+    truth = octoprint.PROGRAM.services[0]
+    factory, operator = _planted(truth.logins)
+    base = f"http://{octoprint.ADDRESS}:{truth.port}"
+    with octoprint.running(tmp_path) as run:
+        with _client(base) as client:
+            root = client.get("/")
+            assert root.status_code == 302, run.log_tail()
+            assert root.headers["location"].startswith(octoprint.LOGIN_PAGE)
+            page = client.get(octoprint.LOGIN_PAGE)
+            assert page.status_code == 200
+            assert page.url.scheme == "http"
+            assert 'type="password" id="login-password"' in page.text
+            assert '<form class="form-signin">' in page.text  # no action: the script posts
+            assert octoprint.CSRF_COOKIE in client.cookies
+            # Without the CSRF header the password is not even looked at.
+            no_csrf = client.post(
+                octoprint.LOGIN_PATH, json={"user": factory.username, "pass": factory.password}
+            )
+            assert no_csrf.status_code == 400
+            assert no_csrf.json()["error"] == "CSRF validation failed"
+
+        for login in (factory, operator):
+            with _client(base) as client:
+                answer = _octoprint_login(client, login.username, login.password)
+                assert answer.status_code == 200, (login.username, answer.text)
+                assert answer.json()["name"] == login.username
+                me = client.get("/api/currentuser")
+                assert me.status_code == 200
+                assert me.json()["name"] == login.username
+
+        with _client(base) as client:
+            for username in (factory.username, "nobody", factory.username):
+                wrong = _octoprint_login(client, username, WRONG_PASSWORD)
+                assert wrong.status_code == 403
+                assert wrong.json() == {"error": octoprint.REJECTION_ERROR}
+            assert truth.lockout_threshold == 3
+            # The fourth failure in the window is never judged: this address is locked out,
+            # even with the right password.
+            locked = _octoprint_login(client, factory.username, factory.password)
+            assert locked.status_code == 429
+            assert octoprint.RATE_LIMITED_ERROR in locked.text
