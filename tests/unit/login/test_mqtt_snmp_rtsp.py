@@ -241,3 +241,28 @@ async def test_rtsp_503_and_drops_are_throttled(fast_backoff: tuple[float, ...])
     async with tcp_server("127.0.35.32", hang_up) as (port, count):
         run = await rtsp.try_logins(device("127.0.35.32"), Service("tcp", port, "rtsp"), [RIGHT])
     assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
+
+
+# --- a rejection must be proven (issue 10): answers that say nothing about the password ---
+
+
+@pytest.mark.parametrize("code", [2, 6, 0x80])
+async def test_mqtt_answers_other_than_bad_login_are_no_rejection(code: int) -> None:
+    """CONNACK 2 (identifier rejected) and codes no version defines refuse the client, not
+    its password: ERROR, never REJECTED (4 and 5 are the only 3.1.1 rejections)."""
+    async with tcp_server("127.0.35.33", _broker(v5_only=False, code=code)) as (port, _):
+        run = await mqtt.try_logins(
+            device("127.0.35.33"), Service("tcp", port, "mqtt"), WRONG[:1], timeout=3
+        )
+    assert run.attempts
+    assert Outcome.REJECTED not in [a.outcome for a in run.attempts]
+
+
+@pytest.mark.parametrize("status", [400, 404, 454, 501])
+async def test_rtsp_answers_other_than_401_403_are_no_rejection(status: int) -> None:
+    """The stream path is gone or the request is refused: nothing here, not a wrong login."""
+    address = "127.0.35.34"
+    async with tcp_server(address, _rtsp_camera("basic", status=status)) as (port, _):
+        run = await rtsp.try_logins(device(address), Service("tcp", port, "rtsp"), WRONG[:1])
+    assert [a.outcome for a in run.attempts] == [Outcome.ERROR]
+    assert str(status) in run.attempts[0].detail
