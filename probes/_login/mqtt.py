@@ -266,7 +266,18 @@ async def try_logins(
         )
         control = next(iter(control_scheduler.run(METHOD).attempts), None)
         if control is not None and control.outcome is not Outcome.REJECTED:
-            return LoginRun(METHOD, control=control, note="the control login was not refused")
+            unconfirmed = (
+                f"the random control login got {control.detail}, which is not a recognised "
+                "authentication failure (CONNACK 4 or 5): the login surface is unconfirmed"
+                if control.outcome is Outcome.ERROR
+                else ""
+            )
+            return LoginRun(
+                METHOD,
+                control=control,
+                note="the control login was not refused",
+                unconfirmed=unconfirmed,
+            )
         scheduler.control = control
     await run_workers(scheduler, lambda: session_worker(scheduler, open_session), connections)
     return scheduler.run(METHOD)
