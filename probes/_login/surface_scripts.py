@@ -1,0 +1,140 @@
+"""Reading a web app's scripts for its login request, when no browser can submit one.
+
+Pure functions over page and script text. A login endpoint is a string literal that looks
+like a path to a login or token resource and stands next to a POST (`type:"POST"`,
+`method: 'post'`, `.post(`); the nearest such literal wins. Fixed OAuth2 fields
+(`client_id`, `grant_type`, `scope`, `audience`) and the names of the user and password
+fields are read from the text around it. Nothing is returned without an endpoint: the
+fallback never invents one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from probes._login.surface_request import FORM, JSON
+
+MAX_SCRIPTS = 12  # <script> elements read per page
+WINDOW = 800  # characters around an endpoint searched for its fields
+POST_DISTANCE = 400  # how far from a POST marker a literal may stand
+
+_LITERAL = re.compile(r"""(["'`])(/?(?:[\w.~-]+/)*[\w.~-]+/?)\1""")
+_LOGIN_SEGMENT = re.compile(
+    r"(?:^|/)(?:log-?in|sign-?in|log-?on|authenticate|auth|token|oauth2?/token|sessions?)"
+    r"(?:\.(?:json|php|cgi|asp|aspx|lua))?/?$",
+    re.IGNORECASE,
+)
+_STATIC = re.compile(r"\.(?:html?|js|mjs|css|png|svg|gif|jpe?g|ico|woff2?|ttf|map)$", re.I)
+_POST = re.compile(
+    r"""(?:["'`]POST["'`]|\.post\s*\(|method\s*[:=]\s*["'`]post["'`])""", re.IGNORECASE
+)
+_FIXED = ("client_id", "grant_type", "scope", "audience")
+_USER_KEYS = ("username", "userName", "user_name", "user", "login", "email", "account")
+_PASSWORD_KEYS = ("password", "passwd", "pass", "pwd")
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptLogin:
+    """A login request as a script writes it; `path` is as written (maybe relative)."""
+
+    path: str
+    method: str
+    content_type: str
+    username_field: str
+    password_field: str
+    extra_fields: tuple[tuple[str, str], ...] = ()
+
+
+class _Scripts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sources: list[str] = []
+        self.inline: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "script":
+            return
+        a = dict(attrs)
+        kind = (a.get("type") or "").lower()
+        if kind and "javascript" not in kind and kind != "module":
+            return  # JSON data, templates: not code
+        self._in_script = True
+        src = a.get("src")
+        if src and len(self.sources) < MAX_SCRIPTS:
+            self.sources.append(src)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip() and len(self.inline) < MAX_SCRIPTS:
+            self.inline.append(data)
+
+
+def page_scripts(html: str) -> tuple[list[str], list[str]]:
+    """The `src` of each script of a page (as written) and the text of its inline scripts."""
+    parser = _Scripts()
+    parser.feed(html)
+    parser.close()
+    return parser.sources, parser.inline
+
+
+def find_script_login(text: str) -> ScriptLogin | None:
+    """The login request a script makes, or None when none stands out."""
+    posts = [m.start() for m in _POST.finditer(text)]
+    if not posts:
+        return None
+    best: tuple[int, re.Match[str]] | None = None
+    for m in _LITERAL.finditer(text):
+        path = m.group(2)
+        if not _LOGIN_SEGMENT.search(path) or _STATIC.search(path) or "logout" in path.lower():
+            continue
+        if "/" not in path and not _is_url_argument(text, m.start()):
+            continue  # a bare word ("login", "token") is a URL only where a URL is expected
+        distance = min(abs(p - m.start()) for p in posts)
+        if distance <= POST_DISTANCE and (best is None or distance < best[0]):
+            best = (distance, m)
+    if best is None:
+        return None
+    match = best[1]
+    window = text[max(0, match.start() - WINDOW) : match.end() + WINDOW]
+    extra = tuple(
+        (key, value) for key in _FIXED if (value := _nearest_value(window, key)) is not None
+    )
+    oauth = any(k == "grant_type" and v == "password" for k, v in extra)
+    if oauth:
+        # RFC 6749 4.3.2 names the fields of the password grant, form-encoded
+        user, password, ctype = "username", "password", FORM
+    else:
+        user = _nearest_key(window, _USER_KEYS) or "username"
+        password = _nearest_key(window, _PASSWORD_KEYS) or "password"
+        ctype = JSON if re.search(r"JSON\.stringify|application/json", window) else FORM
+    return ScriptLogin(match.group(2), "POST", ctype, user, password, extra)
+
+
+def _is_url_argument(text: str, at: int) -> bool:
+    before = text[max(0, at - 24) : at]
+    return bool(re.search(r"(?:url\s*[:=]|fetch\s*\(|\.post\s*\(|\.open\s*\([^,]*,)\s*$", before))
+
+
+def _nearest_value(window: str, key: str) -> str | None:
+    """The string a key is given in an object literal or assignment (`client_id: "x"`)."""
+    pattern = re.compile(rf"""["']?\b{re.escape(key)}["']?\s*[:=]\s*(["'`])([^"'`\n]{{0,100}})\1""")
+    centre = len(window) // 2
+    found = [(abs(m.start() - centre), m.group(2)) for m in pattern.finditer(window)]
+    return min(found)[1] if found else None
+
+
+def _nearest_key(window: str, keys: tuple[str, ...]) -> str | None:
+    """The first of `keys` used as an object key, form-data name or input name nearby."""
+    for key in keys:
+        if re.search(
+            rf"""(?:["']?\b{key}["']?\s*:(?!:)|\.append\(\s*["']{key}["']|name=["']{key}["'])""",
+            window,
+        ):
+            return key
+    return None
