@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
+from scanner.browser import BrowserUnavailable
 from scanner.errors import ScopeError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
+    from contextlib import AbstractAsyncContextManager
 
+    from scanner.browser import Browser, BrowserPage
     from scanner.model import Service
     from scanner.scope import Scope
 
@@ -151,10 +154,13 @@ class _PermitTransport(httpx.AsyncBaseTransport):
 class Network:
     """Shared limits for a scan; hands out one `DeviceNetwork` per target."""
 
-    def __init__(self, scope: Scope, limits: Limits | None = None) -> None:
+    def __init__(
+        self, scope: Scope, limits: Limits | None = None, browser: Browser | None = None
+    ) -> None:
         self.scope = scope
         self.limits = limits or Limits()
         self._global = asyncio.Semaphore(self.limits.global_connections)
+        self.browser = browser  # the scan's headless Chromium, started on first use
 
     def device(
         self, address: str, http_transport: httpx.AsyncBaseTransport | None = None
@@ -182,6 +188,7 @@ class DeviceNetwork:
         self.scope = network.scope
         self._device = asyncio.Semaphore(network.limits.per_device)
         self._http_transport = http_transport  # tests hand in httpx.MockTransport
+        self._browser = network.browser
 
     @contextlib.asynccontextmanager
     async def permit(self) -> AsyncIterator[None]:
@@ -262,6 +269,15 @@ class DeviceNetwork:
             timeout=httpx.Timeout(t, connect=self.limits.connect_timeout),
             headers={"User-Agent": "shinsa"},
         )
+
+    def browser_page(self) -> AbstractAsyncContextManager[BrowserPage]:
+        """A headless-Chromium page that may reach this device only (see scanner/browser.py).
+
+        Error handling: `BrowserUnavailable` when the scan has no browser.
+        """
+        if self._browser is None:
+            raise BrowserUnavailable("this scan has no browser")
+        return self._browser.page(self.address)
 
     async def in_thread(self, fn: Callable[..., T], *args: object) -> T:
         """Blocking libraries (paramiko, scapy) run off the loop but still inside a permit."""
