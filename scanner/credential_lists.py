@@ -1,5 +1,19 @@
-"""Factory-login lists: loaded from YAML, ordered by what the device's fingerprint says,
-and spent under a per-account budget that keeps every scan below the lockout threshold."""
+"""Factory-login lists: loaded from YAML, chosen by what the device says it is, and spent
+under a per-account budget that keeps every scan below the lockout threshold.
+
+Entry kinds (`kind:`, format shinsa-credentials/1):
+
+- `vendor` (any entry with `match`): a product's published logins, used when its `match`
+  fits what the device says about itself (`device_text`);
+- `open`: "no login at all" and well-known shared secrets of one protocol (anonymous MQTT,
+  an open RTSP stream, SNMP communities, anonymous FTP): tried first when nothing
+  identifies the device;
+- `generic`: logins ranked by how often the public data sets list them (a third value per
+  pair, the count); `select()` takes the top N for the protocol;
+- `legacy`: the short list `for_protocol()` has always appended (kept for its callers);
+- `always` (an entry without `match` or `kind`, as in `--credentials` site lists): tried
+  first, on every device.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +29,7 @@ import yaml
 
 from scanner.credentials import Credential
 from scanner.errors import ConfigError
-from scanner.facts import HTTP_PAGES, SERVICES
+from scanner.facts import HTTP_PAGES, IDENTITY, SERVICES, UDP_ANSWERS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -24,9 +38,41 @@ if TYPE_CHECKING:
 
 BUILTIN = Path(str(resources.files("profiles"))) / "credentials" / "factory-defaults.yaml"
 PROTOCOLS = frozenset({"ssh", "telnet", "ftp", "http", "rtsp", "mqtt", "snmp"})
-#: which fingerprint text a `match` key looks at
-MATCH_KEYS = frozenset({"http", "ssh", "telnet", "ftp", "any"})
-MAX_PATTERN = 200
+#: which text a `match` key looks at (`device_text` builds them from the facts):
+#: http: Server headers, titles, realms, HTTP/RTSP products; scripts: script file names;
+#: favicon: "mmh3:<n>" and "md5:<hex>" of /favicon.ico; ssh/telnet/ftp: banners;
+#: snmp: sysDescr; snmp_oid: sysObjectID (dotted); upnp: SSDP SERVER and the device
+#: description (manufacturer, modelName, ...); tls: certificate subject and issuer;
+#: modbus/enip/s7/bacnet: what the industrial protocols say about the device;
+#: vendor: manufacturer names the device states outright (UPnP manufacturer, Modbus
+#: VendorName, BACnet vendor-name, SNMP enterprise, certificate O=), one per line;
+#: any: all of them.
+MATCH_KEYS = frozenset(
+    {
+        "http",
+        "scripts",
+        "favicon",
+        "ssh",
+        "telnet",
+        "ftp",
+        "snmp",
+        "snmp_oid",
+        "upnp",
+        "tls",
+        "modbus",
+        "enip",
+        "s7",
+        "bacnet",
+        "vendor",
+        "any",
+    }
+)
+KINDS = frozenset({"vendor", "open", "generic", "legacy", "always"})
+MAX_PATTERN = 400
+FORMAT = "shinsa-credentials/1"
+#: YAML parsed by libyaml when it is there: the built-in lists hold thousands of entries
+#: and are read once per scan.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,49 +82,218 @@ class CredentialEntry:
     protocols: frozenset[str]
     pairs: tuple[Credential, ...]
     source: str
-    match: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    match: tuple[tuple[str, MatchPattern], ...] = ()
+    kind: str = "always"
+    #: per pair, how many times the public data sets list it (generic lists); 0: unknown
+    counts: tuple[int, ...] = ()
+    user: bool = False  # from a `--credentials` list, not a built-in one
 
-    def matches(self, text: Mapping[str, str]) -> bool:
-        return any(p.search(text.get(key, "")) for key, p in self.match)
+    def matches(self, text: Mapping[str, str], lowered: Mapping[str, str] | None = None) -> bool:
+        if lowered is None:
+            text = _with_any(text)
+            lowered = {k: v.lower() for k, v in text.items()}
+        return any(p.search(text.get(key, ""), lowered.get(key, "")) for key, p in self.match)
+
+    @property
+    def label(self) -> str:
+        """ "vendor product", as the selection names it."""
+        if self.product.lower().startswith(self.vendor.lower()):
+            return self.product
+        return f"{self.vendor} {self.product}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialSelection:
+    """The candidates of one service, and why they were chosen."""
+
+    identified: tuple[str, ...]  # "vendor product" labels whose match fit the device
+    pairs: tuple[Credential, ...]  # the candidates, in the order to try them, each once
+    list_name: str  # "vendor list: Hikvision IP cameras" or "generic top 25"
+
+
+def _with_any(text: Mapping[str, str]) -> Mapping[str, str]:
+    """`text` with its "any" key (every other key's text), when the caller left it out."""
+    if "any" in text:
+        return text
+    return {**text, "any": "\n".join(v for k, v in text.items() if v)}
+
+
+def _unique(entries: Iterable[CredentialEntry]) -> list[Credential]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Credential] = []
+    for entry in entries:
+        for cred in entry.pairs:
+            if (cred.username, cred.password) not in seen:
+                seen.add((cred.username, cred.password))
+                out.append(cred)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
 class CredentialCatalog:
-    """Every list in use: the built-in one, the profile's, and `--credentials` files."""
+    """Every list in use: the built-in ones, the profile's, and `--credentials` files."""
 
     entries: tuple[CredentialEntry, ...] = ()
     files: tuple[str, ...] = ()
 
     def for_protocol(self, protocol: str, text: Mapping[str, str]) -> list[Credential]:
         """Pairs for `protocol`: entries whose `match` fits the device first, then the
-        generic ones, each pair once, in file order."""
-        usable = [e for e in self.entries if protocol in e.protocols]
-        ordered = [e for e in usable if e.match and e.matches(text)]
+        ones without `match` (site lists, open and legacy entries), each pair once, in
+        file order. The prevalence-ranked generic lists are `select()`'s."""
+        usable = [e for e in self.entries if protocol in e.protocols and e.kind != "generic"]
+        text = _with_any(text)
+        lowered = {k: v.lower() for k, v in text.items()}
+        ordered = [e for e in usable if e.match and e.matches(text, lowered)]
         ordered += [e for e in usable if not e.match]
-        seen: set[tuple[str, str]] = set()
-        out: list[Credential] = []
-        for entry in ordered:
-            for cred in entry.pairs:
-                if (cred.username, cred.password) not in seen:
-                    seen.add((cred.username, cred.password))
-                    out.append(cred)
-        return out
+        return _unique(ordered)
+
+    def select(
+        self, protocol: str, text: Mapping[str, str], *, generic_top: int
+    ) -> CredentialSelection:
+        """The candidates for one service, each once, in the order to try them.
+
+        Site lists (`--credentials` entries without `match`) come first, always. Then, when
+        the device is identified (a `vendor` entry for `protocol` whose `match` fits
+        `text`), the identified products' pairs, user lists' before built-in ones, and
+        nothing else. When nothing is identified: the protocol's `open` entries (no login
+        at all, shared communities), then the `generic_top` most prevalent generic logins.
+        """
+        usable = [e for e in self.entries if protocol in e.protocols]
+        site = [e for e in usable if e.kind == "always"]
+        text = _with_any(text)
+        lowered = {k: v.lower() for k, v in text.items()}
+        found = [e for e in usable if e.kind == "vendor" and e.matches(text, lowered)]
+        found.sort(key=lambda e: not e.user)  # stable: user lists first, then file order
+        head = _unique(site)
+        if found:
+            labels = tuple(dict.fromkeys(e.label for e in found))
+            pairs = _unique([*site, *found])
+            shown = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if labels[3:] else "")
+            return CredentialSelection(labels, tuple(pairs), f"vendor list: {shown}")
+        opened = [e for e in usable if e.kind == "open"]
+        ranked = self._ranked(protocol)
+        seen = {(c.username, c.password) for c in _unique([*site, *opened])}
+        top: list[Credential] = []
+        for cred in ranked:
+            if len(top) >= generic_top:
+                break
+            if (cred.username, cred.password) not in seen:
+                seen.add((cred.username, cred.password))
+                top.append(cred)
+        pairs = [*_unique([*site, *opened]), *top]
+        name = f"generic top {generic_top}"
+        if head:
+            name = f"your lists ({len(head)}) + {name}"
+        return CredentialSelection((), tuple(pairs), name)
+
+    def _ranked(self, protocol: str) -> list[Credential]:
+        """The generic logins for `protocol`, most prevalent first (stable on ties)."""
+        scored = [
+            (count, cred)
+            for e in self.entries
+            if e.kind == "generic" and protocol in e.protocols
+            for cred, count in zip(e.pairs, e.counts or (0,) * len(e.pairs), strict=True)
+        ]
+        best: dict[tuple[str, str], tuple[int, int, Credential]] = {}
+        for order, (count, cred) in enumerate(scored):
+            key = (cred.username, cred.password)
+            if key not in best or count > best[key][0]:
+                best[key] = (count, best[key][1] if key in best else order, cred)
+        return [c for _, _, c in sorted(best.values(), key=lambda t: (-t[0], t[1]))]
+
+    def prevalence(self, protocol: str) -> list[tuple[Credential, int]]:
+        """The generic ranking for `protocol` with its counts (for reports and tests)."""
+        counts: dict[tuple[str, str], int] = {}
+        for e in self.entries:
+            if e.kind == "generic" and protocol in e.protocols:
+                for cred, n in zip(e.pairs, e.counts or (0,) * len(e.pairs), strict=True):
+                    key = (cred.username, cred.password)
+                    counts[key] = max(counts.get(key, 0), n)
+        return [(c, counts[(c.username, c.password)]) for c in self._ranked(protocol)]
 
 
-def _pattern(raw: object, where: str) -> re.Pattern[str]:
+#: The importer's two pattern shapes: a word-bounded name anywhere, or at the start of a
+#: line (`vendor` key). Their names are plain text, so a substring test on the lower-cased
+#: text decides cheaply whether the regular expression is worth compiling at all: a scan
+#: compiles the few dozen patterns whose name occurs, not the thousand it loads.
+_GENERATED = re.compile(
+    r"\(\?i\)\(\?<!\[a-z0-9\]\)\(\?:(?P<any>.+)\)\(\?!\[a-z0-9\]\)"
+    r"|\(\?im\)\^\(\?:(?P<line>.+)\)\(\?!\[a-z0-9\]\)"
+)
+_ESCAPED_TEXT = re.compile(r"(?:\\.|[^\\.^$*+?{}\[\]|()])+")
+_SEPARATOR = "[\\s_-]?"
+
+
+def _hints(raw: str) -> tuple[str, ...] | None:
+    """Lower-case words one of which the text must contain for `raw` to match, or None
+    when `raw` is not one of the importer's shapes (then it is compiled at once)."""
+    shape = _GENERATED.fullmatch(raw)
+    if shape is None:
+        return None
+    hints: list[str] = []
+    for alternative in (shape["any"] or shape["line"]).split("|"):
+        first = alternative.split(_SEPARATOR)[0]
+        if not first or not _ESCAPED_TEXT.fullmatch(first):
+            return None
+        hints.append(re.sub(r"\\(.)", r"\1", first).lower())
+    return tuple(hints)
+
+
+class MatchPattern:
+    """A `match` regular expression, compiled when first needed."""
+
+    __slots__ = ("_compiled", "hints", "raw")
+
+    def __init__(self, raw: str, hints: tuple[str, ...] | None) -> None:
+        self.raw = raw
+        self.hints = hints
+        self._compiled: re.Pattern[str] | None = None if hints else re.compile(raw)
+
+    def search(self, text: str, lowered: str) -> bool:
+        if not text or (self.hints and not any(h in lowered for h in self.hints)):
+            return False
+        if self._compiled is None:
+            self._compiled = re.compile(self.raw)
+        return self._compiled.search(text) is not None
+
+    def __repr__(self) -> str:
+        return f"MatchPattern({self.raw!r})"
+
+
+_PATTERNS: dict[str, MatchPattern] = {}
+
+
+def _pattern(raw: object, where: str) -> MatchPattern:
     if not isinstance(raw, str) or len(raw) > MAX_PATTERN:
         raise ConfigError(f"{where}: a match must be a regular expression of ≤ {MAX_PATTERN} chars")
+    cached = _PATTERNS.get(raw)  # thousands of entries share a thousand vendor patterns
+    if cached is not None:
+        return cached
     try:
-        return re.compile(raw)
+        made = _PATTERNS[raw] = MatchPattern(raw, _hints(raw))
     except re.error as exc:
         raise ConfigError(f"{where}: bad regular expression ({exc})") from None
+    return made
 
 
-def _entry(raw: Any, path: Path, i: int) -> CredentialEntry:
+_FIELDS = frozenset({"vendor", "product", "protocols", "match", "pairs", "source", "kind"})
+
+
+def _pair(pair: object, where: str, j: int) -> tuple[str, str, int]:
+    if not (isinstance(pair, list) and len(pair) in (2, 3)):
+        raise ConfigError(f"{where}: pairs[{j}] must be [username, password] (or with a count)")
+    count = pair[2] if len(pair) == 3 else 0
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ConfigError(f"{where}: pairs[{j}]: the third value is a count (an integer ≥ 0)")
+    user, password = ("" if v is None else str(v) for v in pair[:2])
+    return user, password, count
+
+
+def _entry(raw: Any, path: Path, i: int, user: bool) -> CredentialEntry:
     where = f"{path}: credentials[{i}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping")
-    unknown = set(raw) - {"vendor", "product", "protocols", "match", "pairs", "source"}
+    unknown = set(raw) - _FIELDS
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     protocols = raw.get("protocols")
@@ -88,42 +303,61 @@ def _entry(raw: Any, path: Path, i: int) -> CredentialEntry:
     if not isinstance(source, str) or not source.strip():
         raise ConfigError(f"{where}: every entry needs a 'source' saying where it is published")
     vendor = str(raw.get("vendor") or "")
-    pairs: list[Credential] = []
-    for j, pair in enumerate(raw.get("pairs") or []):
-        if not (isinstance(pair, list) and len(pair) == 2):
-            raise ConfigError(f"{where}: pairs[{j}] must be [username, password]")
-        user, password = ("" if v is None else str(v) for v in pair)
-        pairs.append(Credential(user, password, f"{path.name}: {vendor} ({source})"))
-    if not pairs:
+    triples = [_pair(p, where, j) for j, p in enumerate(raw.get("pairs") or [])]
+    if not triples:
         raise ConfigError(f"{where}: no pairs")
     match = raw.get("match") or {}
     if not isinstance(match, dict) or not set(match) <= MATCH_KEYS:
         raise ConfigError(f"{where}: match keys must be from {', '.join(sorted(MATCH_KEYS))}")
+    kind = raw.get("kind") or ("vendor" if match else "always")
+    if kind not in KINDS or (kind == "vendor") != bool(match):
+        raise ConfigError(
+            f"{where}: kind must be one of {', '.join(sorted(KINDS))}; "
+            "'vendor' entries (and only they) have a match"
+        )
+    origin = f"{path.name}: {vendor} ({source})"
     return CredentialEntry(
         vendor=vendor,
         product=str(raw.get("product") or ""),
         protocols=frozenset(protocols),
-        pairs=tuple(pairs),
+        pairs=tuple(Credential(u, p, origin) for u, p, _ in triples),
         source=source,
         match=tuple((k, _pattern(v, f"{where}: match.{k}")) for k, v in match.items()),
+        kind=kind,
+        counts=tuple(n for _, _, n in triples) if any(n for _, _, n in triples) else (),
+        user=user,
     )
 
 
-def load_list(path: Path) -> tuple[CredentialEntry, ...]:
+def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_bytes())
+        data = yaml.load(path.read_bytes(), Loader=_Loader)  # noqa: S506 -- a safe loader
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{where}: invalid YAML") from None
-    if not isinstance(data, dict) or data.get("format") != "shinsa-credentials/1":
-        raise ConfigError(f"{path}: not a credential list (expected format: shinsa-credentials/1)")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ConfigError(f"{path}: not a credential list (expected format: {FORMAT})")
+    return data
+
+
+def load_list(path: Path, *, user: bool = False) -> tuple[CredentialEntry, ...]:
+    """One list, and the lists it `include`s (file names beside it), in that order."""
+    data = _read(path)
     raw = data.get("credentials")
     if not isinstance(raw, list):
         raise ConfigError(f"{path}: 'credentials' must be a list")
-    return tuple(_entry(r, path, i) for i, r in enumerate(raw))
+    entries = [_entry(r, path, i, user) for i, r in enumerate(raw)]
+    includes = data.get("include") or []
+    if not isinstance(includes, list):
+        raise ConfigError(f"{path}: 'include' must be a list of file names beside it")
+    for name in includes:
+        if not isinstance(name, str) or Path(name).name != name or name == path.name:
+            raise ConfigError(f"{path}: include {name!r} must name another file beside it")
+        entries += load_list(path.parent / name, user=user)
+    return tuple(entries)
 
 
 def resolve_list(ref: str) -> Path:
@@ -139,14 +373,18 @@ def resolve_list(ref: str) -> Path:
 
 
 def load_catalog(extra: Iterable[Path] = (), *, builtin: bool = True) -> CredentialCatalog:
-    """User lists first (they know their devices), then the built-in one."""
+    """User lists first (they know their devices), then the built-in one (which includes
+    the imported data sets)."""
+    extra = list(extra)
+    entries = [e for p in extra for e in load_list(p, user=True)]
+    if builtin:
+        entries += load_list(BUILTIN)
     paths = [*extra, *([BUILTIN] if builtin else [])]
-    entries = tuple(e for p in paths for e in load_list(p))
-    return CredentialCatalog(entries, tuple(str(p.resolve()) for p in paths))
+    return CredentialCatalog(tuple(entries), tuple(str(p.resolve()) for p in paths))
 
 
 def device_text(facts: Facts) -> dict[str, str]:
-    """What fingerprinting saw, by `match` key, for picking vendor lists."""
+    """What the scan saw the device say about itself, by `match` key."""
     text: dict[str, list[str]] = {k: [] for k in MATCH_KEYS}
     for page in facts.get(HTTP_PAGES) or ():
         text["http"] += [page.server, page.title, page.auth_realm]
@@ -155,8 +393,17 @@ def device_text(facts: Facts) -> dict[str, str]:
             text[svc.protocol] += [svc.banner, svc.product]
         if svc.protocol in ("http", "https", "rtsp"):
             text["http"].append(svc.product)
-    joined = {k: "\n".join(v for v in vs if v) for k, vs in text.items()}
-    joined["any"] = "\n".join(joined.values())
+    for answer in facts.get(UDP_ANSWERS) or ():
+        kind = {"snmp": "snmp", "ssdp": "upnp", "enip": "enip", "bacnet": "bacnet"}.get(
+            answer.service.protocol
+        )
+        if kind:
+            text[kind].append(answer.response_summary)
+    for signal in facts.get(IDENTITY) or ():
+        if signal.kind in text and signal.kind != "any":
+            text[signal.kind].append(signal.text)
+    joined = {k: "\n".join(dict.fromkeys(v for v in vs if v)) for k, vs in text.items()}
+    joined["any"] = "\n".join(v for k, v in joined.items() if v and k != "any")
     return joined
 
 

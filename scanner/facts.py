@@ -98,6 +98,17 @@ class LoginSurface:
     source: str = "chromium"  # "chromium" or "scripts"
 
 
+@dataclass(frozen=True, slots=True)
+class IdentitySignal:
+    """Something the device says about what it is, beyond banners and titles (favicon
+    hash, script names, UPnP description, certificate names, sysObjectID, industrial
+    identity): collected by `scanner/identity.py`, read by `credential_lists.device_text`."""
+
+    service: Service
+    kind: str  # a credential-list match key: "favicon", "scripts", "upnp", "tls", "vendor"...
+    text: str  # bounded
+
+
 SERVICES: FactKey[tuple[Service, ...]] = FactKey("device.services")  # all, once fingerprinted
 
 
@@ -118,6 +129,7 @@ LOGIN_FORMS: FactKey[tuple[LoginForm, ...]] = FactKey("http.login_forms")
 LOGIN_SURFACES: FactKey[tuple[LoginSurface, ...]] = FactKey("http.login_surfaces")
 MQTT_INFO: FactKey[tuple[MqttInfo, ...]] = FactKey("mqtt.info")
 UDP_ANSWERS: FactKey[tuple[UdpAnswer, ...]] = FactKey("udp.answers")
+IDENTITY: FactKey[tuple[IdentitySignal, ...]] = FactKey("device.identity")
 # Logins a device accepted (masked wherever shown); published by the default-credentials probes.
 VALID_CREDENTIALS: FactKey[tuple[FoundCredential, ...]] = FactKey("auth.valid_credentials")
 # Never set: probes that log in with the account "provide" it so that the lockout probe,
