@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The server-rendered admin UIs of the corpus, from Debian (bookworm) with pinned versions:
-# DokuWiki (PHP, a login form with a CSRF token) and the Nagios 4 CGIs (behind HTTP Digest),
-# both served by Debian's lighttpd, PHP through php-cgi. The tests start them on their own
+# The web applications of the corpus that come from Debian (bookworm), pinned: DokuWiki (PHP,
+# a login form with a CSRF token) and the Nagios 4 CGIs (behind HTTP Digest), both served by
+# Debian's lighttpd, PHP through php-cgi; and Cockpit (cockpit-ws, whose JavaScript login
+# sends HTTP Basic by XHR; PAM accounts). The tests start them on their own
 # 127.0.72.x addresses with configuration in a temporary directory; nothing here is started.
 # --check: exit non-zero when a package is missing.
 set -euo pipefail
@@ -11,6 +12,9 @@ packages=(
     "php8.2-cgi"
     "php-cgi"
     "lighttpd"
+    "cockpit-ws=287.1-0+deb12u3"
+    "cockpit-bridge=287.1-0+deb12u3"
+    "cockpit-system=287.1-0+deb12u3"
 )
 
 # Succeeds when every package is installed at its pinned version; names what is not.

@@ -10,13 +10,14 @@ with it.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from tests.corpus.programs import dokuwiki, homebridge, nagios4, octoprint
+from tests.corpus.programs import cockpit, dokuwiki, homebridge, nagios4, octoprint
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -231,3 +232,51 @@ def test_octoprint_ground_truth(tmp_path: Path) -> None:
             locked = _octoprint_login(client, factory.username, factory.password)
             assert locked.status_code == 429
             assert octoprint.RATE_LIMITED_ERROR in locked.text
+
+
+# Cockpit: login.js sends HTTP Basic by XHR; PAM system accounts -------------------------------
+
+
+def _cockpit_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    # What login.js sends (no Basic challenge ever asked for it).
+    basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return client.get(
+        cockpit.LOGIN_PATH, headers={"Authorization": f"Basic {basic}", "X-Superuser": "none"}
+    )
+
+
+def test_cockpit_ground_truth(tmp_path: Path) -> None:
+    truth = cockpit.PROGRAM.services[0]
+    factory, operator = _planted(truth.logins)
+    base = f"http://{cockpit.ADDRESS}:{truth.port}"
+    with cockpit.running(tmp_path) as run, _client(base) as client:
+        page = client.get("/")
+        assert page.status_code == 200, run.log_tail()
+        assert page.url.scheme == "http"
+        assert '<form onsubmit="return false">' in page.text
+        assert 'type="password" class="form-control" id="login-password-input"' in page.text
+        assert "cockpit/static/login.js" in page.text
+        bare = client.get(cockpit.LOGIN_PATH)
+        assert bare.status_code == 401
+        assert bare.reason_phrase == cockpit.REJECTION_REASON
+        assert "www-authenticate" not in bare.headers
+
+        for login in (factory, operator):
+            with _client(base) as session:
+                answer = _cockpit_login(session, login.username, login.password)
+                assert answer.status_code == 200, (login.username, answer.text, run.log_tail())
+                assert "csrf-token" in answer.json()
+                assert "cockpit" in session.cookies
+                # The cookie alone now opens the session.
+                again = session.get(cockpit.LOGIN_PATH)
+                assert again.status_code == 200
+                assert "csrf-token" in again.json()
+
+        for username in (factory.username, "nobody-corpus"):
+            wrong = _cockpit_login(client, username, WRONG_PASSWORD)
+            assert wrong.status_code == 401
+            assert wrong.reason_phrase == cockpit.REJECTION_REASON
+            assert "<title>Authentication failed</title>" in wrong.text
+            assert "www-authenticate" not in wrong.headers
+            # The login page already set `cockpit=deleted`; a rejection gives no session.
+            assert client.cookies.get("cockpit") in (None, "deleted")
