@@ -16,6 +16,7 @@ from probes.default_credentials import (
 )
 from probes.exposed_services import ExposedServices
 from probes.lockout import AccountLockout
+from probes.login_surface import LoginSurfaces
 from probes.session_expiry import MqttKeepAlive, SessionExpiry
 from probes.ssh_config import SshConfig
 from probes.tls_quality import TlsQuality
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 REGISTRY: tuple[type[Probe], ...] = (
     ExposedServices,
+    LoginSurfaces,  # no checks: publishes LOGIN_SURFACES for the web login checks
     DefaultSshLogin,
     DefaultTelnetLogin,
     DefaultFtpLogin,

@@ -27,6 +27,7 @@ from reports import FORMATS
 from reports.data import collect
 from scanner import __version__, diff_cmd, discover_cmd, manual
 from scanner.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
+from scanner.browser import BrowserOptions
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
 from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
@@ -199,6 +200,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         syn=args.syn,
         allow_intrusive=args.allow_intrusive,
         registry=REGISTRY,
+        browser=BrowserOptions(enabled=not args.no_browser),
         credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
     )
     return execute(request, args.profile, options)
@@ -418,6 +420,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-device", type=int, default=2, help="connections in flight per device")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds for each connect and read")
     p.add_argument("--allow-intrusive", action="store_true", help="run intrusive checks")
+    p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="no headless Chromium: read web apps' scripts for their login instead",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
     _judging_options(p, evidence="kept with the run")
     p.set_defaults(func=cmd_scan)

@@ -49,4 +49,9 @@ def plan(
             jobs += [Job(probe, s) for s in services if probe.applies_to(s)]
         elif isinstance(probe, DeviceProbe):
             jobs.append(Job(probe, None))
-    return [j for j in jobs if not all((address, j.service_key, c) in done for c in j.check_ids())]
+    # A probe without checks only publishes facts for others: it always runs again.
+    return [
+        j
+        for j in jobs
+        if not j.check_ids() or not all((address, j.service_key, c) in done for c in j.check_ids())
+    ]
