@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from probes.registry import REGISTRY
 from scanner import discovery, syn, udp
+from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.facts import SERVICES, Facts
 from scanner.fingerprint import fingerprint
@@ -50,6 +51,8 @@ class ScanRequest:
     allow_intrusive: bool = False
     registry: tuple[type[Probe], ...] = REGISTRY
     credentials: CredentialCatalog = field(default_factory=load_catalog)
+    # headless Chromium for logins only a script sends; started by the first page asked for
+    browser: BrowserOptions = field(default_factory=BrowserOptions)
 
 
 class ProbeContractError(Exception):
@@ -75,9 +78,10 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
     for t in pending:
         request.scope.check(t.address)  # refused before a packet leaves
     tcp_open, udp_replies = await _discover(request, [t.address for t in pending], reporter)
+    browser = Browser(request.scope, request.browser, reporter.notice)
     run = _Run(
         request,
-        Network(request.scope, request.limits),
+        Network(request.scope, request.limits, browser),
         store,
         run_id,
         reporter,
@@ -103,9 +107,12 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
             store.target_done(run_id, target.address)
             reporter.device_done(target.address)
 
-    async with asyncio.TaskGroup() as tg:
-        for target in pending:
-            tg.create_task(one(target))
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for target in pending:
+                tg.create_task(one(target))
+    finally:
+        await browser.aclose()
 
 
 def _describe(exc: BaseException) -> str:
