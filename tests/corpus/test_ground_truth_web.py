@@ -11,7 +11,9 @@ with it.
 from __future__ import annotations
 
 import base64
+import os
 import re
+import subprocess
 from typing import TYPE_CHECKING
 
 import httpx
@@ -22,7 +24,7 @@ from tests.corpus.programs import cockpit, dokuwiki, homebridge, nagios4, octopr
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.corpus.base import Login
+    from tests.corpus.base import Login, Running
 
 pytestmark = pytest.mark.corpus
 
@@ -33,6 +35,35 @@ WRONG_PASSWORD = "wrong-Zr4!corpus"
 def _client(base: str) -> httpx.Client:
     # trust_env=False: no proxy from the environment may carry a loopback request elsewhere.
     return httpx.Client(base_url=base, timeout=TIMEOUT, trust_env=False)
+
+
+def _listening(run: Running) -> set[str]:
+    """Local address:port of every TCP or UDP socket the program's processes listen on
+    (each process started in its own session: its children share the session id)."""
+    sessions = {proc.pid for proc in run.procs}
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            if int(fields[3]) in sessions:  # field 6 of stat(5): the session id
+                pids.add(int(entry))
+    listed = subprocess.run(
+        ["ss", "-H", "-l", "-n", "-p", "-t", "-u"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    ).stdout
+    found = set()
+    for line in listed.splitlines():
+        owners = {int(pid) for pid in re.findall(r"pid=(\d+)", line)}
+        if owners & pids:
+            found.add(line.split()[4])
+    return found
 
 
 def _planted(logins: tuple[Login, ...]) -> tuple[Login, Login]:
@@ -68,6 +99,8 @@ def test_dokuwiki_ground_truth(tmp_path: Path) -> None:
     factory, operator = _planted(truth.logins)
     base = f"http://{dokuwiki.ADDRESS}:{truth.port}"
     with dokuwiki.running(tmp_path) as run:
+        # Bound to its own corpus address only, on no other address or port.
+        assert _listening(run) == {f"{dokuwiki.ADDRESS}:{truth.port}"}
         with _client(base) as client:
             page = client.get(dokuwiki.LOGIN_PATH)
             assert page.status_code == 200, run.log_tail()
@@ -101,6 +134,8 @@ def test_nagios4_ground_truth(tmp_path: Path) -> None:
     factory, operator = _planted(truth.logins)
     base = f"http://{nagios4.ADDRESS}:{truth.port}"
     with nagios4.running(tmp_path) as run, _client(base) as client:
+        # Bound to its own corpus address only, on no other address or port.
+        assert _listening(run) == {f"{nagios4.ADDRESS}:{truth.port}"}
         # Without credentials: a Digest challenge for the Nagios4 realm, over plain HTTP.
         bare = client.get(nagios4.HOME)
         assert bare.status_code == 401, run.log_tail()
@@ -140,6 +175,8 @@ def test_homebridge_ground_truth(tmp_path: Path) -> None:
     factory, operator = _planted(truth.logins)
     base = f"http://{homebridge.ADDRESS}:{truth.port}"
     with homebridge.running(tmp_path) as run, _client(base) as client:
+        # Bound to its own corpus address only, on no other address or port.
+        assert _listening(run) == {f"{homebridge.ADDRESS}:{truth.port}"}
         # The login page: plain HTTP, a script-driven app with no form in its HTML.
         page = client.get("/")
         assert page.status_code == 200, run.log_tail()
@@ -195,6 +232,8 @@ def test_octoprint_ground_truth(tmp_path: Path) -> None:
     factory, operator = _planted(truth.logins)
     base = f"http://{octoprint.ADDRESS}:{truth.port}"
     with octoprint.running(tmp_path) as run:
+        # Bound to its own corpus address only, on no other address or port.
+        assert _listening(run) == {f"{octoprint.ADDRESS}:{truth.port}"}
         with _client(base) as client:
             root = client.get("/")
             assert root.status_code == 302, run.log_tail()
@@ -250,6 +289,8 @@ def test_cockpit_ground_truth(tmp_path: Path) -> None:
     factory, operator = _planted(truth.logins)
     base = f"http://{cockpit.ADDRESS}:{truth.port}"
     with cockpit.running(tmp_path) as run, _client(base) as client:
+        # Bound to its own corpus address only, on no other address or port.
+        assert _listening(run) == {f"{cockpit.ADDRESS}:{truth.port}"}
         page = client.get("/")
         assert page.status_code == 200, run.log_tail()
         assert page.url.scheme == "http"
