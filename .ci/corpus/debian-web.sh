@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web applications of the corpus that come from Debian (bookworm), pinned: DokuWiki (PHP,
 # a login form with a CSRF token) and the Nagios 4 CGIs (behind HTTP Digest), both served by
-# Debian's lighttpd, PHP through php-cgi; and Cockpit (cockpit-ws, whose JavaScript login
+# Debian's lighttpd, PHP through php-cgi; phpLiteAdmin (PHP, a password-only login form)
+# the same way; and Cockpit (cockpit-ws, whose JavaScript login
 # sends HTTP Basic by XHR; PAM accounts). The tests start them on their own
 # 127.0.72.x addresses with configuration in a temporary directory; nothing here is started.
 # --check: exit non-zero when a package is missing.
@@ -9,6 +10,9 @@ set -euo pipefail
 packages=(
     "dokuwiki=0.0.20220731.a-2"
     "nagios4-cgi=4.4.6-4+deb12u2"
+    "phpliteadmin=1.9.8.2-2"
+    "php8.2-sqlite3"
+    "php8.2-mbstring"
     "php8.2-cgi"
     "php-cgi"
     "lighttpd"

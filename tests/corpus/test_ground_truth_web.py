@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.corpus.programs import cockpit, dokuwiki, homebridge, nagios4, octoprint
+from tests.corpus.programs import (
+    cockpit,
+    dokuwiki,
+    homebridge,
+    nagios4,
+    octoprint,
+    phpliteadmin,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -321,3 +328,55 @@ def test_cockpit_ground_truth(tmp_path: Path) -> None:
             assert "www-authenticate" not in wrong.headers
             # The login page already set `cockpit=deleted`; a rejection gives no session.
             assert client.cookies.get("cockpit") in (None, "deleted")
+
+
+# phpLiteAdmin: a password-only form, both answers a redirect ---------------------------------
+
+
+def _phpliteadmin_login(client: httpx.Client, password: str) -> httpx.Response:
+    page = client.get("/")
+    assert page.status_code == 200
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page.text)
+    assert token is not None, "the login form carries a CSRF token"
+    return client.post(
+        phpliteadmin.LOGIN_PATH,
+        data={"password": password, "login": "true", "remember": "yes", "token": token[1]},
+    )
+
+
+def test_phpliteadmin_ground_truth(tmp_path: Path) -> None:
+    truth = phpliteadmin.PROGRAM.services[0]
+    # One account, no user name: the factory password is all there is.
+    assert [(x.username, x.kind) for x in truth.logins] == [("", "factory")]
+    factory = truth.logins[0]
+    base = f"http://{phpliteadmin.ADDRESS}:{truth.port}"
+    with phpliteadmin.running(tmp_path) as run:
+        assert _listening(run) == {f"{phpliteadmin.ADDRESS}:{truth.port}"}
+        with _client(base) as client:
+            page = client.get("/")
+            assert page.status_code == 200, run.log_tail()
+            assert page.url.scheme == "http"
+            assert "<input type='password' name='password'" in page.text
+            assert "name='username'" not in page.text
+            assert "type='text'" not in page.text
+            assert phpliteadmin.WELCOME_TEXT not in page.text
+            # The configuration (which could hold a changed password) is not served.
+            assert client.get("/phpliteadmin.config.php").status_code == 403
+
+        with _client(base) as client:
+            answer = _phpliteadmin_login(client, factory.password)
+            assert answer.status_code == 302, run.log_tail()
+            assert answer.headers["location"].endswith("phpliteadmin.php?")
+            assert any(name.startswith("pla3412") for name in client.cookies)
+            assert phpliteadmin.WELCOME_TEXT in client.get(phpliteadmin.LOGIN_PATH).text
+
+        with _client(base) as client:
+            wrong = _phpliteadmin_login(client, WRONG_PASSWORD)
+            assert wrong.status_code == 302
+            assert wrong.headers["location"].endswith(phpliteadmin.REJECTION_LOCATION)
+            assert not any(name.startswith("pla3412") for name in client.cookies)
+            again = client.get(wrong.headers["location"])
+            assert again.status_code == 200
+            assert phpliteadmin.REJECTION_TEXT in again.text
+            assert "<input type='password' name='password'" in again.text
+            assert phpliteadmin.WELCOME_TEXT not in client.get(phpliteadmin.LOGIN_PATH).text
