@@ -2,8 +2,9 @@
 # Homebridge with its web UI (npm homebridge-config-ui-x): a home-automation single-page app
 # whose login is a JSON POST made by JavaScript. Installed under its own npm prefix, never
 # into the project's venv. The 4.x UI is the last line that runs on Node 20 (Debian's
-# nodejs here); 5.x needs Node 22. node-pty has no prebuilt binary reachable offline, so npm
-# builds it from source against Debian's node headers (/usr/include/node).
+# nodejs here); 5.x needs Node 22. Its node-pty ships prebuilt binaries inside the npm
+# package; should one ever need building, npm_config_nodedir points node-gyp at Debian's
+# node headers (/usr/include/node) instead of a download.
 # --check: exit non-zero when the pinned versions are not installed.
 set -euo pipefail
 prefix=/opt/shinsa-ci/corpus/homebridge
