@@ -1,0 +1,601 @@
+"""What a device says about what it is, beyond the banners fingerprinting reads.
+
+Published as `IDENTITY` signals (kind = a credential-list match key) for choosing vendor
+login lists (`credential_lists.device_text`):
+
+- favicon: the Shodan-style MurmurHash3 of /favicon.ico ("mmh3:<n>") and its MD5;
+- scripts: the script paths the first page loads (`<script src>`);
+- upnp: the UPnP device description an SSDP answer's LOCATION points to (manufacturer,
+  modelName, modelNumber, modelDescription, friendlyName);
+- tls: the certificate's subject and issuer;
+- snmp_oid: sysObjectID.0, asked with the community that already answered;
+- modbus: Read Device Identification (function 43/14, basic objects);
+- s7: the component identification list (SZL 0x001C) of an S7 PLC;
+- bacnet: the device object's vendor-name and model-name (ReadProperty);
+- vendor: manufacturer names stated outright (UPnP manufacturer, certificate O=, Modbus
+  VendorName, BACnet vendor-name, the SNMP enterprise), one per line.
+
+Every request is read-only and one per service; each collector has a deadline, never
+raises for device behaviour, and keeps bounded text only. Call `collect_identity` once per
+device after fingerprinting (scanner/engine.py `_device`), before the probes run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import re
+import ssl
+import struct
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+from xml.etree import ElementTree
+
+import httpx
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from scanner.errors import ScopeError
+from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, IdentitySignal
+from scanner.model import Service, bound_text
+from scanner.net import lenient_tls_context
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Iterable, Sequence
+
+    from scanner.facts import Facts
+    from scanner.net import BoundedStream, DeviceNetwork
+
+#: Most bytes read for a favicon, a page or a device description.
+MAX_BODY = 256 * 1024
+#: Script paths kept per page.
+MAX_SCRIPTS = 32
+#: The whole collection on one device.
+DEADLINE = 20.0
+#: One request.
+STEP = 5.0
+
+# --- pure parts: hashes and parsers, unit-tested on bytes ---------------------------------
+
+
+def murmur3_32(data: bytes, seed: int = 0) -> int:
+    """MurmurHash3 x86 32-bit, signed (as Python's `mmh3.hash` and Shodan print it)."""
+    c1, c2, mask = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
+    h = seed & mask
+    blocks = len(data) // 4
+    for (k,) in struct.iter_unpack("<I", data[: blocks * 4]):
+        k = (k * c1) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        k = (k * c2) & mask
+        h ^= k
+        h = ((h << 13) | (h >> 19)) & mask
+        h = (h * 5 + 0xE6546B64) & mask
+    tail = data[blocks * 4 :]
+    k = 0
+    for i, byte in enumerate(tail):
+        k |= byte << (8 * i)
+    if tail:
+        k = (k * c1) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        k = (k * c2) & mask
+        h ^= k
+    h ^= len(data)
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & mask
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & mask
+    h ^= h >> 16
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def favicon_text(icon: bytes) -> str:
+    """ "mmh3:<n> md5:<hex>": the hash favicon databases (Shodan's http.favicon.hash) use is
+    MurmurHash3 of the base64 text with a newline every 76 characters."""
+    return f"mmh3:{murmur3_32(base64.encodebytes(icon))} md5:{hashlib.md5(icon).hexdigest()}"  # noqa: S324 -- a fingerprint, not security
+
+
+class _Scripts(HTMLParser):
+    """`<script src>` paths and `<link rel=icon href>` of one page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.scripts: list[str] = []
+        self.icon = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k.lower(): v or "" for k, v in attrs}
+        if tag == "script" and values.get("src") and len(self.scripts) < MAX_SCRIPTS:
+            self.scripts.append(values["src"])
+        rel = values.get("rel", "").lower().split()
+        if tag == "link" and "icon" in rel and values.get("href") and not self.icon:
+            self.icon = values["href"]
+
+
+def page_scripts(html: str) -> tuple[list[str], str]:
+    """(script paths without query, icon href) of a page."""
+    parser = _Scripts()
+    with contextlib.suppress(Exception):  # hostile HTML: keep what was parsed
+        parser.feed(html[:MAX_BODY])
+    paths = [bound_text(urlsplit(s).path or s, 200) for s in parser.scripts]
+    return [p for p in dict.fromkeys(paths) if p], parser.icon
+
+
+_UPNP_FIELDS = (
+    "manufacturer",
+    "modelName",
+    "modelNumber",
+    "modelDescription",
+    "friendlyName",
+)
+
+
+def parse_upnp_description(xml: bytes) -> dict[str, str]:
+    """The root device's identity fields of a UPnP device description (UDA 1.1 §2.3).
+
+    Parsed without DTDs or entities (a description with a DOCTYPE is refused), so a
+    hostile device cannot expand entities."""
+    if b"<!DOCTYPE" in xml[:4096].upper() or b"<!ENTITY" in xml.upper():
+        return {}
+    try:
+        root = ElementTree.fromstring(xml[:MAX_BODY])  # noqa: S314 -- no DTD, no entities
+    except ElementTree.ParseError:
+        return {}
+    device = next((e for e in root.iter() if _local(e.tag) == "device"), None)
+    if device is None:
+        return {}
+    found: dict[str, str] = {}
+    for child in device:  # the root device's own fields, not its embedded devices'
+        name = _local(child.tag)
+        if name in _UPNP_FIELDS and child.text and child.text.strip():
+            found[name] = bound_text(child.text.strip(), 128)
+    return found
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def certificate_names(der: bytes) -> tuple[str, list[str]]:
+    """("subject: ...\nissuer: ...", organisation names) of a DER certificate."""
+    cert = x509.load_der_x509_certificate(der)
+    orgs: list[str] = []
+    for name in (cert.subject, cert.issuer):
+        for attr in name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME):
+            value = attr.value if isinstance(attr.value, str) else attr.value.decode("latin-1")
+            orgs.append(bound_text(value, 128))
+    text = (
+        f"subject: {bound_text(cert.subject.rfc4514_string())}\n"
+        f"issuer: {bound_text(cert.issuer.rfc4514_string())}"
+    )
+    return text, list(dict.fromkeys(o for o in orgs if o))
+
+
+# SNMP: just enough BER for GetRequest sysObjectID.0 and its GetResponse.
+SYS_OBJECT_ID = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+#: IANA Private Enterprise Numbers of device makers whose lists the data set has.
+ENTERPRISES = {
+    2: "IBM",
+    9: "Cisco",
+    11: "HP",
+    171: "D-Link",
+    318: "APC",
+    368: "Axis",
+    674: "Dell",
+    890: "Zyxel",
+    2011: "Huawei",
+    2435: "Brother",
+    2636: "Juniper",
+    3902: "ZTE",
+    4329: "Siemens",
+    4526: "Netgear",
+    6574: "Synology",
+    8691: "Moxa",
+    11863: "TP-Link",
+    12356: "Fortinet",
+    14988: "MikroTik",
+    39165: "Hikvision",
+    41112: "Ubiquiti",
+}
+
+
+def _ber(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    length = bytes((n,)) if n < 0x80 else bytes((0x82,)) + n.to_bytes(2, "big")
+    return bytes((tag,)) + length + content
+
+
+def _ber_oid(oid: Sequence[int]) -> bytes:
+    out = bytearray((40 * oid[0] + oid[1],))
+    for arc in oid[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out.extend(reversed(chunk))
+    return _ber(0x06, bytes(out))
+
+
+def snmp_get(version: int, community: str, request_id: int, oid: Sequence[int]) -> bytes:
+    """An SNMP v1 (0) or v2c (1) GetRequest for one OID."""
+    varbind = _ber(0x30, _ber(0x30, _ber_oid(oid) + b"\x05\x00"))
+    ints = b"".join(_ber(0x02, v.to_bytes(4, "big", signed=True)) for v in (request_id, 0, 0))
+    pdu = _ber(0xA0, ints + varbind)
+    return _ber(0x30, _ber(0x02, bytes((version,))) + _ber(0x04, community.encode()) + pdu)
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start, end) of the BER element at `pos`; ValueError when it does not fit."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated")
+    tag, length, start = data[pos], data[pos + 1], pos + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 1 <= count <= 3:
+            raise ValueError("bad length")
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    if start + length > len(data):
+        raise ValueError("truncated")
+    return tag, start, start + length
+
+
+def decode_oid(raw: bytes) -> str:
+    if not raw:
+        raise ValueError("empty OID")
+    arcs = [raw[0] // 40, raw[0] % 40] if raw[0] < 80 else [2, raw[0] - 80]
+    value = 0
+    for byte in raw[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    return ".".join(map(str, arcs))
+
+
+def parse_object_id(data: bytes, request_id: int) -> str | None:
+    """sysObjectID from a GetResponse to `request_id`, or None."""
+    try:
+        _, start, end = _tlv(data, 0)
+        pos = _tlv(data, start)[2]  # version
+        pos = _tlv(data, pos)[2]  # community
+        tag, p_start, _ = _tlv(data, pos)
+        if tag != 0xA2:
+            return None
+        _, r_start, r_end = _tlv(data, p_start)
+        if int.from_bytes(data[r_start:r_end], "big", signed=True) != request_id:
+            return None
+        _, e_start, e_end = _tlv(data, r_end)
+        if any(data[e_start:e_end]):
+            return None  # error-status
+        pos = _tlv(data, e_end)[2]  # error-index
+        _, l_start, _ = _tlv(data, pos)  # varbind list
+        _, v_start, _ = _tlv(data, l_start)  # varbind
+        _, _, name_end = _tlv(data, v_start)
+        tag, val_start, val_end = _tlv(data, name_end)
+        if tag != 0x06 or end > len(data):
+            return None
+        return decode_oid(data[val_start:val_end])
+    except ValueError:
+        return None
+
+
+def enterprise(oid: str) -> str:
+    """The maker an enterprise OID (1.3.6.1.4.1.N...) names, or ""."""
+    match = re.match(r"1\.3\.6\.1\.4\.1\.(\d+)(?:\.|$)", oid)
+    return ENTERPRISES.get(int(match.group(1)), "") if match else ""
+
+
+# Modbus/TCP Read Device Identification (Modbus Application Protocol v1.1b3 §6.21).
+_MODBUS_TID = 0x5349
+MODBUS_READ_ID = struct.pack(">HHHBBBBB", _MODBUS_TID, 0, 5, 1, 0x2B, 0x0E, 0x01, 0x00)
+_MODBUS_OBJECTS = {0: "VendorName", 1: "ProductCode", 2: "MajorMinorRevision"}
+
+
+def parse_modbus_identity(data: bytes) -> dict[str, str]:
+    """The basic device identification objects of an answer to `MODBUS_READ_ID`."""
+    if len(data) < 15:
+        return {}
+    tid, proto, length, _unit, function, mei = struct.unpack(">HHHBBB", data[:9])
+    if tid != _MODBUS_TID or proto != 0 or function != 0x2B or mei != 0x0E:
+        return {}
+    end = min(len(data), 6 + length)
+    count, pos = data[13], 14
+    found: dict[str, str] = {}
+    for _ in range(count):
+        if pos + 2 > end:
+            break
+        obj, size = data[pos], data[pos + 1]
+        value = data[pos + 2 : pos + 2 + size]
+        pos += 2 + size
+        if obj in _MODBUS_OBJECTS and value:
+            found[_MODBUS_OBJECTS[obj]] = bound_text(value, 128)
+    return found
+
+
+# S7comm: COTP connect, setup communication, then read SZL 0x001C (component
+# identification), the request Siemens' tools and the snap7 library use.
+S7_COTP = bytes.fromhex("0300001611e00000000100c0010ac1020100c2020102")
+S7_SETUP = bytes.fromhex("0300001902f08032010000000000080000f0000001000101e0")
+S7_SZL_1C = bytes.fromhex("0300002102f080320700000000000800080001120411440100ff090004001c0000")
+_SZL_NAMES = {
+    1: "system",
+    2: "module",
+    3: "plant",
+    4: "copyright",
+    5: "serial",
+    7: "type",
+    8: "memory card",
+    11: "location",
+}
+
+
+def parse_szl_1c(data: bytes) -> dict[str, str]:
+    """The named entries of an SZL 0x001C answer (userdata, ROSCTR 7)."""
+    if len(data) < 7 + 10 or data[7] != 0x32 or data[8] != 0x07:
+        return {}
+    param_len = int.from_bytes(data[13:15], "big")
+    pos = 17 + param_len
+    if pos + 12 > len(data) or data[pos] != 0xFF:  # return code "success"
+        return {}
+    szl_id, _index, entry_len, count = struct.unpack(">HHHH", data[pos + 4 : pos + 12])
+    if szl_id & 0x0FFF != 0x001C or entry_len < 3:
+        return {}
+    pos += 12
+    found: dict[str, str] = {}
+    for _ in range(min(count, 16)):
+        entry = data[pos : pos + entry_len]
+        pos += entry_len
+        if len(entry) < entry_len:
+            break
+        name = _SZL_NAMES.get(int.from_bytes(entry[:2], "big"))
+        text = entry[2:].split(b"\0", 1)[0].strip()
+        if name and text:
+            found[name] = bound_text(text, 64)
+    return found
+
+
+# BACnet/IP ReadProperty (ASHRAE 135 clause 15.5) of the device object.
+_VENDOR_NAME, _MODEL_NAME = 121, 70
+
+
+def bacnet_read_property(instance: int, prop: int, invoke: int) -> bytes:
+    object_id = ((8 << 22) | (instance & 0x3FFFFF)).to_bytes(4, "big")
+    apdu = bytes((0x00, 0x05, invoke, 0x0C, 0x0C)) + object_id + bytes((0x19, prop))
+    npdu = b"\x01\x04"  # version 1, expecting a reply
+    body = npdu + apdu
+    return bytes((0x81, 0x0A)) + (4 + len(body)).to_bytes(2, "big") + body
+
+
+def parse_bacnet_string(data: bytes, invoke: int) -> str | None:
+    """The character-string value of a ReadProperty ComplexACK, or None."""
+    if len(data) < 6 or data[0] != 0x81 or data[4] != 0x01:
+        return None
+    control, pos = data[5], 6
+    if control & 0x08:  # source network address present (routed answer)
+        if pos + 3 > len(data):
+            return None
+        pos += 3 + data[pos + 2]
+    if pos + 3 > len(data) or data[pos] >> 4 != 0x3 or data[pos + 1] != invoke:
+        return None
+    opening = data.find(b"\x3e", pos + 3)
+    if opening < 0 or opening + 2 > len(data):
+        return None
+    tag = data[opening + 1]
+    if tag >> 4 != 7:  # application tag 7: CharacterString
+        return None
+    size, start = tag & 0x07, opening + 2
+    if size == 5:  # extended length
+        if start >= len(data):
+            return None
+        size, start = data[start], start + 1
+    value = data[start : start + size]
+    if len(value) != size or not value:
+        return None
+    return bound_text(value[1:], 128) or None  # the first octet is the character set
+
+
+# --- collection ---------------------------------------------------------------------------
+
+
+def _signal(service: Service, kind: str, text: str) -> IdentitySignal | None:
+    text = bound_text(text)
+    return IdentitySignal(service, kind, text) if text else None
+
+
+async def _get(client: httpx.AsyncClient, url: str) -> tuple[int, bytes, str]:
+    headers = {"Accept-Encoding": "identity", "Connection": "close"}
+    async with client.stream("GET", url, headers=headers) as response:
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += chunk[: MAX_BODY - len(body)]
+            if len(body) >= MAX_BODY:
+                break
+        return response.status_code, bytes(body), response.headers.get("content-type", "")
+
+
+async def _web(dev: DeviceNetwork, service: Service, page_url: str) -> list[IdentitySignal]:
+    """Script paths of the page fingerprinting ended on, and the favicon's hashes."""
+    out: list[IdentitySignal | None] = []
+    async with dev.http(service, timeout=STEP) as client:
+        icon = "/favicon.ico"
+        status, body, _ = await _get(client, page_url)
+        if status == 200 and body:
+            scripts, linked = page_scripts(body.decode("utf-8", "replace"))
+            out.append(_signal(service, "scripts", "\n".join(scripts)))
+            icon = linked or icon
+        target = urljoin(page_url, icon)
+        if urlsplit(target).hostname == urlsplit(page_url).hostname:
+            status, body, kind = await _get(client, target)
+            if status == 200 and body and "html" not in kind.lower():
+                out.append(_signal(service, "favicon", favicon_text(body)))
+    return [s for s in out if s]
+
+
+_LOCATION = re.compile(r"LOCATION:\s*(\S+)", re.IGNORECASE)
+
+
+async def _upnp(dev: DeviceNetwork, answer_service: Service, summary: str) -> list[IdentitySignal]:
+    match = _LOCATION.search(summary)
+    if not match:
+        return []
+    url = match.group(1).rstrip(";")
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname != dev.address.strip("[]") or not parts.port:
+        return []  # another host, even inside scope, is never contacted
+    web = Service("tcp", parts.port, "http")
+    async with dev.http(web, timeout=STEP) as client:
+        status, body, _ = await _get(client, parts.path or "/")
+    if status != 200:
+        return []
+    fields = parse_upnp_description(body)
+    text = "\n".join(f"{k}: {v}" for k, v in fields.items())
+    out = [_signal(answer_service, "upnp", text)]
+    if fields.get("manufacturer"):
+        out.append(_signal(answer_service, "vendor", fields["manufacturer"]))
+    return [s for s in out if s]
+
+
+async def _tls(dev: DeviceNetwork, service: Service) -> list[IdentitySignal]:
+    async with dev.tcp(service.port, tls=lenient_tls_context()) as stream:
+        ssl_object = stream.ssl_object
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    if not der:
+        return []
+    text, orgs = certificate_names(der)
+    out = [_signal(service, "tls", text), *(_signal(service, "vendor", o) for o in orgs)]
+    return [s for s in out if s]
+
+
+async def _snmp(dev: DeviceNetwork, service: Service, community: str) -> list[IdentitySignal]:
+    request_id = 0x5A5A2002
+    for version in (1, 0):  # v2c, then v1
+        reply = await dev.udp_exchange(
+            service.port, snmp_get(version, community, request_id, SYS_OBJECT_ID), timeout=STEP
+        )
+        oid = parse_object_id(reply, request_id) if reply else None
+        if oid:
+            out = [_signal(service, "snmp_oid", oid)]
+            if enterprise(oid):
+                out.append(_signal(service, "vendor", enterprise(oid)))
+            return [s for s in out if s]
+    return []
+
+
+async def _exchange(stream: BoundedStream, payload: bytes) -> bytes:
+    await stream.write(payload)
+    return await stream.read_some(MAX_BODY, timeout=STEP)
+
+
+async def _modbus(dev: DeviceNetwork, service: Service) -> list[IdentitySignal]:
+    async with dev.tcp(service.port) as stream:
+        fields = parse_modbus_identity(await _exchange(stream, MODBUS_READ_ID))
+    text = " ".join(fields.values())
+    out = [_signal(service, "modbus", text)]
+    if fields.get("VendorName"):
+        out.append(_signal(service, "vendor", fields["VendorName"]))
+    return [s for s in out if s]
+
+
+async def _s7(dev: DeviceNetwork, service: Service) -> list[IdentitySignal]:
+    async with dev.tcp(service.port) as stream:
+        if (await _exchange(stream, S7_COTP))[5:6] != b"\xd0":
+            return []
+        if (await _exchange(stream, S7_SETUP))[7:9] != b"\x32\x03":
+            return []
+        fields = parse_szl_1c(await _exchange(stream, S7_SZL_1C))
+    text = "\n".join(f"{k}: {v}" for k, v in fields.items())
+    return [s for s in [_signal(service, "s7", text)] if s]
+
+
+_INSTANCE = re.compile(r"device instance (\d+)")
+
+
+async def _bacnet(dev: DeviceNetwork, service: Service, summary: str) -> list[IdentitySignal]:
+    match = _INSTANCE.search(summary)
+    if not match:
+        return []
+    instance = int(match.group(1))
+    values: dict[int, str] = {}
+    for invoke, prop in enumerate((_VENDOR_NAME, _MODEL_NAME), start=1):
+        payload = bacnet_read_property(instance, prop, invoke)
+        reply = await dev.udp_exchange(service.port, payload, timeout=STEP)
+        value = parse_bacnet_string(reply, invoke) if reply else None
+        if value:
+            values[prop] = value
+    out = [_signal(service, "bacnet", " ".join(values.values()))]
+    if _VENDOR_NAME in values:
+        out.append(_signal(service, "vendor", values[_VENDOR_NAME]))
+    return [s for s in out if s]
+
+
+async def _quietly(step: Awaitable[list[IdentitySignal]]) -> list[IdentitySignal]:
+    """A collector's signals; nothing when the device misbehaves (identity is a hint)."""
+    try:
+        async with asyncio.timeout(STEP * 3):
+            return await step
+    except ScopeError:
+        raise
+    except (OSError, TimeoutError, EOFError, ssl.SSLError, httpx.HTTPError, ValueError):
+        return []
+
+
+def _jobs(
+    dev: DeviceNetwork, services: Iterable[Service], facts: Facts
+) -> list[Awaitable[list[IdentitySignal]]]:
+    jobs: list[Awaitable[list[IdentitySignal]]] = []
+    last_page: dict[int, str] = {}
+    for page in facts.get(HTTP_PAGES) or ():
+        last_page[page.service.port] = page.url  # the page the redirects ended on
+    for svc in services:
+        if svc.transport != "tcp":
+            continue
+        if svc.protocol in ("http", "https") and svc.port in last_page:
+            jobs.append(_web(dev, svc, last_page[svc.port]))
+        if svc.tls:
+            jobs.append(_tls(dev, svc))
+        if svc.protocol == "modbus":
+            jobs.append(_modbus(dev, svc))
+        if svc.protocol == "s7":
+            jobs.append(_s7(dev, svc))
+    snmp_done: set[int] = set()
+    for answer in facts.get(UDP_ANSWERS) or ():
+        svc = answer.service
+        if svc.protocol == "ssdp":
+            jobs.append(_upnp(dev, svc, answer.response_summary))
+        elif svc.protocol == "snmp" and answer.snmp_community and svc.port not in snmp_done:
+            snmp_done.add(svc.port)
+            jobs.append(_snmp(dev, svc, answer.snmp_community))
+        elif svc.protocol == "bacnet":
+            jobs.append(_bacnet(dev, svc, answer.response_summary))
+    return jobs
+
+
+async def collect_identity(
+    dev: DeviceNetwork, services: Sequence[Service], facts: Facts, *, deadline: float = DEADLINE
+) -> tuple[IdentitySignal, ...]:
+    """Ask every service what the device is, side by side, and publish `IDENTITY`.
+
+    Needs the facts fingerprinting published (HTTP_PAGES, UDP_ANSWERS). Never raises for
+    device behaviour; what did not answer within `deadline` is simply not known."""
+    tasks = [asyncio.ensure_future(_quietly(job)) for job in _jobs(dev, services, facts)]
+    if not tasks:
+        return ()
+    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    signals: list[IdentitySignal] = []
+    for task in tasks:
+        if task in done and not task.cancelled():
+            exc = task.exception()
+            if isinstance(exc, ScopeError):
+                raise exc
+            if exc is None:
+                signals += task.result()
+    if signals:
+        facts.add(IDENTITY, *signals)
+    return tuple(signals)
