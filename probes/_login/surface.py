@@ -40,9 +40,12 @@ if TYPE_CHECKING:
 
 SETTLE = 8.0  # the longest an app may take to draw its password field
 QUIET = 1.5  # no request for this long after load: the app has drawn what it will draw
-SUBMIT_WAIT = 4.0  # for the login request after Enter, and again after a click
+SUBMIT_WAIT = 4.0  # for the login request after a click
+# for the login request after Enter: scripts send at once; an app that ignores Enter costs
+# this much before the click, one that sends later than this gets one click too many
+ENTER_WAIT = 2.5
 ANSWER_WAIT = 8.0  # for the answer to the login request
-ROUTES = ("#/login", "#!/login", "login", "#/signin", "signin")  # where SPAs keep a login
+ROUTES = ("#/login", "#!/login", "login", "signin")  # where SPAs keep a login
 MAX_REQUESTS = 400  # requests remembered per page
 MAX_PAGE = 512 * 1024  # bytes of the start page read
 MAX_SCRIPT = 2 * 1024 * 1024  # bytes read of one script
@@ -182,11 +185,11 @@ async def _with_chromium(net: DeviceNetwork, service: Service, url: str) -> Surf
         first = len(requests)
         await frame.locator(mark.format("password")).first.fill(password)
         await frame.locator(mark.format("password")).first.press("Enter")
-        hit = await _login_request(bp, requests, first, password)
+        hit = await _login_request(bp, requests, first, password, ENTER_WAIT)
         if hit is None and marks.get("submit"):
             with contextlib.suppress(Exception):  # the Enter may have replaced the page
                 await frame.locator(mark.format("submit")).first.click(timeout=2000)
-            hit = await _login_request(bp, requests, first, password)
+            hit = await _login_request(bp, requests, first, password, SUBMIT_WAIT)
         if hit is None:
             return SurfaceSearch(
                 None, "a password field, but no request carried the control login", _refused(bp)
@@ -235,9 +238,11 @@ async def _show_login(
         if i and bp.remaining() < SUBMIT_WAIT + 2:
             break
         try:
-            await bp.page.goto(target, wait_until="domcontentloaded")
+            response = await bp.page.goto(target, wait_until="domcontentloaded")
         except Exception:  # noqa: S112 -- a route the app lacks is no error of the scan
             continue
+        if i and response is not None and response.status >= 400:
+            continue  # the server has no such page (a hash route answers None: same page)
         found = await _wait_for_password(bp, SETTLE if i == 0 else SETTLE / 2, last_request)
         if found is not None:
             return found
@@ -266,10 +271,10 @@ async def _wait_for_password(
 
 
 async def _login_request(
-    bp: BrowserPage, requests: list[Request], first: int, password: str
+    bp: BrowserPage, requests: list[Request], first: int, password: str, seconds: float
 ) -> tuple[Request, SentLogin] | None:
-    """The first request since `first` that carries the password, within SUBMIT_WAIT."""
-    deadline = time.monotonic() + min(SUBMIT_WAIT, bp.remaining())
+    """The first request since `first` that carries the password, within `seconds`."""
+    deadline = time.monotonic() + min(seconds, bp.remaining())
     seen = first
     while True:
         while seen < len(requests):
