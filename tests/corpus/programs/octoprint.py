@@ -84,9 +84,11 @@ PROGRAM = Program(
 _PREFIX = CORPUS_ROOT / "octoprint"
 _HINT = "PyPI OctoPrint (.ci/corpus/octoprint.sh)"
 #: Bundled plugins that would reach the Internet (update checks, announcements, usage
-#: tracking, plugin repository) or announce over mDNS on every interface.
+#: tracking, plugin repository, the health check's Python end-of-life and freshness data)
+#: or announce over mDNS on every interface.
 _DISABLED_PLUGINS = (
     "discovery",
+    "health_check",
     "tracking",
     "errortracking",
     "announcements",
