@@ -2,8 +2,9 @@
 
 No verdict of its own: the default-credentials, login-transport, session, lockout and expiry
 checks `use` the fact, so they run after this probe and replay the recorded request with
-httpx. Services whose login fingerprinting already read (an HTML form, HTTP Basic or Digest)
-are left to that; what remains is the single-page app whose login only a script sends.
+httpx. HTTP Basic and Digest are left to fingerprinting, and so are pages without scripts or
+frames (their forms are what fingerprinting reads); a form on a page with scripts is rendered,
+since a script may send something else than the form says (JSON, extra fields, headers).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from probes._login.surface import find_login_surface
-from scanner.facts import HTTP_PAGES, LOGIN_FORMS, LOGIN_SURFACES, FactKey
+from scanner.facts import HTTP_PAGES, LOGIN_SURFACES, FactKey
 from scanner.probe import Check, ServiceProbe
 
 if TYPE_CHECKING:
@@ -28,9 +29,8 @@ class LoginSurfaces(ServiceProbe):
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
-        forms = [f for f in ctx.facts.get(LOGIN_FORMS) or () if f.service.key == service.key]
-        if forms or any(p.auth_scheme for p in pages):
-            return []  # a form or HTTP authentication: fingerprinting has the surface
+        if any(p.auth_scheme for p in pages):
+            return []  # HTTP authentication: fingerprinting has the surface
         found = await find_login_surface(ctx.net, service)
         if found.surface is not None:
             ctx.facts.add(LOGIN_SURFACES, found.surface)
