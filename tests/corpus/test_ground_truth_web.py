@@ -10,7 +10,6 @@ with it.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import subprocess
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from tests.corpus.base import Login
 from tests.corpus.programs import (
     cockpit,
     dokuwiki,
@@ -30,8 +30,9 @@ from tests.corpus.programs import (
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from types import ModuleType
 
-    from tests.corpus.base import Login, Running
+    from tests.corpus.base import Running, ServiceTruth
 
 pytestmark = pytest.mark.corpus
 
@@ -73,6 +74,15 @@ def _listening(run: Running) -> set[str]:
     return found
 
 
+def _verify_agrees(module: ModuleType, truth: ServiceTruth) -> None:
+    """The module's `verify()` (what the bench asks after a scan) lets every planted login
+    in, from its own source address, and not a wrong password."""
+    for login in truth.logins:
+        assert module.verify(truth, login) is True, login.username
+    wrong = Login(truth.logins[0].username, WRONG_PASSWORD)
+    assert module.verify(truth, wrong) is False
+
+
 def _planted(logins: tuple[Login, ...]) -> tuple[Login, Login]:
     factory = [x for x in logins if x.kind == "factory"]
     operator = [x for x in logins if x.kind == "operator"]
@@ -82,23 +92,6 @@ def _planted(logins: tuple[Login, ...]) -> tuple[Login, Login]:
 
 
 # DokuWiki: HTML form with a CSRF token -------------------------------------------------------
-
-
-def _dokuwiki_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
-    page = client.get(dokuwiki.LOGIN_PATH)
-    assert page.status_code == 200
-    sectok = re.search(r'name="sectok" value="([^"]*)"', page.text)
-    assert sectok is not None, "the login form carries a sectok field"
-    return client.post(
-        "/doku.php?id=start",
-        data={
-            "sectok": sectok.group(1),
-            "id": "start",
-            "do": "login",
-            "u": username,
-            "p": password,
-        },
-    )
 
 
 def test_dokuwiki_ground_truth(tmp_path: Path) -> None:
@@ -114,10 +107,11 @@ def test_dokuwiki_ground_truth(tmp_path: Path) -> None:
             assert page.url.scheme == "http"
             assert re.search(r'<input name="p" type="password"', page.text)
             assert '<form id="dw__login"' in page.text
+            assert 'name="sectok"' in page.text  # the CSRF token submit_login sends back
 
         for login in (factory, operator):
             with _client(base) as client:
-                answer = _dokuwiki_login(client, login.username, login.password)
+                answer = dokuwiki.submit_login(client, login.username, login.password)
                 assert answer.status_code == 302, (login.username, answer.status_code)
                 assert any(name.startswith("DW") for name in client.cookies)
                 # The session is real: the next page offers to log out, not to log in.
@@ -125,12 +119,13 @@ def test_dokuwiki_ground_truth(tmp_path: Path) -> None:
                 assert "do=logout" in home.text
 
         with _client(base) as client:
-            answer = _dokuwiki_login(client, factory.username, WRONG_PASSWORD)
+            answer = dokuwiki.submit_login(client, factory.username, WRONG_PASSWORD)
             assert answer.status_code == 403
             assert dokuwiki.REJECTION_TEXT in answer.text
             assert '<form id="dw__login"' in answer.text
             assert "testing plugin" not in answer.text  # Debian's plugin switches are in place
             assert not any(name.startswith("DW") for name in client.cookies)
+        _verify_agrees(dokuwiki, truth)
 
 
 # Nagios 4: HTTP Digest on every path -------------------------------------------------------
@@ -172,6 +167,7 @@ def test_nagios4_ground_truth(tmp_path: Path) -> None:
         # An unknown user is answered the same way.
         nobody = client.get(nagios4.HOME, auth=httpx.DigestAuth("nobody", WRONG_PASSWORD))
         assert nobody.status_code == 401
+        _verify_agrees(nagios4, truth)
 
 
 # Homebridge UI: a single-page app posting JSON to /api/auth/login -----------------------------
@@ -198,10 +194,7 @@ def test_homebridge_ground_truth(tmp_path: Path) -> None:
         assert client.get("/api/auth/check").status_code == 401
 
         for login in (factory, operator):
-            answer = client.post(
-                homebridge.LOGIN_PATH,
-                json={"username": login.username, "password": login.password},
-            )
+            answer = homebridge.submit_login(client, login.username, login.password)
             assert answer.status_code == 201, (login.username, answer.text)
             token = answer.json()
             assert token["token_type"] == "Bearer"
@@ -211,27 +204,15 @@ def test_homebridge_ground_truth(tmp_path: Path) -> None:
             assert check.status_code == 200, login.username
 
         for username in (factory.username, "nobody"):
-            wrong = client.post(
-                homebridge.LOGIN_PATH, json={"username": username, "password": WRONG_PASSWORD}
-            )
+            wrong = homebridge.submit_login(client, username, WRONG_PASSWORD)
             assert wrong.status_code == 403
             assert wrong.json() == homebridge.REJECTION_BODY
         # The endpoint exists only for POST: a scanner guessing GET learns nothing from it.
         assert client.get(homebridge.LOGIN_PATH).status_code == 404
+        _verify_agrees(homebridge, truth)
 
 
 # OctoPrint: JSON login with a double-submit CSRF token, rate-limited per address ------------
-
-
-def _octoprint_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
-    # What login.js does: the CSRF cookie comes with the login page and goes back as a header.
-    page = client.get(octoprint.LOGIN_PAGE)
-    assert page.status_code == 200
-    return client.post(
-        octoprint.LOGIN_PATH,
-        json={"user": username, "pass": password, "remember": False},
-        headers={"X-CSRF-Token": client.cookies[octoprint.CSRF_COOKIE]},
-    )
 
 
 def test_octoprint_ground_truth(tmp_path: Path) -> None:
@@ -260,7 +241,7 @@ def test_octoprint_ground_truth(tmp_path: Path) -> None:
 
         for login in (factory, operator):
             with _client(base) as client:
-                answer = _octoprint_login(client, login.username, login.password)
+                answer = octoprint.submit_login(client, login.username, login.password)
                 assert answer.status_code == 200, (login.username, answer.text)
                 assert answer.json()["name"] == login.username
                 me = client.get("/api/currentuser")
@@ -269,26 +250,21 @@ def test_octoprint_ground_truth(tmp_path: Path) -> None:
 
         with _client(base) as client:
             for username in (factory.username, "nobody", factory.username):
-                wrong = _octoprint_login(client, username, WRONG_PASSWORD)
+                wrong = octoprint.submit_login(client, username, WRONG_PASSWORD)
                 assert wrong.status_code == 403
                 assert wrong.json() == {"error": octoprint.REJECTION_ERROR}
             assert truth.lockout_threshold == 3
             # The fourth failure in the window is never judged: this address is locked out,
             # even with the right password.
-            locked = _octoprint_login(client, factory.username, factory.password)
+            locked = octoprint.submit_login(client, factory.username, factory.password)
             assert locked.status_code == 429
             assert octoprint.RATE_LIMITED_ERROR in locked.text
+        # The limit is per client address, not per account: from another address (verify's)
+        # the same account still logs in.
+        _verify_agrees(octoprint, truth)
 
 
 # Cockpit: login.js sends HTTP Basic by XHR; PAM system accounts -------------------------------
-
-
-def _cockpit_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
-    # What login.js sends (no Basic challenge ever asked for it).
-    basic = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return client.get(
-        cockpit.LOGIN_PATH, headers={"Authorization": f"Basic {basic}", "X-Superuser": "none"}
-    )
 
 
 def test_cockpit_ground_truth(tmp_path: Path) -> None:
@@ -311,7 +287,7 @@ def test_cockpit_ground_truth(tmp_path: Path) -> None:
 
         for login in (factory, operator):
             with _client(base) as session:
-                answer = _cockpit_login(session, login.username, login.password)
+                answer = cockpit.submit_login(session, login.username, login.password)
                 assert answer.status_code == 200, (login.username, answer.text, run.log_tail())
                 assert "csrf-token" in answer.json()
                 assert "cockpit" in session.cookies
@@ -321,27 +297,17 @@ def test_cockpit_ground_truth(tmp_path: Path) -> None:
                 assert "csrf-token" in again.json()
 
         for username in (factory.username, "nobody-corpus"):
-            wrong = _cockpit_login(client, username, WRONG_PASSWORD)
+            wrong = cockpit.submit_login(client, username, WRONG_PASSWORD)
             assert wrong.status_code == 401
             assert wrong.reason_phrase == cockpit.REJECTION_REASON
             assert "<title>Authentication failed</title>" in wrong.text
             assert "www-authenticate" not in wrong.headers
             # The login page already set `cockpit=deleted`; a rejection gives no session.
             assert client.cookies.get("cockpit") in (None, "deleted")
+        _verify_agrees(cockpit, truth)
 
 
 # phpLiteAdmin: a password-only form, both answers a redirect ---------------------------------
-
-
-def _phpliteadmin_login(client: httpx.Client, password: str) -> httpx.Response:
-    page = client.get("/")
-    assert page.status_code == 200
-    token = re.search(r'name="token" value="([0-9a-f]+)"', page.text)
-    assert token is not None, "the login form carries a CSRF token"
-    return client.post(
-        phpliteadmin.LOGIN_PATH,
-        data={"password": password, "login": "true", "remember": "yes", "token": token[1]},
-    )
 
 
 def test_phpliteadmin_ground_truth(tmp_path: Path) -> None:
@@ -360,18 +326,19 @@ def test_phpliteadmin_ground_truth(tmp_path: Path) -> None:
             assert "name='username'" not in page.text
             assert "type='text'" not in page.text
             assert phpliteadmin.WELCOME_TEXT not in page.text
+            assert 'name="token"' in page.text  # the CSRF token submit_login sends back
             # The configuration (which could hold a changed password) is not served.
             assert client.get("/phpliteadmin.config.php").status_code == 403
 
         with _client(base) as client:
-            answer = _phpliteadmin_login(client, factory.password)
+            answer = phpliteadmin.submit_login(client, factory.password)
             assert answer.status_code == 302, run.log_tail()
             assert answer.headers["location"].endswith("phpliteadmin.php?")
             assert any(name.startswith("pla3412") for name in client.cookies)
             assert phpliteadmin.WELCOME_TEXT in client.get(phpliteadmin.LOGIN_PATH).text
 
         with _client(base) as client:
-            wrong = _phpliteadmin_login(client, WRONG_PASSWORD)
+            wrong = phpliteadmin.submit_login(client, WRONG_PASSWORD)
             assert wrong.status_code == 302
             assert wrong.headers["location"].endswith(phpliteadmin.REJECTION_LOCATION)
             assert not any(name.startswith("pla3412") for name in client.cookies)
@@ -380,3 +347,4 @@ def test_phpliteadmin_ground_truth(tmp_path: Path) -> None:
             assert phpliteadmin.REJECTION_TEXT in again.text
             assert "<input type='password' name='password'" in again.text
             assert phpliteadmin.WELCOME_TEXT not in client.get(phpliteadmin.LOGIN_PATH).text
+        _verify_agrees(phpliteadmin, truth)

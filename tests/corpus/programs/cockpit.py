@@ -17,9 +17,11 @@ XDG_CONFIG_DIRS in the work directory (an empty cockpit.conf: Debian's defaults)
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from typing import TYPE_CHECKING
 
+from tests.corpus import web_client
 from tests.corpus.base import (
     Login,
     Program,
@@ -35,6 +37,8 @@ from tests.corpus.local_users import local_users
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    import httpx
 
 ADDRESS = "127.0.72.24"
 PORT = 9090  # Cockpit's port
@@ -67,6 +71,19 @@ PROGRAM = Program(
 )
 
 _HINT = "apt-get install cockpit-ws cockpit-bridge cockpit-system (.ci/corpus/debian-web.sh)"
+
+
+def submit_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    """What login.js sends (no Basic challenge ever asked for it)."""
+    basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return client.get(
+        LOGIN_PATH, headers={"Authorization": f"Basic {basic}", "X-Superuser": "none"}
+    )
+
+
+def verify(service: ServiceTruth, login: Login) -> bool:
+    with web_client.client(ADDRESS, service.port) as client:
+        return submit_login(client, login.username, login.password).status_code == 200
 
 
 @contextlib.contextmanager

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.corpus import web_client
 from tests.corpus.base import (
     CorpusError,
     Login,
@@ -33,6 +35,8 @@ from tests.corpus.base import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import httpx
 
 ADDRESS = "127.0.72.20"
 PORT = 80
@@ -132,6 +136,20 @@ def _configure(workdir: Path) -> Path:
         '"broken-scriptfilename" => "enable" )) )\n'
     )
     return cfg
+
+
+def submit_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    """What the login form does: its CSRF token (`sectok`) comes with the page."""
+    page = client.get(LOGIN_PATH)
+    sectok = re.search(r'name="sectok" value="([^"]*)"', page.text)
+    fields = {"id": "start", "do": "login", "u": username, "p": password}
+    return client.post("/doku.php?id=start", data={"sectok": sectok[1] if sectok else "", **fields})
+
+
+def verify(service: ServiceTruth, login: Login) -> bool:
+    with web_client.client(ADDRESS, service.port) as client:
+        answer = submit_login(client, login.username, login.password)
+        return answer.status_code == 302 and any(n.startswith("DW") for n in client.cookies)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ import json
 import os
 from typing import TYPE_CHECKING
 
+from tests.corpus import web_client
 from tests.corpus.base import (
     CORPUS_ROOT,
     CorpusError,
@@ -37,6 +38,8 @@ from tests.corpus.base import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    import httpx
 
 ADDRESS = "127.0.72.22"
 PORT = 8581  # the UI's default port
@@ -105,6 +108,16 @@ def _configure(workdir: Path) -> Path:
     users = [_user(1, FACTORY, admin=True), _user(2, OPERATOR, admin=False)]
     (storage / "auth.json").write_text(json.dumps(users, indent=4))
     return storage
+
+
+def submit_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    """What the app's script does on its login screen."""
+    return client.post(LOGIN_PATH, json={"username": username, "password": password})
+
+
+def verify(service: ServiceTruth, login: Login) -> bool:
+    with web_client.client(ADDRESS, service.port) as client:
+        return submit_login(client, login.username, login.password).status_code == 201
 
 
 @contextlib.contextmanager

@@ -16,6 +16,9 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
+from tests.corpus import web_client
 from tests.corpus.base import (
     CorpusError,
     Login,
@@ -129,6 +132,12 @@ def _configure(workdir: Path) -> Path:
         '"bin-copy-environment" => ( "PATH" ), "broken-scriptfilename" => "enable" )) )\n'
     )
     return cfg
+
+
+def verify(service: ServiceTruth, login: Login) -> bool:
+    with web_client.client(ADDRESS, service.port) as client:
+        auth = httpx.DigestAuth(login.username, login.password)
+        return client.get(HOME, auth=auth).status_code == 200
 
 
 @contextlib.contextmanager

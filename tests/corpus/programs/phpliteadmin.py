@@ -17,9 +17,11 @@ database directory and the PHP sessions are in the work directory too.
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.corpus import web_client
 from tests.corpus.base import (
     CorpusError,
     Login,
@@ -34,6 +36,8 @@ from tests.corpus.base import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import httpx
 
 ADDRESS = "127.0.72.25"
 PORT = 80
@@ -107,6 +111,20 @@ def _configure(workdir: Path) -> Path:
         '"broken-scriptfilename" => "enable" )) )\n'
     )
     return cfg
+
+
+def submit_login(client: httpx.Client, password: str) -> httpx.Response:
+    """What the login form does: its CSRF token comes with the page."""
+    page = client.get("/")
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page.text)
+    fields = {"password": password, "login": "true", "remember": "yes"}
+    return client.post(LOGIN_PATH, data={"token": token[1] if token else "", **fields})
+
+
+def verify(service: ServiceTruth, login: Login) -> bool:
+    with web_client.client(ADDRESS, service.port) as client:
+        answer = submit_login(client, login.password)
+        return answer.status_code == 302 and answer.headers["location"].endswith(LOGIN_PATH + "?")
 
 
 @contextlib.contextmanager
