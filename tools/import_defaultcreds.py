@@ -154,7 +154,9 @@ COMMON_WORDS = _words(
     "saba sap sato semaphore sharp shiva shuttle sigma sophia spike sprint ssa sun "
     "symbol tandem tiara tiny tinys tmc troy tsunami union unify vertex wang xd zen "
     "zenith zeus zoom mantis acer fon elsa enox atcom bea bmc ca gvc hp ibm jvc mrv "
-    "rm smc tert xavi zcom mintel arris micronet inova vasco"
+    "rm smc tert xavi zcom mintel arris micronet inova vasco accelerated alien extended "
+    "extreme integrated laser march quest server spider telco united visual wedge pyramid "
+    "foundry marshall"
 )
 #: corporate words dropped from a name before it becomes a pattern, when what is left
 #: is still a distinctive name
@@ -205,7 +207,7 @@ CURATED: dict[str, tuple[str, str]] = {
     "fortinet": ("Fortinet", r"(?i)\bforti(?:net|gate|os|web|mail)\b"),
     "fortigate": ("Fortinet", r"(?i)\bforti(?:net|gate|os|web|mail)\b"),
     "juniper": ("Juniper", r"(?i)\bjuniper\b|\bjunos\b|\bscreenos\b|\bnetscreen\b"),
-    "avm": ("AVM", r"\bAVM\b|(?i:\bfritz!?\s?box\b)"),
+    "avm": ("AVM", r"\bAVM\b|(?i:\bfritz!?\s?box)"),
     "apc": ("APC", r"\bAPC\b|(?i:\bpowerchute\b|\bamerican power conversion\b)"),
     "dell": ("Dell", r"(?i)\bdell\b|\bidrac\b"),
     "f5": ("F5", r"\bF5\b|(?i:\bbig-?ip\b)"),
@@ -296,8 +298,9 @@ def _word(token: str) -> str:
 def vendor_match(base: str) -> tuple[str, dict[str, str]]:
     """(display vendor, match) for an upstream base name."""
     key = base.lower()
-    if key in CURATED:
-        name, pattern = CURATED[key]
+    first = key.split()[0] if key.split() else key
+    if key in CURATED or first in CURATED:  # "cisco systems", "huawei technologies co"
+        name, pattern = CURATED[key if key in CURATED else first]
         return name, {"any": pattern}
     names: list[str] = []
     weak = False
