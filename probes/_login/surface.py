@@ -151,6 +151,11 @@ async def find_login_surface(
         why_not_browser = str(exc)
     except TimeoutError:
         why_not_browser = "the page did not finish within its deadline"
+    except Exception as exc:
+        # The page's scripts, or Chromium itself, failed mid-way (a detached element, a
+        # crashed renderer): what the device does is no error of the scan, and the scripts
+        # are still there to read.
+        why_not_browser = f"the page failed: {type(exc).__name__}: {exc}"[:200]
     surface = await _from_scripts(net, service, page)
     reason = (
         f"read from the app's scripts (no browser: {why_not_browser})"
