@@ -366,6 +366,8 @@ def labels(found: tuple[str, ...]) -> str:
         (lambda: banner_facts("ssh", "SSH-2.0-ROSSSH"), "ssh", "mikrotik"),
         (lambda: banner_facts("telnet", "ZXHN H108N\r\nLogin:"), "telnet", "zte"),
         (lambda: banner_facts("ftp", "220 FRITZ!Box7590 FTP server ready."), "telnet", "avm"),
+        # a printer's PJL identity (only `any` looks at other services' banners)
+        (lambda: banner_facts("jetdirect", "PJL INFO ID HP LaserJet 4250"), "http", "hp"),
         # SNMP sysDescr and sysObjectID
         (
             lambda: udp_facts("snmp", "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M)"),
@@ -504,3 +506,27 @@ def test_ordinary_word_vendors_need_the_device_to_name_its_maker():
     assert identified({"vendor": "Zoom Telephonics"}) != ()
     assert identified({"http": "Next"}) == ()
     assert "next" in labels(identified({"vendor": "Next"}))
+
+
+def test_device_text_puts_each_signal_under_its_key_and_all_of_them_under_any():
+    facts = facts_with(("favicon", "mmh3:1 md5:ab"), ("tls", "subject: O=Acme"), ("vendor", "Acme"))
+    facts.put(
+        UDP_ANSWERS,
+        (
+            UdpAnswer(Service("udp", 161, "snmp"), "get", "Acme OS 2.1"),
+            UdpAnswer(Service("udp", 1900, "ssdp"), "search", "SERVER: AcmeUPnP/1.0"),
+            UdpAnswer(Service("udp", 47808, "bacnet"), "who-is", "device instance 5, vendor 7"),
+            UdpAnswer(Service("udp", 53, "dns"), "version", "dnsmasq-2.89"),
+        ),
+    )
+    facts.put(SERVICES, (Service("tcp", 9100, "jetdirect", banner="PJL INFO ID Acme P1"),))
+    text = device_text(facts)
+    assert text["favicon"] == "mmh3:1 md5:ab"
+    assert text["tls"] == "subject: O=Acme"
+    assert text["vendor"] == "Acme"
+    assert text["snmp"] == "Acme OS 2.1"
+    assert text["upnp"] == "SERVER: AcmeUPnP/1.0"
+    assert text["bacnet"] == "device instance 5, vendor 7"
+    for part in ("mmh3:1", "O=Acme", "Acme OS 2.1", "AcmeUPnP", "PJL INFO ID Acme P1"):
+        assert part in text["any"]
+    assert "dnsmasq" not in text["any"]  # what a DNS server runs says nothing of the device
