@@ -18,6 +18,8 @@ Entry kinds (`kind:`, format shinsa-credentials/1):
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -329,9 +331,23 @@ def _entry(raw: Any, path: Path, i: int, user: bool) -> CredentialEntry:
     )
 
 
+_COMMENTS = re.compile(rb"\A(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
+
+
+def _parse(raw: bytes) -> Any:
+    """YAML; a body that is JSON after the comment header (the imported data set) is read
+    with the JSON parser, which is ten times faster and reads the same values."""
+    header = _COMMENTS.match(raw)  # matches always, maybe empty
+    body = raw[header.end() :] if header else raw
+    if body.startswith(b"{"):
+        with contextlib.suppress(ValueError):
+            return json.loads(body)
+    return yaml.load(raw, Loader=_Loader)  # noqa: S506 -- a safe loader
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_bytes(), Loader=_Loader)  # noqa: S506 -- a safe loader
+        data = _parse(path.read_bytes())
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:

@@ -67,7 +67,8 @@ def test_the_imported_files_say_licence_upstream_version_and_date():
         assert data["upstream"] == "https://github.com/ihebski/DefaultCreds-cheat-sheet"
         assert data["version"]
         assert data["imported"]
-        assert "tools/import_defaultcreds.py" in text.split("format:")[0]
+        assert "tools/import_defaultcreds.py" in text.split("\n{")[0].split("\nformat:")[0]
+        assert "Permission is hereby granted" in text  # the MIT notice travels with the data
     assert yaml.safe_load(BUILTIN.read_text())["include"] == ["defaultcreds.yaml", "generic.yaml"]
 
 
@@ -530,3 +531,31 @@ def test_device_text_puts_each_signal_under_its_key_and_all_of_them_under_any():
     for part in ("mmh3:1", "O=Acme", "Acme OS 2.1", "AcmeUPnP", "PJL INFO ID Acme P1"):
         assert part in text["any"]
     assert "dnsmasq" not in text["any"]  # what a DNS server runs says nothing of the device
+
+
+def test_a_json_body_after_comments_reads_like_the_same_yaml(tmp_path):
+    body = (
+        '{"format": "shinsa-credentials/1", "credentials": [\n'
+        '{"vendor": "Acme", "product": "cam", "protocols": ["http"],'
+        ' "match": {"http": "(?i)\\\\bacme\\\\b"}, "pairs": [["admin", "acme"]], "source": "s"}\n'
+        "]}\n"
+    )
+    as_json = tmp_path / "fast.yaml"
+    as_json.write_text("# a comment header\n#\n" + body)
+    as_yaml = tmp_path / "slow.yaml"
+    as_yaml.write_text(
+        "format: shinsa-credentials/1\ncredentials:\n"
+        "  - {vendor: Acme, product: cam, protocols: [http], match: {http: '(?i)\\bacme\\b'},\n"
+        "     pairs: [[admin, acme]], source: s}\n"
+    )
+    fast, slow = load_list(as_json)[0], load_list(as_yaml)[0]
+    assert (fast.vendor, fast.protocols, fast.pairs[0].password) == (
+        slow.vendor,
+        slow.protocols,
+        slow.pairs[0].password,
+    )
+    assert fast.match[0][1].raw == slow.match[0][1].raw
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('# header\n{"format": "shinsa-credentials/1", "credentials": [}\n')
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_list(broken)
