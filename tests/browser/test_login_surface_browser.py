@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import pytest_asyncio
+import trustme
 
 from probes._login.surface import find_login_surface
 from probes.login_surface import LoginSurfaces
@@ -203,19 +205,38 @@ class _App(BaseHTTPRequestHandler):
             self._send(401, "application/json", b'{"error": "bad credentials"}')
 
 
+def _handler(pages: dict[str, str], redirect_to: str) -> type[_App]:
+    """A handler class with these pages and a record of its own."""
+    received: list[tuple[str, str, dict[str, str], bytes]] = []
+    return type("App", (_App,), {"pages": pages, "received": received, "redirect_to": redirect_to})
+
+
 @pytest.fixture(scope="module")
 def app(canaries: dict[str, list[tuple[str, int]]]) -> Iterator[tuple[int, type[_App]]]:
     other, out = list(canaries)
-
-    class Handler(_App):
-        pages = _pages(out, other)
-        received = []  # noqa: RUF012 -- per-server record, as in _App
-        redirect_to = f"http://{out}/r"
-
+    Handler = _handler(_pages(out, other), f"http://{out}/r")
     server = ThreadingHTTPServer((DEVICE, 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.server_address[1], Handler
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def tls_app(app: tuple[int, type[_App]]) -> Iterator[tuple[int, type[_App]]]:
+    """The same app over HTTPS with a certificate nobody trusts, as devices ship them."""
+    cert = trustme.CA().issue_cert(DEVICE)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+
+    TlsHandler = _handler(app[1].pages, app[1].redirect_to)
+    server = ThreadingHTTPServer((DEVICE, 0), TlsHandler)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], TlsHandler
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
@@ -321,6 +342,18 @@ async def test_oauth2_password_grant_records_the_fixed_fields(browser, app):
     }
     assert s.failure_status == 400
     assert "invalid_grant" in s.failure_shape
+
+
+async def test_a_login_over_https_with_an_untrusted_certificate(browser, tls_app):
+    port, handler = tls_app
+    service = Service("tcp", port, "https", tls=True)
+    found = await find_login_surface(_device(browser).device(DEVICE), service, "/oauth/")
+    s = found.surface
+    assert s is not None, found.reason
+    _posted(handler, "/oauth/token")
+    assert s.url == f"https://{DEVICE}:{port}/oauth/token"
+    assert dict(s.extra_fields)["client_id"] == "dash-ui"
+    assert s.failure_status == 400
 
 
 async def test_credentials_sent_by_xhr_in_a_basic_header(browser, app):
