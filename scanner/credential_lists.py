@@ -404,14 +404,13 @@ def device_text(facts: Facts) -> dict[str, str]:
     text: dict[str, list[str]] = {k: [] for k in MATCH_KEYS}
     for page in facts.get(HTTP_PAGES) or ():
         text["http"] += [page.server, page.title, page.auth_realm]
-    other: list[str] = []  # printers' PJL model, VNC, ADB...: only `any` looks at them
+    # Other services' banners stay out: a print server's PJL answer names the printer
+    # behind it, not the router it runs on.
     for svc in facts.get(SERVICES) or ():
         if svc.protocol in ("ssh", "telnet", "ftp"):
             text[svc.protocol] += [svc.banner, svc.product]
         elif svc.protocol in ("http", "https", "rtsp"):
             text["http"].append(svc.product)
-        elif svc.transport == "tcp" and svc.identified:
-            other += [svc.banner, svc.product]
     for answer in facts.get(UDP_ANSWERS) or ():
         kind = {"snmp": "snmp", "ssdp": "upnp", "enip": "enip", "bacnet": "bacnet"}.get(
             answer.service.protocol
@@ -422,9 +421,7 @@ def device_text(facts: Facts) -> dict[str, str]:
         if signal.kind in text and signal.kind != "any":
             text[signal.kind].append(signal.text)
     joined = {k: "\n".join(dict.fromkeys(v for v in vs if v)) for k, vs in text.items()}
-    joined["any"] = "\n".join(
-        [*(v for k, v in joined.items() if v and k != "any"), *dict.fromkeys(o for o in other if o)]
-    )
+    joined["any"] = "\n".join(v for k, v in joined.items() if v and k != "any")
     return joined
 
 
