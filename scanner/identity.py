@@ -12,7 +12,7 @@ login lists (`credential_lists.device_text`):
 - modbus: Read Device Identification (function 43/14, basic objects);
 - s7: the component identification list (SZL 0x001C) of an S7 PLC;
 - bacnet: the device object's vendor-name and model-name (ReadProperty);
-- vendor: manufacturer names stated outright (UPnP manufacturer, certificate O=, Modbus
+- vendor: manufacturer names stated outright (UPnP manufacturer, the certificate subject's O=, Modbus
   VendorName, BACnet vendor-name, the SNMP enterprise), one per line.
 
 Every request is read-only and one per service; each collector has a deadline, never
@@ -158,19 +158,37 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+#: Public certification authorities: an issuer they name says who signed the certificate,
+#: not who made the device (and some share a name with a product of the data set:
+#: Entrust, Comodo, Symantec).
+PUBLIC_CA = re.compile(
+    r"(?i)let's encrypt|\bISRG\b|digicert|sectigo|comodo|globalsign|entrust|godaddy|"
+    r"go daddy|starfield|amazon|google trust|microsoft|baltimore|usertrust|thawte|verisign|"
+    r"symantec|geotrust|rapidssl|buypass|certum|ssl\.com|zerossl|identrust|quovadis|"
+    r"swisssign|t-systems|telesec|actalis|harica|network solutions|trustwave|secom"
+)
+
+
+def _orgs(name: x509.Name) -> list[str]:
+    out: list[str] = []
+    for attr in name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME):
+        value = attr.value if isinstance(attr.value, str) else attr.value.decode("latin-1")
+        out.append(bound_text(value, 128))
+    return [o for o in out if o]
+
+
 def certificate_names(der: bytes) -> tuple[str, list[str]]:
-    """("subject: ...\nissuer: ...", organisation names) of a DER certificate."""
+    """("subject: ...\nissuer: ...", the subject's organisation names) of a certificate.
+
+    The subject's O= is the device's maker or owner stating itself; the issuer is kept as
+    text (a maker's own CA names the maker) unless it is a public CA."""
     cert = x509.load_der_x509_certificate(der)
-    orgs: list[str] = []
-    for name in (cert.subject, cert.issuer):
-        for attr in name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME):
-            value = attr.value if isinstance(attr.value, str) else attr.value.decode("latin-1")
-            orgs.append(bound_text(value, 128))
-    text = (
-        f"subject: {bound_text(cert.subject.rfc4514_string())}\n"
-        f"issuer: {bound_text(cert.issuer.rfc4514_string())}"
-    )
-    return text, list(dict.fromkeys(o for o in orgs if o))
+    subject = bound_text(cert.subject.rfc4514_string())
+    issuer = bound_text(cert.issuer.rfc4514_string())
+    text = f"subject: {subject}"
+    if not PUBLIC_CA.search(issuer):
+        text += f"\nissuer: {issuer}"
+    return text, list(dict.fromkeys(_orgs(cert.subject)))
 
 
 # SNMP: just enough BER for GetRequest sysObjectID.0 and its GetResponse.

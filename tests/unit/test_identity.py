@@ -24,6 +24,7 @@ from scanner.identity import (
     MODBUS_READ_ID,
     S7_SZL_1C,
     bacnet_read_property,
+    certificate_names,
     collect_identity,
     decode_oid,
     enterprise,
@@ -450,3 +451,45 @@ async def test_a_silent_service_costs_at_most_the_deadline() -> None:
         took = asyncio.get_running_loop().time() - started
     assert signals == ()
     assert took < 3.0
+
+
+def issued(
+    subject: list[tuple[x509.ObjectIdentifier, str]],
+    issuer: list[tuple[x509.ObjectIdentifier, str]],
+) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(o, v) for o, v in subject]))
+        .issuer_name(x509.Name([x509.NameAttribute(o, v) for o, v in issuer]))
+        .public_key(key.public_key())
+        .serial_number(9)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_a_public_ca_issuer_names_no_vendor() -> None:
+    der = issued(
+        [(NameOID.COMMON_NAME, "cam.example.org")],
+        [(NameOID.ORGANIZATION_NAME, "Entrust, Inc."), (NameOID.COMMON_NAME, "Entrust CA - L1K")],
+    )
+    text, orgs = certificate_names(der)
+    assert text == "subject: CN=cam.example.org"
+    assert orgs == []
+    assert load_catalog().select("http", {"tls": text}, generic_top=25).identified == ()
+
+
+def test_a_makers_own_ca_is_kept_as_issuer_text() -> None:
+    der = issued(
+        [(NameOID.COMMON_NAME, "192.168.1.64")],
+        [(NameOID.ORGANIZATION_NAME, "Hikvision"), (NameOID.COMMON_NAME, "Hikvision Device CA")],
+    )
+    text, orgs = certificate_names(der)
+    assert "issuer: CN=Hikvision Device CA,O=Hikvision" in text
+    assert orgs == []  # the issuer signs; only the subject speaks for the device
+    chosen = load_catalog().select("http", {"tls": text}, generic_top=25)
+    assert any("Hikvision" in label for label in chosen.identified)
