@@ -12,8 +12,8 @@ login lists (`credential_lists.device_text`):
 - modbus: Read Device Identification (function 43/14, basic objects);
 - s7: the component identification list (SZL 0x001C) of an S7 PLC;
 - bacnet: the device object's vendor-name and model-name (ReadProperty);
-- vendor: manufacturer names stated outright (UPnP manufacturer, the certificate subject's O=, Modbus
-  VendorName, BACnet vendor-name, the SNMP enterprise), one per line.
+- vendor: manufacturer names stated outright (UPnP manufacturer, the certificate
+  subject's O=, Modbus VendorName, BACnet vendor-name, the SNMP enterprise), one per line.
 
 Every request is read-only and one per service; each collector has a deadline, never
 raises for device behaviour, and keeps bounded text only. Call `collect_identity` once per
