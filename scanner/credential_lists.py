@@ -47,7 +47,7 @@ PROTOCOLS = frozenset({"ssh", "telnet", "ftp", "http", "rtsp", "mqtt", "snmp"})
 #: description (manufacturer, modelName, ...); tls: certificate subject and issuer;
 #: modbus/enip/s7/bacnet: what the industrial protocols say about the device;
 #: vendor: manufacturer names the device states outright (UPnP manufacturer, Modbus
-#: VendorName, BACnet vendor-name, SNMP enterprise, certificate O=), one per line;
+#: VendorName, BACnet vendor-name, SNMP enterprise, certificate subject O=), one per line;
 #: any: all of them.
 MATCH_KEYS = frozenset(
     {

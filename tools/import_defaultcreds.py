@@ -156,7 +156,9 @@ COMMON_WORDS = _words(
     "zenith zeus zoom mantis acer fon elsa enox atcom bea bmc ca gvc hp ibm jvc mrv "
     "rm smc tert xavi zcom mintel arris micronet inova vasco accelerated alien extended "
     "extreme integrated laser march quest server spider telco united visual wedge pyramid "
-    "foundry marshall"
+    "foundry marshall addon airway allied allot ambit amino atlantis blackbox caldera cayman "
+    "crossbeam cumulus datacom demarc eminent gandalf gigabyte highpoint lifesize lucent "
+    "nimble prestige riverbed scallop smartswitch tumbleweed veritas verity christie emerson"
 )
 #: corporate words dropped from a name before it becomes a pattern, when what is left
 #: is still a distinctive name

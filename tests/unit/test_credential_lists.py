@@ -477,6 +477,7 @@ STRAY = [
     {"http": "mini_httpd/1.30 26Oct2018\nOrange Livebox?\nGateway"},
     {"http": "Werkzeug/3.0.1 Python/3.11.2\nSmart Home Hub\nPrime Video"},
     {"http": "Express\nZoom settings\nSun Power monitor"},
+    {"http": "Addon Manager\nPrestige Hotel Wi-Fi\n1 Gigabyte free\nCumulus weather station"},
     {"ssh": "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"},
     {"ssh": "SSH-2.0-dropbear_2022.83"},
     {"telnet": "BusyBox v1.36.1 (Debian 1:1.36.1-6) built-in shell (ash)\nrouter login:"},
