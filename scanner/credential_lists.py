@@ -99,9 +99,9 @@ class CredentialEntry:
     @property
     def label(self) -> str:
         """ "vendor product", as the selection names it."""
-        if self.product.lower().startswith(self.vendor.lower()):
-            return self.product
-        return f"{self.vendor} {self.product}".strip()
+        if self.vendor and self.product.lower().startswith(self.vendor.lower()):
+            return self.vendor + self.product[len(self.vendor) :]  # "hikvision (ssh)": the
+        return f"{self.vendor} {self.product}".strip()  # vendor's own spelling
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,7 +302,7 @@ def test_an_identified_device_gets_its_products_pairs_and_nothing_else():
     assert chosen.list_name.startswith("vendor list: Hikvision")
     assert pairs_of(chosen) == [("admin", "12345")]
     ssh = CATALOG.select("ssh", {"ssh": "SSH-2.0-OpenSSH_5.8 Hikvision"}, generic_top=25)
-    assert "hikvision (ssh)" in ssh.identified
+    assert "Hikvision (ssh)" in ssh.identified
     assert ("admin", "admin") not in pairs_of(ssh)  # the generic list is not appended
 
 
