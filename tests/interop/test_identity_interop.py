@@ -1,5 +1,5 @@
 """Identity signals read from real Debian daemons on 127.0.70.x, checked against what the
-standard clients (snmpget, curl) read from the same daemon in the same test."""
+standard clients (snmpget, Python's urllib) read from the same daemon in the same test."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -131,11 +132,10 @@ async def test_sys_object_id_from_net_snmp_matches_snmpget_and_names_the_vendor(
     assert [(c.username, c.password) for c in chosen.pairs] == [("admin", "")]
 
 
-async def test_favicon_and_scripts_from_lighttpd_match_what_curl_downloads(
+async def test_favicon_and_scripts_from_lighttpd_match_what_urllib_downloads(
     tmp_path: Path,
 ) -> None:
     lighttpd = _binary("/usr/sbin/lighttpd", "lighttpd")
-    curl = _binary("curl", "curl")
     root = tmp_path / "www"
     (root / "js").mkdir(parents=True)
     (root / "index.html").write_text(
@@ -154,9 +154,14 @@ async def test_favicon_and_scripts_from_lighttpd_match_what_curl_downloads(
         '".js" => "text/javascript")\n'
     )
     base = f"http://{LIGHTTPD_ADDRESS}:{LIGHTTPD_PORT}"
-    ready = [curl, "-sf", "-o", "/dev/null", "--max-time", "2", f"{base}/"]
+    # Python's own HTTP client (curl is not among the CI packages)
+    fetch = (
+        "import sys, urllib.request; "
+        "sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=5).read())"
+    )
+    ready = [sys.executable, "-c", fetch, f"{base}/"]
     with _daemon([lighttpd, "-D", "-f", str(cfg)], tmp_path / "lighttpd.log", ready):
-        icon = await _client([curl, "-sf", "--max-time", "5", f"{base}/img/cam.ico"])
+        icon = await _client([sys.executable, "-c", fetch, f"{base}/img/cam.ico"])
         dev = _device(LIGHTTPD_ADDRESS).device(LIGHTTPD_ADDRESS)
         facts = Facts()
         services = await fingerprint(dev, [LIGHTTPD_PORT], [], facts, timing=Timing(http_fetch=3.0))
