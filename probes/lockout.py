@@ -26,6 +26,17 @@ found), one surface is measured like this:
 Without a known password only step 2 runs, with a user that does not exist: throttling can
 be judged, an account lock cannot, and the verdict says so.
 
+A failure counts only once a wrong password is proven refused: the first wrong password
+(or, without an account, the first login of a user that does not exist) must be REJECTED,
+LOCKED or THROTTLED. Accepted, the service authenticates nobody (an MQTT broker open to
+every client, a server that takes any password): lockout means nothing there and the check
+is `not_applicable`, saying so. An answer that is neither (an error) leaves it
+`inconclusive`: nothing was shown to be a failed login.
+
+The job's deadline follows `max_wait_seconds` (`lockout_seconds`): every wait for an unlock
+the measurement may make, its login attempts, and the turns of the device's other login
+surfaces, which it waits for.
+
 Verdicts: a reaction (lock, growing delay, rate limit) within `max_attempts` failures and,
 for a lock, lasting at least `min_lock_seconds` passes; no reaction fails; a reaction that
 cannot be told apart from noise (the right password refused once, then accepted at once)
@@ -35,6 +46,7 @@ is inconclusive. Evidence: a timeline of every attempt with its answer and laten
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import statistics
 import time
@@ -43,10 +55,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from probes._login import ftp, mqtt, ssh, telnet
+from probes._login.common import BACKOFF
 from probes._login.http_session import HttpLogin
 from scanner.credentials import Attempt, Credential, Outcome
 from scanner.errors import ConfigError
-from scanner.facts import ACCOUNT_CHECKS, HTTP_PAGES, LOGIN_FORMS, VALID_CREDENTIALS
+from scanner.facts import (
+    ACCOUNT_CHECKS,
+    HTTP_PAGES,
+    LOGIN_FORMS,
+    LOGIN_SURFACES,
+    SERVICES,
+    VALID_CREDENTIALS,
+)
 from scanner.model import Evidence, JSONValue, Result, Verdict
 from scanner.probe import Check, Params, ServiceProbe
 
@@ -68,8 +88,30 @@ class LockoutParams(Params):
     def __post_init__(self) -> None:
         if not 1 <= self.max_attempts <= 50:
             raise ConfigError("max_attempts must be 1-50")
-        if self.min_lock_seconds < 0 or self.max_wait_seconds <= 0:
-            raise ConfigError("min_lock_seconds must be ≥ 0 and max_wait_seconds > 0")
+        if self.min_lock_seconds < 0 or not 0 < self.max_wait_seconds <= MAX_WAIT_SECONDS:
+            raise ConfigError(
+                f"min_lock_seconds must be ≥ 0 and max_wait_seconds > 0 and ≤ {MAX_WAIT_SECONDS:g}"
+            )
+
+
+#: The longest a profile may have the probe wait for one unlock (30 min): with it the
+#: worst case of one surface (`lockout_seconds`) stays within hours, not days.
+MAX_WAIT_SECONDS = 1800.0
+
+
+def lockout_seconds(params: LockoutParams, surfaces: int = 1) -> float:
+    """The longest the measurement of one login surface may take, waiting first for the
+    turns of the device's other `surfaces - 1` surfaces: the job's deadline.
+
+    Waits for an unlock: one for a lock found at the start, the duration, one per round of
+    the threshold's binary search (or the ascending search, bounded by max_wait), the scope.
+    Attempts outside those waits: the first logins, max_attempts wrong ones, the searches'
+    and the scope's (each at most max_attempts more), each within ANSWER_TIMEOUT and the
+    login clients' back-off."""
+    rounds = math.ceil(math.log2(params.max_attempts)) if params.max_attempts > 1 else 0
+    waits = (3 + rounds) * (params.max_wait_seconds + ATTEMPT_SECONDS)
+    attempts = (4 * params.max_attempts + 4) * ATTEMPT_SECONDS
+    return max(1, surfaces) * (waits + attempts + JOB_MARGIN)
 
 
 LOCKOUT = Check(
@@ -101,6 +143,10 @@ SETTLE_REJECTED_SECONDS = 10.0
 #: a delay counts as a reaction when the last answers take this much longer than the first
 DELAY_FACTOR = 3.0
 DELAY_MIN_SECONDS = 1.0
+#: one login attempt at most: its answer, and the back-off of a dropped connection retried
+ATTEMPT_SECONDS = ANSWER_TIMEOUT + sum(BACKOFF)
+#: hang-ups and scheduling around one surface's measurement
+JOB_MARGIN = 30.0
 _REFUSED = frozenset({Outcome.REJECTED, Outcome.LOCKED, Outcome.THROTTLED})
 _PROTOCOLS = frozenset({"ssh", "telnet", "ftp", "http", "https", "mqtt", "mqtts"})
 
@@ -136,7 +182,13 @@ class AccountLockout(ServiceProbe):
     checks = (LOCKOUT,)
     protocols = _PROTOCOLS
     intrusive = True
-    uses = frozenset({VALID_CREDENTIALS, ACCOUNT_CHECKS})
+    uses = frozenset({VALID_CREDENTIALS, ACCOUNT_CHECKS, LOGIN_SURFACES})
+
+    def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
+        # One surface of a device at a time: this job may wait for all the others.
+        services = ctx.facts.get(SERVICES) or ()
+        surfaces = sum(s.protocol in _PROTOCOLS for s in services)
+        return lockout_seconds(ctx.params(LOCKOUT, LockoutParams), surfaces)
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         params = ctx.params(LOCKOUT, LockoutParams)
@@ -161,7 +213,8 @@ class AccountLockout(ServiceProbe):
     ) -> Result:
         pages = ctx.facts.get(HTTP_PAGES) or ()
         forms = ctx.facts.get(LOGIN_FORMS) or ()
-        login = HttpLogin(ctx.net, client, service, pages, forms)
+        surfaces = [s for s in ctx.facts.get(LOGIN_SURFACES) or () if s.service.key == service.key]
+        login = HttpLogin(ctx.net, client, service, pages, forms, surfaces)
         why = await login.prepare()
         waited = 0.0
         while why is not None and "lock" in why and waited < params.max_wait_seconds:
@@ -243,6 +296,11 @@ async def _measure(
     for i in range(1, params.max_attempts + 1):
         attempt = await login(_wrong(account.username))
         timeline.add("account", "wrong", attempt)
+        # The first must prove that failures are failures; an accepted one, later too.
+        unproven = _not_a_failure(attempt, f"a wrong password for {account.username!r}")
+        if unproven is not None and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
+            verdict, why = unproven
+            return _result(ctx, service, verdict, f"{where}: {why}", timeline)
         if attempt.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
             visible = i
             break
@@ -362,6 +420,10 @@ async def _without_account(
     for i in range(1, params.max_attempts + 2):
         attempt = await login(_wrong(ghost))
         timeline.add("unknown user", "wrong", attempt)
+        unproven = _not_a_failure(attempt, f"a login of {ghost!r}, a user that does not exist,")
+        if unproven is not None and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
+            verdict, why = unproven
+            return _result(ctx, service, verdict, f"{where}: {why}", timeline)
         if attempt.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
             reacted = i
             break
@@ -385,6 +447,25 @@ async def _without_account(
         f"{where}: {params.max_attempts + 1} failures for a user that does not exist drew no "
         f"visible reaction; an account lock cannot be judged without an account{note}.",
         timeline,
+    )
+
+
+def _not_a_failure(attempt: Attempt, what: str) -> tuple[Verdict, str] | None:
+    """None when `attempt` (a wrong password) was a failed login: refused, locked out or
+    throttled. Accepted, the service authenticates nobody and a lockout means nothing
+    there; neither, nothing shows that failures are being counted."""
+    if attempt.outcome in _REFUSED:
+        return None
+    if attempt.outcome is Outcome.ACCEPTED:
+        return (
+            Verdict.NOT_APPLICABLE,
+            f"{what} was accepted ({attempt.detail[:80]}): the service authenticates nobody, "
+            "so there is no failed login to count and no account to lock.",
+        )
+    return (
+        Verdict.INCONCLUSIVE,
+        f"{what} was neither accepted nor refused ({attempt.outcome.value}: "
+        f"{attempt.detail[:80]}): no failed login can be counted.",
     )
 
 

@@ -34,10 +34,32 @@ closes the channel but keeps the login, and a new shell opens without a password
 absolute timeout sends a keystroke every `interval`; the concurrent limit opens
 `max_sessions + 1` shells. HTTP Basic/Digest has no session to end: not applicable.
 
+The waits of one service run side by side, each in its own session: the concurrent check
+first and alone (short; its extra logins would end, on a device that keeps few sessions,
+the sessions the waits are timing, so its sessions are closed before the waits begin), then
+the idle and the absolute measurements at the same time, so a service takes about the
+longer of the two waits, not their sum. They share a device only when it showed it keeps
+both sessions: a web service kept every session opened for the concurrent check and the
+idle search plus one for the busy session; a shell service still has the idle shell open
+a moment (`SETTLE`) after the busy shell's login. A device that ends the older session at
+a login, or refuses the second, keeps one session at a time: the two run one after the
+other, which the job's deadline allows for (`expiry_seconds`: the engine gives the job at
+least that, however short its job_timeout). The busy session then makes a request at least
+every `MAX_BUSY_GAP` s (its idle time is not known yet); when the idle measurement shows
+the device ends sessions idle for no longer than that gap, an end of the busy session
+proves nothing and the absolute check is inconclusive.
+
+A session that never ends fails with the time waited in the reason and the evidence
+("still open after 330.0 s (limit 300 s)"): a device without any timeout is the commonest
+failure, never an error or inconclusive.
+
 Waiting costs the device nothing: permits are held while connecting and logging in, never
 while a session idles, so the waits of every device and session run at the same time.
 Never a pass without a session: no credential, a refused login or no page that needs the
-session is inconclusive, with the reason.
+session is inconclusive, with the reason. A service that authenticates nobody has no
+authenticated session to end, so its checks are not applicable: an SSH or telnet service
+that gives a random control login (a user that does not exist) a shell, or an MQTT broker
+that accepts one (session.mqtt-keepalive).
 """
 
 from __future__ import annotations
@@ -45,6 +67,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -52,6 +75,7 @@ from typing import TYPE_CHECKING
 import asyncssh
 import httpx
 
+from probes._login import mqtt as mqtt_login
 from probes._login import telnet as telnet_login
 from probes._login.common import Dropped, NoLoginNeeded, reason_of
 from probes._login.http import _exchange, _follow, _Throttled
@@ -65,6 +89,7 @@ from scanner.facts import (
     ACCOUNT_CHECKS,
     HTTP_PAGES,
     LOGIN_FORMS,
+    LOGIN_SURFACES,
     VALID_CREDENTIALS,
     WEB_SESSION_CHECKS,
     on_service,
@@ -97,10 +122,18 @@ MAX_REOPENED_CHANNELS = 5
 SETTLE = 1.0
 #: Shortest gap between the requests that keep a session busy.
 MIN_INTERVAL = 0.5
+#: Longest gap between them: a busy session that waited longer between requests could end
+#: by idling (its idle timeout unknown while both run side by side).
+MAX_BUSY_GAP = 5.0
+#: The largest limit a profile may set (an hour): with it, the worst case of one job (see
+#: `expiry_seconds`) stays under the engine's ceiling for a declared deadline.
+MAX_LIMIT_SECONDS = 3600.0
+#: Margin of one job beyond its waits and logins: hang-ups (2 s each) and scheduling.
+JOB_MARGIN = 30.0
 _LOGOUT_LINK = ("logout", "log out", "log-out", "logoff", "sign out", "signout")
 
 
-def _seconds(value: object, name: str, *, high: float = 86400.0) -> float:
+def _seconds(value: object, name: str, *, high: float = MAX_LIMIT_SECONDS) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= high:
         raise ConfigError(f"{name} must be a number of seconds 0-{high:g}, got {value!r}")
     return float(value)
@@ -176,6 +209,47 @@ class KeepAliveParams(Params):
         value: object = self.keepalive_seconds  # from YAML: anything
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 600:
             raise ConfigError("keepalive_seconds must be an integer 0-600")
+
+
+def expiry_seconds(
+    idle: IdleParams,
+    absolute: AbsoluteParams,
+    concurrent: ConcurrentParams,
+    *,
+    web: bool,
+    request_seconds: float,
+) -> float:
+    """The longest one service's measurements may take: the job's deadline.
+
+    Every wanted measurement one after another, each login bounded by `LOGIN_TIMEOUT`:
+    what a device that keeps one session at a time needs (side by side they take about the
+    longest wait). Web: the first login and the search for a page that needs the session
+    (two requests a candidate), up to `MAX_PARALLEL` logins checked twice, then at most
+    `MAX_ROUNDS` idle rounds, each at most `top` long plus a request, the later ones with
+    up to `MAX_PARALLEL` fresh logins; then the busy session. Shells: the control login,
+    the concurrent check's logins, the idle shell (its channel reopened at most
+    `MAX_REOPENED_CHANNELS` times), the busy shell. `request_seconds`: one web request,
+    redirects included. 0 when the profile asks for nothing."""
+    if not (idle.max_idle_seconds or absolute.max_session_seconds or concurrent.max_sessions):
+        return 0.0
+    login = LOGIN_TIMEOUT
+    total = JOB_MARGIN + login  # the control login (shells) or the first login (web)
+    if web:
+        total += 2 * MAX_PAGES * request_seconds + MAX_PARALLEL * login + 2 * request_seconds
+        if idle.max_idle_seconds:
+            total += MAX_ROUNDS * (idle.top + request_seconds)
+            total += (MAX_ROUNDS - 1) * MAX_PARALLEL * login
+        if absolute.max_session_seconds:
+            total += login + absolute.top + 2 * request_seconds
+        return total
+    if concurrent.max_sessions:
+        total += (concurrent.max_sessions + 1) * login + SETTLE
+    total += SETTLE  # whether the device keeps the idle and the busy shell at once
+    if idle.max_idle_seconds:
+        total += login + idle.top + CONNECTION_GRACE * (MAX_REOPENED_CHANNELS + 1)
+    if absolute.max_session_seconds:
+        total += login + absolute.top + login  # the last keystroke
+    return total
 
 
 IDLE = Check(
@@ -345,9 +419,18 @@ class _Web:
         client.headers["Accept-Encoding"] = "identity"
         pages = self.ctx.facts.get(HTTP_PAGES) or ()
         forms = self.ctx.facts.get(LOGIN_FORMS) or ()
+        surfaces = [
+            s for s in self.ctx.facts.get(LOGIN_SURFACES) or () if s.service.key == self.service.key
+        ]
         try:
             opened = await open_session(
-                self.ctx.net, client, self.service, self.credential, pages=pages, forms=forms
+                self.ctx.net,
+                client,
+                self.service,
+                self.credential,
+                pages=pages,
+                forms=forms,
+                surfaces=surfaces,
             )
         except BaseException:
             await client.aclose()
@@ -569,6 +652,25 @@ def _credential(ctx: ProbeContext, service: Service) -> Credential | None:
     return found[0].credential if found else None
 
 
+async def _accepts_anyone(open_as: Callable[[Credential], Awaitable[_Shell]], what: str) -> str:
+    """Why the service authenticates nobody ("" when it refused a random control login, or
+    the control could not be judged): a shell for a user that does not exist, or without
+    any login, is no authenticated session to end."""
+    control = Credential(
+        f"shinsa-nobody-{secrets.token_hex(4)}", secrets.token_urlsafe(12), "control"
+    )
+    try:
+        shell = await open_as(control)
+    except _Gone:
+        return ""
+    await shell.aclose()
+    return (
+        f"the {what} service gave a random control login (user {control.username!r}, "
+        "which does not exist) a shell: it authenticates nobody, so there is no "
+        "authenticated session to end."
+    )
+
+
 _NO_CREDENTIAL = (
     "no valid credential is known for this login (none of the default credentials worked; "
     "set test_account in the profile)"
@@ -583,6 +685,8 @@ class _Report:
     service: Service
     where: str
     results: dict[str, Result] = field(default_factory=dict)
+    #: how the idle and absolute waits ran (side by side, or one after the other and why)
+    schedule: str = ""
 
     def add(
         self,
@@ -591,6 +695,8 @@ class _Report:
         reason: str,
         details: dict[str, JSONValue] | None = None,
     ) -> None:
+        if details and self.schedule and check in (IDLE, ABSOLUTE):
+            details = {**details, "schedule": self.schedule}
         evidence = (Evidence("session_expiry", check.title, details),) if details else ()
         self.results[check.id] = self.ctx.result(
             check, verdict, f"{self.where}: {reason}", *evidence, service=self.service
@@ -607,8 +713,20 @@ class SessionExpiry(ServiceProbe):
 
     checks = (IDLE, ABSOLUTE, CONCURRENT)
     protocols = frozenset({"http", "https", "ssh", "telnet"})
-    uses = frozenset({VALID_CREDENTIALS, WEB_SESSION_CHECKS})  # after the web session checks
+    # after the web session checks; a JavaScript app's recorded login when there is one
+    uses = frozenset({VALID_CREDENTIALS, WEB_SESSION_CHECKS, LOGIN_SURFACES})
     provides = frozenset({ACCOUNT_CHECKS})  # ordering only: runs before auth.lockout
+
+    def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
+        web = service is None or service.protocol in ("http", "https")
+        return expiry_seconds(
+            ctx.params(IDLE, IdleParams),
+            ctx.params(ABSOLUTE, AbsoluteParams),
+            ctx.params(CONCURRENT, ConcurrentParams),
+            web=web,
+            # a request and a redirect or two, each with its own read timeout
+            request_seconds=ctx.net.limits.connect_timeout + 3 * ctx.net.limits.read_timeout,
+        )
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         idle = ctx.params(IDLE, IdleParams)
@@ -638,16 +756,25 @@ class SessionExpiry(ServiceProbe):
                 await _web_checks(report, web, wanted, idle, absolute, concurrent)
             finally:
                 await web.aclose()
-        elif credential is None:
-            report.all(wanted, Verdict.INCONCLUSIVE, f"{_NO_CREDENTIAL}.")
         else:
             opener = _ssh_shell if service.protocol == "ssh" else _telnet_shell
             counter = iter(range(1, 1000))
 
-            async def open_shell() -> _Shell:
-                return await opener(ctx.net, service, credential, next(counter))
+            async def open_as(who: Credential) -> _Shell:
+                return await opener(ctx.net, service, who, next(counter))
 
-            await _shell_checks(report, open_shell, wanted, idle, absolute, concurrent)
+            nobody = await _accepts_anyone(open_as, service.protocol)
+            if nobody:
+                report.all(wanted, Verdict.NOT_APPLICABLE, nobody)
+            elif credential is None:
+                report.all(wanted, Verdict.INCONCLUSIVE, f"{_NO_CREDENTIAL}.")
+            else:
+                account = credential
+
+                async def open_shell() -> _Shell:
+                    return await open_as(account)
+
+                await _shell_checks(report, open_shell, wanted, idle, absolute, concurrent)
         return [report.results[c.id] for c in self.checks]
 
 
@@ -681,7 +808,9 @@ async def _web_checks(
         return
     first.ref = time.monotonic()
     planned = len(next_times(0.0, None, idle.top, MAX_PARALLEL, idle.resolution))
-    n = max(2, planned if IDLE in wanted else 0, concurrent.max_sessions + 1)
+    both = IDLE in wanted and ABSOLUTE in wanted
+    # One more session than the idle search and the concurrent check need: the busy one.
+    n = max(2, planned if IDLE in wanted else 0, concurrent.max_sessions + 1) + both
     held, opened, refused = await _open_many(web, first, min(n, MAX_PARALLEL))
     details: dict[str, JSONValue] = {
         "page": web.url,
@@ -699,9 +828,26 @@ async def _web_checks(
             "no session was still open right after the logins, so none can be judged.",
         )
         return
+    single = len(held) == 1
+    if both and len(held) >= 2 and len(held) == opened and not refused:
+        # The device kept every session opened: the busy one is one of them, and the idle
+        # search's later logins only replace sessions that ended.
+        report.schedule = "side by side with the other wait, each in its own session"
+        busy = held.pop()
+        interval = _interval(absolute.resolution, idle.max_idle_seconds)
+        lo, _ = await asyncio.gather(
+            _web_idle(report, web, held, idle, details, single=single),
+            _web_busy(report, web, busy, absolute, interval),
+        )
+        _check_busy_gap(report, interval, lo)
+        return
+    if both:
+        report.schedule = (
+            "one after the other: the device did not keep every session opened at once"
+        )
     idle_lo: float | None = None
     if IDLE in wanted:
-        idle_lo = await _web_idle(report, web, held, idle, details)
+        idle_lo = await _web_idle(report, web, held, idle, details, single=single)
     if ABSOLUTE in wanted:
         await _web_absolute(report, web, absolute, idle_lo)
 
@@ -760,15 +906,18 @@ async def _web_idle(
     held: list[_WebSession],
     params: IdleParams,
     details: dict[str, JSONValue],
+    *,
+    single: bool,
 ) -> float | None:
-    """The idle search; returns the longest idle time a session was seen to survive."""
+    """The idle search; returns the longest idle time a session was seen to survive.
+    `single`: the device kept only one session of those opened at once."""
     parallel = len(held)
     pool = list(held)
     observations: list[Observation] = []
     discarded: list[Observation] = []
     errors: list[str] = []
     notes: list[str] = []
-    if parallel == 1:
+    if single:
         notes.append("the device keeps one session at a time: one session per round")
     rounds = 0
     while rounds < MAX_ROUNDS:
@@ -877,23 +1026,33 @@ async def _web_round(
     return [o for o in seen if o is not None]
 
 
-def _interval(resolution: float, idle_lo: float | None) -> float:
-    """How often a busy session makes a request: within the resolution, and well inside
-    the idle timeout found (else idling, not the absolute limit, would end it)."""
-    gap = resolution if not idle_lo else min(resolution, idle_lo / 2)
+def _interval(resolution: float, idle: float | None) -> float:
+    """How often a busy session makes a request: within the resolution and `MAX_BUSY_GAP`,
+    and well inside `idle` (the idle time a session was seen to survive, or the profile's
+    limit while that is being measured): else idling, not the absolute limit, could end it."""
+    gap = min(resolution, MAX_BUSY_GAP)
+    if idle:
+        gap = min(gap, idle / 2)
     return max(MIN_INTERVAL, gap)
 
 
 async def _web_absolute(
     report: _Report, web: _Web, params: AbsoluteParams, idle_lo: float | None
 ) -> None:
+    """The busy test on its own, after the others: a fresh login, the others closed."""
     await web.aclose()  # a fresh login: a one-session device ends the others anyway
     try:
         session = await web.open()
     except _Gone as exc:
         report.add(ABSOLUTE, Verdict.INCONCLUSIVE, f"no session for the busy test: {exc}.")
         return
-    interval = _interval(params.resolution, idle_lo)
+    await _web_busy(report, web, session, params, _interval(params.resolution, idle_lo))
+
+
+async def _web_busy(
+    report: _Report, web: _Web, session: _WebSession, params: AbsoluteParams, interval: float
+) -> None:
+    """Keeps `session` busy, a request every `interval`, until it ends or `top` passed."""
     rows: list[JSONValue] = []
     last_alive = 0.0
     while True:
@@ -959,13 +1118,94 @@ async def _shell_checks(
     absolute: AbsoluteParams,
     concurrent: ConcurrentParams,
 ) -> None:
-    idle_lo: float | None = None
     if CONCURRENT in wanted:
+        # First and alone: its extra logins could end the shells the waits time.
         await _shell_concurrent(report, open_shell, concurrent.max_sessions)
-    if IDLE in wanted:
-        idle_lo = await _shell_idle(report, open_shell, idle)
-    if ABSOLUTE in wanted:
-        await _shell_absolute(report, open_shell, absolute, idle_lo)
+    if IDLE in wanted and ABSOLUTE in wanted:
+        await _shell_waits(report, open_shell, idle, absolute)
+    elif IDLE in wanted:
+        shell = await _open_for(report, IDLE, open_shell)
+        if shell is not None:
+            await _shell_idle(report, shell, idle)
+    elif ABSOLUTE in wanted:
+        shell = await _open_for(report, ABSOLUTE, open_shell)
+        if shell is not None:
+            await _shell_absolute(report, shell, absolute, _interval(absolute.resolution, None))
+
+
+async def _open_for(
+    report: _Report, check: Check, open_shell: Callable[[], Awaitable[_Shell]]
+) -> _Shell | None:
+    try:
+        return await open_shell()
+    except _Gone as exc:
+        report.add(check, Verdict.INCONCLUSIVE, f"no shell for this measurement: {exc}.")
+        return None
+
+
+async def _shell_waits(
+    report: _Report,
+    open_shell: Callable[[], Awaitable[_Shell]],
+    idle: IdleParams,
+    absolute: AbsoluteParams,
+) -> None:
+    """The idle and the absolute measurement side by side, each in its own shell; one after
+    the other when the device keeps one session at a time."""
+    idle_shell = await _open_for(report, IDLE, open_shell)
+    if idle_shell is None:
+        busy = await _open_for(report, ABSOLUTE, open_shell)
+        if busy is not None:
+            await _shell_absolute(report, busy, absolute, _interval(absolute.resolution, None))
+        return
+    try:
+        busy_shell: _Shell | None = await open_shell()
+    except _Gone:
+        busy_shell = None  # refused while the idle shell is open: a limit of one
+    if busy_shell is not None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE):
+                await idle_shell.closed.wait()
+    if busy_shell is not None and not idle_shell.closed.is_set():
+        interval = _interval(absolute.resolution, idle.max_idle_seconds)
+        report.schedule = "side by side with the other wait, each in its own shell"
+        ended, _ = await asyncio.gather(
+            _shell_idle(report, idle_shell, idle),
+            _shell_absolute(report, busy_shell, absolute, interval),
+        )
+        _check_busy_gap(report, interval, ended)
+        return
+    # One session at a time: the second login ended the first, or was refused.
+    report.schedule = "one after the other: the device keeps one shell at a time"
+    await idle_shell.aclose()
+    if busy_shell is not None:
+        await busy_shell.aclose()
+    shell = await _open_for(report, IDLE, open_shell)
+    ended = await _shell_idle(report, shell, idle) if shell is not None else None
+    busy = await _open_for(report, ABSOLUTE, open_shell)
+    if busy is not None:
+        await _shell_absolute(report, busy, absolute, _interval(absolute.resolution, ended))
+
+
+def _check_busy_gap(report: _Report, interval: float, idle_end: float | None) -> None:
+    """A busy session that ended proves an absolute limit only if its requests came more
+    often than the device's idle timeout: else it may have idled out."""
+    result = report.results.get(ABSOLUTE.id)
+    if result is None or result.verdict is not Verdict.PASS:
+        return
+    if idle_end is None or interval < idle_end:
+        return
+    details: dict[str, JSONValue] = {}
+    for evidence in result.evidence:
+        details.update(evidence.details)
+    details["idle_end"] = round(idle_end, 2)
+    report.add(
+        ABSOLUTE,
+        Verdict.INCONCLUSIVE,
+        f"the busy session ended, but this device also ends a session idle for "
+        f"{idle_end:.1f} s, not longer than the {interval:g} s between the busy session's "
+        "requests: it may have idled out.",
+        details,
+    )
 
 
 async def _shell_concurrent(
@@ -994,14 +1234,8 @@ async def _shell_concurrent(
             await shell.aclose()
 
 
-async def _shell_idle(
-    report: _Report, open_shell: Callable[[], Awaitable[_Shell]], params: IdleParams
-) -> float | None:
-    try:
-        shell = await open_shell()
-    except _Gone as exc:
-        report.add(IDLE, Verdict.INCONCLUSIVE, f"{exc}.")
-        return None
+async def _shell_idle(report: _Report, shell: _Shell, params: IdleParams) -> float | None:
+    """Lets `shell` idle until the device closes it or `top` passed; how long it lived."""
     try:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(0.0, shell.opened + params.top - time.monotonic())):
@@ -1049,17 +1283,9 @@ async def _shell_idle(
 
 
 async def _shell_absolute(
-    report: _Report,
-    open_shell: Callable[[], Awaitable[_Shell]],
-    params: AbsoluteParams,
-    idle_lo: float | None,
+    report: _Report, shell: _Shell, params: AbsoluteParams, interval: float
 ) -> None:
-    try:
-        shell = await open_shell()
-    except _Gone as exc:
-        report.add(ABSOLUTE, Verdict.INCONCLUSIVE, f"no shell for the busy test: {exc}.")
-        return
-    interval = _interval(params.resolution, idle_lo)
+    """Keeps `shell` busy, a keystroke every `interval`, until it ends or `top` passed."""
     rows: list[JSONValue] = []
     last_alive = 0.0
     try:
@@ -1068,7 +1294,8 @@ async def _shell_absolute(
             if age >= params.top:
                 break
             with contextlib.suppress(Exception):
-                await shell.send()
+                async with asyncio.timeout(LOGIN_TIMEOUT):
+                    await shell.send()
             last_alive = age
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(interval, params.top - age)):
@@ -1097,6 +1324,14 @@ class MqttKeepAlive(ServiceProbe):
     uses = frozenset({VALID_CREDENTIALS})
     provides = frozenset({ACCOUNT_CHECKS})  # ordering only: runs before auth.lockout
 
+    def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
+        keep = ctx.params(MQTT_KEEPALIVE, KeepAliveParams).keepalive_seconds
+        if not keep:
+            return 0.0
+        # the control CONNECT, up to two CONNECTs (3.1.1, then 5.0), the silent wait
+        connects = 3 * (ctx.net.limits.connect_timeout + ctx.net.limits.read_timeout)
+        return JOB_MARGIN + connects + 1.5 * keep + 2.0
+
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         params = ctx.params(MQTT_KEEPALIVE, KeepAliveParams)
         report = _Report(ctx, service, f"{service} on {ctx.target.address}")
@@ -1107,6 +1342,10 @@ class MqttKeepAlive(ServiceProbe):
                 Verdict.SKIPPED,
                 "the profile sets no keepalive_seconds, so nothing was measured.",
             )
+            return list(report.results.values())
+        nobody = await _broker_accepts_anyone(ctx, service)
+        if nobody:
+            report.add(MQTT_KEEPALIVE, Verdict.NOT_APPLICABLE, nobody)
             return list(report.results.values())
         credential = _credential(ctx, service)
         if credential is None:
@@ -1139,6 +1378,23 @@ class MqttKeepAlive(ServiceProbe):
             finally:
                 await stream.aclose()
         return list(report.results.values())
+
+
+async def _broker_accepts_anyone(ctx: ProbeContext, service: Service) -> str:
+    """Why the broker authenticates nobody ("" when it refused a random control login or
+    the control could not be judged)."""
+    control = Credential(
+        f"shinsa-nobody-{secrets.token_hex(4)}", secrets.token_urlsafe(12), "control"
+    )
+    run = await mqtt_login.try_logins(ctx.net, service, [control], with_control=False)
+    seen = run.attempts[0] if run.attempts else None
+    if seen is None or seen.outcome is not Outcome.ACCEPTED:
+        return ""
+    return (
+        f"the broker accepted a random control login (user {control.username!r}, which "
+        f"does not exist: {seen.detail[:80]}): it authenticates nobody, so there is no "
+        "authenticated session whose end matters; any client may connect again at will."
+    )
 
 
 async def _connack(

@@ -22,7 +22,7 @@ from scanner.fingerprint import fingerprint
 from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.plan import Job, plan
-from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe
+from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe, job_deadline
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -249,8 +249,11 @@ async def _run_job(
                 )
             )
         return
+    # The deadline follows the profile's waits: a probe that waits out a 300 s idle limit
+    # and a 300 s lock says so, and gets that long even when job_timeout is shorter.
+    deadline = job_deadline(request.job_timeout, job.probe.time_needed(ctx, job.service))
     try:
-        async with asyncio.timeout(request.job_timeout):
+        async with asyncio.timeout(deadline):
             probe = job.probe
             if isinstance(probe, ServiceProbe) and job.service is not None:
                 results = await probe.run(ctx, job.service)
@@ -259,7 +262,7 @@ async def _run_job(
             else:
                 raise ProbeContractError(f"{job.describe()}: no way to run this probe")
     except TimeoutError:
-        results = _errors(ctx, job, f"did not finish within {request.job_timeout:g} s", "timeout")
+        results = _errors(ctx, job, f"did not finish within {deadline:g} s", "timeout")
     except Exception as exc:
         results = _errors(ctx, job, f"failed: {type(exc).__name__}: {exc}"[:300], "exception")
     duration = time.monotonic() - t0

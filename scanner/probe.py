@@ -34,6 +34,20 @@ class NoParams(Params):
 
 P = TypeVar("P", bound=Params)
 
+#: The longest one job may claim (6 h: a bench unit's acceptance scan left running for an
+#: afternoon). A probe declares what its waits need from the profile's parameters
+#: (`Probe.time_needed`). One service measured with the largest limits the session and
+#: lockout parameters accept stays under it; a claim above it is a profile asking more of
+#: one check than a scan should wait, and its job ends as `error` at this ceiling. An
+#: operator's own larger job_timeout is kept.
+MAX_DECLARED_SECONDS = 6 * 3600.0
+
+
+def job_deadline(job_timeout: float, declared: float) -> float:
+    """The deadline of one job: the engine's job_timeout, or longer when the probe declared
+    that the profile's waits need longer (at most MAX_DECLARED_SECONDS)."""
+    return max(job_timeout, min(max(declared, 0.0), MAX_DECLARED_SECONDS))
+
 
 @dataclass(frozen=True, slots=True)
 class Check:
@@ -95,6 +109,13 @@ class Probe(abc.ABC):
     uses: ClassVar[frozenset[FactKey[Any]]] = frozenset()
     intrusive: ClassVar[bool] = False  # may lock accounts or change device state
     max_attempts: ClassVar[int | None] = None  # login attempts it may spend
+
+    def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
+        """Seconds one job of this probe may legitimately take with the profile's
+        parameters: its waits plus margins for logins. The engine's deadline for the job is
+        `job_deadline(job_timeout, this)`; 0 claims nothing beyond job_timeout."""
+        del ctx, service
+        return 0.0
 
 
 class ServiceProbe(Probe):

@@ -1,5 +1,5 @@
-"""OpenSSH and dropbear for the lockout interop tests, on 127.0.61.0/24, each logging in a
-temporary local user.
+"""OpenSSH, dropbear and mosquitto for the lockout and session-expiry interop tests, on
+127.0.74.0/24 (this suite's block), each SSH server logging in a temporary local user.
 
 - `faillock_sshd`: OpenSSH with PAM, whose auth stack is pam_faillock around pam_unix
   (Debian bookworm's OpenSSH 9.2 has no PerSourcePenalties, 9.8+). sshd names its PAM
@@ -9,6 +9,8 @@ temporary local user.
 - `plain_sshd`: OpenSSH without PAM, checking /etc/shadow itself, with extra options
   (e.g. `MaxAuthTries`).
 - `dropbear`: dropbear (Debian builds it without PAM), which has no lockout at all.
+- `anonymous_mosquitto`: mosquitto with `allow_anonymous true` and no password file, as
+  Debian ships it for a local broker: it accepts every client, whatever login it sends.
 
 Like tls_daemons.py, nothing here imports pytest: a missing binary raises `MissingBinary`
 naming the Debian package, a daemon that dies or never answers raises `DaemonFailed` with
@@ -33,10 +35,12 @@ from tests.interop.tls_daemons import START_TIMEOUT, DaemonFailed, MissingBinary
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-#: This suite's addresses, one daemon each, so every daemon keeps port 22.
-FAILLOCK_SSHD_ADDRESS = "127.0.61.1"
-MAXAUTHTRIES_SSHD_ADDRESS = "127.0.61.2"
-DROPBEAR_ADDRESS = "127.0.61.3"
+#: This suite's addresses, one daemon each, so every daemon keeps its standard port.
+FAILLOCK_SSHD_ADDRESS = "127.0.74.1"
+MAXAUTHTRIES_SSHD_ADDRESS = "127.0.74.2"
+DROPBEAR_ADDRESS = "127.0.74.3"
+ANONYMOUS_MOSQUITTO_ADDRESS = "127.0.74.20"
+MQTT_PORT = 1883
 
 USER_PREFIX = "shinsa-lock-"
 #: How long userdel is retried while an sshd child of the test still runs as the user.
@@ -127,11 +131,16 @@ def _answers(address: str, port: int) -> bool:
 
 @contextlib.contextmanager
 def _serve(
-    name: str, argv: Sequence[str], address: str, directory: Path, tally_dir: Path | None = None
+    name: str,
+    argv: Sequence[str],
+    address: str,
+    directory: Path,
+    tally_dir: Path | None = None,
+    port: int = 22,
 ) -> Iterator[Daemon]:
-    if _answers(address, 22):
+    if _answers(address, port):
         # Readiness is "the port answers": a leftover server there would fake it.
-        raise DaemonFailed(f"{name}: {address}:22 is already taken by another process")
+        raise DaemonFailed(f"{name}: {address}:{port} is already taken by another process")
     with (directory / f"{name}.log").open("wb") as out:
         proc = subprocess.Popen(
             list(argv),
@@ -140,15 +149,15 @@ def _serve(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: teardown stops its children too
         )
-    daemon = Daemon(name, address, 22, directory, proc, tally_dir)
+    daemon = Daemon(name, address, port, directory, proc, tally_dir)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(address, 22):
+        while not _answers(address, port):
             if proc.poll() is not None:
                 raise DaemonFailed(f"{name} exited with {proc.returncode}:\n{daemon.log_tail()}")
             if time.monotonic() > deadline:
                 raise DaemonFailed(
-                    f"{name} not answering on {address}:22 after {START_TIMEOUT:g} s:\n"
+                    f"{name} not answering on {address}:{port} after {START_TIMEOUT:g} s:\n"
                     f"{daemon.log_tail()}"
                 )
             time.sleep(0.05)
@@ -287,6 +296,25 @@ def dropbear(address: str, directory: Path, *, idle_timeout: int = 0) -> Iterato
         *(("-I", str(idle_timeout)) if idle_timeout else ()),
     ]
     with _serve(name, argv, address, directory) as daemon:
+        yield daemon
+
+
+@contextlib.contextmanager
+def anonymous_mosquitto(address: str, directory: Path) -> Iterator[Daemon]:
+    """mosquitto on `address`:1883 letting every client in (`allow_anonymous true`, no
+    password file): a login with any user name and password is accepted."""
+    binary = require("/usr/sbin/mosquitto", "mosquitto")
+    name = "mosquitto-anonymous"
+    directory = directory / name
+    directory.mkdir(parents=True)
+    cfg = directory / "mosquitto.conf"
+    # `user root` keeps it from switching to the mosquitto user, which cannot read `directory`.
+    cfg.write_text(
+        f"user root\nlistener {MQTT_PORT} {address}\nallow_anonymous true\n"
+        "persistence false\nlog_dest stderr\nlog_type all\n"
+    )
+    argv = [binary, "-c", str(cfg)]
+    with _serve(name, argv, address, directory, port=MQTT_PORT) as daemon:
         yield daemon
 
 

@@ -1,16 +1,21 @@
 """auth.lockout against real OpenSSH and dropbear (Debian bookworm), through the whole
 intrusive scan with the profile's test account, a temporary local user.
 
-The daemons (tests/interop/lockout_daemons.py; this suite owns 127.0.61.0/24):
+The daemons (tests/interop/lockout_daemons.py; this suite owns 127.0.74.0/24):
 - OpenSSH 9.2 with PAM and pam_faillock (deny=3, unlock_time=5): a real account lock,
   measured exactly (OpenSSH's own PerSourcePenalties only came in 9.8);
 - OpenSSH with `MaxAuthTries 2` and no PAM: it ends a connection after two failures, and
   that is no lockout, because a new connection starts the count again;
-- dropbear, which has no lockout at all.
+- dropbear, which has no lockout at all;
+- mosquitto with `allow_anonymous true`, which lets every login in: there is nothing to
+  lock, so the check is not applicable (and so is the broker's keep-alive check).
 """
 
 from __future__ import annotations
 
+import secrets
+import shutil
+import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
@@ -188,3 +193,74 @@ async def test_a_server_without_lockout_fails_even_when_it_ends_connections(
     assert "no lock" in result.reason, info
     assert details(result)["reaction"] == "none", info
     assert timeline(result) == [RIGHT_OK, *[WRONG] * MAX_ATTEMPTS, RIGHT_OK], info
+
+
+@pytest.fixture
+def anonymous_mosquitto(tmp_path: Path) -> Iterator[Daemon]:
+    yield from _up(
+        lockout_daemons.anonymous_mosquitto(lockout_daemons.ANONYMOUS_MOSQUITTO_ADDRESS, tmp_path)
+    )
+
+
+def mosquitto_pub_with_a_random_login(daemon: Daemon) -> subprocess.CompletedProcess[bytes]:
+    """Ground truth: Debian's own client publishes with a login nobody planted."""
+    binary = shutil.which("mosquitto_pub")
+    if binary is None:
+        pytest.fail("mosquitto_pub not found: install the Debian package mosquitto-clients")
+    return subprocess.run(
+        [
+            *(binary, "-h", daemon.address, "-p", str(daemon.port)),
+            *("-u", f"nobody-{secrets.token_hex(4)}", "-P", secrets.token_urlsafe(12)),
+            *("-t", "shinsa/ground-truth", "-m", "hello", "-q", "1"),
+        ],
+        capture_output=True,
+        timeout=15,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("with_account", [False, True], ids=["no-account", "test-account"])
+async def test_a_broker_that_lets_everyone_in_has_no_lockout_to_measure(
+    anonymous_mosquitto: Daemon,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    with_account: bool,
+) -> None:
+    # Given mosquitto with allow_anonymous true and no password file, which (ground truth,
+    # by its own client) accepts a random user name and password
+    daemon = anonymous_mosquitto
+    published = mosquitto_pub_with_a_random_login(daemon)
+    assert published.returncode == 0, (published.stderr, daemon.log_tail())
+    # When an intrusive scan measures lockout on it, with or without a test account
+    # (whatever account is named, the broker lets it in), and the keep-alive check is asked
+    profile = "profile: interop-lockout-anonymous\nextends: base\nallow_intrusive: true\n"
+    if with_account:
+        monkeypatch.setenv(PASSWORD_ENV, secrets.token_urlsafe(12))
+        profile += f"test_account: {{username: operator, password_env: {PASSWORD_ENV}}}\n"
+    profile += (
+        f"params:\n  auth.lockout: {{max_attempts: {MAX_ATTEMPTS}, max_wait_seconds: 30}}\n"
+        "  session.mqtt-keepalive: {keepalive_seconds: 2}\n"
+    )
+    results = await scan_daemon(
+        tmp_path,
+        address=daemon.address,
+        label=daemon.name,
+        profile_yaml=profile,
+        tcp=(daemon.port,),
+        job_timeout=60.0,
+    )
+    on_broker = {r.check_id: r for r in results if r.service_key == f"tcp/{daemon.port}"}
+    # Then auth.lockout is not applicable, saying why, after one wrong login was accepted
+    # (no failure was ever counted, so no "fail" for a lock that cannot exist)
+    lockout = on_broker["auth.lockout"]
+    info = f"{lockout.verdict.value}: {lockout.reason}\n{details(lockout)}\n{daemon.log_tail()}"
+    assert lockout.verdict is Verdict.NOT_APPLICABLE, info
+    assert "authenticates nobody" in lockout.reason, info
+    wrong = [row for row in timeline(lockout) if row[1] == "wrong"]
+    assert wrong == [(wrong[0][0], "wrong", "accepted")], info
+    # and so is every session check on it: there is no authenticated session to end
+    sessions = {k: r for k, r in on_broker.items() if k.startswith("session.")}
+    assert "session.mqtt-keepalive" in sessions, on_broker
+    for check, result in sessions.items():
+        assert result.verdict is Verdict.NOT_APPLICABLE, (check, result.reason)
+        assert "authenticates nobody" in result.reason, (check, result.reason)

@@ -2,7 +2,7 @@
 with the profile's test account, a temporary local user, and a limit of 8 s idle judged at
 1 s resolution: a shell still open after 9 s fails.
 
-The daemons (tests/interop/expiry_daemons.py; this suite owns 127.0.62.0/24):
+The daemons (tests/interop/expiry_daemons.py; this suite owns 127.0.74.0/24):
 - dropbear 2022.83 with `-I 4`, which ends a connection after 4 s without a packet either
   way, and dropbear without it, which never ends an idle one;
 - OpenSSH 9.2 with `ChannelTimeout session:*=5s` (new in 9.2), which closes a session
@@ -13,6 +13,11 @@ The daemons (tests/interop/expiry_daemons.py; this suite owns 127.0.62.0/24):
 - OpenSSH 9.2 with `ClientAliveInterval`/`ClientAliveCountMax`, often configured as the
   "SSH idle timeout", which only ends clients that stop answering.
 
+And the commonest failure, a server with no timeout and no session limit at all (dropbear
+as Debian ships it), measured for all three limits at once with a job_timeout shorter than
+any of the waits: each must read `fail` with the time waited, the waits side by side
+within the deadline the profile's limits give the job.
+
 The probe's shell sends nothing after the login (no keystroke, no SSH keepalive) and the
 server sends nothing after the prompt, so the shell is idle both ways from the prompt on.
 Both servers keep time in whole seconds, so a timeout of T s fires after T - 1 < t ≤ T s of
@@ -21,11 +26,30 @@ real idleness: within the 1 s resolution of T.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
 from typing import TYPE_CHECKING
 
 import pytest
 
-from scanner.model import Verdict
+from probes.registry import all_checks
+from probes.session_expiry import (
+    AbsoluteParams,
+    ConcurrentParams,
+    IdleParams,
+    SessionExpiry,
+    expiry_seconds,
+)
+from scanner.credential_lists import CredentialCatalog
+from scanner.engine import ScanRequest, scan
+from scanner.model import Target, Verdict
+from scanner.net import Limits
+from scanner.ports import PortSet
+from scanner.profiles import load_profile
+from scanner.progress import Reporter
+from scanner.scope import Scope
+from scanner.store import Store
 from tests.interop import expiry_daemons, lockout_daemons
 from tests.interop.scanning import scan_daemon
 from tests.interop.tls_daemons import DaemonFailed, MissingBinary
@@ -263,3 +287,141 @@ async def test_openssh_client_alive_keeps_an_idle_healthy_client_so_it_fails(
     open_after = seconds(result, "open_after")
     assert MAX_IDLE + RESOLUTION <= open_after < MAX_IDLE + RESOLUTION + 2, info
     assert SSHD_CLIENT_ALIVE_LOG not in client_alive_sshd.log_tail(), info
+
+
+#: The three limits of the no-timeout test: each wait is 8 + 1 s, far above job_timeout.
+WAIT_LIMIT = 8
+MAX_SESSIONS = 2
+SHORT_JOB_TIMEOUT = 3.0
+LIMITS = Limits(connect_timeout=2.0, read_timeout=5.0)
+
+
+@pytest.fixture
+def no_timeout_dropbear(tmp_path: Path, user: LocalUser) -> Iterator[Daemon]:
+    del user
+    yield from _up(lockout_daemons.dropbear(expiry_daemons.NO_TIMEOUT_DROPBEAR_ADDRESS, tmp_path))
+
+
+def ssh_sessions_idle_past(
+    daemon: Daemon, user: LocalUser, seconds: int, n: int
+) -> list[subprocess.Popen[bytes]]:
+    """Ground truth by OpenSSH's own client: `n` logins at once, each idle on the server
+    (`sleep`: nothing sent either way) for `seconds`, then asked to answer."""
+    ssh = shutil.which("ssh")
+    sshpass = shutil.which("sshpass")
+    if ssh is None or sshpass is None:
+        pytest.fail("ssh or sshpass not found: install openssh-client and sshpass")
+    argv = [
+        *(sshpass, "-e", ssh, "-p", str(daemon.port)),
+        *("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"),
+        *("-o", "PubkeyAuthentication=no", "-o", "ServerAliveInterval=0"),
+        f"{user.name}@{daemon.address}",
+        f"sleep {seconds}; echo still-logged-in",
+    ]
+    env = {"SSHPASS": user.password, "PATH": "/usr/bin:/bin"}
+    return [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        for _ in range(n)
+    ]
+
+
+async def scan_expiry_only(
+    daemon: Daemon, user: LocalUser, tmp_path: Path
+) -> tuple[list[Result], float]:
+    """A scan of port 22 by the session-expiry probe alone (no login guessing beside it),
+    with all three limits and a job_timeout below every wait; its results and wall time."""
+    profile_file = tmp_path / "no-timeout.yaml"
+    profile_file.write_text(
+        "profile: interop-no-timeout\nextends: base\n"
+        f"test_account: {{username: {user.name}, password_env: {PASSWORD_ENV}}}\n"
+        "params:\n"
+        f"  session.idle-timeout: {{max_idle_seconds: {WAIT_LIMIT}, resolution_seconds: 1}}\n"
+        f"  session.absolute-timeout: {{max_session_seconds: {WAIT_LIMIT}, "
+        "resolution_seconds: 1}\n"
+        f"  session.concurrent-limit: {{max_sessions: {MAX_SESSIONS}}}\n"
+    )
+    profile = load_profile(str(profile_file), all_checks())
+    request = ScanRequest(
+        targets=(Target(daemon.address, daemon.name),),
+        scope=Scope.of([daemon.address]),
+        ports=PortSet((daemon.port,), ()),
+        profile=profile,
+        limits=LIMITS,
+        job_timeout=SHORT_JOB_TIMEOUT,
+        registry=(SessionExpiry,),
+        credentials=CredentialCatalog(),  # no login is guessed: the profile names the account
+    )
+    with Store(tmp_path / "scan.sqlite") as store:
+        store.start_run(
+            "r",
+            profile_id=profile.id,
+            profile_digest=profile.digest,
+            scanner_version="test",
+            request={},
+            targets=[(daemon.address, daemon.name)],
+        )
+        started = time.monotonic()
+        await scan(request, store, "r", Reporter())
+        took = time.monotonic() - started
+        return store.results("r"), took
+
+
+async def test_a_server_without_any_timeout_fails_all_three_waits_side_by_side(
+    no_timeout_dropbear: Daemon, user: LocalUser, tmp_path: Path
+) -> None:
+    daemon = no_timeout_dropbear
+    idle = IdleParams(max_idle_seconds=WAIT_LIMIT, resolution_seconds=1)
+    absolute = AbsoluteParams(max_session_seconds=WAIT_LIMIT, resolution_seconds=1)
+    # Given dropbear without -I, which (ground truth: OpenSSH's client, three logins at
+    # once, each idle past the limit and its resolution) keeps every session
+    truth = ssh_sessions_idle_past(daemon, user, int(idle.top) + 1, MAX_SESSIONS + 1)
+    # When the profile limits idle time and session time to 8 s and sessions to 2, and the
+    # engine's job_timeout (3 s) is shorter than either wait
+    results, took = await scan_expiry_only(daemon, user, tmp_path)
+    by_check = {r.check_id: r for r in results}
+    for proc in truth:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, (err, daemon.log_tail())
+        assert out.strip() == b"still-logged-in", (out, err)
+    infos = {c: explain(r, daemon) for c, r in by_check.items()}
+    # Then each check fails, none an error: the job got the deadline the limits need
+    assert {c: r.verdict for c, r in by_check.items()} == {
+        "session.idle-timeout": Verdict.FAIL,
+        "session.absolute-timeout": Verdict.FAIL,
+        "session.concurrent-limit": Verdict.FAIL,
+    }, infos
+    # with the time waited in the reason and the evidence
+    idle_result = by_check["session.idle-timeout"]
+    assert "an idle shell was still open after" in idle_result.reason, infos
+    assert f"(limit {WAIT_LIMIT} s)" in idle_result.reason, infos
+    assert idle.top <= seconds(idle_result, "open_after") < idle.top + 2, infos
+    busy = by_check["session.absolute-timeout"]
+    assert "still open" in busy.reason, infos
+    assert f"(limit {WAIT_LIMIT} s)" in busy.reason, infos
+    rows = details(busy)["timeline"]
+    assert isinstance(rows, list), infos
+    last = rows[-1]
+    assert isinstance(last, dict), infos
+    age = last["age"]
+    assert isinstance(age, float), infos
+    assert age >= absolute.top, infos
+    many = by_check["session.concurrent-limit"]
+    assert f"{MAX_SESSIONS + 1} sessions of one account were open at once" in many.reason, infos
+    # and the two waits ran side by side: the job took about one wait, not two, and
+    # longer than job_timeout, within the deadline the limits give it
+    for check in ("session.idle-timeout", "session.absolute-timeout"):
+        schedule = details(by_check[check])["schedule"]
+        assert isinstance(schedule, str), infos[check]
+        assert schedule.startswith("side by side"), infos[check]
+    duration = idle_result.duration
+    assert duration is not None
+    deadline = expiry_seconds(
+        idle,
+        absolute,
+        ConcurrentParams(max_sessions=MAX_SESSIONS),
+        web=False,
+        request_seconds=LIMITS.connect_timeout + 3 * LIMITS.read_timeout,
+    )
+    assert SHORT_JOB_TIMEOUT < idle.top <= duration < idle.top + absolute.top, (duration, infos)
+    assert duration < deadline, (duration, deadline)
+    assert took < deadline, (took, deadline)
