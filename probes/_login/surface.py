@@ -26,7 +26,13 @@ from urllib.parse import urljoin
 import httpx
 
 from probes._login.surface_request import SentLogin, carries, describe_answer, read_login
-from probes._login.surface_scripts import find_script_login, page_scripts
+from probes._login.surface_scripts import (
+    base_href,
+    find_script_login,
+    full_path,
+    module_imports,
+    page_scripts,
+)
 from scanner.browser import BrowserUnavailable
 from scanner.facts import LoginSurface, on_service
 
@@ -50,6 +56,7 @@ MAX_REQUESTS = 400  # requests remembered per page
 MAX_PAGE = 512 * 1024  # bytes of the start page read
 MAX_SCRIPT = 2 * 1024 * 1024  # bytes read of one script
 MAX_SCRIPT_TOTAL = 8 * 1024 * 1024  # bytes read of all scripts of a page
+MAX_SCRIPT_FILES = 96  # script files and imported modules read per page
 MAX_ANSWER = 16 * 1024  # bytes of the control's answer described
 # Library bundles rarely hold the app's own login code: read them last.
 _LIBRARY = re.compile(
@@ -110,7 +117,8 @@ class SurfaceSearch:
 
 @dataclass(frozen=True, slots=True)
 class _StartPage:
-    url: str
+    url: str  # where the page was found, after the server's redirects
+    requested: str  # the URL asked for first (the app's root)
     status: int
     headers: httpx.Headers
     html: str
@@ -328,7 +336,7 @@ async def _answer(
 async def _start_page(net: DeviceNetwork, service: Service, path: str) -> _StartPage | None:
     """GET the start page, following up to three redirects on the same service."""
     async with net.http(service) as client:
-        url = str(client.base_url.join(path))
+        url = first = str(client.base_url.join(path))
         for _ in range(4):
             got = await _get(client, url, MAX_PAGE)
             if got is None:
@@ -341,7 +349,7 @@ async def _start_page(net: DeviceNetwork, service: Service, path: str) -> _Start
                     break
                 url = nxt
                 continue
-            return _StartPage(url, status, headers, body.decode("utf-8", "replace"))
+            return _StartPage(url, first, status, headers, body.decode("utf-8", "replace"))
     return None
 
 
@@ -364,38 +372,54 @@ async def _get(
 async def _from_scripts(
     net: DeviceNetwork, service: Service, page: _StartPage
 ) -> LoginSurface | None:
-    """A surface written in the page's scripts, or None: never a guessed endpoint."""
+    """A surface written in the page's scripts, or None: never a guessed endpoint.
+
+    Reads the page's inline scripts, then its script files and the ES modules they import
+    (breadth first, the app's own before library bundles), within MAX_SCRIPT_FILES and
+    MAX_SCRIPT_TOTAL bytes. An absolute path found in one file may have its prefix written
+    in another (an API client's base), so reading goes on to the end of the bounds; a
+    relative path resolves against `<base href>`, else the URL first asked for (JavaScript
+    API clients build on the app's root, not on the login page a server redirected to)."""
     sources, inline = page_scripts(page.html)
+    texts: list[str] = []
+    found: ScriptLogin | None = None
     for text in inline:
-        found = find_script_login(text)
-        if found is not None:
-            return _script_surface(service, page.url, found)
-    urls = [u for u in (urljoin(page.url, s) for s in sources) if on_service(u, service)]
-    urls.sort(key=lambda u: bool(_LIBRARY.search(u.rsplit("/", 1)[-1])))
+        texts.append(text)
+        found = found or find_script_login(text)
+    queue = [u for u in (urljoin(page.url, s) for s in sources) if on_service(u, service)]
+    queue.sort(key=lambda u: bool(_LIBRARY.search(u.rsplit("/", 1)[-1])))
+    seen = set(queue)
     budget = MAX_SCRIPT_TOTAL
     async with net.http(service) as client:
-        for url in urls:
-            if budget <= 0:
-                break
+        for _ in range(MAX_SCRIPT_FILES):
+            if not queue or budget <= 0 or (found is not None and not found.path.startswith("/")):
+                break  # a relative path needs no prefix from other files
+            url = queue.pop(0)
             got = await _get(client, url, min(MAX_SCRIPT, budget))
             if got is None or got[0] != 200:
                 continue
             budget -= len(got[2])
-            found = find_script_login(got[2].decode("utf-8", "replace"))
-            if found is not None:
-                surface = _script_surface(service, page.url, found)
-                if surface is not None:
-                    return surface
-    return None
+            text = got[2].decode("utf-8", "replace")
+            texts.append(text)
+            for spec in module_imports(text):
+                nxt = urljoin(url, spec)
+                if nxt not in seen and on_service(nxt, service):
+                    seen.add(nxt)
+                    queue.append(nxt)
+            found = found or find_script_login(text)
+    return _script_surface(service, page, found, texts) if found is not None else None
 
 
-def _script_surface(service: Service, page_url: str, found: ScriptLogin) -> LoginSurface | None:
-    url = urljoin(page_url, found.path)
+def _script_surface(
+    service: Service, page: _StartPage, found: ScriptLogin, texts: list[str]
+) -> LoginSurface | None:
+    base = urljoin(page.url, base_href(page.html)) if base_href(page.html) else page.requested
+    url = urljoin(base, full_path(found.path, texts))
     if not on_service(url, service):
         return None
     return LoginSurface(
         service=service,
-        page_url=page_url,
+        page_url=page.url,
         url=url,
         method=found.method,
         content_type=found.content_type,

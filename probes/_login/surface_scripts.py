@@ -18,7 +18,7 @@ from probes._login.surface_request import FORM, JSON
 
 MAX_SCRIPTS = 12  # <script> elements read per page
 WINDOW = 800  # characters around an endpoint searched for its fields
-POST_DISTANCE = 400  # how far from a POST marker a literal may stand
+POST_DISTANCE = 800  # how far from a POST marker a literal may stand
 
 _LITERAL = re.compile(r"""(["'`])(/?(?:[\w.~-]+/)*[\w.~-]+/?)\1""")
 _LOGIN_SEGMENT = re.compile(
@@ -28,7 +28,8 @@ _LOGIN_SEGMENT = re.compile(
 )
 _STATIC = re.compile(r"\.(?:html?|js|mjs|css|png|svg|gif|jpe?g|ico|woff2?|ttf|map)$", re.I)
 _POST = re.compile(
-    r"""(?:["'`]POST["'`]|\.post\s*\(|method\s*[:=]\s*["'`]post["'`])""", re.IGNORECASE
+    r"""(?:["'`]POST["'`]|\.post(?:Json|Form)?\s*\(|method\s*[:=]\s*["'`]post["'`])""",
+    re.IGNORECASE,
 )
 _FIXED = ("client_id", "grant_type", "scope", "audience")
 _USER_KEYS = ("username", "userName", "user_name", "user", "login", "email", "account")
@@ -112,8 +113,50 @@ def find_script_login(text: str) -> ScriptLogin | None:
     else:
         user = _nearest_key(window, _USER_KEYS) or "username"
         password = _nearest_key(window, _PASSWORD_KEYS) or "password"
-        ctype = JSON if re.search(r"JSON\.stringify|application/json", window) else FORM
+        ctype = _content_type(window)
     return ScriptLogin(match.group(2), "POST", ctype, user, password, extra)
+
+
+_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}/[^"'\s]+\.m?js)["']""")
+
+
+def module_imports(text: str) -> list[str]:
+    """Relative ES module specifiers a script imports (`from "./chunk.js"`, `import("./x.js")`)."""
+    return list(dict.fromkeys(m.group(1) for m in _IMPORT.finditer(text)))
+
+
+def full_path(path: str, texts: list[str]) -> str:
+    """`path` with the prefix the scripts put before it elsewhere, when they write the whole
+    path once (an API client posts "/auth/login" to its base, and another line names
+    "/api/auth/login"): that path when the scripts write exactly one, else `path` itself."""
+    if not path.startswith("/"):
+        return path
+    pattern = re.compile(r"((?:/[\w.~-]+)+)" + re.escape(path) + r"""(?=["'`?])""")
+    longer = {m.group(1) + path for text in texts for m in pattern.finditer(text)}
+    return longer.pop() if len(longer) == 1 else path
+
+
+_JSON_HINT = re.compile(r"JSON\.stringify|application/json|postJson")
+_FORM_HINT = re.compile(
+    r"URLSearchParams|x-www-form-urlencoded|FormData|\$\.(?:ajax|post)\b|jQuery\.(?:ajax|post)\b"
+)
+
+
+def _content_type(window: str) -> str:
+    """JSON when the code says so; a form when it says so or uses jQuery (whose default it
+    is); otherwise JSON, the default of fetch-with-object wrappers, axios and Angular."""
+    if _JSON_HINT.search(window):
+        return JSON
+    return FORM if _FORM_HINT.search(window) else JSON
+
+
+_BASE = re.compile(r"""<base\s[^>]*href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+
+
+def base_href(html: str) -> str:
+    """The page's `<base href>`, or ""."""
+    m = _BASE.search(html[:65536])
+    return m.group(1) if m else ""
 
 
 def _is_url_argument(text: str, at: int) -> bool:

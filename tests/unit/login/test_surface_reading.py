@@ -16,7 +16,13 @@ from probes._login.surface_request import (
     describe_answer,
     read_login,
 )
-from probes._login.surface_scripts import find_script_login, page_scripts
+from probes._login.surface_scripts import (
+    base_href,
+    find_script_login,
+    full_path,
+    module_imports,
+    page_scripts,
+)
 
 USER, PW = "ctlabcdefgh", "Xy12Ab34Cd56Ef7Qz"
 URL = "http://127.0.71.5:8080/api/login"
@@ -195,3 +201,44 @@ def test_page_scripts_lists_sources_and_inline_code_but_not_data_blocks():
     sources, inline = page_scripts(html)
     assert sources == ["vendor/vendor.js?v=1", "/app.js"]
     assert inline == ["var a = 1;"]
+
+
+def test_an_api_client_posting_an_object_defaults_to_json_and_jquery_to_a_form():
+    angular = 'login(e){return d(this.$api.post("/auth/login",e))}'
+    found = find_script_login(angular)
+    assert found is not None
+    assert (found.path, found.content_type) == ("/auth/login", JSON)
+    jquery = '$.ajax({url: "/cgi-bin/login.cgi", type: "POST", data: {user: u, pwd: p}})'
+    found = find_script_login(jquery)
+    assert found is not None
+    assert (found.path, found.content_type) == ("/cgi-bin/login.cgi", FORM)
+    assert (found.username_field, found.password_field) == ("user", "pwd")
+
+
+def test_octoprint_style_post_json_to_a_url_held_in_a_variable():
+    js = (
+        'var loginUrl = "api/login"; var logoutUrl = "api/logout";\n'
+        + " " * 300
+        + "Client.prototype.login = function (username, password, remember) {\n"
+        "  var data = {user: username, pass: password, remember: !!remember};\n"
+        "  return this.base.postJson(loginUrl, data, opts); };"
+    )
+    found = find_script_login(js)
+    assert found is not None
+    assert (found.path, found.content_type) == ("api/login", JSON)
+    assert (found.username_field, found.password_field) == ("user", "pass")
+
+
+def test_module_imports_and_the_prefix_another_file_writes():
+    main = 'import{a as b}from"./chunk-AB12.js";const l=()=>import("./chunk-CD34.js");'
+    assert module_imports(main) == ["./chunk-AB12.js", "./chunk-CD34.js"]
+    config = "routes:[`${location.protocol}//${location.host}/api/auth/login`]"
+    assert full_path("/auth/login", [main, config]) == "/api/auth/login"
+    assert full_path("auth/login", [config]) == "auth/login"  # relative: left to the base
+    two = ['"/api/auth/login"', '"/v2/auth/login"']
+    assert full_path("/auth/login", two) == "/auth/login"  # ambiguous: not chosen
+
+
+def test_base_href_is_read_from_the_page():
+    assert base_href('<head><base href="/ui/"><script src="app.js"></script>') == "/ui/"
+    assert base_href("<head><title>x</title>") == ""
