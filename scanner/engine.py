@@ -19,6 +19,7 @@ from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.facts import SERVICES, Facts
 from scanner.fingerprint import fingerprint
+from scanner.identity import collect_identity
 from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.plan import Job, plan
@@ -174,6 +175,9 @@ async def _device(
     run.store.put_services(run.run_id, target.address, services)
     run.reporter.services_found(target.address, services)
     facts.put(SERVICES, services)
+    # What the device says it is (favicon, UPnP description, certificate names, industrial
+    # identity...): the default-credentials checks pick their vendor lists from it.
+    await collect_identity(dev, services, facts)
     profile = run.request.profile
     ctx = ProbeContext(
         target,
