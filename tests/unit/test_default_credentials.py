@@ -124,7 +124,7 @@ async def test_all_rejected_within_budget_passes_only_when_nothing_was_skipped()
     assert "admin/p•••••••" in result.reason
     assert "stay below the lockout threshold" in result.reason
     listed = result.evidence[0].details["list"]
-    assert listed == {  # type: ignore[comparison-overlap]
+    assert listed == {
         "name": CATALOG.select("http", {}, generic_top=25).list_name,
         "candidates": 5,
         "tried": 4,
