@@ -1,15 +1,30 @@
 """FTP login: USER/PASS on one control connection, as many times as the server allows.
 
-Oracle: `230` (to PASS, or to USER when no password is needed) is ACCEPTED; `530` is
-REJECTED, or LOCKED when its text says so; `421` (service not available, closing) is the
-server throttling: back off and retry, THROTTLED if it persists. The anonymous login is just
-a credential ("anonymous" / "shinsa@example.invalid") the caller puts in the list.
+A server is judged by how it answers USER and PASS, not by how well its greeting follows
+RFC 959: any greeting code below 400 will do (1xx greetings are waited out), a multi-line
+reply ends at its own `code ` line or at any `ddd ` line (a device's banner whose text ends
+in `200 Ready` is still one greeting), and stray greeting lines that arrive before the
+answer to USER (`220 `, `200 ...`, never an answer to USER or PASS) are skipped.
+
+Oracle, each row a unit test (tests/unit/login/test_telnet_ftp.py):
+
+- `230` (to PASS, or to USER when no password is needed): ACCEPTED;
+- `530` (or `430`) to PASS, or `530` to USER (this user may not log in): REJECTED, or
+  LOCKED when its text says so: the only answers that prove a wrong login;
+- `421` (service not available, closing), a closed connection: the server throttling or
+  gone: back off and retry, THROTTLED if it persists;
+- `500`-`504` (command not understood), `332` (needs an account), any other code: the
+  server is not answering a login: ERROR, never REJECTED.
+
+The anonymous login is just a credential ("anonymous" / "shinsa@example.invalid") the
+caller puts in the list.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -45,6 +60,16 @@ class _Reply:
         self.text = text
 
 
+_FINAL_LINE = re.compile(r"\d{3}(?: |\Z)")
+#: Codes that never answer USER or PASS: greeting lines that came late (a `220-` block
+#: whose own text ended in `200 ...`, then pyftpdlib's bare `220 `).
+_STRAY = frozenset({120, 200, 220})
+MAX_STRAY = 4
+#: Answers to PASS (or USER) that prove the login was wrong: 530 "not logged in", and 430
+#: "invalid username or password" that some servers send instead.
+_REFUSED = frozenset({430, 530})
+
+
 class _Session:
     reusable = True
 
@@ -54,7 +79,12 @@ class _Session:
         self._timeout = timeout
 
     async def reply(self) -> _Reply:
-        """One reply, multi-line ones (`230-...` ... `230 ...`) joined; Dropped at EOF."""
+        """One reply, multi-line ones (`230-...` ... `230 ...`) joined; Dropped at EOF.
+
+        A multi-line reply ends at its own `code ` line, or at any other `ddd ` line: RFC
+        959 has servers pad text lines that start with digits, so such a line is a final
+        one (the rest, if any, is skipped as stray by the caller).
+        """
         lines: list[str] = []
         code = ""
         async with asyncio.timeout(self._timeout):
@@ -70,16 +100,28 @@ class _Session:
                     code = line[:3]
                     if line[3:4] != "-":
                         break
-                elif line.startswith(code + " ") or line == code:
+                elif line.startswith(code + " ") or line == code or _FINAL_LINE.match(line):
                     break
         return _Reply(int(code), " ".join(lines))
+
+    async def answer(self) -> _Reply:
+        """The answer to the command just sent, past stray greeting lines (bounded)."""
+        for _ in range(MAX_STRAY):
+            answer = await self.reply()
+            if answer.code not in _STRAY:
+                return answer
+        raise ValueError(f"only greeting lines, no answer: {answer.text[:80]!r}")
 
     async def greet(self) -> None:
         try:
             greeting = await self.reply()
+            for _ in range(MAX_STRAY):
+                if greeting.code >= 200:
+                    break
+                greeting = await self.reply()  # 120 "ready in n minutes": the next one
         except (ValueError, ReadLimitExceeded) as exc:
             raise Unsupported(f"not an FTP server: {device_text(str(exc), NOBODY)}") from exc
-        if greeting.code == 421 or greeting.code >= 400:
+        if greeting.code >= 400 or greeting.code < 200:
             raise Dropped(f"greeting {device_text(greeting.text, NOBODY)!r}", busy=True)
 
     async def _send(self, verb: str, argument: str) -> None:
@@ -89,13 +131,14 @@ class _Session:
 
     async def attempt(self, credential: Credential) -> Attempt:
         started = time.monotonic()
+        verb = "USER"
         try:
             await self._send("USER", credential.username)
-            answer = await self.reply()
-            if answer.code == 331 or answer.code == 332:
-                started = time.monotonic()
+            answer = await self.answer()
+            if answer.code == 331:
+                started, verb = time.monotonic(), "PASS"
                 await self._send("PASS", credential.password)
-                answer = await self.reply()
+                answer = await self.answer()
         except (ValueError, ReadLimitExceeded) as exc:
             self.reusable = False
             return attempt(credential, Outcome.ERROR, device_text(str(exc), credential), started)
@@ -104,6 +147,11 @@ class _Session:
             return attempt(
                 credential, Outcome.ERROR, f"no reply within {self._timeout:g} s", started
             )
+        return await self._judge(credential, verb, answer, started)
+
+    async def _judge(
+        self, credential: Credential, verb: str, answer: _Reply, started: float
+    ) -> Attempt:
         detail = device_text(answer.text, credential)
         if answer.code == 230:
             self.reusable = False
@@ -113,12 +161,18 @@ class _Session:
             return attempt(credential, Outcome.ACCEPTED, detail, started)
         if answer.code == 421:
             raise Dropped(f"server answered {detail!r}", busy=True)
-        if looks_locked(answer.text):
+        if answer.code >= 400 and looks_locked(answer.text):
             return attempt(credential, Outcome.LOCKED, detail, started)
-        if answer.code == 530:
+        if answer.code in _REFUSED and (verb == "PASS" or answer.code == 530):
+            if verb == "USER":
+                detail = f"username refused: {detail}"
             return attempt(credential, Outcome.REJECTED, detail, started)
         self.reusable = False
-        return attempt(credential, Outcome.ERROR, f"unexpected reply {detail!r}", started)
+        if 500 <= answer.code <= 504:
+            why = f"{verb} not understood: not a login answer"
+        else:
+            why = f"unexpected reply to {verb}"
+        return attempt(credential, Outcome.ERROR, f"{why}: {detail!r}", started)
 
 
 async def _open(stream: BoundedStream, timeout: float) -> _Session:

@@ -1,13 +1,24 @@
-"""Telnet login: option negotiation, `login:`/`Password:` prompts, a shell prompt as oracle.
+"""Telnet login: option negotiation, login prompts, a shell prompt as oracle.
 
-Negotiation: the client refuses every option (WONT/DONT) except that it lets the server
-echo and suppress go-ahead (DO ECHO, DO SGA, WILL SGA), which is what a login needs.
+Negotiation follows RFC 1143's rules (see `TelnetDecoder`): every request that changes an
+option is answered, so servers that wait for acknowledgements (Twisted, BSD-derived
+telnetds) go on; the client only agrees that the server echoes and suppresses go-ahead.
+Prompts are read from the last line of text with terminal escape sequences removed:
+`login:`, `login as:`, `Username:`, `User Name:`, `user:`, `Password:`... whether they come
+at once, late (within the timeout) or after a banner page; a page that asks to "press
+enter" gets an Enter (a few times at most).
 
-Oracle: after the password, ACCEPTED needs a shell prompt (`# `, `$ `, `> `, `% ` at the end
-of the output) or a post-login banner ("Last login", "BusyBox", "Welcome") followed by
-quiet, and in both cases no new login prompt and no failure text. "Login incorrect",
-"Authentication failed" or a new login prompt is REJECTED. A server that hangs up after N
-failures is simply reconnected.
+Oracle, each row a unit test (tests/unit/login/test_telnet_ftp.py):
+
+- after the password, a shell prompt (`# `, `$ `, `> `, `% `, `>>> `) or a post-login
+  banner followed by quiet, with no new login prompt and no failure text: ACCEPTED;
+- a failure message ("Login incorrect", "Authentication failed"...) or a fresh login or
+  password prompt after the password: REJECTED (LOCKED when the text says locked);
+- a login prompt again right after the username, with no failure message: ERROR (the
+  username may not even have arrived), as is no prompt at all, or text that is neither
+  prompt nor failure;
+- the connection closed without a failure message: the device throttling or gone: retried,
+  then THROTTLED. A server that hangs up after N failures is simply reconnected.
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ KEEP = 8 * 1024
 #: Quiet time after a shell prompt that confirms no login prompt follows.
 CONFIRM = 0.3
 
-_LOGIN_PROMPT = re.compile(r"(?:login|username|user ?name|user)\s*:\s*\Z", re.I)
+_LOGIN_PROMPT = re.compile(r"(?:login(?: as)?|user ?(?:name|id)?|account)\s*:\s*\Z", re.I)
 _PASSWORD_PROMPT = re.compile(r"pass(?:word|wd|code)?\s*:\s*\Z", re.I)
 _SHELL_PROMPT = re.compile(r"[#$>%] ?\Z")
 _FAILED = re.compile(
@@ -51,19 +62,40 @@ _FAILED = re.compile(
     r"|invalid (?:login|user|password|credentials)|wrong password|bad password|permission denied",
     re.I,
 )
+#: A banner page that waits for a key before the login prompt.
+_PRESS_KEY = re.compile(r"press (?:enter|return|any key)\b.*\Z", re.I)
+MAX_PAGES = 3
+#: Terminal escape sequences (CSI, OSC, two-character ESC) and other control characters:
+#: a prompt behind `ESC c` or followed by `ESC [4h` is still a prompt.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?"
+    r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+)
 _BANNER = re.compile(r"last login|busybox|built-in shell|welcome|logged in|login successful", re.I)
 
 
 class TelnetDecoder:
     """Strips telnet commands from the byte stream and answers option requests.
 
+    Option state is kept per option and side, as RFC 1143 asks: a request that would
+    change the state is answered (accepted or refused), one that would not is ignored, so
+    negotiation cannot loop. Servers that wait for the acknowledgement of their own change
+    (Twisted's telnet stack: WILL ECHO before the password, WONT ECHO after it, and again
+    for the next login) need the second and later rounds answered too.
     Commands may be split across reads: the state persists between `feed()` calls.
     """
+
+    #: Most refusals of one option: a server that keeps asking for what was refused is not
+    #: negotiating (accepted changes need no bound: each one needs the server to flip the
+    #: option first, as Twisted does twice per login).
+    MAX_REFUSALS = 16
 
     def __init__(self) -> None:
         self._state = "data"  # data | iac | option | sb | sb_iac
         self._verb = 0
-        self._answered: set[tuple[int, int]] = set()
+        self._him: set[int] = set()  # options the server has enabled on its side
+        self._us: set[int] = set()  # options we have enabled on ours
+        self._refusals: dict[int, int] = {}
 
     def feed(self, data: bytes) -> tuple[bytes, bytes]:
         """(text bytes, negotiation replies to send)."""
@@ -94,18 +126,45 @@ class TelnetDecoder:
         return bytes(text), bytes(replies)
 
     def _answer(self, verb: int, option: int) -> bytes:
-        if (verb, option) in self._answered:
-            return b""  # answer each request once: no negotiation loops
-        self._answered.add((verb, option))
+        reply = self._reply(verb, option)
+        if not reply:
+            return b""
+        if (verb, reply) in ((WILL, DONT), (DO, WONT)):  # a refusal: the state stays
+            refused = self._refusals.get(option, 0)
+            if refused >= self.MAX_REFUSALS:
+                return b""
+            self._refusals[option] = refused + 1
+        return bytes((IAC, reply, option))
+
+    def _reply(self, verb: int, option: int) -> int:
+        """The verb to answer with, 0 for none (the request changes nothing)."""
         if verb == WILL:
-            return bytes((IAC, DO if option in (ECHO, SGA) else DONT, option))
+            if option in self._him:
+                return 0
+            if option in (ECHO, SGA):  # the server echoes (hides the password), no GA
+                self._him.add(option)
+                return DO
+            return DONT
+        if verb == WONT:
+            if option not in self._him:
+                return 0
+            self._him.discard(option)
+            return DONT  # acknowledge: the server may wait for it (Twisted does)
         if verb == DO:
-            return bytes((IAC, WILL if option == SGA else WONT, option))
-        return b""  # WONT/DONT: nothing was enabled that needs acknowledging
+            if option in self._us:
+                return 0
+            if option == SGA:
+                self._us.add(option)
+                return WILL
+            return WONT
+        if option not in self._us:  # DONT
+            return 0
+        self._us.discard(option)
+        return WONT
 
 
 def _last_line(text: str) -> str:
-    return re.split(r"[\r\n]", text)[-1]
+    return re.split(r"[\r\n]", _ESCAPES.sub("", text))[-1]
 
 
 class _Session:
@@ -150,6 +209,7 @@ class _Session:
         """Read up to the first prompt; a shell without one means no login is needed."""
         deadline = time.monotonic() + self._timeout
         buf = ""
+        pages = 0
         while time.monotonic() < deadline:
             try:
                 chunk = await self._read(deadline - time.monotonic())
@@ -165,6 +225,11 @@ class _Session:
             if _PASSWORD_PROMPT.search(line):
                 self._prompt = "password"
                 return
+            if _PRESS_KEY.search(line) and pages < MAX_PAGES:
+                pages += 1
+                await self._stream.write(b"\r\n")
+                buf = ""
+                continue
             if _SHELL_PROMPT.search(line) and not await self._more(CONFIRM):
                 raise NoLoginNeeded(
                     f"telnet shell prompt without any login: {device_text(buf, NOBODY)!r}"
@@ -205,10 +270,14 @@ class _Session:
                 self._prompt = "password"
             elif _LOGIN_PROMPT.search(line):
                 self._prompt = "login"
+                if _FAILED.search(text) or looks_locked(text):
+                    return self._judged_failure(credential, text, started)
+                # A new prompt and nothing else: the username may never have been read.
                 return attempt(
                     credential,
-                    Outcome.LOCKED if looks_locked(text) else Outcome.REJECTED,
-                    f"username refused: {device_text(text, credential)!r}",
+                    Outcome.ERROR,
+                    "login prompt again after the username, without a failure message: "
+                    f"{device_text(text, credential)!r}",
                     started,
                 )
             elif _SHELL_PROMPT.search(line):
