@@ -44,6 +44,7 @@ REGISTRY = (
 )
 IDLE_ONLY = Limits(max_idle_seconds=6)
 OTHERS = Limits(max_session_seconds=6, max_sessions=2, keepalive_seconds=2)
+ALL_THREE = Limits(max_idle_seconds=6, max_session_seconds=6, max_sessions=2)
 
 
 def _profile(tmp_path: Path, limits: Limits) -> Profile:
@@ -173,6 +174,54 @@ async def test_the_waits_of_ten_devices_run_at_the_same_time(start_lab, tmp_path
     assert took < 20.0, took
 
 
+async def test_idle_and_absolute_waits_run_side_by_side_where_both_sessions_are_kept(
+    start_lab, tmp_path: Path
+):
+    # Given a router whose sessions never end, a camera whose sessions idle out, a kiosk
+    # that keeps two web sessions and ends each 5 s after its login, and a panel that keeps
+    # one web session at a time
+    names = [
+        "eternal-session-router",
+        "idle-timeout-camera",
+        "absolute-timeout-kiosk",
+        "single-session-hmi",
+    ]
+    lab = await start_lab([load_builtin(n) for n in names])
+    eternal, camera, kiosk, hmi = lab.devices
+    with Store(tmp_path / "s.sqlite") as store:
+        # When the profile sets all three limits: 6 s idle, 6 s in all, two sessions
+        scanned = await scan_lab(
+            lab, store, profile=_profile(tmp_path, ALL_THREE), registry=REGISTRY
+        )
+        results = _expiry_results(scanned)
+    # Then every verdict is the oracle's: the concurrent check's extra logins and the busy
+    # session spoil no idle measurement, on a one-session device neither
+    assert _verdicts(results) == _expected(lab, ALL_THREE)
+
+    def schedule(device: LabDevice, key: str, check: str = IDLE_CHECK) -> str:
+        value = _details(results[(device.address, key, check)])["schedule"]
+        assert isinstance(value, str)
+        return value
+
+    # and the waits ran side by side where the device kept every session opened, on the
+    # web and in shells, one after the other where it did not
+    side_by_side = [(eternal, "tcp/80"), (eternal, _key(eternal, "ssh"))]
+    side_by_side += [(camera, "tcp/80"), (camera, _key(camera, "ssh"))]
+    side_by_side += [(camera, _key(camera, "telnet"))]
+    for device, key in side_by_side:
+        for check in (IDLE_CHECK, ABSOLUTE_CHECK):
+            assert schedule(device, key, check).startswith("side by side"), (device.name, key)
+    for device in (kiosk, hmi):
+        assert schedule(device, "tcp/80").startswith("one after the other"), device.name
+    # and where nothing ever ends, each of the router's services took about one wait
+    # (6 + 1 s) and its logins, not two waits
+    for key in ("tcp/80", _key(eternal, "ssh")):
+        idle = results[(eternal.address, key, IDLE_CHECK)]
+        assert idle.verdict is Verdict.FAIL
+        assert idle.duration is not None
+        assert 7.0 <= idle.duration < 12.0, (key, idle.duration)
+
+
 def test_the_base_profile_skips_every_expiry_check_without_waiting():
     # (test_lab_scan checks the scan; here the oracle's side of it)
     expected = expected_expiry(load_builtin("idle-timeout-camera"))
@@ -181,6 +230,7 @@ def test_the_base_profile_skips_every_expiry_check_without_waiting():
 
 
 IDLE_CHECK = "session.idle-timeout"
+ABSOLUTE_CHECK = "session.absolute-timeout"
 
 
 def _key(device: LabDevice, protocol: str) -> str:
