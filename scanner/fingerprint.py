@@ -177,7 +177,10 @@ async def _identify(dev: DeviceNetwork, port: int, ctx: ssl.SSLContext, t: Timin
     if failure:
         return _Found(note=failure)
     if banner:
-        return _classify_banner(banner)
+        named = _classify_banner(banner)
+        if named.protocol == "unknown" and named.note == "unrecognised banner":
+            return await _ftp_by_behaviour(dev, port, t) or named
+        return named
     found = await _try_tls(dev, port, ctx, t)
     if found is not None:
         return found
@@ -212,6 +215,9 @@ async def _read_banner(dev: DeviceNetwork, port: int, t: Timing) -> tuple[bytes,
 _TELNET_COMMANDS = frozenset({0xFA, 0xFB, 0xFC, 0xFD, 0xFE})
 _IAC_SEQUENCE = re.compile(rb"\xff[\xfb-\xfe].|\xff\xfa.*?\xff\xf0|\xff.", re.DOTALL)
 _LOGIN_PROMPT = re.compile(rb"(login|username|user name)\s*:", re.IGNORECASE)
+#: Prompts that name telnet only as the last word of the greeting ("user:" or "password:"
+#: inside a text could be anything).
+_FINAL_PROMPT = re.compile(rb"\b(user|user ?id|account|password)\s*:\s*\Z", re.IGNORECASE)
 _SERVER_HEADER = re.compile(rb"^server:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -252,7 +258,7 @@ def _classify_banner(data: bytes) -> _Found:
     mysql = _mysql(data)
     if mysql is not None:
         return mysql
-    if _LOGIN_PROMPT.search(data):
+    if _LOGIN_PROMPT.search(data) or _FINAL_PROMPT.search(data):
         return _Found("telnet", bound_text(data))
     if _printable_share(data) >= 0.9:
         return _Found(banner=bound_text(data), note="unrecognised banner")
@@ -272,6 +278,51 @@ def _mysql(data: bytes) -> _Found | None:
     if data[4] == 0xFF:  # "Host ... is not allowed to connect": still a MySQL server
         message = data[7 : 4 + length]
         return _Found("mysql", bound_text(message), note="server refused the connection")
+    return None
+
+
+#: Answers to USER that only an FTP server gives: need password, logged in, not logged in.
+_FTP_USER_ANSWER = re.compile(rb"^(?:331|332|230|530)[ -]", re.MULTILINE)
+
+
+async def _ftp_by_behaviour(dev: DeviceNetwork, port: int, t: Timing) -> _Found | None:
+    """FTP named by how the server answers `USER anonymous`, whatever its greeting said.
+
+    For greetings nothing else recognised (a `200-` block, a code-less welcome text): an
+    FTP reply to USER (331, 332, 230 or 530) is FTP. One connection; the USER alone logs
+    nobody in (a 230 to USER is followed by QUIT).
+    """
+    with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
+        async with dev.tcp(port) as stream:
+            greeting = await stream.read_some(MAX_BANNER, timeout=t.banner_wait)
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                greeting += await stream.read_for(t.banner_settle, MAX_BANNER - len(greeting))
+            await stream.write(b"USER anonymous\r\n")
+            answer = b""
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + t.later_answer  # a live FTP server answers at once
+            while len(answer) < MAX_ANSWER and not _FTP_USER_ANSWER.search(answer):
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                chunk = await stream.read_some(MAX_ANSWER - len(answer), timeout=left)
+                if not chunk:
+                    break
+                answer += chunk
+            match = _FTP_USER_ANSWER.search(answer)
+            if match is None:
+                return None
+            with contextlib.suppress(OSError):
+                await stream.write(b"QUIT\r\n")
+            line = _first_line(greeting)
+            code = line[:3].decode("ascii", "replace") if line[:3].isdigit() else "no code"
+            reply = match.group(0)[:3].decode()
+            return _Found(
+                "ftp",
+                bound_text(line),
+                product=bound_text(line[4:]).strip("() ") if line[:3].isdigit() else "",
+                note=f"identified by its {reply} answer to USER (greeting: {code})",
+            )
     return None
 
 
@@ -426,6 +477,16 @@ def _adb_cnxn() -> bytes:
     )
 
 
+def _late_telnet(answer: bytes) -> _Found | None:
+    """A telnet server whose greeting came after the banner wait: its answer to a probe
+    starts with option negotiation or ends in a login prompt."""
+    negotiates = len(answer) >= 2 and answer[0] == 0xFF and answer[1] in _TELNET_COMMANDS
+    text = _IAC_SEQUENCE.sub(b"", answer)
+    if negotiates or _FINAL_PROMPT.search(text) or _LOGIN_PROMPT.search(text):
+        return _Found("telnet", bound_text(text), note="greeted only after the banner wait")
+    return None
+
+
 def _header(answer: bytes) -> str:
     match = _SERVER_HEADER.search(answer.split(b"\r\n\r\n", 1)[0])
     return bound_text(match.group(1)) if match else ""
@@ -442,6 +503,9 @@ def _classify_answer(answer: bytes, probe: str) -> _Found | None:
         return _Found("http", line, product=_header(answer))
     if answer.startswith(b"RTSP/1."):
         return _Found("rtsp", line, product=_header(answer))
+    late = _late_telnet(answer)
+    if late is not None:
+        return late
     if probe == "mqtt" and len(answer) >= 4 and answer[0] == 0x20 and answer[1] == 0x02:
         code = answer[3]
         return _Found("mqtt", f"CONNACK return code {code}", mqtt_code=code)

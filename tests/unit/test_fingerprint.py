@@ -11,6 +11,7 @@ import socket
 import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -431,3 +432,77 @@ def test_broken_markup_never_raises() -> None:
 def test_a_huge_page_is_parsed_only_up_to_the_bound() -> None:
     late = '<form><input type="password" name="late"></form>'
     assert forms_of(" " * MAX_BODY + late) == []
+
+
+# --- FTP and Telnet named by behaviour (issue 10, item 4) ---------------------------------
+
+
+def ftp_like(greeting: bytes, user_answer: bytes) -> Handler:
+    """Greets with `greeting`, answers USER with `user_answer`, QUIT with 221."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(greeting)
+        while line := await reader.readline():
+            writer.write(user_answer if line.startswith(b"USER") else b"221 Bye\r\n")
+            await writer.drain()
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("octet", "greeting", "user_answer", "code"),
+    [
+        (60, b"200-NetPLC-200 FTP service\r\n200 Ready for login\r\n", b"331 Password\r\n", "200"),
+        (61, b"Welcome to the NetPLC file service\r\n", b"530 Not logged in\r\n", "no code"),
+        (62, b"120-Starting\r\n120 Ready soon\r\n", b"230 Logged in\r\n", "120"),
+    ],
+)
+async def test_a_server_that_answers_user_like_ftp_is_ftp(
+    octet: int, greeting: bytes, user_answer: bytes, code: str
+) -> None:
+    address = f"127.0.51.{octet}"
+    async with serve(address, ftp_like(greeting, user_answer)) as port:
+        service = await scan_one(address, port)
+    assert service.protocol == "ftp"
+    assert f"answer to USER (greeting: {code})" in service.note
+    assert service.banner == greeting.split(b"\r\n")[0].decode()
+
+
+async def test_a_text_banner_that_does_not_answer_user_like_ftp_stays_unknown() -> None:
+    async with serve("127.0.51.63", ftp_like(b"Welcome to FooOS\r\n", b"?\r\n")) as port:
+        service = await scan_one("127.0.51.63", port)
+    assert service.protocol == "unknown"
+    assert service.note == "unrecognised banner"
+
+
+@pytest.mark.parametrize(
+    ("octet", "banner"),
+    [
+        (64, b"\r\nNetPLC-200\r\nuser: "),
+        (65, b"Password: "),
+        (66, b"Username: "),  # Twisted's AuthenticatingTelnetProtocol: no negotiation first
+    ],
+)
+async def test_a_final_login_prompt_names_telnet(octet: int, banner: bytes) -> None:
+    address = f"127.0.51.{octet}"
+    async with serve(address, greeter(banner)) as port:
+        service = await scan_one(address, port)
+    assert service.protocol == "telnet"
+
+
+async def test_a_telnet_prompt_that_comes_after_the_banner_wait_is_telnet() -> None:
+    """Silent for longer than the banner wait, but within a probe's answer time."""
+    timing = replace(FAST, banner_wait=0.3, answer=1.5)
+
+    async def late(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.6)
+        writer.write(b"\r\nlogin: ")
+        await writer.drain()
+        await drain_until_eof(reader)
+
+    async with serve("127.0.51.67", late) as port:
+        (service,) = await asyncio.wait_for(
+            fingerprint(device("127.0.51.67"), [port], [], Facts(), timing=timing), 15
+        )
+    assert service.protocol == "telnet"
+    assert service.note == "greeted only after the banner wait"
