@@ -897,17 +897,30 @@ async def _discover(
         endpoint = await _json_endpoint_in_scripts(client, body, final.url, dev.address)
     if endpoint is not None:
         return _JsonSurface(dev.address, endpoint, str(final.url))
+    submittable = [f for f in found if f.password_field]
+    if submittable:
+        return _FormSurface(dev.address, service, submittable[0])
     if found:
-        return _FormSurface(dev.address, service, found[0])
+        return UNREADABLE_FORM
     if unsupported:
         return f"HTTP authentication scheme {unsupported} is not supported"
     return f"no login surface found (GET / answered HTTP {chain.first.status})"
 
 
+#: A login exists, but how it is sent is unknown: never "no login surface".
+UNREADABLE_FORM = (
+    "the login form's password field has no name, so the page's script sends it some other "
+    "way, and no login request could be recorded or read from its scripts"
+)
+
+
 def _script_driven(form: LoginForm) -> bool:
-    """A form with neither action nor method (a GET back to its own page) is only a
-    container for a script that logs in some other way (often JSON to an API): the
-    script's endpoint, when one is found, is the real login surface."""
+    """A form with neither action nor method (a GET back to its own page), or whose
+    password input has no name (a browser would not submit it), is only a container for a
+    script that logs in some other way (often JSON to an API): the script's request, when
+    it was recorded or found, is the real login surface."""
+    if not form.password_field:
+        return True
     return form.method == "GET" and form.action_url.split("?")[0] == form.page_url.split("?")[0]
 
 
@@ -1032,7 +1045,8 @@ async def try_logins(
         ]
         found = await _discover(dev, clients[0], service, pages, forms, surfaces)
         if isinstance(found, str):
-            return LoginRun(method="http", note=found)
+            unconfirmed = found if found == UNREADABLE_FORM else ""
+            return LoginRun(method="http", note=found, unconfirmed=unconfirmed)
         surface = found
 
         control_cred = Credential(

@@ -144,3 +144,21 @@ async def test_an_attempt_unlike_the_control_is_no_rejection(address: str) -> No
     assert run.control.outcome is Outcome.REJECTED
     assert [a.outcome for a in run.attempts] == [Outcome.ERROR]
     assert "not the control's rejection" in run.attempts[0].detail
+
+
+async def test_a_form_whose_password_has_no_name_is_never_submitted(address: str) -> None:
+    """OctoPrint's page: a <form> whose inputs have no names, sent by script. Submitting it
+    as a form sends `?=password` and gets the page again, which would read as a rejection of
+    every candidate: there is no surface until the script's request is known."""
+    unnamed = page(
+        "Login",
+        "<form action='/login/'><input type='text'><input type='password'></form>",
+    )
+
+    async with serving(lambda req: Resp(200, unnamed), address) as srv:
+        run = await login_http.try_logins(device(address), srv.service, [WRONG, RIGHT])
+    assert run.attempts == ()
+    assert run.control is None
+    assert "has no name" in run.note
+    assert run.unconfirmed == run.note  # a login exists: inconclusive, never not_applicable
+    assert all("?" not in r.path and not r.query for r in srv.requests)
