@@ -396,6 +396,34 @@ async def test_nothing_leaves_the_device_whatever_the_page_tries(browser, app, c
     assert any("canary.invalid" in r for r in refused)
 
 
+async def test_webrtc_sends_no_udp_around_the_gate(browser):
+    """STUN over UDP would bypass both interception and the SOCKS gate: Chromium is told to
+    send no UDP that a proxy does not carry (without that flag this canary got 4 packets)."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((OUTSIDE, 0))
+    udp.setblocking(False)
+    stun = f"stun:{OUTSIDE}:{udp.getsockname()[1]}"
+    try:
+        async with _device(browser).device(DEVICE).browser_page() as bp:
+            await bp.page.set_content(
+                "<script>const pc = new RTCPeerConnection({iceServers: [{urls: 'STUN'}]});"
+                "pc.createDataChannel('x');"
+                "pc.createOffer().then((o) => pc.setLocalDescription(o));</script>".replace(
+                    "STUN", stun
+                )
+            )
+            await asyncio.sleep(2.0)
+            state = await bp.page.evaluate("() => pc.iceGatheringState")
+        datagrams = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                datagrams.append(udp.recvfrom(2048))
+    finally:
+        udp.close()
+    assert state in ("gathering", "complete")  # WebRTC ran, it just could not go out
+    assert datagrams == []
+
+
 async def test_the_probe_publishes_the_surface_for_other_probes(browser, app):
     port, _ = app
     service = Service("tcp", port, "http")
