@@ -57,6 +57,8 @@ MAX_PAGE = 512 * 1024  # bytes of the start page read
 MAX_SCRIPT = 2 * 1024 * 1024  # bytes read of one script
 MAX_SCRIPT_TOTAL = 8 * 1024 * 1024  # bytes read of all scripts of a page
 MAX_SCRIPT_FILES = 96  # script files and imported modules read per page
+GET_DEADLINE = 15.0  # seconds for one page or script, whole
+SCRIPTS_DEADLINE = 30.0  # seconds for reading them all: a slow device ends the reading early
 MAX_ANSWER = 16 * 1024  # bytes of the control's answer described
 # Library bundles rarely hold the app's own login code: read them last.
 _LIBRARY = re.compile(
@@ -354,11 +356,12 @@ async def _start_page(net: DeviceNetwork, service: Service, path: str) -> _Start
 
 
 async def _get(
-    client: httpx.AsyncClient, url: str, limit: int
+    client: httpx.AsyncClient, url: str, limit: int, seconds: float = GET_DEADLINE
 ) -> tuple[int, httpx.Headers, bytes] | None:
-    """One bounded GET: at most `limit` bytes of the body; None when nothing answered."""
+    """One bounded GET: at most `limit` bytes of the body within `seconds` (a device that
+    dribbles bytes cannot stretch it); None when nothing answered in time."""
     try:
-        async with client.stream("GET", url) as response:
+        async with asyncio.timeout(seconds), client.stream("GET", url) as response:
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk[: limit - len(body)]
@@ -390,12 +393,16 @@ async def _from_scripts(
     queue.sort(key=lambda u: bool(_LIBRARY.search(u.rsplit("/", 1)[-1])))
     seen = set(queue)
     budget = MAX_SCRIPT_TOTAL
+    deadline = time.monotonic() + SCRIPTS_DEADLINE
     async with net.http(service) as client:
         for _ in range(MAX_SCRIPT_FILES):
+            if time.monotonic() > deadline:
+                break
             if not queue or budget <= 0 or (found is not None and not found.path.startswith("/")):
                 break  # a relative path needs no prefix from other files
             url = queue.pop(0)
-            got = await _get(client, url, min(MAX_SCRIPT, budget))
+            left = deadline - time.monotonic()
+            got = await _get(client, url, min(MAX_SCRIPT, budget), min(GET_DEADLINE, left))
             if got is None or got[0] != 200:
                 continue
             budget -= len(got[2])
