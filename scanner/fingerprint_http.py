@@ -34,6 +34,16 @@ MAX_URL = 2048
 MAX_FORMS = 16
 MAX_INPUTS = 64
 MAX_HIDDEN = 32
+MAX_LINKS = 256
+#: Login links followed when the start page shows no login itself (DokuWiki's "Log In").
+MAX_LOGIN_LINKS = 2
+_LOGIN_LINK = re.compile(
+    r"(?:\b|_)(?:log_?in|log-in|logon|sign[ _-]?in|signin|anmelden|connexion)(?:\b|_)"
+    r"|do=login|ログイン|登录|登入",
+    re.IGNORECASE,
+)
+#: Links that end a session or leave the page, never followed while looking for a login.
+_NOT_LOGIN_LINK = re.compile(r"log_?out|sign[ _-]?out|logoff|register|forgot|reset", re.I)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _USERNAME_TYPES = frozenset({"", "text", "email", "tel"})
@@ -60,6 +70,7 @@ class ParsedForm:
 class ParsedPage:
     title: str
     forms: tuple[ParsedForm, ...]
+    links: tuple[tuple[str, str], ...] = ()  # (href as written, link text), bounded
 
 
 class _PageParser(HTMLParser):
@@ -75,6 +86,8 @@ class _PageParser(HTMLParser):
         self.forms: list[ParsedForm] = []
         self._form: tuple[str, str] | None = None  # (action, method) of the open form
         self._inputs: list[ParsedInput] = []
+        self.links: list[tuple[str, str]] = []
+        self._link: tuple[str, list[str]] | None = None  # href and text of the open <a>
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _CODE_ELEMENTS:
@@ -90,6 +103,11 @@ class _PageParser(HTMLParser):
                 bound_text(values.get("action", ""), MAX_URL),
                 "POST" if method == "POST" else "GET",
             )
+        elif tag == "a" and len(self.links) < MAX_LINKS:
+            self._close_link()
+            href = _attrs(attrs).get("href", "")
+            if href:
+                self._link = (bound_text(href, MAX_URL), [])
         elif tag == "input" and self._form is not None and len(self._inputs) < MAX_INPUTS:
             values = _attrs(attrs)
             self._inputs.append(
@@ -113,8 +131,12 @@ class _PageParser(HTMLParser):
             self._title_done = True
         elif tag == "form":
             self._close_form()
+        elif tag == "a":
+            self._close_link()
 
     def handle_data(self, data: str) -> None:
+        if self._link is not None and not self._code_depth and len(self._link[1]) < 8:
+            self._link[1].append(data[:MAX_DEVICE_TEXT])
         if self._in_title and not self._code_depth and self._title_len < 2 * MAX_DEVICE_TEXT:
             piece = data[: 2 * MAX_DEVICE_TEXT - self._title_len]
             self.title_parts.append(piece)
@@ -126,10 +148,17 @@ class _PageParser(HTMLParser):
         self._form = None
         self._inputs = []
 
+    def _close_link(self) -> None:
+        if self._link is not None:
+            text = " ".join("".join(self._link[1]).split())
+            self.links.append((self._link[0], bound_text(text)))
+        self._link = None
+
     def finish(self) -> ParsedPage:
         self._close_form()  # a form still open at the end of the page still counts
+        self._close_link()
         title = " ".join("".join(self.title_parts).split())
-        return ParsedPage(title=bound_text(title), forms=tuple(self.forms))
+        return ParsedPage(title=bound_text(title), forms=tuple(self.forms), links=tuple(self.links))
 
 
 def _attrs(attrs: list[tuple[str, str | None]]) -> dict[str, str]:
@@ -235,6 +264,7 @@ async def http_pages(
     pages: list[HttpPage] = []
     forms: list[LoginForm] = []
     note = ""
+    last_url, last_body = "", ""
     async with dev.http(service, timeout=timeout) as client:
         url = str(client.base_url.join("/"))
         for _hop in range(MAX_REDIRECTS + 1):
@@ -264,6 +294,7 @@ async def http_pages(
                 )
             )
             forms.extend(login_forms(service, url, body))
+            last_url, last_body = url, body
             if response.status_code not in _REDIRECTS or not location:
                 break
             try:
@@ -275,4 +306,64 @@ async def http_pages(
                 note = f"redirect to {bound_text(target, MAX_URL)} leaves the device; not followed"
                 break
             url = target
+        if pages and not forms and not any(p.auth_scheme for p in pages) and last_body:
+            await _login_links(client, dev, service, last_url, last_body, pages, forms)
     return tuple(pages), tuple(forms), note
+
+
+def login_links(page_url: str, html: str, address: str) -> list[str]:
+    """Links of a page that lead to its login (by their address or their words), on the
+    device, at most `MAX_LOGIN_LINKS`."""
+    out: list[str] = []
+    for href, text in parse_page(html).links:
+        if not (_LOGIN_LINK.search(href) or _LOGIN_LINK.search(text)):
+            continue
+        if _NOT_LOGIN_LINK.search(href) or _NOT_LOGIN_LINK.search(text):
+            continue
+        try:
+            target = urljoin(page_url, href.strip()).split("#", 1)[0]
+        except ValueError:
+            continue
+        if _same_device(target, address) and target not in out and target != page_url:
+            out.append(target)
+        if len(out) == MAX_LOGIN_LINKS:
+            break
+    return out
+
+
+async def _login_links(
+    client: httpx.AsyncClient,
+    dev: DeviceNetwork,
+    service: Service,
+    url: str,
+    body: str,
+    pages: list[HttpPage],
+    forms: list[LoginForm],
+) -> None:
+    """The start page shows no login: follow its login links (GET only, on the device)."""
+    for link in login_links(url, body, dev.address):
+        try:
+            response, raw = await _get(client, link)
+        except (ScopeError, httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError):
+            continue
+        encoded = response.headers.get("content-encoding", "identity").strip().lower()
+        text = _decode(raw, response.charset_encoding) if encoded == "identity" else ""
+        scheme, realm = _auth(response.headers.get("www-authenticate", ""))
+        found = login_forms(service, link, text)
+        if not found and not scheme:
+            continue
+        pages.append(
+            HttpPage(
+                service=service,
+                url=bound_text(link, MAX_URL),
+                status=response.status_code,
+                server=bound_text(response.headers.get("server", "")),
+                title=parse_page(text).title if text else "",
+                auth_scheme=scheme,
+                auth_realm=realm,
+                location=bound_text(response.headers.get("location", ""), MAX_URL),
+                hsts=bound_text(response.headers.get("strict-transport-security", "")),
+            )
+        )
+        forms.extend(found)
+        return
