@@ -835,11 +835,11 @@ async def _web_checks(
         report.schedule = "side by side with the other wait, each in its own session"
         busy = held.pop()
         interval = _interval(absolute.resolution, idle.max_idle_seconds)
-        lo, _ = await asyncio.gather(
-            _web_idle(report, web, held, idle, details, single=single),
-            _web_busy(report, web, busy, absolute, interval),
-        )
-        _check_busy_gap(report, interval, lo)
+        # A TaskGroup, not gather: a wait that raises ends the other one too.
+        async with asyncio.TaskGroup() as tg:
+            searched = tg.create_task(_web_idle(report, web, held, idle, details, single=single))
+            tg.create_task(_web_busy(report, web, busy, absolute, interval))
+        _check_busy_gap(report, interval, searched.result())
         return
     if both:
         report.schedule = (
@@ -1168,11 +1168,14 @@ async def _shell_waits(
     if busy_shell is not None and not idle_shell.closed.is_set():
         interval = _interval(absolute.resolution, idle.max_idle_seconds)
         report.schedule = "side by side with the other wait, each in its own shell"
-        ended, _ = await asyncio.gather(
-            _shell_idle(report, idle_shell, idle),
-            _shell_absolute(report, busy_shell, absolute, interval),
-        )
-        _check_busy_gap(report, interval, ended)
+        try:
+            async with asyncio.TaskGroup() as tg:  # a wait that raises ends the other one too
+                idled = tg.create_task(_shell_idle(report, idle_shell, idle))
+                tg.create_task(_shell_absolute(report, busy_shell, absolute, interval))
+        finally:
+            await idle_shell.aclose()  # (each wait closes its own; this, if it never began)
+            await busy_shell.aclose()
+        _check_busy_gap(report, interval, idled.result())
         return
     # One session at a time: the second login ended the first, or was refused.
     report.schedule = "one after the other: the device keeps one shell at a time"

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
+
+@pytest.fixture
+def first_address() -> str:
+    """The lab's first address, in this suite's own block (127.0.74.0/24, shared with the
+    interop daemons at .1-.20): the worker's 127.0.2x block is shared with other runs."""
+    return "127.0.74.150"
+
+
 #: lock after 3 for 4 s (account), lock after 4 for 3 s (source), growing delay, lock only
 #: after 10 (too late), 1 s per failure with a 1.5 s lock (pam_faillock-like)
 DEVICES = (

@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
+
+@pytest.fixture
+def first_address() -> str:
+    """The lab's first address, in this suite's own block (127.0.74.0/24, shared with the
+    interop daemons at .1-.20): the worker's 127.0.2x block is shared with other runs."""
+    return "127.0.74.100"
+
+
 #: The probes these tests need: the factory logins, then the expiry checks. (The web
 #: session checks would log in beside them and end a one-session device's session.)
 REGISTRY = (
