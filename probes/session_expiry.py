@@ -1118,11 +1118,12 @@ async def _shell_checks(
     absolute: AbsoluteParams,
     concurrent: ConcurrentParams,
 ) -> None:
+    kept: int | None = None  # shells the device kept at once, when the concurrent check ran
     if CONCURRENT in wanted:
         # First and alone: its extra logins could end the shells the waits time.
-        await _shell_concurrent(report, open_shell, concurrent.max_sessions)
+        kept = await _shell_concurrent(report, open_shell, concurrent.max_sessions)
     if IDLE in wanted and ABSOLUTE in wanted:
-        await _shell_waits(report, open_shell, idle, absolute)
+        await _shell_waits(report, open_shell, idle, absolute, single=kept == 1)
     elif IDLE in wanted:
         shell = await _open_for(report, IDLE, open_shell)
         if shell is not None:
@@ -1148,9 +1149,16 @@ async def _shell_waits(
     open_shell: Callable[[], Awaitable[_Shell]],
     idle: IdleParams,
     absolute: AbsoluteParams,
+    *,
+    single: bool,
 ) -> None:
     """The idle and the absolute measurement side by side, each in its own shell; one after
-    the other when the device keeps one session at a time."""
+    the other when the device keeps one session at a time (`single`: the concurrent check
+    saw it)."""
+    if single:
+        report.schedule = "one after the other: the device kept one shell at a time"
+        await _shell_one_by_one(report, open_shell, idle, absolute)
+        return
     idle_shell = await _open_for(report, IDLE, open_shell)
     if idle_shell is None:
         busy = await _open_for(report, ABSOLUTE, open_shell)
@@ -1178,10 +1186,19 @@ async def _shell_waits(
         _check_busy_gap(report, interval, idled.result())
         return
     # One session at a time: the second login ended the first, or was refused.
-    report.schedule = "one after the other: the device keeps one shell at a time"
+    report.schedule = "one after the other: the device kept one shell at a time"
     await idle_shell.aclose()
     if busy_shell is not None:
         await busy_shell.aclose()
+    await _shell_one_by_one(report, open_shell, idle, absolute)
+
+
+async def _shell_one_by_one(
+    report: _Report,
+    open_shell: Callable[[], Awaitable[_Shell]],
+    idle: IdleParams,
+    absolute: AbsoluteParams,
+) -> None:
     shell = await _open_for(report, IDLE, open_shell)
     ended = await _shell_idle(report, shell, idle) if shell is not None else None
     busy = await _open_for(report, ABSOLUTE, open_shell)
@@ -1213,7 +1230,9 @@ def _check_busy_gap(report: _Report, interval: float, idle_end: float | None) ->
 
 async def _shell_concurrent(
     report: _Report, open_shell: Callable[[], Awaitable[_Shell]], limit: int
-) -> None:
+) -> int | None:
+    """Opens limit + 1 shells and judges how many stayed open; that number, None when none
+    could be opened."""
     shells: list[_Shell] = []
     refused = ""
     try:
@@ -1225,13 +1244,14 @@ async def _shell_concurrent(
                 break
         if not shells:
             report.add(CONCURRENT, Verdict.INCONCLUSIVE, f"no shell could be opened: {refused}.")
-            return
+            return None
         await asyncio.sleep(SETTLE)
         held = sum(not s.closed.is_set() for s in shells)
         details: dict[str, JSONValue] = {"opened": len(shells), "alive_after_all_logins": held}
         if refused:
             details["refused"] = refused
         _judge_concurrent(report, limit, held, len(shells), refused, details)
+        return held
     finally:
         for shell in shells:
             await shell.aclose()
