@@ -1,0 +1,116 @@
+"""shinsa's FTP and Telnet identification and login clients against every FTP and Telnet
+server of the corpus (issue 10, item 4): each is named by the fingerprint, each planted
+login is found, and every wrong login, including the published default of an account
+whose password the operator changed, is a proven REJECTED (never an error, never a
+false ACCEPTED).
+
+The ground truth of the same programs is checked by standard clients in
+test_ground_truth_devices.py; here only shinsa runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from probes._login import ftp, telnet
+from scanner.credentials import Credential, Outcome
+from scanner.facts import Facts
+from scanner.fingerprint import fingerprint
+from scanner.net import Limits, Network
+from scanner.scope import Scope
+from tests.corpus.programs import cowrie, inetutils_telnetd, pyftpdlib_vendor, twisted_manhole
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import ModuleType
+
+    from scanner.net import DeviceNetwork
+    from tests.corpus.base import ServiceTruth
+
+pytestmark = pytest.mark.corpus
+
+SCOPE = Scope.of(["127.0.73.0/24"])
+CLIENTS = {"ftp": ftp, "telnet": telnet}
+
+
+def _device(address: str) -> DeviceNetwork:
+    return Network(SCOPE, Limits(connect_timeout=5.0, read_timeout=10.0)).device(address)
+
+
+def _candidates(truth: ServiceTruth) -> tuple[list[Credential], list[Credential]]:
+    """(wrong, right): published defaults the program does not accept, then its logins.
+
+    The wrong ones include each planted username with a wrong password and each operator
+    account with its name as password (operator/operator), so REJECTED must be proven on
+    every account the program has.
+    """
+    right = [Credential(x.username, x.password, x.kind) for x in truth.logins]
+    wrong: list[Credential] = []
+    for login in truth.logins:
+        guess = login.username if login.kind == "operator" else "1234-not-it"
+        if guess != login.password:
+            wrong.append(Credential(login.username, guess, "corpus wrong guess"))
+    wrong.append(Credential("support", "support", "generic list"))
+    return wrong, right
+
+
+@pytest.mark.parametrize(
+    ("module", "protocol"),
+    [
+        (pyftpdlib_vendor, "ftp"),
+        (cowrie, "telnet"),
+        (twisted_manhole, "telnet"),
+        (inetutils_telnetd, "telnet"),
+    ],
+    ids=["pyftpdlib-vendor", "cowrie", "twisted-manhole", "inetutils-telnetd"],
+)
+async def test_shinsa_names_the_service_and_finds_exactly_the_planted_logins(
+    module: ModuleType, protocol: str, tmp_path: Path
+) -> None:
+    truth: ServiceTruth = next(s for s in module.PROGRAM.services if s.protocol == protocol)
+    address: str = module.PROGRAM.address
+    client = CLIENTS[protocol]
+    wrong, right = _candidates(truth)
+    with module.running(tmp_path):
+        dev = _device(address)
+        (service,) = await fingerprint(dev, [truth.port], [], Facts())
+        assert service.protocol == protocol, service
+
+        refused = await client.try_logins(dev, service, wrong, timeout=10.0)
+        assert [a.outcome for a in refused.attempts] == [Outcome.REJECTED] * len(wrong), [
+            (a.credential.masked(), a.outcome, a.detail) for a in refused.attempts
+        ]
+        for credential in right:
+            # Each planted login after a wrong guess on the same account, as a list tries it.
+            guess = Credential(credential.username, "1234-not-it")
+            run = await client.try_logins(dev, service, [guess, credential], timeout=10.0)
+            outcomes = [a.outcome for a in run.attempts]
+            assert outcomes == [Outcome.REJECTED, Outcome.ACCEPTED], [
+                (a.credential.masked(), a.outcome, a.detail) for a in run.attempts
+            ]
+    _assert_secret_free(refused.attempts, wrong)
+
+
+def _assert_secret_free(attempts: tuple[object, ...], credentials: list[Credential]) -> None:
+    shown = " ".join(repr(a) for a in attempts)
+    for credential in credentials:
+        if len(credential.password) > 3 and credential.password != credential.username:
+            assert credential.password not in shown
+
+
+def _login_kinds(truth: ServiceTruth) -> set[str]:
+    return {x.kind for x in truth.logins}
+
+
+def test_every_ftp_and_telnet_program_plants_an_operator_login() -> None:
+    """The false-positive probe (an operator's changed password) exists everywhere."""
+    for module, protocol in (
+        (pyftpdlib_vendor, "ftp"),
+        (cowrie, "telnet"),
+        (twisted_manhole, "telnet"),
+        (inetutils_telnetd, "telnet"),
+    ):
+        truth = next(s for s in module.PROGRAM.services if s.protocol == protocol)
+        assert _login_kinds(truth) == {"factory", "operator"}, module.PROGRAM.name
