@@ -240,6 +240,9 @@ async def test_a_broker_that_lets_everyone_in_has_no_lockout_to_measure(
     profile += (
         f"params:\n  auth.lockout: {{max_attempts: {MAX_ATTEMPTS}, max_wait_seconds: 30}}\n"
         "  session.mqtt-keepalive: {keepalive_seconds: 2}\n"
+        "  session.idle-timeout: {max_idle_seconds: 5}\n"
+        "  session.absolute-timeout: {max_session_seconds: 5}\n"
+        "  session.concurrent-limit: {max_sessions: 2}\n"
     )
     results = await scan_daemon(
         tmp_path,
@@ -258,7 +261,8 @@ async def test_a_broker_that_lets_everyone_in_has_no_lockout_to_measure(
     assert "authenticates nobody" in lockout.reason, info
     wrong = [row for row in timeline(lockout) if row[1] == "wrong"]
     assert wrong == [(wrong[0][0], "wrong", "accepted")], info
-    # and so is every session check on it: there is no authenticated session to end
+    # and so is every session check on it: there is no authenticated session to end (the
+    # broker's session is the keep-alive one; no result says a limit held or failed)
     sessions = {k: r for k, r in on_broker.items() if k.startswith("session.")}
     assert "session.mqtt-keepalive" in sessions, on_broker
     for check, result in sessions.items():
