@@ -18,6 +18,7 @@ from probes import session_expiry
 from probes.lockout import (
     ATTEMPT_SECONDS,
     MAX_WAIT_SECONDS,
+    AccountLockout,
     LockoutParams,
     _not_a_failure,
     lockout_seconds,
@@ -39,7 +40,7 @@ from probes.session_expiry import (
 from scanner.credential_lists import CredentialCatalog
 from scanner.credentials import Attempt, Credential, Outcome
 from scanner.engine import ScanRequest, _run_job
-from scanner.facts import Facts
+from scanner.facts import SERVICES, Facts
 from scanner.model import Result, Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.plan import Job
@@ -351,3 +352,34 @@ def test_an_answer_that_is_no_refusal_counts_as_no_failure():
 @pytest.mark.parametrize("outcome", [Outcome.REJECTED, Outcome.LOCKED, Outcome.THROTTLED])
 def test_a_refusal_lock_or_throttle_is_a_failure_to_count(outcome: Outcome):
     assert _not_a_failure(_attempt(outcome), "a wrong password") is None
+
+
+# --- the lifecycle profiles' limits end in a verdict ---------------------------------------
+
+
+@pytest.mark.parametrize("name", ["acceptance", "installation"])
+def test_the_lifecycle_profiles_waits_fit_their_jobs_deadlines(name: str):
+    # The acceptance and installation profiles set a 300 s idle limit and a lockout that
+    # waits up to 300 s for an unlock; a model's profile may add a 300 s absolute limit.
+    profile = load_profile(name, all_checks())
+    idle = profile.params[IDLE.id]
+    assert isinstance(idle, IdleParams)
+    assert idle.max_idle_seconds == ACCEPTANCE_LIMIT
+    params = dict(profile.params)
+    params[ABSOLUTE.id] = AbsoluteParams(max_session_seconds=ACCEPTANCE_LIMIT)
+    net = Network(Scope.of([ADDR])).device(ADDR)
+    ctx = ProbeContext(Target(ADDR), net, Facts(), params)
+    for service in (SSH, Service("tcp", 80, "http")):
+        declared = session_expiry.SessionExpiry().time_needed(ctx, service)
+        deadline = job_deadline(600.0, declared)
+        # one after the other (a one-session device): both waits and their logins fit;
+        # side by side they take about 330 s and logins
+        assert 2 * 330 + 2 * session_expiry.LOGIN_TIMEOUT <= deadline <= MAX_DECLARED_SECONDS
+    lock = profile.params["auth.lockout"]
+    assert isinstance(lock, LockoutParams)
+    facts = Facts()
+    facts.put(SERVICES, (SSH, Service("tcp", 80, "http")))  # two login surfaces take turns
+    lockout_ctx = ProbeContext(Target(ADDR), net, facts, params)
+    declared = AccountLockout().time_needed(lockout_ctx, SSH)
+    assert declared == lockout_seconds(lock, surfaces=2)
+    assert 2 * 6 * lock.max_wait_seconds <= job_deadline(600.0, declared) <= MAX_DECLARED_SECONDS
