@@ -77,6 +77,11 @@ if TYPE_CHECKING:
     from scanner.probe import ProbeContext
 
 
+#: The longest a profile may have the probe wait for one unlock (30 min): with it the
+#: worst case of one surface (`lockout_seconds`) stays within hours, not days.
+MAX_WAIT_SECONDS = 1800.0
+
+
 @dataclass(frozen=True, slots=True)
 class LockoutParams(Params):
     """`auth.lockout` parameters."""
@@ -92,26 +97,6 @@ class LockoutParams(Params):
             raise ConfigError(
                 f"min_lock_seconds must be ≥ 0 and max_wait_seconds > 0 and ≤ {MAX_WAIT_SECONDS:g}"
             )
-
-
-#: The longest a profile may have the probe wait for one unlock (30 min): with it the
-#: worst case of one surface (`lockout_seconds`) stays within hours, not days.
-MAX_WAIT_SECONDS = 1800.0
-
-
-def lockout_seconds(params: LockoutParams, surfaces: int = 1) -> float:
-    """The longest the measurement of one login surface may take, waiting first for the
-    turns of the device's other `surfaces - 1` surfaces: the job's deadline.
-
-    Waits for an unlock: one for a lock found at the start, the duration, one per round of
-    the threshold's binary search (or the ascending search, bounded by max_wait), the scope.
-    Attempts outside those waits: the first logins, max_attempts wrong ones, the searches'
-    and the scope's (each at most max_attempts more), each within ANSWER_TIMEOUT and the
-    login clients' back-off."""
-    rounds = math.ceil(math.log2(params.max_attempts)) if params.max_attempts > 1 else 0
-    waits = (3 + rounds) * (params.max_wait_seconds + ATTEMPT_SECONDS)
-    attempts = (4 * params.max_attempts + 4) * ATTEMPT_SECONDS
-    return max(1, surfaces) * (waits + attempts + JOB_MARGIN)
 
 
 LOCKOUT = Check(
@@ -149,6 +134,21 @@ ATTEMPT_SECONDS = ANSWER_TIMEOUT + sum(BACKOFF)
 JOB_MARGIN = 30.0
 _REFUSED = frozenset({Outcome.REJECTED, Outcome.LOCKED, Outcome.THROTTLED})
 _PROTOCOLS = frozenset({"ssh", "telnet", "ftp", "http", "https", "mqtt", "mqtts"})
+
+
+def lockout_seconds(params: LockoutParams, surfaces: int = 1) -> float:
+    """The longest the measurement of one login surface may take, waiting first for the
+    turns of the device's other `surfaces - 1` surfaces: the job's deadline.
+
+    Waits for an unlock: one for a lock found at the start, the duration, one per round of
+    the threshold's binary search (or the ascending search, bounded by max_wait), the scope.
+    Attempts outside those waits: the first logins, max_attempts wrong ones, the searches'
+    and the scope's (each at most max_attempts more), each within ANSWER_TIMEOUT and the
+    login clients' back-off."""
+    rounds = math.ceil(math.log2(params.max_attempts)) if params.max_attempts > 1 else 0
+    waits = (3 + rounds) * (params.max_wait_seconds + ATTEMPT_SECONDS)
+    attempts = (4 * params.max_attempts + 4) * ATTEMPT_SECONDS
+    return max(1, surfaces) * (waits + attempts + JOB_MARGIN)
 
 
 @dataclass(slots=True)
