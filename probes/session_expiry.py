@@ -40,11 +40,14 @@ the sessions the waits are timing, so its sessions are closed before the waits b
 the idle and the absolute measurements at the same time, so a service takes about the
 longer of the two waits, not their sum. They share a device only when it showed it keeps
 both sessions: a web service kept every session opened for the concurrent check and the
-idle search plus one for the busy session; a shell service still has the idle shell open
-a moment (`SETTLE`) after the busy shell's login. A device that ends the older session at
-a login, or refuses the second, keeps one session at a time: the two run one after the
-other, which the job's deadline allows for (`expiry_seconds`: the engine gives the job at
-least that, however short its job_timeout). The busy session then makes a request at least
+idle search plus one for the busy session; a shell service kept more than one shell in the
+concurrent check (when it ran) and still has the idle shell open a moment (`SETTLE`) after
+the busy shell's login. A device that ends the older session at a login, or refuses the
+second, keeps one session at a time: the two run one after the other, which the job's
+deadline allows for (`expiry_seconds`: the engine gives the job at least that, however
+short its job_timeout). (A device that ended the older shell only seconds after a newer
+login would still look like an idle timeout: nothing seen so far does that.) The busy
+session then makes a request at least
 every `MAX_BUSY_GAP` s (its idle time is not known yet); when the idle measurement shows
 the device ends sessions idle for no longer than that gap, an end of the busy session
 proves nothing and the absolute check is inconclusive.
