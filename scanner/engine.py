@@ -253,10 +253,11 @@ async def _run_job(
                 )
             )
         return
-    # The deadline follows the profile's waits: a probe that waits out a 300 s idle limit
-    # and a 300 s lock says so, and gets that long even when job_timeout is shorter.
-    deadline = job_deadline(request.job_timeout, job.probe.time_needed(ctx, job.service))
+    deadline = request.job_timeout
     try:
+        # The deadline follows the profile's waits: a probe that waits out a 300 s idle
+        # limit and a 300 s lock says so, and gets that long even when job_timeout is less.
+        deadline = job_deadline(request.job_timeout, job.probe.time_needed(ctx, job.service))
         async with asyncio.timeout(deadline):
             probe = job.probe
             if isinstance(probe, ServiceProbe) and job.service is not None:

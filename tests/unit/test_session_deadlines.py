@@ -187,6 +187,17 @@ async def test_a_job_past_its_declared_time_is_an_error_naming_the_deadline():
     assert "did not finish within 0.3 s" in result.reason
 
 
+class BadDeclaration(Sleeps):
+    def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
+        raise TypeError("session.idle-timeout parameters are NoParams, not IdleParams")
+
+
+async def test_a_probe_whose_declaration_fails_gets_an_error_not_a_crashed_device():
+    (result,) = await _run(BadDeclaration(seconds=0.0), job_timeout=1.0)
+    assert result.verdict is Verdict.ERROR
+    assert "TypeError" in result.reason
+
+
 # --- the waits side by side, against fake shells ------------------------------------------
 
 
