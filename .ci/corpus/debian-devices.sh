@@ -6,7 +6,7 @@
 # "login") once per connection under socat. The tests start them on their own 127.0.73.x
 # addresses with configuration in a temporary directory; nothing here is started.
 # The standard clients the ground-truth tests log in with: mosquitto-clients, openssh-client
-# with sshpass, snmp, and inetutils' telnet driven by expect.
+# with sshpass, snmp, inetutils' telnet driven by expect, and mbpoll (Modbus/TCP).
 # --check: exit non-zero when a package is missing.
 set -euo pipefail
 packages=(
@@ -25,6 +25,7 @@ packages=(
     "sshpass"
     "inetutils-telnet=2:2.4-2+deb12u3"
     "expect=5.45.4-2+b1"
+    "mbpoll=1.4.11+dfsg-2"
 )
 
 # Succeeds when every package is installed at its pinned version; names what is not.

@@ -1,6 +1,6 @@
 """Ground truth of the device and daemon programs of the corpus, checked with the standard
-clients: mosquitto_pub, ssh with sshpass, snmpget/snmpset, ftplib, and inetutils' telnet
-driven by expect. Each planted login must work, each wrong one must be refused the way the
+clients: mosquitto_pub, ssh with sshpass, snmpget/snmpset, mbpoll, ftplib, and inetutils'
+telnet driven by expect. Each planted login must work, each wrong one must be refused the way the
 program's truth says, and what a program changed on the machine (system users, its PAM
 service file) must be gone after it stops.
 
@@ -26,6 +26,7 @@ from tests.corpus.programs import (
     mosquitto_anonymous,
     mosquitto_factory,
     pyftpdlib_vendor,
+    pymodbus_plc,
     snmpd_factory,
     sshd_faillock,
     twisted_manhole,
@@ -228,6 +229,27 @@ def test_snmpd_factory_communities(tmp_path: Path) -> None:
         ro = _snmp("snmpset", program.address, "public", SYSCONTACT_OID, "s", "corpus")
         assert ro.returncode != 0
         assert "noAccess" in ro.stderr
+
+
+# --- Modbus ------------------------------------------------------------------------------
+
+
+def test_pymodbus_plc_registers_are_readable_by_anyone(tmp_path: Path) -> None:
+    program = pymodbus_plc.PROGRAM
+    with pymodbus_plc.running(tmp_path):
+        done = subprocess.run(
+            [
+                *("mbpoll", "-m", "tcp", "-a", str(pymodbus_plc.UNIT), "-r", "1"),
+                *("-c", str(len(pymodbus_plc.HOLDING)), "-t", "4", "-1", program.address),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=CLIENT_TIMEOUT,
+        )
+    assert done.returncode == 0, done.stderr
+    values = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("[")]
+    assert values == pymodbus_plc.HOLDING
+    assert not _truth(program, "modbus").authenticates
 
 
 # --- FTP -----------------------------------------------------------------------------------
