@@ -50,6 +50,7 @@ from scanner.facts import (
     HTTP_PAGES,
     LOGIN_FORMS,
     LOGIN_SURFACES,
+    SERVICES,
     VALID_CREDENTIALS,
     on_service,
 )
@@ -140,6 +141,24 @@ class _DefaultLogin(ServiceProbe):
     ) -> LoginRun:
         """Run the protocol client over `creds`."""
         return await _CLIENTS[self.family](ctx.net, service, creds, timeout=budget.timeout_seconds)
+
+    def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
+        """Every candidate at its timeout and pause, twice over for the control logins of
+        each chunk, plus the lock waits; times the device's login services, since they take
+        turns and this job's clock runs while it waits for its turn."""
+        budget = ctx.params(self.check, LoginBudget)
+        candidates = len(
+            ctx.credentials.select(
+                self.family, device_text(ctx.facts), generic_top=budget.generic_top
+            ).pairs
+        )
+        each = (
+            2 * min(candidates, budget.max_pairs) * (budget.timeout_seconds + budget.delay_seconds)
+        )
+        if budget.pacing == "whole-list":
+            each += budget.max_wait_seconds
+        logins = [s for s in ctx.facts.get(SERVICES) or () if s.protocol in _LOGIN_PROTOCOLS]
+        return each * max(1, len(logins))
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         budget = ctx.params(self.check, LoginBudget)
@@ -535,6 +554,11 @@ def _evidence(
     )
     return Evidence("auth_attempts", summary[:200], details)
 
+
+#: protocols whose default-login probes take turns on one device
+_LOGIN_PROTOCOLS = frozenset(
+    {"ssh", "telnet", "ftp", "http", "https", "mqtt", "mqtts", "snmp", "rtsp"}
+)
 
 #: the login client of each family but HTTP (whose client also takes the page facts)
 _CLIENTS = {

@@ -330,3 +330,16 @@ async def test_whole_list_gives_up_when_waiting_would_pass_max_wait(locking):
 def test_pacing_is_validated():
     with pytest.raises(Exception, match="pacing"):
         LoginBudget(pacing="fast")
+
+
+def test_the_deadline_follows_the_list_and_the_lock_waits():
+    """A whole-list run may wait max_wait_seconds for locks on top of every attempt; the
+    engine's 600 s must not cut it (issue 10: measurements end in a verdict)."""
+    from scanner.facts import SERVICES
+
+    budget = LoginBudget(pacing="whole-list", max_wait_seconds=900, timeout_seconds=10)
+    context = ctx(budget=budget)
+    context.facts.put(SERVICES, (SVC, Service("tcp", 22, "ssh")))
+    needed = Fake().time_needed(context, SVC)
+    assert needed == 2 * (2 * 5 * 10 + 900)  # two login services take turns
+    assert Fake().time_needed(ctx(), SVC) == 2 * 5 * 10  # budget pacing: no lock waits
