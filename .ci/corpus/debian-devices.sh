@@ -44,6 +44,9 @@ all_installed() {
     [ -e /usr/lib/x86_64-linux-gnu/security/pam_faillock.so ] ||
         [ -n "$(find /usr/lib -name pam_faillock.so -print -quit 2>/dev/null)" ] ||
         { echo "debian-devices.sh: pam_faillock.so missing" >&2; status=1; }
+    # busybox-telnetd-banner runs the busybox-static that install-daemons.sh unpacks.
+    [ -x /opt/shinsa-ci/busybox-static/bin/busybox ] ||
+        { echo "debian-devices.sh: /opt/shinsa-ci/busybox-static (install-daemons.sh)" >&2; status=1; }
     return "$status"
 }
 

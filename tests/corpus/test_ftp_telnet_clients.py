@@ -20,7 +20,13 @@ from scanner.facts import Facts
 from scanner.fingerprint import fingerprint
 from scanner.net import Limits, Network
 from scanner.scope import Scope
-from tests.corpus.programs import cowrie, inetutils_telnetd, pyftpdlib_vendor, twisted_manhole
+from tests.corpus.programs import (
+    busybox_telnetd_banner,
+    cowrie,
+    inetutils_telnetd,
+    pyftpdlib_vendor,
+    twisted_manhole,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,8 +69,15 @@ def _candidates(truth: ServiceTruth) -> tuple[list[Credential], list[Credential]
         (cowrie, "telnet"),
         (twisted_manhole, "telnet"),
         (inetutils_telnetd, "telnet"),
+        (busybox_telnetd_banner, "telnet"),
     ],
-    ids=["pyftpdlib-vendor", "cowrie", "twisted-manhole", "inetutils-telnetd"],
+    ids=[
+        "pyftpdlib-vendor",
+        "cowrie",
+        "twisted-manhole",
+        "inetutils-telnetd",
+        "busybox-telnetd-banner",
+    ],
 )
 async def test_shinsa_names_the_service_and_finds_exactly_the_planted_logins(
     module: ModuleType, protocol: str, tmp_path: Path
@@ -111,6 +124,7 @@ def test_every_ftp_and_telnet_program_plants_an_operator_login() -> None:
         (cowrie, "telnet"),
         (twisted_manhole, "telnet"),
         (inetutils_telnetd, "telnet"),
+        (busybox_telnetd_banner, "telnet"),
     ):
         truth = next(s for s in module.PROGRAM.services if s.protocol == protocol)
         assert _login_kinds(truth) == {"factory", "operator"}, module.PROGRAM.name

@@ -20,6 +20,7 @@ import pytest
 
 from tests.corpus.base import Login, ServiceTruth
 from tests.corpus.programs import (
+    busybox_telnetd_banner,
     cowrie,
     dropbear_noidle,
     inetutils_telnetd,
@@ -333,8 +334,9 @@ def _telnet(address: str, login: Login, accepted: str) -> int:
         (cowrie, r"@ipcam:~[#$] $"),
         (twisted_manhole, r">>> "),
         (inetutils_telnetd, r"\$ $"),
+        (busybox_telnetd_banner, r"\$ $"),
     ],
-    ids=["cowrie", "twisted-manhole", "inetutils-telnetd"],
+    ids=["cowrie", "twisted-manhole", "inetutils-telnetd", "busybox-telnetd-banner"],
 )
 def test_telnet_logins_with_the_telnet_client(
     module: ModuleType, accepted: str, tmp_path: Path
@@ -346,5 +348,5 @@ def test_telnet_logins_with_the_telnet_client(
         for user in {x.username for x in _logins(program, "telnet")}:
             assert _telnet(program.address, Login(user, WRONG), accepted) == 1, user
     for login in _logins(program, "telnet"):
-        if module is inetutils_telnetd:
+        if module in (inetutils_telnetd, busybox_telnetd_banner):
             assert not _user_exists(login.username)
