@@ -21,6 +21,7 @@ from scanner.fingerprint import fingerprint
 from scanner.net import Limits, Network
 from scanner.scope import Scope
 from tests.corpus.programs import (
+    agetty_late_prompt,
     busybox_telnetd_banner,
     cowrie,
     inetutils_telnetd,
@@ -70,6 +71,7 @@ def _candidates(truth: ServiceTruth) -> tuple[list[Credential], list[Credential]
         (twisted_manhole, "telnet"),
         (inetutils_telnetd, "telnet"),
         (busybox_telnetd_banner, "telnet"),
+        (agetty_late_prompt, "telnet"),
     ],
     ids=[
         "pyftpdlib-vendor",
@@ -77,6 +79,7 @@ def _candidates(truth: ServiceTruth) -> tuple[list[Credential], list[Credential]
         "twisted-manhole",
         "inetutils-telnetd",
         "busybox-telnetd-banner",
+        "agetty-late-prompt",
     ],
 )
 async def test_shinsa_names_the_service_and_finds_exactly_the_planted_logins(
@@ -125,6 +128,7 @@ def test_every_ftp_and_telnet_program_plants_an_operator_login() -> None:
         (twisted_manhole, "telnet"),
         (inetutils_telnetd, "telnet"),
         (busybox_telnetd_banner, "telnet"),
+        (agetty_late_prompt, "telnet"),
     ):
         truth = next(s for s in module.PROGRAM.services if s.protocol == protocol)
         assert _login_kinds(truth) == {"factory", "operator"}, module.PROGRAM.name

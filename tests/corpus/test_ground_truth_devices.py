@@ -20,6 +20,7 @@ import pytest
 
 from tests.corpus.base import Login, ServiceTruth
 from tests.corpus.programs import (
+    agetty_late_prompt,
     busybox_telnetd_banner,
     cowrie,
     dropbear_noidle,
@@ -335,8 +336,15 @@ def _telnet(address: str, login: Login, accepted: str) -> int:
         (twisted_manhole, r">>> "),
         (inetutils_telnetd, r"\$ $"),
         (busybox_telnetd_banner, r"\$ $"),
+        (agetty_late_prompt, r"\$ $"),
     ],
-    ids=["cowrie", "twisted-manhole", "inetutils-telnetd", "busybox-telnetd-banner"],
+    ids=[
+        "cowrie",
+        "twisted-manhole",
+        "inetutils-telnetd",
+        "busybox-telnetd-banner",
+        "agetty-late-prompt",
+    ],
 )
 def test_telnet_logins_with_the_telnet_client(
     module: ModuleType, accepted: str, tmp_path: Path
@@ -348,5 +356,5 @@ def test_telnet_logins_with_the_telnet_client(
         for user in {x.username for x in _logins(program, "telnet")}:
             assert _telnet(program.address, Login(user, WRONG), accepted) == 1, user
     for login in _logins(program, "telnet"):
-        if module in (inetutils_telnetd, busybox_telnetd_banner):
+        if module in (inetutils_telnetd, busybox_telnetd_banner, agetty_late_prompt):
             assert not _user_exists(login.username)
