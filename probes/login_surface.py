@@ -31,6 +31,11 @@ class LoginSurfaces(ServiceProbe):
         pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
         if any(p.auth_scheme for p in pages):
             return []  # HTTP authentication: fingerprinting has the surface
+        shown = [p for p in pages if not 300 <= p.status < 400]
+        if shown and all(p.without_scripts for p in shown):
+            # No script or frame on what fingerprinting read: not one more request to the
+            # device (and no delay for the login checks that wait for this probe).
+            return []
         found = await find_login_surface(ctx.net, service)
         if found.surface is not None:
             ctx.facts.add(LOGIN_SURFACES, found.surface)

@@ -49,6 +49,9 @@ class HttpPage:
     auth_realm: str = ""
     location: str = ""  # Location header on a redirect
     hsts: str = ""  # Strict-Transport-Security header, bounded
+    #: the whole body was read and has no <script>, <iframe> or <frame>: no login can hide
+    #: behind a script here (False when unknown: truncated, compressed, not read)
+    without_scripts: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,6 +232,15 @@ def _auth(header: str) -> tuple[str, str]:
     return bound_text(scheme, 32), bound_text(realm)
 
 
+_SCRIPTED = re.compile(r"<(?:script|iframe|frame)\b", re.IGNORECASE)
+
+
+def without_scripts(raw: bytes, body: str) -> bool:
+    """Whether a page read whole shows no script or frame (the login-surface probe skips
+    such a page: its forms are what fingerprinting reads)."""
+    return bool(body) and len(raw) < MAX_BODY and not _SCRIPTED.search(body)
+
+
 def _decode(body: bytes, charset: str | None) -> str:
     try:
         codec = codecs.lookup(charset or "utf-8").name
@@ -291,6 +300,7 @@ async def http_pages(
                     auth_realm=realm,
                     location=bound_text(location, MAX_URL),
                     hsts=bound_text(response.headers.get("strict-transport-security", "")),
+                    without_scripts=without_scripts(raw, body),
                 )
             )
             forms.extend(login_forms(service, url, body))
@@ -363,6 +373,7 @@ async def _login_links(
                 auth_realm=realm,
                 location=bound_text(response.headers.get("location", ""), MAX_URL),
                 hsts=bound_text(response.headers.get("strict-transport-security", "")),
+                without_scripts=without_scripts(raw, text),
             )
         )
         forms.extend(found)

@@ -33,7 +33,7 @@ _POST = re.compile(
 )
 _FIXED = ("client_id", "grant_type", "scope", "audience")
 _USER_KEYS = ("username", "userName", "user_name", "user", "login", "email", "account")
-_PASSWORD_KEYS = ("password", "passwd", "pass", "pwd")
+_PASSWORD_KEYS = ("password", "passwd", "passphrase", "passwort", "pass", "pwd", "secret")
 
 
 @dataclass(frozen=True, slots=True)
