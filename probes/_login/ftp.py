@@ -13,8 +13,9 @@ Oracle, each row a unit test (tests/unit/login/test_telnet_ftp.py):
   LOCKED when its text says so: the only answers that prove a wrong login;
 - `421` (service not available, closing), a closed connection: the server throttling or
   gone: back off and retry, THROTTLED if it persists;
-- `500`-`504` (command not understood), `332` (needs an account), any other code: the
-  server is not answering a login: ERROR, never REJECTED.
+- `500`-`504` (command not understood), `332` (needs an account), `534` or a refusal that
+  asks for TLS first ("530 Non-anonymous sessions must use encryption"), any other code:
+  the login was not judged: ERROR, never REJECTED.
 
 The anonymous login is just a credential ("anonymous" / "shinsa@example.invalid") the
 caller puts in the list.
@@ -68,6 +69,10 @@ MAX_STRAY = 4
 #: Answers to PASS (or USER) that prove the login was wrong: 530 "not logged in", and 430
 #: "invalid username or password" that some servers send instead.
 _REFUSED = frozenset({430, 530})
+#: A refusal because the login must come over TLS (vsftpd's force_local_logins_ssl: "530
+#: Non-anonymous sessions must use encryption", RFC 4217's 534): the password was never
+#: judged, and it may well work over FTPS.
+_NEEDS_TLS = re.compile(r"encrypt|\b(?:TLS|SSL)\b|AUTH TLS|secure (?:connection|channel)", re.I)
 
 
 class _Session:
@@ -163,6 +168,14 @@ class _Session:
             raise Dropped(f"server answered {detail!r}", busy=True)
         if answer.code >= 400 and looks_locked(answer.text):
             return attempt(credential, Outcome.LOCKED, detail, started)
+        if answer.code == 534 or (answer.code >= 400 and _NEEDS_TLS.search(answer.text)):
+            self.reusable = False
+            return attempt(
+                credential,
+                Outcome.ERROR,
+                f"the server wants TLS before the login, which was not judged: {detail!r}",
+                started,
+            )
         if answer.code in _REFUSED and (verb == "PASS" or answer.code == 530):
             if verb == "USER":
                 detail = f"username refused: {detail}"

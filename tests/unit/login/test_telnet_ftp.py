@@ -256,6 +256,17 @@ def ftp_script(greeting: bytes, user: bytes, password: bytes | None = None) -> H
         (69, b"220 FTP\r\n", b"331 Pw\r\n", b"503 Bad sequence of commands\r\n", Outcome.ERROR),
         (70, b"220 FTP\r\n", b"331 Pw\r\n", b"Hello there\r\n", Outcome.ERROR),
         (71, b"220 FTP\r\n", b"332 Need account for login\r\n", None, Outcome.ERROR),
+        # Refused because the login must come over TLS: the password was never judged.
+        (
+            74,
+            b"220 (vsFTPd 3.0.3)\r\n",
+            b"530 Non-anonymous sessions must use encryption.\r\n",
+            None,
+            Outcome.ERROR,
+        ),
+        (75, b"220 FTP\r\n", b"534 Policy requires SSL\r\n", None, Outcome.ERROR),
+        # 530 to USER for an account that may not log in at all: its login cannot work.
+        (76, b"220 FTP\r\n", b"530 This FTP server is anonymous only.\r\n", None, Outcome.REJECTED),
     ],
 )
 async def test_ftp_judgement_table(
