@@ -17,6 +17,7 @@ from tests.corpus.base import CorpusError, Login, require
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
 USERDEL_TIMEOUT = 10.0
 _HINT = "Debian's passwd package (useradd, chpasswd, userdel)"
@@ -39,11 +40,13 @@ def _delete(name: str) -> None:
 
 
 @contextlib.contextmanager
-def local_users(logins: Sequence[Login]) -> Iterator[None]:
+def local_users(logins: Sequence[Login], home: Path | None = None) -> Iterator[None]:
     """Create one system user per login (no home directory, /bin/sh), delete them after.
 
     `-N`: no group of the user's name (Debian has a group `operator` already, which must
     neither stop the user nor be deleted with it); the primary group is useradd's default.
+    `home`: an existing directory given as their home (vsftpd changes into it at login);
+    by default the home does not exist.
     """
     useradd = require("/usr/sbin/useradd", _HINT)
     chpasswd = require("/usr/sbin/chpasswd", _HINT)
@@ -54,7 +57,11 @@ def local_users(logins: Sequence[Login]) -> Iterator[None]:
     try:
         for login in logins:
             subprocess.run(
-                [useradd, "-M", "-N", "-s", "/bin/sh", login.username],
+                [
+                    *(useradd, "-M", "-N", "-s", "/bin/sh"),
+                    *(("-d", str(home)) if home is not None else ()),
+                    login.username,
+                ],
                 check=True,
                 capture_output=True,
                 timeout=30,

@@ -27,6 +27,7 @@ from tests.corpus.programs import (
     inetutils_telnetd,
     pyftpdlib_vendor,
     twisted_manhole,
+    vsftpd_ftps,
 )
 
 if TYPE_CHECKING:
@@ -132,3 +133,22 @@ def test_every_ftp_and_telnet_program_plants_an_operator_login() -> None:
     ):
         truth = next(s for s in module.PROGRAM.services if s.protocol == protocol)
         assert _login_kinds(truth) == {"factory", "operator"}, module.PROGRAM.name
+
+
+async def test_an_ftp_server_that_wants_tls_first_is_never_a_rejection(tmp_path: Path) -> None:
+    """vsftpd refuses every login in clear with 530 before any password: the planted
+    login works over FTPS, so not one of these attempts may read as REJECTED (that would
+    end in a false pass), nor as ACCEPTED."""
+    truth = next(s for s in vsftpd_ftps.PROGRAM.services if s.protocol == "ftp")
+    candidates = [
+        Credential("admin1", "1234-not-it"),
+        *(Credential(x.username, x.password) for x in truth.logins),
+    ]
+    with vsftpd_ftps.running(tmp_path):
+        dev = _device(vsftpd_ftps.ADDRESS)
+        (service,) = await fingerprint(dev, [truth.port], [], Facts())
+        assert service.protocol == "ftp"
+        run = await ftp.try_logins(dev, service, candidates, timeout=10.0)
+    assert run.attempts
+    assert {a.outcome for a in run.attempts} == {Outcome.ERROR}
+    assert all("wants TLS" in a.detail for a in run.attempts)

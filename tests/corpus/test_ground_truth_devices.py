@@ -32,6 +32,7 @@ from tests.corpus.programs import (
     snmpd_factory,
     sshd_faillock,
     twisted_manhole,
+    vsftpd_ftps,
 )
 
 if TYPE_CHECKING:
@@ -276,6 +277,28 @@ def test_pyftpdlib_vendor_greeting_and_logins(tmp_path: Path) -> None:
                 pytest.raises(ftplib.error_perm, match=r"^530"),
             ):
                 client.login(*_pair(wrong))
+
+
+def test_vsftpd_ftps_logs_in_over_tls_only(tmp_path: Path) -> None:
+    program = vsftpd_ftps.PROGRAM
+    with vsftpd_ftps.running(tmp_path):
+        # Over TLS: the planted login works, a wrong password is refused.
+        with ftplib.FTP_TLS(program.address, timeout=CLIENT_TIMEOUT) as client:  # noqa: S321
+            client.auth()
+            assert client.login(*_pair(vsftpd_ftps.FACTORY)).startswith("230")
+            client.prot_p()
+            assert "README.TXT" in client.nlst()
+        with ftplib.FTP_TLS(program.address, timeout=CLIENT_TIMEOUT) as client:  # noqa: S321
+            client.auth()
+            with pytest.raises(ftplib.error_perm, match=r"^530 Login incorrect"):
+                client.login("admin1", WRONG)
+        # In clear, even the right login is refused before any password is asked.
+        with (
+            ftplib.FTP(program.address, timeout=CLIENT_TIMEOUT) as client,  # noqa: S321
+            pytest.raises(ftplib.error_perm, match=r"^530 Non-anonymous sessions must use"),
+        ):
+            client.login(*_pair(vsftpd_ftps.FACTORY))
+    assert not _user_exists(vsftpd_ftps.FACTORY.username)
 
 
 def _pair(login: Login) -> tuple[str, str]:
