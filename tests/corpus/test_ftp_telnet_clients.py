@@ -141,7 +141,7 @@ async def test_an_ftp_server_that_wants_tls_first_is_never_a_rejection(tmp_path:
     end in a false pass), nor as ACCEPTED."""
     truth = next(s for s in vsftpd_ftps.PROGRAM.services if s.protocol == "ftp")
     candidates = [
-        Credential("admin1", "1234-not-it"),
+        Credential(vsftpd_ftps.FACTORY.username, "1234-not-it"),
         *(Credential(x.username, x.password) for x in truth.logins),
     ]
     with vsftpd_ftps.running(tmp_path):

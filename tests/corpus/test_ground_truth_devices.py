@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from scanner.credential_lists import BUILTIN, load_list
 from tests.corpus.base import Login, ServiceTruth
 from tests.corpus.programs import (
     agetty_late_prompt,
@@ -29,6 +30,22 @@ from tests.corpus.programs import (
     mosquitto_factory,
     pyftpdlib_vendor,
     pymodbus_plc,
+    snmpd_factory,
+    sshd_faillock,
+    twisted_manhole,
+    vsftpd_ftps,
+)
+
+DEVICE_PROGRAMS = (
+    agetty_late_prompt,
+    busybox_telnetd_banner,
+    cowrie,
+    dropbear_noidle,
+    inetutils_telnetd,
+    mosquitto_anonymous,
+    mosquitto_factory,
+    pymodbus_plc,
+    pyftpdlib_vendor,
     snmpd_factory,
     sshd_faillock,
     twisted_manhole,
@@ -59,6 +76,27 @@ def _logins(program: Program, protocol: str, kind: str | None = None) -> list[Lo
 
 def _user_exists(name: str) -> bool:
     return subprocess.run(["getent", "passwd", name], capture_output=True).returncode == 0
+
+
+def test_planted_factory_logins_are_in_shinsas_lists_and_operator_ones_are_not() -> None:
+    """A planted factory login is a published default the built-in lists hold (or finding
+    it would prove nothing); an operator's changed password is in none (finding it would
+    be a false positive). Addresses are distinct and all in 127.0.73.0/24."""
+    lists = [e for path in sorted(BUILTIN.parent.glob("*.yaml")) for e in load_list(path)]
+    listed = {
+        (protocol, c.username, c.password)
+        for e in lists
+        for protocol in e.protocols
+        for c in e.pairs
+    }
+    addresses = [m.PROGRAM.address for m in DEVICE_PROGRAMS]
+    assert len(set(addresses)) == len(addresses)
+    assert all(a.startswith("127.0.73.") for a in addresses)
+    for module in DEVICE_PROGRAMS:
+        for truth in module.PROGRAM.services:
+            for login in truth.logins:
+                key = (truth.protocol, login.username, login.password)
+                assert (key in listed) == (login.kind == "factory"), (module.PROGRAM.name, key[:2])
 
 
 # --- MQTT ----------------------------------------------------------------------------------
@@ -291,7 +329,7 @@ def test_vsftpd_ftps_logs_in_over_tls_only(tmp_path: Path) -> None:
         with ftplib.FTP_TLS(program.address, timeout=CLIENT_TIMEOUT) as client:  # noqa: S321
             client.auth()
             with pytest.raises(ftplib.error_perm, match=r"^530 Login incorrect"):
-                client.login("admin1", WRONG)
+                client.login(vsftpd_ftps.FACTORY.username, WRONG)
         # In clear, even the right login is refused before any password is asked.
         with (
             ftplib.FTP(program.address, timeout=CLIENT_TIMEOUT) as client,  # noqa: S321

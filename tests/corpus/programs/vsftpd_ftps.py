@@ -7,7 +7,8 @@ use encryption.` whatever the name: no password is ever judged there. A scanner 
 that 530 as "wrong password" would pass a device whose factory login works over FTPS;
 the right reading is "not judged". Over TLS, a wrong password gets `530 Login incorrect.`
 after a short delay; no lockout. PAM service: Debian's /etc/pam.d/vsftpd, unchanged. The
-account is a system user created for the run (admin1/password, from the Mirai table).
+account is a system user created for the run (manager/manager, a default of many
+managed switches and UPSes).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 ADDRESS = "127.0.73.42"
 PORT = 21
-FACTORY = Login("admin1", "password")
+FACTORY = Login("manager", "manager")
 _HINT = "apt-get install vsftpd openssl (.ci/install-daemons.sh)"
 
 PROGRAM = Program(
