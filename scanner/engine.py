@@ -26,7 +26,7 @@ from scanner.plan import Job, plan
 from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe, job_deadline
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from scanner.ports import PortSet
     from scanner.profiles import Profile
@@ -168,7 +168,7 @@ async def _discover(
 async def _device(
     run: _Run, target: Target, tcp_ports: Sequence[int], udp_replies: Sequence[udp.UdpReply]
 ) -> None:
-    """Fingerprint one device, then run its probes in rounds until no job's needs change."""
+    """Fingerprint one device, then run each probe once what it needs and uses is settled."""
     dev = run.net.device(target.address)
     facts = Facts()
     services = await fingerprint(dev, tcp_ports, udp_replies, facts)
@@ -195,18 +195,23 @@ async def _device(
         run.store.add_result(run.run_id, result)
         run.reporter.result(result)
 
-    # Rounds: a job runs once its needs are facts on this device and no waiting job still
-    # provides a fact it uses. Each round can publish facts that let further jobs run; a
-    # round that runs nothing ends the loop.
+    # A job starts as soon as its needs are facts on this device and no job still waiting or
+    # running provides a fact it uses; each job that ends may let others start (not rounds:
+    # a quick provider must not make its users wait for the slowest job of the device).
+    # When nothing runs and nothing can start, the rest never will.
     waiting = list(jobs)
-    while waiting:
-        ready = ready_jobs(waiting, ctx.facts)
-        if not ready:
-            break
-        waiting = [j for j in waiting if j not in ready]
-        async with asyncio.TaskGroup() as tg:
+    running: dict[asyncio.Task[None], Job] = {}
+    async with asyncio.TaskGroup() as tg:
+        while True:
+            ready = ready_jobs(waiting, ctx.facts, busy=running.values())
+            waiting = [j for j in waiting if j not in ready]
             for job in ready:
-                tg.create_task(_run_job(run.request, ctx, job, land, services))
+                running[tg.create_task(_run_job(run.request, ctx, job, land, services))] = job
+            if not running:
+                break
+            ended, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in ended:
+                del running[task]
     for job in waiting:
         missing = ", ".join(sorted(k.name for k in job.probe.needs if not ctx.facts.has_all([k])))
         for check in job.probe.checks:
@@ -221,14 +226,15 @@ async def _device(
             )
 
 
-def ready_jobs(waiting: Sequence[Job], facts: Facts) -> list[Job]:
-    """The jobs that can run now: their needs are facts, and no other waiting job still
-    provides a fact they use."""
+def ready_jobs(waiting: Sequence[Job], facts: Facts, busy: Iterable[Job] = ()) -> list[Job]:
+    """The jobs that can run now: their needs are facts, and no other waiting or still
+    running (`busy`) job provides a fact they use."""
+    others = [*waiting, *busy]
     return [
         j
         for j in waiting
         if facts.has_all(j.probe.needs)
-        and not any(j.probe.uses & o.probe.provides for o in waiting if o is not j)
+        and not any(j.probe.uses & o.probe.provides for o in others if o is not j)
     ]
 
 
