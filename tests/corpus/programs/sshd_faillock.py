@@ -45,6 +45,13 @@ UNLOCK_SECONDS = 30
 PAM_SERVICE = "shinsa-corpus-sshd"
 PAM_FILE = Path("/etc/pam.d") / PAM_SERVICE
 _HINT = "apt-get install openssh-server libpam-modules (.ci/corpus/debian-devices.sh)"
+#: Where Debian puts PAM modules (multiarch), to say early that pam_faillock is missing.
+_PAM_DIRS = (
+    "/usr/lib/x86_64-linux-gnu/security",
+    "/lib/x86_64-linux-gnu/security",
+    "/usr/lib/aarch64-linux-gnu/security",
+    "/lib/security",
+)
 
 PROGRAM = Program(
     name="sshd-faillock",
@@ -135,11 +142,3 @@ def running(workdir: Path) -> Iterator[Running]:
             ready=lambda: tcp_ready(ADDRESS, PORT),
         )
         yield run
-
-
-_PAM_DIRS = (
-    "/usr/lib/x86_64-linux-gnu/security",
-    "/lib/x86_64-linux-gnu/security",
-    "/usr/lib/aarch64-linux-gnu/security",
-    "/lib/security",
-)
