@@ -98,12 +98,36 @@ _MARK = """() => {
     ...root.querySelectorAll('button, input[type=submit], input[type=button], [role=button]'),
   ].filter(shown);
   const words = /log ?in|sign ?in|log ?on|submit|anmelden|connexion|entrar|ログイン/i;
-  const submit =
-    buttons.find((b) => b.type === 'submit') ||
-    buttons.find((b) => words.test((b.textContent || '') + ' ' + (b.value || ''))) ||
-    buttons[0];
+  const named = (b) => words.test((b.textContent || '') + ' ' + (b.value || ''));
+  // Outside a form every <button> is type=submit: prefer the ones after the password field
+  // (a "Log in" button that opened the dialog comes before it).
+  const after = buttons.filter(
+    (b) => pw.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
+  const submit = pw.form
+    ? buttons.find((b) => b.type === 'submit') || buttons.find(named) || buttons[0]
+    : after.find(named) || after[0] || buttons.find(named) || buttons[0];
   if (submit) submit.setAttribute('data-shinsa', 'submit');
   return { username: !!user, submit: !!submit };
+}"""
+
+
+# Marks the first visible link or button whose text asks for a login (open shadow roots too).
+_MARK_ENTRY = """() => {
+  const words = /^\\s*(log ?in|sign ?in|log ?on|anmelden|connexion|entrar|ログイン)\\s*$/i;
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('a, button, [role=button]')) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0 && words.test(el.textContent || el.value || '')) {
+        el.setAttribute('data-shinsa', 'entry');
+        return true;
+      }
+    }
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot && walk(el.shadowRoot)) return true;
+    }
+    return false;
+  };
+  return walk(document);
 }"""
 
 
@@ -259,9 +283,24 @@ async def _show_login(
         if i and response is not None and response.status >= 400:
             continue  # the server has no such page (a hash route answers None: same page)
         found = await _wait_for_password(bp, SETTLE if i == 0 else SETTLE / 2, last_request)
+        if found is None and i == 0 and await _click_login_entry(bp):
+            found = await _wait_for_password(bp, SETTLE / 2, last_request)
         if found is not None:
             return found
     return None
+
+
+async def _click_login_entry(bp: BrowserPage) -> bool:
+    """Click the start page's "Log in" link or button (a login shown only on request: a
+    modal, a route); whether there was one to click."""
+    for frame in bp.page.frames:
+        try:
+            if await frame.evaluate(_MARK_ENTRY):
+                await frame.locator('[data-shinsa="entry"]').first.click(timeout=2000)
+                return True
+        except Exception:  # noqa: S112 -- a frame that went away, an element that moved
+            continue
+    return False
 
 
 async def _wait_for_password(

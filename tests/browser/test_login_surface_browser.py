@@ -152,6 +152,17 @@ def _pages(canary_out: str, canary_other: str) -> dict[str, str]:
           navigator.sendBeacon('http://{canary_out}/b', 'x');
           setTimeout(() => {{ location.href = '/escape/redirect'; }}, 500);
         </script></body>""",
+        # The login shows only when asked for: a "Log in" button opens a dialog.
+        "/modal/": """<!doctype html><h1>Gateway</h1><button id=open>Log in</button>
+          <div id=dlg style="display:none"><input id=mu><input id=mp type=password>
+          <button id=go>OK</button></div><script>
+          document.getElementById('open').onclick = () => {
+            document.getElementById('dlg').style.display = 'block'; };
+          document.getElementById('go').onclick = () => fetch('/api/modal/login', {
+            method: 'POST', headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({name: document.getElementById('mu').value,
+                                  key: document.getElementById('mp').value})});
+        </script>""",
         "/nologin/": "<!doctype html><title>status</title><script>var up = 1;</script>ok",
         "/": """<!doctype html><input id=u><input id=p type=password><script>
           document.getElementById('p').onkeydown = (e) => { if (e.key !== 'Enter') return;
@@ -319,6 +330,21 @@ async def test_spa_that_routes_to_hash_login_and_submits_by_button(browser, app)
     assert ("x-requested-with", "XMLHttpRequest") in s.headers
     assert s.page_url.endswith("/spa/#/login")
     assert (s.failure_status, s.content_type) == (403, "application/json")
+
+
+async def test_a_login_shown_only_after_clicking_log_in(browser, app):
+    port, handler = app
+    service = Service("tcp", port, "http")
+    found = await find_login_surface(_device(browser).device(DEVICE), service, "/modal/")
+    s = found.surface
+    assert s is not None, found.reason
+    _, body = _posted(handler, "/api/modal/login")
+    assert set(json.loads(body)) == {"name", "key"}
+    assert (s.url, s.username_field, s.password_field) == (
+        f"http://{DEVICE}:{port}/api/modal/login",
+        "name",
+        "key",
+    )
 
 
 async def test_oauth2_password_grant_records_the_fixed_fields(browser, app):
