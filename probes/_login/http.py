@@ -425,7 +425,9 @@ def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, st
     if seen.locked and not control.locked:
         return Outcome.LOCKED, seen.describe()
     signals: list[str] = []
-    if 200 <= seen.status < 400 and control.status in (401, 403):
+    if 200 <= seen.status < 400 and control.status in (401, 403) and not seen.password_form:
+        # (The login form again, only with another status, is the app refusing to try:
+        # DokuWiki answers an empty user name with 200 and the form, a wrong login with 403.)
         signals.append(f"HTTP {seen.status} where the random login got {control.status}")
     if (
         seen.location
@@ -446,7 +448,11 @@ def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, st
     if signals and ok:
         return Outcome.ACCEPTED, f"{'; '.join(signals)} {against}"
     signs = rejection_signs(seen)
-    same_shape = seen.status == control.status or {seen.status, control.status} <= {401, 403}
+    same_shape = (
+        seen.status == control.status
+        or {seen.status, control.status} <= {401, 403}
+        or (seen.password_form and control.password_form and seen.status < 500)
+    )
     if signs and same_shape:
         return Outcome.REJECTED, f"{seen.describe()} ({', '.join(signs)})"
     return Outcome.ERROR, f"{seen.describe()}: not the control's rejection {against}"

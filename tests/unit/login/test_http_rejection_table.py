@@ -162,3 +162,24 @@ async def test_a_form_whose_password_has_no_name_is_never_submitted(address: str
     assert "has no name" in run.note
     assert run.unconfirmed == run.note  # a login exists: inconclusive, never not_applicable
     assert all("?" not in r.path and not r.query for r in srv.requests)
+
+
+async def test_the_login_form_again_with_another_status_is_no_login(address: str) -> None:
+    """DokuWiki: a wrong login gets 403 and the form; an empty user name gets 200 and the
+    form (the app never tried it). The second is no success and no proof of anything new,
+    but it is the login refused: REJECTED, never ACCEPTED."""
+
+    def handle(req: Req) -> Resp:
+        if req.method == "GET":
+            return Resp(200, login_page())
+        if not req.form().get("username"):
+            return Resp(200, login_page())
+        return Resp(403, login_page(message="Sorry, username or password was wrong."))
+
+    async with serving(handle, address) as srv:
+        run = await login_http.try_logins(
+            device(address), srv.service, [Credential("", "password"), WRONG]
+        )
+    assert run.control is not None
+    assert run.control.outcome is Outcome.REJECTED
+    assert [a.outcome for a in run.attempts] == [Outcome.REJECTED, Outcome.REJECTED]
