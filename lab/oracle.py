@@ -74,19 +74,9 @@ def expected_results(
 
 
 # --- creds.default.* -----------------------------------------------------------------------
-#: factory pairs a default scan reaches within its budget: the generic block of
-#: profiles/credentials/factory-defaults.yaml (two passwords per username at most)
-FINDABLE = frozenset(
-    {
-        ("admin", "admin"),
-        ("admin", "1234"),
-        ("root", "root"),
-        ("root", "12345"),
-        ("user", "user"),
-        ("support", "support"),
-        ("guest", "guest"),
-    }
-)
+#: the base profile's default-credentials parameters (LoginBudget's defaults)
+BASE_PER_ACCOUNT = 2
+BASE_GENERIC_TOP = 25
 #: lab protocol -> default-credentials check family, in the order the scanner runs them
 CREDS_FAMILY = {
     "ssh": "ssh",
@@ -106,7 +96,8 @@ def creds_verdict(p: Personality, spec: ServiceSpec, first_surface: bool) -> Ver
     """One-line rules; `first_surface`: the first service (in scan order) whose failed
     logins spend the device-wide per-account budget."""
     family = CREDS_FAMILY[spec.protocol]
-    planted = any(a.factory_default and (a.username, a.password) in FINDABLE for a in p.accounts)
+    findable = _findable(family)
+    planted = any(a.factory_default and (a.username, a.password) in findable for a in p.accounts)
     if family == "snmp":
         return Verdict.FAIL if {"public", "private"} & set(spec.communities) else Verdict.PASS
     if family == "ssh" and spec.login == "none":
@@ -127,7 +118,38 @@ def creds_verdict(p: Personality, spec: ServiceSpec, first_surface: bool) -> Ver
         return Verdict.INCONCLUSIVE  # the scanner's address is locked before the list ends
     if p.auth.delay is not None and p.auth.delay.max > 2.0:
         return Verdict.INCONCLUSIVE  # answers slower than the scan's read timeout
-    return Verdict.PASS if first_surface else Verdict.INCONCLUSIVE  # budget spent before
+    if not first_surface:
+        return Verdict.INCONCLUSIVE  # budget spent before
+    # An honest pass needs every candidate tried: the base profile's generic list has more
+    # passwords per account than the budget of two (issue 10).
+    return Verdict.PASS if _list_fits_budget(family) else Verdict.INCONCLUSIVE
+
+
+def _base_candidates(family: str) -> tuple[tuple[str, str], ...]:
+    """The base profile's candidates for `family` on a lab device (nothing identifies
+    one): the generic top 25 of the shipped lists."""
+    from scanner.credential_lists import load_catalog
+
+    pairs = load_catalog().select(family, {}, generic_top=BASE_GENERIC_TOP).pairs
+    return tuple((c.username, c.password) for c in pairs)
+
+
+def _findable(family: str) -> frozenset[tuple[str, str]]:
+    """Factory pairs a default scan reaches within its budget: the first two candidates of
+    each account, in list order."""
+    seen: dict[str, int] = {}
+    out = set()
+    for user, password in _base_candidates(family):
+        seen[user] = seen.get(user, 0) + 1
+        if seen[user] <= BASE_PER_ACCOUNT:
+            out.add((user, password))
+    return frozenset(out)
+
+
+def _list_fits_budget(family: str) -> bool:
+    """Whether every base-profile candidate fits the default per-account budget."""
+    users = [u for u, _ in _base_candidates(family)]
+    return all(users.count(u) <= BASE_PER_ACCOUNT for u in set(users))
 
 
 def expected_creds(
