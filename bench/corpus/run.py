@@ -16,7 +16,7 @@ With `--hydra`, hydra runs in the same session on the protocols it supports, wit
 candidate list shinsa selected for each service, and its finds and time are printed beside.
 
     .venv/bin/python bench/corpus/run.py [--profile acceptance] [--only a,b] [--hydra]
-        [--json OUT]
+        [--jobs 4] [--json OUT]
 
 Exit status 1 when anything is missed, a false positive or false pass appears, or an
 account is left locked: the issue's requirement is all four at zero.
@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,8 +63,10 @@ if TYPE_CHECKING:
 #: The machine's own port: never scanned (see the network rule).
 FORBIDDEN_PORTS = frozenset({2024})
 HYDRA_TIMEOUT = 600.0
-#: hydra's module per shinsa protocol, where hydra has one
-HYDRA_MODULES = {"ssh": "ssh", "ftp": "ftp", "telnet": "telnet", "mqtt": "mqtt"}
+#: hydra's module per shinsa protocol, where hydra has one (no MQTT module; HTTP only for
+#: Basic/Digest, where hydra needs no form description written for it by hand)
+HYDRA_MODULES = {"ssh": "ssh", "ftp": "ftp", "telnet": "telnet", "rtsp": "rtsp", "snmp": "snmp"}
+HYDRA_HTTP_SURFACES = frozenset({"basic", "digest"})
 
 
 @dataclass
@@ -186,15 +189,22 @@ def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path) -> None:
     """hydra with the list shinsa selects for this service when nothing identifies it (the
     generic top list of the profile); its finds and wall time."""
     module = HYDRA_MODULES.get(truth.protocol)
+    family = truth.protocol
+    if truth.protocol == "http" and truth.login_surface in HYDRA_HTTP_SURFACES:
+        module, family = "http-get", "http"
     hydra = shutil.which("hydra")
     if module is None or hydra is None:
         return
     facts = Facts()
-    pairs = load_catalog().select(truth.protocol, device_text(facts), generic_top=50).pairs
+    pairs = load_catalog().select(family, device_text(facts), generic_top=50).pairs
     combo = work / f"hydra-{truth.port}.txt"
     combo.write_text("".join(f"{c.username}:{c.password}\n" for c in pairs))
     argv = [hydra, "-C", str(combo), "-t", "4", "-s", str(truth.port), "-I", "-q"]
     argv += ["-f", program.address, module]
+    if module == "http-get":
+        argv.append("/")
+    if truth.transport == "udp":
+        argv.insert(1, "-u")
     started = time.monotonic()
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=HYDRA_TIMEOUT).stdout
@@ -261,12 +271,32 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated program module names")
     parser.add_argument("--hydra", action="store_true", help="run hydra beside shinsa")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--jobs", type=int, default=4, help="programs scanned at once")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n] or programs()
     rows: list[Row] = []
     seconds: dict[str, float] = {}
     failed_to_start: list[str] = []
-    for name in names:
+    clashed: list[str] = []
+    # Programs run side by side (each on its own address; the acceptance profile's waits
+    # dominate); two that need the same system account clash, and the later one runs
+    # again alone at the end.
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(run_program, n, args.profile, args.hydra): n for n in names}
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                got, took = future.result()
+            except CorpusError as exc:
+                if "already exist" in str(exc):
+                    clashed.append(name)
+                    continue
+                print(f"{name}: {str(exc).splitlines()[0]}", file=sys.stderr)
+                failed_to_start.append(name)
+                continue
+            rows += got
+            seconds[name] = took
+    for name in clashed:
         try:
             got, took = run_program(name, args.profile, args.hydra)
         except CorpusError as exc:
@@ -275,6 +305,7 @@ def main() -> int:
             continue
         rows += got
         seconds[name] = took
+    rows.sort(key=lambda r: (r.program, r.port))
     _print(rows, seconds)
     if args.json:
         args.json.write_text(

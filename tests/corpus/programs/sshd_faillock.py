@@ -70,6 +70,11 @@ PROGRAM = Program(
         ),
     ),
     description="OpenSSH 9.2p1, UsePAM yes, pam_unix behind pam_faillock",
+    # The lock is silent (the right password is refused with the same answer), so, as a
+    # model's own profile would, the bench says what the maker knows of it.
+    profile_params=(
+        f"creds.default.ssh: {{lockout_threshold: {DENY}, lockout_seconds: {UNLOCK_SECONDS}}}"
+    ),
 )
 
 
