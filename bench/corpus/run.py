@@ -83,6 +83,7 @@ class Row:
     reason: str = ""
     hydra_found: list[str] | None = None
     hydra_seconds: float | None = None
+    shinsa_seconds: float | None = None  # the creds.default check's own duration
 
     @property
     def missed(self) -> list[str]:
@@ -155,6 +156,7 @@ def _rows(program: Program, results: list[Result]) -> list[Row]:
             row.verdict, row.reason = "absent", "no creds.default result for this service"
         for result in mine:
             row.verdict, row.reason = result.verdict.value, result.reason
+            row.shinsa_seconds = result.duration
             for login in _accepted(result):
                 match = next(
                     (x for x in factory if _label(x) == login or x.username == _user(login)),
@@ -203,8 +205,6 @@ def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path) -> None:
     argv += ["-f", program.address, module]
     if module == "http-get":
         argv.append("/")
-    if truth.transport == "udp":
-        argv.insert(1, "-u")
     started = time.monotonic()
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=HYDRA_TIMEOUT).stdout
@@ -240,7 +240,10 @@ def _print(rows: list[Row], seconds: dict[str, float]) -> None:
     print(head)
     for r in rows:
         hydra = (
-            "" if r.hydra_found is None else f"{len(r.hydra_found)} in {r.hydra_seconds or 0:.1f} s"
+            ""
+            if r.hydra_found is None
+            else f"{len(r.hydra_found)} in {r.hydra_seconds or 0:.1f} s "
+            f"(shinsa's check {r.shinsa_seconds or 0:.1f} s)"
         )
         print(
             f"{r.program:<14} {r.protocol:<7} {r.port:>5} {len(r.planted):>5} "
