@@ -109,6 +109,12 @@ class BoundedStream:
         async with asyncio.timeout(self._limits.read_timeout):
             await self._writer.drain()
 
+    async def start_tls(self, context: ssl.SSLContext) -> None:
+        """Upgrade the connection to TLS in place (FTP's AUTH TLS, STARTTLS): bounded by
+        the read timeout; `ssl.SSLError` when the handshake fails."""
+        async with asyncio.timeout(self._limits.read_timeout):
+            await self._writer.start_tls(context)
+
     async def aclose(self) -> None:
         self._writer.close()
         with contextlib.suppress(Exception):

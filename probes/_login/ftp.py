@@ -17,6 +17,9 @@ Oracle, each row a unit test (tests/unit/login/test_telnet_ftp.py):
   asks for TLS first ("530 Non-anonymous sessions must use encryption"), any other code:
   the login was not judged: ERROR, never REJECTED.
 
+A server that wants TLS before any login gets the whole list again over RFC 4217 explicit
+FTPS (AUTH TLS on the same port), judged by the same rows.
+
 The anonymous login is just a credential ("anonymous" / "shinsa@example.invalid") the
 caller puts in the list.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import ssl
 import time
 from typing import TYPE_CHECKING
 
@@ -40,7 +44,7 @@ from probes._login.common import (
     stream_logins,
 )
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
-from scanner.net import ReadLimitExceeded
+from scanner.net import ReadLimitExceeded, lenient_tls_context
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,6 +53,8 @@ if TYPE_CHECKING:
     from scanner.net import BoundedStream, DeviceNetwork
 
 METHOD = "ftp USER/PASS"
+TLS_METHOD = "ftp AUTH TLS, USER/PASS"
+_TLS_FIRST = "the server wants TLS before the login"
 ANONYMOUS = Credential("anonymous", "shinsa@example.invalid", "anonymous FTP")
 #: Longest line and most lines of one (multi-line) reply.
 MAX_LINE = 2048
@@ -173,7 +179,7 @@ class _Session:
             return attempt(
                 credential,
                 Outcome.ERROR,
-                f"the server wants TLS before the login, which was not judged: {detail!r}",
+                f"{_TLS_FIRST}, which was not judged: {detail!r}",
                 started,
             )
         if answer.code in _REFUSED and (verb == "PASS" or answer.code == 530):
@@ -194,6 +200,30 @@ async def _open(stream: BoundedStream, timeout: float) -> _Session:
     return session
 
 
+async def _open_tls(stream: BoundedStream, timeout: float) -> _Session:
+    """RFC 4217 explicit FTPS: AUTH TLS, 234, the handshake, then the same login."""
+    session = _Session(stream, timeout)
+    await session.greet()
+    try:
+        await session._send("AUTH", "TLS")
+        answer = await session.answer()
+    except (ValueError, ReadLimitExceeded, TimeoutError) as exc:
+        raise Unsupported(f"AUTH TLS: {device_text(str(exc), NOBODY)}") from exc
+    if answer.code != 234:
+        raise Unsupported(f"AUTH TLS refused: {device_text(answer.text, NOBODY)!r}")
+    try:
+        await stream.start_tls(lenient_tls_context())
+    except (ssl.SSLError, TimeoutError) as exc:
+        raise Unsupported(f"AUTH TLS handshake failed: {type(exc).__name__}") from exc
+    return _Session(stream, timeout)
+
+
+def _wants_tls(run: LoginRun) -> bool:
+    return any(a.detail.startswith(_TLS_FIRST) for a in run.attempts) and not any(
+        a.outcome is Outcome.ACCEPTED for a in run.attempts
+    )
+
+
 async def try_logins(
     dev: DeviceNetwork,
     service: Service,
@@ -202,7 +232,15 @@ async def try_logins(
     timeout: float = 10.0,
     connections: int = 1,
 ) -> LoginRun:
-    """Try `credentials` on an FTP service, in order; see the module docstring."""
-    return await stream_logins(
+    """Try `credentials` on an FTP service, in order; see the module docstring. A server
+    that wants TLS before a login (vsftpd's force_local_logins_ssl) gets the whole list
+    again over AUTH TLS, whose answers are then the run."""
+    run = await stream_logins(
         dev, service, credentials, METHOD, _open, timeout=timeout, connections=connections
     )
+    if not _wants_tls(run):
+        return run
+    secure = await stream_logins(
+        dev, service, credentials, TLS_METHOD, _open_tls, timeout=timeout, connections=connections
+    )
+    return secure if secure.attempts else run

@@ -135,20 +135,22 @@ def test_every_ftp_and_telnet_program_plants_an_operator_login() -> None:
         assert _login_kinds(truth) == {"factory", "operator"}, module.PROGRAM.name
 
 
-async def test_an_ftp_server_that_wants_tls_first_is_never_a_rejection(tmp_path: Path) -> None:
-    """vsftpd refuses every login in clear with 530 before any password: the planted
-    login works over FTPS, so not one of these attempts may read as REJECTED (that would
-    end in a false pass), nor as ACCEPTED."""
+async def test_an_ftp_server_that_wants_tls_first_is_logged_in_over_auth_tls(
+    tmp_path: Path,
+) -> None:
+    """vsftpd refuses every login in clear with 530 before any password (never a
+    rejection: that would end in a false pass); the client then tries the list over
+    AUTH TLS, where the wrong login is a proven 530 and the planted one gets 230."""
     truth = next(s for s in vsftpd_ftps.PROGRAM.services if s.protocol == "ftp")
-    candidates = [
-        Credential(vsftpd_ftps.FACTORY.username, "1234-not-it"),
-        *(Credential(x.username, x.password) for x in truth.logins),
-    ]
+    wrong = Credential(vsftpd_ftps.FACTORY.username, "1234-not-it")
     with vsftpd_ftps.running(tmp_path):
         dev = _device(vsftpd_ftps.ADDRESS)
         (service,) = await fingerprint(dev, [truth.port], [], Facts())
         assert service.protocol == "ftp"
-        run = await ftp.try_logins(dev, service, candidates, timeout=10.0)
-    assert run.attempts
-    assert {a.outcome for a in run.attempts} == {Outcome.ERROR}
-    assert all("wants TLS" in a.detail for a in run.attempts)
+        for login in truth.logins:
+            right = Credential(login.username, login.password)
+            run = await ftp.try_logins(dev, service, [wrong, right], timeout=10.0)
+            assert run.method == ftp.TLS_METHOD
+            assert [a.outcome for a in run.attempts] == [Outcome.REJECTED, Outcome.ACCEPTED], [
+                (a.credential.masked(), a.outcome, a.detail) for a in run.attempts
+            ]
