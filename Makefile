@@ -32,6 +32,10 @@ lint: $(STAMP)
 test: $(STAMP) daemons lint
 	$(BIN)/pytest -q
 
+## the inner loop: lint, types and the unit tests (no daemons, no lab, no browser)
+check: $(STAMP) lint
+	$(BIN)/pytest -q tests/unit
+
 bench: $(STAMP)
 	$(BIN)/python bench/discovery/run.py
 
