@@ -176,11 +176,15 @@ class WebLoginHygiene(ServiceProbe):
                     evidence,
                     service=service,
                 )
-        own_login = [f.page_url for f in forms if on_service(f.page_url, service)]
-        own_login += [r.page_url for r in scripted if on_service(r.page_url, service)]
+        own_forms = [f for f in forms if on_service(f.page_url, service)]
+        own_scripted = [r for r in scripted if on_service(r.page_url, service)]
         challenge = any(p.auth_scheme and on_service(p.url, service) for p in pages)
-        if own_login or challenge:
-            what = "a login" if own_login else "an authentication challenge"
+        if own_forms or own_scripted or challenge:
+            what = (
+                "a login form"
+                if own_forms
+                else ("a scripted login" if own_scripted else "an authentication challenge")
+            )
             return ctx.result(
                 HTTPS_REDIRECT,
                 Verdict.FAIL,
