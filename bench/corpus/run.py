@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 #: The machine's own port: never scanned (see the network rule).
 FORBIDDEN_PORTS = frozenset({2024})
 HYDRA_TIMEOUT = 600.0
+#: One program's scan at most (the acceptance profile's 300 s waits, lockout included).
+SCAN_TIMEOUT = 1500.0
 #: hydra's module per shinsa protocol, where hydra has one (no MQTT module; HTTP only for
 #: Basic/Digest, where hydra needs no form description written for it by hand)
 HYDRA_MODULES = {"ssh": "ssh", "ftp": "ftp", "telnet": "telnet", "rtsp": "rtsp", "snmp": "snmp"}
@@ -135,7 +137,12 @@ async def _scan(program: Program, profile_name: str, work: Path) -> tuple[list[R
             request={},
             targets=[(program.address, program.name)],
         )
-        await scan(request, store, "corpus", Reporter())
+        try:
+            async with asyncio.timeout(SCAN_TIMEOUT):
+                await scan(request, store, "corpus", Reporter())
+        except TimeoutError:
+            # What finished is in the store; what did not shows as absent or missed.
+            print(f"{program.name}: scan stopped after {SCAN_TIMEOUT:g} s", file=sys.stderr)
         return store.results("corpus"), time.monotonic() - started
 
 
@@ -207,7 +214,9 @@ def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path) -> None:
         argv.append("/")
     started = time.monotonic()
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=HYDRA_TIMEOUT).stdout
+        out = subprocess.run(
+            argv, capture_output=True, text=True, timeout=HYDRA_TIMEOUT, cwd=work
+        ).stdout  # cwd: hydra leaves its restore file there
     except subprocess.TimeoutExpired:
         out = ""
     row.hydra_seconds = time.monotonic() - started
@@ -234,7 +243,7 @@ def run_program(name: str, profile: str, with_hydra: bool) -> tuple[list[Row], f
     return rows, seconds
 
 
-def _print(rows: list[Row], seconds: dict[str, float]) -> None:
+def _print(rows: list[Row], seconds: dict[str, float], *, summary: bool = True) -> None:
     head = f"{'program':<14} {'proto':<7} {'port':>5} {'plant':>5} {'found':>5} {'FP':>3} "
     head += f"{'fpass':>5} {'lock':>4}  verdict        hydra"
     print(head)
@@ -253,6 +262,9 @@ def _print(rows: list[Row], seconds: dict[str, float]) -> None:
         for what, items in (("missed", r.missed), ("FP", r.false_positives), ("locked", r.locked)):
             if items:
                 print(f"    {what}: {', '.join(items)}  ({r.reason[:160]})")
+    if not summary:
+        sys.stdout.flush()
+        return
     total = {
         "planted": sum(len(r.planted) for r in rows),
         "found": sum(len(r.found) for r in rows),
@@ -299,6 +311,7 @@ def main() -> int:
                 continue
             rows += got
             seconds[name] = took
+            _print(got, {name: took}, summary=False)
     for name in clashed:
         try:
             got, took = run_program(name, args.profile, args.hydra)
