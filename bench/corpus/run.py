@@ -89,7 +89,14 @@ class Row:
 
     @property
     def missed(self) -> list[str]:
-        return [p for p in self.planted if p not in self.found]
+        left = list(self.found)
+        out = []
+        for p in self.planted:
+            if p in left:
+                left.remove(p)
+            else:
+                out.append(p)
+        return out
 
 
 def _user(login: str) -> str:
@@ -161,17 +168,25 @@ def _rows(program: Program, results: list[Result]) -> list[Row]:
         ]
         if not mine:
             row.verdict, row.reason = "absent", "no creds.default result for this service"
+        matched: list[Login] = []
         for result in mine:
             row.verdict, row.reason = result.verdict.value, result.reason
             row.shinsa_seconds = result.duration
             for login in _accepted(result):
+                # Passwords are masked in the evidence: an accepted login matches a planted
+                # one of its username not matched yet (two SNMP communities, say).
                 match = next(
-                    (x for x in factory if _label(x) == login or x.username == _user(login)),
+                    (
+                        x
+                        for x in factory
+                        if x.username == _user(login) and all(x is not m for m in matched)
+                    ),
                     None,
                 )
                 if match is None:
                     row.false_positives.append(login)
-                elif _label(match) not in row.found:
+                else:
+                    matched.append(match)
                     row.found.append(_label(match))
             if result.verdict is Verdict.PASS and factory:
                 row.false_pass = True
