@@ -64,6 +64,10 @@ class Timing:
     # silent one costs seconds, not half a minute.
     later_answer: float = 1.5
     http_fetch: float = 5.0  # per request of GET / and its redirects
+    # A server shedding load drops new connections before its greeting (OpenSSH's
+    # MaxStartups, dropbear's five unauthenticated clients per address): a closed or reset
+    # connection is tried again after these pauses before the port reads as unknown.
+    busy_retries: tuple[float, ...] = (0.5, 2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +191,28 @@ async def _identify(dev: DeviceNetwork, port: int, ctx: ssl.SSLContext, t: Timin
     return await _try_probes(dev, port, t)
 
 
+#: Notes of a connection the server dropped, which a busy server gives now and then.
+_DROPPED = ("closed the connection without a banner", "connection reset")
+
+
 async def _read_banner(dev: DeviceNetwork, port: int, t: Timing) -> tuple[bytes, str]:
-    """(banner, "") or (b"", note why the port cannot be identified); b"" alone: silent."""
+    """(banner, "") or (b"", note why the port cannot be identified); b"" alone: silent.
+
+    A dropped connection is tried again (`Timing.busy_retries`); the note says how often."""
+    banner, failure = await _read_banner_once(dev, port, t)
+    tries = 1
+    for pause in t.busy_retries:
+        if failure not in _DROPPED:
+            return banner, failure
+        await asyncio.sleep(pause)
+        banner, failure = await _read_banner_once(dev, port, t)
+        tries += 1
+    if failure in _DROPPED and tries > 1:
+        failure = f"{failure} ({tries} tries)"
+    return banner, failure
+
+
+async def _read_banner_once(dev: DeviceNetwork, port: int, t: Timing) -> tuple[bytes, str]:
     try:
         async with dev.tcp(port) as stream:
             try:

@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
-FAST = Timing(banner_wait=0.5, banner_settle=0.1, answer=0.5, later_answer=0.3, http_fetch=2.0)
+FAST = Timing(
+    banner_wait=0.5,
+    banner_settle=0.1,
+    answer=0.5,
+    later_answer=0.3,
+    http_fetch=2.0,
+    busy_retries=(0.05, 0.1),
+)
 SERVER_NAME = "TestHTTPd/1.0"
 LOGIN_HTML = b"""<html><head><title>Cam &amp; Co Login</title></head><body>
 <form method="post" action="/cgi-bin/auth">
@@ -196,7 +203,30 @@ async def test_a_reset_on_connect_is_unknown_with_a_note() -> None:
     async with serve("127.0.51.13", reset) as port:
         service = await scan_one("127.0.51.13", port)
     assert service.protocol == "unknown"
-    assert service.note in ("connection reset", "closed the connection without a banner")
+    # after the retries a busy server gets, and saying so
+    assert service.note in (
+        "connection reset (3 tries)",
+        "closed the connection without a banner (3 tries)",
+    )
+
+
+@pytest.mark.parametrize("drops", [1, 2])
+async def test_a_server_shedding_load_is_named_once_it_greets(drops: int) -> None:
+    """dropbear drops a sixth unauthenticated client of one address, OpenSSH's MaxStartups
+    drops at random: a connection closed before the greeting is tried again."""
+    connections = 0
+
+    async def busy_then_ssh(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        if connections <= drops:
+            return  # closed before any greeting
+        await greeter(b"SSH-2.0-dropbear_2022.83\r\n")(reader, writer)
+
+    async with serve("127.0.51.70", busy_then_ssh) as port:
+        service = await scan_one("127.0.51.70", port)
+    assert (service.protocol, service.product, service.note) == ("ssh", "dropbear_2022.83", "")
+    assert connections == drops + 1
 
 
 async def test_a_port_that_accepts_and_never_answers_says_so() -> None:
