@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from probes.default_credentials import LoginBudget  # noqa: E402
 from probes.registry import all_checks  # noqa: E402
 from scanner.credential_lists import device_text, load_catalog  # noqa: E402
 from scanner.engine import ScanRequest, scan  # noqa: E402
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from scanner.model import Result
+    from scanner.profiles import Profile
 
 #: The machine's own port: never scanned (see the network rule).
 FORBIDDEN_PORTS = frozenset({2024})
@@ -118,13 +120,17 @@ def _accepted(result: Result) -> list[str]:
     return found
 
 
-async def _scan(program: Program, profile_name: str, work: Path) -> tuple[list[Result], float]:
+def _profile(program: Program, profile_name: str, work: Path) -> Profile:
+    """`profile_name` with the program's own params, as a model's profile extends it."""
     lines = [f"profile: corpus-{program.name}", f"extends: {profile_name}"]
     if program.profile_params:
         lines += ["params:", *(f"  {x}" for x in program.profile_params.splitlines())]
     profile_file = work / "profile.yaml"
     profile_file.write_text("\n".join(lines) + "\n")
-    profile = load_profile(str(profile_file), all_checks())
+    return load_profile(str(profile_file), all_checks())
+
+
+async def _scan(program: Program, profile: Profile, work: Path) -> tuple[list[Result], float]:
     tcp = sorted({s.port for s in program.services if s.transport == "tcp"} - FORBIDDEN_PORTS)
     udp = sorted({s.port for s in program.services if s.transport == "udp"} - FORBIDDEN_PORTS)
     request = ScanRequest(
@@ -209,7 +215,7 @@ def _verify_locks(module: ModuleType, program: Program, rows: list[Row]) -> None
                 row.locked.append(_label(login))
 
 
-def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path) -> None:
+def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path, profile: Profile) -> None:
     """hydra with the list shinsa selects for this service when nothing identifies it (the
     generic top list of the profile); its finds and wall time."""
     module = HYDRA_MODULES.get(truth.protocol)
@@ -219,8 +225,9 @@ def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path) -> None:
     hydra = shutil.which("hydra")
     if module is None or hydra is None:
         return
-    facts = Facts()
-    pairs = load_catalog().select(family, device_text(facts), generic_top=50).pairs
+    budget = profile.params.get(f"creds.default.{family}")
+    top = budget.generic_top if isinstance(budget, LoginBudget) else LoginBudget().generic_top
+    pairs = load_catalog().select(family, device_text(Facts()), generic_top=top).pairs
     combo = work / f"hydra-{truth.port}.txt"
     combo.write_text("".join(f"{c.username}:{c.password}\n" for c in pairs))
     argv = [hydra, "-C", str(combo), "-t", "4", "-s", str(truth.port), "-I", "-q"]
@@ -248,13 +255,14 @@ def run_program(name: str, profile: str, with_hydra: bool) -> tuple[list[Row], f
     program: Program = module.PROGRAM
     with tempfile.TemporaryDirectory(prefix=f"corpus-{name}-") as tmp:
         work = Path(tmp)
+        chosen = _profile(program, profile, work)
         with module.running(work):
-            results, seconds = asyncio.run(_scan(program, profile, work))
+            results, seconds = asyncio.run(_scan(program, chosen, work))
             rows = _rows(program, results)
             _verify_locks(module, program, rows)
             if with_hydra:
                 for truth, row in zip(program.services, rows, strict=True):
-                    _hydra(program, truth, row, work)
+                    _hydra(program, truth, row, work, chosen)
     return rows, seconds
 
 
@@ -307,35 +315,33 @@ def main() -> int:
     rows: list[Row] = []
     seconds: dict[str, float] = {}
     failed_to_start: list[str] = []
-    clashed: list[str] = []
-    # Programs run side by side (each on its own address; the acceptance profile's waits
-    # dominate); two that need the same system account clash, and the later one runs
-    # again alone at the end.
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_program, n, args.profile, args.hydra): n for n in names}
+    # Programs run side by side, each on its own address (the acceptance profile's waits
+    # dominate), except those whose logins are system accounts: while one runs, its
+    # accounts log in to every PAM service of the machine, so they take one lane in turn.
+    lane: list[str] = []
+    side: list[str] = []
+    for name in names:
+        program = importlib.import_module(f"tests.corpus.programs.{name}").PROGRAM
+        (lane if program.system_accounts else side).append(name)
+    with (
+        ProcessPoolExecutor(max_workers=1) as serial,
+        ProcessPoolExecutor(max_workers=max(1, args.jobs - 1)) as pool,
+    ):
+        futures: dict[Future[tuple[list[Row], float]], str] = {
+            pool.submit(run_program, n, args.profile, args.hydra): n for n in side
+        }
+        futures |= {serial.submit(run_program, n, args.profile, args.hydra): n for n in lane}
         for future in as_completed(futures):
             name = futures[future]
             try:
                 got, took = future.result()
             except CorpusError as exc:
-                if "already exist" in str(exc):
-                    clashed.append(name)
-                    continue
                 print(f"{name}: {str(exc).splitlines()[0]}", file=sys.stderr)
                 failed_to_start.append(name)
                 continue
             rows += got
             seconds[name] = took
             _print(got, {name: took}, summary=False)
-    for name in clashed:
-        try:
-            got, took = run_program(name, args.profile, args.hydra)
-        except CorpusError as exc:
-            print(f"{name}: {str(exc).splitlines()[0]}", file=sys.stderr)
-            failed_to_start.append(name)
-            continue
-        rows += got
-        seconds[name] = took
     rows.sort(key=lambda r: (r.program, r.port))
     _print(rows, seconds)
     if args.json:

@@ -80,6 +80,9 @@ class Program:
     #: lines added under `params:` of the profile a scan of this program uses, as a
     #: model's own profile would say them (its known lockout, say)
     profile_params: str = ""
+    #: its logins are system accounts (tests.corpus.local_users): while it runs they log
+    #: in to every PAM service of the machine, so no other such program may run beside it
+    system_accounts: bool = False
 
 
 @dataclass(slots=True)

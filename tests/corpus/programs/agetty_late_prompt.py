@@ -57,6 +57,7 @@ PROGRAM = Program(
         ),
     ),
     description="inetutils 2.4 telnetd -E 'agetty --delay 4' (util-linux 2.38.1)",
+    system_accounts=True,
 )
 
 

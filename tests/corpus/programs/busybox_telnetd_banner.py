@@ -79,6 +79,7 @@ PROGRAM = Program(
         ),
     ),
     description="busybox 1.35.0 telnetd -f ISSUE -l /bin/login",
+    system_accounts=True,
 )
 
 

@@ -68,6 +68,7 @@ PROGRAM = Program(
         ),
     ),
     description="Cockpit 287.1 web service (cockpit-ws, plain HTTP), PAM system accounts",
+    system_accounts=True,
 )
 
 _HINT = "apt-get install cockpit-ws cockpit-bridge cockpit-system (.ci/corpus/debian-web.sh)"

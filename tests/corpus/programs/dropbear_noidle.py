@@ -50,6 +50,7 @@ PROGRAM = Program(
         ),
     ),
     description="dropbear 2022.83, password logins, no idle timeout",
+    system_accounts=True,
 )
 
 

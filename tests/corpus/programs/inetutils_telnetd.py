@@ -52,6 +52,7 @@ PROGRAM = Program(
         ),
     ),
     description="GNU inetutils 2.4 telnetd + shadow 4.13 /bin/login, under socat",
+    system_accounts=True,
 )
 
 

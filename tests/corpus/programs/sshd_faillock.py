@@ -75,6 +75,7 @@ PROGRAM = Program(
     profile_params=(
         f"creds.default.ssh: {{lockout_threshold: {DENY}, lockout_seconds: {UNLOCK_SECONDS}}}"
     ),
+    system_accounts=True,
 )
 
 

@@ -55,6 +55,7 @@ PROGRAM = Program(
         ),
     ),
     description="vsftpd 3.0.3, ssl_enable, force_local_logins_ssl",
+    system_accounts=True,
 )
 
 
