@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 
 #: The machine's own port: never scanned (see the network rule).
 FORBIDDEN_PORTS = frozenset({2024})
-HYDRA_TIMEOUT = 600.0
+HYDRA_TIMEOUT = 300.0
 #: One program's scan at most (the acceptance profile's 300 s waits, lockout included).
 SCAN_TIMEOUT = 1500.0
 #: hydra's module per shinsa protocol, where hydra has one (no MQTT module; HTTP only for
@@ -87,6 +87,7 @@ class Row:
     reason: str = ""
     hydra_found: list[str] | None = None
     hydra_seconds: float | None = None
+    hydra_timed_out: bool = False
     shinsa_seconds: float | None = None  # the creds.default check's own duration
 
     @property
@@ -239,8 +240,10 @@ def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path, profile:
         out = subprocess.run(
             argv, capture_output=True, text=True, timeout=HYDRA_TIMEOUT, cwd=work
         ).stdout  # cwd: hydra leaves its restore file there
-    except subprocess.TimeoutExpired:
-        out = ""
+    except subprocess.TimeoutExpired as exc:  # what it printed before still counts
+        got = exc.stdout or b""
+        out = got.decode(errors="replace") if isinstance(got, bytes) else got
+        row.hydra_timed_out = True
     row.hydra_seconds = time.monotonic() - started
     found = []
     for line in out.splitlines():
@@ -274,7 +277,8 @@ def _print(rows: list[Row], seconds: dict[str, float], *, summary: bool = True) 
         hydra = (
             ""
             if r.hydra_found is None
-            else f"{len(r.hydra_found)} in {r.hydra_seconds or 0:.1f} s "
+            else f"{len(r.hydra_found)} in {r.hydra_seconds or 0:.1f} s"
+            f"{' (timed out)' if r.hydra_timed_out else ''} "
             f"(shinsa's check {r.shinsa_seconds or 0:.1f} s)"
         )
         print(
