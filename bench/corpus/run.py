@@ -241,8 +241,7 @@ def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path, profile:
             argv, capture_output=True, text=True, timeout=HYDRA_TIMEOUT, cwd=work
         ).stdout  # cwd: hydra leaves its restore file there
     except subprocess.TimeoutExpired as exc:  # what it printed before still counts
-        got = exc.stdout or b""
-        out = got.decode(errors="replace") if isinstance(got, bytes) else got
+        out = (exc.stdout or b"").decode(errors="replace")  # bytes, even with text=True
         row.hydra_timed_out = True
     row.hydra_seconds = time.monotonic() - started
     found = []
