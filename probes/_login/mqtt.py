@@ -131,11 +131,29 @@ def parse_connack(data: bytes, level: int) -> _Connack | None:
         if not byte & 0x80:
             break
     body = data[pos : pos + length]
-    if len(body) < 2 or len(body) < length:
+    if len(body) < 2 or len(body) < length or body[0] & 0xFE:
+        return None  # cut short, or reserved flag bits set: not a broker's CONNACK
+    if level == 4 and length != 2:
+        return None  # MQTT 3.1.1 fixes the remaining length at 2 (section 3.2.1)
+    if level == 5 and length > 2 and not _properties_fill(body[2:]):
         return None
     code = body[1]
     reason = _reason_string(body[2:]) if level == 5 else ""
     return _Connack(code, reason)
+
+
+def _properties_fill(props: bytes) -> bool:
+    """Whether MQTT 5 properties start with a length that is exactly what follows it."""
+    length, pos = 0, 0
+    for shift in range(0, 28, 7):
+        if pos >= len(props):
+            return False
+        byte = props[pos]
+        pos += 1
+        length |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return pos + length == len(props)
+    return False
 
 
 class _Level:
@@ -185,7 +203,8 @@ class _Session:
             return attempt(
                 credential,
                 Outcome.ERROR,
-                f"not a CONNACK: {device_text(data[:32].hex(), credential)}",
+                f"{'a malformed CONNACK' if data[:1] == b' ' else 'not a CONNACK'}: "
+                f"{device_text(data[:32].hex(), credential)}",
                 started,
             )
         return await self._judge(credential, answer, level, started)

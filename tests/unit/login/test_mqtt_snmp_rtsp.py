@@ -269,3 +269,34 @@ async def test_rtsp_answers_other_than_401_403_are_no_rejection(status: int) -> 
         run = await rtsp.try_logins(device(address), Service("tcp", port, "rtsp"), WRONG[:1])
     assert [a.outcome for a in run.attempts] == [Outcome.ERROR]
     assert str(status) in run.attempts[0].detail
+
+
+@pytest.mark.parametrize(
+    "connack",
+    [
+        bytes([0x20, 3, 0, 0, 0]),  # remaining length 3: 3.1.1 fixes it at 2
+        bytes([0x20, 2, 0x80, 0]),  # reserved acknowledge flags set
+        bytes([0x20, 2, 0]),  # cut short, then the connection ends
+    ],
+)
+async def test_a_malformed_connack_is_never_an_acceptance(connack: bytes) -> None:
+    """A broker answering every CONNECT with a malformed CONNACK whose code byte reads 0:
+    no login counts as accepted, and the surface stays unconfirmed."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_packet(reader)
+        writer.write(connack)
+        await writer.drain()
+
+    async with tcp_server("127.0.35.37", handle) as (port, _):
+        run = await mqtt.try_logins(
+            device("127.0.35.37"), Service("tcp", port, "mqtt"), [RIGHT, *WRONG], timeout=3
+        )
+    assert run.attempts == (), run  # the control met it first: nothing counts
+    assert run.control is not None
+    assert run.control.outcome is not Outcome.ACCEPTED, run.control
+    if len(connack) > 3:
+        assert "a malformed CONNACK: " in run.control.detail, run.control
+        assert "not a recognised authentication failure" in run.unconfirmed, run
+    else:  # the broker hung up mid-answer: a drop, retried, never a verdict on a password
+        assert run.note == "the control login was not refused", run
