@@ -144,10 +144,12 @@ def parse_connack(data: bytes, level: int) -> _Connack | None:
 
 def _properties_fill(props: bytes) -> bool:
     """Whether MQTT 5 properties start with a length that is exactly what follows it."""
-    length, pos = 0, 0
-    for shift in range(0, 28, 7):
-        if pos >= len(props):
-            return False
+    length = 0
+    for pos, byte in enumerate(props[:4]):  # a variable byte integer has at most 4 bytes
+        length |= (byte & 0x7F) << (7 * pos)
+        if not byte & 0x80:
+            return pos + 1 + length == len(props)
+    return False
         byte = props[pos]
         pos += 1
         length |= (byte & 0x7F) << shift
