@@ -150,12 +150,6 @@ def _properties_fill(props: bytes) -> bool:
         if not byte & 0x80:
             return pos + 1 + length == len(props)
     return False
-        byte = props[pos]
-        pos += 1
-        length |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return pos + length == len(props)
-    return False
 
 
 class _Level:
