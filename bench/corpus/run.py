@@ -81,6 +81,9 @@ class Row:
     planted: list[str]
     found: list[str] = field(default_factory=list)
     false_positives: list[str] = field(default_factory=list)
+    #: accepted logins that are a planted account under another spelling of its name (a
+    #: device with case-insensitive user names), checked by the program's standard client
+    same_account: list[str] = field(default_factory=list)
     false_pass: bool = False
     locked: list[str] = field(default_factory=list)
     verdict: str = ""
@@ -160,7 +163,7 @@ async def _scan(program: Program, profile: Profile, work: Path) -> tuple[list[Re
         return store.results("corpus"), time.monotonic() - started
 
 
-def _rows(program: Program, results: list[Result]) -> list[Row]:
+def _rows(program: Program, results: list[Result], module: ModuleType) -> list[Row]:
     rows = []
     for truth in program.services:
         factory = [x for x in truth.logins if x.kind == "factory"]
@@ -190,7 +193,9 @@ def _rows(program: Program, results: list[Result]) -> list[Row]:
                     ),
                     None,
                 )
-                if match is None:
+                if match is None and _same_account(module, truth, factory, login):
+                    row.same_account.append(login)
+                elif match is None:
                     row.false_positives.append(login)
                 else:
                     matched.append(match)
@@ -199,6 +204,18 @@ def _rows(program: Program, results: list[Result]) -> list[Row]:
                 row.false_pass = True
         rows.append(row)
     return rows
+
+
+def _same_account(
+    module: ModuleType, truth: ServiceTruth, factory: list[Login], login: str
+) -> bool:
+    """Whether the device, asked by the program's standard client, takes `login`'s user
+    name spelt as the scan spelt it with the password of a planted account of that name in
+    another case (the evidence masks the password, so only such an account can be meant)."""
+    verify = getattr(module, "verify", None)
+    user = _user(login)
+    same = [x for x in factory if x.username.lower() == user.lower() and x.username != user]
+    return verify is not None and any(verify(truth, Login(user, x.password)) for x in same)
 
 
 def _verify_locks(module: ModuleType, program: Program, rows: list[Row]) -> None:
@@ -260,7 +277,7 @@ def run_program(name: str, profile: str, with_hydra: bool) -> tuple[list[Row], f
         chosen = _profile(program, profile, work)
         with module.running(work):
             results, seconds = asyncio.run(_scan(program, chosen, work))
-            rows = _rows(program, results)
+            rows = _rows(program, results, module)
             _verify_locks(module, program, rows)
             if with_hydra:
                 for truth, row in zip(program.services, rows, strict=True):
@@ -285,7 +302,12 @@ def _print(rows: list[Row], seconds: dict[str, float], *, summary: bool = True) 
             f"{len(r.found):>5} {len(r.false_positives):>3} {int(r.false_pass):>5} "
             f"{len(r.locked):>4}  {r.verdict:<14} {hydra}"
         )
-        for what, items in (("missed", r.missed), ("FP", r.false_positives), ("locked", r.locked)):
+        for what, items in (
+            ("missed", r.missed),
+            ("FP", r.false_positives),
+            ("same account, another spelling (checked by a standard client)", r.same_account),
+            ("locked", r.locked),
+        ):
             if items:
                 print(f"    {what}: {', '.join(items)}  ({r.reason[:160]})")
     if not summary:
