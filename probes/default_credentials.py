@@ -37,14 +37,15 @@ IEC 62443-4-2 CR 1.5 (authenticator management), NIST SP 800-171 3.5.2, ETSI EN 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urljoin
 
 from probes._login import ftp, http, mqtt, rtsp, snmp, ssh, telnet
 from scanner.credential_lists import budget_plan, device_text
-from scanner.credentials import Attempt, FoundCredential, LoginRun, Outcome
+from scanner.credentials import Attempt, Credential, FoundCredential, LoginRun, Outcome
 from scanner.errors import ConfigError
 from scanner.facts import (
     HTTP_PAGES,
@@ -60,7 +61,6 @@ from scanner.probe import Check, Params, ServiceProbe
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from scanner.credentials import Credential
     from scanner.model import JSONValue, Service
     from scanner.probe import ProbeContext
 
@@ -135,6 +135,10 @@ class _DefaultLogin(ServiceProbe):
     control_means_open: ClassVar[bool] = False
     #: agents that cannot lock (SNMP communities) ignore the per-account budget
     lockable: ClassVar[bool] = True
+    #: clients without a control login of their own (SSH, Telnet, FTP): an acceptance is
+    #: confirmed afterwards by a random login, which must not be accepted too (a server
+    #: that takes anything, or asks for the real login inside the session)
+    late_control: ClassVar[bool] = False
 
     async def login(
         self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
@@ -190,7 +194,23 @@ class _DefaultLogin(ServiceProbe):
                     run = await self._spread(ctx, service, chosen, budget)
                 finally:
                     self._settle(ctx, chosen, run)
+        if self.late_control and run.control is None and _any_accepted(run):
+            async with ctx.ledger.turn:
+                run = await self._confirm(ctx, service, run, budget)
         return [self._judge(ctx, service, run, chosen, skipped, budget, plan)]
+
+    async def _confirm(
+        self, ctx: ProbeContext, service: Service, run: LoginRun, budget: LoginBudget
+    ) -> LoginRun:
+        """The run with a random control login tried after its acceptances."""
+        control = Credential(
+            f"shinsa-{secrets.token_hex(4)}", f"shinsa-{secrets.token_hex(8)}", "random control"
+        )
+        checked = await self.login(ctx, service, [control], budget)
+        if not checked.attempts:
+            note = checked.note or "no answer"
+            return replace(run, note=f"{run.note + '; ' if run.note else ''}control login: {note}")
+        return replace(run, control=checked.attempts[0])
 
     async def _whole_list(
         self,
@@ -489,6 +509,10 @@ def _index(queue: Sequence[Credential], cred: Credential) -> int:
     return next(i for i, c in enumerate(queue) if c is cred)
 
 
+def _any_accepted(run: LoginRun) -> bool:
+    return any(a.outcome is Outcome.ACCEPTED for a in run.attempts)
+
+
 def _chunk(
     queue: Sequence[Credential], failures: Counter[str], threshold: int | None
 ) -> list[Credential]:
@@ -588,6 +612,7 @@ class DefaultSshLogin(_DefaultLogin):
     check = SSH
     checks = (SSH,)
     family = "ssh"
+    late_control = True
     protocols = frozenset({"ssh"})
 
 
@@ -595,6 +620,7 @@ class DefaultTelnetLogin(_DefaultLogin):
     check = TELNET
     checks = (TELNET,)
     family = "telnet"
+    late_control = True
     protocols = frozenset({"telnet"})
 
 
@@ -602,6 +628,7 @@ class DefaultFtpLogin(_DefaultLogin):
     check = FTP
     checks = (FTP,)
     family = "ftp"
+    late_control = True
     protocols = frozenset({"ftp"})
 
 
