@@ -72,6 +72,8 @@ UNTRIED_SHOWN = 8
 FIRST_LOCK_POLL = 5.0
 #: Margin added to a known lock length before the next chunk (clocks and rounding).
 LOCK_MARGIN = 1.1
+#: connections one login check may keep open on a device, at most
+MAX_CONNECTIONS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,9 @@ class LoginBudget(Params):
     lockout_seconds: float = 0.0
     #: the most whole-list pacing may wait for locks on one service
     max_wait_seconds: float = 1800.0
+    #: connections trying candidates at once (the device's --per-device permits cap it):
+    #: 1 by default, for small devices; a bench unit's profile may say 4, as hydra's -t 4
+    connections: int = 1
 
     def __post_init__(self) -> None:
         if self.lockout_threshold < 1 or self.safety_margin < 0:
@@ -107,6 +112,8 @@ class LoginBudget(Params):
             raise ConfigError(f"pacing must be one of {', '.join(PACINGS)}")
         if self.lockout_seconds < 0 or self.max_wait_seconds < 0:
             raise ConfigError("lockout_seconds and max_wait_seconds must be ≥ 0")
+        if not 1 <= self.connections <= MAX_CONNECTIONS:
+            raise ConfigError(f"connections must be between 1 and {MAX_CONNECTIONS}")
 
     @property
     def per_account(self) -> int:
@@ -144,7 +151,13 @@ class _DefaultLogin(ServiceProbe):
         self, ctx: ProbeContext, service: Service, creds: Sequence[Credential], budget: LoginBudget
     ) -> LoginRun:
         """Run the protocol client over `creds`."""
-        return await _CLIENTS[self.family](ctx.net, service, creds, timeout=budget.timeout_seconds)
+        return await _CLIENTS[self.family](
+            ctx.net,
+            service,
+            creds,
+            timeout=budget.timeout_seconds,
+            connections=budget.connections,
+        )
 
     def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
         """Every candidate at its timeout and pause, twice over for the control logins of
@@ -241,50 +254,51 @@ class _DefaultLogin(ServiceProbe):
                 if attempts:  # a later chunk found nothing to try: say why, keep the rest
                     return LoginRun(method, tuple(attempts), control, run.note or "stopped")
                 return run
-            stop = run.attempts[-1]
-            if stop.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
+            # Connections run side by side: a lock or a throttle may show on one while
+            # others were answered, and candidates still in flight were never answered.
+            halt = next(
+                (a for a in run.attempts if a.outcome in (Outcome.LOCKED, Outcome.THROTTLED)),
+                None,
+            )
+            done = [a for a in run.attempts if a.outcome not in (Outcome.LOCKED, Outcome.THROTTLED)]
+            attempts += done
+            for a in done:
+                failures[a.credential.username] += a.outcome is Outcome.REJECTED
+            queue = self._unanswered(queue, done)
+            if halt is not None:
                 # Learn the device's lock: it showed after this many failures, and lasts
                 # until a retry of the same candidate gets a real answer.
-                before = run.attempts[:-1]
-                attempts += before
-                for a in before:
-                    failures[a.credential.username] += a.outcome is Outcome.REJECTED
-                plan.learned_threshold = max(1, failures[stop.credential.username])
+                plan.learned_threshold = max(1, failures[halt.credential.username])
                 threshold = plan.learned_threshold
-                held = await self._wait_out(ctx, service, stop, budget, plan, lock)
+                held = await self._wait_out(ctx, service, halt, budget, plan, lock)
                 if held is None:
-                    attempts.append(stop)
+                    attempts.append(halt)
                     return LoginRun(method, tuple(attempts), control, plan.gave_up)
                 lock = plan.learned_seconds or lock
                 failures.clear()
                 attempts.append(held)
                 failures[held.credential.username] += held.outcome is Outcome.REJECTED
-                queue = self._after(queue, held)
+                queue = self._unanswered(queue, [held])
                 continue
-            attempts += run.attempts
-            for a in run.attempts:
-                failures[a.credential.username] += a.outcome is Outcome.REJECTED
-            if stop.outcome is Outcome.ACCEPTED:
-                # The bench unit's report lists every factory login it still takes: go on
-                # with the other accounts.
-                queue = self._after(queue, stop)
-                continue
-            if len(run.attempts) < len(chunk):  # the client stopped on its own
+            if len(done) < len(chunk) and not any(
+                a.outcome is Outcome.ACCEPTED for a in done
+            ):  # the client stopped on its own (errors in a row, progressive delay...)
                 return LoginRun(method, tuple(attempts), control, run.note or "stopped early")
-            queue = queue[len(chunk) :]
         if lock > 0 and any(n >= threshold for n in failures.values()):
             # Never leave an account locked: the last chunk may have locked one.
             await self._wait(lock * LOCK_MARGIN, budget, plan)
         return LoginRun(method, tuple(attempts), control)
 
-    def _after(self, queue: list[Credential], answered: Attempt) -> list[Credential]:
-        """The candidates still to try once `answered` has its answer: those after it, less
-        the other passwords of an account that just let us in (communities, which are not
-        accounts, all stay)."""
-        rest = queue[_index(queue, answered.credential) + 1 :]
-        if answered.outcome is Outcome.ACCEPTED and self.lockable:
-            rest = [c for c in rest if c.username != answered.credential.username]
-        return rest
+    def _unanswered(self, queue: list[Credential], answered: Sequence[Attempt]) -> list[Credential]:
+        """The candidates still to try once `answered` have their answers, less the other
+        passwords of an account that just let us in (communities, which are not accounts,
+        all stay). A candidate that met an error has had its turn: it is reported untried."""
+        seen = {id(a.credential) for a in answered}
+        if self.lockable:
+            inside = {a.credential.username for a in answered if a.outcome is Outcome.ACCEPTED}
+        else:
+            inside = set()
+        return [c for c in queue if id(c) not in seen and c.username not in inside]
 
     async def _wait(self, seconds: float, budget: LoginBudget, plan: Plan) -> bool:
         """Wait a lock out, within the budget of waiting; False when it would overrun."""
@@ -503,10 +517,6 @@ class Plan:
     learned_threshold: int = 0  # failures after which the device showed a lock
     learned_seconds: float = 0.0  # how long that lock held
     gave_up: str = ""  # why whole-list pacing stopped waiting
-
-
-def _index(queue: Sequence[Credential], cred: Credential) -> int:
-    return next(i for i, c in enumerate(queue) if c is cred)
 
 
 def _any_accepted(run: LoginRun) -> bool:

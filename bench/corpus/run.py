@@ -142,7 +142,8 @@ async def _scan(program: Program, profile: Profile, work: Path) -> tuple[list[Re
         scope=Scope.of([program.address]),
         ports=PortSet(tuple(tcp), tuple(udp)),
         profile=profile,
-        limits=Limits(connect_timeout=2.0, read_timeout=5.0),
+        # four connections per device, as hydra's -t 4 beside it
+        limits=Limits(connect_timeout=2.0, read_timeout=5.0, per_device=4),
     )
     started = time.monotonic()
     with Store(work / "scan.sqlite") as store:
@@ -249,7 +250,7 @@ def _hydra(program: Program, truth: ServiceTruth, row: Row, work: Path, profile:
     combo = work / f"hydra-{truth.port}.txt"
     combo.write_text("".join(f"{c.username}:{c.password}\n" for c in pairs))
     argv = [hydra, "-C", str(combo), "-t", "4", "-s", str(truth.port), "-I", "-q"]
-    argv += ["-f", program.address, module]
+    argv += [program.address, module]  # no -f: the whole list, as shinsa's whole-list pacing
     if module == "http-get":
         argv.append("/")
     started = time.monotonic()

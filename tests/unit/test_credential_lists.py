@@ -193,7 +193,8 @@ def test_the_corpus_logins_rank_where_the_public_data_puts_them(protocol):
     top25 += [("user", "user"), ("guest", "guest"), ("admin", ""), ("root", "")]
     for pair in top25:
         assert (rank(protocol, pair) or 999) <= 25, pair
-    # operator/operator: five products each; ranks 28-35, inside the top 50 (acceptance tries all 100)
+    # operator/operator: five products each; ranks 28-35, inside the top 50 (acceptance
+    # tries all 100)
     assert (rank(protocol, ("operator", "operator")) or 999) <= 50
     chosen = CATALOG.select(protocol, {}, generic_top=25)
     assert ("admin", "password") in [(c.username, c.password) for c in chosen.pairs]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
@@ -325,6 +325,56 @@ async def test_whole_list_gives_up_when_waiting_would_pass_max_wait(locking):
     assert result.verdict is Verdict.INCONCLUSIVE
     assert "max_wait_seconds" in result.reason
     assert "admin/p•••••••" in result.reason  # what was left, named
+
+
+class SideBySide(Locking):
+    """Two connections at once: on the first call the lock shows on admin/1234 while the
+    other connection's root/root was answered and admin/password, in flight, was dropped
+    (never recorded); the lock lasts 0.2 s."""
+
+    async def login(self, ctx, service, creds, budget) -> LoginRun:
+        import time
+
+        cls = type(self)
+        first = not cls.calls
+        cls.calls.append((time.monotonic(), [c.password for c in creds]))
+        if first:
+            cls.locked_until["admin"] = time.monotonic() + cls.seconds
+            by = {c.password: c for c in creds}
+            attempts = (
+                Attempt(by["admin"], Outcome.REJECTED, "wrong", 0.01),
+                Attempt(by["1234"], Outcome.LOCKED, "account locked", 0.01),
+                Attempt(by["root"], Outcome.REJECTED, "wrong", 0.01),
+            )
+            control = Attempt(Credential("shinsa-x", "y"), Outcome.REJECTED, "control", 0.01)
+            return LoginRun("http form POST /login", attempts, control)
+        return await super().login(ctx, service, creds, budget)
+
+
+async def test_whole_list_side_by_side_keeps_answers_and_retries_what_was_in_flight(locking):
+    """Answers that came in beside a lock count; the locked candidate is polled; the one
+    in flight when the lock showed is tried later, never skipped, never counted."""
+    SideBySide.calls = []
+    budget = LoginBudget(pacing="whole-list", connections=2)
+    (result,) = await SideBySide().run(ctx(budget=budget), SVC)
+    assert result.verdict is Verdict.FAIL
+    details: Any = result.evidence[0].details
+    hints = [(a["login"], a["outcome"]) for a in details["attempts"]]
+    assert hints.count(("root/••••", "rejected")) == 1  # answered beside the lock, kept
+    assert ("admin/••••", "accepted") in hints  # admin/password: in flight, tried later
+    tried_passwords = [p for _, ps in SideBySide.calls for p in ps]
+    assert tried_passwords.count("root") == 1  # never sent twice
+    assert "password" in tried_passwords[3:]  # after the first call
+    assert details["lock_waits"]["locks"] == 1
+
+
+def test_connections_are_validated():
+    from scanner.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="connections"):
+        LoginBudget(connections=0)
+    with pytest.raises(ConfigError, match="connections"):
+        LoginBudget(connections=17)
 
 
 def test_pacing_is_validated():
