@@ -256,7 +256,6 @@ async def _notice_text(ctx: ProbeContext, service: Service) -> tuple[str, str] |
     if not forms:
         return Verdict.NOT_APPLICABLE
     async with ctx.net.http(service) as client:
-        client.headers["Accept-Encoding"] = "identity"
         try:
             answer = await _exchange(client, "GET", forms[0].page_url)
             chain = await _follow(client, answer, ctx.net.address)

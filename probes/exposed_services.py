@@ -319,6 +319,16 @@ class ExposedServices(ServiceProbe):
             )
         seen = ", ".join(f"{p.url} ({p.status})" for p in pages)
         ev = Evidence("http_exchange", f"fetched {seen}"[:200], {"pages": [p.url for p in pages]})
+        cut = next((p for p in pages if p.incomplete), None)
+        if cut is not None:
+            # A login form may sit past the cut or inside a stream that could not be decoded.
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"{where} showed no login form or authentication challenge on the part read, "
+                f"but {cut.url} could not be read whole ({cut.incomplete}), so whether it "
+                "carries a login is unknown.",
+                ev,
+            )
         return result(
             Verdict.PASS,
             f"{where} showed no login form or authentication challenge on the pages fetched "

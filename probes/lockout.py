@@ -198,7 +198,6 @@ class AccountLockout(ServiceProbe):
             if service.protocol in ("http", "https"):
                 # A device that slows failed logins down must not look like a dead one.
                 async with ctx.net.http(service, timeout=ANSWER_TIMEOUT) as client:
-                    client.headers["Accept-Encoding"] = "identity"
                     return [await self._http(ctx, service, where, account, params, client)]
             return [await _measure(ctx, service, where, account, params, _login_for(ctx, service))]
 

@@ -419,7 +419,6 @@ class _Web:
 
     async def open(self) -> _WebSession:
         client = self.ctx.net.http(self.service)
-        client.headers["Accept-Encoding"] = "identity"
         pages = self.ctx.facts.get(HTTP_PAGES) or ()
         forms = self.ctx.facts.get(LOGIN_FORMS) or ()
         surfaces = [
@@ -461,7 +460,6 @@ class _Web:
         bearer = {"Authorization": f"Bearer {session.token}"} if session.token else {}
         address = self.ctx.net.address
         async with self.ctx.net.http(self.service) as anonymous:
-            anonymous.headers["Accept-Encoding"] = "identity"
             for url in list(dict.fromkeys(candidates))[:MAX_PAGES]:
                 with_session = await _fetch(client, url, address, bearer)
                 if isinstance(with_session, str) or not with_session.content:

@@ -290,6 +290,16 @@ class WebLoginHygiene(ServiceProbe):
                 evidence,
                 service=service,
             )
+        cut = next((p for p in pages if p.incomplete), None)
+        if cut is not None:
+            return ctx.result(
+                LOGIN_TRANSPORT,
+                Verdict.INCONCLUSIVE,
+                f"{where} showed no login on the part read, but {_strip_query(cut.url)} could "
+                f"not be read whole ({cut.incomplete}).",
+                evidence,
+                service=service,
+            )
         return ctx.result(
             LOGIN_TRANSPORT,
             Verdict.NOT_APPLICABLE,
@@ -397,6 +407,17 @@ class WebLoginHygiene(ServiceProbe):
                 Verdict.INCONCLUSIVE,
                 f"{where} has a login form without method or action: a script may submit it "
                 "safely, or the browser would put the password in the URL.",
+                evidence,
+                service=service,
+            )
+        cut = next((p for p in pages if p.incomplete), None)
+        if cut is not None and not forms:
+            # A GET login form may sit past the cut.
+            return ctx.result(
+                SECRETS_IN_URL,
+                Verdict.INCONCLUSIVE,
+                f"{where}: none of the {len(urls)} URL(s) seen carries a secret, but "
+                f"{_strip_query(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
                 service=service,
             )

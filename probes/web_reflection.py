@@ -107,12 +107,14 @@ class WebReflection(ServiceProbe):
         seen = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
         starts = [p.url for p in seen if on_service(p.url, service)] or ["/"]
         async with ctx.net.http(service) as client:
-            client.headers["Accept-Encoding"] = "identity"
             pages: list[tuple[str, bytes]] = []
+            cut: list[str] = []  # pages not read whole: inputs past the cut are unknown
             for url in list(dict.fromkeys(starts))[:MAX_PAGES]:
                 answer = await _get(client, url, address)
                 if isinstance(answer, tuple):
-                    pages.append(answer)
+                    pages.append(answer[:2])
+                    if answer[2]:
+                        cut.append(f"{urlsplit(answer[0]).path or '/'}: {answer[2]}")
             if not pages:
                 return [
                     ctx.result(
@@ -138,20 +140,26 @@ class WebReflection(ServiceProbe):
                 if isinstance(raw, str):
                     errors.append(f"{label}: {raw}")
                     continue
-                body, content_type, status = raw
+                body, content_type, status, incomplete = raw
                 if status in (401, 403, 407):
                     # The device wants a login first: the input never reached a handler.
                     errors.append(f"{label}: HTTP {status} before any handler")
                     continue
-                tested.append(label)
                 at = body.find(tag)
                 if at >= 0 and (not content_type or _HTML.search(content_type)):
+                    tested.append(label)
                     around = body[max(0, at - 60) : at + len(tag) + 20]
                     reflected.append({"input": label, "context": bound_text(around, 200)})
+                elif incomplete:
+                    # The marker may come back past the cut: this input is not tested.
+                    errors.append(f"{label}: the answer could not be read whole ({incomplete})")
+                else:
+                    tested.append(label)
         details: dict[str, JSONValue] = {
             "tested": list(tested),
             "reflected_unescaped": list(reflected),
             "errors": list(errors[:5]),
+            "pages_cut": list(cut[:5]),
         }
         evidence = Evidence("http_reflection", f"{len(tested)} input(s) tested", details)
         if reflected:
@@ -175,6 +183,17 @@ class WebReflection(ServiceProbe):
                     service=service,
                 )
             ]
+        if cut:
+            return [
+                ctx.result(
+                    REFLECTED_XSS,
+                    Verdict.INCONCLUSIVE,
+                    f"{where}: {len(tested)} input(s) tested showed no reflection, but a page "
+                    f"could not be read whole ({cut[0]}), so its other inputs are unknown.",
+                    evidence,
+                    service=service,
+                )
+            ]
         return [
             ctx.result(
                 REFLECTED_XSS,
@@ -186,7 +205,8 @@ class WebReflection(ServiceProbe):
         ]
 
 
-async def _get(client: httpx.AsyncClient, url: str, address: str) -> tuple[str, bytes] | str:
+async def _get(client: httpx.AsyncClient, url: str, address: str) -> tuple[str, bytes, str] | str:
+    """(final URL, body, why the body is not whole or ""), or what went wrong."""
     try:
         chain = await _follow(client, await _exchange(client, "GET", url), address)
     except _Throttled as exc:
@@ -195,12 +215,13 @@ async def _get(client: httpx.AsyncClient, url: str, address: str) -> tuple[str, 
         return "would leave the device"
     except (httpx.HTTPError, OSError) as exc:
         return type(exc).__name__
-    return str(chain.final.url), chain.final.body
+    return str(chain.final.url), chain.final.body, chain.final.incomplete
 
 
-async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str, int] | str:
-    """The body (decoded, bounded), Content-Type and status of one GET, redirects not
-    followed: a reflection is judged on the answer to the input itself."""
+async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str, int, str] | str:
+    """The body (decoded, bounded), Content-Type, status and why the body is not whole
+    (or "") of one GET, redirects not followed: a reflection is judged on the answer to
+    the input itself."""
     try:
         answer = await _exchange(client, "GET", url)
     except _Throttled as exc:
@@ -210,4 +231,4 @@ async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str, int] 
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
         return type(exc).__name__
     body = answer.body.decode("utf-8", "replace")
-    return body, answer.headers.get("content-type", ""), answer.status
+    return body, answer.headers.get("content-type", ""), answer.status, answer.incomplete

@@ -158,7 +158,6 @@ class WebSessionChecks(ServiceProbe):
         pages = ctx.facts.get(HTTP_PAGES) or ()
         forms = ctx.facts.get(LOGIN_FORMS) or ()
         async with ctx.net.http(service) as client:
-            client.headers["Accept-Encoding"] = "identity"  # raw bytes, bounded
             opened = await open_session(
                 ctx.net,
                 client,
@@ -411,7 +410,6 @@ def _without_secrets(url: str, secrets: set[str]) -> str:
 
 def _anonymous(ctx: ProbeContext, service: Service) -> httpx.AsyncClient:
     client = ctx.net.http(service)
-    client.headers["Accept-Encoding"] = "identity"
     return client
 
 

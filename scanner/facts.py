@@ -50,8 +50,11 @@ class HttpPage:
     location: str = ""  # Location header on a redirect
     hsts: str = ""  # Strict-Transport-Security header, bounded
     #: the whole body was read and has no <script>, <iframe> or <frame>: no login can hide
-    #: behind a script here (False when unknown: truncated, compressed, not read)
+    #: behind a script here (False when unknown: truncated, undecodable, not read)
     without_scripts: bool = False
+    #: why the body read is not the whole page ("" when it is): cut at the byte bound (a
+    #: decompression bomb), a corrupt or undecodable Content-Encoding. A form may be missing.
+    incomplete: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,16 @@ import httpx
 
 from scanner.errors import ScopeError
 from scanner.facts import HttpPage, LoginForm
+from scanner.http_decoding import read_body
 from scanner.model import MAX_DEVICE_TEXT, bound_text
 
 if TYPE_CHECKING:
+    from scanner.http_decoding import Body
     from scanner.model import Service
     from scanner.net import DeviceNetwork
 
-#: Most body bytes read from one page: a login page is a few KiB; a device that streams
-#: megabytes (a camera's MJPEG on `/`) must not cost memory.
+#: Most body bytes read from one page, and kept once decoded: a login page is a few KiB; a
+#: device that streams megabytes (a camera's MJPEG on `/`, a gzip bomb) must not cost memory.
 MAX_BODY = 256 * 1024
 #: Redirect hops followed from `/`, enough for `/` → `/index.html` → `/login.html`.
 MAX_REDIRECTS = 3
@@ -249,19 +251,30 @@ def _decode(body: bytes, charset: str | None) -> str:
     return body.decode(codec, "replace")
 
 
-async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, bytes]:
-    # Identity encoding and raw bytes: a compressed body could expand without bound while
-    # decoding, and a device that compresses anyway just yields no title or forms.
+async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, Body]:
     # Connection: close, because embedded servers often close after one answer without
     # saying so, and a reused dead connection would lose the redirect's target page.
-    headers = {"Accept-Encoding": "identity", "Connection": "close"}
-    async with client.stream("GET", url, headers=headers) as response:
-        body = bytearray()
-        async for chunk in response.aiter_raw():
-            body += chunk[: MAX_BODY - len(body)]
-            if len(body) >= MAX_BODY:
-                break  # the rest of the page is not read: leaving the block closes it
-        return response, bytes(body)
+    # The body is decoded (gzip firmware is common) within MAX_BODY; the rest of the page
+    # is not read: leaving the block closes it.
+    async with client.stream("GET", url, headers={"Connection": "close"}) as response:
+        return response, await read_body(response, MAX_BODY)
+
+
+def _page(service: Service, url: str, response: httpx.Response, body: Body, text: str) -> HttpPage:
+    scheme, realm = _auth(response.headers.get("www-authenticate", ""))
+    return HttpPage(
+        service=service,
+        url=bound_text(url, MAX_URL),
+        status=response.status_code,
+        server=bound_text(response.headers.get("server", "")),
+        title=parse_page(text).title if text else "",
+        auth_scheme=scheme,
+        auth_realm=realm,
+        location=bound_text(response.headers.get("location", ""), MAX_URL),
+        hsts=bound_text(response.headers.get("strict-transport-security", "")),
+        without_scripts=body.whole and without_scripts(body.data, text),
+        incomplete=bound_text(body.incomplete),
+    )
 
 
 async def http_pages(
@@ -278,7 +291,7 @@ async def http_pages(
         url = str(client.base_url.join("/"))
         for _hop in range(MAX_REDIRECTS + 1):
             try:
-                response, raw = await _get(client, url)
+                response, body = await _get(client, url)
             except ScopeError:
                 note = f"redirect to {bound_text(url, MAX_URL)} leaves the device; not followed"
                 break
@@ -286,25 +299,10 @@ async def http_pages(
                 note = f"GET {bound_text(url, MAX_URL)} failed: {type(exc).__name__}"
                 break
             location = response.headers.get("location", "")
-            scheme, realm = _auth(response.headers.get("www-authenticate", ""))
-            encoded = response.headers.get("content-encoding", "identity").strip().lower()
-            body = _decode(raw, response.charset_encoding) if encoded == "identity" else ""
-            pages.append(
-                HttpPage(
-                    service=service,
-                    url=bound_text(url, MAX_URL),
-                    status=response.status_code,
-                    server=bound_text(response.headers.get("server", "")),
-                    title=parse_page(body).title if body else "",
-                    auth_scheme=scheme,
-                    auth_realm=realm,
-                    location=bound_text(location, MAX_URL),
-                    hsts=bound_text(response.headers.get("strict-transport-security", "")),
-                    without_scripts=without_scripts(raw, body),
-                )
-            )
-            forms.extend(login_forms(service, url, body))
-            last_url, last_body = url, body
+            text = _decode(body.data, response.charset_encoding)
+            pages.append(_page(service, url, response, body, text))
+            forms.extend(login_forms(service, url, text))
+            last_url, last_body = url, text
             if response.status_code not in _REDIRECTS or not location:
                 break
             try:
@@ -353,28 +351,13 @@ async def _login_links(
     """The start page shows no login: follow its login links (GET only, on the device)."""
     for link in login_links(url, body, dev.address):
         try:
-            response, raw = await _get(client, link)
+            response, read = await _get(client, link)
         except (ScopeError, httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError):
             continue
-        encoded = response.headers.get("content-encoding", "identity").strip().lower()
-        text = _decode(raw, response.charset_encoding) if encoded == "identity" else ""
-        scheme, realm = _auth(response.headers.get("www-authenticate", ""))
+        text = _decode(read.data, response.charset_encoding)
         found = login_forms(service, link, text)
-        if not found and not scheme:
+        if not found and not _auth(response.headers.get("www-authenticate", ""))[0]:
             continue
-        pages.append(
-            HttpPage(
-                service=service,
-                url=bound_text(link, MAX_URL),
-                status=response.status_code,
-                server=bound_text(response.headers.get("server", "")),
-                title=parse_page(text).title if text else "",
-                auth_scheme=scheme,
-                auth_realm=realm,
-                location=bound_text(response.headers.get("location", ""), MAX_URL),
-                hsts=bound_text(response.headers.get("strict-transport-security", "")),
-                without_scripts=without_scripts(raw, text),
-            )
-        )
+        pages.append(_page(service, link, response, read, text))
         forms.extend(found)
         return

@@ -40,6 +40,7 @@ from cryptography.x509.oid import NameOID
 
 from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, IdentitySignal
+from scanner.http_decoding import read_body
 from scanner.model import Service, bound_text
 from scanner.net import lenient_tls_context
 
@@ -425,14 +426,9 @@ def _signal(service: Service, kind: str, text: str) -> IdentitySignal | None:
 
 
 async def _get(client: httpx.AsyncClient, url: str) -> tuple[int, bytes, str]:
-    headers = {"Accept-Encoding": "identity", "Connection": "close"}
-    async with client.stream("GET", url, headers=headers) as response:
-        body = bytearray()
-        async for chunk in response.aiter_raw():
-            body += chunk[: MAX_BODY - len(body)]
-            if len(body) >= MAX_BODY:
-                break
-        return response.status_code, bytes(body), response.headers.get("content-type", "")
+    async with client.stream("GET", url, headers={"Connection": "close"}) as response:
+        body = await read_body(response, MAX_BODY)  # decoded (gzip firmware), bounded
+        return response.status_code, body.data, response.headers.get("content-type", "")
 
 
 async def _web(dev: DeviceNetwork, service: Service, page_url: str) -> list[IdentitySignal]:

@@ -17,6 +17,7 @@ import httpx
 
 from scanner.browser import BrowserUnavailable
 from scanner.errors import ScopeError
+from scanner.http_decoding import ACCEPT_ENCODING
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -273,7 +274,9 @@ class DeviceNetwork:
             transport=_PermitTransport(self, inner),
             follow_redirects=False,
             timeout=httpx.Timeout(t, connect=self.limits.connect_timeout),
-            headers={"User-Agent": "shinsa"},
+            # Only codings scanner.http_decoding reads within its bound (bodies are read with
+            # read_body, never with httpx's unbounded decoders).
+            headers={"User-Agent": "shinsa", "Accept-Encoding": ACCEPT_ENCODING},
         )
 
     def browser_page(self) -> AbstractAsyncContextManager[BrowserPage]:

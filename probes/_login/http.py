@@ -38,6 +38,7 @@ from probes._login.common import BACKOFF, Scheduler, run_workers, scrub
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.errors import ScopeError
 from scanner.fingerprint_http import login_forms
+from scanner.http_decoding import read_body
 from scanner.model import bound_text
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ if TYPE_CHECKING:
     from scanner.model import Service
     from scanner.net import DeviceNetwork
 
-#: Most body bytes read from one answer; the rest is never read (the connection is dropped).
+#: Most body bytes read from one answer, and kept once decoded (gzip, deflate, br); the rest
+#: is never read (the connection is dropped).
 MAX_BODY = 256 * 1024
 #: Redirect hops followed, on the device only.
 MAX_REDIRECTS = 3
@@ -128,8 +130,9 @@ class _Throttled(Exception):
 class _Answer:
     status: int
     headers: httpx.Headers
-    body: bytes
+    body: bytes  # decoded, at most MAX_BODY
     url: httpx.URL
+    incomplete: str = ""  # why `body` is not the whole page (cut at the bound, corrupt coding)
 
 
 async def _exchange(
@@ -142,22 +145,18 @@ async def _exchange(
     params: dict[str, str] | None = None,
     content: bytes | None = None,
 ) -> _Answer:
-    """One request, its body read to `MAX_BODY`; 429/503 raise `_Throttled`."""
+    """One request, its body decoded and read to `MAX_BODY`; 429/503 raise `_Throttled`."""
     request = client.build_request(
         method, url, headers=headers, data=data, params=params, content=content
     )
     response = await client.send(request, stream=True)
     try:
-        body = bytearray()
-        async for chunk in response.aiter_raw():
-            body += chunk[: MAX_BODY - len(body)]
-            if len(body) >= MAX_BODY:
-                break  # the rest is never read; closing drops the connection
+        body = await read_body(response, MAX_BODY)
     finally:
         await response.aclose()
     if response.status_code in _THROTTLE_STATUSES:
         raise _Throttled(response.status_code, _retry_after(response.headers))
-    return _Answer(response.status_code, response.headers, bytes(body), request.url)
+    return _Answer(response.status_code, response.headers, body.data, request.url, body.incomplete)
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
@@ -910,9 +909,18 @@ async def _discover(
         return UNREADABLE_FORM
     if unsupported:
         return f"HTTP authentication scheme {unsupported} is not supported"
+    if final.incomplete:
+        # A login may sit past the cut (or inside a stream we could not decode).
+        return (
+            f"{CUT_PAGE} ({_short_url(final.url, dev.address)}: {final.incomplete}), so "
+            "whether it shows a login is unknown"
+        )
     return f"no login surface found (GET / answered HTTP {chain.first.status})"
 
 
+#: The page could not be read whole (a decompression bomb, a corrupt gzip stream): whether
+#: a login is there is unknown, never "no login surface".
+CUT_PAGE = "the device's start page could not be read whole"
 #: A login exists, but how it is sent is unknown: never "no login surface".
 UNREADABLE_FORM = (
     "the login form's password field has no name, so the page's script sends it some other "
@@ -1051,7 +1059,7 @@ async def try_logins(
         ]
         found = await _discover(dev, clients[0], service, pages, forms, surfaces)
         if isinstance(found, str):
-            unconfirmed = found if found == UNREADABLE_FORM else ""
+            unconfirmed = found if found == UNREADABLE_FORM or found.startswith(CUT_PAGE) else ""
             return LoginRun(method="http", note=found, unconfirmed=unconfirmed)
         surface = found
 
@@ -1109,6 +1117,4 @@ async def _client(
     dev: DeviceNetwork, service: Service, timeout: float
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with dev.http(service, timeout=timeout) as client:
-        # Raw bytes only: a compressed body could expand without bound.
-        client.headers["Accept-Encoding"] = "identity"
         yield client

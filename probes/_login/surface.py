@@ -35,6 +35,7 @@ from probes._login.surface_scripts import (
 )
 from scanner.browser import BrowserUnavailable
 from scanner.facts import LoginSurface, on_service
+from scanner.http_decoding import read_body
 
 if TYPE_CHECKING:
     from playwright.async_api import Frame, Request
@@ -397,16 +398,12 @@ async def _start_page(net: DeviceNetwork, service: Service, path: str) -> _Start
 async def _get(
     client: httpx.AsyncClient, url: str, limit: int, seconds: float = GET_DEADLINE
 ) -> tuple[int, httpx.Headers, bytes] | None:
-    """One bounded GET: at most `limit` bytes of the body within `seconds` (a device that
-    dribbles bytes cannot stretch it); None when nothing answered in time."""
+    """One bounded GET: at most `limit` bytes of the body, decoded, within `seconds` (a
+    device that dribbles bytes cannot stretch it); None when nothing answered in time."""
     try:
         async with asyncio.timeout(seconds), client.stream("GET", url) as response:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk[: limit - len(body)]
-                if len(body) >= limit:
-                    break
-            return response.status_code, response.headers, bytes(body)
+            body = await read_body(response, limit)
+            return response.status_code, response.headers, body.data
     except (httpx.HTTPError, OSError, TimeoutError):
         return None
 
