@@ -192,6 +192,16 @@ class WebLoginHygiene(ServiceProbe):
                 evidence,
                 service=service,
             )
+        cut = next((p for p in pages if p.incomplete), None)
+        if cut is not None:
+            return ctx.result(
+                HTTPS_REDIRECT,
+                Verdict.INCONCLUSIVE,
+                f"{where} does not redirect to HTTPS and showed no login on the part read, but "
+                f"{_strip_query(cut.url)} could not be read whole ({cut.incomplete}).",
+                evidence,
+                service=service,
+            )
         return ctx.result(
             HTTPS_REDIRECT,
             Verdict.NOT_APPLICABLE,
