@@ -53,7 +53,8 @@ class HttpPage:
     #: behind a script here (False when unknown: truncated, undecodable, not read)
     without_scripts: bool = False
     #: why the body read is not the whole page ("" when it is): cut at the byte bound (a
-    #: decompression bomb), a corrupt or undecodable Content-Encoding. A form may be missing.
+    #: decompression bomb), a corrupt or undecodable Content-Encoding, a redirect to a
+    #: malformed location. A form may be missing.
     incomplete: str = ""
 
 

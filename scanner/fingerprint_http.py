@@ -18,6 +18,7 @@ import httpx
 from scanner.errors import ScopeError
 from scanner.facts import HttpPage, LoginForm
 from scanner.http_decoding import read_body
+from scanner.http_location import describe_failure, malformed_location
 from scanner.model import MAX_DEVICE_TEXT, bound_text
 
 if TYPE_CHECKING:
@@ -262,6 +263,10 @@ async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, Bod
 
 def _page(service: Service, url: str, response: httpx.Response, body: Body, text: str) -> HttpPage:
     scheme, realm = _auth(response.headers.get("www-authenticate", ""))
+    incomplete = body.incomplete
+    if response.status_code in _REDIRECTS and (malformed := malformed_location(response.headers)):
+        # Where the device meant to send the browser is unknown, and so is what is there.
+        incomplete = f"it redirected to a malformed location {malformed}; not followed"
     return HttpPage(
         service=service,
         url=bound_text(url, MAX_URL),
@@ -273,7 +278,7 @@ def _page(service: Service, url: str, response: httpx.Response, body: Body, text
         location=bound_text(response.headers.get("location", ""), MAX_URL),
         hsts=bound_text(response.headers.get("strict-transport-security", "")),
         without_scripts=body.whole and without_scripts(body.data, text),
-        incomplete=bound_text(body.incomplete),
+        incomplete=bound_text(incomplete),
     )
 
 
@@ -296,18 +301,20 @@ async def http_pages(
                 note = f"redirect to {bound_text(url, MAX_URL)} leaves the device; not followed"
                 break
             except (httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError) as exc:
-                note = f"GET {bound_text(url, MAX_URL)} failed: {type(exc).__name__}"
+                note = f"GET {bound_text(url, MAX_URL)}: {describe_failure(exc)}"
                 break
             location = response.headers.get("location", "")
             text = _decode(body.data, response.charset_encoding)
-            pages.append(_page(service, url, response, body, text))
+            pages.append(page := _page(service, url, response, body, text))
             forms.extend(login_forms(service, url, text))
             last_url, last_body = url, text
+            if not location and page.incomplete.startswith("it redirected"):
+                note = f"GET {bound_text(url, MAX_URL)}: {page.incomplete}"
             if response.status_code not in _REDIRECTS or not location:
                 break
             try:
                 target = urljoin(url, location.strip())
-            except ValueError:
+            except ValueError:  # set aside by the transport already; kept for other clients
                 break
             if not _same_device(target, dev.address):
                 # Other hosts are never contacted, even inside scope (DESIGN: safety).

@@ -18,6 +18,7 @@ import httpx
 from scanner.browser import BrowserUnavailable
 from scanner.errors import ScopeError
 from scanner.http_decoding import ACCEPT_ENCODING
+from scanner.http_location import set_aside
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -152,7 +153,11 @@ class _PermitTransport(httpx.AsyncBaseTransport):
             # Redirects or links to another host are not followed, even inside scope.
             raise ScopeError(f"HTTP request to {host} leaves device {self._net.address}")
         async with self._net.permit():
-            return await self._inner.handle_async_request(request)
+            response = await self._inner.handle_async_request(request)
+        # A Location that points nowhere would make httpx raise while it builds the
+        # redirect request it never sends: moved aside, with what the device sent.
+        set_aside(request.url, response.headers)
+        return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()

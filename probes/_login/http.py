@@ -39,6 +39,7 @@ from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.errors import ScopeError
 from scanner.fingerprint_http import login_forms
 from scanner.http_decoding import read_body
+from scanner.http_location import describe_failure, malformed_location
 from scanner.model import bound_text
 
 if TYPE_CHECKING:
@@ -184,6 +185,7 @@ class _Chain:
     final: _Answer
     location: str = ""  # where the first answer redirected, normalised (no query)
     offsite: str = ""  # a redirect target off the device, not followed
+    malformed: str = ""  # a Location that points nowhere, as evidence (see http_location)
     # (name, value) of cookies set (not deleted) along the chain
     cookies: frozenset[tuple[str, str]] = frozenset()
     bodies: tuple[bytes, ...] = ()
@@ -197,11 +199,15 @@ async def _follow(client: httpx.AsyncClient, first: _Answer, address: str) -> _C
     answer = first
     for hop in range(MAX_REDIRECTS + 1):
         location = answer.headers.get("location", "").strip()
+        if answer.status in _REDIRECTS and not location:
+            chain.malformed = malformed_location(answer.headers)
+            if hop == 0 and chain.malformed:
+                chain.location = "(a malformed location)"  # where it went is still a signal
         if answer.status not in _REDIRECTS or not location:
             break
         try:
             target = answer.url.join(location)
-        except (httpx.InvalidURL, ValueError):
+        except (httpx.InvalidURL, ValueError):  # set aside by the device transport already
             break
         if hop == 0:
             chain.location = _short_url(target, address)
@@ -883,8 +889,8 @@ async def _discover(
         return f"GET / answered HTTP {exc.status}: throttled before any login"
     except ScopeError:
         return "GET / left the device; not followed"
-    except (httpx.HTTPError, OSError) as exc:
-        return f"GET / failed: {type(exc).__name__}"
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+        return f"{GET_FAILED}: {describe_failure(exc)}"
     final = chain.final
     for answer in (chain.first, final):
         for header in answer.headers.get_list("www-authenticate"):
@@ -909,11 +915,15 @@ async def _discover(
         return UNREADABLE_FORM
     if unsupported:
         return f"HTTP authentication scheme {unsupported} is not supported"
-    if final.incomplete:
-        # A login may sit past the cut (or inside a stream we could not decode).
+    unread = final.incomplete
+    if chain.malformed:
+        unread = f"it redirected to a malformed location {chain.malformed}; not followed"
+    if unread:
+        # A login may sit past the cut, inside a stream we could not decode, or wherever a
+        # malformed redirect meant to go.
         return (
-            f"{CUT_PAGE} ({_short_url(final.url, dev.address)}: {final.incomplete}), so "
-            "whether it shows a login is unknown"
+            f"{CUT_PAGE} ({_short_url(final.url, dev.address)}: {unread}), so whether it "
+            "shows a login is unknown"
         )
     return f"no login surface found (GET / answered HTTP {chain.first.status})"
 
@@ -921,6 +931,8 @@ async def _discover(
 #: The page could not be read whole (a decompression bomb, a corrupt gzip stream): whether
 #: a login is there is unknown, never "no login surface".
 CUT_PAGE = "the device's start page could not be read whole"
+#: GET / itself failed: nothing was seen, which is not "no login surface" either.
+GET_FAILED = "GET / failed"
 #: A login exists, but how it is sent is unknown: never "no login surface".
 UNREADABLE_FORM = (
     "the login form's password field has no name, so the page's script sends it some other "
@@ -1059,7 +1071,8 @@ async def try_logins(
         ]
         found = await _discover(dev, clients[0], service, pages, forms, surfaces)
         if isinstance(found, str):
-            unconfirmed = found if found == UNREADABLE_FORM or found.startswith(CUT_PAGE) else ""
+            unread = found == UNREADABLE_FORM or found.startswith((CUT_PAGE, GET_FAILED))
+            unconfirmed = found if unread else ""
             return LoginRun(method="http", note=found, unconfirmed=unconfirmed)
         surface = found
 

@@ -219,7 +219,8 @@ def _gzip_bomb() -> bytes:
 
 
 def _br_bomb() -> bytes:
-    return brotli.compress(b"\0" * BOMB_SIZE)
+    packed: bytes = brotli.compress(b"\0" * BOMB_SIZE)
+    return packed
 
 
 @pytest.mark.parametrize(
