@@ -34,7 +34,8 @@ Policy (a name offered anywhere in the list is a finding; `*` matches any suffix
 fails; one that offers neither (publickey only, for example) passes.
 
 Verdicts: a server that never sends KEXINIT (a banner-only service, a dropped connection)
-is `error` for every check, with the reason; an algorithm list that is empty is
+is `error` for every check, with the reason; one whose bytes are not SSH at all (an
+identification line with no end, scanner/ssh_ident.py) is `inconclusive`; an algorithm list that is empty is
 `inconclusive`. IEC 62443-4-2 CR 4.3 (use of cryptography), NIST SP 800-171 3.13.8/3.13.11,
 ETSI EN 303 645 5.5-1.
 """
@@ -56,6 +57,7 @@ from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
 from scanner.net import ReadLimitExceeded
 from scanner.probe import Check, ServiceProbe
+from scanner.ssh_ident import NOT_SSH, describe_ssh_failure, garbled, ident_problem
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -68,6 +70,8 @@ CLIENT_IDENT = b"SSH-2.0-shinsa_audit\r\n"
 #: RFC 4253 §4.2: an ident line is at most 255 bytes; other lines may precede it.
 MAX_IDENT_LINE = 1024
 MAX_PRE_IDENT_LINES = 20
+#: Characters of the server's ident kept for evidence and reasons.
+SHOWN_IDENT = 120
 #: A KEXINIT of real servers is 1-2 KiB; RFC 4253 §6.1 needs 35000 supported.
 MAX_PACKET = 64 * 1024
 TIMEOUT = 10.0
@@ -273,6 +277,10 @@ class NoKexinit(Exception):
     """The server did not get as far as its KEXINIT; the message says how far it got."""
 
 
+class NotSsh(NoKexinit):
+    """The server's first bytes are not SSH (an identification line with no end)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Offer:
     ident: str
@@ -303,7 +311,11 @@ async def read_offer(dev: DeviceNetwork, port: int) -> Offer:
             if not line:
                 raise ConnectionError("closed before the SSH identification line")
             if line.startswith(b"SSH-"):
-                ident = bound_text(line.rstrip(b"\r\n"), 255)
+                ident = bound_text(line.rstrip(b"\r\n"), SHOWN_IDENT)
+                problem = ident_problem(line)
+                if problem.startswith("its identification line is") and "long" in problem:
+                    # No line end within 255 bytes: what follows is not a packet we can find.
+                    raise NotSsh(f"{NOT_SSH}: {problem}")
                 break
             if not line.endswith(b"\n"):
                 raise NoKexinit("the connection closed before an SSH identification line")
@@ -457,7 +469,9 @@ class SshConfig(ServiceProbe):
             why = str(exc) if isinstance(exc, NoKexinit) else _why(exc)
             reason = f"{where} never sent its key exchange offer (KEXINIT): {why}."
             ev = Evidence("ssh_kexinit", bound_text(why, 200), {"error": bound_text(why, 200)})
-            return [ctx.result(c, Verdict.ERROR, reason, ev, service=service) for c in self.checks]
+            # Bytes that are not SSH are the device's doing: nothing to judge, not our failure.
+            verdict = Verdict.INCONCLUSIVE if isinstance(exc, NotSsh) else Verdict.ERROR
+            return [ctx.result(c, verdict, reason, ev, service=service) for c in self.checks]
         offered = Evidence(
             "ssh_kexinit",
             f"{offer.ident}: {len(offer.kexinit.kex)} kex, {len(offer.kexinit.hostkey)} host key, "
@@ -556,10 +570,10 @@ class SshConfig(ServiceProbe):
         where = f"{service} on {ctx.target.address}"
         try:
             seen = await auth_methods(ctx.net, service.port, hostkeys)
-        except (OSError, TimeoutError, asyncssh.Error) as exc:
+        except (OSError, TimeoutError, asyncssh.Error, ValueError) as exc:
             return ctx.result(
                 PASSWORD_AUTH,
-                Verdict.ERROR,
+                Verdict.INCONCLUSIVE if garbled(exc) else Verdict.ERROR,
                 f"{where}: the authentication methods could not be read: {_why(exc)}.",
                 Evidence("exception", _why(exc)[:200]),
                 service=service,
@@ -607,6 +621,8 @@ class SshConfig(ServiceProbe):
 
 
 def _why(exc: BaseException) -> str:
+    if garbled(exc):  # device bytes asyncssh refused: said in words, never its message
+        return describe_ssh_failure(exc)
     if isinstance(exc, asyncssh.DisconnectError):
         return bound_text(f"disconnect: {exc.reason}", 160)
     if isinstance(exc, TimeoutError):

@@ -35,6 +35,7 @@ from asyncssh.public_key import get_default_public_key_algs, get_public_key_algs
 from probes._login import common
 from probes._login.common import (
     DETAIL_LIMIT,
+    NOBODY,
     Scheduler,
     attempt,
     device_text,
@@ -43,6 +44,7 @@ from probes._login.common import (
 )
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.model import bound_text
+from scanner.ssh_ident import NOT_SSH, describe_ssh_failure, garbled
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -231,7 +233,9 @@ async def _connect(dev: DeviceNetwork, service: Service, feed: _Feed) -> BaseExc
                     login_timeout=feed.timeout * 100,  # our own deadline applies per answer
                     **PASSWORD_LOGIN,
                 )
-        except (OSError, asyncssh.Error, TimeoutError, EOFError) as exc:
+        except (OSError, asyncssh.Error, TimeoutError, EOFError, ValueError) as exc:
+            # ValueError: asyncssh refusing device bytes (a 0xff in the identification line,
+            # a packet that does not decode); `_worker` says so, never raises it.
             return exc
         feed.deadline = None
         conn.close()
@@ -242,6 +246,8 @@ async def _connect(dev: DeviceNetwork, service: Service, feed: _Feed) -> BaseExc
 
 
 def _why(exc: BaseException) -> str:
+    if garbled(exc):
+        return describe_ssh_failure(exc)
     if isinstance(exc, asyncssh.DisconnectError):
         return bound_text(f"disconnect: {exc.reason}", DETAIL_LIMIT)
     if isinstance(exc, TimeoutError):
@@ -268,6 +274,10 @@ async def _worker(
             feed.judge(Outcome.REJECTED, f"SSH authentication failure{feed.context()}")
             held = None
             continue
+        if garbled(exc):
+            # Not a drop worth a retry: the server's bytes are not SSH (see scanner/ssh_ident).
+            scheduler.stop(device_text(_why(exc), feed.pending[1] if feed.pending else NOBODY))
+            return
         if isinstance(exc, asyncssh.PermissionDenied) and not feed.asked:
             scheduler.stop(
                 "the SSH server offers neither password nor keyboard-interactive authentication"
@@ -329,4 +339,8 @@ async def try_logins(
     """
     scheduler = Scheduler(credentials)
     await run_workers(scheduler, lambda: _worker(dev, service, scheduler, timeout), connections)
-    return scheduler.run(METHOD)
+    run = scheduler.run(METHOD)
+    if run.note.startswith(NOT_SSH):
+        # Nothing could be judged: not "no login surface", not a rejection (inconclusive).
+        return replace(run, unconfirmed=run.note)
+    return run

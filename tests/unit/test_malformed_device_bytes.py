@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 from typing import TYPE_CHECKING
 
 import httpx
@@ -30,6 +31,7 @@ from scanner.ports import PortSet
 from scanner.profiles import load_profile
 from scanner.progress import Reporter
 from scanner.scope import Scope
+from scanner.ssh_ident import ident_problem
 from scanner.store import Store
 
 if TYPE_CHECKING:
@@ -273,3 +275,120 @@ def test_failures_are_described_without_library_messages() -> None:
     assert "hunter2" not in describe_failure(leak)
     assert describe_failure(leak).startswith("its answer is not valid HTTP")
     assert describe_failure(httpx.ReadTimeout("t", request=request)) == "no answer in time"
+
+
+# --- SSH identification -------------------------------------------------------------------
+
+
+def _kexinit() -> bytes:
+    """A well-formed first packet: KEXINIT offering one weak kex, so the audit has a
+    finding to make when the identification line before it is garbage."""
+    lists = [
+        b"curve25519-sha256,diffie-hellman-group1-sha1",
+        b"ssh-ed25519",
+        b"aes128-ctr",
+        b"aes128-ctr",
+        b"hmac-sha2-256",
+        b"hmac-sha2-256",
+        b"none",
+        b"none",
+        b"",
+        b"",
+    ]
+    named = b"".join(struct.pack(">I", len(x)) + x for x in lists)
+    payload = bytes([20]) + b"\x11" * 16 + named + b"\x00" + b"\x00\x00\x00\x00"
+    pad = 8 - (len(payload) + 5) % 8
+    pad += 8 if pad < 4 else 0
+    return struct.pack(">IB", len(payload) + pad + 1, pad) + payload + b"\x00" * pad
+
+
+def ssh_device(ident: bytes) -> Handler:
+    """Sends `ident` and a KEXINIT, reads what the client sends twice, then hangs up."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(ident + _kexinit())
+        await writer.drain()
+        for _ in range(2):
+            if not await reader.read(4096):
+                return
+
+    return handle
+
+
+async def _ssh_scan(ident: bytes, address: str, tmp_path: Path) -> dict[str, Result]:
+    async with serving(ssh_device(ident), address) as port:
+        # Ground truth on the wire: the bytes really are what the case says.
+        reader, writer = await asyncio.open_connection(address, port)
+        first = await asyncio.wait_for(reader.read(len(ident)), 5)
+        writer.close()
+        assert first == ident[: len(first)]
+        assert first
+        results = await scan_device(address, port, tmp_path)
+    assert_no_error_and_no_python({k: v for k, v in results.items() if k != "ssh.password-auth"})
+    for result in results.values():
+        for word in PYTHON_WORDS:
+            assert word not in result.reason, (result.check_id, result.reason)
+    return results
+
+
+async def test_an_ssh_ident_with_byte_0xff_is_said_so_and_the_offer_still_audited(
+    tmp_path: Path,
+) -> None:
+    results = await _ssh_scan(b"SSH-2.0-Open\xffSSH_9.2\r\n", "127.0.77.70", tmp_path)
+    creds = results["creds.default.ssh"]
+    assert creds.verdict is Verdict.INCONCLUSIVE, creds.reason
+    assert "not SSH a client can follow" in creds.reason
+    assert "bytes outside US-ASCII" in creds.reason
+    auth = results["ssh.password-auth"]
+    assert auth.verdict is Verdict.INCONCLUSIVE, auth.reason
+    assert "bytes outside US-ASCII" in auth.reason
+    # Our own KEXINIT reader takes any bytes: the weak kex is still found.
+    kex = results["ssh.kex"]
+    assert kex.verdict is Verdict.FAIL, kex.reason
+    assert "diffie-hellman-group1-sha1" in kex.reason
+
+
+async def test_an_ssh_ident_with_no_line_end_for_300_bytes_is_not_ssh(tmp_path: Path) -> None:
+    results = await _ssh_scan(b"SSH-2.0-" + b"x" * 300, "127.0.77.71", tmp_path)
+    creds = results["creds.default.ssh"]
+    assert creds.verdict is Verdict.INCONCLUSIVE, creds.reason
+    assert "no line end within 255 bytes" in creds.reason
+    for check in ("ssh.kex", "ssh.ciphers", "ssh.macs", "ssh.hostkey", "ssh.password-auth"):
+        result = results[check]
+        assert result.verdict is Verdict.INCONCLUSIVE, (check, result.reason)
+        assert "not SSH a client can follow" in result.reason
+        assert "bytes long (at most 253)" in result.reason
+        assert "x" * 200 not in result.reason  # the garbage is not quoted whole
+
+
+async def test_an_ssh_ident_with_no_version_is_not_ssh(tmp_path: Path) -> None:
+    results = await _ssh_scan(b"SSH-\xff\xfe\r\n", "127.0.77.73", tmp_path)
+    creds = results["creds.default.ssh"]
+    assert creds.verdict is Verdict.INCONCLUSIVE, creds.reason
+    assert "names no SSH version a client speaks" in creds.reason
+
+
+async def test_an_ssh_ident_with_a_nul_byte_is_read_and_never_raises(tmp_path: Path) -> None:
+    # asyncssh takes the NUL; this server then drops the key exchange: a dropped
+    # connection, said as such (password-auth may be an error for it: it is our failure
+    # to finish, not the device's bytes raising).
+    results = await _ssh_scan(b"SSH-2.0-a\x00b\r\n", "127.0.77.72", tmp_path)
+    assert results["ssh.kex"].verdict is Verdict.FAIL
+    creds = results["creds.default.ssh"]
+    assert creds.verdict is Verdict.INCONCLUSIVE, creds.reason
+    assert "Connection lost" in creds.reason
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        (b"SSH-2.0-Open\xffSSH\r\n", "outside US-ASCII"),
+        (b"SSH-2.0-a\x00b\r\n", "control bytes"),
+        (b"SSH-2.0-" + b"x" * 300, "308 bytes long"),
+        (b"SSH-\r\n", "not SSH-version-software"),
+        (b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", ""),
+    ],
+)
+def test_ident_problems_are_named(line: bytes, says: str) -> None:
+    problem = ident_problem(line)
+    assert (says in problem) if says else problem == ""
