@@ -35,9 +35,9 @@ fails; one that offers neither (publickey only, for example) passes.
 
 Verdicts: a server that never sends KEXINIT (a banner-only service, a dropped connection)
 is `error` for every check, with the reason; one whose bytes are not SSH at all (an
-identification line with no end, scanner/ssh_ident.py) is `inconclusive`; an algorithm list that is empty is
-`inconclusive`. IEC 62443-4-2 CR 4.3 (use of cryptography), NIST SP 800-171 3.13.8/3.13.11,
-ETSI EN 303 645 5.5-1.
+identification line with no end, scanner/ssh_ident.py) is `inconclusive`; an algorithm
+list that is empty is `inconclusive`. IEC 62443-4-2 CR 4.3 (use of cryptography), NIST
+SP 800-171 3.13.8/3.13.11, ETSI EN 303 645 5.5-1.
 """
 
 from __future__ import annotations
