@@ -24,6 +24,7 @@ from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.plan import Job, plan
 from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe, job_deadline
+from scanner.redact import DeviceRedactor
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -172,8 +173,12 @@ async def _device(
     dev = run.net.device(target.address)
     facts = Facts()
     services = await fingerprint(dev, tcp_ports, udp_replies, facts)
-    run.store.put_services(run.run_id, target.address, services)
-    run.reporter.services_found(target.address, services)
+    # Nothing kept shows a secret: the test account and site lists from the start, every
+    # login or community the device accepts once found; URLs show no values (redact.py).
+    redact = DeviceRedactor(run.request.profile.test_account, run.request.credentials, facts)
+    shown = tuple(redact.service(s) for s in services)
+    run.store.put_services(run.run_id, target.address, shown)
+    run.reporter.services_found(target.address, shown)
     facts.put(SERVICES, services)
     # What the device says it is (favicon, UPnP description, certificate names, industrial
     # identity...): the default-credentials checks pick their vendor lists from it.
@@ -192,6 +197,7 @@ async def _device(
     def land(result: Result) -> None:
         if (result.target, result.service_key, result.check_id) in run.done:
             return  # finished in an earlier attempt of this run: keep that one
+        result = redact.result(result)
         run.store.add_result(run.run_id, result)
         run.reporter.result(result)
 
