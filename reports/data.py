@@ -25,6 +25,7 @@ class Device:
     label: str
     finished: bool  # every planned check ran (False after an interrupted scan)
     services: tuple[Service, ...]
+    unfinished_reason: str = ""  # why the device failed (a deadline, a crash), if it did
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,15 @@ def collect(
     """The run as stored, judged by `profile`, with the manual evidence kept with the run
     and `evidence` given for this rendering only."""
     run = store.run(run_id)
+    failures = store.failures(run_id)
     devices = tuple(
-        Device(addr, label, state == "done", tuple(store.services(run_id, addr)))
+        Device(
+            addr,
+            label,
+            state == "done",
+            tuple(store.services(run_id, addr)),
+            failures.get(addr, ""),
+        )
         for addr, label, state in store.targets(run_id)
     )
     files = manual.merge([*manual.stored(store, run_id), *evidence])

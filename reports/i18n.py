@@ -235,9 +235,10 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "ja": "補助のチェックは参考として示すのみで、要件の評価結果は左右しない。",
     },
     "label.unfinished": {
-        "en": "Not every planned check ran on this device (interrupted scan).",
-        "ja": "この機器では予定したチェックの一部が実行されていません（中断された診断）。",
+        "en": "Not every planned check ran on this device (interrupted or failed scan).",
+        "ja": "この機器では予定したチェックの一部が実行されていません（診断の中断または失敗）。",
     },
+    "label.unfinished_reason": {"en": "Reason", "ja": "理由"},
     "label.none": {"en": "none", "ja": "なし"},
     "label.yes": {"en": "yes", "ja": "あり"},
     "label.no": {"en": "no", "ja": "なし"},

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from reports.data import ReportData
     from scanner.model import JSONValue
 
-SCHEMA_VERSION = "1.1"  # 1.1: manual_evidence, a requirement's manual
+SCHEMA_VERSION = "1.2"  # 1.2: a device's unfinished_reason, run status incomplete/crashed
+# 1.1: manual_evidence, a requirement's manual
 
 
 def _result(j: JudgedResult) -> dict[str, JSONValue]:
@@ -70,6 +71,7 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
                 "address": d.address,
                 "label": d.label,
                 "finished": d.finished,
+                "unfinished_reason": d.unfinished_reason,
                 "services": [
                     {
                         "address": d.address,

@@ -3,10 +3,15 @@
 Exit codes (ssh-audit's convention, argparse's for usage):
     0  no requirement failed and nothing prevented a verdict
     1  at least one requirement is not satisfied (an unaccepted fail)
-    2  usage or configuration error (bad option, profile, target, or scope refusal)
-    3  no failure, but errors or inconclusive results prevent a full verdict
+    2  usage or configuration error (bad option, profile, target, store, or scope refusal)
+    3  no failure, but errors or inconclusive results prevent a full verdict; also (even
+       beside failures) when a device could not be scanned to the end
+    4  environment failure: the output directory or store cannot be written (read-only,
+       not a directory, disk full)
+    5  internal error (a bug): the run is stored as crashed, the traceback saved to a file
 With --fail-on NAMES, scan and report exit 1 when a requirement status or check verdict is
-one of NAMES, else 0. `diff` exits 0 when nothing changed, 1 when something did (as diff(1)).
+one of NAMES, else 0 (3 still wins when a device could not be scanned). `diff` exits 0 when
+nothing changed, 1 when something did (as diff(1)).
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sqlite3
 import sys
+import tempfile
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,7 +33,7 @@ from rich.console import Console
 from probes.registry import REGISTRY, all_checks
 from reports import FORMATS
 from reports.data import collect
-from scanner import __version__, diff_cmd, discover_cmd, manual
+from scanner import __version__, atomic, diff_cmd, discover_cmd, manual, options
 from scanner.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
 from scanner.browser import BrowserOptions
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
@@ -43,9 +51,13 @@ from scanner.targets import parse_targets
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from reports.data import ReportData
     from scanner.model import JSONValue
 
 USAGE_ERROR = 2
+UNFINISHED = 3
+ENVIRONMENT_FAILURE = 4
+INTERNAL_ERROR = 5
 
 
 def port_spec(ports: PortSet) -> str:
@@ -145,9 +157,10 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         reporter: Reporter = (
             Reporter() if options.quiet else RichReporter(len(request.targets), console)
         )
-        status = "complete"
+        status = "crashed"  # until the scan returns or is interrupted
         try:
             asyncio.run(scan(request, store, run_id, reporter))
+            status = "incomplete" if store.failures(run_id) else "complete"
         except KeyboardInterrupt:
             status = "interrupted"
             console.print(
@@ -157,18 +170,28 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         finally:
             reporter.close()
             store.finish_run(run_id, status)
+        failures = store.failures(run_id)
         data = collect(store, run_id, request.profile, all_checks(), today=date.today())
-    run_dir = options.out / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for name in options.formats:
-        filename, render = FORMATS[name]
-        (run_dir / filename).write_text(render(data), encoding="utf-8")
+    write_reports(options.out / run_id, options.formats, data)
     labels = {d.address: d.label for d in data.devices}
     services = {d.address: len(d.services) for d in data.devices}
     console.print(summary_table(data.assessment, labels, services))
+    for address, reason in failures.items():
+        console.print(f"{address}: not scanned to the end: {reason}", markup=False)
     for name in options.formats:
-        print(f"{name} report: {run_dir / FORMATS[name][0]}")
-    return 130 if status == "interrupted" else exit_code(data.assessment, options.fail_on)
+        print(f"{name} report: {options.out / run_id / FORMATS[name][0]}")
+    if status == "interrupted":
+        return 130
+    code = exit_code(data.assessment, options.fail_on)
+    return max(code, UNFINISHED) if failures else code
+
+
+def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> None:
+    """Every report rendered first, then each written whole (atomic.write_text)."""
+    rendered = [(FORMATS[name][0], FORMATS[name][1](data)) for name in formats]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for filename, text in rendered:
+        atomic.write_text(run_dir / filename, text)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -207,7 +230,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
-    with Store(options.out / "shinsa.sqlite") as store:
+    with Store(options.out / "shinsa.sqlite", create=False) as store:
         info = store.run(options.resume or "")
     req = info.request
     profile = load_profile(str(req["profile"]), all_checks(), level=_stored_level(req))
@@ -248,7 +271,7 @@ def _fail_on(args: argparse.Namespace) -> frozenset[str] | None:
 def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     fail_on = _fail_on(args)  # a usage error before any file is written
-    with Store(out / "shinsa.sqlite") as store:
+    with Store(out / "shinsa.sqlite", create=False) as store:
         info = store.run(args.run_id)
         level = args.level
         if args.profile is None and level is None:
@@ -261,21 +284,21 @@ def cmd_report(args: argparse.Namespace) -> int:
             store, args.run_id, profile, all_checks(), today=date.today(), evidence=given
         )
     run_dir = out / args.run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for name in _formats(args.format, args.lang):
-        filename, render = FORMATS[name]
-        (run_dir / filename).write_text(render(data), encoding="utf-8")
-        print(f"{name} report: {run_dir / filename}")
+    formats = _formats(args.format, args.lang)
+    write_reports(run_dir, formats, data)
+    for name in formats:
+        print(f"{name} report: {run_dir / FORMATS[name][0]}")
     if data.profile_changed:
         print(
             "note: the profile changed since the scan; statuses use the current mapping",
             file=sys.stderr,
         )
-    return exit_code(data.assessment, fail_on)
+    code = exit_code(data.assessment, fail_on)
+    return max(code, UNFINISHED) if any(not d.finished for d in data.devices) else code
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    with Store(Path(args.out) / "shinsa.sqlite") as store:
+    with Store(Path(args.out) / "shinsa.sqlite", create=False) as store:
         before, after = store.run(args.run_a), store.run(args.run_b)
         ref = args.profile or str(after.request.get("profile") or "base")
         profile = load_profile(ref, all_checks())
@@ -392,13 +415,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--from-nmap", metavar="FILE", help="take targets from an nmap XML report")
     p.add_argument(
-        "--ports", metavar="SPEC", help="nmap syntax: 22,80,1-1000,T:443,U:161 (default: IoT set)"
+        "--ports",
+        type=options.nonempty,
+        metavar="SPEC",
+        help="nmap syntax: 22,80,1-1000,T:443,U:161 (default: IoT set)",
     )
     p.add_argument("--profile", default="base", help="profile name or YAML file (default: base)")
     p.add_argument("--level", **LEVEL_OPTION)
     p.add_argument(
         "--allow",
         action="append",
+        type=options.nonempty,
         metavar="CIDR",
         help="allow-list entry, repeatable or comma-separated (default: the targets)",
     )
@@ -416,9 +443,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--syn", action="store_true", help="SYN discovery (root); falls back to connect scan"
     )
-    p.add_argument("--concurrency", type=int, default=256, help="connections in flight overall")
-    p.add_argument("--per-device", type=int, default=2, help="connections in flight per device")
-    p.add_argument("--timeout", type=float, default=3.0, help="seconds for each connect and read")
+    p.add_argument(
+        "--concurrency",
+        type=options.count(1, 65536),
+        default=256,
+        help="connections in flight overall (1-65536)",
+    )
+    p.add_argument(
+        "--per-device",
+        type=options.count(1, 64),
+        default=2,
+        help="connections in flight per device (1-64)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=options.seconds(0, 600),
+        default=3.0,
+        help="seconds for each connect and read (more than 0, at most 600)",
+    )
+    p.add_argument(
+        "--max-scan-time",
+        type=options.seconds(0, 7 * 86400),
+        metavar="S",
+        help="end the run after S seconds: devices not finished are recorded as such "
+        "(default: no limit; each device has its own deadline from its work)",
+    )
     p.add_argument("--allow-intrusive", action="store_true", help="run intrusive checks")
     p.add_argument(
         "--no-browser",
@@ -481,6 +530,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _oserror(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _crash_report(exc: BaseException) -> str:
+    """One line for the terminal; the traceback goes to a file for the bug report."""
+    line = f"{type(exc).__name__}: {exc}"[:300]
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="shinsa-crash-", suffix=".txt", delete=False, encoding="utf-8"
+        ) as f:
+            f.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return f"{line} (a bug; the traceback could not be saved)"
+    return f"{line} (a bug: please report it with {f.name})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -491,6 +559,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
+    except (OSError, sqlite3.OperationalError) as exc:
+        # The machine, not the user's input: a read-only or full disk, a file where the
+        # output directory should be.
+        print(f"shinsa: error: {_oserror(exc)}", file=sys.stderr)
+        return ENVIRONMENT_FAILURE
+    except Exception as exc:
+        print(f"shinsa: internal error: {_crash_report(exc)}", file=sys.stderr)
+        return INTERNAL_ERROR
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()

@@ -13,7 +13,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from scanner import discovery, syn, udp
+from scanner import discovery, options, syn, udp
 from scanner.errors import ConfigError
 from scanner.ports import DEFAULT_PORTS, PortSet, describe, parse_ports
 from scanner.targets import parse_targets
@@ -47,12 +47,19 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ports",
         "-p",
+        type=options.nonempty,
         default=None,
         metavar="SPEC",
         help="nmap syntax, e.g. 22,80,1-1000,U:161,1900 (default: the IoT default set)",
     )
     parser.add_argument("--syn", action="store_true", help="SYN scan (root, IPv4)")
-    parser.add_argument("--timeout", type=float, default=1.0, metavar="S", help="per-probe timeout")
+    parser.add_argument(
+        "--timeout",
+        type=options.seconds(0, 60),
+        default=1.0,
+        metavar="S",
+        help="per-probe timeout (more than 0, at most 60)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
@@ -62,8 +69,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         addresses = expand_targets(args.targets)
         ports = parse_ports(args.ports) if args.ports else DEFAULT_PORTS
-        if not 0 < args.timeout <= 60:
-            raise ConfigError("--timeout must be between 0 and 60 seconds")
     except ConfigError as exc:
         print(f"shinsa discover: {exc}", file=sys.stderr)
         return 2

@@ -102,9 +102,11 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
                     udp_replies.get(target.address, ()),
                 )
             except Exception as exc:
-                # The target stays pending: its finished results are kept, and --resume
-                # retries the rest.
-                reporter.notice(f"{target.address}: scan failed ({_describe(exc)})")
+                # Its finished results are kept, and --resume retries the rest; the run
+                # says the device failed, and the exit code follows.
+                reason = f"scan failed ({_describe(exc)})"
+                reporter.notice(f"{target.address}: {reason}")
+                store.target_failed(run_id, target.address, reason)
                 return
             store.target_done(run_id, target.address)
             reporter.device_done(target.address)

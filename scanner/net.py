@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from scanner.browser import BrowserUnavailable
-from scanner.errors import ScopeError
+from scanner.errors import ConfigError, ScopeError
 from scanner.http_decoding import ACCEPT_ENCODING
 from scanner.http_location import set_aside
 
@@ -40,6 +41,16 @@ class Limits:
     connect_timeout: float = 3.0
     read_timeout: float = 5.0
     max_read: int = 64 * 1024  # the most any single read may return
+
+    def __post_init__(self) -> None:
+        # A zero-sized semaphore waits forever and a NaN timeout never fires: refuse both
+        # here too, for limits that come from a stored run rather than from argparse.
+        if self.global_connections < 1 or self.per_device < 1:
+            raise ConfigError("connection limits must be at least 1")
+        for name in ("connect_timeout", "read_timeout"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
 
 
 class ReadLimitExceeded(Exception):

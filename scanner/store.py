@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     started TEXT NOT NULL,
     finished TEXT,
-    status TEXT NOT NULL,            -- running | complete | interrupted
+    status TEXT NOT NULL,            -- running | complete | incomplete | interrupted | crashed
     profile_id TEXT NOT NULL,
     profile_digest TEXT NOT NULL,
     scanner_version TEXT NOT NULL,
@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS targets (
     run_id TEXT NOT NULL REFERENCES runs(id),
     address TEXT NOT NULL,
     label TEXT NOT NULL,
-    state TEXT NOT NULL,             -- pending | done
+    state TEXT NOT NULL,             -- pending | done | failed
+    reason TEXT NOT NULL DEFAULT '', -- why a failed device was not scanned to the end
     PRIMARY KEY (run_id, address)
 );
 CREATE TABLE IF NOT EXISTS services (
@@ -96,15 +97,37 @@ def _now() -> str:
 class Store:
     """One SQLite file holding many runs."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open (or, with `create`, make) the store; a file that is not one is a ConfigError.
+        An output directory that cannot be made raises OSError (an environment failure)."""
+        if not create and not path.is_file():
+            raise ConfigError(f"no shinsa store at {path} (give the --out of the scan)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise OSError(f"cannot create {path.parent}: a file is in the way") from None
+        except OSError as exc:
+            raise OSError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
         self.path = path
         # isolation_level=None: autocommit, each statement is its own short transaction.
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise OSError(f"{path}: cannot open the store ({exc})") from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(targets)")}
+            if "reason" not in columns:  # a store written before failed devices had a reason
+                self._db.execute("ALTER TABLE targets ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
+        except sqlite3.OperationalError as exc:  # read-only, disk full, locked
+            self._db.close()
+            raise OSError(f"{path}: cannot use the store ({exc})") from None
+        except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
+            self._db.close()
+            raise ConfigError(f"{path} is not a usable shinsa store ({exc})") from None
 
     def close(self) -> None:
         self._db.close()
@@ -134,7 +157,7 @@ class Store:
                 (run_id, _now(), profile_id, profile_digest, scanner_version, json.dumps(request)),
             )
             self._db.executemany(
-                "INSERT INTO targets VALUES (?, ?, ?, 'pending')",
+                "INSERT INTO targets VALUES (?, ?, ?, 'pending', '')",
                 [(run_id, addr, label) for addr, label in targets],
             )
 
@@ -179,8 +202,25 @@ class Store:
 
     def target_done(self, run_id: str, address: str) -> None:
         self._db.execute(
-            "UPDATE targets SET state='done' WHERE run_id=? AND address=?", (run_id, address)
+            "UPDATE targets SET state='done', reason='' WHERE run_id=? AND address=?",
+            (run_id, address),
         )
+
+    def target_failed(self, run_id: str, address: str, reason: str) -> None:
+        """The device could not be scanned to the end: its finished results stay, and
+        `--resume` tries it again."""
+        self._db.execute(
+            "UPDATE targets SET state='failed', reason=? WHERE run_id=? AND address=?",
+            (reason[:500], run_id, address),
+        )
+
+    def failures(self, run_id: str) -> dict[str, str]:
+        """address -> reason, for every device of the run that failed."""
+        rows = self._db.execute(
+            "SELECT address, reason FROM targets WHERE run_id=? AND state='failed' ORDER BY rowid",
+            (run_id,),
+        )
+        return {r[0]: r[1] for r in rows}
 
     # services ---------------------------------------------------------------------------
 

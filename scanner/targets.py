@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner.errors import ConfigError
-from scanner.model import Target
+from scanner.model import Target, bound_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from scanner.scope import IPNetwork
 
 MAX_TARGETS = 65536  # a /16; larger sweeps should be split into runs
+MAX_LABEL = 253
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,9 @@ def parse_targets(
         if address not in targets:
             if len(targets) >= limit:
                 raise ConfigError(f"more than {limit} targets; split the scan into smaller runs")
-            targets[address] = Target(address, label)
+            # A label comes from a file (nmap XML, @file): bounded like a device string,
+            # 253 characters being the longest host name DNS allows.
+            targets[address] = Target(address, bound_text(label, MAX_LABEL))
 
     for spec in _expand_files(specs):
         for address, label, network in _one(spec):
@@ -159,5 +162,12 @@ def _read_nmap(path: Path) -> list[tuple[str, str]]:
         label = label_el.get("name", "") if label_el is not None else ""
         for addr in host.findall("address"):
             if addr.get("addrtype") in ("ipv4", "ipv6"):
-                out.append((str(ipaddress.ip_address(addr.get("addr", ""))), label))
+                text = addr.get("addr", "")
+                try:
+                    out.append((str(ipaddress.ip_address(text)), label))
+                except ValueError:
+                    raise ConfigError(
+                        f"--from-nmap {path}: host address {bound_text(text, 60)!r} is not "
+                        "an IP address"
+                    ) from None
     return out

@@ -85,14 +85,21 @@ def test_report_exit_code_follows_fail_on(tmp_path, capsys):
             profile_digest="x",
             scanner_version="test",
             request={"profile": "base"},
-            targets=[("127.0.20.9", "")],
+            targets=[("127.0.20.9", ""), ("127.0.20.10", "")],
         )
+        store.target_done(data.run.id, "127.0.20.9")
+        store.target_done(data.run.id, "127.0.20.10")
         store.finish_run(data.run.id)
     base = ["report", data.run.id, "--out", str(tmp_path)]
     # no results at all: every base requirement is not_assessed
     assert cli.main(base) == 0
     assert cli.main([*base, "--fail-on", "not_assessed"]) == 1
     assert cli.main([*base, "--fail-on", "not_satisfied,error"]) == 0
+    # a device that could not be scanned to the end: no gate may read that as success
+    with Store(tmp_path / "shinsa.sqlite") as store:
+        store.target_failed(data.run.id, "127.0.20.10", "did not finish within 60 s")
+    assert cli.main(base) == 3
+    assert cli.main([*base, "--fail-on", "not_satisfied,error"]) == 3
     capsys.readouterr()
 
 
