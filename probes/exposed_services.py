@@ -16,6 +16,7 @@ from scanner.errors import ConfigError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, MQTT_INFO, UDP_ANSWERS, on_service
 from scanner.model import Evidence, JSONValue, Result, Service, Verdict
 from scanner.probe import Check, Params, ProbeContext, ServiceProbe
+from scanner.redact import mask_url
 
 
 class _ResultFn(Protocol):
@@ -279,17 +280,17 @@ class ExposedServices(ServiceProbe):
             form = forms[0]
             ev = Evidence(
                 "login_form",
-                f"password field {form.password_field!r} on {form.page_url}"[:200],
+                f"password field {form.password_field!r} on {mask_url(form.page_url)}"[:200],
                 {
-                    "page_url": form.page_url,
-                    "action_url": form.action_url,
+                    "page_url": mask_url(form.page_url),
+                    "action_url": mask_url(form.action_url),
                     "method": form.method,
                     "password_field": form.password_field,
                 },
             )
             return result(
                 Verdict.FAIL,
-                f"{where} serves a login form ({form.page_url}) over plain HTTP.",
+                f"{where} serves a login form ({mask_url(form.page_url)}) over plain HTTP.",
                 ev,
             )
         challenged = [p for p in pages if p.auth_scheme and on_service(p.url, service)]
@@ -297,9 +298,11 @@ class ExposedServices(ServiceProbe):
             page = challenged[0]
             ev = Evidence(
                 "http_exchange",
-                f"GET {page.url} -> {page.status}, WWW-Authenticate {page.auth_scheme}"[:200],
+                f"GET {mask_url(page.url)} -> {page.status}, WWW-Authenticate {page.auth_scheme}"[
+                    :200
+                ],
                 {
-                    "url": page.url,
+                    "url": mask_url(page.url),
                     "status": page.status,
                     "auth_scheme": page.auth_scheme,
                     "realm": page.auth_realm,
@@ -307,7 +310,8 @@ class ExposedServices(ServiceProbe):
             )
             return result(
                 Verdict.FAIL,
-                f"{where} asks for {page.auth_scheme} credentials over plain HTTP ({page.url}).",
+                f"{where} asks for {page.auth_scheme} credentials over plain HTTP "
+                f"({mask_url(page.url)}).",
                 ev,
             )
         if not pages:
@@ -317,16 +321,18 @@ class ExposedServices(ServiceProbe):
                 f"{where} did not answer GET / in a usable way{why}, so whether it carries a "
                 "login is unknown.",
             )
-        seen = ", ".join(f"{p.url} ({p.status})" for p in pages)
-        ev = Evidence("http_exchange", f"fetched {seen}"[:200], {"pages": [p.url for p in pages]})
+        seen = ", ".join(f"{mask_url(p.url)} ({p.status})" for p in pages)
+        ev = Evidence(
+            "http_exchange", f"fetched {seen}"[:200], {"pages": [mask_url(p.url) for p in pages]}
+        )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None:
             # A login form may sit past the cut or inside a stream that could not be decoded.
             return result(
                 Verdict.INCONCLUSIVE,
                 f"{where} showed no login form or authentication challenge on the part read, "
-                f"but {cut.url} could not be read whole ({cut.incomplete}), so whether it "
-                "carries a login is unknown.",
+                f"but {mask_url(cut.url)} could not be read whole ({cut.incomplete}), so "
+                "whether it carries a login is unknown.",
                 ev,
             )
         return result(

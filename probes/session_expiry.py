@@ -100,6 +100,7 @@ from scanner.facts import (
 from scanner.model import Evidence, Verdict
 from scanner.net import BoundedStream, lenient_tls_context
 from scanner.probe import Check, Params, ServiceProbe
+from scanner.redact import mask_url
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -814,7 +815,7 @@ async def _web_checks(
     n = max(2, planned if IDLE in wanted else 0, concurrent.max_sessions + 1) + both
     held, opened, refused = await _open_many(web, first, min(n, MAX_PARALLEL))
     details: dict[str, JSONValue] = {
-        "page": web.url,
+        "page": mask_url(web.url),
         "opened": opened,
         "alive_after_all_logins": len(held),
     }
@@ -962,7 +963,7 @@ async def _web_idle(
             report.add(
                 IDLE,
                 Verdict.FAIL,
-                f"a session idle for {waited:.1f} s still opened {web.url} "
+                f"a session idle for {waited:.1f} s still opened {mask_url(web.url)} "
                 f"(limit {params.max_idle_seconds:g} s).",
                 facts,
             )

@@ -17,6 +17,7 @@ from scanner.errors import ConfigError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, LOGIN_SURFACES, on_service
 from scanner.model import Evidence, Result, Verdict
 from scanner.probe import Check, Params, ServiceProbe
+from scanner.redact import mask_url
 
 if TYPE_CHECKING:
     from scanner.facts import HttpPage, LoginForm, LoginSurface
@@ -96,14 +97,6 @@ def _secret_params(url: str) -> list[str]:
     ]
 
 
-def _strip_query(url: str) -> str:
-    """A URL as shown in evidence: the query's values may be secrets, so only names stay."""
-    parts = urlsplit(url)
-    names = [n for n, _ in parse_qsl(parts.query, keep_blank_values=True)]
-    shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    return shown + (f"?{'&'.join(f'{n}=…' for n in names)}" if names else "")
-
-
 def _same_host(host: str | None, address: str) -> bool:
     return host is not None and host.strip("[]").lower() == address.lower()
 
@@ -154,7 +147,11 @@ class WebLoginHygiene(ServiceProbe):
         evidence = Evidence(
             "http_exchange",
             f"GET / answered HTTP {first.status}",
-            {"url": _strip_query(first.url), "status": first.status, "location": first.location},
+            {
+                "url": mask_url(first.url),
+                "status": first.status,
+                "location": mask_url(first.location),
+            },
         )
         if first.status in (301, 302, 303, 307, 308) and first.location:
             target = urljoin(first.url, first.location)
@@ -163,7 +160,7 @@ class WebLoginHygiene(ServiceProbe):
                 return ctx.result(
                     HTTPS_REDIRECT,
                     Verdict.PASS,
-                    f"{where} redirects GET / to {_strip_query(target)}.",
+                    f"{where} redirects GET / to {mask_url(target)}.",
                     evidence,
                     service=service,
                 )
@@ -172,7 +169,7 @@ class WebLoginHygiene(ServiceProbe):
                     HTTPS_REDIRECT,
                     Verdict.FAIL,
                     f"{where} redirects GET / to HTTPS on another host "
-                    f"({_strip_query(target)}): a user cannot tell it is still the device.",
+                    f"({mask_url(target)}): a user cannot tell it is still the device.",
                     evidence,
                     service=service,
                 )
@@ -198,7 +195,7 @@ class WebLoginHygiene(ServiceProbe):
                 HTTPS_REDIRECT,
                 Verdict.INCONCLUSIVE,
                 f"{where} does not redirect to HTTPS and showed no login on the part read, but "
-                f"{_strip_query(cut.url)} could not be read whole ({cut.incomplete}).",
+                f"{mask_url(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
                 service=service,
             )
@@ -234,21 +231,19 @@ class WebLoginHygiene(ServiceProbe):
         details: dict[str, JSONValue] = {
             "forms": [
                 {
-                    "page": _strip_query(f.page_url),
-                    "action": _strip_query(f.action_url),
+                    "page": mask_url(f.page_url),
+                    "action": mask_url(f.action_url),
                     "method": f.method,
                 }
                 for f in forms
             ],
             "challenges": [
-                {"url": _strip_query(p.url), "scheme": p.auth_scheme}
-                for p in pages
-                if p.auth_scheme
+                {"url": mask_url(p.url), "scheme": p.auth_scheme} for p in pages if p.auth_scheme
             ],
             "scripted": [
                 {
-                    "page": _strip_query(r.page_url),
-                    "request": f"{r.method} {_strip_query(r.url)}",
+                    "page": mask_url(r.page_url),
+                    "request": f"{r.method} {mask_url(r.url)}",
                     "found_by": r.source,
                 }
                 for r in scripted
@@ -268,25 +263,24 @@ class WebLoginHygiene(ServiceProbe):
         plain_scripted = [r for r in scripted if "http" in (_scheme(r.page_url), _scheme(r.url))]
         if plain_pages:
             f = plain_pages[0]
-            reason = f"{where} serves a login form over plain HTTP ({_strip_query(f.page_url)})."
+            reason = f"{where} serves a login form over plain HTTP ({mask_url(f.page_url)})."
         elif plain_actions:
             f = plain_actions[0]
             reason = (
                 f"{where} serves its login form over HTTPS but posts it to plain HTTP "
-                f"({_strip_query(f.action_url)})."
+                f"({mask_url(f.action_url)})."
             )
         elif plain_challenges:
             p = plain_challenges[0]
             reason = (
-                f"{where} asks for {p.auth_scheme} credentials over plain HTTP "
-                f"({_strip_query(p.url)})."
+                f"{where} asks for {p.auth_scheme} credentials over plain HTTP ({mask_url(p.url)})."
             )
         elif plain_scripted:
             r = plain_scripted[0]
             reason = (
                 f"{where} takes passwords over plain HTTP: its login page "
-                f"({_strip_query(r.page_url)}) sends them with {r.method} "
-                f"{_strip_query(r.url)} from a script."
+                f"({mask_url(r.page_url)}) sends them with {r.method} "
+                f"{mask_url(r.url)} from a script."
             )
         else:
             reason = ""
@@ -305,7 +299,7 @@ class WebLoginHygiene(ServiceProbe):
             return ctx.result(
                 LOGIN_TRANSPORT,
                 Verdict.INCONCLUSIVE,
-                f"{where} showed no login on the part read, but {_strip_query(cut.url)} could "
+                f"{where} showed no login on the part read, but {mask_url(cut.url)} could "
                 f"not be read whole ({cut.incomplete}).",
                 evidence,
                 service=service,
@@ -336,14 +330,14 @@ class WebLoginHygiene(ServiceProbe):
         seen = Evidence(
             "http_header",
             f"Strict-Transport-Security: {page.hsts or '(absent)'}",
-            {"url": _strip_query(page.url), "header": page.hsts, "min_max_age": minimum},
+            {"url": mask_url(page.url), "header": page.hsts, "min_max_age": minimum},
         )
         age = _max_age(page.hsts) if page.hsts else None
         if age is None:
             return ctx.result(
                 HSTS,
                 Verdict.FAIL,
-                f"{where} sends no Strict-Transport-Security header on {_strip_query(page.url)}.",
+                f"{where} sends no Strict-Transport-Security header on {mask_url(page.url)}.",
                 seen,
                 service=service,
             )
@@ -382,9 +376,9 @@ class WebLoginHygiene(ServiceProbe):
         # script submits it some other way (JSON to an API). Without running the script
         # nobody can tell, so it is not a finding on its own.
         to_elsewhere = [f for f in get_forms if f.action_url != f.page_url]
-        seen: list[JSONValue] = [_strip_query(u) for u in urls[:20]]
-        secret: list[JSONValue] = [{"url": _strip_query(u), "names": list(n)} for u, n in found]
-        targets: list[JSONValue] = [_strip_query(f.action_url) for f in get_forms]
+        seen: list[JSONValue] = [mask_url(u) for u in urls[:20]]
+        secret: list[JSONValue] = [{"url": mask_url(u), "names": list(n)} for u, n in found]
+        targets: list[JSONValue] = [mask_url(f.action_url) for f in get_forms]
         details: dict[str, JSONValue] = {
             "urls_seen": seen,
             "secret_parameters": secret,
@@ -398,7 +392,7 @@ class WebLoginHygiene(ServiceProbe):
                 Verdict.FAIL,
                 f"{where} submits its login form with GET: the password field "
                 f"{f.password_field!r} travels in the URL "
-                f"({_strip_query(f.action_url)}).",
+                f"({mask_url(f.action_url)}).",
                 evidence,
                 service=service,
             )
@@ -407,7 +401,7 @@ class WebLoginHygiene(ServiceProbe):
             return ctx.result(
                 SECRETS_IN_URL,
                 Verdict.FAIL,
-                f"{where} puts {', '.join(names)} in a URL ({_strip_query(url)}).",
+                f"{where} puts {', '.join(names)} in a URL ({mask_url(url)}).",
                 evidence,
                 service=service,
             )
@@ -427,7 +421,7 @@ class WebLoginHygiene(ServiceProbe):
                 SECRETS_IN_URL,
                 Verdict.INCONCLUSIVE,
                 f"{where}: none of the {len(urls)} URL(s) seen carries a secret, but "
-                f"{_strip_query(cut.url)} could not be read whole ({cut.incomplete}).",
+                f"{mask_url(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
                 service=service,
             )

@@ -36,7 +36,7 @@ import httpx
 from probes._login.http import _exchange, _follow, _Throttled
 from probes._login.http_session import NoSession, WebSession, open_session
 from probes._web import PASSWORD_INPUT, parse_set_cookie, read_page, same_page
-from probes.web_login import _SECRET_PARAM, _strip_query
+from probes.web_login import _SECRET_PARAM
 from scanner.errors import ScopeError
 from scanner.facts import (
     ACCOUNT_CHECKS,
@@ -49,6 +49,7 @@ from scanner.facts import (
 )
 from scanner.model import Evidence, Verdict
 from scanner.probe import Check, ServiceProbe
+from scanner.redact import mask_url
 
 if TYPE_CHECKING:
     from probes._web import Link, SetCookie
@@ -375,7 +376,7 @@ def _id_in_url(
             continue
         names = [n for n, v in query if (v and v in secrets) or _SECRET_PARAM.match(n)]
         if names or any(s and len(s) >= 8 and s in urlsplit(url).path for s in secrets):
-            leaks.append(_strip_query(url))
+            leaks.append(mask_url(url))
     details: dict[str, JSONValue] = {"urls_checked": len(urls), "leaks": list(leaks[:10])}
     if leaks:
         return _result(
@@ -435,16 +436,16 @@ async def _access_control(
                 continue  # not a page the session shows: nothing to compare
             without = await _get(anonymous, url, address)
             if isinstance(without, str):
-                notes.append(f"{_strip_query(url)}: {without}")
+                notes.append(f"{mask_url(url)}: {without}")
                 continue
             if without.content and same_page(with_session.body, without.body):
-                open_pages.append(_strip_query(url))
+                open_pages.append(mask_url(url))
             else:
                 protected.append((url, with_session.body))
     details: dict[str, JSONValue] = {
-        "pages_tried": [_strip_query(u) for u in candidates],
+        "pages_tried": [mask_url(u) for u in candidates],
         "open_without_session": list(open_pages),
-        "protected": [_strip_query(u) for u, _ in protected],
+        "protected": [mask_url(u) for u, _ in protected],
         "notes": list(notes[:5]),
     }
     if open_pages:
@@ -526,7 +527,7 @@ async def _logout(
     bearer = {"Authorization": f"Bearer {session.token}"} if session.token else {}
     address = ctx.net.address
     gone = await _get(client, logout, address, **bearer)
-    details: dict[str, JSONValue] = {"logout": _strip_query(logout), "replayed": _strip_query(url)}
+    details: dict[str, JSONValue] = {"logout": mask_url(logout), "replayed": mask_url(url)}
     if isinstance(gone, str):
         return _result(
             ctx,
@@ -556,8 +557,7 @@ async def _logout(
             ctx,
             LOGOUT,
             Verdict.FAIL,
-            f"{login}: after {_strip_query(logout)}, the old session still opens "
-            f"{_strip_query(url)}.",
+            f"{login}: after {mask_url(logout)}, the old session still opens {mask_url(url)}.",
             service=service,
             details=details,
         )
@@ -565,8 +565,8 @@ async def _logout(
         ctx,
         LOGOUT,
         Verdict.PASS,
-        f"{login}: after {_strip_query(logout)}, the old session no longer opens "
-        f"{_strip_query(url)} (HTTP {again.status}).",
+        f"{login}: after {mask_url(logout)}, the old session no longer opens "
+        f"{mask_url(url)} (HTTP {again.status}).",
         service=service,
         details=details,
     )

@@ -30,6 +30,7 @@ from probes._login.http import (
 )
 from scanner.credentials import Attempt, Credential, Outcome
 from scanner.facts import on_service
+from scanner.redact import mask_url
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -83,7 +84,7 @@ async def open_session(
     page_url = _surface_url(found, client)
     if not on_service(page_url, service):
         return NoSession(
-            f"the login surface {page_url} belongs to another service of the device",
+            f"the login surface {mask_url(page_url)} belongs to another service of the device",
             surface=False,
         )
     if credential is None:

@@ -36,6 +36,7 @@ from probes._login.surface_scripts import (
 from scanner.browser import BrowserUnavailable
 from scanner.facts import LoginSurface, on_service
 from scanner.http_decoding import read_body
+from scanner.redact import mask_url
 
 if TYPE_CHECKING:
     from playwright.async_api import Frame, Request
@@ -239,7 +240,7 @@ async def _with_chromium(net: DeviceNetwork, service: Service, url: str) -> Surf
         if shape is None:
             return SurfaceSearch(
                 None,
-                f"the login request to {sent.url[:100]} carries the password in a form "
+                f"the login request to {mask_url(sent.url)[:100]} carries the password in a form "
                 "no replay can reproduce",
                 _refused(bp),
             )
@@ -261,7 +262,9 @@ async def _with_chromium(net: DeviceNetwork, service: Service, url: str) -> Surf
         )
         if not on_service(surface.url, service):
             return SurfaceSearch(
-                None, f"the login goes to another service ({surface.url[:100]})", _refused(bp)
+                None,
+                f"the login goes to another service ({mask_url(surface.url)[:100]})",
+                _refused(bp),
             )
         return SurfaceSearch(surface, "recorded from a control login in Chromium", _refused(bp))
 

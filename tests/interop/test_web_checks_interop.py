@@ -213,7 +213,7 @@ async def test_careless_form_login_fails_every_session_check(
     assert "sid lacks HttpOnly, SameSite" in got["session.cookie-flags"].reason
     assert "/cgi-bin/status.cgi" in got["web.access-control"].reason
     assert "/cgi-bin/logout.cgi" in got["session.logout"].reason
-    assert "/cgi-bin/home.cgi?sid=…" in got["session.id-in-url"].reason
+    assert "/cgi-bin/home.cgi?sid=••••" in got["session.id-in-url"].reason
 
 
 # --- Plain HTTP sending the login to HTTPS ---------------------------------------------------
