@@ -18,7 +18,6 @@ Entry kinds (`kind:`, format shinsa-credentials/1):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 from collections import Counter
@@ -27,11 +26,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from scanner.credentials import Credential
+from scanner import yaml_typed
+from scanner.credentials import Credential, control_character
 from scanner.errors import ConfigError
 from scanner.facts import HTTP_PAGES, IDENTITY, SERVICES, UDP_ANSWERS
+from scanner.yaml_typed import Mark
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -72,9 +71,6 @@ MATCH_KEYS = frozenset(
 KINDS = frozenset({"vendor", "open", "generic", "legacy", "always"})
 MAX_PATTERN = 400
 FORMAT = "shinsa-credentials/1"
-#: YAML parsed by libyaml when it is there: the built-in lists hold thousands of entries
-#: and are read once per scan.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,114 +261,213 @@ class MatchPattern:
 _PATTERNS: dict[str, MatchPattern] = {}
 
 
-def _pattern(raw: object, where: str) -> MatchPattern:
+def _pattern(raw: object, where: str, *, eager: bool) -> MatchPattern:
+    """A `match` expression; `eager` compiles it now even when its shape would let the scan
+    compile it later (a user's list: its mistake is found at load, not mid-scan)."""
     if not isinstance(raw, str) or len(raw) > MAX_PATTERN:
         raise ConfigError(f"{where}: a match must be a regular expression of ≤ {MAX_PATTERN} chars")
     cached = _PATTERNS.get(raw)  # thousands of entries share a thousand vendor patterns
     if cached is not None:
         return cached
     try:
-        made = _PATTERNS[raw] = MatchPattern(raw, _hints(raw))
-    except re.error as exc:
+        made = MatchPattern(raw, _hints(raw))
+        if eager:
+            re.compile(raw)
+    except (re.error, RecursionError, OverflowError) as exc:
         raise ConfigError(f"{where}: bad regular expression ({exc})") from None
+    _PATTERNS[raw] = made
     return made
 
 
 _FIELDS = frozenset({"vendor", "product", "protocols", "match", "pairs", "source", "kind"})
+_LOGIN = ("username", "password")
 
 
-def _pair(pair: object, where: str, j: int) -> tuple[str, str, int]:
+def _pair(pair: object, mark: Mark | None, label: str) -> tuple[str, str, int]:
+    """[username, password] or [username, password, count]: text, no control character
+    (a CR/LF sent raw would be several logins), a count that is a whole number ≥ 0."""
     if not (isinstance(pair, list) and len(pair) in (2, 3)):
-        raise ConfigError(f"{where}: pairs[{j}] must be [username, password] (or with a count)")
+        raise ConfigError(f"{mark}: {label} must be [username, password] (or with a count)")
     count = pair[2] if len(pair) == 3 else 0
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise ConfigError(f"{where}: pairs[{j}]: the third value is a count (an integer ≥ 0)")
-    user, password = ("" if v is None else str(v) for v in pair[:2])
-    return user, password, count
+    if not yaml_typed.is_whole(count) or count < 0:
+        raise yaml_typed.wrong(
+            yaml_typed.at(pair, 2, mark),
+            f"{label}: the third value",
+            "a count (a whole number ≥ 0)",
+            count,
+        )
+    values: list[str] = []
+    for k, name in enumerate(_LOGIN):
+        value, at = pair[k], yaml_typed.at(pair, k, mark)
+        if not isinstance(value, str):
+            # a password is not shown, even a wrong one: only what kind of value it is
+            shown = yaml_typed.describe(value) if name == "username" else yaml_typed.kind(value)
+            raise ConfigError(
+                f'{at}: {label} {name}: must be text (quote it, "" for none), not {shown}'
+            )
+        problem = control_character(value)
+        if problem is not None:
+            raise ConfigError(f"{at}: {label} {name}: {problem}")
+        values.append(value)
+    return values[0], values[1], count
 
 
-def _entry(raw: Any, path: Path, i: int, user: bool) -> CredentialEntry:
-    where = f"{path}: credentials[{i}]"
+def _entry(raw: object, mark: Mark | None, path: Path, i: int, user: bool) -> CredentialEntry:
+    label = f"credentials[{i}]"
+    where = f"{mark}: {label}"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping")
-    unknown = set(raw) - _FIELDS
+    unknown = sorted(set(raw) - _FIELDS)
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(
+            f"{yaml_typed.at(raw, unknown[0], mark)}: {label}: "
+            f"unknown field(s) {', '.join(unknown)}"
+        )
+
+    def here(key: str) -> str:
+        return f"{yaml_typed.at(raw, key, mark)}: {label}"
+
     protocols = raw.get("protocols")
-    if not isinstance(protocols, list) or not protocols or not set(protocols) <= PROTOCOLS:
-        raise ConfigError(f"{where}: protocols must be a list from {', '.join(sorted(PROTOCOLS))}")
+    if (
+        not isinstance(protocols, list)
+        or not protocols
+        or not all(isinstance(p, str) and p in PROTOCOLS for p in protocols)
+    ):
+        raise ConfigError(
+            f"{here('protocols')}: protocols must be a list from {', '.join(sorted(PROTOCOLS))}"
+        )
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise ConfigError(f"{where}: every entry needs a 'source' saying where it is published")
-    vendor = str(raw.get("vendor") or "")
-    triples = [_pair(p, where, j) for j, p in enumerate(raw.get("pairs") or [])]
+        raise ConfigError(
+            f"{here('source')}: every entry needs a 'source' saying where it is published"
+        )
+    vendor = yaml_typed.optional_text(raw, "vendor", f"{label}.vendor", empty=True) or ""
+    product = yaml_typed.optional_text(raw, "product", f"{label}.product", empty=True) or ""
+    pairs = raw.get("pairs") or []
+    if not isinstance(pairs, list):
+        raise yaml_typed.wrong(yaml_typed.at(raw, "pairs", mark), f"{label}.pairs", "a list", pairs)
+    triples = [
+        _pair(p, yaml_typed.at(pairs, j, mark), f"{label}: pairs[{j}]") for j, p in enumerate(pairs)
+    ]
     if not triples:
-        raise ConfigError(f"{where}: no pairs")
+        raise ConfigError(f"{here('pairs')}: no pairs")
     match = raw.get("match") or {}
     if not isinstance(match, dict) or not set(match) <= MATCH_KEYS:
-        raise ConfigError(f"{where}: match keys must be from {', '.join(sorted(MATCH_KEYS))}")
+        raise ConfigError(
+            f"{here('match')}: match keys must be from {', '.join(sorted(MATCH_KEYS))}"
+        )
     kind = raw.get("kind") or ("vendor" if match else "always")
     if kind not in KINDS or (kind == "vendor") != bool(match):
         raise ConfigError(
-            f"{where}: kind must be one of {', '.join(sorted(KINDS))}; "
+            f"{here('kind')}: kind must be one of {', '.join(sorted(KINDS))}; "
             "'vendor' entries (and only they) have a match"
         )
     origin = f"{path.name}: {vendor} ({source})"
     return CredentialEntry(
         vendor=vendor,
-        product=str(raw.get("product") or ""),
+        product=product,
         protocols=frozenset(protocols),
         pairs=tuple(Credential(u, p, origin) for u, p, _ in triples),
         source=source,
-        match=tuple((k, _pattern(v, f"{where}: match.{k}")) for k, v in match.items()),
+        match=tuple(
+            (k, _pattern(v, f"{yaml_typed.at(match, k, mark)}: {label}: match.{k}", eager=user))
+            for k, v in match.items()
+        ),
         kind=kind,
         counts=tuple(n for _, _, n in triples) if any(n for _, _, n in triples) else (),
         user=user,
     )
 
 
-_COMMENTS = re.compile(rb"\A(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
+_COMMENTS = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
 
 
-def _parse(raw: bytes) -> Any:
-    """YAML; a body that is JSON after the comment header (the imported data set) is read
-    with the JSON parser, which is ten times faster and reads the same values."""
-    header = _COMMENTS.match(raw)  # matches always, maybe empty
-    body = raw[header.end() :] if header else raw
-    if body.startswith(b"{"):
-        with contextlib.suppress(ValueError):
-            return json.loads(body)
-    return yaml.load(raw, Loader=_Loader)  # noqa: S506 -- a safe loader
-
-
-def _read(path: Path) -> dict[str, Any]:
+def _json_body(text: str) -> object:
+    """The document when it is JSON after the comment header (the imported data sets),
+    read with the JSON parser, ten times faster than YAML's; None when it is not (then YAML
+    reads it). NaN, infinity and repeated keys make it "not JSON" too: YAML then reads the
+    file and says what is wrong with it, and where."""
+    header = _COMMENTS.match(text)  # matches always, maybe empty
+    body = text[header.end() :] if header else text
+    if not body.startswith("{"):
+        return None
     try:
-        data = _parse(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: invalid YAML") from None
+        return json.loads(body, parse_constant=_refuse, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _refuse(name: str) -> object:
+    raise ValueError(name)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key")
+    return out
+
+
+#: where an imported data set came from (tools/import_defaultcreds.py writes them): text
+_PROVENANCE = ("licence", "upstream", "version", "imported")
+_TOP_KEYS = frozenset({"format", "credentials", "include", *_PROVENANCE})
+
+
+def _entries(data: object, path: Path, user: bool) -> tuple[list[CredentialEntry], list[str]]:
+    """The entries of one list, and the names of the lists it includes."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ConfigError(f"{path}: not a credential list (expected format: {FORMAT})")
-    return data
-
-
-def load_list(path: Path, *, user: bool = False) -> tuple[CredentialEntry, ...]:
-    """One list, and the lists it `include`s (file names beside it), in that order."""
-    data = _read(path)
+    top = yaml_typed.at(data, -1, Mark(path))
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{yaml_typed.at(data, unknown[0], top)}: {unknown[0]}: unknown top-level key of a "
+            f"credential list (allowed: {', '.join(sorted(_TOP_KEYS))})"
+        )
+    for key in _PROVENANCE:
+        yaml_typed.optional_text(data, key, key)
     raw = data.get("credentials")
     if not isinstance(raw, list):
-        raise ConfigError(f"{path}: 'credentials' must be a list")
-    entries = [_entry(r, path, i, user) for i, r in enumerate(raw)]
+        raise ConfigError(
+            f"{yaml_typed.at(data, 'credentials', top)}: 'credentials' must be a list"
+        )
+    entries = [_entry(r, yaml_typed.at(raw, i, top), path, i, user) for i, r in enumerate(raw)]
     includes = data.get("include") or []
     if not isinstance(includes, list):
-        raise ConfigError(f"{path}: 'include' must be a list of file names beside it")
-    for name in includes:
+        raise ConfigError(
+            f"{yaml_typed.at(data, 'include', top)}: 'include' must be a list of file names "
+            "beside it"
+        )
+    for j, name in enumerate(includes):
         if not isinstance(name, str) or Path(name).name != name or name == path.name:
-            raise ConfigError(f"{path}: include {name!r} must name another file beside it")
-        entries += load_list(path.parent / name, user=user)
+            raise ConfigError(
+                f"{yaml_typed.at(includes, j, top)}: include {name!r} must name another file "
+                "beside it"
+            )
+    return entries, includes
+
+
+def load_list(
+    path: Path, *, user: bool = False, _within: tuple[Path, ...] = ()
+) -> tuple[CredentialEntry, ...]:
+    """One list, and the lists it `include`s (file names beside it), in that order."""
+    text = yaml_typed.decode(yaml_typed.read_bytes(path), path)
+    fast = _json_body(text)
+    if fast is None:
+        entries, includes = _entries(yaml_typed.parse(text, path), path, user)
+    else:
+        try:
+            entries, includes = _entries(fast, path, user)
+        except ConfigError as fast_error:
+            # JSON knows no lines: YAML reads the same document again to say where
+            _entries(yaml_typed.parse(text, path), path, user)
+            raise fast_error from None
+    within = (*_within, path.resolve())
+    for name in includes:
+        target = path.parent / name
+        if target.resolve() in within:
+            raise ConfigError(f"{path}: include {name!r}: the lists include each other")
+        entries += load_list(target, user=user, _within=within)
     return tuple(entries)
 
 

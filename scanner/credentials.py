@@ -7,11 +7,41 @@ prints a `Credential` prints `masked()`, including `repr()`.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from scanner.model import JSONValue, Service
+
+
+def control_character(text: str) -> str | None:
+    """What is wrong with a username or password that holds a control character (None
+    when it holds none).
+
+    Every character of Unicode's Cc category is refused: C0 (NUL to US, CR and LF among
+    them), DEL and C1. Line protocols frame by them (a CR/LF inside a Telnet or FTP
+    password turns one list entry into several commands on the device), a terminal's line
+    discipline edits with them (DEL and ^U erase what was typed, so the password tried is
+    not the one listed), C strings end at NUL, and a client that encodes Latin-1 sends
+    U+0085 as NEL, a line end. TAB too: it frames nothing, but no published factory login
+    holds one, a TAB in a list is a pasted tab-separated row (`admin<TAB>admin` as one
+    username), and a shell or login prompt may complete on it instead of sending it.
+    """
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    ch = found.group()
+    name = _CONTROL_NAMES.get(ch, "a control character")
+    return (
+        f"holds U+{ord(ch):04X} ({name}) at character {found.start() + 1}, which a login "
+        "must not send"
+    )
+
+
+#: Unicode's Cc category: C0, DEL and C1
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {"\t": "TAB", "\n": "LF", "\r": "CR", "\x00": "NUL", "\x7f": "DEL"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,19 +14,19 @@ import enum
 import hashlib
 import os
 import re
+import typing
 from dataclasses import dataclass, field
-from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-
-from scanner.credentials import Credential
+from scanner import yaml_typed
+from scanner.credentials import Credential, control_character
 from scanner.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from datetime import date
 
     from scanner.probe import Check, Params
 
@@ -162,67 +162,29 @@ _ID_PATTERNS = {
 _CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
 _REQUIREMENT_KEYS = {"id", "title", "levels", "coverage", "note", "checks", "withdrawn_to"}
 _CHECK_KEYS = {"check", "role", "why"}
+PROFILE_KEYS = frozenset(
+    {
+        "profile",
+        "title",
+        "extends",
+        "frameworks",
+        "inherit_frameworks",
+        "params",
+        "accepted",
+        "allow_intrusive",
+        "test_account",
+    }
+)
+_ACCEPTED_KEYS = frozenset({"check", "reason", "approved_by", "expires", "target", "service"})
 
 
-class YamlMap(dict[str, Any]):
-    """A YAML mapping that remembers the line (1-based) it and each of its keys start on,
-    so that an error can say where to look."""
-
-    line: int | None = None
-    key_lines: dict[str, int]
-
-    def line_of(self, key: str) -> int | None:
-        return getattr(self, "key_lines", {}).get(key, self.line)
+def _at(path: Path, node: object = None, key: str | int | None = None) -> str:
+    """`FILE line N`: where a node (or one of its keys) was written, as far as it is known."""
+    return str(yaml_typed.at(node, key if key is not None else -1, yaml_typed.Mark(path)))
 
 
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    pass
-
-
-def _construct_map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
-    data = YamlMap()
-    yield data
-    seen: set[object] = set()
-    for key_node, _ in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
-            if key_node.value in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                )
-            seen.add(key_node.value)
-    data.update({str(k): v for k, v in loader.construct_mapping(node).items()})
-    data.line = node.start_mark.line + 1
-    data.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-
-
-def _at(path: Path, node: object = None, key: str | None = None) -> str:
-    """`file line N`: where a node (or one of its keys) starts, as far as it is known."""
-    line = node.line_of(key) if isinstance(node, YamlMap) and key else None
-    if line is None and isinstance(node, YamlMap):
-        line = node.line
-    return f"{path} line {line}" if line is not None else str(path)
-
-
-def _read_yaml(path: Path) -> tuple[dict[str, Any], str]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        data = yaml.load(raw, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
-    except ValueError as exc:  # a value YAML reads but Python refuses, e.g. 2026-13-01
-        raise ConfigError(f"{path}: invalid value: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return data, hashlib.sha256(raw).hexdigest()
+def _read_yaml(path: Path) -> tuple[yaml_typed.Map, str]:
+    return yaml_typed.read_mapping(path, "a profile or framework")
 
 
 def _str(data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
@@ -266,7 +228,7 @@ def load_framework(path: Path, checks: Mapping[str, Check]) -> Framework:
 
 def _requirement(
     path: Path,
-    raw: YamlMap | dict[str, Any],
+    raw: dict[str, Any],
     label: str,
     pattern: re.Pattern[str],
     checks: Mapping[str, Check],
@@ -285,12 +247,13 @@ def _requirement(
             f"{', '.join(sorted(_REQUIREMENT_KEYS))})"
         )
     title = _str(raw, "title", f"{at('title')}, title")
-    try:
-        coverage = Coverage(str(raw.get("coverage")))
-    except ValueError:
+    coverage = raw.get("coverage")
+    if not isinstance(coverage, str) or coverage not in set(Coverage):
         raise ConfigError(
-            f"{at('coverage')}, coverage: must be one of full, partial, none"
-        ) from None
+            f"{at('coverage')}, coverage: must be one of full, partial, none, "
+            f"not {yaml_typed.describe(coverage)}"
+        )
+    coverage = Coverage(coverage)
     raw_checks = raw.get("checks")
     if raw_checks is None:
         raw_checks = []
@@ -299,8 +262,7 @@ def _requirement(
     mapped: list[MappedCheck] = []
     for j, entry in enumerate(raw_checks):
         field_name = f"checks[{j}]"
-        node = entry if isinstance(entry, YamlMap) else raw
-        where = f"{_at(path, node)}: {label}, {field_name}"
+        where = f"{_at(path, raw_checks, j)}: {label}, {field_name}"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: must be a mapping with check, role and why")
         extra = sorted(set(entry) - _CHECK_KEYS)
@@ -310,8 +272,11 @@ def _requirement(
         if cid not in checks:
             raise ConfigError(f"{where}.check: unknown check {cid!r}")
         role = entry.get("role", "direct")
-        if role not in ("direct", "supporting"):
-            raise ConfigError(f"{where}.role: must be direct or supporting (check {cid})")
+        if role != "direct" and role != "supporting":
+            raise ConfigError(
+                f"{where}.role: must be direct or supporting (check {cid}), "
+                f"not {yaml_typed.describe(role)}"
+            )
         if any(m.check == cid for m in mapped):
             raise ConfigError(f"{where}.check: {cid} is mapped twice")
         mapped.append(MappedCheck(cid, role, _str(entry, "why", f"{where}.why")))
@@ -325,7 +290,9 @@ def _requirement(
     if coverage is Coverage.FULL and not any(m.role == "direct" for m in mapped):
         raise ConfigError(f"{at('coverage')}, coverage: full needs at least one direct check")
     levels = raw.get("levels") or []
-    if not isinstance(levels, list) or any(lv not in (1, 2, 3, 4) for lv in levels):
+    if not isinstance(levels, list) or not all(
+        yaml_typed.is_whole(lv) and 1 <= lv <= 4 for lv in levels
+    ):
         raise ConfigError(f"{at('levels')}, levels: must be a list of 1-4")
     note = raw.get("note") or ""
     if not isinstance(note, str):
@@ -333,47 +300,76 @@ def _requirement(
     withdrawn_to: tuple[str, ...] | None = None
     if "withdrawn_to" in raw:
         successors = raw["withdrawn_to"]
-        if not isinstance(successors, list) or not all(isinstance(s, str) for s in successors):
+        if not isinstance(successors, list) or not all(
+            isinstance(s, str) and s for s in successors
+        ):
             raise ConfigError(f"{at('withdrawn_to')}, withdrawn_to: must be a list of IDs")
         if coverage is not Coverage.NONE:
             raise ConfigError(f"{at('coverage')}, coverage: a withdrawn requirement has none")
         withdrawn_to = tuple(successors)
-    line = raw.line if isinstance(raw, YamlMap) else None
+    line = mark.line if (mark := yaml_typed.at(raw, -1)) is not None else None
     return Requirement(rid, title, coverage, tuple(mapped), tuple(levels), note, withdrawn_to, line)
 
 
-def build_params(check: Check, block: object, where: str) -> Params:
-    """The check's Params dataclass from a YAML block; unknown keys are errors."""
+def build_params(check: Check, block: object, at: str, label: str) -> Params:
+    """The check's Params dataclass from a YAML block; unknown keys are errors, and every
+    value has the type its field is annotated with (a quoted "false" is not a boolean, 22 is
+    not text, .nan is not a number), its error naming the line of the value. `at` is where
+    the block is (`FILE line N`), `label` its name (`params.CHECK`)."""
+    where = f"{at}: {label}"
     if not isinstance(block, dict):
         raise ConfigError(f"{where}: parameters must be a mapping")
-    known = {f.name for f in dataclasses.fields(check.params)}
-    unknown = sorted(set(block) - known)
+    kinds = _param_types(check.params)
+    unknown = sorted(set(block) - set(kinds))
     if unknown:
-        allowed = ", ".join(sorted(known)) or "none"
+        allowed = ", ".join(sorted(kinds)) or "none"
         raise ConfigError(
             f"{where}: unknown parameter(s) {', '.join(unknown)} (allowed: {allowed})"
         )
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in block.items()}
+    values = {
+        key: yaml_typed.coerce(kinds[key], value, yaml_typed.at(block, key), f"{label}.{key}")
+        for key, value in block.items()
+    }
     try:
         return check.params(**values)
-    except (TypeError, ValueError, ConfigError) as exc:
+    except (TypeError, ValueError, RecursionError, ConfigError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _param_types(params: type[Params]) -> dict[str, object]:
+    """Each field of a Params dataclass -> its annotation, resolved (once per class)."""
+    kinds = _PARAM_TYPES.get(params)
+    if kinds is None:
+        hints = typing.get_type_hints(params)
+        kinds = _PARAM_TYPES[params] = {f.name: hints[f.name] for f in dataclasses.fields(params)}
+    return kinds
+
+
+_PARAM_TYPES: dict[type[Params], dict[str, object]] = {}
 
 
 def _resolve(ref: str, near: Path | None) -> Path:
     """A profile reference: a file path, or a name looked up beside the referrer and built-in."""
     as_path = Path(ref)
-    if as_path.suffix in (".yaml", ".yml") and as_path.exists():
+    if as_path.suffix in (".yaml", ".yml") and _exists(as_path):
         return as_path
     candidates = []
     if near is not None:
         candidates.append(near.parent / f"{ref}.yaml")
     candidates += [BUILTIN_DIR / f"{ref}.yaml", BUILTIN_DIR / "devices" / f"{ref}.yaml"]
     for c in candidates:
-        if c.exists():
+        if _exists(c):
             return c
     names = ", ".join(builtin_profile_names())
     raise ConfigError(f"profile {ref!r} not found (a YAML file, or one of: {names})")
+
+
+def _exists(path: Path) -> bool:
+    """A file is there; a name no file can have (a NUL in it, too long) is not."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def builtin_profile_names() -> list[str]:
@@ -407,11 +403,13 @@ def load_profile(
         seen.append(path)
         data, digest = _read_yaml(path)
         chain.append((path, data, digest))
-        parent = data.get("extends")
-        if parent is not None and not isinstance(parent, str):
+        unknown = [k for k in data if k not in PROFILE_KEYS]
+        if unknown:
             raise ConfigError(
-                f"{_at(path, data, 'extends')}: extends: must be a profile name or file"
+                f"{_at(path, data, unknown[0])}: {unknown[0]}: unknown top-level key of a "
+                f"profile (allowed: {', '.join(sorted(PROFILE_KEYS))})"
             )
+        parent = yaml_typed.optional_text(data, "extends", "extends (a profile name or file)")
         current, near = parent, path
 
     frameworks_sel: dict[str, tuple[int | None, str]] = {}  # ID -> level, where it was chosen
@@ -421,18 +419,11 @@ def load_profile(
     test_account: TestAccount | None = None
     for path, data, _ in reversed(chain):  # root first, so children override
         _str(data, "profile", f"{_at(path, data, 'profile')}: profile")
-        fw = data.get("frameworks") or {}
-        if not isinstance(fw, dict):
-            raise ConfigError(
-                f"{_at(path, data, 'frameworks')}: frameworks: must map framework IDs to options"
-            )
-        inherit = data.get("inherit_frameworks", True)
-        if not isinstance(inherit, bool):
-            raise ConfigError(
-                f"{_at(path, data, 'inherit_frameworks')}: inherit_frameworks: "
-                "must be true or false"
-            )
-        if not inherit:  # this profile judges only the frameworks it names itself
+        yaml_typed.optional_text(data, "title", "title")
+        fw = yaml_typed.mapping(data, "frameworks", "frameworks (framework IDs to options)")
+        if not yaml_typed.flag(
+            data, "inherit_frameworks", "inherit_frameworks", True
+        ):  # this profile judges only the frameworks it names itself
             frameworks_sel.clear()
         for fid, opts in fw.items():
             where = f"{_at(path, fw, str(fid))}: frameworks.{fid}"
@@ -441,25 +432,23 @@ def load_profile(
             unknown = sorted(set(opts or {}) - {"security_level"})
             if unknown:
                 raise ConfigError(f"{where}.{unknown[0]}: unknown option (allowed: security_level)")
-            fw_level = (opts or {}).get("security_level")
-            if fw_level is not None and fw_level not in (1, 2, 3, 4):
-                raise ConfigError(f"{where}.security_level: must be 1-4")
-            frameworks_sel[str(fid)] = (fw_level, where)
-        p = data.get("params") or {}
-        if not isinstance(p, dict):
-            raise ConfigError(
-                f"{_at(path, data, 'params')}: params: must map check IDs to parameters"
+            fw_level = yaml_typed.whole(
+                opts or {}, "security_level", f"frameworks.{fid}.security_level", low=1, high=4
             )
+            frameworks_sel[str(fid)] = (fw_level, where)
+        p = yaml_typed.mapping(data, "params", "params (check IDs to parameters)")
         for cid, block in p.items():
             # A child's block refines its parent's key by key: a model that names its own
             # lockout threshold keeps the lifecycle profile's pacing.
             inherited = params_raw.get(str(cid), (None, ""))[0]
             if isinstance(inherited, dict) and isinstance(block, dict):
-                block = {**inherited, **block}
+                block = yaml_typed.merged(inherited, block)
             params_raw[str(cid)] = (block, _at(path, p, str(cid)))
-        accepted += _accepted(path, data.get("accepted") or [], checks)
-        if "allow_intrusive" in data:
-            allow_intrusive = bool(data["allow_intrusive"])
+        accepted += _accepted(path, yaml_typed.sequence(data, "accepted", "accepted"), checks)
+        # a quoted "false" is text, and text is refused: bool("false") would be True
+        allow_intrusive = yaml_typed.flag(
+            data, "allow_intrusive", "allow_intrusive", allow_intrusive
+        )
         if "test_account" in data:
             test_account = _test_account(path, data["test_account"])
 
@@ -467,7 +456,7 @@ def load_profile(
     for cid, (block, at) in params_raw.items():
         if cid not in checks:
             raise ConfigError(f"{at}: params: unknown check {cid!r}")
-        params[cid] = build_params(checks[cid], block, f"{at}: params.{cid}")
+        params[cid] = build_params(checks[cid], block, at, f"params.{cid}")
 
     files: list[tuple[str, str]] = [(str(p), d) for p, _, d in chain]
     frameworks: list[tuple[Framework, int | None]] = []
@@ -496,7 +485,7 @@ def load_profile(
     digest = hashlib.sha256("".join(parts).encode()).hexdigest()
     return Profile(
         id=_str(head, "profile", f"{_at(head_path, head, 'profile')}: profile"),
-        title=str(head.get("title") or head["profile"]),
+        title=yaml_typed.optional_text(head, "title", "title") or str(head["profile"]),
         frameworks=tuple(frameworks),
         params=params,
         accepted=tuple(accepted),
@@ -526,40 +515,52 @@ def _test_account(path: Path, raw: object) -> TestAccount | None:
         return None  # a child profile switching off its parent's account
     if not isinstance(raw, dict) or set(raw) - {"username", "password_env"}:
         raise ConfigError(f"{where}: must be a mapping with username and password_env")
-    username, env = raw.get("username"), raw.get("password_env")
-    if not isinstance(username, str) or not username:
-        raise ConfigError(f"{where}.username: must be a non-empty string")
+    username = yaml_typed.text(raw, "username", "test_account.username")
+    refuse_control(username, yaml_typed.at(raw, "username"), "test_account.username")
+    env = raw.get("password_env")
     if not isinstance(env, str) or not _ENV_NAME.match(env):
         raise ConfigError(
-            f"{where}.password_env: must name an environment variable (the password itself "
-            "never goes into a profile)"
+            f"{_at(path, raw, 'password_env')}: test_account.password_env: must name an "
+            "environment variable (the password itself never goes into a profile)"
+        )
+    password = os.environ.get(env)
+    if password is not None:  # checked now, before a login sends it
+        refuse_control(
+            password, yaml_typed.at(raw, "password_env"), f"test_account: ${env} (the password)"
         )
     return TestAccount(username, env)
 
 
-def _accepted(path: Path, raw: object, checks: Mapping[str, Check]) -> list[Accepted]:
-    if not isinstance(raw, list):
-        raise ConfigError(f"{path}: accepted: must be a list")
+def refuse_control(value: str, mark: yaml_typed.Mark | None, label: str) -> None:
+    """A username or password with a control character is refused where it was written:
+    sent raw, a CR/LF would turn one Telnet or FTP login into several commands."""
+    found = control_character(value)
+    if found is not None:
+        where = f"{mark}: " if mark is not None else ""
+        raise ConfigError(f"{where}{label}: {found}")
+
+
+def _accepted(path: Path, raw: list[Any], checks: Mapping[str, Check]) -> list[Accepted]:
     out = []
     for i, entry in enumerate(raw):
-        where = f"{_at(path, entry)}: accepted[{i}]"
+        label = f"accepted[{i}]"
+        where = f"{_at(path, raw, i)}: {label}"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a mapping")
+        yaml_typed.only_keys(entry, _ACCEPTED_KEYS, label)
         cid = _str(entry, "check", where)
         if cid not in checks:
             raise ConfigError(f"{where}.check: unknown check {cid!r}")
-        expires = entry.get("expires")
-        if not isinstance(expires, date):
-            raise ConfigError(f"{where}.expires: 'expires' must be a date (YYYY-MM-DD)")
-        target, service = entry.get("target"), entry.get("service")
         out.append(
             Accepted(
                 check=cid,
                 reason=_str(entry, "reason", where),
                 approved_by=_str(entry, "approved_by", where),
-                expires=expires,
-                target=str(target) if target is not None else None,
-                service=str(service) if service is not None else None,
+                expires=yaml_typed.date_of(
+                    entry.get("expires"), yaml_typed.at(entry, "expires"), f"{label}.expires"
+                ),
+                target=yaml_typed.optional_text(entry, "target", f"{label}.target"),
+                service=yaml_typed.optional_text(entry, "service", f"{label}.service"),
             )
         )
     return out

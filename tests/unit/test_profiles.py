@@ -84,7 +84,9 @@ def test_accepted_needs_an_expiry_date(tmp_path: Path):
         "p.yaml",
         "profile: p\naccepted:\n  - {check: services.unexpected, reason: r, approved_by: x}\n",
     )
-    with pytest.raises(ConfigError, match="'expires' must be a date"):
+    with pytest.raises(
+        ConfigError, match=r"p\.yaml line 3: accepted\[0\]\.expires: must be a date"
+    ):
         load_profile(str(p), all_checks())
 
 
@@ -138,5 +140,7 @@ def test_an_impossible_date_is_a_config_error_not_a_traceback(tmp_path):
         "profile: p\nextends: base\naccepted:\n"
         "  - {check: services.unexpected, reason: r, approved_by: a, expires: 2026-13-01}\n"
     )
-    with pytest.raises(ConfigError, match="invalid value"):
+    with pytest.raises(
+        ConfigError, match=r"p\.yaml line 4: accepted\[0\]\.expires: must be a date .*'2026-13-01'"
+    ):
         load_profile(str(bad), all_checks())
