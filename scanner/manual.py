@@ -15,14 +15,13 @@ requirement that does not exist.
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from scanner import yaml_typed
 from scanner.errors import ConfigError
+from scanner.yaml_typed import Mark
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -66,70 +65,21 @@ class EvidenceFile:
     statements: tuple[Statement, ...]
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML with dates left as text: `_date` reads them, so 2026-13-01 is an error that
-    names its line instead of a ValueError from inside the YAML library."""
-
-
-def _as_text(loader: _Loader, node: yaml.Node) -> str:
-    return str(node.value)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _parse(path: Path) -> tuple[Any, yaml.Node | None, str]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    loader = _Loader(raw)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}{where}: {problem}") from None
-    finally:
-        loader.dispose()
-    return data, node, hashlib.sha256(raw).hexdigest()
-
-
-def _key_lines(node: yaml.Node) -> dict[str, int]:
-    """Each key of a mapping node -> the line its value starts on."""
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {str(k.value): _line(v) for k, v in node.value}
-
-
 def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
     value = entry.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
+        # `requirement: 3.10` is the number 3.1 to YAML: say so rather than look it up
+        raise ConfigError(f"{where}: must be a non-empty string, not {yaml_typed.describe(value)}")
+    if not value.strip():
         raise ConfigError(f"{where}: must be a non-empty string")
     if len(value) > MAX_TEXT:
         raise ConfigError(f"{where}: longer than {MAX_TEXT} characters")
     return value.strip()
 
 
-def _date(value: object, where: str) -> date:
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ConfigError(f"{where}: must be a date (YYYY-MM-DD)")
-
-
-def _at(path: Path, index: int, node: yaml.Node, key: str) -> str:
+def _at(path: Path, index: int, entry: object, key: str) -> str:
     """`FILE line N: statements[I].KEY`, N the line of that field (of the entry without it)."""
-    line = _key_lines(node).get(key, _line(node))
-    return f"{path} line {line}: statements[{index}].{key}"
+    return f"{yaml_typed.at(entry, key, Mark(path))}: statements[{index}].{key}"
 
 
 def _hint(rid: str, known: set[str]) -> str:
@@ -145,26 +95,29 @@ def _requirement_ids(profile: Profile) -> dict[str, set[str]]:
 
 def load_evidence(path: Path, profile: Profile) -> EvidenceFile:
     """A `shinsa-evidence/1` file, every statement checked against the profile's frameworks."""
-    data, root, digest = _parse(path)
-    if not isinstance(data, dict) or data.get("format") != FORMAT or root is None:
+    data, digest = yaml_typed.read(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ConfigError(f"{path}: not a manual evidence file (expected format: {FORMAT})")
-    lines = _key_lines(root)
-    extra = sorted(set(map(str, data)) - {"format", "statements"})
+    top = Mark(path)
+    extra = sorted(set(data) - {"format", "statements"})
     if extra:
-        raise ConfigError(f"{path} line {lines[extra[0]]}: unknown key(s) {', '.join(extra)}")
+        raise ConfigError(
+            f"{yaml_typed.at(data, extra[0], top)}: unknown key(s) {', '.join(extra)}"
+        )
     raw = data.get("statements")
     if not isinstance(raw, list):
-        where = f"line {lines['statements']}: " if "statements" in lines else ""
+        mark = yaml_typed.at(data, "statements")
+        where = f"line {mark.line}: " if mark is not None and "statements" in data else ""
         raise ConfigError(f"{path}: {where}'statements' must be a list")
-    nodes = next(v.value for k, v in root.value if k.value == "statements")
     known = _requirement_ids(profile)
     out: list[Statement] = []
-    for i, (entry, node) in enumerate(zip(raw, nodes, strict=True)):
-        where = f"{path} line {_line(node)}: statements[{i}]"
+    for i, entry in enumerate(raw):
+        mark = yaml_typed.at(raw, i, top) or top
+        where = f"{mark}: statements[{i}]"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a mapping")
-        at = functools.partial(_at, path, i, node)
-        unknown = sorted(set(map(str, entry)) - set(_FIELDS))
+        at = functools.partial(_at, path, i, entry)
+        unknown = sorted(set(entry) - set(_FIELDS))
         if unknown:
             raise ConfigError(
                 f"{at(unknown[0])}: unknown field(s) {', '.join(unknown)} "
@@ -195,10 +148,12 @@ def load_evidence(path: Path, profile: Profile) -> EvidenceFile:
                 requirement=rid,
                 statement=_text(entry, "statement", at("statement")),
                 by=_text(entry, "by", at("by")),
-                date=_date(entry.get("date"), at("date")),
+                date=yaml_typed.date_of(
+                    entry.get("date"), yaml_typed.at(entry, "date"), f"statements[{i}].date"
+                ),
                 document=_text(entry, "document", at("document")),
                 devices=tuple(d.strip() for d in devices),
-                source=f"{path.name} line {_line(node)}",
+                source=f"{path.name} line {mark.line}" if mark.line else path.name,
             )
         )
     return EvidenceFile(str(path), digest, tuple(out))

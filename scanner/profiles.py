@@ -708,10 +708,39 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
             problems.append(f"check ID {cid!r} does not match {_CHECK_ID.pattern}")
     refs = [str(p) for p in BUILTIN_DIR.glob("*.yaml")]
     refs += [str(p) for p in (BUILTIN_DIR / "devices").glob("*.yaml")]
-    refs += [str(p) for p in extra]
     for ref in refs:
         try:
             load_profile(ref, checks)
         except ConfigError as exc:
             problems.append(str(exc))
+    from scanner.credential_lists import load_list  # only `validate` reads lists here
+
+    for path in sorted((BUILTIN_DIR / "credentials").glob("*.yaml")):
+        try:
+            load_list(path)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    for path in extra:
+        try:
+            _validate_file(path, checks)
+        except ConfigError as exc:
+            problems.append(str(exc))
     return problems
+
+
+def _validate_file(path: Path, checks: Mapping[str, Check]) -> None:
+    """A file given to `shinsa validate`, read as what its `format:` says: a credential list,
+    a manual evidence file (its requirement IDs against every built-in framework), else a
+    profile."""
+    from scanner import credential_lists, manual
+
+    data, _ = yaml_typed.read(path)
+    kind = data.get("format") if isinstance(data, dict) else None
+    if kind == credential_lists.FORMAT:
+        credential_lists.load_list(path, user=True)
+    elif kind == manual.FORMAT:
+        frameworks = tuple((load_framework(f, checks), None) for f in framework_paths())
+        every = Profile("every built-in framework", "", frameworks, {}, (), False, ())
+        manual.load_evidence(path, every)
+    else:
+        load_profile(str(path), checks)

@@ -310,7 +310,7 @@ def coerce(kind: object, value: object, mark: Mark | None, label: str) -> object
     if kind is str:
         if isinstance(value, str):
             return value
-        raise wrong(mark, label, "text (quote it)" if _scalar(value) else "text", value)
+        raise wrong(mark, label, "text", value)
     if origin is tuple:
         args = typing.get_args(kind)
         if len(args) != 2 or args[1] is not Ellipsis:
@@ -322,10 +322,6 @@ def coerce(kind: object, value: object, mark: Mark | None, label: str) -> object
             for i, item in enumerate(value)
         )
     raise TypeError(f"unsupported parameter type {kind!r}")
-
-
-def _scalar(value: object) -> bool:
-    return isinstance(value, (bool, int, float, date)) and not isinstance(value, str)
 
 
 # --- one field of a mapping, checked ---------------------------------------------------------
@@ -352,7 +348,7 @@ def text(
     if value is None:
         raise ConfigError(f"{mark}: {label}: missing (text needed)")
     if not isinstance(value, str):
-        raise wrong(mark, label, "text (quote it)" if _scalar(value) else "text", value)
+        raise wrong(mark, label, "text", value)
     if not empty and not value.strip():
         raise ConfigError(f"{mark}: {label}: must be a non-empty string")
     if max_len is not None and len(value) > max_len:

@@ -325,7 +325,7 @@ def test_validate_reports_bad_yaml_with_a_line_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     broken = write(tmp_path, "broken.yaml", "profile: b\nparams:\n  creds.default.ssh: [1, 2\n")
-    assert main(["validate", str(broken)]) == 1
+    assert main(["validate", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "broken.yaml line 4" in err
     assert "invalid YAML" in err
@@ -341,6 +341,6 @@ def test_validate_names_file_line_and_field_of_a_bad_profile(
         "profile: bad\nextends: base\nparams:\n  services.unexpected: {allowed: ['*']}\n"
         "  creds.nope: {}\n",
     )
-    assert main(["validate", str(bad)]) == 1
+    assert main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml line 5: params: unknown check 'creds.nope'" in err
