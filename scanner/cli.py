@@ -327,7 +327,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"error: {p}", file=sys.stderr)
     if not problems:
         print("profiles and frameworks are valid")
-    return 1 if problems else 0
+    return USAGE_ERROR if problems else 0  # a bad file is a configuration error (2)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
