@@ -123,6 +123,7 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
         "level": request.profile.level,
         "syn": request.syn,
         "allow_intrusive": request.allow_intrusive,
+        "max_scan_time": request.max_scan_time,
         "credentials": [f for f in request.credentials.files if f != str(BUILTIN.resolve())],
         "limits": {
             "concurrency": request.limits.global_connections,
@@ -225,6 +226,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         registry=REGISTRY,
         browser=BrowserOptions(enabled=not args.no_browser),
         credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
+        max_scan_time=args.max_scan_time,
     )
     return execute(request, args.profile, options)
 
@@ -254,8 +256,14 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         syn=bool(req.get("syn")),
         allow_intrusive=bool(req.get("allow_intrusive")),
         credentials=load_catalog([Path(f) for f in req.get("credentials") or ()]),
+        # the time given to the run is given again to its resumption
+        max_scan_time=args.max_scan_time or _stored_seconds(req.get("max_scan_time")),
     )
     return execute(request, str(req["profile"]), options)
+
+
+def _stored_seconds(value: JSONValue) -> float | None:
+    return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 def _stored_level(request: Mapping[str, JSONValue]) -> int | None:

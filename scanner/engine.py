@@ -18,7 +18,7 @@ from scanner import discovery, syn, udp
 from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.facts import SERVICES, Facts
-from scanner.fingerprint import fingerprint
+from scanner.fingerprint import Timing, fingerprint
 from scanner.identity import collect_identity
 from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
@@ -55,10 +55,20 @@ class ScanRequest:
     credentials: CredentialCatalog = field(default_factory=load_catalog)
     # headless Chromium for logins only a script sends; started by the first page asked for
     browser: BrowserOptions = field(default_factory=BrowserOptions)
+    max_scan_time: float | None = None  # seconds for the whole run, discovery included
 
 
 class ProbeContractError(Exception):
     """A probe returned a check it did not declare: a bug in the probe, not the device."""
+
+
+class DeviceDeadline(Exception):
+    """A device's work passed its whole deadline: recorded with the reason, the run goes on."""
+
+
+#: What the engine itself may spend beside the bounded steps (scheduling, storing results).
+WORK_MARGIN = 60.0
+IDENTITY_DEADLINE = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +84,43 @@ class _Run:
 
 
 async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Reporter) -> None:
-    """Scan every target of the run not yet done; results land in `store` as they come."""
+    """Scan every target of the run not yet done; results land in `store` as they come.
+
+    With `max_scan_time`, the run ends when it passes: what finished stays, and every
+    device still going is recorded as failed with that reason."""
     finished = {addr for addr, _, state in store.targets(run_id) if state == "done"}
     pending = [t for t in request.targets if t.address not in finished]
     for t in pending:
         request.scope.check(t.address)  # refused before a packet leaves
-    tcp_open, udp_replies = await _discover(request, [t.address for t in pending], reporter)
+    settled: set[str] = set()  # devices that ended in this run, done or failed
     browser = Browser(request.scope, request.browser, reporter.notice)
+    try:
+        async with asyncio.timeout(request.max_scan_time):
+            await _devices(request, store, run_id, reporter, browser, pending, settled)
+    except TimeoutError:
+        for target in pending:
+            if target.address not in settled:
+                store.target_failed(
+                    run_id,
+                    target.address,
+                    f"the run's --max-scan-time of {request.max_scan_time:g} s passed first",
+                )
+        reporter.notice(f"--max-scan-time {request.max_scan_time:g} s reached: the run ends")
+    finally:
+        await browser.aclose()
+
+
+async def _devices(
+    request: ScanRequest,
+    store: Store,
+    run_id: str,
+    reporter: Reporter,
+    browser: Browser,
+    pending: Sequence[Target],
+    settled: set[str],
+) -> None:
+    """Discovery, then every pending device, a few at a time."""
+    tcp_open, udp_replies = await _discover(request, [t.address for t in pending], reporter)
     run = _Run(
         request,
         Network(request.scope, request.limits, browser),
@@ -104,19 +144,19 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
             except Exception as exc:
                 # Its finished results are kept, and --resume retries the rest; the run
                 # says the device failed, and the exit code follows.
-                reason = f"scan failed ({_describe(exc)})"
+                reason = str(exc) if isinstance(exc, DeviceDeadline) else None
+                reason = reason or f"scan failed ({_describe(exc)})"
                 reporter.notice(f"{target.address}: {reason}")
                 store.target_failed(run_id, target.address, reason)
+                settled.add(target.address)
                 return
             store.target_done(run_id, target.address)
+            settled.add(target.address)
             reporter.device_done(target.address)
 
-    try:
-        async with asyncio.TaskGroup() as tg:
-            for target in pending:
-                tg.create_task(one(target))
-    finally:
-        await browser.aclose()
+    async with asyncio.TaskGroup() as tg:
+        for target in pending:
+            tg.create_task(one(target))
 
 
 def _describe(exc: BaseException) -> str:
@@ -174,7 +214,16 @@ async def _device(
     """Fingerprint one device, then run each probe once what it needs and uses is settled."""
     dev = run.net.device(target.address)
     facts = Facts()
-    services = await fingerprint(dev, tcp_ports, udp_replies, facts)
+    # Every step is bounded on its own (reads, ports, pages, jobs); these two deadlines are
+    # the device's whole budget from its work, so nothing a device does can hold the run.
+    identify = identify_deadline(len(tcp_ports) + len(udp_replies), run.request.limits.per_device)
+    try:
+        async with asyncio.timeout(identify):
+            services = await fingerprint(dev, tcp_ports, udp_replies, facts)
+    except TimeoutError:
+        raise DeviceDeadline(
+            f"fingerprinting did not finish within its deadline of {identify:g} s"
+        ) from None
     # Nothing kept shows a secret: the test account and site lists from the start, every
     # login or community the device accepts once found; URLs show no values (redact.py).
     redact = DeviceRedactor(run.request.profile.test_account, run.request.credentials, facts)
@@ -184,7 +233,7 @@ async def _device(
     facts.put(SERVICES, services)
     # What the device says it is (favicon, UPnP description, certificate names, industrial
     # identity...): the default-credentials checks pick their vendor lists from it.
-    await collect_identity(dev, services, facts)
+    await collect_identity(dev, services, facts, deadline=IDENTITY_DEADLINE)
     profile = run.request.profile
     ctx = ProbeContext(
         target,
@@ -209,17 +258,26 @@ async def _device(
     # When nothing runs and nothing can start, the rest never will.
     waiting = list(jobs)
     running: dict[asyncio.Task[None], Job] = {}
-    async with asyncio.TaskGroup() as tg:
-        while True:
-            ready = ready_jobs(waiting, ctx.facts, busy=running.values())
-            waiting = [j for j in waiting if j not in ready]
-            for job in ready:
-                running[tg.create_task(_run_job(run.request, ctx, job, land, services))] = job
-            if not running:
-                break
-            ended, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in ended:
-                del running[task]
+    # Jobs have their own deadlines; even one after another they end within their sum.
+    work = WORK_MARGIN + sum(
+        job_deadline(run.request.job_timeout, j.probe.time_needed(ctx, j.service)) for j in jobs
+    )
+    try:
+        async with asyncio.timeout(work), asyncio.TaskGroup() as tg:
+            while True:
+                ready = ready_jobs(waiting, ctx.facts, busy=running.values())
+                waiting = [j for j in waiting if j not in ready]
+                for job in ready:
+                    running[tg.create_task(_run_job(run.request, ctx, job, land, services))] = job
+                if not running:
+                    break
+                ended, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in ended:
+                    del running[task]
+    except TimeoutError:
+        raise DeviceDeadline(
+            f"its checks did not finish within their deadline of {work:g} s"
+        ) from None
     for job in waiting:
         missing = ", ".join(sorted(k.name for k in job.probe.needs if not ctx.facts.has_all([k])))
         for check in job.probe.checks:
@@ -232,6 +290,13 @@ async def _device(
                     service=job.service,
                 )
             )
+
+
+def identify_deadline(ports: int, per_device: int) -> float:
+    """Fingerprinting's whole deadline: each port's own deadline, as many rounds as the
+    device's permits make of its ports, and a margin."""
+    rounds = -(-max(ports, 1) // max(per_device, 1))
+    return WORK_MARGIN + rounds * Timing().per_port
 
 
 def ready_jobs(waiting: Sequence[Job], facts: Facts, busy: Iterable[Job] = ()) -> list[Job]:

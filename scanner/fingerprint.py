@@ -68,6 +68,16 @@ class Timing:
     # MaxStartups, dropbear's five unauthenticated clients per address): a closed or reset
     # connection is tried again after these pauses before the port reads as unknown.
     busy_retries: tuple[float, ...] = (0.5, 2.0)
+    # Each step is made of bounded reads, but a device that trickles a byte within every
+    # read timeout would keep one going for hours: each port, and each web service's page
+    # fetch, has a whole deadline.
+    port_deadline: float = 60.0
+    pages_deadline: float = 90.0
+
+    @property
+    def per_port(self) -> float:
+        """The longest one port's fingerprint (banner and pages) may take."""
+        return self.port_deadline + self.pages_deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +164,13 @@ def _tcp_service(port: int, f: _Found) -> Service:
 
 async def _guarded(dev: DeviceNetwork, port: int, ctx: ssl.SSLContext, t: Timing) -> _Found:
     try:
-        return await _identify(dev, port, ctx, t)
+        async with asyncio.timeout(t.port_deadline):
+            return await _identify(dev, port, ctx, t)
+    except TimeoutError:
+        return _Found(
+            note=f"fingerprinting did not finish within {t.port_deadline:g} s "
+            "(the port answered, but too slowly to be identified)"
+        )
     except ScopeError:
         raise  # a configuration mistake, not device behaviour
     except Exception as exc:  # device behaviour must never abort a scan
@@ -165,7 +181,10 @@ async def _guarded_pages(
     dev: DeviceNetwork, service: Service, t: Timing
 ) -> tuple[tuple[HttpPage, ...], tuple[LoginForm, ...], str]:
     try:
-        return await http_pages(dev, service, timeout=t.http_fetch)
+        async with asyncio.timeout(t.pages_deadline):
+            return await http_pages(dev, service, timeout=t.http_fetch)
+    except TimeoutError:
+        return (), (), f"the pages did not finish loading within {t.pages_deadline:g} s"
     except ScopeError as exc:
         return (), (), f"page fetch stopped at the scope boundary: {bound_text(str(exc))}"
     except Exception as exc:  # a broken page is no reason to lose the scan

@@ -15,6 +15,7 @@ without an output bound, so one 64 KiB chunk of a bomb would expand to 64 MiB at
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -228,14 +229,30 @@ def decode_bytes(raw: bytes, content_encoding: str, limit: int) -> Body:
     return decoder.body()
 
 
-async def read_body(response: httpx.Response, limit: int) -> Body:
-    """Read and decode a streamed httpx response's body, at most `limit` bytes of it; the
-    rest is never read (closing the response drops the connection)."""
+#: The longest a body (at most its byte bound) may take to arrive: httpx's read timeout is
+#: per read, and a device trickling a byte a second would otherwise be read for hours.
+BODY_DEADLINE = 30.0
+
+
+async def read_body(response: httpx.Response, limit: int, deadline: float = BODY_DEADLINE) -> Body:
+    """Read and decode a streamed httpx response's body, at most `limit` bytes of it and for
+    at most `deadline` seconds; the rest is never read (closing the response drops the
+    connection). A body that trickled past the deadline is incomplete, saying so."""
     if response.is_stream_consumed:
         # Read already by its transport (httpx.MockTransport in tests), and decoded by it.
         return decode_bytes(response.content, "", limit)
     decoder = BodyDecoder(response.headers.get("content-encoding", ""), limit)
-    async for chunk in response.aiter_raw():
-        if decoder.feed(chunk):
-            break
+    try:
+        async with asyncio.timeout(deadline):
+            async for chunk in response.aiter_raw():
+                if decoder.feed(chunk):
+                    break
+    except TimeoutError:
+        got = decoder.body()
+        return Body(
+            got.data,
+            f"the page trickled in too slowly ({len(got.data)} bytes in {deadline:g} s) "
+            "and was not read to its end",
+            got.encoding,
+        )
     return decoder.body()

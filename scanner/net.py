@@ -42,6 +42,11 @@ class Limits:
     read_timeout: float = 5.0
     max_read: int = 64 * 1024  # the most any single read may return
 
+    @property
+    def http_head_deadline(self) -> float:
+        """The longest an HTTP answer's status line and headers may take to arrive whole."""
+        return self.connect_timeout + 4 * self.read_timeout
+
     def __post_init__(self) -> None:
         # A zero-sized semaphore waits forever and a NaN timeout never fires: refuse both
         # here too, for limits that come from a stored run rather than from argparse.
@@ -163,8 +168,17 @@ class _PermitTransport(httpx.AsyncBaseTransport):
         if host != self._net.address:
             # Redirects or links to another host are not followed, even inside scope.
             raise ScopeError(f"HTTP request to {host} leaves device {self._net.address}")
+        # httpx's read timeout is per read: a device that trickles a byte every 2 s would
+        # hold one request for hours. The head of the answer has a whole deadline too.
+        whole = self._net.limits.http_head_deadline
         async with self._net.permit():
-            response = await self._inner.handle_async_request(request)
+            try:
+                async with asyncio.timeout(whole):
+                    response = await self._inner.handle_async_request(request)
+            except TimeoutError:
+                raise httpx.ReadTimeout(
+                    f"the answer's head did not arrive whole within {whole:g} s", request=request
+                ) from None
         # A Location that points nowhere would make httpx raise while it builds the
         # redirect request it never sends: moved aside, with what the device sent.
         set_aside(request.url, response.headers)
