@@ -16,7 +16,9 @@ Which secrets, and how hard they are looked for (`Redactor`):
   also a user name): every occurrence in any case, anywhere in a string, percent-,
   form- and HTML-encoded; base64-encoded (at any of the three byte alignments, so also
   inside `user:password`); and a prefix of 4 or more characters at the end of a string
-  (devices cut passwords to a field width, and `bound_text` cuts device text with "…").
+  (devices cut passwords to a field width, and `bound_text` cuts device text with "…"),
+  or of 6 or more standing as a word anywhere (an MOTD goes on after the cut; 4 or 5
+  characters alone are too often a word of their own).
 - *weak* secrets (shorter than 4, all digits shorter than 8, a word from `COMMON`, or a
   user name of a known login): only where text puts them as a value — the whole string,
   after `=` or `:`, or between quotes — plus their base64 forms when those are 6
@@ -53,6 +55,9 @@ if TYPE_CHECKING:
 MIN_STRONG = 4
 #: All-digit secrets shorter than this are weak: they are port numbers, counts and times.
 MIN_DIGITS = 8
+#: A prefix at least this long is a cut secret wherever it stands as a word of its own (an
+#: MOTD or a multi-line reply goes on after the cut); shorter ones only at a string's end.
+MIN_CUT_WORD = 6
 #: Longest prefix of a secret looked for as its truncation (a device cuts to a field width).
 MAX_TRUNCATED = 64
 #: A base64 form shorter than this is not looked for: too likely to occur by chance.
@@ -250,9 +255,13 @@ class Redactor:
                 rf"|(?<=['\"])(?:{values})(?=['\"])"
             )
         if truncated:
-            # at the end of the string (closing quotes, brackets, dots or "…" after it)
+            # at the end of the string (closing quotes, brackets, dots or "…" after it),
+            # or, when long enough, as a word of its own anywhere
             ends = _alternation(truncated)
+            words = _alternation(t for t in truncated if len(t) >= MIN_CUT_WORD)
             parts.append(rf"(?<![{_ALNUM}])(?:{ends})(?=[\s\"'.…)\]>]*\Z)")
+            if words:
+                parts.append(rf"(?<![{_ALNUM}])(?:{words})(?![{_ALNUM}])")
         self._folded = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         # a base64 core takes the partial character and the padding that end its run
         self._exact = (

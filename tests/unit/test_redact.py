@@ -99,6 +99,13 @@ def test_a_truncated_secret_at_the_end_of_a_string_is_masked(end: str) -> None:
         assert Redactor([SECRET]).text(text) == f"pw={MASK}{end}"
 
 
+def test_a_cut_of_six_characters_or_more_is_masked_as_a_word_of_its_own() -> None:
+    redactor = Redactor([SECRET])
+    assert redactor.text("Last login with Tr0ub4d  # ") == f"Last login with {MASK}  # "
+    assert redactor.text("230-TR0UB4 230 ok") == f"230-{MASK} 230 ok"
+    assert redactor.text("Tr0ub4dorian mode") == "Tr0ub4dorian mode"  # part of a longer word
+
+
 def test_a_prefix_inside_a_sentence_or_a_common_word_prefix_is_kept() -> None:
     redactor = Redactor(["password99", SECRET])
     assert redactor.text("Tr0ub is a word here, not an end") == "Tr0ub is a word here, not an end"
