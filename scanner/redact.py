@@ -19,12 +19,20 @@ Which secrets, and how hard they are looked for (`Redactor`):
   (devices cut passwords to a field width, and `bound_text` cuts device text with "…"),
   or of 6 or more standing as a word anywhere (an MOTD goes on after the cut; 4 or 5
   characters alone are too often a word of their own).
-- *weak* secrets (shorter than 4, all digits shorter than 8, a word from `COMMON`, or a
-  user name of a known login): only where text puts them as a value — the whole string,
-  after `=` or `:`, or between quotes — plus their base64 forms when those are 6
-  characters or more. Masking `admin` or `1234` wherever it occurs would mask the user
-  name in `admin/••••`, port numbers and half of every page; a common word shown beside
-  a masked login tells a reader nothing the public lists do not.
+- *weak* secrets (shorter than 4, all digits shorter than 8, a word from `COMMON`): only
+  where text puts them as a value — the whole string, after `=` or `:`, or between
+  quotes — plus their base64 forms when those are 6 characters or more. Masking `admin`
+  or `1234` wherever it occurs would mask port numbers and half of every page; a common
+  word shown beside a masked login tells a reader nothing the public lists do not.
+- a secret that is also the user name of a known login (`admin/admin`): only in URLs
+  and base64. Reports show user names by design (`admin/••••`, `login: admin`), so the
+  password is as good as shown there; masking it would only blank the user name.
+
+Every URL in any text has its values masked (`mask_urls`), whatever the secrets.
+
+Not covered: a secret the device shows before the scan knows it is one (a factory
+password found later in the scan, shown earlier by another check's device text), and
+secrets in forms not listed here (hex, ROT13, reversed).
 """
 
 from __future__ import annotations
@@ -199,14 +207,12 @@ def _encodings(secret: str) -> set[str]:
     return {f for f in forms if f}
 
 
-def is_weak(secret: str, usernames: Iterable[str] = ()) -> bool:
+def is_weak(secret: str) -> bool:
     """Whether `secret` is masked only where text puts it as a value (module doc)."""
-    lowered = secret.lower()
     return (
         len(secret) < MIN_STRONG
         or (secret.isdigit() and len(secret) < MIN_DIGITS)
-        or lowered in COMMON
-        or lowered in {u.lower() for u in usernames}
+        or secret.lower() in COMMON
     )
 
 
@@ -223,20 +229,21 @@ def _truncations(secret: str) -> list[str]:
 
 class Redactor:
     """Masks the given secrets, in the forms devices echo them in, in results and
-    services; and every URL's values (`mask_urls`). Built per device, as secrets are
-    found (`for_device`)."""
+    services; and every URL's values (`mask_urls`). One device's is `DeviceRedactor`'s."""
 
     def __init__(self, secrets: Iterable[str], usernames: Iterable[str] = ()) -> None:
-        names = tuple(usernames)
         self.secrets = frozenset(s for s in secrets if s)
         anywhere: set[str] = set()
         as_value: set[str] = set()
         cores: set[str] = set()
         truncated: set[str] = set()
+        shown = {n.lower() for n in usernames}
         for secret in self.secrets:
             for variant in {secret, secret.upper(), secret.lower()}:
                 cores |= _base64_cores(variant)
-            if is_weak(secret, names):
+            if secret.lower() in shown:
+                continue  # a user name too: reports show it (module doc)
+            if is_weak(secret):
                 as_value |= _encodings(secret)
                 continue
             anywhere |= _encodings(secret)
