@@ -33,7 +33,7 @@ from rich.console import Console
 from probes.registry import REGISTRY, all_checks
 from reports import FORMATS
 from reports.data import collect
-from scanner import __version__, atomic, diff_cmd, discover_cmd, manual, options
+from scanner import __version__, atomic, diff_cmd, discover_cmd, manual, options, run_lock
 from scanner.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
 from scanner.browser import BrowserOptions
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
@@ -138,13 +138,15 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
     """Run (or resume) a scan, write the reports, print the summary; the exit code."""
     console = Console(stderr=True)
     evidence = [manual.load_evidence(p, request.profile) for p in options.evidence]
-    store = Store(options.out / "shinsa.sqlite")
-    with store:
+    store = Store(options.out / "shinsa.sqlite", create=not options.resume)
+    run_id = options.resume or new_run_id(datetime.now(UTC))
+    # One process per run: a second resume of a run still going is refused before it
+    # touches the run (run_lock.py).
+    with store, run_lock.hold(options.out, run_id):
         if options.resume:
-            run_id = options.resume
+            store.run(run_id)  # a clear error for a run that is not in the store
             store.reopen_run(run_id)
         else:
-            run_id = new_run_id(datetime.now(UTC))
             store.start_run(
                 run_id,
                 profile_id=request.profile.id,

@@ -20,6 +20,7 @@ from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.facts import SERVICES, Facts
 from scanner.fingerprint import Timing, fingerprint
 from scanner.identity import collect_identity
+from scanner.ledger import StoredLedger
 from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.plan import Job, plan
@@ -242,6 +243,9 @@ async def _device(
         profile.params,
         run.request.credentials,
         test_account=profile.test_account,
+        # failed-login slots written ahead to the store: a resume or a second scan of this
+        # device from the same store counts what was already spent
+        ledger=StoredLedger(store=run.store, run_id=run.run_id, address=target.address),
     )
     jobs = plan(run.request.registry, services, address=target.address, done=run.done)
 

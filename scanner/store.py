@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,14 @@ CREATE TABLE IF NOT EXISTS results (
     written TEXT NOT NULL,
     PRIMARY KEY (run_id, address, service_key, check_id)
 );
+CREATE TABLE IF NOT EXISTS login_ledger (
+    address TEXT NOT NULL,
+    username TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    written REAL NOT NULL,           -- unix time the slot was taken, before the login is sent
+    held INTEGER NOT NULL            -- 1: a login that may have failed; 0: given back
+);
+CREATE INDEX IF NOT EXISTS login_ledger_account ON login_ledger (address, username, written);
 CREATE TABLE IF NOT EXISTS evidence (
     run_id TEXT NOT NULL REFERENCES runs(id),
     path TEXT NOT NULL,              -- the manual evidence file as given
@@ -261,6 +270,47 @@ class Store:
             "SELECT path, sha256, data FROM evidence WHERE run_id=? ORDER BY rowid", (run_id,)
         )
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    # login ledger -----------------------------------------------------------------------
+    # Write-ahead: a slot is taken here, committed, before the login is sent, so a killed scan
+    # and its --resume, or two scans of one device from one store, never exceed the budget.
+
+    def reserve_login(
+        self, address: str, username: str, run_id: str, limit: int, window: float
+    ) -> bool:
+        """Take one failure slot for the account if fewer than `limit` are held within the
+        last `window` seconds; atomic across processes sharing the store."""
+        now = time.time()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")  # the count and the insert, one writer at a time
+            (held,) = self._db.execute(
+                "SELECT COUNT(*) FROM login_ledger WHERE address=? AND username=? AND held=1 "
+                "AND written > ?",
+                (address, username, now - window),
+            ).fetchone()
+            if held >= limit:
+                return False
+            self._db.execute(
+                "INSERT INTO login_ledger VALUES (?, ?, ?, ?, 1)", (address, username, run_id, now)
+            )
+            return True
+
+    def release_login(self, address: str, username: str, run_id: str) -> None:
+        """Give back the latest slot this run holds for the account (the login succeeded or
+        was never sent)."""
+        self._db.execute(
+            "UPDATE login_ledger SET held=0 WHERE rowid = (SELECT rowid FROM login_ledger "
+            "WHERE address=? AND username=? AND run_id=? AND held=1 ORDER BY rowid DESC LIMIT 1)",
+            (address, username, run_id),
+        )
+
+    def login_failures(self, address: str, username: str, window: float) -> int:
+        (held,) = self._db.execute(
+            "SELECT COUNT(*) FROM login_ledger WHERE address=? AND username=? AND held=1 "
+            "AND written > ?",
+            (address, username, time.time() - window),
+        ).fetchone()
+        return int(held)
 
     # results ----------------------------------------------------------------------------
 
