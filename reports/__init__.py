@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from reports import csv_report, html, json_report, junit, oscal, sarif
-
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from reports.data import ReportData
 
-#: format name -> (file name, renderer)
-FORMATS: dict[str, tuple[str, Callable[[ReportData], str]]] = {
-    "json": ("report.json", json_report.render),
-    "junit": ("report.junit.xml", junit.render),
-    "sarif": ("report.sarif.json", sarif.render),
-    "csv": ("report.csv", csv_report.render),
-    "csv-requirements": ("report-requirements.csv", csv_report.render_requirements),
-    "oscal": ("report.oscal.json", oscal.render),
-    "html": ("report.html", html.render),
-    "html-ja": ("report.ja.html", html.render_ja),
+#: format name -> (file name, module in reports/, renderer function)
+_TABLE: dict[str, tuple[str, str, str]] = {
+    "json": ("report.json", "json_report", "render"),
+    "junit": ("report.junit.xml", "junit", "render"),
+    "sarif": ("report.sarif.json", "sarif", "render"),
+    "csv": ("report.csv", "csv_report", "render"),
+    "csv-requirements": ("report-requirements.csv", "csv_report", "render_requirements"),
+    "oscal": ("report.oscal.json", "oscal", "render"),
+    "html": ("report.html", "html", "render"),
+    "html-ja": ("report.ja.html", "html", "render_ja"),
 }
+
+Renderer = Callable[["ReportData"], str]
+
+
+class _Formats(Mapping[str, tuple[str, Renderer]]):
+    """format name -> (file name, renderer). A renderer's module (jinja2 for HTML) is
+    imported when it is first asked for: `shinsa --help` and `discover` need only names."""
+
+    def __getitem__(self, name: str) -> tuple[str, Renderer]:
+        filename, module, function = _TABLE[name]
+        render: Renderer = getattr(importlib.import_module(f"reports.{module}"), function)
+        return filename, render
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_TABLE)
+
+    def __len__(self) -> int:
+        return len(_TABLE)
+
+
+FORMATS: Mapping[str, tuple[str, Renderer]] = _Formats()

@@ -17,42 +17,21 @@ nothing changed, 1 when something did (as diff(1)).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import importlib
 import sqlite3
 import sys
 import tempfile
 import traceback
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from probes.registry import REGISTRY, all_checks
 from reports import FORMATS
-from reports.data import collect
-from scanner import __version__, atomic, diff_cmd, discover_cmd, manual, options, run_lock
-from scanner.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
-from scanner.browser import BrowserOptions
-from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
-from scanner.engine import ScanRequest, scan
+from scanner import __version__, discover_cmd, options
+from scanner.assess import FAIL_ON_NAMES
 from scanner.errors import ShinsaError
-from scanner.model import Target
-from scanner.net import Limits
-from scanner.ports import DEFAULT_PORTS, PortSet, parse_ports
-from scanner.profiles import load_profile, validate_all
-from scanner.progress import Reporter, RichReporter, summary_table
-from scanner.scope import Scope
-from scanner.store import Store, new_run_id
-from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-    from reports.data import ReportData
-    from scanner.model import JSONValue
+    from collections.abc import Callable, Sequence
 
 USAGE_ERROR = 2
 UNFINISHED = 3
@@ -60,322 +39,6 @@ ENVIRONMENT_FAILURE = 4
 INTERNAL_ERROR = 5
 
 
-def port_spec(ports: PortSet) -> str:
-    """A PortSet back in nmap syntax, ranges compressed: stored with the run for --resume."""
-
-    def runs(values: Sequence[int]) -> str:
-        out: list[str] = []
-        i = 0
-        while i < len(values):
-            j = i
-            while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-                j += 1
-            out.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-            i = j + 1
-        return ",".join(out)
-
-    parts = []
-    if ports.tcp:
-        parts.append("T:" + runs(ports.tcp))
-    if ports.udp:
-        parts.append("U:" + runs(ports.udp))
-    return ",".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanOptions:
-    out: Path
-    formats: tuple[str, ...]
-    quiet: bool
-    resume: str | None
-    fail_on: frozenset[str] | None = None  # None: the default exit codes
-    evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
-
-
-def _formats(text: str, lang: str = "en") -> tuple[str, ...]:
-    names = tuple(f.strip() for f in text.split(",") if f.strip())
-    if lang == "ja":  # --lang ja: the HTML report in Japanese (html-ja names it directly too)
-        names = tuple(dict.fromkeys("html-ja" if n == "html" else n for n in names))
-    unknown = [n for n in names if n not in FORMATS]
-    if unknown or not names:
-        raise ShinsaError(
-            f"unknown report format(s) {', '.join(unknown) or '(none)'}; "
-            f"available: {', '.join(FORMATS)}"
-        )
-    return names
-
-
-def _limits(args: argparse.Namespace) -> Limits:
-    return Limits(
-        global_connections=args.concurrency,
-        per_device=args.per_device,
-        connect_timeout=args.timeout,
-        read_timeout=args.timeout,
-    )
-
-
-def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue]:
-    return {
-        "targets": [[t.address, t.label] for t in request.targets],
-        "allow": [str(n) for n in request.scope.networks],
-        "ports": port_spec(request.ports),
-        "profile": profile_ref,
-        "level": request.profile.level,
-        "syn": request.syn,
-        "allow_intrusive": request.allow_intrusive,
-        "max_scan_time": request.max_scan_time,
-        "credentials": [f for f in request.credentials.files if f != str(BUILTIN.resolve())],
-        "limits": {
-            "concurrency": request.limits.global_connections,
-            "per_device": request.limits.per_device,
-            "timeout": request.limits.read_timeout,
-        },
-        "argv": [a for a in sys.argv[1:] if a],
-    }
-
-
-def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int:
-    """Run (or resume) a scan, write the reports, print the summary; the exit code."""
-    console = Console(stderr=True)
-    evidence = [manual.load_evidence(p, request.profile) for p in options.evidence]
-    store = Store(options.out / "shinsa.sqlite", create=not options.resume)
-    run_id = options.resume or new_run_id(datetime.now(UTC))
-    # One process per run: a second resume of a run still going is refused before it
-    # touches the run (run_lock.py).
-    with store, run_lock.hold(options.out, run_id):
-        if options.resume:
-            store.run(run_id)  # a clear error for a run that is not in the store
-            store.reopen_run(run_id)
-        else:
-            store.start_run(
-                run_id,
-                profile_id=request.profile.id,
-                profile_digest=request.profile.digest,
-                scanner_version=__version__,
-                request=_request_json(request, profile_ref),
-                targets=[(t.address, t.label) for t in request.targets],
-            )
-        manual.save(store, run_id, evidence)
-        console.print(f"run {run_id}: {len(request.targets)} target(s), store {store.path}")
-        reporter: Reporter = (
-            Reporter() if options.quiet else RichReporter(len(request.targets), console)
-        )
-        status = "crashed"  # until the scan returns or is interrupted
-        try:
-            asyncio.run(scan(request, store, run_id, reporter))
-            status = "incomplete" if store.failures(run_id) else "complete"
-        except KeyboardInterrupt:
-            status = "interrupted"
-            console.print(
-                "interrupted: finished results are kept; resume with "
-                f"`shinsa scan --resume {run_id} --out {options.out}`"
-            )
-        finally:
-            reporter.close()
-            store.finish_run(run_id, status)
-        failures = store.failures(run_id)
-        data = collect(store, run_id, request.profile, all_checks(), today=date.today())
-    write_reports(options.out / run_id, options.formats, data)
-    labels = {d.address: d.label for d in data.devices}
-    services = {d.address: len(d.services) for d in data.devices}
-    console.print(summary_table(data.assessment, labels, services))
-    for address, reason in failures.items():
-        console.print(f"{address}: not scanned to the end: {reason}", markup=False)
-    for name in options.formats:
-        print(f"{name} report: {options.out / run_id / FORMATS[name][0]}")
-    if status == "interrupted":
-        return 130
-    code = exit_code(data.assessment, options.fail_on)
-    return max(code, UNFINISHED) if failures else code
-
-
-def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> None:
-    """Every report rendered first, then each written whole (atomic.write_text)."""
-    rendered = [(FORMATS[name][0], FORMATS[name][1](data)) for name in formats]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for filename, text in rendered:
-        atomic.write_text(run_dir / filename, text)
-
-
-def cmd_scan(args: argparse.Namespace) -> int:
-    options = ScanOptions(
-        Path(args.out),
-        _formats(args.format, args.lang),
-        args.quiet,
-        args.resume,
-        _fail_on(args),
-        tuple(Path(p) for p in args.evidence or ()),
-    )
-    if args.resume:
-        return _resume(args, options)
-    if not args.targets and not args.from_nmap:
-        raise ShinsaError("give at least one target (or --from-nmap FILE, or --resume RUN_ID)")
-    tl = parse_targets(args.targets, from_nmap=Path(args.from_nmap) if args.from_nmap else None)
-    allow = [entry for arg in args.allow or () for entry in arg.split(",") if entry.strip()]
-    scope = Scope.of(allow) if allow else Scope(tl.networks)
-    for t in tl.targets:  # refused before a packet leaves
-        scope.check(t.address)
-    profile = load_profile(args.profile, all_checks(), level=args.level)
-    ports = parse_ports(args.ports) if args.ports else DEFAULT_PORTS
-    request = ScanRequest(
-        targets=tl.targets,
-        scope=scope,
-        ports=ports,
-        profile=profile,
-        limits=_limits(args),
-        syn=args.syn,
-        allow_intrusive=args.allow_intrusive,
-        registry=REGISTRY,
-        browser=BrowserOptions(enabled=not args.no_browser),
-        credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
-        max_scan_time=args.max_scan_time,
-    )
-    return execute(request, args.profile, options)
-
-
-def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
-    with Store(options.out / "shinsa.sqlite", create=False) as store:
-        info = store.run(options.resume or "")
-    req = info.request
-    profile = load_profile(str(req["profile"]), all_checks(), level=_stored_level(req))
-    if profile.digest != info.profile_digest:
-        raise ShinsaError(
-            f"the profile {req['profile']} changed since run {info.id} started; "
-            "start a new scan instead of resuming"
-        )
-    limits = req.get("limits") or {}
-    request = ScanRequest(
-        targets=tuple(Target(a, label) for a, label in req["targets"]),
-        scope=Scope.of(req["allow"]),
-        ports=parse_ports(str(req["ports"])),
-        profile=profile,
-        limits=Limits(
-            global_connections=int(limits.get("concurrency", 256)),
-            per_device=int(limits.get("per_device", 2)),
-            connect_timeout=float(limits.get("timeout", 3.0)),
-            read_timeout=float(limits.get("timeout", 3.0)),
-        ),
-        syn=bool(req.get("syn")),
-        allow_intrusive=bool(req.get("allow_intrusive")),
-        credentials=load_catalog([Path(f) for f in req.get("credentials") or ()]),
-        # the time given to the run is given again to its resumption
-        max_scan_time=args.max_scan_time or _stored_seconds(req.get("max_scan_time")),
-    )
-    return execute(request, str(req["profile"]), options)
-
-
-def _stored_seconds(value: JSONValue) -> float | None:
-    return float(value) if isinstance(value, int | float) and value > 0 else None
-
-
-def _stored_level(request: Mapping[str, JSONValue]) -> int | None:
-    """The --level a stored run was scanned with (None: the profile's own)."""
-    level = request.get("level")
-    return level if isinstance(level, int) else None
-
-
-def _fail_on(args: argparse.Namespace) -> frozenset[str] | None:
-    return parse_fail_on(args.fail_on) if args.fail_on is not None else None
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    fail_on = _fail_on(args)  # a usage error before any file is written
-    with Store(out / "shinsa.sqlite", create=False) as store:
-        info = store.run(args.run_id)
-        level = args.level
-        if args.profile is None and level is None:
-            level = _stored_level(info.request)  # the scan's own profile at the scan's level
-        profile = load_profile(
-            args.profile or str(info.request["profile"]), all_checks(), level=level
-        )
-        given = [manual.load_evidence(Path(p), profile) for p in args.evidence or ()]
-        data = collect(
-            store, args.run_id, profile, all_checks(), today=date.today(), evidence=given
-        )
-    run_dir = out / args.run_id
-    formats = _formats(args.format, args.lang)
-    write_reports(run_dir, formats, data)
-    for name in formats:
-        print(f"{name} report: {run_dir / FORMATS[name][0]}")
-    if data.profile_changed:
-        print(
-            "note: the profile changed since the scan; statuses use the current mapping",
-            file=sys.stderr,
-        )
-    code = exit_code(data.assessment, fail_on)
-    return max(code, UNFINISHED) if any(not d.finished for d in data.devices) else code
-
-
-def cmd_diff(args: argparse.Namespace) -> int:
-    with Store(Path(args.out) / "shinsa.sqlite", create=False) as store:
-        before, after = store.run(args.run_a), store.run(args.run_b)
-        ref = args.profile or str(after.request.get("profile") or "base")
-        profile = load_profile(ref, all_checks())
-        changes = diff_cmd.diff(store, before.id, after.id, profile=profile, today=date.today())
-    print(diff_cmd.render_json(changes) if args.json else diff_cmd.render_text(changes), end="")
-    return 1 if changes.changed else 0
-
-
-def cmd_checks(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile, all_checks())
-    for cid, check in sorted(all_checks().items()):
-        cited = [
-            f"{fw.id} {r.id}{'' if cid in r.direct else ' (supporting)'}"
-            for fw, level in profile.frameworks
-            for r in fw.selected(level)
-            if cid in r.direct or cid in r.supporting
-        ]
-        print(f"{cid}\n  title:  {check.title}\n  method: {check.method}")
-        print(f"  cited by: {', '.join(cited) or 'nothing in this profile'}\n")
-    return 0
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    problems = validate_all(all_checks(), [Path(p) for p in args.files])
-    for p in problems:
-        print(f"error: {p}", file=sys.stderr)
-    if not problems:
-        print("profiles and frameworks are valid")
-    return USAGE_ERROR if problems else 0  # a bad file is a configuration error (2)
-
-
-def cmd_lab(args: argparse.Namespace) -> int:
-    from scanner import demo  # the lab is only imported by the commands that need it
-
-    state_dir = Path(args.state_dir)
-    if args.lab_command == "up":
-        state = demo.lab_up(args.personality or [], args.devices, state_dir, args.first_address)
-        print(demo.describe_lab(state))
-        return 0
-    if args.lab_command == "status":
-        running = demo.lab_status(state_dir)
-        if running is None:
-            print("no lab running")
-            return 1
-        print(demo.describe_lab(running))
-        return 0
-    print("lab stopped" if demo.lab_down(state_dir) else "no lab running")
-    return 0
-
-
-#: what `make demo` writes: the HTML report in both languages and every machine format
-DEMO_FORMATS = ("json", "html", "html-ja", "junit", "sarif", "oscal", "csv", "csv-requirements")
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from scanner import demo
-
-    out = Path(args.out)
-    return demo.run_demo(
-        out,
-        args.devices,
-        args.first_address,
-        lambda request: execute(request, "base", ScanOptions(out, DEMO_FORMATS, args.quiet, None)),
-    )
-
-
-#: `--level N`: the IEC 62443-4-2 security level to judge, overriding the profile's
 LEVEL_OPTION: dict[str, Any] = {
     "type": int,
     "choices": (1, 2, 3, 4),
@@ -486,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
     _judging_options(p, evidence="kept with the run")
-    p.set_defaults(func=cmd_scan)
+    p.set_defaults(func="cmd_scan")
 
     p = sub.add_parser("report", help="render reports for a stored run")
     p.add_argument("run_id")
@@ -495,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
     p.add_argument("--level", **LEVEL_OPTION)
     _judging_options(p, evidence="shown with the evidence kept with the run, not stored")
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(func="cmd_report")
 
     p = sub.add_parser("diff", help="what changed per device between two stored runs")
     p.add_argument("run_a", help="the earlier run")
@@ -505,15 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", help="judge both runs with this profile (default: the one RUN_B used)"
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_diff)
+    p.set_defaults(func="cmd_diff")
 
     p = sub.add_parser("checks", help="list every check and the requirements citing it")
     p.add_argument("--profile", default="base")
-    p.set_defaults(func=cmd_checks)
+    p.set_defaults(func="cmd_checks")
 
     p = sub.add_parser("validate", help="validate built-in profiles and frameworks (and FILES)")
     p.add_argument("files", nargs="*")
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func="cmd_validate")
 
     discover_cmd.add_parser(sub)
 
@@ -529,14 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     down = lab_sub.add_parser("down", help="stop the running lab")
     for lab_parser in (up, status, down):
         lab_parser.add_argument("--state-dir", default=".shinsa/lab", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_lab)
+    p.set_defaults(func="cmd_lab")
 
     p = sub.add_parser("demo", help="start a lab, scan it, write the report")
     p.add_argument("--out", default="shinsa-out/demo")
     p.add_argument("--devices", type=int, default=0, help="default: one per personality")
     p.add_argument("--first-address", default="127.0.10.1", help="address of the first device")
     p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func="cmd_demo")
     return parser
 
 
@@ -559,11 +222,23 @@ def _crash_report(exc: BaseException) -> str:
     return f"{line} (a bug: please report it with {f.name})"
 
 
+def _command(
+    func: str | Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A subcommand's function; named ones live in scanner/commands.py, imported only now."""
+    if callable(func):
+        return func
+    found: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module("scanner.commands"), func
+    )
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        return int(_command(args.func)(args))
     except ShinsaError as exc:
         print(f"shinsa: error: {exc}", file=sys.stderr)
         return USAGE_ERROR

@@ -1,14 +1,16 @@
 """Discovery benchmark: shinsa connect/SYN scan against nmap -sT/-sS on 50 loopback hosts.
 
-50 addresses (127.0.30.1-50) each get 5 listening ports drawn (seeded) from 1-1000;
-every tool scans ports 1-1000 on all of them (50,000 probes) as a subprocess, several
-rounds with the tool order rotated, and we report median wall time, probes/s, the
-scanning process's peak RSS, and whether it found exactly the planted ports.
+50 addresses (127.0.30.1-50) each get 5 listening ports drawn (seeded) from 1-MAX; every
+tool scans ports 1-MAX on all of them as a subprocess, several rounds with the tool order
+rotated, and we report median wall time, probes/s, the scanning process's peak RSS, and
+whether it found exactly the planted ports. shinsa runs as users run it: the installed
+`shinsa discover` command, start-up included.
 
-Port 2024 is excluded from the draw; it lies outside 1-1000 anyway (it answers on
-every address on the development machine, so nothing here may ever include it).
+    .venv/bin/python bench/discovery/run.py [--rounds 3] [--seed 7]      # 1-1000: 50,000 probes
+    .venv/bin/python bench/discovery/run.py --max-port 65535 --rounds 1  # 3.3 M probes
 
-    .venv/bin/python bench/discovery/run.py [--rounds 3] [--seed 7]
+Port 2024 is never scanned nor drawn (it answers on every address of the development
+machine): with --max-port past it, every tool's port list is 1-2023,2025-MAX.
 """
 
 from __future__ import annotations
@@ -38,17 +40,31 @@ TOOL_TIMEOUT = 120.0  # seconds before a tool run is killed and counted as faile
 LISTENER_LIFETIME = 900.0  # the listener child exits by itself after this long
 
 
-def plant(seed: int) -> dict[str, tuple[int, ...]]:
+def plant(seed: int, max_port: int = PORT_RANGE[1]) -> dict[str, tuple[int, ...]]:
     rng = random.Random(seed)
-    candidates = [p for p in range(PORT_RANGE[0], PORT_RANGE[1] + 1) if p not in RESERVED]
+    candidates = [p for p in range(PORT_RANGE[0], max_port + 1) if p not in RESERVED]
     return {host: tuple(sorted(rng.sample(candidates, OPEN_PER_HOST))) for host in HOSTS}
 
 
-def serve(seed: int) -> None:
+def port_list(max_port: int) -> tuple[str, int]:
+    """(nmap-syntax port list from 1 to max_port without the reserved ports, its size)."""
+    ports = [p for p in range(PORT_RANGE[0], max_port + 1) if p not in RESERVED]
+    runs: list[str] = []
+    start = prev = ports[0]
+    for p in ports[1:]:
+        if p != prev + 1:
+            runs.append(f"{start}-{prev}" if start != prev else str(start))
+            start = p
+        prev = p
+    runs.append(f"{start}-{prev}" if start != prev else str(start))
+    return ",".join(runs), len(ports)
+
+
+def serve(seed: int, max_port: int) -> None:
     """Child process: listen on the planted ports, accept and drop, until stdin closes."""
     socks = []
     selector = selectors.DefaultSelector()
-    for host, ports in plant(seed).items():
+    for host, ports in plant(seed, max_port).items():
         for port in ports:
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -90,14 +106,14 @@ class Tool:
     exact: list[bool] = field(default_factory=list)
 
 
-def run_tool(argv: list[str]) -> tuple[float, int, str, int]:
+def run_tool(argv: list[str], timeout: float = TOOL_TIMEOUT) -> tuple[float, int, str, int]:
     """Run one scan; return wall seconds, peak RSS (KiB) of that child, stdout, exit code."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
-    timer = threading.Timer(TOOL_TIMEOUT, proc.kill)
+    timer = threading.Timer(timeout, proc.kill)
     timer.start()
     try:
         out = proc.stdout.read() if proc.stdout else ""
@@ -138,19 +154,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-port", type=int, default=PORT_RANGE[1], help="scan ports 1-MAX")
+    parser.add_argument("--timeout", type=float, default=TOOL_TIMEOUT, help="per tool run, s")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.seed)
+        serve(args.seed, args.max_port)
         return 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
 
-    planted = plant(args.seed)
-    probes = len(HOSTS) * (PORT_RANGE[1] - PORT_RANGE[0] + 1)
+    planted = plant(args.seed, args.max_port)
+    spec, per_host = port_list(args.max_port)
+    probes = len(HOSTS) * per_host
     target = f"127.0.30.1-{len(HOSTS)}"
-    spec = f"{PORT_RANGE[0]}-{PORT_RANGE[1]}"
-    shinsa = [sys.executable, "-m", "scanner.discover_cmd", target, "--ports", spec, "--json"]
+    # The command users run (the venv's console script), not a module that skips the CLI.
+    script = Path(sys.executable).with_name("shinsa")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "scanner"]
+    shinsa = [*command, "discover", target, "--ports", spec, "--json"]
     nmap = ["nmap", "-T4", f"-p{spec}", "-n", "-Pn", "--open", "-oX", "-", target]
     tools = [
         Tool("shinsa-connect", shinsa, "shinsa"),
@@ -164,7 +185,15 @@ def main() -> int:
         ]
 
     listener = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--seed", str(args.seed)],
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            "--seed",
+            str(args.seed),
+            "--max-port",
+            str(args.max_port),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -177,7 +206,7 @@ def main() -> int:
         for round_no in range(max(1, args.rounds)):
             shift = round_no % len(tools)
             for tool in tools[shift:] + tools[:shift]:  # rotate so no tool always goes first
-                wall, rss, out, code = run_tool(tool.argv)
+                wall, rss, out, code = run_tool(tool.argv, args.timeout)
                 try:
                     found = parse_shinsa(out) if tool.parse == "shinsa" else parse_nmap(out)
                 except (ValueError, ET.ParseError):
@@ -196,7 +225,8 @@ def main() -> int:
             listener.wait(timeout=5)
 
     print(
-        f"{probes} probes ({len(HOSTS)} hosts x ports {spec}), {args.rounds} rounds, "
+        f"{probes} probes ({len(HOSTS)} hosts x {per_host} ports, 1-{args.max_port} "
+        f"without {sorted(RESERVED)}), {args.rounds} rounds, "
         f"root={root}, ulimit -n {hard} (was {soft})"
     )
     print(f"{'tool':16} {'median s':>9} {'probes/s':>10} {'max RSS MB':>11}  exact")

@@ -24,7 +24,7 @@ from lab.oracle_ssh import expected_ssh
 from lab.oracle_tls import expected_tls
 from lab.personality import load_builtin
 from reports import FORMATS
-from scanner.cli import DEMO_FORMATS
+from scanner.commands import DEMO_FORMATS
 from tests.integration.conftest import CLOSED_PORTS
 from tests.report_validation import validate_files
 
@@ -58,13 +58,22 @@ def test_a_target_outside_the_allow_list_is_refused_before_any_packet(tmp_path: 
         (["127.0.10.1", "--ports", "1-70000"], "65535"),
         (["127.0.10.1", "--profile", "nope"], "profile 'nope' not found"),
         (["127.0.10.1", "--format", "pdf"], "unknown report format"),
-        (["--resume", "nope"], "run 'nope' is not in"),
+        (["--resume", "nope"], "no shinsa store at"),  # nothing scanned into --out yet
     ],
 )
 def test_usage_errors_exit_2_with_a_message(tmp_path: Path, args, message):
     out = shinsa("scan", *args, "--out", str(tmp_path), "-q")
     assert out.returncode == 2, out.stderr
     assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_resuming_a_run_the_store_does_not_hold_names_the_latest(tmp_path: Path):
+    first = shinsa("scan", "127.0.10.250", "--ports", "9", "--out", str(tmp_path), "-q")
+    assert first.returncode == 0, first.stderr
+    out = shinsa("scan", "--resume", "nope", "--out", str(tmp_path), "-q")
+    assert out.returncode == 2
+    assert "run 'nope' is not in" in out.stderr
     assert "Traceback" not in out.stderr
 
 
