@@ -357,7 +357,7 @@ def _entry(raw: object, mark: Mark | None, path: Path, i: int, user: bool) -> Cr
             f"{here('match')}: match keys must be from {', '.join(sorted(MATCH_KEYS))}"
         )
     kind = raw.get("kind") or ("vendor" if match else "always")
-    if kind not in KINDS or (kind == "vendor") != bool(match):
+    if not isinstance(kind, str) or kind not in KINDS or (kind == "vendor") != bool(match):
         raise ConfigError(
             f"{here('kind')}: kind must be one of {', '.join(sorted(KINDS))}; "
             "'vendor' entries (and only they) have a match"
@@ -439,10 +439,15 @@ def _entries(data: object, path: Path, user: bool) -> tuple[list[CredentialEntry
             "beside it"
         )
     for j, name in enumerate(includes):
-        if not isinstance(name, str) or Path(name).name != name or name == path.name:
+        if (
+            not isinstance(name, str)
+            or "\x00" in name
+            or Path(name).name != name
+            or name == path.name
+        ):
             raise ConfigError(
-                f"{yaml_typed.at(includes, j, top)}: include {name!r} must name another file "
-                "beside it"
+                f"{yaml_typed.at(includes, j, top)}: include {yaml_typed.shown(str(name))} "
+                "must name another file beside it"
             )
     return entries, includes
 

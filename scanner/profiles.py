@@ -333,7 +333,8 @@ def build_params(check: Check, block: object, at: str, label: str) -> Params:
     try:
         return check.params(**values)
     except (TypeError, ValueError, RecursionError, ConfigError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        # the check's own words, bounded: they may quote a value of any length
+        raise ConfigError(f"{where}: {yaml_typed.bounded(str(exc))}") from None
 
 
 def _param_types(params: type[Params]) -> dict[str, object]:
@@ -361,7 +362,9 @@ def _resolve(ref: str, near: Path | None) -> Path:
         if _exists(c):
             return c
     names = ", ".join(builtin_profile_names())
-    raise ConfigError(f"profile {ref!r} not found (a YAML file, or one of: {names})")
+    raise ConfigError(
+        f"profile {yaml_typed.shown(ref)} not found (a YAML file, or one of: {names})"
+    )
 
 
 def _exists(path: Path) -> bool:

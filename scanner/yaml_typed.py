@@ -171,6 +171,9 @@ def parse(text: str, path: Path) -> object:
         raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
     except RecursionError:  # the pure-Python composer on very deep nesting
         raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    except (ValueError, OverflowError) as exc:  # a value YAML reads but Python refuses:
+        # an integer of more than 4,300 digits, a timestamp's impossible date (!!timestamp)
+        raise ConfigError(f"{path}: invalid YAML: {shown(str(exc))}") from None
     finally:
         loader.dispose()
 
@@ -214,6 +217,11 @@ def shown(text: str) -> str:
     return repr(cut)
 
 
+def bounded(message: str, limit: int = 300) -> str:
+    """A message that may quote a value of any length, cut to `limit` characters."""
+    return message if len(message) <= limit else message[:limit] + "…"
+
+
 def describe(value: object) -> str:
     """A wrong value as a message names it."""
     if value is None:
@@ -221,8 +229,7 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int):
-        digits = str(value) if abs(value) < 10**SHOWN else "a very large number"
-        return f"the number {digits}"
+        return f"the number {value}" if abs(value) < 10**SHOWN else "a very large number"
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN (.nan)"
