@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import ipaddress
 import os
 import re
 import typing
@@ -562,11 +563,43 @@ def _accepted(path: Path, raw: list[Any], checks: Mapping[str, Check]) -> list[A
                 expires=yaml_typed.date_of(
                     entry.get("expires"), yaml_typed.at(entry, "expires"), f"{label}.expires"
                 ),
-                target=yaml_typed.optional_text(entry, "target", f"{label}.target"),
-                service=yaml_typed.optional_text(entry, "service", f"{label}.service"),
+                target=_address(entry, label),
+                service=_service_key(entry, label),
             )
         )
     return out
+
+
+def _address(entry: dict[str, Any], label: str) -> str | None:
+    """An accepted deviation's device: an address, written as the scan writes it (`::1`, not
+    `0:0::1`), so that it matches; a host name or a typo would silently match nothing."""
+    text = yaml_typed.optional_text(entry, "target", f"{label}.target")
+    if text is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise ConfigError(
+            f"{yaml_typed.at(entry, 'target')}: {label}.target: must be an IP address, not "
+            f"{yaml_typed.describe(text)}"
+        ) from None
+
+
+_SERVICE_KEY = re.compile(r"^(tcp|udp)/(\d{1,5})$")
+
+
+def _service_key(entry: dict[str, Any], label: str) -> str | None:
+    """An accepted deviation's service: `tcp/PORT` or `udp/PORT`, as results name theirs."""
+    text = yaml_typed.optional_text(entry, "service", f"{label}.service")
+    if text is None:
+        return None
+    m = _SERVICE_KEY.match(text.strip().lower())
+    if m is None or not 1 <= int(m[2]) <= 65535:
+        raise ConfigError(
+            f"{yaml_typed.at(entry, 'service')}: {label}.service: must be tcp/PORT or udp/PORT "
+            f"(PORT 1-65535), not {yaml_typed.describe(text)}"
+        )
+    return f"{m[1]}/{int(m[2])}"
 
 
 #: framework ID -> (catalog file in profiles/standards, its key in crosswalk.yaml)

@@ -402,3 +402,35 @@ def test_validate_checks_an_evidence_file_against_every_framework(tmp_path, caps
     bad = write(tmp_path, EVIDENCE.format(requirement="'3.99.2'", date="2026-01-01"), "b.yaml")
     assert main(["validate", str(bad)]) == 2
     assert "has no requirement '3.99.2'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("target", "cam.example", "accepted[0].target: must be an IP address"),
+        ("target", "10.0.0.256", "accepted[0].target: must be an IP address"),
+        ("service", "tcp23", "accepted[0].service: must be tcp/PORT or udp/PORT"),
+        ("service", "udp/70000", "accepted[0].service: must be tcp/PORT or udp/PORT"),
+    ],
+)
+def test_an_accepted_deviation_that_could_match_nothing_is_an_error(
+    tmp_path, field, value, message
+):
+    path = write(
+        tmp_path,
+        HEAD + "accepted:\n  - check: services.unexpected\n    reason: r\n    approved_by: a\n"
+        f"    expires: 2027-01-01\n    {field}: {value}\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_profile(str(path), CHECKS)
+    assert str(info.value).startswith(f"{path} line 8: {message}")
+
+
+def test_an_accepted_deviation_is_written_as_the_scan_names_devices(tmp_path):
+    path = write(
+        tmp_path,
+        HEAD + "accepted:\n  - check: services.unexpected\n    reason: r\n    approved_by: a\n"
+        "    expires: 2027-01-01\n    target: '0:0::1'\n    service: TCP/0023\n",
+    )
+    (accepted,) = load_profile(str(path), CHECKS).accepted
+    assert (accepted.target, accepted.service) == ("::1", "tcp/23")
