@@ -7,9 +7,11 @@ value has the type its field needs or the file is refused, and the error names t
 the line of the value, as a person fixing it needs them.
 
 `read()` gives a document whose mappings are `Map` and whose lists are `Seq`: a dict and a
-list that remember where each of their values was written. The accessors (`text`, `flag`,
-`whole`, `number`, `one_of`, `texts`, `mapping`, `sequence`, `only_keys`) read one field with
-its type checked; `coerce()` checks a value against a type annotation (a check's Params).
+list that remember where each of their values was written (`at()` says where). The accessors
+(`text`, `optional_text`, `flag`, `whole`, `mapping`, `sequence`, `only_keys`, `date_of`) read
+one field with its type checked; `coerce()` checks a value against a type annotation (the
+fields of a check's Params). Profiles, credential lists and evidence files all read through
+here, so a rule holds for all three.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import typing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -30,7 +32,6 @@ from scanner.errors import ConfigError
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
 
-T = TypeVar("T")
 #: text shown of a wrong value in a message: enough to recognise it, never a page of it
 SHOWN = 40
 
@@ -51,10 +52,6 @@ class Map(dict[str, Any]):
 
     mark: Mark
     marks: dict[str, Mark]
-
-    def at(self, key: str) -> Mark:
-        """Where `key` was written, or the mapping itself when the key is absent."""
-        return at(self, key) or self.mark
 
 
 class Seq(list[Any]):
@@ -268,9 +265,8 @@ def _hint(value: object, wanted: str) -> str:
 
 def wrong(mark: Mark | None, label: str, wanted: str, value: object) -> ConfigError:
     """`FILE line N: LABEL: must be WANTED, not VALUE`."""
-    where = f"{mark}: " if mark is not None else ""
     return ConfigError(
-        f"{where}{label}: must be {wanted}, not {describe(value)}{_hint(value, wanted)}"
+        f"{_where(mark)}{label}: must be {wanted}, not {describe(value)}{_hint(value, wanted)}"
     )
 
 
@@ -333,11 +329,13 @@ def coerce(kind: object, value: object, mark: Mark | None, label: str) -> object
 
 # --- one field of a mapping, checked ---------------------------------------------------------
 
-_MISSING: Any = object()
-
 
 def _field(m: dict[str, Any], key: str, default: object) -> tuple[object, Mark | None]:
     return m.get(key, default), at(m, key)
+
+
+def _where(mark: Mark | None) -> str:
+    return f"{mark}: " if mark is not None else ""
 
 
 def text(
@@ -353,13 +351,13 @@ def text(
     `max_len` characters."""
     value, mark = _field(m, key, default)
     if value is None:
-        raise ConfigError(f"{mark}: {label}: missing (text needed)")
+        raise ConfigError(f"{_where(mark)}{label}: missing (text needed)")
     if not isinstance(value, str):
         raise wrong(mark, label, "text", value)
     if not empty and not value.strip():
-        raise ConfigError(f"{mark}: {label}: must be a non-empty string")
+        raise ConfigError(f"{_where(mark)}{label}: must be a non-empty string")
     if max_len is not None and len(value) > max_len:
-        raise ConfigError(f"{mark}: {label}: longer than {max_len} characters")
+        raise ConfigError(f"{_where(mark)}{label}: longer than {max_len} characters")
     return value
 
 
@@ -393,18 +391,8 @@ def whole(
         raise wrong(mark, label, "a whole number", value)
     number = typing.cast("int", value)
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ConfigError(f"{mark}: {label}: must be {low}-{high}, not {number}")
+        raise ConfigError(f"{_where(mark)}{label}: must be {low}-{high}, not {number}")
     return number
-
-
-def one_of(
-    m: dict[str, Any], key: str, label: str, choices: Collection[str], default: str | None = None
-) -> str:
-    """An enumerated text field."""
-    value, mark = _field(m, key, default)
-    if isinstance(value, str) and value in choices:
-        return value
-    raise wrong(mark, label, f"one of {', '.join(sorted(choices))}", value)
 
 
 def mapping(m: dict[str, Any], key: str, label: str) -> dict[str, Any]:
@@ -427,17 +415,6 @@ def sequence(m: dict[str, Any], key: str, label: str) -> list[Any]:
     return value
 
 
-def texts(m: dict[str, Any], key: str, label: str) -> tuple[str, ...]:
-    """A list of non-blank texts; absent or null reads as none."""
-    items = sequence(m, key, label)
-    out: list[str] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, str) or not item.strip():
-            raise wrong(at(items, i, at(m, key)), f"{label}[{i}]", "non-empty text", item)
-        out.append(item)
-    return tuple(out)
-
-
 def only_keys(m: dict[str, Any], allowed: Collection[str], label: str) -> None:
     """Every key of `m` is one of `allowed`; else an error at the first unknown key's line."""
     unknown = [k for k in m if k not in allowed]
@@ -458,5 +435,4 @@ def date_of(value: object, mark: Mark | None, label: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    where = f"{mark}: " if mark is not None else ""
-    raise ConfigError(f"{where}{label}: must be a date (YYYY-MM-DD), not {describe(value)}")
+    raise ConfigError(f"{_where(mark)}{label}: must be a date (YYYY-MM-DD), not {describe(value)}")
