@@ -54,6 +54,12 @@ class AllowedEntry:
                 "'PROTOCOL' or '*'"
             )
         if m["bare"]:
+            if m["bare"][0].isdigit():
+                # "22" reads like a port, but a bare word is a protocol: say which to write.
+                raise ConfigError(
+                    f"allowed entry {text!r}: a port needs its transport ('tcp/{m['bare']}' or "
+                    f"'udp/{m['bare']}'); a bare word names a protocol"
+                )
             return cls(text, "*", 1, 65535, m["bare"])
         low, high = 1, 65535
         if m["port"] != "*":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from probes.exposed_services import AllowedServices, ExposedServices
+from probes.exposed_services import AllowedEntry, AllowedServices, ExposedServices
+from scanner.errors import ConfigError
 from scanner.facts import (
     HTTP_PAGES,
     LOGIN_FORMS,
@@ -129,3 +130,14 @@ async def test_plain_http_without_a_page_is_inconclusive_and_says_why():
     clear = next(r for r in results if r.check_id == "services.cleartext-admin")
     assert clear.verdict is Verdict.INCONCLUSIVE
     assert "ReadTimeout" in clear.reason
+
+
+@pytest.mark.parametrize("text", ["22", "443", "8000-8100"])
+def test_a_bare_port_number_is_refused_with_the_spelling_to_use(text: str):
+    # Read as a protocol named "22", it matched nothing and allowed nothing, silently.
+    with pytest.raises(ConfigError, match=rf"'tcp/{text}' or 'udp/{text}'"):
+        AllowedEntry.parse(text)
+
+
+def test_a_protocol_name_with_a_digit_inside_is_still_a_protocol():
+    assert AllowedEntry.parse("http2").protocol == "http2"
