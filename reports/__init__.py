@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 #: format name -> (file name, module in reports/, renderer function)
 _TABLE: dict[str, tuple[str, str, str]] = {
     "json": ("report.json", "json_report", "render"),
+    "jsonl": ("report.jsonl", "jsonl", "render"),
     "junit": ("report.junit.xml", "junit", "render"),
     "sarif": ("report.sarif.json", "sarif", "render"),
     "csv": ("report.csv", "csv_report", "render"),
@@ -22,6 +23,20 @@ _TABLE: dict[str, tuple[str, str, str]] = {
 }
 
 Renderer = Callable[["ReportData"], str]
+LineRenderer = Callable[["ReportData"], Iterable[str]]
+
+#: formats that can also be made piece by piece: format name -> (module, function yielding
+#: the text in pieces). The CLI writes these as they are made, never as one string.
+_STREAMS: dict[str, tuple[str, str]] = {"jsonl": ("jsonl", "lines")}
+
+
+def streamer(name: str) -> LineRenderer | None:
+    """The piecewise renderer of format `name`, or None if it renders only whole."""
+    if name not in _STREAMS:
+        return None
+    module, function = _STREAMS[name]
+    render: LineRenderer = getattr(importlib.import_module(f"reports.{module}"), function)
+    return render
 
 
 class _Formats(Mapping[str, tuple[str, Renderer]]):

@@ -104,8 +104,9 @@ def render(data: ReportData) -> str:
     a = data.assessment
     rows: list[list[str | int | None]] = []
     for d in data.devices:
-        statuses = a.for_target(d.address)
-        for j in sorted((j for j in a.results if j.result.target == d.address), key=_order):
+        # a requirement citing a check with a result here has evidence, so is stored
+        statuses = a.evidenced_for(d.address)
+        for j in sorted(a.results_for(d.address), key=_order):
             r = j.result
             s = r.service
             check = data.checks.get(r.check_id)

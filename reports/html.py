@@ -196,8 +196,11 @@ class FrameworkView:
 
 
 def _counts(statuses: Iterable[Status]) -> tuple[tuple[Status, int], ...]:
-    c = Counter(statuses)
-    return tuple((s, c[s]) for s in STATUS_ORDER)
+    return _counts_of(Counter(statuses))
+
+
+def _counts_of(c: Mapping[Status, int]) -> tuple[tuple[Status, int], ...]:
+    return tuple((s, c.get(s, 0)) for s in STATUS_ORDER)
 
 
 def _result_order(j: JudgedResult) -> tuple[bool, str, int, str]:
@@ -227,7 +230,7 @@ def _chart(rows: list[tuple[str, str, tuple[tuple[Status | None, int], ...]]]) -
 def _unassessable(a: Assessment, req_anchor: Mapping[int, str]) -> frozenset[str]:
     """The anchors of the requirements no network scan can assess (coverage none) and no
     statement covers on any device: "not assessed" on every device, so listed once."""
-    stated = {id(st.requirement) for st in a.statuses if st.manual}
+    stated = {id(st.requirement) for t in a.targets for st in a.evidenced_for(t) if st.manual}
     return frozenset(
         req_anchor[id(r)]
         for fw, level in a.profile.frameworks
@@ -243,9 +246,7 @@ def _devices(
     views: list[DeviceView] = []
     for d in data.devices:
         statuses = a.for_target(d.address)
-        results = tuple(
-            sorted((j for j in a.results if j.result.target == d.address), key=_result_order)
-        )
+        results = tuple(sorted(a.results_for(d.address), key=_result_order))
         fails = sorted(
             (j for j in results if j.result.verdict is Verdict.FAIL),
             key=lambda j: (not j.counts_as_fail, _result_order(j)),
@@ -257,7 +258,7 @@ def _devices(
                     ReqRef(
                         req_anchor[id(st.requirement)], st.framework, st.requirement.id, st.status
                     )
-                    for st in statuses
+                    for st in a.evidenced_for(d.address)
                     if j.result.check_id in st.requirement.direct
                 ),
             )
@@ -440,7 +441,7 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
         "symbol": SYMBOL,
         "verdicts": tuple(Verdict),
         "coverages": tuple(Coverage),
-        "totals": _counts(st.status for st in a.statuses),
+        "totals": _counts_of(a.status_counts()),
         "unassessable": len(unassessable),  # requirements; × devices of the not assessed
         "verdict_counts": Counter(j.result.verdict for j in a.results),
         "exit_code": code,

@@ -1,6 +1,6 @@
 """The JSON report: the interchange format every other renderer can be built from.
 
-Schema: `reports/schema/report-1.json` (JSON Schema 2020-12), documented in
+Schema: `reports/schema/report-2.json` (JSON Schema 2020-12), documented in
 `docs/report-format.md`. `schema_version` follows semver: a new optional field is a minor
 bump, a removed or changed field a major one.
 """
@@ -11,19 +11,26 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from scanner.assess import JudgedResult, exit_code
+from scanner.assess import JudgedResult, exit_code, unassessed_reason
 from scanner.codec import evidence_to_dict
 from scanner.manual import numbered, statement_to_dict
 
 if TYPE_CHECKING:
-    from reports.data import ReportData
+    from collections.abc import Mapping
+
+    from reports.data import Device, ReportData
+    from scanner.assess import Assessment
+    from scanner.manual import Statement
     from scanner.model import JSONValue
 
-SCHEMA_VERSION = "1.2"  # 1.2: a device's unfinished_reason, run status incomplete/crashed
+SCHEMA_VERSION = "2.0"
+# 2.0: a device lists only the requirements it has evidence for, plus a count of the rest
+#      (all not_assessed); titles and coverage once, in the top-level `requirements`
+# 1.2: a device's unfinished_reason, run status incomplete/crashed
 # 1.1: manual_evidence, a requirement's manual
 
 
-def _result(j: JudgedResult) -> dict[str, JSONValue]:
+def result_dict(j: JudgedResult) -> dict[str, JSONValue]:
     r = j.result
     s = r.service
     out: dict[str, JSONValue] = {
@@ -58,64 +65,85 @@ def _ref(j: JudgedResult) -> dict[str, JSONValue]:
     }
 
 
-def to_dict(data: ReportData) -> dict[str, JSONValue]:
-    a = data.assessment
-    profile = a.profile
-    req = data.run.request
-    manual_ids = numbered(data.evidence)
-    devices: list[JSONValue] = []
-    for d in data.devices:
-        statuses = a.for_target(d.address)
-        devices.append(
+def requirement_entries(a: Assessment) -> list[JSONValue]:
+    """The profile's requirements, once: every device has a status for each of them."""
+    return [
+        {
+            "framework": fw,
+            "id": req.id,
+            "title": req.title,
+            "coverage": req.coverage.value,
+            "not_assessed_reason": unassessed_reason(req),
+        }
+        for fw, req in a.requirements
+    ]
+
+
+def device_dict(
+    d: Device, a: Assessment, manual_ids: Mapping[Statement, str], *, results: bool = True
+) -> dict[str, JSONValue]:
+    """One device: its services and results, and the statuses of the requirements it has
+    evidence for. The others (`requirements_not_assessed` of them) are `not_assessed`, with
+    the top-level requirement's `not_assessed_reason`: listing them on every device made an
+    empty device cost 111 KB. `results=False` leaves the results out (JSON Lines gives each
+    its own line)."""
+    return {
+        "address": d.address,
+        "label": d.label,
+        "finished": d.finished,
+        "unfinished_reason": d.unfinished_reason,
+        "services": [
             {
                 "address": d.address,
-                "label": d.label,
-                "finished": d.finished,
-                "unfinished_reason": d.unfinished_reason,
-                "services": [
-                    {
-                        "address": d.address,
-                        "transport": s.transport,
-                        "port": s.port,
-                        "protocol": s.protocol,
-                        "tls": s.tls,
-                        "banner": s.banner,
-                        "product": s.product,
-                        "note": s.note,
-                    }
-                    for s in d.services
-                ],
-                "results": [_result(j) for j in a.results if j.result.target == d.address],
-                "requirements": [
-                    {
-                        "framework": st.framework,
-                        "id": st.requirement.id,
-                        "title": st.requirement.title,
-                        "coverage": st.requirement.coverage.value,
-                        "status": st.status.value,
-                        "reason": st.reason,
-                        "results": [_ref(j) for j in st.results],
-                        "related": [_ref(j) for j in st.related],
-                        "manual": [manual_ids[m] for m in st.manual],
-                    }
-                    for st in statuses
-                ],
+                "transport": s.transport,
+                "port": s.port,
+                "protocol": s.protocol,
+                "tls": s.tls,
+                "banner": s.banner,
+                "product": s.product,
+                "note": s.note,
             }
-        )
-    checks: list[JSONValue] = []
-    for cid, check in sorted(data.checks.items()):
-        cited: list[JSONValue] = [
-            f"{fw.id} {r.id}"
-            for fw, level in profile.frameworks
-            for r in fw.selected(level)
-            if cid in r.direct or cid in r.supporting
-        ]
-        checks.append(
-            {"id": cid, "title": check.title, "method": check.method, "requirements": cited}
-        )
+            for s in d.services
+        ],
+        **({"results": [result_dict(j) for j in a.results_for(d.address)]} if results else {}),
+        "requirements": [
+            {
+                "framework": st.framework,
+                "id": st.requirement.id,
+                "status": st.status.value,
+                "reason": st.reason,
+                "results": [_ref(j) for j in st.results],
+                "related": [_ref(j) for j in st.related],
+                "manual": [manual_ids[m] for m in st.manual],
+            }
+            for st in a.evidenced_for(d.address)
+        ],
+        "requirements_not_assessed": a.unassessed_count(d.address),
+    }
+
+
+def checks_list(data: ReportData) -> list[JSONValue]:
+    """Every check, with the requirements of this profile it gives evidence for."""
+    cited: dict[str, list[JSONValue]] = {}
+    for fw, r in data.assessment.requirements:
+        for cid in dict.fromkeys((*r.direct, *r.supporting)):
+            cited.setdefault(cid, []).append(f"{fw} {r.id}")
+    return [
+        {
+            "id": cid,
+            "title": check.title,
+            "method": check.method,
+            "requirements": cited.get(cid, []),
+        }
+        for cid, check in sorted(data.checks.items())
+    ]
+
+
+def head(data: ReportData) -> dict[str, JSONValue]:
+    """What describes the run rather than a device: scanner, run, scope, profile."""
+    profile = data.assessment.profile
+    req = data.run.request
     return {
-        "schema": "shinsa-report",
-        "schema_version": SCHEMA_VERSION,
         "scanner": {
             "name": "shinsa",
             "version": data.scanner_version,
@@ -144,22 +172,42 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
                 for fw, level in profile.frameworks
             ],
         },
-        "summary": {
-            "devices": len(data.devices),
-            "services": sum(len(d.services) for d in data.devices),
-            "results": dict(Counter(j.result.verdict.value for j in a.results)),
-            "requirements": dict(Counter(s.status.value for s in a.statuses)),
-            "exit_code": exit_code(a),
-        },
-        "checks": checks,
-        "devices": devices,
-        "manual_evidence": {
-            "files": [
-                {"path": f.path, "sha256": f.sha256, "statements": len(f.statements)}
-                for f in data.evidence
-            ],
-            "statements": [{"id": i, **statement_to_dict(m)} for m, i in manual_ids.items()],
-        },
+    }
+
+
+def summary(data: ReportData) -> dict[str, JSONValue]:
+    a = data.assessment
+    return {
+        "devices": len(data.devices),
+        "services": sum(len(d.services) for d in data.devices),
+        "results": dict(Counter(j.result.verdict.value for j in a.results)),
+        "requirements": {s.value: n for s, n in a.status_counts().items()},
+        "exit_code": exit_code(a),
+    }
+
+
+def manual_evidence(data: ReportData, manual_ids: Mapping[Statement, str]) -> dict[str, JSONValue]:
+    return {
+        "files": [
+            {"path": f.path, "sha256": f.sha256, "statements": len(f.statements)}
+            for f in data.evidence
+        ],
+        "statements": [{"id": i, **statement_to_dict(m)} for m, i in manual_ids.items()],
+    }
+
+
+def to_dict(data: ReportData) -> dict[str, JSONValue]:
+    a = data.assessment
+    manual_ids = numbered(data.evidence)
+    return {
+        "schema": "shinsa-report",
+        "schema_version": SCHEMA_VERSION,
+        **head(data),
+        "summary": summary(data),
+        "requirements": requirement_entries(a),
+        "checks": checks_list(data),
+        "devices": [device_dict(d, a, manual_ids) for d in data.devices],
+        "manual_evidence": manual_evidence(data, manual_ids),
     }
 
 

@@ -253,10 +253,15 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
     observations: list[JSONValue] = [
         _observation(j, run.id, run.started, names, tool)
         for d in data.devices
-        for j in a.results
-        if j.result.target == d.address
+        for j in a.results_for(d.address)
     ]
-    findings: list[JSONValue] = [_finding(st, run.id) for st in a.statuses]
+    # A finding per requirement with evidence on a device. The rest (not_assessed: nothing
+    # measured, seen or stated) would be one identical finding per device x requirement, 287
+    # per empty device; `reviewed-controls` lists them, and a control with no finding for a
+    # device was not assessed there.
+    findings: list[JSONValue] = [
+        _finding(st, run.id) for d in data.devices for st in a.evidenced_for(d.address)
+    ]
     if observations:
         result["observations"] = observations
     if findings:

@@ -17,7 +17,7 @@ as a tool execution notification of level `error`: the tool could not finish tha
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC
 from typing import TYPE_CHECKING
 
@@ -196,14 +196,15 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
     rules = _rules(data)
     rule_index = {cid: i for i, cid in enumerate(sorted(data.checks))}
     by_result: dict[tuple[str, str], list[tuple[RequirementStatus, str]]] = defaultdict(list)
-    for st in a.statuses:
-        for m in st.requirement.checks:
-            by_result[(st.target, m.check)].append((st, m.role))
+    # a requirement citing a check with a result on a device has evidence there, so is stored
+    for t in a.targets:
+        for st in a.evidenced_for(t):
+            for m in st.requirement.checks:
+                by_result[(st.target, m.check)].append((st, m.role))
     results: list[JSONValue] = [
         _result(j, rule_index, labels, by_result[(j.result.target, j.result.check_id)])
         for d in data.devices
-        for j in a.results
-        if j.result.target == d.address
+        for j in a.results_for(d.address)
     ]
     notifications: list[JSONValue] = []
     for j in a.results:
@@ -251,12 +252,13 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
                 "digest": a.profile.digest,
                 "changed_since_scan": data.profile_changed,
             },
-            "requirement_statuses": dict(Counter(s.status.value for s in a.statuses)),
+            "requirement_statuses": {s.value: n for s, n in a.status_counts().items()},
             "devices": [
                 {
                     "address": d.address,
                     "label": d.label,
                     "finished": d.finished,
+                    # only those with evidence; the rest are not assessed, counted
                     "requirements": [
                         {
                             "framework": st.framework,
@@ -264,8 +266,9 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
                             "status": st.status.value,
                             "reason": st.reason,
                         }
-                        for st in a.for_target(d.address)
+                        for st in a.evidenced_for(d.address)
                     ],
+                    "requirements_not_assessed": a.unassessed_count(d.address),
                 }
                 for d in data.devices
             ],

@@ -22,8 +22,8 @@ a `satisfied` from a statement would read, in every format (OSCAL, JUnit), like 
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scanner.errors import ConfigError
@@ -31,7 +31,7 @@ from scanner.model import Result, Verdict
 from scanner.profiles import Accepted, Coverage, Profile, Requirement
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from datetime import date
 
     from scanner.manual import Statement
@@ -99,15 +99,77 @@ class RequirementStatus:
     related: tuple[JudgedResult, ...]  # supporting evidence
     manual: tuple[Statement, ...] = ()  # statements for this requirement and device
 
+    @property
+    def has_evidence(self) -> bool:
+        """False for the status every requirement has on a device where nothing about it
+        was measured, seen or stated (`Assessment` does not store those)."""
+        return bool(self.results or self.related or self.manual)
+
+
+def unassessed_reason(requirement: Requirement) -> str:
+    """The reason of a requirement with no evidence of any kind on a device."""
+    return decide(requirement, ())[1]
+
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
+    """Every requirement of `requirements` on every target of `targets` has a status.
+
+    Only statuses with evidence (a direct or supporting result, a manual statement) are
+    stored, per target; the rest are all `not_assessed` with `unassessed_reason` and are made
+    when asked for. An empty /16 would otherwise hold 65,536 x 287 identical statuses.
+    """
+
     profile: Profile
     results: tuple[JudgedResult, ...]
-    statuses: tuple[RequirementStatus, ...]
+    targets: tuple[str, ...] = ()
+    requirements: tuple[tuple[str, Requirement], ...] = ()  # (framework id, requirement)
+    evidenced: Mapping[str, tuple[RequirementStatus, ...]] = field(default_factory=dict)
+    by_target: Mapping[str, tuple[JudgedResult, ...]] = field(default_factory=dict)
+
+    def results_for(self, target: str) -> tuple[JudgedResult, ...]:
+        """The judged results of one target, in the order of `results`."""
+        return self.by_target.get(target, ())
+
+    def evidenced_for(self, target: str) -> tuple[RequirementStatus, ...]:
+        """The statuses of `target` that have evidence, in profile order."""
+        return self.evidenced.get(target, ())
 
     def for_target(self, target: str) -> tuple[RequirementStatus, ...]:
-        return tuple(s for s in self.statuses if s.target == target)
+        """Every requirement's status on `target`, in profile order (made here, not stored)."""
+        stored = {(s.framework, s.requirement.id): s for s in self.evidenced_for(target)}
+        return tuple(
+            stored.get((fw, req.id))
+            or RequirementStatus(
+                fw, req, target, Status.NOT_ASSESSED, unassessed_reason(req), (), ()
+            )
+            for fw, req in self.requirements
+        )
+
+    def iter_statuses(self) -> Iterator[RequirementStatus]:
+        """Every status of every target, target by target: one device's worth at a time."""
+        for target in self.targets:
+            yield from self.for_target(target)
+
+    @property
+    def statuses(self) -> tuple[RequirementStatus, ...]:
+        """Every status, materialised: for tests and small runs; renderers iterate per
+        target (`for_target`, `evidenced_for`) instead."""
+        return tuple(self.iter_statuses())
+
+    def unassessed_count(self, target: str) -> int:
+        """How many requirements on `target` have no evidence (all `not_assessed`)."""
+        return len(self.requirements) - len(self.evidenced_for(target))
+
+    def status_counts(self, target: str | None = None) -> dict[Status, int]:
+        """Statuses counted over one target or (None) all, in `Status` order, zeros left out,
+        without making the unstored ones."""
+        targets = self.targets if target is None else (target,)
+        counts: Counter[Status] = Counter()
+        for t in targets:
+            counts.update(s.status for s in self.evidenced_for(t))
+            counts[Status.NOT_ASSESSED] += self.unassessed_count(t)
+        return {s: counts[s] for s in Status if counts[s]}
 
 
 def judge(result: Result, profile: Profile, today: date) -> JudgedResult:
@@ -182,39 +244,59 @@ def assess(
     labels: Mapping[str, str] | None = None,
 ) -> Assessment:
     """Judge every result and decide every requirement on every target. `manual` statements
-    name devices by address or label (`labels`: address -> label)."""
+    name devices by address or label (`labels`: address -> label).
+
+    Linear in targets x (their results + statements): a requirement is looked at on a
+    target only when a result of one of its checks or a statement for it is there."""
+    targets = tuple(dict.fromkeys(targets))
     judged = tuple(judge(r, profile, today) for r in results)
-    by_target_check: dict[tuple[str, str], list[JudgedResult]] = defaultdict(list)
+    by_target: dict[str, list[JudgedResult]] = defaultdict(list)
     for j in judged:
-        by_target_check[(j.result.target, j.result.check_id)].append(j)
-    statuses: list[RequirementStatus] = []
+        by_target[j.result.target].append(j)
+    requirements = tuple(
+        (framework.id, req)
+        for framework, level in profile.frameworks
+        for req in framework.selected(level)
+    )
+    # check id -> indices into `requirements` that cite it, directly or in support
+    citing: dict[str, set[int]] = defaultdict(set)
+    named: dict[tuple[str, str], list[int]] = defaultdict(list)  # (framework, id) -> indices
+    for i, (fw, req) in enumerate(requirements):
+        named[(fw, req.id)].append(i)
+        for c in (*req.direct, *req.supporting):
+            citing[c].add(i)
+    evidenced: dict[str, tuple[RequirementStatus, ...]] = {}
     for target in targets:
         label = (labels or {}).get(target, "")
-        for framework, level in profile.frameworks:
-            for req in framework.selected(level):
-                direct = [j for c in req.direct for j in by_target_check[(target, c)]]
-                related = [j for c in req.supporting for j in by_target_check[(target, c)]]
-                stated = tuple(
-                    s
-                    for s in manual
-                    if s.framework == framework.id
-                    and s.requirement == req.id
-                    and s.applies_to(target, label)
-                )
-                status, reason = status_of(req, direct, stated)
-                statuses.append(
-                    RequirementStatus(
-                        framework.id,
-                        req,
-                        target,
-                        status,
-                        reason,
-                        tuple(direct),
-                        tuple(related),
-                        stated,
-                    )
-                )
-    return Assessment(profile, judged, tuple(statuses))
+        stated: dict[tuple[str, str], list[Statement]] = defaultdict(list)
+        for s in manual:
+            if s.applies_to(target, label):
+                stated[(s.framework, s.requirement)].append(s)
+        by_check: dict[str, list[JudgedResult]] = defaultdict(list)
+        for j in by_target.get(target, ()):
+            by_check[j.result.check_id].append(j)
+        touched = {i for c in by_check for i in citing.get(c, ())}
+        touched |= {i for key in stated for i in named.get(key, ())}
+        statuses: list[RequirementStatus] = []
+        for i in sorted(touched):
+            fw, req = requirements[i]
+            direct = tuple(j for c in req.direct for j in by_check.get(c, ()))
+            related = tuple(j for c in req.supporting for j in by_check.get(c, ()))
+            said = tuple(stated.get((fw, req.id), ()))
+            status, reason = status_of(req, direct, said)
+            statuses.append(
+                RequirementStatus(fw, req, target, status, reason, direct, related, said)
+            )
+        if statuses:
+            evidenced[target] = tuple(statuses)
+    return Assessment(
+        profile,
+        judged,
+        targets=targets,
+        requirements=requirements,
+        evidenced=evidenced,
+        by_target={t: tuple(js) for t, js in by_target.items()},
+    )
 
 
 #: what `--fail-on` accepts: requirement statuses and check verdicts (error and not_applicable
@@ -243,14 +325,14 @@ def exit_code(assessment: Assessment, fail_on: frozenset[str] | None = None) -> 
     `fail` here either, as it is not for the statuses.
     """
     if fail_on is not None:
-        seen = {s.status.value for s in assessment.statuses}
+        seen = {s.value for s in assessment.status_counts()}
         seen |= {
             j.result.verdict.value
             for j in assessment.results
             if j.result.verdict is not Verdict.FAIL or j.counts_as_fail
         }
         return 1 if seen & fail_on else 0
-    statuses = {s.status for s in assessment.statuses}
+    statuses = assessment.status_counts()
     if Status.NOT_SATISFIED in statuses:
         return 1
     undecided = {Verdict.ERROR, Verdict.INCONCLUSIVE}

@@ -5,7 +5,10 @@ most of shinsa's start-up time, and `shinsa --help` or `discover` need none of t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from probes.registry import REGISTRY, all_checks
-from reports import FORMATS
+from reports import FORMATS, streamer
 from reports.data import collect
 from scanner import __version__, atomic, diff_cmd, manual, run_lock
 from scanner.assess import exit_code, parse_fail_on
@@ -34,7 +37,7 @@ from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from reports.data import ReportData
     from scanner.model import JSONValue
@@ -170,11 +173,35 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
 
 
 def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> None:
-    """Every report rendered first, then each written whole (atomic.write_text)."""
-    rendered = [(FORMATS[name][0], FORMATS[name][1](data)) for name in formats]
+    """Every whole report rendered first, then each written whole (atomic.write_text); then
+    the streamed ones (JSON Lines), each written as it is made into a temporary file renamed
+    at the end, so that a report too big to hold is never one string in memory."""
+    streamed = [(FORMATS[name][0], s) for name in formats if (s := streamer(name)) is not None]
+    rendered = [
+        (FORMATS[name][0], FORMATS[name][1](data)) for name in formats if streamer(name) is None
+    ]
     run_dir.mkdir(parents=True, exist_ok=True)
     for filename, text in rendered:
         atomic.write_text(run_dir / filename, text)
+    for filename, lines in streamed:
+        _write_stream(run_dir / filename, lines(data))
+
+
+def _write_stream(path: Path, pieces: Iterable[str]) -> None:
+    """`path` holds the pieces in UTF-8 once this returns; on any error (a full disk, a
+    renderer's) it is unchanged, as with atomic.write_text."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for piece in pieces:
+                f.write(piece)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

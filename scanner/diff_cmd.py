@@ -118,11 +118,16 @@ def _device(
     )
     # A port that opened or closed is news in itself; of its checks only new failures are.
     checks = tuple(c for c in changes if c.service not in moved or c.kind == "new failure")
-    requirements = tuple(
-        StatusChange(fw, rid, titles[(fw, rid)], statuses[0][(fw, rid)], statuses[1][(fw, rid)])
-        for fw, rid in statuses[1]
-        if (fw, rid) in statuses[0] and statuses[0][(fw, rid)] != statuses[1][(fw, rid)]
-    )
+    # Only statuses with evidence are given; a requirement missing from one side is
+    # not_assessed there (both runs are judged by the same profile). `titles` is in profile order.
+    changed: list[StatusChange] = []
+    for key in titles:
+        if key in statuses[0] or key in statuses[1]:
+            a = statuses[0].get(key, Status.NOT_ASSESSED)
+            b = statuses[1].get(key, Status.NOT_ASSESSED)
+            if a != b:
+                changed.append(StatusChange(key[0], key[1], titles[key], a, b))
+    requirements = tuple(changed)
     days_a, days_b = _days_left(results[0]), _days_left(results[1])
     certificates = tuple(
         CertificateChange(svc, days_a.get(svc), days_b.get(svc))
@@ -153,23 +158,22 @@ def diff(store: Store, run_a: str, run_b: str, *, profile: Profile, today: date)
         assess(results_a, profile, common, today=today),
         assess(results_b, profile, common, today=today),
     )
-    titles = {
-        (st.framework, st.requirement.id): st.requirement.title for st in assessed[1].statuses
-    }
+    titles = {(fw, req.id): req.title for fw, req in assessed[1].requirements}
+    by_target: tuple[dict[str, list[Result]], dict[str, list[Result]]] = ({}, {})
+    for results, index in ((results_a, by_target[0]), (results_b, by_target[1])):
+        for r in results:
+            index.setdefault(r.target, []).append(r)
     devices: list[DeviceDiff] = []
     for address in common:
         per_run = tuple(
-            {(st.framework, st.requirement.id): st.status for st in a.for_target(address)}
+            {(st.framework, st.requirement.id): st.status for st in a.evidenced_for(address)}
             for a in assessed
         )
         d = _device(
             address,
             targets_b[address] or targets_a[address],
             (store.services(run_a, address), store.services(run_b, address)),
-            (
-                [r for r in results_a if r.target == address],
-                [r for r in results_b if r.target == address],
-            ),
+            (by_target[0].get(address, []), by_target[1].get(address, [])),
             (per_run[0], per_run[1]),
             titles,
         )

@@ -11,7 +11,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from scanner.assess import Status
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from scanner.assess import Assessment
     from scanner.model import Result, Service
 
@@ -89,26 +93,63 @@ _STATUS_SHORT = {
 }
 
 
+#: rows of the summary table before the rest is counted in one line: the reports have every
+#: device; a terminal does not need 65,536 rows (nor rich the time to lay them out)
+MAX_ROWS = 200
+
+
 def summary_table(
     assessment: Assessment, labels: dict[str, str], services: dict[str, int]
 ) -> Table:
-    """One row per device: services, check verdicts, requirement statuses."""
+    """One row per device with services or results (devices with something failing or in
+    error first, at most `MAX_ROWS`); devices with nothing open, and any beyond the limit,
+    are counted in one row each rather than listed."""
     table = Table(title=f"shinsa: profile {assessment.profile.id}", show_lines=False)
     for col in ("device", "services", "pass", "fail", "inconcl.", "error", "requirements"):
         table.add_column(col)
+    empty: Counter[str] = Counter()  # requirement statuses summed over the devices not listed
+    n_empty = 0
+    rows: list[tuple[bool, list[str]]] = []
     for address, label in labels.items():
-        verdicts = Counter(
-            j.result.verdict.value for j in assessment.results if j.result.target == address
-        )
-        statuses = Counter(s.status.value for s in assessment.for_target(address))
+        results = assessment.results_for(address)
+        statuses = assessment.status_counts(address)
+        if not results and not services.get(address, 0):
+            n_empty += 1
+            empty.update({s.value: n for s, n in statuses.items()})
+            continue
+        verdicts = Counter(j.result.verdict.value for j in results)
         name = address if label in ("", address) else f"{address} ({label})"
+        bad = bool(verdicts["fail"] or verdicts["error"] or statuses[Status.NOT_SATISFIED])
+        rows.append(
+            (
+                bad,
+                [
+                    escape(name),
+                    str(services.get(address, 0)),
+                    str(verdicts["pass"]),
+                    f"[red]{verdicts['fail']}[/red]" if verdicts["fail"] else "0",
+                    str(verdicts["inconclusive"]),
+                    f"[magenta]{verdicts['error']}[/magenta]" if verdicts["error"] else "0",
+                    _statuses({s.value: n for s, n in statuses.items()}),
+                ],
+            )
+        )
+    rows.sort(key=lambda r: not r[0])  # stable: failing devices first, in target order
+    for _, row in rows[:MAX_ROWS]:
+        table.add_row(*row)
+    if len(rows) > MAX_ROWS:
+        more = len(rows) - MAX_ROWS
         table.add_row(
-            escape(name),
-            str(services.get(address, 0)),
-            str(verdicts["pass"]),
-            f"[red]{verdicts['fail']}[/red]" if verdicts["fail"] else "0",
-            str(verdicts["inconclusive"]),
-            f"[magenta]{verdicts['error']}[/magenta]" if verdicts["error"] else "0",
-            "\n".join(fmt.format(n=statuses[s]) for s, fmt in _STATUS_SHORT.items() if statuses[s]),
+            f"… {more} more device(s) with services: see the reports", "", "", "", "", "", ""
+        )
+    if n_empty:
+        table.add_row(
+            f"{n_empty} device(s) with nothing open", "0", "0", "0", "0", "0", _statuses(empty)
         )
     return table
+
+
+def _statuses(counts: Mapping[str, int]) -> str:
+    return "\n".join(
+        fmt.format(n=counts[s]) for s, fmt in _STATUS_SHORT.items() if counts.get(s, 0)
+    )

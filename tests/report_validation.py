@@ -27,10 +27,49 @@ def schema(name: str) -> dict[str, Any]:
     return loaded
 
 
+def validate_lines(text: str, report: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """A JSON Lines report: every line an object of a known type (one header first, one
+    summary last), result and device lines valid against the JSON report's definitions; if
+    `report` (the JSON report of the same run) is given, the same devices and results."""
+    assert text.endswith("\n")
+    objs: list[dict[str, Any]] = [json.loads(line) for line in text.split("\n")[:-1]]
+    kinds = [o["type"] for o in objs]
+    assert kinds[0] == "header"
+    assert kinds[-1] == "summary"
+    assert kinds.count("header") == kinds.count("summary") == 1
+    assert set(kinds) <= {"header", "result", "device", "summary"}
+    full = schema("report-2.json")
+    defs = {"$defs": full["$defs"]}
+    device_schema = full["properties"]["devices"]["items"]
+    device_schema = device_schema | {"required": [*device_schema["required"], "type"]}
+    device_schema["required"].remove("results")
+    device_schema["properties"] = device_schema["properties"] | {"type": {"const": "device"}}
+    result_schema = dict(full["$defs"]["result"])
+    result_schema["properties"] = result_schema["properties"] | {"type": {"const": "result"}}
+    header, summary = objs[0], objs[-1]
+    assert header["schema"] == "shinsa-report-lines"
+    for o in objs[1:-1]:
+        jsonschema.Draft202012Validator(
+            (device_schema if o["type"] == "device" else result_schema) | defs
+        ).validate(o)
+    jsonschema.Draft202012Validator(full["properties"]["summary"] | defs).validate(
+        {k: v for k, v in summary.items() if k != "type"}
+    )
+    if report is not None:
+        assert header["schema_version"] == report["schema_version"]
+        assert header["requirements"] == report["requirements"]
+        assert summary == {"type": "summary", **report["summary"]}
+        devices = [o for o in objs if o["type"] == "device"]
+        assert [d["address"] for d in devices] == [d["address"] for d in report["devices"]]
+        results = [o for o in objs if o["type"] == "result"]
+        assert len(results) == sum(len(d["results"]) for d in report["devices"])
+    return objs
+
+
 def validate_files(run_dir: Path) -> dict[str, Any]:
     """Validate every report file present in `run_dir`; the JSON report, parsed."""
     report: dict[str, Any] = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(schema("report-1.json")).validate(report)
+    jsonschema.Draft202012Validator(schema("report-2.json")).validate(report)
     if (sarif := run_dir / "report.sarif.json").exists():
         jsonschema.Draft4Validator(
             schema("sarif-schema-2.1.0.json"),
@@ -43,8 +82,12 @@ def validate_files(run_dir: Path) -> dict[str, Any]:
         ).validate(json.loads(oscal.read_text(encoding="utf-8")))
     if (junit := run_dir / "report.junit.xml").exists():
         xml = JUnitXml.fromfile(str(junit))
-        n_requirements = sum(len(d["requirements"]) for d in report["devices"])
+        n_requirements = sum(
+            len(d["requirements"]) + d["requirements_not_assessed"] for d in report["devices"]
+        )
         assert xml.tests == n_requirements
+    if (lines := run_dir / "report.jsonl").exists():
+        validate_lines(lines.read_text(encoding="utf-8"), report)
     for name in ("report.csv", "report-requirements.csv"):
         if (table := run_dir / name).exists():
             with table.open(encoding="utf-8-sig", newline="") as f:

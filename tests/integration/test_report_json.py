@@ -21,7 +21,7 @@ from tests.integration.conftest import scan_lab
 pytestmark = pytest.mark.lab
 
 SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "reports" / "schema" / "report-1.json").read_text()
+    (Path(__file__).parents[2] / "reports" / "schema" / "report-2.json").read_text()
 )
 
 

@@ -54,7 +54,10 @@ def test_fail_on_exits_0_when_nothing_listed_is_present_even_with_errors():
     assert exit_code(a, frozenset({"not_applicable"})) == 1  # the NAS has n/a results
     only_passes = dataclasses.replace(
         a,
-        statuses=tuple(s for s in a.statuses if s.status.value == "satisfied"),
+        evidenced={
+            t: tuple(s for s in a.evidenced_for(t) if s.status.value == "satisfied")
+            for t in a.targets
+        },
         results=tuple(j for j in a.results if j.result.verdict is Verdict.PASS),
     )
     assert exit_code(only_passes, frozenset({"not_satisfied", "error"})) == 0
@@ -64,10 +67,10 @@ def test_an_accepted_fail_is_not_a_fail_for_fail_on():
     a = report_data().assessment
     accepted = tuple(j for j in a.results if j.accepted is not None)
     assert accepted  # ssh.ciphers on the camera
-    only_accepted = dataclasses.replace(a, statuses=(), results=accepted)
+    only_accepted = dataclasses.replace(a, evidenced={}, results=accepted)
     assert exit_code(only_accepted, frozenset({"fail"})) == 0
     plain = tuple(j for j in a.results if j.counts_as_fail)
-    assert exit_code(dataclasses.replace(a, statuses=(), results=plain), frozenset({"fail"})) == 1
+    assert exit_code(dataclasses.replace(a, evidenced={}, results=plain), frozenset({"fail"})) == 1
 
 
 def test_report_with_an_unknown_fail_on_name_is_a_usage_error(tmp_path, capsys):

@@ -21,7 +21,7 @@ from scanner.profiles import Profile, load_profile
 from scanner.store import Store
 
 SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "reports" / "schema" / "report-1.json").read_text()
+    (Path(__file__).parents[2] / "reports" / "schema" / "report-2.json").read_text()
 )
 TODAY = date(2026, 11, 28)
 CAM, NAS = "127.0.10.3", "127.0.10.4"
@@ -203,7 +203,7 @@ def test_the_json_report_with_manual_evidence_is_valid_against_the_schema(tmp_pa
     jsonschema.Draft202012Validator(
         SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     ).validate(report)
-    assert report["schema_version"] == "1.2"
+    assert report["schema_version"] == "2.0"
     ev = report["manual_evidence"]
     assert [s["id"] for s in ev["statements"]] == ["M1", "M2"]
     assert ev["statements"][0]["statement"] == SCRIPT  # JSON carries it as given

@@ -116,11 +116,15 @@ def test_one_observation_per_check_result_with_the_device_as_subject_and_its_evi
     assert _props(router)["ipv6-address"] == ROUTER
 
 
-def test_one_finding_per_device_and_requirement_citing_the_observations_that_decided_it():
+def test_one_finding_per_device_and_requirement_with_evidence_citing_its_observations():
     data = report_data()
     (result,) = _doc()["results"]
     findings = result["findings"]
-    assert len(findings) == len(data.assessment.statuses)
+    a = data.assessment
+    evidenced = [st for t in a.targets for st in a.evidenced_for(t)]
+    # the statuses without evidence (not assessed) have no finding; every other one has one
+    assert len(findings) == len(evidenced) < len(a.statuses)
+    assert all(st.status.value == "not_assessed" for st in a.statuses if not st.has_evidence)
     observations = {o["uuid"] for o in result["observations"]}
     cr77 = next(
         f
@@ -157,7 +161,7 @@ def test_only_satisfied_maps_to_satisfied_and_the_exact_status_is_kept(status, s
     data = report_data()
     st = next(s for s in data.assessment.statuses if s.requirement.id == "CR 7.7")
     changed = dataclasses.replace(st, status=status)
-    assessment = dataclasses.replace(data.assessment, statuses=(changed,))
+    assessment = dataclasses.replace(data.assessment, evidenced={st.target: (changed,)})
     doc: Any = oscal.to_dict(dataclasses.replace(data, assessment=assessment))
     (finding,) = doc["assessment-results"]["results"][0]["findings"]
     assert finding["target"]["status"] == {"state": state, "reason": reason}
