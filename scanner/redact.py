@@ -301,6 +301,7 @@ class Redactor:
     def result(self, result: Result) -> Result:
         return replace(
             result,
+            service=self.service(result.service) if result.service else None,
             reason=self.text(result.reason),
             evidence=tuple(self.evidence(e) for e in result.evidence),
         )

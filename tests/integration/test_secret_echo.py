@@ -210,7 +210,11 @@ async def ftp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Non
 
 
 class Snmp(asyncio.DatagramProtocol):
-    """v1/v2c GET of the system group; sysDescr repeats the community it was asked with."""
+    """v1/v2c GET of the system group; sysDescr repeats the community it was asked with,
+    and with `leak`, names the site's community to anyone who asks (discovery too)."""
+
+    def __init__(self, leak: bool) -> None:
+        self.leak = leak
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast("asyncio.DatagramTransport", transport)
@@ -218,6 +222,8 @@ class Snmp(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         for community in COMMUNITIES:
             descr = f"Echo router, asked with {echoes(community)}"
+            if self.leak:
+                descr += f", rw {echoes(SITE_COMMUNITY)}"
             mib = {SYS_DESCR: tlv(OCTET_STRING, descr.encode())}
             with contextlib.suppress(Exception):  # garbage gets silence, as from an agent
                 answer = respond(data, frozenset({community}), mib)
@@ -227,7 +233,7 @@ class Snmp(asyncio.DatagramProtocol):
 
 
 @contextlib.asynccontextmanager
-async def device(address: str) -> AsyncIterator[None]:
+async def device(address: str, *, leak: bool = False) -> AsyncIterator[None]:
     web = Web()
     handlers: dict[int, Handler] = {
         TCP_PORTS["http"]: web.handle,
@@ -247,7 +253,9 @@ async def device(address: str) -> AsyncIterator[None]:
     assert 2024 not in handlers
     servers = [await asyncio.start_server(guarded(h), address, p) for p, h in handlers.items()]
     loop = asyncio.get_running_loop()
-    udp, _ = await loop.create_datagram_endpoint(Snmp, local_addr=(address, SNMP_PORT))
+    udp, _ = await loop.create_datagram_endpoint(
+        lambda: Snmp(leak), local_addr=(address, SNMP_PORT)
+    )
     try:
         yield
     finally:
@@ -451,7 +459,9 @@ async def test_the_device_is_hostile_as_described() -> None:
 async def test_no_form_of_any_secret_reaches_a_report_the_store_or_the_terminal(
     address: str, account: bool, tmp_path: Path
 ) -> None:
-    async with device(address):
+    # With the site list the scan knows the community, so the device names it in every
+    # sysDescr: the service's banner from discovery carries it too.
+    async with device(address, leak=account):
         out, said = await shinsa_scan(address, tmp_path, account=account)
     files = _outputs(out)
     _assert_reports_written(files)

@@ -4,6 +4,7 @@ echoes a secret in is masked, and the words a report needs are not."""
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
@@ -151,7 +152,7 @@ def test_short_strong_prefixes_and_no_secret_mask_nothing_but_urls() -> None:
     assert redactor.text("http://h/?a=1") == f"http://h/?a={MASK}"
 
 
-def test_a_result_is_masked_in_its_reason_summary_details_and_keys() -> None:
+def test_a_result_is_masked_in_its_service_reason_summary_details_and_keys() -> None:
     ev = Evidence(
         "http_exchange",
         f"GET /home?pw={SECRET} -> 200",
@@ -164,6 +165,7 @@ def test_a_result_is_masked_in_its_reason_summary_details_and_keys() -> None:
     result = Result(
         "session.idle-timeout", "127.0.77.5", HTTP, Verdict.FAIL, f"opened {SECRET}", (ev,)
     )
+    result = replace(result, service=replace(HTTP, banner=f"HTTP/1.1 200 {SECRET}"))
     masked = Redactor([SECRET]).result(result)
     flat = repr(masked)
     assert SECRET.lower() not in flat.lower()
