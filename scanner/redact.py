@@ -38,11 +38,12 @@ secrets in forms not listed here (hex, ROT13, reversed).
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
 from probes._login.common import MASK as MASK  # the one mask every login detail shows
@@ -68,6 +69,8 @@ MIN_DIGITS = 8
 MIN_CUT_WORD = 6
 #: Longest prefix of a secret looked for as its truncation (a device cuts to a field width).
 MAX_TRUNCATED = 64
+#: Longer forms are not put in the trie of `_alternation` (its recursion is this deep).
+MAX_TRIE = 400
 #: A base64 form shorter than this is not looked for: too likely to occur by chance.
 MIN_BASE64 = 6
 
@@ -217,7 +220,31 @@ def is_weak(secret: str) -> bool:
 
 
 def _alternation(forms: Iterable[str]) -> str:
-    return "|".join(re.escape(f) for f in sorted(forms, key=lambda f: (-len(f), f)))
+    """One pattern matching any of `forms`, the longest where several fit, as a trie: a
+    site list of a thousand passwords is one pass over the text, not a thousand. Forms
+    longer than `MAX_TRIE` (no password is) are plain alternatives."""
+    root: dict[str, dict[str, Any]] = {}
+    long: list[str] = []
+    for form in forms:
+        if len(form) > MAX_TRIE:
+            long.append(form)
+            continue
+        node = root
+        for ch in form:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def render(node: dict[str, dict[str, Any]]) -> str:
+        branches = [re.escape(ch) + render(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    parts = [re.escape(f) for f in sorted(long, key=len, reverse=True)]
+    if root:
+        parts.append(render(root))
+    return "|".join(parts)
 
 
 def _truncations(secret: str) -> list[str]:
@@ -354,7 +381,7 @@ class DeviceRedactor:
         names = tuple(sorted({c.username for c in logins if c.username}))
         if (secrets, names) != self._key:
             self._key = (secrets, names)
-            self._redactor = Redactor(secrets, names)
+            self._redactor = _redactor(secrets, names)
         return self._redactor
 
     def result(self, result: Result) -> Result:
@@ -362,3 +389,10 @@ class DeviceRedactor:
 
     def service(self, service: Service) -> Service:
         return self.current().service(service)
+
+
+@functools.lru_cache(maxsize=32)
+def _redactor(secrets: tuple[str, ...], names: tuple[str, ...]) -> Redactor:
+    """Devices of one scan mostly share their secrets (the test account, the site's lists):
+    their patterns are compiled once, not per device."""
+    return Redactor(secrets, names)

@@ -214,3 +214,10 @@ def test_an_unset_test_account_variable_masks_nothing_and_does_not_fail(
         Account("tester", "SHINSA_TEST_REDACT_UNSET"), load_catalog(builtin=False), Facts()
     )
     assert redact.current().secrets == frozenset()
+
+
+def test_a_thousand_secrets_are_each_masked_and_the_longest_fit_wins() -> None:
+    many = [f"Site-{n:04d}-pw" for n in range(1000)]
+    redactor = Redactor([*many, "Site-0001-pw-longer"])
+    text = "a SITE-0999-PW b Site-0001-pw-longer c site-0500 d Site-0001-pwx"
+    assert redactor.text(text) == f"a {MASK} b {MASK} c {MASK} d {MASK}x"
