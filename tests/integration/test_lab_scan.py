@@ -145,7 +145,7 @@ class _Notices(Reporter):
         self.notices.append(message)
 
 
-async def test_one_devices_failure_leaves_it_pending_and_the_scan_goes_on(start_lab, tmp_path):
+async def test_one_devices_failure_is_recorded_and_the_scan_goes_on(start_lab, tmp_path):
     lab = await start_lab([load_builtin("weak-camera"), load_builtin("hardened-gateway")])
     camera, gateway = lab.devices
     reporter = _Notices()
@@ -153,6 +153,9 @@ async def test_one_devices_failure_leaves_it_pending_and_the_scan_goes_on(start_
         await scan_lab(lab, store, registry=(ExposedServices, _BrokenOnTelnet), reporter=reporter)
         states = {addr: state for addr, _, state in store.targets("run")}
         results = store.results("run")
-    assert states == {camera.address: "pending", gateway.address: "done"}
+        failures = store.failures("run")
+    # failed, with the reason, and retried by --resume (which redoes every state but done)
+    assert states == {camera.address: "failed", gateway.address: "done"}
+    assert "ProbeContractError" in failures[camera.address]
     assert any(camera.address in n and "ProbeContractError" in n for n in reporter.notices)
     assert {r.target for r in results} >= {gateway.address}
