@@ -35,7 +35,7 @@ def parse_targets(
     """Addresses, CIDRs, ranges (127.0.10.1-40 or a.b.c.d-e.f.g.h), host names, @files and
     nmap XML, de-duplicated in the order given."""
     targets: dict[str, Target] = {}
-    networks: list[IPNetwork] = []
+    networks: dict[IPNetwork, None] = {}  # ordered and de-duplicated in O(1) per target
 
     def add(address: str, label: str = "") -> None:
         if address not in targets:
@@ -48,15 +48,15 @@ def parse_targets(
     for spec in _expand_files(specs):
         for address, label, network in _one(spec):
             add(address, label)
-            if network is not None and network not in networks:
-                networks.append(network)
+            if network is not None:
+                networks.setdefault(network)
     if from_nmap is not None:
         for address, label in _read_nmap(from_nmap):
             add(address, label)
-            networks.append(ipaddress.ip_network(address))
+            networks.setdefault(ipaddress.ip_network(address))
     if not targets:
         raise ConfigError("no targets given")
-    return TargetList(tuple(targets.values()), tuple(networks))
+    return TargetList(tuple(targets.values()), tuple(networks))  # dict keys, in order
 
 
 def _expand_files(specs: Iterable[str]) -> Iterable[str]:
@@ -119,9 +119,11 @@ def _range(spec: str) -> Iterable[tuple[str, str, IPNetwork | None]]:
         raise ConfigError(f"target range {spec!r} ends before it starts")
     if int(last) - int(first) >= MAX_TARGETS:
         raise ConfigError(f"target range {spec!r} is larger than {MAX_TARGETS} addresses")
-    for n in range(int(first), int(last) + 1):
-        addr = ipaddress.IPv4Address(n)
-        yield str(addr), "", ipaddress.ip_network(addr)
+    # The range as its few CIDR blocks, each allowed with its first address: one /32 per
+    # address made the allow-list as long as the range, and every scope check scan it.
+    for block in ipaddress.summarize_address_range(first, last):
+        for i, n in enumerate(range(int(block.network_address), int(block.broadcast_address) + 1)):
+            yield str(ipaddress.IPv4Address(n)), "", block if i == 0 else None
 
 
 def _resolve(name: str) -> Iterable[tuple[str, str, IPNetwork | None]]:
