@@ -27,7 +27,10 @@ LineRenderer = Callable[["ReportData"], Iterable[str]]
 
 #: formats that can also be made piece by piece: format name -> (module, function yielding
 #: the text in pieces). The CLI writes these as they are made, never as one string.
-_STREAMS: dict[str, tuple[str, str]] = {"jsonl": ("jsonl", "lines")}
+_STREAMS: dict[str, tuple[str, str]] = {
+    "json": ("json_report", "pieces"),
+    "jsonl": ("jsonl", "lines"),
+}
 
 
 def streamer(name: str) -> LineRenderer | None:

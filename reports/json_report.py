@@ -8,6 +8,7 @@ bump, a removed or changed field a major one.
 from __future__ import annotations
 
 import json
+import secrets
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from scanner.codec import evidence_to_dict
 from scanner.manual import numbered, statement_to_dict
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
     from reports.data import Device, ReportData
     from scanner.assess import Assessment
@@ -196,20 +197,46 @@ def manual_evidence(data: ReportData, manual_ids: Mapping[Statement, str]) -> di
     }
 
 
-def to_dict(data: ReportData) -> dict[str, JSONValue]:
-    a = data.assessment
+def _top(data: ReportData, devices: JSONValue) -> dict[str, JSONValue]:
     manual_ids = numbered(data.evidence)
     return {
         "schema": "shinsa-report",
         "schema_version": SCHEMA_VERSION,
         **head(data),
         "summary": summary(data),
-        "requirements": requirement_entries(a),
+        "requirements": requirement_entries(data.assessment),
         "checks": checks_list(data),
-        "devices": [device_dict(d, a, manual_ids) for d in data.devices],
+        "devices": devices,
         "manual_evidence": manual_evidence(data, manual_ids),
     }
 
 
+def to_dict(data: ReportData) -> dict[str, JSONValue]:
+    a = data.assessment
+    manual_ids = numbered(data.evidence)
+    return _top(data, [device_dict(d, a, manual_ids) for d in data.devices])
+
+
+def pieces(data: ReportData) -> Iterator[str]:
+    """The same text as `render`, device by device: the CLI writes it as it is made, so a
+    large run's report is never one string (nor one dict) in memory."""
+    # stands for the device list in the document around it: random, so that no text in the
+    # report (a statement, a label) can be taken for it
+    mark = f"devices-{secrets.token_hex(16)}"
+    outer = json.dumps(_top(data, mark), indent=2, ensure_ascii=False)
+    before, after = outer.split(json.dumps(mark), 1)
+    if not data.devices:
+        yield before + "[]" + after + "\n"
+        return
+    yield before + "["
+    a = data.assessment
+    manual_ids = numbered(data.evidence)
+    for i, d in enumerate(data.devices):
+        text = json.dumps(device_dict(d, a, manual_ids), indent=2, ensure_ascii=False)
+        # at depth 2 of the document: every line indented by two levels
+        yield ("," if i else "") + "\n    " + text.replace("\n", "\n    ")
+    yield "\n  ]" + after + "\n"
+
+
 def render(data: ReportData) -> str:
-    return json.dumps(to_dict(data), indent=2, ensure_ascii=False) + "\n"
+    return "".join(pieces(data))

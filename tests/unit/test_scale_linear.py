@@ -229,7 +229,17 @@ def test_jsonl_is_made_line_by_line(monkeypatch: pytest.MonkeyPatch):
     assert json.loads(next(lines))["type"] == "device"
     assert calls == ["127.1.0.1"]  # one device made, 999 not yet
     assert streamer("jsonl") is not None
-    assert streamer("json") is None
+    assert streamer("html") is None
+
+
+@pytest.mark.parametrize("n", [0, 1, 40])
+def test_the_json_report_made_device_by_device_is_the_document(n: int):
+    data = report_data() if n == 1 else _data(_empty_targets(n))
+    pieces = list(json_report.pieces(data))
+    assert len(pieces) == (1 if not data.devices else len(data.devices) + 2)
+    text = "".join(pieces)
+    assert text == json.dumps(json_report.to_dict(data), indent=2, ensure_ascii=False) + "\n"
+    assert streamer("json") is json_report.pieces
 
 
 def test_jsonl_is_written_streamed_and_whole_or_not_at_all(tmp_path: Path, monkeypatch):
