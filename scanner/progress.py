@@ -119,7 +119,7 @@ def summary_table(
             continue
         verdicts = Counter(j.result.verdict.value for j in results)
         name = address if label in ("", address) else f"{address} ({label})"
-        bad = bool(verdicts["fail"] or verdicts["error"] or statuses[Status.NOT_SATISFIED])
+        bad = bool(verdicts["fail"] or verdicts["error"] or statuses.get(Status.NOT_SATISFIED))
         rows.append(
             (
                 bad,

@@ -24,6 +24,7 @@ from scanner.assess import Assessment, RequirementStatus, Status, assess, exit_c
 from scanner.commands import write_reports
 from scanner.model import Result, Service, Verdict
 from scanner.profiles import load_profile
+from scanner.progress import MAX_ROWS, summary_table
 from scanner.scope import Scope
 from scanner.store import RunInfo
 from scanner.targets import parse_targets
@@ -296,3 +297,24 @@ def test_a_scope_of_65536_single_addresses_is_looked_up_not_scanned():
     assert not scope.admits("::ffff:127.1.0.1")  # an IPv6 form of an allowed IPv4 address
     # 4,096 checks; scanning 65,536 networks each took minutes, a lookup takes milliseconds
     assert time.perf_counter() - start < 5.0
+
+
+# --- the summary table -----------------------------------------------------------------------
+
+
+def test_the_summary_table_counts_empty_devices_in_one_row_and_lists_failing_ones_first():
+    targets = _empty_targets(2000)
+    telnet = Result(
+        "services.cleartext-admin", targets[1500], Service("tcp", 23, "telnet"), Verdict.FAIL, "x"
+    )
+    ok = Result("services.unexpected", targets[3], Service("tcp", 80, "http"), Verdict.PASS, "y")
+    a = assess([ok, telnet], BASE, targets, today=TODAY)
+    labels = dict.fromkeys(targets, "")
+    table = summary_table(a, labels, {targets[3]: 1, targets[1500]: 1})
+    devices = list(table.columns[0].cells)
+    assert devices == [targets[1500], targets[3], "1998 device(s) with nothing open"]
+    many = summary_table(a, labels, dict.fromkeys(targets, 1))
+    rows = list(many.columns[0].cells)
+    assert len(rows) == MAX_ROWS + 1
+    assert rows[0] == targets[1500]  # the failing device first, though it comes late
+    assert rows[-1] == f"… {2000 - MAX_ROWS} more device(s) with services: see the reports"
