@@ -90,6 +90,9 @@ def parse_certificate(der: bytes) -> CertInfo:
             not_before = cert.not_valid_before_utc
             not_after = cert.not_valid_after_utc
             key = cert.public_key()
+            # Names are decoded on first use, and a device's malformed one raises there
+            # (ValueError, or TypeError for a BIT STRING under the wrong attribute).
+            subject, issuer = cert.subject, cert.issuer
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise CertificateError(f"not a readable X.509 certificate: {exc}") from None
     dns: list[str] = []
@@ -113,11 +116,11 @@ def parse_certificate(der: bytes) -> CertInfo:
     oid = cert.signature_algorithm_oid
     sig_name = _SIGNATURE_NAMES.get(oid.dotted_string, oid.dotted_string)
     return CertInfo(
-        subject=_name(cert.subject),
-        issuer=_name(cert.issuer),
+        subject=_name(subject),
+        issuer=_name(issuer),
         common_names=tuple(
             bound_text(str(a.value), 255)
-            for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+            for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         )[:5],
         dns_names=tuple(dns),
         ip_addresses=tuple(ips),
