@@ -120,8 +120,15 @@ def page_scripts(html: str) -> tuple[list[str], str]:
     parser = _Scripts()
     with contextlib.suppress(Exception):  # hostile HTML: keep what was parsed
         parser.feed(html[:MAX_BODY])
-    paths = [bound_text(urlsplit(s).path or s, 200) for s in parser.scripts]
+    paths = [bound_text(_path(s), 200) for s in parser.scripts]
     return [p for p in dict.fromkeys(paths) if p], parser.icon
+
+
+def _path(src: str) -> str:
+    try:
+        return urlsplit(src).path or src
+    except ValueError:  # `//[` is no URL ("Invalid IPv6 URL"): keep it as written
+        return src
 
 
 _UPNP_FIELDS = (
@@ -142,7 +149,9 @@ def parse_upnp_description(xml: bytes) -> dict[str, str]:
         return {}
     try:
         root = ElementTree.fromstring(xml[:MAX_BODY])  # noqa: S314 -- no DTD, no entities
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, LookupError, ValueError):
+        # The XML declaration names the encoding: an unknown one ("b") is a LookupError,
+        # a multi-byte or non-text codec a ValueError, from expat before any parsing.
         return {}
     device = next((e for e in root.iter() if _local(e.tag) == "device"), None)
     if device is None:
@@ -184,12 +193,16 @@ def certificate_names(der: bytes) -> tuple[str, list[str]]:
     The subject's O= is the device's maker or owner stating itself; the issuer is kept as
     text (a maker's own CA names the maker) unless it is a public CA."""
     cert = x509.load_der_x509_certificate(der)
-    subject = bound_text(cert.subject.rfc4514_string())
-    issuer = bound_text(cert.issuer.rfc4514_string())
+    try:
+        names = cert.subject, cert.issuer  # decoded on first use: a malformed one raises
+    except TypeError as exc:  # a BIT STRING under the wrong attribute, not a ValueError
+        raise ValueError("the certificate's names do not decode") from exc
+    subject = bound_text(names[0].rfc4514_string())
+    issuer = bound_text(names[1].rfc4514_string())
     text = f"subject: {subject}"
     if not PUBLIC_CA.search(issuer):
         text += f"\nissuer: {issuer}"
-    return text, list(dict.fromkeys(_orgs(cert.subject)))
+    return text, list(dict.fromkeys(_orgs(names[0])))
 
 
 # SNMP: just enough BER for GetRequest sysObjectID.0 and its GetResponse.
@@ -441,8 +454,12 @@ async def _web(dev: DeviceNetwork, service: Service, page_url: str) -> list[Iden
             scripts, linked = page_scripts(body.decode("utf-8", "replace"))
             out.append(_signal(service, "scripts", "\n".join(scripts)))
             icon = linked or icon
-        target = urljoin(page_url, icon)
-        if urlsplit(target).hostname == urlsplit(page_url).hostname:
+        try:
+            target = urljoin(page_url, icon)
+            same_host = urlsplit(target).hostname == urlsplit(page_url).hostname
+        except ValueError:  # an icon href that is no URL (`//[`): no favicon, scripts kept
+            same_host = False
+        if same_host:
             status, body, kind = await _get(client, target)
             if status == 200 and body and "html" not in kind.lower():
                 out.append(_signal(service, "favicon", favicon_text(body)))
