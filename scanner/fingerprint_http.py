@@ -246,10 +246,12 @@ def without_scripts(raw: bytes, body: str) -> bool:
 
 def _decode(body: bytes, charset: str | None) -> str:
     try:
-        codec = codecs.lookup(charset or "utf-8").name
-    except LookupError:
-        codec = "utf-8"  # an invented charset name is not a reason to drop the page
-    return body.decode(codec, "replace")
+        return body.decode(codecs.lookup(charset or "utf-8").name, "replace")
+    except (LookupError, ValueError):
+        # An invented charset name, a codec that is not text (charset=base64, rot13: a
+        # LookupError on decode) or one without "replace" (idna, punycode: a UnicodeError)
+        # is not a reason to drop the page.
+        return body.decode("utf-8", "replace")
 
 
 async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, Body]:
