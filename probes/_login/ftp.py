@@ -67,7 +67,10 @@ class _Reply:
         self.text = text
 
 
-_FINAL_LINE = re.compile(r"\d{3}(?: |\Z)")
+#: A reply code is three ASCII digits: str.isdigit and \d also take "²³⁰" (int() refuses
+#: it) and "٢٣٠" (int() reads it as 230: a login accepted by garbage).
+_CODE = re.compile(r"[0-9]{3}")
+_FINAL_LINE = re.compile(r"[0-9]{3}(?: |\Z)")
 #: Codes that never answer USER or PASS: greeting lines that came late (a `220-` block
 #: whose own text ended in `200 ...`, then pyftpdlib's bare `220 `).
 _STRAY = frozenset({120, 200, 220})
@@ -106,7 +109,7 @@ class _Session:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 lines.append(line)
                 if not code:
-                    if len(line) < 3 or not line[:3].isdigit():
+                    if not _CODE.match(line):
                         raise ValueError(f"not an FTP reply: {line[:80]!r}")
                     code = line[:3]
                     if line[3:4] != "-":
