@@ -147,6 +147,14 @@ def reason_of(exc: BaseException) -> str:
         return exc.reason
     if isinstance(exc, TimeoutError):
         return "timed out"
+    # What the device did to the connection, in words: "ConnectionResetError: Connection
+    # lost" is Python's name for it, not a sentence about a device.
+    if isinstance(exc, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        return "the device reset the connection"
+    if isinstance(exc, (ConnectionError, EOFError)):
+        return "the device closed the connection"
     text = str(exc) or type(exc).__name__
     return bound_text(f"{type(exc).__name__}: {text}", DETAIL_LIMIT)
 
