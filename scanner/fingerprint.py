@@ -549,7 +549,9 @@ def _classify_answer(answer: bytes, probe: str) -> _Found | None:
     late = _late_telnet(answer)
     if late is not None:
         return late
-    if probe == "mqtt" and len(answer) >= 4 and answer[0] == 0x20 and answer[1] == 0x02:
+    if probe == "mqtt" and len(answer) >= 4 and answer[:2] == b"\x20\x02" and answer[2] < 2:
+        # Bits 7-1 of the acknowledge flags are reserved and 0 (MQTT 3.1.1 §3.2.2.1): with
+        # one set, `20 02 02 00` is not a broker accepting anonymous logins but garbage.
         code = answer[3]
         return _Found("mqtt", f"CONNACK return code {code}", mqtt_code=code)
     if probe == "modbus" and len(answer) >= 9:
