@@ -34,6 +34,8 @@ from scanner.fingerprint_http import MAX_URL, http_pages
 from scanner.model import MAX_DEVICE_TEXT, Service
 from scanner.net import Limits, Network
 from scanner.scope import Scope
+from scanner.tls_audit import exchange
+from scanner.tls_wire import TLS12, client_hello
 from scanner.udp import parse_snmp_response
 
 if TYPE_CHECKING:
@@ -51,7 +53,7 @@ SERVER_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 #: For clients that wait out a silent device (a timeout per example): fewer examples.
-SLOW_SETTINGS = settings(SERVER_SETTINGS, max_examples=30)
+SLOW_SETTINGS = settings(SERVER_SETTINGS, max_examples=25)
 #: Python's words for a failure: never part of what the scanner says a device did.
 PYTHON_WORDS = re.compile(
     r"Traceback|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|invalid literal|codec|"
@@ -515,3 +517,50 @@ def test_any_ssh_server_bytes_give_a_kexinit_or_say_how_far_they_got(answer: byt
         assert all(name.isascii() and name.isprintable() for name in offer.kexinit.kex)
 
     run(read())
+
+
+# --- TLS: the server's first flight --------------------------------------------------------
+
+
+def _tls_record(kind: int, payload: bytes) -> bytes:
+    return bytes([kind, 3, 3]) + len(payload).to_bytes(2, "big") + payload
+
+
+def _tls_message(kind: int, body: bytes) -> bytes:
+    return bytes([kind]) + len(body).to_bytes(3, "big") + body
+
+
+_HELLO_BODY = b"\x03\x03" + b"\x11" * 32 + b"\x00\xc0\x2f\x00"
+FLIGHTS = (
+    _tls_record(22, _tls_message(2, _HELLO_BODY) + _tls_message(11, bytes(3)))
+    + _tls_record(22, _tls_message(14, b"")),
+    _tls_record(21, b"\x02\x28"),
+    b"HTTP/1.1 400 Bad Request\r\n\r\n",
+)
+
+
+@SERVER_SETTINGS
+@given(bytes_like(*FLIGHTS), st.booleans())
+def test_any_first_flight_is_a_hello_an_alert_or_a_sentence(flight: bytes, reset: bool) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(4096)
+        writer.write(flight)
+        await writer.drain()
+        if not reset:
+            writer.close()  # a clean close; else the server's abort resets the connection
+
+    async def hello() -> None:
+        async with serving("127.0.78.18", serve) as port:
+            answer = await exchange(
+                device("127.0.78.18"),
+                port,
+                client_hello(TLS12, [0xC02F]),
+                flight=True,
+                timeout=0.3,
+            )
+        said(answer.note, 200)
+        if answer.kind == "hello":
+            assert answer.hello is not None
+            assert flight[:1] == b"\x16"  # only a handshake record carries a ServerHello
+
+    run(hello())
