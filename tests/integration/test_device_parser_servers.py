@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from probes._login import common, ftp, mqtt, snmp, telnet
@@ -210,6 +210,7 @@ ANSWERS = (
 
 @SLOW_SETTINGS
 @given(bytes_like(*ANSWERS))
+@example(answer=b"\x20\x02\x02\x00")  # a reserved flag bit: not anonymous access
 def test_any_answer_to_a_probe_names_a_service_or_says_why_not(answer: bytes) -> None:
     first_bytes: list[bytes] = []
 
@@ -273,6 +274,8 @@ def http_answers(draw: st.DrawFn) -> bytes:
 
 @SERVER_SETTINGS
 @given(http_answers())
+@example(answer=b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=base64\r\n\r\n" + PAGE)
+@example(answer=b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=idna\r\n\r\n" + PAGE)
 def test_any_http_answer_reads_as_bounded_pages_or_a_note_about_the_device(answer: bytes) -> None:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -318,6 +321,8 @@ def _first_ascii_230(lines: list[bytes]) -> bool:
 
 @SLOW_SETTINGS
 @given(st.lists(ftp_replies(), min_size=1, max_size=5))
+@example(replies=["²³⁰ ready\r\n".encode()])  # int() refuses superscript digits
+@example(replies=[b"220 ready\r\n", b"331 pw\r\n", "٢٣٠ ok\r\n".encode()])  # int() reads 230
 def test_any_ftp_replies_end_in_an_outcome_and_only_230_logs_in(replies: list[bytes]) -> None:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(replies[0])
@@ -363,6 +368,7 @@ TELNET = st.lists(st.one_of(TELNET_PIECES, st.binary(max_size=10)), max_size=12)
 
 @SLOW_SETTINGS
 @given(st.lists(TELNET, min_size=1, max_size=4))
+@example(chunks=[b"\xff\xfb\x01login: "])  # then a reset: said in words
 def test_any_telnet_stream_ends_in_an_outcome(chunks: list[bytes]) -> None:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(chunks[0])

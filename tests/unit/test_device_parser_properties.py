@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from probes._login.mqtt import parse_connack
@@ -932,6 +932,7 @@ XML_TRICKS = st.sampled_from(
 
 @SETTINGS
 @given(st.one_of(one_of_spoiled(UPNP), XML_TRICKS))
+@example(xml=b'<?xml version="" encoding="b"?>')  # unknown encoding: LookupError
 def test_upnp_descriptions_yield_bounded_fields_or_nothing(xml: bytes) -> None:
     for value in identity.parse_upnp_description(xml).values():
         bounded(value, 128)
@@ -952,9 +953,24 @@ SCRIPT_PIECES = st.sampled_from(
 
 @SETTINGS
 @given(st.one_of(HTML, st.lists(st.one_of(SCRIPT_PIECES, st.text(max_size=10))).map("".join)))
+@example(html="<SCRIPT SRC=//[>")  # urlsplit: Invalid IPv6 URL
 def test_page_scripts_of_any_page_are_bounded_paths(html: str) -> None:
     scripts, icon = identity.page_scripts(html)
     assert len(scripts) <= identity.MAX_SCRIPTS
     for path in scripts:
         bounded(path, 200)
     assert isinstance(icon, str)
+
+
+def test_a_certificate_whose_subject_does_not_decode_is_a_certificate_error(
+    certificate_der: bytes,
+) -> None:
+    """The subject's commonName re-tagged 0 (not a string type): cryptography reads the
+    certificate and raises only when the name is first used."""
+    cn = b"\x06\x03U\x04\x03\x0c\x0bcam.example"
+    der = certificate_der.replace(cn, cn.replace(b"\x0c\x0b", b"\x00\x0b"), 2)
+    assert der != certificate_der
+    with pytest.raises(CertificateError):
+        parse_certificate(der)
+    with pytest.raises(ValueError, match=r"error parsing|do not decode"):
+        identity.certificate_names(der)
