@@ -164,7 +164,8 @@ class _Session:
                 raise Dropped("the server closed the connection without an answer")
             response = _parse_head(head)
             length = response.header("content-length")
-            if length.isdigit() and int(length) > 0:
+            # ASCII digits only: str.isdigit also takes "²", which int() refuses.
+            if length.isascii() and length.isdigit() and int(length) > 0:
                 if int(length) > MAX_BODY:
                     self.reusable = False
                     response.body = await self._lines.exactly(4096)
