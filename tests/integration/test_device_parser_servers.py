@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from probes._login import common, ftp, mqtt, snmp, telnet
+from probes._login import common, ftp, mqtt, rtsp, snmp, telnet
 from probes.ssh_config import NoKexinit, read_offer
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.facts import MQTT_INFO, Facts
@@ -570,3 +570,51 @@ def test_any_first_flight_is_a_hello_an_alert_or_a_sentence(flight: bytes, reset
             assert flight[:1] == b"\x16"  # only a handshake record carries a ServerHello
 
     run(hello())
+
+
+# --- RTSP answers ----------------------------------------------------------------------------
+
+CHALLENGES = st.sampled_from(
+    [
+        b'WWW-Authenticate: Digest realm="cam", nonce="abc", algorithm=MD5',
+        b'WWW-Authenticate: Digest realm="cam", nonce="abc", algorithm=SHA-512-256, qop="auth"',
+        b'WWW-Authenticate: Digest realm="cam", nonce="abc", algorithm=nonsense, qop=x',
+        b"WWW-Authenticate: Digest realm",
+        b'WWW-Authenticate: Basic realm="\xff\x00"',
+        b"WWW-Authenticate: Negotiate",
+        b'WWW-Authenticate: Digest nonce="a", stale=TRUE',
+    ]
+)
+
+
+@st.composite
+def rtsp_answers(draw: st.DrawFn) -> bytes:
+    status = draw(st.sampled_from([b"200 OK", b"401 Unauthorized", b"403 No", b"503 Busy", b"9 x"]))
+    headers = [b"CSeq: 1", draw(CHALLENGES)]
+    length = draw(st.sampled_from([b"", b"5", b"\xb2", b"-1", b"99999999", b"0x10"]))
+    if length:
+        headers.append(b"Content-Length: " + length)
+    answer = b"RTSP/1.0 " + status + b"\r\n" + b"\r\n".join(headers) + b"\r\n\r\nhello"
+    return draw(st.one_of(st.just(answer), spoiled(answer)))
+
+
+@SLOW_SETTINGS
+@given(st.lists(rtsp_answers(), min_size=1, max_size=4))
+@example(answers=[b"RTSP/1.0 200 OK\r\nContent-Length: \xb2\r\n\r\n"])  # '²'.isdigit()
+def test_any_rtsp_answers_end_in_an_outcome_and_only_200_logs_in(answers: list[bytes]) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for answer in answers:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer)
+            await writer.drain()
+
+    async def login() -> None:
+        async with serving("127.0.78.20", serve) as port:
+            result = await rtsp.try_logins(
+                device("127.0.78.20"), Service("tcp", port, "rtsp"), CREDENTIALS, timeout=0.3
+            )
+        assert_run_says_what_happened(result)
+        if any(a.outcome is Outcome.ACCEPTED for a in result.attempts):
+            assert any(a.startswith(b"RTSP/1.0 200 ") for a in answers[2:])
+
+    run(login())
