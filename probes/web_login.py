@@ -102,7 +102,9 @@ def _same_host(host: str | None, address: str) -> bool:
 
 
 def _max_age(header: str) -> int | None:
-    m = re.search(r"max-age\s*=\s*\"?(\d+)", header, re.IGNORECASE)
+    # ASCII digits only (RFC 6797 §6.1.1: max-age is 1*DIGIT): `\d` would also read
+    # "٣١٥٣٦٠٠٠" as a year of HSTS, which no browser honours.
+    m = re.search(r"max-age\s*=\s*\"?([0-9]+)", header, re.IGNORECASE | re.ASCII)
     return int(m.group(1)) if m else None
 
 
