@@ -11,10 +11,12 @@ servers in tests/integration/test_device_parser_servers.py.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import gzip
 import ipaddress
 import itertools
+import re
 import struct
 import zlib
 from typing import TYPE_CHECKING
@@ -33,7 +35,9 @@ from hypothesis import strategies as st
 from probes._login.mqtt import parse_connack
 from probes._login.telnet import DO, DONT, IAC, SB, SE, WILL, WONT, TelnetDecoder
 from probes.ssh_config import KexinitError, parse_kexinit, parse_packet
+from probes.web_login import HstsParams, WebLoginHygiene
 from scanner import identity, udp
+from scanner.facts import HTTP_PAGES, Facts, HttpPage
 from scanner.fingerprint_http import (
     MAX_FORMS,
     MAX_HIDDEN,
@@ -53,7 +57,10 @@ from scanner.http_location import (
     set_aside,
     shown,
 )
-from scanner.model import MAX_DEVICE_TEXT, Service
+from scanner.model import MAX_DEVICE_TEXT, Service, Target, Verdict, bound_text
+from scanner.net import Network
+from scanner.probe import ProbeContext
+from scanner.scope import Scope
 from scanner.ssh_ident import ident_problem
 from scanner.tls_cert import CertificateError, name_matches, parse_certificate
 from scanner.tls_wire import FlightParser, NotTls, parse_certificates, parse_server_hello
@@ -974,3 +981,34 @@ def test_a_certificate_whose_subject_does_not_decode_is_a_certificate_error(
         parse_certificate(der)
     with pytest.raises(ValueError, match=r"error parsing|do not decode"):
         identity.certificate_names(der)
+
+
+# --- HSTS: the header a web.hsts verdict is read from ----------------------------------------
+
+_ASCII_MAX_AGE = re.compile(r"max-age\s*=\s*\"?([0-9]+)", re.IGNORECASE | re.ASCII)
+HSTS_HEADERS = st.one_of(
+    st.text(max_size=60),
+    st.builds(
+        lambda pre, digits, post: f"{pre}max-age={digits}{post}",
+        st.sampled_from(["", " ", "includeSubDomains; ", "MAX-AGE"]),
+        st.text(alphabet="0123456789٠١٢٣٤٥٦٧٨٩０１２³", min_size=1, max_size=12),
+        st.sampled_from(["", ";", "; includeSubDomains", '"']),
+    ),
+)
+
+
+@SETTINGS
+@given(HSTS_HEADERS)
+@example("max-age=٣١٥٣٦٠٠٠")  # Arabic-Indic digits: int() reads them, browsers do not
+def test_hsts_passes_only_on_an_ascii_max_age_at_the_minimum(header: str) -> None:
+    address = "127.0.78.30"
+    https = Service("tcp", 443, "https", tls=True)
+    facts = Facts()
+    facts.put(HTTP_PAGES, (HttpPage(https, f"https://{address}/", 200, hsts=bound_text(header)),))
+    ctx = ProbeContext(Target(address), Network(Scope.of([address])).device(address), facts, {})
+    results = asyncio.run(WebLoginHygiene().run(ctx, https))
+    (hsts,) = [r for r in results if r.check_id == "web.hsts"]
+    if hsts.verdict is Verdict.PASS:
+        match = _ASCII_MAX_AGE.search(bound_text(header))
+        assert match is not None
+        assert int(match.group(1)) >= HstsParams().min_max_age
