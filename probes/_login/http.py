@@ -334,7 +334,7 @@ def _new_cookies(chain: _Chain, before: frozenset[tuple[str, str]]) -> frozenset
 def _json_verdict(body: bytes) -> bool | None:
     try:
         doc = json.loads(body.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # `[[[[…` past Python's depth
         return None
     verdicts = [_json_dict_verdict(doc)] if isinstance(doc, dict) else []
     if isinstance(doc, dict):
@@ -352,7 +352,7 @@ def _json_error(body: bytes) -> str:
     case and bounded; "" when there is none."""
     try:
         doc = json.loads(body.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # `[[[[…` past Python's depth
         return ""
     if not isinstance(doc, dict):
         return ""

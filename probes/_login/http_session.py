@@ -162,7 +162,7 @@ def _answers(chain: _Chain) -> list[_Answer]:
 def _token(body: bytes) -> str:
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # `[[[[…` past Python's depth
         return ""
     if not isinstance(doc, dict):
         return ""

@@ -150,7 +150,7 @@ def _fields(ctype: str, full_ctype: str, body: bytes) -> list[tuple[str, str]] |
     if ctype.endswith("json") or body.lstrip()[:1] in (b"{", b"["):
         try:
             doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # `[[[[…` past Python's depth
             return None
         return list(_leaves(doc, ""))
     if ctype == MULTIPART:
@@ -238,7 +238,7 @@ def describe_answer(
     elif ctype.endswith("json"):
         try:
             doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # `[[[[…` past Python's depth
             doc = None
         if isinstance(doc, dict):
             shape += ", JSON object with " + (", ".join(sorted(doc)[:8]) or "no keys")
