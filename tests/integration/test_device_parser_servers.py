@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from probes._login import common, ftp, mqtt, rtsp, snmp, telnet
+from probes._login import http as login_http
 from probes.ssh_config import NoKexinit, read_offer
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.facts import MQTT_INFO, Facts
@@ -616,5 +618,62 @@ def test_any_rtsp_answers_end_in_an_outcome_and_only_200_logs_in(answers: list[b
         assert_run_says_what_happened(result)
         if any(a.outcome is Outcome.ACCEPTED for a in result.attempts):
             assert any(a.startswith(b"RTSP/1.0 200 ") for a in answers[2:])
+
+    run(login())
+
+
+# --- HTTP login answers (a JSON API) ----------------------------------------------------------
+
+JSON_BODIES = st.one_of(
+    st.sampled_from(
+        [
+            b"[" * 5_000,
+            b'{"a":' * 5_000,
+            b'{"success": true}',
+            b'{"error": {"code": ["x"]}, "data": {"ok": "yes"}}',
+            b'{"result": 1e999999, "message": NaN}',
+            b"\xff\xfe{",
+            b"",
+        ]
+    ),
+    st.binary(max_size=200),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+        max_leaves=10,
+    ).map(lambda doc: json.dumps(doc).encode()),
+)
+
+
+@SLOW_SETTINGS
+@given(JSON_BODIES)
+@example(body=b"[" * 5_000)  # json.loads: RecursionError, not ValueError
+def test_a_json_login_api_answering_every_login_alike_never_has_an_accepted_one(
+    body: bytes,
+) -> None:
+    page = b"<html><script>axios.post('/api/login', {u, p})</script></html>"
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length:\s*([0-9]+)", head)
+        if length:
+            await reader.readexactly(int(length.group(1)))
+        post = head.startswith(b"POST")
+        answer = body if post else page
+        ctype = b"application/json" if post else b"text/html"
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: " + ctype + b"\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(answer)).encode() + b"\r\n\r\n" + answer
+        )
+        await writer.drain()
+
+    async def login() -> None:
+        async with serving("127.0.78.21", serve) as port:
+            result = await login_http.try_logins(
+                device("127.0.78.21"), Service("tcp", port, "http"), CREDENTIALS, timeout=1.0
+            )
+        assert_run_says_what_happened(result)
+        # The control login got the same answer: whatever it means, it is no oracle.
+        assert all(a.outcome is not Outcome.ACCEPTED for a in result.attempts)
 
     run(login())
