@@ -29,6 +29,7 @@ import hashlib
 import re
 import ssl
 import struct
+import warnings
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -192,7 +193,11 @@ def certificate_names(der: bytes) -> tuple[str, list[str]]:
 
     The subject's O= is the device's maker or owner stating itself; the issuer is kept as
     text (a maker's own CA names the maker) unless it is a public CA."""
-    cert = x509.load_der_x509_certificate(der)
+    with warnings.catch_warnings():
+        # A negative serial only warns (a DeprecationWarning, an error under -W error); the
+        # names are still read, as scanner/tls_cert.py reads the rest.
+        warnings.simplefilter("ignore")
+        cert = x509.load_der_x509_certificate(der)
     try:
         names = cert.subject, cert.issuer  # decoded on first use: a malformed one raises
     except TypeError as exc:  # a BIT STRING under the wrong attribute, not a ValueError
