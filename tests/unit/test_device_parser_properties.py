@@ -1012,3 +1012,15 @@ def test_hsts_passes_only_on_an_ascii_max_age_at_the_minimum(header: str) -> Non
         match = _ASCII_MAX_AGE.search(bound_text(header))
         assert match is not None
         assert int(match.group(1)) >= HstsParams().min_max_age
+
+
+def test_a_certificate_with_a_negative_serial_is_read_without_a_warning(
+    certificate_der: bytes,
+) -> None:
+    """cryptography warns (CryptographyDeprecationWarning) on a negative serial: under
+    `-W error`, as here, a warning escaping would be an exception at the scan."""
+    der = certificate_der.replace(b"\x02\x02\x30\x39", b"\x02\x02\x80\x39", 1)
+    assert der != certificate_der
+    assert parse_certificate(der).serial == "-7fc7"
+    text, _ = identity.certificate_names(der)
+    assert "cam.example" in text
