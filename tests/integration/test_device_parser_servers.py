@@ -66,7 +66,7 @@ CREDENTIALS = [Credential("admin", SECRET, "test"), Credential("root", "other-Pw
 
 
 def device(address: str) -> DeviceNetwork:
-    limits = Limits(per_device=2, connect_timeout=1.0, read_timeout=1.0)
+    limits = Limits(per_device=2, connect_timeout=0.5, read_timeout=1.0)
     return Network(Scope.of([BLOCK]), limits).device(address)
 
 
@@ -210,7 +210,7 @@ ANSWERS = (
 )
 
 
-@SLOW_SETTINGS
+@settings(SLOW_SETTINGS, max_examples=20)  # each waits out seven probes
 @given(bytes_like(*ANSWERS))
 @example(answer=b"\x20\x02\x02\x00")  # a reserved flag bit: not anonymous access
 def test_any_answer_to_a_probe_names_a_service_or_says_why_not(answer: bytes) -> None:
@@ -338,7 +338,7 @@ def test_any_ftp_replies_end_in_an_outcome_and_only_230_logs_in(replies: list[by
     async def login() -> None:
         async with serving("127.0.78.13", serve) as port:
             result = await ftp.try_logins(
-                device("127.0.78.13"), Service("tcp", port, "ftp"), CREDENTIALS, timeout=0.3
+                device("127.0.78.13"), Service("tcp", port, "ftp"), CREDENTIALS, timeout=0.2
             )
         assert_run_says_what_happened(result)
         if any(a.outcome is Outcome.ACCEPTED for a in result.attempts):
@@ -384,7 +384,7 @@ def test_any_telnet_stream_ends_in_an_outcome(chunks: list[bytes]) -> None:
     async def login() -> None:
         async with serving("127.0.78.14", serve) as port:
             result = await telnet.try_logins(
-                device("127.0.78.14"), Service("tcp", port, "telnet"), CREDENTIALS[:1], timeout=0.3
+                device("127.0.78.14"), Service("tcp", port, "telnet"), CREDENTIALS[:1], timeout=0.2
             )
         assert_run_says_what_happened(result)
 
@@ -413,7 +413,7 @@ def test_any_connack_ends_in_an_outcome_and_only_a_real_one_logs_in(answers: lis
     async def login() -> None:
         async with serving("127.0.78.15", serve) as port:
             result = await mqtt.try_logins(
-                device("127.0.78.15"), Service("tcp", port, "mqtt"), CREDENTIALS, timeout=0.3
+                device("127.0.78.15"), Service("tcp", port, "mqtt"), CREDENTIALS, timeout=0.2
             )
         assert_run_says_what_happened(result)
         if any(a.outcome is Outcome.ACCEPTED for a in result.attempts):
@@ -613,7 +613,7 @@ def test_any_rtsp_answers_end_in_an_outcome_and_only_200_logs_in(answers: list[b
     async def login() -> None:
         async with serving("127.0.78.20", serve) as port:
             result = await rtsp.try_logins(
-                device("127.0.78.20"), Service("tcp", port, "rtsp"), CREDENTIALS, timeout=0.3
+                device("127.0.78.20"), Service("tcp", port, "rtsp"), CREDENTIALS, timeout=0.2
             )
         assert_run_says_what_happened(result)
         if any(a.outcome is Outcome.ACCEPTED for a in result.attempts):
