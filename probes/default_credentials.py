@@ -689,6 +689,7 @@ class DefaultHttpLogin(_DefaultLogin):
             forms=forms,
             surfaces=surfaces,
             timeout=budget.timeout_seconds,
+            connections=budget.connections,
         )
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
+from probes import default_credentials
 from probes.default_credentials import HTTP, LoginBudget, _DefaultLogin
 from scanner.credential_lists import AttemptLedger, load_catalog
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
@@ -393,3 +394,32 @@ def test_the_deadline_follows_the_list_and_the_lock_waits():
     needed = Fake().time_needed(context, SVC)
     assert needed == 2 * (2 * 5 * 10 + 900)  # two login services take turns
     assert Fake().time_needed(ctx(), SVC) == 2 * 5 * 10  # budget pacing: no lock waits
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        c
+        for c in vars(default_credentials).values()
+        if isinstance(c, type)
+        and issubclass(c, default_credentials._DefaultLogin)
+        and hasattr(c, "family")
+    ],
+    ids=lambda c: c.__name__,
+)
+async def test_every_protocol_client_gets_the_profiles_connections(
+    probe: type, monkeypatch: pytest.MonkeyPatch
+):
+    """The HTTP client was called without `connections`: acceptance's 4 side by side ran
+    one at a time (a Digest login with lighttpd's 2 s failure delay: 163 s instead of 50)."""
+    seen: dict[str, object] = {}
+
+    async def client(*args: object, **kwargs: object) -> LoginRun:
+        seen.update(kwargs)
+        return LoginRun(method="test")
+
+    monkeypatch.setitem(default_credentials._CLIENTS, probe.family, client)
+    monkeypatch.setattr(default_credentials.http, "try_logins", client)
+    service = Service("tcp", 80, protocol=next(iter(probe.protocols)))
+    await probe().login(ctx(), service, [], LoginBudget(connections=3))
+    assert seen.get("connections") == 3
