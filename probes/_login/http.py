@@ -629,8 +629,14 @@ class _AuthSurface:
             fresh = _best_digest(answer.headers) if answer.status == 401 else None
             if fresh is not None:
                 self._challenges[id(client)] = fresh
-                if not retry and (fresh.stale or fresh.nonce != challenge.nonce):
-                    challenge = fresh  # the nonce changed: this try said nothing about us
+                # A stale nonce, or one we had used before that the server has since
+                # replaced: this try said nothing about the login. A nonce used for the
+                # first time (each 401 hands a new one, used by the next attempt) was
+                # valid when sent, so its 401 is an answer; retrying it would double every
+                # attempt, and every failure delay (lighttpd: 2 s each).
+                reused = challenge.nc > 1 and fresh.nonce != challenge.nonce
+                if not retry and (fresh.stale or reused):
+                    challenge = fresh
                     continue
             break
         self.method = f"http digest {challenge.algorithm}"

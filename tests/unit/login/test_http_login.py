@@ -301,6 +301,25 @@ async def test_digest_one_time_nonces_use_the_freshest(address: str) -> None:
     assert outcomes(run) == [Outcome.REJECTED, Outcome.REJECTED, Outcome.ACCEPTED]
 
 
+async def test_digest_rotating_nonces_cost_one_request_per_attempt(address: str) -> None:
+    """lighttpd hands a new nonce with every 401 and takes any nonce it issued: each attempt
+    uses the last 401's (unused) nonce, so its 401 is an answer, not a reason to try again
+    (retrying doubled every attempt, each behind lighttpd's 2 s failure delay)."""
+    handler = digest_handler("MD5", one_time=True)
+    authorised = 0
+
+    def counting(req: Req) -> Resp:
+        nonlocal authorised
+        authorised += req.headers.get("authorization", "").startswith("Digest ")
+        return handler(req)
+
+    wrong = [Credential("admin", f"wrong-{i}", "test") for i in range(5)]
+    async with serving(counting, address) as srv:
+        run = await login_http.try_logins(device(address), srv.service, [*wrong, RIGHT])
+    assert outcomes(run) == [Outcome.REJECTED] * 5 + [Outcome.ACCEPTED]
+    assert authorised == 1 + 6  # the control login and six candidates, once each
+
+
 # --- forms ----------------------------------------------------------------------------------
 
 
