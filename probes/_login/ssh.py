@@ -188,11 +188,31 @@ def _modern_then_legacy(every: list[bytes], default: list[bytes]) -> list[str]:
     return [a.decode() for a in (*default, *extra)]
 
 
+#: OpenSSH's host key preference, the order devices are tested with: dropbear 2022.83
+#: started with an ed25519 key only still offers rsa-sha2-256, and dies on an assertion
+#: (`key != NULL`) before the login when a client picks it, as asyncssh's own order did.
+_OPENSSH_HOSTKEY_FIRST = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+)
+
+
+def _openssh_order(algorithms: list[str]) -> list[str]:
+    first = [a for a in _OPENSSH_HOSTKEY_FIRST if a in algorithms]
+    return [*first, *(a for a in algorithms if a not in first)]
+
+
 _LEGACY_TOO = {
     "kex": _modern_then_legacy(get_kex_algs(), get_default_kex_algs()),
     "encryption": _modern_then_legacy(get_encryption_algs(), get_default_encryption_algs()),
     "mac": _modern_then_legacy(get_mac_algs(), get_default_mac_algs()),
-    "hostkey": _modern_then_legacy(get_public_key_algs(), get_default_public_key_algs()),
+    "hostkey": _openssh_order(
+        _modern_then_legacy(get_public_key_algs(), get_default_public_key_algs())
+    ),
 }
 
 #: asyncssh.connect() options of every password login shinsa makes: old algorithms too,

@@ -1,5 +1,5 @@
-"""shinsa's FTP and Telnet identification and login clients against every FTP and Telnet
-server of the corpus (issue 10, item 4): each is named by the fingerprint, each planted
+"""shinsa's FTP, Telnet and SSH identification and login clients against every FTP, Telnet
+and SSH server of the corpus (issue 10, item 4): each is named by the fingerprint, each planted
 login is found, and every wrong login, including the published default of an account
 whose password the operator changed, is a proven REJECTED (never an error, never a
 false ACCEPTED).
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from probes._login import ftp, telnet
+from probes._login import ftp, ssh, telnet
 from scanner.credentials import Credential, Outcome
 from scanner.facts import Facts
 from scanner.fingerprint import fingerprint
@@ -24,8 +24,10 @@ from tests.corpus.programs import (
     agetty_late_prompt,
     busybox_telnetd_banner,
     cowrie,
+    dropbear_noidle,
     inetutils_telnetd,
     pyftpdlib_vendor,
+    sshd_faillock,
     twisted_manhole,
     vsftpd_ftps,
 )
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.corpus
 
 SCOPE = Scope.of(["127.0.73.0/24"])
-CLIENTS = {"ftp": ftp, "telnet": telnet}
+CLIENTS = {"ftp": ftp, "telnet": telnet, "ssh": ssh}
 
 
 def _device(address: str) -> DeviceNetwork:
@@ -60,7 +62,9 @@ def _candidates(truth: ServiceTruth) -> tuple[list[Credential], list[Credential]
         guess = login.username if login.kind == "operator" else "1234-not-it"
         if guess != login.password:
             wrong.append(Credential(login.username, guess, "corpus wrong guess"))
-    wrong.append(Credential("support", "support", "generic list"))
+    if all((c.username, c.password) != ("support", "support") for c in wrong):
+        wrong.append(Credential("support", "support", "generic list"))
+    # once each, as a list tries it: sshd-faillock locks an account at its third failure
     return wrong, right
 
 
@@ -73,6 +77,11 @@ def _candidates(truth: ServiceTruth) -> tuple[list[Credential], list[Credential]
         (inetutils_telnetd, "telnet"),
         (busybox_telnetd_banner, "telnet"),
         (agetty_late_prompt, "telnet"),
+        # dropbear started with an ed25519 key only still offers rsa-sha2-256 and dies
+        # before the login when a client picks it: the client must prefer as OpenSSH does
+        (dropbear_noidle, "ssh"),
+        (cowrie, "ssh"),
+        (sshd_faillock, "ssh"),
     ],
     ids=[
         "pyftpdlib-vendor",
@@ -81,6 +90,9 @@ def _candidates(truth: ServiceTruth) -> tuple[list[Credential], list[Credential]
         "inetutils-telnetd",
         "busybox-telnetd-banner",
         "agetty-late-prompt",
+        "dropbear-noidle",
+        "cowrie-ssh",
+        "sshd-faillock",
     ],
 )
 async def test_shinsa_names_the_service_and_finds_exactly_the_planted_logins(
