@@ -408,7 +408,7 @@ def test_the_deadline_follows_the_list_and_the_lock_waits():
     ids=lambda c: c.__name__,
 )
 async def test_every_protocol_client_gets_the_profiles_connections(
-    probe: type, monkeypatch: pytest.MonkeyPatch
+    probe: type[_DefaultLogin], monkeypatch: pytest.MonkeyPatch
 ):
     """The HTTP client was called without `connections`: acceptance's 4 side by side ran
     one at a time (a Digest login with lighttpd's 2 s failure delay: 163 s instead of 50)."""
@@ -419,7 +419,7 @@ async def test_every_protocol_client_gets_the_profiles_connections(
         return LoginRun(method="test")
 
     monkeypatch.setitem(default_credentials._CLIENTS, probe.family, client)
-    monkeypatch.setattr(default_credentials.http, "try_logins", client)
+    monkeypatch.setattr("probes._login.http.try_logins", client)
     service = Service("tcp", 80, protocol=next(iter(probe.protocols)))
     await probe().login(ctx(), service, [], LoginBudget(connections=3))
     assert seen.get("connections") == 3

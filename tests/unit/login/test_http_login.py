@@ -308,7 +308,7 @@ async def test_digest_rotating_nonces_cost_one_request_per_attempt(address: str)
     handler = digest_handler("MD5", one_time=True)
     authorised = 0
 
-    def counting(req: Req) -> Resp:
+    def counting(req: Req) -> Resp | None:
         nonlocal authorised
         authorised += req.headers.get("authorization", "").startswith("Digest ")
         return handler(req)
