@@ -414,6 +414,24 @@ def _json_dict_verdict(doc: dict[str, object]) -> bool | None:
 # --- the oracle ---------------------------------------------------------------------------
 
 
+def _empty_field(
+    cred: Credential, seen: _Seen, outcome: Outcome, detail: str
+) -> tuple[Outcome, str]:
+    """An app that answers an empty user name or password with 400/422 (Node-RED's token
+    endpoint: "invalid_request") refuses the request before any login: a login with that
+    field empty cannot succeed on it, so the candidate is answered (REJECTED, saying why),
+    not an error that would stop the list. The control, with both fields set, already got
+    a recognised rejection, or no candidate would be tried."""
+    empty = "user name" if not cred.username else "password" if not cred.password else ""
+    if outcome is Outcome.ERROR and empty and seen.status in (400, 422):
+        return (
+            Outcome.REJECTED,
+            f"HTTP {seen.status}: the app refuses an empty {empty} as an invalid request, so "
+            "a login with none cannot succeed here",
+        )
+    return outcome, detail
+
+
 def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, str]:
     """One real attempt against the control's answer. REJECTED only when the answer is a
     recognised authentication failure shaped like the control's; any other answer that is
@@ -1125,6 +1143,7 @@ async def try_logins(
                 got, _, outcome, detail, latency = await _attempt(surface, client, cred)
                 if got is not None:
                     outcome, detail = _judge(got, control_seen, challenge=surface.challenge)
+                    outcome, detail = _empty_field(cred, got, outcome, detail)
                 scheduler.record(index, Attempt(cred, outcome, _scrub(detail, cred), latency))
 
         await run_workers(scheduler, worker, len(clients))
