@@ -47,4 +47,4 @@ class StoredLedger(AttemptLedger):
     def failures(self, username: str) -> int:
         if self.store is None:
             return AttemptLedger.failures(self, username)
-        return self.store.login_failures(self.address, username, self.window)
+        return self.store.login_failures(self.address, username, self.window, self.run_id)

@@ -79,6 +79,15 @@ CREATE TABLE IF NOT EXISTS evidence (
 );
 """
 
+# Slots that count: this run's (its resume included), and those of every run still going
+# or killed (status running: a concurrent scan, or one SIGKILL left). A run that ended has
+# given its device back; a later scan starts its own budget.
+_HELD_SLOTS = (
+    "SELECT COUNT(*) FROM login_ledger WHERE address=? AND username=? AND held=1 "
+    "AND written > ? AND (run_id = ? OR run_id IN (SELECT id FROM runs WHERE status = "
+    "'running') OR run_id NOT IN (SELECT id FROM runs))"
+)
+
 # Final verdicts, kept by a resumed scan: pass, fail, not_applicable (spelled out in the SQL
 # below). Everything else (error, inconclusive, skipped) is retried.
 
@@ -284,9 +293,7 @@ class Store:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")  # the count and the insert, one writer at a time
             (held,) = self._db.execute(
-                "SELECT COUNT(*) FROM login_ledger WHERE address=? AND username=? AND held=1 "
-                "AND written > ?",
-                (address, username, now - window),
+                _HELD_SLOTS, (address, username, now - window, run_id)
             ).fetchone()
             if held >= limit:
                 return False
@@ -304,11 +311,9 @@ class Store:
             (address, username, run_id),
         )
 
-    def login_failures(self, address: str, username: str, window: float) -> int:
+    def login_failures(self, address: str, username: str, window: float, run_id: str = "") -> int:
         (held,) = self._db.execute(
-            "SELECT COUNT(*) FROM login_ledger WHERE address=? AND username=? AND held=1 "
-            "AND written > ?",
-            (address, username, time.time() - window),
+            _HELD_SLOTS, (address, username, time.time() - window, run_id)
         ).fetchone()
         return int(held)
 
