@@ -9,15 +9,23 @@ import tempfile
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
 
 def write_text(path: Path, text: str) -> None:
     """`path` holds `text` in UTF-8 once this returns; on any error it is unchanged."""
+    write_pieces(path, (text,))
+
+
+def write_pieces(path: Path, pieces: Iterable[str]) -> None:
+    """`path` holds the pieces in UTF-8, written as they come (a report too big to hold),
+    once this returns; on any error (a full disk, a renderer's) it is unchanged."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+            for piece in pieces:
+                f.write(piece)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -5,10 +5,7 @@ most of shinsa's start-up time, and `shinsa --help` or `discover` need none of t
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,7 +34,7 @@ from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from reports.data import ReportData
     from scanner.model import JSONValue
@@ -184,24 +181,7 @@ def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> No
     for filename, text in rendered:
         atomic.write_text(run_dir / filename, text)
     for filename, lines in streamed:
-        _write_stream(run_dir / filename, lines(data))
-
-
-def _write_stream(path: Path, pieces: Iterable[str]) -> None:
-    """`path` holds the pieces in UTF-8 once this returns; on any error (a full disk, a
-    renderer's) it is unchanged, as with atomic.write_text."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for piece in pieces:
-                f.write(piece)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        atomic.write_pieces(run_dir / filename, lines(data))
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
