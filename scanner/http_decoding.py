@@ -123,6 +123,10 @@ class _Brotli:
 
     def decode(self, data: bytes, room: int) -> bytes:
         self._fed = self._fed or bool(data)
+        if data and self._decoder.is_finished():
+            # bytes after the stream's end: brotli refuses them when they come in the same
+            # call, so refuse them too when the network cut the body just at the end
+            raise brotli.error("data after the end of the brotli stream")
         self._pending += data
         out = bytearray()
         while len(out) < room and not self._decoder.is_finished():

@@ -197,7 +197,10 @@ def certificate_names(der: bytes) -> tuple[str, list[str]]:
         # A negative serial only warns (a DeprecationWarning, an error under -W error); the
         # names are still read, as scanner/tls_cert.py reads the rest.
         warnings.simplefilter("ignore")
-        cert = x509.load_der_x509_certificate(der)
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except x509.InvalidVersion as exc:  # not a ValueError, which callers handle
+            raise ValueError(f"not a readable X.509 certificate: {exc}") from exc
     try:
         names = cert.subject, cert.issuer  # decoded on first use: a malformed one raises
     except TypeError as exc:  # a BIT STRING under the wrong attribute, not a ValueError

@@ -18,7 +18,9 @@ Which secrets, and how hard they are looked for (`Redactor`):
   inside `user:password`); and a prefix of 4 or more characters at the end of a string
   (devices cut passwords to a field width, and `bound_text` cuts device text with "…"),
   or of 6 or more standing as a word anywhere (an MOTD goes on after the cut; 4 or 5
-  characters alone are too often a word of their own).
+  characters alone are too often a word of their own); never a cut that is a word of
+  `COMMON`: shinsa's own facts say "lock" and "wrong", and a test account's password
+  "Lock-…" must not blank them.
 - *weak* secrets (shorter than 4, all digits shorter than 8, a word from `COMMON`): only
   where text puts them as a value — the whole string, after `=` or `:`, or between
   quotes — plus their base64 forms when those are 6 characters or more. Masking `admin`
@@ -75,32 +77,41 @@ MAX_TRIE = 400
 MIN_BASE64 = 6
 
 #: Words too common in device text and in shinsa's own sentences to mask wherever they
-#: occur: default logins that are also user names, product and protocol words, verdicts.
+#: occur: default logins that are also user names, product and protocol words, verdicts,
+#: and the values of the lockout timeline and reaction facts.
 COMMON = frozenset(
     {
+        "accepted",
+        "account",
         "admin",
         "administrator",
         "anonymous",
+        "answered",
         "camera",
         "changeme",
         "cisco",
         "default",
+        "delay",
         "demo",
         "device",
         "enable",
         "error",
         "fail",
         "guest",
+        "lock",
         "login",
         "manager",
         "master",
         "monitor",
+        "none",
         "operator",
         "pass",
         "passwd",
         "password",
         "private",
         "public",
+        "rejected",
+        "right",
         "root",
         "secret",
         "security",
@@ -112,9 +123,11 @@ COMMON = frozenset(
         "system",
         "tech",
         "test",
+        "throttle",
         "ubnt",
         "user",
         "welcome",
+        "wrong",
     }
 )
 

@@ -93,7 +93,8 @@ def parse_certificate(der: bytes) -> CertInfo:
             # Names are decoded on first use, and a device's malformed one raises there
             # (ValueError, or TypeError for a BIT STRING under the wrong attribute).
             subject, issuer = cert.subject, cert.issuer
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+        # InvalidVersion: a version field other than v1 or v3 (not a ValueError)
         raise CertificateError(f"not a readable X.509 certificate: {exc}") from None
     dns: list[str] = []
     ips: list[str] = []

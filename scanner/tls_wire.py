@@ -306,10 +306,12 @@ class FlightParser:
     _seen: int = 0
 
     def feed(self, data: bytes) -> None:
-        if not self._seen and data:
-            self._check_start(data)
         self._seen += len(data)
         self._records += data
+        if self._seen - len(data) < 2 and data:
+            # the first two bytes, however the network cut them (nothing is consumed
+            # from the buffer before a whole 5-byte record header is in)
+            self._check_start(bytes(self._records[:512]))
         while len(self._records) >= 5:
             kind, major, length = self._records[0], self._records[1], self._records[3:5]
             size = int.from_bytes(length, "big")

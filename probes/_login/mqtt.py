@@ -130,6 +130,8 @@ def parse_connack(data: bytes, level: int) -> _Connack | None:
         length |= (byte & 0x7F) << shift
         if not byte & 0x80:
             break
+    if pos > 2 and data[pos - 1] == 0:
+        return None  # a length in more bytes than it needs (MQTT-1.5.5-1): not a broker's
     body = data[pos : pos + length]
     if len(body) < 2 or len(body) < length or body[0] & 0xFE:
         return None  # cut short, or reserved flag bits set: not a broker's CONNACK

@@ -20,6 +20,8 @@ from scanner.redact import MASK, DeviceRedactor, Redactor, is_weak, mask_url, ma
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from scanner.model import JSONValue
+
 SECRET = "Tr0ub4dor&3xyz"
 HTTP = Service("tcp", 80, "http")
 
@@ -221,3 +223,11 @@ def test_a_thousand_secrets_are_each_masked_and_the_longest_fit_wins() -> None:
     redactor = Redactor([*many, "Site-0001-pw-longer"])
     text = "a SITE-0999-PW b Site-0001-pw-longer c site-0500 d Site-0001-pwx"
     assert redactor.text(text) == f"a {MASK} b {MASK} c {MASK} d {MASK}x"
+
+
+def test_a_cut_that_is_one_of_shinsas_own_words_is_kept() -> None:
+    # a test account's password "Lock-…" cut to 4 is the lockout reaction "lock"
+    redactor = Redactor(["Lock-x7Qp2", "Wrong-Horse9"])
+    facts: JSONValue = {"reaction": "lock", "password": "wrong", "outcome": "rejected"}
+    assert redactor.json(facts) == facts
+    assert redactor.text("pw=Lock-x7Q") == f"pw={MASK}"
