@@ -42,7 +42,9 @@ class MalformedLocation(ValueError):
 def resolve(base: str, location: str) -> str:
     """The absolute URL `location` points to from `base`; `MalformedLocation` when it
     points nowhere a client could go."""
-    text = location.strip()
+    # HTTP's own whitespace only: str.strip() also takes NEL (0x85) and the like, which
+    # httpx keeps, so "0\t\x85" would pass here stripped and fail there whole
+    text = location.strip(" \t")
     if len(text) > MAX_LOCATION:
         raise MalformedLocation(f"{len(text)} characters long")
     if _CONTROL.search(text):
