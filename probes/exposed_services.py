@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from scanner.errors import ConfigError
-from scanner.facts import HTTP_PAGES, LOGIN_FORMS, MQTT_INFO, UDP_ANSWERS, on_service
+from scanner.facts import (
+    HTTP_PAGES,
+    LOGIN_FORMS,
+    LOGIN_SURFACES,
+    MQTT_INFO,
+    UDP_ANSWERS,
+    on_service,
+)
 from scanner.model import Evidence, JSONValue, Result, Service, Verdict
 from scanner.probe import Check, Params, ProbeContext, ServiceProbe
 from scanner.redact import mask_url
@@ -156,6 +163,10 @@ class ExposedServices(ServiceProbe):
 
     checks = (UNEXPECTED, CLEARTEXT_ADMIN)
     protocols = frozenset({"*"})
+    # A single-page app takes passwords from a script, with no <form> on any page: without
+    # its login surface, Node-RED's editor read "no login form" here while web.login.cleartext
+    # failed it for the same plain-HTTP login.
+    uses = frozenset({LOGIN_SURFACES})
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         return [self._unexpected(ctx, service), self._cleartext(ctx, service)]
@@ -297,6 +308,31 @@ class ExposedServices(ServiceProbe):
             return result(
                 Verdict.FAIL,
                 f"{where} serves a login form ({mask_url(form.page_url)}) over plain HTTP.",
+                ev,
+            )
+        scripted = [
+            r
+            for r in ctx.facts.get(LOGIN_SURFACES) or ()
+            if r.service.key == service.key and on_service(r.page_url, service)
+        ]
+        if scripted:
+            surface = scripted[0]
+            ev = Evidence(
+                "login_surface",
+                f"{surface.method} {mask_url(surface.url)} from {mask_url(surface.page_url)}"[:200],
+                {
+                    "page_url": mask_url(surface.page_url),
+                    "url": mask_url(surface.url),
+                    "method": surface.method,
+                    "content_type": surface.content_type,
+                    "source": surface.source,
+                },
+            )
+            return result(
+                Verdict.FAIL,
+                f"{where} serves a scripted login over plain HTTP: its page "
+                f"({mask_url(surface.page_url)}) sends passwords with {surface.method} "
+                f"{mask_url(surface.url)}.",
                 ev,
             )
         challenged = [p for p in pages if p.auth_scheme and on_service(p.url, service)]

@@ -9,11 +9,13 @@ from scanner.errors import ConfigError
 from scanner.facts import (
     HTTP_PAGES,
     LOGIN_FORMS,
+    LOGIN_SURFACES,
     MQTT_INFO,
     UDP_ANSWERS,
     Facts,
     HttpPage,
     LoginForm,
+    LoginSurface,
     MqttInfo,
     UdpAnswer,
 )
@@ -89,6 +91,31 @@ async def test_plain_http_fails_with_a_login_form_and_passes_without():
         ),
     )
     assert (await verdicts(svc, context(facts)))["services.cleartext-admin"] is Verdict.FAIL
+
+
+async def test_plain_http_with_a_scripted_login_and_no_form_fails():
+    # Node-RED's editor: no <form> on any page; its script posts an OAuth2 password grant
+    svc = Service("tcp", 1880, "http")
+    facts = Facts()
+    facts.put(HTTP_PAGES, (HttpPage(svc, f"http://{ADDR}:1880/", 200, title="Node-RED"),))
+    facts.put(
+        LOGIN_SURFACES,
+        (
+            LoginSurface(
+                svc,
+                f"http://{ADDR}:1880/",
+                f"http://{ADDR}:1880/auth/token",
+                "POST",
+                "application/x-www-form-urlencoded",
+                "username",
+                "password",
+            ),
+        ),
+    )
+    results = await ExposedServices().run(context(facts), svc)
+    cleartext = next(r for r in results if r.check_id == "services.cleartext-admin")
+    assert cleartext.verdict is Verdict.FAIL
+    assert "POST http://127.0.10.1:1880/auth/token" in cleartext.reason
 
 
 async def test_plain_http_basic_challenge_fails():
