@@ -65,8 +65,9 @@ if TYPE_CHECKING:
 #: The machine's own port: never scanned (see the network rule).
 FORBIDDEN_PORTS = frozenset({2024})
 HYDRA_TIMEOUT = 300.0
-#: One program's scan at most (the acceptance profile's 300 s waits, lockout included).
-SCAN_TIMEOUT = 1500.0
+#: One program's scan at most: the acceptance profile's 300 s waits, and lockouts waited out
+#: (Node-RED locks a user name for 10 minutes after 5 tries; its whole list took 1334 s).
+SCAN_TIMEOUT = 2400.0
 #: hydra's module per shinsa protocol, where hydra has one (no MQTT module; HTTP only for
 #: Basic/Digest, where hydra needs no form description written for it by hand)
 HYDRA_MODULES = {"ssh": "ssh", "ftp": "ftp", "telnet": "telnet", "rtsp": "rtsp", "snmp": "snmp"}
