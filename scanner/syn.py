@@ -116,9 +116,13 @@ class _Sender:
         them; the reservation only keeps other programs' connects off this port.
         """
         rng = random.SystemRandom()
-        for _ in range(32):
+        # A source port that is also a scanned port is avoided while the range has others;
+        # a scan of all 65,535 ports leaves none, and any port that binds does then (nothing
+        # listens on it here, so its own probe reads closed, as it is).
+        free = any(p not in avoid for p in range(_SPORT_RANGE[0], _SPORT_RANGE[1] + 1))
+        for _ in range(64):
             port = rng.randint(*_SPORT_RANGE)
-            if port in avoid:
+            if free and port in avoid:
                 continue
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:

@@ -53,6 +53,15 @@ def test_paced_syn_scan_finds_the_same(planted: dict[str, tuple[int, ...]]) -> N
     assert syn_scan(list(planted), SCAN_PORTS, rate=20_000) == planted
 
 
+def test_a_scan_of_every_port_still_finds_a_source_port_and_the_planted_ones(
+    planted: dict[str, tuple[int, ...]],
+) -> None:
+    # Every port of the source range is scanned: none is free of the port list (was
+    # "no free source port" on `--ports 1-2023,2025-65535 --syn`).
+    every = [p for p in range(1, 65536) if p != 2024]
+    assert syn_scan(["127.0.33.1"], every, timeout=1.0) == {"127.0.33.1": planted["127.0.33.1"]}
+
+
 def _syn_recv_on(prefix: str) -> int:
     """Half-open (SYN_RECV) entries whose local address starts with `prefix`."""
     count = 0
