@@ -25,7 +25,7 @@ from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.plan import Job, plan
 from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe, job_deadline
-from scanner.redact import DeviceRedactor
+from scanner.redact import DeviceRedactor, mask_urls
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -65,6 +65,10 @@ class ProbeContractError(Exception):
 
 class DeviceDeadline(Exception):
     """A device's work passed its whole deadline: recorded with the reason, the run goes on."""
+
+
+class DeviceFailed(Exception):
+    """A device's work ended in an exception; the message is the redacted reason kept."""
 
 
 #: What the engine itself may spend beside the bounded steps (scheduling, storing results).
@@ -145,8 +149,10 @@ async def _devices(
             except Exception as exc:
                 # Its finished results are kept, and --resume retries the rest; the run
                 # says the device failed, and the exit code follows.
-                reason = str(exc) if isinstance(exc, DeviceDeadline) else None
-                reason = reason or f"scan failed ({_describe(exc)})"
+                if isinstance(exc, (DeviceDeadline, DeviceFailed)):
+                    reason = str(exc)
+                else:  # not from the device's work (its own code redacts what it raises)
+                    reason = mask_urls(f"scan failed ({_describe(exc)})")
                 reporter.notice(f"{target.address}: {reason}")
                 store.target_failed(run_id, target.address, reason)
                 settled.add(target.address)
@@ -212,9 +218,31 @@ async def _discover(
 async def _device(
     run: _Run, target: Target, tcp_ports: Sequence[int], udp_replies: Sequence[udp.UdpReply]
 ) -> None:
+    """One device's work; a failure is raised as `DeviceFailed`, its reason redacted like
+    every result (an exception may quote a URL or a device answer with a password in it)."""
+    facts = Facts()
+    # Nothing kept shows a secret: the test account and site lists from the start, every
+    # login or community the device accepts once found; URLs show no values (redact.py).
+    redact = DeviceRedactor(run.request.profile.test_account, run.request.credentials, facts)
+    try:
+        await _device_work(run, target, tcp_ports, udp_replies, facts, redact)
+    except DeviceDeadline:
+        raise
+    except Exception as exc:
+        reason = redact.current().text(f"scan failed ({_describe(exc)})")
+        raise DeviceFailed(reason) from exc
+
+
+async def _device_work(
+    run: _Run,
+    target: Target,
+    tcp_ports: Sequence[int],
+    udp_replies: Sequence[udp.UdpReply],
+    facts: Facts,
+    redact: DeviceRedactor,
+) -> None:
     """Fingerprint one device, then run each probe once what it needs and uses is settled."""
     dev = run.net.device(target.address)
-    facts = Facts()
     # Every step is bounded on its own (reads, ports, pages, jobs); these two deadlines are
     # the device's whole budget from its work, so nothing a device does can hold the run.
     identify = identify_deadline(len(tcp_ports) + len(udp_replies), run.request.limits.per_device)
@@ -225,9 +253,6 @@ async def _device(
         raise DeviceDeadline(
             f"fingerprinting did not finish within its deadline of {identify:g} s"
         ) from None
-    # Nothing kept shows a secret: the test account and site lists from the start, every
-    # login or community the device accepts once found; URLs show no values (redact.py).
-    redact = DeviceRedactor(run.request.profile.test_account, run.request.credentials, facts)
     shown = tuple(redact.service(s) for s in services)
     run.store.put_services(run.run_id, target.address, shown)
     run.reporter.services_found(target.address, shown)

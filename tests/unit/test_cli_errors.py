@@ -127,6 +127,33 @@ def test_nmap_xml_with_a_bad_address_or_a_huge_label(tmp_path: Path, capsys):
     assert stored.endswith("…")
 
 
+def test_a_failed_devices_reason_shows_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    # An exception may quote a device's redirect or answer, with a site password in it.
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "format: shinsa-credentials/1\ncredentials:\n"
+        "  - {protocols: [http], pairs: [[ops, 'Fleet-Pw-9931']], source: our fleet}\n"
+    )
+
+    async def fingerprint(dev: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("http://127.0.75.51/home?user=ops&pw=x7 said FLEET-PW-9931")
+
+    monkeypatch.setattr(engine, "fingerprint", fingerprint)
+    args = [*SCAN, OTHER, "--credentials", str(site), "--out", str(tmp_path / "o")]
+    assert cli.main(args) == 3
+    err = capsys.readouterr().err
+    with Store(tmp_path / "o" / "shinsa.sqlite") as store:
+        (reason,) = store.failures(store.runs()[0].id).values()
+    for shown in (err, reason):
+        assert "x7" not in shown
+        assert "fleet-pw-9931" not in shown.lower()
+    assert (
+        reason == "scan failed (RuntimeError: http://127.0.75.51/home?user=••••&pw=•••• said ••••)"
+    )
+
+
 def test_a_device_that_fails_makes_the_run_incomplete_and_the_exit_code_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):
