@@ -155,6 +155,17 @@ def reason_of(exc: BaseException) -> str:
         return "the device reset the connection"
     if isinstance(exc, (ConnectionError, EOFError)):
         return "the device closed the connection"
+    reason, code = getattr(exc, "reason", None), getattr(exc, "code", None)
+    if isinstance(reason, str) and isinstance(code, int):
+        # asyncssh.Error (not imported here: the module stays light): the server's own
+        # reason, in a sentence, not "ChannelOpenError: ..."
+        did = (
+            "refused to open a session channel"
+            if type(exc).__name__ == "ChannelOpenError"
+            else f"ended the SSH exchange (code {code})"
+        )
+        said = f": {reason}" if reason else ""
+        return bound_text(f"the SSH server {did}{said}", DETAIL_LIMIT)
     text = str(exc) or type(exc).__name__
     return bound_text(f"{type(exc).__name__}: {text}", DETAIL_LIMIT)
 

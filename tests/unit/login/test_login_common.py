@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from probes._login.common import Scheduler, attempt, device_text, looks_locked
+from probes._login.common import Scheduler, attempt, device_text, looks_locked, reason_of
 from scanner.credentials import Attempt, Credential, Outcome
 
 
@@ -49,3 +49,15 @@ def test_steady_slow_refusals_are_not_a_progressive_delay() -> None:
     for index, latency in enumerate((3.0, 3.1, 3.0, 3.2, 3.1)):  # pam_faildelay: constant
         sched.record(index, Attempt(creds[index], Outcome.REJECTED, "no", latency))
     assert not sched.stopped.is_set()
+
+
+def test_an_ssh_error_reads_as_what_the_server_did() -> None:
+    import asyncssh
+
+    refused = asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "no shells")
+    assert reason_of(refused) == "the SSH server refused to open a session channel: no shells"
+    gone = asyncssh.DisconnectError(asyncssh.DISC_BY_APPLICATION, "x" * 500)
+    text = reason_of(gone)
+    assert text.startswith("the SSH server ended the SSH exchange (code 11): xxx")
+    assert "Error" not in text
+    assert len(text) <= 200
