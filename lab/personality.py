@@ -65,6 +65,9 @@ _WEB_EXPIRY_KEYS = frozenset({"idle_timeout", "absolute_timeout", "max_sessions"
 WEB_LOGOUTS = ("invalidates", "ignores", "none")
 WEB_ADMINS = ("protected", "open")
 WEB_SEARCHES = ("none", "escaped", "reflected")
+#: Hostile firmware (fault-gzip-firmware): every answer gzip-encoded, a 404 page echoing its path.
+WEB_ENCODINGS = ("identity", "gzip")
+WEB_NOT_FOUNDS = ("plain", "reflected")
 # Which options each protocol reads; anything else on a service is a typo.
 _OPTION_KEYS: Mapping[str, frozenset[str]] = {
     "telnet": frozenset({"banner", "idle_timeout"}),
@@ -76,6 +79,8 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
             "form_success",
             "redirect_to",
             "form_action",
+            "encoding",
+            "not_found",
             *_WEB_SESSION_KEYS,
             *_WEB_EXPIRY_KEYS,
         }
@@ -192,6 +197,8 @@ class ServiceSpec:
     logout: str = "invalidates"  # HTTP form login: /logout ends the session, "ignores" it, "none"
     admin: str = "protected"  # HTTP form login: /admin needs the session, or is "open" to all
     search: str = "none"  # HTTP: a /search?q= page that reflects q "escaped" or "reflected" raw
+    encoding: str = "identity"  # HTTP: "gzip" sends every answer with Content-Encoding: gzip
+    not_found: str = "plain"  # HTTP: "reflected" puts the missing path raw in the 404 page
     session_in_url: bool = False  # HTTP form login: the landing URL carries ?sid=<session>
     notice: str = ""  # HTTP login page / SSH auth banner: a system-use notification
     tls: TlsOptions = TlsOptions()  # HTTPS/MQTTS: versions, suites and certificate served
@@ -297,17 +304,28 @@ def load_file(path: Path | str) -> Personality:
     return parse(data, str(path))
 
 
-def builtin_names() -> tuple[str, ...]:
-    """Names of the personalities shipped in lab/personalities, sorted."""
+#: Hostile devices for regression tests only (tests/integration/test_lab_fault_devices.py):
+#: kept out of builtin_names(), so `shinsa demo`, `python -m lab up` and the oracle sweeps
+#: scan the same set as before (the demo's time is benchmarked against older revisions).
+HOSTILE = frozenset({"fault-gzip-firmware"})
+
+
+def _shipped_names() -> tuple[str, ...]:
     folder = resources.files("lab") / "personalities"
     return tuple(
         sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
     )
 
 
+def builtin_names() -> tuple[str, ...]:
+    """Names of the demo personalities shipped in lab/personalities, sorted (not HOSTILE)."""
+    return tuple(n for n in _shipped_names() if n not in HOSTILE)
+
+
 def load_builtin(name: str) -> Personality:
-    if name not in builtin_names():
-        raise ValueError(f"no built-in personality {name!r}; known: {', '.join(builtin_names())}")
+    """A shipped personality by name, HOSTILE ones included."""
+    if name not in _shipped_names():
+        raise ValueError(f"no built-in personality {name!r}; known: {', '.join(_shipped_names())}")
     resource = resources.files("lab") / "personalities" / f"{name}.yaml"
     source = f"lab/personalities/{name}.yaml"
     try:
@@ -418,6 +436,8 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         logout=_choice(entry, "logout", WEB_LOGOUTS, source, where),
         admin=_choice(entry, "admin", WEB_ADMINS, source, where),
         search=_choice(entry, "search", WEB_SEARCHES, source, where),
+        encoding=_choice(entry, "encoding", WEB_ENCODINGS, source, where),
+        not_found=_choice(entry, "not_found", WEB_NOT_FOUNDS, source, where),
         session_in_url=_boolean(entry, "session_in_url", source, where),
         notice=_string(entry, "notice", source, where, default=""),
         tls=_tls_options(entry.get("tls"), source, f"{where}.tls"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 from typing import TYPE_CHECKING
 
 import h11
@@ -127,7 +128,12 @@ async def _send(
     head_only: bool = False,
 ) -> None:
     body = response.body.encode("utf-8")
-    headers = [("Content-Type", response.content_type), ("Content-Length", str(len(body)))]
+    headers = [("Content-Type", response.content_type)]
+    if app.spec.encoding == "gzip":
+        # Firmware that gzips every answer, asked to or not: a real gzip body.
+        body = gzip.compress(body, mtime=0)
+        headers.append(("Content-Encoding", "gzip"))
+    headers.append(("Content-Length", str(len(body))))
     if app.spec.server:
         headers.insert(0, ("Server", app.spec.server))
     headers.extend(response.headers)

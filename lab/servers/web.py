@@ -18,6 +18,7 @@ import html
 import json
 import secrets
 import time
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
@@ -314,6 +315,11 @@ class WebApp:
     def _not_here(self, request: WebRequest) -> WebResponse:
         if request.path in _ROOT_PATHS:
             return WebResponse(405, self._page("Method Not Allowed", "<p>Method not allowed</p>"))
+        if self.spec.not_found == "reflected":
+            # The hostile firmware's bug on purpose: the path, percent-decoded as a server
+            # reads it, unescaped in the page.
+            page = self._page("Not Found", f"<p>{urllib.parse.unquote(request.path)} not found</p>")
+            return WebResponse(404, page)
         return WebResponse(404, self._page("Not Found", "<p>Not found</p>"))
 
     def _new_session(self) -> str:

@@ -1,0 +1,57 @@
+"""Hostile lab devices (lab/personality.py HOSTILE) scanned end to end: each one proves a
+scanner fix stays fixed, with the verdicts an honest scanner gives. Address block
+127.0.77.0/24 (this file's own, apart from the per-worker test blocks)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from lab.device import Lab
+from lab.personality import HOSTILE, builtin_names, load_builtin
+from scanner.model import Verdict
+from scanner.store import Store
+from tests.integration.conftest import scan_lab
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.lab
+
+ADDRESS = "127.0.77.10"
+
+
+def test_hostile_devices_stay_out_of_the_demo_set():
+    # The demo (and every sweep over builtin_names) scans what it scanned before.
+    assert HOSTILE.isdisjoint(builtin_names())
+    assert all(load_builtin(name).name == name for name in HOSTILE)
+
+
+async def test_gzip_firmware_is_read_through_its_encoding(tmp_path: Path):
+    # Given firmware that gzips every answer, with a plain-HTTP login form taking admin/admin
+    # and a 404 page that echoes its path raw
+    async with Lab([load_builtin("fault-gzip-firmware")], ADDRESS) as lab:
+        (device,) = lab.devices
+        (service,) = device.services
+        async with httpx.AsyncClient() as client:
+            # (asked for no encoding at all, it still answers gzip)
+            raw = await client.get(
+                f"http://{ADDRESS}:{service.port}/", headers={"Accept-Encoding": "identity"}
+            )
+        assert raw.headers["content-encoding"] == "gzip"
+        assert 'action="/login"' in raw.text  # httpx decoded the real gzip body
+        with Store(tmp_path / "s.sqlite") as store:
+            # When it is scanned
+            scanned = await scan_lab(lab, store)
+            verdicts = {r.check_id: r for r in scanned.results()}
+    # Then the scanner reads the pages through the encoding: the cleartext login, the factory
+    # login and the reflection are all found
+    assert verdicts["services.cleartext-admin"].verdict is Verdict.FAIL
+    creds = verdicts["creds.default.http"]
+    assert creds.verdict is Verdict.FAIL, creds.reason
+    assert "admin/••••" in creds.reason
+    xss = verdicts["web.xss.reflected"]
+    assert xss.verdict is Verdict.FAIL, xss.reason
+    assert "(path)" in xss.reason, xss.reason
