@@ -81,6 +81,7 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
             "form_action",
             "encoding",
             "not_found",
+            "location",
             *_WEB_SESSION_KEYS,
             *_WEB_EXPIRY_KEYS,
         }
@@ -199,6 +200,7 @@ class ServiceSpec:
     search: str = "none"  # HTTP: a /search?q= page that reflects q "escaped" or "reflected" raw
     encoding: str = "identity"  # HTTP: "gzip" sends every answer with Content-Encoding: gzip
     not_found: str = "plain"  # HTTP: "reflected" puts the missing path raw in the 404 page
+    location: str = ""  # HTTP: set, every answer is a 302 to exactly this Location
     session_in_url: bool = False  # HTTP form login: the landing URL carries ?sid=<session>
     notice: str = ""  # HTTP login page / SSH auth banner: a system-use notification
     tls: TlsOptions = TlsOptions()  # HTTPS/MQTTS: versions, suites and certificate served
@@ -307,7 +309,7 @@ def load_file(path: Path | str) -> Personality:
 #: Hostile devices for regression tests only (tests/integration/test_lab_fault_devices.py):
 #: kept out of builtin_names(), so `shinsa demo`, `python -m lab up` and the oracle sweeps
 #: scan the same set as before (the demo's time is benchmarked against older revisions).
-HOSTILE = frozenset({"fault-gzip-firmware"})
+HOSTILE = frozenset({"fault-gzip-firmware", "fault-malformed-location"})
 
 
 def _shipped_names() -> tuple[str, ...]:
@@ -438,6 +440,7 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         search=_choice(entry, "search", WEB_SEARCHES, source, where),
         encoding=_choice(entry, "encoding", WEB_ENCODINGS, source, where),
         not_found=_choice(entry, "not_found", WEB_NOT_FOUNDS, source, where),
+        location=_string(entry, "location", source, where, default=""),
         session_in_url=_boolean(entry, "session_in_url", source, where),
         notice=_string(entry, "notice", source, where, default=""),
         tls=_tls_options(entry.get("tls"), source, f"{where}.tls"),

@@ -82,6 +82,10 @@ class WebApp:
         return self.auth
 
     def respond(self, request: WebRequest) -> WebResponse:
+        if self.spec.location:
+            # Hostile firmware (fault-malformed-location): every answer a 302 to this exact,
+            # possibly malformed, Location.
+            return WebResponse(302, "", (("Location", self.spec.location),))
         if self.spec.redirect_to:
             # Plain HTTP that only sends everyone to HTTPS on the same device.
             host = request.headers.get("host", "").rsplit(":", 1)[0] or "localhost"

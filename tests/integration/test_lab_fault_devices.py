@@ -55,3 +55,28 @@ async def test_gzip_firmware_is_read_through_its_encoding(tmp_path: Path):
     xss = verdicts["web.xss.reflected"]
     assert xss.verdict is Verdict.FAIL, xss.reason
     assert "(path)" in xss.reason, xss.reason
+
+
+async def test_malformed_redirects_are_evidence_not_errors(tmp_path: Path):
+    # Given firmware whose every answer is a 302 to a Location no client can follow
+    async with Lab([load_builtin("fault-malformed-location")], ADDRESS) as lab:
+        with Store(tmp_path / "s.sqlite") as store:
+            # When it is scanned
+            scanned = await scan_lab(lab, store)
+            results = list(scanned.results())
+    # Then no check ends in error, and the malformed redirect is reported as what it is
+    errors = [(r.check_id, r.service, r.reason) for r in results if r.verdict is Verdict.ERROR]
+    assert errors == []
+    # ('http://' on 8081 is not yet recognised as malformed: see the issue 11 report; only
+    # the absence of errors is asserted for it)
+    for port, sent, why in (
+        (8080, "'http:host/'", "a scheme without '//' and a host"),
+        (8082, "'http://ho st/'", "a host name with characters no host name has"),
+    ):
+        cleartext = next(
+            r
+            for r in results
+            if r.check_id == "services.cleartext-admin" and r.service and r.service.port == port
+        )
+        assert cleartext.verdict is Verdict.INCONCLUSIVE, cleartext.reason
+        assert f"redirected to a malformed location {sent} ({why})" in cleartext.reason
