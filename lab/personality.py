@@ -309,7 +309,7 @@ def load_file(path: Path | str) -> Personality:
 #: Hostile devices for regression tests only (tests/integration/test_lab_fault_devices.py):
 #: kept out of builtin_names(), so `shinsa demo`, `python -m lab up` and the oracle sweeps
 #: scan the same set as before (the demo's time is benchmarked against older revisions).
-HOSTILE = frozenset({"fault-gzip-firmware", "fault-malformed-location"})
+HOSTILE = frozenset({"fault-gzip-firmware", "fault-malformed-location", "fault-ssh-ff-ident"})
 
 
 def _shipped_names() -> tuple[str, ...]:

@@ -23,9 +23,19 @@ IDENT_TIMEOUT = 10.0
 LINGER = 1.0
 
 
+def _ident(banner: str) -> bytes:
+    """The ident line's bytes. Characters U+0080-U+00FF are sent as the single bytes
+    0x80-0xff (latin-1), so a hostile personality can send a raw 0xff (fault-ssh-ff-ident);
+    anything beyond latin-1 goes as UTF-8, as before."""
+    try:
+        return f"{banner}\r\n".encode("latin-1")
+    except UnicodeEncodeError:
+        return f"{banner}\r\n".encode()
+
+
 async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) -> Listener:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        send(writer, f"{spec.banner}\r\n".encode())
+        send(writer, _ident(spec.banner))
         await read_line(reader, timeout=IDENT_TIMEOUT)
         with contextlib.suppress(TimeoutError):
             await read_some(reader, timeout=LINGER)

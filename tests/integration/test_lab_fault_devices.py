@@ -4,6 +4,7 @@ scanner fix stays fixed, with the verdicts an honest scanner gives. Address bloc
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import httpx
@@ -80,3 +81,29 @@ async def test_malformed_redirects_are_evidence_not_errors(tmp_path: Path):
         )
         assert cleartext.verdict is Verdict.INCONCLUSIVE, cleartext.reason
         assert f"redirected to a malformed location {sent} ({why})" in cleartext.reason
+
+
+async def test_an_ssh_ident_with_byte_ff_is_reported_not_an_error(tmp_path: Path):
+    # Given an SSH port whose identification line carries the raw byte 0xff
+    async with Lab([load_builtin("fault-ssh-ff-ident")], ADDRESS) as lab:
+        (device,) = lab.devices
+        (service,) = device.services
+        reader, writer = await asyncio.open_connection(ADDRESS, service.port)
+        line = await reader.readline()
+        writer.close()
+        assert b"\xff" in line  # the lab really sends that byte
+        with Store(tmp_path / "s.sqlite") as store:
+            # When it is scanned
+            scanned = await scan_lab(lab, store)
+            results = list(scanned.results())
+    # Then no verdict quotes a Python exception: each says what the device did, naming its
+    # ident. (The ssh.* checks end in error because this `login: none` port closes after its
+    # ident without a KEXINIT, as every such lab port does; that is not the 0xff byte.)
+    python = ("Error:", "Exception", "Traceback", "codec", "can't decode", "UnicodeDecode")
+    quoting = [(r.check_id, r.reason) for r in results if any(p in r.reason for p in python)]
+    assert quoting == []
+    for r in results:
+        if r.verdict is Verdict.ERROR:
+            assert "never sent its key exchange offer" in r.reason, r.reason
+    # what the device sent, 0xff shown as U+FFFD (a replacement, not the byte's value)
+    assert any("'SSH-2.0-Dropbear\ufffd_2019'" in r.reason for r in results)
