@@ -120,7 +120,9 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
 }
 #: BACnet object instances are 22 bits; ANSI/ASHRAE 135 reserves 4194303 as the wildcard.
 _MAX_BACNET_INSTANCE = 4_194_302
-_TOP_KEYS = frozenset({"name", "title", "vendor", "services", "accounts", "auth"})
+_TOP_KEYS = frozenset(
+    {"name", "title", "vendor", "services", "accounts", "auth", "accept_any_login"}
+)
 _AUTH_KEYS = frozenset({"lockout", "throttle", "delay"})
 _DELAY_KEYS = frozenset({"after", "seconds", "factor", "max"})
 _LOCKOUT_KEYS = frozenset({"after", "seconds", "scope"})
@@ -261,8 +263,12 @@ class Personality:
     services: tuple[ServiceSpec, ...]
     accounts: tuple[Account, ...] = ()
     auth: AuthPolicy = AuthPolicy()
+    #: Hostile firmware (fault-accept-anything): every login succeeds, whatever it is.
+    accept_any_login: bool = False
 
     def check_login(self, username: str, password: str) -> bool:
+        if self.accept_any_login:
+            return True
         return any(a.username == username and a.password == password for a in self.accounts)
 
 
@@ -293,7 +299,13 @@ def parse(data: object, source: str) -> Personality:
     accounts = tuple(_account(raw, source, f"accounts[{i}]") for i, raw in enumerate(raw_accounts))
     auth = _auth_policy(top.get("auth"), source)
     return Personality(
-        name=name, title=title, vendor=vendor, services=services, accounts=accounts, auth=auth
+        name=name,
+        title=title,
+        vendor=vendor,
+        services=services,
+        accounts=accounts,
+        auth=auth,
+        accept_any_login=_boolean(top, "accept_any_login", source, ""),
     )
 
 
@@ -309,7 +321,14 @@ def load_file(path: Path | str) -> Personality:
 #: Hostile devices for regression tests only (tests/integration/test_lab_fault_devices.py):
 #: kept out of builtin_names(), so `shinsa demo`, `python -m lab up` and the oracle sweeps
 #: scan the same set as before (the demo's time is benchmarked against older revisions).
-HOSTILE = frozenset({"fault-gzip-firmware", "fault-malformed-location", "fault-ssh-ff-ident"})
+HOSTILE = frozenset(
+    {
+        "fault-gzip-firmware",
+        "fault-malformed-location",
+        "fault-ssh-ff-ident",
+        "fault-accept-anything",
+    }
+)
 
 
 def _shipped_names() -> tuple[str, ...]:

@@ -107,3 +107,18 @@ async def test_an_ssh_ident_with_byte_ff_is_reported_not_an_error(tmp_path: Path
             assert "never sent its key exchange offer" in r.reason, r.reason
     # what the device sent, 0xff shown as U+FFFD (a replacement, not the byte's value)
     assert any("'SSH-2.0-Dropbear\ufffd_2019'" in r.reason for r in results)
+
+
+async def test_logins_a_device_accepts_from_anyone_are_not_factory_logins(tmp_path: Path):
+    # Given telnet and FTP that log in any user with any password
+    async with Lab([load_builtin("fault-accept-anything")], ADDRESS) as lab:
+        with Store(tmp_path / "s.sqlite") as store:
+            # When it is scanned
+            scanned = await scan_lab(lab, store)
+            verdicts = {r.check_id: r for r in scanned.results()}
+    # Then neither check claims a factory login was accepted: the control login shows that
+    # random logins are accepted too
+    for check in ("creds.default.telnet", "creds.default.ftp"):
+        result = verdicts[check]
+        assert result.verdict is Verdict.INCONCLUSIVE, result.reason
+        assert "answered a random bogus login the same way as a successful one" in result.reason
