@@ -101,7 +101,7 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
     ),
     "ftp": frozenset({"banner", "anonymous"}),
     "rtsp": frozenset({"server", "login"}),
-    "mqtt": frozenset({"anonymous", "refusal", "keepalive_enforced"}),
+    "mqtt": frozenset({"anonymous", "refusal", "keepalive_enforced", "connack"}),
     "mqtts": frozenset({"anonymous", "refusal", "tls", "keepalive_enforced"}),
     "ssh": frozenset(
         {"banner", "login", "max_auth_tries", "ssh_algorithms", "notice", "idle_timeout"}
@@ -203,6 +203,7 @@ class ServiceSpec:
     encoding: str = "identity"  # HTTP: "gzip" sends every answer with Content-Encoding: gzip
     not_found: str = "plain"  # HTTP: "reflected" puts the missing path raw in the 404 page
     location: str = ""  # HTTP: set, every answer is a 302 to exactly this Location
+    connack: str = "ok"  # MQTT: "malformed" answers every CONNECT with a broken CONNACK
     session_in_url: bool = False  # HTTP form login: the landing URL carries ?sid=<session>
     notice: str = ""  # HTTP login page / SSH auth banner: a system-use notification
     tls: TlsOptions = TlsOptions()  # HTTPS/MQTTS: versions, suites and certificate served
@@ -460,6 +461,7 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         encoding=_choice(entry, "encoding", WEB_ENCODINGS, source, where),
         not_found=_choice(entry, "not_found", WEB_NOT_FOUNDS, source, where),
         location=_string(entry, "location", source, where, default=""),
+        connack=_choice(entry, "connack", ("ok", "malformed"), source, where),
         session_in_url=_boolean(entry, "session_in_url", source, where),
         notice=_string(entry, "notice", source, where, default=""),
         tls=_tls_options(entry.get("tls"), source, f"{where}.tls"),

@@ -118,6 +118,10 @@ def keep_alive(body: bytes) -> int:
     return cur.u16()
 
 
+#: A CONNACK whose remaining length never ends within MQTT's four bytes.
+MALFORMED_CONNACK = bytes([CONNACK << 4, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0, 0])
+
+
 def connack(level: int, code: tuple[int, int]) -> bytes:
     if level == 5:
         return bytes([CONNACK << 4, 3, 0, code[1], 0])
@@ -163,6 +167,12 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
         except MalformedPacket:
             return
         code = decide(spec, device, username, password or "", peer_address(writer))
+        if spec.connack == "malformed":
+            # Hostile firmware (fault-malformed-connack): a return code of 0 behind a remaining
+            # length of five continuation bytes (MQTT allows four), then the close.
+            send(writer, MALFORMED_CONNACK)
+            await writer.drain()
+            return
         send(writer, connack(level, code))
         await writer.drain()
         if code == ACCEPTED:

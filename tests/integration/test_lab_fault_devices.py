@@ -122,3 +122,19 @@ async def test_logins_a_device_accepts_from_anyone_are_not_factory_logins(tmp_pa
         result = verdicts[check]
         assert result.verdict is Verdict.INCONCLUSIVE, result.reason
         assert "answered a random bogus login the same way as a successful one" in result.reason
+
+
+async def test_a_malformed_connack_is_never_an_accepted_login(tmp_path: Path):
+    # Given MQTT answering every CONNECT with a CONNACK whose remaining length is malformed
+    async with Lab([load_builtin("fault-malformed-connack")], ADDRESS) as lab:
+        with Store(tmp_path / "s.sqlite") as store:
+            # When it is scanned
+            scanned = await scan_lab(lab, store)
+            results = list(scanned.results())
+    # Then no login is counted as accepted: the answer is not read as MQTT at all, so the
+    # port is an unidentified service and no MQTT login check claims anything
+    assert [r for r in results if r.check_id == "creds.default.mqtt"] == []
+    cleartext = next(r for r in results if r.check_id == "services.cleartext-admin")
+    assert cleartext.verdict is Verdict.INCONCLUSIVE, cleartext.reason
+    assert "could not be identified" in cleartext.reason
+    assert not any(r.verdict is Verdict.ERROR for r in results)
