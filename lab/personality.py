@@ -328,6 +328,7 @@ HOSTILE = frozenset(
         "fault-malformed-location",
         "fault-ssh-ff-ident",
         "fault-accept-anything",
+        "fault-malformed-connack",
     }
 )
 
