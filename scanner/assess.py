@@ -21,13 +21,14 @@ a `satisfied` from a statement would read, in every format (OSCAL, JUnit), like 
 
 from __future__ import annotations
 
-import enum
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scanner.errors import ConfigError
+from scanner.model import FAIL_ON_NAMES as FAIL_ON_NAMES  # re-exported: defined by the model
 from scanner.model import Result, Verdict
+from scanner.model import Status as Status  # re-exported: defined by the model
 from scanner.profiles import Accepted, Coverage, Profile, Requirement
 
 if TYPE_CHECKING:
@@ -35,15 +36,6 @@ if TYPE_CHECKING:
     from datetime import date
 
     from scanner.manual import Statement
-
-
-class Status(enum.StrEnum):
-    SATISFIED = "satisfied"
-    NOT_SATISFIED = "not_satisfied"
-    PARTIALLY_ASSESSED = "partially_assessed"
-    NOT_ASSESSED = "not_assessed"
-    NOT_APPLICABLE = "not_applicable"
-    ERROR = "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,11 +289,6 @@ def assess(
         evidenced=evidenced,
         by_target={t: tuple(js) for t, js in by_target.items()},
     )
-
-
-#: what `--fail-on` accepts: requirement statuses and check verdicts (error and not_applicable
-#: are both, and match either)
-FAIL_ON_NAMES = tuple(dict.fromkeys([*(s.value for s in Status), *(v.value for v in Verdict)]))
 
 
 def parse_fail_on(text: str) -> frozenset[str]:

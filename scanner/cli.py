@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from reports import FORMATS
 from scanner import __version__, discover_cmd, options
-from scanner.assess import FAIL_ON_NAMES
 from scanner.errors import ShinsaError
+from scanner.model import FAIL_ON_NAMES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

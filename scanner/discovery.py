@@ -2,8 +2,11 @@
 
 asyncio's `open_connection` costs a task, a transport and several callbacks per probe
 (~3,000 probes/s here); this module instead drives plain non-blocking sockets with
-`select.epoll` in one worker thread, so a probe is five system calls and a few dict
-operations, and the event loop stays free for the rest of the scan (progress, UDP).
+`select.epoll` in one worker thread, and the event loop stays free for the rest of the
+scan (progress, UDP). Where the answer comes back inside connect() itself (loopback, a
+fast local segment), a second connect() reads it at once and a refused socket is reused:
+a closed port then costs two system calls, which is what lets one Python thread keep up
+with nmap. Slower answers go to epoll, with a deadline per socket.
 
 A port is *open* when the three-way handshake completes, *closed* on ECONNREFUSED, and
 *filtered* when nothing answers before the per-socket deadline. Only open ports are
@@ -12,10 +15,8 @@ reported, and each one only after a second connection confirms it.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import ipaddress
-import os
 import resource
 import select
 import selectors
@@ -37,7 +38,11 @@ _LOCAL_EXHAUSTED = frozenset({errno.EADDRNOTAVAIL, errno.EAGAIN})
 #: SO_ERROR values that prove the handshake completed before the peer dropped it: a reset
 #: in SYN-SENT is reported as ECONNREFUSED, so a reset here means the port was open.
 _CONNECTED = frozenset({0, errno.EISCONN, errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
-_IN_PROGRESS = frozenset({errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK})
+#: A non-blocking TCP connect() still under way. (EAGAIN is not one of them: from a TCP
+#: connect() it means no free local port, see _LOCAL_EXHAUSTED.)
+_IN_PROGRESS = frozenset({errno.EINPROGRESS, errno.EALREADY})
+#: What a socket kept after ECONNREFUSED may answer to its next connect().
+_REUSE_OUTCOMES = frozenset({errno.EINPROGRESS, errno.ECONNREFUSED})
 
 #: Descriptors kept free for the rest of the process (logs, store, UDP sockets).
 _FD_RESERVE = 64
@@ -45,11 +50,10 @@ _FD_RESERVE = 64
 _MAX_REQUEUE = 20
 #: Longest single wait in the poll loop, so cancellation is noticed promptly.
 _POLL_SLICE = 0.05
-#: Scanning threads: the second overlaps Python work with the kernel's connect() path.
-_WORKERS = 2
 #: A close that sends RST instead of FIN: no TIME_WAIT on our side, no half-open state
 #: left on a small device that accepted us.
 _LINGER_RESET = struct.pack("ii", 1, 0)
+_STREAM = socket.SOCK_STREAM | socket.SOCK_NONBLOCK
 
 
 @dataclass(slots=True)
@@ -173,6 +177,7 @@ def _run_pass(
     # Deadlines grow with start time, so the oldest probe is always at the left end.
     by_age: deque[_Probe] = deque()
     poller = _Poller()
+    spare: dict[int, socket.socket] = {}  # per family, a socket free to connect again
     finished = 0
     last_report = time.monotonic()
 
@@ -211,21 +216,43 @@ def _run_pass(
                 if host.in_flight >= per_host or not host.has_work():
                     continue  # re-queued by finish() when a slot frees
                 port = host.take()
-                try:
-                    sock = socket.socket(host.family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
-                except OSError as exc:
-                    if exc.errno not in _FD_EXHAUSTED:
-                        raise
-                    # Out of descriptors: shrink the window below what is open now and retry.
-                    limit = max(1, len(in_flight) * 3 // 4)
-                    if not requeue(host, port):
-                        finished += 1
+                sock = spare.pop(host.family, None)
+                reused = sock is not None
+                if sock is None:
+                    try:
+                        sock = socket.socket(host.family, _STREAM)
+                    except OSError as exc:
+                        if exc.errno not in _FD_EXHAUSTED:
+                            raise
+                        # Out of descriptors: shrink the window below what is open now, retry.
+                        limit = max(1, len(in_flight) * 3 // 4)
+                        if not requeue(host, port):
+                            finished += 1
+                        host.queued = True
+                        ready.appendleft(host)
+                        starved = True
+                        break
+                target = (host.sockaddr[0], port, *host.sockaddr[2:])
+                err = sock.connect_ex(target)
+                if reused and err not in _REUSE_OUTCOMES:
+                    # The kept socket would not connect again as a fresh one does: never
+                    # read that as the target's answer; retry the port on a new socket.
+                    sock.close()
+                    host.retry.append(port)
                     host.queued = True
                     ready.appendleft(host)
-                    starved = True
-                    break
-                err = sock.connect_ex((host.sockaddr[0], port, *host.sockaddr[2:]))
-                if err in _IN_PROGRESS:
+                    continue
+                if err == errno.EINPROGRESS:
+                    # A second connect() reports the outcome if the handshake already ended
+                    # (loopback, a local segment: the answer arrived inside the first call):
+                    # 0 when it completed, ECONNREFUSED on a reset, EALREADY while pending.
+                    err = sock.connect_ex(target)
+                if err == errno.ECONNREFUSED:
+                    # Closed. A socket whose connect failed is back in CLOSE state and
+                    # connects again: keeping it saves two system calls per closed port.
+                    spare[host.family] = sock
+                    finished += 1
+                elif err in _IN_PROGRESS:
                     fd = sock.fileno()
                     probe = _Probe(sock, host, port, time.monotonic() + timeout)
                     poller.register(fd)
@@ -282,6 +309,8 @@ def _run_pass(
         # Cancellation or an unexpected error: never leak a descriptor.
         for probe in in_flight.values():
             probe.sock.close()
+        for sock in spare.values():
+            sock.close()
         poller.close()
         if progress is not None and finished:
             progress(finished)
@@ -297,17 +326,7 @@ def _hosts(addresses: Iterable[str], ports_for: Callable[[str], Sequence[int]]) 
     return hosts
 
 
-def _shard(hosts: list[_Host], workers: int) -> list[list[_Host]]:
-    """Split the work between threads: whole hosts when there are enough, else port slices."""
-    if len(hosts) >= workers:
-        return [hosts[i::workers] for i in range(workers)]
-    return [
-        [_Host(h.address, h.family, h.sockaddr, h.ports[i::workers]) for h in hosts]
-        for i in range(workers)
-    ]
-
-
-def _run_parallel(
+def _scan_hosts(
     hosts: list[_Host],
     *,
     timeout: float,
@@ -316,47 +335,21 @@ def _run_parallel(
     stop: threading.Event,
     progress: Callable[[int], None] | None,
 ) -> dict[str, list[int]]:
-    """Run `_run_pass` on up to `_WORKERS` threads; found ports merged per address.
+    """One pass over `hosts` in this thread; found ports per address, sorted.
 
-    Python work and the kernel's connect() (which handles the whole loopback handshake
-    inside the system call, with the GIL released) overlap across two threads: +35 %
-    probes/s on two cores.
+    One thread, as nmap: a second scanning thread made loopback scans 2.6x slower once
+    most probes were answered inside connect() (the threads then only fight for the
+    GIL), and on a real network the time goes to waiting, which one epoll does well.
     """
-    workers = max(1, min(_WORKERS, os.cpu_count() or 1, len(hosts) * per_host))
-    shards = _shard(hosts, workers) if workers > 1 else [hosts]
-    shard_window = max(1, window // len(shards))
-    if len(shards) > 1 and len(hosts) < workers:
-        per_host = max(1, per_host // len(shards))  # one host spread over several threads
-    errors: list[BaseException] = []
-
-    def work(shard: list[_Host]) -> None:
-        try:
-            _run_pass(
-                shard,
-                timeout=timeout,
-                max_in_flight=shard_window,
-                per_host=per_host,
-                stop=stop,
-                progress=progress,
-            )
-        except BaseException as exc:  # re-raised in the caller's thread below
-            errors.append(exc)
-            stop.set()
-
-    threads = [threading.Thread(target=work, args=(shard,), daemon=True) for shard in shards[1:]]
-    for thread in threads:
-        thread.start()
-    work(shards[0])
-    for thread in threads:
-        # Each pass ends within `timeout` of its last start, plus a poll slice.
-        thread.join()
-    if errors:
-        raise errors[0]
-    found: dict[str, list[int]] = {}
-    for shard in shards:
-        for host in shard:
-            found.setdefault(host.address, []).extend(host.found)
-    return {address: sorted(ports) for address, ports in found.items()}
+    _run_pass(
+        hosts,
+        timeout=timeout,
+        max_in_flight=window,
+        per_host=per_host,
+        stop=stop,
+        progress=progress,
+    )
+    return {host.address: sorted(host.found) for host in hosts}
 
 
 def connect_scan_blocking(
@@ -382,14 +375,14 @@ def connect_scan_blocking(
     per_host = max(1, per_host)
 
     first = _hosts(unique_addresses, lambda _a: unique_ports)
-    found = _run_parallel(
+    found = _scan_hosts(
         first, timeout=timeout, window=window, per_host=per_host, stop=stop, progress=on_progress
     )
     if confirm and not stop.is_set():
         # A second handshake weeds out one-off accepts (a SYN proxy, a port that was
         # closing): reported open ports answered twice.
         second = _hosts((a for a in unique_addresses if found.get(a)), lambda a: found[a])
-        found = _run_parallel(
+        found = _scan_hosts(
             second, timeout=timeout, window=window, per_host=per_host, stop=stop, progress=None
         )
     return {address: tuple(found.get(address, ())) for address in unique_addresses}
@@ -411,6 +404,8 @@ async def connect_scan(
     finished since the last call. Cancelling the awaiting task stops the worker thread
     within ~50 ms and closes its sockets.
     """
+    import asyncio  # here: `shinsa discover` scans TCP without an event loop
+
     loop = asyncio.get_running_loop()
     stop = threading.Event()
     report: Callable[[int], None] | None = None

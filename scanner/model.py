@@ -45,6 +45,23 @@ class Verdict(enum.StrEnum):
     SKIPPED = "skipped"  # not run by choice: intrusive and not allowed
 
 
+class Status(enum.StrEnum):
+    """A requirement's status on a device (scanner.assess decides it from verdicts)."""
+
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+    PARTIALLY_ASSESSED = "partially_assessed"
+    NOT_ASSESSED = "not_assessed"
+    NOT_APPLICABLE = "not_applicable"
+    ERROR = "error"
+
+
+#: what `--fail-on` accepts: requirement statuses and check verdicts (error and not_applicable
+#: are both, and match either). Here, not in scanner.assess, so that building the command
+#: line does not import the profile loader.
+FAIL_ON_NAMES = tuple(dict.fromkeys([*(s.value for s in Status), *(v.value for v in Verdict)]))
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """One device address admitted by scope, with the name the operator used for it."""

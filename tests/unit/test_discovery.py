@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import socket
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from scanner import discover_cmd
-from scanner.discovery import connect_scan
+from scanner.discovery import connect_scan, connect_scan_blocking
 from scanner.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -86,6 +87,48 @@ async def test_descriptor_count_does_not_grow(listeners: dict[str, tuple[int, ..
     for _ in range(3):
         await connect_scan(list(listeners), SCAN_PORTS, timeout=1.0, max_in_flight=64)
     assert _open_fds() == before
+
+
+def test_a_refused_socket_is_reused_for_the_next_closed_port(
+    listeners: dict[str, tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loopback answers inside connect(): closed ports must not cost a socket each.
+    made: list[socket.socket] = []
+    real = socket.socket
+
+    def counting(*args: object, **kwargs: object) -> socket.socket:
+        sock = real(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(sock)
+        return sock
+
+    monkeypatch.setattr(socket, "socket", counting)
+    found = connect_scan_blocking(list(listeners), SCAN_PORTS, timeout=1.0)
+    assert found == listeners
+    opened = sum(len(ports) for ports in listeners.values())
+    # One socket per open port (it is spent) and per confirmation, plus the spare ones.
+    assert len(made) <= 2 * opened + 4, len(made)
+
+
+class _StubbornSocket(socket.socket):
+    """A socket that, once refused, claims to be connected: a kernel we do not expect."""
+
+    refused = False
+
+    def connect_ex(self, address: object) -> int:
+        if self.refused:
+            return errno.EISCONN
+        err = super().connect_ex(address)  # type: ignore[arg-type]
+        if err == errno.ECONNREFUSED:
+            self.refused = True
+        return err
+
+
+def test_a_reused_socket_that_misbehaves_never_makes_a_port_open(
+    listeners: dict[str, tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(socket, "socket", _StubbornSocket)
+    found = connect_scan_blocking(list(listeners), SCAN_PORTS, timeout=1.0)
+    assert found == listeners
 
 
 async def test_small_windows_and_per_host_limits_find_the_same(
