@@ -33,6 +33,8 @@ SHOWN = 120
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOST = re.compile(r"[A-Za-z0-9._~%!$&'()*+,;=:\[\]\u0080-\uffff-]*")
 _SCHEME_ONLY = re.compile(r"https?:(?!//)", re.IGNORECASE)
+#: A Location that names its own authority: `http://…`, `https://…` or scheme-relative `//…`.
+_AUTHORITY = re.compile(r"(?:https?:)?//", re.IGNORECASE)
 
 
 class MalformedLocation(ValueError):
@@ -52,12 +54,17 @@ def resolve(base: str, location: str) -> str:
     if _SCHEME_ONLY.match(text):
         raise MalformedLocation("a scheme without '//' and a host")
     try:
+        # urljoin reads 'http://' (or '//', 'http://:80/') as "the base's host": a Location
+        # naming an authority must name a host itself, or it points nowhere.
+        names_no_host = bool(_AUTHORITY.match(text)) and not urlsplit(text).hostname
         target = urljoin(base, text)
         parts = urlsplit(target)
         _ = parts.port  # raises for a port that is not a number or past 65535
         host = parts.hostname or ""
     except ValueError as exc:
         raise MalformedLocation(_why(exc)) from None
+    if names_no_host:
+        raise MalformedLocation("an HTTP URL without a host")
     if parts.scheme.lower() in ("http", "https"):
         if not host:
             raise MalformedLocation("an HTTP URL without a host")

@@ -151,6 +151,8 @@ def redirecting_start(location: bytes) -> Handler:
         (b"http://127.0.77.54:99999/", "127.0.77.54", "a port that is not a number"),
         (b"https:", "127.0.77.55", "a scheme without '//' and a host"),
         (b"//[", "127.0.77.56", "a '[' host that is not a closed IPv6 address"),
+        # urljoin read this as the device's own address: followed, cleartext-admin passed
+        (b"http://", "127.0.77.33", "an HTTP URL without a host"),
     ],
 )
 async def test_a_start_page_redirecting_to_a_malformed_location_is_said_so(
@@ -245,6 +247,18 @@ def test_resolve_names_what_is_wrong(location: str) -> None:
         resolve("http://10.0.0.1/", location)
     for word in PYTHON_WORDS:
         assert word not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["http://", "HTTPS://", "//", "http:///x", "http://:80/", "http://user@/", "http://?q=1"],
+)
+def test_a_location_naming_no_host_is_malformed_never_the_base_host(location: str) -> None:
+    # urljoin (and httpx) fill an empty authority in from the base: the redirect would be
+    # followed to the device itself, and its 302 read as a page
+    with pytest.raises(MalformedLocation) as caught:
+        resolve("http://10.0.0.1/", location)
+    assert str(caught.value) == "an HTTP URL without a host"
 
 
 @pytest.mark.parametrize(
