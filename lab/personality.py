@@ -82,6 +82,7 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
             "encoding",
             "not_found",
             "location",
+            "trickle",
             *_WEB_SESSION_KEYS,
             *_WEB_EXPIRY_KEYS,
         }
@@ -203,6 +204,7 @@ class ServiceSpec:
     encoding: str = "identity"  # HTTP: "gzip" sends every answer with Content-Encoding: gzip
     not_found: str = "plain"  # HTTP: "reflected" puts the missing path raw in the 404 page
     location: str = ""  # HTTP: set, every answer is a 302 to exactly this Location
+    trickle: float = 0.0  # HTTP: set, every answer's head is one byte per this many s, endless
     connack: str = "ok"  # MQTT: "malformed" answers every CONNECT with a broken CONNACK
     session_in_url: bool = False  # HTTP form login: the landing URL carries ?sid=<session>
     notice: str = ""  # HTTP login page / SSH auth banner: a system-use notification
@@ -329,6 +331,7 @@ HOSTILE = frozenset(
         "fault-ssh-ff-ident",
         "fault-accept-anything",
         "fault-malformed-connack",
+        "fault-trickler",
     }
 )
 
@@ -462,6 +465,7 @@ def _service(raw: object, title: str, source: str, where: str) -> ServiceSpec:
         encoding=_choice(entry, "encoding", WEB_ENCODINGS, source, where),
         not_found=_choice(entry, "not_found", WEB_NOT_FOUNDS, source, where),
         location=_string(entry, "location", source, where, default=""),
+        trickle=_seconds(entry, "trickle", source, where),
         connack=_choice(entry, "connack", ("ok", "malformed"), source, where),
         session_in_url=_boolean(entry, "session_in_url", source, where),
         notice=_string(entry, "notice", source, where, default=""),

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import itertools
 from typing import TYPE_CHECKING
 
 import h11
 
 from lab.servers.context import peer_address
-from lab.servers.limits import MAX_LINE
+from lab.servers.limits import HOLD_LIMIT, MAX_LINE
 from lab.servers.streams import Listener, read_some, send, serve_tcp
 from lab.servers.web import WebApp, WebRequest, WebResponse
 
@@ -80,6 +81,9 @@ async def _serve_connection(
                 body=body,
                 source=source,
             )
+            if app.spec.trickle:
+                await _trickle(writer, app.spec.server, app.spec.trickle)
+                return
             response = app.respond(request)
             pause = app.state.take_delay(source)
             if pause:
@@ -94,6 +98,22 @@ async def _serve_connection(
         if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
             return
         conn.start_next_cycle()
+
+
+async def _trickle(writer: asyncio.StreamWriter, server: str, interval: float) -> None:
+    """Hostile firmware (fault-trickler): an answer head that never ends, one byte every
+    `interval` s (the status line, the Server header, then a header whose value goes on),
+    so every single read a client makes succeeds. Ends when the client hangs up (the next
+    write raises), the lab stops or HOLD_LIMIT passes."""
+    head = b"HTTP/1.1 200 OK\r\n"
+    if server:
+        head += b"Server: " + server.encode("latin-1", "replace") + b"\r\n"
+    head += b"X-Trickle: "
+    async with asyncio.timeout(HOLD_LIMIT):
+        for byte in itertools.chain(head, itertools.repeat(ord("a"))):
+            send(writer, bytes((byte,)))
+            await writer.drain()
+            await asyncio.sleep(interval)
 
 
 async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> object:

@@ -5,13 +5,17 @@ scanner fix stays fixed, with the verdicts an honest scanner gives. Address bloc
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+import json
+import sys
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from lab.device import Lab
-from lab.personality import HOSTILE, builtin_names, load_builtin
+from lab.personality import HOSTILE, Personality, builtin_names, load_builtin
 from scanner.model import Verdict
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
@@ -23,6 +27,7 @@ pytestmark = pytest.mark.lab
 
 ADDRESS = "127.0.77.10"
 #: the devices added later (trickler, malformed Location, 0xff text) have their own
+TRICKLER_ADDRESS = "127.0.77.30"
 LOCATION_ADDRESS = "127.0.77.31"
 
 
@@ -143,3 +148,99 @@ async def test_a_malformed_connack_is_never_an_accepted_login(tmp_path: Path):
     assert cleartext.verdict is Verdict.INCONCLUSIVE, cleartext.reason
     assert "could not be identified" in cleartext.reason
     assert not any(r.verdict is Verdict.ERROR for r in results)
+
+
+def _trickling_every(seconds: float) -> Personality:
+    """fault-trickler with a shorter pause between bytes than its 2 s, so that a short test
+    still sees many of them arrive."""
+    trickler = load_builtin("fault-trickler")
+    return replace(trickler, services=tuple(replace(s, trickle=seconds) for s in trickler.services))
+
+
+def _json_report(out: Path) -> dict[str, Any]:
+    """The report.json of the one run written under `out`."""
+    (run_dir,) = (p for p in out.iterdir() if p.is_dir())
+    report: dict[str, Any] = json.loads((run_dir / "report.json").read_text())
+    return report
+
+
+async def test_a_trickling_device_is_cut_off_by_the_run_deadline_never_read_as_an_answer(
+    tmp_path: Path,
+):
+    # Given firmware whose answer head arrives one byte every 0.5 s and never ends
+    async with Lab([_trickling_every(0.5)], TRICKLER_ADDRESS) as lab:
+        (device,) = lab.devices
+        (service,) = device.services
+        reader, writer = await asyncio.open_connection(TRICKLER_ADDRESS, service.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: device\r\n\r\n")
+        got = b""
+        async with asyncio.timeout(2.2):
+            while len(got) < 4:  # each read gets a byte: no read timeout ever fires
+                got += await reader.read(100)
+        writer.close()
+        assert got == b"HTTP"  # one byte each 0.5 s, not the whole head at once
+        # When the command users run scans it with a --max-scan-time of 6 s
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "scanner",
+            "scan",
+            TRICKLER_ADDRESS,
+            "--ports",
+            str(service.port),
+            "--timeout",
+            "1",
+            "--max-scan-time",
+            "6",
+            "--format",
+            "json",
+            "-q",
+            "--no-browser",
+            "--out",
+            str(tmp_path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 120)
+        elapsed = time.monotonic() - started
+    # Then the run ends at its deadline (start-up aside), the device is recorded as not
+    # scanned to the end with the deadline as the reason, the exit code says a device could
+    # not be scanned, and nothing the device trickled is read as a pass
+    assert elapsed < 30, elapsed
+    assert proc.returncode == 3, err.decode()
+    assert "--max-scan-time 6 s reached: the run ends" in err.decode()
+    report = _json_report(tmp_path)
+    assert report["run"]["status"] == "incomplete"
+    with Store(tmp_path / "shinsa.sqlite") as store:
+        assert store.run(report["run"]["id"]).status == "incomplete"  # not left running
+    (scanned,) = report["devices"]
+    assert not scanned["finished"]
+    assert scanned["unfinished_reason"] == "the run's --max-scan-time of 6 s passed first"
+    assert [r["check_id"] for r in scanned["results"] if r["verdict"] == "pass"] == []
+
+
+async def test_a_trickled_head_is_never_an_answer_when_the_device_deadlines_end_it(
+    tmp_path: Path,
+):
+    # Given the same firmware, and a scan with no --max-scan-time at all
+    async with Lab([_trickling_every(0.5)], TRICKLER_ADDRESS) as lab:
+        with Store(tmp_path / "s.sqlite") as store:
+            # When it is scanned, each read at 2 s (so each answer's head has 10 s)
+            started = time.monotonic()
+            scanned = await scan_lab(lab, store)
+            elapsed = time.monotonic() - started
+            results = scanned.results()
+            failures = store.failures(scanned.run_id)
+    # Then the scan ends by itself: every step's own deadline cut the trickle off, and every
+    # check that needed the device's answer says it got none in time; the only pass is the
+    # profile allowing the open port, which needs no answer
+    assert elapsed < 300, elapsed
+    assert failures == {}
+    passed = [r.check_id for r in results if r.verdict is Verdict.PASS]
+    assert passed == ["services.unexpected"]
+    cleartext = next(r for r in results if r.check_id == "services.cleartext-admin")
+    assert cleartext.verdict is Verdict.INCONCLUSIVE, cleartext.reason
+    assert "no answer in time" in cleartext.reason
+    creds = next(r for r in results if r.check_id == "creds.default.http")
+    assert creds.verdict is Verdict.INCONCLUSIVE, creds.reason

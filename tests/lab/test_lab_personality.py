@@ -70,6 +70,8 @@ def test_udp_transport_is_inferred_and_options_parsed() -> None:
         (minimal(communities=["public"]), "services[0].communities"),
         (minimal(fault="explode"), "services[0].fault"),
         (minimal(transport="udp"), "services[0].transport"),
+        (minimal(trickle="slow"), "services[0].trickle"),
+        (minimal(trickle=-1), "services[0].trickle"),
         ({"name": "t", "services": [{"port": 1, "protocol": "gopher"}]}, "services[0].protocol"),
         ({**minimal(), "accounts": [{"username": "a", "password": 1234}]}, "accounts[0].password"),
         ({**minimal(), "colour": "red"}, "colour"),
