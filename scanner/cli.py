@@ -19,10 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import sqlite3
 import sys
-import tempfile
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from reports import FORMATS
@@ -209,8 +206,21 @@ def _oserror(exc: BaseException) -> str:
     return str(exc)
 
 
+def _environment_failure(exc: BaseException) -> bool:
+    """An OSError, or SQLite unable to open or write the store."""
+    # sqlite3 is looked up, not imported: a command that never loaded it cannot have
+    # raised its errors, and `shinsa discover` starts without it.
+    sqlite3 = sys.modules.get("sqlite3")
+    return isinstance(exc, OSError) or (
+        sqlite3 is not None and isinstance(exc, sqlite3.OperationalError)
+    )
+
+
 def _crash_report(exc: BaseException) -> str:
     """One line for the terminal; the traceback goes to a file for the bug report."""
+    import tempfile  # only a crash needs these: keep start-up short
+    import traceback
+
     line = f"{type(exc).__name__}: {exc}"[:300]
     try:
         with tempfile.NamedTemporaryFile(
@@ -244,12 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
-    except (OSError, sqlite3.OperationalError) as exc:
-        # The machine, not the user's input: a read-only or full disk, a file where the
-        # output directory should be.
-        print(f"shinsa: error: {_oserror(exc)}", file=sys.stderr)
-        return ENVIRONMENT_FAILURE
     except Exception as exc:
+        if _environment_failure(exc):
+            # The machine, not the user's input: a read-only or full disk, a file where the
+            # output directory should be.
+            print(f"shinsa: error: {_oserror(exc)}", file=sys.stderr)
+            return ENVIRONMENT_FAILURE
         print(f"shinsa: internal error: {_crash_report(exc)}", file=sys.stderr)
         return INTERNAL_ERROR
     finally:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from scanner.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
 _TCP_SYN = 0x02
 _TCP_RST = 0x04
@@ -392,15 +392,16 @@ def _round(
     sender: _Sender,
     table: _Table,
     reader: _Reader,
-    work: Callable[[], Iterator[tuple[_Target, int]]],
+    work: Callable[[], Iterable[tuple[int, Sequence[_Target]]]],
     *,
     timeout: float,
     rate: int | None,
 ) -> None:
     """Send one SYN per unanswered (target, port) from `work()`, then one retransmission.
 
-    `work` is a factory so a large scan (65,535 ports x many hosts) never holds its probe
-    list in memory; each pass re-reads it and skips what was answered.
+    `work()` yields (port, targets) groups: port-major order spreads consecutive SYNs over
+    hosts, as nmap does, and the per-port arithmetic is done once per group. It is a
+    factory so that each pass re-reads it and skips what was answered.
     """
     state = table.state
     column = table.column
@@ -411,34 +412,37 @@ def _round(
         base = table.answers()
         sent = 0
         started = time.monotonic()
-        for target, port in work():
-            if state[target.offset + column[port]]:
-                continue
-            # The hot loop: _cookie and _fold inlined (a call each is ~10 % of a probe).
-            mixed = target.mix ^ (port * _PORT_MIX)
-            seq = (mixed ^ (mixed >> 15)) & 0xFFFFFFFF
-            total = target.base_sum + port + (seq >> 16) + (seq & 0xFFFF)
-            total = (total & 0xFFFF) + (total >> 16)
-            total = (total & 0xFFFF) + (total >> 16)
-            data = (
-                target.head
-                + pack_port_seq(port, seq)
-                + _MIDDLE
-                + pack_checksum(~total & 0xFFFF)
-                + _TAIL
-            )
-            try:
-                sendto(data, target.dest)
-            except OSError as exc:
-                sender.send_again(data, target, exc)
-            sent += 1
-            if sent % _DRAIN_EVERY == 0:
-                reader.drain(4 * _DRAIN_EVERY)
-                if rate:
-                    # Pace to `rate` packets/s; each pause is at most one batch long.
-                    ahead = sent / rate - (time.monotonic() - started)
-                    if ahead > 0:
-                        select.select([], [], [], ahead)
+        for port, group in work():
+            col = column[port]
+            port_mix = port * _PORT_MIX
+            for target in group:
+                if state[target.offset + col]:
+                    continue
+                # The hot loop: _cookie and _fold inlined (a call each is ~10 % of a probe).
+                mixed = target.mix ^ port_mix
+                seq = (mixed ^ (mixed >> 15)) & 0xFFFFFFFF
+                total = target.base_sum + port + (seq >> 16) + (seq & 0xFFFF)
+                total = (total & 0xFFFF) + (total >> 16)
+                total = (total & 0xFFFF) + (total >> 16)
+                data = (
+                    target.head
+                    + pack_port_seq(port, seq)
+                    + _MIDDLE
+                    + pack_checksum(~total & 0xFFFF)
+                    + _TAIL
+                )
+                try:
+                    sendto(data, target.dest)
+                except OSError as exc:
+                    sender.send_again(data, target, exc)
+                sent += 1
+                if sent % _DRAIN_EVERY == 0:
+                    reader.drain(4 * _DRAIN_EVERY)
+                    if rate:
+                        # Pace to `rate` packets/s; each pause is at most one batch long.
+                        ahead = sent / rate - (time.monotonic() - started)
+                        if ahead > 0:
+                            select.select([], [], [], ahead)
         if not sent:
             return
         # Wait for the rest: until every probe of this pass is answered or `timeout` has
@@ -482,16 +486,17 @@ def syn_scan(
         by_address = {t.packed: t for t in targets}
         reader = _Reader(sender, by_address, table)
 
-        def everything() -> Iterator[tuple[_Target, int]]:
-            # Port-major order spreads consecutive SYNs over hosts, as nmap does.
-            return ((t, p) for p in unique_ports for t in targets)
+        def everything() -> Iterator[tuple[int, Sequence[_Target]]]:
+            return ((p, targets) for p in unique_ports)
 
         _round(sender, table, reader, everything, timeout=timeout, rate=rate)
         opened = [(t, unique_ports[c]) for t in targets for c in table.open_columns(t)]
         # Confirmation: forget the first answer and ask again with a fresh SYN.
+        again: dict[int, list[_Target]] = {}
         for target, port in opened:
             table.state[target.offset + table.column[port]] = 0
-        _round(sender, table, reader, lambda: iter(opened), timeout=timeout, rate=rate)
+            again.setdefault(port, []).append(target)
+        _round(sender, table, reader, again.items, timeout=timeout, rate=rate)
         confirmed: dict[str, list[int]] = {address: [] for address in unique_addresses}
         for target, port in opened:
             if table.state[target.offset + table.column[port]] == 1:
