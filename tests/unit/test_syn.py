@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import TYPE_CHECKING
 
 import pytest
 
+from scanner import syn
 from scanner.discovery import connect_scan
 from scanner.errors import ConfigError
 from scanner.syn import syn_available, syn_scan
@@ -60,6 +62,45 @@ def test_a_scan_of_every_port_still_finds_a_source_port_and_the_planted_ones(
     # "no free source port" on `--ports 1-2023,2025-65535 --syn`).
     every = [p for p in range(1, 65536) if p != 2024]
     assert syn_scan(["127.0.33.1"], every, timeout=1.0) == {"127.0.33.1": planted["127.0.33.1"]}
+
+
+#: Enough probes (3 hosts x 2,000) for the scan to split between worker processes.
+WIDE_PORTS = range(20001, 22001)
+
+
+def test_a_scan_split_between_four_workers_finds_the_same(
+    planted: dict[str, tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert syn_scan(list(planted), WIDE_PORTS, timeout=1.0) == planted
+
+
+def test_a_worker_that_fails_is_an_error_not_filtered_ports(
+    planted: dict[str, tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    real = syn._run_shard
+
+    def broken(*args: object, **kwargs: object) -> None:
+        if args[3] == 1:  # the forked worker: its ports must not silently read filtered
+            raise RuntimeError("worker crashed")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(syn, "_run_shard", broken)
+    with pytest.raises(OSError, match="worker process"):
+        syn_scan(list(planted), WIDE_PORTS, timeout=1.0)
+
+
+def test_without_fork_one_process_scans_every_share(
+    planted: dict[str, tuple[int, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    def refused() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    assert syn_scan(list(planted), WIDE_PORTS, timeout=1.0) == planted
 
 
 def _syn_recv_on(prefix: str) -> int:
