@@ -21,7 +21,7 @@ from scanner.facts import (
     UDP_ANSWERS,
     on_service,
 )
-from scanner.model import Evidence, JSONValue, Result, Service, Verdict
+from scanner.model import Evidence, JSONValue, Result, Service, Verdict, quoted
 from scanner.probe import Check, Params, ProbeContext, ServiceProbe
 from scanner.redact import mask_url
 
@@ -154,7 +154,7 @@ def _service_evidence(service: Service) -> Evidence:
         details["product"] = service.product
     if service.note:
         details["note"] = service.note
-    summary = f"{service} open" + (f", banner {service.banner!r}" if service.banner else "")
+    summary = f"{service} open" + (f", banner {quoted(service.banner)}" if service.banner else "")
     return Evidence("service", summary[:200], details)
 
 

@@ -54,7 +54,7 @@ import asyncssh
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
-from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
+from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text, quoted
 from scanner.net import ReadLimitExceeded
 from scanner.probe import Check, ServiceProbe
 from scanner.ssh_ident import NOT_SSH, describe_ssh_failure, garbled, ident_problem
@@ -331,13 +331,15 @@ async def read_offer(dev: DeviceNetwork, port: int) -> Offer:
             payload, _ = parse_packet(bytes(buf))
             return Offer(ident, parse_kexinit(payload))
         except NoKexinit as exc:
-            raise NoKexinit(f"after its ident {ident!r}, {exc}") from None
+            raise NoKexinit(f"after its ident {quoted(ident)}, {exc}") from None
         except KexinitError as exc:
             raise NoKexinit(
-                f"after its ident {ident!r}, a first packet that is not a KEXINIT: {exc}"
+                f"after its ident {quoted(ident)}, a first packet that is not a KEXINIT: {exc}"
             ) from None
         except TimeoutError:
-            raise NoKexinit(f"after its ident {ident!r}, no KEXINIT within {TIMEOUT:g} s") from None
+            raise NoKexinit(
+                f"after its ident {quoted(ident)}, no KEXINIT within {TIMEOUT:g} s"
+            ) from None
 
 
 async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:

@@ -40,7 +40,7 @@ from scanner.model import Verdict
 from scanner.profiles import Coverage
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from reports.data import Device, ReportData
     from scanner.assess import Assessment, JudgedResult, RequirementStatus
@@ -371,7 +371,30 @@ def _statements(data: ReportData, frameworks: Iterable[FrameworkView]) -> tuple[
 
 
 def _details(details: Mapping[str, JSONValue]) -> str:
-    return json.dumps(dict(details), indent=1, ensure_ascii=False, sort_keys=True)
+    """Evidence details as `key: value` lines. Strings show as they are: device text in them
+    is bounded with each odd byte escaped once (`\\xff`), and JSON's quoting would escape
+    those escapes again (`\\\\xff`) for a reader who never asked for JSON."""
+    return "\n".join(_detail_lines(details, ""))
+
+
+def _detail_lines(details: Mapping[str, JSONValue], indent: str) -> Iterator[str]:
+    for key in sorted(details):
+        value = details[key]
+        if isinstance(value, dict) and value:
+            yield f"{indent}{key}:"
+            yield from _detail_lines(value, indent + "  ")
+        else:
+            yield f"{indent}{key}: {_detail_value(value)}"
+
+
+def _detail_value(value: JSONValue) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(_detail_value(v) for v in value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_detail_value(v)}" for k, v in sorted(value.items())) + "}"
+    return json.dumps(value)  # numbers, true/false, null
 
 
 @cache

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from scanner.model import bound_text
+from scanner.model import bound_text, quoted
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -125,7 +125,7 @@ def set_aside(request_url: httpx.URL, headers: httpx.Headers) -> None:
         resolve(str(request_url), location)
     except MalformedLocation as exc:
         del headers["location"]
-        sentence = f"{shown(location)!r} ({exc})"
+        sentence = f"{quoted(shown(location))} ({exc})"
         headers[MALFORMED_LOCATION] = sentence.encode("ascii", "backslashreplace").decode()
 
 

@@ -17,13 +17,27 @@ Transport: TypeAlias = Literal["tcp", "udp"]
 MAX_DEVICE_TEXT = 512
 
 
+def device_str(raw: bytes) -> str:
+    """Device bytes as text: UTF-8, and each byte that is not UTF-8 as the escape `\\xNN`, the
+    form bound_text gives control characters. U+FFFD ("replace") would hide which byte the
+    device sent, and would read differently from a control byte's escape."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def quoted(text: str) -> str:
+    """Device text already made printable (bound_text, device_text) in quotes, for a
+    sentence: repr() would escape its escapes again (`\\x00` shown as `\\\\x00`)."""
+    return f"'{text}'"
+
+
 def bound_text(raw: bytes | str, limit: int = MAX_DEVICE_TEXT) -> str:
     """Device bytes as printable text of at most `limit` characters.
 
     Control characters become escapes so a banner can never move a terminal cursor or
-    break a log line; the caller still escapes for HTML.
+    break a log line, as do bytes that are not UTF-8 (device_str); the caller still
+    escapes for HTML.
     """
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = device_str(raw) if isinstance(raw, bytes) else raw
     out: list[str] = []
     for ch in text[: limit * 2]:
         if ch in "\t" or ch.isprintable():

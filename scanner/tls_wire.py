@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from scanner.model import bound_text
+from scanner.model import bound_text, quoted
 from scanner.tls_suites import GROUPS, RENEGOTIATION_SCSV
 
 if TYPE_CHECKING:
@@ -280,14 +280,14 @@ class _Reader:
 def describe_non_tls(data: bytes) -> str:
     """What the first bytes of a non-TLS answer look like, for a note."""
     if data[:5] in (b"HTTP/", b"<html", b"<!DOC") or data[:4] == b"<HTM":
-        return f"an HTTP/HTML answer ({bound_text(data[:40], 40)!r}): plain HTTP, not TLS"
+        return f"an HTTP/HTML answer ({quoted(bound_text(data[:40], 40))}): plain HTTP, not TLS"
     if len(data) >= 3 and data[0] & 0x80 and data[2] == 4:
         return "an SSL 2.0 ServerHello (SSLv2 only)"
     if data[:4] == b"SSH-":
-        return f"an SSH identification line ({bound_text(data[:40], 40)!r})"
+        return f"an SSH identification line ({quoted(bound_text(data[:40], 40))})"
     printable = sum(32 <= b < 127 or b in b"\r\n\t" for b in data[:32])
     if data and printable == len(data[:32]):
-        return f"text ({bound_text(data[:40], 40)!r}), not TLS"
+        return f"text ({quoted(bound_text(data[:40], 40))}), not TLS"
     return f"bytes that are not a TLS record ({data[:16].hex()})"
 
 

@@ -22,7 +22,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scanner.model import bound_text
+from scanner.model import bound_text, device_str, quoted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -272,7 +272,7 @@ def _dns_name(data: bytes, offset: int) -> tuple[str, int]:
         total += length + 1
         if total > 255 or offset + length > len(data):
             raise ValueError("name too long")
-        labels.append(data[offset : offset + length].decode("utf-8", "replace"))
+        labels.append(device_str(data[offset : offset + length]))
         offset += length
     return ".".join(labels), (end_in_place if end_in_place >= 0 else offset)
 
@@ -457,13 +457,13 @@ def parse_dns_response(data: bytes, query_id: int) -> str | None:
                         return None
                     parts.append(data[pos + 1 : pos + 1 + size])
                     pos += 1 + size
-                versions.append(b"".join(parts).decode("utf-8", "replace"))
+                versions.append(device_str(b"".join(parts)))
             offset = end
     except ValueError:
         return None
     summary = _DNS_RCODES.get(rcode, f"rcode {rcode}")
     if versions:
-        summary += f", version.bind {bound_text(versions[0], _DNS_VERSION_LIMIT)!r}"
+        summary += f", version.bind {quoted(bound_text(versions[0], _DNS_VERSION_LIMIT))}"
     return bound_text(summary)
 
 

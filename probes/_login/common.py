@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
-from scanner.model import bound_text
+from scanner.model import bound_text, device_str
 from scanner.net import ReadLimitExceeded
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def scrub(text: str, credential: Credential) -> str:
 def device_text(raw: bytes | str, credential: Credential, limit: int = DETAIL_LIMIT) -> str:
     """Device output as a bounded, printable, password-free detail."""
     # Scrub before and after bounding: escaping may split or join what the device sent.
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = device_str(raw) if isinstance(raw, bytes) else raw
     return scrub(bound_text(scrub(text, credential), limit), credential)
 
 

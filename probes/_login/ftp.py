@@ -44,6 +44,7 @@ from probes._login.common import (
     stream_logins,
 )
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.model import bound_text, device_str, quoted
 from scanner.net import ReadLimitExceeded, lenient_tls_context
 
 if TYPE_CHECKING:
@@ -106,11 +107,11 @@ class _Session:
                 raw = await self._lines.until(b"\n", MAX_LINE)
                 if not raw.endswith(b"\n"):
                     raise Dropped("the server closed the control connection")
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                line = device_str(raw).rstrip("\r\n")
                 lines.append(line)
                 if not code:
                     if not _CODE.match(line):
-                        raise ValueError(f"not an FTP reply: {line[:80]!r}")
+                        raise ValueError(f"not an FTP reply: {quoted(bound_text(line[:80]))}")
                     code = line[:3]
                     if line[3:4] != "-":
                         break
@@ -124,7 +125,7 @@ class _Session:
             answer = await self.reply()
             if answer.code not in _STRAY:
                 return answer
-        raise ValueError(f"only greeting lines, no answer: {answer.text[:80]!r}")
+        raise ValueError(f"only greeting lines, no answer: {quoted(bound_text(answer.text[:80]))}")
 
     async def greet(self) -> None:
         try:
@@ -136,7 +137,7 @@ class _Session:
         except (ValueError, ReadLimitExceeded) as exc:
             raise Unsupported(f"not an FTP server: {device_text(str(exc), NOBODY)}") from exc
         if greeting.code >= 400 or greeting.code < 200:
-            raise Dropped(f"greeting {device_text(greeting.text, NOBODY)!r}", busy=True)
+            raise Dropped(f"greeting {quoted(device_text(greeting.text, NOBODY))}", busy=True)
 
     async def _send(self, verb: str, argument: str) -> None:
         if "\r" in argument or "\n" in argument:
@@ -174,7 +175,7 @@ class _Session:
                 await self.reply()
             return attempt(credential, Outcome.ACCEPTED, detail, started)
         if answer.code == 421:
-            raise Dropped(f"server answered {detail!r}", busy=True)
+            raise Dropped(f"server answered {quoted(detail)}", busy=True)
         if answer.code >= 400 and looks_locked(answer.text):
             return attempt(credential, Outcome.LOCKED, detail, started)
         if answer.code == 534 or (answer.code >= 400 and _NEEDS_TLS.search(answer.text)):
@@ -182,7 +183,7 @@ class _Session:
             return attempt(
                 credential,
                 Outcome.ERROR,
-                f"{_TLS_FIRST}, which was not judged: {detail!r}",
+                f"{_TLS_FIRST}, which was not judged: {quoted(detail)}",
                 started,
             )
         if answer.code in _REFUSED and (verb == "PASS" or answer.code == 530):
@@ -194,7 +195,7 @@ class _Session:
             why = f"{verb} not understood: not a login answer"
         else:
             why = f"unexpected reply to {verb}"
-        return attempt(credential, Outcome.ERROR, f"{why}: {detail!r}", started)
+        return attempt(credential, Outcome.ERROR, f"{why}: {quoted(detail)}", started)
 
 
 async def _open(stream: BoundedStream, timeout: float) -> _Session:
@@ -213,7 +214,7 @@ async def _open_tls(stream: BoundedStream, timeout: float) -> _Session:
     except (ValueError, ReadLimitExceeded, TimeoutError) as exc:
         raise Unsupported(f"AUTH TLS: {device_text(str(exc), NOBODY)}") from exc
     if answer.code != 234:
-        raise Unsupported(f"AUTH TLS refused: {device_text(answer.text, NOBODY)!r}")
+        raise Unsupported(f"AUTH TLS refused: {quoted(device_text(answer.text, NOBODY))}")
     try:
         await stream.start_tls(lenient_tls_context())
     except (ssl.SSLError, TimeoutError) as exc:

@@ -26,6 +26,7 @@ from probes._login.common import (
     session_worker,
 )
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.model import device_str
 from scanner.net import ReadLimitExceeded
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _reason_string(props: bytes) -> str:
             for _ in range(2 if ident == 0x26 else 1):
                 n = int.from_bytes(props[pos : pos + 2], "big")
                 if ident == 0x1F:
-                    return props[pos + 2 : pos + 2 + n].decode("utf-8", "replace")
+                    return device_str(props[pos + 2 : pos + 2 + n])
                 pos += 2 + n
         else:
             return ""  # unknown property: its size is unknown

@@ -35,6 +35,7 @@ from probes._login.common import (
     session_worker,
 )
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.model import device_str
 from scanner.net import ReadLimitExceeded
 
 if TYPE_CHECKING:
@@ -266,11 +267,11 @@ def _parse_head(head: bytes) -> Response:
 
 
 def _text(response: Response) -> str:
-    return " ".join((response.reason, response.body[:2048].decode("utf-8", "replace")))
+    return " ".join((response.reason, device_str(response.body[:2048])))
 
 
 def _describe(response: Response, credential: Credential) -> str:
-    body = response.body[:120].decode("utf-8", "replace").strip()
+    body = device_str(response.body[:120]).strip()
     text = f"RTSP {response.status} {response.reason}" + (f": {body}" if body else "")
     return device_text(text, credential)
 

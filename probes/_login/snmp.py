@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from probes._login.common import Scheduler, attempt, device_text, run_workers
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.model import bound_text, quoted
 from scanner.udp import SnmpResponse, parse_snmp_response, snmp_get_request
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def _summary(reply: SnmpResponse) -> str:
     if reply.error_status:
         return f"error-status {reply.error_status}"
     if reply.value_tag == 0x04:
-        return f"sysDescr {reply.value.decode('utf-8', 'replace')!r}"
+        return f"sysDescr {quoted(bound_text(reply.value))}"
     return f"no sysDescr (value type {reply.value_tag:#04x})"
 
 

@@ -43,7 +43,7 @@ from probes._login.common import (
     run_workers,
 )
 from scanner.credentials import Credential, LoginRun, Outcome
-from scanner.model import bound_text
+from scanner.model import bound_text, quoted
 from scanner.ssh_ident import NOT_SSH, describe_ssh_failure, garbled
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class _Feed:
         self.host_key = ""
 
     def context(self) -> str:
-        bits = [b for b in (self.server, self.banner and f"banner {self.banner!r}") if b]
+        bits = [b for b in (self.server, self.banner and f"banner {quoted(self.banner)}") if b]
         return f" ({'; '.join(bits)})" if bits else ""
 
     def judge(self, outcome: Outcome, detail: str) -> None:
@@ -158,7 +158,9 @@ class _Client(asyncssh.SSHClient):
             self._answered = True
             return [pending[1].password] * len(prompts)
         shown = device_text(" | ".join(p for p, _ in prompts), pending[1])
-        self._feed.judge(Outcome.ERROR, f"keyboard-interactive prompt not answered: {shown!r}")
+        self._feed.judge(
+            Outcome.ERROR, f"keyboard-interactive prompt not answered: {quoted(shown)}"
+        )
         return None
 
     def password_change_requested(self, prompt: str, lang: str) -> tuple[str, str]:

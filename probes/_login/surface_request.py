@@ -17,6 +17,8 @@ from email.policy import HTTP
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from scanner.model import device_str
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
@@ -256,10 +258,10 @@ def describe_answer(
             shape += f", JSON {type(doc).__name__}"
     elif "html" in ctype:
         m = _TITLE.search(body[:16384])
-        title = m.group(1).decode("utf-8", "replace").strip() if m else ""
+        title = device_str(m.group(1)).strip() if m else ""
         shape += f", {len(body)} bytes" + (f', title "{title[:60]}"' if title else "")
     elif body:
-        shape += f', "{body[:60].decode("utf-8", "replace")}"'
+        shape += f', "{device_str(body[:60])}"'
     shape = _CONTROL.sub(" ", shape)
     for secret in secrets:
         if secret:

@@ -37,6 +37,7 @@ from probes._login.common import (
     stream_logins,
 )
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.model import device_str, quoted
 from scanner.net import ReadLimitExceeded
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ class _Session:
         text, replies = self._decoder.feed(data)
         if replies:
             await self._stream.write(replies)
-        return text.decode("utf-8", "replace")
+        return device_str(text)
 
     async def _until(self, done: _AnyEnd, deadline: float) -> tuple[str, bool]:
         """Text until `done` matches its end, EOF or the deadline: (text, matched)."""
@@ -232,9 +233,11 @@ class _Session:
                 continue
             if _SHELL_PROMPT.search(line) and not await self._more(CONFIRM):
                 raise NoLoginNeeded(
-                    f"telnet shell prompt without any login: {device_text(buf, NOBODY)!r}"
+                    f"telnet shell prompt without any login: {quoted(device_text(buf, NOBODY))}"
                 )
-        raise Dropped(f"no login prompt within {self._timeout:g} s: {device_text(buf, NOBODY)!r}")
+        raise Dropped(
+            f"no login prompt within {self._timeout:g} s: {quoted(device_text(buf, NOBODY))}"
+        )
 
     async def _more(self, seconds: float) -> str:
         """Whatever text arrives within `seconds` (used to confirm a prompt is the last
@@ -259,7 +262,7 @@ class _Session:
         if self._prompt is None:
             text, _ = await self._until(_PROMPT_END, deadline)
             if self._set_prompt(text) is None:
-                raise Dropped(f"no new login prompt: {device_text(text, credential)!r}")
+                raise Dropped(f"no new login prompt: {quoted(device_text(text, credential))}")
         started = time.monotonic()
         if self._prompt == "login":
             await self._stream.write(credential.username.encode() + b"\r\n")
@@ -277,14 +280,15 @@ class _Session:
                     credential,
                     Outcome.ERROR,
                     "login prompt again after the username, without a failure message: "
-                    f"{device_text(text, credential)!r}",
+                    f"{quoted(device_text(text, credential))}",
                     started,
                 )
             elif _SHELL_PROMPT.search(line):
                 return attempt(
                     credential,
                     Outcome.ACCEPTED,
-                    f"shell prompt after the username alone: {device_text(text, credential)!r}",
+                    "shell prompt after the username alone: "
+                    + quoted(device_text(text, credential)),
                     started,
                 )
             elif self.closed():
@@ -296,7 +300,7 @@ class _Session:
                     credential,
                     Outcome.ERROR,
                     f"no password prompt within {self._timeout:g} s: "
-                    f"{device_text(text, credential)!r}",
+                    f"{quoted(device_text(text, credential))}",
                     started,
                 )
         started = time.monotonic()
@@ -348,13 +352,13 @@ class _Session:
                 return attempt(
                     credential,
                     Outcome.ACCEPTED,
-                    f"shell prompt: {device_text(text, credential)!r}",
+                    f"shell prompt: {quoted(device_text(text, credential))}",
                     started,
                 )
             if self._eof:
                 raise Dropped(
                     "the server closed the connection without answering the password"
-                    + (f": {device_text(text, credential)!r}" if text.strip() else "")
+                    + (f": {quoted(device_text(text, credential))}" if text.strip() else "")
                 )
             left = deadline - time.monotonic()
             if left > 0:
@@ -371,14 +375,14 @@ class _Session:
                 return attempt(
                     credential,
                     Outcome.ACCEPTED,
-                    f"post-login banner, no login prompt: {device_text(text, credential)!r}",
+                    f"post-login banner, no login prompt: {quoted(device_text(text, credential))}",
                     started,
                 )
             return attempt(
                 credential,
                 Outcome.ERROR,
                 f"no recognisable answer within {self._timeout:g} s: "
-                f"{device_text(text, credential)!r}",
+                f"{quoted(device_text(text, credential))}",
                 started,
             )
 

@@ -5,9 +5,14 @@ scanner fix stays fixed, with the verdicts an honest scanner gives. Address bloc
 from __future__ import annotations
 
 import asyncio
+import csv
+import html
+import io
 import json
+import re
 import sys
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +34,8 @@ ADDRESS = "127.0.77.10"
 #: the devices added later (trickler, malformed Location, 0xff text) have their own
 TRICKLER_ADDRESS = "127.0.77.30"
 LOCATION_ADDRESS = "127.0.77.31"
+SSH_FF_ADDRESS = "127.0.77.32"
+NOT_UTF8_ADDRESS = "127.0.77.40"  # and .41
 
 
 def test_hostile_devices_stay_out_of_the_demo_set():
@@ -95,10 +102,10 @@ async def test_malformed_redirects_are_evidence_not_errors(tmp_path: Path):
 
 async def test_an_ssh_ident_with_byte_ff_is_reported_not_an_error(tmp_path: Path):
     # Given an SSH port whose identification line carries the raw byte 0xff
-    async with Lab([load_builtin("fault-ssh-ff-ident")], ADDRESS) as lab:
+    async with Lab([load_builtin("fault-ssh-ff-ident")], SSH_FF_ADDRESS) as lab:
         (device,) = lab.devices
         (service,) = device.services
-        reader, writer = await asyncio.open_connection(ADDRESS, service.port)
+        reader, writer = await asyncio.open_connection(SSH_FF_ADDRESS, service.port)
         line = await reader.readline()
         writer.close()
         assert b"\xff" in line  # the lab really sends that byte
@@ -115,8 +122,8 @@ async def test_an_ssh_ident_with_byte_ff_is_reported_not_an_error(tmp_path: Path
     for r in results:
         if r.verdict is Verdict.ERROR:
             assert "never sent its key exchange offer" in r.reason, r.reason
-    # what the device sent, 0xff shown as U+FFFD (a replacement, not the byte's value)
-    assert any("'SSH-2.0-Dropbear\ufffd_2019'" in r.reason for r in results)
+    # what the device sent, 0xff shown as its escape (U+FFFD would hide which byte it was)
+    assert any("'SSH-2.0-Dropbear\\xff_2019'" in r.reason for r in results)
 
 
 async def test_logins_a_device_accepts_from_anyone_are_not_factory_logins(tmp_path: Path):
@@ -244,3 +251,88 @@ async def test_a_trickled_head_is_never_an_answer_when_the_device_deadlines_end_
     assert "no answer in time" in cleartext.reason
     creds = next(r for r in results if r.check_id == "creds.default.http")
     assert creds.verdict is Verdict.INCONCLUSIVE, creds.reason
+
+
+#: CommonMark's backslash escapes, which OSCAL's markup fields and SARIF's `markdown` use
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]<>#|!])")
+
+
+def _strings(value: object, markdown: frozenset[str] = frozenset()) -> list[str]:
+    """Every string in a JSON document as a reader sees it: the Markdown escapes of the
+    fields named in `markdown` undone (Markdown escapes a backslash itself)."""
+    if isinstance(value, dict):
+        return [
+            _MARKDOWN_ESCAPE.sub(r"\1", t) if k in markdown else t
+            for k, v in value.items()
+            for t in _strings(v, markdown)
+        ]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v, markdown)]
+    return [value] if isinstance(value, str) else []
+
+
+def _report_texts(out: Path) -> dict[str, list[str]]:
+    """The text a reader of each report file sees: its format's own encoding undone."""
+    (run_dir,) = (p for p in out.iterdir() if p.is_dir())
+    texts: dict[str, list[str]] = {}
+    for path in sorted(run_dir.iterdir()):
+        raw = path.read_text(encoding="utf-8")
+        if path.name.endswith(".jsonl"):
+            texts[path.name] = [t for line in raw.splitlines() for t in _strings(json.loads(line))]
+        elif path.name.endswith(".json"):
+            markdown = {
+                "report.sarif.json": frozenset({"markdown"}),
+                "report.oscal.json": frozenset({"title", "description", "remarks"}),
+            }.get(path.name, frozenset())
+            texts[path.name] = _strings(json.loads(raw), markdown)
+        elif path.name.endswith(".csv"):
+            texts[path.name] = [cell for row in csv.reader(io.StringIO(raw)) for cell in row]
+        elif path.name.endswith(".xml"):
+            root = ET.fromstring(raw)  # noqa: S314  # our own report, just written
+            texts[path.name] = [
+                t for e in root.iter() for t in (e.text or "", *e.attrib.values()) if t
+            ]
+        elif path.name.endswith(".html"):
+            texts[path.name] = [html.unescape(raw)]
+    return texts
+
+
+async def test_bytes_that_are_not_utf8_read_as_one_escape_in_every_report(tmp_path: Path):
+    # Given an SSH ident carrying the byte 0xff and an MQTT CONNACK whose length bytes are 0xff
+    ssh_ff, connack = load_builtin("fault-ssh-ff-ident"), load_builtin("fault-malformed-connack")
+    async with Lab([ssh_ff, connack], NOT_UTF8_ADDRESS) as lab:
+        ports = sorted({s.port for d in lab.devices for s in d.services})
+        # When the command users run scans both and writes every report format
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "scanner",
+            "scan",
+            *(d.address for d in lab.devices),
+            "--ports",
+            ",".join(map(str, ports)),
+            "--format",
+            "json,jsonl,junit,sarif,csv,csv-requirements,oscal,html,html-ja",
+            "-q",
+            "--no-browser",
+            "--out",
+            str(tmp_path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode in (0, 1, 3), err.decode()
+    texts = _report_texts(tmp_path)
+    assert len(texts) == 9, sorted(texts)
+    # Then each byte reads as its escape \xff exactly once, in every format: never U+FFFD,
+    # never escaped again (repr of an escape: \\xff)
+    ident = "SSH-2.0-Dropbear\\xff_2019"
+    for name, strings in texts.items():
+        text = "\n".join(strings)
+        assert "\ufffd" not in text, name
+        assert "\\\\x" not in text, (name, text[text.find("\\\\x") - 80 :][:160])
+        if name != "report-requirements.csv":  # requirement statuses only, no device text
+            assert ident in text, name
+    # the CONNACK's bytes, in the unidentified port's evidence and quoted in its result
+    for name in ("report.json", "report.jsonl", "report.csv", "report.html"):
+        assert "banner '\\xff\\xff\\xff\\xff\\x7f\\x00\\x00'" in "\n".join(texts[name]), name

@@ -116,6 +116,37 @@ def bounded(text: str, limit: int = MAX_DEVICE_TEXT) -> None:
     assert len(text) <= limit, (len(text), text[:80])
 
 
+# --- Device text ---------------------------------------------------------------------------
+
+
+def _decode_errors(raw: bytes) -> list[int]:
+    """Where UTF-8 decoding of `raw` first fails ([] when it is UTF-8)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [exc.start]
+    return []
+
+
+@SETTINGS
+@given(st.binary(max_size=700), st.integers(8, 600))
+def test_any_device_bytes_read_as_printable_text_each_odd_byte_as_its_escape(
+    raw: bytes, limit: int
+) -> None:
+    text = bound_text(raw, limit)
+    bounded(text, limit)
+    assert all(c.isprintable() or c == "\t" for c in text)
+    whole = bound_text(raw, 10_000)
+    assert bound_text(whole, 10_000) == whole  # bounding again changes nothing: escaped once
+    for at in _decode_errors(raw):
+        assert f"\\x{raw[at]:02x}" in whole, (raw, whole)
+    if "\ufffd" in whole:  # a replacement would hide which byte the device sent: it stands
+        # only for a real character that is not printable (U+E000, U+202E...), never a byte
+        assert "\ufffd" in raw.decode("utf-8", "ignore") or any(
+            not c.isprintable() and ord(c) > 0xFF for c in raw.decode("utf-8", "ignore")
+        )
+
+
 # --- HTTP: pages, bodies, Location ---------------------------------------------------------
 
 HTML_PIECES = st.sampled_from(

@@ -25,7 +25,7 @@ from scanner.http_location import (
     resolve,
     set_aside,
 )
-from scanner.model import Target, Verdict
+from scanner.model import Target, Verdict, bound_text, device_str, quoted
 from scanner.net import Limits
 from scanner.ports import PortSet
 from scanner.profiles import load_profile
@@ -289,6 +289,23 @@ def test_failures_are_described_without_library_messages() -> None:
     assert "hunter2" not in describe_failure(leak)
     assert describe_failure(leak).startswith("its answer is not valid HTTP")
     assert describe_failure(httpx.ReadTimeout("t", request=request)) == "no answer in time"
+
+
+# --- Bytes that are not UTF-8 -------------------------------------------------------------
+
+
+def test_a_byte_that_is_not_utf8_reads_as_its_escape() -> None:
+    # U+FFFD would hide which byte the device sent, and read unlike a control byte's escape
+    assert bound_text(b"SSH-2.0-Dropbear\xff_2019") == "SSH-2.0-Dropbear\\xff_2019"
+    assert bound_text(b"\x1b[0m\xff") == "\\x1b[0m\\xff"  # one form for both
+    assert device_str(b"caf\xc3\xa9 \xe9") == "caf\u00e9 \\xe9"  # UTF-8 stays UTF-8
+
+
+def test_device_text_quoted_in_a_sentence_keeps_its_escapes_single() -> None:
+    banner = bound_text(b" \xff\xff\x7f\x00")
+    assert f"banner {quoted(banner)}" == "banner '\\xff\\xff\\x7f\\x00'"
+    assert "\\\\" not in quoted(banner)  # repr() gave '\\\\xff\\\\xff...'
+    assert bound_text(quoted(banner)) == quoted(banner)  # bounding again: still once
 
 
 # --- SSH identification -------------------------------------------------------------------
