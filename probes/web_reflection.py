@@ -26,6 +26,7 @@ from probes._login.http import _exchange, _follow, _Throttled
 from probes._web import read_page
 from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, on_service
+from scanner.http_location import describe_failure
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
 from scanner.probe import Check, ServiceProbe
 
@@ -109,18 +110,22 @@ class WebReflection(ServiceProbe):
         async with ctx.net.http(service) as client:
             pages: list[tuple[str, bytes]] = []
             cut: list[str] = []  # pages not read whole: inputs past the cut are unknown
+            unread: list[str] = []  # why a start page could not be read
             for url in list(dict.fromkeys(starts))[:MAX_PAGES]:
                 answer = await _get(client, url, address)
                 if isinstance(answer, tuple):
                     pages.append(answer[:2])
                     if answer[2]:
                         cut.append(f"{urlsplit(answer[0]).path or '/'}: {answer[2]}")
+                else:
+                    unread.append(answer)
             if not pages:
+                why = f" ({unread[0]})" if unread else ""
                 return [
                     ctx.result(
                         REFLECTED_XSS,
                         Verdict.INCONCLUSIVE,
-                        f"{where}: no page of this service could be read.",
+                        f"{where}: no page of this service could be read{why}.",
                         service=service,
                     )
                 ]
@@ -214,7 +219,11 @@ async def _get(client: httpx.AsyncClient, url: str, address: str) -> tuple[str, 
     except ScopeError:
         return "would leave the device"
     except (httpx.HTTPError, OSError) as exc:
-        return type(exc).__name__
+        return describe_failure(exc)  # what the device did, not the library's words
+    if chain.malformed:
+        # The page is behind a redirect no client can follow: its inputs are unknown, and
+        # the empty redirect answer is no page to judge (it would read as "no reflection").
+        return f"{urlsplit(url).path or '/'} redirected to a malformed location {chain.malformed}"
     return str(chain.final.url), chain.final.body, chain.final.incomplete
 
 
@@ -229,6 +238,6 @@ async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str, int, 
     except ScopeError:
         return "would leave the device"
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-        return type(exc).__name__
+        return describe_failure(exc)  # what the device did, not the library's words
     body = answer.body.decode("utf-8", "replace")
     return body, answer.headers.get("content-type", ""), answer.status, answer.incomplete

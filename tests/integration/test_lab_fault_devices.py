@@ -98,6 +98,17 @@ async def test_malformed_redirects_are_evidence_not_errors(tmp_path: Path):
         result = cleartext[port]
         assert result.verdict is Verdict.INCONCLUSIVE, (port, result.reason)
         assert f"redirected to a malformed location {sent} ({why})" in result.reason
+        # no page is behind a redirect to nowhere: reflection is not judged on an empty 302
+        xss = next(
+            r
+            for r in results
+            if r.check_id == "web.xss.reflected" and r.service and r.service.port == port
+        )
+        assert xss.verdict is Verdict.INCONCLUSIVE, (port, xss.reason)
+        assert f"redirected to a malformed location {sent} ({why})" in xss.reason
+    # nothing the device answered reads as a pass (only the open port's being allowed does)
+    passed = {r.check_id for r in results if r.verdict is Verdict.PASS}
+    assert passed == {"services.unexpected"}
 
 
 async def test_an_ssh_ident_with_byte_ff_is_reported_not_an_error(tmp_path: Path):
