@@ -9,6 +9,7 @@ thread; writes are one small row per finished check, so they run on the loop.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import time
@@ -92,6 +93,16 @@ _HELD_SLOTS = (
 # below). Everything else (error, inconclusive, skipped) is retried.
 
 
+def _why(path: Path, exc: sqlite3.Error) -> str:
+    """SQLite's reason, with the one it hides: on a read-only file system it says only
+    "unable to open database file" (it cannot make its journal beside the store)."""
+    try:
+        read_only = bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return f"the file system is read-only: {exc}" if read_only else str(exc)
+
+
 @dataclass(frozen=True, slots=True)
 class RunInfo:
     id: str
@@ -131,7 +142,7 @@ class Store:
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
-            raise OSError(f"{path}: cannot open the store ({exc})") from None
+            raise OSError(f"{path}: cannot open the store ({_why(path, exc)})") from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -142,7 +153,7 @@ class Store:
                 self._db.execute("ALTER TABLE targets ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
         except sqlite3.OperationalError as exc:  # read-only, disk full, locked
             self._db.close()
-            raise OSError(f"{path}: cannot use the store ({exc})") from None
+            raise OSError(f"{path}: cannot use the store ({_why(path, exc)})") from None
         except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
             self._db.close()
             raise ConfigError(f"{path} is not a usable shinsa store ({exc})") from None

@@ -262,3 +262,28 @@ def test_a_full_disk_is_an_environment_failure_and_leaves_no_truncated_report(tm
         assert sorted(p.name for p in (disk / run_id).iterdir()) == ["report.json"]
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.root
+def test_a_read_only_out_is_an_environment_failure(tmp_path: Path):
+    """A read-only file system (root ignores directory modes, so a real read-only mount):
+    a new store there, and a new run directory beside an existing store, are exit 4."""
+    disk = tmp_path / "ro"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], check=True)
+    try:
+        seeded = _shinsa(*SCAN, QUIET, "--out", str(disk))
+        assert seeded.returncode == 0, seeded.stderr
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        before = sorted(p.name for p in disk.iterdir())
+        for out in (disk, disk / "new-store"):
+            done = _shinsa(*SCAN, QUIET, "--out", str(out))
+            assert done.returncode == 4, done.stderr
+            err = done.stderr.strip()
+            assert err.startswith("shinsa: error: "), err
+            assert "\n" not in err
+            assert "Traceback" not in err
+            assert "read-only" in err.lower(), err
+        assert sorted(p.name for p in disk.iterdir()) == before
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
