@@ -30,6 +30,8 @@ LineRenderer = Callable[["ReportData"], Iterable[str]]
 _STREAMS: dict[str, tuple[str, str]] = {
     "json": ("json_report", "pieces"),
     "jsonl": ("jsonl", "lines"),
+    "junit": ("junit", "pieces"),
+    "csv-requirements": ("csv_report", "requirement_pieces"),
 }
 
 

@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from reports.data import ReportData
     from scanner.assess import JudgedResult, RequirementStatus
@@ -65,16 +65,28 @@ def _cell(value: str | int | None) -> str | int:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[str | int | None]]) -> str:
+def _csv_pieces(
+    header: Sequence[str], rows: Iterable[Sequence[str | int | None]], *, every: int = 500
+) -> Iterator[str]:
+    """The CSV text in pieces of `every` rows: a matrix of 1,000 devices x 287 requirements
+    is never one list of rows nor one string."""
     buf = io.StringIO()
     # A byte-order mark, so a spreadsheet opened by double-click reads UTF-8 (Japanese labels,
     # "…" in bounded text); CRLF line ends per RFC 4180, as the csv module writes them.
     buf.write("\ufeff")
     writer = csv.writer(buf, dialect="excel")
     writer.writerow(header)
-    for row in rows:
+    for count, row in enumerate(rows, 1):
         writer.writerow([_cell(v) for v in row])
-    return buf.getvalue()
+        if count % every == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[str | int | None]]) -> str:
+    return "".join(_csv_pieces(header, rows))
 
 
 def _statuses(statuses: Iterable[RequirementStatus]) -> str:
@@ -130,14 +142,15 @@ def render(data: ReportData) -> str:
     return _csv(RESULT_COLUMNS, rows)
 
 
-def render_requirements(data: ReportData) -> str:
+def requirement_pieces(data: ReportData) -> Iterator[str]:
+    """`render_requirements` in pieces, one device's rows made at a time."""
     a = data.assessment
-    rows: list[list[str | int | None]] = []
-    for d in data.devices:
-        for st in a.for_target(d.address):
-            req = st.requirement
-            rows.append(
-                [
+
+    def rows() -> Iterator[list[str | int | None]]:
+        for d in data.devices:
+            for st in a.for_target(d.address):
+                req = st.requirement
+                yield [
                     d.address,
                     d.label,
                     st.framework,
@@ -149,5 +162,9 @@ def render_requirements(data: ReportData) -> str:
                     "\n".join(_ref(j) for j in sorted(st.results, key=_order)),
                     "\n".join(_ref(j) for j in sorted(st.related, key=_order)),
                 ]
-            )
-    return _csv(REQUIREMENT_COLUMNS, rows)
+
+    return _csv_pieces(REQUIREMENT_COLUMNS, rows())
+
+
+def render_requirements(data: ReportData) -> str:
+    return "".join(requirement_pieces(data))
