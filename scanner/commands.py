@@ -171,8 +171,9 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
 
 def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> None:
     """Every whole report rendered first, then each written whole (atomic.write_text); then
-    the streamed ones (JSON Lines), each written as it is made into a temporary file renamed
-    at the end, so that a report too big to hold is never one string in memory."""
+    the streamed ones (json, jsonl, junit, csv-requirements), each written as it is made into
+    a temporary file renamed at the end, so that a report too big to hold is never one string
+    in memory."""
     streamed = [(FORMATS[name][0], s) for name in formats if (s := streamer(name)) is not None]
     rendered = [
         (FORMATS[name][0], FORMATS[name][1](data)) for name in formats if streamer(name) is None
