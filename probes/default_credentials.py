@@ -9,8 +9,11 @@ threshold out of reach, and decide:
 |-------------------------------------------------------|----------------|
 | no pairs for this protocol, or no login surface       | not_applicable |
 | a random bogus login "succeeded" too (HTTP control)   | inconclusive   |
+| (SSH, Telnet, FTP, RTSP: tried after an acceptance)   |                |
 | the control's refusal is no recognised failure (404…) | inconclusive   |
-| MQTT/RTSP let in a random login or none at all        | fail           |
+| MQTT lets in a random login or none at all            | fail           |
+| RTSP describes the stream with no login at all        | fail           |
+| SNMP answers a random community (anyone can read it)  | fail           |
 | a factory login accepted                              | fail           |
 | the device locked or throttled us before the end      | inconclusive   |
 | attempts that could not complete, and no acceptance   | error / inconclusive |
@@ -140,11 +143,19 @@ class _DefaultLogin(ServiceProbe):
     max_attempts = 20
     #: a control login accepted means "no login needed" (fail) rather than "no oracle"
     control_means_open: ClassVar[bool] = False
+    #: only the empty control (the service answered before any credential was sent) means
+    #: "no login needed"; a random login it accepts is read as HTTP reads it: no oracle
+    no_login_means_open: ClassVar[bool] = False
+    #: the reason of that fail ({where}, {method}, and {detail}: the control's answer)
+    open_reason: ClassVar[str] = (
+        "{where} lets a client in without valid credentials: a random login (or none) was "
+        "accepted ({method})."
+    )
     #: agents that cannot lock (SNMP communities) ignore the per-account budget
     lockable: ClassVar[bool] = True
-    #: clients without a control login of their own (SSH, Telnet, FTP): an acceptance is
-    #: confirmed afterwards by a random login, which must not be accepted too (a server
-    #: that takes anything, or asks for the real login inside the session)
+    #: clients without a control login of their own (SSH, Telnet, FTP, SNMP, RTSP): an
+    #: acceptance is confirmed afterwards by a random login, which must not be accepted too
+    #: (a server that takes anything, or asks for the real login inside the session)
     late_control: ClassVar[bool] = False
 
     async def login(
@@ -401,11 +412,11 @@ class _DefaultLogin(ServiceProbe):
             return self._result(ctx, service, verdict, reason, evidence)
 
         if control is not None and control.outcome is Outcome.ACCEPTED:
-            if self.control_means_open:
+            no_login = not control.credential.username and not control.credential.password
+            if self.control_means_open or (no_login and self.no_login_means_open):
                 return result(
                     Verdict.FAIL,
-                    f"{where} lets a client in without valid credentials: a random login "
-                    f"(or none) was accepted ({run.method}).",
+                    self.open_reason.format(where=where, method=run.method, detail=control.detail),
                 )
             return result(
                 Verdict.INCONCLUSIVE,
@@ -707,6 +718,14 @@ class DefaultSnmpCommunity(_DefaultLogin):
     family = "snmp"
     protocols = frozenset({"snmp"})
     lockable = False  # communities are not accounts: nothing to lock
+    late_control = True
+    # An agent that answers a random community is readable by anyone: still a fail, but
+    # for that reason, not for a factory community it merely did not refuse.
+    control_means_open = True
+    open_reason = (
+        "{where} answers any community string, so anyone can read it: a random community "
+        "was answered too ({detail}); no factory community is needed ({method})."
+    )
 
 
 class DefaultRtspLogin(_DefaultLogin):
@@ -714,4 +733,11 @@ class DefaultRtspLogin(_DefaultLogin):
     checks = (RTSP,)
     family = "rtsp"
     protocols = frozenset({"rtsp"})
-    control_means_open = True  # a stream served to a client without credentials
+    late_control = True
+    # A stream described without credentials is open (fail); one that takes any random
+    # Basic/Digest login has no success oracle, as an HTTP challenge that does (inconclusive).
+    no_login_means_open = True
+    open_reason = (
+        "{where} lets a client in without valid credentials: the stream is described with no "
+        "login at all ({detail}; {method})."
+    )

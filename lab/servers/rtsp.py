@@ -3,6 +3,7 @@
 `login: basic` (the default) or `digest` (RFC 7616, as HTTP): DESCRIBE without the right
 credentials gets 401 and the challenge; with them, 200 and an SDP. `login: none` describes
 the stream to anyone. A locked account gets 403, a throttled client 503 + Retry-After.
+Hostile firmware (`accept_any_login`) still challenges, then takes any credentials.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
             answer = digest.credentials(header)
             if answer is not None:
                 username, params = answer
-                correct = digest.verify(params, method, device.personality.accounts)
+                correct = device.personality.accept_any_login or digest.verify(
+                    params, method, device.personality.accounts
+                )
                 result = device.auth.attempt("rtsp", username, "", source, correct=correct)
             challenge = [f"WWW-Authenticate: {c}" for c in digest.challenges()]
         else:

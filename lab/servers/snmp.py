@@ -1,7 +1,8 @@
 """SNMP v1/v2c agent for the system group: GET and GETNEXT; a wrong community gets silence.
 
 Silence, not an error, is what real agents do with a bad community, so a scanner guessing
-communities cannot tell "wrong community" from "no agent".
+communities cannot tell "wrong community" from "no agent". Hostile firmware
+(`accept_any_login`) answers every community, as a misconfigured agent does.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def answerer(spec: ServiceSpec, device: DeviceContext) -> Callable[[bytes], byte
         ticks = int((time.monotonic() - started) * 100) & 0xFFFFFFFF
         return {**static, uptime: encode_int(ticks, TIMETICKS)}
 
-    communities = frozenset(spec.communities)
+    communities = None if device.personality.accept_any_login else frozenset(spec.communities)
 
     def answer(data: bytes) -> bytes | None:
         return respond(data, communities, mib())
@@ -63,7 +64,8 @@ def answerer(spec: ServiceSpec, device: DeviceContext) -> Callable[[bytes], byte
     return answer
 
 
-def respond(data: bytes, communities: frozenset[str], mib: dict[Oid, bytes]) -> bytes | None:
+def respond(data: bytes, communities: frozenset[str] | None, mib: dict[Oid, bytes]) -> bytes | None:
+    """The answer to one datagram; `communities` None answers any community."""
     tag, message, _ = read_tlv(data)
     if tag != SEQUENCE:
         return None
@@ -75,7 +77,7 @@ def respond(data: bytes, communities: frozenset[str], mib: dict[Oid, bytes]) -> 
     pdu_tag, pdu = parts[2]
     if version not in (V1, V2C) or pdu_tag not in (GET, GETNEXT):
         return None
-    if community.decode("utf-8", "replace") not in communities:
+    if communities is not None and community.decode("utf-8", "replace") not in communities:
         return None
     fields = read_all(pdu)
     if len(fields) != 4 or fields[3][0] != SEQUENCE:
