@@ -138,18 +138,24 @@ async def test_an_ssh_ident_with_byte_ff_is_reported_not_an_error(tmp_path: Path
 
 
 async def test_logins_a_device_accepts_from_anyone_are_not_factory_logins(tmp_path: Path):
-    # Given telnet and FTP that log in any user with any password
+    # Given telnet, FTP and RTSP that log in any user with any password, and an SNMP agent
+    # that answers any community
     async with Lab([load_builtin("fault-accept-anything")], ADDRESS) as lab:
         with Store(tmp_path / "s.sqlite") as store:
             # When it is scanned
             scanned = await scan_lab(lab, store)
             verdicts = {r.check_id: r for r in scanned.results()}
-    # Then neither check claims a factory login was accepted: the control login shows that
+    # Then no check claims a factory login was accepted: the control login shows that
     # random logins are accepted too
-    for check in ("creds.default.telnet", "creds.default.ftp"):
+    for check in ("creds.default.telnet", "creds.default.ftp", "creds.default.rtsp"):
         result = verdicts[check]
         assert result.verdict is Verdict.INCONCLUSIVE, result.reason
         assert "answered a random bogus login the same way as a successful one" in result.reason
+    # ... and the agent fails for what it is, readable with any community
+    snmp = verdicts["creds.default.snmp"]
+    assert snmp.verdict is Verdict.FAIL, snmp.reason
+    assert "answers any community string, so anyone can read it" in snmp.reason
+    assert "factory login" not in snmp.reason
 
 
 async def test_a_malformed_connack_is_never_an_accepted_login(tmp_path: Path):
