@@ -32,6 +32,8 @@ _STREAMS: dict[str, tuple[str, str]] = {
     "jsonl": ("jsonl", "lines"),
     "junit": ("junit", "pieces"),
     "csv-requirements": ("csv_report", "requirement_pieces"),
+    "html": ("html", "pieces"),
+    "html-ja": ("html", "pieces_ja"),
 }
 
 

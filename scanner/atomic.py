@@ -33,3 +33,26 @@ def write_pieces(path: Path, pieces: Iterable[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_all(files: Iterable[tuple[Path, Iterable[str]]]) -> None:
+    """Every path holds its pieces once this returns, or (on any error) every path is as it
+    was: all are written to temporary files first and renamed only when all are whole, so
+    a full disk never leaves half of a run's reports new and half old."""
+    done: list[tuple[str, Path]] = []
+    try:
+        for path, pieces in files:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            done.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                for piece in pieces:
+                    f.write(piece)
+                f.flush()
+                os.fsync(f.fileno())
+        for tmp, path in done:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in done:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise

@@ -34,7 +34,7 @@ from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from reports.data import ReportData
     from scanner.model import JSONValue
@@ -170,19 +170,22 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
 
 
 def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> None:
-    """Every whole report rendered first, then each written whole (atomic.write_text); then
-    the streamed ones (json, jsonl, junit, csv-requirements), each written as it is made into
-    a temporary file renamed at the end, so that a report too big to hold is never one string
-    in memory."""
-    streamed = [(FORMATS[name][0], s) for name in formats if (s := streamer(name)) is not None]
-    rendered = [
-        (FORMATS[name][0], FORMATS[name][1](data)) for name in formats if streamer(name) is None
-    ]
+    """Every format written into the run directory, all or none (atomic.write_all). The
+    streamed ones (json, jsonl, junit, csv-requirements, html) are written as they are
+    made, so that a report too big to hold is never one string in memory."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    for filename, text in rendered:
-        atomic.write_text(run_dir / filename, text)
-    for filename, lines in streamed:
-        atomic.write_pieces(run_dir / filename, lines(data))
+    files: list[tuple[Path, Iterable[str]]] = []
+    for name in formats:
+        filename, render = FORMATS[name]
+        stream = streamer(name)
+        # A whole renderer runs when its file is written, not before: one big string at a time.
+        pieces = stream(data) if stream is not None else _lazily(render, data)
+        files.append((run_dir / filename, pieces))
+    atomic.write_all(files)
+
+
+def _lazily(render: Callable[[ReportData], str], data: ReportData) -> Iterator[str]:
+    yield render(data)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

@@ -9,12 +9,15 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from scanner import atomic, cli, engine
 from scanner.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # Nothing listens on these: a scan of them is quick and sends nothing anywhere else.
 QUIET = "127.0.75.50"
@@ -217,6 +220,27 @@ def test_reports_are_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: py
         atomic.write_text(target, "x" * 100_000)
     assert target.read_text() == "the previous report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no .part left behind
+
+
+def test_a_runs_reports_are_replaced_all_together_or_not_at_all(tmp_path: Path):
+    old = {"report.json": "old json", "report.csv": "old csv", "report.html": "old html"}
+    for name, text in old.items():
+        (tmp_path / name).write_text(text)
+
+    def html() -> Iterator[str]:
+        yield "<html>"
+        raise OSError(28, "No space left on device")  # the third file fails mid-way
+
+    files = [
+        (tmp_path / "report.json", iter(["new json"])),
+        (tmp_path / "report.csv", iter(["new csv"])),
+        (tmp_path / "report.html", html()),
+    ]
+    with pytest.raises(OSError, match="No space left"):
+        atomic.write_all(files)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == old  # no .part, none new
+    atomic.write_all([(tmp_path / "report.json", iter(["new ", "json"]))])
+    assert (tmp_path / "report.json").read_text() == "new json"
 
 
 def _fill(path: Path, leave: int) -> None:
