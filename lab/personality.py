@@ -122,7 +122,7 @@ _OPTION_KEYS: Mapping[str, frozenset[str]] = {
 #: BACnet object instances are 22 bits; ANSI/ASHRAE 135 reserves 4194303 as the wildcard.
 _MAX_BACNET_INSTANCE = 4_194_302
 _TOP_KEYS = frozenset(
-    {"name", "title", "vendor", "services", "accounts", "auth", "accept_any_login"}
+    {"name", "title", "vendor", "services", "accounts", "auth", "accept_any_login", "echo_secrets"}
 )
 _AUTH_KEYS = frozenset({"lockout", "throttle", "delay"})
 _DELAY_KEYS = frozenset({"after", "seconds", "factor", "max"})
@@ -268,6 +268,10 @@ class Personality:
     auth: AuthPolicy = AuthPolicy()
     #: Hostile firmware (fault-accept-anything): every login succeeds, whatever it is.
     accept_any_login: bool = False
+    #: Hostile firmware (fault-secret-echo): the password of a login (web form, Telnet, FTP)
+    #: and the SNMP community asked with are repeated back in redirects, cookies, pages,
+    #: banners and sysDescr (lab/servers/echo.py).
+    echo_secrets: bool = False
 
     def check_login(self, username: str, password: str) -> bool:
         if self.accept_any_login:
@@ -309,6 +313,7 @@ def parse(data: object, source: str) -> Personality:
         accounts=accounts,
         auth=auth,
         accept_any_login=_boolean(top, "accept_any_login", source, ""),
+        echo_secrets=_boolean(top, "echo_secrets", source, ""),
     )
 
 
@@ -332,6 +337,7 @@ HOSTILE = frozenset(
         "fault-accept-anything",
         "fault-malformed-connack",
         "fault-trickler",
+        "fault-secret-echo",
     }
 )
 

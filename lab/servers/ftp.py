@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from lab.auth import AuthResult
 from lab.servers.context import peer_address
+from lab.servers.echo import echoes
 from lab.servers.streams import Listener, read_line, send, serve_tcp
 
 if TYPE_CHECKING:
@@ -66,7 +67,12 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
                         await writer.drain()
                         return
                     logged_in = result is AuthResult.ACCEPTED
-                    if logged_in:
+                    if logged_in and device.personality.echo_secrets:
+                        # Hostile firmware: a multi-line 230 repeating the password.
+                        reply = (
+                            f"230-Welcome {user}\r\n230-{echoes(argument)}\r\n230 {argument[:5]}"
+                        )
+                    elif logged_in:
                         reply = "230 Login successful."
                     elif result is AuthResult.LOCKED:
                         user, reply = None, "530 Account locked."

@@ -2,7 +2,8 @@
 
 Silence, not an error, is what real agents do with a bad community, so a scanner guessing
 communities cannot tell "wrong community" from "no agent". Hostile firmware
-(`accept_any_login`) answers every community, as a misconfigured agent does.
+(`accept_any_login`) answers every community, as a misconfigured agent does; with
+`echo_secrets`, sysDescr repeats the community it was asked with.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lab.servers.ber import (
     read_tlv,
     tlv,
 )
+from lab.servers.echo import echoes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,20 +54,32 @@ def answerer(spec: ServiceSpec, device: DeviceContext) -> Callable[[bytes], byte
     }
     uptime = parse_oid("1.3.6.1.2.1.1.3.0")
 
-    def mib() -> dict[Oid, bytes]:
+    echo = device.personality.echo_secrets
+
+    def mib(community: bytes) -> dict[Oid, bytes]:
         ticks = int((time.monotonic() - started) * 100) & 0xFFFFFFFF
-        return {**static, uptime: encode_int(ticks, TIMETICKS)}
+        answers = {**static, uptime: encode_int(ticks, TIMETICKS)}
+        if echo:
+            asked = community.decode("utf-8", "replace")
+            descr = f"{spec.sys_descr}, asked with {echoes(asked)}"
+            answers[SYS_DESCR] = tlv(OCTET_STRING, descr.encode())
+        return answers
 
     communities = None if device.personality.accept_any_login else frozenset(spec.communities)
 
     def answer(data: bytes) -> bytes | None:
-        return respond(data, communities, mib())
+        return respond(data, communities, mib)
 
     return answer
 
 
-def respond(data: bytes, communities: frozenset[str] | None, mib: dict[Oid, bytes]) -> bytes | None:
-    """The answer to one datagram; `communities` None answers any community."""
+def respond(
+    data: bytes,
+    communities: frozenset[str] | None,
+    mib_for: Callable[[bytes], dict[Oid, bytes]],
+) -> bytes | None:
+    """The answer to one datagram; `communities` None answers any community; `mib_for` gives
+    the MIB as seen by the community asked with."""
     tag, message, _ = read_tlv(data)
     if tag != SEQUENCE:
         return None
@@ -82,6 +96,7 @@ def respond(data: bytes, communities: frozenset[str] | None, mib: dict[Oid, byte
     fields = read_all(pdu)
     if len(fields) != 4 or fields[3][0] != SEQUENCE:
         return None
+    mib = mib_for(community)
     request_id = decode_int(fields[0][1])
     requested = [decode_oid(read_all(vb)[0][1]) for _, vb in read_all(fields[3][1])]
 

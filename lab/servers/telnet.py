@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from lab.auth import AuthResult
 from lab.servers.context import peer_address
+from lab.servers.echo import echoes
 from lab.servers.limits import MAX_LINE
 from lab.servers.streams import Listener, read_some, send, serve_tcp
 
@@ -110,7 +111,11 @@ async def start(spec: ServiceSpec, device: DeviceContext, host: str, port: int) 
             if pause:
                 await asyncio.sleep(pause)  # the delay policy
             if result is AuthResult.ACCEPTED:
-                send(writer, f"\r\nWelcome {user}\r\n".encode())
+                if device.personality.echo_secrets:  # hostile firmware: an echoing MOTD
+                    motd = f"\r\nWelcome {user}! Last login with {echoes(password)}\r\n"
+                else:
+                    motd = f"\r\nWelcome {user}\r\n"
+                send(writer, motd.encode())
                 prompt = b"# " if user in PRIVILEGED else b"$ "
                 await _shell(lines, writer, prompt, spec.idle_timeout)
                 return

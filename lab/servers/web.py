@@ -21,10 +21,11 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from lab.auth import AuthResult, AuthState
 from lab.servers.digest import DigestAuth
+from lab.servers.echo import b64, echoes, header_safe
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,6 +71,8 @@ class WebApp:
     clock: Callable[[], float] = time.monotonic
     #: logged-in session -> (login time, last request): idle_timeout and absolute_timeout
     session_times: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: echo_secrets: logged-in session -> the (username, password) it logged in with
+    given: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.spec.login == "digest":
@@ -119,8 +122,13 @@ class WebApp:
             return self._not_here(request)
         if path == "/home" and get:
             if self._has_session(request):
-                return WebResponse(200, self._welcome_page())
+                return WebResponse(200, self._welcome_page(self._given(request)))
             return WebResponse(302, "", (("Location", "/"),))
+        if path == "/status" and get and self.personality.echo_secrets:
+            given = self._given(request) if self._has_session(request) else None
+            if given is None:
+                return WebResponse(302, "", (("Location", "/"),))
+            return WebResponse(200, self._page(self.spec.title, f"<p>pw {given[1][:6]}</p>"))
         if path == "/admin" and get:
             if self.spec.admin == "open" or self._has_session(request):
                 return WebResponse(200, self._admin_page())
@@ -174,10 +182,41 @@ class WebApp:
         for old in anonymous:
             self.anonymous.pop(old, None)
         cookie = ("Set-Cookie", f"{SESSION_COOKIE}={session}; Path=/{self._cookie_attributes()}")
+        if self.personality.echo_secrets:
+            return self._echo_login(session, username, password, cookie)
         if self.spec.form_success == "redirect" or self.spec.session_in_url:
             home = f"/home?sid={session}" if self.spec.session_in_url else "/home"
             return WebResponse(302, "", (("Location", home), cookie))
         return WebResponse(200, self._welcome_page(), headers=(cookie,))
+
+    def _echo_login(
+        self, session: str, username: str, password: str, cookie: tuple[str, str]
+    ) -> WebResponse:
+        """Hostile firmware (echo_secrets): the login's password goes into the landing URL's
+        query (plain, percent-encoded, base64) and into two cookies, and the session keeps
+        it for the pages behind the login."""
+        self.given[session] = (username, password)
+        if len(self.given) > MAX_SESSIONS:  # forgotten or logged-out sessions
+            self.given = {k: v for k, v in self.given.items() if k in self.sessions}
+        user, pw = quote(username), quote(password, safe="")
+        remember = b64(f"{username}:{password}")
+        return WebResponse(
+            302,
+            "",
+            (
+                ("Location", f"/home?user={user}&pw={pw}&k={b64(password)}"),
+                cookie,
+                ("Set-Cookie", f"remember={remember}; Path=/"),
+                ("Set-Cookie", f"hint={header_safe(password.upper()[:6])}; Path=/"),
+            ),
+        )
+
+    def _given(self, request: WebRequest) -> tuple[str, str] | None:
+        """echo_secrets: the login a request's live session was opened with."""
+        for session in self._cookie_sessions(request):
+            if session in self.sessions and session in self.given:
+                return self.given[session]
+        return None
 
     # --- always-200 ------------------------------------------------------------------------
 
@@ -392,7 +431,16 @@ class WebApp:
         )
         return self._page(self.spec.title, form + self._search_form())
 
-    def _welcome_page(self) -> str:
+    def _welcome_page(self, given: tuple[str, str] | None = None) -> str:
+        if given is not None:
+            # Hostile firmware (echo_secrets): the password, in every form, raw in the page
+            # as such firmware writes it (the user's name is escaped: only the secret matters).
+            user, password = given
+            return self._page(
+                f"Welcome {user}",
+                f"<p>Your password is {echoes(password)}</p>\n"
+                '<p><a href="/status">Status</a> | <a href="/logout">Log out</a></p>',
+            )
         links = ""
         if self.spec.login == "form":
             links = '\n<p><a href="/admin">Settings</a>'

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lab.personality import FAULTS, builtin_names, load_builtin, load_file, parse
+from lab.personality import FAULTS, HOSTILE, builtin_names, load_builtin, load_file, parse
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -98,3 +98,14 @@ def test_load_file_reports_the_path(tmp_path: Path) -> None:
 def test_unknown_builtin_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match="weak-camera"):
         load_builtin("no-such-device")
+
+
+def test_echo_secrets_is_a_hostile_flag_off_by_default() -> None:
+    assert parse(minimal(), "t").echo_secrets is False
+    echo = load_builtin("fault-secret-echo")
+    assert echo.echo_secrets
+    assert echo.name in HOSTILE
+    assert echo.name not in builtin_names()
+    assert {s.protocol for s in echo.services} == {"http", "telnet", "ftp", "snmp"}
+    with pytest.raises(ValueError, match="echo_secrets: must be true or false"):
+        parse({**minimal(), "echo_secrets": "yes"}, "t")
