@@ -230,7 +230,8 @@ def test_jsonl_is_made_line_by_line(monkeypatch: pytest.MonkeyPatch):
     assert json.loads(next(lines))["type"] == "device"
     assert calls == ["127.1.0.1"]  # one device made, 999 not yet
     assert streamer("jsonl") is not None
-    assert streamer("html") is None
+    assert streamer("html") is not None
+    assert streamer("sarif") is None  # rendered whole: one document of all results
 
 
 @pytest.mark.parametrize("n", [0, 1, 40])
