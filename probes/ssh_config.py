@@ -35,7 +35,7 @@ fails; one that offers neither (publickey only, for example) passes.
 
 Verdicts: a server that never sends KEXINIT (a banner-only service, a dropped connection)
 is `error` for every check, with the reason; one whose bytes are not SSH at all (an
-identification line with no end, scanner/ssh_ident.py) is `inconclusive`; an algorithm
+identification line with no end, scanner/fingerprint/ssh_ident.py) is `inconclusive`; an algorithm
 list that is empty is `inconclusive`. IEC 62443-4-2 CR 4.3 (use of cryptography), NIST
 SP 800-171 3.13.8/3.13.11, ETSI EN 303 645 5.5-1.
 """
@@ -54,10 +54,10 @@ import asyncssh
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
+from scanner.fingerprint.ssh_ident import NOT_SSH, describe_ssh_failure, garbled, ident_problem
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text, quoted
 from scanner.net import ReadLimitExceeded
 from scanner.probe import Check, ServiceProbe
-from scanner.ssh_ident import NOT_SSH, describe_ssh_failure, garbled, ident_problem
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -76,7 +76,10 @@ SHOWN_IDENT = 120
 MAX_PACKET = 64 * 1024
 TIMEOUT = 10.0
 #: Connections that close before the ident line (a throttled or busy device) are retried.
-BACKOFF = (0.5, 1.0, 2.0, 4.0)
+#: 31.5 s in all: a device that throttles a source while the default-login probe is still
+#: trying passwords on it (sshd's MaxStartups, the lab's throttled-camera) drops every
+#: connection until those attempts stop; 7.5 s read that as an error.
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 MSG_KEXINIT = 20
 
 T = TypeVar("T")

@@ -1,7 +1,7 @@
 """TLS quality of every TLS service: protocol versions, cipher suites, forward secrecy, and the
 certificate's validity, trust, key, signature and name.
 
-One audit per service (`scanner.tls_audit`): raw ClientHellos enumerate the versions and
+One audit per service (`scanner.tls.audit`): raw ClientHellos enumerate the versions and
 suites the device accepts (what it offers, not what this machine's OpenSSL would agree to),
 the certificate chain comes from the TLS 1.2 handshake in clear (or an `ssl` handshake for a
 TLS 1.3-only server), and trust is verified by this machine's OpenSSL in a separate handshake.
@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Protocol
 from scanner.errors import ConfigError
 from scanner.model import Evidence, JSONValue, Verdict, bound_text
 from scanner.probe import Check, Params, ServiceProbe
-from scanner.tls_audit import audit_tls
-from scanner.tls_cert import (
+from scanner.tls.audit import audit_tls
+from scanner.tls.cert import (
     CertificateError,
     CertInfo,
     name_matches,
@@ -54,13 +54,13 @@ from scanner.tls_cert import (
     weak_key,
     weak_signature,
 )
-from scanner.tls_suites import SUITES, SUITES13, group_name, suite_name
-from scanner.tls_wire import TLS10, TLS12, TLS13, VERSION_NAMES, VERSIONS_BY_NAME, is_dns_name
+from scanner.tls.suites import SUITES, SUITES13, group_name, suite_name
+from scanner.tls.wire import TLS10, TLS12, TLS13, VERSION_NAMES, VERSIONS_BY_NAME, is_dns_name
 
 if TYPE_CHECKING:
     from scanner.model import Result, Service
     from scanner.probe import ProbeContext
-    from scanner.tls_audit import TlsAudit
+    from scanner.tls.audit import TlsAudit
 
 MIN_VERSIONS = ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 

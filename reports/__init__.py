@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reports.data import ReportData
+    from scanner.judging.report_data import ReportData
 
 #: format name -> (file name, module in reports/, renderer function)
 _TABLE: dict[str, tuple[str, str, str]] = {

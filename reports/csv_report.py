@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
-    from reports.data import ReportData
-    from scanner.assess import JudgedResult, RequirementStatus
+    from scanner.judging.assess import JudgedResult, RequirementStatus
+    from scanner.judging.report_data import ReportData
 
 RESULT_COLUMNS = (
     "address",

@@ -34,19 +34,19 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from reports.i18n import CATALOGUE, GUIDEBOOK_TERMS, LANGS, Lang, translator
-from scanner.assess import Status, exit_code
-from scanner.manual import numbered
+from scanner.judging.assess import Status, exit_code
+from scanner.judging.manual import numbered
+from scanner.judging.profiles import Coverage
 from scanner.model import Verdict
-from scanner.profiles import Coverage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
-    from reports.data import Device, ReportData
-    from scanner.assess import Assessment, JudgedResult, RequirementStatus
-    from scanner.manual import Statement
+    from scanner.judging.assess import Assessment, JudgedResult, RequirementStatus
+    from scanner.judging.manual import Statement
+    from scanner.judging.profiles import Framework, Requirement
+    from scanner.judging.report_data import Device, ReportData
     from scanner.model import JSONValue, Result
-    from scanner.profiles import Framework, Requirement
 
 #: Worst first: the order of every count, legend and chart segment.
 STATUS_ORDER = (

@@ -103,7 +103,7 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "en": "no failure, but errors or inconclusive results prevent a full verdict",
         "ja": "不適合はないが、エラーまたは判定不能の結果があり完全な判定はできません",
     },
-    # statuses (scanner.assess.Status), worst first in the report
+    # statuses (scanner.judging.assess.Status), worst first in the report
     "status.satisfied": {"en": "satisfied", "ja": "適合"},
     "status.not_satisfied": {"en": "not satisfied", "ja": "不適合"},
     "status.partially_assessed": {"en": "partially assessed", "ja": "一部評価"},
@@ -170,7 +170,7 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "en": "Not run by choice, e.g. intrusive and not allowed by the profile.",
         "ja": "意図的に実行していない（例: 侵襲的なチェックをプロファイルが許可していない）。",
     },
-    # coverage (scanner.profiles.Coverage)
+    # coverage (scanner.judging.profiles.Coverage)
     "coverage.full": {"en": "full", "ja": "全体"},
     "coverage.partial": {"en": "partial", "ja": "一部"},
     "coverage.none": {"en": "none", "ja": "評価不可"},

@@ -12,16 +12,16 @@ import secrets
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from scanner.assess import JudgedResult, exit_code, unassessed_reason
 from scanner.codec import evidence_to_dict
-from scanner.manual import numbered, statement_to_dict
+from scanner.judging.assess import JudgedResult, exit_code, unassessed_reason
+from scanner.judging.manual import numbered, statement_to_dict
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from reports.data import Device, ReportData
-    from scanner.assess import Assessment
-    from scanner.manual import Statement
+    from scanner.judging.assess import Assessment
+    from scanner.judging.manual import Statement
+    from scanner.judging.report_data import Device, ReportData
     from scanner.model import JSONValue
 
 SCHEMA_VERSION = "2.0"

@@ -6,7 +6,7 @@ list, profile, the profile's requirements, checks, manual evidence); then per de
 `result` lines followed by its `device` line (services and the requirements it has evidence
 for, as in `report.json`); a final `summary`. A reader that sees no `summary` line holds a
 cut-off file. `lines` yields them one by one, so the CLI writes them as they are made
-(`scanner/commands.py`) and a 65,536-device report is never one string in memory.
+(`scanner/cli/commands.py`) and a 65,536-device report is never one string in memory.
 
 Non-ASCII is escaped (`\\uXXXX`): device text may hold U+2028 or U+0085, which some line
 readers (Python's `str.splitlines`) take for line ends.
@@ -27,12 +27,12 @@ from reports.json_report import (
     result_dict,
     summary,
 )
-from scanner.manual import numbered
+from scanner.judging.manual import numbered
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from reports.data import ReportData
+    from scanner.judging.report_data import ReportData
     from scanner.model import JSONValue
 
 

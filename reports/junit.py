@@ -19,14 +19,14 @@ import xml.etree.ElementTree as ET
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from scanner.assess import RequirementStatus, Status
+from scanner.judging.assess import RequirementStatus, Status
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from reports.data import Device, ReportData
-    from scanner.assess import JudgedResult
+    from scanner.judging.assess import JudgedResult
+    from scanner.judging.report_data import Device, ReportData
 
 # Characters XML 1.0 cannot carry at all, not even as character references.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

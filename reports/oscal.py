@@ -30,13 +30,13 @@ import uuid
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from scanner.assess import JudgedResult, RequirementStatus, Status
+from scanner.judging.assess import JudgedResult, RequirementStatus, Status
 from scanner.model import bound_text
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from reports.data import Device, ReportData
+    from scanner.judging.report_data import Device, ReportData
     from scanner.model import JSONValue, Result
 
 OSCAL_VERSION = "1.1.3"

@@ -21,16 +21,16 @@ from collections import defaultdict
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from scanner.assess import JudgedResult, RequirementStatus, exit_code
 from scanner.codec import evidence_to_dict
+from scanner.judging.assess import JudgedResult, RequirementStatus, exit_code
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from reports.data import ReportData
+    from scanner.judging.profiles import Profile
+    from scanner.judging.report_data import ReportData
     from scanner.model import JSONValue, Result
-    from scanner.profiles import Profile
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -7,6 +7,7 @@ prints a `Credential` prints `masked()`, including `repr()`.
 from __future__ import annotations
 
 import enum
+import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -40,6 +41,9 @@ def control_character(text: str) -> str | None:
 
 
 #: Unicode's Cc category: C0, DEL and C1
+#: What every login detail shows for a password: four dots, hiding its length.
+MASK = "••••"
+
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_NAMES = {"\t": "TAB", "\n": "LF", "\r": "CR", "\x00": "NUL", "\x7f": "DEL"}
 
@@ -56,7 +60,7 @@ class Credential:
         # The username is not a secret (it is printed on the device's label); the password
         # is. Its length is hidden too: every password shows as four dots.
         shown = self.username if self.username else "(empty user)"
-        return f"{shown}/{'••••' if self.password else '(empty)'}"
+        return f"{shown}/{MASK if self.password else '(empty)'}"
 
     def hint(self) -> str:
         """A candidate from a published list, shown so that two of one account can be told
@@ -125,3 +129,21 @@ class FoundCredential:
     service: Service
     credential: Credential
     method: str
+
+
+@dataclass(frozen=True, slots=True)
+class TestAccount:
+    """A device account the tester set up for the checks that need a login. The profile
+    names the environment variable holding the password, never the password itself."""
+
+    username: str
+    password_env: str
+
+    def credential(self) -> Credential | None:
+        """The account as a credential, or None while its variable is unset."""
+        password = os.environ.get(self.password_env)
+        if password is None:
+            return None
+        return Credential(
+            self.username, password, source=f"profile test_account (${self.password_env})"
+        )

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from probes.registry import REGISTRY
-from scanner import discovery, syn, udp
 from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
+from scanner.discovery import syn, udp
+from scanner.discovery import tcp as discovery
 from scanner.facts import SERVICES, Facts
-from scanner.fingerprint import Timing, fingerprint
-from scanner.identity import collect_identity
+from scanner.fingerprint.identity import collect_identity
+from scanner.fingerprint.services import Timing, fingerprint
 from scanner.ledger import StoredLedger
 from scanner.model import Evidence, Result, Service, Target, Verdict
 from scanner.net import Limits, Network
@@ -30,9 +30,9 @@ from scanner.redact import DeviceRedactor, mask_urls
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from scanner.ports import PortSet
-    from scanner.profiles import Profile
-    from scanner.progress import Reporter
+    from scanner.discovery.ports import PortSet
+    from scanner.judging.profiles import Profile
+    from scanner.reporter import Reporter
     from scanner.scope import Scope
     from scanner.store import Store
 
@@ -43,6 +43,9 @@ class ScanRequest:
     scope: Scope
     ports: PortSet
     profile: Profile
+    # the probes to run, handed in (`probes.registry.REGISTRY` and plugins): the engine
+    # knows the probe contract, never which probes exist
+    registry: tuple[type[Probe], ...]
     limits: Limits = field(default_factory=Limits)
     syn: bool = False  # SYN discovery (root only; falls back to connect scan)
     discovery_timeout: float = 1.0
@@ -52,7 +55,6 @@ class ScanRequest:
     job_timeout: float = 600.0
     max_devices: int = 64  # devices fingerprinted and probed at once
     allow_intrusive: bool = False
-    registry: tuple[type[Probe], ...] = REGISTRY
     credentials: CredentialCatalog = field(default_factory=load_catalog)
     # headless Chromium for logins only a script sends; started by the first page asked for
     browser: BrowserOptions = field(default_factory=BrowserOptions)

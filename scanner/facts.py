@@ -109,7 +109,8 @@ class LoginSurface:
 class IdentitySignal:
     """Something the device says about what it is, beyond banners and titles (favicon
     hash, script names, UPnP description, certificate names, sysObjectID, industrial
-    identity): collected by `scanner/identity.py`, read by `credential_lists.device_text`."""
+    identity): collected by `scanner/fingerprint/identity.py`, read by
+    `credential_lists.device_text`."""
 
     service: Service
     kind: str  # a credential-list match key: "favicon", "scripts", "upnp", "tls", "vendor"...

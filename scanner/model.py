@@ -60,7 +60,7 @@ class Verdict(enum.StrEnum):
 
 
 class Status(enum.StrEnum):
-    """A requirement's status on a device (scanner.assess decides it from verdicts)."""
+    """A requirement's status on a device (scanner.judging.assess decides it from verdicts)."""
 
     SATISFIED = "satisfied"
     NOT_SATISFIED = "not_satisfied"
@@ -71,7 +71,7 @@ class Status(enum.StrEnum):
 
 
 #: what `--fail-on` accepts: requirement statuses and check verdicts (error and not_applicable
-#: are both, and match either). Here, not in scanner.assess, so that building the command
+#: are both, and match either). Here, not in scanner.judging.assess, so that building the command
 #: line does not import the profile loader.
 FAIL_ON_NAMES = tuple(dict.fromkeys([*(s.value for s in Status), *(v.value for v in Verdict)]))
 

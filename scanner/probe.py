@@ -17,9 +17,9 @@ from scanner.model import Evidence, Result, Service, Target, Verdict
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from scanner.credentials import TestAccount
     from scanner.facts import FactKey, Facts
     from scanner.net import DeviceNetwork
-    from scanner.profiles import TestAccount
 
 
 @dataclass(frozen=True, slots=True)

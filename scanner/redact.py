@@ -6,7 +6,7 @@ field width, an SNMP agent names its community in sysDescr. Checks quote what th
 so every result passes `Redactor.result` in the engine before the store and the reports
 see it (`scanner/engine.py`, `land()`), and checks that quote a URL show `mask_url(url)`.
 
-The mask is the one every login detail already uses (`probes._login.common.MASK`, the
+The mask is the one every login detail already uses (`scanner.credentials.MASK`, the
 four dots of `Credential.masked()`): a masked value reads the same everywhere and its
 length is hidden.
 
@@ -48,8 +48,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
-from probes._login.common import MASK as MASK  # the one mask every login detail shows
 from scanner.credential_lists import BUILTIN
+from scanner.credentials import MASK as MASK  # the one mask every login detail shows
 from scanner.facts import UDP_ANSWERS, VALID_CREDENTIALS
 from scanner.model import Evidence
 
@@ -57,10 +57,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from scanner.credential_lists import CredentialCatalog
-    from scanner.credentials import Credential
+    from scanner.credentials import Credential, TestAccount
     from scanner.facts import Facts
     from scanner.model import JSONValue, Result, Service
-    from scanner.profiles import TestAccount
 
 #: Shorter than this, a secret is weak (see the module doc); also the shortest truncation.
 MIN_STRONG = 4

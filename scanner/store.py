@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS evidence (
     run_id TEXT NOT NULL REFERENCES runs(id),
     path TEXT NOT NULL,              -- the manual evidence file as given
     sha256 TEXT NOT NULL,            -- of its bytes
-    data TEXT NOT NULL,              -- JSON: its statements, as loaded (scanner.manual)
+    data TEXT NOT NULL,              -- JSON: its statements, as loaded (scanner.judging.manual)
     PRIMARY KEY (run_id, sha256)
 );
 """

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from scanner.syn import syn_available
+from scanner.discovery.syn import syn_available
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

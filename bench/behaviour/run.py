@@ -39,12 +39,12 @@ from lab.personality import Personality, parse  # noqa: E402
 from probes.lockout import AccountLockout  # noqa: E402
 from probes.registry import REGISTRY, all_checks  # noqa: E402
 from scanner.credential_lists import load_catalog  # noqa: E402
+from scanner.discovery.ports import PortSet  # noqa: E402
 from scanner.engine import ScanRequest, scan  # noqa: E402
+from scanner.judging.profiles import load_profile  # noqa: E402
 from scanner.model import Target, Verdict  # noqa: E402
 from scanner.net import Limits  # noqa: E402
-from scanner.ports import PortSet  # noqa: E402
-from scanner.profiles import load_profile  # noqa: E402
-from scanner.progress import Reporter  # noqa: E402
+from scanner.reporter import Reporter  # noqa: E402
 from scanner.scope import Scope  # noqa: E402
 from scanner.store import Store  # noqa: E402
 

@@ -43,15 +43,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from probes.default_credentials import LoginBudget  # noqa: E402
-from probes.registry import all_checks  # noqa: E402
+from probes.registry import REGISTRY, all_checks  # noqa: E402
 from scanner.credential_lists import device_text, load_catalog  # noqa: E402
+from scanner.discovery.ports import PortSet  # noqa: E402
 from scanner.engine import ScanRequest, scan  # noqa: E402
 from scanner.facts import Facts  # noqa: E402
+from scanner.judging.profiles import load_profile  # noqa: E402
 from scanner.model import Target, Verdict  # noqa: E402
 from scanner.net import Limits  # noqa: E402
-from scanner.ports import PortSet  # noqa: E402
-from scanner.profiles import load_profile  # noqa: E402
-from scanner.progress import Reporter  # noqa: E402
+from scanner.reporter import Reporter  # noqa: E402
 from scanner.scope import Scope  # noqa: E402
 from scanner.store import Store  # noqa: E402
 from tests.corpus.base import CorpusError, Login, Program, ServiceTruth, programs  # noqa: E402
@@ -59,8 +59,8 @@ from tests.corpus.base import CorpusError, Login, Program, ServiceTruth, program
 if TYPE_CHECKING:
     from types import ModuleType
 
+    from scanner.judging.profiles import Profile
     from scanner.model import Result
-    from scanner.profiles import Profile
 
 #: The machine's own port: never scanned (see the network rule).
 FORBIDDEN_PORTS = frozenset({2024})
@@ -143,6 +143,7 @@ async def _scan(program: Program, profile: Profile, work: Path) -> tuple[list[Re
         scope=Scope.of([program.address]),
         ports=PortSet(tuple(tcp), tuple(udp)),
         profile=profile,
+        registry=REGISTRY,
         # four connections per device, as hydra's -t 4 beside it
         limits=Limits(connect_timeout=2.0, read_timeout=5.0, per_device=4),
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 from probes._login.http import try_logins
 from scanner.credentials import Credential, Outcome
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, Facts
-from scanner.fingerprint import fingerprint
+from scanner.fingerprint.services import fingerprint
 from scanner.net import Limits, Network
 from scanner.scope import Scope
 

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.ports import DEFAULT_PORTS  # the demo's port set (scanner/demo.py)
+from scanner.discovery.ports import DEFAULT_PORTS  # the demo's port set (scanner/cli/demo.py)
 
 SHINSA = Path(sys.executable).parent / "shinsa"
 EMPTY_FIRST = ipaddress.IPv4Address("127.1.0.1")  # 127.1.0.0/18: nothing listens there

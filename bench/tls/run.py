@@ -11,7 +11,7 @@ Endpoints (lighttpd 1.4.69 + mod_openssl, configured as in tests/interop/tls_dae
 Each tool audits versions, cipher suites per version, groups and the certificate, as a
 subprocess (killed after TOOL_TIMEOUT):
 
-- shinsa: `python -m scanner.tls_audit HOST PORT [--ca-file CA]` (interpreter start-up
+- shinsa: `python -m scanner.tls.audit HOST PORT [--ca-file CA]` (interpreter start-up
   included in the wall time; its own "seconds" is reported as in-run);
 - sslyze, the same scope: `sslyze --sslv3 --tlsv1 --tlsv1_1 --tlsv1_2 --tlsv1_3
   --elliptic_curves --certinfo [--certinfo_ca_file CA] --json_out=- HOST:PORT`;
@@ -292,7 +292,7 @@ def bench_endpoint(
     """All rounds on one endpoint; the tools and the rounds where shinsa differed."""
     target = f"{daemon.address}:{daemon.port}"
     ca = daemon.certs.ca
-    shinsa_argv = [sys.executable, "-m", "scanner.tls_audit", daemon.address, str(daemon.port)]
+    shinsa_argv = [sys.executable, "-m", "scanner.tls.audit", daemon.address, str(daemon.port)]
     ca_args = [f"--certinfo_ca_file={ca}"] if ca else []
     if ca:
         shinsa_argv += ["--ca-file", str(ca)]
@@ -438,7 +438,7 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown endpoints {sorted(unknown)}; known: {', '.join(ENDPOINTS)}")
     if not (ROOT / "scanner" / "tls_audit.py").exists():
-        print("scanner/tls_audit.py is missing: nothing to measure", file=sys.stderr)
+        print("scanner/tls/audit.py is missing: nothing to measure", file=sys.stderr)
         return 2
     sslyze = ensure_sslyze(args.sslyze_venv, args.sslyze_spec)
 

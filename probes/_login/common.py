@@ -19,7 +19,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.credentials import MASK, Attempt, Credential, LoginRun, Outcome
 from scanner.model import bound_text, device_str
 from scanner.net import ReadLimitExceeded
 
@@ -46,7 +46,6 @@ DETAIL_LIMIT = 200
 _LOCKED = re.compile(
     r"\block(?:ed|out)\b|too many|try again later|temporarily (?:blocked|disabled)", re.I
 )
-MASK = "••••"
 
 
 def looks_locked(text: str) -> bool:

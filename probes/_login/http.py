@@ -37,7 +37,7 @@ import httpx
 from probes._login.common import BACKOFF, Scheduler, run_workers, scrub
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.errors import ScopeError
-from scanner.fingerprint_http import login_forms
+from scanner.fingerprint.http import login_forms
 from scanner.http_decoding import read_body
 from scanner.http_location import describe_failure, malformed_location
 from scanner.model import bound_text

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from probes._login.common import Scheduler, attempt, device_text, run_workers
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.discovery.udp import SnmpResponse, parse_snmp_response, snmp_get_request
 from scanner.model import bound_text, quoted
-from scanner.udp import SnmpResponse, parse_snmp_response, snmp_get_request
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

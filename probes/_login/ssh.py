@@ -43,8 +43,8 @@ from probes._login.common import (
     run_workers,
 )
 from scanner.credentials import Credential, LoginRun, Outcome
+from scanner.fingerprint.ssh_ident import NOT_SSH, describe_ssh_failure, garbled
 from scanner.model import bound_text, quoted
-from scanner.ssh_ident import NOT_SSH, describe_ssh_failure, garbled
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

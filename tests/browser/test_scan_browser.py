@@ -14,14 +14,14 @@ from lab.personality import load_builtin
 from probes.login_surface import LoginSurfaces
 from probes.registry import all_checks
 from scanner.browser import BrowserOptions
+from scanner.discovery.ports import parse_ports
 from scanner.engine import ScanRequest, scan
 from scanner.facts import LOGIN_SURFACES, FactKey
+from scanner.judging.profiles import load_profile
 from scanner.model import Evidence, Target, Verdict
 from scanner.net import Limits
-from scanner.ports import parse_ports
 from scanner.probe import Check, ServiceProbe
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store
 

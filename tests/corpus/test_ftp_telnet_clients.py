@@ -17,7 +17,7 @@ import pytest
 from probes._login import ftp, ssh, telnet
 from scanner.credentials import Credential, Outcome
 from scanner.facts import Facts
-from scanner.fingerprint import fingerprint
+from scanner.fingerprint.services import fingerprint
 from scanner.net import Limits, Network
 from scanner.scope import Scope
 from tests.corpus.programs import (

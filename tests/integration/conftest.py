@@ -13,12 +13,12 @@ from lab.device import Lab
 from lab.personality import Personality, builtin_names, load_builtin
 from probes.registry import REGISTRY, all_checks
 from scanner.credential_lists import CredentialCatalog, load_catalog
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
+from scanner.judging.profiles import Profile, load_profile
 from scanner.model import Result, Service, Target
 from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import Profile, load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ import pytest
 from lab.oracle_banners import expected_banners
 from lab.personality import load_builtin
 from probes.registry import all_checks
+from scanner.judging.profiles import load_profile
 from scanner.model import Verdict
-from scanner.profiles import load_profile
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 

@@ -24,7 +24,7 @@ from lab.oracle_ssh import expected_ssh
 from lab.oracle_tls import expected_tls
 from lab.personality import load_builtin
 from reports import FORMATS
-from scanner.commands import DEMO_FORMATS
+from scanner.cli.commands import DEMO_FORMATS
 from tests.integration.conftest import CLOSED_PORTS
 from tests.report_validation import validate_files
 

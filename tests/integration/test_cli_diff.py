@@ -13,7 +13,7 @@ import pytest
 
 from lab import addresses, control
 from lab.personality import load_builtin
-from scanner.assess import FAIL_ON_NAMES
+from scanner.judging.assess import FAIL_ON_NAMES
 from tests.integration.conftest import CLOSED_PORTS
 
 if TYPE_CHECKING:

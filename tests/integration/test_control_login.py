@@ -25,12 +25,12 @@ from probes.default_credentials import (
 )
 from probes.registry import all_checks
 from scanner.credential_lists import load_catalog
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
+from scanner.judging.profiles import load_profile
 from scanner.model import Target, Verdict
 from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store
 from tests.integration.conftest import scan_lab

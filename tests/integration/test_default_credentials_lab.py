@@ -12,10 +12,10 @@ import pytest
 from lab.personality import Personality, load_builtin, parse
 from probes.registry import all_checks
 from reports import json_report
-from reports.data import collect
 from scanner.credential_lists import load_catalog
+from scanner.judging.profiles import load_profile
+from scanner.judging.report_data import collect
 from scanner.model import Verdict
-from scanner.profiles import load_profile
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 

@@ -30,15 +30,15 @@ from probes._login import common, ftp, mqtt, rtsp, snmp, telnet
 from probes._login import http as login_http
 from probes.ssh_config import NoKexinit, read_offer
 from scanner.credentials import Credential, LoginRun, Outcome
+from scanner.discovery.udp import parse_snmp_response
 from scanner.facts import MQTT_INFO, Facts
-from scanner.fingerprint import Timing, fingerprint
-from scanner.fingerprint_http import MAX_URL, http_pages
+from scanner.fingerprint.http import MAX_URL, http_pages
+from scanner.fingerprint.services import Timing, fingerprint
 from scanner.model import MAX_DEVICE_TEXT, Service
 from scanner.net import Limits, Network
 from scanner.scope import Scope
-from scanner.tls_audit import exchange
-from scanner.tls_wire import TLS12, client_hello
-from scanner.udp import parse_snmp_response
+from scanner.tls.audit import exchange
+from scanner.tls.wire import TLS12, client_hello
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator

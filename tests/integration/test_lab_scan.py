@@ -17,10 +17,10 @@ from lab.oracle_tls import expected_tls
 from lab.personality import load_builtin
 from probes.exposed_services import ExposedServices
 from probes.registry import all_checks
+from scanner.judging.profiles import load_profile
 from scanner.model import Verdict
 from scanner.probe import Check, ServiceProbe
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.store import Store
 from tests.integration.conftest import all_personalities, scan_lab
 

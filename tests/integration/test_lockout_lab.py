@@ -11,8 +11,8 @@ import pytest
 from lab.oracle_lockout import expected_lockout
 from lab.personality import load_builtin
 from probes.registry import all_checks
+from scanner.judging.profiles import load_profile
 from scanner.model import Verdict
-from scanner.profiles import load_profile
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 

@@ -16,7 +16,7 @@ from lab.personality import load_builtin
 from probes.registry import all_checks
 from reports import FORMATS
 from scanner.cli import main
-from scanner.profiles import load_profile
+from scanner.judging.profiles import load_profile
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 from tests.report_validation import validate_files

@@ -23,9 +23,9 @@ import pytest
 from lab.personality import load_builtin
 from probes.registry import all_checks
 from reports import html
-from reports.data import collect
 from reports.i18n import LANGS, translator
-from scanner.profiles import Coverage, load_profile
+from scanner.judging.profiles import Coverage, load_profile
+from scanner.judging.report_data import collect
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 from tests.unit.test_report_html import hostile_report_data

@@ -13,8 +13,8 @@ import pytest
 from lab.personality import load_builtin
 from probes.registry import all_checks
 from reports import json_report
-from reports.data import collect
-from scanner.profiles import load_profile
+from scanner.judging.profiles import load_profile
+from scanner.judging.report_data import collect
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 

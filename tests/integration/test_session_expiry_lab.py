@@ -18,8 +18,8 @@ from probes.default_credentials import (
 )
 from probes.registry import all_checks
 from probes.session_expiry import MqttKeepAlive, SessionExpiry
+from scanner.judging.profiles import load_profile
 from scanner.model import Verdict
-from scanner.profiles import load_profile
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from lab.device import LabDevice
+    from scanner.judging.profiles import Profile
     from scanner.model import Result
-    from scanner.profiles import Profile
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from probes.registry import all_checks
+from probes.registry import REGISTRY, all_checks
 from scanner import engine
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
 from scanner.facts import Facts
-from scanner.fingerprint import Timing, fingerprint
+from scanner.fingerprint.services import Timing, fingerprint
 from scanner.http_decoding import read_body
+from scanner.judging.profiles import load_profile
 from scanner.model import Service, Target
 from scanner.net import Limits, Network
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store
 
@@ -156,6 +156,7 @@ async def test_a_device_past_its_deadline_is_recorded_and_the_run_finishes(
             scope=Scope.of([TRICKLER]),
             ports=PortSet(tcp=(PORT,)),
             profile=load_profile("base", all_checks()),
+            registry=REGISTRY,
             limits=LIMITS,
         )
         with Store(tmp_path / "s.sqlite") as store:

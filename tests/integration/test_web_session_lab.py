@@ -13,8 +13,8 @@ import pytest
 from lab.oracle_session import SESSION_CHECKS, expected_reflection, expected_session
 from lab.personality import load_builtin
 from probes.registry import all_checks
+from scanner.judging.profiles import load_profile
 from scanner.model import Verdict
-from scanner.profiles import load_profile
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
 

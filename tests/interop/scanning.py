@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from probes.registry import all_checks
+from probes.registry import REGISTRY, all_checks
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
+from scanner.judging.profiles import load_profile
 from scanner.model import Target
 from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store
 
@@ -41,6 +41,7 @@ async def scan_daemon(
         scope=Scope.of([address]),
         ports=PortSet(tuple(tcp), tuple(udp)),
         profile=profile,
+        registry=REGISTRY,
         limits=Limits(connect_timeout=2.0, read_timeout=read_timeout),
         job_timeout=job_timeout,
     )

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
-from scanner.discovery import connect_scan
+from scanner.discovery.tcp import connect_scan
+from scanner.discovery.udp import udp_scan
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, MQTT_INFO, UDP_ANSWERS, Facts
-from scanner.fingerprint import fingerprint
+from scanner.fingerprint.services import fingerprint
 from scanner.net import Limits, Network
 from scanner.scope import Scope
-from scanner.udp import udp_scan
 
 if TYPE_CHECKING:
     from scanner.model import Service

@@ -22,7 +22,7 @@ import pytest
 
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, Facts
-from scanner.fingerprint import fingerprint
+from scanner.fingerprint.services import fingerprint
 from scanner.model import Service
 from scanner.net import DeviceNetwork, Limits, Network
 from scanner.scope import Scope

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from scanner.credential_lists import device_text, load_catalog
+from scanner.discovery.udp import udp_scan
 from scanner.facts import Facts
-from scanner.fingerprint import Timing, fingerprint
-from scanner.identity import collect_identity, favicon_text
+from scanner.fingerprint.identity import collect_identity, favicon_text
+from scanner.fingerprint.services import Timing, fingerprint
 from scanner.net import Limits, Network
 from scanner.scope import Scope
-from scanner.udp import udp_scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -42,12 +42,12 @@ from probes.session_expiry import (
     expiry_seconds,
 )
 from scanner.credential_lists import CredentialCatalog
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
+from scanner.judging.profiles import load_profile
 from scanner.model import Target, Verdict
 from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store
 from tests.interop import expiry_daemons, lockout_daemons

@@ -26,8 +26,8 @@ from scanner.model import Service, Target, Verdict
 from scanner.net import Network
 from scanner.probe import ProbeContext
 from scanner.scope import Scope
-from scanner.tls_audit import TlsAudit, audit_tls
-from scanner.tls_suites import group_name
+from scanner.tls.audit import TlsAudit, audit_tls
+from scanner.tls.suites import group_name
 from tests.interop.tls_daemons import (
     DEFAULTS,
     LEGACY,
@@ -228,7 +228,7 @@ def test_cli_prints_the_same_versions_and_suites_as_openssl(
     legacy: TlsDaemon, legacy_view: OpenSslView
 ) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "scanner.tls_audit", legacy.address, str(legacy.port)],
+        [sys.executable, "-m", "scanner.tls.audit", legacy.address, str(legacy.port)],
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT,

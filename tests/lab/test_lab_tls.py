@@ -23,14 +23,14 @@ from scanner.model import Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.probe import ProbeContext
 from scanner.scope import Scope
-from scanner.tls_audit import audit_tls
-from scanner.tls_suites import suite_name
+from scanner.tls.audit import audit_tls
+from scanner.tls.suites import suite_name
 
 if TYPE_CHECKING:
     from lab.device import LabDevice
     from lab.personality import ServiceSpec
     from scanner.probe import Params
-    from scanner.tls_audit import TlsAudit
+    from scanner.tls.audit import TlsAudit
     from tests.lab.conftest import StartDevice
 
 pytestmark = pytest.mark.lab
@@ -244,7 +244,7 @@ async def test_the_command_line_prints_the_audit_as_json(start_device: StartDevi
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "scanner.tls_audit",
+        "scanner.tls.audit",
         device.address,
         str(service.port),
         "--ca-file",
@@ -272,7 +272,7 @@ async def test_the_command_line_refuses_an_address_outside_loopback() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "scanner.tls_audit",
+        "scanner.tls.audit",
         "192.0.2.1",
         "443",
         stdout=asyncio.subprocess.PIPE,

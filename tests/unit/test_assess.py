@@ -1,4 +1,4 @@
-"""The aggregation table of scanner/assess.py, one rule per test."""
+"""The aggregation table of scanner/judging/assess.py, one rule per test."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from probes.registry import all_checks
-from scanner import assess as assess_module
-from scanner.assess import RULES, Status, assess, decide, exit_code, status_of
-from scanner.assess import JudgedResult as J
-from scanner.manual import Statement
+from scanner.judging import assess as assess_module
+from scanner.judging.assess import RULES, Status, assess, decide, exit_code, status_of
+from scanner.judging.assess import JudgedResult as J
+from scanner.judging.manual import Statement
+from scanner.judging.profiles import Accepted, Coverage, MappedCheck, Requirement, load_profile
 from scanner.model import Result, Service, Verdict
-from scanner.profiles import Accepted, Coverage, MappedCheck, Requirement, load_profile
 
 SVC = Service("tcp", 23, "telnet")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.commands import _formats
+from scanner.cli.commands import _formats
 from scanner.errors import ShinsaError
 
 

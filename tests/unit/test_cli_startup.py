@@ -23,9 +23,9 @@ HEAVY = (
     "scapy",
     "yaml",
     "sqlite3",
-    "scanner.commands",
+    "scanner.cli.commands",
     "scanner.engine",
-    "scanner.profiles",
+    "scanner.judging.profiles",
     "probes",
     "reports.html",
     "reports.json_report",
@@ -74,6 +74,6 @@ def test_the_command_line_loads_no_scanner_machinery(argv: tuple[str, ...]) -> N
 
 def test_a_tcp_only_discovery_runs_without_an_event_loop() -> None:
     loaded = _modules_after("discover", "127.0.75.90", "--ports", "20001", "--json")
-    assert "scanner.discovery" in loaded
+    assert "scanner.discovery.tcp" in loaded
     assert "asyncio" not in loaded
-    assert "scanner.udp" not in loaded
+    assert "scanner.discovery.udp" not in loaded

@@ -29,14 +29,14 @@ from probes.registry import all_checks
 from probes.web_login import WebLoginHygiene
 from probes.web_reflection import WebReflection
 from scanner.credential_lists import load_catalog
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
-from scanner.fingerprint_http import MAX_BODY
+from scanner.fingerprint.http import MAX_BODY
 from scanner.http_decoding import ACCEPT_ENCODING, BodyDecoder, decode_bytes
+from scanner.judging.profiles import load_profile
 from scanner.model import Target, Verdict
 from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store
 

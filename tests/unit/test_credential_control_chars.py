@@ -16,7 +16,7 @@ from scanner.cli import main
 from scanner.credential_lists import BUILTIN, load_catalog, load_list
 from scanner.credentials import control_character
 from scanner.errors import ConfigError
-from scanner.profiles import load_profile
+from scanner.judging.profiles import load_profile
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from scanner.assess import Status
-from scanner.diff_cmd import diff, render_json, render_text
+from scanner.cli.diff import diff, render_json, render_text
 from scanner.errors import ConfigError
+from scanner.judging.assess import Status
 from scanner.model import Evidence, Result, Service, Verdict
 from scanner.store import Store
 from tests.unit.test_report_formats import PROFILE, TODAY

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from scanner import discover_cmd
-from scanner.discovery import connect_scan, connect_scan_blocking
+from scanner.cli import discover as discover_cmd
+from scanner.discovery.tcp import connect_scan, connect_scan_blocking
 from scanner.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -12,14 +12,14 @@ import pytest
 import probes
 from probes.exposed_services import ExposedServices
 from probes.registry import REGISTRY, all_checks
+from scanner.discovery.ports import PortSet
 from scanner.engine import ProbeContractError, ScanRequest, _run_job, ready_jobs
 from scanner.facts import VALID_CREDENTIALS, Facts
+from scanner.judging.profiles import load_profile
 from scanner.model import Result, Service, Target, Verdict
 from scanner.net import Network
 from scanner.plan import Job, plan
-from scanner.ports import PortSet
 from scanner.probe import Check, ProbeContext, ServiceProbe
-from scanner.profiles import load_profile
 from scanner.scope import Scope
 from scanner.store import Store
 
@@ -77,7 +77,7 @@ class Intrusive(ServiceProbe):
 async def run_one(probe: ServiceProbe, timeout: float = 5.0) -> list[Result]:
     profile = load_profile("base", all_checks())
     request = ScanRequest(
-        (Target(ADDR),), Scope.of([ADDR]), PortSet((22,), ()), profile, job_timeout=timeout
+        (Target(ADDR),), Scope.of([ADDR]), PortSet((22,), ()), profile, (), job_timeout=timeout
     )
     net = Network(request.scope).device(ADDR)
     ctx = ProbeContext(Target(ADDR), net, Facts())

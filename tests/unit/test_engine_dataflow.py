@@ -13,14 +13,14 @@ import time
 from typing import TYPE_CHECKING, ClassVar
 
 from probes.registry import all_checks
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
 from scanner.facts import LOGIN_SURFACES, FactKey
+from scanner.judging.profiles import load_profile
 from scanner.model import Target, Verdict
 from scanner.net import Limits
-from scanner.ports import PortSet
 from scanner.probe import Check, ServiceProbe
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store
 

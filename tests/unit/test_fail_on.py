@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 
 from scanner import cli
-from scanner.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
+from scanner.cli import app
 from scanner.errors import ConfigError
+from scanner.judging.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
 from scanner.model import Verdict
 from scanner.store import Store
 from tests.unit.test_report_formats import report_data
@@ -107,5 +108,5 @@ def test_report_exit_code_follows_fail_on(tmp_path, capsys):
 
 
 def test_scan_parser_takes_fail_on():
-    args = cli.build_parser().parse_args(["scan", "127.0.20.1", "--fail-on", "error"])
+    args = app.build_parser().parse_args(["scan", "127.0.20.1", "--fail-on", "error"])
     assert args.fail_on == "error"

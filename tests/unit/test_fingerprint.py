@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import pytest
 import trustme
 
+from scanner.discovery.udp import UdpReply
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, MQTT_INFO, UDP_ANSWERS, Facts
-from scanner.fingerprint import Timing, fingerprint
-from scanner.fingerprint_http import MAX_BODY, login_forms, parse_page
+from scanner.fingerprint.http import MAX_BODY, login_forms, parse_page
+from scanner.fingerprint.services import Timing, fingerprint
 from scanner.model import MAX_DEVICE_TEXT, Service
 from scanner.net import Limits, Network
 from scanner.scope import Scope
-from scanner.udp import UdpReply
 
 if TYPE_CHECKING:
     from scanner.net import DeviceNetwork

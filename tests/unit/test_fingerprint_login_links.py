@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, Facts
-from scanner.fingerprint_http import login_links
+from scanner.fingerprint.http import login_links
 from tests.unit.test_fingerprint import http_handler, scan_one, serve
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}

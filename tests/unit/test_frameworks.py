@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from probes.registry import all_checks
-from scanner.cli import build_parser, main
+from scanner.cli import main
+from scanner.cli.app import build_parser
 from scanner.errors import ConfigError
-from scanner.profiles import (
+from scanner.judging.profiles import (
     CATALOGS,
     Coverage,
     Framework,

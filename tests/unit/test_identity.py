@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from scanner.credential_lists import device_text, load_catalog
 from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, Facts, HttpPage, UdpAnswer
-from scanner.identity import (
+from scanner.fingerprint.identity import (
     MODBUS_READ_ID,
     S7_SZL_1C,
     bacnet_read_property,

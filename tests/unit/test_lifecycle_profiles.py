@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from probes.registry import all_checks
-from scanner.assess import Status, assess
+from scanner.judging.assess import Status, assess
+from scanner.judging.profiles import BUILTIN_DIR, Coverage, load_profile
+from scanner.judging.validate import validate_all
 from scanner.model import Result, Service, Verdict
-from scanner.profiles import BUILTIN_DIR, Coverage, load_profile, validate_all
 
 if TYPE_CHECKING:
-    from scanner.profiles import Framework, Profile
+    from scanner.judging.profiles import Framework, Profile
 
 LIFECYCLE = ("acceptance", "installation", "operation")
 

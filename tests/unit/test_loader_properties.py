@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from probes.registry import all_checks
-from scanner import manual
 from scanner.credential_lists import FORMAT as LIST_FORMAT
 from scanner.credential_lists import KINDS, MATCH_KEYS, PROTOCOLS, load_list
 from scanner.credentials import control_character
 from scanner.errors import ConfigError
-from scanner.profiles import PROFILE_KEYS, load_profile
+from scanner.judging import manual
+from scanner.judging.profiles import PROFILE_KEYS, load_profile
 
 CHECKS = all_checks()
 PROFILE = load_profile("base", CHECKS)

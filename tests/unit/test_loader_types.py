@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from probes.registry import all_checks
-from scanner import manual
 from scanner.cli import main
 from scanner.credential_lists import load_list
 from scanner.errors import ConfigError
-from scanner.profiles import load_profile
+from scanner.judging import manual
+from scanner.judging.profiles import load_profile
 
 CHECKS = all_checks()
 

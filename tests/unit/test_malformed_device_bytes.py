@@ -17,7 +17,9 @@ import pytest
 
 from probes.registry import REGISTRY, all_checks
 from scanner.credential_lists import load_catalog
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
+from scanner.fingerprint.ssh_ident import ident_problem
 from scanner.http_location import (
     MALFORMED_LOCATION,
     MalformedLocation,
@@ -25,13 +27,11 @@ from scanner.http_location import (
     resolve,
     set_aside,
 )
+from scanner.judging.profiles import load_profile
 from scanner.model import Target, Verdict, bound_text, device_str, quoted
 from scanner.net import Limits
-from scanner.ports import PortSet
-from scanner.profiles import load_profile
-from scanner.progress import Reporter
+from scanner.reporter import Reporter
 from scanner.scope import Scope
-from scanner.ssh_ident import ident_problem
 from scanner.store import Store
 
 if TYPE_CHECKING:

@@ -12,12 +12,13 @@ import pytest
 
 from probes.registry import all_checks
 from reports import html, json_report
-from reports.data import ReportData, collect
-from scanner import __version__, cli, manual
-from scanner.assess import Status
+from scanner import __version__, cli
 from scanner.errors import ConfigError
+from scanner.judging import manual
+from scanner.judging.assess import Status
+from scanner.judging.profiles import Profile, load_profile
+from scanner.judging.report_data import ReportData, collect
 from scanner.model import Result, Service, Verdict
-from scanner.profiles import Profile, load_profile
 from scanner.store import Store
 
 SCHEMA = json.loads(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from scanner.discovery.ports import DEFAULT_PORTS, PortSet, describe, parse_ports
 from scanner.errors import ConfigError
-from scanner.ports import DEFAULT_PORTS, PortSet, describe, parse_ports
 
 
 def test_bare_ports_are_tcp_sorted_and_unique() -> None:

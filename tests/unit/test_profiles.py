@@ -9,7 +9,8 @@ import pytest
 from probes.exposed_services import AllowedServices
 from probes.registry import all_checks
 from scanner.errors import ConfigError
-from scanner.profiles import load_profile, validate_all
+from scanner.judging.profiles import load_profile
+from scanner.judging.validate import validate_all
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -96,7 +97,7 @@ def test_unknown_profile_lists_the_known_ones():
 
 
 def test_catalog_check_catches_unknown_ids_and_roles_the_crosswalk_does_not_support():
-    from scanner.profiles import (
+    from scanner.judging.profiles import (
         Coverage,
         Framework,
         MappedCheck,
@@ -133,7 +134,7 @@ def test_catalog_check_catches_unknown_ids_and_roles_the_crosswalk_does_not_supp
 def test_an_impossible_date_is_a_config_error_not_a_traceback(tmp_path):
     from probes.registry import all_checks
     from scanner.errors import ConfigError
-    from scanner.profiles import load_profile
+    from scanner.judging.profiles import load_profile
 
     bad = tmp_path / "p.yaml"
     bad.write_text(

@@ -12,9 +12,9 @@ import pytest
 
 from scanner.credential_lists import BUILTIN, load_catalog
 from scanner.credentials import Credential, FoundCredential
+from scanner.credentials import TestAccount as Account
 from scanner.facts import UDP_ANSWERS, VALID_CREDENTIALS, Facts, UdpAnswer
 from scanner.model import Evidence, Result, Service, Verdict
-from scanner.profiles import TestAccount as Account
 from scanner.redact import MASK, DeviceRedactor, Redactor, is_weak, mask_url, mask_urls
 
 if TYPE_CHECKING:

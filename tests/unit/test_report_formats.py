@@ -24,12 +24,19 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
 
 from reports import FORMATS, junit, sarif
-from reports.data import Device, ReportData
 from scanner import __version__
-from scanner.assess import assess
+from scanner.judging.assess import assess
+from scanner.judging.profiles import (
+    Accepted,
+    Coverage,
+    Framework,
+    MappedCheck,
+    Profile,
+    Requirement,
+)
+from scanner.judging.report_data import Device, ReportData
 from scanner.model import Evidence, Result, Service, Verdict
 from scanner.probe import Check
-from scanner.profiles import Accepted, Coverage, Framework, MappedCheck, Profile, Requirement
 from scanner.store import RunInfo
 
 GOLDEN = Path(__file__).parents[1] / "golden"

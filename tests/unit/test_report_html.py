@@ -19,13 +19,13 @@ import pytest
 
 from probes.registry import all_checks
 from reports import FORMATS, html
-from reports.data import Device, ReportData
 from reports.i18n import CATALOGUE, LANGS, translator
 from scanner import __version__
-from scanner.assess import Status, assess
-from scanner.manual import EvidenceFile, Statement
+from scanner.judging.assess import Status, assess
+from scanner.judging.manual import EvidenceFile, Statement
+from scanner.judging.profiles import Coverage, load_profile
+from scanner.judging.report_data import Device, ReportData
 from scanner.model import Evidence, Result, Service, Verdict
-from scanner.profiles import Coverage, load_profile
 from scanner.store import RunInfo
 from tests.unit.test_report_formats import CAMERA, RESULTS, SCRIPT, TODAY, report_data
 

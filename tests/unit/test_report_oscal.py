@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 
 from reports import FORMATS, oscal
-from scanner.assess import Status
+from scanner.judging.assess import Status
 from tests.unit.test_report_formats import (
     CAMERA,
     GOLDEN,

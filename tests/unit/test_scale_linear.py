@@ -18,16 +18,23 @@ import pytest
 
 from probes.registry import all_checks
 from reports import FORMATS, json_report, jsonl, streamer
-from reports.data import Device, ReportData
 from scanner import __version__
-from scanner.assess import Assessment, RequirementStatus, Status, assess, exit_code, status_of
-from scanner.commands import write_reports
+from scanner.cli.commands import write_reports
+from scanner.cli.progress import MAX_ROWS, summary_table
+from scanner.discovery.targets import parse_targets
+from scanner.judging.assess import (
+    Assessment,
+    RequirementStatus,
+    Status,
+    assess,
+    exit_code,
+    status_of,
+)
+from scanner.judging.profiles import load_profile
+from scanner.judging.report_data import Device, ReportData
 from scanner.model import Result, Service, Verdict
-from scanner.profiles import load_profile
-from scanner.progress import MAX_ROWS, summary_table
 from scanner.scope import Scope
 from scanner.store import RunInfo
-from scanner.targets import parse_targets
 from tests.report_validation import validate_lines
 from tests.unit.test_report_formats import report_data
 

@@ -39,14 +39,14 @@ from probes.session_expiry import (
 )
 from scanner.credential_lists import CredentialCatalog
 from scanner.credentials import Attempt, Credential, Outcome
+from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, _run_job
 from scanner.facts import SERVICES, Facts
+from scanner.judging.profiles import load_profile
 from scanner.model import Result, Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.plan import Job
-from scanner.ports import PortSet
 from scanner.probe import MAX_DECLARED_SECONDS, Check, ProbeContext, ServiceProbe, job_deadline
-from scanner.profiles import load_profile
 from scanner.scope import Scope
 
 ADDR = "127.0.74.250"  # never connected to: the shells here are fakes
@@ -165,6 +165,7 @@ async def _run(probe: ServiceProbe, job_timeout: float) -> list[Result]:
         Scope.of([ADDR]),
         PortSet((22,), ()),
         profile,
+        (),  # the job under test is run directly, not planned from a registry
         job_timeout=job_timeout,
         credentials=CredentialCatalog(),  # no login is guessed here
     )

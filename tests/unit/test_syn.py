@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from scanner import syn
-from scanner.discovery import connect_scan
+from scanner.discovery import syn
+from scanner.discovery.syn import syn_available, syn_scan
+from scanner.discovery.tcp import connect_scan
 from scanner.errors import ConfigError
-from scanner.syn import syn_available, syn_scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

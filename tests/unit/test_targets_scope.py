@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from scanner.discovery.targets import parse_targets
 from scanner.errors import ConfigError, ScopeError
 from scanner.scope import Scope
-from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
     from pathlib import Path

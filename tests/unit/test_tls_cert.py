@@ -13,7 +13,7 @@ from cryptography.x509.oid import NameOID
 
 from lab.personality import TlsOptions
 from lab.servers.tls import certificate_pem
-from scanner.tls_cert import (
+from scanner.tls.cert import (
     CertificateError,
     name_matches,
     parse_certificate,

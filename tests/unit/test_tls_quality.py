@@ -29,9 +29,9 @@ from scanner.model import Service, Target, Verdict
 from scanner.net import Network
 from scanner.probe import ProbeContext
 from scanner.scope import Scope
-from scanner.tls_audit import TlsAudit, Trust, VersionScan
-from scanner.tls_suites import BY_NAME
-from scanner.tls_wire import SSL3, TLS10, TLS11, TLS12, TLS13
+from scanner.tls.audit import TlsAudit, Trust, VersionScan
+from scanner.tls.suites import BY_NAME
+from scanner.tls.wire import SSL3, TLS10, TLS11, TLS12, TLS13
 
 if TYPE_CHECKING:
     from scanner.probe import Params

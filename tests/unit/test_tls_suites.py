@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from scanner.tls_suites import BY_NAME, GROUPS, SUITES, SUITES13, group_name, suite_name
+from scanner.tls.suites import BY_NAME, GROUPS, SUITES, SUITES13, group_name, suite_name
 
 
 def test_every_suite_this_openssl_knows_is_in_the_table_under_its_iana_name() -> None:

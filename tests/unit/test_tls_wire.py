@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from scanner.tls_wire import (
+from scanner.tls.wire import (
     ALERT,
     HANDSHAKE,
     HRR_RANDOM,

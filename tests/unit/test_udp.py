@@ -1,7 +1,7 @@
 """UDP discovery against tiny protocol responders started here on 127.0.32.x.
 
 The responders build their replies with their own minimal encoders, so a parser bug in
-scanner.udp cannot be hidden by the same bug on the answering side.
+scanner.discovery.udp cannot be hidden by the same bug on the answering side.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import cast
 
 import pytest
 
-from scanner.udp import (
+from scanner.discovery.udp import (
     BACNET_WHO_IS,
     PROTOCOL_BY_PORT,
     UdpReply,
@@ -421,7 +421,7 @@ def test_unprobed_names_ports_without_a_payload() -> None:
 def test_snmp_parser_reads_a_hand_built_response() -> None:
     agent = snmp_agent({1}, b"RouterOS 7")
     # A v2c GetRequest as the scanner sends it, answered by the test agent.
-    from scanner.udp import snmp_get_request
+    from scanner.discovery.udp import snmp_get_request
 
     reply = agent(snmp_get_request(1, "public", 0x1234))
     assert reply is not None

@@ -10,7 +10,7 @@ from probes.registry import all_checks
 from probes.web_reflection import _marker, _with
 from probes.web_session import _without_secrets
 from scanner.errors import ConfigError
-from scanner.profiles import load_profile
+from scanner.judging.profiles import load_profile
 
 
 def test_links_and_get_forms_are_read_and_login_forms_never_are():

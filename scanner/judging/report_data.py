@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scanner import __version__, manual
-from scanner.assess import Assessment, assess
+from scanner import __version__
+from scanner.judging import manual
+from scanner.judging.assess import Assessment, assess
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import date
 
-    from scanner.manual import EvidenceFile
+    from scanner.judging.manual import EvidenceFile
+    from scanner.judging.profiles import Profile
     from scanner.model import Service
     from scanner.probe import Check
-    from scanner.profiles import Profile
     from scanner.store import RunInfo, Store
 
 

@@ -12,19 +12,21 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from scanner import discovery, options, syn
+from scanner.cli import options
+from scanner.discovery import syn
+from scanner.discovery import tcp as discovery
+from scanner.discovery.ports import DEFAULT_PORTS, PortSet, describe, parse_ports
+from scanner.discovery.targets import parse_targets
 from scanner.errors import ConfigError
-from scanner.ports import DEFAULT_PORTS, PortSet, describe, parse_ports
-from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from scanner import udp
+    from scanner.discovery import udp
 
 
 def expand_targets(specs: Sequence[str]) -> list[str]:
-    """Addresses from the same target syntax as `shinsa scan` (scanner.targets), in order."""
+    """Addresses from the same target syntax as `shinsa scan` (`discovery.targets`), in order."""
     return [t.address for t in parse_targets(specs).targets]
 
 
@@ -118,7 +120,7 @@ def _scan(
         return _tcp(addresses, ports.tcp, use_syn=use_syn, timeout=timeout), {}
     import asyncio  # deferred: see the docstring
 
-    from scanner import udp  # deferred with asyncio, which it needs
+    from scanner.discovery import udp  # deferred with asyncio, which it needs
 
     async def both() -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[udp.UdpReply, ...]]]:
         udp_task = asyncio.create_task(
@@ -165,7 +167,7 @@ def _tcp(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (`python -m scanner.discover_cmd`) until cli.py wires it in."""
+    """Stand-alone entry point (`python -m scanner.cli.discover`) until cli.py wires it in."""
     parser = argparse.ArgumentParser(prog="shinsa discover", description=__doc__)
     _add_arguments(parser)
     args = parser.parse_args(argv)

@@ -1,18 +1,5 @@
-"""`shinsa scan | report | diff | checks | validate | discover | lab up|status|down | demo`.
-
-Exit codes (ssh-audit's convention, argparse's for usage):
-    0  no requirement failed and nothing prevented a verdict
-    1  at least one requirement is not satisfied (an unaccepted fail)
-    2  usage or configuration error (bad option, profile, target, store, or scope refusal)
-    3  no failure, but errors or inconclusive results prevent a full verdict; also (even
-       beside failures) when a device could not be scanned to the end
-    4  environment failure: the output directory or store cannot be written (read-only,
-       not a directory, disk full)
-    5  internal error (a bug): the run is stored as crashed, the traceback saved to a file
-With --fail-on NAMES, scan and report exit 1 when a requirement status or check verdict is
-one of NAMES, else 0 (3 still wins when a device could not be scanned). `diff` exits 0 when
-nothing changed, 1 when something did (as diff(1)).
-"""
+"""The command line: the parser of every subcommand, and `main`, which runs one and
+turns what escapes it into an exit code (`scanner.cli.exits`)."""
 
 from __future__ import annotations
 
@@ -23,17 +10,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from reports import FORMATS
-from scanner import __version__, discover_cmd, options
+from scanner import __version__
+from scanner.cli import discover as discover_cmd
+from scanner.cli import exits, options
+from scanner.cli.exits import ENVIRONMENT_FAILURE, INTERNAL_ERROR, USAGE_ERROR
 from scanner.errors import ShinsaError
 from scanner.model import FAIL_ON_NAMES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-
-USAGE_ERROR = 2
-UNFINISHED = 3
-ENVIRONMENT_FAILURE = 4
-INTERNAL_ERROR = 5
 
 
 LEVEL_OPTION: dict[str, Any] = {
@@ -73,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shinsa",
         description="Network compliance scanner for IoT and industrial devices.",
-        epilog=__doc__.split("\n", 2)[2] if __doc__ else None,
+        epilog=exits.__doc__.split("\n", 2)[2] if exits.__doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"shinsa {__version__}")
@@ -235,11 +220,11 @@ def _crash_report(exc: BaseException) -> str:
 def _command(
     func: str | Callable[[argparse.Namespace], int],
 ) -> Callable[[argparse.Namespace], int]:
-    """A subcommand's function; named ones live in scanner/commands.py, imported only now."""
+    """A subcommand's function; named ones live in scanner/cli/commands.py, imported only now."""
     if callable(func):
         return func
     found: Callable[[argparse.Namespace], int] = getattr(
-        importlib.import_module("scanner.commands"), func
+        importlib.import_module("scanner.cli.commands"), func
     )
     return found
 

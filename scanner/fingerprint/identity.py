@@ -195,7 +195,7 @@ def certificate_names(der: bytes) -> tuple[str, list[str]]:
     text (a maker's own CA names the maker) unless it is a public CA."""
     with warnings.catch_warnings():
         # A negative serial only warns (a DeprecationWarning, an error under -W error); the
-        # names are still read, as scanner/tls_cert.py reads the rest.
+        # names are still read, as scanner/tls/cert.py reads the rest.
         warnings.simplefilter("ignore")
         try:
             cert = x509.load_der_x509_certificate(der)

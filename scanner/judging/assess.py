@@ -13,7 +13,7 @@ one with nothing measured and no manual evidence is `not_assessed`. An accepted 
 as a pass for the status and stays visible in the report; an expired acceptance is a plain
 fail.
 
-Manual evidence (a person's statement, `scanner/manual.py`) never overrides what the scan
+Manual evidence (a person's statement, `scanner/judging/manual.py`) never overrides what the scan
 measured: it is listed beside the measured status. Where nothing was measured it lifts
 `not_assessed` to `partially_assessed`, never to `satisfied`: shinsa verifies none of it, and
 a `satisfied` from a statement would read, in every format (OSCAL, JUnit), like a measured one.
@@ -26,16 +26,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scanner.errors import ConfigError
+from scanner.judging.profiles import Accepted, Coverage, Profile, Requirement
 from scanner.model import FAIL_ON_NAMES as FAIL_ON_NAMES  # re-exported: defined by the model
 from scanner.model import Result, Verdict
 from scanner.model import Status as Status  # re-exported: defined by the model
-from scanner.profiles import Accepted, Coverage, Profile, Requirement
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
     from datetime import date
 
-    from scanner.manual import Statement
+    from scanner.judging.manual import Statement
 
 
 @dataclass(frozen=True, slots=True)

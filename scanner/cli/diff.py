@@ -11,15 +11,15 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scanner.assess import Status, assess
+from scanner.judging.assess import Status, assess
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import date
 
+    from scanner.judging.profiles import Profile
     from scanner.model import JSONValue, Result, Service
-    from scanner.profiles import Profile
     from scanner.store import Store
 
 
@@ -153,7 +153,7 @@ def diff(store: Store, run_a: str, run_b: str, *, profile: Profile, today: date)
     targets_b = {a: label for a, label, _ in store.targets(run_b)}
     results_a, results_b = store.results(run_a), store.results(run_b)
     common = [a for a in targets_b if a in targets_a]
-    # the same assessment the reports use (reports.data.collect), per run
+    # the same assessment the reports use (scanner.judging.report_data.collect), per run
     assessed = (
         assess(results_a, profile, common, today=today),
         assess(results_b, profile, common, today=today),

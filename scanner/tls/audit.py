@@ -1,6 +1,6 @@
 """What one TLS endpoint offers: versions, cipher suites, groups, certificate chain, trust.
 
-Versions and suites are enumerated with raw ClientHellos (`scanner.tls_wire`), so the answer
+Versions and suites are enumerated with raw ClientHellos (`scanner.tls.wire`), so the answer
 is what the device offers, not what this machine's OpenSSL would agree to: for each version,
 offer every suite known, note the one the server picks, take it out and ask again until
 the server refuses. Groups come the same way: a TLS 1.3 hello with an empty key_share makes
@@ -23,7 +23,7 @@ checked either: expiry is a finding of its own). For a TLS 1.3-only server, whos
 certificate travels encrypted, the leaf is fetched with an `ssl` handshake that records it
 without trusting it.
 
-`python -m scanner.tls_audit HOST PORT [--sni NAME] [--ca-file F] [--timeout S] [--allow NET]`
+`python -m scanner.tls.audit HOST PORT [--sni NAME] [--ca-file F] [--timeout S] [--allow NET]`
 prints the audit as JSON (loopback only unless `--allow` names the target's network).
 """
 
@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from scanner.model import JSONValue, bound_text
-from scanner.tls_cert import CertificateError, parse_certificate
-from scanner.tls_suites import GROUPS, SUITES, SUITES13, group_name, suite_name
-from scanner.tls_wire import (
+from scanner.tls.cert import CertificateError, parse_certificate
+from scanner.tls.suites import GROUPS, SUITES, SUITES13, group_name, suite_name
+from scanner.tls.wire import (
     SSL3,
     TLS10,
     TLS11,
@@ -495,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from scanner.scope import Scope
 
     parser = argparse.ArgumentParser(
-        prog="python -m scanner.tls_audit", description="Audit one TLS endpoint; prints JSON."
+        prog="python -m scanner.tls.audit", description="Audit one TLS endpoint; prints JSON."
     )
     parser.add_argument("host", help="IP address (loopback unless --allow covers it)")
     parser.add_argument("port", type=int)

@@ -35,15 +35,15 @@ from scanner.facts import (
     MqttInfo,
     UdpAnswer,
 )
-from scanner.fingerprint_http import http_pages
+from scanner.fingerprint.http import http_pages
 from scanner.model import Service, bound_text
 from scanner.net import lenient_tls_context
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from scanner.discovery.udp import UdpReply
     from scanner.net import BoundedStream, DeviceNetwork
-    from scanner.udp import UdpReply
 
 #: A banner longer than this is a flood, not a greeting.
 MAX_BANNER = 64 * 1024

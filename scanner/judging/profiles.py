@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from scanner import yaml_typed
-from scanner.credentials import Credential, control_character
+from scanner.credentials import TestAccount, control_character
 from scanner.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import date
 
     from scanner.probe import Check, Params
@@ -134,24 +134,6 @@ class Profile:
         return next((a for a in self.accepted if a.covers(check_id, target, service_key)), None)
 
 
-@dataclass(frozen=True, slots=True)
-class TestAccount:
-    """A device account the tester set up for the checks that need a login. The profile
-    names the environment variable holding the password, never the password itself."""
-
-    username: str
-    password_env: str
-
-    def credential(self) -> Credential | None:
-        """The account as a credential, or None while its variable is unset."""
-        password = os.environ.get(self.password_env)
-        if password is None:
-            return None
-        return Credential(
-            self.username, password, source=f"profile test_account (${self.password_env})"
-        )
-
-
 _ID_PATTERNS = {
     "iec-62443-4-2": r"^(CR|SAR|EDR|HDR|NDR) \d+\.\d+( RE\(\d+\))?$",
     "nist-sp-800-171r2": r"^3\.\d+\.\d+$",
@@ -160,7 +142,7 @@ _ID_PATTERNS = {
     "en-18031-1": r"^[A-Z]{3}-\d+(-\d+)?$",
     "jc-star": r"^S1\.\d+-\d{2}$",
 }
-_CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
+CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
 _REQUIREMENT_KEYS = {"id", "title", "levels", "coverage", "note", "checks", "withdrawn_to"}
 _CHECK_KEYS = {"check", "role", "why"}
 PROFILE_KEYS = frozenset(
@@ -717,66 +699,3 @@ def catalog_problems(framework: Framework) -> list[str]:
                     "says supporting"
                 )
     return problems
-
-
-def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> list[str]:
-    """Every built-in framework and profile (and `extra` files): a list of problems, empty
-    when all is well. Also: every registered check is mapped by some framework, and no two
-    framework files claim the same framework ID."""
-    problems: list[str] = []
-    mapped: set[str] = set()
-    ids: dict[str, Path] = {}
-    for fpath in framework_paths():
-        try:
-            fw = load_framework(fpath, checks)
-        except ConfigError as exc:
-            problems.append(str(exc))
-            continue
-        if fw.id in ids:
-            problems.append(f"{fpath}: framework {fw.id} is also defined in {ids[fw.id]}")
-        ids.setdefault(fw.id, fpath)
-        mapped |= {m.check for r in fw.requirements for m in r.checks}
-        problems += catalog_problems(fw)
-    for cid in sorted(set(checks) - mapped):
-        problems.append(f"check {cid} is not mapped by any framework")
-    for cid in checks:
-        if not _CHECK_ID.match(cid):
-            problems.append(f"check ID {cid!r} does not match {_CHECK_ID.pattern}")
-    refs = [str(p) for p in BUILTIN_DIR.glob("*.yaml")]
-    refs += [str(p) for p in (BUILTIN_DIR / "devices").glob("*.yaml")]
-    for ref in refs:
-        try:
-            load_profile(ref, checks)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    from scanner.credential_lists import load_list  # only `validate` reads lists here
-
-    for path in sorted((BUILTIN_DIR / "credentials").glob("*.yaml")):
-        try:
-            load_list(path)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    for path in extra:
-        try:
-            _validate_file(path, checks)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return problems
-
-
-def _validate_file(path: Path, checks: Mapping[str, Check]) -> None:
-    """A file given to `shinsa validate`, read as what its `format:` says: a credential list,
-    a manual evidence file (its requirement IDs against every built-in framework), else a
-    profile."""
-    from scanner import credential_lists, manual
-
-    data, _ = yaml_typed.read(path)
-    kind = data.get("format") if isinstance(data, dict) else None
-    if kind == credential_lists.FORMAT:
-        credential_lists.load_list(path, user=True)
-    elif kind == manual.FORMAT:
-        frameworks = tuple((load_framework(f, checks), None) for f in framework_paths())
-        every = Profile("every built-in framework", "", frameworks, {}, (), False, ())
-        manual.load_evidence(path, every)
-    else:
-        load_profile(str(path), checks)

@@ -5,7 +5,7 @@ A YAML file (`format: shinsa-evidence/1`) lists statements: who (`by`) says what
 (`document`), optionally for some devices only (addresses or labels). The scan never checks a
 statement; the report lists it as manual evidence, apart from measured results, and the
 assessment only lets it lift a requirement nothing measured from `not_assessed` to
-`partially_assessed` (the rules are in `scanner/assess.py`).
+`partially_assessed` (the rules are in `scanner/judging/assess.py`).
 
 Errors name the file, the line and the field; requirement IDs are checked against the
 profile's frameworks, so a typo (`CR 3.02`) is caught before a report claims evidence for a
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
+    from scanner.judging.profiles import Profile
     from scanner.model import JSONValue
-    from scanner.profiles import Profile
     from scanner.store import Store
 
 FORMAT = "shinsa-evidence/1"

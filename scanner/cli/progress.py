@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -11,29 +10,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from scanner.assess import Status
+from scanner.judging.assess import Status
+from scanner.reporter import Reporter
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from scanner.assess import Assessment
+    from scanner.judging.assess import Assessment
     from scanner.model import Result, Service
-
-
-class Reporter:
-    """Progress callbacks from the engine. This base class shows nothing."""
-
-    def discovery(self, total: int) -> None: ...
-    def discovery_advance(self, n: int) -> None: ...
-    def device_started(self, address: str) -> None: ...
-    def services_found(self, address: str, services: tuple[Service, ...]) -> None: ...
-    def result(self, result: Result) -> None: ...
-    def device_done(self, address: str) -> None: ...
-    def notice(self, message: str) -> None:
-        # Even a quiet scan says when it did less than asked (e.g. no SYN scan without root).
-        print(f"notice: {message}", file=sys.stderr)
-
-    def close(self) -> None: ...
 
 
 class RichReporter(Reporter):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scanner.model import bound_text, quoted
-from scanner.tls_suites import GROUPS, RENEGOTIATION_SCSV
+from scanner.tls.suites import GROUPS, RENEGOTIATION_SCSV
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

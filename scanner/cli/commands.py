@@ -1,4 +1,4 @@
-"""What each `shinsa` subcommand does; scanner/cli.py parses the command line and imports
+"""What each `shinsa` subcommand does; scanner/cli/__init__.py parses the command line and imports
 this module only for the commands that need it (probes, the engine and the renderers are
 most of shinsa's start-up time, and `shinsa --help` or `discover` need none of them)."""
 
@@ -15,28 +15,32 @@ from rich.console import Console
 
 from probes.registry import REGISTRY, all_checks
 from reports import FORMATS, streamer
-from reports.data import collect
-from scanner import __version__, atomic, diff_cmd, manual, run_lock
-from scanner.assess import exit_code, parse_fail_on
+from scanner import __version__, atomic, run_lock
 from scanner.browser import BrowserOptions
-from scanner.cli import UNFINISHED, USAGE_ERROR
+from scanner.cli import diff as diff_cmd
+from scanner.cli.exits import UNFINISHED, USAGE_ERROR
+from scanner.cli.progress import RichReporter, summary_table
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
+from scanner.discovery.ports import DEFAULT_PORTS, PortSet, parse_ports
+from scanner.discovery.targets import parse_targets
 from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
+from scanner.judging import manual
+from scanner.judging.assess import exit_code, parse_fail_on
+from scanner.judging.profiles import load_profile
+from scanner.judging.report_data import collect
+from scanner.judging.validate import validate_all
 from scanner.model import Target
 from scanner.net import Limits
-from scanner.ports import DEFAULT_PORTS, PortSet, parse_ports
-from scanner.profiles import load_profile, validate_all
-from scanner.progress import Reporter, RichReporter, summary_table
+from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store, new_run_id
-from scanner.targets import parse_targets
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-    from reports.data import ReportData
+    from scanner.judging.report_data import ReportData
     from scanner.model import JSONValue
 
 
@@ -240,6 +244,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         scope=Scope.of(req["allow"]),
         ports=parse_ports(str(req["ports"])),
         profile=profile,
+        registry=REGISTRY,
         limits=Limits(
             global_connections=int(limits.get("concurrency", 256)),
             per_device=int(limits.get("per_device", 2)),
@@ -332,7 +337,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from scanner import demo  # the lab is only imported by the commands that need it
+    from scanner.cli import demo  # the lab is only imported by the commands that need it
 
     state_dir = Path(args.state_dir)
     if args.lab_command == "up":
@@ -355,7 +360,7 @@ DEMO_FORMATS = ("json", "html", "html-ja", "junit", "sarif", "oscal", "csv", "cs
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from scanner import demo
+    from scanner.cli import demo
 
     out = Path(args.out)
     return demo.run_demo(
