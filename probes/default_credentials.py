@@ -59,7 +59,7 @@ from scanner.facts import (
     on_service,
 )
 from scanner.model import Evidence, Result, Verdict
-from scanner.probe import Check, Params, ServiceProbe
+from scanner.probe import Check, Params, Phase, ServiceProbe
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -139,6 +139,7 @@ class _DefaultLogin(ServiceProbe):
 
     check: ClassVar[Check]
     family: ClassVar[str]  # the credential list's protocol key
+    phase = Phase.LOGIN
     provides = frozenset({VALID_CREDENTIALS})
     max_attempts = 20
     #: a control login accepted means "no login needed" (fail) rather than "no oracle"

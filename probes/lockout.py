@@ -3,7 +3,7 @@ reacts, whether per account or per source, and for how long (IEC 62443-4-2 CR 1.
 NIST SP 800-171 3.1.8).
 
 Intrusive: it runs only when the profile or `--allow-intrusive` allows it, after every
-other check of the device that needs the account (see `ACCOUNT_CHECKS`), one login surface
+other check of the device that needs the account (its phase, `Phase.INTRUSIVE`), one login surface
 of a device at a time (the device's login turn), and it waits for the account to unlock
 before it lets go; if the lock outlasts `max_wait_seconds`, the result says the account
 was left locked.
@@ -60,7 +60,6 @@ from probes._login.http_session import HttpLogin
 from scanner.credentials import Attempt, Credential, Outcome
 from scanner.errors import ConfigError
 from scanner.facts import (
-    ACCOUNT_CHECKS,
     HTTP_PAGES,
     LOGIN_FORMS,
     LOGIN_SURFACES,
@@ -68,7 +67,7 @@ from scanner.facts import (
     VALID_CREDENTIALS,
 )
 from scanner.model import Evidence, JSONValue, Result, Verdict
-from scanner.probe import Check, Params, ServiceProbe
+from scanner.probe import Check, Params, Phase, ServiceProbe
 
 if TYPE_CHECKING:
     import httpx
@@ -181,8 +180,9 @@ class AccountLockout(ServiceProbe):
 
     checks = (LOCKOUT,)
     protocols = _PROTOCOLS
+    phase = Phase.INTRUSIVE
     intrusive = True
-    uses = frozenset({VALID_CREDENTIALS, ACCOUNT_CHECKS, LOGIN_SURFACES})
+    uses = frozenset({VALID_CREDENTIALS, LOGIN_SURFACES})
 
     def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
         # One surface of a device at a time: this job may wait for all the others.

@@ -89,17 +89,15 @@ from probes._web import PASSWORD_INPUT, read_page, same_page
 from scanner.credentials import Credential, Outcome
 from scanner.errors import ConfigError, ScopeError
 from scanner.facts import (
-    ACCOUNT_CHECKS,
     HTTP_PAGES,
     LOGIN_FORMS,
     LOGIN_SURFACES,
     VALID_CREDENTIALS,
-    WEB_SESSION_CHECKS,
     on_service,
 )
 from scanner.model import Evidence, Verdict
 from scanner.net import BoundedStream, lenient_tls_context
-from scanner.probe import Check, Params, ServiceProbe
+from scanner.probe import Check, Params, Phase, ServiceProbe
 from scanner.redact import mask_url
 
 if TYPE_CHECKING:
@@ -716,8 +714,8 @@ class SessionExpiry(ServiceProbe):
     checks = (IDLE, ABSOLUTE, CONCURRENT)
     protocols = frozenset({"http", "https", "ssh", "telnet"})
     # after the web session checks; a JavaScript app's recorded login when there is one
-    uses = frozenset({VALID_CREDENTIALS, WEB_SESSION_CHECKS, LOGIN_SURFACES})
-    provides = frozenset({ACCOUNT_CHECKS})  # ordering only: runs before auth.lockout
+    phase = Phase.MEASURE  # after the web session checks: their logins never overlap
+    uses = frozenset({VALID_CREDENTIALS, LOGIN_SURFACES})
 
     def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
         web = service is None or service.protocol in ("http", "https")
@@ -1346,8 +1344,8 @@ class MqttKeepAlive(ServiceProbe):
 
     checks = (MQTT_KEEPALIVE,)
     protocols = frozenset({"mqtt", "mqtts"})
+    phase = Phase.MEASURE
     uses = frozenset({VALID_CREDENTIALS})
-    provides = frozenset({ACCOUNT_CHECKS})  # ordering only: runs before auth.lockout
 
     def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
         keep = ctx.params(MQTT_KEEPALIVE, KeepAliveParams).keepalive_seconds

@@ -39,16 +39,14 @@ from probes._web import PASSWORD_INPUT, parse_set_cookie, read_page, same_page
 from probes.web_login import _SECRET_PARAM
 from scanner.errors import ScopeError
 from scanner.facts import (
-    ACCOUNT_CHECKS,
     HTTP_PAGES,
     LOGIN_FORMS,
     LOGIN_SURFACES,
     VALID_CREDENTIALS,
-    WEB_SESSION_CHECKS,
     on_service,
 )
 from scanner.model import Evidence, Verdict
-from scanner.probe import Check, ServiceProbe
+from scanner.probe import Check, Phase, ServiceProbe
 from scanner.redact import mask_url
 
 if TYPE_CHECKING:
@@ -151,7 +149,7 @@ class WebSessionChecks(ServiceProbe):
     protocols = frozenset({"http", "https"})
     uses = frozenset({VALID_CREDENTIALS, LOGIN_SURFACES})
     # ordering only: before session expiry and auth.lockout, which log in again
-    provides = frozenset({ACCOUNT_CHECKS, WEB_SESSION_CHECKS})
+    phase = Phase.SESSION
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         where = f"{service} on {ctx.target.address}"

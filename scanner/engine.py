@@ -283,9 +283,10 @@ async def _device_work(
         run.store.add_result(run.run_id, result)
         run.reporter.result(result)
 
-    # A job starts as soon as its needs are facts on this device and no job still waiting or
-    # running provides a fact it uses; each job that ends may let others start (not rounds:
-    # a quick provider must not make its users wait for the slowest job of the device).
+    # A job starts once every job of an earlier phase on this device has ended, its needs
+    # are facts and no job still waiting or running provides a fact it uses; each job that
+    # ends may let others start (not rounds: within a phase, a quick provider must not make
+    # its users wait for the slowest job of the device).
     # When nothing runs and nothing can start, the rest never will.
     waiting = list(jobs)
     running: dict[asyncio.Task[None], Job] = {}
@@ -331,13 +332,18 @@ def identify_deadline(ports: int, per_device: int) -> float:
 
 
 def ready_jobs(waiting: Sequence[Job], facts: Facts, busy: Iterable[Job] = ()) -> list[Job]:
-    """The jobs that can run now: their needs are facts, and no other waiting or still
-    running (`busy`) job provides a fact they use."""
+    """The jobs that can run now: no other waiting or still running (`busy`) job of the
+    device is of an earlier phase (`Phase`), their needs are facts, and no other such job
+    provides a fact they use."""
     others = [*waiting, *busy]
+    if not others:
+        return []
+    phase = min(o.probe.phase for o in others)
     return [
         j
         for j in waiting
-        if facts.has_all(j.probe.needs)
+        if j.probe.phase == phase
+        and facts.has_all(j.probe.needs)
         and not any(j.probe.uses & o.probe.provides for o in others if o is not j)
     ]
 

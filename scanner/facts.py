@@ -140,12 +140,6 @@ UDP_ANSWERS: FactKey[tuple[UdpAnswer, ...]] = FactKey("udp.answers")
 IDENTITY: FactKey[tuple[IdentitySignal, ...]] = FactKey("device.identity")
 # Logins a device accepted (masked wherever shown); published by the default-credentials probes.
 VALID_CREDENTIALS: FactKey[tuple[FoundCredential, ...]] = FactKey("auth.valid_credentials")
-# Never set: probes that log in with the account "provide" it so that the lockout probe,
-# which "uses" it, runs only after all of them (a lock must not spoil their login).
-ACCOUNT_CHECKS: FactKey[tuple[()]] = FactKey("auth.account_checks_done")
-# Never set either: the web session checks "provide" it and the session-expiry probe "uses"
-# it, so their logins never overlap (on a one-session device one would end the other's).
-WEB_SESSION_CHECKS: FactKey[tuple[()]] = FactKey("http.session_checks_done")
 
 
 @dataclass(slots=True)

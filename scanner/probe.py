@@ -7,6 +7,7 @@ It returns results; it never decides compliance (the profile and `assess` do).
 from __future__ import annotations
 
 import abc
+import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -99,6 +100,22 @@ class ProbeContext:
         )
 
 
+class Phase(enum.IntEnum):
+    """When a probe runs on a device: every job of an earlier phase on the device ends
+    before a job of a later one starts. Observation first, so that what is read is the
+    device as it ships, not as our failed logins left it (a throttled or banned source, a
+    locked account); logins next, since sessions need their credentials; sessions before
+    the long measurements over them, so their logins and logouts never overlap (a
+    one-session device would end the other's); and the intrusive last, so that a lock it
+    causes spoils no other check."""
+
+    OBSERVE = 0  # reads what the device shows anyone: services, banners, TLS, SSH offer
+    LOGIN = 1  # tries logins: factory credentials
+    SESSION = 2  # logs in and looks at the session: cookies, fixation, logout
+    MEASURE = 3  # holds sessions open for the profile's waits: idle, absolute, keep-alive
+    INTRUSIVE = 4  # may lock accounts or change device state
+
+
 class Probe(abc.ABC):
     """A family of checks that talk to one device. Subclasses hold no state."""
 
@@ -107,8 +124,8 @@ class Probe(abc.ABC):
     provides: ClassVar[frozenset[FactKey[Any]]] = frozenset()
     #: facts it uses when present: it runs after every probe that provides them has run
     uses: ClassVar[frozenset[FactKey[Any]]] = frozenset()
+    phase: ClassVar[Phase] = Phase.OBSERVE
     intrusive: ClassVar[bool] = False  # may lock accounts or change device state
-    max_attempts: ClassVar[int | None] = None  # login attempts it may spend
 
     def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
         """Seconds one job of this probe may legitimately take with the profile's

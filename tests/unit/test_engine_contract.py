@@ -19,7 +19,7 @@ from scanner.judging.profiles import load_profile
 from scanner.model import Result, Service, Target, Verdict
 from scanner.net import Network
 from scanner.plan import Job, plan
-from scanner.probe import Check, ProbeContext, ServiceProbe
+from scanner.probe import Check, Phase, ProbeContext, ServiceProbe
 from scanner.scope import Scope
 from scanner.store import Store
 
@@ -195,3 +195,35 @@ def test_a_job_that_uses_what_it_provides_does_not_wait_for_itself():
 
     job = Job(Both(), SVC)
     assert ready_jobs([job], Facts()) == [job]
+
+
+def test_a_phase_starts_when_every_job_of_the_earlier_phases_has_ended():
+    class Observe(ServiceProbe):
+        checks = (A,)
+        protocols = frozenset({"ssh"})
+
+        async def run(self, ctx, service):
+            return []
+
+    class Login(Observe):
+        phase = Phase.LOGIN
+
+    class Intrusive(Observe):
+        phase = Phase.INTRUSIVE
+
+    observe, login, intrusive = Job(Observe(), SVC), Job(Login(), SVC), Job(Intrusive(), SVC)
+    assert ready_jobs([intrusive, login, observe], Facts()) == [observe]
+    # an observation still running holds the logins back, however long it takes
+    assert ready_jobs([intrusive, login], Facts(), busy=[observe]) == []
+    assert ready_jobs([intrusive, login], Facts()) == [login]
+    assert ready_jobs([intrusive], Facts(), busy=[login]) == []
+    assert ready_jobs([intrusive], Facts()) == [intrusive]
+
+
+def test_the_registry_observes_before_it_logs_in_and_locks_last():
+    from probes.registry import REGISTRY
+
+    phases = {p.__name__: p.phase for p in REGISTRY}
+    assert phases["SshConfig"] < phases["DefaultSshLogin"] < phases["WebSessionChecks"]
+    assert phases["WebSessionChecks"] < phases["SessionExpiry"] < phases["AccountLockout"]
+    assert all(p.phase == Phase.INTRUSIVE for p in REGISTRY if p.intrusive)
