@@ -1,4 +1,4 @@
-"""The probe registry: an explicit list, so a newcomer reads one tuple (design-notes 3.7)."""
+"""The probe registry: an explicit list, so a newcomer reads one tuple (ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

@@ -319,7 +319,7 @@ async def http_pages(
             except ValueError:  # set aside by the transport already; kept for other clients
                 break
             if not _same_device(target, dev.address):
-                # Other hosts are never contacted, even inside scope (DESIGN: safety).
+                # Other hosts are never contacted, even inside scope (ARCHITECTURE.md).
                 note = f"redirect to {bound_text(target, MAX_URL)} leaves the device; not followed"
                 break
             url = target
