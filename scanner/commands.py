@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from probes.registry import REGISTRY, all_checks
 from reports import FORMATS, streamer
 from reports.data import collect
 from scanner import __version__, atomic, diff_cmd, manual, run_lock
@@ -25,6 +24,9 @@ from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
 from scanner.model import Target
 from scanner.net import Limits
+from scanner.plugins import BUILTIN as BUILTIN_ORIGIN
+from scanner.plugins import installed
+from scanner.plugins import validate as plugin_problems
 from scanner.ports import DEFAULT_PORTS, PortSet, parse_ports
 from scanner.profiles import load_profile, validate_all
 from scanner.progress import Reporter, RichReporter, summary_table
@@ -38,6 +40,12 @@ if TYPE_CHECKING:
 
     from reports.data import ReportData
     from scanner.model import JSONValue
+    from scanner.probe import Check
+
+
+def all_checks() -> dict[str, Check]:
+    """Every check: shinsa's own and the installed plugins' (scanner/plugins.py)."""
+    return installed().checks()
 
 
 def port_spec(ports: PortSet) -> str:
@@ -216,7 +224,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         limits=_limits(args),
         syn=args.syn,
         allow_intrusive=args.allow_intrusive,
-        registry=REGISTRY,
+        registry=installed().probes,
         browser=BrowserOptions(enabled=not args.no_browser),
         credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
         max_scan_time=args.max_scan_time,
@@ -248,6 +256,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         ),
         syn=bool(req.get("syn")),
         allow_intrusive=bool(req.get("allow_intrusive")),
+        registry=installed().probes,
         credentials=load_catalog([Path(f) for f in req.get("credentials") or ()]),
         # the time given to the run is given again to its resumption
         max_scan_time=args.max_scan_time or _stored_seconds(req.get("max_scan_time")),
@@ -318,12 +327,20 @@ def cmd_checks(args: argparse.Namespace) -> int:
             if cid in r.direct or cid in r.supporting
         ]
         print(f"{cid}\n  title:  {check.title}\n  method: {check.method}")
+        origin = installed().origin(cid)
+        if origin != BUILTIN_ORIGIN:  # shinsa's own checks keep the listing they had
+            print(f"  origin: plugin {origin}")
         print(f"  cited by: {', '.join(cited) or 'nothing in this profile'}\n")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    problems = validate_all(all_checks(), [Path(p) for p in args.files])
+    registry = installed()
+    # A broken plugin fails validation (a scan skips it and goes on): scanner/plugins.py
+    problems = [
+        *plugin_problems(registry),
+        *validate_all(registry.checks(), [Path(p) for p in args.files]),
+    ]
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     if not problems:

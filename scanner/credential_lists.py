@@ -484,7 +484,14 @@ def resolve_list(ref: str) -> Path:
     shipped = BUILTIN.parent / f"{ref}.yaml"
     if "/" not in ref and shipped.exists():
         return shipped
-    names = ", ".join(sorted(p.stem for p in BUILTIN.parent.glob("*.yaml")))
+    from scanner import plugins  # installed plugins' lists, offered by name too
+
+    offered = plugins.credential_paths()
+    if "/" not in ref:
+        for plugin_list in offered:
+            if plugin_list.stem == ref:
+                return plugin_list
+    names = ", ".join(sorted({p.stem for p in [*BUILTIN.parent.glob("*.yaml"), *offered]}))
     raise ConfigError(f"credential list {ref!r} not found (a file, or one of: {names})")
 
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from lab import control
 from lab.personality import builtin_names
-from probes.registry import all_checks
 from scanner.engine import ScanRequest
 from scanner.errors import ShinsaError
 from scanner.model import Target
+from scanner.plugins import installed
 from scanner.ports import DEFAULT_PORTS, PortSet
 from scanner.profiles import load_profile
 from scanner.scope import Scope
@@ -83,7 +83,8 @@ def run_demo(
             targets=tuple(Target(d.address, d.name) for d in state.devices),
             scope=Scope.of(addresses),
             ports=lab_ports(state),
-            profile=load_profile("base", all_checks()),
+            profile=load_profile("base", installed().checks()),
+            registry=installed().probes,
         )
         code = execute(request)
     finally:

@@ -359,6 +359,12 @@ def _resolve(ref: str, near: Path | None) -> Path:
     if near is not None:
         candidates.append(near.parent / f"{ref}.yaml")
     candidates += [BUILTIN_DIR / f"{ref}.yaml", BUILTIN_DIR / "devices" / f"{ref}.yaml"]
+    if "/" not in ref:  # a name: the installed plugins' profiles too (scanner/plugins.py)
+        from scanner import plugins
+
+        candidates += [
+            d / sub / f"{ref}.yaml" for d in plugins.profile_dirs() for sub in ("", "devices")
+        ]
     for c in candidates:
         if _exists(c):
             return c
@@ -383,7 +389,10 @@ def builtin_profile_names() -> list[str]:
 
 
 def framework_paths() -> list[Path]:
-    return sorted((BUILTIN_DIR / "frameworks").glob("*.yaml"))
+    """Built-in framework files, then the installed plugins' (scanner/plugins.py)."""
+    from scanner import plugins
+
+    return sorted((BUILTIN_DIR / "frameworks").glob("*.yaml")) + plugins.framework_paths()
 
 
 def load_profile(
@@ -736,7 +745,8 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
             problems.append(f"{fpath}: framework {fw.id} is also defined in {ids[fw.id]}")
         ids.setdefault(fw.id, fpath)
         mapped |= {m.check for r in fw.requirements for m in r.checks}
-        problems += catalog_problems(fw)
+        if fpath.is_relative_to(BUILTIN_DIR):  # a plugin's framework has no catalog here
+            problems += catalog_problems(fw)
     for cid in sorted(set(checks) - mapped):
         problems.append(f"check {cid} is not mapped by any framework")
     for cid in checks:
@@ -744,6 +754,14 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
             problems.append(f"check ID {cid!r} does not match {_CHECK_ID.pattern}")
     refs = [str(p) for p in BUILTIN_DIR.glob("*.yaml")]
     refs += [str(p) for p in (BUILTIN_DIR / "devices").glob("*.yaml")]
+    from scanner import plugins
+
+    refs += [
+        str(p)
+        for d in plugins.profile_dirs()
+        for sub in (d, d / "devices")
+        for p in sub.glob("*.yaml")
+    ]
     for ref in refs:
         try:
             load_profile(ref, checks)
