@@ -11,7 +11,7 @@ from scanner import declarative, plugins
 from scanner.errors import ConfigError
 from scanner.facts import Facts
 from scanner.model import Service, Target, Verdict
-from scanner.net import Network
+from scanner.net import Limits, Network
 from scanner.probe import ProbeContext
 from scanner.scope import Scope
 
@@ -115,6 +115,49 @@ async def test_declarative_http_verdicts(tmp_path: Path):
         try:
             ctx = ProbeContext(Target(ADDR), Network(Scope.of([ADDR])).device(ADDR), Facts())
             [result] = await probe.run(ctx, Service("tcp", port, "http"))
+        finally:
+            server.close()
+        assert result.verdict is want, result.reason
+
+
+TCP_CHECK = """\
+format: shinsa-check/1
+id: acme.console
+title: No open console
+method: send STATUS
+service: {ports: [1]}
+tcp: {send: "STATUS\\r\\n", read: 256}
+match: {body: "^OK root"}
+reached: {body: "^(OK|ERR) "}
+"""
+
+
+async def test_declarative_tcp_verdicts_and_silence_is_never_a_pass(tmp_path: Path):
+    path = tmp_path / "t.yaml"
+    path.write_text(TCP_CHECK)
+    probe = declarative.load_probe(path)()
+    for answer, want in [
+        (b"OK root shell\r\n", Verdict.FAIL),
+        (b"ERR login first\r\n", Verdict.PASS),
+        (b"", Verdict.ERROR),  # says nothing until the read timeout
+    ]:
+
+        async def handle(reader, writer, answer=answer):
+            await reader.readline()
+            if answer:
+                writer.write(answer)
+                await writer.drain()
+            else:
+                await asyncio.sleep(5)
+            writer.close()
+
+        server = await asyncio.start_server(handle, ADDR, 0)
+        port = server.sockets[0].getsockname()[1]
+        assert port != 2024
+        try:
+            net = Network(Scope.of([ADDR]), Limits(read_timeout=0.3)).device(ADDR)
+            ctx = ProbeContext(Target(ADDR), net, Facts())
+            [result] = await probe.run(ctx, Service("tcp", port, "unknown"))
         finally:
             server.close()
         assert result.verdict is want, result.reason
