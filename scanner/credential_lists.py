@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scanner import yaml_typed
+from scanner import plugin_data, yaml_typed
 from scanner.credentials import Credential, control_character
 from scanner.errors import ConfigError
 from scanner.facts import HTTP_PAGES, IDENTITY, SERVICES, UDP_ANSWERS
@@ -484,7 +484,12 @@ def resolve_list(ref: str) -> Path:
     shipped = BUILTIN.parent / f"{ref}.yaml"
     if "/" not in ref and shipped.exists():
         return shipped
-    names = ", ".join(sorted(p.stem for p in BUILTIN.parent.glob("*.yaml")))
+    offered = plugin_data.credential_paths()  # installed plugins' lists, by name too
+    if "/" not in ref:
+        for plugin_list in offered:
+            if plugin_list.stem == ref:
+                return plugin_list
+    names = ", ".join(sorted({p.stem for p in [*BUILTIN.parent.glob("*.yaml"), *offered]}))
     raise ConfigError(f"credential list {ref!r} not found (a file, or one of: {names})")
 
 

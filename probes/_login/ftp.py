@@ -70,7 +70,9 @@ class _Reply:
 
 #: A reply code is three ASCII digits: str.isdigit and \d also take "²³⁰" (int() refuses
 #: it) and "٢٣٠" (int() reads it as 230: a login accepted by garbage).
-_CODE = re.compile(r"[0-9]{3}")
+#: RFC 959 4.2: three digits, then a space, a hyphen or the end of the line ("2300 " is no
+#: reply 230: hypothesis found it read as one, a login accepted on no 230).
+_CODE = re.compile(r"[0-9]{3}(?=[ -]|\Z)")
 _FINAL_LINE = re.compile(r"[0-9]{3}(?: |\Z)")
 #: Codes that never answer USER or PASS: greeting lines that came late (a `220-` block
 #: whose own text ended in `200 ...`, then pyftpdlib's bare `220 `).
@@ -170,7 +172,8 @@ class _Session:
         detail = device_text(answer.text, credential)
         if answer.code == 230:
             self.reusable = False
-            with contextlib.suppress(OSError, TimeoutError, Dropped, ReadLimitExceeded):
+            # the login is judged: whatever answers QUIT, garbage included, changes nothing
+            with contextlib.suppress(OSError, TimeoutError, Dropped, ReadLimitExceeded, ValueError):
                 await self._stream.write(b"QUIT\r\n")
                 await self.reply()
             return attempt(credential, Outcome.ACCEPTED, detail, started)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from probes.registry import REGISTRY, all_checks
 from reports import FORMATS, streamer
 from scanner import __version__, atomic, run_lock
 from scanner.browser import BrowserOptions
@@ -32,6 +31,9 @@ from scanner.judging.report_data import collect
 from scanner.judging.validate import validate_all
 from scanner.model import Target
 from scanner.net import Limits
+from scanner.plugins import BUILTIN as BUILTIN_ORIGIN
+from scanner.plugins import installed
+from scanner.plugins import validate as plugin_problems
 from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store, new_run_id
@@ -42,6 +44,12 @@ if TYPE_CHECKING:
 
     from scanner.judging.report_data import ReportData
     from scanner.model import JSONValue
+    from scanner.probe import Check
+
+
+def all_checks() -> dict[str, Check]:
+    """Every check: shinsa's own and the installed plugins' (scanner/plugins.py)."""
+    return installed().checks()
 
 
 def port_spec(ports: PortSet) -> str:
@@ -220,7 +228,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         limits=_limits(args),
         syn=args.syn,
         allow_intrusive=args.allow_intrusive,
-        registry=REGISTRY,
+        registry=installed().probes,
         browser=BrowserOptions(enabled=not args.no_browser),
         credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
         max_scan_time=args.max_scan_time,
@@ -244,7 +252,6 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         scope=Scope.of(req["allow"]),
         ports=parse_ports(str(req["ports"])),
         profile=profile,
-        registry=REGISTRY,
         limits=Limits(
             global_connections=int(limits.get("concurrency", 256)),
             per_device=int(limits.get("per_device", 2)),
@@ -253,6 +260,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         ),
         syn=bool(req.get("syn")),
         allow_intrusive=bool(req.get("allow_intrusive")),
+        registry=installed().probes,
         credentials=load_catalog([Path(f) for f in req.get("credentials") or ()]),
         # the time given to the run is given again to its resumption
         max_scan_time=args.max_scan_time or _stored_seconds(req.get("max_scan_time")),
@@ -323,12 +331,20 @@ def cmd_checks(args: argparse.Namespace) -> int:
             if cid in r.direct or cid in r.supporting
         ]
         print(f"{cid}\n  title:  {check.title}\n  method: {check.method}")
+        origin = installed().origin(cid)
+        if origin != BUILTIN_ORIGIN:  # shinsa's own checks keep the listing they had
+            print(f"  origin: plugin {origin}")
         print(f"  cited by: {', '.join(cited) or 'nothing in this profile'}\n")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    problems = validate_all(all_checks(), [Path(p) for p in args.files])
+    registry = installed()
+    # A broken plugin fails validation (a scan skips it and goes on): scanner/plugins.py
+    problems = [
+        *plugin_problems(registry),
+        *validate_all(registry.checks(), [Path(p) for p in args.files]),
+    ]
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     if not problems:

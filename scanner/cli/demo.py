@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 from lab import control
 from lab.personality import builtin_names
-from probes.registry import REGISTRY, all_checks
 from scanner.discovery.ports import DEFAULT_PORTS, PortSet
 from scanner.engine import ScanRequest
 from scanner.errors import ShinsaError
 from scanner.judging.profiles import load_profile
 from scanner.model import Target
+from scanner.plugins import installed
 from scanner.scope import Scope
 
 if TYPE_CHECKING:
@@ -83,8 +83,8 @@ def run_demo(
             targets=tuple(Target(d.address, d.name) for d in state.devices),
             scope=Scope.of(addresses),
             ports=lab_ports(state),
-            profile=load_profile("base", all_checks()),
-            registry=REGISTRY,
+            profile=load_profile("base", installed().checks()),
+            registry=installed().probes,
         )
         code = execute(request)
     finally:

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from scanner import yaml_typed
+from scanner import plugin_data, yaml_typed
 from scanner.credentials import TestAccount, control_character
 from scanner.errors import ConfigError
 
@@ -341,6 +341,10 @@ def _resolve(ref: str, near: Path | None) -> Path:
     if near is not None:
         candidates.append(near.parent / f"{ref}.yaml")
     candidates += [BUILTIN_DIR / f"{ref}.yaml", BUILTIN_DIR / "devices" / f"{ref}.yaml"]
+    if "/" not in ref:  # a name: the installed plugins' profiles too (scanner/plugins.py)
+        candidates += [
+            d / sub / f"{ref}.yaml" for d in plugin_data.profile_dirs() for sub in ("", "devices")
+        ]
     for c in candidates:
         if _exists(c):
             return c
@@ -365,7 +369,8 @@ def builtin_profile_names() -> list[str]:
 
 
 def framework_paths() -> list[Path]:
-    return sorted((BUILTIN_DIR / "frameworks").glob("*.yaml"))
+    """Built-in framework files, then the installed plugins' (scanner/plugins.py)."""
+    return sorted((BUILTIN_DIR / "frameworks").glob("*.yaml")) + plugin_data.framework_paths()
 
 
 def load_profile(

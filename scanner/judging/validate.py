@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scanner import credential_lists, yaml_typed
+from scanner import credential_lists, plugin_data, yaml_typed
 from scanner.errors import ConfigError
 from scanner.judging import manual
 from scanner.judging.profiles import (
@@ -44,7 +44,8 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
             problems.append(f"{fpath}: framework {fw.id} is also defined in {ids[fw.id]}")
         ids.setdefault(fw.id, fpath)
         mapped |= {m.check for r in fw.requirements for m in r.checks}
-        problems += catalog_problems(fw)
+        if fpath.is_relative_to(BUILTIN_DIR):  # a plugin's framework has no catalog here
+            problems += catalog_problems(fw)
     for cid in sorted(set(checks) - mapped):
         problems.append(f"check {cid} is not mapped by any framework")
     for cid in checks:
@@ -52,6 +53,12 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
             problems.append(f"check ID {cid!r} does not match {CHECK_ID.pattern}")
     refs = [str(p) for p in BUILTIN_DIR.glob("*.yaml")]
     refs += [str(p) for p in (BUILTIN_DIR / "devices").glob("*.yaml")]
+    refs += [
+        str(p)
+        for d in plugin_data.profile_dirs()
+        for sub in (d, d / "devices")
+        for p in sub.glob("*.yaml")
+    ]
     for ref in refs:
         try:
             load_profile(ref, checks)
