@@ -29,7 +29,7 @@ import asyncssh
 import httpx
 
 from probes._http_exchange import Throttled, exchange, follow
-from probes.ssh_config import auth_methods
+from probes._ssh import auth_methods
 from scanner.errors import ConfigError, ScopeError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, on_service
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
