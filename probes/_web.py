@@ -18,6 +18,13 @@ MAX_LINKS = 200
 MAX_COMPARE = 20_000  # bytes of each body compared for "the same page"
 SAME_PAGE_RATIO = 0.9
 PASSWORD_INPUT = re.compile(rb"<input[^>]+type\s*=\s*[\"']?password", re.IGNORECASE)
+#: Query parameter names that carry secrets (case-insensitive, whole name): a URL naming one
+#: puts a password or session in logs, history and Referer headers.
+SECRET_PARAM = re.compile(
+    r"^(pass(word|wd)?|pwd|passphrase|secret|token|access_token|auth(_?token)?|api_?key|"
+    r"session(_?id)?|sid|sess|jsessionid|phpsessid|aspsessionid\w*)$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)

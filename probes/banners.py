@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 import asyncssh
 import httpx
 
-from probes._login.http import _exchange, _follow, _Throttled
-from probes.ssh_config import auth_methods
+from probes._http_exchange import Throttled, exchange, follow
+from probes._ssh import auth_methods
 from scanner.errors import ConfigError, ScopeError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, on_service
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
@@ -257,8 +257,8 @@ async def _notice_text(ctx: ProbeContext, service: Service) -> tuple[str, str] |
         return Verdict.NOT_APPLICABLE
     async with ctx.net.http(service) as client:
         try:
-            answer = await _exchange(client, "GET", forms[0].page_url)
-            chain = await _follow(client, answer, ctx.net.address)
-        except (_Throttled, ScopeError, httpx.HTTPError, OSError):
+            answer = await exchange(client, "GET", forms[0].page_url)
+            chain = await follow(client, answer, ctx.net.address)
+        except (Throttled, ScopeError, httpx.HTTPError, OSError):
             return Verdict.INCONCLUSIVE
     return "web login page", page_text(chain.final.body)

@@ -78,10 +78,10 @@ from typing import TYPE_CHECKING
 import asyncssh
 import httpx
 
+from probes._http_exchange import Throttled, exchange, follow
 from probes._login import mqtt as mqtt_login
 from probes._login import telnet as telnet_login
 from probes._login.common import Dropped, NoLoginNeeded, reason_of
-from probes._login.http import _exchange, _follow, _Throttled
 from probes._login.http_session import NoSession, open_session
 from probes._login.mqtt import connect_packet, parse_connack
 from probes._login.ssh import PASSWORD_LOGIN
@@ -377,8 +377,8 @@ async def _fetch(
     client: httpx.AsyncClient, url: str, address: str, headers: dict[str, str]
 ) -> _Page | str:
     try:
-        chain = await _follow(client, await _exchange(client, "GET", url, headers=headers), address)
-    except _Throttled as exc:
+        chain = await follow(client, await exchange(client, "GET", url, headers=headers), address)
+    except Throttled as exc:
         return f"HTTP {exc.status} (throttled)"
     except ScopeError:
         return "the request would leave the device"
@@ -606,7 +606,7 @@ async def _telnet_shell(dev: DeviceNetwork, service: Service, cred: Credential, 
     stream = BoundedStream(reader, writer, dev.limits)
     try:
         async with dev.permit():
-            session = await telnet_login._open(stream, LOGIN_TIMEOUT)
+            session = await telnet_login.open_session(stream, LOGIN_TIMEOUT)
             attempt = await session.attempt(cred)
         if attempt.outcome is not Outcome.ACCEPTED:
             raise _Gone(f"the login with {cred} was not accepted: {attempt.detail}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+from probes._web import SECRET_PARAM
 from scanner.errors import ConfigError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, LOGIN_SURFACES, on_service
 from scanner.model import Evidence, Result, Verdict
@@ -75,13 +76,6 @@ HTTPS_REDIRECT = Check(
     ),
 )
 
-# Query parameter names that carry secrets (case-insensitive, whole name).
-_SECRET_PARAM = re.compile(
-    r"^(pass(word|wd)?|pwd|passphrase|secret|token|access_token|auth(_?token)?|api_?key|"
-    r"session(_?id)?|sid|sess|jsessionid|phpsessid|aspsessionid\w*)$",
-    re.IGNORECASE,
-)
-
 
 def _scheme(url: str) -> str:
     return urlsplit(url).scheme.lower()
@@ -93,7 +87,7 @@ def _secret_params(url: str) -> list[str]:
     except ValueError:
         return []
     return [
-        name for name, _ in parse_qsl(query, keep_blank_values=True) if _SECRET_PARAM.match(name)
+        name for name, _ in parse_qsl(query, keep_blank_values=True) if SECRET_PARAM.match(name)
     ]
 
 

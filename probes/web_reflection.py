@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from probes._login.http import _exchange, _follow, _Throttled
+from probes._http_exchange import Throttled, exchange, follow
 from probes._web import read_page
 from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, on_service
@@ -213,8 +213,8 @@ class WebReflection(ServiceProbe):
 async def _get(client: httpx.AsyncClient, url: str, address: str) -> tuple[str, bytes, str] | str:
     """(final URL, body, why the body is not whole or ""), or what went wrong."""
     try:
-        chain = await _follow(client, await _exchange(client, "GET", url), address)
-    except _Throttled as exc:
+        chain = await follow(client, await exchange(client, "GET", url), address)
+    except Throttled as exc:
         return f"HTTP {exc.status} (throttled)"
     except ScopeError:
         return "would leave the device"
@@ -232,8 +232,8 @@ async def _get_raw(client: httpx.AsyncClient, url: str) -> tuple[str, str, int, 
     (or "") of one GET, redirects not followed: a reflection is judged on the answer to
     the input itself."""
     try:
-        answer = await _exchange(client, "GET", url)
-    except _Throttled as exc:
+        answer = await exchange(client, "GET", url)
+    except Throttled as exc:
         return f"HTTP {exc.status} (throttled)"
     except ScopeError:
         return "would leave the device"

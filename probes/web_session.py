@@ -33,10 +33,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from probes._login.http import _exchange, _follow, _Throttled
+from probes._http_exchange import Throttled, exchange, follow
 from probes._login.http_session import NoSession, WebSession, open_session
-from probes._web import PASSWORD_INPUT, parse_set_cookie, read_page, same_page
-from probes.web_login import _SECRET_PARAM
+from probes._web import PASSWORD_INPUT, SECRET_PARAM, parse_set_cookie, read_page, same_page
 from scanner.errors import ScopeError
 from scanner.facts import (
     HTTP_PAGES,
@@ -119,8 +118,8 @@ class _Page:
 
 async def _get(client: httpx.AsyncClient, url: str, address: str, **headers: str) -> _Page | str:
     try:
-        chain = await _follow(client, await _exchange(client, "GET", url, headers=headers), address)
-    except _Throttled as exc:
+        chain = await follow(client, await exchange(client, "GET", url, headers=headers), address)
+    except Throttled as exc:
         return f"HTTP {exc.status} (throttled)"
     except ScopeError:
         return "the request would leave the device"
@@ -372,7 +371,7 @@ def _id_in_url(
             query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
         except ValueError:
             continue
-        names = [n for n, v in query if (v and v in secrets) or _SECRET_PARAM.match(n)]
+        names = [n for n, v in query if (v and v in secrets) or SECRET_PARAM.match(n)]
         if names or any(s and len(s) >= 8 and s in urlsplit(url).path for s in secrets):
             leaks.append(mask_url(url))
     details: dict[str, JSONValue] = {"urls_checked": len(urls), "leaks": list(leaks[:10])}
@@ -403,7 +402,7 @@ def _without_secrets(url: str, secrets: set[str]) -> str:
         query = parse_qsl(parts.query, keep_blank_values=True)
     except ValueError:
         return url
-    kept = [(n, v) for n, v in query if v not in secrets and not _SECRET_PARAM.match(n)]
+    kept = [(n, v) for n, v in query if v not in secrets and not SECRET_PARAM.match(n)]
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 

@@ -8,7 +8,7 @@ endpoint named in the page's script.
 The success oracle is relative: before any real credential, one random login
 (`shinsa-<hex>`) is tried and its answer kept. A real credential counts as accepted only
 when its answer differs from that control's in a way that means "logged in" (see
-`_judge`). When the control itself looks logged in, no answer can be trusted: the run
+`judge_attempt`). When the control itself looks logged in, no answer can be trusted: the run
 stops with the control marked ACCEPTED and no attempts, and the probe says inconclusive.
 
 Safety: every request goes through `DeviceNetwork.http` (scope, one device permit per
@@ -34,12 +34,21 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
+from probes._http_exchange import (
+    MAX_BODY,
+    Answer,
+    Chain,
+    Throttled,
+    exchange,
+    follow,
+    set_cookies,
+    short_url,
+)
 from probes._login.common import BACKOFF, Scheduler, run_workers, scrub
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.errors import ScopeError
 from scanner.fingerprint.http import login_forms
-from scanner.http_decoding import read_body
-from scanner.http_location import describe_failure, malformed_location
+from scanner.http_location import describe_failure
 from scanner.model import bound_text
 
 if TYPE_CHECKING:
@@ -49,11 +58,6 @@ if TYPE_CHECKING:
     from scanner.model import Service
     from scanner.net import DeviceNetwork
 
-#: Most body bytes read from one answer, and kept once decoded (gzip, deflate, br); the rest
-#: is never read (the connection is dropped).
-MAX_BODY = 256 * 1024
-#: Redirect hops followed, on the device only.
-MAX_REDIRECTS = 3
 #: A Retry-After longer than this is not waited for: the attempt is THROTTLED at once.
 MAX_RETRY_AFTER = 10.0
 #: Wait before the one retry after a 429/503 that names no Retry-After.
@@ -62,8 +66,6 @@ DEFAULT_THROTTLE_WAIT = 1.0
 MAX_SCRIPTS = 4
 MAX_DETAIL = 300
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_THROTTLE_STATUSES = frozenset({429, 503})
 _DROPS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 _PASSWORD_INPUT = re.compile(rb"<input\b[^>]*\btype\s*=\s*[\"']?password\b", re.IGNORECASE)
@@ -110,154 +112,17 @@ _LOGIN_WORDS = re.compile(r"log_?in|logon|sign_?in|auth|session", re.IGNORECASE)
 _SCRIPT_SRC = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]{1,512})""", re.IGNORECASE)
 _AUTH_PARAM = re.compile(r"""([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))""")
 _SUCCESS_KEYS = frozenset({"ok", "success", "succeeded", "authenticated", "logged_in", "loggedin"})
-_TOKEN_KEYS = frozenset({"token", "access_token", "accesstoken", "jwt", "sessionid", "session_id"})
+#: JSON keys whose value is a session token: a login answer carrying one is a login.
+TOKEN_KEYS = frozenset({"token", "access_token", "accesstoken", "jwt", "sessionid", "session_id"})
 _STATUS_KEYS = frozenset({"status", "result", "state"})
 _ERROR_KEYS = frozenset({"error", "err", "errors", "error_code", "errcode"})
-
-
-class _Throttled(Exception):
-    """A 429/503 during an attempt; `delay` is the Retry-After (None when absent)."""
-
-    def __init__(self, status: int, delay: float | None) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.delay = delay
-
-
-# --- one bounded exchange ---------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Answer:
-    status: int
-    headers: httpx.Headers
-    body: bytes  # decoded, at most MAX_BODY
-    url: httpx.URL
-    incomplete: str = ""  # why `body` is not the whole page (cut at the bound, corrupt coding)
-
-
-async def _exchange(
-    client: httpx.AsyncClient,
-    method: str,
-    url: str | httpx.URL,
-    *,
-    headers: dict[str, str] | None = None,
-    data: dict[str, str] | None = None,
-    params: dict[str, str] | None = None,
-    content: bytes | None = None,
-) -> _Answer:
-    """One request, its body decoded and read to `MAX_BODY`; 429/503 raise `_Throttled`."""
-    request = client.build_request(
-        method, url, headers=headers, data=data, params=params, content=content
-    )
-    response = await client.send(request, stream=True)
-    try:
-        body = await read_body(response, MAX_BODY)
-    finally:
-        await response.aclose()
-    if response.status_code in _THROTTLE_STATUSES:
-        raise _Throttled(response.status_code, _retry_after(response.headers))
-    return _Answer(response.status_code, response.headers, body.data, request.url, body.incomplete)
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime  # HTTP-date form, rare on devices
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-@dataclass(slots=True)
-class _Chain:
-    """A request and the same-device redirects followed after it."""
-
-    first: _Answer
-    final: _Answer
-    location: str = ""  # where the first answer redirected, normalised (no query)
-    offsite: str = ""  # a redirect target off the device, not followed
-    malformed: str = ""  # a Location that points nowhere, as evidence (see http_location)
-    # (name, value) of cookies set (not deleted) along the chain
-    cookies: frozenset[tuple[str, str]] = frozenset()
-    bodies: tuple[bytes, ...] = ()
-
-
-async def _follow(client: httpx.AsyncClient, first: _Answer, address: str) -> _Chain:
-    """Follow `first`'s redirects (GET, at most `MAX_REDIRECTS`) while they stay on the
-    device; a redirect elsewhere is recorded, never requested."""
-    chain = _Chain(first=first, final=first, cookies=_set_cookies(first.headers))
-    bodies = [first.body]
-    answer = first
-    for hop in range(MAX_REDIRECTS + 1):
-        location = answer.headers.get("location", "").strip()
-        if answer.status in _REDIRECTS and not location:
-            chain.malformed = malformed_location(answer.headers)
-            if hop == 0 and chain.malformed:
-                chain.location = "(a malformed location)"  # where it went is still a signal
-        if answer.status not in _REDIRECTS or not location:
-            break
-        try:
-            target = answer.url.join(location)
-        except (httpx.InvalidURL, ValueError):  # set aside by the device transport already
-            break
-        if hop == 0:
-            chain.location = _short_url(target, address)
-        if target.host != address.lower() or target.scheme not in ("http", "https"):
-            chain.offsite = _short_url(target, "")
-            break
-        if hop == MAX_REDIRECTS:
-            break
-        try:
-            answer = await _exchange(client, "GET", target)
-        except ScopeError:
-            chain.offsite = _short_url(target, "")
-            break
-        chain.cookies |= _set_cookies(answer.headers)
-        bodies.append(answer.body)
-    chain.final = answer
-    chain.bodies = tuple(bodies)
-    return chain
-
-
-def _short_url(url: httpx.URL, address: str) -> str:
-    """A URL for comparing and showing: the path alone on the device, scheme://host:port/path
-    elsewhere; never the query (a device may echo the login back in it)."""
-    path = url.raw_path.split(b"?", 1)[0].decode("ascii", "replace") or "/"
-    if address and url.host == address.lower():
-        return bound_text(path, 200)
-    port = f":{url.port}" if url.port else ""
-    return bound_text(f"{url.scheme}://{url.host}{port}{path}", 200)
-
-
-def _set_cookies(headers: httpx.Headers) -> frozenset[tuple[str, str]]:
-    pairs: set[tuple[str, str]] = set()
-    for line in headers.get_list("set-cookie"):
-        first, _, attributes = line.partition(";")
-        name, sep, value = first.partition("=")
-        value = value.strip().strip('"')
-        attrs = attributes.lower().replace(" ", "")
-        if not sep or not name.strip() or not value or value.lower() == "deleted":
-            continue
-        if "max-age=0" in attrs or "max-age=-" in attrs or "expires=thu,01jan1970" in attrs:
-            continue  # a deletion, not a session
-        pairs.add((bound_text(name.strip(), 64), value))
-    return frozenset(pairs)
 
 
 # --- what an answer looked like ---------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class _Seen:
+class Seen:
     """The parts of an answer the oracle compares; no body, no credential."""
 
     status: int
@@ -296,15 +161,15 @@ class _Seen:
 
 
 def _seen(
-    chain: _Chain,
+    chain: Chain,
     latency: float,
     *,
     login_paths: frozenset[str] = frozenset(),
     before: frozenset[tuple[str, str]] = frozenset(),
     json_answer: bool = False,
-) -> _Seen:
+) -> Seen:
     bodies = chain.bodies
-    return _Seen(
+    return Seen(
         status=chain.first.status,
         final_status=chain.final.status,
         location=chain.location,
@@ -321,13 +186,13 @@ def _seen(
     )
 
 
-def _new_cookies(chain: _Chain, before: frozenset[tuple[str, str]]) -> frozenset[str]:
+def _new_cookies(chain: Chain, before: frozenset[tuple[str, str]]) -> frozenset[str]:
     """Names of cookies the login set: new names anywhere along the chain, and pre-login
     names the login answer itself set to a new value (a session ID rotated at login; pages
     after the redirect handing out a fresh pre-login value do not count)."""
     known = {name for name, _ in before}
     fresh = {name for name, _ in chain.cookies if name not in known}
-    rotated = {name for name, _ in _set_cookies(chain.first.headers) - before}
+    rotated = {name for name, _ in set_cookies(chain.first.headers) - before}
     return frozenset(fresh | rotated)
 
 
@@ -365,7 +230,7 @@ def _json_error(body: bytes) -> str:
     return ""
 
 
-def rejection_signs(seen: _Seen) -> tuple[str, ...]:
+def rejection_signs(seen: Seen) -> tuple[str, ...]:
     """What in an answer is a recognised authentication failure, as opposed to "nothing
     here": 401/403, a failure message, a JSON error about the credentials, the login form
     shown again, a redirect back to the login page. A 404/405/400/501, a server error, a
@@ -398,7 +263,7 @@ def _json_dict_verdict(doc: dict[str, object]) -> bool | None:
         if key in _SUCCESS_KEYS and isinstance(value, bool | int):
             success |= bool(value)
             failure |= not value
-        elif key in _TOKEN_KEYS and isinstance(value, str) and value:
+        elif key in TOKEN_KEYS and isinstance(value, str) and value:
             success = True
         elif key in _STATUS_KEYS and isinstance(value, str):
             word = value.lower()
@@ -415,7 +280,7 @@ def _json_dict_verdict(doc: dict[str, object]) -> bool | None:
 
 
 def _empty_field(
-    cred: Credential, seen: _Seen, outcome: Outcome, detail: str
+    cred: Credential, seen: Seen, outcome: Outcome, detail: str
 ) -> tuple[Outcome, str]:
     """An app that answers an empty user name or password with 400/422 (Node-RED's token
     endpoint: "invalid_request") refuses the request before any login: a login with that
@@ -432,7 +297,7 @@ def _empty_field(
     return outcome, detail
 
 
-def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, str]:
+def judge_attempt(seen: Seen, control: Seen, *, challenge: bool) -> tuple[Outcome, str]:
     """One real attempt against the control's answer. REJECTED only when the answer is a
     recognised authentication failure shaped like the control's; any other answer that is
     not a login is ERROR (it proves nothing about the credential)."""
@@ -481,7 +346,7 @@ def _judge(seen: _Seen, control: _Seen, *, challenge: bool) -> tuple[Outcome, st
     return Outcome.ERROR, f"{seen.describe()}: not the control's rejection {against}"
 
 
-def _judge_control(seen: _Seen, baseline_locked: bool, *, challenge: bool) -> tuple[Outcome, str]:
+def judge_control(seen: Seen, baseline_locked: bool, *, challenge: bool) -> tuple[Outcome, str]:
     """The random login on its own: does it look logged in, and is its refusal a recognised
     authentication failure? ERROR when it is not: the surface is then unconfirmed, and no
     answer to a real credential could be read as a rejection."""
@@ -510,12 +375,15 @@ def _judge_control(seen: _Seen, baseline_locked: bool, *, challenge: bool) -> tu
 # --- the surfaces ---------------------------------------------------------------------------
 
 
-class _Surface(Protocol):
+class Surface(Protocol):
+    """One way in to a web service (challenge, form, JSON, recorded request), as
+    `discover_surface` found it; `attempt_login` drives it with the retry policy."""
+
     method: str
     challenge: bool
-    last: tuple[_Chain, ...]  # the last attempt's answers: (login page,) login chain
+    last: tuple[Chain, ...]  # the last attempt's answers: (login page,) login chain
 
-    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[Seen, bool]:
         """Try one credential; returns what was seen and whether a lock message was on the
         page before the credentials were sent."""
         ...
@@ -609,7 +477,7 @@ def _best_digest(headers: httpx.Headers) -> _DigestChallenge | None:
 
 
 @dataclass(slots=True)
-class _AuthSurface:
+class AuthSurface:
     """HTTP Basic or Digest on one path."""
 
     address: str
@@ -619,22 +487,22 @@ class _AuthSurface:
     challenge: bool = True
     # Per client: the Digest challenge in use (nonce and nonce count).
     _challenges: dict[int, _DigestChallenge] = field(default_factory=dict)
-    last: tuple[_Chain, ...] = ()
+    last: tuple[Chain, ...] = ()
 
     def __post_init__(self) -> None:
         self.method = "http digest" if self.digest else "http basic"
 
-    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[Seen, bool]:
         client.cookies.clear()
         if not self.digest:
             if ":" in cred.username:
                 raise _Unusable("a Basic username cannot contain ':'")
             token = base64.b64encode(f"{cred.username}:{cred.password}".encode()).decode()
             start = time.monotonic()
-            answer = await _exchange(
+            answer = await exchange(
                 client, "GET", self.path, headers={"Authorization": f"Basic {token}"}
             )
-            chain = await _follow(client, answer, self.address)
+            chain = await follow(client, answer, self.address)
             self.last = (chain,)
             return _seen(chain, _since(start)), False
         challenge = self._challenges.get(id(client))
@@ -643,7 +511,7 @@ class _AuthSurface:
         start = time.monotonic()
         for retry in range(2):
             header = challenge.authorization("GET", self.path, cred)
-            answer = await _exchange(client, "GET", self.path, headers={"Authorization": header})
+            answer = await exchange(client, "GET", self.path, headers={"Authorization": header})
             fresh = _best_digest(answer.headers) if answer.status == 401 else None
             if fresh is not None:
                 self._challenges[id(client)] = fresh
@@ -658,12 +526,12 @@ class _AuthSurface:
                     continue
             break
         self.method = f"http digest {challenge.algorithm}"
-        chain = await _follow(client, answer, self.address)
+        chain = await follow(client, answer, self.address)
         self.last = (chain,)
         return _seen(chain, _since(start)), False
 
     async def _fetch_challenge(self, client: httpx.AsyncClient) -> _DigestChallenge:
-        answer = await _exchange(client, "GET", self.path)
+        answer = await exchange(client, "GET", self.path)
         challenge = _best_digest(answer.headers) if answer.status == 401 else None
         if challenge is None:
             raise _Unusable(f"HTTP {answer.status} without a usable Digest challenge")
@@ -677,7 +545,7 @@ class _Unusable(Exception):
 
 
 @dataclass(slots=True)
-class _FormSurface:
+class FormSurface:
     """An HTML login form, fetched afresh before every attempt."""
 
     address: str
@@ -687,15 +555,15 @@ class _FormSurface:
     challenge: bool = False
     login_paths: frozenset[str] = frozenset()
     _last: tuple[tuple[str, bytes], tuple[LoginForm, ...]] | None = None
-    last: tuple[_Chain, ...] = ()
+    last: tuple[Chain, ...] = ()
 
     def __post_init__(self) -> None:
-        action = _short_url(httpx.URL(self.form.action_url), self.address)
+        action = short_url(httpx.URL(self.form.action_url), self.address)
         self.method = f"http form {self.form.method} {action}"
-        page = _short_url(httpx.URL(self.form.page_url), self.address)
+        page = short_url(httpx.URL(self.form.page_url), self.address)
         self.login_paths = frozenset({action, page})
 
-    def _forms(self, answer: _Answer) -> tuple[LoginForm, ...]:
+    def _forms(self, answer: Answer) -> tuple[LoginForm, ...]:
         # Parsing is the costliest step of an attempt; a page identical to the last one
         # (a static token) has the same forms.
         key = (str(answer.url), answer.body)
@@ -704,11 +572,9 @@ class _FormSurface:
             self._last = (key, login_forms(self.service, key[0], body))
         return self._last[1]
 
-    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[Seen, bool]:
         client.cookies.clear()  # a fresh cookie jar for every attempt
-        page = await _follow(
-            client, await _exchange(client, "GET", self.form.page_url), self.address
-        )
+        page = await follow(client, await exchange(client, "GET", self.form.page_url), self.address)
         fresh = self._forms(page.final)
         form = next(
             (f for f in fresh if f.password_field == self.form.password_field),
@@ -719,7 +585,7 @@ class _FormSurface:
             if baseline_locked:
                 chain = page
                 return _seen(chain, 0.0, login_paths=self.login_paths), False
-            raise _Unusable(f"no login form on {_short_url(page.final.url, self.address)}")
+            raise _Unusable(f"no login form on {short_url(page.final.url, self.address)}")
         fields = dict(form.hidden_fields)
         if form.username_field:
             fields[form.username_field] = cred.username
@@ -729,17 +595,17 @@ class _FormSurface:
         headers = {"Referer": referer, "Origin": origin}
         start = time.monotonic()
         if form.method == "POST":
-            answer = await _exchange(client, "POST", form.action_url, headers=headers, data=fields)
+            answer = await exchange(client, "POST", form.action_url, headers=headers, data=fields)
         else:
-            answer = await _exchange(client, "GET", form.action_url, headers=headers, params=fields)
-        chain = await _follow(client, answer, self.address)
+            answer = await exchange(client, "GET", form.action_url, headers=headers, params=fields)
+        chain = await follow(client, answer, self.address)
         self.last = (page, chain)
         seen = _seen(chain, _since(start), login_paths=self.login_paths, before=page.cookies)
         return seen, baseline_locked
 
 
 @dataclass(slots=True)
-class _JsonSurface:
+class JsonSurface:
     """A JSON login endpoint named in the page's script."""
 
     address: str
@@ -748,13 +614,13 @@ class _JsonSurface:
     method: str = ""
     challenge: bool = False
     login_paths: frozenset[str] = frozenset()
-    last: tuple[_Chain, ...] = ()
+    last: tuple[Chain, ...] = ()
 
     def __post_init__(self) -> None:
-        self.method = f"http json POST {_short_url(httpx.URL(self.url), self.address)}"
-        self.login_paths = frozenset({_short_url(httpx.URL(self.page_url), self.address)})
+        self.method = f"http json POST {short_url(httpx.URL(self.url), self.address)}"
+        self.login_paths = frozenset({short_url(httpx.URL(self.page_url), self.address)})
 
-    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[Seen, bool]:
         client.cookies.clear()
         payload = json.dumps({"username": cred.username, "password": cred.password})
         headers = {
@@ -764,10 +630,8 @@ class _JsonSurface:
             "X-Requested-With": "XMLHttpRequest",
         }
         start = time.monotonic()
-        answer = await _exchange(
-            client, "POST", self.url, headers=headers, content=payload.encode()
-        )
-        chain = await _follow(client, answer, self.address)
+        answer = await exchange(client, "POST", self.url, headers=headers, content=payload.encode())
+        chain = await follow(client, answer, self.address)
         self.last = (chain,)
         return _seen(chain, _since(start), login_paths=self.login_paths, json_answer=True), False
 
@@ -792,7 +656,7 @@ def _nested(fields: Sequence[tuple[str, str]]) -> dict[str, object]:
 
 
 @dataclass(slots=True)
-class _RecordedSurface:
+class RecordedSurface:
     """The request a web application's own script made for a random control login
     (`LOGIN_SURFACES`, found in headless Chromium or read from its scripts): replayed with
     each credential in the same shape, after loading the login page afresh so that cookies
@@ -803,7 +667,7 @@ class _RecordedSurface:
     method: str = ""
     challenge: bool = False
     login_paths: frozenset[str] = frozenset()
-    last: tuple[_Chain, ...] = ()
+    last: tuple[Chain, ...] = ()
 
     def __post_init__(self) -> None:
         kind = (
@@ -811,10 +675,10 @@ class _RecordedSurface:
             if self.recorded.auth_header
             else ("json" if "json" in self.recorded.content_type else "form")
         )
-        path = _short_url(httpx.URL(self.recorded.url), self.address)
+        path = short_url(httpx.URL(self.recorded.url), self.address)
         via = "" if self.recorded.source == "chromium" else f" (from {self.recorded.source})"
         self.method = f"http {kind} {self.recorded.method} {path}{via}"
-        self.login_paths = frozenset({_short_url(httpx.URL(self.recorded.page_url), self.address)})
+        self.login_paths = frozenset({short_url(httpx.URL(self.recorded.page_url), self.address)})
 
     def _headers(self, client: httpx.AsyncClient) -> dict[str, str]:
         headers = {"Referer": self.recorded.page_url, "Accept": "application/json, */*"}
@@ -831,10 +695,10 @@ class _RecordedSurface:
             headers[name] = value
         return headers
 
-    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[_Seen, bool]:
+    async def attempt(self, client: httpx.AsyncClient, cred: Credential) -> tuple[Seen, bool]:
         client.cookies.clear()
-        page = await _follow(
-            client, await _exchange(client, "GET", self.recorded.page_url), self.address
+        page = await follow(
+            client, await exchange(client, "GET", self.recorded.page_url), self.address
         )
         baseline_locked = any(_LOCKED.search(b) for b in page.bodies)
         rec = self.recorded
@@ -856,12 +720,12 @@ class _RecordedSurface:
             data = dict(fields)  # form-encoded, as a browser sends a form or URLSearchParams
         start = time.monotonic()
         if rec.method == "GET":
-            answer = await _exchange(client, "GET", rec.url, headers=headers, params=data)
+            answer = await exchange(client, "GET", rec.url, headers=headers, params=data)
         else:
-            answer = await _exchange(
+            answer = await exchange(
                 client, rec.method, rec.url, headers=headers, data=data, content=content
             )
-        chain = await _follow(client, answer, self.address)
+        chain = await follow(client, answer, self.address)
         self.last = (page, chain)
         json_answer = "json" in answer.headers.get("content-type", "") or bool(content)
         seen = _seen(
@@ -881,14 +745,14 @@ def _since(start: float) -> float:
 # --- finding the surface ------------------------------------------------------------------
 
 
-async def _discover(
+async def discover_surface(
     dev: DeviceNetwork,
     client: httpx.AsyncClient,
     service: Service,
     pages: Sequence[HttpPage],
     forms: Sequence[LoginForm],
     surfaces: Sequence[LoginSurface] = (),
-) -> _Surface | str:
+) -> Surface | str:
     """The surface to use, or a note saying why there is none: an HTTP challenge, a plain
     HTML form, the request the app's own script made (recorded), and only then an endpoint
     read from the page's scripts."""
@@ -898,18 +762,18 @@ async def _discover(
     for page in mine:
         scheme = page.auth_scheme.lower()
         if scheme in ("basic", "digest"):
-            return _AuthSurface(dev.address, _path(page.url), scheme == "digest")
+            return AuthSurface(dev.address, _path(page.url), scheme == "digest")
         if scheme:
             unsupported = page.auth_scheme
     my_forms = [f for f in forms if _same_service(f.service, service)]
     if my_forms and not _script_driven(my_forms[0]):
-        return _FormSurface(dev.address, service, my_forms[0])
+        return FormSurface(dev.address, service, my_forms[0])
     if recorded:
-        return _RecordedSurface(dev.address, recorded[0])
+        return RecordedSurface(dev.address, recorded[0])
     # Nothing known: read `/` (and where it redirects on the device) ourselves.
     try:
-        chain = await _follow(client, await _exchange(client, "GET", "/"), dev.address)
-    except _Throttled as exc:
+        chain = await follow(client, await exchange(client, "GET", "/"), dev.address)
+    except Throttled as exc:
         return f"GET / answered HTTP {exc.status}: throttled before any login"
     except ScopeError:
         return "GET / left the device; not followed"
@@ -920,21 +784,21 @@ async def _discover(
         for header in answer.headers.get_list("www-authenticate"):
             scheme = header.strip().split(" ", 1)[0].split(",", 1)[0].lower()
             if answer.status == 401 and scheme in ("basic", "digest"):
-                return _AuthSurface(dev.address, _path(str(answer.url)), scheme == "digest")
+                return AuthSurface(dev.address, _path(str(answer.url)), scheme == "digest")
             if answer.status == 401 and scheme:
                 unsupported = bound_text(header.split(" ", 1)[0], 32)
     body = final.body.decode("utf-8", "replace")
     found = login_forms(service, str(final.url), body) or tuple(my_forms)
     if found and not _script_driven(found[0]):
-        return _FormSurface(dev.address, service, found[0])
+        return FormSurface(dev.address, service, found[0])
     endpoint = _json_endpoint(body, final.url, dev.address)
     if endpoint is None:
         endpoint = await _json_endpoint_in_scripts(client, body, final.url, dev.address)
     if endpoint is not None:
-        return _JsonSurface(dev.address, endpoint, str(final.url))
+        return JsonSurface(dev.address, endpoint, str(final.url))
     submittable = [f for f in found if f.password_field]
     if submittable:
-        return _FormSurface(dev.address, service, submittable[0])
+        return FormSurface(dev.address, service, submittable[0])
     if found:
         return UNREADABLE_FORM
     if unsupported:
@@ -946,7 +810,7 @@ async def _discover(
         # A login may sit past the cut, inside a stream we could not decode, or wherever a
         # malformed redirect meant to go.
         return (
-            f"{CUT_PAGE} ({_short_url(final.url, dev.address)}: {unread}), so whether it "
+            f"{CUT_PAGE} ({short_url(final.url, dev.address)}: {unread}), so whether it "
             "shows a login is unknown"
         )
     return f"no login surface found (GET / answered HTTP {chain.first.status})"
@@ -1011,8 +875,8 @@ async def _json_endpoint_in_scripts(
         if target.host != address.lower():
             continue  # a CDN: never contacted
         try:
-            answer = await _exchange(client, "GET", target)
-        except (_Throttled, ScopeError, httpx.HTTPError, OSError):
+            answer = await exchange(client, "GET", target)
+        except (Throttled, ScopeError, httpx.HTTPError, OSError):
             continue
         if answer.status == 200:
             found = _json_endpoint(answer.body.decode("utf-8", "replace"), base, address)
@@ -1024,9 +888,9 @@ async def _json_endpoint_in_scripts(
 # --- running attempts -----------------------------------------------------------------------
 
 
-async def _attempt(
-    surface: _Surface, client: httpx.AsyncClient, cred: Credential
-) -> tuple[_Seen | None, bool, Outcome, str, float]:
+async def attempt_login(
+    surface: Surface, client: httpx.AsyncClient, cred: Credential
+) -> tuple[Seen | None, bool, Outcome, str, float]:
     """One credential with the retry policy. Returns (seen, baseline_locked, outcome, detail,
     latency); `seen` is None when the answer could not be judged (outcome set already)."""
     waited = False
@@ -1036,7 +900,7 @@ async def _attempt(
         try:
             seen, baseline_locked = await surface.attempt(client, cred)
             return seen, baseline_locked, Outcome.ERROR, "", seen.latency
-        except _Throttled as exc:
+        except Throttled as exc:
             delay = DEFAULT_THROTTLE_WAIT if exc.delay is None else exc.delay
             if waited or delay > MAX_RETRY_AFTER:
                 after = "" if exc.delay is None else f", Retry-After {exc.delay:g} s"
@@ -1061,7 +925,7 @@ async def _attempt(
             return None, False, Outcome.ERROR, type(exc).__name__, _since(start)
 
 
-def _scrub(text: str, cred: Credential) -> str:
+def scrub_detail(text: str, cred: Credential) -> str:
     """The last guard: whatever a device echoed, the password never leaves in a detail."""
     text = scrub(bound_text(scrub(text, cred), MAX_DETAIL), cred)
     if cred.password:
@@ -1093,7 +957,7 @@ async def try_logins(
         clients = [
             await stack.enter_async_context(_client(dev, service, timeout)) for _ in range(workers)
         ]
-        found = await _discover(dev, clients[0], service, pages, forms, surfaces)
+        found = await discover_surface(dev, clients[0], service, pages, forms, surfaces)
         if isinstance(found, str):
             unread = found == UNREADABLE_FORM or found.startswith((CUT_PAGE, GET_FAILED))
             unconfirmed = found if unread else ""
@@ -1103,12 +967,12 @@ async def try_logins(
         control_cred = Credential(
             f"shinsa-{secrets.token_hex(4)}", f"shinsa-{secrets.token_hex(8)}", "random control"
         )
-        seen, base_locked, outcome, detail, latency = await _attempt(
+        seen, base_locked, outcome, detail, latency = await attempt_login(
             surface, clients[0], control_cred
         )
         if seen is not None:
-            outcome, detail = _judge_control(seen, base_locked, challenge=surface.challenge)
-        control = Attempt(control_cred, outcome, _scrub(detail, control_cred), latency)
+            outcome, detail = judge_control(seen, base_locked, challenge=surface.challenge)
+        control = Attempt(control_cred, outcome, scrub_detail(detail, control_cred), latency)
         if seen is None or outcome is not Outcome.REJECTED:
             note = {
                 Outcome.ACCEPTED: "a random login looks accepted: no success oracle, "
@@ -1129,7 +993,7 @@ async def try_logins(
 
         scheduler = Scheduler(credentials)
         scheduler.control = control
-        control_seen: _Seen = seen
+        control_seen: Seen = seen
         pool = list(clients)
 
         # One shared iterator rather than Scheduler.take(), which rescans the list per call.
@@ -1140,11 +1004,11 @@ async def try_logins(
             for index, cred in queue:
                 if scheduler.stopped.is_set():
                     return
-                got, _, outcome, detail, latency = await _attempt(surface, client, cred)
+                got, _, outcome, detail, latency = await attempt_login(surface, client, cred)
                 if got is not None:
-                    outcome, detail = _judge(got, control_seen, challenge=surface.challenge)
+                    outcome, detail = judge_attempt(got, control_seen, challenge=surface.challenge)
                     outcome, detail = _empty_field(cred, got, outcome, detail)
-                scheduler.record(index, Attempt(cred, outcome, _scrub(detail, cred), latency))
+                scheduler.record(index, Attempt(cred, outcome, scrub_detail(detail, cred), latency))
 
         await run_workers(scheduler, worker, len(clients))
     return scheduler.run(surface.method)

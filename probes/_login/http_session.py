@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 
 from probes._login.http import (
-    _TOKEN_KEYS,
-    _attempt,
-    _AuthSurface,
-    _discover,
-    _FormSurface,
-    _JsonSurface,
-    _judge,
-    _judge_control,
-    _RecordedSurface,
-    _scrub,
+    TOKEN_KEYS,
+    AuthSurface,
+    FormSurface,
+    JsonSurface,
+    RecordedSurface,
+    attempt_login,
+    discover_surface,
+    judge_attempt,
+    judge_control,
+    scrub_detail,
 )
 from scanner.credentials import Attempt, Credential, Outcome
 from scanner.facts import on_service
@@ -35,7 +35,8 @@ from scanner.redact import mask_url
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from probes._login.http import _Answer, _Chain, _Seen, _Surface
+    from probes._http_exchange import Answer, Chain
+    from probes._login.http import Seen, Surface
     from scanner.facts import HttpPage, LoginForm, LoginSurface
     from scanner.model import Service
     from scanner.net import DeviceNetwork
@@ -78,7 +79,7 @@ async def open_session(
     surfaces: Sequence[LoginSurface] = (),
 ) -> WebSession | NoSession:
     """Log in once with `credential` on `service`'s own login surface."""
-    found = await _discover(dev, client, service, pages, forms, surfaces)
+    found = await discover_surface(dev, client, service, pages, forms, surfaces)
     if isinstance(found, str):
         return NoSession(found, surface=not found.startswith("no login surface"))
     page_url = _surface_url(found, client)
@@ -94,17 +95,17 @@ async def open_session(
             surface=True,
         )
     control = Credential(f"shinsa-{secrets.token_hex(4)}", f"shinsa-{secrets.token_hex(8)}")
-    seen_control, locked, outcome, detail, _ = await _attempt(found, client, control)
+    seen_control, locked, outcome, detail, _ = await attempt_login(found, client, control)
     if seen_control is None:
         return NoSession(f"the random control login failed: {detail}", surface=True)
-    outcome, detail = _judge_control(seen_control, locked, challenge=found.challenge)
+    outcome, detail = judge_control(seen_control, locked, challenge=found.challenge)
     if outcome is not Outcome.REJECTED:
         return NoSession(f"a random login is not refused ({detail}): no oracle", surface=True)
-    seen, _, outcome, detail, _ = await _attempt(found, client, credential)
+    seen, _, outcome, detail, _ = await attempt_login(found, client, credential)
     if seen is not None:
-        outcome, detail = _judge(seen, seen_control, challenge=found.challenge)
+        outcome, detail = judge_attempt(seen, seen_control, challenge=found.challenge)
     if outcome is not Outcome.ACCEPTED:
-        why = _scrub(detail, credential)
+        why = scrub_detail(detail, credential)
         return NoSession(f"the login with {credential} was not accepted: {why}", surface=True)
     chains = found.last
     login = chains[-1]
@@ -115,16 +116,16 @@ async def open_session(
         urls.append(str(login.first.url.join(login.first.headers.get("location", ""))))
     kind: SessionKind = "auth"
     token = ""
-    if isinstance(found, _FormSurface):
+    if isinstance(found, FormSurface):
         kind = "form"
-    elif isinstance(found, _JsonSurface) or (
-        isinstance(found, _RecordedSurface) and not found.recorded.auth_header
+    elif isinstance(found, JsonSurface) or (
+        isinstance(found, RecordedSurface) and not found.recorded.auth_header
     ):
         token = _token(login.first.body)
         kind = "json" if token or "json" in login.first.headers.get("content-type", "") else "form"
     else:
         # Basic/Digest: every later request carries the credential itself.
-        digest = isinstance(found, _AuthSurface) and found.digest
+        digest = isinstance(found, AuthSurface) and found.digest
         auth_class = httpx.DigestAuth if digest else httpx.BasicAuth
         client.auth = auth_class(credential.username, credential.password)
     return WebSession(
@@ -142,18 +143,18 @@ async def open_session(
 
 
 def _surface_url(surface: object, client: httpx.AsyncClient) -> str:
-    if isinstance(surface, _FormSurface):
+    if isinstance(surface, FormSurface):
         return surface.form.page_url
-    if isinstance(surface, _JsonSurface):
+    if isinstance(surface, JsonSurface):
         return surface.page_url
-    if isinstance(surface, _RecordedSurface):
+    if isinstance(surface, RecordedSurface):
         return surface.recorded.page_url
-    if isinstance(surface, _AuthSurface):
+    if isinstance(surface, AuthSurface):
         return str(client.base_url.join(surface.path))
     return str(client.base_url)
 
 
-def _answers(chain: _Chain) -> list[_Answer]:
+def _answers(chain: Chain) -> list[Answer]:
     # The chain keeps the first and final answers; the redirects between them are only
     # in the cookie set, which is enough for the URLs we report.
     return [chain.first] if chain.final is chain.first else [chain.first, chain.final]
@@ -167,7 +168,7 @@ def _token(body: bytes) -> str:
     if not isinstance(doc, dict):
         return ""
     for key, value in doc.items():
-        if str(key).lower() in _TOKEN_KEYS and isinstance(value, str):
+        if str(key).lower() in TOKEN_KEYS and isinstance(value, str):
             return value
     return ""
 
@@ -188,13 +189,13 @@ class HttpLogin:
     ) -> None:
         self._dev, self._client, self._service = dev, client, service
         self._pages, self._forms, self._surfaces = pages, forms, surfaces
-        self._surface: _Surface | None = None
-        self._control: _Seen | None = None
+        self._surface: Surface | None = None
+        self._control: Seen | None = None
         self.method = "http"
 
     async def prepare(self) -> str | None:
         """None when ready, else why no attempt can be judged on this service."""
-        found = await _discover(
+        found = await discover_surface(
             self._dev, self._client, self._service, self._pages, self._forms, self._surfaces
         )
         if isinstance(found, str):
@@ -202,10 +203,10 @@ class HttpLogin:
         if not on_service(_surface_url(found, self._client), self._service):
             return "the login surface belongs to another service of the device"
         control = Credential(f"shinsa-{secrets.token_hex(4)}", f"shinsa-{secrets.token_hex(8)}")
-        seen, locked, _, detail, _ = await _attempt(found, self._client, control)
+        seen, locked, _, detail, _ = await attempt_login(found, self._client, control)
         if seen is None:
             return f"the random control login failed: {detail}"
-        outcome, detail = _judge_control(seen, locked, challenge=found.challenge)
+        outcome, detail = judge_control(seen, locked, challenge=found.challenge)
         if outcome is not Outcome.REJECTED:
             return f"a random login is not refused ({detail}): no oracle"
         self._surface, self._control, self.method = found, seen, found.method
@@ -214,7 +215,9 @@ class HttpLogin:
     async def attempt(self, credential: Credential) -> Attempt:
         if self._surface is None or self._control is None:
             raise RuntimeError("prepare() first")
-        seen, _, outcome, detail, latency = await _attempt(self._surface, self._client, credential)
+        seen, _, outcome, detail, latency = await attempt_login(
+            self._surface, self._client, credential
+        )
         if seen is not None:
-            outcome, detail = _judge(seen, self._control, challenge=self._surface.challenge)
-        return Attempt(credential, outcome, _scrub(detail, credential), latency)
+            outcome, detail = judge_attempt(seen, self._control, challenge=self._surface.challenge)
+        return Attempt(credential, outcome, scrub_detail(detail, credential), latency)

@@ -401,7 +401,10 @@ class _AnyEnd:
 _PROMPT_END = _AnyEnd(_LOGIN_PROMPT, _PASSWORD_PROMPT, _SHELL_PROMPT)
 
 
-async def _open(stream: BoundedStream, timeout: float) -> _Session:
+async def open_session(stream: BoundedStream, timeout: float) -> _Session:
+    """A telnet login session on `stream`, read up to the device's first prompt: ready for
+    `attempt`. Raises `NoLoginNeeded` when a shell answers without any login, `Dropped` when
+    no prompt comes within `timeout`."""
     session = _Session(stream, timeout)
     await session.start()
     return session
@@ -417,5 +420,5 @@ async def try_logins(
 ) -> LoginRun:
     """Try `credentials` on a telnet service, in order; see the module docstring."""
     return await stream_logins(
-        dev, service, credentials, METHOD, _open, timeout=timeout, connections=connections
+        dev, service, credentials, METHOD, open_session, timeout=timeout, connections=connections
     )

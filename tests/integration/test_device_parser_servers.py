@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from probes._login import common, ftp, mqtt, rtsp, snmp, telnet
 from probes._login import http as login_http
-from probes.ssh_config import NoKexinit, read_offer
+from probes._ssh import NoKexinit, read_offer
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.discovery.udp import parse_snmp_response
 from scanner.facts import MQTT_INFO, Facts

@@ -168,3 +168,107 @@ def test_reports_never_see_the_store(module: str):
     # A renderer gets finished report data; reading the store is judging's job.
     assert "scanner.store" not in imports()[module]
     assert not {t for t in imports()[module] if t.startswith("scanner.engine")}
+
+
+# --- private names stay home ---------------------------------------------------------------
+
+
+def is_private(name: str) -> bool:
+    """`_name` is its module's own; a dunder (`__version__`) is public by convention."""
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_uses(source: str, ours: frozenset[str]) -> list[str]:
+    """Private names of our modules that `source` reaches: `from m import _x` (when `m._x`
+    is not itself a module: a module is a home, not a name), and `alias._x` where `alias`
+    is a module of ours bound by an import."""
+    tree = ast.parse(source)
+    aliases: dict[str, str] = {}
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in ours:
+                    # `import a.b` binds `a`; `import a.b as c` binds `c` to a.b
+                    top = a.name.split(".")[0]
+                    aliases[a.asname or top] = a.name if a.asname else top
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] not in PACKAGES:
+                continue
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                if full in ours:
+                    aliases[a.asname or a.name] = full
+                elif is_private(a.name):
+                    found.append(f"from {node.module} import {a.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and is_private(node.attr):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in aliases:
+                found.append(f"{ast.unparse(node)} ({aliases[base.id]})")
+    return found
+
+
+def test_the_private_name_walk_sees_what_it_must():
+    # Guards the detector: each shape of crossing it must flag, and what it must leave alone.
+    ours = frozenset({"probes", "probes._login", "probes._login.telnet", "probes.web_login"})
+    source = (
+        "from probes.web_login import _SECRET, __version__, Public\n"
+        "from probes._login import telnet as telnet_login\n"
+        "import probes.web_login\n"
+        "def f():\n"
+        "    from probes._login.telnet import _open\n"
+        "    telnet_login._open(); probes.web_login._x; self._y; telnet_login.__name__\n"
+    )
+    assert sorted(private_uses(source, ours)) == sorted(
+        [
+            "from probes.web_login import _SECRET",
+            "from probes._login.telnet import _open",
+            "telnet_login._open (probes._login.telnet)",
+            "probes.web_login._x (probes)",
+        ]
+    )
+
+
+def test_no_private_name_crosses_a_module_boundary():
+    ours = frozenset(modules())
+    crossings = [
+        f"{m}: {use}"
+        for m, path in modules().items()
+        for use in private_uses(path.read_text(), ours)
+    ]
+    assert crossings == []
+
+
+# --- probe families stand alone -------------------------------------------------------------
+
+
+def probe_families() -> frozenset[str]:
+    """The top-level probe modules; `probes._*` are libraries for probes, and the registry
+    is where the families are gathered."""
+    return frozenset(
+        m
+        for m in modules()
+        if m.count(".") == 1
+        and m.startswith("probes.")
+        and not m.split(".")[1].startswith("_")
+        and m != "probes.registry"
+    )
+
+
+def test_the_probe_families_are_seen():
+    families = probe_families()
+    assert {"probes.banners", "probes.ssh_config", "probes.web_session"} <= families
+    assert "probes._web" not in families
+    assert families <= imports()["probes.registry"]
+
+
+@pytest.mark.parametrize(
+    "module", sorted(m for m in modules() if m.startswith("probes.") and m != "probes.registry")
+)
+def test_no_probe_imports_another_probe_family(module: str):
+    # What two families share lives in a probes._* library or the core, so each family can
+    # be read, changed or dropped alone.
+    assert sorted(imports()[module] & (probe_families() - {module})) == []

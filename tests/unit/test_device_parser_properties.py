@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from probes._login.mqtt import parse_connack
 from probes._login.telnet import DO, DONT, IAC, SB, SE, WILL, WONT, TelnetDecoder
-from probes.ssh_config import KexinitError, parse_kexinit, parse_packet
+from probes._ssh import KexinitError, parse_kexinit, parse_packet
 from probes.web_login import HstsParams, WebLoginHygiene
 from scanner.discovery import udp
 from scanner.facts import HTTP_PAGES, Facts, HttpPage

@@ -7,19 +7,21 @@ import struct
 
 import pytest
 
-from probes.ssh_config import (
+from probes._ssh import (
     MAX_PACKET,
-    WEAK_CIPHERS,
-    WEAK_KEX,
-    WEAK_MACS,
     KexinitError,
     NoKexinit,
-    SshConfig,
-    hostkey_algorithm_findings,
     hostkey_preference,
     parse_kexinit,
     parse_packet,
     read_offer,
+)
+from probes.ssh_config import (
+    WEAK_CIPHERS,
+    WEAK_KEX,
+    WEAK_MACS,
+    SshConfig,
+    hostkey_algorithm_findings,
     weak_names,
 )
 from scanner.facts import Facts

@@ -21,6 +21,7 @@ import h11
 import httpx
 import pytest
 
+from probes._http_exchange import MAX_BODY
 from probes._login import http as login_http
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.facts import HttpPage, LoginForm
@@ -612,7 +613,7 @@ async def test_no_login_surface(address: str) -> None:
 
 
 async def test_bounded_body(address: str) -> None:
-    huge = "x" * (2 * login_http.MAX_BODY)
+    huge = "x" * (2 * MAX_BODY)
 
     def handle(req: Req) -> Resp:
         if req.method == "GET":
