@@ -78,6 +78,9 @@ async def tight() -> AsyncIterator[Browser]:
         SCOPE,
         BrowserOptions(page_timeout=2.0, budget=3.0, max_bytes=1024 * 1024, bind=DEVICE),
     )
+    # Launched before the clock starts: the deadlines below are the page's, and Chromium's
+    # start-up on a loaded machine (the whole suite beside it) took more than their margins.
+    await b._started()
     yield b
     await b.aclose()
 
