@@ -16,7 +16,6 @@ fresh server with short timeouts, so the file runs in seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 import json
 import re
@@ -39,9 +38,10 @@ from scanner.net import Limits, Network
 from scanner.scope import Scope
 from scanner.tls.audit import exchange
 from scanner.tls.wire import TLS12, client_hello
+from tests.serving import serving
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator
 
     from scanner.net import DeviceNetwork
 
@@ -82,32 +82,6 @@ def run(coro: Awaitable[None]) -> None:
             await coro
 
     asyncio.run(bounded())
-
-
-@contextlib.asynccontextmanager
-async def serving(address: str, handler: Handler) -> AsyncIterator[int]:
-    """One server for one example; every connection is closed when the example ends."""
-    writers: list[asyncio.StreamWriter] = []
-
-    async def guarded(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        try:
-            async with asyncio.timeout(8):
-                await handler(reader, writer)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.transport.abort()
-
-    server = await asyncio.start_server(guarded, address, 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        for writer in writers:
-            writer.transport.abort()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(server.wait_closed(), 2)
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,6 +14,7 @@ from scanner.model import Service, Target, Verdict
 from scanner.net import Limits, Network
 from scanner.probe import ProbeContext
 from scanner.scope import Scope
+from tests.serving import serving
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -85,57 +85,16 @@ def test_a_bad_declarative_check_names_its_line(tmp_path: Path):
         declarative.load_spec(path)
 
 
-class _Served:
-    """A server on ADDR whose connections all end with it: handlers cancelled, sockets
-    closed (a leaked socket is a ResourceWarning, an error under filterwarnings)."""
-
-    def __init__(self, handle) -> None:
-        self._handle = handle
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: list[asyncio.StreamWriter] = []
-        self.server: asyncio.Server | None = None
-
-    async def _tracked(self, reader, writer) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self._writers.append(writer)
-        try:
-            await self._handle(reader, writer)
-        finally:
-            writer.close()
-
-    async def __aenter__(self) -> int:
-        self.server = await asyncio.start_server(self._tracked, ADDR, 0)
-        port: int = self.server.sockets[0].getsockname()[1]
-        assert port != 2024
-        return port
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for writer in self._writers:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-        await self.server.wait_closed()
-
-
-def _serve(status: int, body: bytes, hang: bool = False) -> _Served:
+def _handler(status: int, body: bytes):
     async def handle(reader, writer):
         await reader.readuntil(b"\r\n\r\n")
-        if hang:
-            await asyncio.sleep(30)
         writer.write(
             b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
             % (status, len(body), body)
         )
         await writer.drain()
 
-    return _Served(handle)
+    return handle
 
 
 async def test_declarative_http_verdicts(tmp_path: Path):
@@ -148,7 +107,8 @@ async def test_declarative_http_verdicts(tmp_path: Path):
         (302, b"", Verdict.INCONCLUSIVE),
     ]
     for status, body, want in cases:
-        async with _serve(status, body) as port:
+        async with serving(ADDR, _handler(status, body)) as port:
+            assert port != 2024
             ctx = ProbeContext(Target(ADDR), Network(Scope.of([ADDR])).device(ADDR), Facts())
             [result] = await probe.run(ctx, Service("tcp", port, "http"))
         assert result.verdict is want, result.reason
@@ -184,7 +144,8 @@ async def test_declarative_tcp_verdicts_and_silence_is_never_a_pass(tmp_path: Pa
             else:
                 await asyncio.sleep(5)
 
-        async with _Served(handle) as port:
+        async with serving(ADDR, handle) as port:
+            assert port != 2024
             net = Network(Scope.of([ADDR]), Limits(read_timeout=0.3)).device(ADDR)
             ctx = ProbeContext(Target(ADDR), net, Facts())
             [result] = await probe.run(ctx, Service("tcp", port, "unknown"))
