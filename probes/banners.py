@@ -33,7 +33,7 @@ from probes._ssh import auth_methods
 from scanner.errors import ConfigError, ScopeError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, on_service
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
-from scanner.probe import Check, Params, ServiceProbe
+from scanner.probe import Check, Params, Remedy, ServiceProbe, Severity
 
 if TYPE_CHECKING:
     from scanner.model import Service
@@ -41,13 +41,26 @@ if TYPE_CHECKING:
 
 VERSION_DISCLOSURE = Check(
     id="banner.version-disclosure",
-    title="Services do not disclose software versions before login",
+    title="Services disclose software versions before login",
     method=(
         "Reads the product name each service gave (Server header, SSH software, FTP "
         "greeting) and the Telnet/FTP/SSDP greeting lines; a software version in them "
         "(name/1.2, name_1.2p1) fails. Wire-protocol versions (HTTP/1.1, RTSP/1.0, "
         "UPnP/1.0, SSH-2.0) are not findings."
     ),
+    severity=Severity.LOW,
+    kind="banner_disclosure",
+    remediation=Remedy(
+        en=(
+            "Remove software names and versions from greetings, Server headers and SSH "
+            "identification strings shown before login."
+        ),
+        ja=(
+            "ログイン前に表示される挨拶文、Serverヘッダ、"
+            "SSH識別文字列からソフトウェア名とバージョンを削除する。"
+        ),
+    ),
+    references=("CWE-497",),
 )
 
 
@@ -67,13 +80,26 @@ class NoticeParams(Params):
 
 LOGIN_NOTICE = Check(
     id="banner.login-notice",
-    title="Login surfaces show a system-use notification before authentication",
+    title="No system-use notification before authentication on a login surface",
     method=(
         "When the profile requires one: the SSH pre-authentication banner, the Telnet and "
         "FTP greetings and the web login page (or its challenge realm) must each contain "
         "text matching the profile's pattern."
     ),
     params=NoticeParams,
+    severity=Severity.LOW,
+    kind="system_use_notification",
+    remediation=Remedy(
+        en=(
+            "Show the system-use notification the profile requires on every login surface (SSH "
+            "banner, Telnet/FTP greeting, web login page) before authentication."
+        ),
+        ja=(
+            "プロファイルが求めるシステム利用の通知を、認証前にすべてのログイン画面（SSHバナー、"
+            "Telnet/FTPの挨拶文、Webログイン画面）に表示する。"
+        ),
+    ),
+    references=("NIST SP 800-53 AC-8",),
 )
 
 #: a software name followed by a dotted version: Boa/0.94.13, OpenSSH_9.2p1, nginx 1.18.0

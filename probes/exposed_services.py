@@ -22,7 +22,7 @@ from scanner.facts import (
     on_service,
 )
 from scanner.model import Evidence, JSONValue, Result, Service, Verdict, quoted
-from scanner.probe import Check, Params, ProbeContext, ServiceProbe
+from scanner.probe import Check, Params, ProbeContext, Remedy, ServiceProbe, Severity
 from scanner.redact import mask_url
 
 
@@ -105,7 +105,7 @@ class AllowedServices(Params):
 
 UNEXPECTED = Check(
     id="services.unexpected",
-    title="Every open port is one the profile allows for this device",
+    title="Ports open that the profile does not allow for this device",
     method=(
         "Compares each open TCP/UDP service found by discovery and identified by "
         "fingerprinting with the profile's allowed list (port, and protocol where the entry "
@@ -113,11 +113,24 @@ UNEXPECTED = Check(
         "is inconclusive."
     ),
     params=AllowedServices,
+    severity=Severity.MEDIUM,
+    kind="exposed_services",
+    remediation=Remedy(
+        en=(
+            "Close every port the device does not need for its intended use, or add it to the "
+            "model's profile if it is intended."
+        ),
+        ja=(
+            "本来の用途に不要なポートをすべて閉じる。"
+            "意図したものであれば機種のプロファイルに許可として追加する。"
+        ),
+    ),
+    references=("CWE-1125",),
 )
 
 CLEARTEXT_ADMIN = Check(
     id="services.cleartext-admin",
-    title="No cleartext administration, discovery or debug service is exposed",
+    title="Cleartext administration, discovery or debug services are exposed",
     method=(
         "Flags Telnet, FTP, TFTP, rlogin/rsh/rexec, VNC, plain-HTTP pages that carry a login "
         "form or an authentication challenge, SNMP v1/v2c answering a community string, MQTT "
@@ -125,6 +138,19 @@ CLEARTEXT_ADMIN = Check(
         "identified, and plain-HTTP services whose landing page could not be fetched, are "
         "inconclusive."
     ),
+    severity=Severity.HIGH,
+    kind="exposed_services",
+    remediation=Remedy(
+        en=(
+            "Turn off cleartext administration and discovery services (Telnet, FTP, SNMP v1/v2c, "
+            "UPnP, ADB); use SSH or HTTPS instead."
+        ),
+        ja=(
+            "平文の管理・探索サービス（Telnet、FTP、SNMP v1/v2c、UPnP、ADBなど）を停止し、"
+            "SSHやHTTPSに置き換える。"
+        ),
+    ),
+    references=("CWE-319",),
 )
 
 #: protocols that are a finding whenever they answer, with the reason why

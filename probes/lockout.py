@@ -67,7 +67,7 @@ from scanner.facts import (
     VALID_CREDENTIALS,
 )
 from scanner.model import Evidence, JSONValue, Result, Verdict
-from scanner.probe import Check, Params, Phase, ServiceProbe
+from scanner.probe import Check, Params, Phase, Remedy, ServiceProbe, Severity
 
 if TYPE_CHECKING:
     import httpx
@@ -100,7 +100,7 @@ class LockoutParams(Params):
 
 LOCKOUT = Check(
     id="auth.lockout",
-    title="Repeated failed logins lock the account or slow the attacker down",
+    title="Repeated failed logins neither lock the account nor slow the attacker down",
     method=(
         "Intrusive. With a known account: the right password, then up to max_attempts "
         "wrong ones watching every answer, then the right one again; a refused right "
@@ -109,6 +109,16 @@ LOCKOUT = Check(
         "max_attempts fails; a lock shorter than min_lock_seconds fails."
     ),
     params=LockoutParams,
+    severity=Severity.HIGH,
+    kind="lockout",
+    remediation=Remedy(
+        en="Lock the account, or delay further attempts, after a small number of failed logins.",
+        ja=(
+            "一定回数のログイン失敗でアカウントをロックする、"
+            "または再試行を遅延させる（認証ロック機能）。"
+        ),
+    ),
+    references=("CWE-307",),
 )
 
 #: polling for an unlock: every max(UNLOCK_STEP, UNLOCK_SHARE x time waited so far) seconds,

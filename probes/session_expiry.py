@@ -97,7 +97,7 @@ from scanner.facts import (
 )
 from scanner.model import Evidence, Verdict
 from scanner.net import BoundedStream, lenient_tls_context
-from scanner.probe import Check, Params, Phase, ServiceProbe
+from scanner.probe import Check, Params, Phase, Remedy, ServiceProbe, Severity
 from scanner.redact import mask_url
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def expiry_seconds(
 
 IDLE = Check(
     id="session.idle-timeout",
-    title="An idle session ends within the profile's limit",
+    title="An idle session outlives the profile's limit",
     method=(
         "Logs in with a known credential and lets sessions idle: web sessions are opened "
         "k at a time and each checks a page that needs the session once, after its own "
@@ -264,35 +264,75 @@ IDLE = Check(
         "until the device closes it. Still open after max_idle + resolution fails."
     ),
     params=IdleParams,
+    severity=Severity.MEDIUM,
+    kind="session_expiry",
+    remediation=Remedy(
+        en="End an authenticated session after a bounded idle time and require a new login.",
+        ja=(
+            "認証済みのセッションが一定時間以上アイドル状態にあればセッションタイムアウトとし、"
+            "セッションを破棄しログアウトする。"
+        ),
+    ),
+    references=("CWE-613",),
 )
 ABSOLUTE = Check(
     id="session.absolute-timeout",
-    title="A session ends within the profile's limit however busy it is",
+    title="A session in constant use outlives the profile's limit",
     method=(
         "Keeps one session busy (a request or keystroke at short intervals) and fails when "
         "it is still open max_session_seconds + resolution after the login."
     ),
     params=AbsoluteParams,
+    severity=Severity.MEDIUM,
+    kind="session_expiry",
+    remediation=Remedy(
+        en=(
+            "End every authenticated session after a maximum duration, however active it is, and "
+            "require a new login."
+        ),
+        ja=(
+            "認証済みのセッションは、操作が続いていても一定の最大時間で終了させ、"
+            "再ログインを求める。"
+        ),
+    ),
+    references=("CWE-613",),
 )
 CONCURRENT = Check(
     id="session.concurrent-limit",
-    title="No more sessions at once than the profile allows",
+    title="More sessions at once than the profile allows",
     method=(
         "Opens max_sessions + 1 sessions for one account one after another, then checks "
         "them all: more than max_sessions still open fails. A login refused, or an older "
         "session ended by a newer login, shows the limit."
     ),
     params=ConcurrentParams,
+    severity=Severity.LOW,
+    kind="concurrent_sessions",
+    remediation=Remedy(
+        en=(
+            "Limit the number of concurrent sessions per account and interface to a configurable "
+            "number."
+        ),
+        ja="アカウント・インタフェースごとの同時セッション数を設定可能な上限までに制限する。",
+    ),
+    references=("NIST SP 800-53 AC-10",),
 )
 MQTT_KEEPALIVE = Check(
     id="session.mqtt-keepalive",
-    title="The MQTT broker ends a client that stays silent past its keep-alive",
+    title="The MQTT broker keeps a client that stays silent past its keep-alive",
     method=(
         "Connects with keep-alive K = keepalive_seconds and sends nothing more: a broker "
         "that has not closed the connection 1.5 × K (MQTT 3.1.1 §3.1.2.10) plus a grace "
         "second later fails."
     ),
     params=KeepAliveParams,
+    severity=Severity.LOW,
+    kind="session_expiry",
+    remediation=Remedy(
+        en="Disconnect MQTT clients that send nothing for 1.5 times their keep-alive interval.",
+        ja="キープアライブ間隔の1.5倍の間何も送らないMQTTクライアントを切断する。",
+    ),
+    references=("MQTT 3.1.1 section 3.1.2.10", "MQTT 5.0 section 3.1.2.10"),
 )
 
 

@@ -59,7 +59,7 @@ from probes._ssh import (
 )
 from scanner.fingerprint.ssh_ident import describe_ssh_failure, garbled
 from scanner.model import Evidence, Result, Verdict, bound_text
-from scanner.probe import Check, ServiceProbe
+from scanner.probe import Check, Remedy, ServiceProbe, Severity
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -69,45 +69,101 @@ if TYPE_CHECKING:
 
 KEX = Check(
     id="ssh.kex",
-    title="The SSH server offers no weak key exchange method",
+    title="The SSH server offers weak key exchange methods",
     method=(
         "Reads the server's SSH_MSG_KEXINIT and flags SHA-1 and 1024-bit key exchanges "
         "(diffie-hellman-group1-sha1, diffie-hellman-group14-sha1, "
         "diffie-hellman-group-exchange-sha1, gss-*-sha1-*, rsa1024-sha1; RFC 9142)."
     ),
+    severity=Severity.MEDIUM,
+    kind="ssh_config",
+    remediation=Remedy(
+        en=(
+            "Remove SHA-1 and 1024-bit key exchanges; offer curve25519-sha256 or "
+            "ecdh-sha2-nistp256 and group14-sha256 or stronger."
+        ),
+        ja=(
+            "SHA-1や1024ビットの鍵交換を削除し、curve25519-sha256、ecdh-sha2-nistp256、"
+            "group14-sha256以上を使う。"
+        ),
+    ),
+    references=("CWE-327", "RFC 9142"),
 )
 HOSTKEY = Check(
     id="ssh.hostkey",
-    title="The SSH host key is strong: no DSA, no SHA-1-only RSA, RSA of at least 2048 bits",
+    title="The SSH host key is weak: DSA, SHA-1-only RSA, or RSA under 2048 bits",
     method=(
         "Reads the host key algorithms from the server's KEXINIT (flags ssh-dss, and ssh-rsa "
         "offered without rsa-sha2-256/512), then fetches the RSA host key, if one is offered, "
         "and flags one under 2048 bits (NIST SP 800-131A)."
     ),
+    severity=Severity.MEDIUM,
+    kind="ssh_config",
+    remediation=Remedy(
+        en=(
+            "Replace DSA and short RSA host keys with Ed25519 or RSA of at least 3072 bits, signed "
+            "with rsa-sha2."
+        ),
+        ja=(
+            "DSAや短いRSAのホスト鍵を、Ed25519または3072ビット以上のRSA（rsa-sha2署名）"
+            "に置き換える。"
+        ),
+    ),
+    references=("CWE-326", "RFC 8332"),
 )
 CIPHERS = Check(
     id="ssh.ciphers",
-    title="The SSH server offers no weak cipher",
+    title="The SSH server offers weak ciphers",
     method=(
         "Reads both directions' ciphers from the server's KEXINIT and flags CBC modes, 3DES, "
         "arcfour/RC4, Blowfish, CAST-128, IDEA and none."
     ),
+    severity=Severity.MEDIUM,
+    kind="ssh_config",
+    remediation=Remedy(
+        en=(
+            "Remove CBC, 3DES, RC4 and other weak ciphers from the SSH server; keep AES-GCM, "
+            "AES-CTR and ChaCha20-Poly1305."
+        ),
+        ja=(
+            "SSHサーバからCBC、3DES、RC4などの弱い暗号を削除し、AES-GCM、AES-CTR、"
+            "ChaCha20-Poly1305のみを残す。"
+        ),
+    ),
+    references=("CWE-327",),
 )
 MACS = Check(
     id="ssh.macs",
-    title="The SSH server offers no weak message authentication code",
+    title="The SSH server offers weak message authentication codes",
     method=(
         "Reads both directions' MACs from the server's KEXINIT and flags hmac-md5*, "
         "hmac-sha1* (including -96 and -etm) and umac-64*, and none."
     ),
+    severity=Severity.MEDIUM,
+    kind="ssh_config",
+    remediation=Remedy(
+        en=(
+            "Remove MD5, SHA-1 and 64-bit-tag MACs; offer hmac-sha2-256/512 (ETM variants "
+            "preferred)."
+        ),
+        ja="MD5、SHA-1、64ビットタグのMACを削除し、hmac-sha2-256/512（ETM版を推奨）を使う。",
+    ),
+    references=("CWE-327",),
 )
 PASSWORD_AUTH = Check(
     id="ssh.password-auth",
-    title="The SSH server does not offer password or keyboard-interactive authentication",
+    title="The SSH server offers password or keyboard-interactive authentication",
     method=(
         "Connects as a random username without credentials and records whether the server "
         "asks for a password or a keyboard-interactive answer; none is ever sent."
     ),
+    severity=Severity.LOW,
+    kind="ssh_config",
+    remediation=Remedy(
+        en="Disable password and keyboard-interactive SSH authentication; use public keys.",
+        ja="SSHのパスワード認証とキーボードインタラクティブ認証を無効にし、公開鍵認証を使う。",
+    ),
+    references=("CWE-309",),
 )
 
 #: (pattern, why weak) per check; see the module docstring for the references.

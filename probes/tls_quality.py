@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from scanner.errors import ConfigError
 from scanner.model import Evidence, JSONValue, Verdict, bound_text
-from scanner.probe import Check, Params, ServiceProbe
+from scanner.probe import Check, Params, Remedy, ServiceProbe, Severity
 from scanner.tls.audit import audit_tls
 from scanner.tls.cert import (
     CertificateError,
@@ -104,74 +104,151 @@ class TrustParams(Params):
 
 VERSIONS = Check(
     id="tls.versions",
-    title="The TLS service offers no protocol version below the minimum (TLS 1.2 by default)",
+    title="The TLS service offers protocol versions below the minimum (TLS 1.2 by default)",
     method=(
         "Sends raw ClientHellos for SSL 3.0, TLS 1.0, 1.1, 1.2 and 1.3 (any version this "
         "machine's OpenSSL refuses included) and records which ones the server accepts; "
         "fails when a version below min_version is accepted or no version from TLS 1.2 up is."
     ),
     params=VersionsParams,
+    severity=Severity.MEDIUM,
+    kind="tls_quality",
+    remediation=Remedy(
+        en="Disable SSL 3.0, TLS 1.0 and TLS 1.1; offer TLS 1.2 and TLS 1.3 only.",
+        ja="SSL 3.0、TLS 1.0、TLS 1.1を無効にし、TLS 1.2とTLS 1.3のみを提供する。",
+    ),
+    references=("CWE-327", "RFC 8996"),
 )
 CIPHERS = Check(
     id="tls.ciphers",
-    title="The TLS service accepts no weak cipher suite",
+    title="The TLS service accepts weak cipher suites",
     method=(
         "Enumerates the accepted suites of every version (offer all ~350 IANA suites, remove "
         "the one the server picks, ask again until it refuses) and flags NULL, EXPORT, RC4, "
         "DES, 3DES, IDEA/RC2, anonymous and MD5-MAC suites, and TLS 1.0 with CBC suites only."
     ),
+    severity=Severity.MEDIUM,
+    kind="tls_quality",
+    remediation=Remedy(
+        en=(
+            "Disable NULL, EXPORT, RC4, DES/3DES, anonymous and MD5 cipher suites; keep AEAD "
+            "suites."
+        ),
+        ja=(
+            "NULL、EXPORT、RC4、DES/3DES、匿名、MD5の暗号スイートを無効にし、"
+            "AEAD暗号スイートのみを残す。"
+        ),
+    ),
+    references=("CWE-327",),
 )
 FORWARD_SECRECY = Check(
     id="tls.forward-secrecy",
-    title="Every cipher suite the TLS service accepts has forward secrecy",
+    title="The TLS service accepts cipher suites without forward secrecy",
     method=(
         "Flags any accepted TLS 1.0-1.2 suite whose key exchange is static (RSA key "
         "transport, static DH/ECDH, PSK, RSA_PSK, KRB5, GOST): recorded traffic becomes "
         "readable to whoever later obtains the server's key. TLS 1.3 suites always have it."
     ),
+    severity=Severity.LOW,
+    kind="tls_quality",
+    remediation=Remedy(
+        en="Offer only ECDHE or DHE key exchanges (TLS 1.3 always has forward secrecy).",
+        ja="ECDHEまたはDHEの鍵交換のみを提供する（TLS 1.3は常に前方秘匿性を持つ）。",
+    ),
+    references=("CWE-327",),
 )
 VALIDITY = Check(
     id="tls.cert.validity",
-    title="The TLS certificate is within its validity period (with min_days_left to spare)",
+    title="The TLS certificate is expired, not yet valid, or too close to expiry",
     method=(
         "Reads notBefore and notAfter of the leaf certificate the server sends and compares "
         "them with the scan's clock; fails when expired, not yet valid, or fewer than "
         "min_days_left days remain."
     ),
     params=ValidityParams,
+    severity=Severity.MEDIUM,
+    kind="tls_quality",
+    remediation=Remedy(
+        en="Renew the certificate before it expires and monitor its expiry date.",
+        ja="有効期限が切れる前に証明書を更新し、有効期限を監視する。",
+    ),
+    references=("CWE-324",),
 )
 TRUST = Check(
     id="tls.cert.trust",
-    title="The TLS certificate chain is trusted (self-signed only where the profile accepts it)",
+    title=(
+        "The TLS certificate chain is not trusted (self-signed where the profile does not accept "
+        "it)"
+    ),
     method=(
         "Verifies the chain in a separate handshake against the system trust store or the "
         "profile's ca_file (certificate dates and host name not considered here); a "
         "self-signed certificate fails unless the profile sets accept_self_signed."
     ),
     params=TrustParams,
+    severity=Severity.MEDIUM,
+    kind="tls_quality",
+    remediation=Remedy(
+        en=(
+            "Install a certificate issued by a CA the operator trusts (or list the device's own CA "
+            "in the profile)."
+        ),
+        ja=(
+            "運用者が信頼するCAが発行した証明書を導入する（または機器のCAをプロファイルに登録する）"
+            "。"
+        ),
+    ),
+    references=("CWE-295",),
 )
 KEY = Check(
     id="tls.cert.key",
-    title="The TLS certificate keys are strong: RSA ≥ 2048 bits, EC ≥ 256 bits, no DSA",
+    title="The TLS certificate keys are weak: RSA under 2048 bits, EC under 256 bits, or DSA",
     method="Reads the public key of the leaf and of every non-root certificate the server sends.",
+    severity=Severity.MEDIUM,
+    kind="tls_quality",
+    remediation=Remedy(
+        en=(
+            "Reissue the certificate with an RSA key of at least 2048 bits or an EC key of at "
+            "least 256 bits."
+        ),
+        ja="2048ビット以上のRSA鍵、または256ビット以上のEC鍵で証明書を再発行する。",
+    ),
+    references=("CWE-326",),
 )
 SIGNATURE = Check(
     id="tls.cert.signature",
-    title="The TLS certificates are not signed with MD5 or SHA-1",
+    title="TLS certificates are signed with MD5 or SHA-1",
     method=(
         "Reads the signature algorithm of the leaf and of every non-root certificate the "
         "server sends (a root's self-signature is not relied on)."
     ),
+    severity=Severity.MEDIUM,
+    kind="tls_quality",
+    remediation=Remedy(
+        en=(
+            "Reissue the certificate, and every certificate in its chain, signed with SHA-256 or "
+            "stronger."
+        ),
+        ja="証明書とその証明書チェーンをSHA-256以上の署名で再発行する。",
+    ),
+    references=("CWE-328",),
 )
 NAME = Check(
     id="tls.cert.name",
-    title="The TLS certificate names the device",
+    title="The TLS certificate does not name the device",
     method=(
         "Matches the target's host name, when the scan knows one, against the certificate's "
         "DNS names (RFC 6125: wildcard as the whole left-most label only; the CN only when "
         "there is no subjectAltName); a target known only by address must be an iPAddress "
         "subjectAltName."
     ),
+    severity=Severity.LOW,
+    kind="tls_quality",
+    remediation=Remedy(
+        en="Reissue the certificate with the device's host name or address in its subjectAltName.",
+        ja="機器のホスト名またはアドレスをsubjectAltNameに含めて証明書を再発行する。",
+    ),
+    references=("CWE-297",),
 )
 
 CERT_CHECKS = (VALIDITY, TRUST, KEY, SIGNATURE, NAME)

@@ -17,7 +17,7 @@ from probes._web import SECRET_PARAM
 from scanner.errors import ConfigError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, LOGIN_SURFACES, on_service
 from scanner.model import Evidence, Result, Verdict
-from scanner.probe import Check, Params, ServiceProbe
+from scanner.probe import Check, Params, Remedy, ServiceProbe, Severity
 from scanner.redact import mask_url
 
 if TYPE_CHECKING:
@@ -39,41 +39,78 @@ class HstsParams(Params):
 
 LOGIN_TRANSPORT = Check(
     id="web.login.cleartext",
-    title="Login pages and their form targets are served over HTTPS only",
+    title="Login pages or their form targets are served over plain HTTP",
     method=(
         "Looks at every login form (password input) and HTTP Basic/Digest challenge that "
         "GET / and the device's own redirects led to: a form page or form action with an "
         "http:// URL, or a challenge answered over plain HTTP, is a failure."
     ),
+    severity=Severity.HIGH,
+    kind="https_login",
+    remediation=Remedy(
+        en="Serve every page with a login form, and the address it posts to, over HTTPS only.",
+        ja="入力フォームのある画面とその送信先はHTTPSのみで提供する。",
+    ),
+    references=("CWE-319", "CWE-523"),
 )
 HSTS = Check(
     id="web.hsts",
-    title="HTTPS responses carry Strict-Transport-Security with a long max-age",
+    title="HTTPS responses lack Strict-Transport-Security with a long max-age",
     method=(
         "Reads the Strict-Transport-Security header of the HTTPS pages fetched and compares "
         "its max-age with the profile's minimum (min_max_age, default 180 days)."
     ),
     params=HstsParams,
+    severity=Severity.LOW,
+    kind="https_login",
+    remediation=Remedy(
+        en=(
+            "Send Strict-Transport-Security with a max-age of at least one year on every HTTPS "
+            "response."
+        ),
+        ja="すべてのHTTPS応答で、max-ageが1年以上のStrict-Transport-Securityヘッダを送る。",
+    ),
+    references=("CWE-319", "RFC 6797"),
 )
 SECRETS_IN_URL = Check(
     id="web.secrets-in-url",
-    title="No password, token or session ID travels in a URL",
+    title="Passwords, tokens or session IDs travel in URLs",
     method=(
         "Flags login forms submitted with GET (the password lands in the query string) and "
         "any URL seen before a login — pages, redirects, form actions — whose query names a "
         "password, token or session ID parameter (URLs after a login: session.id-in-url)."
     ),
+    severity=Severity.MEDIUM,
+    kind="secrets_in_url",
+    remediation=Remedy(
+        en=(
+            "Send passwords, tokens and session IDs in the request body or a header, never in a "
+            "URL."
+        ),
+        ja=(
+            "パスワード、トークン、セッションIDはURLパラメータに含めず、"
+            "リクエスト本文やヘッダで送る。"
+        ),
+    ),
+    references=("CWE-598",),
 )
 
 HTTPS_REDIRECT = Check(
     id="web.https-redirect",
-    title="Plain HTTP sends the login to HTTPS on the same device",
+    title="Plain HTTP does not send the login to HTTPS on the same device",
     method=(
         "On a plain-HTTP service: GET / answered with a redirect to an https:// URL on the "
         "same device passes; a redirect elsewhere fails; a login form or authentication "
         "challenge served over plain HTTP with no redirect fails. A plain-HTTP service "
         "with neither a redirect nor a login is not applicable."
     ),
+    severity=Severity.MEDIUM,
+    kind="https_login",
+    remediation=Remedy(
+        en="Redirect every plain-HTTP request for the login to HTTPS on the same device.",
+        ja="ログインへの平文HTTPの要求は、すべて同じ機器のHTTPSへリダイレクトする。",
+    ),
+    references=("CWE-319",),
 )
 
 

@@ -28,7 +28,7 @@ from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, on_service
 from scanner.http_location import describe_failure
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
-from scanner.probe import Check, ServiceProbe
+from scanner.probe import Check, Remedy, ServiceProbe, Severity
 
 if TYPE_CHECKING:
     from probes._web import GetForm, Link
@@ -37,12 +37,25 @@ if TYPE_CHECKING:
 
 REFLECTED_XSS = Check(
     id="web.xss.reflected",
-    title="The web UI escapes what it echoes (no reflected XSS)",
+    title="The web UI echoes input unescaped (reflected XSS)",
     method=(
         "Sends a unique harmless marker carrying its own tag through every GET form field, "
         "every query parameter of the links on the pages reached, and the path of a missing "
         "page; fails when the tag comes back as markup in an HTML answer."
     ),
+    severity=Severity.HIGH,
+    kind="xss_reflection",
+    remediation=Remedy(
+        en=(
+            "Escape every value the web UI echoes back for its context (HTML, attribute, script, "
+            "URL)."
+        ),
+        ja=(
+            "Web画面が出力する値は文脈（HTML、属性、スクリプト、URL）"
+            "に応じてエスケープする（XSS対策）。"
+        ),
+    ),
+    references=("CWE-79",),
 )
 MAX_INPUTS = 20
 MAX_PAGES = 5

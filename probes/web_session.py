@@ -45,7 +45,7 @@ from scanner.facts import (
     on_service,
 )
 from scanner.model import Evidence, Verdict
-from scanner.probe import Check, Phase, ServiceProbe
+from scanner.probe import Check, Phase, Remedy, ServiceProbe, Severity
 from scanner.redact import mask_url
 
 if TYPE_CHECKING:
@@ -57,46 +57,87 @@ if TYPE_CHECKING:
 
 COOKIE_FLAGS = Check(
     id="session.cookie-flags",
-    title="Session cookies carry Secure (on HTTPS), HttpOnly and SameSite",
+    title="Session cookies lack Secure (on HTTPS), HttpOnly or SameSite",
     method=(
         "Logs in once with a known credential and reads every Set-Cookie of the login's "
         "answers: HttpOnly missing, Secure missing on HTTPS, or SameSite missing (or None "
         "without Secure) is a failure."
     ),
+    severity=Severity.MEDIUM,
+    kind="session_integrity",
+    remediation=Remedy(
+        en="Set HttpOnly, SameSite and (on HTTPS) Secure on every session cookie.",
+        ja="すべてのセッションCookieにHttpOnly、SameSite、（HTTPSでは）Secure属性を付ける。",
+    ),
+    references=("CWE-614", "CWE-1004", "CWE-1275"),
 )
 FIXATION = Check(
     id="session.fixation",
-    title="The session ID changes at login",
+    title="The session ID does not change at login",
     method=(
         "Compares the session-like cookies the login page set before the login with the "
         "cookies after it: a pre-login value that still stands after the login fails."
     ),
+    severity=Severity.HIGH,
+    kind="session_integrity",
+    remediation=Remedy(
+        en="Issue a new session ID at every login and discard the one used before it.",
+        ja="ログインのたびに新しいセッションIDを発行し、ログイン前のセッションIDを破棄する。",
+    ),
+    references=("CWE-384",),
 )
 LOGOUT = Check(
     id="session.logout",
-    title="Logging out ends the session on the device",
+    title="Logging out does not end the session on the device",
     method=(
         "Follows the logout link of the page after the login, then replays the old "
         "session cookie on a page that needs the session: content instead of the login "
         "page fails."
     ),
+    severity=Severity.MEDIUM,
+    kind="session_expiry",
+    remediation=Remedy(
+        en="Invalidate the session on the device when the user logs out, not only in the browser.",
+        ja="ログアウト時にブラウザ側だけでなく機器側でもセッションを破棄する。",
+    ),
+    references=("CWE-613",),
 )
 ID_IN_URL = Check(
     id="session.id-in-url",
-    title="The session ID never travels in a URL",
+    title="Session IDs travel in URLs",
     method=(
         "Looks for the session cookie's value, or a session/token parameter, in every URL "
         "of the login's redirects, the landing page and its links."
     ),
+    severity=Severity.MEDIUM,
+    kind="session_integrity",
+    remediation=Remedy(
+        en="Carry the session ID only in a cookie, never in a URL or query parameter.",
+        ja="セッションIDはCookieでのみ受け渡し、URLやクエリパラメータに含めない。",
+    ),
+    references=("CWE-598",),
 )
 ACCESS_CONTROL = Check(
     id="web.access-control",
-    title="Pages behind the login answer only with a valid session",
+    title="Pages behind the login answer without a valid session",
     method=(
         "Fetches the landing page and the pages it links to (same service, GET, at most "
         "10) with the session, then again without it: a page that shows the same content "
         "without the session fails."
     ),
+    severity=Severity.CRITICAL,
+    kind="anonymous_access",
+    remediation=Remedy(
+        en=(
+            "Check the session on every request to a protected page and answer without content "
+            "when it is missing or invalid."
+        ),
+        ja=(
+            "保護対象ページへのすべての要求でセッションを確認し、"
+            "無効な場合は内容を返さない（アクセス制御）。"
+        ),
+    ),
+    references=("CWE-306", "CWE-862"),
 )
 
 MAX_PAGES = 10

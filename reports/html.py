@@ -16,7 +16,7 @@ or per-device row; the counts and the charts still include them. Long lists fold
 Device text (banners, labels, reasons, evidence) is hostile: the jinja2 environment escapes
 every expression, no template marks device text safe, and control characters become visible
 `\\xNN` escapes before escaping. This module only arranges the assessment into views; the
-strings live in `reports.i18n`, the remediation sentences in `remediation.yaml`.
+strings live in `reports.i18n`, a check's remediation in its `Check` (`scanner/probe.py`).
 """
 
 from __future__ import annotations
@@ -26,14 +26,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports.i18n import CATALOGUE, GUIDEBOOK_TERMS, LANGS, Lang, translator
+from reports.i18n import CATALOGUE, LANGS, Lang, translator
 from scanner.judging.assess import Status, exit_code
 from scanner.judging.manual import numbered
 from scanner.judging.profiles import Coverage
@@ -317,7 +315,7 @@ def _frameworks(
                     anchor=anchor,
                     framework=fw,
                     requirement=req,
-                    term=GUIDEBOOK_TERMS.get((fw.id, req.id), ""),
+                    term=req.ja,
                     counts=_counts(st.status for _, st in per_device),
                     failing=failing,
                     others=tuple((s, ds) for s, ds in others if ds),
@@ -397,14 +395,6 @@ def _detail_value(value: JSONValue) -> str:
     return json.dumps(value)  # numbers, true/false, null
 
 
-@cache
-def remediation() -> dict[str, dict[str, str]]:
-    """check ID -> language -> one sentence, from `remediation.yaml`."""
-    text = resources.files("reports").joinpath("remediation.yaml").read_text(encoding="utf-8")
-    loaded: dict[str, dict[str, str]] = yaml.safe_load(text)
-    return loaded
-
-
 def context(data: ReportData, lang: Lang) -> dict[str, Any]:
     """Everything the template reads: the views and the language's helpers."""
     a = data.assessment
@@ -420,13 +410,13 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
     manual = tuple(r for fw in frameworks for r in fw.requirements if _needs_a_person(r, devices))
     statements = _statements(data, frameworks)
     manual_id = {v.statement: v.id for v in statements}
-    fixes = remediation()
     request = data.run.request
     code = exit_code(a)
     _ = translator(lang)
 
     def fix(check_id: str) -> str:
-        return fixes.get(check_id, {}).get(lang, "")
+        check = data.checks.get(check_id)
+        return getattr(check.remediation, lang) if check is not None else ""
 
     def title(check_id: str) -> str:
         check = data.checks.get(check_id)

@@ -396,18 +396,6 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
     },
 }
 
-#: The guidebook's Japanese names for the requirements it discusses (IoTセキュリティ手引書
-#: 小型機器編: 販売時・設置時・運用時の課題). Shown beside the standard's English title.
-GUIDEBOOK_TERMS: Mapping[tuple[str, str], str] = {
-    ("iec-62443-4-2", "CR 1.2"): "ID認証",
-    ("iec-62443-4-2", "CR 1.5"): "認証機構管理（初期認証機能）",
-    ("iec-62443-4-2", "CR 1.7"): "パスワード強度",
-    ("iec-62443-4-2", "CR 1.11"): "認証ロック機能",
-    ("iec-62443-4-2", "CR 3.2"): "マルウェア対策",
-    ("nist-sp-800-171r2", "3.9.2"): "要員のセキュリティ（人事処理）",
-    ("nist-sp-800-171r2", "3.10.2"): "物理的保護",
-}
-
 
 def translator(lang: Lang) -> Callable[[str], str]:
     """`_(key)` for one language; an unknown key is a bug, so it raises."""

@@ -5,8 +5,11 @@ exchange, what in the answer is a match, and the verdict:
 
     format: shinsa-check/1
     id: acme.debug-console          # a namespace of the plugin's own, a dot, a name
-    title: The debug console is not reachable without a login   # the compliant state
+    title: The debug console answers without a login   # the problem a fail means
     method: GET /debug without credentials; a 200 page titled "Debug" is the console
+    severity: high                                  # low, medium (default), high, critical
+    remediation: {en: Turn the debug console off in production firmware., ja: ...}
+    references: [CWE-489]                           # optional, like remediation
     service: {protocols: [http, https], ports: [8080]}   # ports optional
     http: {method: GET, path: /debug, headers: {}, body: ""}
     # or: tcp: {send: "STATUS\\r\\n", read: 512}
@@ -42,7 +45,7 @@ from scanner.http_decoding import read_body
 from scanner.http_location import describe_failure
 from scanner.model import Evidence, Result, Service, Verdict, bound_text
 from scanner.net import ReadLimitExceeded, lenient_tls_context
-from scanner.probe import Check, ProbeContext, ServiceProbe
+from scanner.probe import Check, ProbeContext, Remedy, ServiceProbe, Severity
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,6 +67,9 @@ _TOP = frozenset(
         "reached",
         "intrusive",
         "max_read",
+        "severity",
+        "remediation",
+        "references",
     }
 )
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
@@ -154,6 +160,9 @@ def load_spec(path: Path) -> CheckSpec:
         cid,
         yaml_typed.text(data, "title", "title", max_len=300),
         yaml_typed.text(data, "method", "method", max_len=1000),
+        severity=_severity(data),
+        remediation=_remedy(data),
+        references=tuple(_texts(data, "references", "references")),
     )
     has_http, has_tcp = "http" in data, "tcp" in data
     if has_http == has_tcp:
@@ -224,6 +233,27 @@ def _texts(m: dict[str, Any], key: str, label: str) -> list[str]:
             )
         out.append(value)
     return out
+
+
+def _severity(data: dict[str, Any]) -> Severity:
+    text = yaml_typed.optional_text(data, "severity", "severity") or Severity.MEDIUM.value
+    if text not in set(Severity):
+        raise ConfigError(
+            f"{_m(data, 'severity')}: severity: must be one of "
+            f"{', '.join(s.value for s in Severity)}, not {yaml_typed.describe(text)}"
+        )
+    return Severity(text)
+
+
+def _remedy(data: dict[str, Any]) -> Remedy:
+    if data.get("remediation") is None:
+        return Remedy("", "")
+    block = yaml_typed.mapping(data, "remediation", "remediation")
+    yaml_typed.only_keys(block, {"en", "ja"}, "remediation")
+    return Remedy(
+        yaml_typed.text(block, "en", "remediation.en", max_len=1000),
+        yaml_typed.optional_text(block, "ja", "remediation.ja") or "",
+    )
 
 
 def _ports(service: dict[str, Any]) -> frozenset[int]:

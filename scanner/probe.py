@@ -50,12 +50,41 @@ def job_deadline(job_timeout: float, declared: float) -> float:
     return max(job_timeout, min(max(declared, 0.0), MAX_DECLARED_SECONDS))
 
 
+class Severity(enum.StrEnum):
+    """How much a failed check exposes the device, as scanners rate a finding (SARIF's
+    security-severity bands, nuclei's severities): an auditor reads the worst first and a CI
+    gate can stop at a level. It rates the finding, not the requirement it is evidence for."""
+
+    LOW = "low"  # hardening: worth fixing, not a way in by itself
+    MEDIUM = "medium"  # weakens a protection an attacker must still get past
+    HIGH = "high"  # exposes a login, a session or traffic to an attacker on the network
+    CRITICAL = "critical"  # a way in as it stands: a factory login, an unprotected page
+
+
+@dataclass(frozen=True, slots=True)
+class Remedy:
+    """What to do about a failed check, one short sentence in each report language. The
+    Japanese follows the source guidebook's terms (対策, 初期認証, 認証ロック, セッション管理)."""
+
+    en: str
+    ja: str
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
+    """Everything the scanner says about one check, declared in one place: the probe module
+    that decides it. Only the framework files that map it to requirements live elsewhere."""
+
     id: str  # "services.unexpected": stable forever, profiles refer to it
-    title: str  # the compliant state, e.g. "Only the services the profile allows are exposed"
+    title: str  # the problem a fail means, e.g. "Ports open that the profile does not allow"
     method: str  # how the probe decides, for auditors
     params: type[Params] = NoParams  # what a profile may set; validated when the profile loads
+    severity: Severity = Severity.MEDIUM  # of a failed result
+    #: the probe kind profiles/standards/crosswalk.yaml lists its requirements under; a
+    #: plugin's check, which no crosswalk knows, leaves it empty
+    kind: str = ""
+    remediation: Remedy = Remedy("", "")
+    references: tuple[str, ...] = ()  # public weakness IDs and specifications: CWE-307, RFC 8996
 
 
 @dataclass(frozen=True, slots=True)

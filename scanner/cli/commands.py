@@ -334,6 +334,11 @@ def cmd_checks(args: argparse.Namespace) -> int:
         origin = installed().origin(cid)
         if origin != BUILTIN_ORIGIN:  # shinsa's own checks keep the listing they had
             print(f"  origin: plugin {origin}")
+        print(f"  severity: {check.severity}")
+        if check.remediation.en:
+            print(f"  remediation: {check.remediation.en}")
+        if check.references:
+            print(f"  references: {', '.join(check.references)}")
         print(f"  cited by: {', '.join(cited) or 'nothing in this profile'}\n")
     return 0
 

@@ -61,6 +61,7 @@ class Requirement:
     # a withdrawn ID (SP 800-171 rev. 3 keeps them for traceability): the IDs now carrying it
     withdrawn_to: tuple[str, ...] | None = None
     line: int | None = field(default=None, compare=False)  # where it starts in its file
+    ja: str = ""  # its Japanese name where the source guidebook gives one (shown beside title)
 
     @property
     def withdrawn(self) -> bool:
@@ -81,6 +82,11 @@ class Framework:
     title: str
     requirements: tuple[Requirement, ...]
     path: Path
+    #: the standard's requirement catalog (a file in profiles/standards) and its key in the
+    #: crosswalk: a framework with a catalog must list every requirement of it, with the
+    #: roles the crosswalk supports. None for a framework without one (a plugin's own).
+    catalog: str | None = None
+    crosswalk: str | None = None
 
     def selected(self, level: int | None) -> tuple[Requirement, ...]:
         """The requirements judged at `level` (None: every level); never a withdrawn one."""
@@ -134,16 +140,13 @@ class Profile:
         return next((a for a in self.accepted if a.covers(check_id, target, service_key)), None)
 
 
-_ID_PATTERNS = {
-    "iec-62443-4-2": r"^(CR|SAR|EDR|HDR|NDR) \d+\.\d+( RE\(\d+\))?$",
-    "nist-sp-800-171r2": r"^3\.\d+\.\d+$",
-    "nist-sp-800-171r3": r"^03\.\d{2}\.\d{2}$",
-    "etsi-en-303-645": r"^\d+(\.\d+)?-\d+[A-Z]?$",
-    "en-18031-1": r"^[A-Z]{3}-\d+(-\d+)?$",
-    "jc-star": r"^S1\.\d+-\d{2}$",
-}
+#: a requirement ID of a framework file that names no `id_pattern`: one word at least
+ANY_ID = r"^\S.*$"
+_FRAMEWORK_KEYS = frozenset(
+    {"framework", "title", "catalog", "crosswalk", "id_pattern", "requirements"}
+)
 CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
-_REQUIREMENT_KEYS = {"id", "title", "levels", "coverage", "note", "checks", "withdrawn_to"}
+_REQUIREMENT_KEYS = {"id", "title", "ja", "levels", "coverage", "note", "checks", "withdrawn_to"}
 _CHECK_KEYS = {"check", "role", "why"}
 PROFILE_KEYS = frozenset(
     {
@@ -181,7 +184,20 @@ def load_framework(path: Path, checks: Mapping[str, Check]) -> Framework:
     """A framework file; a mistake is a ConfigError naming the file, the line and the field."""
     data, _ = _read_yaml(path)
     fid = _str(data, "framework", _at(path, data, "framework"))
-    pattern = re.compile(_ID_PATTERNS.get(fid, r"^\S.*$"))
+    unknown = sorted(set(data) - _FRAMEWORK_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{_at(path, data, unknown[0])}: {unknown[0]}: unknown top-level key of a framework "
+            f"(allowed: {', '.join(sorted(_FRAMEWORK_KEYS))})"
+        )
+    pattern = _id_pattern(path, data)
+    catalog = yaml_typed.optional_text(data, "catalog", "catalog (a file in profiles/standards)")
+    crosswalk = yaml_typed.optional_text(data, "crosswalk", "crosswalk (its key in crosswalk.yaml)")
+    if (catalog is None) != (crosswalk is None):
+        raise ConfigError(
+            f"{_at(path, data, 'catalog' if catalog is not None else 'crosswalk')}: a framework "
+            "names both its catalog and its crosswalk key, or neither"
+        )
     reqs: list[Requirement] = []
     seen: set[str] = set()
     raw_reqs = data.get("requirements")
@@ -206,7 +222,16 @@ def load_framework(path: Path, checks: Mapping[str, Check]) -> Framework:
                     "requirement of this framework"
                 )
     title = _str(data, "title", _at(path, data, "title"))
-    return Framework(fid, title, tuple(reqs), path)
+    return Framework(fid, title, tuple(reqs), path, catalog, crosswalk)
+
+
+def _id_pattern(path: Path, data: dict[str, Any]) -> re.Pattern[str]:
+    """The framework's `id_pattern`, compiled; a broken expression names its line."""
+    text = yaml_typed.optional_text(data, "id_pattern", "id_pattern (a regular expression)")
+    try:
+        return re.compile(text if text is not None else ANY_ID)
+    except re.error as exc:
+        raise ConfigError(f"{_at(path, data, 'id_pattern')}: id_pattern: {exc}") from None
 
 
 def _requirement(
@@ -290,8 +315,11 @@ def _requirement(
         if coverage is not Coverage.NONE:
             raise ConfigError(f"{at('coverage')}, coverage: a withdrawn requirement has none")
         withdrawn_to = tuple(successors)
+    ja = yaml_typed.optional_text(raw, "ja", f"{label}, ja (its Japanese name)") or ""
     line = mark.line if (mark := yaml_typed.at(raw, -1)) is not None else None
-    return Requirement(rid, title, coverage, tuple(mapped), tuple(levels), note, withdrawn_to, line)
+    return Requirement(
+        rid, title, coverage, tuple(mapped), tuple(levels), note, withdrawn_to, line, ja
+    )
 
 
 def build_params(check: Check, block: object, at: str, label: str) -> Params:
@@ -332,11 +360,21 @@ def _param_types(params: type[Params]) -> dict[str, object]:
 _PARAM_TYPES: dict[type[Params], dict[str, object]] = {}
 
 
+#: names the built-in per-standard profiles had before each standard got one spelling (its
+#: framework ID); still accepted, since users' scripts and schedules name them
+FORMER_PROFILE_NAMES = {
+    "iec62443-4-2": "iec-62443-4-2",
+    "nist-800-171r2": "nist-sp-800-171r2",
+    "nist-800-171r3": "nist-sp-800-171r3",
+}
+
+
 def _resolve(ref: str, near: Path | None) -> Path:
     """A profile reference: a file path, or a name looked up beside the referrer and built-in."""
     as_path = Path(ref)
     if as_path.suffix in (".yaml", ".yml") and _exists(as_path):
         return as_path
+    ref = FORMER_PROFILE_NAMES.get(ref, ref)
     candidates = []
     if near is not None:
         candidates.append(near.parent / f"{ref}.yaml")
@@ -589,50 +627,17 @@ def _service_key(entry: dict[str, Any], label: str) -> str | None:
     return f"{m[1]}/{int(m[2])}"
 
 
-#: framework ID -> (catalog file in profiles/standards, its key in crosswalk.yaml)
-CATALOGS = {
-    "iec-62443-4-2": ("iec62443-4-2.yaml", "iec62443_4_2"),
-    "nist-sp-800-171r2": ("nist-sp800-171r2.yaml", "nist_sp800_171r2"),
-    "nist-sp-800-171r3": ("nist-sp800-171r3.yaml", "nist_sp800_171r3"),
-    "etsi-en-303-645": ("etsi-en303645.yaml", "etsi_en303645"),
-    "en-18031-1": ("en18031-1.yaml", "en18031_1"),
-    "jc-star": ("jc-star.yaml", "jc_star"),
-}
-#: check-ID prefix -> the probe kind crosswalk.yaml lists it under (longest prefix wins)
-CROSSWALK_KIND = {
-    "services.": "exposed_services",
-    "creds.": "default_credentials",
-    "auth.lockout": "lockout",
-    "ssh.": "ssh_config",
-    "web.login.": "https_login",
-    "web.hsts": "https_login",
-    "web.secrets-in-url": "secrets_in_url",
-    "web.https-redirect": "https_login",
-    "web.access-control": "anonymous_access",
-    "web.xss.": "xss_reflection",
-    "session.": "session_expiry",
-    "session.cookie-flags": "session_integrity",
-    "session.fixation": "session_integrity",
-    "session.id-in-url": "session_integrity",
-    "session.concurrent-limit": "concurrent_sessions",  # crosswalk-additions.yaml
-    "tls.": "tls_quality",
-    "banner.version-disclosure": "banner_disclosure",
-    "banner.login-notice": "system_use_notification",
-}
 #: catalog entry types that are headings, not requirements (IEC CRs that only point to
 #: SAR/EDR/HDR/NDR, or have no component-level requirement): a framework does not list them
 CATALOG_HEADINGS = frozenset({"CR_heading"})
 
 
-def crosswalk_kind(check_id: str) -> str | None:
-    matches = [p for p in CROSSWALK_KIND if check_id.startswith(p)]
-    return CROSSWALK_KIND[max(matches, key=len)] if matches else None
-
-
-def catalog_entries(framework_id: str) -> list[dict[str, Any]]:
-    """The requirements of a framework's catalog that its file must list, in catalog order."""
-    catalog_file, _ = CATALOGS[framework_id]
-    catalog, _ = _read_yaml(BUILTIN_DIR / "standards" / catalog_file)
+def catalog_entries(framework: Framework) -> list[dict[str, Any]]:
+    """The requirements of a framework's catalog that its file must list, in catalog order
+    (none for a framework without a catalog)."""
+    if framework.catalog is None:
+        return []
+    catalog, _ = _read_yaml(BUILTIN_DIR / "standards" / framework.catalog)
     entries = catalog.get("requirements") or catalog.get("provisions") or []
     return [e for e in entries if e.get("type") not in CATALOG_HEADINGS]
 
@@ -648,16 +653,18 @@ def _crosswalk_probes() -> dict[str, Any]:
     return probes
 
 
-def catalog_problems(framework: Framework) -> list[str]:
+def catalog_problems(framework: Framework, checks: Mapping[str, Check]) -> list[str]:
     """Where a framework file and its standard's catalog disagree: IDs the catalog does not
     have (or that the file leaves out), security levels other than the catalog's SL-C,
     withdrawn IDs and their successors, and roles the crosswalk does not support (direct
-    where it says supporting, or an ID it does not list at all)."""
-    if framework.id not in CATALOGS:
-        return [f"{framework.path}: no catalog known for framework {framework.id}"]
-    catalog_file, key = CATALOGS[framework.id]
+    where it says supporting, or an ID it does not list at all for the check's kind)."""
+    catalog_file, key = framework.catalog, framework.crosswalk
+    if catalog_file is None or key is None:
+        return [f"{framework.path}: names no catalog and crosswalk key (catalog:, crosswalk:)"]
+    if not _exists(BUILTIN_DIR / "standards" / catalog_file):
+        return [f"{framework.path}: catalog {catalog_file} is not in profiles/standards"]
     probes = _crosswalk_probes()
-    entries = {str(e["id"]): e for e in catalog_entries(framework.id)}
+    entries = {str(e["id"]): e for e in catalog_entries(framework)}
     listed_ids = {r.id for r in framework.requirements}
     problems = [
         f"{framework.path}: {rid} of {catalog_file} is not listed (list it, with coverage "
@@ -688,7 +695,8 @@ def catalog_problems(framework: Framework) -> list[str]:
                 f"but {catalog_file} gives successors {entry.get('successors') or []}"
             )
         for m in req.checks:
-            kind = crosswalk_kind(m.check)
+            check = checks.get(m.check)
+            kind = check.kind if check is not None else None
             listed = {
                 str(e["id"]): str(e["confidence"])
                 for e in (probes.get(kind or "") or {}).get(key) or []

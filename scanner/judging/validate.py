@@ -45,7 +45,7 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
         ids.setdefault(fw.id, fpath)
         mapped |= {m.check for r in fw.requirements for m in r.checks}
         if fpath.is_relative_to(BUILTIN_DIR):  # a plugin's framework has no catalog here
-            problems += catalog_problems(fw)
+            problems += catalog_problems(fw, checks)
     for cid in sorted(set(checks) - mapped):
         problems.append(f"check {cid} is not mapped by any framework")
     for cid in checks:

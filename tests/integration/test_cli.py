@@ -82,6 +82,10 @@ def test_validate_and_checks_commands():
     listing = shinsa("checks").stdout
     assert "services.unexpected" in listing
     assert "iec-62443-4-2 CR 7.7" in listing
+    lockout = listing[listing.index("auth.lockout\n") :].split("\n\n")[0]
+    assert "  severity: high\n" in lockout
+    assert "  remediation: Lock the account, or delay further attempts," in lockout
+    assert "  references: CWE-307\n" in lockout
 
 
 @pytest.fixture

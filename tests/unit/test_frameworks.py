@@ -14,13 +14,13 @@ from scanner.cli import main
 from scanner.cli.app import build_parser
 from scanner.errors import ConfigError
 from scanner.judging.profiles import (
-    CATALOGS,
+    BUILTIN_DIR,
+    FORMER_PROFILE_NAMES,
     Coverage,
     Framework,
     Requirement,
     catalog_entries,
     catalog_problems,
-    crosswalk_kind,
     framework_paths,
     load_framework,
     load_profile,
@@ -28,15 +28,9 @@ from scanner.judging.profiles import (
 
 CREDS = ("ssh", "telnet", "ftp", "http", "mqtt", "snmp", "rtsp")
 FRAMEWORKS = {load_framework(p, all_checks()).id: p for p in framework_paths()}
-#: the built-in profile that judges each framework alone
-SINGLE_PROFILES = {
-    "iec62443-4-2": "iec-62443-4-2",
-    "nist-800-171r2": "nist-sp-800-171r2",
-    "nist-800-171r3": "nist-sp-800-171r3",
-    "etsi-en-303-645": "etsi-en-303-645",
-    "en-18031-1": "en-18031-1",
-    "jc-star": "jc-star",
-}
+STANDARDS = BUILTIN_DIR / "standards"
+#: the standards whose catalogs ship: every file of profiles/standards but the crosswalks
+CATALOGS = sorted(p.stem for p in STANDARDS.glob("*.yaml") if not p.stem.startswith("crosswalk"))
 
 
 def framework(fid: str) -> Framework:
@@ -53,14 +47,26 @@ def test_every_catalog_has_a_framework_file():
     assert set(FRAMEWORKS) == set(CATALOGS)
 
 
-@pytest.mark.parametrize("fid", sorted(CATALOGS))
+@pytest.mark.parametrize("fid", CATALOGS)
+def test_one_spelling_per_standard(fid: str):
+    """The framework ID names its file, its catalog, its crosswalk key and the built-in
+    profile that judges it alone."""
+    fw = framework(fid)
+    assert FRAMEWORKS[fid].stem == fid
+    assert (fw.catalog, fw.crosswalk) == (f"{fid}.yaml", fid)
+    crosswalk = yaml.safe_load((STANDARDS / "crosswalk.yaml").read_text())
+    assert crosswalk["standards"][fid].split()[0] == f"{fid}.yaml"
+    assert (BUILTIN_DIR / f"{fid}.yaml").is_file()
+
+
+@pytest.mark.parametrize("fid", CATALOGS)
 def test_every_catalog_id_is_listed_exactly_once(fid: str):
     raw = yaml.safe_load(FRAMEWORKS[fid].read_text())
     listed = Counter(str(r["id"]) for r in raw["requirements"])
-    expected = [str(e["id"]) for e in catalog_entries(fid)]
+    expected = [str(e["id"]) for e in catalog_entries(framework(fid))]
     assert set(listed) == set(expected)
     assert all(n == 1 for n in listed.values())
-    assert catalog_problems(framework(fid)) == []
+    assert catalog_problems(framework(fid), all_checks()) == []
 
 
 def test_expected_requirement_counts():
@@ -76,7 +82,7 @@ def test_expected_requirement_counts():
     }
 
 
-@pytest.mark.parametrize("fid", sorted(CATALOGS))
+@pytest.mark.parametrize("fid", CATALOGS)
 def test_coverage_none_exactly_when_no_check_and_full_needs_a_direct_one(fid: str):
     for req in framework(fid).requirements:
         assert (req.coverage is Coverage.NONE) == (not req.checks), req.id
@@ -85,11 +91,13 @@ def test_coverage_none_exactly_when_no_check_and_full_needs_a_direct_one(fid: st
 
 
 def test_every_check_has_a_crosswalk_kind():
-    assert [cid for cid in all_checks() if crosswalk_kind(cid) is None] == []
+    kinds = set(yaml.safe_load((STANDARDS / "crosswalk.yaml").read_text())["probes"])
+    kinds |= set(yaml.safe_load((STANDARDS / "crosswalk-additions.yaml").read_text())["probes"])
+    assert {cid: c.kind for cid, c in all_checks().items() if c.kind not in kinds} == {}
 
 
 def test_iec_levels_are_the_catalog_sl_c():
-    sl_c = {str(e["id"]): e["sl_c"] for e in catalog_entries("iec-62443-4-2")}
+    sl_c = {str(e["id"]): e["sl_c"] for e in catalog_entries(framework("iec-62443-4-2"))}
     for req in framework("iec-62443-4-2").requirements:
         assert list(req.levels) == sl_c[req.id], req.id
 
@@ -108,8 +116,8 @@ def test_a_requirement_for_sl_3_and_4_is_absent_at_sl_2_and_present_at_sl_3():
 
 def test_level_option_overrides_the_profile_security_level():
     checks = all_checks()
-    at_2 = load_profile("iec62443-4-2", checks)
-    at_3 = load_profile("iec62443-4-2", checks, level=3)
+    at_2 = load_profile("iec-62443-4-2", checks)
+    at_3 = load_profile("iec-62443-4-2", checks, level=3)
     ((fw2, level2),) = at_2.frameworks
     ((fw3, level3),) = at_3.frameworks
     assert (level2, level3) == (2, 3)
@@ -145,7 +153,7 @@ def test_rev3_withdrawn_ids_map_to_active_successors():
     fw = framework("nist-sp-800-171r3")
     by_id = {r.id: r for r in fw.requirements}
     withdrawn = [r for r in fw.requirements if r.withdrawn]
-    catalog = {str(e["id"]): e for e in catalog_entries("nist-sp-800-171r3")}
+    catalog = {str(e["id"]): e for e in catalog_entries(framework("nist-sp-800-171r3"))}
     assert len(withdrawn) == 33
     assert {r.id for r in withdrawn} == {i for i, e in catalog.items() if e["withdrawn"]}
     for req in withdrawn:
@@ -173,7 +181,7 @@ def test_rev2_evidence_carries_over_to_the_rev3_successors():
     """A check giving evidence for a rev. 2 requirement gives it for one of the rev. 3 IDs the
     catalog says carry that requirement."""
     r3 = {r.id: {m.check for m in r.checks} for r in framework("nist-sp-800-171r3").requirements}
-    rev3_of = {str(e["id"]): e["rev3"] for e in catalog_entries("nist-sp-800-171r2")}
+    rev3_of = {str(e["id"]): e["rev3"] for e in catalog_entries(framework("nist-sp-800-171r2"))}
     missing = {}
     for req in framework("nist-sp-800-171r2").requirements:
         carried = set().union(*(r3[s] for s in rev3_of[req.id]))
@@ -184,9 +192,9 @@ def test_rev2_evidence_carries_over_to_the_rev3_successors():
     assert missing == {"3.1.1": {f"creds.default.{p}" for p in CREDS}}
 
 
-@pytest.mark.parametrize(("name", "fid"), sorted(SINGLE_PROFILES.items()))
-def test_builtin_profile_per_framework_selects_only_it(name: str, fid: str):
-    profile = load_profile(name, all_checks())
+@pytest.mark.parametrize("fid", CATALOGS)
+def test_builtin_profile_per_framework_selects_only_it(fid: str):
+    profile = load_profile(fid, all_checks())
     assert [fw.id for fw, _ in profile.frameworks] == [fid]
     assert (
         profile.params["services.unexpected"]
@@ -208,8 +216,8 @@ def test_inherit_frameworks_false_drops_the_parents(tmp_path: Path):
 FW_HEAD = "framework: iec-62443-4-2\ntitle: t\nrequirements:\n"
 
 
-def framework_error(tmp_path: Path, body: str) -> str:
-    p = write(tmp_path, "fw.yaml", FW_HEAD + body)
+def framework_error(tmp_path: Path, body: str, head: str = FW_HEAD) -> str:
+    p = write(tmp_path, "fw.yaml", head + body)
     with pytest.raises(ConfigError) as info:
         load_framework(p, all_checks())
     return str(info.value)
@@ -280,19 +288,67 @@ def test_withdrawn_to_must_name_requirements_of_the_framework(tmp_path: Path):
 
 
 def test_unknown_requirement_id_and_wrong_levels_name_the_line(tmp_path: Path):
+    head = "framework: iec-62443-4-2\ntitle: t\ncatalog: iec-62443-4-2.yaml\n"
+    head += "crosswalk: iec-62443-4-2\nrequirements:\n"
     p = write(
         tmp_path,
         "fw.yaml",
-        FW_HEAD + "  - id: CR 99.9\n    title: t\n    coverage: none\n"
+        head + "  - id: CR 99.9\n    title: t\n    coverage: none\n"
         "  - id: CR 1.1 RE(2)\n    title: t\n    levels: [2, 3, 4]\n    coverage: none\n",
     )
-    problems = catalog_problems(load_framework(p, all_checks()))
-    assert any("fw.yaml line 4: requirement CR 99.9 is not in" in m for m in problems)
+    problems = catalog_problems(load_framework(p, all_checks()), all_checks())
+    assert any("fw.yaml line 6: requirement CR 99.9 is not in" in m for m in problems)
     assert any(
-        "fw.yaml line 7: requirement CR 1.1 RE(2), levels: [2, 3, 4]" in m and "[3, 4]" in m
+        "fw.yaml line 9: requirement CR 1.1 RE(2), levels: [2, 3, 4]" in m and "[3, 4]" in m
         for m in problems
     )
-    assert any("CR 7.7 of iec62443-4-2.yaml is not listed" in m for m in problems)
+    assert any("CR 7.7 of iec-62443-4-2.yaml is not listed" in m for m in problems)
+
+
+def test_a_framework_without_catalog_is_a_problem_for_the_built_in_check(tmp_path: Path):
+    fw = load_framework(
+        write(tmp_path, "fw.yaml", FW_HEAD + "  - id: X\n    title: t\n    coverage: none\n"),
+        all_checks(),
+    )
+    assert fw.catalog is None
+    assert catalog_problems(fw, all_checks()) == [
+        f"{fw.path}: names no catalog and crosswalk key (catalog:, crosswalk:)"
+    ]
+
+
+def test_catalog_and_crosswalk_go_together_and_top_keys_are_known(tmp_path: Path):
+    half = FW_HEAD.replace("requirements:", "catalog: iec-62443-4-2.yaml\nrequirements:")
+    assert "names both its catalog and its crosswalk key, or neither" in framework_error(
+        tmp_path, "", head=half
+    )
+    typo = FW_HEAD.replace("requirements:", "catalogue: x.yaml\nrequirements:")
+    assert "fw.yaml line 3: catalogue: unknown top-level key of a framework" in framework_error(
+        tmp_path, "", head=typo
+    )
+
+
+def test_a_new_standard_is_yaml_only(tmp_path: Path):
+    """A framework file brings its own ID pattern and Japanese names: no Python table."""
+    head = "framework: iso-27001\ntitle: ISO/IEC 27001 Annex A\nid_pattern: '^A\\.\\d+\\.\\d+$'\n"
+    body = (
+        "requirements:\n  - id: A.8.5\n    title: Secure authentication\n"
+        "    ja: セキュリティを保った認証\n"
+        "    coverage: partial\n    checks:\n      - check: creds.default.ssh\n        why: w\n"
+    )
+    fw = load_framework(write(tmp_path, "iso.yaml", head + body), all_checks())
+    assert (fw.id, fw.requirements[0].ja) == ("iso-27001", "セキュリティを保った認証")
+    with pytest.raises(ConfigError, match=r"iso\.yaml line 5: requirement A8, id: does not match"):
+        load_framework(
+            write(tmp_path, "iso.yaml", head + body.replace("A.8.5", "A8")), all_checks()
+        )
+    broken = head.replace("'^A", "'^(A")
+    with pytest.raises(ConfigError, match=r"iso\.yaml line 3: id_pattern: missing \)"):
+        load_framework(write(tmp_path, "iso.yaml", broken + body), all_checks())
+
+
+@pytest.mark.parametrize(("former", "fid"), sorted(FORMER_PROFILE_NAMES.items()))
+def test_former_profile_names_still_load(former: str, fid: str):
+    assert load_profile(former, all_checks()).digest == load_profile(fid, all_checks()).digest
 
 
 def test_catalog_check_flags_a_requirement_not_withdrawn_in_the_catalog():
@@ -301,8 +357,10 @@ def test_catalog_check_flags_a_requirement_not_withdrawn_in_the_catalog():
         "t",
         (Requirement("03.01.01", "t", Coverage.NONE, withdrawn_to=("03.01.02",)),),
         Path("fw.yaml"),
+        "nist-sp-800-171r3.yaml",
+        "nist-sp-800-171r3",
     )
-    assert any("03.01.01, withdrawn_to" in m for m in catalog_problems(fw))
+    assert any("03.01.01, withdrawn_to" in m for m in catalog_problems(fw, all_checks()))
 
 
 def test_profile_errors_name_the_line(tmp_path: Path):

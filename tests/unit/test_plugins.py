@@ -12,7 +12,7 @@ from scanner.errors import ConfigError
 from scanner.facts import Facts
 from scanner.model import Service, Target, Verdict
 from scanner.net import Limits, Network
-from scanner.probe import ProbeContext
+from scanner.probe import ProbeContext, Severity
 from scanner.scope import Scope
 from tests.serving import serving
 
@@ -82,6 +82,27 @@ def test_a_bad_declarative_check_names_its_line(tmp_path: Path):
     path = tmp_path / "c.yaml"
     path.write_text(CHECK.format(extra="bogus: 1\n"))
     with pytest.raises(ConfigError, match="line 9: bogus: unknown field"):
+        declarative.load_spec(path)
+
+
+def test_a_declarative_check_declares_severity_remediation_and_references(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        CHECK.format(
+            extra="severity: high\nreferences: [CWE-489]\n"
+            "remediation: {en: Turn it off., ja: 無効にする。}\n"
+        )
+    )
+    check = declarative.load_spec(path).check
+    assert (check.severity, check.references) == (Severity.HIGH, ("CWE-489",))
+    assert (check.remediation.en, check.remediation.ja) == ("Turn it off.", "無効にする。")
+    path.write_text(CHECK.format(extra=""))
+    assert declarative.load_spec(path).check.severity is Severity.MEDIUM  # the default
+    path.write_text(CHECK.format(extra="severity: urgent\n"))
+    with pytest.raises(ConfigError, match="line 9: severity: must be one of low, medium, high"):
+        declarative.load_spec(path)
+    path.write_text(CHECK.format(extra="remediation: {ja: 無効にする。}\n"))
+    with pytest.raises(ConfigError, match=r"remediation\.en"):
         declarative.load_spec(path)
 
 

@@ -124,9 +124,11 @@ def test_catalog_check_catches_unknown_ids_and_roles_the_crosswalk_does_not_supp
             ),
         ),
         Path("fw.yaml"),
+        "iec-62443-4-2.yaml",
+        "iec-62443-4-2",
     )
-    problems = catalog_problems(fw)
-    assert any("CR 99.9 is not in iec62443-4-2.yaml" in p for p in problems)
+    problems = catalog_problems(fw, all_checks())
+    assert any("CR 99.9 is not in iec-62443-4-2.yaml" in p for p in problems)
     assert any("CR 7.7 maps creds.default.ssh" in p and "does not list" in p for p in problems)
     assert any("CR 7.6 maps services.unexpected as direct" in p for p in problems)
 

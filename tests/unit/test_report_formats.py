@@ -17,12 +17,13 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
 
+from probes.registry import all_checks
 from reports import FORMATS, junit, sarif
 from scanner import __version__
 from scanner.judging.assess import assess
@@ -36,8 +37,10 @@ from scanner.judging.profiles import (
 )
 from scanner.judging.report_data import Device, ReportData
 from scanner.model import Evidence, Result, Service, Verdict
-from scanner.probe import Check
 from scanner.store import RunInfo
+
+if TYPE_CHECKING:
+    from scanner.probe import Check
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 SARIF_SCHEMA = json.loads(
@@ -59,7 +62,9 @@ SSH2 = Service("tcp", 2222, "ssh", banner="SSH-2.0-OpenSSH_9.6")
 
 
 def _check(cid: str, title: str) -> Check:
-    return Check(cid, title, f"How {cid} is decided.")
+    """The registered check with a fixed title and method: the golden files keep their words
+    when a probe's change, and show its remediation as the report does."""
+    return dataclasses.replace(all_checks()[cid], title=title, method=f"How {cid} is decided.")
 
 
 CHECKS = {
@@ -76,12 +81,12 @@ CHECKS = {
 
 
 def _req(
-    rid: str, title: str, coverage: Coverage, *direct: str, supporting: str = ""
+    rid: str, title: str, coverage: Coverage, *direct: str, supporting: str = "", ja: str = ""
 ) -> Requirement:
     mapped = tuple(MappedCheck(c, "direct", "why") for c in direct)
     if supporting:
         mapped += (MappedCheck(supporting, "supporting", "why"),)
-    return Requirement(rid, title, coverage, mapped)
+    return Requirement(rid, title, coverage, mapped, ja=ja)
 
 
 IEC = Framework(
@@ -95,12 +100,24 @@ IEC = Framework(
             "services.unexpected",
             "services.cleartext-admin",
         ),
-        _req("CR 1.5", "Authenticator management", Coverage.PARTIAL, "creds.default.telnet"),
+        _req(
+            "CR 1.5",
+            "Authenticator management",
+            Coverage.PARTIAL,
+            "creds.default.telnet",
+            ja="認証機構管理（初期認証機能）",
+        ),
         _req(
             "CR 4.3", "Use of cryptography", Coverage.PARTIAL, "ssh.ciphers", supporting="web.hsts"
         ),
-        _req("CR 1.11", "Unsuccessful login attempts", Coverage.PARTIAL, "auth.lockout"),
-        _req("CR 3.2", "Protection from malicious code", Coverage.NONE),
+        _req(
+            "CR 1.11",
+            "Unsuccessful login attempts",
+            Coverage.PARTIAL,
+            "auth.lockout",
+            ja="認証ロック機能",
+        ),
+        _req("CR 3.2", "Protection from malicious code", Coverage.NONE, ja="マルウェア対策"),
     ),
     Path("iec.yaml"),
 )
