@@ -128,6 +128,26 @@ class ProbeContext:
             started=datetime.now(UTC),
         )
 
+    def about(self, service: Service) -> ServiceResults:
+        """Results about one service: the service given once, and the reason's "where"."""
+        return ServiceResults(self, service)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceResults:
+    """A probe's results about one service of the device (`ProbeContext.about`)."""
+
+    ctx: ProbeContext
+    service: Service
+
+    @property
+    def where(self) -> str:
+        """How a reason names the service: `tcp/22 ssh on 127.0.10.3`."""
+        return f"{self.service} on {self.ctx.target.address}"
+
+    def result(self, check: Check, verdict: Verdict, reason: str, *evidence: Evidence) -> Result:
+        return self.ctx.result(check, verdict, reason, *evidence, service=self.service)
+
 
 class Phase(enum.IntEnum):
     """When a probe runs on a device: every job of an earlier phase on the device ends

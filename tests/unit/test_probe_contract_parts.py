@@ -103,3 +103,24 @@ async def test_a_device_probe_runs_once_over_every_service(tmp_path: Path):
     assert all(s.startswith("tcp/") for s in SEEN[0])
     (only,) = results.values()
     assert (only.check_id, only.verdict, only.reason) == ("test.device", Verdict.PASS, "2 services")
+
+
+def test_results_about_a_service_carry_it_and_name_it_in_one_way():
+    from scanner.facts import Facts
+    from scanner.model import Evidence, Service
+    from scanner.net import Network
+    from scanner.probe import ProbeContext
+
+    target = Target(ADDRESS)
+    ctx = ProbeContext(target, Network(Scope.of([ADDRESS])).device(ADDRESS), Facts())
+    service = Service("tcp", 2222, "ssh")
+    about = ctx.about(service)
+    check = WholeDevice.checks[0]
+    result = about.result(check, Verdict.FAIL, f"{about.where} said no.", Evidence("k", "s", {}))
+    assert about.where == f"tcp/2222 ssh on {ADDRESS}"
+    assert (result.service, result.target, result.reason) == (
+        service,
+        ADDRESS,
+        f"tcp/2222 ssh on {ADDRESS} said no.",
+    )
+    assert result.evidence == (Evidence("k", "s", {}),)
