@@ -43,14 +43,17 @@ SP 800-171 3.13.8/3.13.11, ETSI EN 303 645 5.5-1.
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import asyncssh
 
 from probes._ssh import (
+    AuthMethods,
     Kexinit,
     NoKexinit,
     NotSsh,
+    Offer,
     auth_methods,
     hostkey_preference,
     read_offer,
@@ -65,7 +68,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from scanner.model import Service
-    from scanner.probe import ProbeContext
+    from scanner.probe import ProbeContext, ServiceResults
 
 KEX = Check(
     id="ssh.kex",
@@ -219,168 +222,196 @@ def hostkey_algorithm_findings(offered: Sequence[str]) -> dict[str, str]:
 
 
 class SshConfig(ServiceProbe):
-    """Judges an SSH server's offered algorithms and authentication methods."""
+    """Reads an SSH server's offered algorithms and authentication methods (`observe`);
+    `judge` decides the five checks from what was read."""
 
     checks = (KEX, HOSTKEY, CIPHERS, MACS, PASSWORD_AUTH)
     protocols = frozenset({"ssh"})
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        where = f"{service} on {ctx.target.address}"
+        return judge(ctx.about(service), await observe(ctx, service))
+
+
+@dataclass(frozen=True, slots=True)
+class SshObservation:
+    """What one SSH server showed: its offer, its RSA host key size, its methods. A part
+    that could not be read holds why instead (and the later parts were not asked)."""
+
+    offer: Offer | None
+    offer_error: str = ""
+    not_ssh: bool = False  # the bytes were not SSH at all: the device's doing
+    rsa_algorithms: tuple[str, ...] = ()  # the RSA host key algorithms offered
+    rsa_bits: int | None = None
+    rsa_error: str = ""
+    auth: AuthMethods | None = None
+    auth_error: str = ""
+    auth_garbled: bool = False  # the device's bytes broke the exchange, not the network
+
+
+async def observe(ctx: ProbeContext, service: Service) -> SshObservation:
+    """Three reads, in order: the raw KEXINIT, the RSA host key (when RSA is offered) and
+    the authentication methods offered to a random user without credentials."""
+    try:
+        offer = await retrying(lambda: read_offer(ctx.net, service.port))
+    except (NoKexinit, OSError, TimeoutError) as exc:
+        why = str(exc) if isinstance(exc, NoKexinit) else _why(exc)
+        return SshObservation(None, why, not_ssh=isinstance(exc, NotSsh))
+    k = offer.kexinit
+    rsa_algs = tuple(a for a in RSA_SIGNATURES if a in k.hostkey) if k.hostkey else ()
+    bits: int | None = None
+    rsa_error = ""
+    if rsa_algs:
         try:
-            offer = await retrying(lambda: read_offer(ctx.net, service.port))
-        except (NoKexinit, OSError, TimeoutError) as exc:
-            why = str(exc) if isinstance(exc, NoKexinit) else _why(exc)
-            reason = f"{where} never sent its key exchange offer (KEXINIT): {why}."
-            ev = Evidence("ssh_kexinit", bound_text(why, 200), {"error": bound_text(why, 200)})
-            # Bytes that are not SSH are the device's doing: nothing to judge, not our failure.
-            verdict = Verdict.INCONCLUSIVE if isinstance(exc, NotSsh) else Verdict.ERROR
-            return [ctx.result(c, verdict, reason, ev, service=service) for c in self.checks]
-        offered = Evidence(
-            "ssh_kexinit",
-            f"{offer.ident}: {len(offer.kexinit.kex)} kex, {len(offer.kexinit.hostkey)} host key, "
-            f"{len(offer.kexinit.ciphers)} cipher, {len(offer.kexinit.macs)} MAC algorithms"[:200],
-            {"ident": offer.ident, **offer.kexinit.details()},
+            bits = await rsa_host_key_bits(ctx.net, service.port, list(rsa_algs))
+        except (OSError, TimeoutError, asyncssh.Error, ValueError, TypeError) as exc:
+            rsa_error = _why(exc)
+    try:
+        seen = await auth_methods(ctx.net, service.port, hostkey_preference(k.hostkey))
+    except (OSError, TimeoutError, asyncssh.Error, ValueError) as exc:
+        return SshObservation(
+            offer,
+            rsa_algorithms=rsa_algs,
+            rsa_bits=bits,
+            rsa_error=rsa_error,
+            auth_error=_why(exc),
+            auth_garbled=garbled(exc),
         )
+    return SshObservation(
+        offer, rsa_algorithms=rsa_algs, rsa_bits=bits, rsa_error=rsa_error, auth=seen
+    )
 
-        def judge(check: Check, what: str, names: Sequence[str], weak: dict[str, str]) -> Result:
-            if not names:
-                return ctx.result(
-                    check,
-                    Verdict.INCONCLUSIVE,
-                    f"{where} offered an empty {what} list in its KEXINIT.",
-                    offered,
-                    service=service,
-                )
-            if weak:
-                listed = "; ".join(f"{n}: {why}" for n, why in weak.items())
-                policy = Evidence("policy", f"weak {what}: {', '.join(weak)}"[:200], dict(weak))
-                return ctx.result(
-                    check,
-                    Verdict.FAIL,
-                    f"{where} offers weak {what} ({listed}).",
-                    offered,
-                    policy,
-                    service=service,
-                )
-            return ctx.result(
+
+def judge(about: ServiceResults, seen: SshObservation) -> list[Result]:
+    """The five results for one observation (pure: tests hand in crafted observations)."""
+    where = about.where
+    if seen.offer is None:
+        why = seen.offer_error
+        reason = f"{where} never sent its key exchange offer (KEXINIT): {why}."
+        ev = Evidence("ssh_kexinit", bound_text(why, 200), {"error": bound_text(why, 200)})
+        verdict = Verdict.INCONCLUSIVE if seen.not_ssh else Verdict.ERROR
+        return [about.result(c, verdict, reason, ev) for c in SshConfig.checks]
+    offer = seen.offer
+    offered = Evidence(
+        "ssh_kexinit",
+        f"{offer.ident}: {len(offer.kexinit.kex)} kex, {len(offer.kexinit.hostkey)} host key, "
+        f"{len(offer.kexinit.ciphers)} cipher, {len(offer.kexinit.macs)} MAC algorithms"[:200],
+        {"ident": offer.ident, **offer.kexinit.details()},
+    )
+
+    def lists(check: Check, what: str, names: Sequence[str], weak: dict[str, str]) -> Result:
+        if not names:
+            return about.result(
                 check,
-                Verdict.PASS,
-                f"{where} offers only {what} the policy accepts: {', '.join(names)}.",
+                Verdict.INCONCLUSIVE,
+                f"{where} offered an empty {what} list in its KEXINIT.",
                 offered,
-                service=service,
             )
-
-        k = offer.kexinit
-        results = [
-            judge(KEX, "key exchange methods", k.kex, weak_names(k.kex, WEAK_KEX)),
-            await self._hostkey(ctx, service, k, offered),
-            judge(CIPHERS, "ciphers", k.ciphers, weak_names(k.ciphers, WEAK_CIPHERS)),
-            judge(MACS, "MACs", k.macs, weak_names(k.macs, WEAK_MACS)),
-            await self._password(ctx, service, hostkey_preference(k.hostkey)),
-        ]
-        return results
-
-    @staticmethod
-    async def _hostkey(
-        ctx: ProbeContext, service: Service, k: Kexinit, offered: Evidence
-    ) -> Result:
-        where = f"{service} on {ctx.target.address}"
-
-        def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
-            return ctx.result(HOSTKEY, verdict, reason, offered, *more, service=service)
-
-        if not k.hostkey:
-            return result(Verdict.INCONCLUSIVE, f"{where} offered no host key algorithm.")
-        weak = hostkey_algorithm_findings(k.hostkey)
-        rsa_algs = [a for a in RSA_SIGNATURES if a in k.hostkey]
-        bits: int | None = None
-        fetch_error = ""
-        if rsa_algs:
-            try:
-                bits = await rsa_host_key_bits(ctx.net, service.port, rsa_algs)
-            except (OSError, TimeoutError, asyncssh.Error, ValueError, TypeError) as exc:
-                fetch_error = _why(exc)
-            if bits is not None and bits < MIN_RSA_BITS:
-                weak[f"RSA {bits} bits"] = f"RSA host key under {MIN_RSA_BITS} bits (SP 800-131A)"
-        key_ev = Evidence(
-            "ssh_hostkey",
-            (f"RSA host key {bits} bits" if bits else fetch_error or "no RSA host key offered")[
-                :200
-            ],
-            {"rsa_bits": bits, "fetch_error": fetch_error or None},
-        )
         if weak:
             listed = "; ".join(f"{n}: {why}" for n, why in weak.items())
-            policy = Evidence("policy", f"weak host key: {', '.join(weak)}"[:200], dict(weak))
-            return result(Verdict.FAIL, f"{where} has a weak host key ({listed}).", key_ev, policy)
-        if fetch_error:
-            return result(
-                Verdict.INCONCLUSIVE,
-                f"{where} offers RSA host keys ({', '.join(rsa_algs)}) but the key could not be "
-                f"fetched to measure it: {fetch_error}.",
-                key_ev,
+            policy = Evidence("policy", f"weak {what}: {', '.join(weak)}"[:200], dict(weak))
+            return about.result(
+                check, Verdict.FAIL, f"{where} offers weak {what} ({listed}).", offered, policy
             )
-        size = f"; RSA key {bits} bits" if bits else ""
-        return result(
+        return about.result(
+            check,
             Verdict.PASS,
-            f"{where} offers host key algorithms the policy accepts "
-            f"({', '.join(k.hostkey)}){size}.",
-            key_ev,
+            f"{where} offers only {what} the policy accepts: {', '.join(names)}.",
+            offered,
         )
 
-    @staticmethod
-    async def _password(ctx: ProbeContext, service: Service, hostkeys: Sequence[str]) -> Result:
-        where = f"{service} on {ctx.target.address}"
-        try:
-            seen = await auth_methods(ctx.net, service.port, hostkeys)
-        except (OSError, TimeoutError, asyncssh.Error, ValueError) as exc:
-            return ctx.result(
-                PASSWORD_AUTH,
-                Verdict.INCONCLUSIVE if garbled(exc) else Verdict.ERROR,
-                f"{where}: the authentication methods could not be read: {_why(exc)}.",
-                Evidence("exception", _why(exc)[:200]),
-                service=service,
-            )
-        methods = [
-            m
-            for m, on in (
-                ("password", seen.password),
-                ("keyboard-interactive", seen.keyboard_interactive),
-            )
-            if on
-        ]
-        ev = Evidence(
-            "ssh_auth_methods",
-            f"interactive methods offered: {', '.join(methods) or 'none'}",
-            {
-                "password": seen.password,
-                "keyboard_interactive": seen.keyboard_interactive,
-                "accepted_without_credentials": seen.accepted_without_credentials,
-            },
+    k = offer.kexinit
+    return [
+        lists(KEX, "key exchange methods", k.kex, weak_names(k.kex, WEAK_KEX)),
+        _hostkey(about, seen, k, offered),
+        lists(CIPHERS, "ciphers", k.ciphers, weak_names(k.ciphers, WEAK_CIPHERS)),
+        lists(MACS, "MACs", k.macs, weak_names(k.macs, WEAK_MACS)),
+        _password(about, seen),
+    ]
+
+
+def _hostkey(about: ServiceResults, seen: SshObservation, k: Kexinit, offered: Evidence) -> Result:
+    where = about.where
+
+    def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
+        return about.result(HOSTKEY, verdict, reason, offered, *more)
+
+    if not k.hostkey:
+        return result(Verdict.INCONCLUSIVE, f"{where} offered no host key algorithm.")
+    weak = hostkey_algorithm_findings(k.hostkey)
+    bits, fetch_error = seen.rsa_bits, seen.rsa_error
+    if bits is not None and bits < MIN_RSA_BITS:
+        weak[f"RSA {bits} bits"] = f"RSA host key under {MIN_RSA_BITS} bits (SP 800-131A)"
+    key_ev = Evidence(
+        "ssh_hostkey",
+        (f"RSA host key {bits} bits" if bits else fetch_error or "no RSA host key offered")[:200],
+        {"rsa_bits": bits, "fetch_error": fetch_error or None},
+    )
+    if weak:
+        listed = "; ".join(f"{n}: {why}" for n, why in weak.items())
+        policy = Evidence("policy", f"weak host key: {', '.join(weak)}"[:200], dict(weak))
+        return result(Verdict.FAIL, f"{where} has a weak host key ({listed}).", key_ev, policy)
+    if fetch_error:
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"{where} offers RSA host keys ({', '.join(seen.rsa_algorithms)}) but the key could "
+            f"not be fetched to measure it: {fetch_error}.",
+            key_ev,
         )
-        if seen.accepted_without_credentials:
-            return ctx.result(
-                PASSWORD_AUTH,
-                Verdict.FAIL,
-                f"{where} let a random user in without any credentials.",
-                ev,
-                service=service,
-            )
-        if methods:
-            return ctx.result(
-                PASSWORD_AUTH,
-                Verdict.FAIL,
-                f"{where} offers {' and '.join(methods)} authentication.",
-                ev,
-                service=service,
-            )
-        return ctx.result(
+    size = f"; RSA key {bits} bits" if bits else ""
+    return result(
+        Verdict.PASS,
+        f"{where} offers host key algorithms the policy accepts ({', '.join(k.hostkey)}){size}.",
+        key_ev,
+    )
+
+
+def _password(about: ServiceResults, seen: SshObservation) -> Result:
+    where = about.where
+    if seen.auth is None:
+        return about.result(
             PASSWORD_AUTH,
-            Verdict.PASS,
-            f"{where} offers neither password nor keyboard-interactive authentication.",
-            ev,
-            service=service,
+            Verdict.INCONCLUSIVE if seen.auth_garbled else Verdict.ERROR,
+            f"{where}: the authentication methods could not be read: {seen.auth_error}.",
+            Evidence("exception", seen.auth_error[:200]),
         )
+    auth = seen.auth
+    methods = [
+        m
+        for m, on in (
+            ("password", auth.password),
+            ("keyboard-interactive", auth.keyboard_interactive),
+        )
+        if on
+    ]
+    ev = Evidence(
+        "ssh_auth_methods",
+        f"interactive methods offered: {', '.join(methods) or 'none'}",
+        {
+            "password": auth.password,
+            "keyboard_interactive": auth.keyboard_interactive,
+            "accepted_without_credentials": auth.accepted_without_credentials,
+        },
+    )
+    if auth.accepted_without_credentials:
+        return about.result(
+            PASSWORD_AUTH,
+            Verdict.FAIL,
+            f"{where} let a random user in without any credentials.",
+            ev,
+        )
+    if methods:
+        return about.result(
+            PASSWORD_AUTH,
+            Verdict.FAIL,
+            f"{where} offers {' and '.join(methods)} authentication.",
+            ev,
+        )
+    return about.result(
+        PASSWORD_AUTH,
+        Verdict.PASS,
+        f"{where} offers neither password nor keyboard-interactive authentication.",
+        ev,
+    )
 
 
 def _why(exc: BaseException) -> str:

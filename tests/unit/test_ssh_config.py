@@ -9,8 +9,10 @@ import pytest
 
 from probes._ssh import (
     MAX_PACKET,
+    AuthMethods,
     KexinitError,
     NoKexinit,
+    Offer,
     hostkey_preference,
     parse_kexinit,
     parse_packet,
@@ -21,13 +23,15 @@ from probes.ssh_config import (
     WEAK_KEX,
     WEAK_MACS,
     SshConfig,
+    SshObservation,
     hostkey_algorithm_findings,
+    judge,
     weak_names,
 )
 from scanner.facts import Facts
 from scanner.model import Service, Target, Verdict
 from scanner.net import Network
-from scanner.probe import ProbeContext
+from scanner.probe import ProbeContext, ServiceResults
 from scanner.scope import Scope
 
 
@@ -218,3 +222,62 @@ async def test_a_huge_announced_packet_length_is_refused_without_reading_it() ->
         net = Network(Scope.of(["127.0.0.1"])).device("127.0.0.1")
         with pytest.raises(NoKexinit, match="packet length"):
             await read_offer(net, port)
+
+
+def _about() -> ServiceResults:
+    net = Network(Scope.of(["127.0.75.60"])).device("127.0.75.60")
+    return ProbeContext(Target("127.0.75.60"), net, Facts()).about(Service("tcp", 22, "ssh"))
+
+
+def _offer(lists: tuple[tuple[str, ...], ...] = LISTS) -> Offer:
+    return Offer("SSH-2.0-Test_1.0", parse_kexinit(kexinit_payload(lists)))
+
+
+def test_the_judge_decides_from_an_observation_alone() -> None:
+    """No network: what was read decides every check, and what could not be read is never a
+    pass."""
+    seen = SshObservation(
+        _offer(),
+        rsa_algorithms=("rsa-sha2-256",),
+        rsa_bits=1024,
+        auth=AuthMethods(password=True),
+    )
+    verdicts = {r.check_id: r.verdict for r in judge(_about(), seen)}
+    assert verdicts == {
+        "ssh.kex": Verdict.FAIL,  # diffie-hellman-group14-sha1
+        "ssh.hostkey": Verdict.FAIL,  # RSA 1024 bits
+        "ssh.ciphers": Verdict.FAIL,  # aes128-cbc
+        "ssh.macs": Verdict.FAIL,  # hmac-md5
+        "ssh.password-auth": Verdict.FAIL,
+    }
+    strong: tuple[tuple[str, ...], ...] = (
+        ("curve25519-sha256",),
+        ("ssh-ed25519",),
+        ("aes128-ctr",),
+        ("aes128-ctr",),
+    )
+    strong += (("hmac-sha2-256",), ("hmac-sha2-256",), ("none",), ("none",), (), ())
+    unread = SshObservation(_offer(strong), auth_error="timed out")
+    results = judge(_about(), unread)
+    assert [r.verdict for r in results] == [
+        Verdict.PASS,
+        Verdict.PASS,  # no RSA offered: nothing to measure, the ed25519 key passes
+        Verdict.PASS,
+        Verdict.PASS,
+        Verdict.ERROR,  # methods not read
+    ]
+    assert results[4].reason == (
+        "tcp/22 ssh on 127.0.75.60: the authentication methods could not be read: timed out."
+    )
+    rsa_unread = SshObservation(
+        _offer((*strong[:1], ("rsa-sha2-512",), *strong[2:])),
+        rsa_algorithms=("rsa-sha2-512",),
+        rsa_error="timed out",
+        auth=AuthMethods(),
+    )
+    hostkey, password = judge(_about(), rsa_unread)[1::3]
+    assert hostkey.verdict is Verdict.INCONCLUSIVE
+    assert "could not be fetched to measure it: timed out" in hostkey.reason
+    assert password.verdict is Verdict.PASS
+    not_ssh = judge(_about(), SshObservation(None, "no SSH identification line", not_ssh=True))
+    assert {r.verdict for r in not_ssh} == {Verdict.INCONCLUSIVE}
