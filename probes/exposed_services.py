@@ -208,28 +208,28 @@ class ExposedServices(ServiceProbe):
             reason = (
                 f"{service} on {ctx.target.address} is allowed by the profile entry {match.text!r}."
             )
-            return ctx.result(UNEXPECTED, Verdict.PASS, reason, evidence, policy, service=service)
+            return ctx.about(service).result(UNEXPECTED, Verdict.PASS, reason, evidence, policy)
         if not service.identified and any(e.matches_port(service) for e in entries):
             why = f" ({service.note})" if service.note else ""
             reason = (
                 f"{service.key} on {ctx.target.address} is open but its protocol could not be "
                 f"identified{why}, and the profile allows this port only for named protocols."
             )
-            return ctx.result(
-                UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy, service=service
+            return ctx.about(service).result(
+                UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy
             )
         reason = (
             f"{service} on {ctx.target.address} is open but not in the profile's allowed list "
             f"({allowed_text})."
         )
-        return ctx.result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy, service=service)
+        return ctx.about(service).result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy)
 
     def _cleartext(self, ctx: ProbeContext, service: Service) -> Result:
-        where = f"{service} on {ctx.target.address}"
+        where = ctx.about(service).where
         evidence = _service_evidence(service)
 
         def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
-            return ctx.result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more, service=service)
+            return ctx.about(service).result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more)
 
         if not service.identified:
             why = f": {service.note}" if service.note else ""
@@ -258,7 +258,7 @@ class ExposedServices(ServiceProbe):
     def _snmp(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
         answers = [a for a in ctx.facts.get(UDP_ANSWERS) or () if a.service.key == service.key]
         answered = [a for a in answers if a.snmp_community]
-        where = f"{service} on {ctx.target.address}"
+        where = ctx.about(service).where
         if answered:
             a = answered[0]
             ev = Evidence(
@@ -281,7 +281,7 @@ class ExposedServices(ServiceProbe):
     @staticmethod
     def _mqtt(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
         infos = [i for i in ctx.facts.get(MQTT_INFO) or () if i.service.key == service.key]
-        where = f"{service} on {ctx.target.address}"
+        where = ctx.about(service).where
         if not infos:
             return result(
                 Verdict.INCONCLUSIVE,
@@ -310,7 +310,7 @@ class ExposedServices(ServiceProbe):
 
     @staticmethod
     def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
-        where = f"{service} on {ctx.target.address}"
+        where = ctx.about(service).where
         # Only what this plain-HTTP service serves itself: a redirect to HTTPS is the cure,
         # and the login form found behind it is not served in cleartext.
         pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]

@@ -59,7 +59,7 @@ from scanner.tls.wire import TLS10, TLS12, TLS13, VERSION_NAMES, VERSIONS_BY_NAM
 
 if TYPE_CHECKING:
     from scanner.model import Result, Service
-    from scanner.probe import ProbeContext
+    from scanner.probe import ProbeContext, ServiceResults
     from scanner.tls.audit import TlsAudit
 
 MIN_VERSIONS = ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -272,7 +272,6 @@ class TlsQuality(ServiceProbe):
         return service.tls
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        where = f"{service} on {ctx.target.address}"
         host = host_name(ctx.target.label, ctx.target.address)
         trust_params = ctx.params(TRUST, TrustParams)
         audit = await audit_tls(
@@ -282,7 +281,7 @@ class TlsQuality(ServiceProbe):
             server_name=host,
             ca_file=trust_params.ca_file,
         )
-        return judge(ctx, service, audit, where=where, host=host, now=_now())
+        return judge(ctx.about(service), audit, host=host, now=_now())
 
 
 def _now() -> datetime.datetime:
@@ -290,16 +289,15 @@ def _now() -> datetime.datetime:
 
 
 def judge(
-    ctx: ProbeContext,
-    service: Service,
+    about: ServiceResults,
     audit: TlsAudit,
     *,
-    where: str,
     host: str | None,
     now: datetime.datetime,
 ) -> list[Result]:
     """The eight results for one audit (pure: tests hand in crafted audits)."""
     checks = (VERSIONS, CIPHERS, FORWARD_SECRECY, *CERT_CHECKS)
+    ctx, where = about.ctx, about.where
     seen = _protocol_evidence(audit)
     if not audit.negotiated:
         notes = "; ".join(audit.notes) or "no answer"
@@ -309,10 +307,10 @@ def judge(
         else:
             reason = f"{where} never completed a TLS ServerHello: {bound_text(notes, 300)}."
             verdict = Verdict.ERROR
-        return [ctx.result(c, verdict, reason, seen, service=service) for c in checks]
+        return [about.result(c, verdict, reason, seen) for c in checks]
 
     def result(check: Check, verdict: Verdict, reason: str, *more: Evidence) -> Result:
-        return ctx.result(check, verdict, f"{where} {reason}", *more, service=service)
+        return about.result(check, verdict, f"{where} {reason}", *more)
 
     out = [
         _versions(ctx, audit, seen, result),

@@ -91,7 +91,7 @@ def verdicts(a: TlsAudit, label: str = "", **params: Params) -> dict[str, Verdic
         for k, v in params.items()
     }
     ctx = ProbeContext(Target(ADDRESS, label), net, Facts(), params_by_check=by_id)
-    results = judge(ctx, SERVICE, a, where="https", host=host_name(label, ADDRESS), now=NOW)
+    results = judge(ctx.about(SERVICE), a, host=host_name(label, ADDRESS), now=NOW)
     assert len(results) == 8
     json.dumps([dict(e.details) for r in results for e in r.evidence])  # JSON-able
     return {r.check_id: r.verdict for r in results}
