@@ -39,6 +39,21 @@ if TYPE_CHECKING:
     from scanner.model import Service
     from scanner.probe import ProbeContext
 
+
+@dataclass(frozen=True, slots=True)
+class NoticeParams(Params):
+    """`banner.login-notice` parameters."""
+
+    required: bool = False
+    pattern: str = r"(?i)authori[sz]ed|monitored|prohibited|consent|legal|warning"
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.pattern)
+        except re.error as exc:
+            raise ConfigError(f"pattern is not a regular expression: {exc}") from exc
+
+
 VERSION_DISCLOSURE = Check(
     id="banner.version-disclosure",
     title="Services disclose software versions before login",
@@ -62,20 +77,6 @@ VERSION_DISCLOSURE = Check(
     ),
     references=("CWE-497",),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeParams(Params):
-    """`banner.login-notice` parameters."""
-
-    required: bool = False
-    pattern: str = r"(?i)authori[sz]ed|monitored|prohibited|consent|legal|warning"
-
-    def __post_init__(self) -> None:
-        try:
-            re.compile(self.pattern)
-        except re.error as exc:
-            raise ConfigError(f"pattern is not a regular expression: {exc}") from exc
 
 
 LOGIN_NOTICE = Check(

@@ -134,6 +134,132 @@ def _method(protocol: str) -> str:
     )
 
 
+def _check(
+    protocol: str, title: str, severity: Severity, remediation: Remedy, *references: str
+) -> Check:
+    return Check(
+        f"creds.default.{protocol}",
+        title,
+        _method(protocol),
+        LoginBudget,
+        severity=severity,
+        kind="default_credentials",
+        remediation=remediation,
+        references=references,
+    )
+
+
+SSH = _check(
+    "ssh",
+    "SSH accepts the vendor's factory logins",
+    Severity.CRITICAL,
+    Remedy(
+        en=(
+            "Change the factory SSH password at installation, or disable password login and use "
+            "per-device keys."
+        ),
+        ja=(
+            "設置時に出荷時のSSHパスワードを変更する（初期認証の変更）。"
+            "またはパスワードログインを無効にし機器ごとの鍵を使う。"
+        ),
+    ),
+    "CWE-1392",
+    "CWE-1393",
+)
+TELNET = _check(
+    "telnet",
+    "Telnet accepts the vendor's factory logins",
+    Severity.CRITICAL,
+    Remedy(
+        en=(
+            "Turn Telnet off; if a console is needed, offer SSH with a password changed at "
+            "installation."
+        ),
+        ja="Telnetを停止する。コンソールが必要ならSSHを使い、設置時にパスワードを変更する。",
+    ),
+    "CWE-1392",
+    "CWE-1393",
+)
+FTP = _check(
+    "ftp",
+    "FTP accepts factory logins or anonymous access",
+    Severity.HIGH,
+    Remedy(
+        en=(
+            "Disable anonymous FTP and change every factory login, or turn FTP off and use SFTP "
+            "instead."
+        ),
+        ja=(
+            "匿名FTPを無効にし、出荷時のログインをすべて変更する。"
+            "可能ならFTPを停止しSFTPに置き換える。"
+        ),
+    ),
+    "CWE-1392",
+    "CWE-1393",
+)
+HTTP = _check(
+    "http",
+    "The web interface accepts factory logins (Basic, Digest, form, JSON API)",
+    Severity.CRITICAL,
+    Remedy(
+        en=(
+            "Force a unique password to be set at first use and remove the factory web login from "
+            "the firmware."
+        ),
+        ja=(
+            "初回利用時に固有のパスワード設定を必須にし、"
+            "出荷時のWebログインをファームウェアから削除する。"
+        ),
+    ),
+    "CWE-1392",
+    "CWE-1393",
+)
+MQTT = _check(
+    "mqtt",
+    "The MQTT broker accepts anonymous clients or factory logins",
+    Severity.HIGH,
+    Remedy(
+        en=(
+            "Require authentication on the MQTT broker (no anonymous clients) with per-device "
+            "credentials, over TLS."
+        ),
+        ja="MQTTブローカで匿名接続を禁止し、機器ごとの認証情報とTLSによる認証を必須にする。",
+    ),
+    "CWE-1392",
+    "CWE-306",
+)
+SNMP = _check(
+    "snmp",
+    "SNMP v1/v2c agents answer a default community string",
+    Severity.HIGH,
+    Remedy(
+        en=(
+            "Disable SNMP v1/v2c or change the community strings; prefer SNMPv3 with "
+            "authentication and privacy."
+        ),
+        ja=(
+            "SNMP v1/v2cを無効にするかコミュニティ名を変更する。"
+            "認証・暗号化付きのSNMPv3を推奨する。"
+        ),
+    ),
+    "CWE-1392",
+)
+RTSP = _check(
+    "rtsp",
+    "The RTSP stream plays without a login, or with a factory one",
+    Severity.HIGH,
+    Remedy(
+        en=(
+            "Require a login for the RTSP stream and replace the factory password with a "
+            "per-device one."
+        ),
+        ja="RTSPストリームにログインを必須とし、出荷時のパスワードを機器固有のものに変更する。",
+    ),
+    "CWE-1392",
+    "CWE-306",
+)
+
+
 class _DefaultLogin(ServiceProbe):
     """One protocol's default-login check; subclasses name the client."""
 
@@ -615,132 +741,6 @@ _CLIENTS = {
     "snmp": snmp.try_logins,
     "rtsp": rtsp.try_logins,
 }
-
-
-def _check(
-    protocol: str, title: str, severity: Severity, remediation: Remedy, *references: str
-) -> Check:
-    return Check(
-        f"creds.default.{protocol}",
-        title,
-        _method(protocol),
-        LoginBudget,
-        severity=severity,
-        kind="default_credentials",
-        remediation=remediation,
-        references=references,
-    )
-
-
-SSH = _check(
-    "ssh",
-    "SSH accepts the vendor's factory logins",
-    Severity.CRITICAL,
-    Remedy(
-        en=(
-            "Change the factory SSH password at installation, or disable password login and use "
-            "per-device keys."
-        ),
-        ja=(
-            "設置時に出荷時のSSHパスワードを変更する（初期認証の変更）。"
-            "またはパスワードログインを無効にし機器ごとの鍵を使う。"
-        ),
-    ),
-    "CWE-1392",
-    "CWE-1393",
-)
-TELNET = _check(
-    "telnet",
-    "Telnet accepts the vendor's factory logins",
-    Severity.CRITICAL,
-    Remedy(
-        en=(
-            "Turn Telnet off; if a console is needed, offer SSH with a password changed at "
-            "installation."
-        ),
-        ja="Telnetを停止する。コンソールが必要ならSSHを使い、設置時にパスワードを変更する。",
-    ),
-    "CWE-1392",
-    "CWE-1393",
-)
-FTP = _check(
-    "ftp",
-    "FTP accepts factory logins or anonymous access",
-    Severity.HIGH,
-    Remedy(
-        en=(
-            "Disable anonymous FTP and change every factory login, or turn FTP off and use SFTP "
-            "instead."
-        ),
-        ja=(
-            "匿名FTPを無効にし、出荷時のログインをすべて変更する。"
-            "可能ならFTPを停止しSFTPに置き換える。"
-        ),
-    ),
-    "CWE-1392",
-    "CWE-1393",
-)
-HTTP = _check(
-    "http",
-    "The web interface accepts factory logins (Basic, Digest, form, JSON API)",
-    Severity.CRITICAL,
-    Remedy(
-        en=(
-            "Force a unique password to be set at first use and remove the factory web login from "
-            "the firmware."
-        ),
-        ja=(
-            "初回利用時に固有のパスワード設定を必須にし、"
-            "出荷時のWebログインをファームウェアから削除する。"
-        ),
-    ),
-    "CWE-1392",
-    "CWE-1393",
-)
-MQTT = _check(
-    "mqtt",
-    "The MQTT broker accepts anonymous clients or factory logins",
-    Severity.HIGH,
-    Remedy(
-        en=(
-            "Require authentication on the MQTT broker (no anonymous clients) with per-device "
-            "credentials, over TLS."
-        ),
-        ja="MQTTブローカで匿名接続を禁止し、機器ごとの認証情報とTLSによる認証を必須にする。",
-    ),
-    "CWE-1392",
-    "CWE-306",
-)
-SNMP = _check(
-    "snmp",
-    "SNMP v1/v2c agents answer a default community string",
-    Severity.HIGH,
-    Remedy(
-        en=(
-            "Disable SNMP v1/v2c or change the community strings; prefer SNMPv3 with "
-            "authentication and privacy."
-        ),
-        ja=(
-            "SNMP v1/v2cを無効にするかコミュニティ名を変更する。"
-            "認証・暗号化付きのSNMPv3を推奨する。"
-        ),
-    ),
-    "CWE-1392",
-)
-RTSP = _check(
-    "rtsp",
-    "The RTSP stream plays without a login, or with a factory one",
-    Severity.HIGH,
-    Remedy(
-        en=(
-            "Require a login for the RTSP stream and replace the factory password with a "
-            "per-device one."
-        ),
-        ja="RTSPストリームにログインを必須とし、出荷時のパスワードを機器固有のものに変更する。",
-    ),
-    "CWE-1392",
-    "CWE-306",
-)
 
 
 class DefaultSshLogin(_DefaultLogin):
