@@ -37,7 +37,7 @@ from scanner.probe import Check, Params, Remedy, ServiceProbe, Severity
 
 if TYPE_CHECKING:
     from scanner.model import Service
-    from scanner.probe import ProbeContext
+    from scanner.probe import ProbeContext, ServiceResults
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,51 +128,7 @@ class VersionDisclosure(ServiceProbe):
     protocols = frozenset({"*"})
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        where = f"{service} on {ctx.target.address}"
-        texts = {"product": service.product} if service.product else {}
-        if service.protocol in _GREETING_PROTOCOLS and service.banner:
-            texts["greeting"] = service.banner
-        if not texts and service.note:
-            return [
-                ctx.result(
-                    VERSION_DISCLOSURE,
-                    Verdict.INCONCLUSIVE,
-                    f"{where} could not be read ({service.note}).",
-                    service=service,
-                )
-            ]
-        if not texts:
-            return [
-                ctx.result(
-                    VERSION_DISCLOSURE,
-                    Verdict.NOT_APPLICABLE,
-                    f"{where} showed no product name or greeting text.",
-                    service=service,
-                )
-            ]
-        versions = sorted({v for t in texts.values() for v in disclosed_versions(t)})
-        details: dict[str, JSONValue] = {k: bound_text(v, 200) for k, v in texts.items()}
-        details["versions"] = [bound_text(v, 80) for v in versions[:10]]
-        evidence = Evidence("banner", f"text {service} shows before login", details)
-        if versions:
-            return [
-                ctx.result(
-                    VERSION_DISCLOSURE,
-                    Verdict.FAIL,
-                    f"{where} discloses {', '.join(versions[:3])} before any login.",
-                    evidence,
-                    service=service,
-                )
-            ]
-        return [
-            ctx.result(
-                VERSION_DISCLOSURE,
-                Verdict.PASS,
-                f"{where} names no software version before login.",
-                evidence,
-                service=service,
-            )
-        ]
+        return [judge_versions(ctx.about(service))]
 
 
 class _Text(HTMLParser):
@@ -212,54 +168,8 @@ class LoginNotice(ServiceProbe):
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         params = ctx.params(LOGIN_NOTICE, NoticeParams)
-        where = f"{service} on {ctx.target.address}"
-        if not params.required:
-            return [
-                ctx.result(
-                    LOGIN_NOTICE,
-                    Verdict.NOT_APPLICABLE,
-                    f"{where}: the profile does not ask for a system-use notification.",
-                    service=service,
-                )
-            ]
-        shown = await _notice_text(ctx, service)
-        if isinstance(shown, Verdict):
-            return [
-                ctx.result(
-                    LOGIN_NOTICE,
-                    shown,
-                    f"{where} has no login surface of its own to show a notice on."
-                    if shown is Verdict.NOT_APPLICABLE
-                    else f"{where}: the pre-login text could not be read.",
-                    service=service,
-                )
-            ]
-        source, text = shown
-        details: dict[str, JSONValue] = {
-            "source": source,
-            "text": bound_text(text, 300),
-            "pattern": params.pattern,
-        }
-        evidence = Evidence("banner", f"pre-login text ({source})", details)
-        if re.search(params.pattern, text):
-            return [
-                ctx.result(
-                    LOGIN_NOTICE,
-                    Verdict.PASS,
-                    f"{where} shows a system-use notification ({source}).",
-                    evidence,
-                    service=service,
-                )
-            ]
-        return [
-            ctx.result(
-                LOGIN_NOTICE,
-                Verdict.FAIL,
-                f"{where} shows no text matching the profile's notice pattern ({source}).",
-                evidence,
-                service=service,
-            )
-        ]
+        shown = await _notice_text(ctx, service) if params.required else None
+        return [judge_notice(ctx.about(service), params, shown)]
 
 
 async def _notice_text(ctx: ProbeContext, service: Service) -> tuple[str, str] | Verdict:
@@ -289,3 +199,80 @@ async def _notice_text(ctx: ProbeContext, service: Service) -> tuple[str, str] |
         except (Throttled, ScopeError, httpx.HTTPError, OSError):
             return Verdict.INCONCLUSIVE
     return "web login page", page_text(chain.final.body)
+
+
+def judge_versions(about: ServiceResults) -> Result:
+    """`banner.version-disclosure` from what fingerprinting kept of the service (pure)."""
+    service, where = about.service, about.where
+    texts = {"product": service.product} if service.product else {}
+    if service.protocol in _GREETING_PROTOCOLS and service.banner:
+        texts["greeting"] = service.banner
+    if not texts and service.note:
+        return about.result(
+            VERSION_DISCLOSURE, Verdict.INCONCLUSIVE, f"{where} could not be read ({service.note})."
+        )
+    if not texts:
+        return about.result(
+            VERSION_DISCLOSURE,
+            Verdict.NOT_APPLICABLE,
+            f"{where} showed no product name or greeting text.",
+        )
+    versions = sorted({v for t in texts.values() for v in disclosed_versions(t)})
+    details: dict[str, JSONValue] = {k: bound_text(v, 200) for k, v in texts.items()}
+    details["versions"] = [bound_text(v, 80) for v in versions[:10]]
+    evidence = Evidence("banner", f"text {service} shows before login", details)
+    if versions:
+        return about.result(
+            VERSION_DISCLOSURE,
+            Verdict.FAIL,
+            f"{where} discloses {', '.join(versions[:3])} before any login.",
+            evidence,
+        )
+    return about.result(
+        VERSION_DISCLOSURE,
+        Verdict.PASS,
+        f"{where} names no software version before login.",
+        evidence,
+    )
+
+
+def judge_notice(
+    about: ServiceResults, params: NoticeParams, shown: tuple[str, str] | Verdict | None
+) -> Result:
+    """`banner.login-notice` from the pre-login text read (`_notice_text`; None when the
+    profile asks for no notice, so nothing was read). Pure."""
+    where = about.where
+    if shown is None:
+        return about.result(
+            LOGIN_NOTICE,
+            Verdict.NOT_APPLICABLE,
+            f"{where}: the profile does not ask for a system-use notification.",
+        )
+    if isinstance(shown, Verdict):
+        return about.result(
+            LOGIN_NOTICE,
+            shown,
+            f"{where} has no login surface of its own to show a notice on."
+            if shown is Verdict.NOT_APPLICABLE
+            else f"{where}: the pre-login text could not be read.",
+        )
+    source, text = shown
+    details: dict[str, JSONValue] = {
+        "source": source,
+        "text": bound_text(text, 300),
+        "pattern": params.pattern,
+    }
+    evidence = Evidence("banner", f"pre-login text ({source})", details)
+    if re.search(params.pattern, text):
+        return about.result(
+            LOGIN_NOTICE,
+            Verdict.PASS,
+            f"{where} shows a system-use notification ({source}).",
+            evidence,
+        )
+    return about.result(
+        LOGIN_NOTICE,
+        Verdict.FAIL,
+        f"{where} shows no text matching the profile's notice pattern ({source}).",
+        evidence,
+    )
