@@ -195,217 +195,214 @@ class ExposedServices(ServiceProbe):
     uses = frozenset({LOGIN_SURFACES})
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        return [self._unexpected(ctx, service), self._cleartext(ctx, service)]
+        return [judge_unexpected(ctx, service), judge_cleartext(ctx, service)]
 
-    def _unexpected(self, ctx: ProbeContext, service: Service) -> Result:
-        params = ctx.params(UNEXPECTED, AllowedServices)
-        entries = params.entries()
-        evidence = _service_evidence(service)
-        allowed_text = ", ".join(params.allowed) or "nothing"
-        policy = Evidence("policy", f"allowed: {allowed_text}", {"allowed": list(params.allowed)})
-        match = next((e for e in entries if e.matches(service)), None)
-        if match is not None:
-            reason = (
-                f"{service} on {ctx.target.address} is allowed by the profile entry {match.text!r}."
-            )
-            return ctx.about(service).result(UNEXPECTED, Verdict.PASS, reason, evidence, policy)
-        if not service.identified and any(e.matches_port(service) for e in entries):
-            why = f" ({service.note})" if service.note else ""
-            reason = (
-                f"{service.key} on {ctx.target.address} is open but its protocol could not be "
-                f"identified{why}, and the profile allows this port only for named protocols."
-            )
-            return ctx.about(service).result(
-                UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy
-            )
+
+def judge_unexpected(ctx: ProbeContext, service: Service) -> Result:
+    """`services.unexpected` from the profile's allowed list (pure: reads no network)."""
+    params = ctx.params(UNEXPECTED, AllowedServices)
+    entries = params.entries()
+    evidence = _service_evidence(service)
+    allowed_text = ", ".join(params.allowed) or "nothing"
+    policy = Evidence("policy", f"allowed: {allowed_text}", {"allowed": list(params.allowed)})
+    match = next((e for e in entries if e.matches(service)), None)
+    if match is not None:
         reason = (
-            f"{service} on {ctx.target.address} is open but not in the profile's allowed list "
-            f"({allowed_text})."
+            f"{service} on {ctx.target.address} is allowed by the profile entry {match.text!r}."
         )
-        return ctx.about(service).result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy)
-
-    def _cleartext(self, ctx: ProbeContext, service: Service) -> Result:
-        where = ctx.about(service).where
-        evidence = _service_evidence(service)
-
-        def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
-            return ctx.about(service).result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more)
-
-        if not service.identified:
-            why = f": {service.note}" if service.note else ""
-            return result(
-                Verdict.INCONCLUSIVE,
-                f"{service.key} on {ctx.target.address} is open but could not be identified{why}, "
-                "so it cannot be ruled out as a cleartext administration service.",
-            )
-        if service.protocol in _ALWAYS_CLEARTEXT:
-            return result(
-                Verdict.FAIL, f"{where} is exposed: {_ALWAYS_CLEARTEXT[service.protocol]}."
-            )
-        if service.protocol == "snmp":
-            return self._snmp(ctx, service, result)
-        if service.protocol == "mqtt" and not service.tls:
-            return self._mqtt(ctx, service, result)
-        if service.protocol == "http" and not service.tls:
-            return self._plain_http(ctx, service, result)
-        protected = " over TLS" if service.tls else ""
-        return result(
-            Verdict.PASS,
-            f"{where}{protected} is not a cleartext administration, discovery or debug protocol.",
+        return ctx.about(service).result(UNEXPECTED, Verdict.PASS, reason, evidence, policy)
+    if not service.identified and any(e.matches_port(service) for e in entries):
+        why = f" ({service.note})" if service.note else ""
+        reason = (
+            f"{service.key} on {ctx.target.address} is open but its protocol could not be "
+            f"identified{why}, and the profile allows this port only for named protocols."
         )
+        return ctx.about(service).result(UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy)
+    reason = (
+        f"{service} on {ctx.target.address} is open but not in the profile's allowed list "
+        f"({allowed_text})."
+    )
+    return ctx.about(service).result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy)
 
-    @staticmethod
-    def _snmp(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
-        answers = [a for a in ctx.facts.get(UDP_ANSWERS) or () if a.service.key == service.key]
-        answered = [a for a in answers if a.snmp_community]
-        where = ctx.about(service).where
-        if answered:
-            a = answered[0]
-            ev = Evidence(
-                "udp_exchange",
-                f"SNMP answered {a.request}: {a.response_summary}"[:200],
-                {"request": a.request, "response": a.response_summary, "community_answered": True},
-            )
-            return result(
-                Verdict.FAIL,
-                f"{where} answered an SNMP v1/v2c request with a guessable community string; "
-                "v1/v2c carries the community and all data in cleartext.",
-                ev,
-            )
+
+def judge_cleartext(ctx: ProbeContext, service: Service) -> Result:
+    """`services.cleartext-admin` from what discovery and fingerprinting found (pure)."""
+    where = ctx.about(service).where
+    evidence = _service_evidence(service)
+
+    def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
+        return ctx.about(service).result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more)
+
+    if not service.identified:
+        why = f": {service.note}" if service.note else ""
         return result(
             Verdict.INCONCLUSIVE,
-            f"{where} is open but answered no community string tried; SNMPv3 or other "
-            "communities cannot be told apart from here.",
+            f"{service.key} on {ctx.target.address} is open but could not be identified{why}, "
+            "so it cannot be ruled out as a cleartext administration service.",
         )
+    if service.protocol in _ALWAYS_CLEARTEXT:
+        return result(Verdict.FAIL, f"{where} is exposed: {_ALWAYS_CLEARTEXT[service.protocol]}.")
+    if service.protocol == "snmp":
+        return _snmp(ctx, service, result)
+    if service.protocol == "mqtt" and not service.tls:
+        return _mqtt(ctx, service, result)
+    if service.protocol == "http" and not service.tls:
+        return _plain_http(ctx, service, result)
+    protected = " over TLS" if service.tls else ""
+    return result(
+        Verdict.PASS,
+        f"{where}{protected} is not a cleartext administration, discovery or debug protocol.",
+    )
 
-    @staticmethod
-    def _mqtt(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
-        infos = [i for i in ctx.facts.get(MQTT_INFO) or () if i.service.key == service.key]
-        where = ctx.about(service).where
-        if not infos:
-            return result(
-                Verdict.INCONCLUSIVE,
-                f"{where} was identified but its CONNACK was not recorded, so whether it accepts "
-                "connections without TLS is unknown.",
-            )
-        info = infos[0]
+
+def _snmp(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
+    answers = [a for a in ctx.facts.get(UDP_ANSWERS) or () if a.service.key == service.key]
+    answered = [a for a in answers if a.snmp_community]
+    where = ctx.about(service).where
+    if answered:
+        a = answered[0]
         ev = Evidence(
-            "mqtt_connack",
-            f"CONNECT without credentials -> CONNACK code {info.return_code}",
-            {"return_code": info.return_code, "accepted_anonymous": info.accepted_anonymous},
+            "udp_exchange",
+            f"SNMP answered {a.request}: {a.response_summary}"[:200],
+            {"request": a.request, "response": a.response_summary, "community_answered": True},
         )
-        if info.accepted_anonymous:
-            return result(
-                Verdict.FAIL,
-                f"{where} accepts MQTT connections without TLS and without credentials "
-                f"(CONNACK code {info.return_code}).",
-                ev,
-            )
         return result(
             Verdict.FAIL,
-            f"{where} accepts MQTT connections without TLS: it refused an anonymous CONNECT "
-            f"(code {info.return_code}), so clients log in with passwords sent in cleartext.",
+            f"{where} answered an SNMP v1/v2c request with a guessable community string; "
+            "v1/v2c carries the community and all data in cleartext.",
             ev,
         )
+    return result(
+        Verdict.INCONCLUSIVE,
+        f"{where} is open but answered no community string tried; SNMPv3 or other "
+        "communities cannot be told apart from here.",
+    )
 
-    @staticmethod
-    def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
-        where = ctx.about(service).where
-        # Only what this plain-HTTP service serves itself: a redirect to HTTPS is the cure,
-        # and the login form found behind it is not served in cleartext.
-        pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
-        forms = [
-            f
-            for f in ctx.facts.get(LOGIN_FORMS) or ()
-            if f.service.key == service.key and on_service(f.page_url, service)
-        ]
-        if forms:
-            form = forms[0]
-            ev = Evidence(
-                "login_form",
-                f"password field {form.password_field!r} on {mask_url(form.page_url)}"[:200],
-                {
-                    "page_url": mask_url(form.page_url),
-                    "action_url": mask_url(form.action_url),
-                    "method": form.method,
-                    "password_field": form.password_field,
-                },
-            )
-            return result(
-                Verdict.FAIL,
-                f"{where} serves a login form ({mask_url(form.page_url)}) over plain HTTP.",
-                ev,
-            )
-        scripted = [
-            r
-            for r in ctx.facts.get(LOGIN_SURFACES) or ()
-            if r.service.key == service.key and on_service(r.page_url, service)
-        ]
-        if scripted:
-            surface = scripted[0]
-            ev = Evidence(
-                "login_surface",
-                f"{surface.method} {mask_url(surface.url)} from {mask_url(surface.page_url)}"[:200],
-                {
-                    "page_url": mask_url(surface.page_url),
-                    "url": mask_url(surface.url),
-                    "method": surface.method,
-                    "content_type": surface.content_type,
-                    "source": surface.source,
-                },
-            )
-            return result(
-                Verdict.FAIL,
-                f"{where} serves a scripted login over plain HTTP: its page "
-                f"({mask_url(surface.page_url)}) sends passwords with {surface.method} "
-                f"{mask_url(surface.url)}.",
-                ev,
-            )
-        challenged = [p for p in pages if p.auth_scheme and on_service(p.url, service)]
-        if challenged:
-            page = challenged[0]
-            ev = Evidence(
-                "http_exchange",
-                f"GET {mask_url(page.url)} -> {page.status}, WWW-Authenticate {page.auth_scheme}"[
-                    :200
-                ],
-                {
-                    "url": mask_url(page.url),
-                    "status": page.status,
-                    "auth_scheme": page.auth_scheme,
-                    "realm": page.auth_realm,
-                },
-            )
-            return result(
-                Verdict.FAIL,
-                f"{where} asks for {page.auth_scheme} credentials over plain HTTP "
-                f"({mask_url(page.url)}).",
-                ev,
-            )
-        if not pages:
-            why = f" ({service.note})" if service.note else ""
-            return result(
-                Verdict.INCONCLUSIVE,
-                f"{where} did not answer GET / in a usable way{why}, so whether it carries a "
-                "login is unknown.",
-            )
-        seen = ", ".join(f"{mask_url(p.url)} ({p.status})" for p in pages)
-        ev = Evidence(
-            "http_exchange", f"fetched {seen}"[:200], {"pages": [mask_url(p.url) for p in pages]}
-        )
-        cut = next((p for p in pages if p.incomplete), None)
-        if cut is not None:
-            # A login form may sit past the cut or inside a stream that could not be decoded.
-            return result(
-                Verdict.INCONCLUSIVE,
-                f"{where} showed no login form or authentication challenge on the part read, "
-                f"but {mask_url(cut.url)} could not be read whole ({cut.incomplete}), so "
-                "whether it carries a login is unknown.",
-                ev,
-            )
+
+def _mqtt(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
+    infos = [i for i in ctx.facts.get(MQTT_INFO) or () if i.service.key == service.key]
+    where = ctx.about(service).where
+    if not infos:
         return result(
-            Verdict.PASS,
-            f"{where} showed no login form or authentication challenge on the pages fetched "
-            f"({seen}).",
+            Verdict.INCONCLUSIVE,
+            f"{where} was identified but its CONNACK was not recorded, so whether it accepts "
+            "connections without TLS is unknown.",
+        )
+    info = infos[0]
+    ev = Evidence(
+        "mqtt_connack",
+        f"CONNECT without credentials -> CONNACK code {info.return_code}",
+        {"return_code": info.return_code, "accepted_anonymous": info.accepted_anonymous},
+    )
+    if info.accepted_anonymous:
+        return result(
+            Verdict.FAIL,
+            f"{where} accepts MQTT connections without TLS and without credentials "
+            f"(CONNACK code {info.return_code}).",
             ev,
         )
+    return result(
+        Verdict.FAIL,
+        f"{where} accepts MQTT connections without TLS: it refused an anonymous CONNECT "
+        f"(code {info.return_code}), so clients log in with passwords sent in cleartext.",
+        ev,
+    )
+
+
+def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
+    where = ctx.about(service).where
+    # Only what this plain-HTTP service serves itself: a redirect to HTTPS is the cure,
+    # and the login form found behind it is not served in cleartext.
+    pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
+    forms = [
+        f
+        for f in ctx.facts.get(LOGIN_FORMS) or ()
+        if f.service.key == service.key and on_service(f.page_url, service)
+    ]
+    if forms:
+        form = forms[0]
+        ev = Evidence(
+            "login_form",
+            f"password field {form.password_field!r} on {mask_url(form.page_url)}"[:200],
+            {
+                "page_url": mask_url(form.page_url),
+                "action_url": mask_url(form.action_url),
+                "method": form.method,
+                "password_field": form.password_field,
+            },
+        )
+        return result(
+            Verdict.FAIL,
+            f"{where} serves a login form ({mask_url(form.page_url)}) over plain HTTP.",
+            ev,
+        )
+    scripted = [
+        r
+        for r in ctx.facts.get(LOGIN_SURFACES) or ()
+        if r.service.key == service.key and on_service(r.page_url, service)
+    ]
+    if scripted:
+        surface = scripted[0]
+        ev = Evidence(
+            "login_surface",
+            f"{surface.method} {mask_url(surface.url)} from {mask_url(surface.page_url)}"[:200],
+            {
+                "page_url": mask_url(surface.page_url),
+                "url": mask_url(surface.url),
+                "method": surface.method,
+                "content_type": surface.content_type,
+                "source": surface.source,
+            },
+        )
+        return result(
+            Verdict.FAIL,
+            f"{where} serves a scripted login over plain HTTP: its page "
+            f"({mask_url(surface.page_url)}) sends passwords with {surface.method} "
+            f"{mask_url(surface.url)}.",
+            ev,
+        )
+    challenged = [p for p in pages if p.auth_scheme and on_service(p.url, service)]
+    if challenged:
+        page = challenged[0]
+        ev = Evidence(
+            "http_exchange",
+            f"GET {mask_url(page.url)} -> {page.status}, WWW-Authenticate {page.auth_scheme}"[:200],
+            {
+                "url": mask_url(page.url),
+                "status": page.status,
+                "auth_scheme": page.auth_scheme,
+                "realm": page.auth_realm,
+            },
+        )
+        return result(
+            Verdict.FAIL,
+            f"{where} asks for {page.auth_scheme} credentials over plain HTTP "
+            f"({mask_url(page.url)}).",
+            ev,
+        )
+    if not pages:
+        why = f" ({service.note})" if service.note else ""
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"{where} did not answer GET / in a usable way{why}, so whether it carries a "
+            "login is unknown.",
+        )
+    seen = ", ".join(f"{mask_url(p.url)} ({p.status})" for p in pages)
+    ev = Evidence(
+        "http_exchange", f"fetched {seen}"[:200], {"pages": [mask_url(p.url) for p in pages]}
+    )
+    cut = next((p for p in pages if p.incomplete), None)
+    if cut is not None:
+        # A login form may sit past the cut or inside a stream that could not be decoded.
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"{where} showed no login form or authentication challenge on the part read, "
+            f"but {mask_url(cut.url)} could not be read whole ({cut.incomplete}), so "
+            "whether it carries a login is unknown.",
+            ev,
+        )
+    return result(
+        Verdict.PASS,
+        f"{where} showed no login form or authentication challenge on the pages fetched ({seen}).",
+        ev,
+    )
