@@ -46,12 +46,13 @@ is inconclusive. Evidence: a timeline of every attempt with its answer and laten
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
 import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from probes._login import ftp, mqtt, ssh, telnet
@@ -73,7 +74,7 @@ if TYPE_CHECKING:
     import httpx
 
     from scanner.model import Service
-    from scanner.probe import ProbeContext
+    from scanner.probe import ProbeContext, ServiceResults
 
 
 #: The longest a profile may have the probe wait for one unlock (30 min): with it the
@@ -185,6 +186,44 @@ class _Timeline:
 Login = Callable[[Credential], Awaitable[Attempt]]  # one login attempt on one surface
 
 
+class Seen(enum.Enum):
+    """What one surface's measurement came to; `judge` decides the verdict from it."""
+
+    NO_LOGIN = "no login"  # no login to measure on this surface (`why`)
+    NOT_A_FAILURE = "not a failure"  # a wrong password was not a failed login (`attempt`)
+    ACCOUNT_REFUSED = "account refused"  # the account's own login did not work
+    THROTTLED = "throttled"  # an answer showed a reaction; the right password worked at once
+    DELAYED = "delayed"  # no lock, but the answers slowed down (`delay`)
+    NO_REACTION = "no reaction"  # the right password worked after every failure
+    NEITHER = "neither"  # the right password ended in neither a lock nor a login
+    LEFT_LOCKED = "left locked"  # locked, and still locked after max_wait_seconds
+    TRANSIENT = "transient"  # refused once, then accepted at once: noise, not a lock
+    LOCKED = "locked"  # a lock with its threshold, duration and scope
+    GHOST_REACTED = "ghost reacted"  # no account: a user that does not exist was throttled
+    GHOST_SILENT = "ghost silent"  # no account, and no visible reaction
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """The facts of one surface's measurement, and its timeline of every attempt."""
+
+    seen: Seen
+    timeline: _Timeline
+    attempt: Attempt | None = None  # the deciding attempt (the account's, a wrong one, …)
+    what: str = ""  # NOT_A_FAILURE: whose login it was
+    why: str = ""  # NO_LOGIN: why there is none
+    username: str = ""
+    failures: int = 0  # wrong passwords before the right one was tried again
+    visible: int = 0  # the failure whose answer showed the reaction, 0 when none did
+    shown: str = ""  # that answer's outcome: "locked" or "throttled"
+    delay: str = ""  # a growing delay, described
+    slow: float = 0.0  # seconds the wrong passwords took in all
+    reaction: str = ""  # "lock" or "rate limit"
+    duration: float | None = None  # seconds until the right password worked again
+    threshold: int | None = None  # failures that lock, when known
+    scope: str = ""  # "account" or "source"
+
+
 class AccountLockout(ServiceProbe):
     """Measures lockout on one login surface; see the module docstring."""
 
@@ -202,24 +241,24 @@ class AccountLockout(ServiceProbe):
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         params = ctx.params(LOCKOUT, LockoutParams)
-        where = f"{service} on {ctx.target.address}"
         account = _account(ctx, service)
         async with ctx.ledger.turn:  # one surface of a device at a time, after the others
             if service.protocol in ("http", "https"):
                 # A device that slows failed logins down must not look like a dead one.
                 async with ctx.net.http(service, timeout=ANSWER_TIMEOUT) as client:
-                    return [await self._http(ctx, service, where, account, params, client)]
-            return [await _measure(ctx, service, where, account, params, _login_for(ctx, service))]
+                    seen = await self._http(ctx, service, account, params, client)
+            else:
+                seen = await _measure(account, params, _login_for(ctx, service))
+        return [judge(ctx.about(service), params, seen)]
 
     async def _http(
         self,
         ctx: ProbeContext,
         service: Service,
-        where: str,
         account: Credential | None,
         params: LockoutParams,
         client: httpx.AsyncClient,
-    ) -> Result:
+    ) -> Measurement:
         pages = ctx.facts.get(HTTP_PAGES) or ()
         forms = ctx.facts.get(LOGIN_FORMS) or ()
         surfaces = [s for s in ctx.facts.get(LOGIN_SURFACES) or () if s.service.key == service.key]
@@ -233,10 +272,8 @@ class AccountLockout(ServiceProbe):
             waited += step
             why = await login.prepare()
         if why is not None:
-            elsewhere = why.startswith(("no login surface", "the login surface belongs"))
-            verdict = Verdict.NOT_APPLICABLE if elsewhere else Verdict.INCONCLUSIVE
-            return ctx.result(LOCKOUT, verdict, f"{where}: {why}.", service=service)
-        return await _measure(ctx, service, where, account, params, login.attempt)
+            return Measurement(Seen.NO_LOGIN, _Timeline(), why=why)
+        return await _measure(account, params, login.attempt)
 
 
 def _account(ctx: ProbeContext, service: Service) -> Credential | None:
@@ -271,17 +308,10 @@ def _wrong(username: str) -> Credential:
     return Credential(username, f"shinsa-wrong-{secrets.token_hex(6)}", "lockout probe")
 
 
-async def _measure(
-    ctx: ProbeContext,
-    service: Service,
-    where: str,
-    account: Credential | None,
-    params: LockoutParams,
-    login: Login,
-) -> Result:
+async def _measure(account: Credential | None, params: LockoutParams, login: Login) -> Measurement:
     timeline = _Timeline()
     if account is None:
-        return await _without_account(ctx, service, where, params, login, timeline)
+        return await _without_account(params, login, timeline)
     first = await login(account)
     timeline.add("account", "right", first)
     if first.outcome in _REFUSED:
@@ -291,180 +321,95 @@ async def _measure(
             bound = min(bound, SETTLE_REJECTED_SECONDS)
         if await _wait_unlock(login, account, timeline, time.monotonic(), bound) is not None:
             first = Attempt(account, Outcome.ACCEPTED, "accepted after waiting", 0.0)
+    user = account.username
     if first.outcome is not Outcome.ACCEPTED:
-        return _result(
-            ctx,
-            service,
-            Verdict.INCONCLUSIVE,
-            f"{where}: the account's own login did not work ({first.outcome.value}: "
-            f"{first.detail[:80]}), so a lockout cannot be measured.",
-            timeline,
-        )
+        return Measurement(Seen.ACCOUNT_REFUSED, timeline, attempt=first, username=user)
     # Steps 2-3: wrong passwords, watching for a visible reaction, then the right one.
-    visible = 0
+    visible, shown = 0, ""
     for i in range(1, params.max_attempts + 1):
-        attempt = await login(_wrong(account.username))
+        attempt = await login(_wrong(user))
         timeline.add("account", "wrong", attempt)
         # The first must prove that failures are failures; an accepted one, later too.
-        unproven = _not_a_failure(attempt, f"a wrong password for {account.username!r}")
-        if unproven is not None and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
-            verdict, why = unproven
-            return _result(ctx, service, verdict, f"{where}: {why}", timeline)
+        if attempt.outcome not in _REFUSED and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
+            what = f"a wrong password for {user!r}"
+            return Measurement(Seen.NOT_A_FAILURE, timeline, attempt=attempt, what=what)
         if attempt.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
-            visible = i
+            visible, shown = i, attempt.outcome.value
             break
     failures = visible or params.max_attempts
     locked_at = time.monotonic()  # the lock is timed from the last failure
     check = await login(account)
     timeline.add("account", "right", check)
+    seen = Measurement(
+        Seen.THROTTLED,
+        timeline,
+        attempt=check,
+        failures=failures,
+        visible=visible,
+        shown=shown,
+        username=user,
+    )
     if check.outcome is Outcome.ACCEPTED and visible:
-        return _result(
-            ctx,
-            service,
-            Verdict.PASS,
-            f"{where}: the device answered {timeline.rows[visible]['outcome']} after "
-            f"{visible - 1} failures; the right password worked again at once.",
-            timeline,
-            reaction="throttle",
-            threshold=visible - 1,
-        )
+        return seen
     known_threshold: int | None = None
     slow = sum(timeline.wrong_latencies)
     if check.outcome is Outcome.ACCEPTED:
-        reaction = _delay_reaction(timeline)
-        if reaction:
-            return _result(
-                ctx,
-                service,
-                Verdict.PASS,
-                f"{where}: no lock after {failures} failures, but {reaction}.",
-                timeline,
-                reaction="delay",
-            )
+        delay = _delay_reaction(timeline)
+        if delay:
+            return replace(seen, seen=Seen.DELAYED, delay=delay)
         if slow > SLOW_FAILURES_SECONDS:
             # Slow failures: a short lock may have run out before the right password came.
             found = await _ascending_search(login, account, timeline, params)
             if found is not None:
                 known_threshold, locked_at, check = found
                 failures = known_threshold
+    seen = replace(seen, attempt=check, failures=failures, slow=slow)
     if check.outcome is Outcome.ACCEPTED:
-        return _result(
-            ctx,
-            service,
-            Verdict.FAIL,
-            f"{where}: {failures} wrong passwords in a row (taking {slow:.1f} s), then the "
-            "right one was accepted: no lock that outlasted the last failure, no growing "
-            f"delay and no rate limit within max_attempts ({params.max_attempts}).",
-            timeline,
-            reaction="none",
-        )
+        return replace(seen, seen=Seen.NO_REACTION)
     if check.outcome not in _REFUSED:
-        return _result(
-            ctx,
-            service,
-            Verdict.INCONCLUSIVE,
-            f"{where}: after {failures} failures the right password ended in "
-            f"{check.outcome.value} ({check.detail[:80]}): neither a lock nor a login.",
-            timeline,
-        )
+        return replace(seen, seen=Seen.NEITHER)
     reaction = "rate limit" if check.outcome is Outcome.THROTTLED else "lock"
+    seen = replace(seen, reaction=reaction)
     # Step 4: how long the lock lasts.
     duration = await _wait_unlock(login, account, timeline, locked_at, params.max_wait_seconds)
     if duration is None:
-        return _result(
-            ctx,
-            service,
-            Verdict.INCONCLUSIVE if reaction == "rate limit" else Verdict.PASS,
-            f"{where}: locked after at most {failures} failures and still locked after "
-            f"{params.max_wait_seconds:g} s: THE ACCOUNT {account.username!r} WAS LEFT LOCKED.",
-            timeline,
-            reaction=reaction,
-            threshold=visible - 1 if visible else None,
-            left_locked=True,
-        )
+        return replace(seen, seen=Seen.LEFT_LOCKED)
+    seen = replace(seen, duration=duration)
     if duration < UNLOCK_STEP * 1.5 and not visible:
-        return _result(
-            ctx,
-            service,
-            Verdict.INCONCLUSIVE,
-            f"{where}: the right password was refused once after {failures} failures, then "
-            f"accepted {duration:.1f} s later: not told apart from a transient error.",
-            timeline,
-        )
+        return replace(seen, seen=Seen.TRANSIENT)
     # The threshold: visible in the answers, else a bounded binary search.
     threshold = visible - 1 if visible else known_threshold
     if threshold is None:
         threshold = await _search_threshold(login, account, timeline, failures, params)
-    threshold_text = f"at most {failures}" if threshold is None else str(threshold)
     scope = await _scope(login, account, timeline, threshold or failures, params)
-    verdict = Verdict.PASS
-    why = ""
-    if params.min_lock_seconds and duration < params.min_lock_seconds:
-        verdict = Verdict.FAIL
-        why = f"; shorter than min_lock_seconds ({params.min_lock_seconds:g} s)"
-    return _result(
-        ctx,
-        service,
-        verdict,
-        f"{where}: {reaction} after {threshold_text} failures, per {scope}, lasting about "
-        f"{duration:.1f} s{why}.",
-        timeline,
-        reaction=reaction,
-        threshold=threshold,
-        duration=round(duration, 1),
-        scope=scope,
-    )
+    return replace(seen, seen=Seen.LOCKED, threshold=threshold, scope=scope)
 
 
-async def _without_account(
-    ctx: ProbeContext,
-    service: Service,
-    where: str,
-    params: LockoutParams,
-    login: Login,
-    timeline: _Timeline,
-) -> Result:
+async def _without_account(params: LockoutParams, login: Login, timeline: _Timeline) -> Measurement:
     ghost = f"shinsa-nobody-{secrets.token_hex(3)}"
     reacted = 0
     for i in range(1, params.max_attempts + 2):
         attempt = await login(_wrong(ghost))
         timeline.add("unknown user", "wrong", attempt)
-        unproven = _not_a_failure(attempt, f"a login of {ghost!r}, a user that does not exist,")
-        if unproven is not None and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
-            verdict, why = unproven
-            return _result(ctx, service, verdict, f"{where}: {why}", timeline)
+        if attempt.outcome not in _REFUSED and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
+            what = f"a login of {ghost!r}, a user that does not exist,"
+            return Measurement(Seen.NOT_A_FAILURE, timeline, attempt=attempt, what=what)
         if attempt.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
             reacted = i
             break
     delay = _delay_reaction(timeline)
-    note = " (no valid account: only throttling can be judged; set test_account)"
     if reacted or delay:
-        what = f"answered {timeline.rows[-1]['outcome']}" if reacted else delay
-        return _result(
-            ctx,
-            service,
-            Verdict.PASS,
-            f"{where}: failed logins for a user that does not exist {what} after "
-            f"{reacted - 1 if reacted else params.max_attempts + 1} failures{note}.",
-            timeline,
-            reaction="throttle" if reacted else "delay",
+        shown = timeline.rows[-1]["outcome"] if reacted else ""
+        return Measurement(
+            Seen.GHOST_REACTED, timeline, visible=reacted, shown=str(shown), delay=delay
         )
-    return _result(
-        ctx,
-        service,
-        Verdict.INCONCLUSIVE,
-        f"{where}: {params.max_attempts + 1} failures for a user that does not exist drew no "
-        f"visible reaction; an account lock cannot be judged without an account{note}.",
-        timeline,
-    )
+    return Measurement(Seen.GHOST_SILENT, timeline)
 
 
-def _not_a_failure(attempt: Attempt, what: str) -> tuple[Verdict, str] | None:
-    """None when `attempt` (a wrong password) was a failed login: refused, locked out or
-    throttled. Accepted, the service authenticates nobody and a lockout means nothing
-    there; neither, nothing shows that failures are being counted."""
-    if attempt.outcome in _REFUSED:
-        return None
+def _not_a_failure(attempt: Attempt, what: str) -> tuple[Verdict, str]:
+    """The verdict on a wrong password that was not a failed login (neither refused, locked
+    out nor throttled). Accepted, the service authenticates nobody and a lockout means
+    nothing there; neither, nothing shows that failures are being counted."""
     if attempt.outcome is Outcome.ACCEPTED:
         return (
             Verdict.NOT_APPLICABLE,
@@ -583,15 +528,104 @@ def _delay_reaction(timeline: _Timeline) -> str:
     return ""
 
 
-def _result(
-    ctx: ProbeContext,
-    service: Service,
-    verdict: Verdict,
-    reason: str,
-    timeline: _Timeline,
-    **facts: JSONValue,
-) -> Result:
-    details: dict[str, JSONValue] = dict(facts)
-    details["timeline"] = list(timeline.rows[:200])
-    evidence = Evidence("timing", f"{len(timeline.rows)} login attempts", details)
-    return ctx.result(LOCKOUT, verdict, reason, evidence, service=service)
+def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Result:
+    """The verdict of one surface's measurement (pure: tests hand in measurements)."""
+    where = about.where
+    if m.seen is Seen.NO_LOGIN:
+        elsewhere = m.why.startswith(("no login surface", "the login surface belongs"))
+        verdict = Verdict.NOT_APPLICABLE if elsewhere else Verdict.INCONCLUSIVE
+        return about.result(LOCKOUT, verdict, f"{where}: {m.why}.")
+
+    def result(verdict: Verdict, reason: str, **facts: JSONValue) -> Result:
+        details: dict[str, JSONValue] = dict(facts)
+        details["timeline"] = list(m.timeline.rows[:200])
+        evidence = Evidence("timing", f"{len(m.timeline.rows)} login attempts", details)
+        return about.result(LOCKOUT, verdict, f"{where}: {reason}", evidence)
+
+    attempt = m.attempt or Attempt(Credential("", "", ""), Outcome.ERROR, "no attempt", 0.0)
+    failures, duration = m.failures, m.duration or 0.0
+    match m.seen:
+        case Seen.NOT_A_FAILURE:
+            return result(*_not_a_failure(attempt, m.what))
+        case Seen.ACCOUNT_REFUSED:
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"the account's own login did not work ({attempt.outcome.value}: "
+                f"{attempt.detail[:80]}), so a lockout cannot be measured.",
+            )
+        case Seen.THROTTLED:
+            return result(
+                Verdict.PASS,
+                f"the device answered {m.shown} after "
+                f"{m.visible - 1} failures; the right password worked again at once.",
+                reaction="throttle",
+                threshold=m.visible - 1,
+            )
+        case Seen.DELAYED:
+            return result(
+                Verdict.PASS,
+                f"no lock after {failures} failures, but {m.delay}.",
+                reaction="delay",
+            )
+        case Seen.NO_REACTION:
+            return result(
+                Verdict.FAIL,
+                f"{failures} wrong passwords in a row (taking {m.slow:.1f} s), then the right "
+                "one was accepted: no lock that outlasted the last failure, no growing delay "
+                f"and no rate limit within max_attempts ({params.max_attempts}).",
+                reaction="none",
+            )
+        case Seen.NEITHER:
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"after {failures} failures the right password ended in "
+                f"{attempt.outcome.value} ({attempt.detail[:80]}): neither a lock nor a login.",
+            )
+        case Seen.LEFT_LOCKED:
+            return result(
+                Verdict.INCONCLUSIVE if m.reaction == "rate limit" else Verdict.PASS,
+                f"locked after at most {failures} failures and still locked after "
+                f"{params.max_wait_seconds:g} s: THE ACCOUNT {m.username!r} WAS LEFT LOCKED.",
+                reaction=m.reaction,
+                threshold=m.visible - 1 if m.visible else None,
+                left_locked=True,
+            )
+        case Seen.TRANSIENT:
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"the right password was refused once after {failures} failures, then "
+                f"accepted {duration:.1f} s later: not told apart from a transient error.",
+            )
+        case Seen.LOCKED:
+            threshold_text = f"at most {failures}" if m.threshold is None else str(m.threshold)
+            verdict, why = Verdict.PASS, ""
+            if params.min_lock_seconds and duration < params.min_lock_seconds:
+                verdict = Verdict.FAIL
+                why = f"; shorter than min_lock_seconds ({params.min_lock_seconds:g} s)"
+            return result(
+                verdict,
+                f"{m.reaction} after {threshold_text} failures, per {m.scope}, lasting about "
+                f"{duration:.1f} s{why}.",
+                reaction=m.reaction,
+                threshold=m.threshold,
+                duration=round(duration, 1),
+                scope=m.scope,
+            )
+        case Seen.GHOST_REACTED:
+            note = " (no valid account: only throttling can be judged; set test_account)"
+            what = f"answered {m.shown}" if m.visible else m.delay
+            count = m.visible - 1 if m.visible else params.max_attempts + 1
+            return result(
+                Verdict.PASS,
+                f"failed logins for a user that does not exist {what} after {count} "
+                f"failures{note}.",
+                reaction="throttle" if m.visible else "delay",
+            )
+        case Seen.GHOST_SILENT:
+            note = " (no valid account: only throttling can be judged; set test_account)"
+            return result(
+                Verdict.INCONCLUSIVE,
+                f"{params.max_attempts + 1} failures for a user that does not exist drew no "
+                f"visible reaction; an account lock cannot be judged without an account{note}.",
+            )
+    raise AssertionError(m.seen)  # every Seen is judged above
