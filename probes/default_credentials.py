@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from scanner.model import JSONValue, Service
-    from scanner.probe import ProbeContext
+    from scanner.probe import ProbeContext, ServiceResults
 
 
 PACINGS = ("budget", "whole-list")
@@ -321,14 +321,13 @@ class _DefaultLogin(ServiceProbe):
             self.family, device_text(ctx.facts), generic_top=budget.generic_top
         )
         pairs = list(selection.pairs)
-        where = f"{service} on {ctx.target.address}"
+        about = ctx.about(service)
         if not pairs:
             return [
-                self._result(
-                    ctx,
-                    service,
+                about.result(
+                    self.check,
                     Verdict.NOT_APPLICABLE,
-                    f"The credential lists have no {self.family} logins to try on {where}.",
+                    f"The credential lists have no {self.family} logins to try on {about.where}.",
                 )
             ]
         plan = Plan(selection.list_name, len(pairs))
@@ -348,7 +347,14 @@ class _DefaultLogin(ServiceProbe):
         if self.late_control and run.control is None and _any_accepted(run):
             async with ctx.ledger.turn:
                 run = await self._confirm(ctx, service, run, budget)
-        return [self._judge(ctx, service, run, chosen, skipped, budget, plan)]
+        control_open = run.control is not None and run.control.outcome is Outcome.ACCEPTED
+        found = [a for a in run.attempts if a.outcome is Outcome.ACCEPTED]
+        if found and not control_open:  # for the checks after a login (session, lockout)
+            ctx.facts.add(
+                VALID_CREDENTIALS,
+                *(FoundCredential(service, a.credential, run.method) for a in found),
+            )
+        return [self.judge(about, run, chosen, skipped, budget, plan)]
 
     async def _confirm(
         self, ctx: ProbeContext, service: Service, run: LoginRun, budget: LoginBudget
@@ -502,27 +508,18 @@ class _DefaultLogin(ServiceProbe):
             if attempt is None or attempt.outcome is Outcome.ACCEPTED or not attempt.delivered:
                 ctx.ledger.release(cred.username)
 
-    def _result(
+    def judge(
         self,
-        ctx: ProbeContext,
-        service: Service,
-        verdict: Verdict,
-        reason: str,
-        *evidence: Evidence,
-    ) -> Result:
-        return ctx.result(self.check, verdict, reason, *evidence, service=service)
-
-    def _judge(
-        self,
-        ctx: ProbeContext,
-        service: Service,
+        about: ServiceResults,
         run: LoginRun,
         chosen: Sequence[Credential],
         skipped: Sequence[Credential],
         budget: LoginBudget,
         plan: Plan,
     ) -> Result:
-        where = f"{service} on {ctx.target.address}"
+        """The verdict on one service's run (pure: reads the run, the plan and the
+        probe's declarations only)."""
+        where = about.where
         # A lock, a throttle or an error is no answer about the candidate: still untried.
         tried = {
             id(a.credential)
@@ -536,7 +533,7 @@ class _DefaultLogin(ServiceProbe):
         left = _left(untried, plan)
 
         def result(verdict: Verdict, reason: str) -> Result:
-            return self._result(ctx, service, verdict, reason, evidence)
+            return about.result(self.check, verdict, reason, evidence)
 
         if control is not None and control.outcome is Outcome.ACCEPTED:
             no_login = not control.credential.username and not control.credential.password
@@ -552,10 +549,6 @@ class _DefaultLogin(ServiceProbe):
             )
         accepted = [a for a in run.attempts if a.outcome is Outcome.ACCEPTED]
         if accepted:
-            ctx.facts.add(
-                VALID_CREDENTIALS,
-                *(FoundCredential(service, a.credential, run.method) for a in accepted),
-            )
             logins = [
                 "no credentials at all"
                 if not a.credential.username and not a.credential.password
