@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -19,6 +19,9 @@ PROBE_ADDRESS = "127.0.79.10"
 SCAN_ADDRESS = "127.0.79.20"
 
 NOT_FOUND = (404, b"<html><title>404 Not Found</title></html>")
+#: an answer that never comes: the device reads the request and says nothing
+SILENT: Final = "silent"
+Answer = tuple[int, bytes] | None | Literal["silent"]
 
 
 def page(title: str, text: str) -> bytes:
@@ -26,11 +29,12 @@ def page(title: str, text: str) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def device(address: str, pages: Mapping[str, tuple[int, bytes] | None]) -> AsyncIterator[int]:
+async def device(address: str, pages: Mapping[str, Answer]) -> AsyncIterator[int]:
     """Serve `pages` on `address` (a port the kernel picks, yielded; never 2024): each path
-    answers (status, body), or None to close the connection without a word; a path not
-    in `pages` is 404. Every connection is closed when the block ends (a leaked socket
-    is a ResourceWarning, an error under the suite's filterwarnings)."""
+    answers (status, body), None to close the connection without a word, or SILENT to
+    keep it open without a word; a path not in `pages` is 404. Every connection is closed
+    when the block ends (a leaked socket is a ResourceWarning, an error under the suite's
+    filterwarnings)."""
     writers: list[asyncio.StreamWriter] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -41,7 +45,9 @@ async def device(address: str, pages: Mapping[str, tuple[int, bytes] | None]) ->
                 parts = head.split(b" ", 2)
                 path = parts[1].decode("latin-1") if len(parts) > 1 else "/"
                 answer = pages.get(path, NOT_FOUND)
-                if answer is not None:
+                if answer == SILENT:
+                    await asyncio.sleep(8)  # until the client gives up or the block ends
+                elif answer is not None:
                     status, body = answer
                     writer.write(
                         b"HTTP/1.1 %d X\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"

@@ -4,7 +4,7 @@ give, one result per declared check, and no secret in what is kept."""
 from __future__ import annotations
 
 import pytest
-from example_device import PROBE_ADDRESS, device, page
+from example_device import PROBE_ADDRESS, SILENT, Answer, device, page
 from shinsa_example import data
 from shinsa_example.diagnostics import DIAG_PATH, DiagnosticPage, judge
 
@@ -21,9 +21,9 @@ DIAG = page("Diagnostics", "uptime 3d; wifi ssid: lab; wifi psk: hunter22-secret
 DIAG_CLEAN = page("Device Diagnostics", "uptime 3d; log level: info")
 
 
-async def run(probe: ServiceProbe, pages: dict[str, tuple[int, bytes] | None]) -> list[Result]:
+async def run(probe: ServiceProbe, pages: dict[str, Answer]) -> list[Result]:
     async with device(PROBE_ADDRESS, pages) as port:
-        limits = Limits(connect_timeout=2.0, read_timeout=2.0)
+        limits = Limits(connect_timeout=2.0, read_timeout=0.5)
         net = Network(Scope.of([PROBE_ADDRESS]), limits).device(PROBE_ADDRESS)
         ctx = ProbeContext(Target(PROBE_ADDRESS), net, Facts())
         return await probe.run(ctx, Service("tcp", port, "http"))
@@ -39,10 +39,11 @@ async def run(probe: ServiceProbe, pages: dict[str, tuple[int, bytes] | None]) -
         ((200, page("Login", "user / password")), INCONCLUSIVE, INCONCLUSIVE),  # not the page
         ((302, b""), INCONCLUSIVE, INCONCLUSIVE),  # a redirect decides nothing
         (None, ERROR, ERROR),  # the device closes the connection without an answer
+        (SILENT, ERROR, ERROR),  # no answer within the read timeout
     ],
 )
 async def test_diagnostic_page_verdicts(
-    answer: tuple[int, bytes] | None, page_verdict: Verdict, secrets_verdict: Verdict
+    answer: Answer, page_verdict: Verdict, secrets_verdict: Verdict
 ) -> None:
     results = await run(DiagnosticPage(), {DIAG_PATH: answer})
     assert [r.check_id for r in results] == [c.id for c in DiagnosticPage.checks]
@@ -98,11 +99,10 @@ SERVER_STATUS = page("Apache Status", "<h1>Apache Server Status for device</h1>"
         ((404, b""), PASS),
         ((200, page("Login", "sign in")), INCONCLUSIVE),  # a catch-all page proves nothing
         (None, ERROR),
+        (SILENT, ERROR),
     ],
 )
-async def test_declarative_server_status_verdicts(
-    answer: tuple[int, bytes] | None, verdict: Verdict
-) -> None:
+async def test_declarative_server_status_verdicts(answer: Answer, verdict: Verdict) -> None:
     probe = declarative.load_probe(data.profiles() / "checks" / "server-status.yaml")
     [result] = await run(probe(), {"/server-status": answer})
     assert result.check_id == "example.server-status"
