@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# the example plugin (examples/shinsa-plugin-example/README.md): installed beside shinsa so
+# that its tests run with the suite's (pyproject.toml, testpaths) and scans run its checks
+EXAMPLE_PLUGIN := examples/shinsa-plugin-example
 
 .PHONY: demo test check lint daemons bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(EXAMPLE_PLUGIN)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e $(EXAMPLE_PLUGIN)
 	touch $(STAMP)
 
 ## start the simulated lab, scan it with the default profile, write the report

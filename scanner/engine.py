@@ -21,7 +21,7 @@ from scanner.facts import SERVICES, Facts
 from scanner.fingerprint.identity import collect_identity
 from scanner.fingerprint.services import Timing, fingerprint
 from scanner.ledger import StoredLedger
-from scanner.model import Evidence, Result, Service, Target, Verdict
+from scanner.model import Evidence, Result, Service, Target, Verdict, bound_text, quoted
 from scanner.net import Limits, Network
 from scanner.plan import Job, plan
 from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe, job_deadline
@@ -62,7 +62,27 @@ class ScanRequest:
 
 
 class ProbeContractError(Exception):
-    """A probe returned a check it did not declare: a bug in the probe, not the device."""
+    """A probe broke its contract (scanner/probe.py): it returned something other than at
+    most one result per declared check. A bug in the probe, not the device: the job's
+    checks are recorded as `error` with this message, and the scan goes on."""
+
+
+@dataclass(slots=True)
+class ContractWarnings:
+    """Says once per probe class and run that a probe broke its contract: a plugin's bug
+    is the operator's to report, and one notice says it as well as a hundred."""
+
+    notice: Callable[[str], None]
+    said: set[str] = field(default_factory=set)
+
+    def __call__(self, probe: str, breach: str) -> None:
+        if probe in self.said:
+            return
+        self.said.add(probe)
+        self.notice(
+            f"probe {probe} broke the probe contract ({breach}): its checks are recorded as "
+            "error on every service where it does so (a bug in the probe, not the device)"
+        )
 
 
 class DeviceDeadline(Exception):
@@ -88,6 +108,7 @@ class _Run:
     run_id: str
     reporter: Reporter
     done: frozenset[tuple[str, str, str]]  # (address, service, check) finished earlier
+    contract: ContractWarnings
 
 
 async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Reporter) -> None:
@@ -135,6 +156,7 @@ async def _devices(
         run_id,
         reporter,
         frozenset(store.done(run_id)),
+        ContractWarnings(reporter.notice),
     )
     gate = asyncio.Semaphore(request.max_devices)
 
@@ -300,7 +322,11 @@ async def _device_work(
                 ready = ready_jobs(waiting, ctx.facts, busy=running.values())
                 waiting = [j for j in waiting if j not in ready]
                 for job in ready:
-                    running[tg.create_task(_run_job(run.request, ctx, job, land, services))] = job
+                    running[
+                        tg.create_task(
+                            _run_job(run.request, ctx, job, land, services, run.contract)
+                        )
+                    ] = job
                 if not running:
                     break
                 ended, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -354,10 +380,14 @@ async def _run_job(
     job: Job,
     land: Callable[[Result], None],
     services: Sequence[Service],
+    contract: Callable[[str, str], None] | None = None,
 ) -> None:
-    """Run one probe on one service; exceptions and timeouts become `error`, never `pass`."""
+    """Run one probe on one service; exceptions and timeouts become `error`, never `pass`,
+    and so does every check of a job whose probe breaks its contract (`contract` is told
+    the probe and the breach)."""
     started = datetime.now(UTC)
     t0 = time.monotonic()
+    results: object
     if job.probe.intrusive and not (request.allow_intrusive or request.profile.allow_intrusive):
         for check in job.probe.checks:
             land(
@@ -387,7 +417,13 @@ async def _run_job(
     except Exception as exc:
         results = _errors(ctx, job, f"failed: {type(exc).__name__}: {exc}"[:300], "exception")
     duration = time.monotonic() - t0
-    for result in _complete(ctx, job, results):
+    try:
+        completed = _complete(ctx, job, results)
+    except ProbeContractError as exc:
+        if contract is not None:
+            contract(type(job.probe).__name__, str(exc))
+        completed = _errors(ctx, job, f"broke the probe contract: {exc}", "contract")
+    for result in completed:
         land(replace(result, started=started, duration=round(duration, 3)))
 
 
@@ -405,15 +441,32 @@ def _errors(ctx: ProbeContext, job: Job, what: str, kind: str) -> list[Result]:
     ]
 
 
-def _complete(ctx: ProbeContext, job: Job, results: Sequence[Result]) -> list[Result]:
-    """Exactly one result per declared check: a forgotten check becomes `error`."""
+def _complete(ctx: ProbeContext, job: Job, results: object) -> list[Result]:
+    """Exactly one result per declared check: a forgotten check becomes `error`; anything
+    else a probe returns (not a list of results, a result for an undeclared check, for
+    another device, twice for one check, or malformed) is a ProbeContractError saying
+    what it was."""
+    if not isinstance(results, (list, tuple)):
+        raise ProbeContractError(f"it returned {_kind(results)}, not a list of results")
     declared = {c.id for c in job.probe.checks}
-    stray = [r.check_id for r in results if r.check_id not in declared]
-    if stray:
-        raise ProbeContractError(f"{job.describe()} returned undeclared checks {stray}")
     by_id: dict[str, Result] = {}
     for r in results:
-        by_id.setdefault(r.check_id, r)
+        if not isinstance(r, Result):
+            raise ProbeContractError(f"it returned {_kind(r)} among its results")
+        if r.check_id not in declared:
+            raise ProbeContractError(f"it returned undeclared check {_shown(r.check_id)}")
+        if r.target != ctx.target.address:
+            raise ProbeContractError(
+                f"it returned {r.check_id} for another target, {_shown(r.target)}"
+            )
+        if r.check_id in by_id:
+            raise ProbeContractError(f"it returned more than one result for {r.check_id}")
+        if not _well_formed(r.verdict, r.reason, r.evidence):
+            raise ProbeContractError(
+                f"its result for {r.check_id} is malformed (a verdict that is not a Verdict, "
+                "a reason that is not text or evidence that is not a tuple of Evidence)"
+            )
+        by_id[r.check_id] = r
     return [
         by_id.get(c.id)
         or ctx.result(
@@ -424,6 +477,26 @@ def _complete(ctx: ProbeContext, job: Job, results: Sequence[Result]) -> list[Re
         )
         for c in job.probe.checks
     ]
+
+
+def _well_formed(verdict: object, reason: object, evidence: object) -> bool:
+    """A result's fields have their types (a probe outside mypy's reach may break them,
+    and the store and the reports rely on them)."""
+    return (
+        isinstance(verdict, Verdict)
+        and isinstance(reason, str)
+        and isinstance(evidence, tuple)
+        and all(isinstance(e, Evidence) for e in evidence)
+    )
+
+
+def _kind(value: object) -> str:
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
+def _shown(text: object) -> str:
+    """Text a probe made up, as a reason may show it: bounded, printable, quoted."""
+    return quoted(bound_text(str(text), 80))
 
 
 __all__ = ["ProbeContractError", "ScanRequest", "Service", "scan"]

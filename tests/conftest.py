@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from scanner import plugin_data, plugins
 from scanner.discovery.syn import syn_available
 
 
@@ -16,3 +17,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if os.environ.get("CI"):
             pytest.fail("root test in CI without raw sockets: CI must run as root")
         pytest.skip("needs root (raw sockets) for the SYN scan")
+
+
+@pytest.fixture(autouse=True)
+def _plugins_as_in_a_fresh_process():
+    """A command a test runs in-process (`cli.main`) loads the installed plugins once per
+    process and registers their profiles and frameworks (scanner.plugin_data); the next
+    test starts as a new process does, without them, whatever ran before it. (With the
+    example plugin installed, a later test judging shinsa's own files with shinsa's own
+    checks would otherwise read the plugin's framework too, by test order.)"""
+    yield
+    plugins.installed.cache_clear()
+    plugin_data.register([], [], [])

@@ -24,7 +24,10 @@ from lab.oracle_ssh import expected_ssh
 from lab.oracle_tls import expected_tls
 from lab.personality import load_builtin
 from reports import FORMATS
+from scanner import plugins
 from scanner.cli.commands import DEMO_FORMATS
+from scanner.model import Service
+from scanner.probe import ServiceProbe
 from tests.integration.conftest import CLOSED_PORTS
 from tests.report_validation import validate_files
 
@@ -105,6 +108,23 @@ def _ports(state) -> str:
     return "T:" + ",".join(map(str, tcp)) + ",U:" + ",".join(map(str, udp))
 
 
+def _plugin_rows(state) -> int:
+    """Results the installed plugins' checks add to a scan of `state` (`shinsa scan` runs
+    the installed registry; the oracles know shinsa's own checks): one per check of each
+    plugin probe, per service it applies to or per device."""
+    registry = plugins.load()
+    extra = [p for p in registry.probes if p not in registry.builtin]
+    rows = 0
+    for device in state.devices:
+        services = [Service(s.transport, s.port, s.protocol, tls=s.tls) for s in device.services]
+        for probe in extra:
+            if issubclass(probe, ServiceProbe):
+                rows += len(probe.checks) * sum(probe().applies_to(s) for s in services)
+            else:
+                rows += len(probe.checks)
+    return rows
+
+
 def _rows(db: Path) -> dict[tuple[str, str, str], tuple[str, str]]:
     """(address, service, check) -> (verdict, when written)."""
     with sqlite3.connect(db) as conn:
@@ -170,6 +190,7 @@ def test_sigkill_mid_scan_loses_nothing_and_resume_finishes_without_repeating(
             expected_expiry,
         )
     )
+    expected_total += _plugin_rows(background_lab)
     assert len(kept) < expected_total, "the scan finished before it was killed"
     # When the run is resumed
     resumed = shinsa("scan", "--resume", run_id, "--out", str(out), "-q", timeout=180)

@@ -128,13 +128,20 @@ async def test_syn_discovery_finds_the_same_services_as_connect(start_lab, tmp_p
 
 
 class _BrokenOnTelnet(ServiceProbe):
-    """A probe with a bug: it returns a check it never declared."""
+    """A probe with a bug outside its jobs: planning a Telnet service raises. (A bug inside
+    a job, such as an undeclared check, costs only the job's checks:
+    tests/unit/test_probe_contract_breach.py.)"""
 
     checks = (Check("test.broken", "never", "m"),)
     protocols = frozenset({"telnet"})
 
+    def applies_to(self, service):
+        if service.protocol == "telnet":
+            raise LookupError("bug in applies_to")
+        return False
+
     async def run(self, ctx, service):
-        return [ctx.result(Check("test.other", "x", "m"), Verdict.PASS, "bug", service=service)]
+        return [ctx.result(self.checks[0], Verdict.PASS, "never planned", service=service)]
 
 
 class _Notices(Reporter):
@@ -156,6 +163,6 @@ async def test_one_devices_failure_is_recorded_and_the_scan_goes_on(start_lab, t
         failures = store.failures("run")
     # failed, with the reason, and retried by --resume (which redoes every state but done)
     assert states == {camera.address: "failed", gateway.address: "done"}
-    assert "ProbeContractError" in failures[camera.address]
-    assert any(camera.address in n and "ProbeContractError" in n for n in reporter.notices)
+    assert "LookupError: bug in applies_to" in failures[camera.address]
+    assert any(camera.address in n and "LookupError" in n for n in reporter.notices)
     assert {r.target for r in results} >= {gateway.address}

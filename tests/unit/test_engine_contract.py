@@ -7,13 +7,11 @@ import pkgutil
 import re
 from typing import TYPE_CHECKING
 
-import pytest
-
 import probes
 from probes.exposed_services import ExposedServices
 from probes.registry import REGISTRY, all_checks
 from scanner.discovery.ports import PortSet
-from scanner.engine import ProbeContractError, ScanRequest, _run_job, ready_jobs
+from scanner.engine import ScanRequest, _run_job, ready_jobs
 from scanner.facts import VALID_CREDENTIALS, Facts
 from scanner.judging.profiles import load_profile
 from scanner.model import Result, Service, Target, Verdict
@@ -111,9 +109,11 @@ async def test_a_forgotten_check_becomes_error():
     }
 
 
-async def test_an_undeclared_check_is_a_probe_bug():
-    with pytest.raises(ProbeContractError, match="undeclared"):
-        await run_one(Strays())
+async def test_an_undeclared_check_is_a_probe_bug_that_costs_only_its_own_checks():
+    # tests/unit/test_probe_contract_breach.py: every other breach, and the device's other jobs
+    landed = await run_one(Strays())
+    assert [(r.check_id, r.verdict) for r in landed] == [("test.a", Verdict.ERROR)]
+    assert "broke the probe contract: it returned undeclared check 'test.b'" in landed[0].reason
 
 
 async def test_intrusive_probe_is_skipped_unless_allowed():

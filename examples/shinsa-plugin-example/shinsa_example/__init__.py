@@ -1,0 +1,2 @@
+"""An example shinsa plugin (see README.md): one Python probe, one declarative check, a
+framework and a profile that judge them, and a credential list."""
