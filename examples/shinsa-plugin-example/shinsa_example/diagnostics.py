@@ -31,7 +31,7 @@ import httpx
 from scanner.http_decoding import read_body
 from scanner.http_location import describe_failure
 from scanner.model import Evidence, Result, Service, Verdict
-from scanner.probe import Check, ProbeContext, ServiceProbe
+from scanner.probe import Check, ProbeContext, Remedy, ServiceProbe, Severity
 
 DIAG_PATH = "/diag"
 READ_LIMIT = 64 * 1024  # a diagnostic page is small; more is not read (the bound is ours)
@@ -47,21 +47,34 @@ REFUSED = frozenset({401, 403, 404})
 
 DIAG_PAGE = Check(
     id="example.diag-page",
-    title="No diagnostic page is readable without a login",
+    title="A diagnostic page is readable without a login",
     method=(
         f"GET {DIAG_PATH} without credentials: a 200 page titled '...Diagnostic...' is the "
         "page, readable (fail); 401, 403 or 404 shows it is not (pass); any other answer "
         "decides nothing (inconclusive)"
     ),
+    # Everything a report says about the check lives here, beside its title and method.
+    severity=Severity.MEDIUM,
+    remediation=Remedy(
+        en="Require a login for the diagnostic page, or remove it from production firmware.",
+        ja="診断ページにログインを必須にするか、製品ファームウェアから削除する。",
+    ),
+    references=("CWE-200", "CWE-489"),
 )
 DIAG_SECRETS = Check(
     id="example.diag-secrets",
-    title="A readable diagnostic page shows no stored password, passphrase or community",
+    title="A readable diagnostic page shows a stored password, passphrase or community",
     method=(
         f"On the page GET {DIAG_PATH} returned without credentials: a field named password, "
         "passwd, passphrase, psk, secret or community with a value (fail); the page read "
         "whole without one (pass); no page readable without a login (not applicable)"
     ),
+    severity=Severity.HIGH,
+    remediation=Remedy(
+        en="Never show stored secrets on a page; show only whether one is set.",
+        ja="保存されたパスワード等の秘密情報をページに表示せず、設定済みかどうかのみを示す。",
+    ),
+    references=("CWE-200", "CWE-522"),
 )
 
 
