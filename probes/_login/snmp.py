@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from probes._login.common import Scheduler, attempt, device_text, run_workers
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
-from scanner.discovery.udp import SnmpResponse, parse_snmp_response, snmp_get_request
+from scanner.discovery.udp_protocols.snmp import SnmpResponse, parse_snmp_response, snmp_get_request
 from scanner.model import bound_text, quoted
 
 if TYPE_CHECKING:
