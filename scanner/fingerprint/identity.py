@@ -45,6 +45,7 @@ from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, IdentitySignal
 from scanner.http_decoding import read_body
 from scanner.model import Service, bound_text
 from scanner.net import lenient_tls_context
+from scanner.task_groups import task_group
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Iterable, Sequence
@@ -527,6 +528,10 @@ async def _quietly(step: Awaitable[list[IdentitySignal]]) -> list[IdentitySignal
         raise
     except (OSError, TimeoutError, EOFError, ssl.SSLError, httpx.HTTPError, ValueError):
         return []
+    except Exception:
+        # Any other failure drops this collector and keeps the others running, as the
+        # collection has always done: a hint is lost, not the device's scan.
+        return []
 
 
 def _jobs(
@@ -567,21 +572,19 @@ async def collect_identity(
 
     Needs the facts fingerprinting published (HTTP_PAGES, UDP_ANSWERS). Never raises for
     device behaviour; what did not answer within `deadline` is simply not known."""
-    tasks = [asyncio.ensure_future(_quietly(job)) for job in _jobs(dev, services, facts)]
-    if not tasks:
+    jobs = _jobs(dev, services, facts)
+    if not jobs:
         return ()
-    done, pending = await asyncio.wait(tasks, timeout=deadline)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    tasks: list[asyncio.Task[list[IdentitySignal]]] = []
+    # At the deadline the group cancels what is still asking; what finished is kept. A
+    # ScopeError (a configuration mistake) ends the others and is raised.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(deadline), task_group() as group:
+            tasks = [group.create_task(_quietly(job)) for job in jobs]
     signals: list[IdentitySignal] = []
     for task in tasks:
-        if task in done and not task.cancelled():
-            exc = task.exception()
-            if isinstance(exc, ScopeError):
-                raise exc
-            if exc is None:
-                signals += task.result()
+        if not task.cancelled():
+            signals += task.result()
     if signals:
         facts.add(IDENTITY, *signals)
     return tuple(signals)
