@@ -99,6 +99,7 @@ from scanner.model import Evidence, Verdict
 from scanner.net import BoundedStream, lenient_tls_context
 from scanner.probe import Check, Params, Phase, Remedy, ServiceProbe, Severity
 from scanner.redact import mask_url
+from scanner.task_groups import all_of
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -906,7 +907,7 @@ async def _open_many(web: _Web, first: _WebSession, n: int) -> tuple[list[_WebSe
             except _Gone as exc:
                 refused = str(exc)
                 break
-        checks = await asyncio.gather(*(web.alive(s) for s in sessions))
+        checks = await all_of(*(web.alive(s) for s in sessions))
         held = []
         for session, alive in zip(sessions, checks, strict=True):
             if alive is True:
@@ -1058,7 +1059,7 @@ async def _web_round(
             return None
         return Observation(session.number, after, idle, alive)
 
-    seen = await asyncio.gather(*(one(s, t) for s, t in plan))
+    seen = await all_of(*(one(s, t) for s, t in plan))
     for session, observation in zip(sessions, seen, strict=True):
         if observation is None or not observation.alive:
             pool.remove(session)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from scanner.credentials import MASK, Attempt, Credential, LoginRun, Outcome
 from scanner.model import bound_text, device_str
 from scanner.net import ReadLimitExceeded
+from scanner.task_groups import task_group
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -272,24 +273,28 @@ async def run_workers(
     """Run `connections` copies of `worker`; cancel the rest as soon as the run stops.
 
     Attempts still in flight when another connection finds the password are abandoned:
-    they are not recorded.
+    they are not recorded. The first worker to fail ends the others, and its exception is
+    raised as itself.
     """
-    tasks = [asyncio.create_task(worker()) for _ in range(max(1, connections))]
-    stop = asyncio.create_task(scheduler.stopped.wait())
-    try:
-        pending: set[asyncio.Task[Any]] = {*tasks, stop}
-        while any(not t.done() for t in tasks):
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not stop and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-            if stop in done:
-                break
-    finally:
-        for task in (*tasks, stop):
+
+    async def abandoned_quietly() -> None:
+        try:
+            await worker()
+        except Exception:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                return  # failed while being abandoned: that says nothing about the run
+            raise
+
+    async with task_group() as group:
+        workers = [group.create_task(abandoned_quietly()) for _ in range(max(1, connections))]
+        stop = group.create_task(scheduler.stopped.wait())
+        running = set(workers)
+        while running and not stop.done():
+            done, _ = await asyncio.wait({*running, stop}, return_when=asyncio.FIRST_COMPLETED)
+            running -= done
+        for task in (*workers, stop):
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks, stop, return_exceptions=True)
 
 
 class Session(Protocol):

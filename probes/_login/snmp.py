@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from probes._login.common import Scheduler, attempt, device_text, run_workers
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
-from scanner.discovery.udp import SnmpResponse, parse_snmp_response, snmp_get_request
+from scanner.discovery.udp_protocols.snmp import SnmpResponse, parse_snmp_response, snmp_get_request
 from scanner.model import bound_text, quoted
+from scanner.task_groups import task_group
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,6 +46,23 @@ async def _ask(
     return version, reply
 
 
+async def _first_answer(
+    dev: DeviceNetwork, port: int, community: str, wait: float
+) -> tuple[int, bytes] | None:
+    """Both versions asked at once: the first answer, the other request abandoned."""
+    async with task_group() as group:
+        tasks = [
+            group.create_task(_ask(dev, port, version, community, wait)) for version in _VERSIONS
+        ]
+        for next_done in asyncio.as_completed(tasks):
+            found = await next_done
+            if found is not None:
+                for task in tasks:
+                    task.cancel()
+                return found
+    return None
+
+
 def _summary(reply: SnmpResponse) -> str:
     if reply.error_status:
         return f"error-status {reply.error_status}"
@@ -61,28 +79,17 @@ async def check_community(
     started = time.monotonic()
     community = credential.password
     for _ in range(ROUNDS):
-        tasks = [
-            asyncio.create_task(_ask(dev, service.port, version, community, per_round))
-            for version in _VERSIONS
-        ]
-        try:
-            for next_done in asyncio.as_completed(tasks):
-                found = await next_done
-                if found is not None:
-                    version, raw = found
-                    parsed = parse_snmp_response(raw)
-                    summary = _summary(parsed) if parsed else ""
-                    return attempt(
-                        credential,
-                        Outcome.ACCEPTED,
-                        f"SNMP {_VERSIONS[version]} GetResponse: "
-                        f"{device_text(summary, credential)}",
-                        started,
-                    )
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        found = await _first_answer(dev, service.port, community, per_round)
+        if found is not None:
+            version, raw = found
+            parsed = parse_snmp_response(raw)
+            summary = _summary(parsed) if parsed else ""
+            return attempt(
+                credential,
+                Outcome.ACCEPTED,
+                f"SNMP {_VERSIONS[version]} GetResponse: {device_text(summary, credential)}",
+                started,
+            )
     return attempt(
         credential,
         Outcome.REJECTED,

@@ -20,7 +20,7 @@ from scanner.cli import diff as diff_cmd
 from scanner.cli.exits import UNFINISHED, USAGE_ERROR
 from scanner.cli.progress import RichReporter, summary_table
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
-from scanner.discovery.ports import DEFAULT_PORTS, PortSet, parse_ports
+from scanner.discovery.ports import DEFAULT_PORTS, parse_ports, port_spec
 from scanner.discovery.targets import parse_targets
 from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
@@ -50,28 +50,6 @@ if TYPE_CHECKING:
 def all_checks() -> dict[str, Check]:
     """Every check: shinsa's own and the installed plugins' (scanner/plugins.py)."""
     return installed().checks()
-
-
-def port_spec(ports: PortSet) -> str:
-    """A PortSet back in nmap syntax, ranges compressed: stored with the run for --resume."""
-
-    def runs(values: Sequence[int]) -> str:
-        out: list[str] = []
-        i = 0
-        while i < len(values):
-            j = i
-            while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-                j += 1
-            out.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-            i = j + 1
-        return ",".join(out)
-
-    parts = []
-    if ports.tcp:
-        parts.append("T:" + runs(ports.tcp))
-    if ports.udp:
-        parts.append("U:" + runs(ports.udp))
-    return ",".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Port sets: the nmap-style `-p` syntax, the IoT default set, and a one-line description."""
+"""Port sets: the nmap-style `-p` syntax (read and written back), the IoT default set, and a
+one-line description."""
 
 from __future__ import annotations
 
@@ -103,15 +104,31 @@ def describe(ports: PortSet) -> str:
     return "; ".join(parts) if parts else "no ports"
 
 
+def port_spec(ports: PortSet) -> str:
+    """A PortSet back in nmap syntax, ranges compressed (`T:22,80-90,U:161`), as
+    `parse_ports` reads it: stored with a run for --resume."""
+    return ",".join(
+        f"{prefix}:{','.join(_runs(values))}"
+        for prefix, values in (("T", ports.tcp), ("U", ports.udp))
+        if values
+    )
+
+
+def _runs(values: tuple[int, ...]) -> list[str]:
+    """Sorted ports as runs: `22`, `80-90`."""
+    out: list[str] = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        out.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
+        i = j + 1
+    return out
+
+
 def _compress(values: tuple[int, ...], max_items: int = 12) -> str:
-    runs: list[str] = []
-    start = prev = values[0]
-    for port in (*values[1:], -1):
-        if port == prev + 1:
-            prev = port
-            continue
-        runs.append(str(start) if start == prev else f"{start}-{prev}")
-        start = prev = port
+    runs = _runs(values)
     if len(runs) > max_items:
         # A default set has hundreds of runs; the count says the rest.
         return ",".join(runs[:max_items]) + ",…"

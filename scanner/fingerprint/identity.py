@@ -39,11 +39,13 @@ import httpx
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from scanner.discovery.udp_protocols.snmp import parse_snmp_response, snmp_get_request
 from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, IdentitySignal
 from scanner.http_decoding import read_body
 from scanner.model import Service, bound_text
 from scanner.net import lenient_tls_context
+from scanner.task_groups import task_group
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Iterable, Sequence
@@ -213,7 +215,7 @@ def certificate_names(der: bytes) -> tuple[str, list[str]]:
     return text, list(dict.fromkeys(_orgs(names[0])))
 
 
-# SNMP: just enough BER for GetRequest sysObjectID.0 and its GetResponse.
+# SNMP: GetRequest sysObjectID.0 and its GetResponse, in discovery's BER codec.
 SYS_OBJECT_ID = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 #: IANA Private Enterprise Numbers of device makers whose lists the data set has.
 ENTERPRISES = {
@@ -241,48 +243,6 @@ ENTERPRISES = {
 }
 
 
-def _ber(tag: int, content: bytes) -> bytes:
-    n = len(content)
-    length = bytes((n,)) if n < 0x80 else bytes((0x82,)) + n.to_bytes(2, "big")
-    return bytes((tag,)) + length + content
-
-
-def _ber_oid(oid: Sequence[int]) -> bytes:
-    out = bytearray((40 * oid[0] + oid[1],))
-    for arc in oid[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out.extend(reversed(chunk))
-    return _ber(0x06, bytes(out))
-
-
-def snmp_get(version: int, community: str, request_id: int, oid: Sequence[int]) -> bytes:
-    """An SNMP v1 (0) or v2c (1) GetRequest for one OID."""
-    varbind = _ber(0x30, _ber(0x30, _ber_oid(oid) + b"\x05\x00"))
-    ints = b"".join(_ber(0x02, v.to_bytes(4, "big", signed=True)) for v in (request_id, 0, 0))
-    pdu = _ber(0xA0, ints + varbind)
-    return _ber(0x30, _ber(0x02, bytes((version,))) + _ber(0x04, community.encode()) + pdu)
-
-
-def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag, start, end) of the BER element at `pos`; ValueError when it does not fit."""
-    if pos + 2 > len(data):
-        raise ValueError("truncated")
-    tag, length, start = data[pos], data[pos + 1], pos + 2
-    if length & 0x80:
-        count = length & 0x7F
-        if not 1 <= count <= 3:
-            raise ValueError("bad length")
-        length = int.from_bytes(data[start : start + count], "big")
-        start += count
-    if start + length > len(data):
-        raise ValueError("truncated")
-    return tag, start, start + length
-
-
 def decode_oid(raw: bytes) -> str:
     if not raw:
         raise ValueError("empty OID")
@@ -298,27 +258,13 @@ def decode_oid(raw: bytes) -> str:
 
 def parse_object_id(data: bytes, request_id: int) -> str | None:
     """sysObjectID from a GetResponse to `request_id`, or None."""
+    reply = parse_snmp_response(data)
+    if reply is None or reply.request_id != request_id or reply.error_status:
+        return None  # someone else's answer, or an error-status
+    if reply.value_tag != 0x06:
+        return None
     try:
-        _, start, end = _tlv(data, 0)
-        pos = _tlv(data, start)[2]  # version
-        pos = _tlv(data, pos)[2]  # community
-        tag, p_start, _ = _tlv(data, pos)
-        if tag != 0xA2:
-            return None
-        _, r_start, r_end = _tlv(data, p_start)
-        if int.from_bytes(data[r_start:r_end], "big", signed=True) != request_id:
-            return None
-        _, e_start, e_end = _tlv(data, r_end)
-        if any(data[e_start:e_end]):
-            return None  # error-status
-        pos = _tlv(data, e_end)[2]  # error-index
-        _, l_start, _ = _tlv(data, pos)  # varbind list
-        _, v_start, _ = _tlv(data, l_start)  # varbind
-        _, _, name_end = _tlv(data, v_start)
-        tag, val_start, val_end = _tlv(data, name_end)
-        if tag != 0x06 or end > len(data):
-            return None
-        return decode_oid(data[val_start:val_end])
+        return decode_oid(reply.value)
     except ValueError:
         return None
 
@@ -513,7 +459,9 @@ async def _snmp(dev: DeviceNetwork, service: Service, community: str) -> list[Id
     request_id = 0x5A5A2002
     for version in (1, 0):  # v2c, then v1
         reply = await dev.udp_exchange(
-            service.port, snmp_get(version, community, request_id, SYS_OBJECT_ID), timeout=STEP
+            service.port,
+            snmp_get_request(version, community, request_id, SYS_OBJECT_ID),
+            timeout=STEP,
         )
         oid = parse_object_id(reply, request_id) if reply else None
         if oid:
@@ -580,6 +528,10 @@ async def _quietly(step: Awaitable[list[IdentitySignal]]) -> list[IdentitySignal
         raise
     except (OSError, TimeoutError, EOFError, ssl.SSLError, httpx.HTTPError, ValueError):
         return []
+    except Exception:
+        # Any other failure drops this collector and keeps the others running, as the
+        # collection has always done: a hint is lost, not the device's scan.
+        return []
 
 
 def _jobs(
@@ -620,21 +572,19 @@ async def collect_identity(
 
     Needs the facts fingerprinting published (HTTP_PAGES, UDP_ANSWERS). Never raises for
     device behaviour; what did not answer within `deadline` is simply not known."""
-    tasks = [asyncio.ensure_future(_quietly(job)) for job in _jobs(dev, services, facts)]
-    if not tasks:
+    jobs = _jobs(dev, services, facts)
+    if not jobs:
         return ()
-    done, pending = await asyncio.wait(tasks, timeout=deadline)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    tasks: list[asyncio.Task[list[IdentitySignal]]] = []
+    # At the deadline the group cancels what is still asking; what finished is kept. A
+    # ScopeError (a configuration mistake) ends the others and is raised.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(deadline), task_group() as group:
+            tasks = [group.create_task(_quietly(job)) for job in jobs]
     signals: list[IdentitySignal] = []
     for task in tasks:
-        if task in done and not task.cancelled():
-            exc = task.exception()
-            if isinstance(exc, ScopeError):
-                raise exc
-            if exc is None:
-                signals += task.result()
+        if not task.cancelled():
+            signals += task.result()
     if signals:
         facts.add(IDENTITY, *signals)
     return tuple(signals)

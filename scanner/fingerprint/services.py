@@ -38,6 +38,7 @@ from scanner.facts import (
 from scanner.fingerprint.http import http_pages
 from scanner.model import Service, bound_text
 from scanner.net import lenient_tls_context
+from scanner.task_groups import all_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -109,11 +110,13 @@ async def fingerprint(
     t = timing or Timing()
     tls_ctx = lenient_tls_context()
     ports = sorted(set(tcp_ports))
-    found = await asyncio.gather(*(_guarded(dev, p, tls_ctx, t) for p in ports))
+    # Each port's guard keeps its device errors to itself; only ScopeError (a configuration
+    # mistake) ends the others.
+    found = await all_of(*(_guarded(dev, p, tls_ctx, t) for p in ports))
     tcp = [_tcp_service(port, f) for port, f in zip(ports, found, strict=True)]
 
     web = [s for s in tcp if s.protocol in ("http", "https")]
-    fetched = await asyncio.gather(*(_guarded_pages(dev, s, t) for s in web))
+    fetched = await all_of(*(_guarded_pages(dev, s, t) for s in web))
     pages: list[HttpPage] = [p for ps, _, _ in fetched for p in ps]
     forms: list[LoginForm] = [f for _, fs, _ in fetched for f in fs]
     # Why a page could not be read stays on the service, so a check that needed it can say.

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from scanner.model import JSONValue, bound_text
+from scanner.task_groups import all_of, task_group
 from scanner.tls.cert import CertificateError, parse_certificate
 from scanner.tls.suites import GROUPS, SUITES, SUITES13, group_name, suite_name
 from scanner.tls.wire import (
@@ -411,16 +412,18 @@ async def audit_tls(
         raise ValueError(f"{address} is not the device network's address {net.address}")
     started = time.monotonic()
     sni = server_name if is_dns_name(server_name) else None
-    suite_tasks = [_enumerate_suites(net, port, v, sni, timeout) for v in VERSIONS]
-    scans, groups13, groups12, trust = await asyncio.gather(
-        asyncio.gather(*suite_tasks),
-        _enumerate_groups(net, port, True, sni, timeout),
-        _enumerate_groups(net, port, False, sni, timeout),
-        _trust(net, port, sni, ca_file, timeout),
-    )
+    async with task_group() as group:
+        suite_tasks = [
+            group.create_task(_enumerate_suites(net, port, v, sni, timeout)) for v in VERSIONS
+        ]
+        groups13_task = group.create_task(_enumerate_groups(net, port, True, sni, timeout))
+        groups12_task = group.create_task(_enumerate_groups(net, port, False, sni, timeout))
+        trust_task = group.create_task(_trust(net, port, sni, ca_file, timeout))
+    scans = [task.result() for task in suite_tasks]
+    groups13, groups12, trust = groups13_task.result(), groups12_task.result(), trust_task.result()
     notes = [s.note for s in scans if s.note]
     answered = any(s.accepted or (s.first and s.first.kind == "alert") for s in scans)
-    orders = await asyncio.gather(*(_server_order(net, port, s, sni, timeout) for s in scans))
+    orders = await all_of(*(_server_order(net, port, s, sni, timeout) for s in scans))
     versions = tuple(
         _verdict(s, answered, order, notes) for s, order in zip(scans, orders, strict=True)
     )

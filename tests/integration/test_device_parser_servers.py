@@ -29,7 +29,7 @@ from probes._login import common, ftp, mqtt, rtsp, snmp, telnet
 from probes._login import http as login_http
 from probes._ssh import NoKexinit, read_offer
 from scanner.credentials import Credential, LoginRun, Outcome
-from scanner.discovery.udp import parse_snmp_response
+from scanner.discovery.udp_protocols.snmp import parse_snmp_response
 from scanner.facts import MQTT_INFO, Facts
 from scanner.fingerprint.http import MAX_URL, http_pages
 from scanner.fingerprint.services import Timing, fingerprint

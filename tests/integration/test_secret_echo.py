@@ -34,7 +34,7 @@ import pytest
 from lab.device import Lab
 from lab.personality import Account, Personality, load_builtin
 from reports import FORMATS as REPORT_FORMATS
-from scanner.discovery.udp import parse_snmp_response, snmp_get_request
+from scanner.discovery.udp_protocols.snmp import parse_snmp_response, snmp_get_request
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -17,7 +17,7 @@ from lab.servers.context import DeviceContext
 from lab.servers.snmp import answerer
 from lab.servers.tls import TlsContexts
 from lab.servers.web import WebApp, WebRequest, WebResponse
-from scanner.discovery.udp import parse_snmp_response, snmp_get_request
+from scanner.discovery.udp_protocols.snmp import parse_snmp_response, snmp_get_request
 
 ECHO_ADDRESS, PLAIN_ADDRESS = "127.0.77.73", "127.0.77.74"
 USER, PASSWORD = "tester", "Sec ré;t-42"  # a space, non-ASCII and a `;`: header-unsafe

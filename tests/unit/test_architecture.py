@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "scanner.credentials",
             "scanner.yaml_typed",
             "scanner.atomic",
+            "scanner.task_groups",
         ),
     ),
     (
@@ -272,3 +273,79 @@ def test_no_probe_imports_another_probe_family(module: str):
     # What two families share lives in a probes._* library or the core, so each family can
     # be read, changed or dropped alone.
     assert sorted(imports()[module] & (probe_families() - {module})) == []
+
+
+# --- tasks side by side run in a TaskGroup --------------------------------------------------
+
+#: Product modules that may still call asyncio.gather, each with the reason a TaskGroup
+#: cannot do its job (scanner/task_groups.py). None today: tasks we do not own, such as
+#: a server's connection handlers (scanner/socks_gate.py), are waited for with asyncio.wait.
+GATHER_ALLOWED: dict[str, str] = {}
+
+
+def gather_uses(source: str) -> list[str]:
+    """Where `source` reaches asyncio's gather: `asyncio.gather` (also through an alias of
+    asyncio or asyncio.tasks) or a name imported from either, called or passed on."""
+    tree = ast.parse(source)
+    homes = {"asyncio", "asyncio.tasks"}
+    modules: set[str] = set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in homes:
+                    modules.add(a.asname or a.name)
+        elif isinstance(node, ast.ImportFrom) and node.module in homes:
+            for a in node.names:
+                if a.name == "gather":
+                    names.add(a.asname or a.name)
+                elif a.name == "tasks" and node.module == "asyncio":
+                    modules.add(a.asname or a.name)
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in homes:
+            found += [
+                f"line {node.lineno}: import {a.name}" for a in node.names if a.name == "gather"
+            ]
+        elif isinstance(node, ast.Attribute) and node.attr == "gather":
+            if ast.unparse(node.value) in modules:
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Name) and node.id in names:
+            found.append(f"line {node.lineno}: {node.id}")
+    return sorted(found, key=lambda f: (int(f.split()[1].rstrip(":")), f))
+
+
+def test_the_gather_walk_sees_what_it_must():
+    # Guards the detector: each way of reaching gather, and what is something else.
+    source = (
+        "import asyncio\n"
+        "import asyncio as aio\n"
+        "from asyncio import gather as together, tasks\n"
+        "async def f(things, crowd):\n"
+        "    await asyncio.gather(*things)\n"
+        "    await aio.gather(*things, return_exceptions=True)\n"
+        "    await together(*things)\n"
+        "    run = tasks.gather\n"
+        "    await asyncio.wait(things)\n"
+        "    crowd.gather()\n"
+        '    "asyncio.gather in a string is prose"\n'
+    )
+    assert gather_uses(source) == [
+        "line 3: import gather",
+        "line 5: asyncio.gather",
+        "line 6: aio.gather",
+        "line 7: together",
+        "line 8: tasks.gather",
+    ]
+
+
+def test_product_code_runs_tasks_side_by_side_in_task_groups():
+    # A TaskGroup owns what it starts: the first failure cancels the rest, and no task
+    # outlives the block. asyncio.gather leaves the others running unowned when one fails.
+    found = {
+        m: uses
+        for m, path in modules().items()
+        if (uses := gather_uses(path.read_text())) and m not in GATHER_ALLOWED
+    }
+    assert found == {}
+    assert set(GATHER_ALLOWED) <= set(modules())  # an exception names a module that exists

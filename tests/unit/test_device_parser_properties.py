@@ -37,7 +37,16 @@ from probes._login.mqtt import parse_connack
 from probes._login.telnet import DO, DONT, IAC, SB, SE, WILL, WONT, TelnetDecoder
 from probes._ssh import KexinitError, parse_kexinit, parse_packet
 from probes.web_login import HstsParams, WebLoginHygiene
-from scanner.discovery import udp
+from scanner.discovery.udp_protocols.bacnet import parse_bacnet_i_am
+from scanner.discovery.udp_protocols.coap import parse_coap_response
+from scanner.discovery.udp_protocols.dns import parse_dns_response
+from scanner.discovery.udp_protocols.enip import parse_enip_identity
+from scanner.discovery.udp_protocols.ipmi import parse_asf_pong
+from scanner.discovery.udp_protocols.mdns import parse_mdns_response
+from scanner.discovery.udp_protocols.ntp import parse_ntp_response
+from scanner.discovery.udp_protocols.snmp import parse_snmp_response
+from scanner.discovery.udp_protocols.ssdp import parse_ssdp_response
+from scanner.discovery.udp_protocols.tftp import parse_tftp_response
 from scanner.facts import HTTP_PAGES, Facts, HttpPage
 from scanner.fingerprint import identity
 from scanner.fingerprint.http import (
@@ -514,7 +523,7 @@ SNMP_REPLIES = (
 @SETTINGS
 @given(one_of_spoiled(*SNMP_REPLIES))
 def test_snmp_responses_parse_or_are_not_responses(data: bytes) -> None:
-    reply = udp.parse_snmp_response(data)
+    reply = parse_snmp_response(data)
     if reply is not None:
         assert reply.version in (0, 1)
         assert -(2**63) <= reply.request_id < 2**63
@@ -824,7 +833,7 @@ TFTP_REPLIES = (b"\x00\x05\x00\x01File not found\x00", b"\x00\x03\x00\x01" + b"d
 @SETTINGS
 @given(one_of_spoiled(DNS_REPLY))
 def test_dns_replies_summarise_bounded_and_only_with_our_id(data: bytes) -> None:
-    summary = udp.parse_dns_response(data, DNS_ID)
+    summary = parse_dns_response(data, DNS_ID)
     if summary is not None:
         bounded(summary)
         assert data[:2] == DNS_ID.to_bytes(2, "big")
@@ -833,7 +842,7 @@ def test_dns_replies_summarise_bounded_and_only_with_our_id(data: bytes) -> None
 @SETTINGS
 @given(one_of_spoiled(MDNS_REPLY), st.sampled_from([0, 77]))
 def test_mdns_replies_summarise_bounded(data: bytes, transaction: int) -> None:
-    summary = udp.parse_mdns_response(data, transaction)
+    summary = parse_mdns_response(data, transaction)
     if summary is not None:
         bounded(summary)
         assert data[:2] in (b"\0\0", transaction.to_bytes(2, "big"))
@@ -842,7 +851,7 @@ def test_mdns_replies_summarise_bounded(data: bytes, transaction: int) -> None:
 @SETTINGS
 @given(one_of_spoiled(COAP_REPLY))
 def test_coap_replies_summarise_bounded_and_only_with_our_token(data: bytes) -> None:
-    summary = udp.parse_coap_response(data, COAP_MID, COAP_TOKEN)
+    summary = parse_coap_response(data, COAP_MID, COAP_TOKEN)
     if summary is not None:
         bounded(summary)
         assert data[4:8] == COAP_TOKEN or summary == "CoAP reset"
@@ -851,7 +860,7 @@ def test_coap_replies_summarise_bounded_and_only_with_our_token(data: bytes) -> 
 @SETTINGS
 @given(one_of_spoiled(SSDP_REPLY))
 def test_ssdp_replies_summarise_bounded(data: bytes) -> None:
-    summary = udp.parse_ssdp_response(data)
+    summary = parse_ssdp_response(data)
     if summary is not None:
         bounded(summary)
         assert data.startswith(b"HTTP/1.")
@@ -860,7 +869,7 @@ def test_ssdp_replies_summarise_bounded(data: bytes) -> None:
 @SETTINGS
 @given(one_of_spoiled(*TFTP_REPLIES))
 def test_tftp_replies_summarise_bounded(data: bytes) -> None:
-    summary = udp.parse_tftp_response(data)
+    summary = parse_tftp_response(data)
     if summary is not None:
         bounded(summary)
 
@@ -868,7 +877,7 @@ def test_tftp_replies_summarise_bounded(data: bytes) -> None:
 @SETTINGS
 @given(one_of_spoiled(NTP_REPLY))
 def test_ntp_replies_summarise_bounded_and_only_with_our_timestamp(data: bytes) -> None:
-    summary = udp.parse_ntp_response(data, NTP_TRANSMIT)
+    summary = parse_ntp_response(data, NTP_TRANSMIT)
     if summary is not None:
         bounded(summary)
         assert data[24:32] == NTP_TRANSMIT
@@ -877,7 +886,7 @@ def test_ntp_replies_summarise_bounded_and_only_with_our_timestamp(data: bytes) 
 @SETTINGS
 @given(one_of_spoiled(ASF_REPLY))
 def test_asf_pongs_summarise_bounded_and_only_with_our_tag(data: bytes) -> None:
-    summary = udp.parse_asf_pong(data, ASF_TAG)
+    summary = parse_asf_pong(data, ASF_TAG)
     if summary is not None:
         bounded(summary)
         assert data[9] == ASF_TAG
@@ -886,7 +895,7 @@ def test_asf_pongs_summarise_bounded_and_only_with_our_tag(data: bytes) -> None:
 @SETTINGS
 @given(one_of_spoiled(BACNET_REPLY))
 def test_bacnet_i_am_summarises_bounded(data: bytes) -> None:
-    summary = udp.parse_bacnet_i_am(data)
+    summary = parse_bacnet_i_am(data)
     if summary is not None:
         bounded(summary)
 
@@ -894,7 +903,7 @@ def test_bacnet_i_am_summarises_bounded(data: bytes) -> None:
 @SETTINGS
 @given(one_of_spoiled(ENIP_REPLY))
 def test_enip_identity_summarises_bounded_and_only_with_our_context(data: bytes) -> None:
-    summary = udp.parse_enip_identity(data, ENIP_CONTEXT)
+    summary = parse_enip_identity(data, ENIP_CONTEXT)
     if summary is not None:
         bounded(summary)
         assert data[12:20] == ENIP_CONTEXT
@@ -903,16 +912,16 @@ def test_enip_identity_summarises_bounded_and_only_with_our_context(data: bytes)
 def test_the_valid_udp_replies_above_are_recognised() -> None:
     """The spoiled inputs start from messages the parsers accept (else the spoiling tests
     would only ever see garbage)."""
-    assert udp.parse_dns_response(DNS_REPLY, DNS_ID) == "NOERROR, version.bind '9.18.2'"
-    assert udp.parse_mdns_response(MDNS_REPLY, 0) is not None
-    assert udp.parse_coap_response(COAP_REPLY, COAP_MID, COAP_TOKEN) is not None
-    assert udp.parse_ssdp_response(SSDP_REPLY) is not None
-    assert all(udp.parse_tftp_response(r) for r in TFTP_REPLIES)
-    assert udp.parse_ntp_response(NTP_REPLY, NTP_TRANSMIT) == "NTPv4 stratum 1 (reference GPS)"
-    assert udp.parse_asf_pong(ASF_REPLY, ASF_TAG) is not None
-    assert udp.parse_bacnet_i_am(BACNET_REPLY) is not None
-    assert udp.parse_enip_identity(ENIP_REPLY, ENIP_CONTEXT) is not None
-    assert all(udp.parse_snmp_response(r) for r in SNMP_REPLIES)
+    assert parse_dns_response(DNS_REPLY, DNS_ID) == "NOERROR, version.bind '9.18.2'"
+    assert parse_mdns_response(MDNS_REPLY, 0) is not None
+    assert parse_coap_response(COAP_REPLY, COAP_MID, COAP_TOKEN) is not None
+    assert parse_ssdp_response(SSDP_REPLY) is not None
+    assert all(parse_tftp_response(r) for r in TFTP_REPLIES)
+    assert parse_ntp_response(NTP_REPLY, NTP_TRANSMIT) == "NTPv4 stratum 1 (reference GPS)"
+    assert parse_asf_pong(ASF_REPLY, ASF_TAG) is not None
+    assert parse_bacnet_i_am(BACNET_REPLY) is not None
+    assert parse_enip_identity(ENIP_REPLY, ENIP_CONTEXT) is not None
+    assert all(parse_snmp_response(r) for r in SNMP_REPLIES)
     assert identity.parse_object_id(SNMP_REPLIES[2], 0x5A5A2002) == "1.3.6.1.4.1.8072"
     assert parse_kexinit(KEXINIT).kex[0] == "curve25519-sha256"
     assert parse_packet(_packet(KEXINIT))[0] == KEXINIT

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from scanner.credential_lists import device_text, load_catalog
+from scanner.discovery.udp_protocols.snmp import snmp_get_request as snmp_get
 from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, Facts, HttpPage, UdpAnswer
 from scanner.fingerprint.identity import (
     MODBUS_READ_ID,
@@ -36,7 +37,6 @@ from scanner.fingerprint.identity import (
     parse_object_id,
     parse_szl_1c,
     parse_upnp_description,
-    snmp_get,
 )
 from scanner.model import Service
 from scanner.net import Limits, Network

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.discovery.ports import DEFAULT_PORTS, PortSet, describe, parse_ports
+from scanner.discovery.ports import DEFAULT_PORTS, PortSet, describe, parse_ports, port_spec
 from scanner.errors import ConfigError
 
 
@@ -106,3 +106,13 @@ def test_describe_compresses_runs_and_counts() -> None:
     assert text == "TCP 22,80-82 (4 ports); UDP 161 (1 port)"
     assert describe(PortSet()) == "no ports"
     assert "…" in describe(DEFAULT_PORTS)
+
+
+def test_port_spec_writes_what_parse_ports_reads_back() -> None:
+    # The spec stored with a run is what --resume parses: the two must agree exactly.
+    ports = PortSet(tcp=(22, 80, 81, 82, 443, 8000, 8001), udp=(53, 161, 162, 1900))
+    assert port_spec(ports) == "T:22,80-82,443,8000-8001,U:53,161-162,1900"
+    assert parse_ports(port_spec(ports)) == ports
+    assert port_spec(PortSet(udp=(5683,))) == "U:5683"
+    assert port_spec(PortSet()) == ""
+    assert parse_ports(port_spec(DEFAULT_PORTS)) == DEFAULT_PORTS

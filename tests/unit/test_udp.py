@@ -7,6 +7,8 @@ scanner.discovery.udp cannot be hidden by the same bug on the answering side.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import pkgutil
 import socket
 import struct
 from collections.abc import AsyncIterator, Callable
@@ -14,30 +16,18 @@ from typing import cast
 
 import pytest
 
-from scanner.discovery.udp import (
-    BACNET_WHO_IS,
-    PROTOCOL_BY_PORT,
-    UdpReply,
-    asf_presence_ping,
-    coap_get_core,
-    dns_version_query,
-    enip_list_identity,
-    mdns_query,
-    ntp_client_request,
-    parse_asf_pong,
-    parse_bacnet_i_am,
-    parse_coap_response,
-    parse_dns_response,
-    parse_enip_identity,
-    parse_mdns_response,
-    parse_ntp_response,
-    parse_snmp_response,
-    parse_ssdp_response,
-    parse_tftp_response,
-    tftp_read_request,
-    udp_scan,
-    unprobed,
-)
+from scanner.discovery import udp_protocols
+from scanner.discovery.udp import PROTOCOL_BY_PORT, PROTOCOLS, UdpReply, udp_scan, unprobed
+from scanner.discovery.udp_protocols.bacnet import BACNET_WHO_IS, parse_bacnet_i_am
+from scanner.discovery.udp_protocols.coap import coap_get_core, parse_coap_response
+from scanner.discovery.udp_protocols.dns import dns_version_query, parse_dns_response
+from scanner.discovery.udp_protocols.enip import enip_list_identity, parse_enip_identity
+from scanner.discovery.udp_protocols.ipmi import asf_presence_ping, parse_asf_pong
+from scanner.discovery.udp_protocols.mdns import mdns_query, parse_mdns_response
+from scanner.discovery.udp_protocols.ntp import ntp_client_request, parse_ntp_response
+from scanner.discovery.udp_protocols.snmp import parse_snmp_response
+from scanner.discovery.udp_protocols.ssdp import parse_ssdp_response
+from scanner.discovery.udp_protocols.tftp import parse_tftp_response, tftp_read_request
 
 Handler = Callable[[bytes], bytes | None]
 
@@ -415,13 +405,42 @@ def test_unprobed_names_ports_without_a_payload() -> None:
     assert unprobed(PROTOCOL_BY_PORT) == ()
 
 
+def test_the_protocol_table_lists_every_protocol_module_once() -> None:
+    # One table: a protocol module left out of PROTOCOLS would never be spoken, and a port
+    # claimed twice would silently go to whichever protocol came last.
+    names = {m.name for m in pkgutil.iter_modules(udp_protocols.__path__)} - {"spec"}
+    declared = {
+        importlib.import_module(f"scanner.discovery.udp_protocols.{name}").PROTOCOL
+        for name in names
+    }
+    assert set(PROTOCOLS) == declared
+    assert len(PROTOCOLS) == len(declared)
+    ports = [port for protocol in PROTOCOLS for port in protocol.ports]
+    assert len(ports) == len(set(ports))
+    assert 2024 not in ports
+    assert PROTOCOL_BY_PORT == {
+        53: "dns",
+        69: "tftp",
+        123: "ntp",
+        161: "snmp",
+        623: "ipmi",
+        1161: "snmp",
+        1900: "ssdp",
+        5353: "mdns",
+        5683: "coap",
+        47808: "bacnet",
+        44818: "enip",
+    }
+    assert {p.name for p in PROTOCOLS if p.any_source_port} == {"ssdp", "tftp"}
+
+
 # --- parsers, no sockets ----------------------------------------------------------------------
 
 
 def test_snmp_parser_reads_a_hand_built_response() -> None:
     agent = snmp_agent({1}, b"RouterOS 7")
     # A v2c GetRequest as the scanner sends it, answered by the test agent.
-    from scanner.discovery.udp import snmp_get_request
+    from scanner.discovery.udp_protocols.snmp import snmp_get_request
 
     reply = agent(snmp_get_request(1, "public", 0x1234))
     assert reply is not None

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from probes._login.common import Scheduler, attempt, device_text, looks_locked, reason_of
+import asyncio
+
+import pytest
+
+from probes._login.common import (
+    Scheduler,
+    attempt,
+    device_text,
+    looks_locked,
+    reason_of,
+    run_workers,
+)
 from scanner.credentials import Attempt, Credential, Outcome
 
 
@@ -61,3 +72,96 @@ def test_an_ssh_error_reads_as_what_the_server_did() -> None:
     assert text.startswith("the SSH server ended the SSH exchange (code 11): xxx")
     assert "Error" not in text
     assert len(text) <= 200
+
+
+# --- run_workers: the connections of one run, in one TaskGroup -----------------------------
+
+
+async def test_workers_run_side_by_side_until_the_list_is_done() -> None:
+    creds = [Credential("admin", str(n)) for n in range(6)]
+    sched = Scheduler(creds)
+    at_once = 0
+    most = 0
+
+    async def worker() -> None:
+        nonlocal at_once, most
+        while (held := sched.take()) is not None:
+            at_once += 1
+            most = max(most, at_once)
+            await asyncio.sleep(0.01)
+            at_once -= 1
+            sched.record(held[0], attempt(held[1], Outcome.REJECTED, "no"))
+
+    await run_workers(sched, worker, 3)
+    assert most == 3
+    assert [a.credential for a in sched.attempts()] == creds
+
+
+async def test_a_stopped_run_abandons_the_attempts_in_flight() -> None:
+    creds = [Credential("admin", str(n)) for n in range(4)]
+    sched = Scheduler(creds)
+    abandoned: list[str] = []
+
+    async def worker() -> None:
+        while (held := sched.take()) is not None:
+            index, credential = held
+            if credential.password == "0":
+                await asyncio.sleep(0.02)  # the other connection is asking meanwhile
+                sched.record(index, attempt(credential, Outcome.ACCEPTED, "yes"))
+                continue
+            try:
+                await asyncio.sleep(5)  # a slow refusal, overtaken by the find
+            except asyncio.CancelledError:
+                abandoned.append(credential.password)
+                raise
+
+    started = asyncio.get_running_loop().time()
+    await run_workers(sched, worker, 2)
+    assert asyncio.get_running_loop().time() - started < 2
+    assert abandoned == ["1"]
+    assert [a.credential.password for a in sched.attempts()] == ["0"]
+
+
+async def test_a_failing_worker_ends_the_others_and_its_error_is_raised_as_itself() -> None:
+    sched = Scheduler([Credential("admin", str(n)) for n in range(4)])
+    others_cancelled = asyncio.Event()
+
+    async def worker() -> None:
+        held = sched.take()
+        assert held is not None
+        if held[0] == 0:
+            await asyncio.sleep(0.01)
+            raise ConnectionResetError("the device hung up")
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            others_cancelled.set()
+            raise
+
+    # Not an ExceptionGroup: the login families catch OSError around the run.
+    with pytest.raises(ConnectionResetError, match="hung up"):
+        await run_workers(sched, worker, 2)
+    assert others_cancelled.is_set()
+
+
+async def test_a_worker_failing_while_abandoned_does_not_fail_the_run() -> None:
+    creds = [Credential("admin", str(n)) for n in range(2)]
+    sched = Scheduler(creds)
+    cleanups: list[str] = []
+
+    async def worker() -> None:
+        while (held := sched.take()) is not None:
+            index, credential = held
+            if index == 0:
+                await asyncio.sleep(0.02)  # the other connection is asking meanwhile
+                sched.record(index, attempt(credential, Outcome.ACCEPTED, "yes"))
+                continue
+            try:
+                await asyncio.sleep(5)
+            finally:
+                cleanups.append(credential.password)
+                raise OSError("closing a connection the device already dropped")
+
+    await run_workers(sched, worker, 2)
+    assert cleanups == ["1"]  # the abandoned attempt did fail on its way out
+    assert [a.outcome for a in sched.attempts()] == [Outcome.ACCEPTED]

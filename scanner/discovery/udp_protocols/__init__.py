@@ -1,0 +1,1 @@
+"""The UDP protocols discovery speaks: one module each, listed in scanner/discovery/udp.py."""
