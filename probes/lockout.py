@@ -330,7 +330,7 @@ async def _measure(account: Credential | None, params: LockoutParams, login: Log
         attempt = await login(_wrong(user))
         timeline.add("account", "wrong", attempt)
         # The first must prove that failures are failures; an accepted one, later too.
-        if attempt.outcome not in _REFUSED and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
+        if not counts_as_failure(attempt) and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
             what = f"a wrong password for {user!r}"
             return Measurement(Seen.NOT_A_FAILURE, timeline, attempt=attempt, what=what)
         if attempt.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
@@ -391,7 +391,7 @@ async def _without_account(params: LockoutParams, login: Login, timeline: _Timel
     for i in range(1, params.max_attempts + 2):
         attempt = await login(_wrong(ghost))
         timeline.add("unknown user", "wrong", attempt)
-        if attempt.outcome not in _REFUSED and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
+        if not counts_as_failure(attempt) and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
             what = f"a login of {ghost!r}, a user that does not exist,"
             return Measurement(Seen.NOT_A_FAILURE, timeline, attempt=attempt, what=what)
         if attempt.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
@@ -404,6 +404,12 @@ async def _without_account(params: LockoutParams, login: Login, timeline: _Timel
             Seen.GHOST_REACTED, timeline, visible=reacted, shown=str(shown), delay=delay
         )
     return Measurement(Seen.GHOST_SILENT, timeline)
+
+
+def counts_as_failure(attempt: Attempt) -> bool:
+    """A wrong password is a failed login to count when it was refused, locked out or
+    throttled; anything else shows no failure (see `_not_a_failure`)."""
+    return attempt.outcome in _REFUSED
 
 
 def _not_a_failure(attempt: Attempt, what: str) -> tuple[Verdict, str]:

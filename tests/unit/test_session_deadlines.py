@@ -21,6 +21,7 @@ from probes.lockout import (
     AccountLockout,
     LockoutParams,
     _not_a_failure,
+    counts_as_failure,
     lockout_seconds,
 )
 from probes.registry import all_checks
@@ -348,22 +349,20 @@ def _attempt(outcome: Outcome) -> Attempt:
 
 
 def test_an_accepted_wrong_password_means_the_service_authenticates_nobody():
-    judged = _not_a_failure(_attempt(Outcome.ACCEPTED), "a wrong password")
-    assert judged is not None
-    verdict, why = judged
+    assert not counts_as_failure(_attempt(Outcome.ACCEPTED))
+    verdict, why = _not_a_failure(_attempt(Outcome.ACCEPTED), "a wrong password")
     assert verdict is Verdict.NOT_APPLICABLE
     assert "authenticates nobody" in why
 
 
 def test_an_answer_that_is_no_refusal_counts_as_no_failure():
-    judged = _not_a_failure(_attempt(Outcome.ERROR), "a wrong password")
-    assert judged is not None
-    assert judged[0] is Verdict.INCONCLUSIVE
+    assert not counts_as_failure(_attempt(Outcome.ERROR))
+    assert _not_a_failure(_attempt(Outcome.ERROR), "a wrong password")[0] is Verdict.INCONCLUSIVE
 
 
 @pytest.mark.parametrize("outcome", [Outcome.REJECTED, Outcome.LOCKED, Outcome.THROTTLED])
 def test_a_refusal_lock_or_throttle_is_a_failure_to_count(outcome: Outcome):
-    assert _not_a_failure(_attempt(outcome), "a wrong password") is None
+    assert counts_as_failure(_attempt(outcome))
 
 
 # --- the lifecycle profiles' limits end in a verdict ---------------------------------------
