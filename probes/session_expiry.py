@@ -96,7 +96,7 @@ from scanner.facts import (
     on_service,
 )
 from scanner.model import Evidence, Verdict
-from scanner.net import BoundedStream, lenient_tls_context
+from scanner.net import close_ssh, lenient_tls_context
 from scanner.probe import Check, Params, Phase, ServiceProbe
 from scanner.redact import mask_url
 
@@ -105,7 +105,7 @@ if TYPE_CHECKING:
 
     from probes._login.http_session import WebSession
     from scanner.model import JSONValue, Result, Service
-    from scanner.net import DeviceNetwork
+    from scanner.net import BoundedStream, DeviceNetwork
     from scanner.probe import ProbeContext
 
 #: Sessions one round keeps open at once (devices are small).
@@ -517,30 +517,13 @@ class _Shell:
             await self.close()
 
 
-async def _connect(
-    dev: DeviceNetwork, port: int, *, tls: bool = False
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A connection that holds a device permit only while it is made: an idle session
-    costs the device nothing, and the waits of other probes must not queue behind it."""
-    dev.scope.check(dev.address, "connection to")
-    context = lenient_tls_context() if tls else None
-    async with dev.permit(), asyncio.timeout(dev.limits.connect_timeout):
-        return await asyncio.open_connection(
-            dev.address,
-            port,
-            ssl=context,
-            server_hostname="" if context else None,
-            limit=dev.limits.max_read,
-        )
-
-
 async def _ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: int) -> _Shell:
-    dev.scope.check(dev.address, "SSH connection to")
     try:
-        async with dev.permit(), asyncio.timeout(LOGIN_TIMEOUT):
-            conn = await asyncssh.connect(
-                dev.address,
+        async with asyncio.timeout(LOGIN_TIMEOUT):
+            # the permit is held while the connection is made, never while the shell idles
+            conn = await dev.ssh_connection(
                 service.port,
+                timeout=LOGIN_TIMEOUT,
                 username=cred.username,
                 password=cred.password,
                 **PASSWORD_LOGIN,  # no keepalives among them: the client must stay silent
@@ -562,10 +545,7 @@ async def _ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: 
         current[0].stdin.write("\n")
 
     async def close() -> None:
-        conn.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(2.0):
-                await conn.wait_closed()
+        await close_ssh(conn)
 
     shell = _Shell(n, time.monotonic(), keystroke, close)
 
@@ -600,10 +580,9 @@ async def _ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: 
 
 async def _telnet_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: int) -> _Shell:
     try:
-        reader, writer = await _connect(dev, service.port)
+        stream = await dev.idle_tcp(service.port)
     except (OSError, TimeoutError) as exc:
         raise _Gone(f"no telnet connection: {reason_of(exc)}") from None
-    stream = BoundedStream(reader, writer, dev.limits)
     try:
         async with dev.permit():
             session = await telnet_login.open_session(stream, LOGIN_TIMEOUT)
@@ -1378,11 +1357,12 @@ class MqttKeepAlive(ServiceProbe):
         who = str(credential) if credential.username or credential.password else "no login"
         for level in (4, 5):
             try:
-                reader, writer = await _connect(ctx.net, service.port, tls=tls)
+                stream = await ctx.net.idle_tcp(
+                    service.port, tls=lenient_tls_context() if tls else None
+                )
             except (OSError, TimeoutError) as exc:
                 report.add(MQTT_KEEPALIVE, Verdict.INCONCLUSIVE, f"no connection: {exc}.")
                 break
-            stream = BoundedStream(reader, writer, ctx.net.limits)
             try:
                 code = await _connack(stream, credential, level, keep)
                 if code == 1 and level == 4:
