@@ -71,7 +71,8 @@ class Shell:
 async def open_ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential, n: int) -> Shell:
     try:
         async with asyncio.timeout(LOGIN_TIMEOUT):
-            # the permit is held while the connection is made, never while the shell idles
+            # A permit is held while the connection is made and while the shell starts (as
+            # for telnet's login), never while the shell idles.
             conn = await dev.ssh_connection(
                 service.port,
                 timeout=LOGIN_TIMEOUT,
@@ -80,8 +81,9 @@ async def open_ssh_shell(dev: DeviceNetwork, service: Service, cred: Credential,
                 **PASSWORD_LOGIN,  # no keepalives among them: the client must stay silent
             )
             try:
-                process = await conn.create_process(term_type="vt100")
-                await process.stdout.read(1024)  # the banner or prompt: the shell is there
+                async with dev.permit():
+                    process = await conn.create_process(term_type="vt100")
+                    await process.stdout.read(1024)  # the banner or prompt: the shell is there
             except BaseException:
                 conn.close()
                 raise
