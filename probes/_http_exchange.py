@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from probes._web import PASSWORD_INPUT
 from scanner.errors import ScopeError
 from scanner.http_decoding import read_body
 from scanner.http_location import malformed_location
@@ -164,3 +165,32 @@ def set_cookies(headers: httpx.Headers) -> frozenset[tuple[str, str]]:
             continue  # a deletion, not a session
         pairs.add((bound_text(name.strip(), 64), value))
     return frozenset(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Where a GET ended, after the redirects that stay on the device."""
+
+    url: str
+    status: int
+    body: bytes
+
+    @property
+    def content(self) -> bool:
+        """Looks like the page itself: 200 after redirects and no login form."""
+        return self.status == 200 and PASSWORD_INPUT.search(self.body) is None
+
+
+async def fetch_page(
+    client: httpx.AsyncClient, url: str, address: str, headers: dict[str, str]
+) -> Page | str:
+    """GET `url` and its redirects on the device; why not, as a short text, when it fails."""
+    try:
+        chain = await follow(client, await exchange(client, "GET", url, headers=headers), address)
+    except Throttled as exc:
+        return f"HTTP {exc.status} (throttled)"
+    except ScopeError:
+        return "the request would leave the device"
+    except (httpx.HTTPError, OSError) as exc:
+        return type(exc).__name__
+    return Page(str(chain.final.url), chain.final.status, chain.final.body)

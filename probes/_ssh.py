@@ -11,7 +11,6 @@ ident line are retried along `BACKOFF`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import struct
 from dataclasses import dataclass
@@ -245,16 +244,14 @@ def _connect_options(**more: object) -> asyncssh.SSHClientConnectionOptions:
 
 async def rsa_host_key_bits(dev: DeviceNetwork, port: int, algorithms: Sequence[str]) -> int:
     """The size of the server's RSA host key, fetched with only `algorithms` allowed."""
-    dev.scope.check(dev.address, "SSH connection to")
 
     async def attempt() -> int:
-        async with dev.permit(), asyncio.timeout(TIMEOUT * 2):
-            key = await asyncssh.get_server_host_key(
-                dev.address,
-                port,
-                server_host_key_algs=list(algorithms),
-                options=_connect_options(),
-            )
+        key = await dev.ssh_host_key(
+            port,
+            timeout=TIMEOUT * 2,
+            server_host_key_algs=list(algorithms),
+            options=_connect_options(),
+        )
         if key is None:
             raise asyncssh.ProtocolError("no host key received")
         public = load_ssh_public_key(key.export_public_key("openssh"))
@@ -301,34 +298,28 @@ def hostkey_preference(offered: Sequence[str]) -> list[str]:
 
 async def auth_methods(dev: DeviceNetwork, port: int, hostkeys: Sequence[str]) -> AuthMethods:
     """Which interactive methods the server offers a random user; no credential is sent."""
-    dev.scope.check(dev.address, "SSH connection to")
     username = f"shinsa-{secrets.token_hex(4)}"
 
     async def attempt() -> AuthMethods:
         seen = AuthMethods()
-        async with dev.permit(), asyncio.timeout(TIMEOUT * 2):
-            try:
-                conn = await asyncssh.connect(
-                    dev.address,
-                    port,
-                    username=username,
-                    client_factory=lambda: _MethodRecorder(seen),
-                    options=_connect_options(
-                        client_keys=None,
-                        public_key_auth=False,
-                        password_auth=True,
-                        kbdint_auth=True,
-                        preferred_auth=("password", "keyboard-interactive"),
-                        **({"server_host_key_algs": list(hostkeys)} if hostkeys else {}),
-                    ),
-                )
-            except asyncssh.PermissionDenied:
-                return seen
-            seen.accepted_without_credentials = True
-            conn.close()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(2.0):
-                    await conn.wait_closed()
+        try:
+            async with dev.ssh(
+                port,
+                timeout=TIMEOUT * 2,
+                username=username,
+                client_factory=lambda: _MethodRecorder(seen),
+                options=_connect_options(
+                    client_keys=None,
+                    public_key_auth=False,
+                    password_auth=True,
+                    kbdint_auth=True,
+                    preferred_auth=("password", "keyboard-interactive"),
+                    **({"server_host_key_algs": list(hostkeys)} if hostkeys else {}),
+                ),
+            ):
+                seen.accepted_without_credentials = True
+        except asyncssh.PermissionDenied:
+            return seen
         return seen
 
     return await retrying(attempt)

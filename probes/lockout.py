@@ -55,6 +55,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from probes._account import known_credential
 from probes._login import ftp, mqtt, ssh, telnet
 from probes._login.common import BACKOFF
 from probes._login.http_session import HttpLogin
@@ -241,7 +242,7 @@ class AccountLockout(ServiceProbe):
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         params = ctx.params(LOCKOUT, LockoutParams)
-        account = _account(ctx, service)
+        account = known_credential(ctx, service)
         async with ctx.ledger.turn:  # one surface of a device at a time, after the others
             if service.protocol in ("http", "https"):
                 # A device that slows failed logins down must not look like a dead one.
@@ -274,17 +275,6 @@ class AccountLockout(ServiceProbe):
         if why is not None:
             return Measurement(Seen.NO_LOGIN, _Timeline(), why=why)
         return await _measure(account, params, login.attempt)
-
-
-def _account(ctx: ProbeContext, service: Service) -> Credential | None:
-    if ctx.test_account is not None:
-        return ctx.test_account.credential()
-    found = [
-        f.credential
-        for f in ctx.facts.get(VALID_CREDENTIALS) or ()
-        if f.service.port == service.port and f.service.transport == service.transport
-    ]
-    return found[0] if found else None
 
 
 def _login_for(ctx: ProbeContext, service: Service) -> Login:

@@ -17,7 +17,8 @@ from probes.default_credentials import (
 from probes.exposed_services import ExposedServices
 from probes.lockout import AccountLockout
 from probes.login_surface import LoginSurfaces
-from probes.session_expiry import MqttKeepAlive, SessionExpiry
+from probes.mqtt_session import MqttKeepAlive
+from probes.session_expiry import SessionExpiry
 from probes.ssh_config import SshConfig
 from probes.tls_quality import TlsQuality
 from probes.web_login import WebLoginHygiene

@@ -27,16 +27,13 @@ needs the token. IEC 62443-4-2 CR 3.8, CR 2.1; NIST SP 800-171 3.13.15, 3.1.1, 3
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
-
-from probes._http_exchange import Throttled, exchange, follow
+from probes._account import known_credential
+from probes._http_exchange import fetch_page
 from probes._login.http_session import NoSession, WebSession, open_session
-from probes._web import PASSWORD_INPUT, SECRET_PARAM, parse_set_cookie, read_page, same_page
-from scanner.errors import ScopeError
+from probes._web import SECRET_PARAM, parse_set_cookie, read_page, same_page
 from scanner.facts import (
     HTTP_PAGES,
     LOGIN_FORMS,
@@ -49,8 +46,9 @@ from scanner.probe import Check, Phase, Remedy, ServiceProbe, Severity
 from scanner.redact import mask_url
 
 if TYPE_CHECKING:
+    import httpx
+
     from probes._web import Link, SetCookie
-    from scanner.credentials import Credential
     from scanner.facts import LoginSurface
     from scanner.model import JSONValue, Result, Service
     from scanner.probe import ProbeContext
@@ -145,30 +143,6 @@ _LOGOUT_LINK = re.compile(r"log\s*-?_?(out|off)|sign\s*-?_?out|abmelden|ログ�
 _SESSION_NAME = re.compile(r"sess|sid|token|auth|login|user|jwt", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class _Page:
-    url: str
-    status: int
-    body: bytes
-
-    @property
-    def content(self) -> bool:
-        """Looks like the page itself: 200 after redirects and no login form."""
-        return self.status == 200 and PASSWORD_INPUT.search(self.body) is None
-
-
-async def _get(client: httpx.AsyncClient, url: str, address: str, **headers: str) -> _Page | str:
-    try:
-        chain = await follow(client, await exchange(client, "GET", url, headers=headers), address)
-    except Throttled as exc:
-        return f"HTTP {exc.status} (throttled)"
-    except ScopeError:
-        return "the request would leave the device"
-    except (httpx.HTTPError, OSError) as exc:
-        return type(exc).__name__
-    return _Page(str(chain.final.url), chain.final.status, chain.final.body)
-
-
 def _result(
     ctx: ProbeContext,
     check: Check,
@@ -193,7 +167,7 @@ class WebSessionChecks(ServiceProbe):
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         where = f"{service} on {ctx.target.address}"
-        credential = _credential(ctx, service)
+        credential = known_credential(ctx, service)
         pages = ctx.facts.get(HTTP_PAGES) or ()
         forms = ctx.facts.get(LOGIN_FORMS) or ()
         async with ctx.net.http(service) as client:
@@ -217,17 +191,6 @@ class WebSessionChecks(ServiceProbe):
 
 def _surfaces(ctx: ProbeContext) -> tuple[LoginSurface, ...]:
     return ctx.facts.get(LOGIN_SURFACES) or ()
-
-
-def _credential(ctx: ProbeContext, service: Service) -> Credential | None:
-    if ctx.test_account is not None:
-        return ctx.test_account.credential()
-    found = [
-        f
-        for f in ctx.facts.get(VALID_CREDENTIALS) or ()
-        if f.service.port == service.port and f.service.transport == service.transport
-    ]
-    return found[0].credential if found else None
 
 
 async def _judge_session(
@@ -469,10 +432,10 @@ async def _access_control(
     notes: list[str] = []
     async with _anonymous(ctx, service) as anonymous:
         for url in candidates:
-            with_session = await _get(client, url, address, **bearer)
+            with_session = await fetch_page(client, url, address, bearer)
             if isinstance(with_session, str) or not with_session.content:
                 continue  # not a page the session shows: nothing to compare
-            without = await _get(anonymous, url, address)
+            without = await fetch_page(anonymous, url, address, {})
             if isinstance(without, str):
                 notes.append(f"{mask_url(url)}: {without}")
                 continue
@@ -564,7 +527,7 @@ async def _logout(
     cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
     bearer = {"Authorization": f"Bearer {session.token}"} if session.token else {}
     address = ctx.net.address
-    gone = await _get(client, logout, address, **bearer)
+    gone = await fetch_page(client, logout, address, bearer)
     details: dict[str, JSONValue] = {"logout": mask_url(logout), "replayed": mask_url(url)}
     if isinstance(gone, str):
         return _result(
@@ -579,7 +542,7 @@ async def _logout(
         headers = dict(bearer)
         if cookie:
             headers["Cookie"] = cookie
-        again = await _get(replay, url, address, **headers)
+        again = await fetch_page(replay, url, address, headers)
     if isinstance(again, str):
         return _result(
             ctx,

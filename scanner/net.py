@@ -12,8 +12,9 @@ import contextlib
 import math
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import asyncssh
 import httpx
 
 from scanner.browser import BrowserUnavailable
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from scanner.scope import Scope
 
 T = TypeVar("T")
+
+#: How long a polite SSH close may take before the connection is left to the transport.
+SSH_CLOSE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,19 +248,74 @@ class DeviceNetwork:
         """
         self.scope.check(self.address, "connection to")
         async with self.permit():
-            async with asyncio.timeout(self.limits.connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    self.address,
-                    port,
-                    ssl=tls,
-                    server_hostname=(server_hostname or "") if tls else None,
-                    limit=self.limits.max_read,
-                )
-            stream = BoundedStream(reader, writer, self.limits)
+            stream = await self._open(port, tls, server_hostname)
             try:
                 yield stream
             finally:
                 await stream.aclose()
+
+    async def idle_tcp(
+        self, port: int, *, tls: ssl.SSLContext | None = None, server_hostname: str | None = None
+    ) -> BoundedStream:
+        """A bounded stream to `port` that holds a device permit only while it is made.
+
+        For sessions held open idle for minutes (session expiry, MQTT keep-alive): an idle
+        session costs the device nothing, and the waits of other probes must not queue
+        behind it. Resource handling: the caller closes it (`aclose`). Errors as `tcp()`.
+        """
+        self.scope.check(self.address, "connection to")
+        async with self.permit():
+            return await self._open(port, tls, server_hostname)
+
+    async def _open(
+        self, port: int, tls: ssl.SSLContext | None, server_hostname: str | None
+    ) -> BoundedStream:
+        async with asyncio.timeout(self.limits.connect_timeout):
+            reader, writer = await asyncio.open_connection(
+                self.address,
+                port,
+                ssl=tls,
+                server_hostname=(server_hostname or "") if tls else None,
+                limit=self.limits.max_read,
+            )
+        return BoundedStream(reader, writer, self.limits)
+
+    async def ssh_connection(
+        self, port: int, *, timeout: float | None = None, **options: Any
+    ) -> asyncssh.SSHClientConnection:
+        """An SSH connection to `port` (`asyncssh.connect` with `options`), logged in.
+
+        Resource handling: a device permit is held only while it is made (key exchange and
+        authentication included), never while it stays open; the caller closes it.
+        Error handling: `ScopeError` before any packet when the device is out of scope;
+        `TimeoutError` past `timeout` (default: the connect timeout); asyncssh's errors
+        (`PermissionDenied`, `DisconnectError`, ...) and `OSError` as asyncssh raises them.
+        """
+        self.scope.check(self.address, "SSH connection to")
+        async with self.permit(), asyncio.timeout(timeout or self.limits.connect_timeout):
+            return await asyncssh.connect(self.address, port, **options)
+
+    @contextlib.asynccontextmanager
+    async def ssh(
+        self, port: int, *, timeout: float | None = None, **options: Any
+    ) -> AsyncIterator[asyncssh.SSHClientConnection]:
+        """`ssh_connection()` closed when the block exits (politely, within
+        `SSH_CLOSE_TIMEOUT`)."""
+        conn = await self.ssh_connection(port, timeout=timeout, **options)
+        try:
+            yield conn
+        finally:
+            await close_ssh(conn)
+
+    async def ssh_host_key(
+        self, port: int, *, timeout: float | None = None, **options: Any
+    ) -> asyncssh.SSHKey | None:
+        """The server's host key (`asyncssh.get_server_host_key` with `options`): scope
+        checked first, a device permit held throughout, bounded by `timeout` (default: the
+        connect timeout)."""
+        self.scope.check(self.address, "SSH connection to")
+        async with self.permit(), asyncio.timeout(timeout or self.limits.connect_timeout):
+            return await asyncssh.get_server_host_key(self.address, port, **options)
 
     async def udp_exchange(
         self, port: int, payload: bytes, *, timeout: float | None = None, limit: int = 65535
@@ -322,3 +381,11 @@ class DeviceNetwork:
         """Blocking libraries (paramiko, scapy) run off the loop but still inside a permit."""
         async with self.permit():
             return await asyncio.to_thread(fn, *args)
+
+
+async def close_ssh(conn: asyncssh.SSHClientConnection) -> None:
+    """Close an SSH connection and wait for it at most `SSH_CLOSE_TIMEOUT`."""
+    conn.close()
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(SSH_CLOSE_TIMEOUT):
+            await conn.wait_closed()

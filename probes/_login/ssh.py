@@ -19,7 +19,6 @@ fingerprint in the accepted detail), never checked: `known_hosts=None`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -45,6 +44,7 @@ from probes._login.common import (
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.fingerprint.ssh_ident import NOT_SSH, describe_ssh_failure, garbled
 from scanner.model import bound_text, quoted
+from scanner.net import close_ssh
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,8 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METHOD = "ssh password"
-#: How long a polite close may take after a success.
-CLOSE_TIMEOUT = 2.0
 #: A server's per-connection attempt limit, sent as the answer to the last password.
 _MAX_TRIES = re.compile(
     r"too many authentication failures|max(?:imum)? auth(?:entication)? tries"
@@ -242,28 +240,24 @@ PASSWORD_LOGIN: dict[str, Any] = {
 async def _connect(dev: DeviceNetwork, service: Service, feed: _Feed) -> BaseException | None:
     """One connection carrying as many passwords as the server takes; the exception that
     ended it (None after a success or once this username has no credentials left)."""
-    dev.scope.check(dev.address, "SSH connection to")
-    async with dev.permit():
-        try:
-            async with asyncio.timeout(feed.timeout) as deadline:
-                feed.deadline = deadline
-                conn = await asyncssh.connect(
-                    dev.address,
-                    service.port,
-                    username=feed.username,
-                    client_factory=lambda: _Client(feed),
-                    login_timeout=feed.timeout * 100,  # our own deadline applies per answer
-                    **PASSWORD_LOGIN,
-                )
-        except (OSError, asyncssh.Error, TimeoutError, EOFError, ValueError) as exc:
-            # ValueError: asyncssh refusing device bytes (a 0xff in the identification line,
-            # a packet that does not decode); `_worker` says so, never raises it.
-            return exc
-        feed.deadline = None
-        conn.close()
-        with contextlib.suppress(TimeoutError, OSError, asyncssh.Error):
-            async with asyncio.timeout(CLOSE_TIMEOUT):
-                await conn.wait_closed()
+    try:
+        async with asyncio.timeout(feed.timeout) as deadline:
+            feed.deadline = deadline
+            conn = await dev.ssh_connection(
+                service.port,
+                # the feed's deadline, rescheduled per answer, is the one that applies
+                timeout=feed.timeout * 100,
+                username=feed.username,
+                client_factory=lambda: _Client(feed),
+                login_timeout=feed.timeout * 100,  # our own deadline applies per answer
+                **PASSWORD_LOGIN,
+            )
+    except (OSError, asyncssh.Error, TimeoutError, EOFError, ValueError) as exc:
+        # ValueError: asyncssh refusing device bytes (a 0xff in the identification line,
+        # a packet that does not decode); `_worker` says so, never raises it.
+        return exc
+    feed.deadline = None
+    await close_ssh(conn)
     return None
 
 

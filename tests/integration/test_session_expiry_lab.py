@@ -16,8 +16,9 @@ from probes.default_credentials import (
     DefaultSshLogin,
     DefaultTelnetLogin,
 )
+from probes.mqtt_session import MqttKeepAlive
 from probes.registry import all_checks
-from probes.session_expiry import MqttKeepAlive, SessionExpiry
+from probes.session_expiry import SessionExpiry
 from scanner.judging.profiles import load_profile
 from scanner.model import Verdict
 from scanner.store import Store

@@ -349,3 +349,225 @@ def test_product_code_runs_tasks_side_by_side_in_task_groups():
     }
     assert found == {}
     assert set(GATHER_ALLOWED) <= set(modules())  # an exception names a module that exists
+
+
+# --- one door to a device -------------------------------------------------------------------
+
+#: Modules a probe never imports: each opens connections of its own.
+CONNECTING_MODULES = frozenset({"socket", "paramiko"})
+#: Callables that open a connection, by the module they come from: through
+#: `scanner.net.DeviceNetwork` instead, which checks the scope and holds a permit.
+CONNECTING_CALLS: dict[str, frozenset[str]] = {
+    "asyncio": frozenset({"open_connection", "open_unix_connection"}),
+    "asyncssh": frozenset(
+        {"connect", "connect_reverse", "get_server_host_key", "listen", "listen_reverse"}
+    ),
+    "httpx": frozenset({"AsyncClient", "Client"}),
+    "ssl": frozenset({"wrap_socket"}),
+}
+#: Event-loop methods that open a connection, whatever the loop is called.
+CONNECTING_METHODS = frozenset(
+    {"create_connection", "create_datagram_endpoint", "create_unix_connection", "sock_connect"}
+)
+
+
+def connection_openings(source: str) -> list[str]:
+    """Where `source` opens a connection itself, "line N: what" each: an import of a
+    connecting module (or of a connecting callable by name), a call of a connecting
+    callable through its module, or of a loop's connecting method. `httpx.AsyncClient`
+    as a type is no opening; only its call is."""
+    tree = ast.parse(source)
+    aliases: dict[str, str] = {}  # local name -> the module it is bound to
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                top = a.name.split(".")[0]
+                if top in CONNECTING_MODULES:
+                    found.append(f"line {node.lineno}: import {a.name}")
+                if a.asname is None:
+                    aliases[top] = top
+                elif "." not in a.name:
+                    aliases[a.asname] = a.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            top = node.module.split(".")[0]
+            if top in CONNECTING_MODULES:
+                found.append(f"line {node.lineno}: from {node.module} import ...")
+            for a in node.names:
+                if a.name in CONNECTING_CALLS.get(node.module, ()):
+                    found.append(f"line {node.lineno}: from {node.module} import {a.name}")
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        func = node.func
+        home = aliases.get(func.value.id, "") if isinstance(func.value, ast.Name) else ""
+        if func.attr in CONNECTING_CALLS.get(home, ()) or func.attr in CONNECTING_METHODS:
+            found.append(f"line {node.lineno}: {ast.unparse(func)}()")
+    return sorted(found, key=lambda f: int(f.split(":")[0].removeprefix("line ")))
+
+
+def test_the_connection_walk_sees_what_it_must():
+    # Guards the detector: each shape of opening it must flag, and what it must leave alone.
+    source = (
+        "import socket\n"  # 1
+        "import asyncssh as ssh\n"
+        "from asyncio import open_connection\n"
+        "import httpx, asyncio\n"
+        "from paramiko import SSHClient\n"  # 5
+        "async def f(client: httpx.AsyncClient, loop, conn):\n"
+        "    await ssh.connect('h')\n"
+        "    await asyncio.open_connection('h', 1)\n"
+        "    httpx.AsyncClient(base_url='x')\n"
+        "    await loop.create_datagram_endpoint(P)\n"  # 10
+        "    await asyncio.get_running_loop().create_connection(P, 'h', 1)\n"
+        "    conn.get_server_host_key()\n"
+        "    await ssh.get_server_host_key('h')\n"
+        "    await asyncio.sleep(1); x: httpx.Client\n"
+    )
+    assert connection_openings(source) == [
+        "line 1: import socket",
+        "line 3: from asyncio import open_connection",
+        "line 5: from paramiko import ...",
+        "line 7: ssh.connect()",
+        "line 8: asyncio.open_connection()",
+        "line 9: httpx.AsyncClient()",
+        "line 10: loop.create_datagram_endpoint()",
+        "line 11: asyncio.get_running_loop().create_connection()",
+        "line 13: ssh.get_server_host_key()",
+    ]
+
+
+def door_users() -> list[str]:
+    """The modules that reach devices only through `DeviceNetwork`: every probe and
+    library for probes, and the declarative checks."""
+    return sorted(m for m in modules() if m.startswith("probes") or m == "scanner.declarative")
+
+
+def test_the_door_users_are_seen():
+    users = door_users()
+    assert {"probes._ssh", "probes._login.ssh", "probes.session_expiry"} <= set(users)
+    assert "scanner.declarative" in users
+    assert "scanner.net" not in users
+
+
+@pytest.mark.parametrize("module", door_users())
+def test_no_probe_opens_a_connection_itself(module: str):
+    # Every connection goes through ctx.net: the scope is checked before each one and the
+    # device's permits bound how many are open; a probe that opened its own would skip both.
+    path = modules()[module]
+    openings = [f"{path.relative_to(ROOT)} {o}" for o in connection_openings(path.read_text())]
+    assert openings == []
+
+
+# --- each floor's nevers that an import can show ---------------------------------------------
+
+
+def _in(module: str, *prefixes: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def names_imported(source: str, module: str) -> list[str]:
+    """The names `source` imports from `module` (`from module import name`), and
+    `module.name` for every attribute it reads through `import module`."""
+    tree = ast.parse(source)
+    found: list[str] = []
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == module and node.level == 0:
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.Import):
+            bound |= {a.asname or a.name for a in node.names if a.name == module}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and ast.unparse(node.value) in bound:
+            found.append(node.attr)
+    return found
+
+
+def test_the_model_imports_nothing_of_ours():
+    # The words everything else uses stand on nothing: any import would be a floor below it.
+    assert imports()["scanner.model"] == frozenset()
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        m for m in modules() if _in(m, "scanner.discovery", "scanner.fingerprint", "scanner.tls")
+    ),
+)
+def test_stages_know_nothing_of_checks_verdicts_or_requirements(module: str):
+    # Discovery, fingerprinting and the TLS reader report what they saw; whether that passes
+    # is the probes' and judging's business.
+    assert (
+        sorted(
+            t
+            for t in imports()[module]
+            if _in(t, "scanner.probe", "scanner.plan", "scanner.judging")
+        )
+        == []
+    )
+    assert "Verdict" not in names_imported(modules()[module].read_text(), "scanner.model")
+
+
+@pytest.mark.parametrize("module", ["scanner.probe", "scanner.plan"])
+def test_the_probe_contract_knows_no_concrete_probe(module: str):
+    assert sorted(t for t in imports()[module] if _in(t, "probes")) == []
+
+
+@pytest.mark.parametrize("module", door_users())
+def test_probes_never_reach_the_store_reports_engine_or_command_line(module: str):
+    # A probe returns results; the engine stores them (redacted) and others judge them.
+    reached = {
+        t
+        for t in imports()[module]
+        if _in(t, "scanner.store", "scanner.ledger", "scanner.engine", "scanner.cli", "reports")
+        or _in(t, "scanner.judging")
+    }
+    assert sorted(reached) == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in modules() if _in(m, "scanner.judging")))
+def test_judging_never_talks_to_a_device(module: str):
+    # Judging reads stored results; anything that could open a connection is not its own.
+    network = ("scanner.net", "scanner.socks_gate", "scanner.browser", "scanner.discovery")
+    assert sorted(t for t in imports()[module] if _in(t, *network)) == []
+    source = modules()[module].read_text()
+    assert connection_openings(source) == []
+    third_party = {"httpx", "asyncssh", "paramiko", "scapy", "socket", "playwright"}
+    tree = ast.parse(source)
+    used = {
+        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    } | {
+        n.module.split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module and n.level == 0
+    }
+    assert sorted(used & third_party) == []
+
+
+#: What turns results into a judgement: a renderer is handed the finished one.
+ASSESSING = {
+    "scanner.judging.assess": {"assess", "judge", "decide", "status_of"},
+    "scanner.judging.report_data": {"collect"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in modules() if _in(m, "reports")))
+def test_reports_never_run_an_assessment(module: str):
+    source = modules()[module].read_text()
+    used = {
+        f"{home}.{name}"
+        for home, names in ASSESSING.items()
+        for name in names_imported(source, home)
+        if name in names
+    }
+    assert sorted(used) == []
+
+
+def test_the_nevers_walk_sees_what_it_must():
+    source = (
+        "from scanner.model import Result, Verdict\n"
+        "import scanner.judging.assess\n"
+        "scanner.judging.assess.assess(x)\n"
+    )
+    assert names_imported(source, "scanner.model") == ["Result", "Verdict"]
+    assert "assess" in names_imported(source, "scanner.judging.assess")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from probes import session_expiry
+from probes._session.shell import LOGIN_TIMEOUT, Shell
 from probes.lockout import (
     ATTEMPT_SECONDS,
     MAX_WAIT_SECONDS,
@@ -34,7 +35,6 @@ from probes.session_expiry import (
     ConcurrentParams,
     IdleParams,
     _Report,
-    _Shell,
     _shell_checks,
     expiry_seconds,
 )
@@ -79,7 +79,7 @@ def test_300_s_idle_and_300_s_absolute_cannot_share_600_s_and_get_more():
     absolute = AbsoluteParams(max_session_seconds=ACCEPTANCE_LIMIT)
     assert (idle.top, absolute.top) == (330.0, 330.0)
     shells = expiry_seconds(idle, absolute, ConcurrentParams(), web=False, request_seconds=REQUEST)
-    assert shells >= idle.top + absolute.top + 2 * session_expiry.LOGIN_TIMEOUT
+    assert shells >= idle.top + absolute.top + 2 * LOGIN_TIMEOUT
     assert job_deadline(600.0, shells) == shells > 600.0
     # a web service may need four idle rounds, then the busy session
     web = expiry_seconds(idle, absolute, ConcurrentParams(), web=True, request_seconds=REQUEST)
@@ -211,11 +211,11 @@ class FakeDevice:
 
     limit: int = 0
     idle_timeout: float = 0.0
-    live: list[_Shell] = field(default_factory=list)
+    live: list[Shell] = field(default_factory=list)
     windows: dict[int, list[float]] = field(default_factory=dict)  # shell → [opened, ended]
     logins: int = 0
 
-    async def open(self) -> _Shell:
+    async def open(self) -> Shell:
         self.logins += 1
         number = self.logins
         last = [time.monotonic()]
@@ -228,7 +228,7 @@ class FakeDevice:
                 self.live.remove(shell)
                 self.windows[number][1] = time.monotonic()
 
-        shell = _Shell(number, time.monotonic(), keystroke, close)
+        shell = Shell(number, time.monotonic(), keystroke, close)
         self.windows[number] = [shell.opened, 0.0]
         self.live.append(shell)
         if self.limit and len(self.live) > self.limit:
@@ -246,7 +246,7 @@ class FakeDevice:
             shell.watcher = asyncio.create_task(idle_out())
         return shell
 
-    def _end(self, shell: _Shell) -> None:
+    def _end(self, shell: Shell) -> None:
         if shell in self.live:
             self.live.remove(shell)
             self.windows[shell.number][1] = time.monotonic()
@@ -385,7 +385,7 @@ def test_the_lifecycle_profiles_waits_fit_their_jobs_deadlines(name: str):
         deadline = job_deadline(600.0, declared)
         # one after the other (a one-session device): both waits and their logins fit;
         # side by side they take about 330 s and logins
-        assert 2 * 330 + 2 * session_expiry.LOGIN_TIMEOUT <= deadline <= MAX_DECLARED_SECONDS
+        assert 2 * 330 + 2 * LOGIN_TIMEOUT <= deadline <= MAX_DECLARED_SECONDS
     lock = profile.params["auth.lockout"]
     assert isinstance(lock, LockoutParams)
     facts = Facts()

@@ -7,18 +7,21 @@ import pytest
 from lab.personality import parse
 from lab.servers.web import WebApp, WebRequest
 from probes._login.mqtt import connect_packet
+from probes._timing import Observation, bracket, consistent, next_times
+from probes.mqtt_session import _with_keep_alive, judge_keep_alive
 from probes.session_expiry import (
     AbsoluteParams,
     ConcurrentParams,
     IdleParams,
-    Observation,
-    _with_keep_alive,
-    bracket,
-    consistent,
-    next_times,
+    judge_absolute,
+    judge_busy_gap,
+    judge_concurrent,
+    judge_shell_idle,
+    judge_web_idle,
 )
 from scanner.credentials import Credential
 from scanner.errors import ConfigError
+from scanner.model import Verdict
 
 
 def _seen(*pairs: tuple[float, bool]) -> list[Observation]:
@@ -155,3 +158,76 @@ def test_lab_timers_must_be_seconds():
         _app({"idle_timeout": -1})
     with pytest.raises(ValueError, match="keepalive_enforced: unknown field"):
         _app({"keepalive_enforced": True})
+
+
+# --- the judges, without a network ------------------------------------------------------------
+
+
+def test_an_idle_shell_is_judged_from_when_it_closed():
+    params = IdleParams(max_idle_seconds=300, resolution_seconds=30)
+    ended = judge_shell_idle(params, 120.0, 120.0, 0)
+    assert ended.verdict is Verdict.PASS
+    assert ended.reason == "the device closed an idle shell after 120.0 s (limit 300 s)."
+    assert ended.details is not None
+    assert ended.details["closed_after"] == 120.0
+    never = judge_shell_idle(params, None, 331.0, 2)
+    assert never.verdict is Verdict.FAIL
+    assert never.reason == "an idle shell was still open after 331.0 s (limit 300 s)."
+    assert never.details is not None
+    assert never.details["channels_closed_but_login_kept"] == 2
+    # closed, but only after the longest idle time checked: still a failure
+    assert judge_shell_idle(params, 400.0, 331.0, 0).verdict is Verdict.FAIL
+    # a wait cut short by max_wait_seconds proves nothing either way
+    cut = IdleParams(max_idle_seconds=300, resolution_seconds=30, max_wait_seconds=100)
+    short = judge_shell_idle(cut, None, 100.0, 0)
+    assert short.verdict is Verdict.INCONCLUSIVE
+    assert "not waited for" in short.reason
+
+
+def test_the_idle_search_is_judged_from_its_bracket():
+    params = IdleParams(max_idle_seconds=10, resolution_seconds=1)
+    ended = judge_web_idle(params, _seen((4.0, True), (5.0, False)), "/x", {}, rounds=2)
+    assert ended.verdict is Verdict.PASS
+    assert ended.reason.startswith("an idle session ended after 4.0 < t ≤ 5.0 s")
+    assert ended.details is not None
+    assert ended.details["ended_after"] == {"more_than": 4.0, "at_most": 5.0}
+    kept = judge_web_idle(params, [Observation(1, 11.0, 11.2, True)], "/x", {}, rounds=1)
+    assert kept.verdict is Verdict.FAIL
+    assert kept.reason == "a session idle for 11.2 s still opened /x (limit 10 s)."
+    failed = judge_web_idle(params, [], "/x", {}, rounds=1, errors=["ConnectError"])
+    assert failed.verdict is Verdict.ERROR
+    assert failed.reason == "no idle session could be judged: ConnectError."
+    assert judge_web_idle(params, [], "/x", {}, rounds=0).verdict is Verdict.INCONCLUSIVE
+
+
+def test_the_absolute_limit_and_the_concurrent_limit_are_judged_from_counts_and_times():
+    params = AbsoluteParams(max_session_seconds=60, resolution_seconds=6)
+    assert judge_absolute(params, 5.0, [], 50.0, True, 66.5).verdict is Verdict.FAIL
+    ended = judge_absolute(params, 5.0, [], 50.0, False, 55.0)
+    assert ended.verdict is Verdict.PASS
+    assert ended.reason == "a busy session ended 50.0 < t ≤ 55.0 s after its login (limit 60 s)."
+    assert judge_concurrent(2, 3, 3, "", {}).verdict is Verdict.FAIL
+    assert judge_concurrent(2, 1, 3, "", {}).verdict is Verdict.PASS
+    assert judge_concurrent(2, 2, 2, "refused", {}).verdict is Verdict.PASS
+    only = judge_concurrent(2, 2, 2, "", {})
+    assert only.verdict is Verdict.INCONCLUSIVE
+    assert only.reason == "only 2 session(s) were opened (limit 2)."
+
+
+def test_a_busy_session_that_could_have_idled_out_proves_no_absolute_limit():
+    assert judge_busy_gap({"interval": 5.0}, 5.0, 20.0) is None  # requests came more often
+    assert judge_busy_gap({"interval": 5.0}, 5.0, None) is None  # no idle end known
+    doubt = judge_busy_gap({"interval": 5.0}, 5.0, 4.0)
+    assert doubt is not None
+    assert doubt.verdict is Verdict.INCONCLUSIVE
+    assert doubt.details == {"interval": 5.0, "idle_end": 4.0}
+
+
+def test_the_mqtt_keep_alive_is_judged_from_when_the_broker_closed():
+    verdict, reason, facts = judge_keep_alive(2, 3.2)
+    assert verdict is Verdict.PASS
+    assert reason == "the broker closed a silent client 3.2 s after its CONNECT (keep-alive 2 s)."
+    assert facts == {"keepalive_seconds": 2, "waited": 4.0, "closed_after": 3.2}
+    verdict, reason, _ = judge_keep_alive(2, None)
+    assert verdict is Verdict.FAIL
+    assert "still connected" in reason
