@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING
 import asyncssh
 import httpx
 
-from probes._http_exchange import Throttled, exchange, follow
 from probes._ssh import auth_methods
 from scanner.errors import ConfigError, ScopeError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, on_service
+from scanner.http_exchange import Throttled, exchange, follow
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
 from scanner.probe import Check, Params, ServiceProbe
 

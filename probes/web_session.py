@@ -33,7 +33,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from probes._http_exchange import Throttled, exchange, follow
 from probes._login.http_session import NoSession, WebSession, open_session
 from probes._web import PASSWORD_INPUT, SECRET_PARAM, parse_set_cookie, read_page, same_page
 from scanner.errors import ScopeError
@@ -44,6 +43,7 @@ from scanner.facts import (
     VALID_CREDENTIALS,
     on_service,
 )
+from scanner.http_exchange import Throttled, exchange, follow
 from scanner.model import Evidence, Verdict
 from scanner.probe import Check, Phase, ServiceProbe
 from scanner.redact import mask_url

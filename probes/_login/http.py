@@ -34,7 +34,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
-from probes._http_exchange import (
+from scanner.http_exchange import (
     MAX_BODY,
     Answer,
     Chain,

@@ -1,38 +1,41 @@
 """What `GET /` shows on an HTTP(S) service: status, headers, title and login forms.
 
 HTML from a device is hostile input: it is only ever parsed (stdlib `html.parser`, never a
-browser engine), the body is cut at `MAX_BODY`, and every string kept is bounded.
+browser engine), the body is cut at `MAX_BODY`, and every string kept is bounded. Pages
+are fetched with the scanner's one HTTP exchange (scanner/http_exchange.py): a 429/503 is
+kept as a page (fingerprinting notes what answers, it does not back off), and every
+request says `Connection: close`.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import httpx
-
 from scanner.errors import ScopeError
 from scanner.facts import HttpPage, LoginForm
-from scanner.http_decoding import read_body
+from scanner.http_exchange import (
+    CLOSE,
+    FAILURES,
+    MAX_BODY,
+    MAX_URL,
+    REDIRECTS,
+    Answer,
+    exchange,
+    follow,
+)
 from scanner.http_location import describe_failure, malformed_location
 from scanner.model import MAX_DEVICE_TEXT, bound_text
 
 if TYPE_CHECKING:
-    from scanner.http_decoding import Body
+    import httpx
+
     from scanner.model import Service
     from scanner.net import DeviceNetwork
 
-#: Most body bytes read from one page, and kept once decoded: a login page is a few KiB; a
-#: device that streams megabytes (a camera's MJPEG on `/`, a gzip bomb) must not cost memory.
-MAX_BODY = 256 * 1024
-#: Redirect hops followed from `/`, enough for `/` → `/index.html` → `/login.html`.
-MAX_REDIRECTS = 3
-#: URLs are kept longer than other device text: a truncated action URL is useless.
-MAX_URL = 2048
 #: Caps on what one page can make us keep, whatever the HTML says.
 MAX_FORMS = 16
 MAX_INPUTS = 64
@@ -48,7 +51,6 @@ _LOGIN_LINK = re.compile(
 #: Links that end a session or leave the page, never followed while looking for a login.
 _NOT_LOGIN_LINK = re.compile(r"log_?out|sign[ _-]?out|logoff|register|forgot|reset", re.I)
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _USERNAME_TYPES = frozenset({"", "text", "email", "tel"})
 #: Elements whose text is code, not words: never part of a title.
 _CODE_ELEMENTS = frozenset({"script", "style"})
@@ -244,42 +246,23 @@ def without_scripts(raw: bytes, body: str) -> bool:
     return bool(body) and len(raw) < MAX_BODY and not _SCRIPTED.search(body)
 
 
-def _decode(body: bytes, charset: str | None) -> str:
-    try:
-        return body.decode(codecs.lookup(charset or "utf-8").name, "replace")
-    except (LookupError, ValueError):
-        # An invented charset name, a codec that is not text (charset=base64, rot13: a
-        # LookupError on decode) or one without "replace" (idna, punycode: a UnicodeError)
-        # is not a reason to drop the page.
-        return body.decode("utf-8", "replace")
-
-
-async def _get(client: httpx.AsyncClient, url: str) -> tuple[httpx.Response, Body]:
-    # Connection: close, because embedded servers often close after one answer without
-    # saying so, and a reused dead connection would lose the redirect's target page.
-    # The body is decoded (gzip firmware is common) within MAX_BODY; the rest of the page
-    # is not read: leaving the block closes it.
-    async with client.stream("GET", url, headers={"Connection": "close"}) as response:
-        return response, await read_body(response, MAX_BODY)
-
-
-def _page(service: Service, url: str, response: httpx.Response, body: Body, text: str) -> HttpPage:
-    scheme, realm = _auth(response.headers.get("www-authenticate", ""))
-    incomplete = body.incomplete
-    if response.status_code in _REDIRECTS and (malformed := malformed_location(response.headers)):
+def _page(service: Service, answer: Answer, text: str) -> HttpPage:
+    scheme, realm = _auth(answer.headers.get("www-authenticate", ""))
+    incomplete = answer.incomplete
+    if answer.status in REDIRECTS and (malformed := malformed_location(answer.headers)):
         # Where the device meant to send the browser is unknown, and so is what is there.
         incomplete = f"it redirected to a malformed location {malformed}; not followed"
     return HttpPage(
         service=service,
-        url=bound_text(url, MAX_URL),
-        status=response.status_code,
-        server=bound_text(response.headers.get("server", "")),
+        url=bound_text(str(answer.url), MAX_URL),
+        status=answer.status,
+        server=bound_text(answer.headers.get("server", "")),
         title=parse_page(text).title if text else "",
         auth_scheme=scheme,
         auth_realm=realm,
-        location=bound_text(response.headers.get("location", ""), MAX_URL),
-        hsts=bound_text(response.headers.get("strict-transport-security", "")),
-        without_scripts=body.whole and without_scripts(body.data, text),
+        location=bound_text(answer.headers.get("location", ""), MAX_URL),
+        hsts=bound_text(answer.headers.get("strict-transport-security", "")),
+        without_scripts=not answer.incomplete and without_scripts(answer.body, text),
         incomplete=bound_text(incomplete),
     )
 
@@ -293,38 +276,30 @@ async def http_pages(
     pages: list[HttpPage] = []
     forms: list[LoginForm] = []
     note = ""
-    last_url, last_body = "", ""
     async with dev.http(service, timeout=timeout) as client:
         url = str(client.base_url.join("/"))
-        for _hop in range(MAX_REDIRECTS + 1):
-            try:
-                response, body = await _get(client, url)
-            except ScopeError:
-                note = f"redirect to {bound_text(url, MAX_URL)} leaves the device; not followed"
-                break
-            except (httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError) as exc:
-                note = f"GET {bound_text(url, MAX_URL)}: {describe_failure(exc)}"
-                break
-            location = response.headers.get("location", "")
-            text = _decode(body.data, response.charset_encoding)
-            pages.append(page := _page(service, url, response, body, text))
-            forms.extend(login_forms(service, url, text))
-            last_url, last_body = url, text
-            if not location and page.incomplete.startswith("it redirected"):
-                note = f"GET {bound_text(url, MAX_URL)}: {page.incomplete}"
-            if response.status_code not in _REDIRECTS or not location:
-                break
-            try:
-                target = urljoin(url, location.strip())
-            except ValueError:  # set aside by the transport already; kept for other clients
-                break
-            if not _same_device(target, dev.address):
-                # Other hosts are never contacted, even inside scope (ARCHITECTURE.md).
-                note = f"redirect to {bound_text(target, MAX_URL)} leaves the device; not followed"
-                break
-            url = target
-        if pages and not forms and not any(p.auth_scheme for p in pages) and last_body:
-            await _login_links(client, dev, service, last_url, last_body, pages, forms)
+        try:
+            first = await exchange(client, "GET", url, headers=CLOSE, throttle=False)
+        except ScopeError:
+            return (), (), f"redirect to {bound_text(url, MAX_URL)} leaves the device; not followed"
+        except FAILURES as exc:
+            return (), (), f"GET {bound_text(url, MAX_URL)}: {describe_failure(exc)}"
+        # Other hosts are never contacted, even inside scope (ARCHITECTURE.md).
+        chain = await follow(
+            client, first, dev.address, headers=CLOSE, throttle=False, tolerant=True
+        )
+        for answer in chain.answers:
+            text = answer.text
+            pages.append(page := _page(service, answer, text))
+            forms.extend(login_forms(service, page.url, text))
+            if page.incomplete.startswith("it redirected") and not answer.headers.get("location"):
+                note = f"GET {page.url}: {page.incomplete}"
+        if chain.offsite_url:
+            note = f"redirect to {chain.offsite_url} leaves the device; not followed"
+        note = chain.failure or note
+        final = chain.final
+        if not forms and not any(p.auth_scheme for p in pages) and final.body:
+            await _login_links(client, dev, service, str(final.url), final.text, pages, forms)
     return tuple(pages), tuple(forms), note
 
 
@@ -360,13 +335,15 @@ async def _login_links(
     """The start page shows no login: follow its login links (GET only, on the device)."""
     for link in login_links(url, body, dev.address):
         try:
-            response, read = await _get(client, link)
-        except (ScopeError, httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError):
+            answer = await exchange(client, "GET", link, headers=CLOSE, throttle=False)
+        except ScopeError:
             continue
-        text = _decode(read.data, response.charset_encoding)
+        except FAILURES:
+            continue
+        text = answer.text
         found = login_forms(service, link, text)
-        if not found and not _auth(response.headers.get("www-authenticate", ""))[0]:
+        if not found and not _auth(answer.headers.get("www-authenticate", ""))[0]:
             continue
-        pages.append(_page(service, link, response, read, text))
+        pages.append(_page(service, answer, text))
         forms.extend(found)
         return

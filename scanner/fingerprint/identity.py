@@ -41,7 +41,7 @@ from cryptography.x509.oid import NameOID
 
 from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, IdentitySignal
-from scanner.http_decoding import read_body
+from scanner.http_exchange import CLOSE, MAX_BODY, exchange
 from scanner.model import Service, bound_text
 from scanner.net import lenient_tls_context
 
@@ -51,8 +51,6 @@ if TYPE_CHECKING:
     from scanner.facts import Facts
     from scanner.net import BoundedStream, DeviceNetwork
 
-#: Most bytes read for a favicon, a page or a device description.
-MAX_BODY = 256 * 1024
 #: Script paths kept per page.
 MAX_SCRIPTS = 32
 #: The whole collection on one device.
@@ -447,9 +445,9 @@ def _signal(service: Service, kind: str, text: str) -> IdentitySignal | None:
 
 
 async def _get(client: httpx.AsyncClient, url: str) -> tuple[int, bytes, str]:
-    async with client.stream("GET", url, headers={"Connection": "close"}) as response:
-        body = await read_body(response, MAX_BODY)  # decoded (gzip firmware), bounded
-        return response.status_code, body.data, response.headers.get("content-type", "")
+    # decoded (gzip firmware), bounded by MAX_BODY, as fingerprinting reads every page
+    answer = await exchange(client, "GET", url, headers=CLOSE, throttle=False)
+    return answer.status, answer.body, answer.headers.get("content-type", "")
 
 
 async def _web(dev: DeviceNetwork, service: Service, page_url: str) -> list[IdentitySignal]:

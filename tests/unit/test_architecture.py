@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "scanner.browser",
             "scanner.http_decoding",
             "scanner.http_location",
+            "scanner.http_exchange",
             "scanner.net",
             "scanner.store",
             "scanner.run_lock",

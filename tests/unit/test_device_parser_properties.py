@@ -46,13 +46,13 @@ from scanner.fingerprint.http import (
     MAX_INPUTS,
     MAX_LINKS,
     MAX_LOGIN_LINKS,
-    MAX_URL,
     login_forms,
     login_links,
     parse_page,
 )
 from scanner.fingerprint.ssh_ident import ident_problem
 from scanner.http_decoding import BodyDecoder, decode_bytes
+from scanner.http_exchange import MAX_URL
 from scanner.http_location import (
     MALFORMED_LOCATION,
     MalformedLocation,
