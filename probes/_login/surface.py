@@ -422,7 +422,7 @@ async def _from_scripts(
     in another (an API client's base), so reading goes on to the end of the bounds; a
     relative path resolves against `<base href>`, else the URL first asked for (JavaScript
     API clients build on the app's root, not on the login page a server redirected to)."""
-    sources, inline = page_scripts(page.html)
+    sources, inline = page_scripts(page.html, MAX_PAGE)
     texts: list[str] = []
     found: ScriptLogin | None = None
     for text in inline:

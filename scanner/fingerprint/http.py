@@ -10,13 +10,12 @@ request says `Connection: close`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from scanner.errors import ScopeError
 from scanner.facts import HttpPage, LoginForm
+from scanner.html_reader import Form, Input, Link, Page, read_html
 from scanner.http_exchange import (
     CLOSE,
     FAILURES,
@@ -28,7 +27,7 @@ from scanner.http_exchange import (
     follow,
 )
 from scanner.http_location import describe_failure, malformed_location
-from scanner.model import MAX_DEVICE_TEXT, bound_text
+from scanner.model import bound_text
 
 if TYPE_CHECKING:
     import httpx
@@ -36,11 +35,8 @@ if TYPE_CHECKING:
     from scanner.model import Service
     from scanner.net import DeviceNetwork
 
-#: Caps on what one page can make us keep, whatever the HTML says.
-MAX_FORMS = 16
-MAX_INPUTS = 64
+#: Hidden fields kept of one login form (the reader bounds forms, inputs and links).
 MAX_HIDDEN = 32
-MAX_LINKS = 256
 #: Login links followed when the start page shows no login itself (DokuWiki's "Log In").
 MAX_LOGIN_LINKS = 2
 _LOGIN_LINK = re.compile(
@@ -52,137 +48,28 @@ _LOGIN_LINK = re.compile(
 _NOT_LOGIN_LINK = re.compile(r"log_?out|sign[ _-]?out|logoff|register|forgot|reset", re.I)
 
 _USERNAME_TYPES = frozenset({"", "text", "email", "tel"})
-#: Elements whose text is code, not words: never part of a title.
-_CODE_ELEMENTS = frozenset({"script", "style"})
 _REALM = re.compile(r"""realm\s*=\s*(?:"([^"]*)"|([^\s,]+))""", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedInput:
-    type: str  # lower case; "" when the attribute is missing (a text input)
-    name: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedForm:
-    action: str  # the attribute as written (relative or absolute), bounded
-    method: str  # "GET" or "POST"
-    inputs: tuple[ParsedInput, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedPage:
-    title: str
-    forms: tuple[ParsedForm, ...]
-    links: tuple[tuple[str, str], ...] = ()  # (href as written, link text), bounded
-
-
-class _PageParser(HTMLParser):
-    """Collects the title and the forms' inputs; ignores everything else."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.title_parts: list[str] = []
-        self._title_len = 0
-        self._in_title = False
-        self._title_done = False
-        self._code_depth = 0
-        self.forms: list[ParsedForm] = []
-        self._form: tuple[str, str] | None = None  # (action, method) of the open form
-        self._inputs: list[ParsedInput] = []
-        self.links: list[tuple[str, str]] = []
-        self._link: tuple[str, list[str]] | None = None  # href and text of the open <a>
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _CODE_ELEMENTS:
-            self._code_depth += 1
-        elif tag == "title" and not self._title_done:
-            self._in_title = True
-        elif tag == "form":
-            # Unclosed forms are common in device HTML: a new <form> ends the previous one.
-            self._close_form()
-            values = _attrs(attrs)
-            method = values.get("method", "get").strip().upper()
-            self._form = (
-                bound_text(values.get("action", ""), MAX_URL),
-                "POST" if method == "POST" else "GET",
+def parse_page(html: str) -> Page:
+    """Title, forms and links of one HTML document (the first `MAX_BODY` characters), every
+    string bounded and escaped; malformed HTML yields what could be read."""
+    page = read_html(html, MAX_BODY)
+    return Page(
+        title=bound_text(page.title),
+        forms=tuple(
+            Form(
+                bound_text(f.action, MAX_URL),
+                f.method,
+                tuple(Input(i.type, bound_text(i.name), bound_text(i.value)) for i in f.inputs),
+                f.closed,
             )
-        elif tag == "a" and len(self.links) < MAX_LINKS:
-            self._close_link()
-            href = _attrs(attrs).get("href", "")
-            if href:
-                self._link = (bound_text(href, MAX_URL), [])
-        elif tag == "input" and self._form is not None and len(self._inputs) < MAX_INPUTS:
-            values = _attrs(attrs)
-            self._inputs.append(
-                ParsedInput(
-                    type=values.get("type", "").strip().lower()[:32],
-                    name=bound_text(values.get("name", "")),
-                    value=bound_text(values.get("value", "")),
-                )
-            )
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        # `<input/>` must count; `<script/>` must not open a code element that never closes.
-        if tag not in _CODE_ELEMENTS and tag != "title":
-            self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _CODE_ELEMENTS:
-            self._code_depth = max(0, self._code_depth - 1)
-        elif tag == "title" and self._in_title:
-            self._in_title = False
-            self._title_done = True
-        elif tag == "form":
-            self._close_form()
-        elif tag == "a":
-            self._close_link()
-
-    def handle_data(self, data: str) -> None:
-        if self._link is not None and not self._code_depth and len(self._link[1]) < 8:
-            self._link[1].append(data[:MAX_DEVICE_TEXT])
-        if self._in_title and not self._code_depth and self._title_len < 2 * MAX_DEVICE_TEXT:
-            piece = data[: 2 * MAX_DEVICE_TEXT - self._title_len]
-            self.title_parts.append(piece)
-            self._title_len += len(piece)
-
-    def _close_form(self) -> None:
-        if self._form is not None and len(self.forms) < MAX_FORMS:
-            self.forms.append(ParsedForm(self._form[0], self._form[1], tuple(self._inputs)))
-        self._form = None
-        self._inputs = []
-
-    def _close_link(self) -> None:
-        if self._link is not None:
-            text = " ".join("".join(self._link[1]).split())
-            self.links.append((self._link[0], bound_text(text)))
-        self._link = None
-
-    def finish(self) -> ParsedPage:
-        self._close_form()  # a form still open at the end of the page still counts
-        self._close_link()
-        title = " ".join("".join(self.title_parts).split())
-        return ParsedPage(title=bound_text(title), forms=tuple(self.forms), links=tuple(self.links))
-
-
-def _attrs(attrs: list[tuple[str, str | None]]) -> dict[str, str]:
-    """First value of each attribute, as browsers do with duplicates."""
-    out: dict[str, str] = {}
-    for key, value in attrs:
-        out.setdefault(key, value or "")
-    return out
-
-
-def parse_page(html: str) -> ParsedPage:
-    """Title and forms of one HTML document; malformed HTML yields what could be read."""
-    parser = _PageParser()
-    try:
-        parser.feed(html[:MAX_BODY])
-        parser.close()
-    except (AssertionError, ValueError):
-        pass  # html.parser gives up on some broken markup; keep what it saw before that
-    return parser.finish()
+            for f in page.forms
+        ),
+        links=tuple(
+            Link(bound_text(k.href, MAX_URL), bound_text(k.text), k.closed) for k in page.links
+        ),
+    )
 
 
 def login_forms(service: Service, page_url: str, html: str) -> tuple[LoginForm, ...]:
@@ -195,7 +82,7 @@ def login_forms(service: Service, page_url: str, html: str) -> tuple[LoginForm, 
     return tuple(found)
 
 
-def _login_form(service: Service, page_url: str, form: ParsedForm) -> LoginForm | None:
+def _login_form(service: Service, page_url: str, form: Form) -> LoginForm | None:
     username = ""
     password = ""
     for field in form.inputs:
@@ -307,7 +194,8 @@ def login_links(page_url: str, html: str, address: str) -> list[str]:
     """Links of a page that lead to its login (by their address or their words), on the
     device, at most `MAX_LOGIN_LINKS`."""
     out: list[str] = []
-    for href, text in parse_page(html).links:
+    for link in parse_page(html).links:
+        href, text = link.href, link.text
         if not (_LOGIN_LINK.search(href) or _LOGIN_LINK.search(text)):
             continue
         if _NOT_LOGIN_LINK.search(href) or _NOT_LOGIN_LINK.search(text):

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import re
 import ssl
 import struct
 import warnings
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree
@@ -41,6 +39,7 @@ from cryptography.x509.oid import NameOID
 
 from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, IdentitySignal
+from scanner.html_reader import read_html
 from scanner.http_exchange import CLOSE, MAX_BODY, exchange
 from scanner.model import Service, bound_text
 from scanner.net import lenient_tls_context
@@ -97,30 +96,12 @@ def favicon_text(icon: bytes) -> str:
     return f"mmh3:{murmur3_32(base64.encodebytes(icon))} md5:{hashlib.md5(icon).hexdigest()}"  # noqa: S324 -- a fingerprint, not security
 
 
-class _Scripts(HTMLParser):
-    """`<script src>` paths and `<link rel=icon href>` of one page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.scripts: list[str] = []
-        self.icon = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k.lower(): v or "" for k, v in attrs}
-        if tag == "script" and values.get("src") and len(self.scripts) < MAX_SCRIPTS:
-            self.scripts.append(values["src"])
-        rel = values.get("rel", "").lower().split()
-        if tag == "link" and "icon" in rel and values.get("href") and not self.icon:
-            self.icon = values["href"]
-
-
 def page_scripts(html: str) -> tuple[list[str], str]:
     """(script paths without query, icon href) of a page."""
-    parser = _Scripts()
-    with contextlib.suppress(Exception):  # hostile HTML: keep what was parsed
-        parser.feed(html[:MAX_BODY])
-    paths = [bound_text(_path(s), 200) for s in parser.scripts]
-    return [p for p in dict.fromkeys(paths) if p], parser.icon
+    page = read_html(html, MAX_BODY)
+    sources = [s.src for s in page.scripts if s.src][:MAX_SCRIPTS]
+    paths = [bound_text(_path(s), 200) for s in sources]
+    return [p for p in dict.fromkeys(paths) if p], page.icon
 
 
 def _path(src: str) -> str:
