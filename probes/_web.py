@@ -1,6 +1,6 @@
 """HTML and cookie reading shared by the web probes: links, GET forms, Set-Cookie lines.
 
-Device pages are hostile input: the parser is the standard library's (no scripts run),
+Device pages are hostile input: they are read by scanner/html_reader.py (no scripts run),
 every list is bounded, and nothing here trusts a URL to stay on the device — callers check
 `on_service` before fetching.
 """
@@ -11,10 +11,17 @@ import contextlib
 import difflib
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-MAX_LINKS = 200
+import httpx
+
+from scanner.errors import ScopeError
+from scanner.html_reader import read_html
+from scanner.http_exchange import Throttled, exchange, follow
+
+MAX_LINKS = 200  # links, and GET forms, kept of one page
+#: Input types a GET form is replayed with (their default values).
+_FILLED = frozenset({"text", "search", "hidden", "email", "number", "url"})
 MAX_COMPARE = 20_000  # bytes of each body compared for "the same page"
 SAME_PAGE_RATIO = 0.9
 PASSWORD_INPUT = re.compile(rb"<input[^>]+type\s*=\s*[\"']?password", re.IGNORECASE)
@@ -39,55 +46,29 @@ class GetForm:
     fields: tuple[tuple[str, str], ...]  # text-like inputs and their default values
 
 
-class _Collector(HTMLParser):
-    def __init__(self, base: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base = base
-        self.links: list[Link] = []
-        self.forms: list[GetForm] = []
-        self._anchor: str | None = None
-        self._text: list[str] = []
-        self._form: tuple[str, list[tuple[str, str]], bool] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k.lower(): v or "" for k, v in attrs}
-        if tag == "a" and a.get("href") and len(self.links) < MAX_LINKS:
-            self._anchor, self._text = a["href"], []
-        elif tag == "form":
-            method = a.get("method", "get").lower()
-            self._form = (a.get("action", ""), [], method == "get")
-        elif tag == "input" and self._form is not None:
-            kind = a.get("type", "text").lower()
-            if a.get("name") and kind in ("text", "search", "hidden", "email", "number", "url"):
-                self._form[1].append((a["name"], a.get("value", "")))
-            elif kind == "password":
-                self._form = (self._form[0], self._form[1], False)  # a login: never replayed
-
-    def handle_data(self, data: str) -> None:
-        if self._anchor is not None and sum(map(len, self._text)) < 200:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._anchor is not None:
-            with contextlib.suppress(ValueError):
-                url = urljoin(self.base, self._anchor)
-                self.links.append(Link(url, " ".join("".join(self._text).split())[:200]))
-            self._anchor = None
-        elif tag == "form" and self._form is not None:
-            action, fields, is_get = self._form
-            if is_get and fields and len(self.forms) < MAX_LINKS:
-                with contextlib.suppress(ValueError):
-                    self.forms.append(GetForm(urljoin(self.base, action), tuple(fields)))
-            self._form = None
-
-
 def read_page(base: str, body: bytes) -> tuple[list[Link], list[GetForm]]:
-    """The links and GET forms (without a password input) of an HTML page."""
-    collector = _Collector(base=base)
-    with contextlib.suppress(Exception):  # a broken page yields what was read before
-        collector.feed(body.decode("utf-8", "replace"))
-        collector.close()
-    return collector.links, collector.forms
+    """The links and GET forms (without a password input) of an HTML page; only those
+    closed by their own end tag, as links and forms an unsure reading would invent are
+    worth no request."""
+    page = read_html(body.decode("utf-8", "replace"))
+    links: list[Link] = []
+    for link in page.links:
+        if link.closed and len(links) < MAX_LINKS:
+            with contextlib.suppress(ValueError):
+                links.append(Link(urljoin(base, link.href), link.text[:200]))
+    forms: list[GetForm] = []
+    for form in page.forms:
+        if not form.closed or form.method != "GET" or len(forms) >= MAX_LINKS:
+            continue
+        if any(i.type == "password" for i in form.inputs):
+            continue  # a login: never replayed
+        fields = tuple(
+            (i.name, i.value) for i in form.inputs if i.name and (i.type or "text") in _FILLED
+        )
+        if fields:
+            with contextlib.suppress(ValueError):
+                forms.append(GetForm(urljoin(base, form.action), fields))
+    return links, forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +118,32 @@ def same_page(a: bytes, b: bytes) -> bool:
         return True
     matcher = difflib.SequenceMatcher(None, a[:MAX_COMPARE], b[:MAX_COMPARE], autojunk=False)
     return matcher.quick_ratio() >= SAME_PAGE_RATIO and matcher.ratio() >= SAME_PAGE_RATIO
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Where a GET ended, after the redirects that stay on the device."""
+
+    url: str
+    status: int
+    body: bytes
+
+    @property
+    def content(self) -> bool:
+        """Looks like the page itself: 200 after redirects and no login form."""
+        return self.status == 200 and PASSWORD_INPUT.search(self.body) is None
+
+
+async def fetch_page(
+    client: httpx.AsyncClient, url: str, address: str, headers: dict[str, str]
+) -> Page | str:
+    """GET `url` and its redirects on the device; why not, as a short text, when it fails."""
+    try:
+        chain = await follow(client, await exchange(client, "GET", url, headers=headers), address)
+    except Throttled as exc:
+        return f"HTTP {exc.status} (throttled)"
+    except ScopeError:
+        return "the request would leave the device"
+    except (httpx.HTTPError, OSError) as exc:
+        return type(exc).__name__
+    return Page(str(chain.final.url), chain.final.status, chain.final.body)

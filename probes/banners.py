@@ -19,19 +19,18 @@ greeting, the text of the web login page or the realm of its challenge.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 import asyncssh
 import httpx
 
-from probes._http_exchange import Throttled, exchange, follow
 from probes._ssh import auth_methods
 from scanner.errors import ConfigError, ScopeError
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, on_service
+from scanner.html_reader import read_html
+from scanner.http_exchange import Throttled, exchange, follow
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
 from scanner.probe import Check, Params, Remedy, ServiceProbe, Severity
 
@@ -131,33 +130,9 @@ class VersionDisclosure(ServiceProbe):
         return [judge_versions(ctx.about(service))]
 
 
-class _Text(HTMLParser):
-    """The visible text of a page (script and style left out), bounded."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip and sum(map(len, self.parts)) < MAX_PAGE_TEXT:
-            self.parts.append(data)
-
-
 def page_text(body: bytes) -> str:
-    parser = _Text()
-    with contextlib.suppress(Exception):  # a broken page yields what was read before
-        parser.feed(body.decode("utf-8", "replace"))
-        parser.close()
-    return " ".join(" ".join(parser.parts).split())[:MAX_PAGE_TEXT]
+    """The visible text of a page (script and style left out), bounded."""
+    return read_html(body.decode("utf-8", "replace")).text[:MAX_PAGE_TEXT]
 
 
 class LoginNotice(ServiceProbe):

@@ -22,10 +22,10 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from probes._http_exchange import Throttled, exchange, follow
 from probes._web import read_page
 from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, on_service
+from scanner.http_exchange import Throttled, exchange, follow
 from scanner.http_location import describe_failure
 from scanner.model import Evidence, JSONValue, Result, Verdict, bound_text
 from scanner.probe import Check, Remedy, ServiceProbe, Severity

@@ -30,10 +30,11 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import httpx
+
 from probes._account import known_credential
-from probes._http_exchange import fetch_page
 from probes._login.http_session import NoSession, WebSession, open_session
-from probes._web import SECRET_PARAM, parse_set_cookie, read_page, same_page
+from probes._web import SECRET_PARAM, fetch_page, parse_set_cookie, read_page, same_page
 from scanner.facts import (
     HTTP_PAGES,
     LOGIN_FORMS,

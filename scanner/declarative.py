@@ -41,7 +41,7 @@ import httpx
 
 from scanner import yaml_typed
 from scanner.errors import ConfigError, ScopeError
-from scanner.http_decoding import read_body
+from scanner.http_exchange import exchange
 from scanner.http_location import describe_failure
 from scanner.model import Evidence, Result, Service, Verdict, bound_text
 from scanner.net import ReadLimitExceeded, lenient_tls_context
@@ -425,22 +425,20 @@ async def _http_answer(
 ) -> tuple[int, httpx.Headers, bytes] | str:
     try:
         async with ctx.net.http(service) as client:
-            built = client.build_request(
+            answer = await exchange(
+                client,
                 request.method,
                 request.path,
                 headers=dict(request.headers),
                 content=request.body or None,
+                limit=limit,
+                throttle=False,  # a declared check judges whatever status answers
             )
-            response = await client.send(built, stream=True)
-            try:
-                body = await read_body(response, limit)
-            finally:
-                await response.aclose()
     except ScopeError:
         return "the request would leave the device"
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
         return describe_failure(exc)
-    return response.status_code, response.headers, body.data
+    return answer.status, answer.headers, answer.body
 
 
 async def _tcp_answer(

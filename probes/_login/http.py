@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import itertools
 import json
 import re
@@ -34,7 +33,12 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
-from probes._http_exchange import (
+from probes._login.common import BACKOFF, Scheduler, run_workers, scrub
+from probes._login.digest import DigestChallenge, best_digest, parse_challenges
+from scanner.credentials import Attempt, Credential, LoginRun, Outcome
+from scanner.errors import ScopeError
+from scanner.fingerprint.http import login_forms
+from scanner.http_exchange import (
     MAX_BODY,
     Answer,
     Chain,
@@ -44,10 +48,6 @@ from probes._http_exchange import (
     set_cookies,
     short_url,
 )
-from probes._login.common import BACKOFF, Scheduler, run_workers, scrub
-from scanner.credentials import Attempt, Credential, LoginRun, Outcome
-from scanner.errors import ScopeError
-from scanner.fingerprint.http import login_forms
 from scanner.http_location import describe_failure
 from scanner.model import bound_text
 
@@ -110,7 +110,6 @@ _JSON_ENDPOINT = re.compile(
 )
 _LOGIN_WORDS = re.compile(r"log_?in|logon|sign_?in|auth|session", re.IGNORECASE)
 _SCRIPT_SRC = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]{1,512})""", re.IGNORECASE)
-_AUTH_PARAM = re.compile(r"""([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))""")
 _SUCCESS_KEYS = frozenset({"ok", "success", "succeeded", "authenticated", "logged_in", "loggedin"})
 #: JSON keys whose value is a session token: a login answer carrying one is a login.
 TOKEN_KEYS = frozenset({"token", "access_token", "accesstoken", "jwt", "sessionid", "session_id"})
@@ -389,91 +388,8 @@ class Surface(Protocol):
         ...
 
 
-_DIGEST_HASHES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
-
-
-@dataclass(slots=True)
-class _DigestChallenge:
-    realm: str
-    nonce: str
-    opaque: str | None
-    algorithm: str  # as the device spelled it: echoed back verbatim
-    qop: str  # "auth", "auth-int" or "" (RFC 2069)
-    stale: bool
-    nc: int = 0
-
-    @classmethod
-    def parse(cls, header: str) -> _DigestChallenge | None:
-        scheme, _, rest = header.strip().partition(" ")
-        if scheme.lower() != "digest":
-            return None
-        params = {
-            m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-            for m in _AUTH_PARAM.finditer(rest)
-        }
-        algorithm = params.get("algorithm") or "MD5"
-        if _digest_hash(algorithm) not in _DIGEST_HASHES or "nonce" not in params:
-            return None
-        qops = [q.strip().lower() for q in (params.get("qop") or "").split(",") if q.strip()]
-        qop = "auth" if "auth" in qops else ("auth-int" if "auth-int" in qops else "")
-        if qops and not qop:
-            return None
-        return cls(
-            realm=params.get("realm", ""),
-            nonce=params["nonce"],
-            opaque=params.get("opaque"),
-            algorithm=algorithm,
-            qop=qop,
-            stale=(params.get("stale") or "").lower() == "true",
-        )
-
-    def strength(self) -> int:
-        return {"SHA-512-256": 3, "SHA-256": 2, "MD5": 1}[_digest_hash(self.algorithm)]
-
-    def authorization(self, method: str, uri: str, cred: Credential) -> str:
-        name = _DIGEST_HASHES[_digest_hash(self.algorithm)]
-
-        def h(text: str) -> str:
-            return hashlib.new(name, text.encode("utf-8")).hexdigest()
-
-        self.nc += 1
-        nc = f"{self.nc:08x}"
-        cnonce = secrets.token_hex(8)
-        ha1 = h(f"{cred.username}:{self.realm}:{cred.password}")
-        if self.algorithm.upper().endswith("-SESS"):
-            ha1 = h(f"{ha1}:{self.nonce}:{cnonce}")
-        ha2 = h(f"{method}:{uri}") if self.qop != "auth-int" else h(f"{method}:{uri}:{h('')}")
-        if self.qop:
-            response = h(f"{ha1}:{self.nonce}:{nc}:{cnonce}:{self.qop}:{ha2}")
-        else:
-            response = h(f"{ha1}:{self.nonce}:{ha2}")
-        parts = [
-            f'username="{_quoted(cred.username)}"',
-            f'realm="{_quoted(self.realm)}"',
-            f'nonce="{_quoted(self.nonce)}"',
-            f'uri="{uri}"',
-            f"algorithm={self.algorithm}",
-            f'response="{response}"',
-        ]
-        if self.opaque is not None:
-            parts.append(f'opaque="{_quoted(self.opaque)}"')
-        if self.qop:
-            parts += [f"qop={self.qop}", f"nc={nc}", f'cnonce="{cnonce}"']
-        return "Digest " + ", ".join(parts)
-
-
-def _digest_hash(algorithm: str) -> str:
-    return algorithm.upper().removesuffix("-SESS")
-
-
-def _quoted(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _best_digest(headers: httpx.Headers) -> _DigestChallenge | None:
-    found = [_DigestChallenge.parse(v) for v in headers.get_list("www-authenticate")]
-    usable = [c for c in found if c is not None]
-    return max(usable, key=_DigestChallenge.strength) if usable else None
+def _best_digest(headers: httpx.Headers) -> DigestChallenge | None:
+    return best_digest(parse_challenges(headers.get_list("www-authenticate")))
 
 
 @dataclass(slots=True)
@@ -486,7 +402,7 @@ class AuthSurface:
     method: str = ""
     challenge: bool = True
     # Per client: the Digest challenge in use (nonce and nonce count).
-    _challenges: dict[int, _DigestChallenge] = field(default_factory=dict)
+    _challenges: dict[int, DigestChallenge] = field(default_factory=dict)
     last: tuple[Chain, ...] = ()
 
     def __post_init__(self) -> None:
@@ -510,7 +426,7 @@ class AuthSurface:
             challenge = await self._fetch_challenge(client)
         start = time.monotonic()
         for retry in range(2):
-            header = challenge.authorization("GET", self.path, cred)
+            header = challenge.authorization("GET", self.path, cred.username, cred.password)
             answer = await exchange(client, "GET", self.path, headers={"Authorization": header})
             fresh = _best_digest(answer.headers) if answer.status == 401 else None
             if fresh is not None:
@@ -530,7 +446,7 @@ class AuthSurface:
         self.last = (chain,)
         return _seen(chain, _since(start)), False
 
-    async def _fetch_challenge(self, client: httpx.AsyncClient) -> _DigestChallenge:
+    async def _fetch_challenge(self, client: httpx.AsyncClient) -> DigestChallenge:
         answer = await exchange(client, "GET", self.path)
         challenge = _best_digest(answer.headers) if answer.status == 401 else None
         if challenge is None:

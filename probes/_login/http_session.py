@@ -35,9 +35,9 @@ from scanner.redact import mask_url
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from probes._http_exchange import Answer, Chain
     from probes._login.http import Seen, Surface
     from scanner.facts import HttpPage, LoginForm, LoginSurface
+    from scanner.http_exchange import Answer, Chain
     from scanner.model import Service
     from scanner.net import DeviceNetwork
 

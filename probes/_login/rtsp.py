@@ -1,12 +1,13 @@
 """RTSP login: OPTIONS, DESCRIBE without credentials, then DESCRIBE answering the challenge.
 
 `401` with `WWW-Authenticate: Digest` (preferred: the password never crosses the wire) or
-`Basic` is answered (RFC 2617/7616 digest: MD5, MD5-sess, SHA-256; `qop=auth` when
-offered). Oracle: `200` to the authenticated DESCRIBE is ACCEPTED, `401` again REJECTED
-(a `stale=true` nonce is refreshed and the same credential sent again), `403` LOCKED when its
-text says so (REJECTED otherwise), `503`/`429` the server throttling. A DESCRIBE that already
-answers `200` without credentials means the stream needs no login: the run says so and its
-control (empty) login is ACCEPTED.
+`Basic` is answered (Digest by probes/_login/digest.py, as the HTTP login: the strongest
+challenge of MD5, SHA-256, SHA-512-256 and their -sess forms; `qop=auth` or `auth-int` when
+offered, none for RFC 2069 servers). Oracle: `200` to the authenticated DESCRIBE is
+ACCEPTED, `401` again REJECTED (a `stale=true` nonce is refreshed and the same credential
+sent again), `403` LOCKED when its text says so (REJECTED otherwise), `503`/`429` the server
+throttling. A DESCRIBE that already answers `200` without credentials means the stream needs
+no login: the run says so and its control (empty) login is ACCEPTED.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import re
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -34,6 +33,7 @@ from probes._login.common import (
     run_workers,
     session_worker,
 )
+from probes._login.digest import DigestChallenge, best_digest, parse_challenges
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.model import device_str
 from scanner.net import ReadLimitExceeded
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 METHOD = "rtsp describe"
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024
-_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
 
 
 @dataclass
@@ -64,77 +63,6 @@ class Response:
         return [v for k, v in self.headers if k == name.lower()]
 
 
-@dataclass
-class Challenge:
-    scheme: str  # "digest" | "basic"
-    params: dict[str, str]
-
-
-def parse_challenges(values: Sequence[str]) -> list[Challenge]:
-    """Basic and Digest challenges from WWW-Authenticate values (one per header line)."""
-    found: list[Challenge] = []
-    for value in values:
-        scheme, _, rest = value.strip().partition(" ")
-        if scheme.lower() not in ("digest", "basic"):
-            continue
-        params: dict[str, str] = {}
-        for match in _PARAM.finditer(rest):
-            raw = match.group(2)
-            if raw.startswith('"'):
-                raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-            params[match.group(1).lower()] = raw
-        found.append(Challenge(scheme.lower(), params))
-    return found
-
-
-_HASHES = {"md5": hashlib.md5, "md5-sess": hashlib.md5, "sha-256": hashlib.sha256}
-_HASHES["sha-256-sess"] = hashlib.sha256
-
-
-def digest_authorization(
-    challenge: Challenge,
-    credential: Credential,
-    method: str,
-    uri: str,
-    nc: int,
-    cnonce: str | None = None,
-) -> str:
-    """The Authorization value answering a Digest challenge (RFC 2617 / RFC 7616)."""
-    params = challenge.params
-    algorithm = params.get("algorithm", "MD5")
-    hasher = _HASHES.get(algorithm.lower())
-    if hasher is None:
-        raise Unsupported(f"digest algorithm {algorithm[:32]!r} is not supported")
-
-    def h(text: str) -> str:
-        return hasher(text.encode()).hexdigest()
-
-    realm, nonce = params.get("realm", ""), params.get("nonce", "")
-    cnonce = cnonce or secrets.token_hex(8)
-    ha1 = h(f"{credential.username}:{realm}:{credential.password}")
-    if algorithm.lower().endswith("-sess"):
-        ha1 = h(f"{ha1}:{nonce}:{cnonce}")
-    ha2 = h(f"{method}:{uri}")
-    qops = [q.strip() for q in params.get("qop", "").split(",") if q.strip()]
-    parts = [
-        f'username="{credential.username}"',
-        f'realm="{realm}"',
-        f'nonce="{nonce}"',
-        f'uri="{uri}"',
-    ]
-    if "auth" in qops:
-        count = f"{nc:08x}"
-        response = h(f"{ha1}:{nonce}:{count}:{cnonce}:auth:{ha2}")
-        parts += [f'response="{response}"', "qop=auth", f"nc={count}", f'cnonce="{cnonce}"']
-    else:
-        parts.append(f'response="{h(f"{ha1}:{nonce}:{ha2}")}"')
-    if "algorithm" in params:
-        parts.append(f"algorithm={algorithm}")
-    if "opaque" in params:
-        parts.append(f'opaque="{params["opaque"]}"')
-    return "Digest " + ", ".join(parts)
-
-
 def basic_authorization(credential: Credential) -> str:
     token = base64.b64encode(f"{credential.username}:{credential.password}".encode()).decode()
     return f"Basic {token}"
@@ -147,8 +75,9 @@ class _Session:
         self._url = url
         self._timeout = timeout
         self._cseq = 0
-        self._challenge: Challenge | None = None
-        self._nc = 0
+        self._challenge: DigestChallenge | None = None
+        self._basic = False  # only Basic offered
+        self._unusable = ""  # why the Digest challenge offered cannot be answered
         self.reusable = True
 
     async def request(self, method: str, authorization: str = "") -> Response:
@@ -190,7 +119,7 @@ class _Session:
         if response.status != 401:
             raise Unsupported(f"DESCRIBE without credentials: {_describe(response, NOBODY)}")
         self._learn(response)
-        if self._challenge is None:
+        if self._challenge is None and not self._basic and not self._unusable:
             raise Unsupported(
                 "401 without a Basic or Digest challenge: "
                 + device_text(" ".join(response.all("www-authenticate")), NOBODY)
@@ -198,23 +127,38 @@ class _Session:
 
     def _learn(self, response: Response) -> bool:
         """Keep the strongest challenge of a 401; True when its nonce is merely stale."""
-        challenges = parse_challenges(response.all("www-authenticate"))
-        digest = [c for c in challenges if c.scheme == "digest"]
-        if not challenges:
+        offered = [
+            c
+            for c in parse_challenges(response.all("www-authenticate"))
+            if c.scheme in ("digest", "basic")
+        ]
+        if not offered:
             return False
-        chosen = (digest or challenges)[0]
-        if self._challenge is None or chosen.params.get("nonce") != self._challenge.params.get(
-            "nonce"
-        ):
-            self._nc = 0
-        self._challenge = chosen
-        return chosen.params.get("stale", "").lower() == "true"
+        digest = best_digest(offered)
+        unusable = next((c for c in offered if c.scheme == "digest"), None)
+        self._basic, self._unusable = False, ""
+        if digest is None and unusable is not None:
+            # Digest is offered, but not in a form this client can answer: said at the
+            # first attempt, as the run's reason (Basic beside it is not a fallback).
+            algorithm = unusable.params.get("algorithm", "MD5")
+            self._unusable = f"digest challenge not supported (algorithm {algorithm[:32]!r})"
+            self._challenge = None
+            return False
+        if digest is None:
+            self._basic, self._challenge = True, None
+            return False
+        if self._challenge is None or digest.nonce != self._challenge.nonce:
+            self._challenge = digest  # a new nonce: its count starts again
+        return digest.stale
 
     def _authorization(self, credential: Credential) -> str:
-        if self._challenge is None or self._challenge.scheme == "basic":
+        if self._unusable:
+            raise Unsupported(self._unusable)
+        if self._challenge is None:
             return basic_authorization(credential)
-        self._nc += 1
-        return digest_authorization(self._challenge, credential, "DESCRIBE", self._url, self._nc)
+        return self._challenge.authorization(
+            "DESCRIBE", self._url, credential.username, credential.password
+        )
 
     async def attempt(self, credential: Credential) -> Attempt:
         if any(c in credential.username + credential.password for c in "\r\n"):

@@ -35,7 +35,7 @@ from probes._login.surface_scripts import (
 )
 from scanner.browser import BrowserUnavailable
 from scanner.facts import LoginSurface, on_service
-from scanner.http_decoding import read_body
+from scanner.http_exchange import exchange
 from scanner.redact import mask_url
 
 if TYPE_CHECKING:
@@ -404,9 +404,9 @@ async def _get(
     """One bounded GET: at most `limit` bytes of the body, decoded, within `seconds` (a
     device that dribbles bytes cannot stretch it); None when nothing answered in time."""
     try:
-        async with asyncio.timeout(seconds), client.stream("GET", url) as response:
-            body = await read_body(response, limit)
-            return response.status_code, response.headers, body.data
+        async with asyncio.timeout(seconds):
+            answer = await exchange(client, "GET", url, limit=limit, throttle=False)
+            return answer.status, answer.headers, answer.body
     except (httpx.HTTPError, OSError, TimeoutError):
         return None
 
@@ -422,7 +422,7 @@ async def _from_scripts(
     in another (an API client's base), so reading goes on to the end of the bounds; a
     relative path resolves against `<base href>`, else the URL first asked for (JavaScript
     API clients build on the app's root, not on the login page a server redirected to)."""
-    sources, inline = page_scripts(page.html)
+    sources, inline = page_scripts(page.html, MAX_PAGE)
     texts: list[str] = []
     found: ScriptLogin | None = None
     for text in inline:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from probes._login.surface_request import FORM, JSON
+from scanner.html_reader import MAX_HTML, read_html
 
 MAX_SCRIPTS = 12  # <script> elements read per page
 WINDOW = 800  # characters around an endpoint searched for its fields
@@ -48,40 +48,13 @@ class ScriptLogin:
     extra_fields: tuple[tuple[str, str], ...] = ()
 
 
-class _Scripts(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.sources: list[str] = []
-        self.inline: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "script":
-            return
-        a = dict(attrs)
-        kind = (a.get("type") or "").lower()
-        if kind and "javascript" not in kind and kind != "module":
-            return  # JSON data, templates: not code
-        self._in_script = True
-        src = a.get("src")
-        if src and len(self.sources) < MAX_SCRIPTS:
-            self.sources.append(src)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script and data.strip() and len(self.inline) < MAX_SCRIPTS:
-            self.inline.append(data)
-
-
-def page_scripts(html: str) -> tuple[list[str], list[str]]:
-    """The `src` of each script of a page (as written) and the text of its inline scripts."""
-    parser = _Scripts()
-    parser.feed(html)
-    parser.close()
-    return parser.sources, parser.inline
+def page_scripts(html: str, limit: int = MAX_HTML) -> tuple[list[str], list[str]]:
+    """The `src` of each script of a page (as written) and the text of its inline scripts,
+    from its first `limit` characters; JSON data blocks and templates are not code."""
+    scripts = [s for s in read_html(html, limit).scripts if s.javascript]
+    sources = [s.src for s in scripts if s.src][:MAX_SCRIPTS]
+    inline = [s.code for s in scripts if s.code.strip()][:MAX_SCRIPTS]
+    return sources, inline
 
 
 def find_script_login(text: str) -> ScriptLogin | None:

@@ -13,10 +13,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from probes._http_exchange import fetch_page
 from probes._login.http_session import NoSession, open_session
 from probes._session.common import Gone
-from probes._web import read_page, same_page
+from probes._web import fetch_page, read_page, same_page
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, LOGIN_SURFACES, on_service
 
 if TYPE_CHECKING:

@@ -30,7 +30,6 @@ import re
 import ssl
 import struct
 import warnings
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree
@@ -42,7 +41,8 @@ from cryptography.x509.oid import NameOID
 from scanner.discovery.udp_protocols.snmp import parse_snmp_response, snmp_get_request
 from scanner.errors import ScopeError
 from scanner.facts import HTTP_PAGES, IDENTITY, UDP_ANSWERS, IdentitySignal
-from scanner.http_decoding import read_body
+from scanner.html_reader import read_html
+from scanner.http_exchange import CLOSE, MAX_BODY, exchange
 from scanner.model import Service, bound_text
 from scanner.net import lenient_tls_context
 from scanner.task_groups import task_group
@@ -53,8 +53,6 @@ if TYPE_CHECKING:
     from scanner.facts import Facts
     from scanner.net import BoundedStream, DeviceNetwork
 
-#: Most bytes read for a favicon, a page or a device description.
-MAX_BODY = 256 * 1024
 #: Script paths kept per page.
 MAX_SCRIPTS = 32
 #: The whole collection on one device.
@@ -101,30 +99,12 @@ def favicon_text(icon: bytes) -> str:
     return f"mmh3:{murmur3_32(base64.encodebytes(icon))} md5:{hashlib.md5(icon).hexdigest()}"  # noqa: S324 -- a fingerprint, not security
 
 
-class _Scripts(HTMLParser):
-    """`<script src>` paths and `<link rel=icon href>` of one page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.scripts: list[str] = []
-        self.icon = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k.lower(): v or "" for k, v in attrs}
-        if tag == "script" and values.get("src") and len(self.scripts) < MAX_SCRIPTS:
-            self.scripts.append(values["src"])
-        rel = values.get("rel", "").lower().split()
-        if tag == "link" and "icon" in rel and values.get("href") and not self.icon:
-            self.icon = values["href"]
-
-
 def page_scripts(html: str) -> tuple[list[str], str]:
     """(script paths without query, icon href) of a page."""
-    parser = _Scripts()
-    with contextlib.suppress(Exception):  # hostile HTML: keep what was parsed
-        parser.feed(html[:MAX_BODY])
-    paths = [bound_text(_path(s), 200) for s in parser.scripts]
-    return [p for p in dict.fromkeys(paths) if p], parser.icon
+    page = read_html(html, MAX_BODY)
+    sources = [s.src for s in page.scripts if s.src][:MAX_SCRIPTS]
+    paths = [bound_text(_path(s), 200) for s in sources]
+    return [p for p in dict.fromkeys(paths) if p], page.icon
 
 
 def _path(src: str) -> str:
@@ -393,9 +373,9 @@ def _signal(service: Service, kind: str, text: str) -> IdentitySignal | None:
 
 
 async def _get(client: httpx.AsyncClient, url: str) -> tuple[int, bytes, str]:
-    async with client.stream("GET", url, headers={"Connection": "close"}) as response:
-        body = await read_body(response, MAX_BODY)  # decoded (gzip firmware), bounded
-        return response.status_code, body.data, response.headers.get("content-type", "")
+    # decoded (gzip firmware), bounded by MAX_BODY, as fingerprinting reads every page
+    answer = await exchange(client, "GET", url, headers=CLOSE, throttle=False)
+    return answer.status, answer.body, answer.headers.get("content-type", "")
 
 
 async def _web(dev: DeviceNetwork, service: Service, page_url: str) -> list[IdentitySignal]:

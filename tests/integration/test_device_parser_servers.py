@@ -31,8 +31,9 @@ from probes._ssh import NoKexinit, read_offer
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.discovery.udp_protocols.snmp import parse_snmp_response
 from scanner.facts import MQTT_INFO, Facts
-from scanner.fingerprint.http import MAX_URL, http_pages
+from scanner.fingerprint.http import http_pages
 from scanner.fingerprint.services import Timing, fingerprint
+from scanner.http_exchange import MAX_URL
 from scanner.model import MAX_DEVICE_TEXT, Service
 from scanner.net import Limits, Network
 from scanner.scope import Scope

@@ -41,6 +41,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "scanner.browser",
             "scanner.http_decoding",
             "scanner.http_location",
+            "scanner.http_exchange",
+            "scanner.html_reader",
             "scanner.net",
             "scanner.store",
             "scanner.run_lock",

@@ -31,8 +31,8 @@ from probes.web_reflection import WebReflection
 from scanner.credential_lists import load_catalog
 from scanner.discovery.ports import PortSet
 from scanner.engine import ScanRequest, scan
-from scanner.fingerprint.http import MAX_BODY
 from scanner.http_decoding import ACCEPT_ENCODING, BodyDecoder, decode_bytes
+from scanner.http_exchange import MAX_BODY
 from scanner.judging.profiles import load_profile
 from scanner.model import Target, Verdict
 from scanner.net import Limits

@@ -50,18 +50,16 @@ from scanner.discovery.udp_protocols.tftp import parse_tftp_response
 from scanner.facts import HTTP_PAGES, Facts, HttpPage
 from scanner.fingerprint import identity
 from scanner.fingerprint.http import (
-    MAX_FORMS,
     MAX_HIDDEN,
-    MAX_INPUTS,
-    MAX_LINKS,
     MAX_LOGIN_LINKS,
-    MAX_URL,
     login_forms,
     login_links,
     parse_page,
 )
 from scanner.fingerprint.ssh_ident import ident_problem
+from scanner.html_reader import MAX_FORMS, MAX_INPUTS, MAX_LINKS
 from scanner.http_decoding import BodyDecoder, decode_bytes
+from scanner.http_exchange import MAX_URL
 from scanner.http_location import (
     MALFORMED_LOCATION,
     MalformedLocation,
@@ -212,9 +210,9 @@ def test_any_page_parses_into_bounded_title_forms_and_links(html: str) -> None:
             bounded(field.name)
             bounded(field.value)
             assert len(field.type) <= 32
-    for href, text in page.links:
-        bounded(href, MAX_URL)
-        bounded(text)
+    for link in page.links:
+        bounded(link.href, MAX_URL)
+        bounded(link.text)
 
 
 @SETTINGS

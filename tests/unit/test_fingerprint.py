@@ -19,8 +19,9 @@ import trustme
 
 from scanner.discovery.udp import UdpReply
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, MQTT_INFO, UDP_ANSWERS, Facts
-from scanner.fingerprint.http import MAX_BODY, login_forms, parse_page
+from scanner.fingerprint.http import login_forms, parse_page
 from scanner.fingerprint.services import Timing, fingerprint
+from scanner.http_exchange import MAX_BODY
 from scanner.model import MAX_DEVICE_TEXT, Service
 from scanner.net import Limits, Network
 from scanner.scope import Scope

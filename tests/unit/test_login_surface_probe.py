@@ -6,7 +6,8 @@ import httpx
 
 from probes.login_surface import LoginSurfaces
 from scanner.facts import HTTP_PAGES, LOGIN_SURFACES, Facts, HttpPage
-from scanner.fingerprint.http import MAX_BODY, without_scripts
+from scanner.fingerprint.http import without_scripts
+from scanner.http_exchange import MAX_BODY
 from scanner.model import Service, Target
 from scanner.net import Network
 from scanner.probe import ProbeContext

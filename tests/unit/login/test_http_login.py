@@ -21,10 +21,10 @@ import h11
 import httpx
 import pytest
 
-from probes._http_exchange import MAX_BODY
 from probes._login import http as login_http
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.facts import HttpPage, LoginForm
+from scanner.http_exchange import MAX_BODY
 from scanner.model import Service
 from scanner.net import DeviceNetwork, Limits, Network
 from scanner.scope import Scope

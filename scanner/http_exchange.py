@@ -1,31 +1,42 @@
 """One bounded HTTP exchange with a device, and the same-device redirects after it.
 
-Shared by the web probes and the HTTP logins. Every request goes through the client the
-caller got from `DeviceNetwork.http` (scope, one device permit per request, no automatic
-redirects); here a body is read to `MAX_BODY` and decoded, a 429/503 becomes `Throttled`,
-and a redirect is followed only while it stays on the device.
+The one way fingerprinting, the web probes, the HTTP logins and the declarative checks
+talk HTTP. Every request goes through the client the caller got from `DeviceNetwork.http`
+(scope, one device permit per request, no automatic redirects); here a body is read to
+`MAX_BODY` (or the caller's smaller or larger bound) and decoded, a 429/503 becomes
+`Throttled` for callers that back off (fingerprinting keeps it as a page), and a redirect
+is followed only while it stays on the device.
 """
 
 from __future__ import annotations
 
+import codecs
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
-from probes._web import PASSWORD_INPUT
 from scanner.errors import ScopeError
-from scanner.http_decoding import read_body
-from scanner.http_location import malformed_location
+from scanner.http_decoding import BODY_DEADLINE, read_body
+from scanner.http_location import describe_failure, malformed_location
 from scanner.model import bound_text
 
 #: Most body bytes read from one answer, and kept once decoded (gzip, deflate, br); the rest
-#: is never read (the connection is dropped).
+#: is never read (the connection is dropped). A login page is a few KiB; a device that
+#: streams megabytes (a camera's MJPEG on `/`, a gzip bomb) must not cost memory.
 MAX_BODY = 256 * 1024
-#: Redirect hops followed, on the device only.
+#: Redirect hops followed, on the device only: enough for `/` → `/index.html` → `/login.html`.
 MAX_REDIRECTS = 3
+#: URLs are kept longer than other device text: a truncated action URL is useless.
+MAX_URL = 2048
+#: Request headers of a fetch that reads a page once: embedded servers often close after one
+#: answer without saying so, and a reused dead connection would lose a redirect's target.
+CLOSE = {"Connection": "close"}
+#: The statuses that redirect.
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: What a failed exchange raises (besides `ScopeError`): device behaviour, never a bug.
+FAILURES: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError)
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _THROTTLE_STATUSES = frozenset({429, 503})
 
 
@@ -44,9 +55,26 @@ class Answer:
 
     status: int
     headers: httpx.Headers
-    body: bytes  # decoded, at most MAX_BODY
+    body: bytes  # decoded, at most the exchange's bound (MAX_BODY unless asked otherwise)
     url: httpx.URL
     incomplete: str = ""  # why `body` is not the whole page (cut at the bound, corrupt coding)
+    charset: str | None = None  # the Content-Type's charset, as the device named it
+
+    @property
+    def text(self) -> str:
+        """The body as text, in its charset (UTF-8 when it names none or a useless one)."""
+        return decode_text(self.body, self.charset)
+
+
+def decode_text(body: bytes, charset: str | None) -> str:
+    """`body` decoded in `charset`, unreadable bytes replaced."""
+    try:
+        return body.decode(codecs.lookup(charset or "utf-8").name, "replace")
+    except (LookupError, ValueError):
+        # An invented charset name, a codec that is not text (charset=base64, rot13: a
+        # LookupError on decode) or one without "replace" (idna, punycode: a UnicodeError)
+        # is not a reason to drop the page.
+        return body.decode("utf-8", "replace")
 
 
 async def exchange(
@@ -58,19 +86,30 @@ async def exchange(
     data: dict[str, str] | None = None,
     params: dict[str, str] | None = None,
     content: bytes | None = None,
+    limit: int = MAX_BODY,
+    deadline: float = BODY_DEADLINE,
+    throttle: bool = True,
 ) -> Answer:
-    """One request, its body decoded and read to `MAX_BODY`; 429/503 raise `Throttled`."""
+    """One request, its body decoded and read to `limit` bytes within `deadline` seconds;
+    with `throttle`, a 429/503 raises `Throttled` (without, it is an answer like any)."""
     request = client.build_request(
         method, url, headers=headers, data=data, params=params, content=content
     )
     response = await client.send(request, stream=True)
     try:
-        body = await read_body(response, MAX_BODY)
+        body = await read_body(response, limit, deadline)
     finally:
         await response.aclose()
-    if response.status_code in _THROTTLE_STATUSES:
+    if throttle and response.status_code in _THROTTLE_STATUSES:
         raise Throttled(response.status_code, _retry_after(response.headers))
-    return Answer(response.status_code, response.headers, body.data, request.url, body.incomplete)
+    return Answer(
+        response.status_code,
+        response.headers,
+        body.data,
+        request.url,
+        body.incomplete,
+        response.charset_encoding,
+    )
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
@@ -98,25 +137,46 @@ class Chain:
     final: Answer
     location: str = ""  # where the first answer redirected, normalised (no query)
     offsite: str = ""  # a redirect target off the device, not followed
+    offsite_url: str = ""  # the same target whole (query included), bounded
     malformed: str = ""  # a Location that points nowhere, as evidence (see http_location)
     # (name, value) of cookies set (not deleted) along the chain
     cookies: frozenset[tuple[str, str]] = frozenset()
-    bodies: tuple[bytes, ...] = ()
+    answers: tuple[Answer, ...] = field(default=())  # every answer, first to final
+    failure: str = ""  # with `tolerant`: the hop that failed and how ("GET url: why")
+
+    @property
+    def bodies(self) -> tuple[bytes, ...]:
+        return tuple(a.body for a in self.answers)
+
+    def leaves(self, target: httpx.URL) -> None:
+        """Record a redirect off the device, never requested."""
+        self.offsite = short_url(target, "")
+        self.offsite_url = bound_text(str(target), MAX_URL)
 
 
-async def follow(client: httpx.AsyncClient, first: Answer, address: str) -> Chain:
+async def follow(
+    client: httpx.AsyncClient,
+    first: Answer,
+    address: str,
+    *,
+    headers: dict[str, str] | None = None,
+    throttle: bool = True,
+    tolerant: bool = False,
+) -> Chain:
     """Follow `first`'s redirects (GET, at most `MAX_REDIRECTS`) while they stay on the
-    device; a redirect elsewhere is recorded, never requested."""
+    device; a redirect elsewhere is recorded, never requested. `headers` go with each hop
+    and `throttle` is `exchange`'s; with `tolerant`, a hop that fails ends the chain with
+    `failure` saying so (the answers before it kept) instead of raising."""
     chain = Chain(first=first, final=first, cookies=set_cookies(first.headers))
-    bodies = [first.body]
+    answers = [first]
     answer = first
     for hop in range(MAX_REDIRECTS + 1):
         location = answer.headers.get("location", "").strip()
-        if answer.status in _REDIRECTS and not location:
+        if answer.status in REDIRECTS and not location:
             chain.malformed = malformed_location(answer.headers)
             if hop == 0 and chain.malformed:
                 chain.location = "(a malformed location)"  # where it went is still a signal
-        if answer.status not in _REDIRECTS or not location:
+        if answer.status not in REDIRECTS or not location:
             break
         try:
             target = answer.url.join(location)
@@ -125,19 +185,24 @@ async def follow(client: httpx.AsyncClient, first: Answer, address: str) -> Chai
         if hop == 0:
             chain.location = short_url(target, address)
         if target.host != address.lower() or target.scheme not in ("http", "https"):
-            chain.offsite = short_url(target, "")
+            chain.leaves(target)
             break
         if hop == MAX_REDIRECTS:
             break
         try:
-            answer = await exchange(client, "GET", target)
+            answer = await exchange(client, "GET", target, headers=headers, throttle=throttle)
         except ScopeError:
-            chain.offsite = short_url(target, "")
+            chain.leaves(target)
+            break
+        except FAILURES as exc:
+            if not tolerant:
+                raise
+            chain.failure = f"GET {bound_text(str(target), MAX_URL)}: {describe_failure(exc)}"
             break
         chain.cookies |= set_cookies(answer.headers)
-        bodies.append(answer.body)
+        answers.append(answer)
     chain.final = answer
-    chain.bodies = tuple(bodies)
+    chain.answers = tuple(answers)
     return chain
 
 
@@ -165,32 +230,3 @@ def set_cookies(headers: httpx.Headers) -> frozenset[tuple[str, str]]:
             continue  # a deletion, not a session
         pairs.add((bound_text(name.strip(), 64), value))
     return frozenset(pairs)
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """Where a GET ended, after the redirects that stay on the device."""
-
-    url: str
-    status: int
-    body: bytes
-
-    @property
-    def content(self) -> bool:
-        """Looks like the page itself: 200 after redirects and no login form."""
-        return self.status == 200 and PASSWORD_INPUT.search(self.body) is None
-
-
-async def fetch_page(
-    client: httpx.AsyncClient, url: str, address: str, headers: dict[str, str]
-) -> Page | str:
-    """GET `url` and its redirects on the device; why not, as a short text, when it fails."""
-    try:
-        chain = await follow(client, await exchange(client, "GET", url, headers=headers), address)
-    except Throttled as exc:
-        return f"HTTP {exc.status} (throttled)"
-    except ScopeError:
-        return "the request would leave the device"
-    except (httpx.HTTPError, OSError) as exc:
-        return type(exc).__name__
-    return Page(str(chain.final.url), chain.final.status, chain.final.body)
