@@ -206,10 +206,9 @@ def judge_unexpected(ctx: ProbeContext, service: Service) -> Result:
     allowed_text = ", ".join(params.allowed) or "nothing"
     policy = Evidence("policy", f"allowed: {allowed_text}", {"allowed": list(params.allowed)})
     match = next((e for e in entries if e.matches(service)), None)
+    where = ctx.about(service).where
     if match is not None:
-        reason = (
-            f"{service} on {ctx.target.address} is allowed by the profile entry {match.text!r}."
-        )
+        reason = f"{where} is allowed by the profile entry {match.text!r}."
         return ctx.about(service).result(UNEXPECTED, Verdict.PASS, reason, evidence, policy)
     if not service.identified and any(e.matches_port(service) for e in entries):
         why = f" ({service.note})" if service.note else ""
@@ -218,10 +217,7 @@ def judge_unexpected(ctx: ProbeContext, service: Service) -> Result:
             f"identified{why}, and the profile allows this port only for named protocols."
         )
         return ctx.about(service).result(UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy)
-    reason = (
-        f"{service} on {ctx.target.address} is open but not in the profile's allowed list "
-        f"({allowed_text})."
-    )
+    reason = f"{where} is open but not in the profile's allowed list ({allowed_text})."
     return ctx.about(service).result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy)
 
 

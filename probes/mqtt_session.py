@@ -92,7 +92,7 @@ class MqttKeepAlive(ServiceProbe):
         return JOB_MARGIN + connects + 1.5 * keep + 2.0
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        where = f"{service} on {ctx.target.address}"
+        where = ctx.about(service).where
 
         def result(
             verdict: Verdict, reason: str, details: dict[str, JSONValue] | None = None
@@ -151,7 +151,7 @@ def _result(
     details: dict[str, JSONValue] | None,
 ) -> Result:
     evidence = (Evidence("session_expiry", MQTT_KEEPALIVE.title, details),) if details else ()
-    return ctx.result(MQTT_KEEPALIVE, verdict, f"{where}: {reason}", *evidence, service=service)
+    return ctx.about(service).result(MQTT_KEEPALIVE, verdict, f"{where}: {reason}", *evidence)
 
 
 # --- measuring ---------------------------------------------------------------------------

@@ -358,7 +358,7 @@ class SessionExpiry(ServiceProbe):
         idle = ctx.params(IDLE, IdleParams)
         absolute = ctx.params(ABSOLUTE, AbsoluteParams)
         concurrent = ctx.params(CONCURRENT, ConcurrentParams)
-        report = _Report(ctx, service, f"{service} on {ctx.target.address}")
+        report = _Report(ctx, service, ctx.about(service).where)
         unset = {
             IDLE: "max_idle_seconds" if not idle.max_idle_seconds else "",
             ABSOLUTE: "max_session_seconds" if not absolute.max_session_seconds else "",

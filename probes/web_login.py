@@ -150,7 +150,7 @@ class WebLoginHygiene(ServiceProbe):
         pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
         forms = [f for f in ctx.facts.get(LOGIN_FORMS) or () if f.service.key == service.key]
         scripted = [r for r in ctx.facts.get(LOGIN_SURFACES) or () if r.service.key == service.key]
-        where = f"{service} on {ctx.target.address}"
+        where = ctx.about(service).where
         return [
             self._transport(ctx, service, where, pages, forms, scripted),
             self._hsts(ctx, service, where, pages),
@@ -168,11 +168,10 @@ class WebLoginHygiene(ServiceProbe):
         scripted: list[LoginSurface],
     ) -> Result:
         if service.tls or service.protocol == "https":
-            return ctx.result(
+            return ctx.about(service).result(
                 HTTPS_REDIRECT,
                 Verdict.NOT_APPLICABLE,
                 f"{where} is HTTPS already.",
-                service=service,
             )
         if not pages:
             return self._no_pages(ctx, HTTPS_REDIRECT, service, where)
@@ -190,21 +189,19 @@ class WebLoginHygiene(ServiceProbe):
             target = urljoin(first.url, first.location)
             parts = urlsplit(target)
             if parts.scheme.lower() == "https" and _same_host(parts.hostname, ctx.target.address):
-                return ctx.result(
+                return ctx.about(service).result(
                     HTTPS_REDIRECT,
                     Verdict.PASS,
                     f"{where} redirects GET / to {mask_url(target)}.",
                     evidence,
-                    service=service,
                 )
             if parts.scheme.lower() == "https":
-                return ctx.result(
+                return ctx.about(service).result(
                     HTTPS_REDIRECT,
                     Verdict.FAIL,
                     f"{where} redirects GET / to HTTPS on another host "
                     f"({mask_url(target)}): a user cannot tell it is still the device.",
                     evidence,
-                    service=service,
                 )
         own_forms = [f for f in forms if on_service(f.page_url, service)]
         own_scripted = [r for r in scripted if on_service(r.page_url, service)]
@@ -215,39 +212,35 @@ class WebLoginHygiene(ServiceProbe):
                 if own_forms
                 else ("a scripted login" if own_scripted else "an authentication challenge")
             )
-            return ctx.result(
+            return ctx.about(service).result(
                 HTTPS_REDIRECT,
                 Verdict.FAIL,
                 f"{where} serves {what} over plain HTTP instead of redirecting to HTTPS.",
                 evidence,
-                service=service,
             )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None:
-            return ctx.result(
+            return ctx.about(service).result(
                 HTTPS_REDIRECT,
                 Verdict.INCONCLUSIVE,
                 f"{where} does not redirect to HTTPS and showed no login on the part read, but "
                 f"{mask_url(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
-                service=service,
             )
-        return ctx.result(
+        return ctx.about(service).result(
             HTTPS_REDIRECT,
             Verdict.NOT_APPLICABLE,
             f"{where} neither redirects to HTTPS nor shows a login.",
             evidence,
-            service=service,
         )
 
     @staticmethod
     def _no_pages(ctx: ProbeContext, check: Check, service: Service, where: str) -> Result:
         why = f" ({service.note})" if service.note else ""
-        return ctx.result(
+        return ctx.about(service).result(
             check,
             Verdict.INCONCLUSIVE,
             f"{where} did not answer GET / in a usable way{why}.",
-            service=service,
         )
 
     def _transport(
@@ -318,31 +311,28 @@ class WebLoginHygiene(ServiceProbe):
         else:
             reason = ""
         if reason:
-            return ctx.result(LOGIN_TRANSPORT, Verdict.FAIL, reason, evidence, service=service)
+            return ctx.about(service).result(LOGIN_TRANSPORT, Verdict.FAIL, reason, evidence)
         if forms or scripted or any(p.auth_scheme for p in pages):
-            return ctx.result(
+            return ctx.about(service).result(
                 LOGIN_TRANSPORT,
                 Verdict.PASS,
                 f"{where} serves and submits every login it showed over HTTPS.",
                 evidence,
-                service=service,
             )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None:
-            return ctx.result(
+            return ctx.about(service).result(
                 LOGIN_TRANSPORT,
                 Verdict.INCONCLUSIVE,
                 f"{where} showed no login on the part read, but {mask_url(cut.url)} could "
                 f"not be read whole ({cut.incomplete}).",
                 evidence,
-                service=service,
             )
-        return ctx.result(
+        return ctx.about(service).result(
             LOGIN_TRANSPORT,
             Verdict.NOT_APPLICABLE,
             f"{where} showed no login form or authentication challenge on the pages fetched.",
             evidence,
-            service=service,
         )
 
     def _hsts(
@@ -352,11 +342,10 @@ class WebLoginHygiene(ServiceProbe):
         if not secure:
             if service.protocol == "https" or service.tls:
                 return self._no_pages(ctx, HSTS, service, where)
-            return ctx.result(
+            return ctx.about(service).result(
                 HSTS,
                 Verdict.NOT_APPLICABLE,
                 f"{where} is plain HTTP and led to no HTTPS page.",
-                service=service,
             )
         minimum = ctx.params(HSTS, HstsParams).min_max_age
         page = secure[0]
@@ -367,28 +356,25 @@ class WebLoginHygiene(ServiceProbe):
         )
         age = _max_age(page.hsts) if page.hsts else None
         if age is None:
-            return ctx.result(
+            return ctx.about(service).result(
                 HSTS,
                 Verdict.FAIL,
                 f"{where} sends no Strict-Transport-Security header on {mask_url(page.url)}.",
                 seen,
-                service=service,
             )
         if age < minimum:
-            return ctx.result(
+            return ctx.about(service).result(
                 HSTS,
                 Verdict.FAIL,
                 f"{where} sends Strict-Transport-Security with max-age {age} s, "
                 f"below the profile's {minimum} s.",
                 seen,
-                service=service,
             )
-        return ctx.result(
+        return ctx.about(service).result(
             HSTS,
             Verdict.PASS,
             f"{where} sends Strict-Transport-Security with max-age {age} s.",
             seen,
-            service=service,
         )
 
     def _secrets(
@@ -420,49 +406,44 @@ class WebLoginHygiene(ServiceProbe):
         evidence = Evidence("urls", f"{len(urls)} URL(s) seen", details)
         if to_elsewhere:
             f = to_elsewhere[0]
-            return ctx.result(
+            return ctx.about(service).result(
                 SECRETS_IN_URL,
                 Verdict.FAIL,
                 f"{where} submits its login form with GET: the password field "
                 f"{f.password_field!r} travels in the URL "
                 f"({mask_url(f.action_url)}).",
                 evidence,
-                service=service,
             )
         if found:
             url, names = found[0]
-            return ctx.result(
+            return ctx.about(service).result(
                 SECRETS_IN_URL,
                 Verdict.FAIL,
                 f"{where} puts {', '.join(names)} in a URL ({mask_url(url)}).",
                 evidence,
-                service=service,
             )
         if get_forms:
-            return ctx.result(
+            return ctx.about(service).result(
                 SECRETS_IN_URL,
                 Verdict.INCONCLUSIVE,
                 f"{where} has a login form without method or action: a script may submit it "
                 "safely, or the browser would put the password in the URL.",
                 evidence,
-                service=service,
             )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None and not forms:
             # A GET login form may sit past the cut.
-            return ctx.result(
+            return ctx.about(service).result(
                 SECRETS_IN_URL,
                 Verdict.INCONCLUSIVE,
                 f"{where}: none of the {len(urls)} URL(s) seen carries a secret, but "
                 f"{mask_url(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
-                service=service,
             )
-        return ctx.result(
+        return ctx.about(service).result(
             SECRETS_IN_URL,
             Verdict.PASS,
             f"{where}: none of the {len(urls)} URL(s) seen carries a password, "
             "token or session ID, and no login form submits with GET.",
             evidence,
-            service=service,
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -33,7 +34,7 @@ from scanner.probe import Check, Remedy, ServiceProbe, Severity
 if TYPE_CHECKING:
     from probes._web import GetForm, Link
     from scanner.model import Service
-    from scanner.probe import ProbeContext
+    from scanner.probe import ProbeContext, ServiceResults
 
 REFLECTED_XSS = Check(
     id="web.xss.reflected",
@@ -116,111 +117,121 @@ class WebReflection(ServiceProbe):
     protocols = frozenset({"http", "https"})
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        where = f"{service} on {ctx.target.address}"
-        address = ctx.net.address
-        seen = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
-        starts = [p.url for p in seen if on_service(p.url, service)] or ["/"]
-        async with ctx.net.http(service) as client:
-            pages: list[tuple[str, bytes]] = []
-            cut: list[str] = []  # pages not read whole: inputs past the cut are unknown
-            unread: list[str] = []  # why a start page could not be read
-            for url in list(dict.fromkeys(starts))[:MAX_PAGES]:
-                answer = await _get(client, url, address)
-                if isinstance(answer, tuple):
-                    pages.append(answer[:2])
-                    if answer[2]:
-                        cut.append(f"{urlsplit(answer[0]).path or '/'}: {answer[2]}")
-                else:
-                    unread.append(answer)
-            if not pages:
-                why = f" ({unread[0]})" if unread else ""
-                return [
-                    ctx.result(
-                        REFLECTED_XSS,
-                        Verdict.INCONCLUSIVE,
-                        f"{where}: no page of this service could be read{why}.",
-                        service=service,
-                    )
-                ]
-            root = str(client.base_url)
-            missing = f"{root}/shinsa-missing-{secrets.token_hex(3)}"
-            inputs = [*_inputs(service, pages), (missing, "")]
-            tested: list[str] = []
-            reflected: list[dict[str, JSONValue]] = []
-            errors: list[str] = []
-            for url, name in inputs:
-                payload, tag = _marker()
-                # The path form is percent-encoded as a browser sends it; a device that decodes
-                # and echoes it unescaped reflects the tag.
-                target = _with(url, name, payload) if name else f"{url}/{quote(payload, '')}"
-                label = f"{urlsplit(url).path or '/'} " + (f"?{name}" if name else "(path)")
-                raw = await _get_raw(client, target)
-                if isinstance(raw, str):
-                    errors.append(f"{label}: {raw}")
-                    continue
-                body, content_type, status, incomplete = raw
-                if status in (401, 403, 407):
-                    # The device wants a login first: the input never reached a handler.
-                    errors.append(f"{label}: HTTP {status} before any handler")
-                    continue
-                at = body.find(tag)
-                if at >= 0 and (not content_type or _HTML.search(content_type)):
-                    tested.append(label)
-                    around = body[max(0, at - 60) : at + len(tag) + 20]
-                    reflected.append({"input": label, "context": bound_text(around, 200)})
-                elif incomplete:
-                    # The marker may come back past the cut: this input is not tested.
-                    errors.append(f"{label}: the answer could not be read whole ({incomplete})")
-                else:
-                    tested.append(label)
-        details: dict[str, JSONValue] = {
-            "tested": list(tested),
-            "reflected_unescaped": list(reflected),
-            "errors": list(errors[:5]),
-            "pages_cut": list(cut[:5]),
-        }
-        evidence = Evidence("http_reflection", f"{len(tested)} input(s) tested", details)
-        if reflected:
-            names = ", ".join(str(r["input"]) for r in reflected[:3])
-            return [
-                ctx.result(
-                    REFLECTED_XSS,
-                    Verdict.FAIL,
-                    f"{where}: the marker's tag came back unescaped in HTML from {names}.",
-                    evidence,
-                    service=service,
-                )
-            ]
-        if not tested:
-            return [
-                ctx.result(
-                    REFLECTED_XSS,
-                    Verdict.INCONCLUSIVE,
-                    f"{where}: no input reached a page handler ({'; '.join(errors[:2])}).",
-                    evidence,
-                    service=service,
-                )
-            ]
-        if cut:
-            return [
-                ctx.result(
-                    REFLECTED_XSS,
-                    Verdict.INCONCLUSIVE,
-                    f"{where}: {len(tested)} input(s) tested showed no reflection, but a page "
-                    f"could not be read whole ({cut[0]}), so its other inputs are unknown.",
-                    evidence,
-                    service=service,
-                )
-            ]
-        return [
-            ctx.result(
-                REFLECTED_XSS,
-                Verdict.PASS,
-                f"{where}: {len(tested)} input(s) tested; none echoed the marker's tag as markup.",
-                evidence,
-                service=service,
-            )
-        ]
+        return [judge(ctx.about(service), await observe(ctx, service))]
+
+
+@dataclass(frozen=True, slots=True)
+class Reflections:
+    """What the reflection tests of one service saw: the inputs tested, those whose marker
+    came back as markup, the inputs that reached no handler and the pages not read whole."""
+
+    read: bool  # a page of the service could be read, so there were inputs to test
+    unread: str = ""  # why no page could be read
+    tested: tuple[str, ...] = ()
+    reflected: tuple[dict[str, JSONValue], ...] = ()
+    errors: tuple[str, ...] = ()
+    cut: tuple[str, ...] = ()
+
+
+async def observe(ctx: ProbeContext, service: Service) -> Reflections:
+    """Read the service's own pages, then send each input its marker."""
+    address = ctx.net.address
+    seen = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
+    starts = [p.url for p in seen if on_service(p.url, service)] or ["/"]
+    async with ctx.net.http(service) as client:
+        pages: list[tuple[str, bytes]] = []
+        cut: list[str] = []  # pages not read whole: inputs past the cut are unknown
+        unread: list[str] = []  # why a start page could not be read
+        for url in list(dict.fromkeys(starts))[:MAX_PAGES]:
+            answer = await _get(client, url, address)
+            if isinstance(answer, tuple):
+                pages.append(answer[:2])
+                if answer[2]:
+                    cut.append(f"{urlsplit(answer[0]).path or '/'}: {answer[2]}")
+            else:
+                unread.append(answer)
+        if not pages:
+            return Reflections(read=False, unread=unread[0] if unread else "")
+        root = str(client.base_url)
+        missing = f"{root}/shinsa-missing-{secrets.token_hex(3)}"
+        inputs = [*_inputs(service, pages), (missing, "")]
+        tested: list[str] = []
+        reflected: list[dict[str, JSONValue]] = []
+        errors: list[str] = []
+        for url, name in inputs:
+            payload, tag = _marker()
+            # The path form is percent-encoded as a browser sends it; a device that decodes
+            # and echoes it unescaped reflects the tag.
+            target = _with(url, name, payload) if name else f"{url}/{quote(payload, '')}"
+            label = f"{urlsplit(url).path or '/'} " + (f"?{name}" if name else "(path)")
+            raw = await _get_raw(client, target)
+            if isinstance(raw, str):
+                errors.append(f"{label}: {raw}")
+                continue
+            body, content_type, status, incomplete = raw
+            if status in (401, 403, 407):
+                # The device wants a login first: the input never reached a handler.
+                errors.append(f"{label}: HTTP {status} before any handler")
+                continue
+            at = body.find(tag)
+            if at >= 0 and (not content_type or _HTML.search(content_type)):
+                tested.append(label)
+                around = body[max(0, at - 60) : at + len(tag) + 20]
+                reflected.append({"input": label, "context": bound_text(around, 200)})
+            elif incomplete:
+                # The marker may come back past the cut: this input is not tested.
+                errors.append(f"{label}: the answer could not be read whole ({incomplete})")
+            else:
+                tested.append(label)
+    return Reflections(True, "", tuple(tested), tuple(reflected), tuple(errors), tuple(cut))
+
+
+def judge(about: ServiceResults, seen: Reflections) -> Result:
+    """The verdict on what the reflection tests saw (pure)."""
+    where = about.where
+    if not seen.read:
+        why = f" ({seen.unread})" if seen.unread else ""
+        return about.result(
+            REFLECTED_XSS,
+            Verdict.INCONCLUSIVE,
+            f"{where}: no page of this service could be read{why}.",
+        )
+    details: dict[str, JSONValue] = {
+        "tested": list(seen.tested),
+        "reflected_unescaped": list(seen.reflected),
+        "errors": list(seen.errors[:5]),
+        "pages_cut": list(seen.cut[:5]),
+    }
+    evidence = Evidence("http_reflection", f"{len(seen.tested)} input(s) tested", details)
+    if seen.reflected:
+        names = ", ".join(str(r["input"]) for r in seen.reflected[:3])
+        return about.result(
+            REFLECTED_XSS,
+            Verdict.FAIL,
+            f"{where}: the marker's tag came back unescaped in HTML from {names}.",
+            evidence,
+        )
+    if not seen.tested:
+        return about.result(
+            REFLECTED_XSS,
+            Verdict.INCONCLUSIVE,
+            f"{where}: no input reached a page handler ({'; '.join(seen.errors[:2])}).",
+            evidence,
+        )
+    if seen.cut:
+        return about.result(
+            REFLECTED_XSS,
+            Verdict.INCONCLUSIVE,
+            f"{where}: {len(seen.tested)} input(s) tested showed no reflection, but a page "
+            f"could not be read whole ({seen.cut[0]}), so its other inputs are unknown.",
+            evidence,
+        )
+    return about.result(
+        REFLECTED_XSS,
+        Verdict.PASS,
+        f"{where}: {len(seen.tested)} input(s) tested; none echoed the marker's tag as markup.",
+        evidence,
+    )
 
 
 async def _get(client: httpx.AsyncClient, url: str, address: str) -> tuple[str, bytes, str] | str:

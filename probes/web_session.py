@@ -27,6 +27,7 @@ needs the token. IEC 62443-4-2 CR 3.8, CR 2.1; NIST SP 800-171 3.13.15, 3.1.1, 3
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from probes._web import Link, SetCookie
     from scanner.facts import LoginSurface
     from scanner.model import JSONValue, Result, Service
-    from scanner.probe import ProbeContext
+    from scanner.probe import ProbeContext, ServiceResults
 
 COOKIE_FLAGS = Check(
     id="session.cookie-flags",
@@ -154,7 +155,7 @@ def _result(
     details: dict[str, JSONValue] | None = None,
 ) -> Result:
     evidence = (Evidence("http_session", check.title, details),) if details else ()
-    return ctx.result(check, verdict, reason, *evidence, service=service)
+    return ctx.about(service).result(check, verdict, reason, *evidence)
 
 
 class WebSessionChecks(ServiceProbe):
@@ -167,7 +168,7 @@ class WebSessionChecks(ServiceProbe):
     phase = Phase.SESSION
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        where = f"{service} on {ctx.target.address}"
+        where = ctx.about(service).where
         credential = known_credential(ctx, service)
         pages = ctx.facts.get(HTTP_PAGES) or ()
         forms = ctx.facts.get(LOGIN_FORMS) or ()
@@ -222,11 +223,10 @@ async def _judge_session(
     ]
     candidates = list(dict.fromkeys(_without_secrets(u, secrets) for u in candidates))
     candidates = candidates[:MAX_PAGES]
-    access, protected = await _access_control(
-        ctx, service, login, session, client, candidates, secrets
-    )
-    results.append(access)
-    results.append(await _logout(ctx, service, login, session, client, links, protected))
+    access = await _access_control(ctx, service, session, client, candidates)
+    results.append(judge_access_control(ctx.about(service), login, access))
+    logout = await _logout(ctx, service, session, client, links, access.protected)
+    results.append(judge_logout(ctx.about(service), login, logout))
     return results
 
 
@@ -416,16 +416,26 @@ def _anonymous(ctx: ProbeContext, service: Service) -> httpx.AsyncClient:
     return client
 
 
+@dataclass(frozen=True, slots=True)
+class AccessSeen:
+    """Pages replayed without the session: those that answered the same (open), those
+    shown to need it (protected: url and the body the session got), and why some were not
+    compared."""
+
+    tried: tuple[str, ...]
+    open_pages: tuple[str, ...] = ()
+    protected: tuple[tuple[str, bytes], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 async def _access_control(
     ctx: ProbeContext,
     service: Service,
-    login: str,
     session: WebSession,
     client: httpx.AsyncClient,
     candidates: list[str],
-    secrets: set[str],
-) -> tuple[Result, list[tuple[str, bytes]]]:
-    """The verdict, and the pages shown to be protected (url, body with the session)."""
+) -> AccessSeen:
+    """Each candidate page with the session, then, when it showed content, without."""
     address = ctx.net.address
     bearer = {"Authorization": f"Bearer {session.token}"} if session.token else {}
     open_pages: list[str] = []
@@ -444,61 +454,66 @@ async def _access_control(
                 open_pages.append(mask_url(url))
             else:
                 protected.append((url, with_session.body))
+    return AccessSeen(tuple(candidates), tuple(open_pages), tuple(protected), tuple(notes))
+
+
+def judge_access_control(about: ServiceResults, login: str, seen: AccessSeen) -> Result:
+    """web.access-control from the replays (pure)."""
     details: dict[str, JSONValue] = {
-        "pages_tried": [mask_url(u) for u in candidates],
-        "open_without_session": list(open_pages),
-        "protected": [mask_url(u) for u, _ in protected],
-        "notes": list(notes[:5]),
+        "pages_tried": [mask_url(u) for u in seen.tried],
+        "open_without_session": list(seen.open_pages),
+        "protected": [mask_url(u) for u, _ in seen.protected],
+        "notes": list(seen.notes[:5]),
     }
-    if open_pages:
-        result = _result(
-            ctx,
+    evidence = Evidence("http_session", ACCESS_CONTROL.title, details)
+    if seen.open_pages:
+        return about.result(
             ACCESS_CONTROL,
             Verdict.FAIL,
-            f"{login}: {', '.join(open_pages[:3])} answered with the same content without "
+            f"{login}: {', '.join(seen.open_pages[:3])} answered with the same content without "
             "the session.",
-            service=service,
-            details=details,
+            evidence,
         )
-    elif protected:
-        result = _result(
-            ctx,
+    if seen.protected:
+        return about.result(
             ACCESS_CONTROL,
             Verdict.PASS,
-            f"{login}: {len(protected)} page(s) behind the login refused a request without "
+            f"{login}: {len(seen.protected)} page(s) behind the login refused a request without "
             "the session.",
-            service=service,
-            details=details,
+            evidence,
         )
-    else:
-        result = _result(
-            ctx,
-            ACCESS_CONTROL,
-            Verdict.INCONCLUSIVE,
-            f"{login}: no page that shows content only with the session was found to replay.",
-            service=service,
-            details=details,
-        )
-    return result, protected
+    return about.result(
+        ACCESS_CONTROL,
+        Verdict.INCONCLUSIVE,
+        f"{login}: no page that shows content only with the session was found to replay.",
+        evidence,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutSeen:
+    """What logging out did: the link followed, the page replayed with the old session and
+    its answer, or why there was nothing to try (`skipped`) or a request failed (`failed`)."""
+
+    skipped: str = ""  # "auth", "no link", "nothing protected"
+    logout: str = ""
+    replayed: str = ""
+    failed: str = ""  # which request failed and how
+    status: int | None = None  # the replay's answer
+    still_open: bool = False  # the replay showed the same page as the session did
 
 
 async def _logout(
     ctx: ProbeContext,
     service: Service,
-    login: str,
     session: WebSession,
     client: httpx.AsyncClient,
     links: list[Link],
-    protected: list[tuple[str, bytes]],
-) -> Result:
+    protected: tuple[tuple[str, bytes], ...],
+) -> LogoutSeen:
+    """Follow the logout link, then replay a protected page with the old session."""
     if session.kind == "auth":
-        return _result(
-            ctx,
-            LOGOUT,
-            Verdict.NOT_APPLICABLE,
-            f"{login}: HTTP authentication has no logout; the browser resends the credential.",
-            service=service,
-        )
+        return LogoutSeen(skipped="auth")
     logout = next(
         (
             url
@@ -508,67 +523,69 @@ async def _logout(
         None,
     )
     if logout is None:
-        return _result(
-            ctx,
-            LOGOUT,
-            Verdict.INCONCLUSIVE,
-            f"{login}: no logout link on the page after the login.",
-            service=service,
-        )
+        return LogoutSeen(skipped="no link")
     if not protected:
-        return _result(
-            ctx,
-            LOGOUT,
-            Verdict.INCONCLUSIVE,
-            f"{login}: no page was shown to need the session, so a replay after the logout "
-            "would prove nothing.",
-            service=service,
-        )
+        return LogoutSeen(skipped="nothing protected")
     url, body = protected[0]
     cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
     bearer = {"Authorization": f"Bearer {session.token}"} if session.token else {}
     address = ctx.net.address
     gone = await fetch_page(client, logout, address, bearer)
-    details: dict[str, JSONValue] = {"logout": mask_url(logout), "replayed": mask_url(url)}
     if isinstance(gone, str):
-        return _result(
-            ctx,
-            LOGOUT,
-            Verdict.ERROR,
-            f"{login}: the logout request failed: {gone}.",
-            service=service,
-            details=details,
-        )
+        return LogoutSeen(logout=logout, replayed=url, failed=f"the logout request failed: {gone}")
     async with _anonymous(ctx, service) as replay:
         headers = dict(bearer)
         if cookie:
             headers["Cookie"] = cookie
         again = await fetch_page(replay, url, address, headers)
     if isinstance(again, str):
-        return _result(
-            ctx,
-            LOGOUT,
-            Verdict.ERROR,
-            f"{login}: the replay after the logout failed: {again}.",
-            service=service,
-            details=details,
+        return LogoutSeen(
+            logout=logout, replayed=url, failed=f"the replay after the logout failed: {again}"
         )
-    details["replay_status"] = again.status
-    if again.content and same_page(body, again.body):
-        return _result(
-            ctx,
+    still_open = again.content and same_page(body, again.body)
+    return LogoutSeen(logout=logout, replayed=url, status=again.status, still_open=still_open)
+
+
+def judge_logout(about: ServiceResults, login: str, seen: LogoutSeen) -> Result:
+    """session.logout from what logging out did (pure)."""
+    if seen.skipped == "auth":
+        return about.result(
+            LOGOUT,
+            Verdict.NOT_APPLICABLE,
+            f"{login}: HTTP authentication has no logout; the browser resends the credential.",
+        )
+    if seen.skipped == "no link":
+        return about.result(
+            LOGOUT, Verdict.INCONCLUSIVE, f"{login}: no logout link on the page after the login."
+        )
+    if seen.skipped:
+        return about.result(
+            LOGOUT,
+            Verdict.INCONCLUSIVE,
+            f"{login}: no page was shown to need the session, so a replay after the logout "
+            "would prove nothing.",
+        )
+    details: dict[str, JSONValue] = {
+        "logout": mask_url(seen.logout),
+        "replayed": mask_url(seen.replayed),
+    }
+    if seen.failed:
+        evidence = Evidence("http_session", LOGOUT.title, details)
+        return about.result(LOGOUT, Verdict.ERROR, f"{login}: {seen.failed}.", evidence)
+    details["replay_status"] = seen.status
+    evidence = Evidence("http_session", LOGOUT.title, details)
+    if seen.still_open:
+        return about.result(
             LOGOUT,
             Verdict.FAIL,
-            f"{login}: after {mask_url(logout)}, the old session still opens {mask_url(url)}.",
-            service=service,
-            details=details,
+            f"{login}: after {mask_url(seen.logout)}, the old session still opens "
+            f"{mask_url(seen.replayed)}.",
+            evidence,
         )
-    return _result(
-        ctx,
+    return about.result(
         LOGOUT,
         Verdict.PASS,
-        f"{login}: after {mask_url(logout)}, the old session no longer opens "
-        f"{mask_url(url)} (HTTP {again.status}).",
-        service=service,
-        details=details,
+        f"{login}: after {mask_url(seen.logout)}, the old session no longer opens "
+        f"{mask_url(seen.replayed)} (HTTP {seen.status}).",
+        evidence,
     )
