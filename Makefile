@@ -6,6 +6,14 @@ STAMP  := $(VENV)/.installed-stamp
 # the example plugin (examples/shinsa-plugin-example/README.md): installed beside shinsa so
 # that its tests run with the suite's (pyproject.toml, testpaths) and scans run its checks
 EXAMPLE_PLUGIN := examples/shinsa-plugin-example
+# `make test` runs the layers against real daemons and programs in one pytest beside the
+# rest of the suite in another (two cores, half the wall time). Their addresses are their
+# own (CONTRIBUTING.md, "Test layers"), so the two never bind or probe the same address;
+# within each, tests run one at a time as before. (pytest-xdist's loadgroup cannot keep a
+# group on one worker with pytest 9: the group suffix never reaches the node IDs.)
+DAEMON_LAYERS  := tests/corpus tests/interop
+DAEMON_LOG     := .pytest-daemons.log
+DAEMON_TMP     := /tmp/shinsa-daemon-tests
 
 .PHONY: demo test check lint daemons bench clean
 
@@ -34,7 +42,14 @@ lint: $(STAMP)
 
 ## set up and pass the whole test suite (lint, types, profile validation, pytest)
 test: $(STAMP) daemons lint
-	$(BIN)/pytest -q
+	@rm -f $(DAEMON_LOG)
+	@echo "$(DAEMON_LAYERS): beside the rest, their report follows it ($(DAEMON_LOG))"
+	@$(BIN)/pytest -q -p no:cacheprovider --basetemp=$(DAEMON_TMP) $(DAEMON_LAYERS) \
+	    > $(DAEMON_LOG) 2>&1 & daemons=$$!; \
+	$(BIN)/pytest -q $(addprefix --ignore=,$(DAEMON_LAYERS)); rest=$$?; \
+	wait $$daemons; status=$$?; \
+	echo "--- $(DAEMON_LAYERS)"; cat $(DAEMON_LOG); \
+	test $$rest -eq 0 && test $$status -eq 0
 
 ## the inner loop: lint, types and the unit tests (no daemons, no lab, no browser)
 check: $(STAMP) lint

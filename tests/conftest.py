@@ -9,20 +9,6 @@ import pytest
 from scanner import plugin_data, plugins
 from scanner.discovery.syn import syn_available
 
-#: the layers that run against real daemons and programs: with `-n 2 --dist loadgroup`
-#: (make test) they run on one worker while the rest of the suite runs on the other. Their
-#: addresses are their own (127.0.55-60, .70.20-29, .71.1-2, .72, .73, .74, .77.90-99), so
-#: the two workers never bind or probe the same address; within a worker tests run one at
-#: a time, as without xdist.
-DAEMON_LAYERS = ("corpus", "interop")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        parts = item.path.parts
-        layer = "daemons" if any(p in DAEMON_LAYERS for p in parts) else "local"
-        item.add_marker(pytest.mark.xdist_group(layer))
-
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Raw-socket tests need root. On a developer's machine without it they are skipped with
