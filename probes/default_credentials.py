@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urljoin
 
 from probes._login import ftp, http, mqtt, rtsp, snmp, ssh, telnet
+from probes._login.common import Pace
 from scanner.credential_lists import budget_plan, device_text
 from scanner.credentials import Attempt, Credential, FoundCredential, LoginRun, Outcome
 from scanner.errors import ConfigError
@@ -293,8 +294,7 @@ class _DefaultLogin(ServiceProbe):
             ctx.net,
             service,
             creds,
-            timeout=budget.timeout_seconds,
-            connections=budget.connections,
+            pace=Pace(timeout=budget.timeout_seconds, connections=budget.connections),
         )
 
     def time_needed(self, ctx: ProbeContext, service: Service | None) -> float:
@@ -806,8 +806,7 @@ class DefaultHttpLogin(_DefaultLogin):
             pages=pages,
             forms=forms,
             surfaces=surfaces,
-            timeout=budget.timeout_seconds,
-            connections=budget.connections,
+            pace=Pace(timeout=budget.timeout_seconds, connections=budget.connections),
         )
 
 

@@ -4,12 +4,12 @@ Scenarios (each a list of wrong passwords with the right one last, so every tool
 spend the whole list; all on 127.0.57.0/24):
 
 - ssh: OpenSSH on 127.0.57.1 with a temporary local user (deleted at the end); hydra
-  `-t 4` against shinsa's ssh `try_logins(connections=4)`.
+  `-t 4` against shinsa's ssh `try_logins(pace=Pace(connections=4))`.
 - basic: lighttpd mod_auth (HTTP Basic, plain user file) on 127.0.57.2; hydra `-t 16
-  http-get` against shinsa's http `try_logins(connections=16)` and a bare asyncio
+  http-get` against shinsa's http `try_logins(pace=Pace(connections=16))` and a bare asyncio
   keep-alive client with 16 connections (raw_basic.py, the floor).
 - form: a camera-style login form (form_server.py, asyncio + h11) on 127.0.57.3; hydra
-  `-t 16 http-post-form` against shinsa's http `try_logins(connections=16)`.
+  `-t 16 http-post-form` against shinsa's http `try_logins(pace=Pace(connections=16))`.
 
 Every tool runs as a subprocess, killed after 120 s; tools alternate (order rotates each
 round). Reported: median wall time (interpreter start-up included), attempts/s = list size

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from probes._login.common import Pace
 from probes._login.http import try_logins
 from scanner.credentials import Credential, Outcome
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, Facts
@@ -51,8 +52,7 @@ async def main() -> None:
         dev,
         service,
         credentials,
-        timeout=args.timeout,
-        connections=args.connections,
+        Pace(timeout=args.timeout, connections=args.connections),
         pages=pages,
         forms=forms,
     )

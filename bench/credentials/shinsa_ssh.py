@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from probes._login.common import Pace
 from probes._login.ssh import try_logins
 from scanner.credentials import Credential, Outcome
 from scanner.model import Service
@@ -40,8 +41,7 @@ async def main() -> None:
         dev,
         Service("tcp", args.port, "ssh"),
         credentials,
-        timeout=args.timeout,
-        connections=args.connections,
+        Pace(timeout=args.timeout, connections=args.connections),
     )
     seconds = time.perf_counter() - started
     found = [a.credential.password for a in run.attempts if a.outcome is Outcome.ACCEPTED]

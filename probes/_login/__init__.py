@@ -3,7 +3,9 @@
 Every module exports the same coroutine::
 
     async def try_logins(dev: DeviceNetwork, service: Service, credentials: Sequence[Credential],
-                         *, timeout: float = 10.0, connections: int = 1) -> LoginRun
+                         pace: Pace = PACE) -> LoginRun
+
+`Pace` (`common.py`): each answer's timeout and the connections that share the list.
 
 - Credentials are tried in order (SSH groups them by username, one username per
   connection); the run stops at the first ACCEPTED, LOCKED or persistent THROTTLED outcome,
@@ -14,7 +16,7 @@ Every module exports the same coroutine::
 - A dropped, refused or reset connection is never REJECTED: the same credential is retried
   after 0.5 s, 1 s, 2 s, then recorded THROTTLED with the reason.
 - Connections go through `dev.tcp()` / `dev.udp_exchange()` (asyncssh: inside
-  `dev.permit()`), so the device's connection permits cap `connections`.
+  `dev.permit()`), so the device's connection permits cap `pace.connections`.
 - Passwords appear only as `Credential.masked()`; device text is bounded and scrubbed of the
   password before it becomes `Attempt.detail` (see `common.device_text`).
 """

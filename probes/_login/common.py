@@ -44,6 +44,19 @@ MAX_ERRORS_IN_A_ROW = 3
 #: Longest device text kept in one attempt's detail.
 DETAIL_LIMIT = 200
 
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How a login client paces one service: how long each answer may take (seconds), and
+    how many connections share the list (still capped by the device's permits)."""
+
+    timeout: float = 10.0
+    connections: int = 1
+
+
+#: the pace of a client called without one: one connection, 10 s an answer
+PACE = Pace()
+
 _LOCKED = re.compile(
     r"\block(?:ed|out)\b|too many|try again later|temporarily (?:blocked|disabled)", re.I
 )

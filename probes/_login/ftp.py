@@ -35,8 +35,10 @@ from typing import TYPE_CHECKING
 
 from probes._login.common import (
     NOBODY,
+    PACE,
     Dropped,
     LineReader,
+    Pace,
     Unsupported,
     attempt,
     device_text,
@@ -232,16 +234,12 @@ def _wants_tls(run: LoginRun) -> bool:
 
 
 async def try_logins(
-    dev: DeviceNetwork,
-    service: Service,
-    credentials: Sequence[Credential],
-    *,
-    timeout: float = 10.0,
-    connections: int = 1,
+    dev: DeviceNetwork, service: Service, credentials: Sequence[Credential], pace: Pace = PACE
 ) -> LoginRun:
     """Try `credentials` on an FTP service, in order; see the module docstring. A server
     that wants TLS before a login (vsftpd's force_local_logins_ssl) gets the whole list
     again over AUTH TLS, whose answers are then the run."""
+    timeout, connections = pace.timeout, pace.connections
     run = await stream_logins(
         dev, service, credentials, METHOD, _open, timeout=timeout, connections=connections
     )

@@ -33,7 +33,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
-from probes._login.common import BACKOFF, Scheduler, run_workers, scrub
+from probes._login.common import BACKOFF, PACE, Pace, Scheduler, run_workers, scrub
 from probes._login.digest import DigestChallenge, best_digest, parse_challenges
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.errors import ScopeError
@@ -854,12 +854,11 @@ async def try_logins(
     dev: DeviceNetwork,
     service: Service,
     credentials: Sequence[Credential],
+    pace: Pace = PACE,
     *,
     pages: Sequence[HttpPage] = (),
     forms: Sequence[LoginForm] = (),
     surfaces: Sequence[LoginSurface] = (),
-    timeout: float = 10.0,
-    connections: int = 1,
 ) -> LoginRun:
     """Try `credentials` on one HTTP(S) service, after one random control login.
 
@@ -868,6 +867,7 @@ async def try_logins(
     attempts concurrently, each with its own client and cookie jar.
     Never raises for device behaviour: failures are outcomes and notes.
     """
+    timeout, connections = pace.timeout, pace.connections
     workers = max(1, min(connections, dev.limits.per_device, len(credentials) or 1))
     async with contextlib.AsyncExitStack() as stack:
         clients = [

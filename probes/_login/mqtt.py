@@ -17,7 +17,9 @@ import time
 from typing import TYPE_CHECKING
 
 from probes._login.common import (
+    PACE,
     Dropped,
+    Pace,
     Scheduler,
     Unsupported,
     attempt,
@@ -250,9 +252,8 @@ async def try_logins(
     dev: DeviceNetwork,
     service: Service,
     credentials: Sequence[Credential],
+    pace: Pace = PACE,
     *,
-    timeout: float = 10.0,
-    connections: int = 1,
     with_control: bool = True,
 ) -> LoginRun:
     """Try `credentials` on an MQTT broker, in order; see the module docstring.
@@ -263,6 +264,7 @@ async def try_logins(
     TLS (`mqtts`, or `service.tls`) uses the lenient context: certificates are recorded by
     the TLS checks, not trusted here.
     """
+    timeout, connections = pace.timeout, pace.connections
     from scanner.net import lenient_tls_context
 
     scheduler = Scheduler(credentials)

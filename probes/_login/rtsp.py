@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING
 
 from probes._login.common import (
     NOBODY,
+    PACE,
     Dropped,
     LineReader,
     NoLoginNeeded,
+    Pace,
     Scheduler,
     Unsupported,
     attempt,
@@ -221,14 +223,10 @@ def _describe(response: Response, credential: Credential) -> str:
 
 
 async def try_logins(
-    dev: DeviceNetwork,
-    service: Service,
-    credentials: Sequence[Credential],
-    *,
-    timeout: float = 10.0,
-    connections: int = 1,
+    dev: DeviceNetwork, service: Service, credentials: Sequence[Credential], pace: Pace = PACE
 ) -> LoginRun:
     """Try `credentials` on an RTSP service, in order; see the module docstring."""
+    timeout, connections = pace.timeout, pace.connections
     host = f"[{dev.address}]" if ":" in dev.address else dev.address
     url = f"rtsp://{host}:{service.port}/"
     scheduler = Scheduler(credentials)

@@ -13,7 +13,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from probes._login.common import Scheduler, attempt, device_text, run_workers
+from probes._login.common import PACE, Pace, Scheduler, attempt, device_text, run_workers
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
 from scanner.discovery.udp_protocols.snmp import SnmpResponse, parse_snmp_response, snmp_get_request
 from scanner.model import bound_text, quoted
@@ -100,14 +100,10 @@ async def check_community(
 
 
 async def try_logins(
-    dev: DeviceNetwork,
-    service: Service,
-    credentials: Sequence[Credential],
-    *,
-    timeout: float = 10.0,
-    connections: int = 1,
+    dev: DeviceNetwork, service: Service, credentials: Sequence[Credential], pace: Pace = PACE
 ) -> LoginRun:
     """Try the communities (`Credential.password`) in order; see the module docstring."""
+    timeout, connections = pace.timeout, pace.connections
     scheduler = Scheduler(credentials)
 
     async def worker() -> None:

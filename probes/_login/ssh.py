@@ -35,6 +35,8 @@ from probes._login import common
 from probes._login.common import (
     DETAIL_LIMIT,
     NOBODY,
+    PACE,
+    Pace,
     Scheduler,
     attempt,
     device_text,
@@ -341,18 +343,14 @@ async def _worker(
 
 
 async def try_logins(
-    dev: DeviceNetwork,
-    service: Service,
-    credentials: Sequence[Credential],
-    *,
-    timeout: float = 10.0,
-    connections: int = 1,
+    dev: DeviceNetwork, service: Service, credentials: Sequence[Credential], pace: Pace = PACE
 ) -> LoginRun:
     """Try `credentials` on an SSH service; see the module docstring.
 
     `timeout` bounds the key exchange and each answer to a password; `connections`
     concurrent connections (still capped by the device's permits) share the list.
     """
+    timeout, connections = pace.timeout, pace.connections
     scheduler = Scheduler(credentials)
     await run_workers(scheduler, lambda: _worker(dev, service, scheduler, timeout), connections)
     run = scheduler.run(METHOD)

@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING
 
 from probes._login.common import (
     NOBODY,
+    PACE,
     Dropped,
     NoLoginNeeded,
+    Pace,
     attempt,
     device_text,
     looks_locked,
@@ -411,14 +413,10 @@ async def open_session(stream: BoundedStream, timeout: float) -> _Session:
 
 
 async def try_logins(
-    dev: DeviceNetwork,
-    service: Service,
-    credentials: Sequence[Credential],
-    *,
-    timeout: float = 10.0,
-    connections: int = 1,
+    dev: DeviceNetwork, service: Service, credentials: Sequence[Credential], pace: Pace = PACE
 ) -> LoginRun:
     """Try `credentials` on a telnet service, in order; see the module docstring."""
+    timeout, connections = pace.timeout, pace.connections
     return await stream_logins(
         dev, service, credentials, METHOD, open_session, timeout=timeout, connections=connections
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from probes._login import ftp, ssh, telnet
+from probes._login.common import Pace
 from scanner.credentials import Credential, Outcome
 from scanner.facts import Facts
 from scanner.fingerprint.services import fingerprint
@@ -107,14 +108,16 @@ async def test_shinsa_names_the_service_and_finds_exactly_the_planted_logins(
         (service,) = await fingerprint(dev, [truth.port], [], Facts())
         assert service.protocol == protocol, service
 
-        refused = await client.try_logins(dev, service, wrong, timeout=10.0)
+        refused = await client.try_logins(dev, service, wrong, pace=Pace(timeout=10.0))
         assert [a.outcome for a in refused.attempts] == [Outcome.REJECTED] * len(wrong), [
             (a.credential.masked(), a.outcome, a.detail) for a in refused.attempts
         ]
         for credential in right:
             # Each planted login after a wrong guess on the same account, as a list tries it.
             guess = Credential(credential.username, "1234-not-it")
-            run = await client.try_logins(dev, service, [guess, credential], timeout=10.0)
+            run = await client.try_logins(
+                dev, service, [guess, credential], pace=Pace(timeout=10.0)
+            )
             outcomes = [a.outcome for a in run.attempts]
             assert outcomes == [Outcome.REJECTED, Outcome.ACCEPTED], [
                 (a.credential.masked(), a.outcome, a.detail) for a in run.attempts
@@ -161,7 +164,7 @@ async def test_an_ftp_server_that_wants_tls_first_is_logged_in_over_auth_tls(
         assert service.protocol == "ftp"
         for login in truth.logins:
             right = Credential(login.username, login.password)
-            run = await ftp.try_logins(dev, service, [wrong, right], timeout=10.0)
+            run = await ftp.try_logins(dev, service, [wrong, right], pace=Pace(timeout=10.0))
             assert run.method == ftp.TLS_METHOD
             assert [a.outcome for a in run.attempts] == [Outcome.REJECTED, Outcome.ACCEPTED], [
                 (a.credential.masked(), a.outcome, a.detail) for a in run.attempts

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from probes._login import common, ftp, mqtt, rtsp, snmp, telnet
 from probes._login import http as login_http
+from probes._login.common import Pace
 from probes._ssh import NoKexinit, read_offer
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.discovery.udp_protocols.snmp import parse_snmp_response
@@ -313,7 +314,10 @@ def test_any_ftp_replies_end_in_an_outcome_and_only_230_logs_in(replies: list[by
     async def login() -> None:
         async with serving("127.0.78.13", serve) as port:
             result = await ftp.try_logins(
-                device("127.0.78.13"), Service("tcp", port, "ftp"), CREDENTIALS, timeout=0.2
+                device("127.0.78.13"),
+                Service("tcp", port, "ftp"),
+                CREDENTIALS,
+                pace=Pace(timeout=0.2),
             )
         assert_run_says_what_happened(result)
         if any(a.outcome is Outcome.ACCEPTED for a in result.attempts):
@@ -359,7 +363,10 @@ def test_any_telnet_stream_ends_in_an_outcome(chunks: list[bytes]) -> None:
     async def login() -> None:
         async with serving("127.0.78.14", serve) as port:
             result = await telnet.try_logins(
-                device("127.0.78.14"), Service("tcp", port, "telnet"), CREDENTIALS[:1], timeout=0.2
+                device("127.0.78.14"),
+                Service("tcp", port, "telnet"),
+                CREDENTIALS[:1],
+                pace=Pace(timeout=0.2),
             )
         assert_run_says_what_happened(result)
 
@@ -388,7 +395,10 @@ def test_any_connack_ends_in_an_outcome_and_only_a_real_one_logs_in(answers: lis
     async def login() -> None:
         async with serving("127.0.78.15", serve) as port:
             result = await mqtt.try_logins(
-                device("127.0.78.15"), Service("tcp", port, "mqtt"), CREDENTIALS, timeout=0.2
+                device("127.0.78.15"),
+                Service("tcp", port, "mqtt"),
+                CREDENTIALS,
+                pace=Pace(timeout=0.2),
             )
         assert_run_says_what_happened(result)
         if any(a.outcome is Outcome.ACCEPTED for a in result.attempts):
@@ -588,7 +598,10 @@ def test_any_rtsp_answers_end_in_an_outcome_and_only_200_logs_in(answers: list[b
     async def login() -> None:
         async with serving("127.0.78.20", serve) as port:
             result = await rtsp.try_logins(
-                device("127.0.78.20"), Service("tcp", port, "rtsp"), CREDENTIALS, timeout=0.2
+                device("127.0.78.20"),
+                Service("tcp", port, "rtsp"),
+                CREDENTIALS,
+                pace=Pace(timeout=0.2),
             )
         assert_run_says_what_happened(result)
         if any(a.outcome is Outcome.ACCEPTED for a in result.attempts):
@@ -645,7 +658,10 @@ def test_a_json_login_api_answering_every_login_alike_never_has_an_accepted_one(
     async def login() -> None:
         async with serving("127.0.78.21", serve) as port:
             result = await login_http.try_logins(
-                device("127.0.78.21"), Service("tcp", port, "http"), CREDENTIALS, timeout=1.0
+                device("127.0.78.21"),
+                Service("tcp", port, "http"),
+                CREDENTIALS,
+                pace=Pace(timeout=1.0),
             )
         assert_run_says_what_happened(result)
         # The control login got the same answer: whatever it means, it is no oracle.

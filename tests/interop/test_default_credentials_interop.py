@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+from probes._login.common import Pace
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.facts import HTTP_PAGES, LOGIN_FORMS, Facts
 from scanner.fingerprint.services import fingerprint
@@ -97,8 +98,7 @@ async def try_logins(
         device(address, connections),
         service,
         list(credentials),
-        timeout=timeout,
-        connections=connections,
+        pace=Pace(timeout=timeout, connections=connections),
         **extra,
     )
     assert isinstance(run, LoginRun)

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from probes._login import http as login_http
+from probes._login.common import Pace
 from scanner.credentials import Credential, LoginRun, Outcome
 from scanner.facts import HttpPage, LoginForm
 from scanner.http_exchange import MAX_BODY
@@ -379,7 +380,9 @@ async def test_form_concurrent_connections(address: str) -> None:
     handler, _ = csrf_form_handler()
     creds = [Credential("admin", f"pw{i}") for i in range(40)] + [RIGHT]
     async with serving(handler, address) as srv:
-        run = await login_http.try_logins(device(address, 8), srv.service, creds, connections=8)
+        run = await login_http.try_logins(
+            device(address, 8), srv.service, creds, pace=Pace(connections=8)
+        )
     assert run.attempts[-1].credential == RIGHT
     assert run.attempts[-1].outcome is Outcome.ACCEPTED
     assert {a.outcome for a in run.attempts[:-1]} == {Outcome.REJECTED}

@@ -13,6 +13,7 @@ from lab.device import LabDevice
 from lab.personality import load_builtin
 from lab.servers.mqtt import parse_connect, read_packet
 from probes._login import mqtt, rtsp, snmp
+from probes._login.common import Pace
 from scanner.credentials import Credential, Outcome
 from scanner.model import Service
 
@@ -49,8 +50,8 @@ def _broker(*, v5_only: bool, code: int | None = None):
 async def test_mqtt_anonymous_broker_accepts_the_empty_credential() -> None:
     async with LabDevice(load_builtin("home-router"), "127.0.34.20") as lab:
         svc = next(s for s in lab.services if s.protocol == "mqtt")
-        alone = await mqtt.try_logins(device(lab.address), svc, [ANON], timeout=3)
-        run = await mqtt.try_logins(device(lab.address), svc, [ANON, *WRONG], timeout=3)
+        alone = await mqtt.try_logins(device(lab.address), svc, [ANON], pace=Pace(timeout=3))
+        run = await mqtt.try_logins(device(lab.address), svc, [ANON, *WRONG], pace=Pace(timeout=3))
     # Alone, the empty credential is simply accepted ...
     assert [a.outcome for a in alone.attempts] == [Outcome.ACCEPTED]
     assert "return code 0" in alone.attempts[0].detail
@@ -106,7 +107,7 @@ async def test_snmp_community_found_and_wrong_ones_rejected() -> None:
     creds = [Credential("", "n0t-it"), Credential("ignored", "public"), Credential("", "private")]
     async with LabDevice(load_builtin("home-router"), "127.0.34.21") as lab:
         svc = next(s for s in lab.services if s.protocol == "snmp")
-        run = await snmp.try_logins(device(lab.address), svc, creds, timeout=1.0)
+        run = await snmp.try_logins(device(lab.address), svc, creds, pace=Pace(timeout=1.0))
     assert run.method == "snmp v1/v2c"
     assert [a.outcome for a in run.attempts] == [Outcome.REJECTED, Outcome.ACCEPTED]
     assert "agents ignore wrong communities" in run.attempts[0].detail
@@ -118,7 +119,7 @@ async def test_snmp_silence_is_rejected_not_an_error() -> None:
     # Nothing listens on this UDP port of 127.0.35.23.
     dev = device("127.0.35.23")
     run = await snmp.try_logins(
-        dev, Service("udp", 1161, "snmp"), [Credential("", "pub")], timeout=0.4
+        dev, Service("udp", 1161, "snmp"), [Credential("", "pub")], pace=Pace(timeout=0.4)
     )
     assert [a.outcome for a in run.attempts] == [Outcome.REJECTED]
     assert "no answer within 0.4 s" in run.attempts[0].detail
@@ -210,7 +211,7 @@ async def test_rtsp_open_stream_needs_no_login() -> None:
 async def test_rtsp_lab_camera_rejects() -> None:
     async with LabDevice(load_builtin("weak-camera"), "127.0.34.22") as lab:
         svc = next(s for s in lab.services if s.protocol == "rtsp")
-        run = await rtsp.try_logins(device(lab.address), svc, WRONG, timeout=3)
+        run = await rtsp.try_logins(device(lab.address), svc, WRONG, pace=Pace(timeout=3))
     assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 2
 
 
@@ -235,7 +236,7 @@ async def test_mqtt_answers_other_than_bad_login_are_no_rejection(code: int) -> 
     are the only 3.1.1 rejections)."""
     async with tcp_server("127.0.35.33", _broker(v5_only=False, code=code)) as (port, _):
         run = await mqtt.try_logins(
-            device("127.0.35.33"), Service("tcp", port, "mqtt"), WRONG[:1], timeout=3
+            device("127.0.35.33"), Service("tcp", port, "mqtt"), WRONG[:1], pace=Pace(timeout=3)
         )
     assert run.attempts == ()  # the random control login met it first: nothing counts
     assert run.control is not None
@@ -272,7 +273,10 @@ async def test_a_malformed_connack_is_never_an_acceptance(connack: bytes) -> Non
 
     async with tcp_server("127.0.35.37", handle) as (port, _):
         run = await mqtt.try_logins(
-            device("127.0.35.37"), Service("tcp", port, "mqtt"), [RIGHT, *WRONG], timeout=3
+            device("127.0.35.37"),
+            Service("tcp", port, "mqtt"),
+            [RIGHT, *WRONG],
+            pace=Pace(timeout=3),
         )
     assert run.attempts == (), run  # the control met it first: nothing counts
     assert run.control is not None

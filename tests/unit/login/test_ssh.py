@@ -14,6 +14,7 @@ import asyncssh
 import pytest
 
 from probes._login import ssh
+from probes._login.common import Pace
 from scanner.credentials import Credential, Outcome
 from scanner.model import Service
 
@@ -111,7 +112,10 @@ async def test_ssh_dropped_connection_is_throttled_never_rejected(
 ) -> None:
     async with tcp_server("127.0.35.41", hang_up) as (port, count):
         run = await ssh.try_logins(
-            device("127.0.35.41"), Service("tcp", port, "ssh"), [RIGHT, *WRONG], timeout=3
+            device("127.0.35.41"),
+            Service("tcp", port, "ssh"),
+            [RIGHT, *WRONG],
+            pace=Pace(timeout=3),
         )
     assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
     assert "retries" in run.attempts[0].detail
@@ -122,7 +126,9 @@ async def test_ssh_concurrent_connections_share_the_list() -> None:
     creds = [Credential("admin", f"w{i:03d}") for i in range(40)] + [RIGHT]
     async with _asyncssh_server("127.0.35.42", max_tries=6) as (port, stats):
         dev = device("127.0.35.42", per_device=4)
-        run = await ssh.try_logins(dev, Service("tcp", port, "ssh"), creds, connections=4)
+        run = await ssh.try_logins(
+            dev, Service("tcp", port, "ssh"), creds, pace=Pace(connections=4)
+        )
     assert run.attempts[-1].outcome is Outcome.ACCEPTED
     assert run.attempts[-1].credential == RIGHT
     assert all(a.outcome is Outcome.REJECTED for a in run.attempts[:-1])

@@ -10,6 +10,7 @@ import pytest
 from lab.device import LabDevice
 from lab.personality import load_builtin
 from probes._login import ftp, telnet
+from probes._login.common import Pace
 from probes._login.ftp import ANONYMOUS
 from probes._login.telnet import DO, DONT, ECHO, IAC, SGA, WILL, WONT, TelnetDecoder
 from scanner.credentials import Credential, Outcome
@@ -36,7 +37,7 @@ async def test_telnet_finds_the_password_and_stops_there() -> None:
     creds = [*WRONG, Credential("user", "wrongpass"), RIGHT, AFTER]
     async with LabDevice(load_builtin("weak-camera"), "127.0.34.10") as lab:
         run = await telnet.try_logins(
-            device(lab.address), _service(lab, "telnet"), creds, timeout=5
+            device(lab.address), _service(lab, "telnet"), creds, pace=Pace(timeout=5)
         )
     outcomes = [a.outcome for a in run.attempts]
     # The lab hangs up after three failures: the fourth is tried on a new connection.
@@ -51,7 +52,7 @@ async def test_telnet_finds_the_password_and_stops_there() -> None:
 async def test_telnet_wrong_passwords_are_rejected() -> None:
     async with LabDevice(load_builtin("weak-camera"), "127.0.34.11") as lab:
         run = await telnet.try_logins(
-            device(lab.address), _service(lab, "telnet"), WRONG, timeout=5
+            device(lab.address), _service(lab, "telnet"), WRONG, pace=Pace(timeout=5)
         )
     assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 3
     assert run.note == ""
@@ -63,7 +64,7 @@ async def test_telnet_dropped_connection_is_throttled_never_rejected(
     async with tcp_server("127.0.35.10", hang_up) as (port, count):
         dev = device("127.0.35.10")
         run = await telnet.try_logins(
-            dev, Service("tcp", port, "telnet"), [RIGHT, AFTER], timeout=2
+            dev, Service("tcp", port, "telnet"), [RIGHT, AFTER], pace=Pace(timeout=2)
         )
     assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
     assert "retries" in run.attempts[0].detail
@@ -88,7 +89,7 @@ async def test_telnet_hang_up_after_the_password_is_retried() -> None:
 
     async with tcp_server("127.0.35.11", flaky) as (port, count):
         run = await telnet.try_logins(
-            device("127.0.35.11"), Service("tcp", port, "telnet"), [RIGHT], timeout=2
+            device("127.0.35.11"), Service("tcp", port, "telnet"), [RIGHT], pace=Pace(timeout=2)
         )
     assert [a.outcome for a in run.attempts] == [Outcome.ACCEPTED]
     assert count[0] == 2
@@ -101,7 +102,7 @@ async def test_telnet_shell_without_login_is_reported() -> None:
 
     async with tcp_server("127.0.35.12", open_shell) as (port, _):
         run = await telnet.try_logins(
-            device("127.0.35.12"), Service("tcp", port, "telnet"), [RIGHT], timeout=2
+            device("127.0.35.12"), Service("tcp", port, "telnet"), [RIGHT], pace=Pace(timeout=2)
         )
     assert run.attempts == ()
     assert run.control is not None
@@ -120,7 +121,7 @@ async def test_telnet_lock_message_is_locked() -> None:
 
     async with tcp_server("127.0.35.13", locker) as (port, _):
         run = await telnet.try_logins(
-            device("127.0.35.13"), Service("tcp", port, "telnet"), [*WRONG], timeout=2
+            device("127.0.35.13"), Service("tcp", port, "telnet"), [*WRONG], pace=Pace(timeout=2)
         )
     assert [a.outcome for a in run.attempts] == [Outcome.LOCKED]
 
@@ -140,8 +141,8 @@ async def test_ftp_finds_the_password_and_anonymous() -> None:
     creds = [*WRONG, RIGHT, AFTER]
     async with LabDevice(load_builtin("weak-camera"), "127.0.34.12") as lab:
         dev = device(lab.address)
-        run = await ftp.try_logins(dev, _service(lab, "ftp"), creds, timeout=5)
-        anon = await ftp.try_logins(dev, _service(lab, "ftp"), [ANONYMOUS], timeout=5)
+        run = await ftp.try_logins(dev, _service(lab, "ftp"), creds, pace=Pace(timeout=5))
+        anon = await ftp.try_logins(dev, _service(lab, "ftp"), [ANONYMOUS], pace=Pace(timeout=5))
     assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 3 + [Outcome.ACCEPTED]
     assert run.attempts[0].detail.startswith("530")
     assert run.attempts[-1].detail.startswith("230")
@@ -152,7 +153,9 @@ async def test_ftp_finds_the_password_and_anonymous() -> None:
 @pytest.mark.lab
 async def test_ftp_wrong_passwords_are_rejected() -> None:
     async with LabDevice(load_builtin("weak-camera"), "127.0.34.13") as lab:
-        run = await ftp.try_logins(device(lab.address), _service(lab, "ftp"), WRONG, timeout=5)
+        run = await ftp.try_logins(
+            device(lab.address), _service(lab, "ftp"), WRONG, pace=Pace(timeout=5)
+        )
     assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 3
 
 
@@ -274,7 +277,9 @@ async def test_ftp_judgement_table(
 ) -> None:
     address = f"127.0.35.{octet}"
     async with tcp_server(address, ftp_script(greeting, user, password)) as (port, _):
-        run = await ftp.try_logins(device(address), Service("tcp", port, "ftp"), [BAD], timeout=2)
+        run = await ftp.try_logins(
+            device(address), Service("tcp", port, "ftp"), [BAD], pace=Pace(timeout=2)
+        )
     assert [a.outcome for a in run.attempts] == [outcome], run.attempts
     assert_no_secret(run, [BAD])
 
@@ -289,7 +294,9 @@ async def test_ftp_hang_up_or_421_after_pass_is_throttled_never_rejected(
     address = f"127.0.35.{octet}"
     handler = ftp_script(b"220 FTP\r\n", b"331 Pw\r\n", password)
     async with tcp_server(address, handler) as (port, count):
-        run = await ftp.try_logins(device(address), Service("tcp", port, "ftp"), [BAD], timeout=2)
+        run = await ftp.try_logins(
+            device(address), Service("tcp", port, "ftp"), [BAD], pace=Pace(timeout=2)
+        )
     assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
     assert count[0] == 1 + len(fast_backoff)
 
@@ -388,7 +395,7 @@ async def test_telnet_judgement_table(
     handler = telnet_script(greeting, after_user, after_password, ack_before_judging=ack)
     async with tcp_server(address, handler) as (port, _):
         run = await telnet.try_logins(
-            device(address), Service("tcp", port, "telnet"), [BAD], timeout=1.5
+            device(address), Service("tcp", port, "telnet"), [BAD], pace=Pace(timeout=1.5)
         )
     assert [a.outcome for a in run.attempts] == [outcome], run.attempts
     assert_no_secret(run, [BAD])
@@ -404,7 +411,7 @@ async def test_telnet_twisted_style_second_round_is_acknowledged_too() -> None:
     )
     async with tcp_server("127.0.35.89", handler) as (port, count):
         run = await telnet.try_logins(
-            device("127.0.35.89"), Service("tcp", port, "telnet"), WRONG, timeout=1.5
+            device("127.0.35.89"), Service("tcp", port, "telnet"), WRONG, pace=Pace(timeout=1.5)
         )
     assert [a.outcome for a in run.attempts] == [Outcome.REJECTED] * 3
     assert count[0] == 1
@@ -416,7 +423,7 @@ async def test_telnet_hang_up_after_the_password_is_throttled_never_rejected(
     handler = telnet_script(b"login: ", b"Password: ", None)
     async with tcp_server("127.0.35.90", handler) as (port, count):
         run = await telnet.try_logins(
-            device("127.0.35.90"), Service("tcp", port, "telnet"), [BAD], timeout=1.5
+            device("127.0.35.90"), Service("tcp", port, "telnet"), [BAD], pace=Pace(timeout=1.5)
         )
     assert [a.outcome for a in run.attempts] == [Outcome.THROTTLED]
     assert count[0] == 1 + len(fast_backoff)
@@ -438,7 +445,7 @@ async def test_telnet_late_prompt_and_banner_page() -> None:
 
     async with tcp_server("127.0.35.91", paged) as (port, _):
         run = await telnet.try_logins(
-            device("127.0.35.91"), Service("tcp", port, "telnet"), [RIGHT], timeout=3
+            device("127.0.35.91"), Service("tcp", port, "telnet"), [RIGHT], pace=Pace(timeout=3)
         )
     assert [a.outcome for a in run.attempts] == [Outcome.ACCEPTED]
 
