@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 
 from probes import default_credentials
+from probes._login.common import Pace
 from probes.default_credentials import HTTP, LoginBudget, _DefaultLogin
 from scanner.credential_lists import AttemptLedger, load_catalog
 from scanner.credentials import Attempt, Credential, LoginRun, Outcome
@@ -421,5 +422,5 @@ async def test_every_protocol_client_gets_the_profiles_connections(
     monkeypatch.setitem(default_credentials._CLIENTS, probe.family, client)
     monkeypatch.setattr("probes._login.http.try_logins", client)
     service = Service("tcp", 80, protocol=next(iter(probe.protocols)))
-    await probe().login(ctx(), service, [], LoginBudget(connections=3))
-    assert seen.get("connections") == 3
+    await probe().login(ctx(), service, [], LoginBudget(connections=3, timeout_seconds=7.0))
+    assert seen.get("pace") == Pace(timeout=7.0, connections=3)
