@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING
 
 from probes.registry import REGISTRY, all_checks
 from scanner.discovery.ports import PortSet
-from scanner.engine import ScanRequest, scan
+from scanner.engine import ScanRequest
 from scanner.judging.profiles import load_profile
 from scanner.model import Target
 from scanner.net import Limits
-from scanner.reporter import Reporter
 from scanner.scope import Scope
-from scanner.store import Store
+from tests.stored_scan import stored_scan
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,14 +44,4 @@ async def scan_daemon(
         limits=Limits(connect_timeout=2.0, read_timeout=read_timeout),
         job_timeout=job_timeout,
     )
-    with Store(tmp_path / "scan.sqlite") as store:
-        store.start_run(
-            "r",
-            profile_id=profile.id,
-            profile_digest=profile.digest,
-            scanner_version="test",
-            request={},
-            targets=[(address, label)],
-        )
-        await scan(request, store, "r", Reporter())
-        return store.results("r")
+    return (await stored_scan(request, tmp_path / "scan.sqlite")).results

@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 from probes.registry import all_checks
 from scanner.discovery.ports import PortSet
-from scanner.engine import ScanRequest, scan
+from scanner.engine import ScanRequest
 from scanner.facts import LOGIN_SURFACES, FactKey
 from scanner.judging.profiles import load_profile
 from scanner.model import Target, Verdict
 from scanner.net import Limits
 from scanner.probe import Check, ServiceProbe
-from scanner.reporter import Reporter
 from scanner.scope import Scope
-from scanner.store import Store
+from tests.stored_scan import stored_scan
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,17 +80,8 @@ async def test_a_quick_providers_user_starts_before_the_slowest_job_ends(tmp_pat
             limits=Limits(connect_timeout=0.5, read_timeout=0.5),
             registry=(Slow, User, QuickProvider),
         )
-        with Store(tmp_path / "s.sqlite") as store:
-            store.start_run(
-                "r",
-                profile_id="base",
-                profile_digest="d",
-                scanner_version="test",
-                request={},
-                targets=[(ADDRESS, "")],
-            )
-            await scan(request, store, "r", Reporter())
-            verdicts = {r.check_id: r.verdict for r in store.results("r")}
+        run = await stored_scan(request, tmp_path / "s.sqlite")
+        verdicts = {r.check_id: r.verdict for r in run.results}
     finally:
         listener.close()
     assert verdicts == {"test.slow": Verdict.PASS, "test.user": Verdict.PASS}

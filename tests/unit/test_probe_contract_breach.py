@@ -12,7 +12,7 @@ import pytest
 
 from probes.registry import all_checks
 from scanner.discovery.ports import PortSet
-from scanner.engine import ScanRequest, _run_job, scan
+from scanner.engine import ScanRequest, _run_job
 from scanner.facts import Facts
 from scanner.judging.profiles import load_profile
 from scanner.model import Result, Service, Target, Verdict
@@ -21,8 +21,8 @@ from scanner.plan import Job
 from scanner.probe import Check, ProbeContext, ServiceProbe
 from scanner.reporter import Reporter
 from scanner.scope import Scope
-from scanner.store import Store
 from tests.serving import serving
+from tests.stored_scan import stored_scan
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -205,18 +205,8 @@ async def test_a_device_with_broken_probes_finishes_its_other_checks(tmp_path: P
             registry=(Good, *broken),
         )
         reporter = Notices()
-        with Store(tmp_path / "s.sqlite") as store:
-            store.start_run(
-                "r",
-                profile_id="base",
-                profile_digest="d",
-                scanner_version="test",
-                request={},
-                targets=[(ADDRESS, "")],
-            )
-            await scan(request, store, "r", reporter)
-            results = store.results("r")
-            states = [state for _, _, state in store.targets("r")]
+        run = await stored_scan(request, tmp_path / "s.sqlite", reporter)
+        results, states = run.results, run.states
     # the device finished, and every job of it landed one result per check on both services
     assert states == ["done"]
     verdicts = {(r.service_key, r.check_id): r.verdict for r in results}

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 from probes.registry import all_checks
 from scanner.discovery.ports import PortSet
-from scanner.engine import ScanRequest, scan
+from scanner.engine import ScanRequest
 from scanner.facts import LOGIN_SURFACES, FactKey
 from scanner.judging.profiles import load_profile
 from scanner.model import Target, Verdict
 from scanner.net import Limits
 from scanner.probe import Check, DeviceProbe, ServiceProbe
-from scanner.reporter import Reporter
 from scanner.scope import Scope
-from scanner.store import Store
+from tests.stored_scan import stored_scan
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -70,17 +69,8 @@ async def _scan(tmp_path: Path, registry: tuple[type[Probe], ...]) -> dict[str, 
             limits=Limits(connect_timeout=0.5, read_timeout=0.5),
             registry=registry,
         )
-        with Store(tmp_path / "s.sqlite") as store:
-            store.start_run(
-                "r",
-                profile_id="base",
-                profile_digest="d",
-                scanner_version="test",
-                request={},
-                targets=[(ADDRESS, "")],
-            )
-            await scan(request, store, "r", Reporter())
-            results = {f"{r.check_id} {r.service}": r for r in store.results("r")}
+        run = await stored_scan(request, tmp_path / "s.sqlite")
+        results = {f"{r.check_id} {r.service}": r for r in run.results}
     finally:
         for ls in listeners:
             ls.close()
