@@ -200,34 +200,36 @@ class ExposedServices(ServiceProbe):
 
 def judge_unexpected(ctx: ProbeContext, service: Service) -> Result:
     """`services.unexpected` from the profile's allowed list (pure: reads no network)."""
+    about = ctx.about(service)
     params = ctx.params(UNEXPECTED, AllowedServices)
     entries = params.entries()
     evidence = _service_evidence(service)
     allowed_text = ", ".join(params.allowed) or "nothing"
     policy = Evidence("policy", f"allowed: {allowed_text}", {"allowed": list(params.allowed)})
     match = next((e for e in entries if e.matches(service)), None)
-    where = ctx.about(service).where
+    where = about.where
     if match is not None:
         reason = f"{where} is allowed by the profile entry {match.text!r}."
-        return ctx.about(service).result(UNEXPECTED, Verdict.PASS, reason, evidence, policy)
+        return about.result(UNEXPECTED, Verdict.PASS, reason, evidence, policy)
     if not service.identified and any(e.matches_port(service) for e in entries):
         why = f" ({service.note})" if service.note else ""
         reason = (
             f"{service.key} on {ctx.target.address} is open but its protocol could not be "
             f"identified{why}, and the profile allows this port only for named protocols."
         )
-        return ctx.about(service).result(UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy)
+        return about.result(UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy)
     reason = f"{where} is open but not in the profile's allowed list ({allowed_text})."
-    return ctx.about(service).result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy)
+    return about.result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy)
 
 
 def judge_cleartext(ctx: ProbeContext, service: Service) -> Result:
     """`services.cleartext-admin` from what discovery and fingerprinting found (pure)."""
-    where = ctx.about(service).where
+    about = ctx.about(service)
+    where = about.where
     evidence = _service_evidence(service)
 
     def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
-        return ctx.about(service).result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more)
+        return about.result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more)
 
     if not service.identified:
         why = f": {service.note}" if service.note else ""

@@ -167,8 +167,9 @@ class WebLoginHygiene(ServiceProbe):
         forms: list[LoginForm],
         scripted: list[LoginSurface],
     ) -> Result:
+        about = ctx.about(service)
         if service.tls or service.protocol == "https":
-            return ctx.about(service).result(
+            return about.result(
                 HTTPS_REDIRECT,
                 Verdict.NOT_APPLICABLE,
                 f"{where} is HTTPS already.",
@@ -189,14 +190,14 @@ class WebLoginHygiene(ServiceProbe):
             target = urljoin(first.url, first.location)
             parts = urlsplit(target)
             if parts.scheme.lower() == "https" and _same_host(parts.hostname, ctx.target.address):
-                return ctx.about(service).result(
+                return about.result(
                     HTTPS_REDIRECT,
                     Verdict.PASS,
                     f"{where} redirects GET / to {mask_url(target)}.",
                     evidence,
                 )
             if parts.scheme.lower() == "https":
-                return ctx.about(service).result(
+                return about.result(
                     HTTPS_REDIRECT,
                     Verdict.FAIL,
                     f"{where} redirects GET / to HTTPS on another host "
@@ -212,7 +213,7 @@ class WebLoginHygiene(ServiceProbe):
                 if own_forms
                 else ("a scripted login" if own_scripted else "an authentication challenge")
             )
-            return ctx.about(service).result(
+            return about.result(
                 HTTPS_REDIRECT,
                 Verdict.FAIL,
                 f"{where} serves {what} over plain HTTP instead of redirecting to HTTPS.",
@@ -220,14 +221,14 @@ class WebLoginHygiene(ServiceProbe):
             )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None:
-            return ctx.about(service).result(
+            return about.result(
                 HTTPS_REDIRECT,
                 Verdict.INCONCLUSIVE,
                 f"{where} does not redirect to HTTPS and showed no login on the part read, but "
                 f"{mask_url(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
             )
-        return ctx.about(service).result(
+        return about.result(
             HTTPS_REDIRECT,
             Verdict.NOT_APPLICABLE,
             f"{where} neither redirects to HTTPS nor shows a login.",
@@ -252,6 +253,7 @@ class WebLoginHygiene(ServiceProbe):
         forms: list[LoginForm],
         scripted: list[LoginSurface],
     ) -> Result:
+        about = ctx.about(service)
         if not pages:
             return self._no_pages(ctx, LOGIN_TRANSPORT, service, where)
         details: dict[str, JSONValue] = {
@@ -311,9 +313,9 @@ class WebLoginHygiene(ServiceProbe):
         else:
             reason = ""
         if reason:
-            return ctx.about(service).result(LOGIN_TRANSPORT, Verdict.FAIL, reason, evidence)
+            return about.result(LOGIN_TRANSPORT, Verdict.FAIL, reason, evidence)
         if forms or scripted or any(p.auth_scheme for p in pages):
-            return ctx.about(service).result(
+            return about.result(
                 LOGIN_TRANSPORT,
                 Verdict.PASS,
                 f"{where} serves and submits every login it showed over HTTPS.",
@@ -321,14 +323,14 @@ class WebLoginHygiene(ServiceProbe):
             )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None:
-            return ctx.about(service).result(
+            return about.result(
                 LOGIN_TRANSPORT,
                 Verdict.INCONCLUSIVE,
                 f"{where} showed no login on the part read, but {mask_url(cut.url)} could "
                 f"not be read whole ({cut.incomplete}).",
                 evidence,
             )
-        return ctx.about(service).result(
+        return about.result(
             LOGIN_TRANSPORT,
             Verdict.NOT_APPLICABLE,
             f"{where} showed no login form or authentication challenge on the pages fetched.",
@@ -338,11 +340,12 @@ class WebLoginHygiene(ServiceProbe):
     def _hsts(
         self, ctx: ProbeContext, service: Service, where: str, pages: list[HttpPage]
     ) -> Result:
+        about = ctx.about(service)
         secure = [p for p in pages if _scheme(p.url) == "https"]
         if not secure:
             if service.protocol == "https" or service.tls:
                 return self._no_pages(ctx, HSTS, service, where)
-            return ctx.about(service).result(
+            return about.result(
                 HSTS,
                 Verdict.NOT_APPLICABLE,
                 f"{where} is plain HTTP and led to no HTTPS page.",
@@ -356,21 +359,21 @@ class WebLoginHygiene(ServiceProbe):
         )
         age = _max_age(page.hsts) if page.hsts else None
         if age is None:
-            return ctx.about(service).result(
+            return about.result(
                 HSTS,
                 Verdict.FAIL,
                 f"{where} sends no Strict-Transport-Security header on {mask_url(page.url)}.",
                 seen,
             )
         if age < minimum:
-            return ctx.about(service).result(
+            return about.result(
                 HSTS,
                 Verdict.FAIL,
                 f"{where} sends Strict-Transport-Security with max-age {age} s, "
                 f"below the profile's {minimum} s.",
                 seen,
             )
-        return ctx.about(service).result(
+        return about.result(
             HSTS,
             Verdict.PASS,
             f"{where} sends Strict-Transport-Security with max-age {age} s.",
@@ -385,6 +388,7 @@ class WebLoginHygiene(ServiceProbe):
         pages: list[HttpPage],
         forms: list[LoginForm],
     ) -> Result:
+        about = ctx.about(service)
         if not pages:
             return self._no_pages(ctx, SECRETS_IN_URL, service, where)
         urls = [u for p in pages for u in (p.url, p.location) if u]
@@ -406,7 +410,7 @@ class WebLoginHygiene(ServiceProbe):
         evidence = Evidence("urls", f"{len(urls)} URL(s) seen", details)
         if to_elsewhere:
             f = to_elsewhere[0]
-            return ctx.about(service).result(
+            return about.result(
                 SECRETS_IN_URL,
                 Verdict.FAIL,
                 f"{where} submits its login form with GET: the password field "
@@ -416,14 +420,14 @@ class WebLoginHygiene(ServiceProbe):
             )
         if found:
             url, names = found[0]
-            return ctx.about(service).result(
+            return about.result(
                 SECRETS_IN_URL,
                 Verdict.FAIL,
                 f"{where} puts {', '.join(names)} in a URL ({mask_url(url)}).",
                 evidence,
             )
         if get_forms:
-            return ctx.about(service).result(
+            return about.result(
                 SECRETS_IN_URL,
                 Verdict.INCONCLUSIVE,
                 f"{where} has a login form without method or action: a script may submit it "
@@ -433,14 +437,14 @@ class WebLoginHygiene(ServiceProbe):
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None and not forms:
             # A GET login form may sit past the cut.
-            return ctx.about(service).result(
+            return about.result(
                 SECRETS_IN_URL,
                 Verdict.INCONCLUSIVE,
                 f"{where}: none of the {len(urls)} URL(s) seen carries a secret, but "
                 f"{mask_url(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
             )
-        return ctx.about(service).result(
+        return about.result(
             SECRETS_IN_URL,
             Verdict.PASS,
             f"{where}: none of the {len(urls)} URL(s) seen carries a password, "

@@ -202,6 +202,7 @@ async def _judge_session(
     client: httpx.AsyncClient,
     session: WebSession,
 ) -> list[Result]:
+    about = ctx.about(service)
     at_login = [c for c in map(parse_set_cookie, session.at_login) if c and not c.deletion]
     before = [c for c in map(parse_set_cookie, session.before) if c and not c.deletion]
     secrets = {c.value for c in at_login} | {c.value for c in client.cookies.jar if c.value}
@@ -224,9 +225,9 @@ async def _judge_session(
     candidates = list(dict.fromkeys(_without_secrets(u, secrets) for u in candidates))
     candidates = candidates[:MAX_PAGES]
     access = await _access_control(ctx, service, session, client, candidates)
-    results.append(judge_access_control(ctx.about(service), login, access))
+    results.append(judge_access_control(about, login, access))
     logout = await _logout(ctx, service, session, client, links, access.protected)
-    results.append(judge_logout(ctx.about(service), login, logout))
+    results.append(judge_logout(about, login, logout))
     return results
 
 
