@@ -87,7 +87,7 @@ LOGIN_NOTICE = Check(
         "text matching the profile's pattern."
     ),
     params=NoticeParams,
-    severity=Severity.LOW,
+    severity=Severity.INFO,
     kind="system_use_notification",
     remediation=Remedy(
         en=(

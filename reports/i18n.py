@@ -406,3 +406,9 @@ def translator(lang: Lang) -> Callable[[str], str]:
         return CATALOGUE[key][lang]
 
     return _
+
+
+def pick(lang: str, en: str, ja: str) -> str:
+    """A device-facing text in the report's language: the Japanese where one was written,
+    else the English (a plugin's check, a run stored before translations existed)."""
+    return ja if lang == "ja" and ja else en

@@ -119,6 +119,7 @@ class Evidence:
     kind: str  # "banner", "http_exchange", "auth_attempt", "timing", "exception", "policy"
     summary: str  # one line for the report
     details: Mapping[str, JSONValue] = field(default_factory=dict)  # masked, bounded at creation
+    summary_ja: str = ""  # the summary in Japanese, for `--lang ja` (empty: not translated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ class Result:
     evidence: tuple[Evidence, ...] = ()
     started: datetime | None = None
     duration: float | None = None
+    reason_ja: str = ""  # the reason in Japanese, for `--lang ja` (empty: not translated)
 
     @property
     def service_key(self) -> str:

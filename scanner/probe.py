@@ -55,10 +55,19 @@ class Severity(enum.StrEnum):
     security-severity bands, nuclei's severities): an auditor reads the worst first and a CI
     gate can stop at a level. It rates the finding, not the requirement it is evidence for."""
 
+    INFO = "info"  # a gap an auditor records (a missing notice), no exposure by itself
     LOW = "low"  # hardening: worth fixing, not a way in by itself
     MEDIUM = "medium"  # weakens a protection an attacker must still get past
     HIGH = "high"  # exposes a login, a session or traffic to an attacker on the network
     CRITICAL = "critical"  # a way in as it stands: a factory login, an unprotected page
+
+    @property
+    def rank(self) -> int:
+        """0 (info) .. 4 (critical): worst first is `sorted(..., key=rank, reverse=True)`."""
+        return _SEVERITY_ORDER.index(self)
+
+
+_SEVERITY_ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +89,13 @@ class Check:
     method: str  # how the probe decides, for auditors
     params: type[Params] = NoParams  # what a profile may set; validated when the profile loads
     severity: Severity = Severity.MEDIUM  # of a failed result
+    severity_reason: str = ""  # why that severity, one line ("a way in as it stands")
     #: the probe kind profiles/standards/crosswalk.yaml lists its requirements under; a
     #: plugin's check, which no crosswalk knows, leaves it empty
     kind: str = ""
     remediation: Remedy = Remedy("", "")
     references: tuple[str, ...] = ()  # public weakness IDs and specifications: CWE-307, RFC 8996
+    title_ja: str = ""  # the same in Japanese, for `--lang ja` (empty: a plugin without one)
 
 
 @dataclass(frozen=True, slots=True)

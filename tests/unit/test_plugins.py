@@ -99,7 +99,9 @@ def test_a_declarative_check_declares_severity_remediation_and_references(tmp_pa
     path.write_text(CHECK.format(extra=""))
     assert declarative.load_spec(path).check.severity is Severity.MEDIUM  # the default
     path.write_text(CHECK.format(extra="severity: urgent\n"))
-    with pytest.raises(ConfigError, match="line 9: severity: must be one of low, medium, high"):
+    with pytest.raises(
+        ConfigError, match="line 9: severity: must be one of info, low, medium, high"
+    ):
         declarative.load_spec(path)
     path.write_text(CHECK.format(extra="remediation: {ja: 無効にする。}\n"))
     with pytest.raises(ConfigError, match=r"remediation\.en"):
