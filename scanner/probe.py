@@ -96,6 +96,14 @@ class Check:
     remediation: Remedy = Remedy("", "")
     references: tuple[str, ...] = ()  # public weakness IDs and specifications: CWE-307, RFC 8996
     title_ja: str = ""  # the same in Japanese, for `--lang ja` (empty: a plugin without one)
+    #: where the fix depends on the service a finding is about (Telnet off, HTTPS on):
+    #: (protocol, remedy) pairs, tried before `remediation`
+    remedies: tuple[tuple[str, Remedy], ...] = ()
+
+    def remedy_for(self, result: Result) -> Remedy:
+        """The remedy for this finding: its service's own, else the check's."""
+        protocol = result.service.protocol if result.service else ""
+        return dict(self.remedies).get(protocol, self.remediation)
 
 
 @dataclass(frozen=True, slots=True)
