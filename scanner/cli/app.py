@@ -44,7 +44,9 @@ def _judging_options(p: argparse.ArgumentParser, *, evidence: str) -> None:
         "--fail-on",
         metavar="NAMES",
         help="exit 1 when any requirement status or check verdict is one of these "
-        f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), else 0; default: exit codes below",
+        f"(comma-separated: {', '.join(FAIL_ON_NAMES)}), or a failed check's severity is at "
+        "least LEVEL (severity>=LEVEL: info, low, medium, high, critical), else 0; default: "
+        "exit codes below",
     )
     p.add_argument(
         "--evidence",

@@ -155,7 +155,7 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         print(f"{name} report: {options.out / run_id / FORMATS[name][0]}")
     if status == "interrupted":
         return 130
-    code = exit_code(data.assessment, options.fail_on)
+    code = exit_code(data.assessment, options.fail_on, checks=data.checks)
     return max(code, UNFINISHED) if failures else code
 
 
@@ -285,7 +285,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             "note: the profile changed since the scan; statuses use the current mapping",
             file=sys.stderr,
         )
-    code = exit_code(data.assessment, fail_on)
+    code = exit_code(data.assessment, fail_on, checks=data.checks)
     return max(code, UNFINISHED) if any(not d.finished for d in data.devices) else code
 
 

@@ -30,12 +30,14 @@ from scanner.judging.profiles import Accepted, Coverage, Profile, Requirement
 from scanner.model import FAIL_ON_NAMES as FAIL_ON_NAMES  # re-exported: defined by the model
 from scanner.model import Result, Verdict
 from scanner.model import Status as Status  # re-exported: defined by the model
+from scanner.probe import Severity
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
     from datetime import date
 
     from scanner.judging.manual import Statement
+    from scanner.probe import Check
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,25 +293,58 @@ def assess(
     )
 
 
+#: `--fail-on severity>=high`: the prefix of the one name that is a threshold, not a name
+SEVERITY_AT_LEAST = "severity>="
+
+
 def parse_fail_on(text: str) -> frozenset[str]:
-    """`--fail-on not_satisfied,error` -> the names; ConfigError for an unknown or empty one."""
-    names = frozenset(n.strip() for n in text.split(",") if n.strip())
-    unknown = sorted(names - set(FAIL_ON_NAMES))
+    """`--fail-on not_satisfied,error` or `severity>=high` -> the names; ConfigError for an
+    unknown or empty one."""
+    names = frozenset(n.strip().lower() for n in text.split(",") if n.strip())
+    levels = ", ".join(s.value for s in Severity)
+    unknown = sorted(
+        n
+        for n in names - set(FAIL_ON_NAMES)
+        if not (n.startswith(SEVERITY_AT_LEAST) and n[len(SEVERITY_AT_LEAST) :] in set(Severity))
+    )
     if unknown or not names:
         raise ConfigError(
             f"--fail-on: unknown status or verdict {', '.join(unknown) or '(none)'}; "
-            f"choose from {', '.join(FAIL_ON_NAMES)}"
+            f"choose from {', '.join(FAIL_ON_NAMES)}, or severity>=LEVEL ({levels})"
         )
+    if len([n for n in names if n.startswith(SEVERITY_AT_LEAST)]) > 1:
+        raise ConfigError("--fail-on: give one severity>=LEVEL, not several")
     return names
 
 
-def exit_code(assessment: Assessment, fail_on: frozenset[str] | None = None) -> int:
+def _fails_at_or_above(
+    assessment: Assessment, level: Severity, checks: Mapping[str, Check] | None
+) -> bool:
+    """Whether a failure that counts (no active accepted deviation) has a check severity of
+    at least `level`. A check the registry no longer knows (a plugin removed since the scan)
+    counts: a gate cannot tell that its finding is below the line."""
+    for judged in assessment.results:
+        if not judged.counts_as_fail:
+            continue
+        check = (checks or {}).get(judged.result.check_id)
+        if check is None or check.severity.rank >= level.rank:
+            return True
+    return False
+
+
+def exit_code(
+    assessment: Assessment,
+    fail_on: frozenset[str] | None = None,
+    *,
+    checks: Mapping[str, Check] | None = None,
+) -> int:
     """0 nothing failed; 1 a requirement is not satisfied; 3 no failure, but errors or
     inconclusive results prevent a full verdict.
 
     With `fail_on` the caller decides instead: 1 when any requirement status or check verdict
-    is one of those names, else 0. A fail covered by an active accepted deviation is not a
-    `fail` here either, as it is not for the statuses.
+    is one of those names, or a counted failure's check (`checks` gives their severities) is
+    at least the `severity>=LEVEL` it names, else 0. A fail covered by an active accepted
+    deviation is not a `fail` here either, as it is not for the statuses.
     """
     if fail_on is not None:
         seen = {s.value for s in assessment.status_counts()}
@@ -318,6 +353,11 @@ def exit_code(assessment: Assessment, fail_on: frozenset[str] | None = None) -> 
             for j in assessment.results
             if j.result.verdict is not Verdict.FAIL or j.counts_as_fail
         }
+        for name in fail_on:
+            if name.startswith(SEVERITY_AT_LEAST):
+                level = Severity(name[len(SEVERITY_AT_LEAST) :])
+                if _fails_at_or_above(assessment, level, checks):
+                    return 1
         return 1 if seen & fail_on else 0
     statuses = assessment.status_counts()
     if Status.NOT_SATISFIED in statuses:

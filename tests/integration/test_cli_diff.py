@@ -116,6 +116,9 @@ def test_fail_on_sets_the_report_exit_code_from_the_names_present(two_runs):
     assert hit.returncode == 1, hit.stderr
     miss = shinsa("report", run_b, "--out", str(out), "--fail-on", ",".join(absent))
     assert miss.returncode == 0, miss.stderr
+    # the camera's factory login is a critical finding; nothing is above critical
+    gate = shinsa("report", run_b, "--out", str(out), "--fail-on", "severity>=critical")
+    assert gate.returncode == 1, gate.stderr
     bad = shinsa("report", run_b, "--out", str(out), "--fail-on", "red")
     assert bad.returncode == 2
     assert "--fail-on: unknown status or verdict red" in bad.stderr

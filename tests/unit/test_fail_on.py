@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,8 +12,13 @@ from scanner.cli import app
 from scanner.errors import ConfigError
 from scanner.judging.assess import FAIL_ON_NAMES, exit_code, parse_fail_on
 from scanner.model import Verdict
+from scanner.probe import Severity
 from scanner.store import Store
 from tests.unit.test_report_formats import report_data
+
+if TYPE_CHECKING:
+    from scanner.judging.report_data import ReportData
+    from scanner.probe import Check
 
 
 def test_parsing_accepts_statuses_and_verdicts_comma_separated():
@@ -110,3 +116,47 @@ def test_report_exit_code_follows_fail_on(tmp_path, capsys):
 def test_scan_parser_takes_fail_on():
     args = app.build_parser().parse_args(["scan", "127.0.20.1", "--fail-on", "error"])
     assert args.fail_on == "error"
+
+
+def test_parsing_accepts_one_severity_threshold_beside_names():
+    assert parse_fail_on("Severity>=HIGH, error") == {"severity>=high", "error"}
+    for bad in ("severity>=urgent", "severity>high", "severity>=low,severity>=high"):
+        with pytest.raises(ConfigError, match="--fail-on"):
+            parse_fail_on(bad)
+
+
+def _severities(data: ReportData, **by_check: Severity) -> dict[str, Check]:
+    """The fixture's checks, with the severities given by check id."""
+    return {
+        cid: dataclasses.replace(check, severity=by_check.get(cid, check.severity))
+        for cid, check in data.checks.items()
+    }
+
+
+def test_severity_threshold_counts_only_failures_at_or_above_it():
+    data = report_data()
+    failed = {j.result.check_id for j in data.assessment.results if j.counts_as_fail}
+    assert failed  # the fixture has counted failures
+    low = _severities(data, **dict.fromkeys(failed, Severity.LOW))
+    assert exit_code(data.assessment, parse_fail_on("severity>=high"), checks=low) == 0
+    assert exit_code(data.assessment, parse_fail_on("severity>=low"), checks=low) == 1
+    one_high = _severities(
+        data, **(dict.fromkeys(failed, Severity.LOW) | {min(failed): Severity.HIGH})
+    )
+    assert exit_code(data.assessment, parse_fail_on("severity>=high"), checks=one_high) == 1
+    assert exit_code(data.assessment, parse_fail_on("severity>=critical"), checks=one_high) == 0
+
+
+def test_an_accepted_fail_never_trips_the_severity_threshold():
+    data = report_data()
+    a = data.assessment
+    accepted = tuple(j for j in a.results if j.accepted is not None)
+    assert accepted
+    critical = _severities(data, **{j.result.check_id: Severity.CRITICAL for j in accepted})
+    only_accepted = dataclasses.replace(a, evidenced={}, results=accepted)
+    assert exit_code(only_accepted, parse_fail_on("severity>=info"), checks=critical) == 0
+
+
+def test_a_failure_of_an_unknown_check_counts_whatever_the_threshold():
+    a = report_data().assessment
+    assert exit_code(a, parse_fail_on("severity>=critical"), checks={}) == 1
