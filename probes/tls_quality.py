@@ -114,8 +114,8 @@ VERSIONS = Check(
     params=VersionsParams,
     severity=Severity.MEDIUM,
     severity_reason=(
-        "Old versions let an attacker on the path downgrade the connection and use their "
-        "known attacks; a modern client still refuses them."
+        "Clients that still speak the old versions expose their traffic to the versions' "
+        "known attacks by an attacker on the path; current clients refuse them."
     ),
     kind="tls_quality",
     remediation=Remedy(

@@ -122,8 +122,8 @@ HTTPS_REDIRECT = Check(
     ),
     severity=Severity.MEDIUM,
     severity_reason=(
-        "Users who type the plain address log in over cleartext or are sent elsewhere; "
-        "where HTTPS exists they can still reach it."
+        "Users who type the device's plain address are not brought to HTTPS: they log in "
+        "in cleartext or are sent to another host."
     ),
     kind="https_login",
     remediation=Remedy(
