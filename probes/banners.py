@@ -53,9 +53,27 @@ class NoticeParams(Params):
             raise ConfigError(f"pattern is not a regular expression: {exc}") from exc
 
 
+#: the web's remedies, the same for HTTP and HTTPS
+_SERVER_HEADER_REMEDY = Remedy(
+    en="Remove the software version from the Server header (and error pages), or leave it out.",
+    ja="Serverヘッダ（およびエラーページ）からソフトウェアのバージョンを削除するか、送らない。",
+)
+_WEB_NOTICE_REMEDY = Remedy(
+    en=(
+        "Show the system-use notification the profile requires on the web login page (or in the "
+        "authentication realm), before login."
+    ),
+    ja=(
+        "Webのログイン画面（または認証のrealm）に、"
+        "プロファイルが求めるシステム利用の通知をログイン前に表示する。"
+    ),
+)
+
+
 VERSION_DISCLOSURE = Check(
     id="banner.version-disclosure",
     title="Services disclose software versions before login",
+    title_ja="ログイン前にサービスがソフトウェアのバージョンを表示している",
     method=(
         "Reads the product name each service gave (Server header, SSH software, FTP "
         "greeting) and the Telnet/FTP/SSDP greeting lines; a software version in them "
@@ -63,6 +81,9 @@ VERSION_DISCLOSURE = Check(
         "UPnP/1.0, SSH-2.0) are not findings."
     ),
     severity=Severity.LOW,
+    severity_reason=(
+        "Tells an attacker which published vulnerabilities to try; not a way in by itself."
+    ),
     kind="banner_disclosure",
     remediation=Remedy(
         en=(
@@ -74,13 +95,65 @@ VERSION_DISCLOSURE = Check(
             "SSH識別文字列からソフトウェア名とバージョンを削除する。"
         ),
     ),
-    references=("CWE-497",),
+    remedies=(
+        ("http", _SERVER_HEADER_REMEDY),
+        ("https", _SERVER_HEADER_REMEDY),
+        (
+            "rtsp",
+            Remedy(
+                en="Remove the software version from the RTSP Server header, or leave it out.",
+                ja="RTSPのServerヘッダからソフトウェアのバージョンを削除するか、送らない。",
+            ),
+        ),
+        (
+            "ssh",
+            Remedy(
+                en=(
+                    "Reduce the SSH identification string to the protocol version and a name "
+                    "without a software version, and keep the SSH server updated."
+                ),
+                ja=(
+                    "SSH識別文字列をプロトコルバージョンとバージョンを含まない名前だけにし、"
+                    "SSHサーバを最新に保つ。"
+                ),
+            ),
+        ),
+        (
+            "ftp",
+            Remedy(
+                en="Replace the FTP greeting (220 reply) with one naming no software or version.",
+                ja="FTPの挨拶文（220応答）を、ソフトウェア名やバージョンを含まないものに変更する。",
+            ),
+        ),
+        (
+            "telnet",
+            Remedy(
+                en="Remove the software name and version from the Telnet greeting before login.",
+                ja="ログイン前のTelnetの挨拶文からソフトウェア名とバージョンを削除する。",
+            ),
+        ),
+        (
+            "ssdp",
+            Remedy(
+                en=(
+                    "Leave software versions out of the SSDP SERVER header, or turn UPnP/SSDP "
+                    "off where the device does not need discovery."
+                ),
+                ja=(
+                    "SSDPのSERVERヘッダにソフトウェアのバージョンを含めない。"
+                    "探索が不要な機器ではUPnP/SSDPを停止する。"
+                ),
+            ),
+        ),
+    ),
+    references=("CWE-497", "CWE-200"),
 )
 
 
 LOGIN_NOTICE = Check(
     id="banner.login-notice",
     title="No system-use notification before authentication on a login surface",
+    title_ja="ログイン画面で認証前にシステム利用の通知が表示されない",
     method=(
         "When the profile requires one: the SSH pre-authentication banner, the Telnet and "
         "FTP greetings and the web login page (or its challenge realm) must each contain "
@@ -88,6 +161,7 @@ LOGIN_NOTICE = Check(
     ),
     params=NoticeParams,
     severity=Severity.INFO,
+    severity_reason="A gap in the policy an auditor records; it exposes nothing by itself.",
     kind="system_use_notification",
     remediation=Remedy(
         en=(
@@ -98,6 +172,43 @@ LOGIN_NOTICE = Check(
             "プロファイルが求めるシステム利用の通知を、認証前にすべてのログイン画面（SSHバナー、"
             "Telnet/FTPの挨拶文、Webログイン画面）に表示する。"
         ),
+    ),
+    remedies=(
+        (
+            "ssh",
+            Remedy(
+                en=(
+                    "Set the SSH server's pre-authentication banner to the system-use "
+                    "notification the profile requires."
+                ),
+                ja="SSHサーバの認証前バナーに、プロファイルが求めるシステム利用の通知を設定する。",
+            ),
+        ),
+        (
+            "telnet",
+            Remedy(
+                en=(
+                    "Show the system-use notification the profile requires in the Telnet "
+                    "greeting, before the login prompt."
+                ),
+                ja=(
+                    "Telnetの挨拶文（ログインプロンプトの前）に、"
+                    "プロファイルが求めるシステム利用の通知を表示する。"
+                ),
+            ),
+        ),
+        (
+            "ftp",
+            Remedy(
+                en=(
+                    "Show the system-use notification the profile requires in the FTP greeting "
+                    "(220 reply)."
+                ),
+                ja="FTPの挨拶文（220応答）に、プロファイルが求めるシステム利用の通知を表示する。",
+            ),
+        ),
+        ("http", _WEB_NOTICE_REMEDY),
+        ("https", _WEB_NOTICE_REMEDY),
     ),
     references=("NIST SP 800-53 AC-8",),
 )

@@ -136,7 +136,13 @@ def _method(protocol: str) -> str:
 
 
 def _check(
-    protocol: str, title: str, severity: Severity, remediation: Remedy, *references: str
+    protocol: str,
+    title: str,
+    title_ja: str,
+    severity: Severity,
+    severity_reason: str,
+    remediation: Remedy,
+    *references: str,
 ) -> Check:
     return Check(
         f"creds.default.{protocol}",
@@ -144,16 +150,20 @@ def _check(
         _method(protocol),
         LoginBudget,
         severity=severity,
+        severity_reason=severity_reason,
         kind="default_credentials",
         remediation=remediation,
         references=references,
+        title_ja=title_ja,
     )
 
 
 SSH = _check(
     "ssh",
-    "SSH accepts the vendor's factory logins",
+    "Factory login accepted over SSH",
+    "SSHで出荷時のログイン（初期認証）が受け付けられる",
     Severity.CRITICAL,
+    "Anyone who reaches the port gets a shell with a password published for the product.",
     Remedy(
         en=(
             "Change the factory SSH password at installation, or disable password login and use "
@@ -161,7 +171,7 @@ SSH = _check(
         ),
         ja=(
             "設置時に出荷時のSSHパスワードを変更する（初期認証の変更）。"
-            "またはパスワードログインを無効にし機器ごとの鍵を使う。"
+            "またはパスワードログインを無効にし、機器ごとの鍵で認証する。"
         ),
     ),
     "CWE-1392",
@@ -169,46 +179,58 @@ SSH = _check(
 )
 TELNET = _check(
     "telnet",
-    "Telnet accepts the vendor's factory logins",
+    "Factory login accepted over Telnet",
+    "Telnetで出荷時のログイン（初期認証）が受け付けられる",
     Severity.CRITICAL,
+    "Anyone who reaches the port gets a shell with a password published for the product.",
     Remedy(
         en=(
             "Turn Telnet off; if a console is needed, offer SSH with a password changed at "
             "installation."
         ),
-        ja="Telnetを停止する。コンソールが必要ならSSHを使い、設置時にパスワードを変更する。",
+        ja=(
+            "Telnetを停止する。コンソールが必要ならSSHを使い、"
+            "設置時に出荷時のパスワードを変更する（初期認証の変更）。"
+        ),
     ),
     "CWE-1392",
     "CWE-1393",
+    "CWE-319",
 )
 FTP = _check(
     "ftp",
-    "FTP accepts factory logins or anonymous access",
+    "Factory or anonymous login accepted over FTP",
+    "FTPで出荷時のログイン（初期認証）または匿名ログインが受け付けられる",
     Severity.HIGH,
+    "Anyone on the network reads, and may replace, the files the account reaches; no shell.",
     Remedy(
         en=(
             "Disable anonymous FTP and change every factory login, or turn FTP off and use SFTP "
             "instead."
         ),
         ja=(
-            "匿名FTPを無効にし、出荷時のログインをすべて変更する。"
+            "匿名FTPを無効にし、出荷時のログインをすべて変更する（初期認証の変更）。"
             "可能ならFTPを停止しSFTPに置き換える。"
         ),
     ),
     "CWE-1392",
     "CWE-1393",
+    "CWE-306",
 )
 HTTP = _check(
     "http",
-    "The web interface accepts factory logins (Basic, Digest, form, JSON API)",
+    "Factory login accepted by the web interface (Basic, Digest, form, JSON API)",
+    "Web管理画面で出荷時のログイン（初期認証）が受け付けられる"
+    "（Basic、Digest、フォーム、JSON API）",
     Severity.CRITICAL,
+    "Anyone on the network administers the device with a password published for the product.",
     Remedy(
         en=(
             "Force a unique password to be set at first use and remove the factory web login from "
             "the firmware."
         ),
         ja=(
-            "初回利用時に固有のパスワード設定を必須にし、"
+            "初回利用時に固有のパスワード設定を必須にし（初期認証の変更）、"
             "出荷時のWebログインをファームウェアから削除する。"
         ),
     ),
@@ -217,22 +239,27 @@ HTTP = _check(
 )
 MQTT = _check(
     "mqtt",
-    "The MQTT broker accepts anonymous clients or factory logins",
+    "MQTT broker accepts anonymous clients or factory logins",
+    "MQTTブローカが匿名接続または出荷時のログインを受け付ける",
     Severity.HIGH,
+    "Anyone on the network reads and publishes the device's messages, commands included.",
     Remedy(
         en=(
             "Require authentication on the MQTT broker (no anonymous clients) with per-device "
             "credentials, over TLS."
         ),
-        ja="MQTTブローカで匿名接続を禁止し、機器ごとの認証情報とTLSによる認証を必須にする。",
+        ja=("MQTTブローカで匿名接続を禁止し、機器ごとの認証情報による認証をTLS上で必須にする。"),
     ),
     "CWE-1392",
     "CWE-306",
 )
 SNMP = _check(
     "snmp",
-    "SNMP v1/v2c agents answer a default community string",
+    "SNMP v1/v2c agent answers a default or guessable community string",
+    "SNMP v1/v2cエージェントが既定または推測可能なコミュニティ名に応答する",
     Severity.HIGH,
+    "Anyone on the network reads the device's configuration and state (and writes it with a "
+    "write community).",
     Remedy(
         en=(
             "Disable SNMP v1/v2c or change the community strings; prefer SNMPv3 with "
@@ -240,21 +267,27 @@ SNMP = _check(
         ),
         ja=(
             "SNMP v1/v2cを無効にするかコミュニティ名を変更する。"
-            "認証・暗号化付きのSNMPv3を推奨する。"
+            "認証と暗号化を有効にしたSNMPv3を推奨する。"
         ),
     ),
     "CWE-1392",
+    "RFC 3414",
 )
 RTSP = _check(
     "rtsp",
-    "The RTSP stream plays without a login, or with a factory one",
+    "RTSP stream plays without a login, or with a factory one",
+    "RTSPの映像がログインなし、または出荷時のログインで再生できる",
     Severity.HIGH,
+    "Anyone on the network watches the camera's stream; the device's settings stay out of reach.",
     Remedy(
         en=(
             "Require a login for the RTSP stream and replace the factory password with a "
             "per-device one."
         ),
-        ja="RTSPストリームにログインを必須とし、出荷時のパスワードを機器固有のものに変更する。",
+        ja=(
+            "RTSPストリームにログインを必須とし、"
+            "出荷時のパスワードを機器固有のものに変更する（初期認証の変更）。"
+        ),
     ),
     "CWE-1392",
     "CWE-306",

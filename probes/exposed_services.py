@@ -106,6 +106,7 @@ class AllowedServices(Params):
 UNEXPECTED = Check(
     id="services.unexpected",
     title="Ports open that the profile does not allow for this device",
+    title_ja="プロファイルが許可していないポートが開いている",
     method=(
         "Compares each open TCP/UDP service found by discovery and identified by "
         "fingerprinting with the profile's allowed list (port, and protocol where the entry "
@@ -114,6 +115,10 @@ UNEXPECTED = Check(
     ),
     params=AllowedServices,
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Each service the device does not need widens what an attacker can try; what the "
+        "service itself exposes is rated by its own checks."
+    ),
     kind="exposed_services",
     remediation=Remedy(
         en=(
@@ -125,12 +130,108 @@ UNEXPECTED = Check(
             "意図したものであれば機種のプロファイルに許可として追加する。"
         ),
     ),
-    references=("CWE-1125",),
+    references=("CWE-1125", "NIST SP 800-53 CM-7"),
 )
 
+#: the fix for each protocol `judge_cleartext` fails, so that a plain-HTTP finding is not
+#: told to turn Telnet off
+_R_SERVICES_REMEDY = Remedy(
+    en="Turn rlogin, rsh and rexec off and use SSH.",
+    ja="rlogin、rsh、rexecを停止し、SSHを使う。",
+)
+_CLEARTEXT_REMEDIES: tuple[tuple[str, Remedy], ...] = (
+    (
+        "telnet",
+        Remedy(
+            en="Turn Telnet off and administer the device over SSH.",
+            ja="Telnetを停止し、機器の管理にはSSHを使う。",
+        ),
+    ),
+    (
+        "ftp",
+        Remedy(
+            en="Turn FTP off and transfer files over SFTP (or FTPS where SFTP is unavailable).",
+            ja="FTPを停止し、ファイル転送にはSFTP（使えない場合はFTPS）を使う。",
+        ),
+    ),
+    (
+        "tftp",
+        Remedy(
+            en=(
+                "Turn TFTP off in operation; where a firmware update needs it, enable it only "
+                "for the update, on an isolated network."
+            ),
+            ja=(
+                "運用中はTFTPを停止する。ファームウェア更新に必要な場合は、"
+                "更新の間だけ隔離されたネットワークで有効にする。"
+            ),
+        ),
+    ),
+    ("rlogin", _R_SERVICES_REMEDY),
+    ("rsh", _R_SERVICES_REMEDY),
+    ("rexec", _R_SERVICES_REMEDY),
+    (
+        "vnc",
+        Remedy(
+            en=(
+                "Turn VNC off, or offer it only through an encrypted, authenticated channel "
+                "(an SSH tunnel or TLS)."
+            ),
+            ja="VNCを停止するか、認証付きの暗号化された経路（SSHトンネルやTLS）経由でのみ提供する。",
+        ),
+    ),
+    (
+        "ssdp",
+        Remedy(
+            en="Turn UPnP/SSDP discovery off unless the device's intended use needs it.",
+            ja="本来の用途で必要な場合を除き、UPnP/SSDPによる探索への応答を停止する。",
+        ),
+    ),
+    (
+        "adb",
+        Remedy(
+            en="Disable Android Debug Bridge (ADB) over the network in production firmware.",
+            ja="製品ファームウェアではネットワーク経由のAndroid Debug Bridge（ADB）を無効にする。",
+        ),
+    ),
+    (
+        "snmp",
+        Remedy(
+            en=(
+                "Disable SNMP v1/v2c; use SNMPv3 with authentication and privacy (authPriv), or "
+                "turn SNMP off."
+            ),
+            ja=(
+                "SNMP v1/v2cを無効にし、認証と暗号化を有効にしたSNMPv3（authPriv）を使うか、"
+                "SNMPを停止する。"
+            ),
+        ),
+    ),
+    (
+        "mqtt",
+        Remedy(
+            en="Accept MQTT clients over TLS only (port 8883) and close the plaintext listener.",
+            ja="MQTTクライアントはTLS（8883番ポート）でのみ受け付け、平文の待ち受けを閉じる。",
+        ),
+    ),
+    (
+        "http",
+        Remedy(
+            en=(
+                "Serve the login and administration pages over HTTPS only, and redirect plain "
+                "HTTP to HTTPS on the same device."
+            ),
+            ja=(
+                "ログイン画面と管理画面はHTTPSのみで提供し、"
+                "平文のHTTPは同じ機器のHTTPSへリダイレクトする。"
+            ),
+        ),
+    ),
+)
 CLEARTEXT_ADMIN = Check(
     id="services.cleartext-admin",
     title="Cleartext administration, discovery or debug services are exposed",
+    title_ja="平文の管理・探索・デバッグ用サービスが公開されている",
     method=(
         "Flags Telnet, FTP, TFTP, rlogin/rsh/rexec, VNC, plain-HTTP pages that carry a login "
         "form or an authentication challenge, SNMP v1/v2c answering a community string, MQTT "
@@ -139,18 +240,20 @@ CLEARTEXT_ADMIN = Check(
         "inconclusive."
     ),
     severity=Severity.HIGH,
+    severity_reason=(
+        "Passwords and sessions cross the network readable by anyone on the path, or the "
+        "service needs no login at all."
+    ),
     kind="exposed_services",
     remediation=Remedy(
         en=(
-            "Turn off cleartext administration and discovery services (Telnet, FTP, SNMP v1/v2c, "
-            "UPnP, ADB); use SSH or HTTPS instead."
+            "Turn the cleartext administration, discovery or debug service off, or replace it "
+            "with an encrypted equivalent."
         ),
-        ja=(
-            "平文の管理・探索サービス（Telnet、FTP、SNMP v1/v2c、UPnP、ADBなど）を停止し、"
-            "SSHやHTTPSに置き換える。"
-        ),
+        ja="平文の管理・探索・デバッグ用サービスを停止するか、暗号化された同等の手段に置き換える。",
     ),
-    references=("CWE-319",),
+    remedies=_CLEARTEXT_REMEDIES,
+    references=("CWE-319", "CWE-489", "NIST SP 800-53 CM-7"),
 )
 
 #: protocols that are a finding whenever they answer, with the reason why

@@ -103,6 +103,7 @@ class LockoutParams(Params):
 LOCKOUT = Check(
     id="auth.lockout",
     title="Repeated failed logins neither lock the account nor slow the attacker down",
+    title_ja="ログイン失敗を繰り返してもアカウントがロックされず、試行も遅延されない（認証ロックなし）",
     method=(
         "Intrusive. With a known account: the right password, then up to max_attempts "
         "wrong ones watching every answer, then the right one again; a refused right "
@@ -112,15 +113,22 @@ LOCKOUT = Check(
     ),
     params=LockoutParams,
     severity=Severity.HIGH,
+    severity_reason=(
+        "Anyone on the network may guess passwords online without limit until one works."
+    ),
     kind="lockout",
     remediation=Remedy(
-        en="Lock the account, or delay further attempts, after a small number of failed logins.",
+        en=(
+            "Lock the account, or delay further attempts, by the profile's number of failed "
+            "logins (max_attempts, 5 by default), for at least the profile's min_lock_seconds."
+        ),
         ja=(
-            "一定回数のログイン失敗でアカウントをロックする、"
-            "または再試行を遅延させる（認証ロック機能）。"
+            "ログイン失敗がプロファイルの上限回数（max_attempts、既定では5回）に達するまでに"
+            "アカウントをロックする、または再試行を遅延させる（認証ロック機能）。"
+            "ロックはプロファイルのmin_lock_seconds以上続ける。"
         ),
     ),
-    references=("CWE-307",),
+    references=("CWE-307", "NIST SP 800-53 AC-7"),
 )
 
 #: polling for an unlock: every max(UNLOCK_STEP, UNLOCK_SHARE x time waited so far) seconds,

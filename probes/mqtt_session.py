@@ -59,6 +59,7 @@ class KeepAliveParams(Params):
 MQTT_KEEPALIVE = Check(
     id="session.mqtt-keepalive",
     title="The MQTT broker keeps a client that stays silent past its keep-alive",
+    title_ja="キープアライブ時間を過ぎても無通信のクライアントをMQTTブローカが切断しない",
     method=(
         "Connects with keep-alive K = keepalive_seconds and sends nothing more: a broker "
         "that has not closed the connection 1.5 × K (MQTT 3.1.1 §3.1.2.10) plus a grace "
@@ -66,10 +67,14 @@ MQTT_KEEPALIVE = Check(
     ),
     params=KeepAliveParams,
     severity=Severity.LOW,
+    severity_reason=(
+        "Dead or abandoned clients keep their connection and the broker's resources; "
+        "nothing is opened to an attacker by it."
+    ),
     kind="session_expiry",
     remediation=Remedy(
         en="Disconnect MQTT clients that send nothing for 1.5 times their keep-alive interval.",
-        ja="キープアライブ間隔の1.5倍の間何も送らないMQTTクライアントを切断する。",
+        ja="キープアライブ間隔の1.5倍の時間何も送らないMQTTクライアントを切断する。",
     ),
     references=("MQTT 3.1.1 section 3.1.2.10", "MQTT 5.0 section 3.1.2.10"),
 )

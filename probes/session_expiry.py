@@ -185,9 +185,21 @@ class ConcurrentParams(Params):
             raise ConfigError(f"max_sessions must be an integer 0-{MAX_PARALLEL - 1}")
 
 
+#: the web's idle-timeout remedy, the same for HTTP and HTTPS
+_WEB_IDLE_REMEDY = Remedy(
+    en=(
+        "Expire a web session on the device once it has been idle for the profile's limit "
+        "(max_idle_seconds), discard it and require a new login."
+    ),
+    ja=(
+        "認証済みのWebセッションがプロファイルの上限時間（max_idle_seconds）以上アイドル状態に"
+        "あれば、機器側でセッションタイムアウトとしてセッションを破棄し、ログアウトする。"
+    ),
+)
 IDLE = Check(
     id="session.idle-timeout",
     title="An idle session outlives the profile's limit",
+    title_ja="アイドル状態のセッションがプロファイルの上限時間を過ぎても終了しない",
     method=(
         "Logs in with a known credential and lets sessions idle: web sessions are opened "
         "k at a time and each checks a page that needs the session once, after its own "
@@ -196,41 +208,83 @@ IDLE = Check(
     ),
     params=IdleParams,
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "A session left unattended stays usable by whoever reaches the screen or the "
+        "session's token."
+    ),
     kind="session_expiry",
     remediation=Remedy(
-        en="End an authenticated session after a bounded idle time and require a new login.",
+        en=(
+            "End an authenticated session once it has been idle for the profile's limit "
+            "(max_idle_seconds) and require a new login."
+        ),
         ja=(
-            "認証済みのセッションが一定時間以上アイドル状態にあればセッションタイムアウトとし、"
-            "セッションを破棄しログアウトする。"
+            "認証済みのセッションがプロファイルの上限時間（max_idle_seconds）以上アイドル状態に"
+            "あればセッションタイムアウトとし、セッションを破棄しログアウトする。"
         ),
     ),
-    references=("CWE-613",),
+    remedies=(
+        ("http", _WEB_IDLE_REMEDY),
+        ("https", _WEB_IDLE_REMEDY),
+        (
+            "ssh",
+            Remedy(
+                en=(
+                    "Close an SSH session idle for the profile's limit (max_idle_seconds), in "
+                    "the SSH server or the login shell, and require a new login."
+                ),
+                ja=(
+                    "プロファイルの上限時間（max_idle_seconds）以上アイドル状態のSSHセッションを、"
+                    "SSHサーバまたはログインシェルの設定で切断し、再ログインを求める。"
+                ),
+            ),
+        ),
+        (
+            "telnet",
+            Remedy(
+                en=(
+                    "Close a Telnet session idle for the profile's limit (max_idle_seconds) and "
+                    "require a new login."
+                ),
+                ja=(
+                    "プロファイルの上限時間（max_idle_seconds）以上アイドル状態のTelnetセッションを"
+                    "切断し、再ログインを求める。"
+                ),
+            ),
+        ),
+    ),
+    references=("CWE-613", "NIST SP 800-53 AC-12"),
 )
 ABSOLUTE = Check(
     id="session.absolute-timeout",
     title="A session in constant use outlives the profile's limit",
+    title_ja="使用中のセッションがプロファイルの最大時間を過ぎても終了しない",
     method=(
         "Keeps one session busy (a request or keystroke at short intervals) and fails when "
         "it is still open max_session_seconds + resolution after the login."
     ),
     params=AbsoluteParams,
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "A stolen session token or a hijacked shell stays usable for as long as it is kept busy."
+    ),
     kind="session_expiry",
     remediation=Remedy(
         en=(
-            "End every authenticated session after a maximum duration, however active it is, and "
-            "require a new login."
+            "End every authenticated session after the profile's maximum duration "
+            "(max_session_seconds), however active it is, and require a new login."
         ),
         ja=(
-            "認証済みのセッションは、操作が続いていても一定の最大時間で終了させ、"
-            "再ログインを求める。"
+            "認証済みのセッションは、操作が続いていてもプロファイルの最大時間"
+            "（max_session_seconds）で終了させ、再ログインを求める。"
         ),
     ),
-    references=("CWE-613",),
+    references=("CWE-613", "NIST SP 800-53 AC-12"),
 )
 CONCURRENT = Check(
     id="session.concurrent-limit",
     title="More sessions at once than the profile allows",
+    title_ja="プロファイルの上限を超える数のセッションを同時に開ける",
     method=(
         "Opens max_sessions + 1 sessions for one account one after another, then checks "
         "them all: more than max_sessions still open fails. A login refused, or an older "
@@ -238,13 +292,19 @@ CONCURRENT = Check(
     ),
     params=ConcurrentParams,
     severity=Severity.LOW,
+    severity_reason=(
+        "A second user of a stolen login goes unnoticed beside the owner; no way in by itself."
+    ),
     kind="concurrent_sessions",
     remediation=Remedy(
         en=(
-            "Limit the number of concurrent sessions per account and interface to a configurable "
-            "number."
+            "Limit the sessions open at once per account and interface to the profile's maximum "
+            "(max_sessions): refuse a further login or end the oldest session."
         ),
-        ja="アカウント・インタフェースごとの同時セッション数を設定可能な上限までに制限する。",
+        ja=(
+            "アカウント・インタフェースごとの同時セッション数をプロファイルの上限（max_sessions）"
+            "までに制限し、超えるログインは拒否するか最も古いセッションを終了する。"
+        ),
     ),
     references=("NIST SP 800-53 AC-10",),
 )

@@ -73,12 +73,17 @@ if TYPE_CHECKING:
 KEX = Check(
     id="ssh.kex",
     title="The SSH server offers weak key exchange methods",
+    title_ja="SSHサーバが脆弱な鍵交換方式を提供している",
     method=(
         "Reads the server's SSH_MSG_KEXINIT and flags SHA-1 and 1024-bit key exchanges "
         "(diffie-hellman-group1-sha1, diffie-hellman-group14-sha1, "
         "diffie-hellman-group-exchange-sha1, gss-*-sha1-*, rsa1024-sha1; RFC 9142)."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Weakens the protection of the SSH channel; an attacker on the path must still "
+        "break the key exchange."
+    ),
     kind="ssh_config",
     remediation=Remedy(
         en=(
@@ -95,33 +100,43 @@ KEX = Check(
 HOSTKEY = Check(
     id="ssh.hostkey",
     title="The SSH host key is weak: DSA, SHA-1-only RSA, or RSA under 2048 bits",
+    title_ja="SSHホスト鍵が脆弱である（DSA、SHA-1署名のみのRSA、2048ビット未満のRSA）",
     method=(
         "Reads the host key algorithms from the server's KEXINIT (flags ssh-dss, and ssh-rsa "
         "offered without rsa-sha2-256/512), then fetches the RSA host key, if one is offered, "
         "and flags one under 2048 bits (NIST SP 800-131A)."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "An attacker who forges the weak host key can impersonate the device to its "
+        "administrators; that takes work beyond being on the path."
+    ),
     kind="ssh_config",
     remediation=Remedy(
         en=(
-            "Replace DSA and short RSA host keys with Ed25519 or RSA of at least 3072 bits, signed "
-            "with rsa-sha2."
+            "Replace DSA and short RSA host keys with Ed25519 or RSA of at least 2048 bits, signed "
+            "with rsa-sha2-256/512."
         ),
         ja=(
-            "DSAや短いRSAのホスト鍵を、Ed25519または3072ビット以上のRSA（rsa-sha2署名）"
-            "に置き換える。"
+            "DSAや短いRSAのホスト鍵を、Ed25519または2048ビット以上のRSA"
+            "（rsa-sha2-256/512署名）に置き換える。"
         ),
     ),
-    references=("CWE-326", "RFC 8332"),
+    references=("CWE-326", "RFC 8332", "NIST SP 800-131A Rev. 2"),
 )
 CIPHERS = Check(
     id="ssh.ciphers",
     title="The SSH server offers weak ciphers",
+    title_ja="SSHサーバが脆弱な暗号方式を提供している",
     method=(
         "Reads both directions' ciphers from the server's KEXINIT and flags CBC modes, 3DES, "
         "arcfour/RC4, Blowfish, CAST-128, IDEA and none."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Weakens the confidentiality of the SSH channel; an attacker on the path must still "
+        "break the cipher or get the client to pick it."
+    ),
     kind="ssh_config",
     remediation=Remedy(
         en=(
@@ -133,16 +148,21 @@ CIPHERS = Check(
             "ChaCha20-Poly1305のみを残す。"
         ),
     ),
-    references=("CWE-327",),
+    references=("CWE-327", "RFC 8758"),
 )
 MACS = Check(
     id="ssh.macs",
     title="The SSH server offers weak message authentication codes",
+    title_ja="SSHサーバが脆弱なメッセージ認証コード（MAC）を提供している",
     method=(
         "Reads both directions' MACs from the server's KEXINIT and flags hmac-md5*, "
         "hmac-sha1* (including -96 and -etm) and umac-64*, and none."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Weakens the integrity of the SSH channel; an attacker on the path must still forge "
+        "the MAC."
+    ),
     kind="ssh_config",
     remediation=Remedy(
         en=(
@@ -151,22 +171,27 @@ MACS = Check(
         ),
         ja="MD5、SHA-1、64ビットタグのMACを削除し、hmac-sha2-256/512（ETM版を推奨）を使う。",
     ),
-    references=("CWE-327",),
+    references=("CWE-327", "RFC 6668"),
 )
 PASSWORD_AUTH = Check(
     id="ssh.password-auth",
     title="The SSH server offers password or keyboard-interactive authentication",
+    title_ja="SSHサーバがパスワード認証またはキーボードインタラクティブ認証を受け付ける",
     method=(
         "Connects as a random username without credentials and records whether the server "
         "asks for a password or a keyboard-interactive answer; none is ever sent."
     ),
     severity=Severity.LOW,
+    severity_reason=(
+        "Passwords can be guessed or reused where keys could not; a risk only with a weak "
+        "or shared password."
+    ),
     kind="ssh_config",
     remediation=Remedy(
         en="Disable password and keyboard-interactive SSH authentication; use public keys.",
         ja="SSHのパスワード認証とキーボードインタラクティブ認証を無効にし、公開鍵認証を使う。",
     ),
-    references=("CWE-309",),
+    references=("CWE-309", "RFC 4252"),
 )
 
 #: (pattern, why weak) per check; see the module docstring for the references.

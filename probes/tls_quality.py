@@ -105,6 +105,7 @@ class TrustParams(Params):
 VERSIONS = Check(
     id="tls.versions",
     title="The TLS service offers protocol versions below the minimum (TLS 1.2 by default)",
+    title_ja="TLSサービスが最低バージョン（既定ではTLS 1.2）より古いプロトコルを受け付ける",
     method=(
         "Sends raw ClientHellos for SSL 3.0, TLS 1.0, 1.1, 1.2 and 1.3 (any version this "
         "machine's OpenSSL refuses included) and records which ones the server accepts; "
@@ -112,22 +113,37 @@ VERSIONS = Check(
     ),
     params=VersionsParams,
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Clients that still speak the old versions expose their traffic to the versions' "
+        "known attacks by an attacker on the path; current clients refuse them."
+    ),
     kind="tls_quality",
     remediation=Remedy(
-        en="Disable SSL 3.0, TLS 1.0 and TLS 1.1; offer TLS 1.2 and TLS 1.3 only.",
-        ja="SSL 3.0、TLS 1.0、TLS 1.1を無効にし、TLS 1.2とTLS 1.3のみを提供する。",
+        en=(
+            "Disable every version below the profile's minimum (TLS 1.2 by default: SSL 3.0, "
+            "TLS 1.0 and TLS 1.1 off), and offer TLS 1.2 or TLS 1.3."
+        ),
+        ja=(
+            "プロファイルの最低バージョン（既定ではTLS 1.2）より古いバージョン（既定ではSSL 3.0、"
+            "TLS 1.0、TLS 1.1）を無効にし、TLS 1.2またはTLS 1.3を提供する。"
+        ),
     ),
-    references=("CWE-327", "RFC 8996"),
+    references=("CWE-327", "RFC 8996", "RFC 7568", "NIST SP 800-52 Rev. 2"),
 )
 CIPHERS = Check(
     id="tls.ciphers",
     title="The TLS service accepts weak cipher suites",
+    title_ja="TLSサービスが脆弱な暗号スイートを受け付ける",
     method=(
         "Enumerates the accepted suites of every version (offer all ~350 IANA suites, remove "
         "the one the server picks, ask again until it refuses) and flags NULL, EXPORT, RC4, "
         "DES, 3DES, IDEA/RC2, anonymous and MD5-MAC suites, and TLS 1.0 with CBC suites only."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Traffic protected by a broken suite can be read or altered by an attacker on the "
+        "path who gets a client to use it."
+    ),
     kind="tls_quality",
     remediation=Remedy(
         en=(
@@ -139,27 +155,32 @@ CIPHERS = Check(
             "AEAD暗号スイートのみを残す。"
         ),
     ),
-    references=("CWE-327",),
+    references=("CWE-327", "RFC 7465", "RFC 9325", "NIST SP 800-52 Rev. 2"),
 )
 FORWARD_SECRECY = Check(
     id="tls.forward-secrecy",
     title="The TLS service accepts cipher suites without forward secrecy",
+    title_ja="TLSサービスが前方秘匿性のない暗号スイートを受け付ける",
     method=(
         "Flags any accepted TLS 1.0-1.2 suite whose key exchange is static (RSA key "
         "transport, static DH/ECDH, PSK, RSA_PSK, KRB5, GOST): recorded traffic becomes "
         "readable to whoever later obtains the server's key. TLS 1.3 suites always have it."
     ),
     severity=Severity.LOW,
+    severity_reason=(
+        "Harm only once the server's private key leaks: then recorded traffic becomes readable."
+    ),
     kind="tls_quality",
     remediation=Remedy(
         en="Offer only ECDHE or DHE key exchanges (TLS 1.3 always has forward secrecy).",
         ja="ECDHEまたはDHEの鍵交換のみを提供する（TLS 1.3は常に前方秘匿性を持つ）。",
     ),
-    references=("CWE-327",),
+    references=("CWE-327", "RFC 9325", "NIST SP 800-52 Rev. 2"),
 )
 VALIDITY = Check(
     id="tls.cert.validity",
     title="The TLS certificate is expired, not yet valid, or too close to expiry",
+    title_ja="TLS証明書が有効期限切れ、有効期間前、または有効期限間近である",
     method=(
         "Reads notBefore and notAfter of the leaf certificate the server sends and compares "
         "them with the scan's clock; fails when expired, not yet valid, or fewer than "
@@ -167,12 +188,22 @@ VALIDITY = Check(
     ),
     params=ValidityParams,
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Clients refuse the connection or their users learn to click through certificate "
+        "warnings, which is what an impostor needs."
+    ),
     kind="tls_quality",
     remediation=Remedy(
-        en="Renew the certificate before it expires and monitor its expiry date.",
-        ja="有効期限が切れる前に証明書を更新し、有効期限を監視する。",
+        en=(
+            "Renew the certificate before fewer days remain than the profile requires "
+            "(min_days_left, 0 days by default: before it expires), and monitor its expiry date."
+        ),
+        ja=(
+            "残り日数がプロファイルの要求（min_days_left、既定では0日：有効期限切れ前）を"
+            "下回る前に証明書を更新し、有効期限を監視する。"
+        ),
     ),
-    references=("CWE-324",),
+    references=("CWE-324", "RFC 5280"),
 )
 TRUST = Check(
     id="tls.cert.trust",
@@ -180,6 +211,7 @@ TRUST = Check(
         "The TLS certificate chain is not trusted (self-signed where the profile does not accept "
         "it)"
     ),
+    title_ja="TLS証明書チェーンが信頼できない（プロファイルが認めない自己署名証明書など）",
     method=(
         "Verifies the chain in a separate handshake against the system trust store or the "
         "profile's ca_file (certificate dates and host name not considered here); a "
@@ -187,6 +219,10 @@ TRUST = Check(
     ),
     params=TrustParams,
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Clients cannot tell the device from an impostor on the path without pinning its "
+        "certificate."
+    ),
     kind="tls_quality",
     remediation=Remedy(
         en=(
@@ -194,17 +230,22 @@ TRUST = Check(
             "in the profile)."
         ),
         ja=(
-            "運用者が信頼するCAが発行した証明書を導入する（または機器のCAをプロファイルに登録する）"
-            "。"
+            "運用者が信頼する認証局（CA）が発行した証明書を導入する"
+            "（または機器の認証局をプロファイルに登録する）。"
         ),
     ),
-    references=("CWE-295",),
+    references=("CWE-295", "RFC 5280"),
 )
 KEY = Check(
     id="tls.cert.key",
     title="The TLS certificate keys are weak: RSA under 2048 bits, EC under 256 bits, or DSA",
+    title_ja="TLS証明書の鍵が脆弱である（2048ビット未満のRSA、256ビット未満のEC、DSA）",
     method="Reads the public key of the leaf and of every non-root certificate the server sends.",
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "A key short enough to be broken lets an attacker impersonate the device and read "
+        "its traffic; breaking it takes work."
+    ),
     kind="tls_quality",
     remediation=Remedy(
         en=(
@@ -213,16 +254,21 @@ KEY = Check(
         ),
         ja="2048ビット以上のRSA鍵、または256ビット以上のEC鍵で証明書を再発行する。",
     ),
-    references=("CWE-326",),
+    references=("CWE-326", "NIST SP 800-131A Rev. 2"),
 )
 SIGNATURE = Check(
     id="tls.cert.signature",
     title="TLS certificates are signed with MD5 or SHA-1",
+    title_ja="TLS証明書がMD5またはSHA-1で署名されている",
     method=(
         "Reads the signature algorithm of the leaf and of every non-root certificate the "
         "server sends (a root's self-signature is not relied on)."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Hash collisions let a forged certificate carry the same signature; forging one "
+        "takes considerable work."
+    ),
     kind="tls_quality",
     remediation=Remedy(
         en=(
@@ -231,11 +277,12 @@ SIGNATURE = Check(
         ),
         ja="証明書とその証明書チェーンをSHA-256以上の署名で再発行する。",
     ),
-    references=("CWE-328",),
+    references=("CWE-328", "RFC 6151", "RFC 6194"),
 )
 NAME = Check(
     id="tls.cert.name",
     title="The TLS certificate does not name the device",
+    title_ja="TLS証明書に機器のホスト名またはアドレスが含まれていない",
     method=(
         "Matches the target's host name, when the scan knows one, against the certificate's "
         "DNS names (RFC 6125: wildcard as the whole left-most label only; the CN only when "
@@ -243,12 +290,16 @@ NAME = Check(
         "subjectAltName."
     ),
     severity=Severity.LOW,
+    severity_reason=(
+        "Clients that check names warn on every connection, training users to accept "
+        "warnings; no way in by itself."
+    ),
     kind="tls_quality",
     remediation=Remedy(
         en="Reissue the certificate with the device's host name or address in its subjectAltName.",
         ja="機器のホスト名またはアドレスをsubjectAltNameに含めて証明書を再発行する。",
     ),
-    references=("CWE-297",),
+    references=("CWE-297", "RFC 6125"),
 )
 
 CERT_CHECKS = (VALIDITY, TRUST, KEY, SIGNATURE, NAME)

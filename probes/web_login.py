@@ -40,12 +40,14 @@ class HstsParams(Params):
 LOGIN_TRANSPORT = Check(
     id="web.login.cleartext",
     title="Login pages or their form targets are served over plain HTTP",
+    title_ja="ログイン画面またはその送信先が平文のHTTPで提供されている",
     method=(
         "Looks at every login form (password input) and HTTP Basic/Digest challenge that "
         "GET / and the device's own redirects led to: a form page or form action with an "
         "http:// URL, or a challenge answered over plain HTTP, is a failure."
     ),
     severity=Severity.HIGH,
+    severity_reason="Every password typed crosses the network readable by anyone on the path.",
     kind="https_login",
     remediation=Remedy(
         en="Serve every page with a login form, and the address it posts to, over HTTPS only.",
@@ -56,31 +58,44 @@ LOGIN_TRANSPORT = Check(
 HSTS = Check(
     id="web.hsts",
     title="HTTPS responses lack Strict-Transport-Security with a long max-age",
+    title_ja="HTTPS応答に十分なmax-ageのStrict-Transport-Security（HSTS）ヘッダがない",
     method=(
         "Reads the Strict-Transport-Security header of the HTTPS pages fetched and compares "
         "its max-age with the profile's minimum (min_max_age, default 180 days)."
     ),
     params=HstsParams,
     severity=Severity.LOW,
+    severity_reason=(
+        "An active attacker can turn a browser's first plain request into a cleartext "
+        "session; the HTTPS service itself stays sound."
+    ),
     kind="https_login",
     remediation=Remedy(
         en=(
-            "Send Strict-Transport-Security with a max-age of at least one year on every HTTPS "
-            "response."
+            "Send Strict-Transport-Security on every HTTPS response with a max-age of at least "
+            "the profile's minimum (min_max_age: 180 days, 15552000 seconds, by default)."
         ),
-        ja="すべてのHTTPS応答で、max-ageが1年以上のStrict-Transport-Securityヘッダを送る。",
+        ja=(
+            "すべてのHTTPS応答でStrict-Transport-Securityヘッダを送り、max-ageを"
+            "プロファイルの最小値（min_max_age、既定では180日＝15552000秒）以上にする。"
+        ),
     ),
     references=("CWE-319", "RFC 6797"),
 )
 SECRETS_IN_URL = Check(
     id="web.secrets-in-url",
     title="Passwords, tokens or session IDs travel in URLs",
+    title_ja="パスワード、トークン、セッションIDがURLに含まれて送られる",
     method=(
         "Flags login forms submitted with GET (the password lands in the query string) and "
         "any URL seen before a login — pages, redirects, form actions — whose query names a "
         "password, token or session ID parameter (URLs after a login: session.id-in-url)."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "URLs are kept in logs, browser history and Referer headers, where others may read "
+        "the secret later."
+    ),
     kind="secrets_in_url",
     remediation=Remedy(
         en=(
@@ -98,6 +113,7 @@ SECRETS_IN_URL = Check(
 HTTPS_REDIRECT = Check(
     id="web.https-redirect",
     title="Plain HTTP does not send the login to HTTPS on the same device",
+    title_ja="平文のHTTPでのアクセスが同じ機器のHTTPSのログインへリダイレクトされない",
     method=(
         "On a plain-HTTP service: GET / answered with a redirect to an https:// URL on the "
         "same device passes; a redirect elsewhere fails; a login form or authentication "
@@ -105,12 +121,16 @@ HTTPS_REDIRECT = Check(
         "with neither a redirect nor a login is not applicable."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Users who type the device's plain address are not brought to HTTPS: they log in "
+        "in cleartext or are sent to another host."
+    ),
     kind="https_login",
     remediation=Remedy(
         en="Redirect every plain-HTTP request for the login to HTTPS on the same device.",
         ja="ログインへの平文HTTPの要求は、すべて同じ機器のHTTPSへリダイレクトする。",
     ),
-    references=("CWE-319",),
+    references=("CWE-319", "CWE-523"),
 )
 
 

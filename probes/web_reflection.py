@@ -39,12 +39,17 @@ if TYPE_CHECKING:
 REFLECTED_XSS = Check(
     id="web.xss.reflected",
     title="The web UI echoes input unescaped (reflected XSS)",
+    title_ja="Web画面が入力をエスケープせずに出力する（反射型XSS）",
     method=(
         "Sends a unique harmless marker carrying its own tag through every GET form field, "
         "every query parameter of the links on the pages reached, and the path of a missing "
         "page; fails when the tag comes back as markup in an HTML answer."
     ),
     severity=Severity.HIGH,
+    severity_reason=(
+        "A crafted link runs the attacker's script in a logged-in administrator's browser, "
+        "with the administrator's rights."
+    ),
     kind="xss_reflection",
     remediation=Remedy(
         en=(

@@ -58,27 +58,37 @@ if TYPE_CHECKING:
 COOKIE_FLAGS = Check(
     id="session.cookie-flags",
     title="Session cookies lack Secure (on HTTPS), HttpOnly or SameSite",
+    title_ja="セッションCookieにSecure（HTTPS時）、HttpOnly、SameSite属性がない",
     method=(
         "Logs in once with a known credential and reads every Set-Cookie of the login's "
         "answers: HttpOnly missing, Secure missing on HTTPS, or SameSite missing (or None "
         "without Secure) is a failure."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "The session cookie can leak over plain HTTP, to a script or to another site's "
+        "requests; each needs a second flaw or a user's visit."
+    ),
     kind="session_integrity",
     remediation=Remedy(
         en="Set HttpOnly, SameSite and (on HTTPS) Secure on every session cookie.",
         ja="すべてのセッションCookieにHttpOnly、SameSite、（HTTPSでは）Secure属性を付ける。",
     ),
-    references=("CWE-614", "CWE-1004", "CWE-1275"),
+    references=("CWE-614", "CWE-1004", "CWE-1275", "RFC 6265"),
 )
 FIXATION = Check(
     id="session.fixation",
     title="The session ID does not change at login",
+    title_ja="ログイン時にセッションIDが変わらない（セッション固定）",
     method=(
         "Compares the session-like cookies the login page set before the login with the "
         "cookies after it: a pre-login value that still stands after the login fails."
     ),
     severity=Severity.HIGH,
+    severity_reason=(
+        "An attacker who plants a session ID before the login holds the user's session as "
+        "soon as the user logs in."
+    ),
     kind="session_integrity",
     remediation=Remedy(
         en="Issue a new session ID at every login and discard the one used before it.",
@@ -89,12 +99,16 @@ FIXATION = Check(
 LOGOUT = Check(
     id="session.logout",
     title="Logging out does not end the session on the device",
+    title_ja="ログアウトしても機器側でセッションが破棄されない",
     method=(
         "Follows the logout link of the page after the login, then replays the old "
         "session cookie on a page that needs the session: content instead of the login "
         "page fails."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "A session token copied before the logout stays usable after it; it must be obtained first."
+    ),
     kind="session_expiry",
     remediation=Remedy(
         en="Invalidate the session on the device when the user logs out, not only in the browser.",
@@ -105,11 +119,16 @@ LOGOUT = Check(
 ID_IN_URL = Check(
     id="session.id-in-url",
     title="Session IDs travel in URLs",
+    title_ja="セッションIDがURLに含まれている",
     method=(
         "Looks for the session cookie's value, or a session/token parameter, in every URL "
         "of the login's redirects, the landing page and its links."
     ),
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "URLs are kept in logs, browser history and Referer headers, where others may pick "
+        "up a live session."
+    ),
     kind="session_integrity",
     remediation=Remedy(
         en="Carry the session ID only in a cookie, never in a URL or query parameter.",
@@ -120,12 +139,14 @@ ID_IN_URL = Check(
 ACCESS_CONTROL = Check(
     id="web.access-control",
     title="Pages behind the login answer without a valid session",
+    title_ja="ログインが必要なページが有効なセッションなしで表示される",
     method=(
         "Fetches the landing page and the pages it links to (same service, GET, at most "
         "10) with the session, then again without it: a page that shows the same content "
         "without the session fails."
     ),
     severity=Severity.CRITICAL,
+    severity_reason=("Anyone on the network reads the protected pages without logging in at all."),
     kind="anonymous_access",
     remediation=Remedy(
         en=(

@@ -6,9 +6,12 @@ exchange, what in the answer is a match, and the verdict:
     format: shinsa-check/1
     id: acme.debug-console          # a namespace of the plugin's own, a dot, a name
     title: The debug console answers without a login   # the problem a fail means
+    title_ja: デバッグコンソールがログインなしで応答する  # optional: the title for --lang ja
     method: GET /debug without credentials; a 200 page titled "Debug" is the console
-    severity: high                                  # low, medium (default), high, critical
+    severity: high                          # info, low, medium (default), high, critical
+    severity_reason: Anyone on the network gets the console.   # optional: why that level
     remediation: {en: Turn the debug console off in production firmware., ja: ...}
+    remedies: {https: {en: ..., ja: ...}}   # optional: the fix for one protocol's finding
     references: [CWE-489]                           # optional, like remediation
     service: {protocols: [http, https], ports: [8080]}   # ports optional
     http: {method: GET, path: /debug, headers: {}, body: ""}
@@ -68,8 +71,11 @@ _TOP = frozenset(
         "intrusive",
         "max_read",
         "severity",
+        "severity_reason",
         "remediation",
+        "remedies",
         "references",
+        "title_ja",
     }
 )
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
@@ -161,8 +167,11 @@ def load_spec(path: Path) -> CheckSpec:
         yaml_typed.text(data, "title", "title", max_len=300),
         yaml_typed.text(data, "method", "method", max_len=1000),
         severity=_severity(data),
-        remediation=_remedy(data),
+        severity_reason=_optional(data, "severity_reason", 300),
+        remediation=_remedy(data, "remediation"),
         references=tuple(_texts(data, "references", "references")),
+        title_ja=_optional(data, "title_ja", 300),
+        remedies=_remedies(data),
     )
     has_http, has_tcp = "http" in data, "tcp" in data
     if has_http == has_tcp:
@@ -189,6 +198,12 @@ def load_spec(path: Path) -> CheckSpec:
                 'protocols ("*" for any) or its ports'
             )
         protocols = protocols or frozenset({"*"})
+    stray = [p for p, _ in check.remedies if "*" not in protocols and p not in protocols]
+    if stray:
+        raise ConfigError(
+            f"{yaml_typed.at(data, 'remedies', top)}: remedies: {', '.join(stray)} is not a "
+            f"protocol this check runs on ({', '.join(sorted(protocols))})"
+        )
     on_match_text = yaml_typed.text(data, "on_match", "on_match", default="fail")
     if on_match_text not in ("fail", "pass"):
         raise ConfigError(
@@ -245,15 +260,41 @@ def _severity(data: dict[str, Any]) -> Severity:
     return Severity(text)
 
 
-def _remedy(data: dict[str, Any]) -> Remedy:
-    if data.get("remediation") is None:
+def _optional(data: dict[str, Any], key: str, max_len: int) -> str:
+    if data.get(key) is None:
+        return ""
+    return yaml_typed.text(data, key, key, max_len=max_len)
+
+
+def _remedy(data: dict[str, Any], key: str, label: str = "") -> Remedy:
+    label = label or key
+    if data.get(key) is None:
         return Remedy("", "")
-    block = yaml_typed.mapping(data, "remediation", "remediation")
-    yaml_typed.only_keys(block, {"en", "ja"}, "remediation")
+    block = yaml_typed.mapping(data, key, label)
+    yaml_typed.only_keys(block, {"en", "ja"}, label)
     return Remedy(
-        yaml_typed.text(block, "en", "remediation.en", max_len=1000),
-        yaml_typed.optional_text(block, "ja", "remediation.ja") or "",
+        yaml_typed.text(block, "en", f"{label}.en", max_len=1000),
+        yaml_typed.optional_text(block, "ja", f"{label}.ja") or "",
     )
+
+
+def _remedies(data: dict[str, Any]) -> tuple[tuple[str, Remedy], ...]:
+    """`remedies: {protocol: {en, ja}}`: a finding about that protocol's service shows its
+    own fix; the protocols are checked against `service.protocols` by the caller."""
+    block = yaml_typed.mapping(data, "remedies", "remedies")
+    out = []
+    for protocol in block:
+        if not re.match(r"^[a-z0-9-]+$", str(protocol)):
+            raise ConfigError(
+                f"{_m(block, protocol)}: remedies: a key is a protocol name in lower case "
+                f"(http, https), not {yaml_typed.describe(protocol)}"
+            )
+        if not isinstance(block[protocol], dict):
+            raise yaml_typed.wrong(
+                _m(block, protocol), f"remedies.{protocol}", "a mapping", block[protocol]
+            )
+        out.append((protocol, _remedy(block, protocol, f"remedies.{protocol}")))
+    return tuple(out)
 
 
 def _ports(service: dict[str, Any]) -> frozenset[int]:

@@ -218,7 +218,7 @@ def test_a_finding_shows_its_evidence_remediation_and_requirements():
     telnet = next(a for a in camera.split("<article")[1:] if "services.cleartext-admin" in a)
     assert "127.0.10.3 exposes Telnet on tcp/23" in telnet
     assert '<span class="kind">banner</span>' in telnet
-    assert "Turn off cleartext administration" in telnet
+    assert "Turn the cleartext administration" in telnet
     assert 'href="#req-iec-62443-4-2-CR-7-7"' in telnet
     assert 'href="#req-nist-sp-800-171r2-3-13-8"' in telnet
     # an accepted fail is shown, and says it is accepted; an expired one says so too

@@ -48,6 +48,7 @@ REFUSED = frozenset({401, 403, 404})
 DIAG_PAGE = Check(
     id="example.diag-page",
     title="A diagnostic page is readable without a login",
+    title_ja="診断ページがログインなしで閲覧できる",
     method=(
         f"GET {DIAG_PATH} without credentials: a 200 page titled '...Diagnostic...' is the "
         "page, readable (fail); 401, 403 or 404 shows it is not (pass); any other answer "
@@ -55,6 +56,10 @@ DIAG_PAGE = Check(
     ),
     # Everything a report says about the check lives here, beside its title and method.
     severity=Severity.MEDIUM,
+    severity_reason=(
+        "Anyone on the network reads the device's settings and logs; what the page shows "
+        "decides how much worse (example.diag-secrets)."
+    ),
     remediation=Remedy(
         en="Require a login for the diagnostic page, or remove it from production firmware.",
         ja="診断ページにログインを必須にするか、製品ファームウェアから削除する。",
@@ -64,12 +69,17 @@ DIAG_PAGE = Check(
 DIAG_SECRETS = Check(
     id="example.diag-secrets",
     title="A readable diagnostic page shows a stored password, passphrase or community",
+    title_ja="ログインなしで閲覧できる診断ページに、保存されたパスワード等が表示される",
     method=(
         f"On the page GET {DIAG_PATH} returned without credentials: a field named password, "
         "passwd, passphrase, psk, secret or community with a value (fail); the page read "
         "whole without one (pass); no page readable without a login (not applicable)"
     ),
     severity=Severity.HIGH,
+    severity_reason=(
+        "Anyone on the network reads a password or community string that opens the device or "
+        "its network."
+    ),
     remediation=Remedy(
         en="Never show stored secrets on a page; show only whether one is set.",
         ja="保存されたパスワード等の秘密情報をページに表示せず、設定済みかどうかのみを示す。",
