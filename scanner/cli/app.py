@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="scan targets and write reports")
     p.add_argument(
-        "targets", nargs="*", help="addresses, CIDRs, ranges (127.0.10.1-40), host names, @file"
+        "targets",
+        nargs="*",
+        help="addresses, CIDRs, ranges (127.0.10.1-40), host names, @file, - or @- (target-file "
+        "lines from standard input); a file line may add a label and a profile: "
+        "'192.0.2.6 lobby-cam profile=acme-cam-200'",
     )
     p.add_argument("--from-nmap", metavar="FILE", help="take targets from an nmap XML report")
     p.add_argument(

@@ -86,7 +86,11 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue]:
     return {
-        "targets": [[t.address, t.label] for t in request.targets],
+        # [address, label] or, for a device with a profile of its own, [address, label, profile]
+        "targets": [
+            [t.address, t.label, t.profile] if t.profile else [t.address, t.label]
+            for t in request.targets
+        ],
         "allow": [str(n) for n in request.scope.networks],
         "ports": port_spec(request.ports),
         "profile": profile_ref,
@@ -226,7 +230,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         )
     limits = req.get("limits") or {}
     request = ScanRequest(
-        targets=tuple(Target(a, label) for a, label in req["targets"]),
+        targets=tuple(Target(*(str(v) for v in t)) for t in req["targets"]),
         scope=Scope.of(req["allow"]),
         ports=parse_ports(str(req["ports"])),
         profile=profile,
