@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from reports import FORMATS
 from scanner import __version__
 from scanner.cli import discover as discover_cmd
-from scanner.cli import exits, options
+from scanner.cli import exits, options, scan_options
 from scanner.cli.exits import ENVIRONMENT_FAILURE, INTERNAL_ERROR, USAGE_ERROR
 from scanner.errors import ShinsaError
 from scanner.model import FAIL_ON_NAMES
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CIDR",
         help="allow-list entry, repeatable or comma-separated (default: the targets)",
     )
+    scan_options.add_arguments(p)
     p.add_argument("--out", default="shinsa-out", help="output directory (store and reports)")
     _format_options(p)
     p.add_argument(

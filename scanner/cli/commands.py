@@ -17,6 +17,7 @@ from reports import FORMATS, streamer
 from scanner import __version__, atomic, run_lock
 from scanner.browser import BrowserOptions
 from scanner.cli import diff as diff_cmd
+from scanner.cli import scan_options
 from scanner.cli.exits import UNFINISHED, USAGE_ERROR
 from scanner.cli.progress import RichReporter, summary_table
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
@@ -92,6 +93,7 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
             for t in request.targets
         ],
         "allow": [str(n) for n in request.scope.networks],
+        "exclude": [str(n) for n in request.scope.excluded],
         "ports": port_spec(request.ports),
         "profile": profile_ref,
         "level": request.profile.level,
@@ -197,13 +199,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
         raise ShinsaError("give at least one target (or --from-nmap FILE, or --resume RUN_ID)")
     tl = parse_targets(args.targets, from_nmap=Path(args.from_nmap) if args.from_nmap else None)
     allow = [entry for arg in args.allow or () for entry in arg.split(",") if entry.strip()]
-    scope = Scope.of(allow) if allow else Scope(tl.networks)
-    for t in tl.targets:  # refused before a packet leaves
+    excluded = Scope.of((), scan_options.exclusions(args)).excluded
+    scope = Scope(Scope.of(allow).networks if allow else tl.networks, excluded)
+    targets = tuple(t for t in tl.targets if not scope.excludes(t.address))
+    if not targets:
+        raise ShinsaError("every target is excluded (--exclude, --excludefile)")
+    for t in targets:  # refused before a packet leaves
         scope.check(t.address)
     profile = load_profile(args.profile, all_checks(), level=args.level)
     ports = parse_ports(args.ports) if args.ports else DEFAULT_PORTS
     request = ScanRequest(
-        targets=tl.targets,
+        targets=targets,
         scope=scope,
         ports=ports,
         profile=profile,
@@ -231,7 +237,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
     limits = req.get("limits") or {}
     request = ScanRequest(
         targets=tuple(Target(*(str(v) for v in t)) for t in req["targets"]),
-        scope=Scope.of(req["allow"]),
+        scope=Scope.of(req["allow"], req.get("exclude") or ()),
         ports=parse_ports(str(req["ports"])),
         profile=profile,
         limits=Limits(

@@ -5,6 +5,9 @@ the traffic log. Every address is in 127.0.80.x; nothing listens unless a test s
 from __future__ import annotations
 
 import io
+import socket
+import threading
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -60,3 +63,95 @@ def test_a_bad_standard_input_line_names_its_line(
     monkeypatch.setattr("sys.stdin", io.StringIO("127.0.80.1\n127.0.80.2 cam colour=red\n"))
     assert cli.main([*SCAN, "-", "--out", str(tmp_path)]) == 2
     assert "standard input line 2: unknown setting colour=" in capsys.readouterr().err
+
+
+class Listener:
+    """A TCP port and a UDP port on one address, each recording when something arrived:
+    a connection accepted (then closed at once) or a datagram (never answered)."""
+
+    def __init__(self, address: str, tcp_port: int, udp_port: int) -> None:
+        self.address = address
+        self.connections: list[float] = []
+        self.datagrams: list[float] = []
+        self._tcp = socket.create_server((address, tcp_port), backlog=64)
+        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._udp.bind((address, udp_port))
+        for s in (self._tcp, self._udp):
+            s.settimeout(0.1)
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._accept, daemon=True),
+            threading.Thread(target=self._receive, daemon=True),
+        ]
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._tcp.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(time.monotonic())
+            conn.close()
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._udp.recvfrom(2048)
+            except TimeoutError:
+                continue
+            self.datagrams.append(time.monotonic())
+
+    def __enter__(self) -> Listener:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=2)
+        self._tcp.close()
+        self._udp.close()
+
+
+#: a TCP port of nothing known (never 2024) and CoAP's UDP port, which discovery probes
+TCP_PORT, UDP_PORT = 20091, 5683
+LISTENED = ["--ports", f"T:{TCP_PORT},U:{UDP_PORT}", "--timeout", "1", "-q", "--format", "json"]
+
+
+@pytest.mark.parametrize("discovery", [[], ["--syn"]], ids=["connect", "syn"])
+@pytest.mark.parametrize(
+    "exclusion",
+    [["--exclude", "127.0.80.11"], ["--exclude", "127.0.80.30,127.0.80.11-12"], ["file"]],
+    ids=["address", "range", "file"],
+)
+def test_an_excluded_address_receives_no_packet(
+    tmp_path: Path, discovery: list[str], exclusion: list[str]
+):
+    if exclusion == ["file"]:
+        listing = tmp_path / "never.txt"
+        listing.write_text("# the PLC that falls over\n127.0.80.11/32  127.0.80.40\n")
+        exclusion = ["--excludefile", str(listing)]
+    with (
+        Listener("127.0.80.10", TCP_PORT, UDP_PORT) as kept,
+        Listener("127.0.80.11", TCP_PORT, UDP_PORT) as spared,
+    ):
+        code = cli.main(
+            ["scan", "127.0.80.10-11", *LISTENED, *discovery, *exclusion, "--out", str(tmp_path)]
+        )
+        time.sleep(0.3)  # a datagram in flight lands before the listeners stop
+    assert code in (0, 1, 3)
+    assert spared.connections == []
+    assert spared.datagrams == []
+    assert kept.connections  # the scan did reach the device it kept
+    assert kept.datagrams
+    assert [a for a, _, _ in _stored_targets(tmp_path)] == ["127.0.80.10"]
+    assert "127.0.80.11/32" in _request(tmp_path)["exclude"]  # type: ignore[operator]
+
+
+def test_excluding_every_target_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    args = [*SCAN, "127.0.80.20-21", "--exclude", "127.0.80.16/28", "--out", str(tmp_path)]
+    assert cli.main(args) == 2
+    assert "every target is excluded" in capsys.readouterr().err

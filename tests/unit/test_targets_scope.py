@@ -136,3 +136,23 @@ def test_a_bad_target_file_line_names_the_line(tmp_path: Path, line: str, messag
     f.write_text(line + "\n")
     with pytest.raises(ConfigError, match=message):
         parse_targets([f"@{f}"])
+
+
+def test_an_exclusion_is_refused_where_the_allow_list_refuses():
+    scope = Scope.of(["127.0.10.0/24"], ["127.0.10.5", "127.0.10.8-9", "127.0.10.64/30"])
+    for address in ("127.0.10.5", "127.0.10.8", "127.0.10.9", "127.0.10.66"):
+        assert not scope.admits(address)
+        with pytest.raises(ScopeError, match=f"{address} is excluded"):
+            scope.check(address, "connection to")
+    for address in ("127.0.10.4", "127.0.10.7", "127.0.10.10", "127.0.10.68"):
+        scope.check(address)
+    assert str(scope) == ("127.0.10.0/24 except 127.0.10.5/32, 127.0.10.8/31, 127.0.10.64/30")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [("127.0.10.9-3", "ends before it starts"), ("127.0.10.1-x", "expected an address")],
+)
+def test_a_bad_exclusion_is_a_clear_error(entry: str, message: str):
+    with pytest.raises(ConfigError, match=message):
+        Scope.of(["127.0.10.0/24"], [entry])

@@ -1,0 +1,47 @@
+"""The `scan` options that reach the engine: exclusions, pacing, check selection and the
+traffic log. Parsing here; what they do lives in the engine's floors (scanner/scope.py,
+scanner/pacing.py, scanner/plan.py, scanner/traffic_log.py). Imported by the parser, so it
+imports nothing heavy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scanner.cli import options
+from scanner.errors import ConfigError
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--exclude",
+        action="append",
+        type=options.nonempty,
+        metavar="ADDR",
+        help="never send a packet to these: addresses, CIDRs or ranges (127.0.10.5-9), "
+        "repeatable or comma-separated; enforced like the allow-list (default: none)",
+    )
+    p.add_argument(
+        "--excludefile",
+        action="append",
+        metavar="FILE",
+        help="exclusions from a file, one or more per line, # comments (default: none)",
+    )
+
+
+def exclusions(args: argparse.Namespace) -> list[str]:
+    """Every --exclude entry and every entry of every --excludefile, as given."""
+    found = [e.strip() for arg in args.exclude or () for e in arg.split(",") if e.strip()]
+    for name in args.excludefile or ():
+        path = Path(name)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"--excludefile {path}: {exc.strerror}") from exc
+        for line in lines:
+            words = line.split("#", 1)[0].replace(",", " ").split()
+            found += words
+    return found
