@@ -59,6 +59,9 @@ class ScanRequest:
     # headless Chromium for logins only a script sends; started by the first page asked for
     browser: BrowserOptions = field(default_factory=BrowserOptions)
     max_scan_time: float | None = None  # seconds for the whole run, discovery included
+    # the check IDs selected (--checks/--exclude-checks, scanner.plan.select_checks); None:
+    # every check. Only these are planned and stored; their probes' providers still run.
+    checks: frozenset[str] | None = None
 
 
 class ProbeContractError(Exception):
@@ -296,11 +299,16 @@ async def _device_work(
         # device from the same store counts what was already spent
         ledger=StoredLedger(store=run.store, run_id=run.run_id, address=target.address),
     )
-    jobs = plan(run.request.registry, services, address=target.address, done=run.done)
+    selected = run.request.checks
+    jobs = plan(
+        run.request.registry, services, address=target.address, done=run.done, selected=selected
+    )
 
     def land(result: Result) -> None:
         if (result.target, result.service_key, result.check_id) in run.done:
             return  # finished in an earlier attempt of this run: keep that one
+        if selected is not None and result.check_id not in selected:
+            return  # a provider's check the run left out: not assessed, never a verdict
         result = redact.result(result)
         run.store.add_result(run.run_id, result)
         run.reporter.result(result)

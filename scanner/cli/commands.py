@@ -28,10 +28,11 @@ from scanner.errors import ShinsaError
 from scanner.judging import manual
 from scanner.judging.assess import exit_code, parse_fail_on
 from scanner.judging.profiles import load_profile
-from scanner.judging.report_data import collect
+from scanner.judging.report_data import collect, stored_selection
 from scanner.judging.validate import validate_all
 from scanner.model import Target
 from scanner.net import Limits
+from scanner.plan import select_checks
 from scanner.plugins import BUILTIN as BUILTIN_ORIGIN
 from scanner.plugins import installed
 from scanner.plugins import validate as plugin_problems
@@ -86,6 +87,7 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue]:
+    selected: JSONValue = None if request.checks is None else [*sorted(request.checks)]
     return {
         # [address, label] or, for a device with a profile of its own, [address, label, profile]
         "targets": [
@@ -100,6 +102,9 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
         "syn": request.syn,
         "allow_intrusive": request.allow_intrusive,
         "max_scan_time": request.max_scan_time,
+        # the checks --checks/--exclude-checks selected (null: every check); judging reads
+        # the rest as left out (not assessed), `--resume` runs the same ones
+        "selected_checks": selected,
         "credentials": [f for f in request.credentials.files if f != str(BUILTIN.resolve())],
         "limits": {
             "concurrency": request.limits.global_connections,
@@ -220,8 +225,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
         browser=BrowserOptions(enabled=not args.no_browser),
         credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
         max_scan_time=args.max_scan_time,
+        checks=_selected_checks(args),
     )
     return execute(request, args.profile, options)
+
+
+def _selected_checks(args: argparse.Namespace) -> frozenset[str] | None:
+    chosen = scan_options.check_patterns(args.checks)
+    left_out = scan_options.check_patterns(args.exclude_checks)
+    if not chosen and not left_out:
+        return None
+    return select_checks(all_checks(), chosen, left_out)
 
 
 def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
@@ -252,6 +266,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         credentials=load_catalog([Path(f) for f in req.get("credentials") or ()]),
         # the time given to the run is given again to its resumption
         max_scan_time=args.max_scan_time or _stored_seconds(req.get("max_scan_time")),
+        checks=stored_selection(req),
     )
     return execute(request, str(req["profile"]), options)
 

@@ -30,6 +30,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="exclusions from a file, one or more per line, # comments (default: none)",
     )
+    p.add_argument(
+        "--checks",
+        action="append",
+        metavar="IDS",
+        help="run only these checks: IDs or globs (creds.default.*), repeatable or "
+        "comma-separated; a pattern matching no check is an error (default: every check)",
+    )
+    p.add_argument(
+        "--exclude-checks",
+        action="append",
+        metavar="IDS",
+        help="leave these checks out (IDs or globs); their requirements read as not "
+        "assessed, never as passed (default: none)",
+    )
 
 
 def exclusions(args: argparse.Namespace) -> list[str]:
@@ -45,3 +59,8 @@ def exclusions(args: argparse.Namespace) -> list[str]:
             words = line.split("#", 1)[0].replace(",", " ").split()
             found += words
     return found
+
+
+def check_patterns(values: list[str] | None) -> list[str]:
+    """`--checks a,b --checks c` -> [a, b, c]."""
+    return [v.strip() for arg in values or () for v in arg.split(",") if v.strip()]

@@ -32,7 +32,7 @@ from scanner.model import Result, Verdict
 from scanner.model import Status as Status  # re-exported: defined by the model
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
     from datetime import date
 
     from scanner.judging.manual import Statement
@@ -181,8 +181,14 @@ def decide(
     requirement: Requirement,
     direct: Sequence[JudgedResult],
     manual: Sequence[Statement] = (),
+    left_out: Collection[str] = (),
 ) -> tuple[Rule, str]:
-    """The first rule of `RULES` that matches, and the reason the report gives."""
+    """The first rule of `RULES` that matches, and the reason the report gives.
+
+    `left_out`: checks the run did not select (--checks/--exclude-checks). A requirement
+    whose direct checks were all left out has no result: nothing measured. One with some
+    left out is judged on the rest, but passes read as partial coverage: what was not run
+    never counts as passed."""
     if requirement.coverage is Coverage.NONE or not direct:
         why = (
             "A network scan cannot assess this requirement"
@@ -209,6 +215,13 @@ def decide(
     undecided = [v for v in verdicts if v in (Verdict.INCONCLUSIVE, Verdict.SKIPPED)]
     if undecided:
         return ANY_UNDECIDED, f"{len(undecided)} check result(s) were inconclusive or skipped."
+    skipped = sorted(c for c in requirement.direct if c in left_out)
+    if skipped:
+        return (
+            PASSES_PARTIAL,
+            "Every direct check run passed, but the run left out "
+            f"{', '.join(skipped)} (--checks/--exclude-checks).",
+        )
     if requirement.coverage is Coverage.FULL:
         return PASSES_FULL, "Every direct check passed."
     return (
@@ -221,8 +234,9 @@ def status_of(
     requirement: Requirement,
     direct: Sequence[JudgedResult],
     manual: Sequence[Statement] = (),
+    left_out: Collection[str] = (),
 ) -> tuple[Status, str]:
-    rule, reason = decide(requirement, direct, manual)
+    rule, reason = decide(requirement, direct, manual, left_out)
     return rule.status, reason
 
 
@@ -234,6 +248,7 @@ def assess(
     today: date,
     manual: Sequence[Statement] = (),
     labels: Mapping[str, str] | None = None,
+    left_out: Collection[str] = (),
 ) -> Assessment:
     """Judge every result and decide every requirement on every target. `manual` statements
     name devices by address or label (`labels`: address -> label).
@@ -275,7 +290,7 @@ def assess(
             direct = tuple(j for c in req.direct for j in by_check.get(c, ()))
             related = tuple(j for c in req.supporting for j in by_check.get(c, ()))
             said = tuple(stated.get((fw, req.id), ()))
-            status, reason = status_of(req, direct, said)
+            status, reason = status_of(req, direct, said, left_out)
             statuses.append(
                 RequirementStatus(fw, req, target, status, reason, direct, related, said)
             )

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from scanner.judging.manual import EvidenceFile
     from scanner.judging.profiles import Profile
-    from scanner.model import Service
+    from scanner.model import JSONValue, Service
     from scanner.probe import Check
     from scanner.store import RunInfo, Store
 
@@ -64,6 +64,7 @@ def collect(
         for addr, label, state in store.targets(run_id)
     )
     files = manual.merge([*manual.stored(store, run_id), *evidence])
+    selection = stored_selection(run.request)
     assessment = assess(
         store.results(run_id),
         profile,
@@ -71,6 +72,7 @@ def collect(
         today=today,
         manual=manual.statements(files),
         labels={d.address: d.label for d in devices},
+        left_out=frozenset() if selection is None else frozenset(checks) - selection,
     )
     return ReportData(
         run=run,
@@ -81,3 +83,11 @@ def collect(
         profile_changed=run.profile_digest != profile.digest,
         evidence=files,
     )
+
+
+def stored_selection(request: Mapping[str, JSONValue]) -> frozenset[str] | None:
+    """The checks a stored run selected (--checks/--exclude-checks); None: every check."""
+    chosen = request.get("selected_checks")
+    if not isinstance(chosen, list):
+        return None
+    return frozenset(str(c) for c in chosen)

@@ -4,15 +4,21 @@ the traffic log. Every address is in 127.0.80.x; nothing listens unless a test s
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from lab.device import Lab
+from lab.personality import parse
+from probes.registry import all_checks
 from scanner import cli
+from scanner.judging.profiles import load_profile
 from scanner.store import Store
 
 if TYPE_CHECKING:
@@ -24,6 +30,12 @@ SCAN = ["scan", "--ports", "9", "-q", "--format", "json"]
 def _stored_targets(out: Path) -> list[tuple[str, str, str]]:
     with Store(out / "shinsa.sqlite", create=False) as store:
         return store.targets(store.runs()[-1].id)
+
+
+def _report(out: Path) -> dict[str, Any]:
+    with Store(out / "shinsa.sqlite", create=False) as store:
+        run = store.runs()[-1].id
+    return json.loads((out / run / "report.json").read_text())  # type: ignore[no-any-return]
 
 
 def _request(out: Path) -> dict[str, object]:
@@ -155,3 +167,89 @@ def test_excluding_every_target_is_a_usage_error(
     args = [*SCAN, "127.0.80.20-21", "--exclude", "127.0.80.16/28", "--out", str(tmp_path)]
     assert cli.main(args) == 2
     assert "every target is excluded" in capsys.readouterr().err
+
+
+# --- on a lab device ----------------------------------------------------------------------
+
+#: a factory password no built-in list holds: the site list below brings it
+FACTORY = "Tr4x-fact0ry-7"
+BOX = parse(
+    {
+        "name": "opts-box",
+        "title": "Acme box B-1",
+        "vendor": "acme",
+        "services": [
+            {"port": 23, "protocol": "telnet", "banner": "Acme B-1"},
+            {
+                "port": 22,
+                "protocol": "ssh",
+                "login": "password",
+                "ssh_algorithms": {
+                    "kex": ["curve25519-sha256@libssh.org"],
+                    "ciphers": ["aes256-gcm@openssh.com"],
+                    "macs": ["hmac-sha2-256-etm@openssh.com"],
+                },
+            },
+        ],
+        "accounts": [{"username": "admin", "password": FACTORY, "factory_default": True}],
+    },
+    "test",
+)
+BOX_PORTS = ["--ports", "22,23", "--timeout", "2", "-q", "--format", "json"]
+
+
+def _site_list(tmp_path: Path) -> Path:
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "format: shinsa-credentials/1\ncredentials:\n"
+        f"  - {{protocols: [telnet, ssh], pairs: [[admin, '{FACTORY}']], source: our fleet}}\n"
+    )
+    return site
+
+
+async def _shinsa(*args: str) -> int:
+    """The command line in-process, off the event loop that serves the lab."""
+    return await asyncio.to_thread(cli.main, list(args))
+
+
+def _checks_stored(out: Path) -> dict[str, str]:
+    with Store(out / "shinsa.sqlite", create=False) as store:
+        run = store.runs()[-1].id
+        return {f"{r.target} {r.check_id}": r.verdict.value for r in store.results(run)}
+
+
+async def test_only_the_selected_checks_run_and_the_rest_read_as_not_assessed(tmp_path: Path):
+    async with Lab([BOX], "127.0.80.40") as lab:
+        address = lab.devices[0].address
+        code = await _shinsa(
+            "scan", address, *BOX_PORTS, "--out", str(tmp_path),
+            "--credentials", str(_site_list(tmp_path)),
+            "--checks", "creds.default.*,ssh.*", "--exclude-checks", "ssh.kex,ssh.hostkey",
+        )  # fmt: skip
+    assert code == 1  # the factory login is a failure
+    stored = _checks_stored(tmp_path)
+    assert stored[f"{address} creds.default.telnet"] == "fail"
+    assert stored[f"{address} creds.default.ssh"] == "fail"
+    assert f"{address} ssh.ciphers" in stored
+    ran = {key.split()[1] for key in stored}
+    assert all(c.startswith(("creds.default.", "ssh.")) for c in ran)
+    assert not ran & {"ssh.kex", "ssh.hostkey", "banner.login-notice", "services.unexpected"}
+    assert _request(tmp_path)["selected_checks"] == sorted(
+        c for c in all_checks() if c.startswith(("creds.default.", "ssh."))
+        if c not in ("ssh.kex", "ssh.hostkey")
+    )  # fmt: skip
+    (device,) = _report(tmp_path)["devices"]
+    profile = load_profile("base", all_checks())
+    left_out = {"ssh.kex", "ssh.hostkey"}
+    touching = {
+        (fw.id, r.id)
+        for fw, level in profile.frameworks
+        for r in fw.selected(level)
+        if left_out & set(r.direct)
+    }
+    statuses = [s for s in device["requirements"] if (s["framework"], s["id"]) in touching]
+    assert statuses  # requirements citing a left-out check were judged on the rest
+    for status in statuses:
+        assert status["status"] != "satisfied"
+        assert not {r["check_id"] for r in status["results"]} & left_out
+    assert any("left out ssh.hostkey, ssh.kex" in s["reason"] for s in statuses)
