@@ -8,6 +8,7 @@ facts and connection budget; every result is stored the moment it lands.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from scanner.fingerprint.services import Timing, fingerprint
 from scanner.ledger import StoredLedger
 from scanner.model import Evidence, Result, Service, Target, Verdict, bound_text, quoted
 from scanner.net import Limits, Network
+from scanner.pacing import UNPACED, Pacer
 from scanner.plan import Job, plan
 from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe, job_deadline
 from scanner.redact import DeviceRedactor, mask_urls
@@ -124,10 +126,12 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
     for t in pending:
         request.scope.check(t.address)  # refused before a packet leaves
     settled: set[str] = set()  # devices that ended in this run, done or failed
-    browser = Browser(request.scope, request.browser, reporter.notice)
+    # One pace for the whole scan: discovery, the door and the browser's gate take turns.
+    pacer = Pacer(request.limits.max_rate, request.limits.scan_delay)
+    browser = Browser(request.scope, request.browser, reporter.notice, pacer)
     try:
         async with asyncio.timeout(request.max_scan_time):
-            await _devices(request, store, run_id, reporter, browser, pending, settled)
+            await _devices(request, store, run_id, reporter, browser, pacer, pending, settled)
     except TimeoutError:
         for target in pending:
             if target.address not in settled:
@@ -147,14 +151,16 @@ async def _devices(
     run_id: str,
     reporter: Reporter,
     browser: Browser,
+    pacer: Pacer,
     pending: Sequence[Target],
     settled: set[str],
 ) -> None:
     """Discovery, then every pending device, a few at a time."""
-    tcp_open, udp_replies = await _discover(request, [t.address for t in pending], reporter)
+    addresses = [t.address for t in pending]
+    tcp_open, udp_replies = await _discover(request, addresses, reporter, pacer)
     run = _Run(
         request,
-        Network(request.scope, request.limits, browser),
+        Network(request.scope, request.limits, browser, pacer),
         store,
         run_id,
         reporter,
@@ -201,9 +207,13 @@ def _describe(exc: BaseException) -> str:
 
 
 async def _discover(
-    request: ScanRequest, addresses: Sequence[str], reporter: Reporter
+    request: ScanRequest, addresses: Sequence[str], reporter: Reporter, pacer: Pacer = UNPACED
 ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[udp.UdpReply, ...]]]:
-    """Open TCP ports and UDP answers per address, TCP and UDP at the same time."""
+    """Open TCP ports and UDP answers per address, TCP and UDP at the same time, every
+    packet paced by `pacer`. Only addresses the scope admits get one (scan() refused the
+    rest), and each is asked again here: the one gate for discovery's packets."""
+    for address in addresses:
+        request.scope.check(address, "discovery probe to")
     if not addresses:
         return {}, {}
     reporter.discovery(len(addresses) * (len(request.ports.tcp) + len(request.ports.udp)))
@@ -218,7 +228,13 @@ async def _discover(
     async def tcp() -> dict[str, tuple[int, ...]]:
         if use_syn:
             found = await asyncio.to_thread(
-                syn.syn_scan, addresses, request.ports.tcp, timeout=request.discovery_timeout
+                functools.partial(
+                    syn.syn_scan,
+                    addresses,
+                    request.ports.tcp,
+                    timeout=request.discovery_timeout,
+                    pacer=pacer,
+                )
             )
             reporter.discovery_advance(len(addresses) * len(request.ports.tcp))
             return found
@@ -227,12 +243,13 @@ async def _discover(
             request.ports.tcp,
             timeout=request.discovery_timeout,
             on_progress=reporter.discovery_advance,
+            pacer=pacer,
         )
 
     async def udp_() -> dict[str, tuple[udp.UdpReply, ...]]:
         if not request.ports.udp:
             return {}
-        replies = await udp.udp_scan(addresses, request.ports.udp)
+        replies = await udp.udp_scan(addresses, request.ports.udp, pacer=pacer)
         reporter.discovery_advance(len(addresses) * len(request.ports.udp))
         return replies
 

@@ -21,6 +21,7 @@ from scanner.browser import BrowserUnavailable
 from scanner.errors import ConfigError, ScopeError
 from scanner.http_decoding import ACCEPT_ENCODING
 from scanner.http_location import set_aside
+from scanner.pacing import Pacer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -45,6 +46,11 @@ class Limits:
     connect_timeout: float = 3.0
     read_timeout: float = 5.0
     max_read: int = 64 * 1024  # the most any single read may return
+    # --max-rate: probes (connections, datagrams, HTTP requests) a second over the whole
+    # scan, None for no cap; --scan-delay: the shortest gap between two probes to one
+    # device. Enforced by the scan's one Pacer (scanner/pacing.py).
+    max_rate: float | None = None
+    scan_delay: float = 0.0
 
     @property
     def http_head_deadline(self) -> float:
@@ -56,6 +62,7 @@ class Limits:
         # here too, for limits that come from a stored run rather than from argparse.
         if self.global_connections < 1 or self.per_device < 1:
             raise ConfigError("connection limits must be at least 1")
+        Pacer(self.max_rate, self.scan_delay)  # refuses a rate or delay that is no number
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -176,6 +183,7 @@ class _PermitTransport(httpx.AsyncBaseTransport):
         # hold one request for hours. The head of the answer has a whole deadline too.
         whole = self._net.limits.http_head_deadline
         async with self._net.permit():
+            await self._net.paced()
             try:
                 async with asyncio.timeout(whole):
                     response = await self._inner.handle_async_request(request)
@@ -196,12 +204,18 @@ class Network:
     """Shared limits for a scan; hands out one `DeviceNetwork` per target."""
 
     def __init__(
-        self, scope: Scope, limits: Limits | None = None, browser: Browser | None = None
+        self,
+        scope: Scope,
+        limits: Limits | None = None,
+        browser: Browser | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.scope = scope
         self.limits = limits or Limits()
         self._global = asyncio.Semaphore(self.limits.global_connections)
         self.browser = browser  # the scan's headless Chromium, started on first use
+        # the scan's one pace, shared with discovery when the engine hands it in
+        self.pacer = pacer or Pacer(self.limits.max_rate, self.limits.scan_delay)
 
     def device(
         self, address: str, http_transport: httpx.AsyncBaseTransport | None = None
@@ -235,6 +249,12 @@ class DeviceNetwork:
     async def permit(self) -> AsyncIterator[None]:
         async with self._network.global_permits, self._device:
             yield
+
+    async def paced(self) -> None:
+        """Wait for this device's next probe slot (--max-rate, --scan-delay): called with
+        the permit held, right before the packet leaves, so that no other probe can take
+        the moment between the slot and the send."""
+        await self._network.pacer.wait(self.address)
 
     @contextlib.asynccontextmanager
     async def tcp(
@@ -270,6 +290,7 @@ class DeviceNetwork:
     async def _open(
         self, port: int, tls: ssl.SSLContext | None, server_hostname: str | None
     ) -> BoundedStream:
+        await self.paced()
         async with asyncio.timeout(self.limits.connect_timeout):
             reader, writer = await asyncio.open_connection(
                 self.address,
@@ -292,8 +313,10 @@ class DeviceNetwork:
         (`PermissionDenied`, `DisconnectError`, ...) and `OSError` as asyncssh raises them.
         """
         self.scope.check(self.address, "SSH connection to")
-        async with self.permit(), asyncio.timeout(timeout or self.limits.connect_timeout):
-            return await asyncssh.connect(self.address, port, **options)
+        async with self.permit():
+            await self.paced()
+            async with asyncio.timeout(timeout or self.limits.connect_timeout):
+                return await asyncssh.connect(self.address, port, **options)
 
     @contextlib.asynccontextmanager
     async def ssh(
@@ -314,8 +337,10 @@ class DeviceNetwork:
         checked first, a device permit held throughout, bounded by `timeout` (default: the
         connect timeout)."""
         self.scope.check(self.address, "SSH connection to")
-        async with self.permit(), asyncio.timeout(timeout or self.limits.connect_timeout):
-            return await asyncssh.get_server_host_key(self.address, port, **options)
+        async with self.permit():
+            await self.paced()
+            async with asyncio.timeout(timeout or self.limits.connect_timeout):
+                return await asyncssh.get_server_host_key(self.address, port, **options)
 
     async def udp_exchange(
         self, port: int, payload: bytes, *, timeout: float | None = None, limit: int = 65535
@@ -337,6 +362,7 @@ class DeviceNetwork:
                     reply.set_exception(exc)
 
         async with self.permit():
+            await self.paced()
             transport, _ = await loop.create_datagram_endpoint(
                 _Proto, remote_addr=(self.address, port)
             )
@@ -378,8 +404,10 @@ class DeviceNetwork:
         return self._browser.page(self.address)
 
     async def in_thread(self, fn: Callable[..., T], *args: object) -> T:
-        """Blocking libraries (paramiko, scapy) run off the loop but still inside a permit."""
+        """Blocking libraries (paramiko, scapy) run off the loop but still inside a permit
+        (and paced as one probe: such a call opens one connection)."""
         async with self.permit():
+            await self.paced()
             return await asyncio.to_thread(fn, *args)
 
 

@@ -83,6 +83,8 @@ def _limits(args: argparse.Namespace) -> Limits:
         per_device=args.per_device,
         connect_timeout=args.timeout,
         read_timeout=args.timeout,
+        max_rate=args.max_rate,
+        scan_delay=args.scan_delay or 0.0,
     )
 
 
@@ -110,6 +112,9 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
             "concurrency": request.limits.global_connections,
             "per_device": request.limits.per_device,
             "timeout": request.limits.read_timeout,
+            # the pace every probe kept (--max-rate probes/s overall, --scan-delay s per device)
+            "max_rate": request.limits.max_rate,
+            "scan_delay": request.limits.scan_delay,
         },
         "argv": [a for a in sys.argv[1:] if a],
     }
@@ -259,6 +264,8 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
             per_device=int(limits.get("per_device", 2)),
             connect_timeout=float(limits.get("timeout", 3.0)),
             read_timeout=float(limits.get("timeout", 3.0)),
+            max_rate=_stored_seconds(limits.get("max_rate")),
+            scan_delay=_stored_seconds(limits.get("scan_delay")) or 0.0,
         ),
         syn=bool(req.get("syn")),
         allow_intrusive=bool(req.get("allow_intrusive")),

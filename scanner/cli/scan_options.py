@@ -31,6 +31,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="exclusions from a file, one or more per line, # comments (default: none)",
     )
     p.add_argument(
+        "--max-rate",
+        type=_rate,
+        metavar="N",
+        help="at most N probes (connection attempts, datagrams, HTTP requests) a second over "
+        "the whole scan, discovery included (default: no cap)",
+    )
+    p.add_argument(
+        "--scan-delay",
+        type=options.seconds(0, 3600),
+        metavar="S",
+        help="at least S seconds between two probes to the same device, for fragile OT "
+        "devices (default: none)",
+    )
+    p.add_argument(
         "--checks",
         action="append",
         metavar="IDS",
@@ -44,6 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="leave these checks out (IDs or globs); their requirements read as not "
         "assessed, never as passed (default: none)",
     )
+
+
+def _rate(text: str) -> float:
+    """--max-rate: more than 0 and at most a million probes a second."""
+    return options.seconds(0, 1_000_000)(text)
 
 
 def exclusions(args: argparse.Namespace) -> list[str]:

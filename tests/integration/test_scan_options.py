@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import socket
 import threading
@@ -18,7 +19,9 @@ from lab.device import Lab
 from lab.personality import parse
 from probes.registry import all_checks
 from scanner import cli
+from scanner.discovery import syn
 from scanner.judging.profiles import load_profile
+from scanner.pacing import Pacer
 from scanner.store import Store
 
 if TYPE_CHECKING:
@@ -253,3 +256,61 @@ async def test_only_the_selected_checks_run_and_the_rest_read_as_not_assessed(tm
         assert status["status"] != "satisfied"
         assert not {r["check_id"] for r in status["results"]} & left_out
     assert any("left out ssh.hostkey, ssh.kex" in s["reason"] for s in statuses)
+
+
+def _gaps(*listeners: Listener) -> list[float]:
+    """Seconds between consecutive arrivals (connections and datagrams) at `listeners`."""
+    times = sorted(t for li in listeners for t in (*li.connections, *li.datagrams))
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+#: how much earlier than its slot an arrival may be recorded (the accepting thread's jitter)
+JITTER = 0.03
+
+
+def test_the_scan_delay_spaces_the_packets_to_one_device(tmp_path: Path):
+    with Listener("127.0.80.60", TCP_PORT, UDP_PORT) as device:
+        t0 = time.monotonic()
+        code = cli.main(
+            ["scan", "127.0.80.60", *LISTENED, "--scan-delay", "0.25", "--out", str(tmp_path)]
+        )
+        took = time.monotonic() - t0
+        time.sleep(0.3)
+    assert code in (0, 1, 3)
+    arrivals = len(device.connections) + len(device.datagrams)
+    assert arrivals >= 4  # discovery (twice), fingerprinting, UDP: enough to measure
+    assert min(_gaps(device)) >= 0.25 - JITTER
+    assert took >= 0.25 * (arrivals - 1)
+    assert _request(tmp_path)["limits"]["scan_delay"] == 0.25  # type: ignore[index]
+
+
+def test_the_max_rate_caps_the_whole_scan_across_devices(tmp_path: Path):
+    with (
+        Listener("127.0.80.61", TCP_PORT, UDP_PORT) as one,
+        Listener("127.0.80.62", TCP_PORT, UDP_PORT) as two,
+    ):
+        code = cli.main(
+            ["scan", "127.0.80.61-62", *LISTENED, "--max-rate", "8", "--out", str(tmp_path)]
+        )
+        time.sleep(0.3)
+    assert code in (0, 1, 3)
+    assert len(one.connections) >= 2
+    assert len(two.connections) >= 2
+    # every probe of the scan took a slot an eighth of a second after the last one: the
+    # arrivals at both devices together are at least that far apart
+    assert min(_gaps(one, two)) >= 1 / 8 - JITTER
+    assert _request(tmp_path)["limits"]["max_rate"] == 8  # type: ignore[index]
+
+
+@pytest.mark.root
+def test_a_paced_syn_scan_sends_each_syn_in_its_own_slot():
+    # Raw SYNs never reach accept(): the pace shows in the time the scan takes instead.
+    # Five closed ports answer at once with a reset, so unpaced it takes milliseconds.
+    ports = [20101, 20102, 20103, 20104, 20105]
+    t0 = time.monotonic()
+    found = syn.syn_scan(["127.0.80.63"], ports, timeout=0.2, pacer=Pacer(scan_delay=0.2))
+    assert found == {"127.0.80.63": ()}
+    assert time.monotonic() - t0 >= 4 * 0.2
+    t0 = time.monotonic()
+    syn.syn_scan(["127.0.80.63"], ports, timeout=0.2)
+    assert time.monotonic() - t0 < 0.8

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "scanner.yaml_typed",
             "scanner.atomic",
             "scanner.task_groups",
+            "scanner.pacing",
         ),
     ),
     (
