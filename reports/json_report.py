@@ -93,6 +93,7 @@ def device_dict(
         "label": d.label,
         "finished": d.finished,
         "unfinished_reason": d.unfinished_reason,
+        "profile": d.profile or a.profile_for(d.address).id,
         "services": [
             {
                 "address": d.address,

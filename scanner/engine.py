@@ -18,6 +18,7 @@ from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.discovery import syn, udp
 from scanner.discovery import tcp as discovery
+from scanner.errors import ConfigError
 from scanner.facts import SERVICES, Facts
 from scanner.fingerprint.identity import collect_identity
 from scanner.fingerprint.services import Timing, fingerprint
@@ -30,7 +31,7 @@ from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe, job_de
 from scanner.redact import DeviceRedactor, mask_urls
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from scanner.discovery.ports import PortSet
     from scanner.judging.profiles import Profile
@@ -64,6 +65,20 @@ class ScanRequest:
     # the check IDs selected (--checks/--exclude-checks, scanner.plan.select_checks); None:
     # every check. Only these are planned and stored; their probes' providers still run.
     checks: frozenset[str] | None = None
+    # the profiles of devices that name their own (a target file's `profile=`), by the
+    # reference they name (Target.profile); every other device has `profile`
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+
+    def profile_for(self, target: Target) -> Profile:
+        """The profile `target` is planned and judged by: its own, else the run's."""
+        if not target.profile:
+            return self.profile
+        try:
+            return self.profiles[target.profile]
+        except KeyError:
+            raise ConfigError(
+                f"{target.address}: profile {target.profile!r} was not loaded for this run"
+            ) from None
 
 
 class ProbeContractError(Exception):
@@ -125,6 +140,7 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
     pending = [t for t in request.targets if t.address not in finished]
     for t in pending:
         request.scope.check(t.address)  # refused before a packet leaves
+        request.profile_for(t)  # and a device whose profile is missing, too
     settled: set[str] = set()  # devices that ended in this run, done or failed
     # One pace for the whole scan: discovery, the door and the browser's gate take turns.
     pacer = Pacer(request.limits.max_rate, request.limits.scan_delay)
@@ -267,7 +283,8 @@ async def _device(
     facts = Facts()
     # Nothing kept shows a secret: the test account and site lists from the start, every
     # login or community the device accepts once found; URLs show no values (redact.py).
-    redact = DeviceRedactor(run.request.profile.test_account, run.request.credentials, facts)
+    profile = run.request.profile_for(target)
+    redact = DeviceRedactor(profile.test_account, run.request.credentials, facts)
     try:
         await _device_work(run, target, tcp_ports, udp_replies, facts, redact)
     except DeviceDeadline:
@@ -304,7 +321,7 @@ async def _device_work(
     # What the device says it is (favicon, UPnP description, certificate names, industrial
     # identity...): the default-credentials checks pick their vendor lists from it.
     await collect_identity(dev, services, facts, deadline=IDENTITY_DEADLINE)
-    profile = run.request.profile
+    profile = run.request.profile_for(target)  # its own params, test account and gates
     ctx = ProbeContext(
         target,
         dev,
@@ -413,7 +430,8 @@ async def _run_job(
     started = datetime.now(UTC)
     t0 = time.monotonic()
     results: object
-    if job.probe.intrusive and not (request.allow_intrusive or request.profile.allow_intrusive):
+    allowed = request.allow_intrusive or request.profile_for(ctx.target).allow_intrusive
+    if job.probe.intrusive and not allowed:
         for check in job.probe.checks:
             land(
                 ctx.result(

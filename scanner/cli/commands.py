@@ -27,8 +27,13 @@ from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
 from scanner.judging import manual
 from scanner.judging.assess import exit_code, parse_fail_on
-from scanner.judging.profiles import load_profile
-from scanner.judging.report_data import collect, stored_selection
+from scanner.judging.profiles import device_profiles, load_profile
+from scanner.judging.report_data import (
+    collect,
+    own_profiles,
+    stored_profiles,
+    stored_selection,
+)
 from scanner.judging.validate import validate_all
 from scanner.model import Target
 from scanner.net import Limits
@@ -116,6 +121,9 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
             "max_rate": request.limits.max_rate,
             "scan_delay": request.limits.scan_delay,
         },
+        # the devices' own profiles (a target file's profile=): reference -> digest, so a
+        # resume refuses one that changed, and `shinsa report` judges each device by its own
+        "profiles": {ref: p.digest for ref, p in request.profiles.items()},
         "argv": [a for a in sys.argv[1:] if a],
     }
 
@@ -160,7 +168,10 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
             reporter.close()
             store.finish_run(run_id, status)
         failures = store.failures(run_id)
-        data = collect(store, run_id, request.profile, all_checks(), today=date.today())
+        own = {t.address: request.profile_for(t) for t in request.targets if t.profile}
+        data = collect(
+            store, run_id, request.profile, all_checks(), today=date.today(), profiles=own
+        )
     write_reports(options.out / run_id, options.formats, data)
     labels = {d.address: d.label for d in data.devices}
     services = {d.address: len(d.services) for d in data.devices}
@@ -217,6 +228,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for t in targets:  # refused before a packet leaves
         scope.check(t.address)
     profile = load_profile(args.profile, all_checks(), level=args.level)
+    profiles = device_profiles([t.profile for t in targets], all_checks(), level=args.level)
     ports = parse_ports(args.ports) if args.ports else DEFAULT_PORTS
     request = ScanRequest(
         targets=targets,
@@ -231,6 +243,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
         max_scan_time=args.max_scan_time,
         checks=_selected_checks(args),
+        profiles=profiles,
     )
     return execute(request, args.profile, options)
 
@@ -248,9 +261,14 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         info = store.run(options.resume or "")
     req = info.request
     profile = load_profile(str(req["profile"]), all_checks(), level=_stored_level(req))
-    if profile.digest != info.profile_digest:
+    profiles = stored_profiles(req, all_checks())
+    changed = [str(req["profile"])] if profile.digest != info.profile_digest else []
+    digests = req.get("profiles")
+    if isinstance(digests, dict):
+        changed += [ref for ref, p in profiles.items() if digests.get(ref) != p.digest]
+    if changed:
         raise ShinsaError(
-            f"the profile {req['profile']} changed since run {info.id} started; "
+            f"the profile {', '.join(changed)} changed since run {info.id} started; "
             "start a new scan instead of resuming"
         )
     limits = req.get("limits") or {}
@@ -274,6 +292,7 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         # the time given to the run is given again to its resumption
         max_scan_time=args.max_scan_time or _stored_seconds(req.get("max_scan_time")),
         checks=stored_selection(req),
+        profiles=profiles,
     )
     return execute(request, str(req["profile"]), options)
 
@@ -304,8 +323,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             args.profile or str(info.request["profile"]), all_checks(), level=level
         )
         given = [manual.load_evidence(Path(p), profile) for p in args.evidence or ()]
+        # the scan's own judging: each device by the profile it was scanned with; --profile
+        # judges every device by the one given
+        own = own_profiles(info.request, all_checks()) if args.profile is None else None
         data = collect(
-            store, args.run_id, profile, all_checks(), today=date.today(), evidence=given
+            store,
+            args.run_id,
+            profile,
+            all_checks(),
+            today=date.today(),
+            evidence=given,
+            profiles=own,
         )
     run_dir = out / args.run_id
     formats = _formats(args.format, args.lang)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from scanner import __version__
 from scanner.judging import manual
 from scanner.judging.assess import Assessment, assess
+from scanner.judging.profiles import device_profiles
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ class Device:
     finished: bool  # every planned check ran (False after an interrupted scan)
     services: tuple[Service, ...]
     unfinished_reason: str = ""  # why the device failed (a deadline, a crash), if it did
+    profile: str = ""  # the ID of the profile it is judged by (its own, or the run's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +50,14 @@ def collect(
     *,
     today: date,
     evidence: Sequence[EvidenceFile] = (),
+    profiles: Mapping[str, Profile] | None = None,
 ) -> ReportData:
-    """The run as stored, judged by `profile`, with the manual evidence kept with the run
-    and `evidence` given for this rendering only."""
+    """The run as stored, judged by `profile` (and a device with a profile of its own by
+    that one: `profiles`, address -> profile, see `own_profiles`), with the manual evidence
+    kept with the run and `evidence` given for this rendering only."""
     run = store.run(run_id)
     failures = store.failures(run_id)
+    own = profiles or {}
     devices = tuple(
         Device(
             addr,
@@ -60,6 +65,7 @@ def collect(
             state == "done",
             tuple(store.services(run_id, addr)),
             failures.get(addr, ""),
+            own.get(addr, profile).id,
         )
         for addr, label, state in store.targets(run_id)
     )
@@ -73,6 +79,7 @@ def collect(
         manual=manual.statements(files),
         labels={d.address: d.label for d in devices},
         left_out=frozenset() if selection is None else frozenset(checks) - selection,
+        profiles=own,
     )
     return ReportData(
         run=run,
@@ -91,3 +98,28 @@ def stored_selection(request: Mapping[str, JSONValue]) -> frozenset[str] | None:
     if not isinstance(chosen, list):
         return None
     return frozenset(str(c) for c in chosen)
+
+
+def stored_profiles(
+    request: Mapping[str, JSONValue], checks: Mapping[str, Check]
+) -> dict[str, Profile]:
+    """The devices' own profiles of a stored run (reference -> profile), loaded again at
+    the run's --level."""
+    refs = [str(t[2]) for t in _stored_targets(request) if len(t) > 2 and t[2]]
+    level = request.get("level")
+    return device_profiles(refs, checks, level=level if isinstance(level, int) else None)
+
+
+def own_profiles(
+    request: Mapping[str, JSONValue], checks: Mapping[str, Check]
+) -> dict[str, Profile]:
+    """address -> profile, for the devices of a stored run that named their own."""
+    loaded = stored_profiles(request, checks)
+    return {str(t[0]): loaded[str(t[2])] for t in _stored_targets(request) if len(t) > 2 and t[2]}
+
+
+def _stored_targets(request: Mapping[str, JSONValue]) -> list[list[JSONValue]]:
+    targets = request.get("targets")
+    if not isinstance(targets, list):
+        return []
+    return [t for t in targets if isinstance(t, list) and t]

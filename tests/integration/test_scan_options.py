@@ -41,6 +41,12 @@ def _report(out: Path) -> dict[str, Any]:
     return json.loads((out / run / "report.json").read_text())  # type: ignore[no-any-return]
 
 
+def _html(out: Path) -> str:
+    with Store(out / "shinsa.sqlite", create=False) as store:
+        run = store.runs()[-1].id
+    return (out / run / "report.html").read_text()
+
+
 def _request(out: Path) -> dict[str, object]:
     with Store(out / "shinsa.sqlite", create=False) as store:
         return store.runs()[-1].request
@@ -314,3 +320,84 @@ def test_a_paced_syn_scan_sends_each_syn_in_its_own_slot():
     t0 = time.monotonic()
     syn.syn_scan(["127.0.80.63"], ports, timeout=0.2)
     assert time.monotonic() - t0 < 0.8
+
+
+def _fragile_profile(tmp_path: Path) -> None:
+    """A model's profile beside the target file: telnet is not an allowed service, the
+    factory telnet login is an accepted deviation, and it is judged by ETSI EN 303 645 only."""
+    (tmp_path / "fragile.yaml").write_text(
+        "profile: fragile\nextends: base\ntitle: Fragile box\ninherit_frameworks: false\n"
+        "frameworks:\n  etsi-en-303-645: {}\n"
+        "params:\n  services.unexpected:\n    allowed: ['tcp/22 ssh']\n"
+        "accepted:\n  - check: creds.default.telnet\n    reason: isolated bench network\n"
+        "    approved_by: QA-1\n    expires: 2099-12-31\n"
+    )
+
+
+async def test_one_run_plans_and_judges_each_device_by_its_own_profile(tmp_path: Path):
+    _fragile_profile(tmp_path)
+    site = tmp_path / "site.txt"
+    site.write_text(
+        "127.0.80.70 plain-box            # the run's profile (base)\n"
+        "127.0.80.71 fragile-box profile=fragile.yaml\n"
+    )
+    async with Lab([BOX, BOX], "127.0.80.70"):
+        code = await _shinsa(
+            "scan", f"@{site}", *BOX_PORTS, "--format", "json,html", "--out", str(tmp_path),
+            "--credentials", str(_site_list(tmp_path)),
+            "--checks", "services.unexpected,creds.default.telnet",
+        )  # fmt: skip
+    assert code == 1
+    stored = _checks_stored(tmp_path)
+    # planned with each device's own parameters: telnet is allowed by base, not by fragile
+    assert stored["127.0.80.70 services.unexpected"] == "pass"
+    assert stored["127.0.80.71 services.unexpected"] == "fail"
+    assert stored["127.0.80.70 creds.default.telnet"] == "fail"
+    assert stored["127.0.80.71 creds.default.telnet"] == "fail"
+    assert _request(tmp_path)["targets"] == [
+        ["127.0.80.70", "plain-box"],
+        ["127.0.80.71", "fragile-box", str(tmp_path / "fragile.yaml")],
+    ]
+    scanned = _judged(_report(tmp_path))
+    # `shinsa report` judges the stored run the same way, each device by its own profile
+    with Store(tmp_path / "shinsa.sqlite", create=False) as store:
+        run = store.runs()[-1].id
+    assert await _shinsa("report", run, "--out", str(tmp_path), "--format", "json") == 1
+    rendered = _judged(_report(tmp_path))
+    assert rendered == scanned
+    plain, fragile = scanned["127.0.80.70"], scanned["127.0.80.71"]
+    assert plain["profile"] == "base"
+    assert fragile["profile"] == "fragile"
+    assert {"iec-62443-4-2", "etsi-en-303-645"} <= plain["frameworks"]
+    assert fragile["frameworks"] == {"etsi-en-303-645"}
+    # the factory telnet login: a failure on the plain box, an accepted deviation on the
+    # fragile one, where only the unexpected telnet service fails a requirement
+    assert "creds.default.telnet" in plain["failing"]
+    assert "creds.default.telnet" not in fragile["failing"]
+    assert fragile["failing"] == {"services.unexpected"}
+    assert fragile["accepted"] == {"creds.default.telnet"}
+    html = _html(tmp_path)
+    assert "fragile-box" in html
+    assert "plain-box" in html
+
+
+def _judged(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per device: its profile, the frameworks of its statuses, the checks failing one of
+    its requirements, and the checks whose fail is an accepted deviation."""
+    out: dict[str, dict[str, Any]] = {}
+    for d in report["devices"]:
+        failing = {
+            r["check_id"]
+            for s in d["requirements"]
+            if s["status"] == "not_satisfied"
+            for r in s["results"]
+            if r["verdict"] == "fail"
+        }
+        accepted = {r["check_id"] for r in d["results"] if r.get("accepted")}
+        out[d["address"]] = {
+            "profile": d["profile"],
+            "frameworks": {s["framework"] for s in d["requirements"]},
+            "failing": failing - accepted,
+            "accepted": accepted,
+        }
+    return out
