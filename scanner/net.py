@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncssh
 import httpx
 
+from scanner import traffic_log
 from scanner.browser import BrowserUnavailable
 from scanner.errors import ConfigError, ScopeError
 from scanner.http_decoding import ACCEPT_ENCODING
@@ -81,11 +82,20 @@ class BoundedStream:
     """
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        limits: Limits,
+        peer: tuple[str, int] = ("", 0),
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._limits = limits
+        self._peer = peer  # (address, port), for the traffic log
+
+    def _got(self, data: bytes) -> bytes:
+        traffic_log.received("tcp", *self._peer, data)
+        return data
 
     @property
     def ssl_object(self) -> ssl.SSLObject | None:
@@ -96,7 +106,7 @@ class BoundedStream:
         """Whatever arrives first, at most `limit` bytes."""
         n = min(limit or self._limits.max_read, self._limits.max_read)
         async with asyncio.timeout(timeout or self._limits.read_timeout):
-            return await self._reader.read(n)
+            return self._got(await self._reader.read(n))
 
     async def read_until(
         self, separator: bytes, limit: int | None = None, timeout: float | None = None
@@ -109,9 +119,9 @@ class BoundedStream:
         bound = min(limit or self._limits.max_read, self._limits.max_read)
         async with asyncio.timeout(timeout or self._limits.read_timeout):
             try:
-                data = await self._reader.readuntil(separator)
+                data = self._got(await self._reader.readuntil(separator))
             except asyncio.IncompleteReadError as exc:
-                return exc.partial  # EOF before the separator
+                return self._got(exc.partial)  # EOF before the separator
             except asyncio.LimitOverrunError:
                 raise ReadLimitExceeded(
                     f"more than {self._limits.max_read} bytes without {separator!r}"
@@ -131,9 +141,10 @@ class BoundedStream:
                     if not chunk:
                         break
                     buf += chunk
-        return bytes(buf)
+        return self._got(bytes(buf))
 
     async def write(self, data: bytes) -> None:
+        traffic_log.sent("tcp", *self._peer, data)
         self._writer.write(data)
         async with asyncio.timeout(self._limits.read_timeout):
             await self._writer.drain()
@@ -184,6 +195,11 @@ class _PermitTransport(httpx.AsyncBaseTransport):
         whole = self._net.limits.http_head_deadline
         async with self._net.permit():
             await self._net.paced()
+            port = request.url.port or (443 if request.url.scheme == "https" else 80)
+            traffic_log.opened(
+                "http", host, port, f"{request.method} {request.url.raw_path.decode('latin-1')}"
+            )
+            traffic_log.sent("http", host, port, _head(request))
             try:
                 async with asyncio.timeout(whole):
                     response = await self._inner.handle_async_request(request)
@@ -191,6 +207,7 @@ class _PermitTransport(httpx.AsyncBaseTransport):
                 raise httpx.ReadTimeout(
                     f"the answer's head did not arrive whole within {whole:g} s", request=request
                 ) from None
+            traffic_log.received("http", host, port, _response_head(response))
         # A Location that points nowhere would make httpx raise while it builds the
         # redirect request it never sends: moved aside, with what the device sent.
         set_aside(request.url, response.headers)
@@ -198,6 +215,20 @@ class _PermitTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def _head(request: httpx.Request) -> bytes:
+    """The request as the log shows it: its line, headers and (when already whole) body."""
+    lines = [f"{request.method} {request.url.raw_path.decode('latin-1')} HTTP/1.1"]
+    lines += [f"{k}: {v}" for k, v in request.headers.items()]
+    body = request.content if isinstance(request.stream, httpx.ByteStream) else b""
+    return "\r\n".join(lines).encode("latin-1", "replace") + b"\r\n\r\n" + body
+
+
+def _response_head(response: httpx.Response) -> bytes:
+    lines = [f"HTTP {response.status_code}"]
+    lines += [f"{k}: {v}" for k, v in response.headers.items()]
+    return "\r\n".join(lines).encode("latin-1", "replace")
 
 
 class Network:
@@ -299,7 +330,8 @@ class DeviceNetwork:
                 server_hostname=(server_hostname or "") if tls else None,
                 limit=self.limits.max_read,
             )
-        return BoundedStream(reader, writer, self.limits)
+        traffic_log.opened("tls" if tls else "tcp", self.address, port, "connected")
+        return BoundedStream(reader, writer, self.limits, (self.address, port))
 
     async def ssh_connection(
         self, port: int, *, timeout: float | None = None, **options: Any
@@ -315,6 +347,11 @@ class DeviceNetwork:
         self.scope.check(self.address, "SSH connection to")
         async with self.permit():
             await self.paced()
+            user = options.get("username")
+            login = f"login {user}" if isinstance(user, str) else "login"
+            if options.get("password") is not None:
+                login += " with a password"  # never the password
+            traffic_log.opened("ssh", self.address, port, login, ours=False)
             async with asyncio.timeout(timeout or self.limits.connect_timeout):
                 return await asyncssh.connect(self.address, port, **options)
 
@@ -339,6 +376,7 @@ class DeviceNetwork:
         self.scope.check(self.address, "SSH connection to")
         async with self.permit():
             await self.paced()
+            traffic_log.opened("ssh", self.address, port, "host key")
             async with asyncio.timeout(timeout or self.limits.connect_timeout):
                 return await asyncssh.get_server_host_key(self.address, port, **options)
 
@@ -367,9 +405,13 @@ class DeviceNetwork:
                 _Proto, remote_addr=(self.address, port)
             )
             try:
+                traffic_log.opened("udp", self.address, port, "datagram")
+                traffic_log.sent("udp", self.address, port, payload)
                 transport.sendto(payload)
                 async with asyncio.timeout(timeout or self.limits.read_timeout):
-                    return await reply
+                    answer = await reply
+                traffic_log.received("udp", self.address, port, answer)
+                return answer
             except (TimeoutError, ConnectionRefusedError):
                 return None
             finally:
@@ -408,6 +450,7 @@ class DeviceNetwork:
         (and paced as one probe: such a call opens one connection)."""
         async with self.permit():
             await self.paced()
+            traffic_log.opened("call", self.address, 0, getattr(fn, "__name__", "blocking call"))
             return await asyncio.to_thread(fn, *args)
 
 

@@ -17,7 +17,7 @@ from reports import FORMATS, streamer
 from scanner import __version__, atomic, run_lock
 from scanner.browser import BrowserOptions
 from scanner.cli import diff as diff_cmd
-from scanner.cli import scan_options
+from scanner.cli import scan_options, traffic
 from scanner.cli.exits import UNFINISHED, USAGE_ERROR
 from scanner.cli.progress import RichReporter, summary_table
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
@@ -245,7 +245,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         checks=_selected_checks(args),
         profiles=profiles,
     )
-    return execute(request, args.profile, options)
+    with traffic.logging_for(args, request, options.out):
+        return execute(request, args.profile, options)
 
 
 def _selected_checks(args: argparse.Namespace) -> frozenset[str] | None:
@@ -294,7 +295,8 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         checks=stored_selection(req),
         profiles=profiles,
     )
-    return execute(request, str(req["profile"]), options)
+    with traffic.logging_for(args, request, options.out):
+        return execute(request, str(req["profile"]), options)
 
 
 def _stored_seconds(value: JSONValue) -> float | None:

@@ -58,6 +58,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="leave these checks out (IDs or globs); their requirements read as not "
         "assessed, never as passed (default: none)",
     )
+    add_logging(p)
+
+
+def add_logging(p: argparse.ArgumentParser) -> None:
+    """-v, --debug and --log-file (their own group: -q's neighbours)."""
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log each connection, request and login attempt (to standard error, or "
+        "--log-file); passwords and communities masked as ***",
+    )
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="log what was sent and received per connection too, in bounded excerpts "
+        "(default file: OUT/shinsa-debug.log); secrets masked as ***",
+    )
+    p.add_argument("--log-file", metavar="FILE", help="where -v or --debug log (default: above)")
 
 
 def _rate(text: str) -> float:

@@ -5,6 +5,7 @@ the traffic log. Every address is in 127.0.80.x; nothing listens unless a test s
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import itertools
 import json
@@ -39,6 +40,10 @@ def _report(out: Path) -> dict[str, Any]:
     with Store(out / "shinsa.sqlite", create=False) as store:
         run = store.runs()[-1].id
     return json.loads((out / run / "report.json").read_text())  # type: ignore[no-any-return]
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 def _html(out: Path) -> str:
@@ -401,3 +406,39 @@ def _judged(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "accepted": accepted,
         }
     return out
+
+
+async def test_the_debug_log_shows_each_login_attempt_with_the_password_masked(tmp_path: Path):
+    async with Lab([BOX], "127.0.80.80") as lab:
+        address = lab.devices[0].address
+        code = await _shinsa(
+            "scan", address, *BOX_PORTS, "--out", str(tmp_path), "--debug",
+            "--credentials", str(_site_list(tmp_path)),
+            "--checks", "creds.default.telnet,creds.default.ssh",
+        )  # fmt: skip
+    assert code == 1
+    assert _checks_stored(tmp_path)[f"{address} creds.default.telnet"] == "fail"
+    log = _text(tmp_path / "shinsa-debug.log")
+    # what was sent and received, per connection
+    assert f"tcp {address}:23 connected" in log
+    assert f"tcp {address}:23 received" in log
+    assert f"ssh {address}:22 login admin" in log  # a user name, as reports show it
+    # the password line of the Telnet login: sent, and masked
+    telnet_sent = [line for line in log.splitlines() if f"tcp {address}:23 sent" in line]
+    assert any(line.endswith(": ***\\r\\n") for line in telnet_sent), telnet_sent
+    # never in clear, in any form the redactor knows
+    for form in (FACTORY, FACTORY.lower(), FACTORY.upper(), base64.b64encode(FACTORY.encode())):
+        assert str(form) not in log
+    assert base64.b64encode(f"admin:{FACTORY}".encode()).decode() not in log
+
+
+def test_verbose_logs_connections_to_a_log_file_and_nothing_without_it(tmp_path: Path):
+    with Listener("127.0.80.81", TCP_PORT, UDP_PORT):
+        log = tmp_path / "v.log"
+        args = ["scan", "127.0.80.81", *LISTENED, "--out", str(tmp_path)]
+        assert cli.main([*args, "-v", "--log-file", str(log)]) in (0, 1, 3)
+        assert cli.main(args) in (0, 1, 3)
+    text = _text(log)
+    assert f"tcp 127.0.80.81:{TCP_PORT} connected" in text
+    assert " sent " not in text  # bytes only with --debug
+    assert not (tmp_path / "shinsa-debug.log").exists()
