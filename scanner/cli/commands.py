@@ -327,7 +327,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         given = [manual.load_evidence(Path(p), profile) for p in args.evidence or ()]
         # the scan's own judging: each device by the profile it was scanned with; --profile
         # judges every device by the one given
-        own = own_profiles(info.request, all_checks()) if args.profile is None else None
+        own = None if args.profile else own_profiles(info.request, all_checks(), args.level)
         data = collect(
             store,
             args.run_id,

@@ -101,20 +101,22 @@ def stored_selection(request: Mapping[str, JSONValue]) -> frozenset[str] | None:
 
 
 def stored_profiles(
-    request: Mapping[str, JSONValue], checks: Mapping[str, Check]
+    request: Mapping[str, JSONValue], checks: Mapping[str, Check], level: int | None = None
 ) -> dict[str, Profile]:
     """The devices' own profiles of a stored run (reference -> profile), loaded again at
-    the run's --level."""
+    `level`, else the run's --level."""
     refs = [str(t[2]) for t in _stored_targets(request) if len(t) > 2 and t[2]]
-    level = request.get("level")
-    return device_profiles(refs, checks, level=level if isinstance(level, int) else None)
+    stored = request.get("level")
+    if level is None and isinstance(stored, int):
+        level = stored
+    return device_profiles(refs, checks, level=level)
 
 
 def own_profiles(
-    request: Mapping[str, JSONValue], checks: Mapping[str, Check]
+    request: Mapping[str, JSONValue], checks: Mapping[str, Check], level: int | None = None
 ) -> dict[str, Profile]:
     """address -> profile, for the devices of a stored run that named their own."""
-    loaded = stored_profiles(request, checks)
+    loaded = stored_profiles(request, checks, level)
     return {str(t[0]): loaded[str(t[2])] for t in _stored_targets(request) if len(t) > 2 and t[2]}
 
 
