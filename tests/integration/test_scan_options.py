@@ -23,6 +23,7 @@ from scanner import cli
 from scanner.discovery import syn
 from scanner.judging.profiles import load_profile
 from scanner.pacing import Pacer
+from scanner.socks_gate import SocksGate
 from scanner.store import Store
 
 if TYPE_CHECKING:
@@ -442,3 +443,38 @@ def test_verbose_logs_connections_to_a_log_file_and_nothing_without_it(tmp_path:
     assert f"tcp 127.0.80.81:{TCP_PORT} connected" in text
     assert " sent " not in text  # bytes only with --debug
     assert not (tmp_path / "shinsa-debug.log").exists()
+
+
+async def test_the_browsers_gate_takes_a_slot_before_each_connection_it_makes():
+    # The browser reaches a device only through its SOCKS gate (scanner/socks_gate.py):
+    # a paced scan's gate waits for the scan's next slot before it connects.
+    arrived: list[float] = []
+
+    async def device(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        arrived.append(time.monotonic())
+        writer.close()
+
+    server = await asyncio.start_server(device, "127.0.80.90", 0)
+    port = server.sockets[0].getsockname()[1]
+    pacer = Pacer(scan_delay=0.3)
+    gate = SocksGate(lambda host, _port: host == "127.0.80.90", pace=pacer.wait)
+    await gate.start()
+    gate_port = int(gate.url.rsplit(":", 1)[1])
+    try:
+        for _ in range(3):
+            reader, writer = await asyncio.open_connection("127.0.0.1", gate_port)
+            writer.write(b"\x05\x01\x00" + b"\x05\x01\x00\x01" + bytes([127, 0, 80, 90]))
+            writer.write(port.to_bytes(2, "big"))
+            await reader.readexactly(2)  # method chosen
+            assert (await reader.readexactly(10))[1] == 0  # connected
+            writer.close()
+    finally:
+        await gate.aclose()
+        server.close()
+        await server.wait_closed()
+    assert len(arrived) == 3
+    assert min(_gaps_of(arrived)) >= 0.3 - JITTER
+
+
+def _gaps_of(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(sorted(times))]
