@@ -294,6 +294,7 @@ def test_the_scan_delay_spaces_the_packets_to_one_device(tmp_path: Path):
     assert min(_gaps(device)) >= 0.25 - JITTER
     assert took >= 0.25 * (arrivals - 1)
     assert _request(tmp_path)["limits"]["scan_delay"] == 0.25  # type: ignore[index]
+    assert _report(tmp_path)["scope"]["pace"] == {"max_rate": None, "scan_delay": 0.25}
 
 
 def test_the_max_rate_caps_the_whole_scan_across_devices(tmp_path: Path):
@@ -312,6 +313,7 @@ def test_the_max_rate_caps_the_whole_scan_across_devices(tmp_path: Path):
     # arrivals at both devices together are at least that far apart
     assert min(_gaps(one, two)) >= 1 / 8 - JITTER
     assert _request(tmp_path)["limits"]["max_rate"] == 8  # type: ignore[index]
+    assert _report(tmp_path)["scope"]["pace"] == {"max_rate": 8, "scan_delay": 0.0}
 
 
 @pytest.mark.root
