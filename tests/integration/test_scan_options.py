@@ -20,11 +20,13 @@ from lab.device import Lab
 from lab.personality import parse
 from probes.registry import all_checks
 from scanner import cli
+from scanner.cli.commands import DEMO_FORMATS
 from scanner.discovery import syn
 from scanner.judging.profiles import load_profile
 from scanner.pacing import Pacer
 from scanner.socks_gate import SocksGate
 from scanner.store import Store
+from tests.report_validation import validate_files
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,6 +43,12 @@ def _report(out: Path) -> dict[str, Any]:
     with Store(out / "shinsa.sqlite", create=False) as store:
         run = store.runs()[-1].id
     return json.loads((out / run / "report.json").read_text())  # type: ignore[no-any-return]
+
+
+def _validated(out: Path) -> None:
+    with Store(out / "shinsa.sqlite", create=False) as store:
+        run = store.runs()[-1].id
+    validate_files(out / run)
 
 
 def _text(path: Path) -> str:
@@ -351,7 +359,8 @@ async def test_one_run_plans_and_judges_each_device_by_its_own_profile(tmp_path:
     )
     async with Lab([BOX, BOX], "127.0.80.70"):
         code = await _shinsa(
-            "scan", f"@{site}", *BOX_PORTS, "--format", "json,html", "--out", str(tmp_path),
+            "scan", f"@{site}", *BOX_PORTS, "--format", ",".join(DEMO_FORMATS),
+            "--out", str(tmp_path),
             "--credentials", str(_site_list(tmp_path)),
             "--checks", "services.unexpected,creds.default.telnet",
         )  # fmt: skip
@@ -387,6 +396,8 @@ async def test_one_run_plans_and_judges_each_device_by_its_own_profile(tmp_path:
     html = _html(tmp_path)
     assert "fragile-box" in html
     assert "plain-box" in html
+    # every format renders a mixed run, and each validates
+    _validated(tmp_path)
 
 
 def _judged(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
