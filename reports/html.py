@@ -231,7 +231,7 @@ def _unassessable(a: Assessment, req_anchor: Mapping[int, str]) -> frozenset[str
     stated = {id(st.requirement) for t in a.targets for st in a.evidenced_for(t) if st.manual}
     return frozenset(
         req_anchor[id(r)]
-        for fw, level in a.profile.frameworks
+        for fw, level in a.all_frameworks()
         for r in fw.selected(level)
         if r.coverage is Coverage.NONE and id(r) not in stated
     )
@@ -295,7 +295,7 @@ def _frameworks(
     unassessable: frozenset[str],
 ) -> list[FrameworkView]:
     views: list[FrameworkView] = []
-    for fw, level in data.assessment.profile.frameworks:
+    for fw, level in data.assessment.all_frameworks():
         reqs: list[RequirementView] = []
         for req in fw.selected(level):
             anchor = req_anchor[id(req)]
@@ -401,7 +401,7 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
     anchors = _Anchors()
     req_anchor = {
         id(req): anchors("req", fw.id, req.id)
-        for fw, level in a.profile.frameworks
+        for fw, level in a.all_frameworks()
         for req in fw.selected(level)
     }
     unassessable = _unassessable(a, req_anchor)
@@ -464,7 +464,7 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
         "cited": {
             cid: [
                 (fw.id, req.id, req_anchor[id(req)], m.role)
-                for fw, level in a.profile.frameworks
+                for fw, level in a.all_frameworks()
                 for req in fw.selected(level)
                 for m in req.checks
                 if m.check == cid

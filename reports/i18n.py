@@ -36,6 +36,10 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
     "nav.overview": {"en": "Overview", "ja": "概要"},
     "nav.devices": {"en": "Devices", "ja": "機器別"},
     "nav.requirements": {"en": "Requirements", "ja": "要件別"},
+    "matrix.not_in_profile": {
+        "en": "not a requirement of this device's profile",
+        "ja": "この機器のプロファイルの要件ではありません",
+    },
     "nav.manual": {"en": "Manual evidence", "ja": "人手による証跡"},
     "nav.method": {"en": "Method and mapping", "ja": "評価方法と要件対応"},
     "section.counts": {"en": "Requirement statuses", "ja": "要件の評価結果"},

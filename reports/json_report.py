@@ -93,6 +93,7 @@ def device_dict(
         "label": d.label,
         "finished": d.finished,
         "unfinished_reason": d.unfinished_reason,
+        "profile": d.profile or a.profile_for(d.address).id,
         "services": [
             {
                 "address": d.address,
@@ -144,6 +145,7 @@ def head(data: ReportData) -> dict[str, JSONValue]:
     """What describes the run rather than a device: scanner, run, scope, profile."""
     profile = data.assessment.profile
     req = data.run.request
+    limits = req.get("limits") or {}
     return {
         "scanner": {
             "name": "shinsa",
@@ -158,8 +160,15 @@ def head(data: ReportData) -> dict[str, JSONValue]:
         },
         "scope": {
             "allow": req.get("allow", []),
+            "exclude": req.get("exclude", []),
             "targets": req.get("targets", []),
             "ports": str(req.get("ports", "")),
+            # how the run went about it: its pace and the checks it selected (null: all)
+            "pace": {
+                "max_rate": limits.get("max_rate") if isinstance(limits, dict) else None,
+                "scan_delay": limits.get("scan_delay", 0.0) if isinstance(limits, dict) else 0.0,
+            },
+            "selected_checks": req.get("selected_checks"),
         },
         "profile": {
             "id": profile.id,

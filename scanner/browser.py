@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         WebSocketRoute,
     )
 
+    from scanner.pacing import Pacer
     from scanner.scope import Scope
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -134,8 +135,10 @@ class Browser:
         scope: Scope,
         options: BrowserOptions | None = None,
         notice: Callable[[str], None] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.scope = scope
+        self._pacer = pacer  # the scan's pace: each connection the page opens is a probe
         self.options = options or BrowserOptions()
         self._notice = notice or (lambda _msg: None)
         self._lock = asyncio.Lock()
@@ -177,6 +180,7 @@ class Browser:
                 bind=self.options.bind,
                 max_bytes=self.options.max_bytes,
                 idle=seconds,
+                pace=self._pacer.wait if self._pacer is not None and self._pacer.active else None,
             )
             try:
                 proxy = await gate.start()

@@ -8,6 +8,7 @@ facts and connection budget; every result is stored the moment it lands.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -17,18 +18,20 @@ from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
 from scanner.discovery import syn, udp
 from scanner.discovery import tcp as discovery
+from scanner.errors import ConfigError
 from scanner.facts import SERVICES, Facts
 from scanner.fingerprint.identity import collect_identity
 from scanner.fingerprint.services import Timing, fingerprint
 from scanner.ledger import StoredLedger
 from scanner.model import Evidence, Result, Service, Target, Verdict, bound_text, quoted
 from scanner.net import Limits, Network
+from scanner.pacing import UNPACED, Pacer
 from scanner.plan import Job, plan
 from scanner.probe import DeviceProbe, Probe, ProbeContext, ServiceProbe, job_deadline
 from scanner.redact import DeviceRedactor, mask_urls
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from scanner.discovery.ports import PortSet
     from scanner.judging.profiles import Profile
@@ -59,6 +62,23 @@ class ScanRequest:
     # headless Chromium for logins only a script sends; started by the first page asked for
     browser: BrowserOptions = field(default_factory=BrowserOptions)
     max_scan_time: float | None = None  # seconds for the whole run, discovery included
+    # the check IDs selected (--checks/--exclude-checks, scanner.plan.select_checks); None:
+    # every check. Only these are planned and stored; their probes' providers still run.
+    checks: frozenset[str] | None = None
+    # the profiles of devices that name their own (a target file's `profile=`), by the
+    # reference they name (Target.profile); every other device has `profile`
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+
+    def profile_for(self, target: Target) -> Profile:
+        """The profile `target` is planned and judged by: its own, else the run's."""
+        if not target.profile:
+            return self.profile
+        try:
+            return self.profiles[target.profile]
+        except KeyError:
+            raise ConfigError(
+                f"{target.address}: profile {target.profile!r} was not loaded for this run"
+            ) from None
 
 
 class ProbeContractError(Exception):
@@ -120,11 +140,14 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
     pending = [t for t in request.targets if t.address not in finished]
     for t in pending:
         request.scope.check(t.address)  # refused before a packet leaves
+        request.profile_for(t)  # and a device whose profile is missing, too
     settled: set[str] = set()  # devices that ended in this run, done or failed
-    browser = Browser(request.scope, request.browser, reporter.notice)
+    # One pace for the whole scan: discovery, the door and the browser's gate take turns.
+    pacer = Pacer(request.limits.max_rate, request.limits.scan_delay)
+    browser = Browser(request.scope, request.browser, reporter.notice, pacer)
     try:
         async with asyncio.timeout(request.max_scan_time):
-            await _devices(request, store, run_id, reporter, browser, pending, settled)
+            await _devices(request, store, run_id, reporter, browser, pacer, pending, settled)
     except TimeoutError:
         for target in pending:
             if target.address not in settled:
@@ -144,14 +167,16 @@ async def _devices(
     run_id: str,
     reporter: Reporter,
     browser: Browser,
+    pacer: Pacer,
     pending: Sequence[Target],
     settled: set[str],
 ) -> None:
     """Discovery, then every pending device, a few at a time."""
-    tcp_open, udp_replies = await _discover(request, [t.address for t in pending], reporter)
+    addresses = [t.address for t in pending]
+    tcp_open, udp_replies = await _discover(request, addresses, reporter, pacer)
     run = _Run(
         request,
-        Network(request.scope, request.limits, browser),
+        Network(request.scope, request.limits, browser, pacer),
         store,
         run_id,
         reporter,
@@ -198,9 +223,13 @@ def _describe(exc: BaseException) -> str:
 
 
 async def _discover(
-    request: ScanRequest, addresses: Sequence[str], reporter: Reporter
+    request: ScanRequest, addresses: Sequence[str], reporter: Reporter, pacer: Pacer = UNPACED
 ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[udp.UdpReply, ...]]]:
-    """Open TCP ports and UDP answers per address, TCP and UDP at the same time."""
+    """Open TCP ports and UDP answers per address, TCP and UDP at the same time, every
+    packet paced by `pacer`. Only addresses the scope admits get one (scan() refused the
+    rest), and each is asked again here: the one gate for discovery's packets."""
+    for address in addresses:
+        request.scope.check(address, "discovery probe to")
     if not addresses:
         return {}, {}
     reporter.discovery(len(addresses) * (len(request.ports.tcp) + len(request.ports.udp)))
@@ -215,7 +244,13 @@ async def _discover(
     async def tcp() -> dict[str, tuple[int, ...]]:
         if use_syn:
             found = await asyncio.to_thread(
-                syn.syn_scan, addresses, request.ports.tcp, timeout=request.discovery_timeout
+                functools.partial(
+                    syn.syn_scan,
+                    addresses,
+                    request.ports.tcp,
+                    timeout=request.discovery_timeout,
+                    pacer=pacer,
+                )
             )
             reporter.discovery_advance(len(addresses) * len(request.ports.tcp))
             return found
@@ -224,12 +259,13 @@ async def _discover(
             request.ports.tcp,
             timeout=request.discovery_timeout,
             on_progress=reporter.discovery_advance,
+            pacer=pacer,
         )
 
     async def udp_() -> dict[str, tuple[udp.UdpReply, ...]]:
         if not request.ports.udp:
             return {}
-        replies = await udp.udp_scan(addresses, request.ports.udp)
+        replies = await udp.udp_scan(addresses, request.ports.udp, pacer=pacer)
         reporter.discovery_advance(len(addresses) * len(request.ports.udp))
         return replies
 
@@ -247,7 +283,8 @@ async def _device(
     facts = Facts()
     # Nothing kept shows a secret: the test account and site lists from the start, every
     # login or community the device accepts once found; URLs show no values (redact.py).
-    redact = DeviceRedactor(run.request.profile.test_account, run.request.credentials, facts)
+    profile = run.request.profile_for(target)
+    redact = DeviceRedactor(profile.test_account, run.request.credentials, facts)
     try:
         await _device_work(run, target, tcp_ports, udp_replies, facts, redact)
     except DeviceDeadline:
@@ -284,7 +321,7 @@ async def _device_work(
     # What the device says it is (favicon, UPnP description, certificate names, industrial
     # identity...): the default-credentials checks pick their vendor lists from it.
     await collect_identity(dev, services, facts, deadline=IDENTITY_DEADLINE)
-    profile = run.request.profile
+    profile = run.request.profile_for(target)  # its own params, test account and gates
     ctx = ProbeContext(
         target,
         dev,
@@ -296,11 +333,16 @@ async def _device_work(
         # device from the same store counts what was already spent
         ledger=StoredLedger(store=run.store, run_id=run.run_id, address=target.address),
     )
-    jobs = plan(run.request.registry, services, address=target.address, done=run.done)
+    selected = run.request.checks
+    jobs = plan(
+        run.request.registry, services, address=target.address, done=run.done, selected=selected
+    )
 
     def land(result: Result) -> None:
         if (result.target, result.service_key, result.check_id) in run.done:
             return  # finished in an earlier attempt of this run: keep that one
+        if selected is not None and result.check_id not in selected:
+            return  # a provider's check the run left out: not assessed, never a verdict
         result = redact.result(result)
         run.store.add_result(run.run_id, result)
         run.reporter.result(result)
@@ -388,7 +430,8 @@ async def _run_job(
     started = datetime.now(UTC)
     t0 = time.monotonic()
     results: object
-    if job.probe.intrusive and not (request.allow_intrusive or request.profile.allow_intrusive):
+    allowed = request.allow_intrusive or request.profile_for(ctx.target).allow_intrusive
+    if job.probe.intrusive and not allowed:
         for check in job.probe.checks:
             land(
                 ctx.result(

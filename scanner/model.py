@@ -82,6 +82,9 @@ class Target:
 
     address: str  # an IP address, never a host name: scope is decided on addresses
     label: str = ""  # host name or inventory label; the address when none was given
+    # the profile this device is planned and judged by (a name or a YAML file, from a target
+    # file's `profile=`); empty: the run's own profile
+    profile: str = ""
 
     @property
     def name(self) -> str:

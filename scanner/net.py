@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncssh
 import httpx
 
+from scanner import traffic_log
 from scanner.browser import BrowserUnavailable
 from scanner.errors import ConfigError, ScopeError
 from scanner.http_decoding import ACCEPT_ENCODING
 from scanner.http_location import set_aside
+from scanner.pacing import Pacer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -45,6 +47,11 @@ class Limits:
     connect_timeout: float = 3.0
     read_timeout: float = 5.0
     max_read: int = 64 * 1024  # the most any single read may return
+    # --max-rate: probes (connections, datagrams, HTTP requests) a second over the whole
+    # scan, None for no cap; --scan-delay: the shortest gap between two probes to one
+    # device. Enforced by the scan's one Pacer (scanner/pacing.py).
+    max_rate: float | None = None
+    scan_delay: float = 0.0
 
     @property
     def http_head_deadline(self) -> float:
@@ -56,6 +63,7 @@ class Limits:
         # here too, for limits that come from a stored run rather than from argparse.
         if self.global_connections < 1 or self.per_device < 1:
             raise ConfigError("connection limits must be at least 1")
+        Pacer(self.max_rate, self.scan_delay)  # refuses a rate or delay that is no number
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -74,11 +82,20 @@ class BoundedStream:
     """
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        limits: Limits,
+        peer: tuple[str, int] = ("", 0),
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._limits = limits
+        self._peer = peer  # (address, port), for the traffic log
+
+    def _got(self, data: bytes) -> bytes:
+        traffic_log.received("tcp", *self._peer, data)
+        return data
 
     @property
     def ssl_object(self) -> ssl.SSLObject | None:
@@ -89,7 +106,7 @@ class BoundedStream:
         """Whatever arrives first, at most `limit` bytes."""
         n = min(limit or self._limits.max_read, self._limits.max_read)
         async with asyncio.timeout(timeout or self._limits.read_timeout):
-            return await self._reader.read(n)
+            return self._got(await self._reader.read(n))
 
     async def read_until(
         self, separator: bytes, limit: int | None = None, timeout: float | None = None
@@ -102,9 +119,9 @@ class BoundedStream:
         bound = min(limit or self._limits.max_read, self._limits.max_read)
         async with asyncio.timeout(timeout or self._limits.read_timeout):
             try:
-                data = await self._reader.readuntil(separator)
+                data = self._got(await self._reader.readuntil(separator))
             except asyncio.IncompleteReadError as exc:
-                return exc.partial  # EOF before the separator
+                return self._got(exc.partial)  # EOF before the separator
             except asyncio.LimitOverrunError:
                 raise ReadLimitExceeded(
                     f"more than {self._limits.max_read} bytes without {separator!r}"
@@ -124,9 +141,10 @@ class BoundedStream:
                     if not chunk:
                         break
                     buf += chunk
-        return bytes(buf)
+        return self._got(bytes(buf))
 
     async def write(self, data: bytes) -> None:
+        traffic_log.sent("tcp", *self._peer, data)
         self._writer.write(data)
         async with asyncio.timeout(self._limits.read_timeout):
             await self._writer.drain()
@@ -176,6 +194,12 @@ class _PermitTransport(httpx.AsyncBaseTransport):
         # hold one request for hours. The head of the answer has a whole deadline too.
         whole = self._net.limits.http_head_deadline
         async with self._net.permit():
+            await self._net.paced()
+            port = request.url.port or (443 if request.url.scheme == "https" else 80)
+            traffic_log.opened(
+                "http", host, port, f"{request.method} {request.url.raw_path.decode('latin-1')}"
+            )
+            traffic_log.sent("http", host, port, _head(request))
             try:
                 async with asyncio.timeout(whole):
                     response = await self._inner.handle_async_request(request)
@@ -183,6 +207,7 @@ class _PermitTransport(httpx.AsyncBaseTransport):
                 raise httpx.ReadTimeout(
                     f"the answer's head did not arrive whole within {whole:g} s", request=request
                 ) from None
+            traffic_log.received("http", host, port, _response_head(response))
         # A Location that points nowhere would make httpx raise while it builds the
         # redirect request it never sends: moved aside, with what the device sent.
         set_aside(request.url, response.headers)
@@ -192,16 +217,36 @@ class _PermitTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+def _head(request: httpx.Request) -> bytes:
+    """The request as the log shows it: its line, headers and (when already whole) body."""
+    lines = [f"{request.method} {request.url.raw_path.decode('latin-1')} HTTP/1.1"]
+    lines += [f"{k}: {v}" for k, v in request.headers.items()]
+    body = request.content if isinstance(request.stream, httpx.ByteStream) else b""
+    return "\r\n".join(lines).encode("latin-1", "replace") + b"\r\n\r\n" + body
+
+
+def _response_head(response: httpx.Response) -> bytes:
+    lines = [f"HTTP {response.status_code}"]
+    lines += [f"{k}: {v}" for k, v in response.headers.items()]
+    return "\r\n".join(lines).encode("latin-1", "replace")
+
+
 class Network:
     """Shared limits for a scan; hands out one `DeviceNetwork` per target."""
 
     def __init__(
-        self, scope: Scope, limits: Limits | None = None, browser: Browser | None = None
+        self,
+        scope: Scope,
+        limits: Limits | None = None,
+        browser: Browser | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.scope = scope
         self.limits = limits or Limits()
         self._global = asyncio.Semaphore(self.limits.global_connections)
         self.browser = browser  # the scan's headless Chromium, started on first use
+        # the scan's one pace, shared with discovery when the engine hands it in
+        self.pacer = pacer or Pacer(self.limits.max_rate, self.limits.scan_delay)
 
     def device(
         self, address: str, http_transport: httpx.AsyncBaseTransport | None = None
@@ -235,6 +280,12 @@ class DeviceNetwork:
     async def permit(self) -> AsyncIterator[None]:
         async with self._network.global_permits, self._device:
             yield
+
+    async def paced(self) -> None:
+        """Wait for this device's next probe slot (--max-rate, --scan-delay): called with
+        the permit held, right before the packet leaves, so that no other probe can take
+        the moment between the slot and the send."""
+        await self._network.pacer.wait(self.address)
 
     @contextlib.asynccontextmanager
     async def tcp(
@@ -270,6 +321,7 @@ class DeviceNetwork:
     async def _open(
         self, port: int, tls: ssl.SSLContext | None, server_hostname: str | None
     ) -> BoundedStream:
+        await self.paced()
         async with asyncio.timeout(self.limits.connect_timeout):
             reader, writer = await asyncio.open_connection(
                 self.address,
@@ -278,7 +330,8 @@ class DeviceNetwork:
                 server_hostname=(server_hostname or "") if tls else None,
                 limit=self.limits.max_read,
             )
-        return BoundedStream(reader, writer, self.limits)
+        traffic_log.opened("tls" if tls else "tcp", self.address, port, "connected")
+        return BoundedStream(reader, writer, self.limits, (self.address, port))
 
     async def ssh_connection(
         self, port: int, *, timeout: float | None = None, **options: Any
@@ -292,8 +345,15 @@ class DeviceNetwork:
         (`PermissionDenied`, `DisconnectError`, ...) and `OSError` as asyncssh raises them.
         """
         self.scope.check(self.address, "SSH connection to")
-        async with self.permit(), asyncio.timeout(timeout or self.limits.connect_timeout):
-            return await asyncssh.connect(self.address, port, **options)
+        async with self.permit():
+            await self.paced()
+            user = options.get("username")
+            login = f"login {user}" if isinstance(user, str) else "login"
+            if options.get("password") is not None:
+                login += " with a password"  # never the password
+            traffic_log.opened("ssh", self.address, port, login, ours=False)
+            async with asyncio.timeout(timeout or self.limits.connect_timeout):
+                return await asyncssh.connect(self.address, port, **options)
 
     @contextlib.asynccontextmanager
     async def ssh(
@@ -314,8 +374,11 @@ class DeviceNetwork:
         checked first, a device permit held throughout, bounded by `timeout` (default: the
         connect timeout)."""
         self.scope.check(self.address, "SSH connection to")
-        async with self.permit(), asyncio.timeout(timeout or self.limits.connect_timeout):
-            return await asyncssh.get_server_host_key(self.address, port, **options)
+        async with self.permit():
+            await self.paced()
+            traffic_log.opened("ssh", self.address, port, "host key")
+            async with asyncio.timeout(timeout or self.limits.connect_timeout):
+                return await asyncssh.get_server_host_key(self.address, port, **options)
 
     async def udp_exchange(
         self, port: int, payload: bytes, *, timeout: float | None = None, limit: int = 65535
@@ -337,13 +400,18 @@ class DeviceNetwork:
                     reply.set_exception(exc)
 
         async with self.permit():
+            await self.paced()
             transport, _ = await loop.create_datagram_endpoint(
                 _Proto, remote_addr=(self.address, port)
             )
             try:
+                traffic_log.opened("udp", self.address, port, "datagram")
+                traffic_log.sent("udp", self.address, port, payload)
                 transport.sendto(payload)
                 async with asyncio.timeout(timeout or self.limits.read_timeout):
-                    return await reply
+                    answer = await reply
+                traffic_log.received("udp", self.address, port, answer)
+                return answer
             except (TimeoutError, ConnectionRefusedError):
                 return None
             finally:
@@ -378,8 +446,11 @@ class DeviceNetwork:
         return self._browser.page(self.address)
 
     async def in_thread(self, fn: Callable[..., T], *args: object) -> T:
-        """Blocking libraries (paramiko, scapy) run off the loop but still inside a permit."""
+        """Blocking libraries (paramiko, scapy) run off the loop but still inside a permit
+        (and paced as one probe: such a call opens one connection)."""
         async with self.permit():
+            await self.paced()
+            traffic_log.opened("call", self.address, 0, getattr(fn, "__name__", "blocking call"))
             return await asyncio.to_thread(fn, *args)
 
 

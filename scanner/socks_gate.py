@@ -21,7 +21,7 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
 # RFC 1928 reply codes
 _OK = 0x00
@@ -51,8 +51,10 @@ class SocksGate:
         max_connections: int = 8,
         connect_timeout: float = 3.0,
         idle: float = 20.0,
+        pace: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._admits = admits
+        self._pace = pace  # waits for the scan's next probe slot (scanner/pacing.py)
         self._bind = bind
         self._max_bytes = max_bytes
         self._slots = asyncio.Semaphore(max_connections)
@@ -137,6 +139,8 @@ class SocksGate:
             await _reply(writer, _FAILURE)
             return
         try:
+            if self._pace is not None:
+                await self._pace(host)
             try:
                 async with asyncio.timeout(self._connect_timeout):
                     up_reader, up_writer = await asyncio.open_connection(host, port)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from reports import FORMATS
 from scanner import __version__
 from scanner.cli import discover as discover_cmd
-from scanner.cli import exits, options
+from scanner.cli import exits, options, scan_options
 from scanner.cli.exits import ENVIRONMENT_FAILURE, INTERNAL_ERROR, USAGE_ERROR
 from scanner.errors import ShinsaError
 from scanner.model import FAIL_ON_NAMES
@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="scan targets and write reports")
     p.add_argument(
-        "targets", nargs="*", help="addresses, CIDRs, ranges (127.0.10.1-40), host names, @file"
+        "targets",
+        nargs="*",
+        help="addresses, CIDRs, ranges (127.0.10.1-40), host names, @file, - or @- (target-file "
+        "lines from standard input); a file line may add a label and a profile: "
+        "'192.0.2.6 lobby-cam profile=acme-cam-200'",
     )
     p.add_argument("--from-nmap", metavar="FILE", help="take targets from an nmap XML report")
     p.add_argument(
@@ -86,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CIDR",
         help="allow-list entry, repeatable or comma-separated (default: the targets)",
     )
+    scan_options.add_arguments(p)
     p.add_argument("--out", default="shinsa-out", help="output directory (store and reports)")
     _format_options(p)
     p.add_argument(

@@ -17,6 +17,7 @@ from reports import FORMATS, streamer
 from scanner import __version__, atomic, run_lock
 from scanner.browser import BrowserOptions
 from scanner.cli import diff as diff_cmd
+from scanner.cli import scan_options, traffic
 from scanner.cli.exits import UNFINISHED, USAGE_ERROR
 from scanner.cli.progress import RichReporter, summary_table
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
@@ -26,11 +27,17 @@ from scanner.engine import ScanRequest, scan
 from scanner.errors import ShinsaError
 from scanner.judging import manual
 from scanner.judging.assess import exit_code, parse_fail_on
-from scanner.judging.profiles import load_profile
-from scanner.judging.report_data import collect
+from scanner.judging.profiles import device_profiles, load_profile
+from scanner.judging.report_data import (
+    collect,
+    own_profiles,
+    stored_profiles,
+    stored_selection,
+)
 from scanner.judging.validate import validate_all
 from scanner.model import Target
 from scanner.net import Limits
+from scanner.plan import select_checks
 from scanner.plugins import BUILTIN as BUILTIN_ORIGIN
 from scanner.plugins import installed
 from scanner.plugins import validate as plugin_problems
@@ -81,25 +88,42 @@ def _limits(args: argparse.Namespace) -> Limits:
         per_device=args.per_device,
         connect_timeout=args.timeout,
         read_timeout=args.timeout,
+        max_rate=args.max_rate,
+        scan_delay=args.scan_delay or 0.0,
     )
 
 
 def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue]:
+    selected: JSONValue = None if request.checks is None else [*sorted(request.checks)]
     return {
-        "targets": [[t.address, t.label] for t in request.targets],
+        # [address, label] or, for a device with a profile of its own, [address, label, profile]
+        "targets": [
+            [t.address, t.label, t.profile] if t.profile else [t.address, t.label]
+            for t in request.targets
+        ],
         "allow": [str(n) for n in request.scope.networks],
+        "exclude": [str(n) for n in request.scope.excluded],
         "ports": port_spec(request.ports),
         "profile": profile_ref,
         "level": request.profile.level,
         "syn": request.syn,
         "allow_intrusive": request.allow_intrusive,
         "max_scan_time": request.max_scan_time,
+        # the checks --checks/--exclude-checks selected (null: every check); judging reads
+        # the rest as left out (not assessed), `--resume` runs the same ones
+        "selected_checks": selected,
         "credentials": [f for f in request.credentials.files if f != str(BUILTIN.resolve())],
         "limits": {
             "concurrency": request.limits.global_connections,
             "per_device": request.limits.per_device,
             "timeout": request.limits.read_timeout,
+            # the pace every probe kept (--max-rate probes/s overall, --scan-delay s per device)
+            "max_rate": request.limits.max_rate,
+            "scan_delay": request.limits.scan_delay,
         },
+        # the devices' own profiles (a target file's profile=): reference -> digest, so a
+        # resume refuses one that changed, and `shinsa report` judges each device by its own
+        "profiles": {ref: p.digest for ref, p in request.profiles.items()},
         "argv": [a for a in sys.argv[1:] if a],
     }
 
@@ -144,7 +168,10 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
             reporter.close()
             store.finish_run(run_id, status)
         failures = store.failures(run_id)
-        data = collect(store, run_id, request.profile, all_checks(), today=date.today())
+        own = {t.address: request.profile_for(t) for t in request.targets if t.profile}
+        data = collect(
+            store, run_id, request.profile, all_checks(), today=date.today(), profiles=own
+        )
     write_reports(options.out / run_id, options.formats, data)
     labels = {d.address: d.label for d in data.devices}
     services = {d.address: len(d.services) for d in data.devices}
@@ -193,13 +220,18 @@ def cmd_scan(args: argparse.Namespace) -> int:
         raise ShinsaError("give at least one target (or --from-nmap FILE, or --resume RUN_ID)")
     tl = parse_targets(args.targets, from_nmap=Path(args.from_nmap) if args.from_nmap else None)
     allow = [entry for arg in args.allow or () for entry in arg.split(",") if entry.strip()]
-    scope = Scope.of(allow) if allow else Scope(tl.networks)
-    for t in tl.targets:  # refused before a packet leaves
+    excluded = Scope.of((), scan_options.exclusions(args)).excluded
+    scope = Scope(Scope.of(allow).networks if allow else tl.networks, excluded)
+    targets = tuple(t for t in tl.targets if not scope.excludes(t.address))
+    if not targets:
+        raise ShinsaError("every target is excluded (--exclude, --excludefile)")
+    for t in targets:  # refused before a packet leaves
         scope.check(t.address)
     profile = load_profile(args.profile, all_checks(), level=args.level)
+    profiles = device_profiles([t.profile for t in targets], all_checks(), level=args.level)
     ports = parse_ports(args.ports) if args.ports else DEFAULT_PORTS
     request = ScanRequest(
-        targets=tl.targets,
+        targets=targets,
         scope=scope,
         ports=ports,
         profile=profile,
@@ -210,8 +242,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
         browser=BrowserOptions(enabled=not args.no_browser),
         credentials=load_catalog([resolve_list(f) for f in args.credentials or ()]),
         max_scan_time=args.max_scan_time,
+        checks=_selected_checks(args),
+        profiles=profiles,
     )
-    return execute(request, args.profile, options)
+    with traffic.logging_for(args, request, options.out):
+        return execute(request, args.profile, options)
+
+
+def _selected_checks(args: argparse.Namespace) -> frozenset[str] | None:
+    chosen = scan_options.check_patterns(args.checks)
+    left_out = scan_options.check_patterns(args.exclude_checks)
+    if not chosen and not left_out:
+        return None
+    return select_checks(all_checks(), chosen, left_out)
 
 
 def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
@@ -219,15 +262,20 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         info = store.run(options.resume or "")
     req = info.request
     profile = load_profile(str(req["profile"]), all_checks(), level=_stored_level(req))
-    if profile.digest != info.profile_digest:
+    profiles = stored_profiles(req, all_checks())
+    changed = [str(req["profile"])] if profile.digest != info.profile_digest else []
+    digests = req.get("profiles")
+    if isinstance(digests, dict):
+        changed += [ref for ref, p in profiles.items() if digests.get(ref) != p.digest]
+    if changed:
         raise ShinsaError(
-            f"the profile {req['profile']} changed since run {info.id} started; "
+            f"the profile {', '.join(changed)} changed since run {info.id} started; "
             "start a new scan instead of resuming"
         )
     limits = req.get("limits") or {}
     request = ScanRequest(
-        targets=tuple(Target(a, label) for a, label in req["targets"]),
-        scope=Scope.of(req["allow"]),
+        targets=tuple(Target(*(str(v) for v in t)) for t in req["targets"]),
+        scope=Scope.of(req["allow"], req.get("exclude") or ()),
         ports=parse_ports(str(req["ports"])),
         profile=profile,
         limits=Limits(
@@ -235,6 +283,8 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
             per_device=int(limits.get("per_device", 2)),
             connect_timeout=float(limits.get("timeout", 3.0)),
             read_timeout=float(limits.get("timeout", 3.0)),
+            max_rate=_stored_seconds(limits.get("max_rate")),
+            scan_delay=_stored_seconds(limits.get("scan_delay")) or 0.0,
         ),
         syn=bool(req.get("syn")),
         allow_intrusive=bool(req.get("allow_intrusive")),
@@ -242,8 +292,11 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         credentials=load_catalog([Path(f) for f in req.get("credentials") or ()]),
         # the time given to the run is given again to its resumption
         max_scan_time=args.max_scan_time or _stored_seconds(req.get("max_scan_time")),
+        checks=stored_selection(req),
+        profiles=profiles,
     )
-    return execute(request, str(req["profile"]), options)
+    with traffic.logging_for(args, request, options.out):
+        return execute(request, str(req["profile"]), options)
 
 
 def _stored_seconds(value: JSONValue) -> float | None:
@@ -272,8 +325,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             args.profile or str(info.request["profile"]), all_checks(), level=level
         )
         given = [manual.load_evidence(Path(p), profile) for p in args.evidence or ()]
+        # the scan's own judging: each device by the profile it was scanned with; --profile
+        # judges every device by the one given
+        own = None if args.profile else own_profiles(info.request, all_checks(), args.level)
         data = collect(
-            store, args.run_id, profile, all_checks(), today=date.today(), evidence=given
+            store,
+            args.run_id,
+            profile,
+            all_checks(),
+            today=date.today(),
+            evidence=given,
+            profiles=own,
         )
     run_dir = out / args.run_id
     formats = _formats(args.format, args.lang)

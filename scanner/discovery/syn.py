@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scanner.errors import ConfigError
+from scanner.pacing import UNPACED, Pacer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -343,6 +344,7 @@ class _Shard:
         *,
         timeout: float,
         rate: float | None,
+        pacer: Pacer = UNPACED,
     ) -> None:
         """Send one SYN per unanswered (target, port) from `work()`, then one retransmission.
 
@@ -355,6 +357,7 @@ class _Shard:
         sendto = self.sender.out.sendto
         pack_port_seq = _PORT_SEQ.pack
         pack_checksum = _CHECKSUM.pack
+        paced = pacer.active
         for _attempt in range(2):
             sent = 0
             answered = 0
@@ -378,6 +381,10 @@ class _Shard:
                         + pack_checksum(~total & 0xFFFF)
                         + _TAIL
                     )
+                    if paced:
+                        # Replies wait in the socket's buffer meanwhile; read what came.
+                        pacer.wait_blocking(target.address)
+                        answered += self.read_replies(_DRAIN_EVERY)
                     try:
                         sendto(data, target.dest)
                     except OSError as exc:
@@ -410,13 +417,14 @@ class _Shard:
         *,
         timeout: float,
         rate: float | None,
+        pacer: Pacer = UNPACED,
     ) -> None:
         """This worker's whole scan: every port once (and again), then the confirmation."""
 
         def everything() -> Iterator[tuple[int, Sequence[_Target]]]:
             return ((p, targets) for p in ports)
 
-        self.round(everything, timeout=timeout, rate=rate)
+        self.round(everything, timeout=timeout, rate=rate, pacer=pacer)
         # Confirmation: forget the first answer and ask again with a fresh SYN.
         again: dict[int, list[_Target]] = {}
         for target in targets:
@@ -426,7 +434,7 @@ class _Shard:
                     continue  # another worker's port
                 self.table.state[target.offset + col] = 0
                 again.setdefault(port, []).append(target)
-        self.round(again.items, timeout=timeout, rate=rate)
+        self.round(again.items, timeout=timeout, rate=rate, pacer=pacer)
 
 
 def _shard_count(probes: int) -> int:
@@ -444,6 +452,7 @@ def _run_shard(
     *,
     timeout: float,
     rate: float | None,
+    pacer: Pacer = UNPACED,
 ) -> None:
     """Worker `shard` of `shards`: scan the ports p with p % shards == shard."""
     ports = [p for p in table.ports if p % shards == shard]
@@ -456,7 +465,7 @@ def _run_shard(
     inp = sender.listen(shard, shards)
     try:
         worker = _Shard(sender, table, inp, column, {t.packed: t for t in targets})
-        worker.scan(ports, targets, timeout=timeout, rate=rate)
+        worker.scan(ports, targets, timeout=timeout, rate=rate, pacer=pacer)
     finally:
         inp.close()
 
@@ -484,8 +493,13 @@ def syn_scan(
     *,
     timeout: float = 1.0,
     rate: int | None = None,
+    pacer: Pacer = UNPACED,
 ) -> dict[str, tuple[int, ...]]:
     """Open TCP ports per IPv4 address, by SYN scan; blocking (run it in a thread).
+
+    A paced scan (`pacer`: --max-rate, --scan-delay) sends each SYN in a slot of the
+    scan's pacer, from this process only: a slot taken in a forked worker would not be
+    seen by the others, and a pace is slow enough for one core.
 
     Raises ConfigError for IPv6 addresses, PermissionError without raw-socket rights, and
     OSError when a worker process fails (its ports would otherwise read as filtered).
@@ -506,7 +520,7 @@ def syn_scan(
     children: dict[int, int] = {}  # pid -> shard
     try:
         targets = [sender.target(a, table.row(i)) for i, a in enumerate(unique_addresses)]
-        shards = _shard_count(len(unique_addresses) * len(unique_ports))
+        shards = 1 if pacer.active else _shard_count(len(unique_addresses) * len(unique_ports))
         share = rate / shards if rate else None
         local = [0]
         for shard in range(1, shards):
@@ -514,13 +528,15 @@ def syn_scan(
             def run(shard: int = shard) -> None:
                 _run_shard(sender, table, targets, shard, shards, timeout=timeout, rate=share)
 
-            pid = _fork_shard(run)
+            pid = _fork_shard(run)  # never when paced (one shard)
             if pid is None:
                 local.append(shard)  # fork refused: this process scans that share too
             else:
                 children[pid] = shard
         for shard in local:
-            _run_shard(sender, table, targets, shard, shards, timeout=timeout, rate=share)
+            _run_shard(
+                sender, table, targets, shard, shards, timeout=timeout, rate=share, pacer=pacer
+            )
         failed = []
         for pid, shard in list(children.items()):
             # Each worker's loops are bounded (two rounds of sends, each wait <= timeout).

@@ -6,10 +6,11 @@ from __future__ import annotations
 import ipaddress
 import pyexpat
 import socket
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from scanner.errors import ConfigError
 from scanner.model import Target, bound_text
@@ -29,25 +30,40 @@ class TargetList:
     networks: tuple[IPNetwork, ...]  # what the user named: the default allow-list
 
 
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """One target string, with what its target-file line said about it."""
+
+    text: str
+    label: str = ""  # from the line; else a host name's own name
+    profile: str = ""  # `profile=` on the line: a profile name or YAML file
+
+
 def parse_targets(
-    specs: Sequence[str], *, from_nmap: Path | None = None, limit: int = MAX_TARGETS
+    specs: Sequence[str],
+    *,
+    from_nmap: Path | None = None,
+    limit: int = MAX_TARGETS,
+    stdin: TextIO | None = None,
 ) -> TargetList:
-    """Addresses, CIDRs, ranges (127.0.10.1-40 or a.b.c.d-e.f.g.h), host names, @files and
-    nmap XML, de-duplicated in the order given."""
+    """Addresses, CIDRs, ranges (127.0.10.1-40 or a.b.c.d-e.f.g.h), host names, @files, `-`
+    or `@-` (the same lines from `stdin`, default the process's) and nmap XML,
+    de-duplicated in the order given. A line of a target file may give its device a label
+    and a profile (`192.0.2.6 lobby-cam profile=acme-cam-200`, see `file_line`)."""
     targets: dict[str, Target] = {}
     networks: dict[IPNetwork, None] = {}  # ordered and de-duplicated in O(1) per target
 
-    def add(address: str, label: str = "") -> None:
+    def add(address: str, label: str = "", profile: str = "") -> None:
         if address not in targets:
             if len(targets) >= limit:
                 raise ConfigError(f"more than {limit} targets; split the scan into smaller runs")
             # A label comes from a file (nmap XML, @file): bounded like a device string,
             # 253 characters being the longest host name DNS allows.
-            targets[address] = Target(address, bound_text(label, MAX_LABEL))
+            targets[address] = Target(address, bound_text(label, MAX_LABEL), profile)
 
-    for spec in _expand_files(specs):
-        for address, label, network in _one(spec):
-            add(address, label)
+    for spec in _expand_files(specs, stdin):
+        for address, label, network in _one(spec.text):
+            add(address, spec.label or label, spec.profile)
             if network is not None:
                 networks.setdefault(network)
     if from_nmap is not None:
@@ -59,20 +75,83 @@ def parse_targets(
     return TargetList(tuple(targets.values()), tuple(networks))  # dict keys, in order
 
 
-def _expand_files(specs: Iterable[str]) -> Iterable[str]:
+#: the target spellings that read target-file lines from standard input
+STDIN_SPECS = ("-", "@-")
+
+
+def _expand_files(specs: Iterable[str], stdin: TextIO | None) -> Iterable[_Spec]:
+    read_stdin = False
     for spec in specs:
         spec = spec.strip()
-        if spec.startswith("@"):
+        if spec in STDIN_SPECS:
+            if read_stdin:
+                raise ConfigError("standard input (- or @-) is given twice as a target")
+            read_stdin = True
+            lines = (stdin or sys.stdin).read().splitlines()
+            for number, line in enumerate(lines, 1):
+                yield from file_line(line, where=f"standard input line {number}")
+        elif spec.startswith("@"):
             path = Path(spec[1:])
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
             except OSError as exc:
                 raise ConfigError(f"target file {path}: {exc.strerror}") from exc
-            for line in lines:
-                line = line.split("#", 1)[0].strip()
-                yield from line.split()
+            for number, line in enumerate(lines, 1):
+                yield from file_line(line, where=f"{path} line {number}", near=path.parent)
         elif spec:
-            yield from spec.split(",")
+            yield from (_Spec(s) for s in spec.split(","))
+
+
+def file_line(line: str, *, where: str, near: Path | None = None) -> list[_Spec]:
+    """The targets of one target-file line: `# comments` dropped; the first word a target
+    (address, CIDR, range or host name), then optionally a label (a bare word or
+    `label=NAME`) and `profile=NAME-OR-FILE` for every device it names. Further words
+    that are addresses, CIDRs or ranges are more targets on the line, as before labels
+    existed. A relative profile file is read beside the target file (`near`)."""
+    words = line.split("#", 1)[0].split()
+    if not words:
+        return []
+    texts = [words[0]]
+    label = profile = ""
+    for word in words[1:]:
+        key, eq, value = word.partition("=")
+        if eq and key in ("label", "profile"):
+            if not value:
+                raise ConfigError(f"{where}: {key}= needs a value")
+            if key == "profile":
+                if profile:
+                    raise ConfigError(f"{where}: more than one profile=")
+                profile = _profile_ref(value, near)
+            else:
+                if label:
+                    raise ConfigError(f"{where}: more than one label")
+                label = value
+        elif eq:
+            raise ConfigError(f"{where}: unknown setting {key}= (known: label=, profile=)")
+        elif _is_address_like(word):
+            texts.append(word)
+        elif label:
+            raise ConfigError(f"{where}: more than one label ({label!r}, {word!r})")
+        else:
+            label = word
+    return [_Spec(t, label, profile) for t in texts]
+
+
+def _is_address_like(word: str) -> bool:
+    """An address, CIDR or range (never a label, which is any other word)."""
+    head = word.split("/", 1)[0].split("-", 1)[0]
+    try:
+        ipaddress.ip_address(head)
+    except ValueError:
+        return False
+    return True
+
+
+def _profile_ref(value: str, near: Path | None) -> str:
+    """A profile name as given; a relative YAML file beside the target file."""
+    if near is not None and value.endswith((".yaml", ".yml")) and not Path(value).is_absolute():
+        return str(near / value)
+    return value
 
 
 def _one(spec: str) -> Iterable[tuple[str, str, IPNetwork | None]]:

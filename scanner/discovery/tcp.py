@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import math
 import resource
 import select
 import selectors
@@ -27,6 +28,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from scanner.pacing import UNPACED, Pacer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -161,11 +164,13 @@ def _run_pass(
     per_host: int,
     stop: threading.Event,
     progress: Callable[[int], None] | None,
+    pacer: Pacer = UNPACED,
 ) -> None:
     """Probe every (host, port) once; open ports land in `host.found`.
 
     The loop is bounded: each iteration either starts probes, finishes probes, or expires
-    them, and every probe expires at its deadline at the latest.
+    them, and every probe expires at its deadline at the latest. A paced scan (`pacer`)
+    starts a probe only in a free slot, and meanwhile polls those in flight.
     """
     limit = max(1, max_in_flight)
     ready: deque[_Host] = deque()
@@ -210,11 +215,22 @@ def _run_pass(
         while (ready or in_flight) and not stop.is_set():
             # 1. Start probes up to the window, round-robin across hosts under their limit.
             starved = False
+            pause = math.inf  # paced: the seconds until the soonest slot a host waits for
+            deferrals = len(ready)  # paced: each host waiting for its slot is passed once
             while ready and len(in_flight) < limit and not starved:
                 host = ready.popleft()
                 host.queued = False
                 if host.in_flight >= per_host or not host.has_work():
                     continue  # re-queued by finish() when a slot frees
+                wait = pacer.try_take(host.address)
+                if wait > 0:
+                    host.queued = True
+                    ready.append(host)
+                    pause = min(pause, wait)
+                    deferrals -= 1
+                    if deferrals <= 0:
+                        starved = True
+                    continue
                 port = host.take()
                 sock = spare.pop(host.family, None)
                 reused = sock is not None
@@ -284,6 +300,8 @@ def _run_pass(
                 wait = min(wait, max(0.0, by_age[0].deadline - now))
             if starved and not in_flight:
                 wait = min(wait, 0.01)  # nothing to wait on; let the kernel free resources
+            if pause < math.inf:
+                wait = min(max(wait, pause), _POLL_SLICE) if not in_flight else min(wait, pause)
             if in_flight:
                 for fd in poller.poll(wait, 1024):
                     probe = in_flight.pop(fd)
@@ -334,6 +352,7 @@ def _scan_hosts(
     per_host: int,
     stop: threading.Event,
     progress: Callable[[int], None] | None,
+    pacer: Pacer = UNPACED,
 ) -> dict[str, list[int]]:
     """One pass over `hosts` in this thread; found ports per address, sorted.
 
@@ -348,6 +367,7 @@ def _scan_hosts(
         per_host=per_host,
         stop=stop,
         progress=progress,
+        pacer=pacer,
     )
     return {host.address: sorted(host.found) for host in hosts}
 
@@ -362,8 +382,10 @@ def connect_scan_blocking(
     confirm: bool = True,
     on_progress: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    pacer: Pacer = UNPACED,
 ) -> dict[str, tuple[int, ...]]:
-    """The scan itself, blocking; `connect_scan` runs it in a thread."""
+    """The scan itself, blocking; `connect_scan` runs it in a thread. Each connection
+    attempt takes a slot of `pacer` (--max-rate, --scan-delay)."""
     for port in ports:
         if not 1 <= port <= 65535:
             raise ValueError(f"port {port} is outside 1-65535")
@@ -376,14 +398,26 @@ def connect_scan_blocking(
 
     first = _hosts(unique_addresses, lambda _a: unique_ports)
     found = _scan_hosts(
-        first, timeout=timeout, window=window, per_host=per_host, stop=stop, progress=on_progress
+        first,
+        timeout=timeout,
+        window=window,
+        per_host=per_host,
+        stop=stop,
+        progress=on_progress,
+        pacer=pacer,
     )
     if confirm and not stop.is_set():
         # A second handshake weeds out one-off accepts (a SYN proxy, a port that was
         # closing): reported open ports answered twice.
         second = _hosts((a for a in unique_addresses if found.get(a)), lambda a: found[a])
         found = _scan_hosts(
-            second, timeout=timeout, window=window, per_host=per_host, stop=stop, progress=None
+            second,
+            timeout=timeout,
+            window=window,
+            per_host=per_host,
+            stop=stop,
+            progress=None,
+            pacer=pacer,
         )
     return {address: tuple(found.get(address, ())) for address in unique_addresses}
 
@@ -397,6 +431,7 @@ async def connect_scan(
     per_host: int = 256,
     confirm: bool = True,
     on_progress: Callable[[int], None] | None = None,
+    pacer: Pacer = UNPACED,
 ) -> dict[str, tuple[int, ...]]:
     """Open TCP ports per address (every address in the result, maybe with no ports).
 
@@ -427,6 +462,7 @@ async def connect_scan(
             confirm=confirm,
             on_progress=report,
             stop=stop,
+            pacer=pacer,
         )
     except asyncio.CancelledError:
         stop.set()

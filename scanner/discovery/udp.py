@@ -33,6 +33,7 @@ from scanner.discovery.udp_protocols import (
     ssdp,
     tftp,
 )
+from scanner.pacing import UNPACED, Pacer
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -131,6 +132,7 @@ async def udp_scan(
     *,
     timeout: float = 1.5,
     retries: int = 1,
+    pacer: Pacer = UNPACED,
 ) -> dict[str, tuple[UdpReply, ...]]:
     """Replies per address from the UDP services we can speak to among `ports`.
 
@@ -140,7 +142,8 @@ async def udp_scan(
 
     Each probe is sent up to `1 + retries` times, `timeout` seconds apart; a reply counts
     only if it comes from the probed address and parses as the probed protocol. Every
-    address is in the result, with an empty tuple when nothing answered.
+    address is in the result, with an empty tuple when nothing answered. Each datagram
+    takes a slot of `pacer` (--max-rate, --scan-delay) before it leaves.
     """
     # Per-scan random values a reply must echo, so a stale or forged one does not count.
     rng = random.SystemRandom()
@@ -182,6 +185,7 @@ async def udp_scan(
                 for probe in family_probes:
                     if (probe.address, probe.port, probe.request.label) not in answered:
                         payload = probe.request.payload
+                        await pacer.wait(probe.address)
                         transports[family].sendto(payload, (probe.address, probe.port))
             deadline = loop.time() + timeout
             while answered != expected:

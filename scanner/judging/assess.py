@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scanner.errors import ConfigError
-from scanner.judging.profiles import Accepted, Coverage, Profile, Requirement
+from scanner.judging.profiles import Accepted, Coverage, Framework, Profile, Requirement
 from scanner.model import FAIL_ON_NAMES as FAIL_ON_NAMES  # re-exported: defined by the model
 from scanner.model import Result, Verdict
 from scanner.model import Status as Status  # re-exported: defined by the model
 from scanner.probe import Severity
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
     from datetime import date
 
     from scanner.judging.manual import Statement
@@ -120,6 +120,29 @@ class Assessment:
     requirements: tuple[tuple[str, Requirement], ...] = ()  # (framework id, requirement)
     evidenced: Mapping[str, tuple[RequirementStatus, ...]] = field(default_factory=dict)
     by_target: Mapping[str, tuple[JudgedResult, ...]] = field(default_factory=dict)
+    # Devices judged by a profile of their own (a target file's `profile=`): that profile;
+    # and in such a mixed run, every device's requirements (`requirements` is then every
+    # profile's, the run's first; one tuple per profile, shared by its devices).
+    device_profiles: Mapping[str, Profile] = field(default_factory=dict)
+    device_requirements: Mapping[str, tuple[tuple[str, Requirement], ...]] = field(
+        default_factory=dict
+    )
+
+    # in a mixed run, every profile's frameworks once, the run's own first (the objects
+    # whose requirements the statuses hold); else empty: the profile's
+    frameworks: tuple[tuple[Framework, int | None], ...] = ()
+
+    def all_frameworks(self) -> tuple[tuple[Framework, int | None], ...]:
+        """The frameworks (and levels) of every device's profile: a report's sections."""
+        return self.frameworks or self.profile.frameworks
+
+    def profile_for(self, target: str) -> Profile:
+        """The profile `target` was judged by."""
+        return self.device_profiles.get(target, self.profile)
+
+    def requirements_for(self, target: str) -> tuple[tuple[str, Requirement], ...]:
+        """The requirements `target` is judged against, in its profile's order."""
+        return self.device_requirements.get(target, self.requirements)
 
     def results_for(self, target: str) -> tuple[JudgedResult, ...]:
         """The judged results of one target, in the order of `results`."""
@@ -137,7 +160,7 @@ class Assessment:
             or RequirementStatus(
                 fw, req, target, Status.NOT_ASSESSED, unassessed_reason(req), (), ()
             )
-            for fw, req in self.requirements
+            for fw, req in self.requirements_for(target)
         )
 
     def iter_statuses(self) -> Iterator[RequirementStatus]:
@@ -153,7 +176,7 @@ class Assessment:
 
     def unassessed_count(self, target: str) -> int:
         """How many requirements on `target` have no evidence (all `not_assessed`)."""
-        return len(self.requirements) - len(self.evidenced_for(target))
+        return len(self.requirements_for(target)) - len(self.evidenced_for(target))
 
     def status_counts(self, target: str | None = None) -> dict[Status, int]:
         """Statuses counted over one target or (None) all, in `Status` order, zeros left out,
@@ -183,8 +206,14 @@ def decide(
     requirement: Requirement,
     direct: Sequence[JudgedResult],
     manual: Sequence[Statement] = (),
+    left_out: Collection[str] = (),
 ) -> tuple[Rule, str]:
-    """The first rule of `RULES` that matches, and the reason the report gives."""
+    """The first rule of `RULES` that matches, and the reason the report gives.
+
+    `left_out`: checks the run did not select (--checks/--exclude-checks). A requirement
+    whose direct checks were all left out has no result: nothing measured. One with some
+    left out is judged on the rest, but passes read as partial coverage: what was not run
+    never counts as passed."""
     if requirement.coverage is Coverage.NONE or not direct:
         why = (
             "A network scan cannot assess this requirement"
@@ -211,6 +240,13 @@ def decide(
     undecided = [v for v in verdicts if v in (Verdict.INCONCLUSIVE, Verdict.SKIPPED)]
     if undecided:
         return ANY_UNDECIDED, f"{len(undecided)} check result(s) were inconclusive or skipped."
+    skipped = sorted(c for c in requirement.direct if c in left_out)
+    if skipped:
+        return (
+            PASSES_PARTIAL,
+            "Every direct check run passed, but the run left out "
+            f"{', '.join(skipped)} (--checks/--exclude-checks).",
+        )
     if requirement.coverage is Coverage.FULL:
         return PASSES_FULL, "Every direct check passed."
     return (
@@ -223,8 +259,9 @@ def status_of(
     requirement: Requirement,
     direct: Sequence[JudgedResult],
     manual: Sequence[Statement] = (),
+    left_out: Collection[str] = (),
 ) -> tuple[Status, str]:
-    rule, reason = decide(requirement, direct, manual)
+    rule, reason = decide(requirement, direct, manual, left_out)
     return rule.status, reason
 
 
@@ -236,31 +273,45 @@ def assess(
     today: date,
     manual: Sequence[Statement] = (),
     labels: Mapping[str, str] | None = None,
+    left_out: Collection[str] = (),
+    profiles: Mapping[str, Profile] | None = None,
 ) -> Assessment:
     """Judge every result and decide every requirement on every target. `manual` statements
     name devices by address or label (`labels`: address -> label).
 
+    `profiles` (address -> profile) judges a device with a profile of its own (a target
+    file's `profile=`) by it: its acceptances, and its frameworks' requirements.
+
     Linear in targets x (their results + statements): a requirement is looked at on a
     target only when a result of one of its checks or a statement for it is there."""
     targets = tuple(dict.fromkeys(targets))
-    judged = tuple(judge(r, profile, today) for r in results)
+    own = {t: p for t, p in (profiles or {}).items() if p is not profile}
+
+    def profile_of(target: str) -> Profile:
+        return own.get(target, profile)
+
+    judged = tuple(judge(r, profile_of(r.target), today) for r in results)
     by_target: dict[str, list[JudgedResult]] = defaultdict(list)
     for j in judged:
         by_target[j.result.target].append(j)
-    requirements = tuple(
-        (framework.id, req)
-        for framework, level in profile.frameworks
-        for req in framework.selected(level)
-    )
-    # check id -> indices into `requirements` that cite it, directly or in support
-    citing: dict[str, set[int]] = defaultdict(set)
-    named: dict[tuple[str, str], list[int]] = defaultdict(list)  # (framework, id) -> indices
-    for i, (fw, req) in enumerate(requirements):
-        named[(fw, req.id)].append(i)
-        for c in (*req.direct, *req.supporting):
-            citing[c].add(i)
+    # One object per framework and requirement, however many profiles load it: the first
+    # profile's (the run's own first), so a report keys a requirement once for every device.
+    first: dict[str, tuple[Framework, int | None]] = {}
+    for p in (profile, *own.values()):
+        for framework, level in p.frameworks:
+            first.setdefault(framework.id, (framework, level))
+    canon = {(fid, r.id): r for fid, (f, _) in first.items() for r in f.requirements}
+    indices: dict[int, _Index] = {}  # per profile (by identity): its requirements, indexed
+
+    def index_of(p: Profile) -> _Index:
+        if id(p) not in indices:
+            indices[id(p)] = _Index.of(p, canon)
+        return indices[id(p)]
+
     evidenced: dict[str, tuple[RequirementStatus, ...]] = {}
     for target in targets:
+        index = index_of(profile_of(target))
+        requirements = index.requirements
         label = (labels or {}).get(target, "")
         stated: dict[tuple[str, str], list[Statement]] = defaultdict(list)
         for s in manual:
@@ -269,28 +320,61 @@ def assess(
         by_check: dict[str, list[JudgedResult]] = defaultdict(list)
         for j in by_target.get(target, ()):
             by_check[j.result.check_id].append(j)
-        touched = {i for c in by_check for i in citing.get(c, ())}
-        touched |= {i for key in stated for i in named.get(key, ())}
+        touched = {i for c in by_check for i in index.citing.get(c, ())}
+        touched |= {i for key in stated for i in index.named.get(key, ())}
         statuses: list[RequirementStatus] = []
         for i in sorted(touched):
             fw, req = requirements[i]
             direct = tuple(j for c in req.direct for j in by_check.get(c, ()))
             related = tuple(j for c in req.supporting for j in by_check.get(c, ()))
             said = tuple(stated.get((fw, req.id), ()))
-            status, reason = status_of(req, direct, said)
+            status, reason = status_of(req, direct, said, left_out)
             statuses.append(
                 RequirementStatus(fw, req, target, status, reason, direct, related, said)
             )
         if statuses:
             evidenced[target] = tuple(statuses)
+    # Every requirement of any profile, the run's own first: the devices with a profile of
+    # their own add theirs (a mixed site's report lists every framework once).
+    union: dict[tuple[str, str], tuple[str, Requirement]] = {}
+    for p in (profile, *own.values()):
+        for fw, req in index_of(p).requirements:
+            union.setdefault((fw, req.id), (fw, req))
     return Assessment(
         profile,
         judged,
         targets=targets,
-        requirements=requirements,
+        requirements=tuple(union.values()),
         evidenced=evidenced,
         by_target={t: tuple(js) for t, js in by_target.items()},
+        device_profiles={t: p for t, p in own.items() if t in targets},
+        device_requirements={t: index_of(p).requirements for t, p in own.items() if t in targets},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """A profile's requirements in scope, and which of them each check and each manual
+    statement's (framework, id) touches."""
+
+    requirements: tuple[tuple[str, Requirement], ...]  # (framework id, requirement)
+    citing: Mapping[str, set[int]]  # check id -> indices, directly or in support
+    named: Mapping[tuple[str, str], list[int]]  # (framework, id) -> indices
+
+    @classmethod
+    def of(cls, profile: Profile, canon: Mapping[tuple[str, str], Requirement]) -> _Index:
+        requirements = tuple(
+            (framework.id, canon.get((framework.id, req.id), req))
+            for framework, level in profile.frameworks
+            for req in framework.selected(level)
+        )
+        citing: dict[str, set[int]] = defaultdict(set)
+        named: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i, (fw, req) in enumerate(requirements):
+            named[(fw, req.id)].append(i)
+            for c in (*req.direct, *req.supporting):
+                citing[c].add(i)
+        return cls(requirements, citing, named)
 
 
 #: `--fail-on severity>=high`: the prefix of the one name that is a threshold, not a name

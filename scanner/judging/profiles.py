@@ -26,7 +26,7 @@ from scanner.credentials import TestAccount, control_character
 from scanner.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from datetime import date
 
     from scanner.probe import Check, Params
@@ -409,6 +409,19 @@ def builtin_profile_names() -> list[str]:
 def framework_paths() -> list[Path]:
     """Built-in framework files, then the installed plugins' (scanner/plugins.py)."""
     return sorted((BUILTIN_DIR / "frameworks").glob("*.yaml")) + plugin_data.framework_paths()
+
+
+def device_profiles(
+    refs: Iterable[str], checks: Mapping[str, Check], *, level: int | None = None
+) -> dict[str, Profile]:
+    """The profiles devices name for themselves (a target file's `profile=`), each loaded
+    once, by the reference given: a mixed site's run plans and judges each device by its own.
+    `level` (--level) applies to them as to the run's profile."""
+    loaded: dict[str, Profile] = {}
+    for ref in refs:
+        if ref and ref not in loaded:
+            loaded[ref] = load_profile(ref, checks, level=level)
+    return loaded
 
 
 def load_profile(

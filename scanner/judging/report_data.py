@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from scanner import __version__
 from scanner.judging import manual
 from scanner.judging.assess import Assessment, assess
+from scanner.judging.profiles import device_profiles
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
     from scanner.judging.manual import EvidenceFile
     from scanner.judging.profiles import Profile
-    from scanner.model import Service
+    from scanner.model import JSONValue, Service
     from scanner.probe import Check
     from scanner.store import RunInfo, Store
 
@@ -27,6 +28,7 @@ class Device:
     finished: bool  # every planned check ran (False after an interrupted scan)
     services: tuple[Service, ...]
     unfinished_reason: str = ""  # why the device failed (a deadline, a crash), if it did
+    profile: str = ""  # the ID of the profile it is judged by (its own, or the run's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +50,14 @@ def collect(
     *,
     today: date,
     evidence: Sequence[EvidenceFile] = (),
+    profiles: Mapping[str, Profile] | None = None,
 ) -> ReportData:
-    """The run as stored, judged by `profile`, with the manual evidence kept with the run
-    and `evidence` given for this rendering only."""
+    """The run as stored, judged by `profile` (and a device with a profile of its own by
+    that one: `profiles`, address -> profile, see `own_profiles`), with the manual evidence
+    kept with the run and `evidence` given for this rendering only."""
     run = store.run(run_id)
     failures = store.failures(run_id)
+    own = profiles or {}
     devices = tuple(
         Device(
             addr,
@@ -60,10 +65,12 @@ def collect(
             state == "done",
             tuple(store.services(run_id, addr)),
             failures.get(addr, ""),
+            own.get(addr, profile).id,
         )
         for addr, label, state in store.targets(run_id)
     )
     files = manual.merge([*manual.stored(store, run_id), *evidence])
+    selection = stored_selection(run.request)
     assessment = assess(
         store.results(run_id),
         profile,
@@ -71,6 +78,8 @@ def collect(
         today=today,
         manual=manual.statements(files),
         labels={d.address: d.label for d in devices},
+        left_out=frozenset() if selection is None else frozenset(checks) - selection,
+        profiles=own,
     )
     return ReportData(
         run=run,
@@ -81,3 +90,38 @@ def collect(
         profile_changed=run.profile_digest != profile.digest,
         evidence=files,
     )
+
+
+def stored_selection(request: Mapping[str, JSONValue]) -> frozenset[str] | None:
+    """The checks a stored run selected (--checks/--exclude-checks); None: every check."""
+    chosen = request.get("selected_checks")
+    if not isinstance(chosen, list):
+        return None
+    return frozenset(str(c) for c in chosen)
+
+
+def stored_profiles(
+    request: Mapping[str, JSONValue], checks: Mapping[str, Check], level: int | None = None
+) -> dict[str, Profile]:
+    """The devices' own profiles of a stored run (reference -> profile), loaded again at
+    `level`, else the run's --level."""
+    refs = [str(t[2]) for t in _stored_targets(request) if len(t) > 2 and t[2]]
+    stored = request.get("level")
+    if level is None and isinstance(stored, int):
+        level = stored
+    return device_profiles(refs, checks, level=level)
+
+
+def own_profiles(
+    request: Mapping[str, JSONValue], checks: Mapping[str, Check], level: int | None = None
+) -> dict[str, Profile]:
+    """address -> profile, for the devices of a stored run that named their own."""
+    loaded = stored_profiles(request, checks, level)
+    return {str(t[0]): loaded[str(t[2])] for t in _stored_targets(request) if len(t) > 2 and t[2]}
+
+
+def _stored_targets(request: Mapping[str, JSONValue]) -> list[list[JSONValue]]:
+    targets = request.get("targets")
+    if not isinstance(targets, list):
+        return []
+    return [t for t in targets if isinstance(t, list) and t]

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "scanner.yaml_typed",
             "scanner.atomic",
             "scanner.task_groups",
+            "scanner.pacing",
         ),
     ),
     (
@@ -49,6 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "scanner.credential_lists",
             "scanner.ledger",
             "scanner.redact",
+            "scanner.traffic_log",
             "scanner.reporter",
             "scanner.plugin_data",
         ),

@@ -218,8 +218,11 @@ def test_the_json_report_with_manual_evidence_is_valid_against_the_schema(tmp_pa
     assert nist392["manual"] == ["M2"]
     assert report["scope"] == {
         "allow": ["127.0.10.0/24"],
+        "exclude": [],
         "targets": [[CAM, "lobby-cam"], [NAS, "nas"]],
         "ports": "T:22,23",
+        "pace": {"max_rate": None, "scan_delay": 0.0},
+        "selected_checks": None,
     }
 
 

@@ -67,10 +67,14 @@ async def ssh_server(address: str) -> AsyncIterator[tuple[int, list[int]]]:
         await server.wait_closed()
 
 
-def device(address: str, *, scope: str | None = None) -> DeviceNetwork:
+def device(
+    address: str, *, scope: str | None = None, excluded: tuple[str, ...] = ()
+) -> DeviceNetwork:
     """One permit per device, so a permit still held shows at once; `scope` other than
     the address builds the door directly (as a device whose scope changed would be)."""
-    network = Network(Scope.of([scope or address]), Limits(per_device=1, connect_timeout=2.0))
+    network = Network(
+        Scope.of([scope or address], excluded), Limits(per_device=1, connect_timeout=2.0)
+    )
     return DeviceNetwork(network, address)
 
 
@@ -86,15 +90,22 @@ async def permit_is_free(dev: DeviceNetwork) -> bool:
 # --- scope --------------------------------------------------------------------------------
 
 
-async def test_an_address_outside_the_scope_is_refused_before_any_packet():
-    # Given servers on an address the scope does not admit
+@pytest.mark.parametrize(
+    ("scope", "excluded"),
+    [("127.0.76.200", ()), ("127.0.76.0/24", ("127.0.76.1",))],
+    ids=["outside", "excluded"],
+)
+async def test_an_address_outside_the_scope_is_refused_before_any_packet(
+    scope: str, excluded: tuple[str, ...]
+):
+    # Given servers on an address the scope does not admit (outside it, or excluded)
     address = "127.0.76.1"
     seen: list[int] = []
 
     async def note(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         seen.append(1)
 
-    dev = device(address, scope="127.0.76.200")
+    dev = device(address, scope=scope, excluded=excluded)
     async with ssh_server(address) as (ssh_port, accepted), serving(address, note) as tcp_port:
         # When each door method is asked for it, then each refuses
         with pytest.raises(ScopeError):
@@ -106,6 +117,11 @@ async def test_an_address_outside_the_scope_is_refused_before_any_packet():
             await dev.ssh_host_key(ssh_port, known_hosts=None)
         with pytest.raises(ScopeError):
             await dev.idle_tcp(tcp_port)
+        with pytest.raises(ScopeError):
+            async with dev.tcp(tcp_port):
+                pass
+        with pytest.raises(ScopeError):
+            await dev.udp_exchange(tcp_port, b"x")
         await asyncio.sleep(0.2)  # time for a connection that slipped through to arrive
     # and neither server saw a connection
     assert accepted == []

@@ -100,3 +100,59 @@ def test_scope_refuses_outside_addresses_and_host_names():
         scope.check("127.0.11.1")
     assert not scope.admits("localhost")
     assert not scope.admits("::1")
+
+
+def test_a_target_file_line_may_give_a_label_and_a_profile(tmp_path: Path):
+    f = tmp_path / "site.txt"
+    f.write_text(
+        "127.0.10.6 lobby-cam profile=acme-cam-200  # the lobby\n"
+        "127.0.10.7 label=plc-1 profile=plc.yaml\n"
+        "127.0.10.8 127.0.10.9\n"  # two targets on a line, as before labels existed
+        "127.0.10.10/31 profile=base\n"
+    )
+    got = [(t.address, t.label, t.profile) for t in parse_targets([f"@{f}"]).targets]
+    assert got == [
+        ("127.0.10.6", "lobby-cam", "acme-cam-200"),
+        ("127.0.10.7", "plc-1", str(tmp_path / "plc.yaml")),  # a file beside the list
+        ("127.0.10.8", "", ""),
+        ("127.0.10.9", "", ""),
+        ("127.0.10.10", "", "base"),
+        ("127.0.10.11", "", "base"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("127.0.10.6 cam other", "line 1: more than one label"),
+        ("127.0.10.6 cam label=x", "line 1: more than one label"),
+        ("127.0.10.6 profile=a profile=b", "line 1: more than one profile="),
+        ("127.0.10.6 profile=", "line 1: profile= needs a value"),
+        ("127.0.10.6 vendor=acme", "line 1: unknown setting vendor="),
+    ],
+)
+def test_a_bad_target_file_line_names_the_line(tmp_path: Path, line: str, message: str):
+    f = tmp_path / "site.txt"
+    f.write_text(line + "\n")
+    with pytest.raises(ConfigError, match=message):
+        parse_targets([f"@{f}"])
+
+
+def test_an_exclusion_is_refused_where_the_allow_list_refuses():
+    scope = Scope.of(["127.0.10.0/24"], ["127.0.10.5", "127.0.10.8-9", "127.0.10.64/30"])
+    for address in ("127.0.10.5", "127.0.10.8", "127.0.10.9", "127.0.10.66"):
+        assert not scope.admits(address)
+        with pytest.raises(ScopeError, match=f"{address} is excluded"):
+            scope.check(address, "connection to")
+    for address in ("127.0.10.4", "127.0.10.7", "127.0.10.10", "127.0.10.68"):
+        scope.check(address)
+    assert str(scope) == ("127.0.10.0/24 except 127.0.10.5/32, 127.0.10.8/31, 127.0.10.64/30")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [("127.0.10.9-3", "ends before it starts"), ("127.0.10.1-x", "expected an address")],
+)
+def test_a_bad_exclusion_is_a_clear_error(entry: str, message: str):
+    with pytest.raises(ConfigError, match=message):
+        Scope.of(["127.0.10.0/24"], [entry])
