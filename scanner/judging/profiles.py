@@ -35,7 +35,8 @@ BUILTIN_DIR = Path(str(resources.files("profiles")))
 
 
 class Coverage(enum.StrEnum):
-    FULL = "full"  # the mapped checks can show the whole requirement
+    # profiles/README.md, "What satisfied means", words these for a reader
+    FULL = "full"  # its direct checks test all of it, for the scope it names: can be satisfied
     PARTIAL = "partial"  # the network shows part of it: never reported satisfied
     NONE = "none"  # needs a person's evidence
 
@@ -61,11 +62,19 @@ class Requirement:
     # a withdrawn ID (SP 800-171 rev. 3 keeps them for traceability): the IDs now carrying it
     withdrawn_to: tuple[str, ...] | None = None
     line: int | None = field(default=None, compare=False)  # where it starts in its file
-    ja: str = ""  # its Japanese name where the source guidebook gives one (shown beside title)
+    ja: str = ""  # the source guidebook's name for it, a term (shown beside the title)
+    title_ja: str = ""  # its title in Japanese (the official wording where one exists)
 
     @property
     def withdrawn(self) -> bool:
         return self.withdrawn_to is not None
+
+    @property
+    def authored(self) -> bool:
+        """False for a requirement whose subject nobody could establish (no `title`): it
+        stays in the file for the catalog's completeness, out of every judgement and report,
+        and `shinsa validate --strict` lists it."""
+        return bool(self.title)
 
     @property
     def direct(self) -> tuple[str, ...]:
@@ -89,11 +98,14 @@ class Framework:
     crosswalk: str | None = None
 
     def selected(self, level: int | None) -> tuple[Requirement, ...]:
-        """The requirements judged at `level` (None: every level); never a withdrawn one."""
+        """The requirements judged at `level` (None: every level); never a withdrawn or an
+        unauthored one."""
         return tuple(
             r
             for r in self.requirements
-            if not r.withdrawn and (level is None or not r.levels or level in r.levels)
+            if r.authored
+            and not r.withdrawn
+            and (level is None or not r.levels or level in r.levels)
         )
 
     @property
@@ -146,7 +158,17 @@ _FRAMEWORK_KEYS = frozenset(
     {"framework", "title", "catalog", "crosswalk", "id_pattern", "requirements"}
 )
 CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
-_REQUIREMENT_KEYS = {"id", "title", "ja", "levels", "coverage", "note", "checks", "withdrawn_to"}
+_REQUIREMENT_KEYS = {
+    "id",
+    "title",
+    "title_ja",
+    "ja",
+    "levels",
+    "coverage",
+    "note",
+    "checks",
+    "withdrawn_to",
+}
 _CHECK_KEYS = {"check", "role", "why"}
 PROFILE_KEYS = frozenset(
     {
@@ -254,7 +276,8 @@ def _requirement(
             f"{at(unknown[0])}, {unknown[0]}: unknown field (allowed: "
             f"{', '.join(sorted(_REQUIREMENT_KEYS))})"
         )
-    title = _str(raw, "title", f"{at('title')}, title")
+    # `title: null` is a requirement nobody has authored (see Requirement.authored)
+    title = "" if raw.get("title", "") is None else _str(raw, "title", f"{at('title')}, title")
     coverage = raw.get("coverage")
     if not isinstance(coverage, str) or coverage not in set(Coverage):
         raise ConfigError(
@@ -315,10 +338,16 @@ def _requirement(
         if coverage is not Coverage.NONE:
             raise ConfigError(f"{at('coverage')}, coverage: a withdrawn requirement has none")
         withdrawn_to = tuple(successors)
-    ja = yaml_typed.optional_text(raw, "ja", f"{label}, ja (its Japanese name)") or ""
+    ja = yaml_typed.optional_text(raw, "ja", f"{label}, ja (the guidebook's term)") or ""
+    title_ja = yaml_typed.optional_text(raw, "title_ja", f"{label}, title_ja") or ""
+    if not title and (mapped or title_ja):
+        raise ConfigError(
+            f"{at('title')}, title: a requirement without a title is not authored, so it "
+            "maps no check and has no title_ja"
+        )
     line = mark.line if (mark := yaml_typed.at(raw, -1)) is not None else None
     return Requirement(
-        rid, title, coverage, tuple(mapped), tuple(levels), note, withdrawn_to, line, ja
+        rid, title, coverage, tuple(mapped), tuple(levels), note, withdrawn_to, line, ja, title_ja
     )
 
 
