@@ -89,12 +89,12 @@ def validate_all(
             problems.append(str(exc))
     for path in extra:
         try:
-            fw = _validate_file(path, checks)
+            named = _validate_file(path, checks)
         except ConfigError as exc:
             problems.append(str(exc))
             continue
-        if strict and fw is not None:
-            problems += unauthored(fw)
+        if strict and named is not None:
+            problems += unauthored(named)
     return problems
 
 
