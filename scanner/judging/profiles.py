@@ -143,7 +143,9 @@ class Profile:
     params: Mapping[str, Params]
     accepted: tuple[Accepted, ...]
     allow_intrusive: bool
-    files: tuple[tuple[str, str], ...]  # (path, sha256) of every YAML file used
+    # (name, sha256) of every YAML file used; the name is `shown_path`'s, never a local
+    # absolute path (reports handed to a customer carry it)
+    files: tuple[tuple[str, str], ...]
     test_account: TestAccount | None = None
     digest: str = field(default="")
     level: int | None = None  # a security level given on the command line (--level), if any
@@ -516,7 +518,7 @@ def load_profile(
             raise ConfigError(f"{at}: params: unknown check {cid!r}")
         params[cid] = build_params(checks[cid], block, at, f"params.{cid}")
 
-    files: list[tuple[str, str]] = [(str(p), d) for p, _, d in chain]
+    files: list[tuple[str, str]] = [(shown_path(p), d) for p, _, d in chain]
     frameworks: list[tuple[Framework, int | None]] = []
     by_id = _framework_index()
     for fid, (fw_level, where) in frameworks_sel.items():
@@ -528,7 +530,7 @@ def load_profile(
         frameworks.append(
             (framework, level if level is not None and framework.has_levels else fw_level)
         )
-        files.append((str(fpath), fdigest))
+        files.append((shown_path(fpath), fdigest))
     head_path, head = chain[0][0], chain[0][1]
     if level is not None:
         if level not in (1, 2, 3, 4):
@@ -553,6 +555,19 @@ def load_profile(
         test_account=test_account,
         level=level,
     )
+
+
+def shown_path(path: Path) -> str:
+    """How a report names a profile or framework file: a built-in one from the package
+    (`profiles/frameworks/jc-star.yaml`), one under the working directory relative to it,
+    any other by its file name (its sha256 beside it identifies it); never the absolute
+    path of the machine that ran the scan."""
+    for root, prefix in ((BUILTIN_DIR, "profiles/"), (Path.cwd(), "")):
+        try:
+            return prefix + path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def _framework_index() -> dict[str, tuple[Path, str]]:
