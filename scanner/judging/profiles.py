@@ -49,6 +49,7 @@ class MappedCheck:
     check: str
     role: Role  # direct: a fail is a finding; supporting: shown as related evidence only
     why: str
+    why_ja: str = ""  # `why` in Japanese, for `--lang ja`
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class Requirement:
     line: int | None = field(default=None, compare=False)  # where it starts in its file
     ja: str = ""  # the source guidebook's name for it, a term (shown beside the title)
     title_ja: str = ""  # its title in Japanese (the official wording where one exists)
+    note_ja: str = ""  # `note` in Japanese
 
     @property
     def withdrawn(self) -> bool:
@@ -96,6 +98,7 @@ class Framework:
     #: roles the crosswalk supports. None for a framework without one (a plugin's own).
     catalog: str | None = None
     crosswalk: str | None = None
+    title_ja: str = ""  # the standard's title in Japanese
 
     def selected(self, level: int | None) -> tuple[Requirement, ...]:
         """The requirements judged at `level` (None: every level); never a withdrawn or an
@@ -157,7 +160,7 @@ class Profile:
 #: a requirement ID of a framework file that names no `id_pattern`: one word at least
 ANY_ID = r"^\S.*$"
 _FRAMEWORK_KEYS = frozenset(
-    {"framework", "title", "catalog", "crosswalk", "id_pattern", "requirements"}
+    {"framework", "title", "title_ja", "catalog", "crosswalk", "id_pattern", "requirements"}
 )
 CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
 _REQUIREMENT_KEYS = {
@@ -168,10 +171,11 @@ _REQUIREMENT_KEYS = {
     "levels",
     "coverage",
     "note",
+    "note_ja",
     "checks",
     "withdrawn_to",
 }
-_CHECK_KEYS = {"check", "role", "why"}
+_CHECK_KEYS = {"check", "role", "why", "why_ja"}
 PROFILE_KEYS = frozenset(
     {
         "profile",
@@ -246,7 +250,8 @@ def load_framework(path: Path, checks: Mapping[str, Check]) -> Framework:
                     "requirement of this framework"
                 )
     title = _str(data, "title", _at(path, data, "title"))
-    return Framework(fid, title, tuple(reqs), path, catalog, crosswalk)
+    title_ja = yaml_typed.optional_text(data, "title_ja", "title_ja") or ""
+    return Framework(fid, title, tuple(reqs), path, catalog, crosswalk, title_ja)
 
 
 def _id_pattern(path: Path, data: dict[str, Any]) -> re.Pattern[str]:
@@ -300,7 +305,9 @@ def _requirement(
             raise ConfigError(f"{where}: must be a mapping with check, role and why")
         extra = sorted(set(entry) - _CHECK_KEYS)
         if extra:
-            raise ConfigError(f"{where}.{extra[0]}: unknown field (allowed: check, role, why)")
+            raise ConfigError(
+                f"{where}.{extra[0]}: unknown field (allowed: check, role, why, why_ja)"
+            )
         cid = _str(entry, "check", f"{where}.check")
         if cid not in checks:
             raise ConfigError(f"{where}.check: unknown check {cid!r}")
@@ -312,7 +319,8 @@ def _requirement(
             )
         if any(m.check == cid for m in mapped):
             raise ConfigError(f"{where}.check: {cid} is mapped twice")
-        mapped.append(MappedCheck(cid, role, _str(entry, "why", f"{where}.why")))
+        why_ja = yaml_typed.optional_text(entry, "why_ja", f"{label}, {field_name}.why_ja") or ""
+        mapped.append(MappedCheck(cid, role, _str(entry, "why", f"{where}.why"), why_ja))
     if coverage is Coverage.NONE and mapped:
         raise ConfigError(
             f"{at('coverage')}, coverage: none means no check gives evidence, but "
@@ -330,6 +338,9 @@ def _requirement(
     note = raw.get("note") or ""
     if not isinstance(note, str):
         raise ConfigError(f"{at('note')}, note: must be a string")
+    note_ja = yaml_typed.optional_text(raw, "note_ja", f"{label}, note_ja") or ""
+    if note_ja and not note:
+        raise ConfigError(f"{at('note_ja')}, note_ja: translates a note, but there is none")
     withdrawn_to: tuple[str, ...] | None = None
     if "withdrawn_to" in raw:
         successors = raw["withdrawn_to"]
@@ -349,7 +360,17 @@ def _requirement(
         )
     line = mark.line if (mark := yaml_typed.at(raw, -1)) is not None else None
     return Requirement(
-        rid, title, coverage, tuple(mapped), tuple(levels), note, withdrawn_to, line, ja, title_ja
+        rid,
+        title,
+        coverage,
+        tuple(mapped),
+        tuple(levels),
+        note,
+        withdrawn_to,
+        line,
+        ja,
+        title_ja,
+        note_ja,
     )
 
 

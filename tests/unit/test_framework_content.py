@@ -41,11 +41,12 @@ DEVICE = "127.0.77.1"
 
 def rendered_text(fw: Framework) -> list[tuple[str, str]]:
     """Every text of a framework that a report can show, with where it comes from."""
-    out = [(f"{fw.id}: title", fw.title)]
+    out = [(f"{fw.id}: title", fw.title), (f"{fw.id}: title_ja", fw.title_ja)]
     for r in fw.requirements:
-        out += [(f"{fw.id} {r.id}: {name}", getattr(r, name)) for name in ("title", "title_ja")]
-        out += [(f"{fw.id} {r.id}: {name}", getattr(r, name)) for name in ("ja", "note")]
+        for name in ("title", "title_ja", "ja", "note", "note_ja"):
+            out.append((f"{fw.id} {r.id}: {name}", getattr(r, name)))
         out += [(f"{fw.id} {r.id}: why of {m.check}", m.why) for m in r.checks]
+        out += [(f"{fw.id} {r.id}: why_ja of {m.check}", m.why_ja) for m in r.checks]
     return out
 
 
@@ -68,6 +69,16 @@ def test_every_authored_requirement_has_a_japanese_title(fw: Framework):
     assert untitled == []
     # the Japanese title is a translation, not the English one copied over
     assert [r.id for r in authored if r.title_ja == r.title] == []
+
+
+@pytest.mark.parametrize("fw", FRAMEWORKS, ids=lambda fw: fw.id)
+def test_every_note_and_why_has_its_japanese(fw: Framework):
+    assert JAPANESE.search(fw.title_ja)
+    assert [r.id for r in fw.requirements if r.note and not JAPANESE.search(r.note_ja)] == []
+    assert [r.id for r in fw.requirements if r.note_ja and not r.note] == []
+    assert [
+        (r.id, m.check) for r in fw.requirements for m in r.checks if not JAPANESE.search(m.why_ja)
+    ] == []
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS, ids=lambda fw: fw.id)
