@@ -165,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="validate built-in profiles and frameworks (and FILES)")
     p.add_argument("files", nargs="*")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="also list requirements nobody has authored (no title), which reports leave out; "
+        "exit 2 if there are any",
+    )
     p.set_defaults(func="cmd_validate")
 
     discover_cmd.add_parser(sub)

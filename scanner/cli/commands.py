@@ -388,7 +388,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     # A broken plugin fails validation (a scan skips it and goes on): scanner/plugins.py
     problems = [
         *plugin_problems(registry),
-        *validate_all(registry.checks(), [Path(p) for p in args.files]),
+        *validate_all(
+            registry.checks(), [Path(p) for p in args.files], strict=getattr(args, "strict", False)
+        ),
     ]
     for p in problems:
         print(f"error: {p}", file=sys.stderr)

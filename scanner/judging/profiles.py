@@ -35,7 +35,8 @@ BUILTIN_DIR = Path(str(resources.files("profiles")))
 
 
 class Coverage(enum.StrEnum):
-    FULL = "full"  # the mapped checks can show the whole requirement
+    # profiles/README.md, "What satisfied means", words these for a reader
+    FULL = "full"  # its direct checks test all of it, for the scope it names: can be satisfied
     PARTIAL = "partial"  # the network shows part of it: never reported satisfied
     NONE = "none"  # needs a person's evidence
 
@@ -48,6 +49,7 @@ class MappedCheck:
     check: str
     role: Role  # direct: a fail is a finding; supporting: shown as related evidence only
     why: str
+    why_ja: str = ""  # `why` in Japanese, for `--lang ja`
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +63,20 @@ class Requirement:
     # a withdrawn ID (SP 800-171 rev. 3 keeps them for traceability): the IDs now carrying it
     withdrawn_to: tuple[str, ...] | None = None
     line: int | None = field(default=None, compare=False)  # where it starts in its file
-    ja: str = ""  # its Japanese name where the source guidebook gives one (shown beside title)
+    ja: str = ""  # the source guidebook's name for it, a term (shown beside the title)
+    title_ja: str = ""  # its title in Japanese (the official wording where one exists)
+    note_ja: str = ""  # `note` in Japanese
 
     @property
     def withdrawn(self) -> bool:
         return self.withdrawn_to is not None
+
+    @property
+    def authored(self) -> bool:
+        """False for a requirement whose subject nobody could establish (no `title`): it
+        stays in the file for the catalog's completeness, out of every judgement and report,
+        and `shinsa validate --strict` lists it."""
+        return bool(self.title)
 
     @property
     def direct(self) -> tuple[str, ...]:
@@ -87,13 +98,17 @@ class Framework:
     #: roles the crosswalk supports. None for a framework without one (a plugin's own).
     catalog: str | None = None
     crosswalk: str | None = None
+    title_ja: str = ""  # the standard's title in Japanese
 
     def selected(self, level: int | None) -> tuple[Requirement, ...]:
-        """The requirements judged at `level` (None: every level); never a withdrawn one."""
+        """The requirements judged at `level` (None: every level); never a withdrawn or an
+        unauthored one."""
         return tuple(
             r
             for r in self.requirements
-            if not r.withdrawn and (level is None or not r.levels or level in r.levels)
+            if r.authored
+            and not r.withdrawn
+            and (level is None or not r.levels or level in r.levels)
         )
 
     @property
@@ -131,7 +146,9 @@ class Profile:
     params: Mapping[str, Params]
     accepted: tuple[Accepted, ...]
     allow_intrusive: bool
-    files: tuple[tuple[str, str], ...]  # (path, sha256) of every YAML file used
+    # (name, sha256) of every YAML file used; the name is `shown_path`'s, never a local
+    # absolute path (reports handed to a customer carry it)
+    files: tuple[tuple[str, str], ...]
     test_account: TestAccount | None = None
     digest: str = field(default="")
     level: int | None = None  # a security level given on the command line (--level), if any
@@ -143,11 +160,22 @@ class Profile:
 #: a requirement ID of a framework file that names no `id_pattern`: one word at least
 ANY_ID = r"^\S.*$"
 _FRAMEWORK_KEYS = frozenset(
-    {"framework", "title", "catalog", "crosswalk", "id_pattern", "requirements"}
+    {"framework", "title", "title_ja", "catalog", "crosswalk", "id_pattern", "requirements"}
 )
 CHECK_ID = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
-_REQUIREMENT_KEYS = {"id", "title", "ja", "levels", "coverage", "note", "checks", "withdrawn_to"}
-_CHECK_KEYS = {"check", "role", "why"}
+_REQUIREMENT_KEYS = {
+    "id",
+    "title",
+    "title_ja",
+    "ja",
+    "levels",
+    "coverage",
+    "note",
+    "note_ja",
+    "checks",
+    "withdrawn_to",
+}
+_CHECK_KEYS = {"check", "role", "why", "why_ja"}
 PROFILE_KEYS = frozenset(
     {
         "profile",
@@ -222,7 +250,8 @@ def load_framework(path: Path, checks: Mapping[str, Check]) -> Framework:
                     "requirement of this framework"
                 )
     title = _str(data, "title", _at(path, data, "title"))
-    return Framework(fid, title, tuple(reqs), path, catalog, crosswalk)
+    title_ja = yaml_typed.optional_text(data, "title_ja", "title_ja") or ""
+    return Framework(fid, title, tuple(reqs), path, catalog, crosswalk, title_ja)
 
 
 def _id_pattern(path: Path, data: dict[str, Any]) -> re.Pattern[str]:
@@ -254,7 +283,8 @@ def _requirement(
             f"{at(unknown[0])}, {unknown[0]}: unknown field (allowed: "
             f"{', '.join(sorted(_REQUIREMENT_KEYS))})"
         )
-    title = _str(raw, "title", f"{at('title')}, title")
+    # `title: null` is a requirement nobody has authored (see Requirement.authored)
+    title = "" if raw.get("title", "") is None else _str(raw, "title", f"{at('title')}, title")
     coverage = raw.get("coverage")
     if not isinstance(coverage, str) or coverage not in set(Coverage):
         raise ConfigError(
@@ -275,7 +305,9 @@ def _requirement(
             raise ConfigError(f"{where}: must be a mapping with check, role and why")
         extra = sorted(set(entry) - _CHECK_KEYS)
         if extra:
-            raise ConfigError(f"{where}.{extra[0]}: unknown field (allowed: check, role, why)")
+            raise ConfigError(
+                f"{where}.{extra[0]}: unknown field (allowed: check, role, why, why_ja)"
+            )
         cid = _str(entry, "check", f"{where}.check")
         if cid not in checks:
             raise ConfigError(f"{where}.check: unknown check {cid!r}")
@@ -287,7 +319,8 @@ def _requirement(
             )
         if any(m.check == cid for m in mapped):
             raise ConfigError(f"{where}.check: {cid} is mapped twice")
-        mapped.append(MappedCheck(cid, role, _str(entry, "why", f"{where}.why")))
+        why_ja = yaml_typed.optional_text(entry, "why_ja", f"{label}, {field_name}.why_ja") or ""
+        mapped.append(MappedCheck(cid, role, _str(entry, "why", f"{where}.why"), why_ja))
     if coverage is Coverage.NONE and mapped:
         raise ConfigError(
             f"{at('coverage')}, coverage: none means no check gives evidence, but "
@@ -305,6 +338,9 @@ def _requirement(
     note = raw.get("note") or ""
     if not isinstance(note, str):
         raise ConfigError(f"{at('note')}, note: must be a string")
+    note_ja = yaml_typed.optional_text(raw, "note_ja", f"{label}, note_ja") or ""
+    if note_ja and not note:
+        raise ConfigError(f"{at('note_ja')}, note_ja: translates a note, but there is none")
     withdrawn_to: tuple[str, ...] | None = None
     if "withdrawn_to" in raw:
         successors = raw["withdrawn_to"]
@@ -315,10 +351,26 @@ def _requirement(
         if coverage is not Coverage.NONE:
             raise ConfigError(f"{at('coverage')}, coverage: a withdrawn requirement has none")
         withdrawn_to = tuple(successors)
-    ja = yaml_typed.optional_text(raw, "ja", f"{label}, ja (its Japanese name)") or ""
+    ja = yaml_typed.optional_text(raw, "ja", f"{label}, ja (the guidebook's term)") or ""
+    title_ja = yaml_typed.optional_text(raw, "title_ja", f"{label}, title_ja") or ""
+    if not title and (mapped or title_ja):
+        raise ConfigError(
+            f"{at('title')}, title: a requirement without a title is not authored, so it "
+            "maps no check and has no title_ja"
+        )
     line = mark.line if (mark := yaml_typed.at(raw, -1)) is not None else None
     return Requirement(
-        rid, title, coverage, tuple(mapped), tuple(levels), note, withdrawn_to, line, ja
+        rid,
+        title,
+        coverage,
+        tuple(mapped),
+        tuple(levels),
+        note,
+        withdrawn_to,
+        line,
+        ja,
+        title_ja,
+        note_ja,
     )
 
 
@@ -500,7 +552,7 @@ def load_profile(
             raise ConfigError(f"{at}: params: unknown check {cid!r}")
         params[cid] = build_params(checks[cid], block, at, f"params.{cid}")
 
-    files: list[tuple[str, str]] = [(str(p), d) for p, _, d in chain]
+    files: list[tuple[str, str]] = [(shown_path(p), d) for p, _, d in chain]
     frameworks: list[tuple[Framework, int | None]] = []
     by_id = _framework_index()
     for fid, (fw_level, where) in frameworks_sel.items():
@@ -512,7 +564,7 @@ def load_profile(
         frameworks.append(
             (framework, level if level is not None and framework.has_levels else fw_level)
         )
-        files.append((str(fpath), fdigest))
+        files.append((shown_path(fpath), fdigest))
     head_path, head = chain[0][0], chain[0][1]
     if level is not None:
         if level not in (1, 2, 3, 4):
@@ -537,6 +589,19 @@ def load_profile(
         test_account=test_account,
         level=level,
     )
+
+
+def shown_path(path: Path) -> str:
+    """How a report names a profile or framework file: a built-in one from the package
+    (`profiles/frameworks/jc-star.yaml`), one under the working directory relative to it,
+    any other by its file name (its sha256 beside it identifies it); never the absolute
+    path of the machine that ran the scan."""
+    for root, prefix in ((BUILTIN_DIR, "profiles/"), (Path.cwd(), "")):
+        try:
+            return prefix + path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def _framework_index() -> dict[str, tuple[Path, str]]:

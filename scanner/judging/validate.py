@@ -1,7 +1,8 @@
 """`shinsa validate`: every built-in framework, profile and credential list, and the files a
-user names, each read as what its `format:` says. Above `profiles` and `manual`, which it
-reads both of (kept out of `profiles` so that profiles and manual evidence do not import
-each other)."""
+user names, each read as what its `format:` says (or, for a framework file, its `framework:`).
+`--strict` also lists what a report would leave out: requirements nobody has authored.
+Above `profiles` and `manual`, which it reads both of (kept out of `profiles` so that
+profiles and manual evidence do not import each other)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from scanner.judging import manual
 from scanner.judging.profiles import (
     BUILTIN_DIR,
     CHECK_ID,
+    Framework,
     Profile,
     catalog_problems,
     framework_paths,
@@ -27,10 +29,24 @@ if TYPE_CHECKING:
     from scanner.probe import Check
 
 
-def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> list[str]:
+def unauthored(framework: Framework) -> list[str]:
+    """`--strict`: each requirement of `framework` nobody has authored (`title: null`), which
+    every report leaves out until someone writes its title from the standard's text."""
+    return [
+        f"{framework.path}{f' line {r.line}' if r.line else ''}: requirement {r.id} has no "
+        "title (not authored): reports leave it out until its title is written"
+        for r in framework.requirements
+        if not r.authored
+    ]
+
+
+def validate_all(
+    checks: Mapping[str, Check], extra: Sequence[Path] = (), *, strict: bool = False
+) -> list[str]:
     """Every built-in framework and profile (and `extra` files): a list of problems, empty
     when all is well. Also: every registered check is mapped by some framework, and no two
-    framework files claim the same framework ID."""
+    framework files claim the same framework ID. `strict` adds the requirements nobody has
+    authored (`unauthored`)."""
     problems: list[str] = []
     mapped: set[str] = set()
     ids: dict[str, Path] = {}
@@ -46,6 +62,8 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
         mapped |= {m.check for r in fw.requirements for m in r.checks}
         if fpath.is_relative_to(BUILTIN_DIR):  # a plugin's framework has no catalog here
             problems += catalog_problems(fw, checks)
+        if strict:
+            problems += unauthored(fw)
     for cid in sorted(set(checks) - mapped):
         problems.append(f"check {cid} is not mapped by any framework")
     for cid in checks:
@@ -71,20 +89,25 @@ def validate_all(checks: Mapping[str, Check], extra: Sequence[Path] = ()) -> lis
             problems.append(str(exc))
     for path in extra:
         try:
-            _validate_file(path, checks)
+            named = _validate_file(path, checks)
         except ConfigError as exc:
             problems.append(str(exc))
+            continue
+        if strict and named is not None:
+            problems += unauthored(named)
     return problems
 
 
-def _validate_file(path: Path, checks: Mapping[str, Check]) -> None:
+def _validate_file(path: Path, checks: Mapping[str, Check]) -> Framework | None:
     """A file given to `shinsa validate`, read as what its `format:` says: a credential list,
-    a manual evidence file (its requirement IDs against every built-in framework), else a
-    profile."""
+    a manual evidence file (its requirement IDs against every built-in framework), a framework
+    (a `framework:` key; returned, for `--strict`), else a profile."""
     from scanner import credential_lists
 
     data, _ = yaml_typed.read(path)
     kind = data.get("format") if isinstance(data, dict) else None
+    if isinstance(data, dict) and kind is None and "framework" in data:
+        return load_framework(path, checks)
     if kind == credential_lists.FORMAT:
         credential_lists.load_list(path, user=True)
     elif kind == manual.FORMAT:
@@ -93,3 +116,4 @@ def _validate_file(path: Path, checks: Mapping[str, Check]) -> None:
         manual.load_evidence(path, every)
     else:
         load_profile(str(path), checks)
+    return None

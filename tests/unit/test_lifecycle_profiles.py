@@ -10,7 +10,7 @@ import pytest
 
 from probes.registry import all_checks
 from scanner.judging.assess import Status, assess
-from scanner.judging.profiles import BUILTIN_DIR, Coverage, load_profile
+from scanner.judging.profiles import Coverage, load_profile
 from scanner.judging.validate import validate_all
 from scanner.model import Result, Service, Verdict
 
@@ -36,10 +36,7 @@ def test_each_lifecycle_profile_extends_base_and_keeps_its_frameworks(checks, na
     profile = load_profile(name, checks)
     base = load_profile("base", checks)
     assert profile.id == name
-    assert [p for p, _ in profile.files[:2]] == [
-        str(BUILTIN_DIR / f"{name}.yaml"),
-        str(BUILTIN_DIR / "base.yaml"),
-    ]
+    assert [p for p, _ in profile.files[:2]] == [f"profiles/{name}.yaml", "profiles/base.yaml"]
     assert [(fw.id, level) for fw, level in profile.frameworks] == [
         (fw.id, level) for fw, level in base.frameworks
     ]
