@@ -28,6 +28,7 @@ from scanner.judging import manual
 from scanner.judging.assess import exit_code, parse_fail_on
 from scanner.judging.profiles import load_profile
 from scanner.judging.report_data import collect
+from scanner.judging.report_meta import NO_META, ReportMeta, checked, local_zone
 from scanner.judging.validate import validate_all
 from scanner.model import Target
 from scanner.net import Limits
@@ -60,6 +61,7 @@ class ScanOptions:
     resume: str | None
     fail_on: frozenset[str] | None = None  # None: the default exit codes
     evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
+    meta: ReportMeta = NO_META  # the command line's title block, kept with the run
 
 
 def _formats(text: str, lang: str = "en") -> tuple[str, ...]:
@@ -84,7 +86,24 @@ def _limits(args: argparse.Namespace) -> Limits:
     )
 
 
-def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue]:
+def _meta(args: argparse.Namespace) -> ReportMeta:
+    """The title block the command line gives (--product … --tz), its zone checked."""
+    return checked(
+        ReportMeta(
+            product=args.product or "",
+            model=args.model or "",
+            firmware=args.firmware or "",
+            organisation=args.organisation or "",
+            tester=args.tester or "",
+            customer=args.customer or "",
+            timezone=args.tz or "",
+        )
+    )
+
+
+def _request_json(
+    request: ScanRequest, profile_ref: str, meta: ReportMeta = NO_META
+) -> dict[str, JSONValue]:
     return {
         "targets": [[t.address, t.label] for t in request.targets],
         "allow": [str(n) for n in request.scope.networks],
@@ -101,6 +120,8 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
             "timeout": request.limits.read_timeout,
         },
         "argv": [a for a in sys.argv[1:] if a],
+        "report": {k: v for k, v in meta.to_json().items() if v},
+        "tz": local_zone(),  # the report's dates are local to where the scan ran
     }
 
 
@@ -122,7 +143,7 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
                 profile_id=request.profile.id,
                 profile_digest=request.profile.digest,
                 scanner_version=__version__,
-                request=_request_json(request, profile_ref),
+                request=_request_json(request, profile_ref, options.meta),
                 targets=[(t.address, t.label) for t in request.targets],
             )
         manual.save(store, run_id, evidence)
@@ -186,6 +207,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         args.resume,
         _fail_on(args),
         tuple(Path(p) for p in args.evidence or ()),
+        _meta(args),
     )
     if args.resume:
         return _resume(args, options)
@@ -273,7 +295,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
         given = [manual.load_evidence(Path(p), profile) for p in args.evidence or ()]
         data = collect(
-            store, args.run_id, profile, all_checks(), today=date.today(), evidence=given
+            store,
+            args.run_id,
+            profile,
+            all_checks(),
+            today=date.today(),
+            evidence=given,
+            meta=_meta(args),
         )
     run_dir = out / args.run_id
     formats = _formats(args.format, args.lang)

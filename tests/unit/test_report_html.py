@@ -26,7 +26,9 @@ from scanner.judging.assess import Status, assess
 from scanner.judging.manual import EvidenceFile, Statement
 from scanner.judging.profiles import Coverage, load_profile
 from scanner.judging.report_data import Device, ReportData
+from scanner.judging.report_meta import FIELDS
 from scanner.model import Evidence, Result, Service, Verdict
+from scanner.probe import Severity
 from scanner.store import RunInfo
 from tests.unit.test_report_formats import CAMERA, RESULTS, SCRIPT, TODAY, report_data
 
@@ -123,12 +125,13 @@ def test_an_unknown_language_is_refused():
 def test_the_page_has_every_section_and_the_nav_links_to_each(rendered):
     _, text = rendered
     page = Page(text)
-    for section in ("overview", "counts", "charts", "matrix", "devices", "requirements"):
+    for section in ("overview", "summary", "counts", "findings", "charts", "matrix", "devices"):
         assert section in page.ids
-    assert {"not-assessable", "manual", "method"} <= set(page.ids)
+    assert {"requirements", "not-assessable", "manual", "method"} <= set(page.ids)
     nav = text.split('<nav class="top"', 1)[1].split("</nav>", 1)[0]
     for target in (
-        "#overview",
+        "#summary",
+        "#matrix",
         "#devices",
         "#requirements",
         "#not-assessable",
@@ -277,6 +280,9 @@ def test_every_key_the_template_uses_is_in_the_catalogue():
         "exit.": ["0", "1", "3"],
         "label.": ["direct", "supporting"],
         "rule.": [s.value for s in Status],
+        "severity.": [s.value for s in Severity],
+        "severity_help.": [s.value for s in Severity],
+        "meta.": [k for k in FIELDS if k != "timezone"],
     }
     assert dynamic <= set(values)
     for prefix in dynamic:
@@ -347,25 +353,26 @@ def _ids(fragment: str) -> list[str]:
 
 def test_a_requirement_no_network_scan_can_assess_is_listed_once(rendered):
     lang, text = rendered
+    name = {"en": "Protection from malicious code", "ja": "マルウェア対策"}[lang]
     page = Page(text)
     # one element carries its anchor: a row of its standard's "not assessable" table …
     assert page.ids.count(CR32) == 1
     unassessable = text.split('<section id="not-assessable">', 1)[1].split("</section>", 1)[0]
     assert f'<tr id="{CR32}">' in unassessable
-    assert Page(unassessable).plain.count("Protection from malicious code") == 1
+    assert Page(unassessable).plain.count(name) == 1
     assert translator(lang)("not_assessable.count").format(n=1) in Page(unassessable).plain
     # … no matrix column, no section of its own, no row in any device's section
-    matrix = text.split('id="matrix-table"', 1)[1].split("</table>", 1)[0]
+    matrix = text.split('<section id="matrix">', 1)[1].split("</section>", 1)[0]
     assert f'href="#{CR32}"' not in matrix
     assert "CR 3.2" not in matrix
     requirements = text.split('<section id="requirements">', 1)[1].split('<section id="not-', 1)[0]
     assert f'id="{CR32}"' not in requirements
     devices = text.split('<section id="devices">', 1)[1].split('<section id="requirements">', 1)[0]
     assert "CR 3.2" not in devices
-    assert "Protection from malicious code" not in devices
+    assert name not in devices
     # outside the manual-evidence to-do list, its title is on the page once
     before_manual = text.split('<section id="manual">', 1)[0]
-    assert Page(before_manual).plain.count("Protection from malicious code") == 1
+    assert Page(before_manual).plain.count(name) == 1
 
 
 def test_the_chart_shows_the_unassessable_as_one_segment_of_the_overall_bar(rendered):
@@ -422,7 +429,7 @@ def test_a_requirement_with_manual_evidence_keeps_its_column_though_no_network_c
     )
     text = html.render(dataclasses.replace(data, assessment=assessment, evidence=evidence))
     page = Page(text)
-    matrix = text.split('id="matrix-table"', 1)[1].split("</table>", 1)[0]
+    matrix = text.split('<section id="matrix">', 1)[1].split("</section>", 1)[0]
     assert f'href="#{CR32}"' in matrix
     assert page.count_class("td", "cell ") == 3 * 7
     assert page.count_class("section", "req") == 7
