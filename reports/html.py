@@ -123,12 +123,44 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class FindingGroup:
+    """The findings of one check on one device that share a fix: one article listing each
+    service and its reason (the home router's eight cleartext services are one finding to
+    fix, not eight pages to read)."""
+
+    findings: tuple[Finding, ...]  # in the device's order, worst first
+
+    @property
+    def first(self) -> Finding:
+        return self.findings[0]
+
+    @property
+    def breaks(self) -> tuple[ReqRef, ...]:
+        return tuple(dict.fromkeys(ref for f in self.findings for ref in f.breaks))
+
+
+def _groups(findings: Iterable[Finding], checks: Mapping[str, Check]) -> tuple[FindingGroup, ...]:
+    grouped: dict[tuple[str, object, bool], list[Finding]] = {}
+    for f in findings:
+        check = checks.get(f.judged.result.check_id)
+        remedy = check.remedy_for(f.judged.result) if check is not None else None
+        key = (f.judged.result.check_id, remedy, f.judged.counts_as_fail)
+        grouped.setdefault(key, []).append(f)
+    return tuple(FindingGroup(tuple(fs)) for fs in grouped.values())
+
+
+@dataclass(frozen=True, slots=True)
 class SummaryRow:
     """One check that failed somewhere, for the executive summary: worst first."""
 
     check_id: str
     severity: Severity
-    where: tuple[tuple[DeviceView, Finding], ...]  # the devices (and services) it failed on
+    #: the devices it failed on, each with its findings there (one per service)
+    where: tuple[tuple[DeviceView, tuple[Finding, ...]], ...]
+
+    @property
+    def first(self) -> Finding:
+        return self.where[0][1][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +176,7 @@ class DeviceView:
     unassessable: int  # … and how many no network scan can assess (listed once, not here)
     cells: Mapping[str, RequirementStatus]  # requirement anchor -> status
     findings: tuple[Finding, ...]  # worst first, then by service; accepted ones last
+    groups: tuple[FindingGroup, ...]  # the same, one per check and fix
     undecided: tuple[JudgedResult, ...]
     results: tuple[JudgedResult, ...]
     #: the headline: failed results that count (no active accepted deviation) per severity,
@@ -324,6 +357,7 @@ def _devices(
                 unassessable=sum(1 for r, _ in anchored if r in unassessable),
                 cells=dict(anchored),
                 findings=findings,
+                groups=_groups(findings, data.checks),
                 undecided=tuple(j for j in results if j.result.verdict in _UNDECIDED),
                 results=results,
                 severities=tuple(
@@ -340,15 +374,16 @@ def _devices(
 
 def _summary(devices: Iterable[DeviceView]) -> tuple[SummaryRow, ...]:
     """Every check that failed (and counts) on some device, worst first, then by check."""
-    rows: dict[str, list[tuple[DeviceView, Finding]]] = {}
+    rows: dict[str, dict[str, tuple[DeviceView, list[Finding]]]] = {}
     severity: dict[str, Severity] = {}
     for d in devices:
         for f in d.findings:
             if f.judged.counts_as_fail:
-                rows.setdefault(f.judged.result.check_id, []).append((d, f))
-                severity[f.judged.result.check_id] = f.severity
+                cid = f.judged.result.check_id
+                rows.setdefault(cid, {}).setdefault(d.anchor, (d, []))[1].append(f)
+                severity[cid] = f.severity
     return tuple(
-        SummaryRow(cid, severity[cid], tuple(where))
+        SummaryRow(cid, severity[cid], tuple((d, tuple(fs)) for d, fs in where.values()))
         for cid, where in sorted(rows.items(), key=lambda kv: (-severity[kv[0]].rank, kv[0]))
     )
 

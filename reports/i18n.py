@@ -474,6 +474,12 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "ja": "このレポートの作成方法（診断の実行、プロファイル、診断が許可された範囲）。",
     },
     "section.run": {"en": "The run", "ja": "診断の実行"},
+    "method.checks_in_html": {
+        "en": "Each check's method, severity, remediation and the requirements citing it are "
+        "listed in the HTML report (left out of print).",
+        "ja": "各チェックの判定方法・重大度・対策・対応する要件の一覧は、HTML版レポートに記載"
+        "しています（印刷では省略）。",
+    },
     "section.method": {"en": "Method and mapping", "ja": "評価方法と要件対応"},
     "method.english_only": {
         "en": "Each check's method, in English, is in the English report.",

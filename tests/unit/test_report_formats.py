@@ -272,7 +272,11 @@ def report_data() -> ReportData:
 
 
 _RUN_ID = re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b")  # scanner.store.new_run_id
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
+    # and as the HTML report shows a time to a reader (reports/dates.py)
+    r"|(\d{4}-\d\d-\d\d|\d{4}年\d{1,2}月\d{1,2}日) \d\d:\d\d (UTC[+-]\d\d:\d\d|[A-Z]{2,5})"
+)
 
 
 # OSCAL UUIDs are derived from the run ID on purpose: two runs never share one.
