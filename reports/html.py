@@ -679,7 +679,7 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
                 for fw, level in a.profile.frameworks
                 for req in fw.selected(level)
                 for m in req.checks
-                if m.check == cid
+                if m.check == cid and authored(req)
             ]
             for cid in data.checks
         },

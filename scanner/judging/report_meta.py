@@ -64,7 +64,7 @@ def zone(name: str, where: str = "--tz") -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(
-            f"{where}: {yaml_typed.shown(name)!r} is not an IANA time zone name "
+            f"{where}: {yaml_typed.shown(name)} is not an IANA time zone name "
             "(e.g. Asia/Tokyo, Europe/Berlin, UTC)"
         ) from None
 

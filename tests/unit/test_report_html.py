@@ -30,7 +30,7 @@ from scanner.judging.report_meta import FIELDS
 from scanner.model import Evidence, Result, Service, Verdict
 from scanner.probe import Severity
 from scanner.store import RunInfo
-from tests.unit.test_report_formats import CAMERA, RESULTS, SCRIPT, TODAY, report_data
+from tests.unit.test_report_formats import CAMERA, RESULTS, ROUTER, SCRIPT, TODAY, report_data
 
 TEMPLATES = Path(html.__file__).parent / "templates"
 HOSTILE = "127.0.10.66"
@@ -561,3 +561,113 @@ def test_the_harness_counts_english_as_english():
     cjk, latin = VisibleText(html.render(japanese_report_data())).counts()
     assert latin > 10 * cjk
     assert VisibleText("<p>abc<code>defgh</code>日本</p>").counts() == (2, 3)
+
+
+# --- the executive summary, findings by severity, the appendix ---------------------------------
+
+
+def test_the_report_opens_on_a_title_block_and_the_executive_summary():
+    text = html.render(report_data())
+    body = text.split("<main>", 1)[1]
+    order = [body.index(f'id="{i}"') for i in ("overview", "summary", "matrix", "devices")]
+    assert order == sorted(order)
+    assert body.index('id="method"') > body.index('id="manual"')  # the appendix is last
+    title_block = body.split('<header class="title-block">', 1)[1].split("</header>", 1)[0]
+    for value in ("ACME CAM-200", "CAM-200-EU", "2.0.7", "Example Test Lab", "T. Sato"):
+        assert value in title_block
+    assert "2026-11-28 11:15 CET" in title_block  # the scan's zone, Europe/Berlin
+    # the plumbing moved to the appendix: nothing of it before the method section
+    before = body.split('<section id="method">', 1)[0]
+    plumbing = ("20261128-101500-1a2b", "Exit code", "Allow-list", "161,", "abababab")
+    for text_ in plumbing:
+        assert text_ not in before, text_
+    appendix = body.split('<section id="method">', 1)[1]
+    for text_ in (*plumbing[:-2], '<code class="item">2222</code>', "abababab"):
+        assert text_ in appendix, text_
+
+
+def test_each_device_has_a_headline_by_severity_or_says_nothing_failed():
+    text = html.render(report_data())
+    summary = text.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
+    rows = {
+        addr: row
+        for row in summary.split("<tr>")[2:]
+        for addr in (CAMERA, "127.0.10.4", "2001:db8::5")
+        if f'<code class="addr">{addr}</code>' in row or f'name">{addr}<' in row
+    }
+    # the camera: telnet's factory login (critical) and the cleartext Telnet (high) count;
+    # the accepted CBC cipher does not
+    camera = Page(rows[CAMERA]).plain
+    assert "1 critical, 1 high" in camera
+    assert "medium" not in camera
+    # the NAS failed nothing that counts: the headline says how many checks decided
+    nas = Page(rows["127.0.10.4"]).plain
+    assert "No failure found in what a network can test (1 check)" in nas
+    assert "No failure found in what a network can test (2 checks)" in Page(rows[ROUTER]).plain
+
+
+def test_findings_are_titled_by_the_problem_sorted_worst_first_with_their_fix():
+    data = report_data()
+    checks = {
+        cid: dataclasses.replace(c, title=f"Problem of {cid}", severity_reason=f"Why {cid}")
+        for cid, c in data.checks.items()
+    }
+    text = html.render(dataclasses.replace(data, checks=checks))
+    summary = text.split('id="findings"', 1)[1].split("</table>", 1)[0]
+    severities = re.findall(r'class="badge sev sev-(\w+)"', summary)
+    ranks = [Severity(s).rank for s in severities]
+    assert ranks == sorted(ranks, reverse=True) and len(ranks) == 2
+    assert summary.index("Problem of creds.default.telnet") < summary.index(
+        "Problem of services.cleartext-admin"
+    )
+    camera = text.split('id="device-127-0-10-3"', 1)[1].split("</section>", 1)[0]
+    articles = camera.split("<article")[1:]
+    titles = [re.search(r"Problem of ([\w.-]+)", a).group(1) for a in articles]  # type: ignore[union-attr]
+    assert titles == ["creds.default.telnet", "services.cleartext-admin", "ssh.ciphers"]
+    for article in articles[:2]:  # the accepted one comes last, whatever its severity
+        assert "Remediation:" in article
+        assert "CWE-" in article  # the check's references
+    telnet = checks["services.cleartext-admin"]
+    result = next(r for r in RESULTS if r.check_id == telnet.id)
+    assert str(escape(telnet.remedy_for(result).en)) in articles[1]
+    # the severity's reason is on the badge
+    assert 'title="Why creds.default.telnet"' in articles[0]
+
+
+def test_the_port_set_wraps_only_between_items_and_no_local_path_is_shown():
+    text = html.render(report_data())
+    ports = text.split("<dt>Ports</dt>", 1)[1].split("</dd>", 1)[0]
+    items = re.findall(r'<code class="item">([^<]*)</code>', ports)
+    assert items == ["21-23", "80", "161", "2222"]
+    assert ports.count("<wbr>") == len(items)  # a break opportunity after each item only
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    assert "dd.items code.item { white-space: nowrap; }" in css
+    assert "/home/maker" not in text
+    assert '<code class="item">cam-200.yaml</code>' in text
+    assert html.local_paths_hidden("--profile=/srv/a/b.yaml x /c") == "--profile=b.yaml x /c"
+
+
+def test_a_requirement_whose_entry_is_not_written_stays_out_of_the_report():
+    data = report_data()
+    profile = data.assessment.profile
+    frameworks = tuple(
+        (
+            dataclasses.replace(
+                fw,
+                requirements=tuple(
+                    dataclasses.replace(r, title="") if r.id in ("CR 3.2", "CR 4.3") else r
+                    for r in fw.requirements
+                ),
+            ),
+            level,
+        )
+        for fw, level in profile.frameworks
+    )
+    profile = dataclasses.replace(profile, frameworks=frameworks)
+    assessment = assess(RESULTS, profile, [d.address for d in data.devices], today=TODAY)
+    text = html.render(dataclasses.replace(data, assessment=assessment))
+    page = Page(text)
+    assert "req-iec-62443-4-2-CR-3-2" not in page.ids
+    assert "req-iec-62443-4-2-CR-4-3" not in page.ids
+    assert "CR 4.3" not in page.plain and "CR 3.2" not in page.plain
+    assert "req-iec-62443-4-2-CR-7-7" in page.ids
