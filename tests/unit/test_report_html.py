@@ -616,7 +616,8 @@ def test_findings_are_titled_by_the_problem_sorted_worst_first_with_their_fix():
     summary = text.split('id="findings"', 1)[1].split("</table>", 1)[0]
     severities = re.findall(r'class="badge sev sev-(\w+)"', summary)
     ranks = [Severity(s).rank for s in severities]
-    assert ranks == sorted(ranks, reverse=True) and len(ranks) == 2
+    assert ranks == sorted(ranks, reverse=True)
+    assert len(ranks) == 2
     assert summary.index("Problem of creds.default.telnet") < summary.index(
         "Problem of services.cleartext-admin"
     )
@@ -669,5 +670,6 @@ def test_a_requirement_whose_entry_is_not_written_stays_out_of_the_report():
     page = Page(text)
     assert "req-iec-62443-4-2-CR-3-2" not in page.ids
     assert "req-iec-62443-4-2-CR-4-3" not in page.ids
-    assert "CR 4.3" not in page.plain and "CR 3.2" not in page.plain
+    assert "CR 4.3" not in page.plain
+    assert "CR 3.2" not in page.plain
     assert "req-iec-62443-4-2-CR-7-7" in page.ids

@@ -5,8 +5,9 @@ report (reports/dates.py)."""
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import UTC, date, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,6 +27,9 @@ from scanner.judging.report_meta import (
 )
 from scanner.model import Result, Service, Verdict
 from scanner.store import Store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CAM = "127.0.10.3"
 
@@ -194,8 +198,9 @@ def test_report_renders_the_stored_title_block_with_the_command_line_over_it(tmp
     assert "ACME CAM-200" in title_block  # the scan's command line over the profile
     assert "ACME Corp." in title_block  # the profile where nothing is over it
     assert "2.0.7" in title_block
-    assert "K. Suzuki" in title_block and "T. Sato" not in title_block  # this command line
-    assert " CET" in title_block  # the scan's own zone
+    assert "K. Suzuki" in title_block
+    assert "T. Sato" not in title_block
+    assert re.search(r"\d\d:\d\d CES?T", title_block)  # the scan's own zone
     assert str(tmp_path) not in text  # no local path anywhere: the profile shows by name
     assert "acme.yaml" in text
     # Japanese: Japan's time unless told otherwise
@@ -205,5 +210,6 @@ def test_report_renders_the_stored_title_block_with_the_command_line_over_it(tmp
     cli.main(["report", run_id, "--out", str(out), "--format", "html", "--tz", "UTC"])
     text = (out / run_id / "report.html").read_text(encoding="utf-8")
     title_block = text.split('<header class="title-block">', 1)[1].split("</header>", 1)[0]
-    assert " UTC" in title_block and " CET" not in title_block
+    assert " UTC" in title_block
+    assert not re.search(r"CES?T", title_block)
     capsys.readouterr()
