@@ -1,11 +1,17 @@
 """The HTML report: one self-contained file a person reads in a browser, English or Japanese.
 
 Inline CSS and SVG, no script and nothing loaded from the network (a Content-Security-Policy
-of `default-src 'none'` says so to the browser too). The "pages" are sections of the one file:
-an overview (counts per status, a chart per standard, the devices × requirements matrix), a
-section per device (`#device-…`: services, findings with evidence and remediation), a section
-per requirement (`#req-…`: which devices fail it and why), the requirements no network scan can
-assess (`#not-assessable`), the manual evidence and the method and mapping appendix.
+of `default-src 'none'` says so to the browser too). The "pages" are sections of the one file,
+in the order a reader handed the report needs them: a title block (product, model, firmware,
+who tested it for whom: `ReportData.meta`), the executive summary (a headline per device by
+severity, its requirement statuses per standard, the failed checks worst first with their
+fix), the devices × requirements matrix (a table per standard, split so that it fits A4), a
+section per device (`#device-…`: services, findings by severity with evidence, the fix for
+that finding and references), a section per requirement (`#req-…`), the requirements no
+network scan can assess (`#not-assessable`), the manual evidence, and last the method
+appendix: run ID, digests, exit code, scope, command line (no absolute local path). Dates are
+in one local zone per report (`reports/dates.py`); the print stylesheet makes it an A4
+document.
 
 A standard lists every requirement, and no network check can assess most of them (coverage
 `none`): the same "not assessed" on every device. Those without manual evidence are listed
@@ -17,6 +23,7 @@ Device text (banners, labels, reasons, evidence) is hostile: the jinja2 environm
 every expression, no template marks device text safe, and control characters become visible
 `\\xNN` escapes before escaping. This module only arranges the assessment into views; the
 strings live in `reports.i18n`, a check's remediation in its `Check` (`scanner/probe.py`).
+In Japanese every device-facing text goes through `pick`: the Japanese where one exists.
 """
 
 from __future__ import annotations
