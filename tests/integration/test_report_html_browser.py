@@ -16,6 +16,7 @@ counted (at most two beyond one per device).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -156,8 +157,10 @@ async def test_a_lab_scan_renders_in_chromium_in_both_languages(start_lab, tmp_p
         screenshot(tmp_path, page, f"lab.{lang}.png")
 
 
-#: A4 (210 mm) less the print stylesheet's side margins (11 mm each), in CSS pixels
+#: A4 (210 × 297 mm) less the print stylesheet's margins (11 mm each side, 12 mm top and
+#: 13 mm bottom), in CSS pixels
 A4_TEXT_WIDTH = round((210 - 22) / 25.4 * 96)
+A4_TEXT_HEIGHT = round((297 - 25) / 25.4 * 96)
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 
 #: every table shown in print: its scroll width against its own box and the page, and
@@ -173,7 +176,8 @@ _MEASURE = """() => {
   const columns = [...document.querySelectorAll('table.matrix th.req')].filter(shown).length;
   const nav = [...document.querySelectorAll('nav')].filter(shown).length;
   return {width, tables, clipped, columns, nav,
-          overflow: document.documentElement.scrollWidth - width};
+          overflow: document.documentElement.scrollWidth - width,
+          height: document.documentElement.scrollHeight};
 }"""
 
 
@@ -196,7 +200,7 @@ async def printed(page: Path) -> tuple[int, dict[str, Any]]:
     return len(_PAGE.findall(pdf)), measured
 
 
-def assert_fits_a4(measured: dict[str, Any], columns: int) -> None:
+def assert_fits_a4(measured: dict[str, Any], columns: int, pages: int) -> None:
     assert measured["nav"] == 0  # navigation is for the screen
     assert measured["columns"] == columns  # every matrix column is printed …
     assert measured["clipped"] == []  # … inside the page
@@ -204,6 +208,8 @@ def assert_fits_a4(measured: dict[str, Any], columns: int) -> None:
         assert table["scroll"] <= table["client"], table
         assert table["right"] <= measured["width"], table
     assert measured["overflow"] <= 0
+    # no nearly blank pages: the breaks, all together, waste less than one page
+    assert pages <= math.ceil(measured["height"] / A4_TEXT_HEIGHT) + 1, (pages, measured["height"])
 
 
 async def test_the_print_harness_sees_a_clipped_column_and_counts_pages(tmp_path):
@@ -219,6 +225,16 @@ async def test_the_print_harness_sees_a_clipped_column_and_counts_pages(tmp_path
     pages, measured = await printed(page)
     assert measured["clipped"]
     assert pages > 3
+    # and a page break that leaves a page nearly blank shows as pages beyond the height's
+    blank = tmp_path / "blank.html"
+    blank.write_text(
+        "<!DOCTYPE html><html><body>"
+        + '<p style="break-before: page">a line</p>' * 6
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    pages, measured = await printed(blank)
+    assert pages > math.ceil(measured["height"] / A4_TEXT_HEIGHT) + 1
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -232,7 +248,7 @@ async def test_the_report_prints_on_a4_with_every_matrix_column(tmp_path, lang):
         for st in data.assessment.statuses
         if st.requirement.coverage is not Coverage.NONE
     }
-    assert_fits_a4(measured, len(columns))
+    assert_fits_a4(measured, len(columns), pages)
     assert 1 < pages <= 2 + len(data.devices)
 
 
@@ -254,7 +270,7 @@ async def test_the_lab_report_prints_in_at_most_two_pages_more_than_devices(star
         page = tmp_path / f"lab.{lang}.html"
         page.write_text(html.render_lang(data, lang), encoding="utf-8")
         pages, measured = await printed(page)
-        assert_fits_a4(measured, len(columns))
+        assert_fits_a4(measured, len(columns), pages)
         assert pages <= 2 + len(data.devices), (lang, pages)
 
 
