@@ -379,19 +379,23 @@ def _devices(
     return views
 
 
-def _summary(devices: Iterable[DeviceView]) -> tuple[SummaryRow, ...]:
-    """Every check that failed (and counts) on some device, worst first, then by check."""
-    rows: dict[str, dict[str, tuple[DeviceView, list[Finding]]]] = {}
+def _summary(devices: Iterable[DeviceView], checks: Mapping[str, Check]) -> tuple[SummaryRow, ...]:
+    """Every check that failed (and counts) on some device, worst first, then by check: a
+    row per check and fix (the cleartext finding about HTTP needs HTTPS, about Telnet needs
+    it off), with the devices and services it failed on."""
+    rows: dict[tuple[str, object], dict[str, tuple[DeviceView, list[Finding]]]] = {}
     severity: dict[str, Severity] = {}
     for d in devices:
         for f in d.findings:
             if f.judged.counts_as_fail:
                 cid = f.judged.result.check_id
-                rows.setdefault(cid, {}).setdefault(d.anchor, (d, []))[1].append(f)
+                check = checks.get(cid)
+                remedy = check.remedy_for(f.judged.result) if check is not None else None
+                rows.setdefault((cid, remedy), {}).setdefault(d.anchor, (d, []))[1].append(f)
                 severity[cid] = f.severity
     return tuple(
-        SummaryRow(cid, severity[cid], tuple((d, tuple(fs)) for d, fs in where.values()))
-        for cid, where in sorted(rows.items(), key=lambda kv: (-severity[kv[0]].rank, kv[0]))
+        SummaryRow(key[0], severity[key[0]], tuple((d, tuple(fs)) for d, fs in where.values()))
+        for key, where in sorted(rows.items(), key=lambda kv: (-severity[kv[0][0]].rank, kv[0][0]))
     )
 
 
@@ -664,7 +668,7 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
         "profile_files": [(file_name(path), digest) for path, digest in a.profile.files],
         "file_name": file_name,
         "checks": sorted(data.checks.items()),
-        "summary": _summary(devices),
+        "summary": _summary(devices, data.checks),
         "severities": sorted(Severity, key=lambda x: x.rank, reverse=True),
         "meta": [(k, getattr(meta, k)) for k in FIELDS if k != "timezone" and getattr(meta, k)],
         "clock": clock,

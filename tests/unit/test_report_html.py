@@ -28,9 +28,17 @@ from scanner.judging.profiles import Coverage, load_profile
 from scanner.judging.report_data import Device, ReportData
 from scanner.judging.report_meta import FIELDS
 from scanner.model import Evidence, Result, Service, Verdict
-from scanner.probe import Severity
+from scanner.probe import Remedy, Severity
 from scanner.store import RunInfo
-from tests.unit.test_report_formats import CAMERA, RESULTS, ROUTER, SCRIPT, TODAY, report_data
+from tests.unit.test_report_formats import (
+    CAMERA,
+    HTTP,
+    RESULTS,
+    ROUTER,
+    SCRIPT,
+    TODAY,
+    report_data,
+)
 
 TEMPLATES = Path(html.__file__).parent / "templates"
 HOSTILE = "127.0.10.66"
@@ -673,3 +681,27 @@ def test_a_requirement_whose_entry_is_not_written_stays_out_of_the_report():
     assert "CR 4.3" not in page.plain
     assert "CR 3.2" not in page.plain
     assert "req-iec-62443-4-2-CR-7-7" in page.ids
+
+
+def test_a_check_whose_fix_depends_on_the_service_is_summarised_once_per_fix():
+    """The cleartext finding about HTTP is fixed by HTTPS, about Telnet by turning it off:
+    two rows of the summary, each with its own fix, never the other's."""
+    data = report_data()
+    check = data.checks["services.cleartext-admin"]
+    https = Remedy("Serve the page over HTTPS only.", "HTTPSのみで提供する。")
+    checks = {**data.checks, check.id: dataclasses.replace(check, remedies=(("http", https),))}
+    web = Result(check.id, CAMERA, HTTP, Verdict.FAIL, "127.0.10.3 serves a login over HTTP.")
+    assessment = assess(
+        [*RESULTS, web], data.assessment.profile, [d.address for d in data.devices], today=TODAY
+    )
+    text = html.render(dataclasses.replace(data, checks=checks, assessment=assessment))
+    summary = text.split('id="findings"', 1)[1].split("</table>", 1)[0]
+    rows = [r for r in summary.split("<tr>") if check.id in r]
+    assert len(rows) == 2
+    http_row = next(r for r in rows if "tcp/80" in r)
+    telnet_row = next(r for r in rows if "tcp/23" in r)
+    assert "Serve the page over HTTPS only." in http_row
+    assert "Telnet" not in Page(http_row).plain.split("tcp/80", 1)[1]
+    assert "Serve the page over HTTPS only." not in telnet_row
+    camera = text.split('id="device-127-0-10-3"', 1)[1].split("</section>", 1)[0]
+    assert camera.count("Serve the page over HTTPS only.") == 1
