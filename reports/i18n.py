@@ -431,6 +431,10 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "en": "No failure found in what a network can test (1 check)",
         "ja": "ネットワークから確認できる範囲で不合格なし（1件のチェック）",
     },
+    "headline.unfinished": {
+        "en": "The scan did not finish on this device: what did not run is not known.",
+        "ja": "この機器の診断は完了していません（未実施のチェックの結果は不明）。",
+    },
     "headline.count": {"en": "{n} {severity}", "ja": "{severity} {n}件"},
     "headline.sep": {"en": ", ", "ja": "、"},
     "col.headline": {"en": "Result", "ja": "結果"},
