@@ -626,6 +626,8 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
 
     def headline(d: DeviceView) -> str:
         if not d.severities:
+            if not d.decided:  # nothing passed either: "no failure" would read as clean
+                return _("headline.nothing")
             return _("headline.clean_one" if d.decided == 1 else "headline.clean").format(
                 n=d.decided
             )

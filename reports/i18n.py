@@ -435,6 +435,10 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "en": "The scan did not finish on this device: what did not run is not known.",
         "ja": "この機器の診断は完了していません（未実施のチェックの結果は不明）。",
     },
+    "headline.nothing": {
+        "en": "No check reached a verdict on this device (nothing passed, nothing failed)",
+        "ja": "この機器ではどのチェックも判定に至りませんでした（合格・不合格ともになし）",
+    },
     "headline.count": {"en": "{n} {severity}", "ja": "{severity} {n}件"},
     "headline.sep": {"en": ", ", "ja": "、"},
     "col.headline": {"en": "Result", "ja": "結果"},

@@ -613,6 +613,20 @@ def test_each_device_has_a_headline_by_severity_or_says_nothing_failed():
     assert "No failure found in what a network can test (1 check)" in nas
     router = Page(rows[ROUTER]).plain
     assert "No failure found in what a network can test (2 checks)" in router
+    # a device where nothing reached a verdict does not read as clean
+    nothing = dataclasses.replace(
+        report_data(),
+        assessment=assess(
+            [r for r in RESULTS if r.target != ROUTER],
+            report_data().assessment.profile,
+            [d.address for d in report_data().devices],
+            today=TODAY,
+        ),
+    )
+    summary = html.render(nothing).split('<section id="summary">', 1)[1].split("</table>", 1)[0]
+    row = next(r for r in summary.split("<tr>") if 'name">2001:db8::5<' in r)
+    assert "No check reached a verdict on this device" in Page(row).plain
+    assert "No failure found" not in Page(row).plain
     # … and says when the scan did not finish there (the router's did not)
     assert "The scan did not finish on this device" in router
     assert "did not finish" not in nas
