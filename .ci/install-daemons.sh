@@ -16,6 +16,9 @@ if [ "${1:-}" = "--check" ]; then
     # lighttpd's TLS module is a package of its own (lighttpd-mod-openssl), not a program.
     [ -e /usr/lib/lighttpd/mod_openssl.so ] \
         || { echo "missing: /usr/lib/lighttpd/mod_openssl.so" >&2; missing=1; }
+    # the Japanese report's screenshots and PDF need a CJK font (else boxes)
+    fc-list :lang=ja 2>/dev/null | grep -q . \
+        || { echo "missing: a Japanese font (fonts-noto-cjk)" >&2; missing=1; }
     bash "$(dirname "$0")/install-corpus.sh" --check || missing=1
     exit "$missing"
 fi
@@ -30,9 +33,11 @@ fi
 # the /bin/login busybox telnetd runs (both are in Debian's base system; listed to be sure).
 # lighttpd-mod-openssl: the TLS endpoints of tests/interop/tls_daemons.py; openssl: their
 # `s_client` reference; testssl.sh: a reference tool of the TLS bench (bench/tls/run.py).
+# fonts-noto-cjk: Chromium draws the Japanese HTML report (tests/integration/
+# test_report_html_browser.py) with it; without it every kanji is a box.
 PACKAGES=(nmap openssh-server openssh-client dropbear-bin lighttpd lighttpd-mod-openssl
           vsftpd mosquitto mosquitto-clients snmpd snmp busybox hydra passwd login openssl
-          testssl.sh chromium)
+          testssl.sh chromium fonts-noto-cjk)
 # Debian's dynamic busybox has no telnetd applet; busybox-static has one. It Conflicts with
 # busybox, so it is unpacked beside it rather than installed over it.
 BUSYBOX_STATIC_DIR=/opt/shinsa-ci/busybox-static

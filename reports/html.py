@@ -1,11 +1,17 @@
 """The HTML report: one self-contained file a person reads in a browser, English or Japanese.
 
 Inline CSS and SVG, no script and nothing loaded from the network (a Content-Security-Policy
-of `default-src 'none'` says so to the browser too). The "pages" are sections of the one file:
-an overview (counts per status, a chart per standard, the devices × requirements matrix), a
-section per device (`#device-…`: services, findings with evidence and remediation), a section
-per requirement (`#req-…`: which devices fail it and why), the requirements no network scan can
-assess (`#not-assessable`), the manual evidence and the method and mapping appendix.
+of `default-src 'none'` says so to the browser too). The "pages" are sections of the one file,
+in the order a reader handed the report needs them: a title block (product, model, firmware,
+who tested it for whom: `ReportData.meta`), the executive summary (a headline per device by
+severity, its requirement statuses per standard, the failed checks worst first with their
+fix), the devices × requirements matrix (a table per standard, split so that it fits A4), a
+section per device (`#device-…`: services, findings by severity with evidence, the fix for
+that finding and references), a section per requirement (`#req-…`), the requirements no
+network scan can assess (`#not-assessable`), the manual evidence, and last the method
+appendix: run ID, digests, exit code, scope, command line (no absolute local path). Dates are
+in one local zone per report (`reports/dates.py`); the print stylesheet makes it an A4
+document.
 
 A standard lists every requirement, and no network check can assess most of them (coverage
 `none`): the same "not assessed" on every device. Those without manual evidence are listed
@@ -17,6 +23,7 @@ Device text (banners, labels, reasons, evidence) is hostile: the jinja2 environm
 every expression, no template marks device text safe, and control characters become visible
 `\\xNN` escapes before escaping. This module only arranges the assessment into views; the
 strings live in `reports.i18n`, a check's remediation in its `Check` (`scanner/probe.py`).
+In Japanese every device-facing text goes through `pick`: the Japanese where one exists.
 """
 
 from __future__ import annotations
@@ -31,11 +38,14 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports.i18n import CATALOGUE, LANGS, Lang, translator
+from reports.dates import Clock, zone_name
+from reports.i18n import CATALOGUE, LANGS, Lang, pick, translator
 from scanner.judging.assess import Status, exit_code
 from scanner.judging.manual import numbered
 from scanner.judging.profiles import Coverage
+from scanner.judging.report_meta import FIELDS
 from scanner.model import Verdict
+from scanner.probe import Severity
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -44,7 +54,8 @@ if TYPE_CHECKING:
     from scanner.judging.manual import Statement
     from scanner.judging.profiles import Framework, Requirement
     from scanner.judging.report_data import Device, ReportData
-    from scanner.model import JSONValue, Result
+    from scanner.model import Evidence, JSONValue, Result
+    from scanner.probe import Check
 
 #: Worst first: the order of every count, legend and chart segment.
 STATUS_ORDER = (
@@ -114,6 +125,49 @@ class ReqRef:
 class Finding:
     judged: JudgedResult
     breaks: tuple[ReqRef, ...]  # the requirements it is direct evidence for, on this device
+    severity: Severity  # its check's; a check the registry no longer knows counts as medium
+    anchor: str  # `finding-…`: the executive summary links here
+
+
+@dataclass(frozen=True, slots=True)
+class FindingGroup:
+    """The findings of one check on one device that share a fix: one article listing each
+    service and its reason (the home router's eight cleartext services are one finding to
+    fix, not eight pages to read)."""
+
+    findings: tuple[Finding, ...]  # in the device's order, worst first
+
+    @property
+    def first(self) -> Finding:
+        return self.findings[0]
+
+    @property
+    def breaks(self) -> tuple[ReqRef, ...]:
+        return tuple(dict.fromkeys(ref for f in self.findings for ref in f.breaks))
+
+
+def _groups(findings: Iterable[Finding], checks: Mapping[str, Check]) -> tuple[FindingGroup, ...]:
+    grouped: dict[tuple[str, object, bool], list[Finding]] = {}
+    for f in findings:
+        check = checks.get(f.judged.result.check_id)
+        remedy = check.remedy_for(f.judged.result) if check is not None else None
+        key = (f.judged.result.check_id, remedy, f.judged.counts_as_fail)
+        grouped.setdefault(key, []).append(f)
+    return tuple(FindingGroup(tuple(fs)) for fs in grouped.values())
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """One check that failed somewhere, for the executive summary: worst first."""
+
+    check_id: str
+    severity: Severity
+    #: the devices it failed on, each with its findings there (one per service)
+    where: tuple[tuple[DeviceView, tuple[Finding, ...]], ...]
+
+    @property
+    def first(self) -> Finding:
+        return self.where[0][1][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +182,16 @@ class DeviceView:
     unmeasured: tuple[tuple[str, RequirementStatus], ...]
     unassessable: int  # … and how many no network scan can assess (listed once, not here)
     cells: Mapping[str, RequirementStatus]  # requirement anchor -> status
-    findings: tuple[Finding, ...]
+    findings: tuple[Finding, ...]  # worst first, then by service; accepted ones last
+    groups: tuple[FindingGroup, ...]  # the same, one per check and fix
     undecided: tuple[JudgedResult, ...]
     results: tuple[JudgedResult, ...]
+    #: the headline: failed results that count (no active accepted deviation) per severity,
+    #: worst first, zeros left out; empty = no failure found
+    severities: tuple[tuple[Severity, int], ...]
+    decided: int  # results with a verdict (pass or fail): what "N checks" counts
+    #: requirement statuses per standard (framework id, counts), authored requirements only
+    by_framework: tuple[tuple[str, tuple[tuple[Status, int], ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +294,20 @@ def _unassessable(a: Assessment, req_anchor: Mapping[int, str]) -> frozenset[str
         req_anchor[id(r)]
         for fw, level in a.all_frameworks()
         for r in fw.selected(level)
-        if r.coverage is Coverage.NONE and id(r) not in stated
+        if r.coverage is Coverage.NONE and id(r) not in stated and authored(r)
     )
+
+
+def authored(requirement: Requirement) -> bool:
+    """Whether a framework file's entry for the requirement is written: one that is not
+    (no title yet, or flagged so by its framework file) stays out of every rendered report,
+    which shows no placeholder. `shinsa validate --strict` lists them instead."""
+    return requirement.authored and bool(requirement.title.strip())
+
+
+def severity_of(checks: Mapping[str, Check], check_id: str) -> Severity:
+    check = checks.get(check_id)
+    return check.severity if check is not None else Severity.MEDIUM
 
 
 def _devices(
@@ -243,11 +316,15 @@ def _devices(
     a = data.assessment
     views: list[DeviceView] = []
     for d in data.devices:
-        statuses = a.for_target(d.address)
+        statuses = tuple(st for st in a.for_target(d.address) if authored(st.requirement))
         results = tuple(sorted(a.results_for(d.address), key=_result_order))
         fails = sorted(
             (j for j in results if j.result.verdict is Verdict.FAIL),
-            key=lambda j: (not j.counts_as_fail, _result_order(j)),
+            key=lambda j: (
+                not j.counts_as_fail,
+                -severity_of(data.checks, j.result.check_id).rank,
+                _result_order(j),
+            ),
         )
         findings = tuple(
             Finding(
@@ -257,11 +334,17 @@ def _devices(
                         req_anchor[id(st.requirement)], st.framework, st.requirement.id, st.status
                     )
                     for st in a.evidenced_for(d.address)
-                    if j.result.check_id in st.requirement.direct
+                    if j.result.check_id in st.requirement.direct and authored(st.requirement)
                 ),
+                severity_of(data.checks, j.result.check_id),
+                anchors("finding", d.address, j.result.check_id, j.result.service_key),
             )
             for j in fails
         )
+        severities = Counter(f.severity for f in findings if f.judged.counts_as_fail)
+        per_fw: dict[str, Counter[Status]] = {}
+        for st in statuses:
+            per_fw.setdefault(st.framework, Counter())[st.status] += 1
         label = d.label.strip()
         anchored = [(req_anchor[id(st.requirement)], st) for st in statuses]
         views.append(
@@ -281,11 +364,39 @@ def _devices(
                 unassessable=sum(1 for r, _ in anchored if r in unassessable),
                 cells=dict(anchored),
                 findings=findings,
+                groups=_groups(findings, data.checks),
                 undecided=tuple(j for j in results if j.result.verdict in _UNDECIDED),
                 results=results,
+                severities=tuple(
+                    (sev, severities[sev])
+                    for sev in sorted(Severity, key=lambda x: x.rank, reverse=True)
+                    if severities[sev]
+                ),
+                decided=sum(1 for j in results if j.result.verdict in (Verdict.PASS, Verdict.FAIL)),
+                by_framework=tuple((fw, _counts_of(c)) for fw, c in per_fw.items()),
             )
         )
     return views
+
+
+def _summary(devices: Iterable[DeviceView], checks: Mapping[str, Check]) -> tuple[SummaryRow, ...]:
+    """Every check that failed (and counts) on some device, worst first, then by check: a
+    row per check and fix (the cleartext finding about HTTP needs HTTPS, about Telnet needs
+    it off), with the devices and services it failed on."""
+    rows: dict[tuple[str, object], dict[str, tuple[DeviceView, list[Finding]]]] = {}
+    severity: dict[str, Severity] = {}
+    for d in devices:
+        for f in d.findings:
+            if f.judged.counts_as_fail:
+                cid = f.judged.result.check_id
+                check = checks.get(cid)
+                remedy = check.remedy_for(f.judged.result) if check is not None else None
+                rows.setdefault((cid, remedy), {}).setdefault(d.anchor, (d, []))[1].append(f)
+                severity[cid] = f.severity
+    return tuple(
+        SummaryRow(key[0], severity[key[0]], tuple((d, tuple(fs)) for d, fs in where.values()))
+        for key, where in sorted(rows.items(), key=lambda kv: (-severity[kv[0][0]].rank, kv[0][0]))
+    )
 
 
 def _frameworks(
@@ -298,6 +409,8 @@ def _frameworks(
     for fw, level in data.assessment.all_frameworks():
         reqs: list[RequirementView] = []
         for req in fw.selected(level):
+            if not authored(req):
+                continue
             anchor = req_anchor[id(req)]
             per_device = [(d, d.cells[anchor]) for d in devices if anchor in d.cells]
             failing = tuple(
@@ -341,6 +454,28 @@ def _frameworks(
         )
         views.append(FrameworkView(fw, level, tuple(reqs), total, chart))
     return views
+
+
+#: columns of one matrix table: with the device column it fits an A4 page, so no column is
+#: clipped in print; a standard with more is split into parts
+MATRIX_COLUMNS = 24
+
+
+def _matrix_parts(
+    frameworks: Iterable[FrameworkView], width: int = MATRIX_COLUMNS
+) -> list[tuple[FrameworkView, int, int, tuple[RequirementView, ...]]]:
+    """(standard, part, parts, columns): a table per standard, split every `width`
+    columns, balanced (30 columns are 15 + 15, not 24 + 6)."""
+    out: list[tuple[FrameworkView, int, int, tuple[RequirementView, ...]]] = []
+    for fw in frameworks:
+        cols = fw.assessed
+        if not cols:
+            continue
+        parts = -(-len(cols) // width)
+        size = -(-len(cols) // parts)
+        for i in range(parts):
+            out.append((fw, i + 1, parts, cols[i * size : (i + 1) * size]))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +530,20 @@ def _detail_value(value: JSONValue) -> str:
     return json.dumps(value)  # numbers, true/false, null
 
 
+_ABSOLUTE = re.compile(r"(?<![\w.~])(?:/[^/\s,=:]+)+/([^/\s,=:]+)")
+
+
+def local_paths_hidden(text: str) -> str:
+    """`text` with every absolute path cut to its file name: a report leaves the machine
+    it was made on, and the maker's directory layout is not the customer's business."""
+    return _ABSOLUTE.sub(lambda m: m.group(1), text)
+
+
+def file_name(path: str) -> str:
+    """A file as the report names it: relative paths as given, absolute ones by name."""
+    return local_paths_hidden(path) if path.startswith("/") else path
+
+
 def context(data: ReportData, lang: Lang) -> dict[str, Any]:
     """Everything the template reads: the views and the language's helpers."""
     a = data.assessment
@@ -413,25 +562,82 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
     request = data.run.request
     code = exit_code(a)
     _ = translator(lang)
+    clock = Clock(zone_name(lang, data.meta.timezone, data.scan_zone), lang)
+    checks = data.checks
 
-    def fix(check_id: str) -> str:
-        check = data.checks.get(check_id)
-        return getattr(check.remediation, lang) if check is not None else ""
+    def tr(en: str, ja: str) -> str:
+        return pick(lang, en, ja)
+
+    def fix(result: Result) -> str:
+        """The remedy for this finding (its service's own where the check has one)."""
+        check = checks.get(result.check_id)
+        if check is None:
+            return ""
+        remedy = check.remedy_for(result)
+        return tr(remedy.en, remedy.ja)
+
+    def check_fix(check_id: str) -> str:
+        check = checks.get(check_id)
+        return tr(check.remediation.en, check.remediation.ja) if check is not None else ""
 
     def title(check_id: str) -> str:
-        check = data.checks.get(check_id)
-        return check.title if check is not None else check_id
+        check = checks.get(check_id)
+        return tr(check.title, check.title_ja) if check is not None else check_id
+
+    def severity_reason(check_id: str) -> str:
+        check = checks.get(check_id)
+        return check.severity_reason if check is not None else ""
+
+    def references(check_id: str) -> tuple[str, ...]:
+        check = checks.get(check_id)
+        return check.references if check is not None else ()
+
+    def reason(r: Result) -> str:
+        return tr(r.reason, r.reason_ja)
+
+    def summary(e: Evidence) -> str:
+        return tr(e.summary, e.summary_ja)
+
+    def status_reason(st: RequirementStatus) -> str:
+        # assess.py's reasons gain a Japanese twin on the ja branch (`reason_ja`); until it
+        # lands the English one shows
+        return tr(st.reason, str(getattr(st, "reason_ja", "") or ""))
+
+    def req_title(req: Requirement) -> str:
+        # in Japanese: the framework file's Japanese title (it names the guidebook's term
+        # where there is one), else the guidebook's term alone, else the English
+        return tr(req.title, req.title_ja or req.ja)
+
+    def fw_title(fw: Framework) -> str:
+        return tr(fw.title, fw.title_ja)
+
+    def en_only(text: str) -> str:
+        """Text written in English only (a check's method, why a check is evidence, a
+        requirement's note): the English report shows it, the Japanese one says where it is
+        rather than show English to a reader who asked for Japanese."""
+        return text if lang == "en" else ""
 
     def run_status(status: str) -> str:
         key = f"run_status.{status}"
         return _(key) if key in CATALOGUE else status
 
-    def when(t: Any) -> str:
-        return str(t.isoformat(timespec="seconds")) if t is not None else ""
-
     def service(r: Result) -> str:
         return str(r.service) if r.service is not None else ""
 
+    def headline(d: DeviceView) -> str:
+        if not d.severities:
+            if not d.decided:  # nothing passed either: "no failure" would read as clean
+                return _("headline.nothing")
+            return _("headline.clean_one" if d.decided == 1 else "headline.clean").format(
+                n=d.decided
+            )
+        return _("headline.sep").join(
+            _("headline.count").format(n=n, severity=_("severity." + sev.value))
+            for sev, n in d.severities
+        )
+
+    argv = request.get("argv")
+    meta = data.meta
     return {
         "lang": lang,
         "_": _,
@@ -454,26 +660,45 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
         "symbol": SYMBOL,
         "verdicts": tuple(Verdict),
         "coverages": tuple(Coverage),
-        "totals": _counts_of(a.status_counts()),
+        "totals": _counts_of(sum((Counter(dict(d.counts)) for d in devices), Counter())),
         "unassessable": len(unassessable),  # requirements; × devices of the not assessed
         "verdict_counts": Counter(j.result.verdict for j in a.results),
         "exit_code": code,
         "allow": [str(x) for x in request.get("allow", [])],
-        "ports": str(request.get("ports", "")),
+        "ports": [p for p in str(request.get("ports", "")).split(",") if p],
+        "argv": [local_paths_hidden(str(x)) for x in argv] if isinstance(argv, list) else [],
+        "profile_files": [(file_name(path), digest) for path, digest in a.profile.files],
+        "file_name": file_name,
         "checks": sorted(data.checks.items()),
+        "summary": _summary(devices, data.checks),
+        "severities": sorted(Severity, key=lambda x: x.rank, reverse=True),
+        "meta": [(k, getattr(meta, k)) for k in FIELDS if k != "timezone" and getattr(meta, k)],
+        "clock": clock,
+        "tr": tr,
+        "check_fix": check_fix,
+        "severity_reason": severity_reason,
+        "references": references,
+        "reason": reason,
+        "summary_of": summary,
+        "status_reason": status_reason,
+        "req_title": req_title,
+        "fw_title": fw_title,
+        "en_only": en_only,
+        "matrix": _matrix_parts(frameworks),
+        "headline": headline,
         "cited": {
             cid: [
                 (fw.id, req.id, req_anchor[id(req)], m.role)
                 for fw, level in a.all_frameworks()
                 for req in fw.selected(level)
                 for m in req.checks
-                if m.check == cid
+                if m.check == cid and authored(req)
             ]
             for cid in data.checks
         },
         "fix": fix,
         "title": title,
-        "when": when,
+        "when": clock.time,
         "service": service,
         "details": _details,
     }

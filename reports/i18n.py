@@ -398,6 +398,106 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "プロファイルが各チェックを要件に対応付け（直接: 不合格は検出事項、補助: 参考表示のみ）、"
         "各要件をネットワークからどこまで確認できるかを定めます。",
     },
+    # the title block (scanner/judging/report_meta.py) and the executive summary
+    "meta.product": {"en": "Product", "ja": "製品名"},
+    "meta.model": {"en": "Model", "ja": "型番"},
+    "meta.firmware": {"en": "Firmware", "ja": "ファームウェア"},
+    "meta.organisation": {"en": "Test organisation", "ja": "試験実施機関"},
+    "meta.tester": {"en": "Tester", "ja": "試験担当者"},
+    "meta.customer": {"en": "Customer", "ja": "提出先"},
+    "meta.scan_date": {"en": "Scan date", "ja": "診断日"},
+    "meta.standards": {"en": "Standards", "ja": "対象規格"},
+    "meta.time_zone": {"en": "Times are shown in", "ja": "日時の表示"},
+    "nav.summary": {"en": "Summary", "ja": "総括"},
+    "nav.findings": {"en": "Findings", "ja": "検出事項"},
+    "nav.appendix": {"en": "Method appendix", "ja": "付録: 評価方法"},
+    "section.summary": {"en": "Executive summary", "ja": "総括"},
+    "section.summary_findings": {
+        "en": "Findings, worst first",
+        "ja": "検出事項（重大度の高い順）",
+    },
+    "summary.intro": {
+        "en": "Per device: the failures found, by severity, and the requirement statuses per "
+        "standard. A failure covered by an accepted deviation is not counted.",
+        "ja": "機器ごとに、検出した不合格の件数（重大度別）と規格ごとの要件の評価結果を示します。"
+        "承認済みの例外に該当する不合格は数えません。",
+    },
+    "summary.no_findings": {
+        "en": "No failure was found on any device in what a network can test.",
+        "ja": "ネットワークから確認できる範囲では、どの機器にも不合格はありません。",
+    },
+    "summary.devices_affected": {"en": "Devices", "ja": "該当機器"},
+    "headline.clean": {
+        "en": "No failure found in what a network can test ({n} checks)",
+        "ja": "ネットワークから確認できる範囲で不合格なし（{n}件のチェック）",
+    },
+    "headline.clean_one": {
+        "en": "No failure found in what a network can test (1 check)",
+        "ja": "ネットワークから確認できる範囲で不合格なし（1件のチェック）",
+    },
+    "headline.unfinished": {
+        "en": "The scan did not finish on this device: what did not run is not known.",
+        "ja": "この機器の診断は完了していません（未実施のチェックの結果は不明）。",
+    },
+    "headline.nothing": {
+        "en": "No check reached a verdict on this device (nothing passed, nothing failed)",
+        "ja": "この機器ではどのチェックも判定に至りませんでした（合格・不合格ともになし）",
+    },
+    "headline.count": {"en": "{n} {severity}", "ja": "{severity} {n}件"},
+    "headline.sep": {"en": ", ", "ja": "、"},
+    "col.headline": {"en": "Result", "ja": "結果"},
+    "col.severity": {"en": "Severity", "ja": "重大度"},
+    "col.finding": {"en": "Finding", "ja": "検出事項"},
+    "col.references": {"en": "References", "ja": "参照"},
+    "label.severity_reason": {"en": "why this severity", "ja": "重大度の理由"},
+    "label.references": {"en": "References", "ja": "参照"},
+    "label.argv": {"en": "Command line", "ja": "コマンドライン"},
+    "label.run_status": {"en": "Run status", "ja": "実行状態"},
+    # Check.severity (scanner/probe.py): the words scanners use, worst first
+    "severity.critical": {"en": "critical", "ja": "緊急"},
+    "severity.high": {"en": "high", "ja": "高"},
+    "severity.medium": {"en": "medium", "ja": "中"},
+    "severity.low": {"en": "low", "ja": "低"},
+    "severity.info": {"en": "info", "ja": "情報"},
+    "severity_help.critical": {
+        "en": "A way in as it stands (a factory login, an unprotected page).",
+        "ja": "そのままで侵入口となる（初期パスワードでのログイン、保護されていない画面など）。",
+    },
+    "severity_help.high": {
+        "en": "Exposes a login, a session or traffic to an attacker on the network.",
+        "ja": "ネットワーク上の攻撃者にログイン・セッション・通信内容をさらす。",
+    },
+    "severity_help.medium": {
+        "en": "Weakens a protection an attacker must still get past.",
+        "ja": "攻撃者が突破すべき防御を弱める。",
+    },
+    "severity_help.low": {
+        "en": "Hardening: worth fixing, not a way in by itself.",
+        "ja": "堅牢化の項目。対処が望ましいが、それ自体は侵入口ではない。",
+    },
+    "severity_help.info": {
+        "en": "A gap an auditor records; no exposure by itself.",
+        "ja": "審査で記録すべき不備。それ自体による危険はない。",
+    },
+    "section.severities": {"en": "Severities", "ja": "重大度"},
+    "appendix.intro": {
+        "en": "How this report was made: the run, the profile and what the scan was allowed to "
+        "reach.",
+        "ja": "このレポートの作成方法（診断の実行、プロファイル、診断が許可された範囲）。",
+    },
+    "section.run": {"en": "The run", "ja": "診断の実行"},
+    "method.checks_in_html": {
+        "en": "Each check's method, severity, remediation and the requirements citing it are "
+        "listed in the HTML report (left out of print).",
+        "ja": "各チェックの判定方法・重大度・対策・対応する要件の一覧は、HTML版レポートに記載"
+        "しています（印刷では省略）。",
+    },
+    "section.method": {"en": "Method and mapping", "ja": "評価方法と要件対応"},
+    "method.english_only": {
+        "en": "Each check's method, in English, is in the English report.",
+        "ja": "各チェックの判定方法・対応付けの根拠・要件の補足（英語のみ）は、"
+        "英語版レポート（report.html）に記載しています。",
+    },
 }
 
 

@@ -37,6 +37,26 @@ def _format_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of the HTML report")
 
 
+def _title_options(p: argparse.ArgumentParser, *, stored: str) -> None:
+    """The HTML report's title block and time zone, over the profile's `report:` section."""
+    g = p.add_argument_group("report title block", f"over the profile's report: section; {stored}")
+    for name, what in (
+        ("product", "product name"),
+        ("model", "model number"),
+        ("firmware", "firmware version tested"),
+        ("organisation", "test organisation"),
+        ("tester", "person who ran the test"),
+        ("customer", "customer the report is for"),
+    ):
+        g.add_argument(f"--{name}", metavar="TEXT", help=what)
+    g.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="IANA time zone of the report's dates, e.g. Asia/Tokyo (default: the scan's "
+        "local zone; Asia/Tokyo for --lang ja)",
+    )
+
+
 def _judging_options(p: argparse.ArgumentParser, *, evidence: str) -> None:
     """--fail-on and --evidence, the same for a scan and a re-render but for what happens
     to the evidence (`evidence` ends its help text)."""
@@ -138,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
     _judging_options(p, evidence="kept with the run")
+    _title_options(p, stored="kept with the run")
     p.set_defaults(func="cmd_scan")
 
     p = sub.add_parser("report", help="render reports for a stored run")
@@ -147,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
     p.add_argument("--level", **LEVEL_OPTION)
     _judging_options(p, evidence="shown with the evidence kept with the run, not stored")
+    _title_options(p, stored="over what the scan stored, for this rendering only")
     p.set_defaults(func="cmd_report")
 
     p = sub.add_parser("diff", help="what changed per device between two stored runs")

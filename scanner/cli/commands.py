@@ -34,6 +34,7 @@ from scanner.judging.report_data import (
     stored_profiles,
     stored_selection,
 )
+from scanner.judging.report_meta import NO_META, ReportMeta, checked, local_zone
 from scanner.judging.validate import validate_all
 from scanner.model import Target
 from scanner.net import Limits
@@ -67,6 +68,7 @@ class ScanOptions:
     resume: str | None
     fail_on: frozenset[str] | None = None  # None: the default exit codes
     evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
+    meta: ReportMeta = NO_META  # the command line's title block, kept with the run
 
 
 def _formats(text: str, lang: str = "en") -> tuple[str, ...]:
@@ -93,7 +95,24 @@ def _limits(args: argparse.Namespace) -> Limits:
     )
 
 
-def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue]:
+def _meta(args: argparse.Namespace) -> ReportMeta:
+    """The title block the command line gives (--product … --tz), its zone checked."""
+    return checked(
+        ReportMeta(
+            product=args.product or "",
+            model=args.model or "",
+            firmware=args.firmware or "",
+            organisation=args.organisation or "",
+            tester=args.tester or "",
+            customer=args.customer or "",
+            timezone=args.tz or "",
+        )
+    )
+
+
+def _request_json(
+    request: ScanRequest, profile_ref: str, meta: ReportMeta = NO_META
+) -> dict[str, JSONValue]:
     selected: JSONValue = None if request.checks is None else [*sorted(request.checks)]
     return {
         # [address, label] or, for a device with a profile of its own, [address, label, profile]
@@ -125,6 +144,8 @@ def _request_json(request: ScanRequest, profile_ref: str) -> dict[str, JSONValue
         # resume refuses one that changed, and `shinsa report` judges each device by its own
         "profiles": {ref: p.digest for ref, p in request.profiles.items()},
         "argv": [a for a in sys.argv[1:] if a],
+        "report": {k: v for k, v in meta.to_json().items() if v},
+        "tz": local_zone(),  # the report's dates are local to where the scan ran
     }
 
 
@@ -146,7 +167,7 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
                 profile_id=request.profile.id,
                 profile_digest=request.profile.digest,
                 scanner_version=__version__,
-                request=_request_json(request, profile_ref),
+                request=_request_json(request, profile_ref, options.meta),
                 targets=[(t.address, t.label) for t in request.targets],
             )
         manual.save(store, run_id, evidence)
@@ -213,6 +234,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         args.resume,
         _fail_on(args),
         tuple(Path(p) for p in args.evidence or ()),
+        _meta(args),
     )
     if args.resume:
         return _resume(args, options)
@@ -336,6 +358,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             today=date.today(),
             evidence=given,
             profiles=own,
+            meta=_meta(args),
         )
     run_dir = out / args.run_id
     formats = _formats(args.format, args.lang)

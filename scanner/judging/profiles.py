@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from scanner import plugin_data, yaml_typed
 from scanner.credentials import TestAccount, control_character
 from scanner.errors import ConfigError
+from scanner.judging import report_meta
+from scanner.judging.report_meta import NO_META, ReportMeta
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -152,6 +154,8 @@ class Profile:
     test_account: TestAccount | None = None
     digest: str = field(default="")
     level: int | None = None  # a security level given on the command line (--level), if any
+    #: the report's title block (product, model, firmware, …): a child's fields over its parent's
+    report: ReportMeta = NO_META
 
     def accepted_for(self, check_id: str, target: str, service_key: str) -> Accepted | None:
         return next((a for a in self.accepted if a.covers(check_id, target, service_key)), None)
@@ -187,6 +191,7 @@ PROFILE_KEYS = frozenset(
         "accepted",
         "allow_intrusive",
         "test_account",
+        "report",
     }
 )
 _ACCEPTED_KEYS = frozenset({"check", "reason", "approved_by", "expires", "target", "service"})
@@ -511,6 +516,7 @@ def load_profile(
     accepted: list[Accepted] = []
     allow_intrusive = False
     test_account: TestAccount | None = None
+    report = NO_META
     for path, data, _ in reversed(chain):  # root first, so children override
         _str(data, "profile", f"{_at(path, data, 'profile')}: profile")
         yaml_typed.optional_text(data, "title", "title")
@@ -545,6 +551,7 @@ def load_profile(
         )
         if "test_account" in data:
             test_account = _test_account(path, data["test_account"])
+        report = report_meta.parse(data).over(report)
 
     params: dict[str, Params] = {}
     for cid, (block, at) in params_raw.items():
@@ -588,6 +595,7 @@ def load_profile(
         digest=digest,
         test_account=test_account,
         level=level,
+        report=report,
     )
 
 

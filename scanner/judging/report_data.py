@@ -9,6 +9,7 @@ from scanner import __version__
 from scanner.judging import manual
 from scanner.judging.assess import Assessment, assess
 from scanner.judging.profiles import device_profiles
+from scanner.judging.report_meta import NO_META, ReportMeta, from_json
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -40,6 +41,10 @@ class ReportData:
     checks: Mapping[str, Check]
     profile_changed: bool  # the profile's digest differs from the one the scan ran with
     evidence: tuple[EvidenceFile, ...] = ()  # manual evidence files, kept with the run or given
+    #: the title block: the profile's `report:` section under the scan's command line under
+    #: this rendering's (`collect`)
+    meta: ReportMeta = NO_META
+    scan_zone: str = ""  # the IANA zone the scan ran in, as it recorded it ("" = not known)
 
 
 def collect(
@@ -51,10 +56,12 @@ def collect(
     today: date,
     evidence: Sequence[EvidenceFile] = (),
     profiles: Mapping[str, Profile] | None = None,
+    meta: ReportMeta = NO_META,
 ) -> ReportData:
     """The run as stored, judged by `profile` (and a device with a profile of its own by
     that one: `profiles`, address -> profile, see `own_profiles`), with the manual evidence
-    kept with the run and `evidence` given for this rendering only."""
+    kept with the run and `evidence` given for this rendering only; the title block is
+    `meta` over what the scan's command line stored over the profile's `report:` section."""
     run = store.run(run_id)
     failures = store.failures(run_id)
     own = profiles or {}
@@ -89,6 +96,8 @@ def collect(
         checks=checks,
         profile_changed=run.profile_digest != profile.digest,
         evidence=files,
+        meta=meta.over(from_json(run.request.get("report")).over(profile.report)),
+        scan_zone=str(run.request.get("tz") or ""),
     )
 
 

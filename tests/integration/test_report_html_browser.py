@@ -7,20 +7,28 @@ Chromium runs as a subprocess (`--dump-dom`, `--screenshot`, console messages on
 set-up does see a console error and injected markup, so "nothing seen" means something.
 Screenshots land in the test's tmp_path; set SHINSA_SCREENSHOTS=DIR to keep a copy to look at.
 Chromium comes from `.ci/install-daemons.sh`; a missing one fails, as for the interop daemons.
+
+Print is tested through Playwright (a dependency already: scanner/browser.py) driving the same
+Chromium: the page under print media emulation at the width of an A4 page's text, where every
+table is measured (no column past its box or the page), and its A4 PDF, whose pages are
+counted (at most two beyond one per device).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+from playwright.async_api import async_playwright
 
-from lab.personality import load_builtin
+from lab.personality import builtin_names, load_builtin
 from probes.registry import all_checks
 from reports import html
 from reports.i18n import LANGS, translator
@@ -28,7 +36,7 @@ from scanner.judging.profiles import Coverage, load_profile
 from scanner.judging.report_data import collect
 from scanner.store import Store
 from tests.integration.conftest import scan_lab
-from tests.unit.test_report_html import hostile_report_data
+from tests.unit.test_report_html import VisibleText, hostile_report_data
 
 pytestmark = pytest.mark.interop
 
@@ -113,7 +121,7 @@ def test_the_report_renders_with_no_console_message_and_hostile_text_inert(tmp_p
     page.write_text(html.render_lang(data, lang), encoding="utf-8")
     dom, console = dump_dom(tmp_path, page)
     assert console == []  # no error, no CSP violation, no warning
-    assert 'id="matrix-table"' in dom
+    assert 'id="matrix-1"' in dom
     # a cell for each device and requirement a check is mapped to; the one no network scan
     # can assess is a row of its own table instead
     columns = [
@@ -147,3 +155,134 @@ async def test_a_lab_scan_renders_in_chromium_in_both_languages(start_lab, tmp_p
         assert f'id="device-{camera.address.replace(".", "-")}"' in dom
         assert "services.cleartext-admin" in dom
         screenshot(tmp_path, page, f"lab.{lang}.png")
+
+
+#: A4 (210 × 297 mm) less the print stylesheet's margins (11 mm each side, 12 mm top and
+#: 13 mm bottom), in CSS pixels
+A4_TEXT_WIDTH = round((210 - 22) / 25.4 * 96)
+A4_TEXT_HEIGHT = round((297 - 25) / 25.4 * 96)
+_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+#: every table shown in print: its scroll width against its own box and the page, and
+#: every matrix column heading whose right edge is past the page
+_MEASURE = """() => {
+  const shown = (e) => e.getClientRects().length > 0;
+  const width = document.documentElement.clientWidth;
+  const tables = [...document.querySelectorAll('table')].filter(shown).map(t => ({
+    id: t.id || t.className, scroll: t.scrollWidth, client: t.clientWidth,
+    right: Math.ceil(t.getBoundingClientRect().right)}));
+  const clipped = [...document.querySelectorAll('table.matrix th.req')].filter(shown)
+    .filter(th => th.getBoundingClientRect().right > width + 0.5).map(th => th.textContent);
+  const columns = [...document.querySelectorAll('table.matrix th.req')].filter(shown).length;
+  const nav = [...document.querySelectorAll('nav')].filter(shown).length;
+  return {width, tables, clipped, columns, nav,
+          overflow: document.documentElement.scrollWidth - width,
+          height: document.documentElement.scrollHeight};
+}"""
+
+
+async def printed(page: Path) -> tuple[int, dict[str, Any]]:
+    """The page printed to A4 by Chromium: its number of pages, and what `_MEASURE` saw
+    under print media at the width of the page's text."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            tab = await browser.new_page(viewport={"width": A4_TEXT_WIDTH, "height": 1000})
+            await tab.goto(page.as_uri())
+            await tab.emulate_media(media="print")
+            measured: dict[str, Any] = await tab.evaluate(_MEASURE)
+            pdf = await tab.pdf(prefer_css_page_size=True, print_background=True)
+        finally:
+            await browser.close()
+    assert pdf.startswith(b"%PDF-")
+    return len(_PAGE.findall(pdf)), measured
+
+
+def assert_fits_a4(measured: dict[str, Any], columns: int, pages: int) -> None:
+    assert measured["nav"] == 0  # navigation is for the screen
+    assert measured["columns"] == columns  # every matrix column is printed …
+    assert measured["clipped"] == []  # … inside the page
+    for table in measured["tables"]:
+        assert table["scroll"] <= table["client"], table
+        assert table["right"] <= measured["width"], table
+    assert measured["overflow"] <= 0
+    # no nearly blank pages: the breaks, all together, waste less than one page
+    assert pages <= math.ceil(measured["height"] / A4_TEXT_HEIGHT) + 1, (pages, measured["height"])
+
+
+async def test_the_print_harness_sees_a_clipped_column_and_counts_pages(tmp_path):
+    """A matrix wider than the page is seen as such, and a long page is many pages."""
+    cells = "".join(f'<th class="req">R{i}</th>' for i in range(80))
+    page = tmp_path / "wide.html"
+    page.write_text(
+        f'<!DOCTYPE html><html><body><table class="matrix"><tr>{cells}</tr></table>'
+        + "<p>x</p>" * 400
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    pages, measured = await printed(page)
+    assert measured["clipped"]
+    assert pages > 3
+    # and a page break that leaves a page nearly blank shows as pages beyond the height's
+    blank = tmp_path / "blank.html"
+    blank.write_text(
+        "<!DOCTYPE html><html><body>"
+        + '<p style="break-before: page">a line</p>' * 6
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    pages, measured = await printed(blank)
+    assert pages > math.ceil(measured["height"] / A4_TEXT_HEIGHT) + 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_report_prints_on_a4_with_every_matrix_column(tmp_path, lang):
+    data = hostile_report_data()
+    page = tmp_path / f"report.{lang}.html"
+    page.write_text(html.render_lang(data, lang), encoding="utf-8")
+    pages, measured = await printed(page)
+    columns = {
+        (st.framework, st.requirement.id)
+        for st in data.assessment.statuses
+        if st.requirement.coverage is not Coverage.NONE
+    }
+    assert_fits_a4(measured, len(columns), pages)
+    assert 1 < pages <= 2 + len(data.devices)
+
+
+@pytest.mark.lab
+async def test_the_lab_report_prints_in_at_most_two_pages_more_than_devices(start_lab, tmp_path):
+    """The demo's lab (every built-in personality, as `make demo` scans it): 114 pages
+    before the print stylesheet, with 26 of 60 matrix columns cut off."""
+    lab = await start_lab([load_builtin(name) for name in builtin_names()])
+    profile = load_profile("base", all_checks())
+    with Store(tmp_path / "shinsa.sqlite") as store:
+        scanned = await scan_lab(lab, store, profile=profile)
+        data = collect(store, scanned.run_id, profile, all_checks(), today=date.today())
+    columns = {
+        (st.framework, st.requirement.id)
+        for st in data.assessment.statuses
+        if st.requirement.coverage is not Coverage.NONE or st.manual
+    }
+    for lang in LANGS:
+        page = tmp_path / f"lab.{lang}.html"
+        page.write_text(html.render_lang(data, lang), encoding="utf-8")
+        pages, measured = await printed(page)
+        assert_fits_a4(measured, len(columns), pages)
+        assert pages <= 2 + len(data.devices), (lang, pages)
+
+
+@pytest.mark.lab
+async def test_the_japanese_lab_report_reads_in_japanese_outside_code(start_lab, tmp_path):
+    """A real scan's Japanese report: check titles, reasons, evidence summaries, status
+    reasons and requirement titles all need their Japanese (the probes', assess.py's and the
+    framework files'); addresses, banners, check IDs and ports are code."""
+    lab = await start_lab([load_builtin("weak-camera"), load_builtin("home-router")])
+    profile = load_profile("base", all_checks())
+    with Store(tmp_path / "shinsa.sqlite") as store:
+        scanned = await scan_lab(lab, store, profile=profile)
+        data = collect(store, scanned.run_id, profile, all_checks(), today=date.today())
+    cjk, latin = VisibleText(html.render_ja(data)).counts()
+    assert cjk >= latin, (cjk, latin)

@@ -241,9 +241,9 @@ def test_the_html_report_shows_manual_evidence_apart_and_escaped(tmp_path, profi
     assert 'href="#manual-M2"' in section  # 3.9.2 needs a person; M2 gives it
     device = text.split('id="device-127-0-10-3"', 1)[1].split("</section>", 1)[0]
     assert 'href="#manual-M1"' in device  # beside the reason of its requirement
-    header = text.split("</header>", 1)[0]
-    assert "<code>127.0.10.0/24</code>" in header  # the scope, in the header
-    assert "<code>T:22,23</code>" in header
+    appendix = text.split('<section id="method">', 1)[1]
+    assert '<code class="item">127.0.10.0/24</code>' in appendix  # the scope, in the appendix
+    assert '<code class="item">T:22</code>,<wbr><code class="item">23</code>' in appendix
 
 
 def test_report_evidence_option_renders_without_storing(tmp_path, capsys):

@@ -36,6 +36,7 @@ from scanner.judging.profiles import (
     Requirement,
 )
 from scanner.judging.report_data import Device, ReportData
+from scanner.judging.report_meta import ReportMeta
 from scanner.model import Evidence, Result, Service, Verdict
 from scanner.store import RunInfo
 
@@ -230,6 +231,17 @@ DEVICES = (
 )
 
 
+#: the HTML report's title block (the other formats do not show it)
+META = ReportMeta(
+    product="ACME CAM-200",
+    model="CAM-200-EU",
+    firmware="2.0.7",
+    organisation="Example Test Lab",
+    tester="T. Sato",
+    customer="ACME Corp.",
+)
+
+
 def report_data() -> ReportData:
     run = RunInfo(
         id=RUN_ID,
@@ -239,14 +251,32 @@ def report_data() -> ReportData:
         profile_id=PROFILE.id,
         profile_digest=PROFILE.digest,
         scanner_version=__version__,
-        request={"allow": [f"{CAMERA}/31", ROUTER], "targets": [], "ports": "21-23,80,161,2222"},
+        request={
+            "allow": [f"{CAMERA}/31", ROUTER],
+            "targets": [],
+            "ports": "21-23,80,161,2222",
+            "argv": ["scan", "--profile", "/home/maker/acme/cam-200.yaml", CAMERA],
+        },
     )
     assessment = assess(RESULTS, PROFILE, [d.address for d in DEVICES], today=TODAY)
-    return ReportData(run, __version__, DEVICES, assessment, CHECKS, profile_changed=False)
+    return ReportData(
+        run,
+        __version__,
+        DEVICES,
+        assessment,
+        CHECKS,
+        profile_changed=False,
+        meta=META,
+        scan_zone="Europe/Berlin",
+    )
 
 
 _RUN_ID = re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b")  # scanner.store.new_run_id
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
+    # and as the HTML report shows a time to a reader (reports/dates.py)
+    r"|(\d{4}-\d\d-\d\d|\d{4}年\d{1,2}月\d{1,2}日) \d\d:\d\d (UTC[+-]\d\d:\d\d|[A-Z]{2,5})"
+)
 
 
 # OSCAL UUIDs are derived from the run ID on purpose: two runs never share one.
