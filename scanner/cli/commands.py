@@ -5,8 +5,9 @@ most of shinsa's start-up time, and `shinsa --help` or `discover` need none of t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from scanner.errors import ShinsaError
 from scanner.judging import manual
 from scanner.judging.assess import exit_code, parse_fail_on
 from scanner.judging.profiles import load_profile
-from scanner.judging.report_data import collect
+from scanner.judging.report_data import RenderOptions, collect
 from scanner.judging.validate import validate_all
 from scanner.model import Target
 from scanner.net import Limits
@@ -60,6 +61,14 @@ class ScanOptions:
     resume: str | None
     fail_on: frozenset[str] | None = None  # None: the default exit codes
     evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
+    render: RenderOptions = field(default_factory=RenderOptions)  # --sarif-all, --junit-all
+
+
+def _render_options(args: argparse.Namespace) -> RenderOptions:
+    return RenderOptions(
+        sarif_all=bool(getattr(args, "sarif_all", False)),
+        junit_all=bool(getattr(args, "junit_all", False)),
+    )
 
 
 def _formats(text: str, lang: str = "en") -> tuple[str, ...]:
@@ -145,6 +154,7 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
             store.finish_run(run_id, status)
         failures = store.failures(run_id)
         data = collect(store, run_id, request.profile, all_checks(), today=date.today())
+        data = dataclasses.replace(data, options=options.render)
     write_reports(options.out / run_id, options.formats, data)
     labels = {d.address: d.label for d in data.devices}
     services = {d.address: len(d.services) for d in data.devices}
@@ -186,6 +196,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         args.resume,
         _fail_on(args),
         tuple(Path(p) for p in args.evidence or ()),
+        _render_options(args),
     )
     if args.resume:
         return _resume(args, options)
@@ -275,6 +286,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         data = collect(
             store, args.run_id, profile, all_checks(), today=date.today(), evidence=given
         )
+        data = dataclasses.replace(data, options=_render_options(args))
     run_dir = out / args.run_id
     formats = _formats(args.format, args.lang)
     write_reports(run_dir, formats, data)

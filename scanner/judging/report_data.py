@@ -30,6 +30,14 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """What a renderer leaves out by default, asked for on the command line."""
+
+    sarif_all: bool = False  # every verdict in SARIF, not only the failures (--sarif-all)
+    junit_all: bool = False  # not-assessed requirements as skipped JUnit cases (--junit-all)
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     run: RunInfo
     scanner_version: str
@@ -38,6 +46,7 @@ class ReportData:
     checks: Mapping[str, Check]
     profile_changed: bool  # the profile's digest differs from the one the scan ran with
     evidence: tuple[EvidenceFile, ...] = ()  # manual evidence files, kept with the run or given
+    options: RenderOptions = RenderOptions()
 
 
 def collect(
