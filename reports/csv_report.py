@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from reports.findings import Findings
@@ -120,11 +121,10 @@ def _ref(j: JudgedResult) -> str:
 
 def _run_cells(data: ReportData) -> list[str | int | None]:
     """run ID, scan start (ISO 8601 with its UTC offset), profile ID."""
-    return [
-        data.run.id,
-        data.run.started.isoformat(timespec="seconds"),
-        data.assessment.profile.id,
-    ]
+    started = data.run.started
+    if started.tzinfo is None:  # the store keeps UTC; say so rather than leave it unzoned
+        started = started.replace(tzinfo=UTC)
+    return [data.run.id, started.isoformat(timespec="seconds"), data.assessment.profile.id]
 
 
 def _worst(st: RequirementStatus, findings: Findings) -> str:

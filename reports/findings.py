@@ -26,6 +26,8 @@ _RFC = re.compile(r"^RFC (\d+)$", re.I)
 #: public pages for references that are not a CWE or an RFC, by prefix
 _REFERENCE_PAGES = (
     ("NIST SP 800-53", "https://csrc.nist.gov/pubs/sp/800/53/r5/upd1/final"),
+    ("NIST SP 800-52 Rev. 2", "https://csrc.nist.gov/pubs/sp/800/52/r2/final"),
+    ("NIST SP 800-131A Rev. 2", "https://csrc.nist.gov/pubs/sp/800/131/a/r2/final"),
     ("MQTT 3.1.1", "https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html"),
     ("MQTT 5.0", "https://docs.oasis-open.org/mqtt/mqtt/v5.0/os/mqtt-v5.0-os.html"),
 )

@@ -256,7 +256,7 @@ def _result(
         ],
     }
     message = r.reason or r.check_id
-    level = "none"
+    level = "warning"  # SARIF's default, for a fail of a check no longer registered
     if found is not None:
         level, score = SEVERITY_LEVELS[found.severity]
         props["severity"] = found.severity.value

@@ -22,7 +22,7 @@ import pytest
 
 from probes.registry import all_checks
 from reports import sarif
-from reports.findings import Findings, citation
+from reports.findings import Findings, citation, reference_url
 from scanner.judging.assess import assess
 from scanner.judging.profiles import Coverage, Framework, MappedCheck, Requirement, load_profile
 from scanner.judging.report_data import RenderOptions
@@ -290,6 +290,22 @@ def test_the_base_profile_with_every_check_is_taken_by_code_scanning():
     # the cap mattered: some check is evidence for more clauses than fit in the tags
     assert max(len(r.get("relationships", [])) for r in rules) > sarif.TAG_LIMIT
     assert all(r["help"]["text"] and r["help"]["markdown"] for r in rules)
+    # every shipped check cites something with a public page
+    assert [r["id"] for r in rules if not r.get("helpUri", "").startswith("https://")] == []
+
+
+@pytest.mark.parametrize(
+    ("reference", "url"),
+    [
+        ("CWE-0307", "https://cwe.mitre.org/data/definitions/307.html"),
+        ("RFC 8996", "https://www.rfc-editor.org/rfc/rfc8996"),
+        ("NIST SP 800-53 AC-8", "https://csrc.nist.gov/pubs/sp/800/53/r5/upd1/final"),
+        ("NIST SP 800-52 Rev. 2", "https://csrc.nist.gov/pubs/sp/800/52/r2/final"),
+        ("IEC 62443-4-2 CR 1.11", None),  # no public page: listed, never linked
+    ],
+)
+def test_a_reference_links_to_its_public_page(reference, url):
+    assert reference_url(reference) == url
 
 
 @pytest.mark.parametrize(
@@ -314,3 +330,14 @@ def test_findings_exist_only_for_failed_results():
         "creds.default.telnet",
         "ssh.ciphers",
     ]
+
+
+def test_a_failure_of_a_check_no_longer_registered_is_still_an_alert():
+    data = report_data()
+    checks = {cid: c for cid, c in data.checks.items() if cid != "creds.default.telnet"}
+    log = json.loads(sarif.render(dataclasses.replace(data, checks=checks)))
+    (orphan,) = [r for r in _results(log) if r["ruleId"] == "creds.default.telnet"]
+    assert (orphan["kind"], orphan["level"]) == ("fail", "warning")  # SARIF's default level
+    assert "severity" not in orphan["properties"]
+    assert "ruleIndex" not in orphan
+    assert code_scanning_problems(log) == []
