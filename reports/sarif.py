@@ -220,6 +220,12 @@ def _taxonomies(profile: Profile) -> list[JSONValue]:
     ]
 
 
+def _rank(r: Result, findings: Findings) -> int:
+    """A failure's severity rank (4 critical .. 0 info); -1 for a result that did not fail."""
+    found = findings.of(r)
+    return found.severity.rank if found is not None else -1
+
+
 def _fingerprint(r: Result) -> str:
     """Stable across runs: the same device, service and check is the same alert."""
     digest = hashlib.sha256(f"{r.target}|{r.service_key}|{r.check_id}".encode()).hexdigest()
@@ -320,10 +326,11 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
                 by_result[(st.target, m.check)].append((st, m.role))
     # code scanning makes an alert of every result: the failures only, unless --sarif-all
     everything = data.options.sarif_all
+    # device by device, a device's failures worst first (the rest after them, in check order)
     results: list[JSONValue] = [
         _result(j, rule_index, labels, by_result[(j.result.target, j.result.check_id)], findings)
         for d in data.devices
-        for j in a.results_for(d.address)
+        for j in sorted(a.results_for(d.address), key=lambda j: -_rank(j.result, findings))
         if everything or j.result.verdict is Verdict.FAIL
     ]
     notifications: list[JSONValue] = []

@@ -167,6 +167,12 @@ def test_only_failures_by_default_and_every_verdict_with_sarif_all():
     fails = [r for r in RESULTS if r.verdict is Verdict.FAIL]
     assert len(_results(default)) == len(fails) == 3
     assert {r["kind"] for r in _results(default)} == {"fail"}
+    # a device's failures worst first
+    assert [r["properties"]["severity"] for r in _results(default)] == [
+        "critical",
+        "high",
+        "medium",
+    ]
     assert default["runs"][0]["properties"]["results_included"] == "failures"
     full = json.loads(sarif.render(dataclasses.replace(data, options=RenderOptions(True))))
     assert len(_results(full)) == len(RESULTS)
