@@ -11,7 +11,10 @@ from junitparser import JUnitXml
 
 from probes.registry import all_checks
 from scanner import __version__, cli
+from scanner.cli.app import build_parser
+from scanner.cli.commands import _render_options
 from scanner.judging.profiles import load_profile
+from scanner.judging.report_data import RenderOptions
 from scanner.model import Result, Service, Verdict
 from scanner.store import Store
 
@@ -80,3 +83,11 @@ def test_report_writes_failures_and_assessed_requirements_unless_asked_for_all(
     assert xml.tests > assessed
     assert xml.skipped >= xml.tests - assessed  # the not-assessed ones, skipped
     capsys.readouterr()
+
+
+def test_scan_takes_the_same_options_into_its_reports():
+    parser = build_parser()
+    plain = parser.parse_args(["scan", CAM, "--format", "sarif"])
+    assert _render_options(plain) == RenderOptions()
+    both = parser.parse_args(["scan", CAM, "--sarif-all", "--junit-all"])
+    assert _render_options(both) == RenderOptions(sarif_all=True, junit_all=True)
