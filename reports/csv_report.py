@@ -11,7 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC
 from typing import TYPE_CHECKING
+
+from reports.findings import Findings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -19,7 +22,10 @@ if TYPE_CHECKING:
     from scanner.judging.assess import JudgedResult, RequirementStatus
     from scanner.judging.report_data import ReportData
 
+#: on every row of both files, so that the files of scheduled runs can be concatenated
+RUN_COLUMNS = ("run_id", "scan_time", "profile")
 RESULT_COLUMNS = (
+    *RUN_COLUMNS,
     "address",
     "label",
     "transport",
@@ -28,13 +34,19 @@ RESULT_COLUMNS = (
     "check_id",
     "check_title",
     "verdict",
+    "severity",
+    "severity_reason",
     "reason",
     "evidence",
+    "remediation",
+    "remediation_ja",
+    "references",
     "acceptance",
     "requirements",
     "supporting",
 )
 REQUIREMENT_COLUMNS = (
+    *RUN_COLUMNS,
     "address",
     "label",
     "framework",
@@ -42,6 +54,7 @@ REQUIREMENT_COLUMNS = (
     "title",
     "coverage",
     "status",
+    "severity",
     "reason",
     "results",
     "related",
@@ -107,6 +120,20 @@ def _ref(j: JudgedResult) -> str:
     return f"{r.check_id}{where}: {r.verdict.value}"
 
 
+def _run_cells(data: ReportData) -> list[str | int | None]:
+    """run ID, scan start (ISO 8601 with its UTC offset), profile ID."""
+    started = data.run.started
+    if started.tzinfo is None:  # the store keeps UTC; say so rather than leave it unzoned
+        started = started.replace(tzinfo=UTC)
+    return [data.run.id, started.isoformat(timespec="seconds"), data.assessment.profile.id]
+
+
+def _worst(st: RequirementStatus, findings: Findings) -> str:
+    """The worst severity among the failing results that decided `st`, or empty."""
+    found = [f for j in st.results if j.counts_as_fail and (f := findings.of(j.result))]
+    return max((f.severity for f in found), key=lambda s: s.rank).value if found else ""
+
+
 def _order(j: JudgedResult) -> tuple[str, int, str]:
     s = j.result.service
     return (s.transport if s else "", s.port if s else 0, j.result.check_id)
@@ -114,6 +141,8 @@ def _order(j: JudgedResult) -> tuple[str, int, str]:
 
 def render(data: ReportData) -> str:
     a = data.assessment
+    run = _run_cells(data)
+    findings = Findings.of_report(data)
     rows: list[list[str | int | None]] = []
     for d in data.devices:
         # a requirement citing a check with a result here has evidence, so is stored
@@ -122,8 +151,10 @@ def render(data: ReportData) -> str:
             r = j.result
             s = r.service
             check = data.checks.get(r.check_id)
+            found = findings.of(r)
             rows.append(
                 [
+                    *run,
                     d.address,
                     d.label,
                     s.transport if s else None,
@@ -132,8 +163,13 @@ def render(data: ReportData) -> str:
                     r.check_id,
                     check.title if check else None,
                     r.verdict.value,
+                    found.severity.value if found else None,
+                    found.severity_reason if found else None,
                     r.reason,
                     "\n".join(f"{e.kind}: {e.summary}" for e in r.evidence),
+                    found.remedy_en if found else None,
+                    found.remedy_ja if found else None,
+                    "; ".join(found.references) if found else None,
                     _acceptance(j),
                     _statuses(st for st in statuses if r.check_id in st.requirement.direct),
                     _statuses(st for st in statuses if r.check_id in st.requirement.supporting),
@@ -145,12 +181,15 @@ def render(data: ReportData) -> str:
 def requirement_pieces(data: ReportData) -> Iterator[str]:
     """`render_requirements` in pieces, one device's rows made at a time."""
     a = data.assessment
+    run = _run_cells(data)
+    findings = Findings.of_report(data)
 
     def rows() -> Iterator[list[str | int | None]]:
         for d in data.devices:
             for st in a.for_target(d.address):
                 req = st.requirement
                 yield [
+                    *run,
                     d.address,
                     d.label,
                     st.framework,
@@ -158,6 +197,7 @@ def requirement_pieces(data: ReportData) -> Iterator[str]:
                     req.title,
                     req.coverage.value,
                     st.status.value,
+                    _worst(st, findings),
                     st.reason,
                     "\n".join(_ref(j) for j in sorted(st.results, key=_order)),
                     "\n".join(_ref(j) for j in sorted(st.related, key=_order)),

@@ -12,6 +12,7 @@ import secrets
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from reports.findings import Findings
 from scanner.codec import evidence_to_dict
 from scanner.judging.assess import JudgedResult, exit_code, unassessed_reason
 from scanner.judging.manual import numbered, statement_to_dict
@@ -24,15 +25,18 @@ if TYPE_CHECKING:
     from scanner.judging.report_data import Device, ReportData
     from scanner.model import JSONValue
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
+# 2.1: a failed result's severity, severity_reason, remediation (en, ja) and references; a
+#      check's title_ja, severity, severity_reason, remediation and references
 # 2.0: a device lists only the requirements it has evidence for, plus a count of the rest
 #      (all not_assessed); titles and coverage once, in the top-level `requirements`
 # 1.2: a device's unfinished_reason, run status incomplete/crashed
 # 1.1: manual_evidence, a requirement's manual
 
 
-def result_dict(j: JudgedResult) -> dict[str, JSONValue]:
+def result_dict(j: JudgedResult, findings: Findings) -> dict[str, JSONValue]:
     r = j.result
+    found = findings.of(r)
     s = r.service
     out: dict[str, JSONValue] = {
         "address": r.target,
@@ -46,6 +50,11 @@ def result_dict(j: JudgedResult) -> dict[str, JSONValue]:
         "started": r.started.isoformat() if r.started else None,
         "duration": r.duration,
         "accepted": None,
+        # a failed result's: what it exposes, how to fix it, what it is evidence against
+        "severity": found.severity.value if found else None,
+        "severity_reason": found.severity_reason if found else None,
+        "remediation": {"en": found.remedy_en, "ja": found.remedy_ja} if found else None,
+        "references": list(found.references) if found else [],
     }
     acc = j.accepted or j.expired
     if acc is not None:
@@ -81,7 +90,12 @@ def requirement_entries(a: Assessment) -> list[JSONValue]:
 
 
 def device_dict(
-    d: Device, a: Assessment, manual_ids: Mapping[Statement, str], *, results: bool = True
+    d: Device,
+    a: Assessment,
+    manual_ids: Mapping[Statement, str],
+    findings: Findings,
+    *,
+    results: bool = True,
 ) -> dict[str, JSONValue]:
     """One device: its services and results, and the statuses of the requirements it has
     evidence for. The others (`requirements_not_assessed` of them) are `not_assessed`, with
@@ -107,7 +121,11 @@ def device_dict(
             }
             for s in d.services
         ],
-        **({"results": [result_dict(j) for j in a.results_for(d.address)]} if results else {}),
+        **(
+            {"results": [result_dict(j, findings) for j in a.results_for(d.address)]}
+            if results
+            else {}
+        ),
         "requirements": [
             {
                 "framework": st.framework,
@@ -125,17 +143,25 @@ def device_dict(
 
 
 def checks_list(data: ReportData) -> list[JSONValue]:
-    """Every check, with the requirements of this profile it gives evidence for."""
+    """Every check, with the requirements of this profile it gives evidence for, its
+    severity and its fix (a finding's own fix, which may depend on its service, is on the
+    failed result)."""
     cited: dict[str, list[JSONValue]] = {}
     for fw, r in data.assessment.requirements:
         for cid in dict.fromkeys((*r.direct, *r.supporting)):
             cited.setdefault(cid, []).append(f"{fw} {r.id}")
+    findings = Findings.of_report(data)
     return [
         {
             "id": cid,
             "title": check.title,
+            "title_ja": check.title_ja,
             "method": check.method,
             "requirements": cited.get(cid, []),
+            "severity": check.severity.value,
+            "severity_reason": check.severity_reason,
+            "remediation": {"en": check.remediation.en, "ja": check.remediation.ja},
+            "references": list(findings.references(check)),
         }
         for cid, check in sorted(data.checks.items())
     ]
@@ -223,7 +249,8 @@ def _top(data: ReportData, devices: JSONValue) -> dict[str, JSONValue]:
 def to_dict(data: ReportData) -> dict[str, JSONValue]:
     a = data.assessment
     manual_ids = numbered(data.evidence)
-    return _top(data, [device_dict(d, a, manual_ids) for d in data.devices])
+    findings = Findings.of_report(data)
+    return _top(data, [device_dict(d, a, manual_ids, findings) for d in data.devices])
 
 
 def pieces(data: ReportData) -> Iterator[str]:
@@ -240,8 +267,9 @@ def pieces(data: ReportData) -> Iterator[str]:
     yield before + "["
     a = data.assessment
     manual_ids = numbered(data.evidence)
+    findings = Findings.of_report(data)
     for i, d in enumerate(data.devices):
-        text = json.dumps(device_dict(d, a, manual_ids), indent=2, ensure_ascii=False)
+        text = json.dumps(device_dict(d, a, manual_ids, findings), indent=2, ensure_ascii=False)
         # at depth 2 of the document: every line indented by two levels
         yield ("," if i else "") + "\n    " + text.replace("\n", "\n    ")
     yield "\n  ]" + after + "\n"

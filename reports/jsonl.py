@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from reports.findings import Findings
 from reports.json_report import (
     SCHEMA_VERSION,
     checks_list,
@@ -59,10 +60,11 @@ def lines(data: ReportData) -> Iterator[str]:
             "manual_evidence": manual_evidence(data, manual_ids),
         },
     )
+    findings = Findings.of_report(data)
     for d in data.devices:
         for j in a.results_for(d.address):
-            yield _line("result", result_dict(j))
-        yield _line("device", device_dict(d, a, manual_ids, results=False))
+            yield _line("result", result_dict(j, findings))
+        yield _line("device", device_dict(d, a, manual_ids, findings, results=False))
     yield _line("summary", summary(data))
 
 

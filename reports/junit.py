@@ -1,4 +1,10 @@
-"""The JUnit XML report: one test case per device × requirement, for a maker's CI.
+"""The JUnit XML report: one test case per device × requirement assessed, for a maker's CI.
+
+A not-assessed requirement (nothing measured, seen or stated) is left out: it is most of
+the matrix, and a CI that shows it as skipped buries the failures (`--junit-all` keeps it).
+Each device is one class whose name has no dot (`127_0_10_1 lobby-cam`): Jenkins reads a
+dotted class name as packages and would fold every device into one. A failure's message
+starts with its worst severity, and its body gives each failing check's fix and references.
 
 A requirement status becomes a test outcome (documented in `docs/report-format.md`):
 
@@ -9,7 +15,8 @@ A requirement status becomes a test outcome (documented in `docs/report-format.m
 | partially_assessed, a result undecided   | `<skipped>`: inconclusive is never a pass     |
 | not_satisfied                            | `<failure>` listing the failing checks        |
 | error                                    | `<error>` listing the checks that did not finish |
-| not_applicable, not_assessed             | `<skipped>` with the reason                   |
+| not_applicable                           | `<skipped>` with the reason                   |
+| not_assessed                             | left out; with --junit-all `<skipped>`        |
 """
 
 from __future__ import annotations
@@ -19,11 +26,12 @@ import xml.etree.ElementTree as ET
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from reports.findings import Findings
 from scanner.judging.assess import RequirementStatus, Status
 from scanner.model import Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from scanner.judging.assess import JudgedResult
     from scanner.judging.report_data import Device, ReportData
@@ -45,12 +53,27 @@ def device_name(device: Device) -> str:
     return f"{device.address} ({label})" if label and label != device.address else device.address
 
 
-def _line(j: JudgedResult) -> str:
+def class_name(device: Device) -> str:
+    """The device as one JUnit class: no dot anywhere (`127_0_10_1 lobby-cam`)."""
+    label = " ".join(device.label.split())
+    name = f"{device.address} {label}" if label and label != device.address else device.address
+    return name.replace(".", "_")
+
+
+def _line(j: JudgedResult, findings: Findings | None = None) -> str:
     r = j.result
     where = f" on {r.service}" if r.service else ""
     line = f"{r.check_id}{where}: {r.verdict.value}: {r.reason}"
     for e in r.evidence:
         line += f"\n    {e.kind}: {e.summary}"
+    found = findings.of(r) if findings is not None else None
+    if found is not None:
+        severity = f"{found.severity.value} ({found.severity_reason})"
+        line += f"\n    severity: {severity if found.severity_reason else found.severity.value}"
+        if found.remedy_en:
+            line += f"\n    fix: {found.remedy_en}"
+        if found.references:
+            line += f"\n    references: {', '.join(found.references)}"
     acc = j.accepted or j.expired
     if acc is not None:
         state = "accepted" if j.accepted is not None else "acceptance expired"
@@ -58,16 +81,24 @@ def _line(j: JudgedResult) -> str:
     return line
 
 
-def _lines(results: tuple[JudgedResult, ...]) -> str:
-    return "\n".join(_line(j) for j in results)
+def _lines(results: Iterable[JudgedResult], findings: Findings | None = None) -> str:
+    return "\n".join(_line(j, findings) for j in results)
 
 
-def _outcome(st: RequirementStatus) -> tuple[str | None, str]:
+def _worst(st: RequirementStatus, findings: Findings) -> str:
+    """`[high] ` for the worst severity among the failing results, or nothing."""
+    found = [f for j in st.results if j.counts_as_fail and (f := findings.of(j.result))]
+    if not found:
+        return ""
+    return f"[{max((f.severity for f in found), key=lambda s: s.rank).value}] "
+
+
+def _outcome(st: RequirementStatus, findings: Findings) -> tuple[str | None, str]:
     """(element name or None for a pass, message)."""
     label = st.status.value.replace("_", " ")
     match st.status:
         case Status.NOT_SATISFIED:
-            return "failure", st.reason
+            return "failure", _worst(st, findings) + st.reason
         case Status.ERROR:
             return "error", st.reason
         case Status.NOT_APPLICABLE | Status.NOT_ASSESSED:
@@ -80,7 +111,13 @@ def _outcome(st: RequirementStatus) -> tuple[str | None, str]:
             return None, f"{label}: {st.reason}"
 
 
-def _testcase(parent: ET.Element, name: str, st: RequirementStatus) -> str | None:
+def _included(data: ReportData, st: RequirementStatus) -> bool:
+    return st.status is not Status.NOT_ASSESSED or data.options.junit_all
+
+
+def _testcase(
+    parent: ET.Element, name: str, st: RequirementStatus, findings: Findings
+) -> str | None:
     req = st.requirement
     case = ET.SubElement(
         parent,
@@ -91,7 +128,7 @@ def _testcase(parent: ET.Element, name: str, st: RequirementStatus) -> str | Non
             "time": f"{sum(j.result.duration or 0.0 for j in st.results):.3f}",
         },
     )
-    kind, message = _outcome(st)
+    kind, message = _outcome(st, findings)
     if kind is not None:
         element = ET.SubElement(case, kind, {"message": _xml_text(message)})
         if kind != "skipped":
@@ -100,7 +137,7 @@ def _testcase(parent: ET.Element, name: str, st: RequirementStatus) -> str | Non
                 picked = tuple(j for j in st.results if j.counts_as_fail)
             else:
                 picked = tuple(j for j in st.results if j.result.verdict is Verdict.ERROR)
-            element.text = _xml_text(_lines(picked))
+            element.text = _xml_text(_lines(picked, findings))
     out = [message, f"coverage: {req.coverage.value}"]
     if st.results:
         out += ["", "direct evidence:", _lines(st.results)]
@@ -110,7 +147,9 @@ def _testcase(parent: ET.Element, name: str, st: RequirementStatus) -> str | Non
     return kind
 
 
-def _suite(data: ReportData, device: Device, started: str) -> tuple[ET.Element, dict[str, int]]:
+def _suite(
+    data: ReportData, device: Device, started: str, findings: Findings
+) -> tuple[ET.Element, dict[str, int]]:
     """One device's test suite and its counts."""
     a = data.assessment
     name = device_name(device)
@@ -124,12 +163,16 @@ def _suite(data: ReportData, device: Device, started: str) -> tuple[ET.Element, 
         ("shinsa.profile", a.profile.id),
         ("shinsa.profile_digest", a.profile.digest),
         ("shinsa.device_finished", str(device.finished).lower()),
+        ("shinsa.requirements_not_assessed", str(a.unassessed_count(device.address))),
         ("shinsa.services", " ".join(str(s) for s in device.services)),
     ):
         ET.SubElement(props, "property", {"name": key, "value": _xml_text(value)})
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    classname = class_name(device)
     for st in a.for_target(device.address):
-        kind = _testcase(suite, name, st)
+        if not _included(data, st):
+            continue
+        kind = _testcase(suite, classname, st, findings)
         counts["tests"] += 1
         if kind is not None:
             counts[_COUNTED[kind]] += 1
@@ -141,13 +184,15 @@ def _suite(data: ReportData, device: Device, started: str) -> tuple[ET.Element, 
 _COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}
 
 
-def _totals(data: ReportData) -> dict[str, int]:
+def _totals(data: ReportData, findings: Findings) -> dict[str, int]:
     """The root's counts, from the statuses alone (no XML is built for them)."""
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for device in data.devices:
         for st in data.assessment.for_target(device.address):
+            if not _included(data, st):
+                continue
             totals["tests"] += 1
-            kind, _ = _outcome(st)
+            kind, _ = _outcome(st, findings)
             if kind is not None:
                 totals[_COUNTED[kind]] += 1
     return totals
@@ -163,7 +208,8 @@ def pieces(data: ReportData) -> Iterator[str]:
     # the Ant JUnit schema's timestamp has no zone: UTC, said in the docs
     started = data.run.started.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     root = ET.Element("testsuites", {"name": f"shinsa {a.profile.id}"})
-    for key, n in _totals(data).items():
+    findings = Findings.of_report(data)
+    for key, n in _totals(data, findings).items():
         root.set(key, str(n))
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
     if not data.devices:
@@ -175,7 +221,7 @@ def pieces(data: ReportData) -> Iterator[str]:
     yield opened[: -len("</testsuites>")]
     last = len(data.devices) - 1
     for index, device in enumerate(data.devices):
-        suite, _ = _suite(data, device, started)
+        suite, _ = _suite(data, device, started, findings)
         ET.indent(suite, level=1)  # as ET.indent of the whole tree would have it
         suite.tail = "\n" if index == last else "\n  "
         yield ET.tostring(suite, "unicode")

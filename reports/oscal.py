@@ -14,6 +14,12 @@ Mapping choices are documented in `docs/report-format.md`; the short version:
 OSCAL has only two states; nothing the scan could not show is claimed satisfied. The exact
 status rides along as the finding's `shinsa:status` prop.
 
+Every failed check result is also a `risk`: its severity as a characterization facet (and a
+`severity` prop), its CWE references as threat IDs, the fix for this finding as a
+`recommendation` remediation (the Japanese text as its `remediation-ja` prop), status `open`
+(`deviation-approved` while an accepted deviation covers it). A finding cites the risks of
+the failed results that decided it.
+
 Identifiers are UUIDv5, so the same run always renders to the same bytes: the document, the
 result, observations and findings are derived from the run ID (and the device, service,
 check or requirement); a device's inventory item from its address alone, so tools can follow
@@ -30,6 +36,7 @@ import uuid
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from reports.findings import Findings, reference_url
 from scanner.judging.assess import JudgedResult, RequirementStatus, Status
 from scanner.model import bound_text
 
@@ -115,12 +122,75 @@ def _inventory_item(d: Device) -> dict[str, JSONValue]:
     }
 
 
+def _risk_uuid(run_id: str, r: Result) -> str:
+    return _uuid(run_id, "risk", r.target, r.service_key, r.check_id)
+
+
+def _risk(
+    j: JudgedResult, run_id: str, tool: str, findings: Findings, titles: dict[str, str]
+) -> dict[str, JSONValue] | None:
+    """The risk a failed result stands for, with its severity and fix; None unless failed."""
+    r = j.result
+    found = findings.of(r)
+    if found is None:
+        return None
+    where = f"{r.target} {r.service.key}" if r.service else r.target
+    severity = found.severity.value
+    statement = f"Severity {severity}" + (
+        f": {found.severity_reason}" if found.severity_reason else "."
+    )
+    props: list[JSONValue] = [_prop("severity", severity), _prop("check-id", r.check_id)]
+    props += [_prop("reference", ref) for ref in found.references]
+    risk: dict[str, JSONValue] = {
+        "uuid": _risk_uuid(run_id, r),
+        "title": _line(f"{titles.get(r.check_id, r.check_id)} on {where}", r.check_id),
+        "description": _line(r.reason, f"{r.check_id}: fail"),
+        "statement": _line(statement, severity),
+        "props": props,
+        "status": "deviation-approved" if j.accepted is not None else "open",
+        "characterizations": [
+            {
+                "origin": {"actors": [{"type": "tool", "actor-uuid": tool}]},
+                "facets": [{"name": "severity", "system": NS, "value": severity}],
+            }
+        ],
+    }
+    cwe = [
+        (ref, url)
+        for ref in found.references
+        if ref.startswith("CWE-") and (url := reference_url(ref))
+    ]
+    if cwe:
+        risk["threat-ids"] = [
+            {"system": "https://cwe.mitre.org", "id": url, "href": url} for _, url in cwe
+        ]
+    if found.remedy_en:
+        response: dict[str, JSONValue] = {
+            "uuid": _uuid(run_id, "remediation", r.target, r.service_key, r.check_id),
+            "lifecycle": "recommendation",
+            "title": "Remediation",
+            "description": _line(found.remedy_en, "-"),
+        }
+        if found.remedy_ja:
+            response["props"] = [_prop("remediation-ja", found.remedy_ja)]
+        risk["remediations"] = [response]
+    risk["related-observations"] = [{"observation-uuid": _observation_uuid(run_id, r)}]
+    return risk
+
+
 def _observation(
-    j: JudgedResult, run_id: str, collected: datetime, names: dict[str, str], tool: str
+    j: JudgedResult,
+    run_id: str,
+    collected: datetime,
+    names: dict[str, str],
+    tool: str,
+    findings: Findings,
 ) -> dict[str, JSONValue]:
     r = j.result
     where = f"{r.target} {r.service.key}" if r.service else r.target
     props: list[JSONValue] = [_prop("check-id", r.check_id), _prop("verdict", r.verdict.value)]
+    if (found := findings.of(r)) is not None:
+        props.append(_prop("severity", found.severity.value))
     if r.service is not None:
         props += [
             _prop("transport", r.service.transport),
@@ -158,7 +228,7 @@ def _observation(
     return obs
 
 
-def _finding(st: RequirementStatus, run_id: str) -> dict[str, JSONValue]:
+def _finding(st: RequirementStatus, run_id: str, findings: Findings) -> dict[str, JSONValue]:
     req = st.requirement
     state, reason = _STATE[st.status]
     cited = [j.result for j in (*st.results, *st.related)]
@@ -184,6 +254,10 @@ def _finding(st: RequirementStatus, run_id: str) -> dict[str, JSONValue]:
         finding["related-observations"] = [
             {"observation-uuid": _observation_uuid(run_id, r)} for r in cited
         ]
+    # the risks of the failed results that decided the status (direct evidence only)
+    risks = [j.result for j in st.results if findings.of(j.result) is not None]
+    if risks:
+        finding["related-risks"] = [{"risk-uuid": _risk_uuid(run_id, r)} for r in risks]
     return finding
 
 
@@ -250,22 +324,32 @@ def to_dict(data: ReportData) -> dict[str, JSONValue]:
             or [{"description": "The profile selects no requirement.", "include-all": {}}],
         },
     }
+    findings_of = Findings.of_report(data)
     observations: list[JSONValue] = [
-        _observation(j, run.id, run.started, names, tool)
+        _observation(j, run.id, run.started, names, tool, findings_of)
         for d in data.devices
         for j in a.results_for(d.address)
+    ]
+    titles = {cid: c.title for cid, c in data.checks.items()}
+    risks: list[JSONValue] = [
+        risk
+        for d in data.devices
+        for j in a.results_for(d.address)
+        if (risk := _risk(j, run.id, tool, findings_of, titles)) is not None
     ]
     # A finding per requirement with evidence on a device. The rest (not_assessed: nothing
     # measured, seen or stated) would be one identical finding per device x requirement, 287
     # per empty device; `reviewed-controls` lists them, and a control with no finding for a
     # device was not assessed there.
     findings: list[JSONValue] = [
-        _finding(st, run.id) for d in data.devices for st in a.evidenced_for(d.address)
+        _finding(st, run.id, findings_of) for d in data.devices for st in a.evidenced_for(d.address)
     ]
     if observations:
         result["observations"] = observations
     if findings:
         result["findings"] = findings
+    if risks:
+        result["risks"] = risks
     scope = ", ".join(str(x) for x in run.request.get("allow", [])) or "the targets"
     return {
         "assessment-results": {

@@ -35,6 +35,16 @@ def _format_options(p: argparse.ArgumentParser) -> None:
         "--format", default="json", help=f"report formats, comma-separated: {', '.join(FORMATS)}"
     )
     p.add_argument("--lang", choices=("en", "ja"), default="en", help="language of the HTML report")
+    p.add_argument(
+        "--sarif-all",
+        action="store_true",
+        help="SARIF: every check result, not only the failures (code scanning alerts on each)",
+    )
+    p.add_argument(
+        "--junit-all",
+        action="store_true",
+        help="JUnit: also the requirements nothing assessed, as skipped test cases",
+    )
 
 
 def _title_options(p: argparse.ArgumentParser, *, stored: str) -> None:

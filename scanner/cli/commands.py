@@ -5,8 +5,9 @@ most of shinsa's start-up time, and `shinsa --help` or `discover` need none of t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ from scanner.judging import manual
 from scanner.judging.assess import exit_code, parse_fail_on
 from scanner.judging.profiles import device_profiles, load_profile
 from scanner.judging.report_data import (
+    RenderOptions,
     collect,
     own_profiles,
     stored_profiles,
@@ -69,6 +71,14 @@ class ScanOptions:
     fail_on: frozenset[str] | None = None  # None: the default exit codes
     evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
     meta: ReportMeta = NO_META  # the command line's title block, kept with the run
+    render: RenderOptions = field(default_factory=RenderOptions)  # --sarif-all, --junit-all
+
+
+def _render_options(args: argparse.Namespace) -> RenderOptions:
+    return RenderOptions(
+        sarif_all=bool(getattr(args, "sarif_all", False)),
+        junit_all=bool(getattr(args, "junit_all", False)),
+    )
 
 
 def _formats(text: str, lang: str = "en") -> tuple[str, ...]:
@@ -193,6 +203,7 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         data = collect(
             store, run_id, request.profile, all_checks(), today=date.today(), profiles=own
         )
+        data = dataclasses.replace(data, options=options.render)
     write_reports(options.out / run_id, options.formats, data)
     labels = {d.address: d.label for d in data.devices}
     services = {d.address: len(d.services) for d in data.devices}
@@ -235,6 +246,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         _fail_on(args),
         tuple(Path(p) for p in args.evidence or ()),
         _meta(args),
+        _render_options(args),
     )
     if args.resume:
         return _resume(args, options)
@@ -360,6 +372,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             profiles=own,
             meta=_meta(args),
         )
+        data = dataclasses.replace(data, options=_render_options(args))
     run_dir = out / args.run_id
     formats = _formats(args.format, args.lang)
     write_reports(run_dir, formats, data)

@@ -33,6 +33,14 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """What a renderer leaves out by default, asked for on the command line."""
+
+    sarif_all: bool = False  # every verdict in SARIF, not only the failures (--sarif-all)
+    junit_all: bool = False  # not-assessed requirements as skipped JUnit cases (--junit-all)
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     run: RunInfo
     scanner_version: str
@@ -45,6 +53,7 @@ class ReportData:
     #: this rendering's (`collect`)
     meta: ReportMeta = NO_META
     scan_zone: str = ""  # the IANA zone the scan ran in, as it recorded it ("" = not known)
+    options: RenderOptions = RenderOptions()
 
 
 def collect(

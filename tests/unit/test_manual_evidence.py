@@ -204,7 +204,7 @@ def test_the_json_report_with_manual_evidence_is_valid_against_the_schema(tmp_pa
     jsonschema.Draft202012Validator(
         SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     ).validate(report)
-    assert report["schema_version"] == "2.0"
+    assert report["schema_version"] == "2.1"
     ev = report["manual_evidence"]
     assert [s["id"] for s in ev["statements"]] == ["M1", "M2"]
     assert ev["statements"][0]["statement"] == SCRIPT  # JSON carries it as given

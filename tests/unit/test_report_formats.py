@@ -15,7 +15,7 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
 
 from probes.registry import all_checks
-from reports import FORMATS, junit, sarif
+from reports import FORMATS, json_report, junit, sarif
 from scanner import __version__
 from scanner.judging.assess import assess
 from scanner.judging.profiles import (
@@ -35,7 +35,7 @@ from scanner.judging.profiles import (
     Profile,
     Requirement,
 )
-from scanner.judging.report_data import Device, ReportData
+from scanner.judging.report_data import Device, RenderOptions, ReportData
 from scanner.judging.report_meta import ReportMeta
 from scanner.model import Evidence, Result, Service, Verdict
 from scanner.store import RunInfo
@@ -328,35 +328,65 @@ def _cases(suite: TestSuite) -> dict[str, list[object]]:
     return {case.name: list(case.result) for case in suite}
 
 
-def test_junit_has_a_suite_per_device_and_a_case_per_requirement():
-    xml = JUnitXml.fromstring(junit.render(report_data()))
+def _all(data: ReportData) -> ReportData:
+    """The same report with every verdict and every requirement (--sarif-all, --junit-all)."""
+    return dataclasses.replace(data, options=RenderOptions(sarif_all=True, junit_all=True))
+
+
+def test_junit_has_a_suite_per_device_and_a_case_per_assessed_requirement():
+    data = report_data()
+    xml = JUnitXml.fromstring(junit.render(data))
     suites = list(xml)
     assert [s.name for s in suites] == [
         f"{CAMERA} (weak-camera {SCRIPT})",
         f"{NAS} ({HYPERLINK})",
         ROUTER,
     ]
-    for suite in suites:
-        assert suite.tests == 7  # 5 IEC 62443-4-2 requirements at SL 2 + 2 NIST
-        assert {case.classname for case in suite} == {suite.name}
-    assert xml.tests == 21
+    a = data.assessment
+    for suite, device in zip(suites, DEVICES, strict=True):
+        # 5 IEC 62443-4-2 requirements at SL 2 + 2 NIST, less those nothing assessed
+        assert suite.tests == 7 - a.unassessed_count(device.address) < 7
+        assert {case.classname for case in suite} == {junit.class_name(device)}
+    assert xml.tests == 15
     assert xml.failures == sum(s.failures for s in suites)
     assert xml.errors == sum(s.errors for s in suites)
     assert xml.skipped == sum(s.skipped for s in suites)
+    everything = JUnitXml.fromstring(junit.render(_all(data)))
+    assert [s.tests for s in everything] == [7, 7, 7]
+    assert everything.tests == 21
+
+
+def test_junit_class_names_have_no_dot_one_per_device():
+    xml = JUnitXml.fromstring(junit.render(report_data()))
+    names = [{case.classname for case in suite} for suite in xml]
+    assert names == [
+        {"127_0_10_3 weak-camera <script>alert(1)</script>"},
+        {'127_0_10_4 =HYPERLINK("http://evil_example/","open me")'},
+        {ROUTER},  # 2001:db8::5: no dot to fold
+    ]
+    assert not [n for group in names for n in group if "." in n]
 
 
 def test_junit_outcome_follows_the_requirement_status():
-    camera, nas, router = JUnitXml.fromstring(junit.render(report_data()))
+    data = report_data()
+    camera, nas, router = JUnitXml.fromstring(junit.render(data))
     cam = _cases(camera)
-    # not_satisfied: a failure listing the failing checks and their evidence
+    # not_satisfied: a failure listing the failing checks, their severity, fix and references
     (failure,) = cam["iec-62443-4-2 CR 7.7 Least functionality"]
     assert isinstance(failure, Failure)
     assert failure.type == "not_satisfied"
-    assert "services.cleartext-admin on tcp/23 telnet: fail" in (failure.text or "")
-    assert "services.unexpected" not in (failure.text or "")  # passing checks are not listed
+    assert (failure.message or "").startswith("[high] 1 failed check result(s)")
+    body = failure.text or ""
+    assert "services.cleartext-admin on tcp/23 telnet: fail" in body
+    assert "    severity: high" in body
+    fix = data.checks["services.cleartext-admin"].remedy_for(RESULTS[3]).en
+    assert f"    fix: {fix}" in body
+    assert "    references: CWE-319, CWE-489, NIST SP 800-53 CM-7, IEC 62443-4-2 CR 7.7" in body
+    assert "services.unexpected" not in body  # passing checks are not listed
     # an expired acceptance is a plain failure, and says so
     (expired,) = cam["iec-62443-4-2 CR 1.5 Authenticator management"]
     assert isinstance(expired, Failure)
+    assert (expired.message or "").startswith("[critical] ")
     assert "acceptance expired: lab only" in (expired.text or "")
     # an accepted deviation and partial coverage: passes, saying why it is only partial
     crypto = next(c for c in camera if c.name == "iec-62443-4-2 CR 4.3 Use of cryptography")
@@ -366,8 +396,10 @@ def test_junit_outcome_follows_the_requirement_status():
     # a skipped (intrusive) check leaves the requirement undecided: skipped, never a pass
     (lockout,) = cam["iec-62443-4-2 CR 1.11 Unsuccessful login attempts"]
     assert isinstance(lockout, Skipped)
-    # coverage none: not assessed, skipped with the reason
-    (manual,) = cam["iec-62443-4-2 CR 3.2 Protection from malicious code"]
+    # coverage none: not assessed, left out unless asked for, then skipped with the reason
+    assert "iec-62443-4-2 CR 3.2 Protection from malicious code" not in cam
+    everything = _cases(next(iter(JUnitXml.fromstring(junit.render(_all(data))))))
+    (manual,) = everything["iec-62443-4-2 CR 3.2 Protection from malicious code"]
     assert isinstance(manual, Skipped)
     assert (manual.message or "").startswith("not assessed:")
     # a check that could not finish: an error, never a pass
@@ -412,14 +444,19 @@ def _results(log: Any) -> Any:
     return log["runs"][0]["results"]
 
 
-def test_sarif_has_a_rule_per_check_and_a_result_per_check_result():
-    log = json.loads(sarif.render(report_data()))
+def test_sarif_has_a_rule_per_check_and_with_sarif_all_a_result_per_check_result():
+    log = json.loads(sarif.render(_all(report_data())))
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert run["tool"]["driver"]["name"] == "shinsa"
     assert [r["id"] for r in rules] == sorted(CHECKS)
     unexpected = next(r for r in rules if r["id"] == "services.unexpected")
-    assert unexpected["properties"]["tags"] == ["iec-62443-4-2 CR 7.7", "nist-sp-800-171r2 3.4.7"]
+    assert unexpected["properties"]["tags"] == [
+        "security",
+        "external/cwe/cwe-1125",
+        "IEC 62443-4-2 CR 7.7",
+        "NIST SP 800-171 rev. 2 3.4.7",
+    ]
     assert unexpected["shortDescription"]["text"] == CHECKS["services.unexpected"].title
     assert len(_results(log)) == len(RESULTS)
     for result in _results(log):
@@ -434,11 +471,11 @@ def _one(log: Any, check: str, address: str) -> Any:
 
 
 def test_sarif_kind_and_level_follow_the_verdict():
-    log = json.loads(sarif.render(report_data()))
+    log = json.loads(sarif.render(_all(report_data())))
     telnet = _one(log, "services.cleartext-admin", CAMERA)
     assert (telnet["kind"], telnet["level"]) == ("fail", "error")
     loc = telnet["locations"][0]
-    assert loc["physicalLocation"]["artifactLocation"]["uri"] == f"tcp://{CAMERA}:23"
+    assert loc["physicalLocation"]["artifactLocation"]["uri"] == f"devices/{CAMERA}/tcp-23-telnet"
     assert {"framework": "iec-62443-4-2", "id": "CR 7.7", "role": "direct"}.items() <= telnet[
         "properties"
     ]["requirements"][0].items()
@@ -454,12 +491,16 @@ def test_sarif_kind_and_level_follow_the_verdict():
     assert note["associatedRule"]["id"] == "services.cleartext-admin"
     lockout = _one(log, "auth.lockout", CAMERA)
     assert (lockout["kind"], lockout["level"]) == ("notApplicable", "none")
-    assert lockout["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == f"//{CAMERA}"
+    assert lockout["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        f"devices/{CAMERA}/device"
+    )
     router = _one(log, "ssh.ciphers", ROUTER)
     assert (router["kind"], router["level"]) == ("pass", "none")
     assert router["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
-        f"tcp://[{ROUTER}]:2222"
+        "devices/2001-db8--5/tcp-2222-ssh"
     )
+    ciphers = _one(log, "ssh.ciphers", CAMERA)  # medium: a warning, accepted
+    assert (ciphers["kind"], ciphers["level"]) == ("fail", "warning")
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -482,11 +523,48 @@ def test_csv_has_a_row_per_result_and_a_matrix_row_per_requirement():
     assert telnet["requirements"] == (
         "iec-62443-4-2 CR 7.7: not_satisfied; nist-sp-800-171r2 3.13.8: not_satisfied"
     )
+    fix = CHECKS["services.cleartext-admin"].remedy_for(RESULTS[3])
+    assert telnet["severity"] == "high"
+    assert (telnet["remediation"], telnet["remediation_ja"]) == (fix.en, fix.ja)
+    assert telnet["references"] == (
+        "CWE-319; CWE-489; NIST SP 800-53 CM-7; IEC 62443-4-2 CR 7.7; NIST SP 800-171 rev. 2 3.13.8"
+    )
+    passed = next(r for r in rows if r["verdict"] == "pass")
+    assert passed["severity"] == passed["remediation"] == passed["references"] == ""
     matrix = _rows(FORMATS["csv-requirements"][1](data))
     assert len(matrix) == len(data.assessment.statuses) == 21
     cr77 = next(r for r in matrix if r["address"] == NAS and r["requirement"] == "CR 7.7")
     assert cr77["status"] == "error"
     assert "services.cleartext-admin tcp/21: error" in cr77["results"]
+    cam77 = next(r for r in matrix if r["address"] == CAMERA and r["requirement"] == "CR 7.7")
+    assert (cam77["status"], cam77["severity"]) == ("not_satisfied", "high")
+    assert cr77["severity"] == ""
+
+
+@pytest.mark.parametrize("name", ["csv", "csv-requirements"])
+def test_csv_rows_of_scheduled_runs_concatenate(name):
+    """Every row names its run, its scan time with the offset, and its profile: the files
+    of two runs appended under one header still tell the runs apart."""
+    data = report_data()
+    later = dataclasses.replace(
+        data,
+        run=dataclasses.replace(
+            data.run,
+            id="20261129-101500-ffff",
+            started=datetime(2026, 11, 29, 19, 15, tzinfo=timezone(timedelta(hours=9))),
+        ),
+    )
+    first, second = (_rows(FORMATS[name][1](d)) for d in (data, later))
+    assert list(first[0])[:3] == ["run_id", "scan_time", "profile"]
+    assert {r["run_id"] for r in first} == {RUN_ID}
+    assert {r["scan_time"] for r in first} == {"2026-11-28T10:15:00+00:00"}
+    assert {r["scan_time"] for r in second} == {"2026-11-29T19:15:00+09:00"}
+    assert {r["profile"] for r in first + second} == {PROFILE.id}
+    for row in first + second:
+        assert datetime.fromisoformat(row["scan_time"]).utcoffset() is not None
+    both = first + second
+    assert len({r["run_id"] for r in both}) == 2
+    assert len(both) == 2 * len(first)
 
 
 @pytest.mark.parametrize("name", ["csv", "csv-requirements"])
@@ -500,3 +578,58 @@ def test_csv_cells_never_start_a_spreadsheet_formula(name):
     if name == "csv":
         assert "'=cmd|' /C calc'!A0 timed out reading the FTP greeting after 3.0 s." in cells
         assert any("\\x1b[31mLogin:" in c for c in cells)
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+REPORT_SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "reports" / "schema" / "report-2.json").read_text()
+)
+REPORT_2_0 = Path(__file__).parent / "report_json" / "report-2.0.json"
+
+
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(
+        REPORT_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def test_json_failed_results_carry_severity_fix_and_references():
+    data = report_data()
+    report = json.loads(json_report.render(data))
+    assert report["schema_version"] == json_report.SCHEMA_VERSION == "2.1"
+    _validator().validate(report)
+    camera = report["devices"][0]
+    creds = next(r for r in camera["results"] if r["check_id"] == "creds.default.telnet")
+    check = CHECKS["creds.default.telnet"]
+    fix = check.remedy_for(RESULTS[4])
+    assert creds["severity"] == check.severity.value == "critical"
+    assert creds["severity_reason"] == check.severity_reason
+    assert creds["remediation"] == {"en": fix.en, "ja": fix.ja}
+    assert creds["references"] == [*check.references, "IEC 62443-4-2 CR 1.5"]
+    passed = next(r for r in camera["results"] if r["verdict"] == "pass")
+    assert (passed["severity"], passed["remediation"], passed["references"]) == (None, None, [])
+    lockout = next(c for c in report["checks"] if c["id"] == "auth.lockout")
+    assert lockout["severity"] == CHECKS["auth.lockout"].severity.value
+    assert lockout["references"][0] == "CWE-307"
+    assert lockout["references"][-1] == "IEC 62443-4-2 CR 1.11"
+    assert lockout["remediation"]["ja"] == CHECKS["auth.lockout"].remediation.ja
+    # the lines carry the same results
+    lines = [json.loads(x) for x in FORMATS["jsonl"][1](data).splitlines()]
+    line = next(x for x in lines if x["type"] == "result" and x["check_id"] == creds["check_id"])
+    assert {k: line[k] for k in creds} == creds
+
+
+def test_the_2x_schema_keeps_2_0_reports_valid_and_requires_the_new_fields_from_2_1():
+    old = json.loads(REPORT_2_0.read_text(encoding="utf-8"))
+    assert old["schema_version"] == "2.0"
+    _validator().validate(old)  # a 2.x consumer reads the reports written before 2.1
+    report = json.loads(json_report.render(report_data()))
+    del report["devices"][0]["results"][0]["severity"]
+    assert not _validator().is_valid(report)
+    report = json.loads(json_report.render(report_data()))
+    del report["checks"][0]["remediation"]
+    assert not _validator().is_valid(report)
+    report = json.loads(json_report.render(report_data()))
+    report["devices"][0]["results"][0]["severity"] = "severe"
+    assert not _validator().is_valid(report)

@@ -217,3 +217,51 @@ def test_device_text_stays_text_in_markdown_fields_and_exact_in_props():
         if o["subjects"][0]["props"][0]["value"] == NAS
     )
     assert nas["collected"].endswith("Z")
+
+
+def test_each_failed_result_is_a_risk_with_severity_and_a_recommended_remediation():
+    data = report_data()
+    (result,) = _doc()["results"]
+    risks = result["risks"]
+    failed = [j for j in data.assessment.results if j.result.verdict.value == "fail"]
+    assert len(risks) == len(failed) == 3
+    observations = {o["uuid"]: o for o in result["observations"]}
+    by_check = {_props(r)["check-id"]: r for r in risks}
+    creds = by_check["creds.default.telnet"]
+    check = data.checks["creds.default.telnet"]
+    fix = check.remedy_for(next(j.result for j in failed if j.result.check_id == check.id))
+    assert _props(creds)["severity"] == check.severity.value == "critical"
+    (facets,) = [c["facets"] for c in creds["characterizations"]]
+    assert facets == [{"name": "severity", "system": oscal.NS, "value": "critical"}]
+    (remediation,) = creds["remediations"]
+    assert remediation["lifecycle"] == "recommendation"
+    assert remediation["description"] == fix.en
+    assert _props(remediation)["remediation-ja"] == fix.ja
+    assert creds["status"] == "open"  # its acceptance expired
+    cwe = [t["id"] for t in creds["threat-ids"]]
+    assert cwe == [f"https://cwe.mitre.org/data/definitions/{r[4:]}.html" for r in check.references]
+    refs = [p["value"] for p in creds["props"] if p["name"] == "reference"]
+    assert refs[-1] == "IEC 62443-4-2 CR 1.5"
+    (obs,) = creds["related-observations"]
+    assert _props(observations[obs["observation-uuid"]])["severity"] == "critical"
+    # an accepted deviation is a risk the owner approved
+    assert by_check["ssh.ciphers"]["status"] == "deviation-approved"
+    # the finding a failed result decided cites its risk
+    cr15 = next(
+        f
+        for f in result["findings"]
+        if _props(f)["address"] == CAMERA and _props(f)["requirement-id"] == "CR 1.5"
+    )
+    assert cr15["related-risks"] == [{"risk-uuid": creds["uuid"]}]
+    passed = next(
+        f
+        for f in result["findings"]
+        if _props(f)["address"] == ROUTER and _props(f)["requirement-id"] == "3.4.7"
+    )
+    assert "related-risks" not in passed
+
+
+def test_a_risk_without_its_required_statement_is_rejected_by_the_schema():
+    doc = json.loads(oscal.render(report_data()))
+    del doc["assessment-results"]["results"][0]["risks"][0]["statement"]
+    assert not VALIDATOR.is_valid(doc)
