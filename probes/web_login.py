@@ -72,7 +72,7 @@ HSTS = Check(
         "its max-age with the profile's minimum (min_max_age, default 180 days)."
     ),
     method_ja=(
-        "取得したHTTPSの各ページについて、応答のStrict-Transport-Securityヘッダを読み取り、"
+        "取得したHTTPSページの応答からStrict-Transport-Securityヘッダを読み取り、"
         "その有効期間max-ageをプロファイルが定める最小値（min_max_age、既定では180日）と比較する。"
         "ヘッダがないか、max-ageが最小値に満たなければ不合格とする。"
     ),

@@ -95,7 +95,7 @@ FIXATION = Check(
     ),
     method_ja=(
         "ログイン画面がログイン前に設定したセッションらしいCookieと、ログイン後のCookieを比較する。"
-        "ログイン前の値がログイン後もそのまま有効なら不合格とする（セッション固定）。"
+        "ログイン前の値がログイン後もそのまま残っていれば不合格とする（セッション固定）。"
     ),
     severity=Severity.HIGH,
     severity_reason=(
