@@ -80,9 +80,18 @@ VERSION_DISCLOSURE = Check(
         "(name/1.2, name_1.2p1) fails. Wire-protocol versions (HTTP/1.1, RTSP/1.0, "
         "UPnP/1.0, SSH-2.0) are not findings."
     ),
+    method_ja=(
+        "各サービスが名乗る製品名（Serverヘッダ、SSHのソフトウェア名、FTPの挨拶文）と、"
+        "Telnet・FTP・SSDPの挨拶文の行を読み取り、ソフトウェアのバージョン（name/1.2、"
+        "name_1.2p1など）が含まれていれば不合格とする。通信プロトコル自体のバージョン（HTTP/1.1、"
+        "RTSP/1.0、UPnP/1.0、SSH-2.0）は指摘の対象としない。"
+    ),
     severity=Severity.LOW,
     severity_reason=(
         "Tells an attacker which published vulnerabilities to try; not a way in by itself."
+    ),
+    severity_reason_ja=(
+        "攻撃者に試すべき公開済みの脆弱性を教えることになるが、それだけでは侵入口にならない。"
     ),
     kind="banner_disclosure",
     remediation=Remedy(
@@ -159,9 +168,15 @@ LOGIN_NOTICE = Check(
         "FTP greetings and the web login page (or its challenge realm) must each contain "
         "text matching the profile's pattern."
     ),
+    method_ja=(
+        "プロファイルが通知を求める場合に限り、SSHの認証前バナー、TelnetとFTPの挨拶文、"
+        "Webログイン画面（またはその認証要求のrealm）のそれぞれに、"
+        "プロファイルのパターンに一致する文言が含まれているかを確認する。"
+    ),
     params=NoticeParams,
     severity=Severity.INFO,
     severity_reason="A gap in the policy an auditor records; it exposes nothing by itself.",
+    severity_reason_ja="監査で記録すべき運用方針上の不備であり、それ自体は何も露出させない。",
     kind="system_use_notification",
     remediation=Remedy(
         en=(

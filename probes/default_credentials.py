@@ -135,12 +135,36 @@ def _method(protocol: str) -> str:
     )
 
 
+#: how the Japanese method names each protocol
+_PROTOCOL_JA = {
+    "ssh": "SSH",
+    "telnet": "Telnet",
+    "ftp": "FTP",
+    "http": "Web管理画面（HTTP）",
+    "mqtt": "MQTT",
+    "snmp": "SNMP",
+    "rtsp": "RTSP",
+}
+
+
+def _method_ja(protocol: str) -> str:
+    return (
+        f"出荷時のログイン（初期認証）を{_PROTOCOL_JA[protocol]}で試す。フィンガープリント"
+        "（HTTPのServerヘッダ・title・realm、SSH・Telnet・FTPのバナー）で特定したベンダー向けに"
+        "公開されているものを汎用のものより先に試し、最初に成功した時点で止める。失敗は"
+        "全プロトコルの合計で、アカウントごと・機器ごとに最大lockout_threshold - 1 - "
+        "safety_margin回までとする。切断された試行や速度制限を受けた試行を、パスワードの拒否として"
+        "数えることはない。"
+    )
+
+
 def _check(
     protocol: str,
     title: str,
     title_ja: str,
     severity: Severity,
     severity_reason: str,
+    severity_reason_ja: str,
     remediation: Remedy,
     *references: str,
 ) -> Check:
@@ -155,6 +179,8 @@ def _check(
         remediation=remediation,
         references=references,
         title_ja=title_ja,
+        severity_reason_ja=severity_reason_ja,
+        method_ja=_method_ja(protocol),
     )
 
 
@@ -164,6 +190,7 @@ SSH = _check(
     "SSHで出荷時のログイン（初期認証）が受け付けられる",
     Severity.CRITICAL,
     "Anyone who reaches the port gets a shell with a password published for the product.",
+    "このポートに到達できる者なら誰でも、製品向けに公開されたパスワードでシェルを得られる。",
     Remedy(
         en=(
             "Change the factory SSH password at installation, or disable password login and use "
@@ -183,6 +210,7 @@ TELNET = _check(
     "Telnetで出荷時のログイン（初期認証）が受け付けられる",
     Severity.CRITICAL,
     "Anyone who reaches the port gets a shell with a password published for the product.",
+    "このポートに到達できる者なら誰でも、製品向けに公開されたパスワードでシェルを得られる。",
     Remedy(
         en=(
             "Turn Telnet off; if a console is needed, offer SSH with a password changed at "
@@ -203,6 +231,8 @@ FTP = _check(
     "FTPで出荷時のログイン（初期認証）または匿名ログインが受け付けられる",
     Severity.HIGH,
     "Anyone on the network reads, and may replace, the files the account reaches; no shell.",
+    "ネットワーク上の誰もが、そのアカウントで届くファイルを読み、"
+    "置き換えることもできる（シェルは得られない）。",
     Remedy(
         en=(
             "Disable anonymous FTP and change every factory login, or turn FTP off and use SFTP "
@@ -224,6 +254,7 @@ HTTP = _check(
     "（Basic、Digest、フォーム、JSON API）",
     Severity.CRITICAL,
     "Anyone on the network administers the device with a password published for the product.",
+    "ネットワーク上の誰もが、製品向けに公開されたパスワードで機器を管理できる。",
     Remedy(
         en=(
             "Force a unique password to be set at first use and remove the factory web login from "
@@ -243,6 +274,7 @@ MQTT = _check(
     "MQTTブローカが匿名接続または出荷時のログインを受け付ける",
     Severity.HIGH,
     "Anyone on the network reads and publishes the device's messages, commands included.",
+    "ネットワーク上の誰もが、コマンドを含む機器のメッセージを読み、発行できる。",
     Remedy(
         en=(
             "Require authentication on the MQTT broker (no anonymous clients) with per-device "
@@ -260,6 +292,8 @@ SNMP = _check(
     Severity.HIGH,
     "Anyone on the network reads the device's configuration and state (and writes it with a "
     "write community).",
+    "ネットワーク上の誰もが機器の設定と状態を読み取れる"
+    "（書き込み用のコミュニティ名なら書き換えもできる）。",
     Remedy(
         en=(
             "Disable SNMP v1/v2c or change the community strings; prefer SNMPv3 with "
@@ -279,6 +313,7 @@ RTSP = _check(
     "RTSPの映像がログインなし、または出荷時のログインで再生できる",
     Severity.HIGH,
     "Anyone on the network watches the camera's stream; the device's settings stay out of reach.",
+    "ネットワーク上の誰もがカメラの映像を視聴できる。機器の設定には届かない。",
     Remedy(
         en=(
             "Require a login for the RTSP stream and replace the factory password with a "

@@ -113,11 +113,21 @@ UNEXPECTED = Check(
         "names one). An unidentified service that only a protocol-specific entry could allow "
         "is inconclusive."
     ),
+    method_ja=(
+        "探索で見つかりフィンガープリントで識別した、開いているTCP・UDPの各サービスを、"
+        "プロファイルの許可リスト（ポート番号と、項目が指定していればプロトコル）と照合する。"
+        "プロトコルを指定した項目でしか許可され得ないサービスが識別できなかった場合は"
+        "判定不能とする。"
+    ),
     params=AllowedServices,
     severity=Severity.MEDIUM,
     severity_reason=(
         "Each service the device does not need widens what an attacker can try; what the "
         "service itself exposes is rated by its own checks."
+    ),
+    severity_reason_ja=(
+        "機器に不要なサービスはそれぞれ攻撃者が試せる範囲を広げる。サービス自体が露出させるものは、"
+        "そのサービスのチェックで評価する。"
     ),
     kind="exposed_services",
     remediation=Remedy(
@@ -239,10 +249,20 @@ CLEARTEXT_ADMIN = Check(
         "identified, and plain-HTTP services whose landing page could not be fetched, are "
         "inconclusive."
     ),
+    method_ja=(
+        "Telnet、FTP、TFTP、rlogin・rsh・rexec、VNC、ログインフォームまたは認証要求のある平文のHTTP"
+        "のページ、コミュニティ名に応答するSNMP v1/v2c、TLSなしの接続を受け付けるMQTT、UPnP/SSDP、"
+        "ADBを、平文の管理・探索・デバッグ用サービスとして検出する。識別できなかったサービスと、"
+        "最初のページを取得できなかった平文のHTTPのサービスは判定不能とする。"
+    ),
     severity=Severity.HIGH,
     severity_reason=(
         "Passwords and sessions cross the network readable by anyone on the path, or the "
         "service needs no login at all."
+    ),
+    severity_reason_ja=(
+        "パスワードやセッションが平文のまま通信経路上の誰にでも読める状態で流れるか、"
+        "そもそもログインが不要である。"
     ),
     kind="exposed_services",
     remediation=Remedy(

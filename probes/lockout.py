@@ -111,10 +111,21 @@ LOCKOUT = Check(
         "measured. A growing delay or a rate limit is also a reaction. No reaction within "
         "max_attempts fails; a lock shorter than min_lock_seconds fails."
     ),
+    method_ja=(
+        "侵襲的なチェック。既知のアカウントで、正しいパスワード、"
+        "続いて誤ったパスワードを最大max_attempts回（応答をすべて観察する）、"
+        "再び正しいパスワードを送る。正しいパスワードが拒否されればロックとみなし、その閾値、"
+        "継続時間、範囲（アカウント単位か送信元単位か）を測定する。"
+        "応答の遅延の増加や速度制限も反応とみなす。max_attempts回以内に反応がなければ不合格とし、"
+        "ロックがmin_lock_seconds未満で解けても不合格とする（認証ロック機能の確認）。"
+    ),
     params=LockoutParams,
     severity=Severity.HIGH,
     severity_reason=(
         "Anyone on the network may guess passwords online without limit until one works."
+    ),
+    severity_reason_ja=(
+        "ネットワーク上の誰もが、当たるまで回数の制限なくオンラインでパスワードを推測できる。"
     ),
     kind="lockout",
     remediation=Remedy(

@@ -65,11 +65,19 @@ MQTT_KEEPALIVE = Check(
         "that has not closed the connection 1.5 × K (MQTT 3.1.1 §3.1.2.10) plus a grace "
         "second later fails."
     ),
+    method_ja=(
+        "キープアライブK = keepalive_secondsで接続し、以後は何も送らない。1.5 × K（MQTT 3.1.1 "
+        "§3.1.2.10）に猶予の1秒を加えた時間が過ぎても接続を閉じないブローカは不合格とする。"
+    ),
     params=KeepAliveParams,
     severity=Severity.LOW,
     severity_reason=(
         "Dead or abandoned clients keep their connection and the broker's resources; "
         "nothing is opened to an attacker by it."
+    ),
+    severity_reason_ja=(
+        "停止・放置されたクライアントが接続とブローカの資源を占有し続けるが、"
+        "それによって攻撃者に開かれるものはない。"
     ),
     kind="session_expiry",
     remediation=Remedy(

@@ -206,11 +206,23 @@ IDLE = Check(
         "idle time spread over (0, max_idle + resolution]; an SSH or telnet shell idles "
         "until the device closes it. Still open after max_idle + resolution fails."
     ),
+    method_ja=(
+        "既知の認証情報でログインし、セッションをアイドル状態に置く。"
+        "Webセッションは一度にk個ずつ開き、各セッションは(0, max_idle + "
+        "resolution]の範囲に分散させたそれぞれのアイドル時間の後に、"
+        "セッションが必要なページを1回だけ確認する。SSHやTelnetのシェルは機器が切断するまで"
+        "アイドル状態にしておく。max_idle + resolutionを過ぎても有効なままなら不合格とする"
+        "（セッション管理）。"
+    ),
     params=IdleParams,
     severity=Severity.MEDIUM,
     severity_reason=(
         "A session left unattended stays usable by whoever reaches the screen or the "
         "session's token."
+    ),
+    severity_reason_ja=(
+        "放置されたセッションは、その画面やセッションのトークンに触れた者なら誰でも使える状態のまま"
+        "残る。"
     ),
     kind="session_expiry",
     remediation=Remedy(
@@ -263,10 +275,18 @@ ABSOLUTE = Check(
         "Keeps one session busy (a request or keystroke at short intervals) and fails when "
         "it is still open max_session_seconds + resolution after the login."
     ),
+    method_ja=(
+        "1つのセッションを使用中の状態に保ち（短い間隔で要求やキー入力を送る）、"
+        "ログインからmax_session_seconds + resolutionが過ぎても有効なままなら不合格とする。"
+    ),
     params=AbsoluteParams,
     severity=Severity.MEDIUM,
     severity_reason=(
         "A stolen session token or a hijacked shell stays usable for as long as it is kept busy."
+    ),
+    severity_reason_ja=(
+        "盗まれたセッションのトークンや乗っ取られたシェルが、使われ続ける限りいつまでも"
+        "有効なままになる。"
     ),
     kind="session_expiry",
     remediation=Remedy(
@@ -290,10 +310,19 @@ CONCURRENT = Check(
         "them all: more than max_sessions still open fails. A login refused, or an older "
         "session ended by a newer login, shows the limit."
     ),
+    method_ja=(
+        "1つのアカウントでmax_sessions + 1個のセッションを順に開いた後、すべてを確認する。"
+        "max_sessionsを超える数のセッションが有効なままなら不合格とする。ログインが拒否されるか、"
+        "新しいログインで古いセッションが終了すれば、上限があることを示す。"
+    ),
     params=ConcurrentParams,
     severity=Severity.LOW,
     severity_reason=(
         "A second user of a stolen login goes unnoticed beside the owner; no way in by itself."
+    ),
+    severity_reason_ja=(
+        "盗まれたログイン情報を使う第二の利用者が、正規の利用者と並んで気付かれない。"
+        "それだけでは侵入口にならない。"
     ),
     kind="concurrent_sessions",
     remediation=Remedy(

@@ -79,10 +79,19 @@ KEX = Check(
         "(diffie-hellman-group1-sha1, diffie-hellman-group14-sha1, "
         "diffie-hellman-group-exchange-sha1, gss-*-sha1-*, rsa1024-sha1; RFC 9142)."
     ),
+    method_ja=(
+        "サーバが送る鍵交換開始メッセージ（SSH_MSG_KEXINIT）を読み取り、"
+        "提供された鍵交換方式のうち、ハッシュにSHA-1を使うものと1024ビットの群または鍵を使うものを"
+        "検出する。対象はdiffie-hellmanの3方式（group1-sha1、group14-sha1、group-exchange-sha1）、"
+        "gss-*-sha1-*、rsa1024-sha1であり、いずれもRFC 9142が使用を禁止または非推奨としている。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "Weakens the protection of the SSH channel; an attacker on the path must still "
         "break the key exchange."
+    ),
+    severity_reason_ja=(
+        "SSH通信路の保護が弱まる。ただし通信経路上の攻撃者は、なお鍵交換を破る必要がある。"
     ),
     kind="ssh_config",
     remediation=Remedy(
@@ -106,10 +115,19 @@ HOSTKEY = Check(
         "offered without rsa-sha2-256/512), then fetches the RSA host key, if one is offered, "
         "and flags one under 2048 bits (NIST SP 800-131A)."
     ),
+    method_ja=(
+        "サーバのKEXINITからホスト鍵の方式を読み取り（ssh-dssと、"
+        "rsa-sha2-256/512なしで提供されるssh-rsaを検出する）、RSAのホスト鍵が提供されていればそれを"
+        "取得して、2048ビット未満なら検出する（NIST SP 800-131A）。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "An attacker who forges the weak host key can impersonate the device to its "
         "administrators; that takes work beyond being on the path."
+    ),
+    severity_reason_ja=(
+        "脆弱なホスト鍵を偽造した攻撃者は管理者に対して機器になりすませる。"
+        "ただしそれには通信経路上にいる以上の労力が要る。"
     ),
     kind="ssh_config",
     remediation=Remedy(
@@ -132,10 +150,19 @@ CIPHERS = Check(
         "Reads both directions' ciphers from the server's KEXINIT and flags CBC modes, 3DES, "
         "arcfour/RC4, Blowfish, CAST-128, IDEA and none."
     ),
+    method_ja=(
+        "サーバのKEXINITから、送信・受信の両方向について提供される暗号方式を読み取り、"
+        "CBCモードのもの、3DES、arcfour/RC4、Blowfish、CAST-128、IDEA、none（暗号化なし）"
+        "を脆弱な暗号方式として検出する。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "Weakens the confidentiality of the SSH channel; an attacker on the path must still "
         "break the cipher or get the client to pick it."
+    ),
+    severity_reason_ja=(
+        "SSH通信路の機密性が弱まる。ただし通信経路上の攻撃者は、なおその暗号を破るか、"
+        "クライアントにそれを選ばせる必要がある。"
     ),
     kind="ssh_config",
     remediation=Remedy(
@@ -158,10 +185,18 @@ MACS = Check(
         "Reads both directions' MACs from the server's KEXINIT and flags hmac-md5*, "
         "hmac-sha1* (including -96 and -etm) and umac-64*, and none."
     ),
+    method_ja=(
+        "サーバのKEXINITから、送信・受信の両方向について提供されるメッセージ認証コード（MAC）"
+        "を読み取り、hmac-md5*、hmac-sha1*（-96版と-etm版を含む）、umac-64*、none（完全性保護なし）"
+        "を脆弱なものとして検出する。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "Weakens the integrity of the SSH channel; an attacker on the path must still forge "
         "the MAC."
+    ),
+    severity_reason_ja=(
+        "SSH通信路の完全性が弱まる。ただし通信経路上の攻撃者は、なおMACを偽造する必要がある。"
     ),
     kind="ssh_config",
     remediation=Remedy(
@@ -181,10 +216,18 @@ PASSWORD_AUTH = Check(
         "Connects as a random username without credentials and records whether the server "
         "asks for a password or a keyboard-interactive answer; none is ever sent."
     ),
+    method_ja=(
+        "ランダムなユーザ名で認証情報を持たずに接続し、サーバがパスワードまたは"
+        "キーボードインタラクティブ認証の応答を求めるかを記録する。パスワードや応答は一切送らない。"
+    ),
     severity=Severity.LOW,
     severity_reason=(
         "Passwords can be guessed or reused where keys could not; a risk only with a weak "
         "or shared password."
+    ),
+    severity_reason_ja=(
+        "鍵と違い、パスワードは推測や使い回しの対象になる。危険なのは弱いパスワードや"
+        "共有パスワードの場合に限られる。"
     ),
     kind="ssh_config",
     remediation=Remedy(

@@ -111,11 +111,21 @@ VERSIONS = Check(
         "machine's OpenSSL refuses included) and records which ones the server accepts; "
         "fails when a version below min_version is accepted or no version from TLS 1.2 up is."
     ),
+    method_ja=(
+        "SSL 3.0、TLS 1.0、1.1、1.2、1.3のClientHelloを（このマシンのOpenSSLが拒否するバージョンも"
+        "含めて）直接組み立てて送り、サーバが受け付けるバージョンを記録する。"
+        "min_versionより古いバージョンを受け付けるか、TLS 1.2以上のバージョンを一つも受け付けない"
+        "場合は不合格とする。"
+    ),
     params=VersionsParams,
     severity=Severity.MEDIUM,
     severity_reason=(
         "Clients that still speak the old versions expose their traffic to the versions' "
         "known attacks by an attacker on the path; current clients refuse them."
+    ),
+    severity_reason_ja=(
+        "古いバージョンをまだ使うクライアントは、その通信を通信経路上の攻撃者による既知の"
+        "攻撃にさらす。現行のクライアントはこれらのバージョンを拒否する。"
     ),
     kind="tls_quality",
     remediation=Remedy(
@@ -139,10 +149,20 @@ CIPHERS = Check(
         "the one the server picks, ask again until it refuses) and flags NULL, EXPORT, RC4, "
         "DES, 3DES, IDEA/RC2, anonymous and MD5-MAC suites, and TLS 1.0 with CBC suites only."
     ),
+    method_ja=(
+        "バージョンごとに受け付けられる暗号スイートを列挙し（IANAの約350の暗号スイートをすべて"
+        "提示し、サーバが選んだものを除いて、拒否されるまで繰り返す）、NULL、EXPORT、RC4、DES、"
+        "3DES、IDEA/RC2、匿名、MD5 MACの暗号スイートと、CBCの暗号スイートしか使えないTLS "
+        "1.0を検出する。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "Traffic protected by a broken suite can be read or altered by an attacker on the "
         "path who gets a client to use it."
+    ),
+    severity_reason_ja=(
+        "破られた暗号スイートで保護された通信は、クライアントにそれを使わせた通信経路上の攻撃者に"
+        "読まれたり改ざんされたりし得る。"
     ),
     kind="tls_quality",
     remediation=Remedy(
@@ -166,9 +186,19 @@ FORWARD_SECRECY = Check(
         "transport, static DH/ECDH, PSK, RSA_PSK, KRB5, GOST): recorded traffic becomes "
         "readable to whoever later obtains the server's key. TLS 1.3 suites always have it."
     ),
+    method_ja=(
+        "受け付けられたTLS 1.0～1.2の暗号スイートのうち、鍵交換が静的なもの（RSA鍵輸送、"
+        "静的DH/ECDH、PSK、RSA_PSK、KRB5、GOST）を検出する。これらでは、"
+        "後にサーバの秘密鍵を入手した者が記録済みの通信を読めてしまう。TLS "
+        "1.3の暗号スイートは常に前方秘匿性を持つ。"
+    ),
     severity=Severity.LOW,
     severity_reason=(
         "Harm only once the server's private key leaks: then recorded traffic becomes readable."
+    ),
+    severity_reason_ja=(
+        "被害が生じるのはサーバの秘密鍵が漏えいした場合のみだが、"
+        "そのときは記録済みの通信が読めるようになる。"
     ),
     kind="tls_quality",
     remediation=Remedy(
@@ -186,11 +216,20 @@ VALIDITY = Check(
         "them with the scan's clock; fails when expired, not yet valid, or fewer than "
         "min_days_left days remain."
     ),
+    method_ja=(
+        "サーバが送るリーフ証明書（エンドエンティティ証明書）のnotBeforeとnotAfterを読み取り、"
+        "スキャン時の時刻と比較する。有効期限切れ、有効期間の開始前、"
+        "または残り日数がmin_days_left日未満なら不合格とする。"
+    ),
     params=ValidityParams,
     severity=Severity.MEDIUM,
     severity_reason=(
         "Clients refuse the connection or their users learn to click through certificate "
         "warnings, which is what an impostor needs."
+    ),
+    severity_reason_ja=(
+        "クライアントが接続を拒否するか、利用者が証明書の警告を無視することに慣れてしまう。"
+        "それこそがなりすましに必要な状況である。"
     ),
     kind="tls_quality",
     remediation=Remedy(
@@ -217,11 +256,19 @@ TRUST = Check(
         "profile's ca_file (certificate dates and host name not considered here); a "
         "self-signed certificate fails unless the profile sets accept_self_signed."
     ),
+    method_ja=(
+        "別のハンドシェイクで、証明書チェーンをシステムの信頼ストアまたはプロファイルのca_fileに"
+        "照らして検証する（証明書の日付とホスト名はここでは考慮しない）。自己署名証明書は、"
+        "プロファイルがaccept_self_signedを設定していない限り不合格とする。"
+    ),
     params=TrustParams,
     severity=Severity.MEDIUM,
     severity_reason=(
         "Clients cannot tell the device from an impostor on the path without pinning its "
         "certificate."
+    ),
+    severity_reason_ja=(
+        "クライアントは、証明書をピン留めしない限り、機器と通信経路上のなりすましを区別できない。"
     ),
     kind="tls_quality",
     remediation=Remedy(
@@ -241,10 +288,18 @@ KEY = Check(
     title="The TLS certificate keys are weak: RSA under 2048 bits, EC under 256 bits, or DSA",
     title_ja="TLS証明書の鍵が脆弱である（2048ビット未満のRSA、256ビット未満のEC、DSA）",
     method="Reads the public key of the leaf and of every non-root certificate the server sends.",
+    method_ja=(
+        "サーバが送るリーフ証明書と、ルート以外のすべての証明書について、"
+        "公開鍵の種類と長さを読み取る。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "A key short enough to be broken lets an attacker impersonate the device and read "
         "its traffic; breaking it takes work."
+    ),
+    severity_reason_ja=(
+        "破れるほど短い鍵は、攻撃者に機器へのなりすましと通信の解読を許す。"
+        "ただし鍵を破るには労力が要る。"
     ),
     kind="tls_quality",
     remediation=Remedy(
@@ -264,10 +319,18 @@ SIGNATURE = Check(
         "Reads the signature algorithm of the leaf and of every non-root certificate the "
         "server sends (a root's self-signature is not relied on)."
     ),
+    method_ja=(
+        "サーバが送るリーフ証明書と、ルート以外のすべての証明書の署名アルゴリズムを読み取る"
+        "（ルート証明書の自己署名は信頼の根拠にならないため対象外とする）。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "Hash collisions let a forged certificate carry the same signature; forging one "
         "takes considerable work."
+    ),
+    severity_reason_ja=(
+        "ハッシュの衝突を使えば、偽造した証明書に同じ署名を持たせられる。"
+        "ただし偽造にはかなりの労力が要る。"
     ),
     kind="tls_quality",
     remediation=Remedy(
@@ -289,10 +352,20 @@ NAME = Check(
         "there is no subjectAltName); a target known only by address must be an iPAddress "
         "subjectAltName."
     ),
+    method_ja=(
+        "スキャンが対象のホスト名を知っている場合は、それを証明書のDNS名と照合する（RFC "
+        "6125に従い、ワイルドカードは最も左のラベル全体としてのみ認め、"
+        "CNはsubjectAltNameがない場合に限り用いる）。アドレスしか分からない対象では、"
+        "そのアドレスがiPAddress形式のsubjectAltNameに含まれていなければならない。"
+    ),
     severity=Severity.LOW,
     severity_reason=(
         "Clients that check names warn on every connection, training users to accept "
         "warnings; no way in by itself."
+    ),
+    severity_reason_ja=(
+        "名前を確認するクライアントは接続のたびに警告を出し、利用者に警告を受け流す"
+        "習慣をつけさせる。それだけでは侵入口にならない。"
     ),
     kind="tls_quality",
     remediation=Remedy(

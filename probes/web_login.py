@@ -46,8 +46,16 @@ LOGIN_TRANSPORT = Check(
         "GET / and the device's own redirects led to: a form page or form action with an "
         "http:// URL, or a challenge answered over plain HTTP, is a failure."
     ),
+    method_ja=(
+        "GET /と機器自身のリダイレクトでたどり着いたすべてのログインフォーム（パスワード入力欄）"
+        "とHTTP Basic/Digest認証要求を調べる。フォームのページまたは送信先（form action）"
+        "のURLがhttp://であるか、認証要求に平文のHTTPで応答している場合は不合格とする。"
+    ),
     severity=Severity.HIGH,
     severity_reason="Every password typed crosses the network readable by anyone on the path.",
+    severity_reason_ja=(
+        "入力されたパスワードはすべて、通信経路上の誰にでも読める平文のままネットワークを流れる。"
+    ),
     kind="https_login",
     remediation=Remedy(
         en="Serve every page with a login form, and the address it posts to, over HTTPS only.",
@@ -63,11 +71,20 @@ HSTS = Check(
         "Reads the Strict-Transport-Security header of the HTTPS pages fetched and compares "
         "its max-age with the profile's minimum (min_max_age, default 180 days)."
     ),
+    method_ja=(
+        "取得したHTTPSページの応答からStrict-Transport-Securityヘッダを読み取り、"
+        "その有効期間max-ageをプロファイルが定める最小値（min_max_age、既定では180日）と比較する。"
+        "ヘッダがないか、max-ageが最小値に満たなければ不合格とする。"
+    ),
     params=HstsParams,
     severity=Severity.LOW,
     severity_reason=(
         "An active attacker can turn a browser's first plain request into a cleartext "
         "session; the HTTPS service itself stays sound."
+    ),
+    severity_reason_ja=(
+        "能動的な攻撃者は、ブラウザの最初の平文の要求を平文のセッションに変えられる。"
+        "HTTPSのサービス自体の安全性は保たれる。"
     ),
     kind="https_login",
     remediation=Remedy(
@@ -91,10 +108,19 @@ SECRETS_IN_URL = Check(
         "any URL seen before a login — pages, redirects, form actions — whose query names a "
         "password, token or session ID parameter (URLs after a login: session.id-in-url)."
     ),
+    method_ja=(
+        "GETで送信されるログインフォーム（パスワードがクエリ文字列に入る）と、"
+        "ログイン前に見たURL（ページ、リダイレクト、フォームの送信先）のうち、クエリにパスワード、"
+        "トークン、セッションIDのパラメータを含むものを検出する（ログイン後のURLはsession.id-in-url"
+        "で扱う）。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "URLs are kept in logs, browser history and Referer headers, where others may read "
         "the secret later."
+    ),
+    severity_reason_ja=(
+        "URLはログ、ブラウザの履歴、Refererヘッダに残り、後で他者に秘密情報を読まれるおそれがある。"
     ),
     kind="secrets_in_url",
     remediation=Remedy(
@@ -120,10 +146,19 @@ HTTPS_REDIRECT = Check(
         "challenge served over plain HTTP with no redirect fails. A plain-HTTP service "
         "with neither a redirect nor a login is not applicable."
     ),
+    method_ja=(
+        "平文のHTTPサービスで、GET /への応答が同じ機器のhttps:// URLへのリダイレクトなら合格、"
+        "他へのリダイレクトなら不合格、リダイレクトせずに平文のHTTPでログインフォームや認証要求を"
+        "返せば不合格とする。リダイレクトもログインもない平文のHTTPサービスは該当なしとする。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "Users who type the device's plain address are not brought to HTTPS: they log in "
         "in cleartext or are sent to another host."
+    ),
+    severity_reason_ja=(
+        "機器のアドレスをそのまま入力した利用者がHTTPSに誘導されず、"
+        "平文でログインするか別のホストへ送られる。"
     ),
     kind="https_login",
     remediation=Remedy(

@@ -45,10 +45,20 @@ REFLECTED_XSS = Check(
         "every query parameter of the links on the pages reached, and the path of a missing "
         "page; fails when the tag comes back as markup in an HTML answer."
     ),
+    method_ja=(
+        "独自のタグを含む一意で無害な目印を、GETフォームのすべての入力欄、"
+        "たどり着いたページ上のリンクのすべてのクエリパラメータ、"
+        "存在しないページのパスに入れて送る。そのタグがHTML応答の中にマークアップとして返ってくれば"
+        "不合格とする（クロスサイトスクリプティング対策の確認）。"
+    ),
     severity=Severity.HIGH,
     severity_reason=(
         "A crafted link runs the attacker's script in a logged-in administrator's browser, "
         "with the administrator's rights."
+    ),
+    severity_reason_ja=(
+        "細工したリンクにより、ログイン中の管理者のブラウザで攻撃者のスクリプトが管理者の権限で"
+        "実行される。"
     ),
     kind="xss_reflection",
     remediation=Remedy(

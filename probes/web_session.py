@@ -64,10 +64,19 @@ COOKIE_FLAGS = Check(
         "answers: HttpOnly missing, Secure missing on HTTPS, or SameSite missing (or None "
         "without Secure) is a failure."
     ),
+    method_ja=(
+        "既知の認証情報で一度ログインし、ログインの応答に含まれるすべてのSet-Cookieを読み取る。"
+        "HttpOnly属性がない、HTTPSでSecure属性がない、SameSite属性がない（またはSecureなしのNone）"
+        "場合は不合格とする。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "The session cookie can leak over plain HTTP, to a script or to another site's "
         "requests; each needs a second flaw or a user's visit."
+    ),
+    severity_reason_ja=(
+        "セッションCookieが平文のHTTP、スクリプト、他サイトからの要求に漏れ得る。"
+        "いずれも別の欠陥か利用者の訪問を要する。"
     ),
     kind="session_integrity",
     remediation=Remedy(
@@ -84,10 +93,18 @@ FIXATION = Check(
         "Compares the session-like cookies the login page set before the login with the "
         "cookies after it: a pre-login value that still stands after the login fails."
     ),
+    method_ja=(
+        "ログイン画面がログイン前に設定したセッションらしいCookieと、ログイン後のCookieを比較する。"
+        "ログイン前の値がログイン後もそのまま残っていれば不合格とする（セッション固定）。"
+    ),
     severity=Severity.HIGH,
     severity_reason=(
         "An attacker who plants a session ID before the login holds the user's session as "
         "soon as the user logs in."
+    ),
+    severity_reason_ja=(
+        "ログイン前にセッションIDを仕込んだ攻撃者は、利用者がログインした時点でそのセッションを"
+        "手にする。"
     ),
     kind="session_integrity",
     remediation=Remedy(
@@ -105,9 +122,17 @@ LOGOUT = Check(
         "session cookie on a page that needs the session: content instead of the login "
         "page fails."
     ),
+    method_ja=(
+        "ログイン後のページにあるログアウトのリンクをたどった後、古いセッションCookieを、"
+        "セッションが必要なページに再送する。ログイン画面ではなくページの内容が返れば不合格とする。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "A session token copied before the logout stays usable after it; it must be obtained first."
+    ),
+    severity_reason_ja=(
+        "ログアウト前に複製されたセッションのトークンがログアウト後も使える。"
+        "ただし先にトークンを入手する必要がある。"
     ),
     kind="session_expiry",
     remediation=Remedy(
@@ -124,10 +149,18 @@ ID_IN_URL = Check(
         "Looks for the session cookie's value, or a session/token parameter, in every URL "
         "of the login's redirects, the landing page and its links."
     ),
+    method_ja=(
+        "ログイン時のリダイレクト、ログイン後の最初のページとそのリンクのすべてのURLについて、"
+        "セッションCookieの値、またはセッションやトークンのパラメータが含まれていないかを調べる。"
+    ),
     severity=Severity.MEDIUM,
     severity_reason=(
         "URLs are kept in logs, browser history and Referer headers, where others may pick "
         "up a live session."
+    ),
+    severity_reason_ja=(
+        "URLはログ、ブラウザの履歴、Refererヘッダに残り、他者に有効なセッションを"
+        "拾われるおそれがある。"
     ),
     kind="session_integrity",
     remediation=Remedy(
@@ -145,8 +178,14 @@ ACCESS_CONTROL = Check(
         "10) with the session, then again without it: a page that shows the same content "
         "without the session fails."
     ),
+    method_ja=(
+        "ログイン後の最初のページと、そこからリンクされたページ（同じサービス、GET、最大10ページ）"
+        "をセッション付きで取得し、次にセッションなしで再び取得する。"
+        "セッションなしでも同じ内容を表示するページがあれば不合格とする（アクセス制御）。"
+    ),
     severity=Severity.CRITICAL,
     severity_reason=("Anyone on the network reads the protected pages without logging in at all."),
+    severity_reason_ja="ネットワーク上の誰もが、ログインすらせずに保護されたページを読める。",
     kind="anonymous_access",
     remediation=Remedy(
         en=(

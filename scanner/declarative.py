@@ -8,8 +8,10 @@ exchange, what in the answer is a match, and the verdict:
     title: The debug console answers without a login   # the problem a fail means
     title_ja: デバッグコンソールがログインなしで応答する  # optional: the title for --lang ja
     method: GET /debug without credentials; a 200 page titled "Debug" is the console
+    method_ja: 認証情報なしでGET /debugを送り、200応答で題名が"Debug"のページをコンソールとみなす
     severity: high                          # info, low, medium (default), high, critical
     severity_reason: Anyone on the network gets the console.   # optional: why that level
+    severity_reason_ja: ネットワーク上の誰もがコンソールを操作できる。  # optional, like title_ja
     remediation: {en: Turn the debug console off in production firmware., ja: ...}
     remedies: {https: {en: ..., ja: ...}}   # optional: the fix for one protocol's finding
     references: [CWE-489]                           # optional, like remediation
@@ -76,6 +78,8 @@ _TOP = frozenset(
         "remedies",
         "references",
         "title_ja",
+        "severity_reason_ja",
+        "method_ja",
     }
 )
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
@@ -172,6 +176,8 @@ def load_spec(path: Path) -> CheckSpec:
         references=tuple(_texts(data, "references", "references")),
         title_ja=_optional(data, "title_ja", 300),
         remedies=_remedies(data),
+        severity_reason_ja=_optional(data, "severity_reason_ja", 300),
+        method_ja=_optional(data, "method_ja", 1000),
     )
     has_http, has_tcp = "http" in data, "tcp" in data
     if has_http == has_tcp:

@@ -99,6 +99,8 @@ class Check:
     #: where the fix depends on the service a finding is about (Telnet off, HTTPS on):
     #: (protocol, remedy) pairs, tried before `remediation`
     remedies: tuple[tuple[str, Remedy], ...] = ()
+    severity_reason_ja: str = ""  # severity_reason in Japanese (empty: a plugin without one)
+    method_ja: str = ""  # method in Japanese, for auditors reading `--lang ja` (empty: none)
 
     def remedy_for(self, result: Result) -> Remedy:
         """The remedy for this finding: its service's own, else the check's."""

@@ -46,6 +46,7 @@ REFERENCE = re.compile(
     r"|MQTT [\d.]+ section [\d.]+)$"
 )
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+LATIN = re.compile(r"[A-Za-z]")
 ADDR = "127.0.78.130"
 
 
@@ -56,7 +57,8 @@ def _remedies(check: Check) -> list[tuple[str, Remedy]]:
 
 def _texts(check: Check) -> list[str]:
     """Everything a report shows about the check, in both languages."""
-    out = [check.title, check.title_ja, check.method, check.severity_reason]
+    out = [check.title, check.title_ja, check.method, check.method_ja]
+    out += [check.severity_reason, check.severity_reason_ja]
     for _, remedy in _remedies(check):
         out += [remedy.en, remedy.ja]
     return out
@@ -79,6 +81,36 @@ def test_every_fact_of_a_check_is_declared(cid: str):
     assert len(dict(check.remedies)) == len(check.remedies), "one remedy per protocol"
     assert check.references
     assert all(REFERENCE.match(r) for r in check.references), check.references
+
+
+@pytest.mark.parametrize("cid", sorted(CHECKS))
+def test_the_method_and_the_severity_reason_read_in_japanese(cid: str):
+    """A Japanese auditor reads why and how without the English: at least as many CJK
+    characters as Latin letters (cipher, header and parameter names stay as they are)."""
+    check = CHECKS[cid]
+    for field in ("method_ja", "severity_reason_ja"):
+        text = getattr(check, field)
+        cjk, latin = len(JAPANESE.findall(text)), len(LATIN.findall(text))
+        assert cjk, f"{field} in Japanese"
+        assert cjk >= latin, (field, cjk, latin, text)
+    assert "\n" not in check.severity_reason_ja, "one line"
+    assert len(check.severity_reason_ja) <= 160, "one line"
+
+
+#: numbers of two digits or more, and dotted versions (1024, 9142, 3.1.2.10, 1.2)
+_NUMBER = re.compile(r"\d+(?:\.\d+)+|\d{2,}")
+
+
+@pytest.mark.parametrize("cid", sorted(CHECKS))
+def test_the_japanese_states_the_numbers_the_english_states(cid: str):
+    """A translation that drifts from a threshold, key size or specification section says
+    something the check does not do."""
+    check = CHECKS[cid]
+    for en, ja in (
+        (check.method, check.method_ja),
+        (check.severity_reason, check.severity_reason_ja),
+    ):
+        assert set(_NUMBER.findall(ja)) <= set(_NUMBER.findall(en)), (en, ja)
 
 
 #: titles a compliant device would earn ("The SSH server rejects factory logins"): a title
@@ -281,6 +313,7 @@ def test_a_check_without_the_new_facts_still_loads():
     old = Check("acme.thing", "The thing is exposed", "GET /thing")
     assert (old.severity, old.kind, old.references) == (Severity.MEDIUM, "", ())
     assert (old.title_ja, old.severity_reason, old.remedies) == ("", "", ())
+    assert (old.method_ja, old.severity_reason_ja) == ("", "")
 
 
 # --- the example plugin and declarative checks -------------------------------------------------
@@ -293,7 +326,9 @@ def test_the_example_plugins_checks_declare_every_fact(monkeypatch):
     checks = [diagnostics.DIAG_PAGE, diagnostics.DIAG_SECRETS, declarative.load_spec(yaml_check)]
     for check in [c if isinstance(c, Check) else c.check for c in checks]:
         assert JAPANESE.search(check.title_ja), check.id
+        assert JAPANESE.search(check.method_ja), check.id
         assert check.severity_reason.strip(), check.id
+        assert JAPANESE.search(check.severity_reason_ja), check.id
         assert check.remediation.en.strip(), check.id
         assert JAPANESE.search(check.remediation.ja), check.id
         assert check.references
@@ -318,6 +353,8 @@ def test_a_declarative_check_reads_title_ja_severity_reason_and_remedies(tmp_pat
         DECLARED.format(
             extra="title_ja: デバッグページがログインなしで応答する\n"
             "severity: high\nseverity_reason: Anyone gets the console.\n"
+            "severity_reason_ja: 誰でもコンソールを操作できる。\n"
+            "method_ja: 認証情報なしでGET /debugを送る\n"
             "remediation: {en: Turn it off., ja: 無効にする。}\n"
             "remedies:\n  http: {en: Serve it over HTTPS only., ja: HTTPSのみで提供する。}\n"
         ),
@@ -326,6 +363,8 @@ def test_a_declarative_check_reads_title_ja_severity_reason_and_remedies(tmp_pat
     check = declarative.load_spec(path).check
     assert check.title_ja == "デバッグページがログインなしで応答する"
     assert check.severity_reason == "Anyone gets the console."
+    assert check.severity_reason_ja == "誰でもコンソールを操作できる。"
+    assert check.method_ja == "認証情報なしでGET /debugを送る"
     assert check.remedies == (
         ("http", Remedy("Serve it over HTTPS only.", "HTTPSのみで提供する。")),
     )
@@ -336,6 +375,15 @@ def test_a_declarative_check_reads_title_ja_severity_reason_and_remedies(tmp_pat
         assert check.remedy_for(found) == remedy
 
 
+def test_a_declarative_check_without_japanese_keys_loads(tmp_path: Path):
+    """The Japanese fields are optional: a report falls back to the English."""
+    path = tmp_path / "c.yaml"
+    path.write_text(DECLARED.format(extra=""), encoding="utf-8")
+    check = declarative.load_spec(path).check
+    assert (check.title_ja, check.method_ja, check.severity_reason_ja) == ("", "", "")
+    assert check.method == "GET /debug"
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -344,6 +392,8 @@ def test_a_declarative_check_reads_title_ja_severity_reason_and_remedies(tmp_pat
         ("remedies: {http: Turn it off.}\n", r"remedies\.http: .*mapping"),
         ("remedies: {HTTP: {en: x}}\n", r"remedies: a key is a protocol name"),
         ("severity_reason: [a]\n", r"severity_reason: .*text"),
+        ("severity_reason_ja: [a]\n", r"severity_reason_ja: .*text"),
+        ("method_ja: {a: b}\n", r"method_ja: .*text"),
     ],
 )
 def test_a_declarative_checks_new_fields_are_read_strictly(tmp_path, extra, message):

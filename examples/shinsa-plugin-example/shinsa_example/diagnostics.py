@@ -54,11 +54,20 @@ DIAG_PAGE = Check(
         "page, readable (fail); 401, 403 or 404 shows it is not (pass); any other answer "
         "decides nothing (inconclusive)"
     ),
+    method_ja=(
+        f"認証情報なしでGET {DIAG_PATH}を送る。題名に'Diagnostic'を含む200応答のページは"
+        "診断ページが閲覧できる状態（不合格）、401・403・404の応答は閲覧できない状態（合格）とし、"
+        "その他の応答では判定しない（判定不能）"
+    ),
     # Everything a report says about the check lives here, beside its title and method.
     severity=Severity.MEDIUM,
     severity_reason=(
         "Anyone on the network reads the device's settings and logs; what the page shows "
         "decides how much worse (example.diag-secrets)."
+    ),
+    severity_reason_ja=(
+        "ネットワーク上の誰もが機器の設定とログを読める。"
+        "ページに何が表示されるかで深刻さが変わる（example.diag-secrets）。"
     ),
     remediation=Remedy(
         en="Require a login for the diagnostic page, or remove it from production firmware.",
@@ -75,10 +84,18 @@ DIAG_SECRETS = Check(
         "passwd, passphrase, psk, secret or community with a value (fail); the page read "
         "whole without one (pass); no page readable without a login (not applicable)"
     ),
+    method_ja=(
+        f"認証情報なしのGET {DIAG_PATH}で返されたページに、password、passwd、passphrase、psk、"
+        "secret、communityという名前の項目が値付きであれば不合格、ページ全体を読んでそれがなければ"
+        "合格、ログインなしで閲覧できるページがなければ該当なしとする"
+    ),
     severity=Severity.HIGH,
     severity_reason=(
         "Anyone on the network reads a password or community string that opens the device or "
         "its network."
+    ),
+    severity_reason_ja=(
+        "ネットワーク上の誰もが、機器やそのネットワークに入るためのパスワードやコミュニティ名を読める。"
     ),
     remediation=Remedy(
         en="Never show stored secrets on a page; show only whether one is set.",
