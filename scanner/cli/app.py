@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--from-nmap", metavar="FILE", help="take targets from an nmap XML report")
     p.add_argument(
+        "-p",
         "--ports",
         type=options.nonempty,
         metavar="SPEC",
@@ -129,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no headless Chromium: read web apps' scripts for their login instead",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors: no progress, no summary table, no report paths",
+    )
     _judging_options(p, evidence="kept with the run")
     p.set_defaults(func="cmd_scan")
 
@@ -180,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="shinsa-out/demo")
     p.add_argument("--devices", type=int, default=0, help="default: one per personality")
     p.add_argument("--first-address", default="127.0.10.1", help="address of the first device")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors and the lab"
+    )
     p.set_defaults(func="cmd_demo")
     return parser
 
@@ -233,12 +242,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(_command(args.func)(args))
+        code = int(_command(args.func)(args))
+        sys.stdout.flush()  # here, so that a reader gone (BrokenPipeError) is handled below
+        return code
     except ShinsaError as exc:
         print(f"shinsa: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     except Exception as exc:
         if _environment_failure(exc):
             # The machine, not the user's input: a read-only or full disk, a file where the
@@ -248,5 +261,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"shinsa: internal error: {_crash_report(exc)}", file=sys.stderr)
         return INTERNAL_ERROR
     finally:
-        with contextlib.suppress(Exception):
+        try:
             sys.stdout.flush()
+        except BrokenPipeError:  # after an error's exit code: that code stands
+            _reader_went_away()
+        except Exception:  # noqa: S110 - the exit code is decided; a flush cannot change it
+            pass
+
+
+#: what a shell shows for a program ended by SIGPIPE (128 + 13), as `yes | head` does
+SIGPIPE_EXIT = 141
+
+
+def _reader_went_away() -> int:
+    """`shinsa checks | head`: the reader closed the pipe, so the rest of the output has no
+    one to read it. Quietly, as a program ended by SIGPIPE: no traceback, no message. The
+    signal itself stays ignored (Python's default), because the same process writes to
+    devices' sockets, where a peer closing must be an error to handle, not the end of the
+    scan. stdout is pointed at /dev/null so that the interpreter's last flush at exit does
+    not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return SIGPIPE_EXIT

@@ -126,7 +126,8 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
                 targets=[(t.address, t.label) for t in request.targets],
             )
         manual.save(store, run_id, evidence)
-        console.print(f"run {run_id}: {len(request.targets)} target(s), store {store.path}")
+        if not options.quiet:
+            console.print(f"run {run_id}: {len(request.targets)} target(s), store {store.path}")
         reporter: Reporter = (
             Reporter() if options.quiet else RichReporter(len(request.targets), console)
         )
@@ -148,11 +149,14 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
     write_reports(options.out / run_id, options.formats, data)
     labels = {d.address: d.label for d in data.devices}
     services = {d.address: len(d.services) for d in data.devices}
-    console.print(summary_table(data.assessment, labels, services))
+    if not options.quiet:
+        console.print(summary_table(data.assessment, labels, services))
+    # a device not scanned to the end is an error the exit code (3) stands on: said even in -q
     for address, reason in failures.items():
         console.print(f"{address}: not scanned to the end: {reason}", markup=False)
-    for name in options.formats:
-        print(f"{name} report: {options.out / run_id / FORMATS[name][0]}")
+    if not options.quiet:
+        for name in options.formats:
+            print(f"{name} report: {options.out / run_id / FORMATS[name][0]}")
     if status == "interrupted":
         return 130
     code = exit_code(data.assessment, options.fail_on)
