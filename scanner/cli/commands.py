@@ -5,6 +5,7 @@ most of shinsa's start-up time, and `shinsa --help` or `discover` need none of t
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -339,8 +340,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return USAGE_ERROR if problems else 0  # a bad file is a configuration error (2)
 
 
+#: packages only the simulated lab imports: pyproject.toml's `lab` extra
+LAB_ONLY = ("paramiko", "h11")
+
+
+def _need_lab() -> None:
+    """Import scanner.cli.demo, which imports the lab: only the commands that need it import
+    it, and a shinsa installed without the `lab` extra says what to install, not a crash."""
+    try:
+        importlib.import_module("scanner.cli.demo")
+    except ModuleNotFoundError as exc:
+        if exc.name not in LAB_ONLY:
+            raise
+        raise ShinsaError(
+            f"the simulated lab needs {exc.name}, which is not installed: install shinsa "
+            "with its lab extra (pip install 'shinsa[lab]', or -e '.[lab]' in a checkout)"
+        ) from None
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
-    from scanner.cli import demo  # the lab is only imported by the commands that need it
+    _need_lab()
+    from scanner.cli import demo
 
     state_dir = Path(args.state_dir)
     if args.lab_command == "up":
@@ -363,6 +383,7 @@ DEMO_FORMATS = ("json", "html", "html-ja", "junit", "sarif", "oscal", "csv", "cs
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    _need_lab()
     from scanner.cli import demo
 
     out = Path(args.out)
