@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from reports import FORMATS
 from scanner import __version__
 from scanner.cli import discover as discover_cmd
-from scanner.cli import exits, options
+from scanner.cli import exits, options, settings
 from scanner.cli.exits import ENVIRONMENT_FAILURE, INTERNAL_ERROR, USAGE_ERROR
 from scanner.errors import ShinsaError
 from scanner.model import FAIL_ON_NAMES
@@ -55,12 +55,32 @@ def _judging_options(p: argparse.ArgumentParser, *, evidence: str) -> None:
     )
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (the exit-code tables), and each option's default
+    at the end of its help: the built-in one, or the config file's or environment's
+    (scanner/cli/settings.py sets them before --help is printed). An option without a
+    default, an on/off flag and a help text that already says its default get nothing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: {default})" if text else f"default: {default}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shinsa",
         description="Network compliance scanner for IoT and industrial devices.",
-        epilog=exits.__doc__.split("\n", 2)[2] if exits.__doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=exits.epilog(None),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"shinsa {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="nmap syntax: 22,80,1-1000,T:443,U:161 (default: IoT set)",
     )
-    p.add_argument("--profile", default="base", help="profile name or YAML file (default: base)")
+    p.add_argument("--profile", default="base", help="profile name or YAML file")
     p.add_argument("--level", **LEVEL_OPTION)
     p.add_argument(
         "--allow",
@@ -141,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_scan")
 
     p = sub.add_parser("report", help="render reports for a stored run")
-    p.add_argument("run_id")
-    p.add_argument("--out", default="shinsa-out")
+    p.add_argument("run_id", help="the run to render (its ID, or latest, previous)")
+    p.add_argument("--out", default="shinsa-out", help="output directory holding the store")
     _format_options(p)
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
     p.add_argument("--level", **LEVEL_OPTION)
@@ -160,11 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_diff")
 
     p = sub.add_parser("checks", help="list every check and the requirements citing it")
-    p.add_argument("--profile", default="base")
+    p.add_argument(
+        "--profile", default="base", help="name the requirements of this profile citing each"
+    )
     p.set_defaults(func="cmd_checks")
 
     p = sub.add_parser("validate", help="validate built-in profiles and frameworks (and FILES)")
-    p.add_argument("files", nargs="*")
+    p.add_argument("files", nargs="*", help="YAML files to validate beside the built-in ones")
     p.set_defaults(func="cmd_validate")
 
     discover_cmd.add_parser(sub)
@@ -184,14 +206,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_lab")
 
     p = sub.add_parser("demo", help="start a lab, scan it, write the report")
-    p.add_argument("--out", default="shinsa-out/demo")
+    p.add_argument("--out", default="shinsa-out/demo", help="output directory of the demo")
     p.add_argument("--devices", type=int, default=0, help="default: one per personality")
     p.add_argument("--first-address", default="127.0.10.1", help="address of the first device")
     p.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors and the lab"
     )
     p.set_defaults(func="cmd_demo")
+    _every_subcommand(parser)
     return parser
+
+
+def _every_subcommand(parser: argparse.ArgumentParser) -> None:
+    """What every subcommand's --help shows: defaults, its exit codes, and the options that
+    choose the config file (read before the parser runs: scanner/cli/settings.py)."""
+    for name, sub in settings.subcommands(parser).items():
+        sub.formatter_class = HelpFormatter
+        sub.epilog = exits.epilog(name)
+        sub.add_argument(
+            "--config",
+            metavar="FILE",
+            help="read defaults from FILE (default: $SHINSA_CONFIG, else "
+            "$XDG_CONFIG_HOME/shinsa/config.yaml); the environment and the command line win",
+        )
+        sub.add_argument(
+            "--no-config",
+            action="store_true",
+            help="read no config file (SHINSA_* variables still apply)",
+        )
 
 
 def _oserror(exc: BaseException) -> str:
@@ -240,7 +282,13 @@ def _command(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    try:
+        settings.apply(parser, given, settings.environment())
+    except ShinsaError as exc:  # a bad config file or SHINSA_* value: before anything runs
+        print(f"shinsa: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    args = parser.parse_args(given)
     try:
         code = int(_command(args.func)(args))
         sys.stdout.flush()  # here, so that a reader gone (BrokenPipeError) is handled below
