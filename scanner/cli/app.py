@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 
+REPORT_DIR_HELP = (
+    "copy the reports to DIR/report.* too: a path that does not change from run to run "
+    "(OUT/latest always points at the last scan's)"
+)
+
 LEVEL_OPTION: dict[str, Any] = {
     "type": int,
     "choices": (1, 2, 3, 4),
@@ -109,8 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="shinsa-out", help="output directory (store and reports)")
     _format_options(p)
     p.add_argument(
-        "--resume", metavar="RUN_ID", help="finish an interrupted run from the store in --out"
+        "--resume",
+        metavar="RUN_ID",
+        help="finish an interrupted run from the store in --out (an ID, or latest, previous)",
     )
+    p.add_argument("--report-dir", metavar="DIR", help=REPORT_DIR_HELP)
     p.add_argument(
         "--credentials",
         action="append",
@@ -164,20 +172,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id", help="the run to render (its ID, or latest, previous)")
     p.add_argument("--out", default="shinsa-out", help="output directory holding the store")
     _format_options(p)
+    p.add_argument("--report-dir", metavar="DIR", help=REPORT_DIR_HELP)
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
     p.add_argument("--level", **LEVEL_OPTION)
     _judging_options(p, evidence="shown with the evidence kept with the run, not stored")
     p.set_defaults(func="cmd_report")
 
     p = sub.add_parser("diff", help="what changed per device between two stored runs")
-    p.add_argument("run_a", help="the earlier run")
-    p.add_argument("run_b", help="the later run")
+    p.add_argument("run_a", help="the earlier run (an ID, or latest, previous)")
+    p.add_argument("run_b", help="the later run (an ID, or latest, previous)")
     p.add_argument("--out", default="shinsa-out", help="output directory holding the store")
     p.add_argument(
         "--profile", help="judge both runs with this profile (default: the one RUN_B used)"
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func="cmd_diff")
+
+    p = sub.add_parser("runs", help="list the runs in the store of --out")
+    p.add_argument("--out", default="shinsa-out", help="output directory holding the store")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func="cmd_runs")
 
     p = sub.add_parser("checks", help="list every check and the requirements citing it")
     p.add_argument(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from reports import FORMATS, streamer
 from scanner import __version__, atomic, run_lock
 from scanner.browser import BrowserOptions
 from scanner.cli import diff as diff_cmd
+from scanner.cli import runs
 from scanner.cli.exits import UNFINISHED, USAGE_ERROR
 from scanner.cli.progress import RichReporter, summary_table
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
@@ -61,6 +62,7 @@ class ScanOptions:
     resume: str | None
     fail_on: frozenset[str] | None = None  # None: the default exit codes
     evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
+    report_dir: Path | None = None  # --report-dir: the reports copied to DIR/report.* too
 
 
 def _formats(text: str, lang: str = "en") -> tuple[str, ...]:
@@ -148,6 +150,8 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         failures = store.failures(run_id)
         data = collect(store, run_id, request.profile, all_checks(), today=date.today())
     write_reports(options.out / run_id, options.formats, data)
+    _stable_paths(options.out / run_id, options.formats, options.report_dir)
+    runs.point_latest(options.out, run_id, options.formats)
     labels = {d.address: d.label for d in data.devices}
     services = {d.address: len(d.services) for d in data.devices}
     if not options.quiet:
@@ -179,6 +183,11 @@ def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> No
     atomic.write_all(files)
 
 
+def _stable_paths(run_dir: Path, formats: Sequence[str], report_dir: Path | None) -> None:
+    if report_dir is not None:
+        runs.copy_reports(run_dir, formats, report_dir)
+
+
 def _lazily(render: Callable[[ReportData], str], data: ReportData) -> Iterator[str]:
     yield render(data)
 
@@ -191,6 +200,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         args.resume,
         _fail_on(args),
         tuple(Path(p) for p in args.evidence or ()),
+        Path(args.report_dir) if args.report_dir else None,
     )
     if args.resume:
         return _resume(args, options)
@@ -221,7 +231,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
     with Store(options.out / "shinsa.sqlite", create=False) as store:
-        info = store.run(options.resume or "")
+        info = store.run(runs.resolve(store, options.resume or ""))
+    options = replace(options, resume=info.id)  # `latest`, `previous`: the run they name
     req = info.request
     profile = load_profile(str(req["profile"]), all_checks(), level=_stored_level(req))
     if profile.digest != info.profile_digest:
@@ -269,7 +280,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     fail_on = _fail_on(args)  # a usage error before any file is written
     with Store(out / "shinsa.sqlite", create=False) as store:
-        info = store.run(args.run_id)
+        info = store.run(runs.resolve(store, args.run_id))
         level = args.level
         if args.profile is None and level is None:
             level = _stored_level(info.request)  # the scan's own profile at the scan's level
@@ -277,12 +288,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             args.profile or str(info.request["profile"]), all_checks(), level=level
         )
         given = [manual.load_evidence(Path(p), profile) for p in args.evidence or ()]
-        data = collect(
-            store, args.run_id, profile, all_checks(), today=date.today(), evidence=given
-        )
-    run_dir = out / args.run_id
+        data = collect(store, info.id, profile, all_checks(), today=date.today(), evidence=given)
+    run_dir = out / info.id
     formats = _formats(args.format, args.lang)
     write_reports(run_dir, formats, data)
+    _stable_paths(run_dir, formats, Path(args.report_dir) if args.report_dir else None)
     for name in formats:
         print(f"{name} report: {run_dir / FORMATS[name][0]}")
     if data.profile_changed:
@@ -296,12 +306,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     with Store(Path(args.out) / "shinsa.sqlite", create=False) as store:
-        before, after = store.run(args.run_a), store.run(args.run_b)
+        before = store.run(runs.resolve(store, args.run_a))
+        after = store.run(runs.resolve(store, args.run_b))
         ref = args.profile or str(after.request.get("profile") or "base")
         profile = load_profile(ref, all_checks())
         changes = diff_cmd.diff(store, before.id, after.id, profile=profile, today=date.today())
     print(diff_cmd.render_json(changes) if args.json else diff_cmd.render_text(changes), end="")
     return 1 if changes.changed else 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    with Store(out / "shinsa.sqlite", create=False) as store:
+        table = runs.rows(store, out)
+    print(runs.render_json(table) if args.json else runs.render_text(table), end="")
+    return 0
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
