@@ -197,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--profile", default="base", help="name the requirements of this profile citing each"
     )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable (shinsa-checks/1): id, titles, severity and its reason, kind, "
+        "references, requirements citing it, remediation",
+    )
     p.set_defaults(func="cmd_checks")
 
     p = sub.add_parser("validate", help="validate built-in profiles and frameworks (and FILES)")

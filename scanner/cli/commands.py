@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+    from scanner.judging.profiles import Profile
     from scanner.judging.report_data import ReportData
     from scanner.model import JSONValue
     from scanner.probe import Check
@@ -325,12 +327,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_checks(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, all_checks())
+    if args.json:
+        print(json.dumps(_checks_json(profile), indent=2, ensure_ascii=False))
+        return 0
     for cid, check in sorted(all_checks().items()):
         cited = [
-            f"{fw.id} {r.id}{'' if cid in r.direct else ' (supporting)'}"
-            for fw, level in profile.frameworks
-            for r in fw.selected(level)
-            if cid in r.direct or cid in r.supporting
+            f"{fw_id} {req_id}{'' if direct else ' (supporting)'}"
+            for fw_id, req_id, direct in _citing(profile, cid)
         ]
         print(f"{cid}\n  title:  {check.title}\n  method: {check.method}")
         origin = installed().origin(cid)
@@ -343,6 +346,50 @@ def cmd_checks(args: argparse.Namespace) -> int:
             print(f"  references: {', '.join(check.references)}")
         print(f"  cited by: {', '.join(cited) or 'nothing in this profile'}\n")
     return 0
+
+
+def _citing(profile: Profile, check_id: str) -> list[tuple[str, str, bool]]:
+    """(framework, requirement, direct) for each requirement of the profile citing a check."""
+    return [
+        (fw.id, r.id, check_id in r.direct)
+        for fw, level in profile.frameworks
+        for r in fw.selected(level)
+        if check_id in r.direct or check_id in r.supporting
+    ]
+
+
+#: `shinsa checks --json`: its format name, bumped when a field changes meaning
+CHECKS_FORMAT = "shinsa-checks/1"
+
+
+def _checks_json(profile: Profile) -> dict[str, JSONValue]:
+    registry = installed()
+    checks: list[JSONValue] = []
+    for cid, check in sorted(all_checks().items()):
+        origin = registry.origin(cid)
+        checks.append(
+            {
+                "id": cid,
+                "title": check.title,
+                "title_ja": check.title_ja,
+                "method": check.method,
+                "severity": check.severity.value,
+                "severity_reason": check.severity_reason,
+                "kind": check.kind,
+                "origin": "shinsa" if origin == BUILTIN_ORIGIN else f"plugin {origin}",
+                "references": list(check.references),
+                "requirements": [
+                    {"framework": fw, "requirement": req, "direct": direct}
+                    for fw, req, direct in _citing(profile, cid)
+                ],
+                "remediation": {"en": check.remediation.en, "ja": check.remediation.ja},
+                "remedies": [
+                    {"protocol": protocol, "en": remedy.en, "ja": remedy.ja}
+                    for protocol, remedy in check.remedies
+                ],
+            }
+        )
+    return {"format": CHECKS_FORMAT, "profile": profile.id, "checks": checks}
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

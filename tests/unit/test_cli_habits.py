@@ -4,12 +4,16 @@ errors, a closed pipe ends the output quietly, a wrong run ID or a bad file is a
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import TYPE_CHECKING
 
 from scanner import cli
+from scanner.cli import settings
 from scanner.cli.app import SIGPIPE_EXIT, build_parser
+from scanner.cli.commands import all_checks
+from scanner.probe import Severity
 from scanner.store import Store
 
 if TYPE_CHECKING:
@@ -86,3 +90,41 @@ def test_validate_exits_2_on_a_configuration_error(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert "bad.yaml line" in err
     assert "missing.yaml: cannot read" in err
+
+
+def test_checks_json_lists_every_check_with_its_facts(capsys):
+    assert cli.main(["checks", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["format"] == "shinsa-checks/1"
+    assert listing["profile"] == "base"
+    checks = {c["id"]: c for c in listing["checks"]}
+    assert set(checks) == set(all_checks())
+    keys = {
+        "id", "title", "title_ja", "method", "severity", "severity_reason", "kind", "origin",
+        "references", "requirements", "remediation", "remedies",
+    }  # fmt: skip
+    for check in checks.values():
+        assert set(check) == keys
+        assert check["severity"] in {s.value for s in Severity}
+        assert set(check["remediation"]) == {"en", "ja"}
+    lockout = checks["auth.lockout"]
+    assert lockout["severity"] == all_checks()["auth.lockout"].severity.value
+    assert {"framework": "iec-62443-4-2", "requirement": "CR 1.11", "direct": True} in (
+        lockout["requirements"]
+    )
+    assert "CWE-307" in lockout["references"]
+    assert lockout["remediation"]["en"].startswith("Lock the account")
+
+
+def test_every_subcommands_help_shows_its_exit_codes_and_defaults():
+    parser = build_parser()
+    for name, sub in settings.subcommands(parser).items():
+        text = sub.format_help()
+        assert "Exit codes" in text, name
+        assert "2  usage or configuration error" in text, name
+    scan_help = " ".join(settings.subcommands(parser)["scan"].format_help().split())
+    assert "(1-65536) (default: 256)" in scan_help
+    assert "(default: shinsa-" in scan_help  # argparse may wrap at the hyphen
+    assert "--quiet print nothing but errors" in scan_help  # no "(default: False)"
+    assert "(default: False)" not in scan_help
+    assert "(default: None)" not in scan_help
