@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from reports import FORMATS
 from scanner import __version__
+from scanner.cli import completion, exits, options, settings
 from scanner.cli import discover as discover_cmd
-from scanner.cli import exits, options, settings
 from scanner.cli.exits import ENVIRONMENT_FAILURE, INTERNAL_ERROR, USAGE_ERROR
 from scanner.errors import ShinsaError
 from scanner.model import FAIL_ON_NAMES
@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_validate")
 
     discover_cmd.add_parser(sub)
+    completion.add_parser(sub)
 
     p = sub.add_parser("lab", help="simulated devices on 127.0.10.x")
     lab_sub = p.add_subparsers(dest="lab_command", required=True)
