@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_validate")
 
     discover_cmd.add_parser(sub)
-    completion.add_parser(sub)
+    completion.add_parser(sub, _cmd_completion)
 
     p = sub.add_parser("lab", help="simulated devices on 127.0.10.x")
     lab_sub = p.add_subparsers(dest="lab_command", required=True)
@@ -236,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_demo")
     _every_subcommand(parser)
     return parser
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    sys.stdout.write(completion.script(build_parser(), args.shell))
+    return 0
 
 
 def _every_subcommand(parser: argparse.ArgumentParser) -> None:

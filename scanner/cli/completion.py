@@ -7,7 +7,10 @@ program at each Tab. Imported only by this command."""
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SHELLS = ("bash", "zsh", "fish", "tcsh", "powershell")
 
@@ -17,7 +20,11 @@ _DIRECTORIES = frozenset({"DIR"})
 _DIRECTORY_DESTS = frozenset({"out", "state_dir"})
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    command: Callable[[argparse.Namespace], int],
+) -> None:
+    """Register `completion`; `command` runs it (the app's, which holds the parser)."""
     p = sub.add_parser(
         "completion",
         help="print a shell completion script",
@@ -27,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "`shinsa completion fish > ~/.config/fish/completions/shinsa.fish`.",
     )
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
-    p.set_defaults(func=run)
+    p.set_defaults(func=command)
 
 
 def _mark_paths(parser: argparse.ArgumentParser) -> None:
@@ -45,16 +52,9 @@ def _mark_paths(parser: argparse.ArgumentParser) -> None:
             action.complete = shtab.FILE  # type: ignore[attr-defined]
 
 
-def script(shell: str) -> str:
+def script(parser: argparse.ArgumentParser, shell: str) -> str:
+    """The completion script of `parser` (shinsa's, fresh: its paths get marked) for `shell`."""
     import shtab
 
-    from scanner.cli.app import build_parser
-
-    parser = build_parser()
     _mark_paths(parser)
     return str(shtab.complete(parser, shell=shell))
-
-
-def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(script(args.shell))
-    return 0

@@ -71,7 +71,7 @@ def test_a_line_starting_with_a_dot_is_not_a_roff_request():
 
 def test_bash_completion_completes_subcommands_options_and_shells(tmp_path: Path):
     script = tmp_path / "shinsa.bash"
-    script.write_text(completion.script("bash"), encoding="utf-8")
+    script.write_text(completion.script(build_parser(), "bash"), encoding="utf-8")
     asks = {
         "shinsa r": ["report", "runs"],
         "shinsa scan --rep": ["--report-dir"],
@@ -102,7 +102,7 @@ def test_bash_completion_completes_subcommands_options_and_shells(tmp_path: Path
 
 @pytest.mark.parametrize("shell", completion.SHELLS)
 def test_every_shell_gets_a_script_naming_every_subcommand(shell: str):
-    text = completion.script(shell)
+    text = completion.script(build_parser(), shell)
     for name in settings.subcommands(build_parser()):
         assert name in text, (shell, name)
     assert "--report-dir" in text
