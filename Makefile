@@ -15,12 +15,12 @@ DAEMON_LAYERS  := tests/corpus tests/interop
 DAEMON_LOG     := .pytest-daemons.log
 DAEMON_TMP     := /tmp/shinsa-daemon-tests
 
-.PHONY: demo test check lint daemons bench clean
+.PHONY: demo test check lint daemons bench clean man
 
 $(STAMP): pyproject.toml $(EXAMPLE_PLUGIN)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,lab]'
 	$(BIN)/pip install --quiet -e $(EXAMPLE_PLUGIN)
 	touch $(STAMP)
 
@@ -54,6 +54,11 @@ test: $(STAMP) daemons lint
 ## the inner loop: lint, types and the unit tests (no daemons, no lab, no browser)
 check: $(STAMP) lint
 	$(BIN)/pytest -q tests/unit
+
+## the manual page, written from the parser (scanner/cli/manpage.py): man -l build/shinsa.1
+man: $(STAMP)
+	@mkdir -p build
+	$(BIN)/python -m scanner.cli.manpage > build/shinsa.1
 
 bench: $(STAMP)
 	$(BIN)/python bench/discovery/run.py

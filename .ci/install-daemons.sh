@@ -10,7 +10,7 @@ if [ "${1:-}" = "--check" ]; then
     missing=0
     for bin in nmap /usr/sbin/sshd dropbear lighttpd vsftpd mosquitto snmpd hydra \
                /usr/sbin/useradd /usr/sbin/chpasswd /usr/sbin/userdel \
-               /opt/shinsa-ci/busybox-static/bin/busybox openssl testssl chromium; do
+               /opt/shinsa-ci/busybox-static/bin/busybox openssl testssl chromium groff; do
         command -v "$bin" >/dev/null 2>&1 || { echo "missing: $bin" >&2; missing=1; }
     done
     # lighttpd's TLS module is a package of its own (lighttpd-mod-openssl), not a program.
@@ -35,9 +35,10 @@ fi
 # `s_client` reference; testssl.sh: a reference tool of the TLS bench (bench/tls/run.py).
 # fonts-noto-cjk: Chromium draws the Japanese HTML report (tests/integration/
 # test_report_html_browser.py) with it; without it every kanji is a box.
+# groff-base: renders the generated manual page in its test (tests/unit/test_cli_manual.py).
 PACKAGES=(nmap openssh-server openssh-client dropbear-bin lighttpd lighttpd-mod-openssl
           vsftpd mosquitto mosquitto-clients snmpd snmp busybox hydra passwd login openssl
-          testssl.sh chromium fonts-noto-cjk)
+          testssl.sh chromium fonts-noto-cjk groff-base)
 # Debian's dynamic busybox has no telnetd applet; busybox-static has one. It Conflicts with
 # busybox, so it is unpacked beside it rather than installed over it.
 BUSYBOX_STATIC_DIR=/opt/shinsa-ci/busybox-static

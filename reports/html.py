@@ -586,7 +586,7 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
 
     def severity_reason(check_id: str) -> str:
         check = checks.get(check_id)
-        return check.severity_reason if check is not None else ""
+        return tr(check.severity_reason, check.severity_reason_ja) if check is not None else ""
 
     def references(check_id: str) -> tuple[str, ...]:
         check = checks.get(check_id)
@@ -610,12 +610,6 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
 
     def fw_title(fw: Framework) -> str:
         return tr(fw.title, fw.title_ja)
-
-    def en_only(text: str) -> str:
-        """Text written in English only (a check's method, why a check is evidence, a
-        requirement's note): the English report shows it, the Japanese one says where it is
-        rather than show English to a reader who asked for Japanese."""
-        return text if lang == "en" else ""
 
     def run_status(status: str) -> str:
         key = f"run_status.{status}"
@@ -683,7 +677,6 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
         "status_reason": status_reason,
         "req_title": req_title,
         "fw_title": fw_title,
-        "en_only": en_only,
         "matrix": _matrix_parts(frameworks),
         "headline": headline,
         "cited": {

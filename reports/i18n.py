@@ -493,11 +493,6 @@ CATALOGUE: Mapping[str, Mapping[Lang, str]] = {
         "しています（印刷では省略）。",
     },
     "section.method": {"en": "Method and mapping", "ja": "評価方法と要件対応"},
-    "method.english_only": {
-        "en": "Each check's method, in English, is in the English report.",
-        "ja": "各チェックの判定方法・対応付けの根拠・要件の補足（英語のみ）は、"
-        "英語版レポート（report.html）に記載しています。",
-    },
 }
 
 

@@ -7,7 +7,16 @@ import os
 import pytest
 
 from scanner import plugin_data, plugins
+from scanner.cli import settings
+from scanner.cli.app import build_parser
 from scanner.discovery.syn import syn_available
+
+# A developer's own defaults (~/.config/shinsa/config.yaml, SHINSA_PROFILE, ...) must not
+# change what the suite's commands do, in this process or the ones it starts
+# (scanner/cli/settings.py): no config file where the suite looks, no setting variables.
+os.environ["XDG_CONFIG_HOME"] = "/nonexistent/shinsa-tests-read-no-config"
+for _key in [settings.CONFIG_VARIABLE, *map(settings.env_name, settings.settable(build_parser()))]:
+    os.environ.pop(_key, None)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

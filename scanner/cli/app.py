@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from reports import FORMATS
 from scanner import __version__
+from scanner.cli import completion, exits, options, scan_options, settings
 from scanner.cli import discover as discover_cmd
-from scanner.cli import exits, options, scan_options
 from scanner.cli.exits import ENVIRONMENT_FAILURE, INTERNAL_ERROR, USAGE_ERROR
 from scanner.errors import ShinsaError
 from scanner.model import FAIL_ON_NAMES
@@ -20,6 +21,11 @@ from scanner.model import FAIL_ON_NAMES
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+
+REPORT_DIR_HELP = (
+    "copy the reports to DIR/report.* too: a path that does not change from run to run "
+    "(OUT/latest always points at the last scan's)"
+)
 
 LEVEL_OPTION: dict[str, Any] = {
     "type": int,
@@ -86,12 +92,32 @@ def _judging_options(p: argparse.ArgumentParser, *, evidence: str) -> None:
     )
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (the exit-code tables), and each option's default
+    at the end of its help: the built-in one, or the config file's or environment's
+    (scanner/cli/settings.py sets them before --help is printed). An option without a
+    default, an on/off flag and a help text that already says its default get nothing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: {default})" if text else f"default: {default}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shinsa",
         description="Network compliance scanner for IoT and industrial devices.",
-        epilog=exits.__doc__.split("\n", 2)[2] if exits.__doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=exits.epilog(None),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"shinsa {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,12 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--from-nmap", metavar="FILE", help="take targets from an nmap XML report")
     p.add_argument(
+        "-p",
         "--ports",
         type=options.nonempty,
         metavar="SPEC",
         help="nmap syntax: 22,80,1-1000,T:443,U:161 (default: IoT set)",
     )
-    p.add_argument("--profile", default="base", help="profile name or YAML file (default: base)")
+    p.add_argument("--profile", default="base", help="profile name or YAML file")
     p.add_argument("--level", **LEVEL_OPTION)
     p.add_argument(
         "--allow",
@@ -124,8 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="shinsa-out", help="output directory (store and reports)")
     _format_options(p)
     p.add_argument(
-        "--resume", metavar="RUN_ID", help="finish an interrupted run from the store in --out"
+        "--resume",
+        metavar="RUN_ID",
+        help="finish an interrupted run from the store in --out (an ID, or latest, previous)",
     )
+    p.add_argument("--report-dir", metavar="DIR", help=REPORT_DIR_HELP)
     p.add_argument(
         "--credentials",
         action="append",
@@ -166,15 +196,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no headless Chromium: read web apps' scripts for their login instead",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors: no progress, no summary table, no report paths",
+    )
     _judging_options(p, evidence="kept with the run")
     _title_options(p, stored="kept with the run")
     p.set_defaults(func="cmd_scan")
 
     p = sub.add_parser("report", help="render reports for a stored run")
-    p.add_argument("run_id")
-    p.add_argument("--out", default="shinsa-out")
+    p.add_argument("run_id", help="the run to render (its ID, or latest, previous)")
+    p.add_argument("--out", default="shinsa-out", help="output directory holding the store")
     _format_options(p)
+    p.add_argument("--report-dir", metavar="DIR", help=REPORT_DIR_HELP)
     p.add_argument("--profile", help="judge with this profile instead of the scan's")
     p.add_argument("--level", **LEVEL_OPTION)
     _judging_options(p, evidence="shown with the evidence kept with the run, not stored")
@@ -182,8 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_report")
 
     p = sub.add_parser("diff", help="what changed per device between two stored runs")
-    p.add_argument("run_a", help="the earlier run")
-    p.add_argument("run_b", help="the later run")
+    p.add_argument("run_a", help="the earlier run (an ID, or latest, previous)")
+    p.add_argument("run_b", help="the later run (an ID, or latest, previous)")
     p.add_argument("--out", default="shinsa-out", help="output directory holding the store")
     p.add_argument(
         "--profile", help="judge both runs with this profile (default: the one RUN_B used)"
@@ -191,12 +227,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func="cmd_diff")
 
+    p = sub.add_parser("runs", help="list the runs in the store of --out")
+    p.add_argument("--out", default="shinsa-out", help="output directory holding the store")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func="cmd_runs")
+
     p = sub.add_parser("checks", help="list every check and the requirements citing it")
-    p.add_argument("--profile", default="base")
+    p.add_argument(
+        "--profile", default="base", help="name the requirements of this profile citing each"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable (shinsa-checks/1): id, titles, severity and its reason, kind, "
+        "references, requirements citing it, remediation",
+    )
     p.set_defaults(func="cmd_checks")
 
     p = sub.add_parser("validate", help="validate built-in profiles and frameworks (and FILES)")
-    p.add_argument("files", nargs="*")
+    p.add_argument("files", nargs="*", help="YAML files to validate beside the built-in ones")
     p.add_argument(
         "--strict",
         action="store_true",
@@ -206,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_validate")
 
     discover_cmd.add_parser(sub)
+    completion.add_parser(sub, _cmd_completion)
 
     p = sub.add_parser("lab", help="simulated devices on 127.0.10.x")
     lab_sub = p.add_subparsers(dest="lab_command", required=True)
@@ -222,12 +272,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="cmd_lab")
 
     p = sub.add_parser("demo", help="start a lab, scan it, write the report")
-    p.add_argument("--out", default="shinsa-out/demo")
+    p.add_argument("--out", default="shinsa-out/demo", help="output directory of the demo")
     p.add_argument("--devices", type=int, default=0, help="default: one per personality")
     p.add_argument("--first-address", default="127.0.10.1", help="address of the first device")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors and the lab"
+    )
     p.set_defaults(func="cmd_demo")
+    _every_subcommand(parser)
     return parser
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    sys.stdout.write(completion.script(build_parser(), args.shell))
+    return 0
+
+
+def _every_subcommand(parser: argparse.ArgumentParser) -> None:
+    """What every subcommand's --help shows: defaults, its exit codes, and the options that
+    choose the config file (read before the parser runs: scanner/cli/settings.py)."""
+    for name, sub in settings.subcommands(parser).items():
+        sub.formatter_class = HelpFormatter
+        sub.epilog = exits.epilog(name)
+        sub.add_argument(
+            "--config",
+            metavar="FILE",
+            help="read defaults from FILE (default: $SHINSA_CONFIG, else "
+            "$XDG_CONFIG_HOME/shinsa/config.yaml); the environment and the command line win",
+        )
+        sub.add_argument(
+            "--no-config",
+            action="store_true",
+            help="read no config file (SHINSA_* variables still apply)",
+        )
 
 
 def _oserror(exc: BaseException) -> str:
@@ -276,14 +353,24 @@ def _command(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
     try:
-        return int(_command(args.func)(args))
+        settings.apply(parser, given, settings.environment())
+    except ShinsaError as exc:  # a bad config file or SHINSA_* value: before anything runs
+        print(f"shinsa: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    args = parser.parse_args(given)
+    try:
+        code = int(_command(args.func)(args))
+        sys.stdout.flush()  # here, so that a reader gone (BrokenPipeError) is handled below
+        return code
     except ShinsaError as exc:
         print(f"shinsa: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     except Exception as exc:
         if _environment_failure(exc):
             # The machine, not the user's input: a read-only or full disk, a file where the
@@ -293,5 +380,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"shinsa: internal error: {_crash_report(exc)}", file=sys.stderr)
         return INTERNAL_ERROR
     finally:
-        with contextlib.suppress(Exception):
+        try:
             sys.stdout.flush()
+        except BrokenPipeError:  # after an error's exit code: that code stands
+            _reader_went_away()
+        except Exception:  # noqa: S110 - the exit code is decided; a flush cannot change it
+            pass
+
+
+#: what a shell shows for a program ended by SIGPIPE (128 + 13), as `yes | head` does
+SIGPIPE_EXIT = 141
+
+
+def _reader_went_away() -> int:
+    """`shinsa checks | head`: the reader closed the pipe, so the rest of the output has no
+    one to read it. Quietly, as a program ended by SIGPIPE: no traceback, no message. The
+    signal itself stays ignored (Python's default), because the same process writes to
+    devices' sockets, where a peer closing must be an error to handle, not the end of the
+    scan. stdout is pointed at /dev/null so that the interpreter's last flush at exit does
+    not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return SIGPIPE_EXIT

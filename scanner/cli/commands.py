@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
+import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +20,7 @@ from reports import FORMATS, streamer
 from scanner import __version__, atomic, run_lock
 from scanner.browser import BrowserOptions
 from scanner.cli import diff as diff_cmd
-from scanner.cli import scan_options, traffic
+from scanner.cli import runs, scan_options, traffic
 from scanner.cli.exits import UNFINISHED, USAGE_ERROR
 from scanner.cli.progress import RichReporter, summary_table
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+    from scanner.judging.profiles import Profile
     from scanner.judging.report_data import ReportData
     from scanner.model import JSONValue
     from scanner.probe import Check
@@ -72,6 +75,8 @@ class ScanOptions:
     evidence: tuple[Path, ...] = ()  # manual evidence files, kept with the run
     meta: ReportMeta = NO_META  # the command line's title block, kept with the run
     render: RenderOptions = field(default_factory=RenderOptions)  # --sarif-all, --junit-all
+
+    report_dir: Path | None = None  # --report-dir: the reports copied to DIR/report.* too
 
 
 def _render_options(args: argparse.Namespace) -> RenderOptions:
@@ -181,7 +186,8 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
                 targets=[(t.address, t.label) for t in request.targets],
             )
         manual.save(store, run_id, evidence)
-        console.print(f"run {run_id}: {len(request.targets)} target(s), store {store.path}")
+        if not options.quiet:
+            console.print(f"run {run_id}: {len(request.targets)} target(s), store {store.path}")
         reporter: Reporter = (
             Reporter() if options.quiet else RichReporter(len(request.targets), console)
         )
@@ -205,13 +211,18 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         )
         data = dataclasses.replace(data, options=options.render)
     write_reports(options.out / run_id, options.formats, data)
+    _stable_paths(options.out / run_id, options.formats, options.report_dir)
+    runs.point_latest(options.out, run_id, options.formats)
     labels = {d.address: d.label for d in data.devices}
     services = {d.address: len(d.services) for d in data.devices}
-    console.print(summary_table(data.assessment, labels, services))
+    if not options.quiet:
+        console.print(summary_table(data.assessment, labels, services))
+    # a device not scanned to the end is an error the exit code (3) stands on: said even in -q
     for address, reason in failures.items():
         console.print(f"{address}: not scanned to the end: {reason}", markup=False)
-    for name in options.formats:
-        print(f"{name} report: {options.out / run_id / FORMATS[name][0]}")
+    if not options.quiet:
+        for name in options.formats:
+            print(f"{name} report: {options.out / run_id / FORMATS[name][0]}")
     if status == "interrupted":
         return 130
     code = exit_code(data.assessment, options.fail_on, checks=data.checks)
@@ -233,6 +244,11 @@ def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> No
     atomic.write_all(files)
 
 
+def _stable_paths(run_dir: Path, formats: Sequence[str], report_dir: Path | None) -> None:
+    if report_dir is not None:
+        runs.copy_reports(run_dir, formats, report_dir)
+
+
 def _lazily(render: Callable[[ReportData], str], data: ReportData) -> Iterator[str]:
     yield render(data)
 
@@ -247,6 +263,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         tuple(Path(p) for p in args.evidence or ()),
         _meta(args),
         _render_options(args),
+        Path(args.report_dir) if args.report_dir else None,
     )
     if args.resume:
         return _resume(args, options)
@@ -293,7 +310,8 @@ def _selected_checks(args: argparse.Namespace) -> frozenset[str] | None:
 
 def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
     with Store(options.out / "shinsa.sqlite", create=False) as store:
-        info = store.run(options.resume or "")
+        info = store.run(runs.resolve(store, options.resume or ""))
+    options = replace(options, resume=info.id)  # `latest`, `previous`: the run they name
     req = info.request
     profile = load_profile(str(req["profile"]), all_checks(), level=_stored_level(req))
     profiles = stored_profiles(req, all_checks())
@@ -351,7 +369,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     fail_on = _fail_on(args)  # a usage error before any file is written
     with Store(out / "shinsa.sqlite", create=False) as store:
-        info = store.run(args.run_id)
+        info = store.run(runs.resolve(store, args.run_id))
         level = args.level
         if args.profile is None and level is None:
             level = _stored_level(info.request)  # the scan's own profile at the scan's level
@@ -364,7 +382,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         own = None if args.profile else own_profiles(info.request, all_checks(), args.level)
         data = collect(
             store,
-            args.run_id,
+            info.id,
             profile,
             all_checks(),
             today=date.today(),
@@ -373,9 +391,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             meta=_meta(args),
         )
         data = dataclasses.replace(data, options=_render_options(args))
-    run_dir = out / args.run_id
+    run_dir = out / info.id
     formats = _formats(args.format, args.lang)
     write_reports(run_dir, formats, data)
+    _stable_paths(run_dir, formats, Path(args.report_dir) if args.report_dir else None)
     for name in formats:
         print(f"{name} report: {run_dir / FORMATS[name][0]}")
     if data.profile_changed:
@@ -389,7 +408,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     with Store(Path(args.out) / "shinsa.sqlite", create=False) as store:
-        before, after = store.run(args.run_a), store.run(args.run_b)
+        before = store.run(runs.resolve(store, args.run_a))
+        after = store.run(runs.resolve(store, args.run_b))
         ref = args.profile or str(after.request.get("profile") or "base")
         profile = load_profile(ref, all_checks())
         changes = diff_cmd.diff(store, before.id, after.id, profile=profile, today=date.today())
@@ -397,14 +417,23 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if changes.changed else 0
 
 
+def cmd_runs(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    with Store(out / "shinsa.sqlite", create=False) as store:
+        table = runs.rows(store, out)
+    print(runs.render_json(table) if args.json else runs.render_text(table), end="")
+    return 0
+
+
 def cmd_checks(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, all_checks())
+    if args.json:
+        print(json.dumps(_checks_json(profile), indent=2, ensure_ascii=False))
+        return 0
     for cid, check in sorted(all_checks().items()):
         cited = [
-            f"{fw.id} {r.id}{'' if cid in r.direct else ' (supporting)'}"
-            for fw, level in profile.frameworks
-            for r in fw.selected(level)
-            if cid in r.direct or cid in r.supporting
+            f"{fw_id} {req_id}{'' if direct else ' (supporting)'}"
+            for fw_id, req_id, direct in _citing(profile, cid)
         ]
         print(f"{cid}\n  title:  {check.title}\n  method: {check.method}")
         origin = installed().origin(cid)
@@ -417,6 +446,50 @@ def cmd_checks(args: argparse.Namespace) -> int:
             print(f"  references: {', '.join(check.references)}")
         print(f"  cited by: {', '.join(cited) or 'nothing in this profile'}\n")
     return 0
+
+
+def _citing(profile: Profile, check_id: str) -> list[tuple[str, str, bool]]:
+    """(framework, requirement, direct) for each requirement of the profile citing a check."""
+    return [
+        (fw.id, r.id, check_id in r.direct)
+        for fw, level in profile.frameworks
+        for r in fw.selected(level)
+        if check_id in r.direct or check_id in r.supporting
+    ]
+
+
+#: `shinsa checks --json`: its format name, bumped when a field changes meaning
+CHECKS_FORMAT = "shinsa-checks/1"
+
+
+def _checks_json(profile: Profile) -> dict[str, JSONValue]:
+    registry = installed()
+    checks: list[JSONValue] = []
+    for cid, check in sorted(all_checks().items()):
+        origin = registry.origin(cid)
+        checks.append(
+            {
+                "id": cid,
+                "title": check.title,
+                "title_ja": check.title_ja,
+                "method": check.method,
+                "severity": check.severity.value,
+                "severity_reason": check.severity_reason,
+                "kind": check.kind,
+                "origin": "shinsa" if origin == BUILTIN_ORIGIN else f"plugin {origin}",
+                "references": list(check.references),
+                "requirements": [
+                    {"framework": fw, "requirement": req, "direct": direct}
+                    for fw, req, direct in _citing(profile, cid)
+                ],
+                "remediation": {"en": check.remediation.en, "ja": check.remediation.ja},
+                "remedies": [
+                    {"protocol": protocol, "en": remedy.en, "ja": remedy.ja}
+                    for protocol, remedy in check.remedies
+                ],
+            }
+        )
+    return {"format": CHECKS_FORMAT, "profile": profile.id, "checks": checks}
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -435,8 +508,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return USAGE_ERROR if problems else 0  # a bad file is a configuration error (2)
 
 
+#: packages only the simulated lab imports: pyproject.toml's `lab` extra
+LAB_ONLY = ("paramiko", "h11")
+
+
+def _need_lab() -> None:
+    """Import scanner.cli.demo, which imports the lab: only the commands that need it import
+    it, and a shinsa installed without the `lab` extra says what to install, not a crash."""
+    try:
+        importlib.import_module("scanner.cli.demo")
+    except ModuleNotFoundError as exc:
+        if exc.name not in LAB_ONLY:
+            raise
+        raise ShinsaError(
+            f"the simulated lab needs {exc.name}, which is not installed: install shinsa "
+            "with its lab extra (pip install 'shinsa[lab]', or -e '.[lab]' in a checkout)"
+        ) from None
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
-    from scanner.cli import demo  # the lab is only imported by the commands that need it
+    _need_lab()
+    from scanner.cli import demo
 
     state_dir = Path(args.state_dir)
     if args.lab_command == "up":
@@ -459,6 +551,7 @@ DEMO_FORMATS = ("json", "html", "html-ja", "junit", "sarif", "oscal", "csv", "cs
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    _need_lab()
     from scanner.cli import demo
 
     out = Path(args.out)

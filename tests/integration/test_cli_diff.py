@@ -42,7 +42,7 @@ def _scan(personalities: list[str], lab_dir: Path, out: Path, first: str) -> tup
     """Start a lab of these personalities, scan it into `out`, stop it: (run ID, exit code)."""
     state = control.up(personalities, len(personalities), lab_dir, first_address=first)
     try:
-        before = {p.name for p in out.glob("*") if p.is_dir()}
+        before = {p.name for p in out.glob("*") if p.is_dir() and not p.is_symlink()}
         run = shinsa(
             "scan",
             *state.addresses,
@@ -55,7 +55,7 @@ def _scan(personalities: list[str], lab_dir: Path, out: Path, first: str) -> tup
     finally:
         control.down(lab_dir)
     assert run.returncode in (0, 1, 3), run.stderr
-    (run_id,) = {p.name for p in out.glob("*") if p.is_dir()} - before
+    (run_id,) = {p.name for p in out.glob("*") if p.is_dir() and not p.is_symlink()} - before
     return run_id, run.returncode
 
 

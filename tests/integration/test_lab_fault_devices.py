@@ -183,7 +183,7 @@ def _trickling_every(seconds: float) -> Personality:
 
 def _json_report(out: Path) -> dict[str, Any]:
     """The report.json of the one run written under `out`."""
-    (run_dir,) = (p for p in out.iterdir() if p.is_dir())
+    (run_dir,) = (p for p in out.iterdir() if p.is_dir() and not p.is_symlink())
     report: dict[str, Any] = json.loads((run_dir / "report.json").read_text())
     return report
 
@@ -290,7 +290,7 @@ def _strings(value: object, markdown: frozenset[str] = frozenset()) -> list[str]
 
 def _report_texts(out: Path) -> dict[str, list[str]]:
     """The text a reader of each report file sees: its format's own encoding undone."""
-    (run_dir,) = (p for p in out.iterdir() if p.is_dir())
+    (run_dir,) = (p for p in out.iterdir() if p.is_dir() and not p.is_symlink())
     texts: dict[str, list[str]] = {}
     for path in sorted(run_dir.iterdir()):
         raw = path.read_text(encoding="utf-8")

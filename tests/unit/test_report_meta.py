@@ -156,6 +156,8 @@ class _FakeRequest:
         self.max_scan_time = None
         self.credentials = load_catalog()
         self.limits = Limits()
+        self.checks = None  # every check
+        self.profiles: dict[str, object] = {}  # no device with a profile of its own
 
 
 def test_report_renders_the_stored_title_block_with_the_command_line_over_it(tmp_path, capsys):
