@@ -346,6 +346,10 @@ async def _device_work(
                     f"{job.describe()} on {target.address} needs {missing}, which no "
                     "earlier step found on this device.",
                     service=job.service,
+                    reason_ja=(
+                        f"{_job_ja(job)}（{target.address}）には {missing} が必要だが、"
+                        "この機器では先行する手順がそれを見つけなかった。"
+                    ),
                 )
             )
 
@@ -396,6 +400,10 @@ async def _run_job(
                     Verdict.SKIPPED,
                     "Intrusive check not allowed by the profile or --allow-intrusive.",
                     service=job.service,
+                    reason_ja=(
+                        "侵襲的な検査のため実行しなかった（プロファイルでも --allow-intrusive "
+                        "でも許可されていない）。"
+                    ),
                 )
             )
         return
@@ -413,22 +421,38 @@ async def _run_job(
             else:
                 raise ProbeContractError(f"{job.describe()}: no way to run this probe")
     except TimeoutError:
-        results = _errors(ctx, job, f"did not finish within {deadline:g} s", "timeout")
+        results = _errors(
+            ctx,
+            job,
+            f"did not finish within {deadline:g} s",
+            f"が制限時間 {deadline:g} 秒以内に終わらなかった",
+            "timeout",
+        )
     except Exception as exc:
-        results = _errors(ctx, job, f"failed: {type(exc).__name__}: {exc}"[:300], "exception")
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        results = _errors(ctx, job, f"failed: {detail}", f"が失敗した（{detail}）", "exception")
     duration = time.monotonic() - t0
     try:
         completed = _complete(ctx, job, results)
     except ProbeContractError as exc:
         if contract is not None:
             contract(type(job.probe).__name__, str(exc))
-        completed = _errors(ctx, job, f"broke the probe contract: {exc}", "contract")
+        completed = _errors(
+            ctx,
+            job,
+            f"broke the probe contract: {exc}",
+            f"がプローブの約束事に反した（{exc}）",
+            "contract",
+        )
     for result in completed:
         land(replace(result, started=started, duration=round(duration, 3)))
 
 
-def _errors(ctx: ProbeContext, job: Job, what: str, kind: str) -> list[Result]:
-    ev = Evidence(kind, what[:200], {"probe": type(job.probe).__name__})
+def _errors(ctx: ProbeContext, job: Job, what: str, what_ja: str, kind: str) -> list[Result]:
+    """An `error` result for every check of the job: `what` happened (and in Japanese)."""
+    ev = Evidence(
+        kind, what[:200], {"probe": type(job.probe).__name__}, f"{_job_ja(job)}{what_ja}"[:200]
+    )
     return [
         ctx.result(
             c,
@@ -436,6 +460,7 @@ def _errors(ctx: ProbeContext, job: Job, what: str, kind: str) -> list[Result]:
             f"{job.describe()} on {ctx.target.address} {what}.",
             ev,
             service=job.service,
+            reason_ja=f"{_job_ja(job)}（{ctx.target.address}）{what_ja}。",
         )
         for c in job.probe.checks
     ]
@@ -474,6 +499,7 @@ def _complete(ctx: ProbeContext, job: Job, results: object) -> list[Result]:
             Verdict.ERROR,
             f"{job.describe()} returned no result for {c.id}.",
             service=job.service,
+            reason_ja=f"{_job_ja(job)} は {c.id} の結果を返さなかった。",
         )
         for c in job.probe.checks
     ]
@@ -500,3 +526,9 @@ def _shown(text: object) -> str:
 
 
 __all__ = ["ProbeContractError", "ScanRequest", "Service", "scan"]
+
+
+def _job_ja(job: Job) -> str:
+    """`Job.describe()` in Japanese: `SshConfig（tcp/22 ssh）`."""
+    name = type(job.probe).__name__
+    return f"{name}（{job.service}）" if job.service else name
