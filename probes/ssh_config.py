@@ -283,60 +283,91 @@ async def observe(ctx: ProbeContext, service: Service) -> SshObservation:
 
 def judge(about: ServiceResults, seen: SshObservation) -> list[Result]:
     """The five results for one observation (pure: tests hand in crafted observations)."""
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     if seen.offer is None:
         why = seen.offer_error
         reason = f"{where} never sent its key exchange offer (KEXINIT): {why}."
-        ev = Evidence("ssh_kexinit", bound_text(why, 200), {"error": bound_text(why, 200)})
+        reason_ja = f"{where_ja} は鍵交換の提示（KEXINIT）を送ってこなかった: {why}。"
+        ev = Evidence(
+            "ssh_kexinit",
+            bound_text(why, 200),
+            {"error": bound_text(why, 200)},
+            bound_text(f"KEXINIT を受け取れなかった: {why}", 200),
+        )
         verdict = Verdict.INCONCLUSIVE if seen.not_ssh else Verdict.ERROR
-        return [about.result(c, verdict, reason, ev) for c in SshConfig.checks]
+        return [about.result(c, verdict, reason, ev, reason_ja=reason_ja) for c in SshConfig.checks]
     offer = seen.offer
     offered = Evidence(
         "ssh_kexinit",
         f"{offer.ident}: {len(offer.kexinit.kex)} kex, {len(offer.kexinit.hostkey)} host key, "
         f"{len(offer.kexinit.ciphers)} cipher, {len(offer.kexinit.macs)} MAC algorithms"[:200],
         {"ident": offer.ident, **offer.kexinit.details()},
+        summary_ja=(
+            f"{offer.ident}: 鍵交換 {len(offer.kexinit.kex)}、"
+            f"ホスト鍵 {len(offer.kexinit.hostkey)}、暗号 {len(offer.kexinit.ciphers)}、"
+            f"MAC {len(offer.kexinit.macs)} 方式"
+        )[:200],
     )
 
-    def lists(check: Check, what: str, names: Sequence[str], weak: dict[str, str]) -> Result:
+    def lists(
+        check: Check, what: str, what_ja: str, names: Sequence[str], weak: dict[str, str]
+    ) -> Result:
         if not names:
             return about.result(
                 check,
                 Verdict.INCONCLUSIVE,
                 f"{where} offered an empty {what} list in its KEXINIT.",
                 offered,
+                reason_ja=f"{where_ja} は KEXINIT で空の{what_ja}リストを提示した。",
             )
         if weak:
             listed = "; ".join(f"{n}: {why}" for n, why in weak.items())
-            policy = Evidence("policy", f"weak {what}: {', '.join(weak)}"[:200], dict(weak))
+            policy = Evidence(
+                "policy",
+                f"weak {what}: {', '.join(weak)}"[:200],
+                dict(weak),
+                summary_ja=f"弱い{what_ja}: {', '.join(weak)}"[:200],
+            )
             return about.result(
-                check, Verdict.FAIL, f"{where} offers weak {what} ({listed}).", offered, policy
+                check,
+                Verdict.FAIL,
+                f"{where} offers weak {what} ({listed}).",
+                offered,
+                policy,
+                reason_ja=f"{where_ja} は弱い{what_ja}を提示している（{', '.join(weak)}）。",
             )
         return about.result(
             check,
             Verdict.PASS,
             f"{where} offers only {what} the policy accepts: {', '.join(names)}.",
             offered,
+            reason_ja=(
+                f"{where_ja} はポリシーが認める{what_ja}だけを提示している: {', '.join(names)}。"
+            ),
         )
 
     k = offer.kexinit
     return [
-        lists(KEX, "key exchange methods", k.kex, weak_names(k.kex, WEAK_KEX)),
+        lists(KEX, "key exchange methods", "鍵交換方式", k.kex, weak_names(k.kex, WEAK_KEX)),
         _hostkey(about, seen, k, offered),
-        lists(CIPHERS, "ciphers", k.ciphers, weak_names(k.ciphers, WEAK_CIPHERS)),
-        lists(MACS, "MACs", k.macs, weak_names(k.macs, WEAK_MACS)),
+        lists(CIPHERS, "ciphers", "暗号方式", k.ciphers, weak_names(k.ciphers, WEAK_CIPHERS)),
+        lists(MACS, "MACs", "MAC 方式", k.macs, weak_names(k.macs, WEAK_MACS)),
         _password(about, seen),
     ]
 
 
 def _hostkey(about: ServiceResults, seen: SshObservation, k: Kexinit, offered: Evidence) -> Result:
-    where = about.where
+    where, where_ja = about.where, about.where_ja
 
-    def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
-        return about.result(HOSTKEY, verdict, reason, offered, *more)
+    def result(verdict: Verdict, reason: str, *more: Evidence, reason_ja: str) -> Result:
+        return about.result(HOSTKEY, verdict, reason, offered, *more, reason_ja=reason_ja)
 
     if not k.hostkey:
-        return result(Verdict.INCONCLUSIVE, f"{where} offered no host key algorithm.")
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"{where} offered no host key algorithm.",
+            reason_ja=f"{where_ja} はホスト鍵アルゴリズムを1つも提示しなかった。",
+        )
     weak = hostkey_algorithm_findings(k.hostkey)
     bits, fetch_error = seen.rsa_bits, seen.rsa_error
     if bits is not None and bits < MIN_RSA_BITS:
@@ -345,34 +376,62 @@ def _hostkey(about: ServiceResults, seen: SshObservation, k: Kexinit, offered: E
         "ssh_hostkey",
         (f"RSA host key {bits} bits" if bits else fetch_error or "no RSA host key offered")[:200],
         {"rsa_bits": bits, "fetch_error": fetch_error or None},
+        summary_ja=(
+            f"RSA ホスト鍵 {bits} ビット" if bits else fetch_error or "RSA ホスト鍵の提示なし"
+        )[:200],
     )
     if weak:
         listed = "; ".join(f"{n}: {why}" for n, why in weak.items())
-        policy = Evidence("policy", f"weak host key: {', '.join(weak)}"[:200], dict(weak))
-        return result(Verdict.FAIL, f"{where} has a weak host key ({listed}).", key_ev, policy)
+        policy = Evidence(
+            "policy",
+            f"weak host key: {', '.join(weak)}"[:200],
+            dict(weak),
+            summary_ja=f"弱いホスト鍵: {', '.join(weak)}"[:200],
+        )
+        return result(
+            Verdict.FAIL,
+            f"{where} has a weak host key ({listed}).",
+            key_ev,
+            policy,
+            reason_ja=f"{where_ja} のホスト鍵は弱い（{', '.join(weak)}）。",
+        )
     if fetch_error:
         return result(
             Verdict.INCONCLUSIVE,
             f"{where} offers RSA host keys ({', '.join(seen.rsa_algorithms)}) but the key could "
             f"not be fetched to measure it: {fetch_error}.",
             key_ev,
+            reason_ja=(
+                f"{where_ja} は RSA ホスト鍵（{', '.join(seen.rsa_algorithms)}）"
+                f"を提示しているが、鍵長を測るための鍵を取得できなかった: {fetch_error}。"
+            ),
         )
     size = f"; RSA key {bits} bits" if bits else ""
+    size_ja = f"。RSA 鍵は {bits} ビット" if bits else ""
     return result(
         Verdict.PASS,
         f"{where} offers host key algorithms the policy accepts ({', '.join(k.hostkey)}){size}.",
         key_ev,
+        reason_ja=(
+            f"{where_ja} はポリシーが認めるホスト鍵アルゴリズムを提示している（"
+            f"{', '.join(k.hostkey)}）{size_ja}。"
+        ),
     )
 
 
 def _password(about: ServiceResults, seen: SshObservation) -> Result:
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     if seen.auth is None:
         return about.result(
             PASSWORD_AUTH,
             Verdict.INCONCLUSIVE if seen.auth_garbled else Verdict.ERROR,
             f"{where}: the authentication methods could not be read: {seen.auth_error}.",
-            Evidence("exception", seen.auth_error[:200]),
+            Evidence(
+                "exception",
+                seen.auth_error[:200],
+                summary_ja=f"認証方式の読み取りに失敗: {seen.auth_error}"[:200],
+            ),
+            reason_ja=f"{where_ja}: 認証方式を読み取れなかった: {seen.auth_error}。",
         )
     auth = seen.auth
     methods = [
@@ -391,6 +450,7 @@ def _password(about: ServiceResults, seen: SshObservation) -> Result:
             "keyboard_interactive": auth.keyboard_interactive,
             "accepted_without_credentials": auth.accepted_without_credentials,
         },
+        summary_ja=f"提示された対話型認証方式: {', '.join(methods) or 'なし'}",
     )
     if auth.accepted_without_credentials:
         return about.result(
@@ -398,6 +458,7 @@ def _password(about: ServiceResults, seen: SshObservation) -> Result:
             Verdict.FAIL,
             f"{where} let a random user in without any credentials.",
             ev,
+            reason_ja=f"{where_ja} は無作為なユーザーを認証情報なしでログインさせた。",
         )
     if methods:
         return about.result(
@@ -405,12 +466,14 @@ def _password(about: ServiceResults, seen: SshObservation) -> Result:
             Verdict.FAIL,
             f"{where} offers {' and '.join(methods)} authentication.",
             ev,
+            reason_ja=f"{where_ja} は {' と '.join(methods)} 認証を提示している。",
         )
     return about.result(
         PASSWORD_AUTH,
         Verdict.PASS,
         f"{where} offers neither password nor keyboard-interactive authentication.",
         ev,
+        reason_ja=f"{where_ja} は password 認証も keyboard-interactive 認証も提示していない。",
     )
 
 
