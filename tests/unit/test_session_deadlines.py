@@ -255,7 +255,7 @@ class FakeDevice:
 
 def _report() -> _Report:
     ctx = ProbeContext(Target(ADDR), Network(Scope.of([ADDR])).device(ADDR), Facts())
-    return _Report(ctx, SSH, "fake")
+    return _Report(ctx, SSH, "fake", "偽物")
 
 
 def _details(result: Result) -> dict[str, Any]:
