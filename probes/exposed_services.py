@@ -220,10 +220,15 @@ def judge_unexpected(ctx: ProbeContext, service: Service) -> Result:
     entries = params.entries()
     evidence = _service_evidence(service)
     allowed_text = ", ".join(params.allowed) or "nothing"
-    policy = Evidence("policy", f"allowed: {allowed_text}", {"allowed": list(params.allowed)})
+    allowed_ja = ", ".join(params.allowed) or "なし"
+    policy = Evidence(
+        "policy",
+        f"allowed: {allowed_text}",
+        {"allowed": list(params.allowed)},
+        f"許可: {allowed_ja}",
+    )
     match = next((e for e in entries if e.matches(service)), None)
     where, where_ja = about.where, about.where_ja
-    allowed_ja = ", ".join(params.allowed) or "なし"
     if match is not None:
         reason = f"{where} is allowed by the profile entry {match.text!r}."
         reason_ja = f"{where_ja} はプロファイルの項目 {match.text!r} で許可されている。"
