@@ -452,7 +452,8 @@ def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Resul
                 "realm": page.auth_realm,
             },
             summary_ja=(
-                f"GET {mask_url(page.url)} -> {page.status}、WWW-Authenticate {page.auth_scheme}"
+                f"GET {mask_url(page.url)} の応答 {page.status}、"
+                f"認証方式 {page.auth_scheme}（WWW-Authenticate）"
             )[:200],
         )
         return result(

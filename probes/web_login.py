@@ -416,7 +416,7 @@ class WebLoginHygiene(ServiceProbe):
             "http_header",
             f"Strict-Transport-Security: {page.hsts or '(absent)'}",
             {"url": mask_url(page.url), "header": page.hsts, "min_max_age": minimum},
-            summary_ja=f"Strict-Transport-Security: {page.hsts or '（なし）'}",
+            summary_ja=f"Strict-Transport-Security ヘッダ: {page.hsts or '（なし）'}",
         )
         age = _max_age(page.hsts) if page.hsts else None
         if age is None:

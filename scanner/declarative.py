@@ -401,7 +401,7 @@ class DeclaredProbe(ServiceProbe):
             "exchange",
             f"{asked}: {seen}",
             {"request": asked, "status": status, "bytes": len(body)},
-            summary_ja=f"{asked_ja}: {seen}",
+            summary_ja=f"{asked_ja} への応答: {seen}",
         )
         other = Verdict.PASS if spec.on_match is Verdict.FAIL else Verdict.FAIL
         if spec.match.holds(status, headers, body):

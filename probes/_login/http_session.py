@@ -67,7 +67,7 @@ class NoSession:
 
     reason: str
     surface: bool
-    reason_ja: str = ""  # the same in Japanese (device and library details stay as they are)
+    reason_ja: str  # the same in Japanese (device and library details stay as they are)
 
 
 async def open_session(
