@@ -85,11 +85,20 @@ class ContractWarnings:
         )
 
 
-class DeviceDeadline(Exception):
+class DeviceStopped(Exception):
+    """A device's work ended before its end: the message is the reason kept, `reason_ja`
+    the same in Japanese."""
+
+    def __init__(self, reason: str, reason_ja: str) -> None:
+        super().__init__(reason)
+        self.reason_ja = reason_ja
+
+
+class DeviceDeadline(DeviceStopped):
     """A device's work passed its whole deadline: recorded with the reason, the run goes on."""
 
 
-class DeviceFailed(Exception):
+class DeviceFailed(DeviceStopped):
     """A device's work ended in an exception; the message is the redacted reason kept."""
 
 
@@ -132,6 +141,7 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
                     run_id,
                     target.address,
                     f"the run's --max-scan-time of {request.max_scan_time:g} s passed first",
+                    f"先に実行全体の --max-scan-time {request.max_scan_time:g} 秒が過ぎた",
                 )
         reporter.notice(f"--max-scan-time {request.max_scan_time:g} s reached: the run ends")
     finally:
@@ -173,12 +183,13 @@ async def _devices(
             except Exception as exc:
                 # Its finished results are kept, and --resume retries the rest; the run
                 # says the device failed, and the exit code follows.
-                if isinstance(exc, (DeviceDeadline, DeviceFailed)):
-                    reason = str(exc)
+                if isinstance(exc, DeviceStopped):
+                    reason, reason_ja = str(exc), exc.reason_ja
                 else:  # not from the device's work (its own code redacts what it raises)
                     reason = mask_urls(f"scan failed ({_describe(exc)})")
+                    reason_ja = mask_urls(f"スキャンが失敗した（{_describe(exc)}）")
                 reporter.notice(f"{target.address}: {reason}")
-                store.target_failed(run_id, target.address, reason)
+                store.target_failed(run_id, target.address, reason, reason_ja)
                 settled.add(target.address)
                 return
             store.target_done(run_id, target.address)
@@ -254,7 +265,8 @@ async def _device(
         raise
     except Exception as exc:
         reason = redact.current().text(f"scan failed ({_describe(exc)})")
-        raise DeviceFailed(reason) from exc
+        reason_ja = redact.current().text(f"スキャンが失敗した（{_describe(exc)}）")
+        raise DeviceFailed(reason, reason_ja) from exc
 
 
 async def _device_work(
@@ -275,7 +287,8 @@ async def _device_work(
             services = await fingerprint(dev, tcp_ports, udp_replies, facts)
     except TimeoutError:
         raise DeviceDeadline(
-            f"fingerprinting did not finish within its deadline of {identify:g} s"
+            f"fingerprinting did not finish within its deadline of {identify:g} s",
+            f"サービスの識別が制限時間 {identify:g} 秒以内に終わらなかった",
         ) from None
     shown = tuple(redact.service(s) for s in services)
     run.store.put_services(run.run_id, target.address, shown)
@@ -334,7 +347,8 @@ async def _device_work(
                     del running[task]
     except TimeoutError:
         raise DeviceDeadline(
-            f"its checks did not finish within their deadline of {work:g} s"
+            f"its checks did not finish within their deadline of {work:g} s",
+            f"検査が制限時間 {work:g} 秒以内に終わらなかった",
         ) from None
     for job in waiting:
         missing = ", ".join(sorted(k.name for k in job.probe.needs if not ctx.facts.has_all([k])))

@@ -254,11 +254,29 @@ def test_the_store_keeps_the_japanese_reason_and_summary(tmp_path: Path):
     assert back == RESULT
 
 
+#: the tables as the previous version made them: no Japanese anywhere
+OLD_SCHEMA = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT, status TEXT NOT NULL,
+    profile_id TEXT NOT NULL, profile_digest TEXT NOT NULL, scanner_version TEXT NOT NULL,
+    request TEXT NOT NULL
+);
+CREATE TABLE targets (
+    run_id TEXT NOT NULL REFERENCES runs(id), address TEXT NOT NULL, label TEXT NOT NULL,
+    state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (run_id, address)
+);
+CREATE TABLE results (
+    run_id TEXT NOT NULL REFERENCES runs(id), address TEXT NOT NULL,
+    service_key TEXT NOT NULL, check_id TEXT NOT NULL, verdict TEXT NOT NULL,
+    data TEXT NOT NULL, written TEXT NOT NULL,
+    PRIMARY KEY (run_id, address, service_key, check_id)
+);
+"""
+OTHER = "127.0.75.71"
+
+
 def test_a_store_written_before_japanese_results_opens_and_renders(tmp_path: Path):
     path = tmp_path / "shinsa.sqlite"
-    with Store(path) as store:
-        _started(store, "old")
-        store.finish_run("old")
     # the row exactly as the previous version's codec wrote it: no reason_ja, no summary_ja
     old_row = {
         "check_id": RESULT.check_id,
@@ -280,8 +298,20 @@ def test_a_store_written_before_japanese_results_opens_and_renders(tmp_path: Pat
         "started": "2026-12-06T05:00:00+00:00",
         "duration": 0.25,
     }
+    request = {"profile": "base", "targets": [ADDRESS, OTHER]}
     db = sqlite3.connect(path)
     with db:
+        db.executescript(OLD_SCHEMA)
+        db.execute(
+            "INSERT INTO runs VALUES ('old', '2026-12-06T05:00:00+00:00', "
+            "'2026-12-06T05:10:00+00:00', 'incomplete', 'base', ?, '0', ?)",
+            ("0" * 64, json.dumps(request)),
+        )
+        db.execute("INSERT INTO targets VALUES ('old', ?, '', 'done', '')", (ADDRESS,))
+        db.execute(
+            "INSERT INTO targets VALUES ('old', ?, '', 'failed', 'scan failed (OSError: x)')",
+            (OTHER,),
+        )
         db.execute(
             "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
             ("old", ADDRESS, "tcp/21", RESULT.check_id, "fail", json.dumps(old_row), "x"),
@@ -293,7 +323,13 @@ def test_a_store_written_before_japanese_results_opens_and_renders(tmp_path: Pat
         assert [(e.summary, e.summary_ja) for e in back.evidence] == [
             ("text tcp/21 ftp shows before login", "")
         ]
+        assert store.failures("old") == {OTHER: "scan failed (OSError: x)"}
+        assert store.failures_ja("old") == {OTHER: ""}
         profile = load_profile("base", all_checks())
         data = collect(store, "old", profile, all_checks(), today=date(2026, 12, 6))
+        # the migrated store takes new rows with their Japanese
+        _started(store, "new")
+        store.target_failed("new", ADDRESS, "scan failed (OSError: y)", "スキャンが失敗した")
+        assert store.failures_ja("new") == {ADDRESS: "スキャンが失敗した"}
     page = html.render_lang(data, "ja")
     assert "ProFTPD 1.3.5e" in page  # the English reason stands in for the missing Japanese
