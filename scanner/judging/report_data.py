@@ -27,6 +27,7 @@ class Device:
     finished: bool  # every planned check ran (False after an interrupted scan)
     services: tuple[Service, ...]
     unfinished_reason: str = ""  # why the device failed (a deadline, a crash), if it did
+    unfinished_reason_ja: str = ""  # the same in Japanese ("" from a store made before it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ def collect(
     """The run as stored, judged by `profile`, with the manual evidence kept with the run
     and `evidence` given for this rendering only."""
     run = store.run(run_id)
-    failures = store.failures(run_id)
+    failures, failures_ja = store.failures(run_id), store.failures_ja(run_id)
     devices = tuple(
         Device(
             addr,
@@ -60,6 +61,7 @@ def collect(
             state == "done",
             tuple(store.services(run_id, addr)),
             failures.get(addr, ""),
+            failures_ja.get(addr, ""),
         )
         for addr, label, state in store.targets(run_id)
     )

@@ -327,6 +327,10 @@ def test_a_store_written_before_japanese_results_opens_and_renders(tmp_path: Pat
         assert store.failures_ja("old") == {OTHER: ""}
         profile = load_profile("base", all_checks())
         data = collect(store, "old", profile, all_checks(), today=date(2026, 12, 6))
+        assert [(d.unfinished_reason, d.unfinished_reason_ja) for d in data.devices] == [
+            ("", ""),
+            ("scan failed (OSError: x)", ""),
+        ]
         # the migrated store takes new rows with their Japanese
         _started(store, "new")
         store.target_failed("new", ADDRESS, "scan failed (OSError: y)", "スキャンが失敗した")
