@@ -592,7 +592,7 @@ class _DefaultLogin(ServiceProbe):
                 Verdict.FAIL,
                 f"{where} accepted {what} ({run.method}).",
                 reason_ja=(
-                    f"{where_ja} は{what_ja}を受け付けた（{run.method}）。"
+                    f"{where_ja} は{what_ja} を受け付けた（{run.method}）。"
                     "初期認証情報のままログインできる。"
                 ),
             )
@@ -628,7 +628,7 @@ class _DefaultLogin(ServiceProbe):
                 f"{where} answered the first (control) login with {control.outcome.value} "
                 f"({control.detail}); no factory login could be tried.",
                 reason_ja=(
-                    f"{where_ja} は最初の（対照）ログインに {control.outcome.value}（"
+                    f"{where_ja} は最初の（対照）ログインに「{control.outcome.ja}」（"
                     f"{control.detail}）で応答した。初期ログインは試せなかった。"
                 ),
             )

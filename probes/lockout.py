@@ -425,7 +425,7 @@ def _not_a_failure(attempt: Attempt, what: str, what_ja: str) -> tuple[Verdict, 
         Verdict.INCONCLUSIVE,
         f"{what} was neither accepted nor refused ({attempt.outcome.value}: "
         f"{attempt.detail[:80]}): no failed login can be counted.",
-        f"{what_ja}は受け付けられも拒否されもしなかった（{attempt.outcome.value}: "
+        f"{what_ja}は受け付けられも拒否されもしなかった（{attempt.outcome.ja}: "
         f"{attempt.detail[:80]}）。失敗ログインとして数えられない。",
     )
 
@@ -550,7 +550,7 @@ def _slowed(timeline: _Timeline) -> tuple[float, float] | None:
 #: the words a measurement keeps (outcome shown, reaction, scope), in Japanese
 _WORDS_JA = {
     "locked": "ロック",
-    "throttled": "スロットリング",
+    "throttled": "制限",
     "lock": "ロック",
     "rate limit": "レート制限",
     "account": "アカウント単位",
@@ -599,7 +599,7 @@ def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Resul
                 f"the account's own login did not work ({attempt.outcome.value}: "
                 f"{attempt.detail[:80]}), so a lockout cannot be measured.",
                 reason_ja=(
-                    f"アカウント自身のログインが通らなかった（{attempt.outcome.value}: "
+                    f"アカウント自身のログインが通らなかった（{attempt.outcome.ja}: "
                     f"{attempt.detail[:80]}）ため、認証ロックを測定できない。"
                 ),
             )
@@ -645,7 +645,7 @@ def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Resul
                 f"after {failures} failures the right password ended in "
                 f"{attempt.outcome.value} ({attempt.detail[:80]}): neither a lock nor a login.",
                 reason_ja=(
-                    f"{failures} 回の失敗の後、正しいパスワードは {attempt.outcome.value}（"
+                    f"{failures} 回の失敗の後、正しいパスワードは「{attempt.outcome.ja}」（"
                     f"{attempt.detail[:80]}）に終わった。ロックでもログインでもない。"
                 ),
             )

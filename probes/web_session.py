@@ -282,7 +282,7 @@ def _cookie_flags(
             f"{login}: no session cookie; the session is {how}.",
             service=service,
             details=details,
-            reason_ja=f"{login_ja}: セッション Cookie はない。セッションは{how_ja}による。",
+            reason_ja=f"{login_ja}: セッション Cookie はない。セッションは {how_ja} による。",
         )
     https = urlsplit(session.landing).scheme == "https"
     problems, problems_ja = [], []

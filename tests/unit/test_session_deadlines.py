@@ -364,7 +364,7 @@ def test_an_answer_that_is_no_refusal_counts_as_no_failure():
         _attempt(Outcome.ERROR), "a wrong password", "誤ったパスワード"
     )
     assert verdict is Verdict.INCONCLUSIVE
-    assert "error: CONNACK return code 0" in why_ja
+    assert "エラー: CONNACK return code 0" in why_ja
 
 
 @pytest.mark.parametrize("outcome", [Outcome.REJECTED, Outcome.LOCKED, Outcome.THROTTLED])
