@@ -58,6 +58,8 @@ from scanner.tls.suites import SUITES, SUITES13, group_name, suite_name
 from scanner.tls.wire import TLS10, TLS12, TLS13, VERSION_NAMES, VERSIONS_BY_NAME, is_dns_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scanner.model import Result, Service
     from scanner.probe import ProbeContext, ServiceResults
     from scanner.tls.audit import TlsAudit
@@ -671,6 +673,13 @@ def _non_roots(chain: list[CertInfo]) -> list[CertInfo]:
     return [chain[0], *(c for c in chain[1:] if not c.self_signed)]
 
 
+def _why_ja(chain: list[CertInfo], weakness: Callable[..., str]) -> str:
+    """`subject: why; ...` in Japanese for the chain members `weakness` flags."""
+    return "; ".join(
+        f"{c.subject}: {why}" for c in _non_roots(chain) if (why := weakness(c, ja=True))
+    )
+
+
 def _key(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
     weak = {c.subject: why for c in _non_roots(chain) if (why := weak_key(c))}
     if weak:
@@ -681,7 +690,7 @@ def _key(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
             f"sends a weak certificate key ({listed}).",
             ev,
             _weak_evidence(weak, "weak keys", "弱い鍵"),
-            reason_ja=f"は弱い鍵の証明書を送る（{', '.join(weak)}）。",
+            reason_ja=f"は弱い鍵の証明書を送る（{_why_ja(chain, weak_key)}）。",
         )
     keys = ", ".join(f"{c.key_type} {c.key_bits}" for c in _non_roots(chain))
     return result(
@@ -703,7 +712,7 @@ def _signature(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
             f"sends a certificate with a weak signature ({listed}).",
             ev,
             _weak_evidence(weak, "weak signatures", "弱い署名"),
-            reason_ja=f"は弱い署名の証明書を送る（{', '.join(weak)}）。",
+            reason_ja=f"は弱い署名の証明書を送る（{_why_ja(chain, weak_signature)}）。",
         )
     algs = ", ".join(c.signature_algorithm for c in _non_roots(chain))
     return result(
