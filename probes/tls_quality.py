@@ -467,23 +467,27 @@ def _incomplete(audit: TlsAudit) -> list[str]:
 
 def _ciphers(audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
     weak: dict[str, str] = {}
+    weak_ja: dict[str, str] = {}
     for v in audit.versions:
         for code in v.suites:
             suite = SUITES13.get(code) if v.version == TLS13 else SUITES.get(code)
             if suite is not None and suite.weak:
                 weak[suite.name] = "; ".join(suite.weak.values())
+                weak_ja[suite.name] = "、".join(suite.weak_ja.values())
     tls10 = audit.version(TLS10)
     if tls10.offered and tls10.suites and all(c in SUITES and SUITES[c].cbc for c in tls10.suites):
         weak["TLSv1.0 CBC only"] = "TLS 1.0 with CBC suites only: BEAST (CVE-2011-3389)"
+        weak_ja["TLSv1.0 CBC only"] = "TLS 1.0 で CBC スイートだけ: BEAST（CVE-2011-3389）"
     if weak:
         listed = "; ".join(f"{n}: {why}" for n, why in list(weak.items())[:8])
+        listed_ja = "; ".join(f"{n}: {why}" for n, why in list(weak_ja.items())[:8])
         return result(
             CIPHERS,
             Verdict.FAIL,
             f"accepts weak cipher suites ({listed}).",
             seen,
             _weak_evidence(weak, "weak suites", "弱い暗号スイート"),
-            reason_ja=f"は弱い暗号スイートを受け付ける（{', '.join(list(weak)[:8])}）。",
+            reason_ja=f"は弱い暗号スイートを受け付ける（{listed_ja}）。",
         )
     if missing := _incomplete(audit):
         return result(
