@@ -18,6 +18,10 @@ NO_CREDENTIAL = (
     "no valid credential is known for this login (none of the default credentials worked; "
     "set test_account in the profile)"
 )
+NO_CREDENTIAL_JA = (
+    "このログインに使える正しい認証情報が分からない（初期認証情報はどれも通らなかった。"
+    "プロファイルに test_account を設定する）"
+)
 
 
 def known_credential(ctx: ProbeContext, service: Service) -> Credential | None:

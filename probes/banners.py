@@ -235,6 +235,14 @@ _PROTOCOL_NAMES = frozenset({"http", "rtsp", "upnp", "sip", "ssh", "dlnadoc", "s
 _GREETING_PROTOCOLS = frozenset({"telnet", "ftp", "ssdp"})
 _NOTICE_PROTOCOLS = frozenset({"ssh", "telnet", "ftp", "http", "https"})
 MAX_PAGE_TEXT = 4000
+#: where the pre-login text came from (`_notice_text`), in Japanese
+_SOURCE_JA = {
+    "SSH pre-authentication banner": "SSH の認証前バナー",
+    "telnet greeting": "telnet の挨拶文",
+    "ftp greeting": "ftp の挨拶文",
+    "authentication challenge realm": "認証チャレンジの realm",
+    "web login page": "Web ログイン画面",
+}
 
 
 def disclosed_versions(text: str) -> list[str]:
@@ -304,36 +312,47 @@ async def _notice_text(ctx: ProbeContext, service: Service) -> tuple[str, str] |
 
 def judge_versions(about: ServiceResults) -> Result:
     """`banner.version-disclosure` from what fingerprinting kept of the service (pure)."""
-    service, where = about.service, about.where
+    service, where, where_ja = about.service, about.where, about.where_ja
     texts = {"product": service.product} if service.product else {}
     if service.protocol in _GREETING_PROTOCOLS and service.banner:
         texts["greeting"] = service.banner
     if not texts and service.note:
         return about.result(
-            VERSION_DISCLOSURE, Verdict.INCONCLUSIVE, f"{where} could not be read ({service.note})."
+            VERSION_DISCLOSURE,
+            Verdict.INCONCLUSIVE,
+            f"{where} could not be read ({service.note}).",
+            reason_ja=f"{where_ja} を読み取れなかった（{service.note}）。",
         )
     if not texts:
         return about.result(
             VERSION_DISCLOSURE,
             Verdict.NOT_APPLICABLE,
             f"{where} showed no product name or greeting text.",
+            reason_ja=f"{where_ja} は製品名も挨拶文も表示しなかった。",
         )
     versions = sorted({v for t in texts.values() for v in disclosed_versions(t)})
     details: dict[str, JSONValue] = {k: bound_text(v, 200) for k, v in texts.items()}
     details["versions"] = [bound_text(v, 80) for v in versions[:10]]
-    evidence = Evidence("banner", f"text {service} shows before login", details)
+    evidence = Evidence(
+        "banner",
+        f"text {service} shows before login",
+        details,
+        summary_ja=f"{service} がログイン前に表示する文字列",
+    )
     if versions:
         return about.result(
             VERSION_DISCLOSURE,
             Verdict.FAIL,
             f"{where} discloses {', '.join(versions[:3])} before any login.",
             evidence,
+            reason_ja=f"{where_ja} はログイン前に {', '.join(versions[:3])} を開示している。",
         )
     return about.result(
         VERSION_DISCLOSURE,
         Verdict.PASS,
         f"{where} names no software version before login.",
         evidence,
+        reason_ja=f"{where_ja} はログイン前にソフトウェアのバージョンを示さない。",
     )
 
 
@@ -342,12 +361,13 @@ def judge_notice(
 ) -> Result:
     """`banner.login-notice` from the pre-login text read (`_notice_text`; None when the
     profile asks for no notice, so nothing was read). Pure."""
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     if shown is None:
         return about.result(
             LOGIN_NOTICE,
             Verdict.NOT_APPLICABLE,
             f"{where}: the profile does not ask for a system-use notification.",
+            reason_ja=f"{where_ja}: プロファイルはシステム利用の通知を求めていない。",
         )
     if isinstance(shown, Verdict):
         return about.result(
@@ -356,6 +376,11 @@ def judge_notice(
             f"{where} has no login surface of its own to show a notice on."
             if shown is Verdict.NOT_APPLICABLE
             else f"{where}: the pre-login text could not be read.",
+            reason_ja=(
+                f"{where_ja} には通知を表示する独自のログイン画面がない。"
+                if shown is Verdict.NOT_APPLICABLE
+                else f"{where_ja}: ログイン前の文字列を読み取れなかった。"
+            ),
         )
     source, text = shown
     details: dict[str, JSONValue] = {
@@ -363,17 +388,30 @@ def judge_notice(
         "text": bound_text(text, 300),
         "pattern": params.pattern,
     }
-    evidence = Evidence("banner", f"pre-login text ({source})", details)
+    evidence = Evidence(
+        "banner",
+        f"pre-login text ({source})",
+        details,
+        summary_ja=f"ログイン前の文字列（{_SOURCE_JA.get(source, source)}）",
+    )
     if re.search(params.pattern, text):
         return about.result(
             LOGIN_NOTICE,
             Verdict.PASS,
             f"{where} shows a system-use notification ({source}).",
             evidence,
+            reason_ja=(
+                f"{where_ja} はシステム利用の通知を表示している（"
+                f"{_SOURCE_JA.get(source, source)}）。"
+            ),
         )
     return about.result(
         LOGIN_NOTICE,
         Verdict.FAIL,
         f"{where} shows no text matching the profile's notice pattern ({source}).",
         evidence,
+        reason_ja=(
+            f"{where_ja} はプロファイルの通知パターンに合う文字列を表示しない（"
+            f"{_SOURCE_JA.get(source, source)}）。"
+        ),
     )

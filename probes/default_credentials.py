@@ -347,6 +347,11 @@ class _DefaultLogin(ServiceProbe):
         "{where} lets a client in without valid credentials: a random login (or none) was "
         "accepted ({method})."
     )
+    open_reason_ja: ClassVar[str] = (
+        "{where} は正しい認証情報なしでクライアントを受け入れる。無作為なログイン"
+        "（またはログインなし）"
+        "が受け付けられた（{method}）。"
+    )
     #: agents that cannot lock (SNMP communities) ignore the per-account budget
     lockable: ClassVar[bool] = True
     #: clients without a control login of their own (SSH, Telnet, FTP, SNMP, RTSP): an
@@ -396,6 +401,10 @@ class _DefaultLogin(ServiceProbe):
                     self.check,
                     Verdict.NOT_APPLICABLE,
                     f"The credential lists have no {self.family} logins to try on {about.where}.",
+                    reason_ja=(
+                        f"認証情報リストには {about.where_ja} で試す {self.family} "
+                        "のログインがない。"
+                    ),
                 )
             ]
         plan = Plan(selection.list_name, len(pairs))
@@ -587,7 +596,7 @@ class _DefaultLogin(ServiceProbe):
     ) -> Result:
         """The verdict on one service's run (pure: reads the run, the plan and the
         probe's declarations only)."""
-        where = about.where
+        where, where_ja = about.where, about.where_ja
         # A lock, a throttle or an error is no answer about the candidate: still untried.
         tried = {
             id(a.credential)
@@ -598,10 +607,10 @@ class _DefaultLogin(ServiceProbe):
         evidence = _evidence(run, untried, budget, plan)
         outcomes = [a.outcome for a in run.attempts]
         control = run.control
-        left = _left(untried, plan)
+        left, left_ja = _left(untried, plan), _left_ja(untried, plan)
 
-        def result(verdict: Verdict, reason: str) -> Result:
-            return about.result(self.check, verdict, reason, evidence)
+        def result(verdict: Verdict, reason: str, *, reason_ja: str) -> Result:
+            return about.result(self.check, verdict, reason, evidence, reason_ja=reason_ja)
 
         if control is not None and control.outcome is Outcome.ACCEPTED:
             no_login = not control.credential.username and not control.credential.password
@@ -609,14 +618,33 @@ class _DefaultLogin(ServiceProbe):
                 return result(
                     Verdict.FAIL,
                     self.open_reason.format(where=where, method=run.method, detail=control.detail),
+                    reason_ja=self.open_reason_ja.format(
+                        where=where_ja, method=run.method, detail=control.detail
+                    ),
                 )
             return result(
                 Verdict.INCONCLUSIVE,
                 f"{where} answered a random bogus login the same way as a successful one "
                 f"({control.detail}); without a success oracle no default login can be judged.",
+                reason_ja=(
+                    f"{where_ja} は無作為な偽のログインに成功時と同じ応答をした（"
+                    f"{control.detail}）。成否を判定する手がかりがないため、"
+                    "初期ログインを判定できない。"
+                ),
             )
         accepted = [a for a in run.attempts if a.outcome is Outcome.ACCEPTED]
         if accepted:
+            logins_ja = [
+                "認証情報なし"
+                if not a.credential.username and not a.credential.password
+                else a.credential.masked()
+                for a in accepted
+            ]
+            what_ja = (
+                f"初期ログイン {logins_ja[0]}"
+                if len(logins_ja) == 1
+                else f"{len(logins_ja)} 件の初期ログイン（{', '.join(logins_ja)}）"
+            )
             logins = [
                 "no credentials at all"
                 if not a.credential.username and not a.credential.password
@@ -628,12 +656,23 @@ class _DefaultLogin(ServiceProbe):
                 if len(logins) == 1
                 else f"{len(logins)} factory logins ({', '.join(logins)})"
             )
-            return result(Verdict.FAIL, f"{where} accepted {what} ({run.method}).")
+            return result(
+                Verdict.FAIL,
+                f"{where} accepted {what} ({run.method}).",
+                reason_ja=(
+                    f"{where_ja} は{what_ja} を受け付けた（{run.method}）。"
+                    "初期認証情報のままログインできる。"
+                ),
+            )
         if run.unconfirmed:
             return result(
                 Verdict.INCONCLUSIVE,
                 f"{where}: {run.unconfirmed}; no factory login was tried, and nothing here "
                 "could be read as a rejection.",
+                reason_ja=(
+                    f"{where_ja}: {run.unconfirmed}。初期ログインは試しておらず、"
+                    "拒否と読める応答もなかった。"
+                ),
             )
         if not chosen and skipped:
             return result(
@@ -641,6 +680,12 @@ class _DefaultLogin(ServiceProbe):
                 f"No factory login could be tried on {where}: every account's attempt budget "
                 f"({budget.per_account} failures per account per device, below the lockout "
                 f"threshold) was already spent on other services of this device; {left}.",
+                reason_ja=(
+                    f"{where_ja} では初期ログインを1つも試せなかった。各アカウントの試行の予算"
+                    f"（機器のアカウントごとに {budget.per_account} 回の失敗、"
+                    "認証ロックのしきい値未満）はこの機器の他のサービスで使い切っていた。"
+                    f"{left_ja}。"
+                ),
             )
         if not run.attempts and control is not None:
             # The surface exists, but the control login already met a lock, a rate limit
@@ -650,36 +695,56 @@ class _DefaultLogin(ServiceProbe):
                 verdict,
                 f"{where} answered the first (control) login with {control.outcome.value} "
                 f"({control.detail}); no factory login could be tried.",
+                reason_ja=(
+                    f"{where_ja} は最初の（対照）ログインに「{control.outcome.ja}」（"
+                    f"{control.detail}）で応答した。初期ログインは試せなかった。"
+                ),
             )
         if not run.attempts:
             return result(
                 Verdict.NOT_APPLICABLE,
                 f"No {self.family} login surface was found on {where}"
                 + (f": {run.note}." if run.note else "."),
+                reason_ja=f"{where_ja} には {self.family} のログイン画面が見つからなかった"
+                + (f": {run.note}。" if run.note else "。"),
             )
         for stop, word in (
             (Outcome.LOCKED, "reported a lock"),
             (Outcome.THROTTLED, "throttled or dropped the attempts"),
         ):
+            word_ja = "ロックを報告した" if stop is Outcome.LOCKED else "試行を制限または切断した"
             if stop in outcomes:
                 last = next(a for a in run.attempts if a.outcome is stop)
                 why = f" ({plan.gave_up})" if plan.gave_up else ""
+                why_ja = f"（{plan.gave_up}）" if plan.gave_up else ""
                 return result(
                     Verdict.INCONCLUSIVE,
                     f"{where} {word} after {len(run.attempts)} attempt(s) ({last.detail})"
                     f"{why}; {left}, so this is not a pass.",
+                    reason_ja=(
+                        f"{where_ja} は {len(run.attempts)} 回の試行の後に{word_ja}（"
+                        f"{last.detail}）{why_ja}。{left_ja}。そのため合格ではない。"
+                    ),
                 )
         errors = outcomes.count(Outcome.ERROR)
         if errors == len(outcomes):
             return result(
                 Verdict.ERROR,
                 f"No login attempt on {where} could complete ({run.attempts[-1].detail}).",
+                reason_ja=(
+                    f"{where_ja} でのログイン試行は1つも完了しなかった（"
+                    f"{run.attempts[-1].detail}）。"
+                ),
             )
         if errors:
             return result(
                 Verdict.INCONCLUSIVE,
                 f"{where} rejected {len(outcomes) - errors} factory login(s), but "
                 f"{errors} attempt(s) could not complete.",
+                reason_ja=(
+                    f"{where_ja} は {len(outcomes) - errors} 件の初期ログインを拒否したが、"
+                    f"{errors} 件の試行は完了しなかった。"
+                ),
             )
         if untried:
             why = (
@@ -692,16 +757,37 @@ class _DefaultLogin(ServiceProbe):
                     else "the run stopped early"
                 )
             )
+            why_ja = (
+                run.note
+                or plan.gave_up
+                or (
+                    f"認証ロックのしきい値（機器のアカウントごとに {budget.per_account} 回の失敗）"
+                    "を下回るため"
+                    if skipped
+                    else "試行が早く止まったため"
+                )
+            )
             return result(
                 Verdict.INCONCLUSIVE,
                 f"{where} rejected the {len(outcomes)} factory login(s) tried, but {left} "
                 f"({why}), so this is not a pass.",
+                reason_ja=(
+                    f"{where_ja} は試した {len(outcomes)} 件の初期ログインを拒否したが、{left_ja}（"
+                    f"{why_ja}）。そのため合格ではない。"
+                ),
             )
         waited = f"; {plan.waited:.0f} s waited for {plan.locks} lock(s)" if plan.waited else ""
+        waited_ja = (
+            f"。{plan.locks} 回のロックの解除を {plan.waited:.0f} 秒待った" if plan.waited else ""
+        )
         return result(
             Verdict.PASS,
             f"{where} rejected every one of the {len(outcomes)} candidates "
             f"({plan.list_name}; {run.method}){waited}.",
+            reason_ja=(
+                f"{where_ja} は候補 {len(outcomes)} 件をすべて拒否した（{plan.list_name}; "
+                f"{run.method}）{waited_ja}。"
+            ),
         )
 
 
@@ -750,6 +836,18 @@ def _left(untried: Sequence[Credential], plan: Plan) -> str:
     )
 
 
+def _left_ja(untried: Sequence[Credential], plan: Plan) -> str:
+    """`_left` in Japanese."""
+    if not untried:
+        return f"候補 {plan.candidates} 件（{plan.list_name}）をすべて試した"
+    shown = ", ".join(c.hint() for c in untried[:UNTRIED_SHOWN])
+    more = f" ほか {len(untried) - UNTRIED_SHOWN} 件" if len(untried) > UNTRIED_SHOWN else ""
+    return (
+        f"候補 {plan.candidates} 件（{plan.list_name}）のうち {len(untried)} 件は試していない: "
+        f"{shown}{more}"
+    )
+
+
 def _evidence(
     run: LoginRun, untried: Sequence[Credential], budget: LoginBudget, plan: Plan
 ) -> Evidence:
@@ -779,13 +877,16 @@ def _evidence(
     if run.unconfirmed:
         details["unconfirmed"] = run.unconfirmed
     counts = f"{plan.list_name}: {plan.candidates - len(untried)} tried, {len(untried)} untried"
+    counts_ja = (
+        f"{plan.list_name}: {plan.candidates - len(untried)} 件試行、{len(untried)} 件未試行"
+    )
     if plan.waited:
         counts += f", {plan.waited:.0f} s waited for locks"
-    summary = f"{counts}; {run.method}: " + (
-        ", ".join(f"{a.credential.masked()} {a.outcome.value}" for a in run.attempts[:4])
-        or "no attempt"
-    )
-    return Evidence("auth_attempts", summary[:200], details)
+        counts_ja += f"、ロックの解除を {plan.waited:.0f} 秒待機"
+    attempts = ", ".join(f"{a.credential.masked()} {a.outcome.value}" for a in run.attempts[:4])
+    summary = f"{counts}; {run.method}: {attempts or 'no attempt'}"
+    summary_ja = f"{counts_ja}; {run.method}: {attempts or '試行なし'}"
+    return Evidence("auth_attempts", summary[:200], details, summary_ja[:200])
 
 
 #: protocols whose default-login probes take turns on one device
@@ -900,6 +1001,10 @@ class DefaultSnmpCommunity(_DefaultLogin):
         "{where} answers any community string, so anyone can read it: a random community "
         "was answered too ({detail}); no factory community is needed ({method})."
     )
+    open_reason_ja = (
+        "{where} はどのコミュニティ名にも応答するため、誰でも読み取れる。無作為なコミュニティ名にも"
+        "応答した（{detail}）。初期設定のコミュニティ名さえ要らない（{method}）。"
+    )
 
 
 class DefaultRtspLogin(_DefaultLogin):
@@ -914,4 +1019,8 @@ class DefaultRtspLogin(_DefaultLogin):
     open_reason = (
         "{where} lets a client in without valid credentials: the stream is described with no "
         "login at all ({detail}; {method})."
+    )
+    open_reason_ja = (
+        "{where} は正しい認証情報なしでクライアントを受け入れる。ストリームはログインなしで"
+        "記述を返した（{detail}; {method}）。"
     )

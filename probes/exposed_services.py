@@ -29,7 +29,9 @@ from scanner.redact import mask_url
 class _ResultFn(Protocol):
     """The local `result` helper handed to the per-protocol judges."""
 
-    def __call__(self, verdict: Verdict, reason: str, *more: Evidence) -> Result: ...
+    def __call__(
+        self, verdict: Verdict, reason: str, *more: Evidence, reason_ja: str
+    ) -> Result: ...
 
 
 _ENTRY = re.compile(
@@ -288,6 +290,17 @@ _ALWAYS_CLEARTEXT: dict[str, str] = {
     "ssdp": "UPnP/SSDP announces the device and its control URLs to the network",
     "adb": "Android Debug Bridge is a debug interface giving a shell to anyone who connects",
 }
+_ALWAYS_CLEARTEXT_JA: dict[str, str] = {
+    "telnet": "Telnet はログインとセッション全体を平文で運ぶ",
+    "ftp": "FTP はログインとファイルを平文で運ぶ",
+    "tftp": "TFTP には認証も暗号化もない",
+    "rlogin": "rlogin はクライアントの申告を信用し、セッションを平文で運ぶ",
+    "rsh": "rsh はクライアントの申告を信用し、セッションを平文で運ぶ",
+    "rexec": "rexec はパスワードを平文で運ぶ",
+    "vnc": "VNC（RFB）の遠隔操作は既定で暗号化されない",
+    "ssdp": "UPnP/SSDP は機器とその制御 URL をネットワークに告知する",
+    "adb": "Android Debug Bridge は接続した誰にでもシェルを与えるデバッグ用インタフェース",
+}
 
 
 def _service_evidence(service: Service) -> Evidence:
@@ -303,8 +316,10 @@ def _service_evidence(service: Service) -> Evidence:
         details["product"] = service.product
     if service.note:
         details["note"] = service.note
-    summary = f"{service} open" + (f", banner {quoted(service.banner)}" if service.banner else "")
-    return Evidence("service", summary[:200], details)
+    banner = f", banner {quoted(service.banner)}" if service.banner else ""
+    banner_ja = f"、バナー {quoted(service.banner)}" if service.banner else ""
+    summary, summary_ja = f"{service} open{banner}", f"{service} が開いている{banner_ja}"
+    return Evidence("service", summary[:200], details, summary_ja[:200])
 
 
 class ExposedServices(ServiceProbe):
@@ -328,31 +343,51 @@ def judge_unexpected(ctx: ProbeContext, service: Service) -> Result:
     entries = params.entries()
     evidence = _service_evidence(service)
     allowed_text = ", ".join(params.allowed) or "nothing"
-    policy = Evidence("policy", f"allowed: {allowed_text}", {"allowed": list(params.allowed)})
+    allowed_ja = ", ".join(params.allowed) or "なし"
+    policy = Evidence(
+        "policy",
+        f"allowed: {allowed_text}",
+        {"allowed": list(params.allowed)},
+        f"許可: {allowed_ja}",
+    )
     match = next((e for e in entries if e.matches(service)), None)
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     if match is not None:
         reason = f"{where} is allowed by the profile entry {match.text!r}."
-        return about.result(UNEXPECTED, Verdict.PASS, reason, evidence, policy)
+        reason_ja = f"{where_ja} はプロファイルの項目 {match.text!r} で許可されている。"
+        return about.result(UNEXPECTED, Verdict.PASS, reason, evidence, policy, reason_ja=reason_ja)
     if not service.identified and any(e.matches_port(service) for e in entries):
         why = f" ({service.note})" if service.note else ""
         reason = (
             f"{service.key} on {ctx.target.address} is open but its protocol could not be "
             f"identified{why}, and the profile allows this port only for named protocols."
         )
-        return about.result(UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy)
+        reason_ja = (
+            f"{ctx.target.address} の {service.key} は開いているがプロトコルを識別できず"
+            f"{_paren_ja(service.note)}、プロファイルはこのポートを名前付きのプロトコルにだけ"
+            "許可している。"
+        )
+        return about.result(
+            UNEXPECTED, Verdict.INCONCLUSIVE, reason, evidence, policy, reason_ja=reason_ja
+        )
     reason = f"{where} is open but not in the profile's allowed list ({allowed_text})."
-    return about.result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy)
+    reason_ja = f"{where_ja} は開いているが、プロファイルの許可リスト（{allowed_ja}）にない。"
+    return about.result(UNEXPECTED, Verdict.FAIL, reason, evidence, policy, reason_ja=reason_ja)
+
+
+def _paren_ja(note: str) -> str:
+    """A note in Japanese parentheses, or nothing."""
+    return f"（{note}）" if note else ""
 
 
 def judge_cleartext(ctx: ProbeContext, service: Service) -> Result:
     """`services.cleartext-admin` from what discovery and fingerprinting found (pure)."""
     about = ctx.about(service)
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     evidence = _service_evidence(service)
 
-    def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
-        return about.result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more)
+    def result(verdict: Verdict, reason: str, *more: Evidence, reason_ja: str) -> Result:
+        return about.result(CLEARTEXT_ADMIN, verdict, reason, evidence, *more, reason_ja=reason_ja)
 
     if not service.identified:
         why = f": {service.note}" if service.note else ""
@@ -360,9 +395,17 @@ def judge_cleartext(ctx: ProbeContext, service: Service) -> Result:
             Verdict.INCONCLUSIVE,
             f"{service.key} on {ctx.target.address} is open but could not be identified{why}, "
             "so it cannot be ruled out as a cleartext administration service.",
+            reason_ja=(
+                f"{ctx.target.address} の {service.key} は開いているが識別できなかった"
+                f"{_paren_ja(service.note)}ため、平文の管理サービスでないとは言えない。"
+            ),
         )
     if service.protocol in _ALWAYS_CLEARTEXT:
-        return result(Verdict.FAIL, f"{where} is exposed: {_ALWAYS_CLEARTEXT[service.protocol]}.")
+        return result(
+            Verdict.FAIL,
+            f"{where} is exposed: {_ALWAYS_CLEARTEXT[service.protocol]}.",
+            reason_ja=f"{where_ja} が公開されている: {_ALWAYS_CLEARTEXT_JA[service.protocol]}。",
+        )
     if service.protocol == "snmp":
         return _snmp(ctx, service, result)
     if service.protocol == "mqtt" and not service.tls:
@@ -370,50 +413,66 @@ def judge_cleartext(ctx: ProbeContext, service: Service) -> Result:
     if service.protocol == "http" and not service.tls:
         return _plain_http(ctx, service, result)
     protected = " over TLS" if service.tls else ""
+    protected_ja = "（TLS 経由）" if service.tls else ""
     return result(
         Verdict.PASS,
         f"{where}{protected} is not a cleartext administration, discovery or debug protocol.",
+        reason_ja=f"{where_ja}{protected_ja} は平文の管理・探索・デバッグ用プロトコルではない。",
     )
 
 
 def _snmp(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
     answers = [a for a in ctx.facts.get(UDP_ANSWERS) or () if a.service.key == service.key]
     answered = [a for a in answers if a.snmp_community]
-    where = ctx.about(service).where
+    where, where_ja = ctx.about(service).where, ctx.about(service).where_ja
     if answered:
         a = answered[0]
         ev = Evidence(
             "udp_exchange",
             f"SNMP answered {a.request}: {a.response_summary}"[:200],
             {"request": a.request, "response": a.response_summary, "community_answered": True},
+            summary_ja=f"SNMP が {a.request} に応答: {a.response_summary}"[:200],
         )
         return result(
             Verdict.FAIL,
             f"{where} answered an SNMP v1/v2c request with a guessable community string; "
             "v1/v2c carries the community and all data in cleartext.",
             ev,
+            reason_ja=(
+                f"{where_ja} は推測できるコミュニティ名での SNMP v1/v2c 要求に応答した。v1/v2c "
+                "はコミュニティ名とすべてのデータを平文で運ぶ。"
+            ),
         )
     return result(
         Verdict.INCONCLUSIVE,
         f"{where} is open but answered no community string tried; SNMPv3 or other "
         "communities cannot be told apart from here.",
+        reason_ja=(
+            f"{where_ja} は開いているが、試したどのコミュニティ名にも応答しなかった。SNMPv3 "
+            "や他のコミュニティ名かどうかはここからは区別できない。"
+        ),
     )
 
 
 def _mqtt(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
     infos = [i for i in ctx.facts.get(MQTT_INFO) or () if i.service.key == service.key]
-    where = ctx.about(service).where
+    where, where_ja = ctx.about(service).where, ctx.about(service).where_ja
     if not infos:
         return result(
             Verdict.INCONCLUSIVE,
             f"{where} was identified but its CONNACK was not recorded, so whether it accepts "
             "connections without TLS is unknown.",
+            reason_ja=(
+                f"{where_ja} は識別されたが CONNACK が記録されておらず、TLS "
+                "なしの接続を受け付けるかは不明。"
+            ),
         )
     info = infos[0]
     ev = Evidence(
         "mqtt_connack",
         f"CONNECT without credentials -> CONNACK code {info.return_code}",
         {"return_code": info.return_code, "accepted_anonymous": info.accepted_anonymous},
+        summary_ja=f"認証情報なしの CONNECT -> CONNACK コード {info.return_code}",
     )
     if info.accepted_anonymous:
         return result(
@@ -421,17 +480,25 @@ def _mqtt(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
             f"{where} accepts MQTT connections without TLS and without credentials "
             f"(CONNACK code {info.return_code}).",
             ev,
+            reason_ja=(
+                f"{where_ja} は TLS なし・認証情報なしの MQTT 接続を受け付ける（CONNACK コード "
+                f"{info.return_code}）。"
+            ),
         )
     return result(
         Verdict.FAIL,
         f"{where} accepts MQTT connections without TLS: it refused an anonymous CONNECT "
         f"(code {info.return_code}), so clients log in with passwords sent in cleartext.",
         ev,
+        reason_ja=(
+            f"{where_ja} は TLS なしの MQTT 接続を受け付ける。匿名の CONNECT は拒否した（コード "
+            f"{info.return_code}）が、クライアントはパスワードを平文で送ってログインする。"
+        ),
     )
 
 
 def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Result:
-    where = ctx.about(service).where
+    where, where_ja = ctx.about(service).where, ctx.about(service).where_ja
     # Only what this plain-HTTP service serves itself: a redirect to HTTPS is the cure,
     # and the login form found behind it is not served in cleartext.
     pages = [p for p in ctx.facts.get(HTTP_PAGES) or () if p.service.key == service.key]
@@ -451,11 +518,16 @@ def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Resul
                 "method": form.method,
                 "password_field": form.password_field,
             },
+            summary_ja=f"{mask_url(form.page_url)} のパスワード欄 {form.password_field!r}"[:200],
         )
         return result(
             Verdict.FAIL,
             f"{where} serves a login form ({mask_url(form.page_url)}) over plain HTTP.",
             ev,
+            reason_ja=(
+                f"{where_ja} は平文の HTTP でログインフォーム（{mask_url(form.page_url)}）"
+                "を提供している。"
+            ),
         )
     scripted = [
         r
@@ -474,6 +546,9 @@ def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Resul
                 "content_type": surface.content_type,
                 "source": surface.source,
             },
+            summary_ja=(
+                f"{mask_url(surface.page_url)} からの {surface.method} {mask_url(surface.url)}"
+            )[:200],
         )
         return result(
             Verdict.FAIL,
@@ -481,6 +556,11 @@ def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Resul
             f"({mask_url(surface.page_url)}) sends passwords with {surface.method} "
             f"{mask_url(surface.url)}.",
             ev,
+            reason_ja=(
+                f"{where_ja} は平文の HTTP でスクリプトによるログインを提供している。そのページ（"
+                f"{mask_url(surface.page_url)}）はパスワードを {surface.method} "
+                f"{mask_url(surface.url)} で送る。"
+            ),
         )
     challenged = [p for p in pages if p.auth_scheme and on_service(p.url, service)]
     if challenged:
@@ -494,12 +574,20 @@ def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Resul
                 "auth_scheme": page.auth_scheme,
                 "realm": page.auth_realm,
             },
+            summary_ja=(
+                f"GET {mask_url(page.url)} の応答 {page.status}、"
+                f"認証方式 {page.auth_scheme}（WWW-Authenticate）"
+            )[:200],
         )
         return result(
             Verdict.FAIL,
             f"{where} asks for {page.auth_scheme} credentials over plain HTTP "
             f"({mask_url(page.url)}).",
             ev,
+            reason_ja=(
+                f"{where_ja} は平文の HTTP で {page.auth_scheme} 認証の資格情報を求める（"
+                f"{mask_url(page.url)}）。"
+            ),
         )
     if not pages:
         why = f" ({service.note})" if service.note else ""
@@ -507,10 +595,17 @@ def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Resul
             Verdict.INCONCLUSIVE,
             f"{where} did not answer GET / in a usable way{why}, so whether it carries a "
             "login is unknown.",
+            reason_ja=(
+                f"{where_ja} は GET / に使える形で応答しなかった{_paren_ja(service.note)}ため、"
+                "ログインがあるかは不明。"
+            ),
         )
     seen = ", ".join(f"{mask_url(p.url)} ({p.status})" for p in pages)
     ev = Evidence(
-        "http_exchange", f"fetched {seen}"[:200], {"pages": [mask_url(p.url) for p in pages]}
+        "http_exchange",
+        f"fetched {seen}"[:200],
+        {"pages": [mask_url(p.url) for p in pages]},
+        summary_ja=f"取得したページ: {seen}"[:200],
     )
     cut = next((p for p in pages if p.incomplete), None)
     if cut is not None:
@@ -521,9 +616,18 @@ def _plain_http(ctx: ProbeContext, service: Service, result: _ResultFn) -> Resul
             f"but {mask_url(cut.url)} could not be read whole ({cut.incomplete}), so "
             "whether it carries a login is unknown.",
             ev,
+            reason_ja=(
+                f"{where_ja} は読み取った範囲にログインフォームも認証チャレンジも示さなかったが、"
+                f"{mask_url(cut.url)} を最後まで読み取れなかった（{cut.incomplete}）ため、"
+                "ログインがあるかは不明。"
+            ),
         )
     return result(
         Verdict.PASS,
         f"{where} showed no login form or authentication challenge on the pages fetched ({seen}).",
         ev,
+        reason_ja=(
+            f"{where_ja} は取得したページ（{seen}）"
+            "にログインフォームも認証チャレンジも示さなかった。"
+        ),
     )

@@ -231,6 +231,7 @@ class Measurement:
     timeline: _Timeline
     attempt: Attempt | None = None  # the deciding attempt (the account's, a wrong one, …)
     what: str = ""  # NOT_A_FAILURE: whose login it was
+    what_ja: str = ""  # the same in Japanese
     why: str = ""  # NO_LOGIN: why there is none
     username: str = ""
     failures: int = 0  # wrong passwords before the right one was tried again
@@ -341,7 +342,10 @@ async def _measure(account: Credential | None, params: LockoutParams, login: Log
         # The first must prove that failures are failures; an accepted one, later too.
         if not counts_as_failure(attempt) and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
             what = f"a wrong password for {user!r}"
-            return Measurement(Seen.NOT_A_FAILURE, timeline, attempt=attempt, what=what)
+            what_ja = f"{user!r} への誤ったパスワード"
+            return Measurement(
+                Seen.NOT_A_FAILURE, timeline, attempt=attempt, what=what, what_ja=what_ja
+            )
         if attempt.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
             visible, shown = i, attempt.outcome.value
             break
@@ -402,7 +406,10 @@ async def _without_account(params: LockoutParams, login: Login, timeline: _Timel
         timeline.add("unknown user", "wrong", attempt)
         if not counts_as_failure(attempt) and (i == 1 or attempt.outcome is Outcome.ACCEPTED):
             what = f"a login of {ghost!r}, a user that does not exist,"
-            return Measurement(Seen.NOT_A_FAILURE, timeline, attempt=attempt, what=what)
+            what_ja = f"存在しないユーザー {ghost!r} のログイン"
+            return Measurement(
+                Seen.NOT_A_FAILURE, timeline, attempt=attempt, what=what, what_ja=what_ja
+            )
         if attempt.outcome in (Outcome.LOCKED, Outcome.THROTTLED):
             reacted = i
             break
@@ -421,7 +428,7 @@ def counts_as_failure(attempt: Attempt) -> bool:
     return attempt.outcome in _REFUSED
 
 
-def _not_a_failure(attempt: Attempt, what: str) -> tuple[Verdict, str]:
+def _not_a_failure(attempt: Attempt, what: str, what_ja: str) -> tuple[Verdict, str, str]:
     """The verdict on a wrong password that was not a failed login (neither refused, locked
     out nor throttled). Accepted, the service authenticates nobody and a lockout means
     nothing there; neither, nothing shows that failures are being counted."""
@@ -430,11 +437,15 @@ def _not_a_failure(attempt: Attempt, what: str) -> tuple[Verdict, str]:
             Verdict.NOT_APPLICABLE,
             f"{what} was accepted ({attempt.detail[:80]}): the service authenticates nobody, "
             "so there is no failed login to count and no account to lock.",
+            f"{what_ja}が受け付けられた（{attempt.detail[:80]}）。このサービスは誰も認証して"
+            "おらず、数えるべき失敗ログインもロックすべきアカウントもない。",
         )
     return (
         Verdict.INCONCLUSIVE,
         f"{what} was neither accepted nor refused ({attempt.outcome.value}: "
         f"{attempt.detail[:80]}): no failed login can be counted.",
+        f"{what_ja}は受け付けられも拒否されもしなかった（{attempt.outcome.ja}: "
+        f"{attempt.detail[:80]}）。失敗ログインとして数えられない。",
     )
 
 
@@ -533,40 +544,83 @@ async def _scope(
 
 def _delay_reaction(timeline: _Timeline) -> str:
     """A description of a growing delay among the wrong-password answers, or ""."""
+    slowed = _slowed(timeline)
+    return f"answers slowed from {slowed[0]:.1f} s to {slowed[1]:.1f} s" if slowed else ""
+
+
+def _delay_reaction_ja(timeline: _Timeline) -> str:
+    """The same in Japanese."""
+    slowed = _slowed(timeline)
+    return f"応答が {slowed[0]:.1f} 秒から {slowed[1]:.1f} 秒に遅くなった" if slowed else ""
+
+
+def _slowed(timeline: _Timeline) -> tuple[float, float] | None:
+    """(first, last) answer time of a growing delay among the wrong passwords, or None."""
     latencies = timeline.wrong_latencies
     if len(latencies) < 3:
-        return ""
+        return None
     first = statistics.median(latencies[:2])
     last = latencies[-1]
     if last >= first * DELAY_FACTOR and last - first >= DELAY_MIN_SECONDS:
-        return f"answers slowed from {first:.1f} s to {last:.1f} s"
-    return ""
+        return first, last
+    return None
+
+
+#: the words a measurement keeps (outcome shown, reaction, scope), in Japanese
+_WORDS_JA = {
+    "locked": "ロック",
+    "throttled": "制限",
+    "lock": "ロック",
+    "rate limit": "レート制限",
+    "account": "アカウント単位",
+    "source": "送信元単位",
+}
+
+
+def _ja(word: str) -> str:
+    return _WORDS_JA.get(word, word)
 
 
 def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Result:
     """The verdict of one surface's measurement (pure: tests hand in measurements)."""
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     if m.seen is Seen.NO_LOGIN:
         elsewhere = m.why.startswith(("no login surface", "the login surface belongs"))
         verdict = Verdict.NOT_APPLICABLE if elsewhere else Verdict.INCONCLUSIVE
-        return about.result(LOCKOUT, verdict, f"{where}: {m.why}.")
+        return about.result(
+            LOCKOUT,
+            verdict,
+            f"{where}: {m.why}.",
+            reason_ja=f"{where_ja}: 認証ロックを測定できるログインがない（{m.why}）。",
+        )
 
-    def result(verdict: Verdict, reason: str, **facts: JSONValue) -> Result:
+    def result(verdict: Verdict, reason: str, reason_ja: str, **facts: JSONValue) -> Result:
         details: dict[str, JSONValue] = dict(facts)
         details["timeline"] = list(m.timeline.rows[:200])
-        evidence = Evidence("timing", f"{len(m.timeline.rows)} login attempts", details)
-        return about.result(LOCKOUT, verdict, f"{where}: {reason}", evidence)
+        evidence = Evidence(
+            "timing",
+            f"{len(m.timeline.rows)} login attempts",
+            details,
+            summary_ja=f"ログイン試行 {len(m.timeline.rows)} 回",
+        )
+        return about.result(
+            LOCKOUT, verdict, f"{where}: {reason}", evidence, reason_ja=f"{where_ja}: {reason_ja}"
+        )
 
     attempt = m.attempt or Attempt(Credential("", "", ""), Outcome.ERROR, "no attempt", 0.0)
     failures, duration = m.failures, m.duration or 0.0
     match m.seen:
         case Seen.NOT_A_FAILURE:
-            return result(*_not_a_failure(attempt, m.what))
+            return result(*_not_a_failure(attempt, m.what, m.what_ja or m.what))
         case Seen.ACCOUNT_REFUSED:
             return result(
                 Verdict.INCONCLUSIVE,
                 f"the account's own login did not work ({attempt.outcome.value}: "
                 f"{attempt.detail[:80]}), so a lockout cannot be measured.",
+                reason_ja=(
+                    f"アカウント自身のログインが通らなかった（{attempt.outcome.ja}: "
+                    f"{attempt.detail[:80]}）ため、認証ロックを測定できない。"
+                ),
             )
         case Seen.THROTTLED:
             return result(
@@ -575,12 +629,20 @@ def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Resul
                 f"{m.visible - 1} failures; the right password worked again at once.",
                 reaction="throttle",
                 threshold=m.visible - 1,
+                reason_ja=(
+                    f"機器は {m.visible - 1} 回の失敗の後に「{_ja(m.shown)}」と応答し、"
+                    "正しいパスワードはすぐにまた通った。"
+                ),
             )
         case Seen.DELAYED:
             return result(
                 Verdict.PASS,
                 f"no lock after {failures} failures, but {m.delay}.",
                 reaction="delay",
+                reason_ja=(
+                    f"{failures} 回失敗してもロックはなかったが、"
+                    f"{_delay_reaction_ja(m.timeline) or m.delay}。"
+                ),
             )
         case Seen.NO_REACTION:
             return result(
@@ -589,12 +651,22 @@ def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Resul
                 "one was accepted: no lock that outlasted the last failure, no growing delay "
                 f"and no rate limit within max_attempts ({params.max_attempts}).",
                 reaction="none",
+                reason_ja=(
+                    f"誤ったパスワードを {failures} 回続けた（計 {m.slow:.1f} 秒）後、"
+                    "正しいパスワードが受け付けられた。最後の失敗より長く続くロックも、"
+                    f"増えていく遅延も、max_attempts（{params.max_attempts}）"
+                    "以内のレート制限もない。"
+                ),
             )
         case Seen.NEITHER:
             return result(
                 Verdict.INCONCLUSIVE,
                 f"after {failures} failures the right password ended in "
                 f"{attempt.outcome.value} ({attempt.detail[:80]}): neither a lock nor a login.",
+                reason_ja=(
+                    f"{failures} 回の失敗の後、正しいパスワードは「{attempt.outcome.ja}」（"
+                    f"{attempt.detail[:80]}）に終わった。ロックでもログインでもない。"
+                ),
             )
         case Seen.LEFT_LOCKED:
             return result(
@@ -604,19 +676,30 @@ def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Resul
                 reaction=m.reaction,
                 threshold=m.visible - 1 if m.visible else None,
                 left_locked=True,
+                reason_ja=(
+                    f"最大 {failures} 回の失敗でロックされ、{params.max_wait_seconds:g} "
+                    f"秒後もロックされたままだった。アカウント {m.username!r} "
+                    "はロックされたまま残っている。"
+                ),
             )
         case Seen.TRANSIENT:
             return result(
                 Verdict.INCONCLUSIVE,
                 f"the right password was refused once after {failures} failures, then "
                 f"accepted {duration:.1f} s later: not told apart from a transient error.",
+                reason_ja=(
+                    f"{failures} 回の失敗の後、正しいパスワードは一度拒否され、{duration:.1f} "
+                    "秒後に受け付けられた。一時的なエラーと区別できない。"
+                ),
             )
         case Seen.LOCKED:
             threshold_text = f"at most {failures}" if m.threshold is None else str(m.threshold)
-            verdict, why = Verdict.PASS, ""
+            threshold_ja = f"最大 {failures}" if m.threshold is None else str(m.threshold)
+            verdict, why, why_ja = Verdict.PASS, "", ""
             if params.min_lock_seconds and duration < params.min_lock_seconds:
                 verdict = Verdict.FAIL
                 why = f"; shorter than min_lock_seconds ({params.min_lock_seconds:g} s)"
+                why_ja = f"。min_lock_seconds（{params.min_lock_seconds:g} 秒）より短い"
             return result(
                 verdict,
                 f"{m.reaction} after {threshold_text} failures, per {m.scope}, lasting about "
@@ -625,16 +708,30 @@ def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Resul
                 threshold=m.threshold,
                 duration=round(duration, 1),
                 scope=m.scope,
+                reason_ja=(
+                    f"{threshold_ja} 回の失敗で{_ja(m.reaction)}（{_ja(m.scope)}）、約 "
+                    f"{duration:.1f} 秒続いた{why_ja}。"
+                ),
             )
         case Seen.GHOST_REACTED:
             note = " (no valid account: only throttling can be judged; set test_account)"
             what = f"answered {m.shown}" if m.visible else m.delay
+            what_ja = (
+                f"「{_ja(m.shown)}」と応答した"
+                if m.visible
+                else (_delay_reaction_ja(m.timeline) or m.delay)
+            )
             count = m.visible - 1 if m.visible else params.max_attempts + 1
             return result(
                 Verdict.PASS,
                 f"failed logins for a user that does not exist {what} after {count} "
                 f"failures{note}.",
                 reaction="throttle" if m.visible else "delay",
+                reason_ja=(
+                    f"存在しないユーザーへの失敗ログインは {count} 回の失敗の後に{what_ja}"
+                    "（正しいアカウントがないため判定できるのはスロットリングだけ。test_account "
+                    "を設定する）。"
+                ),
             )
         case Seen.GHOST_SILENT:
             note = " (no valid account: only throttling can be judged; set test_account)"
@@ -642,5 +739,10 @@ def judge(about: ServiceResults, params: LockoutParams, m: Measurement) -> Resul
                 Verdict.INCONCLUSIVE,
                 f"{params.max_attempts + 1} failures for a user that does not exist drew no "
                 f"visible reaction; an account lock cannot be judged without an account{note}.",
+                reason_ja=(
+                    f"存在しないユーザーへの {params.max_attempts + 1} "
+                    "回の失敗に目に見える反応はなかった。"
+                    "アカウントなしでは認証ロックを判定できない（test_account を設定する）。"
+                ),
             )
     raise AssertionError(m.seen)  # every Seen is judged above

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from probes._account import NO_CREDENTIAL, known_credential
+from probes._account import NO_CREDENTIAL, NO_CREDENTIAL_JA, known_credential
 from probes._login import mqtt as mqtt_login
 from probes._login.mqtt import connect_packet, parse_connack
 from scanner.credentials import Credential, Outcome
@@ -105,12 +105,10 @@ class MqttKeepAlive(ServiceProbe):
         return JOB_MARGIN + connects + 1.5 * keep + 2.0
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        where = ctx.about(service).where
-
         def result(
-            verdict: Verdict, reason: str, details: dict[str, JSONValue] | None = None
+            verdict: Verdict, reason: str, ja: str, details: dict[str, JSONValue] | None = None
         ) -> Result:
-            return _result(ctx, service, where, verdict, reason, details)
+            return _result(ctx, service, verdict, reason, ja, details)
 
         keep = ctx.params(MQTT_KEEPALIVE, KeepAliveParams).keepalive_seconds
         if not keep:
@@ -118,34 +116,43 @@ class MqttKeepAlive(ServiceProbe):
                 result(
                     Verdict.SKIPPED,
                     "the profile sets no keepalive_seconds, so nothing was measured.",
+                    "プロファイルが keepalive_seconds を設定していないため、測定しなかった。",
                 )
             ]
         nobody = await _broker_accepts_anyone(ctx, service)
         if nobody:
-            return [result(Verdict.NOT_APPLICABLE, nobody)]
+            return [result(Verdict.NOT_APPLICABLE, *nobody)]
         credential = known_credential(ctx, service)
         if credential is None:
-            return [result(Verdict.INCONCLUSIVE, f"{NO_CREDENTIAL}.")]
+            return [result(Verdict.INCONCLUSIVE, f"{NO_CREDENTIAL}.", f"{NO_CREDENTIAL_JA}。")]
         tls = service.tls or service.protocol == "mqtts"
         who = str(credential) if credential.username or credential.password else "no login"
+        who_ja = str(credential) if credential.username or credential.password else "ログインなし"
         for level in (4, 5):
             try:
                 stream = await ctx.net.idle_tcp(
                     service.port, tls=lenient_tls_context() if tls else None
                 )
             except (OSError, TimeoutError) as exc:
-                return [result(Verdict.INCONCLUSIVE, f"no connection: {exc}.")]
+                return [
+                    result(
+                        Verdict.INCONCLUSIVE, f"no connection: {exc}.", f"接続できなかった: {exc}。"
+                    )
+                ]
             try:
                 code = await _connack(stream, credential, level, keep)
                 if code == 1 and level == 4:
                     continue  # MQTT 3.1.1 refused: ask again in 5.0
                 if code != 0:
                     why = "no CONNACK" if code is None else f"CONNACK code {code}"
+                    why_ja = "CONNACK なし" if code is None else f"CONNACK コード {code}"
                     return [
                         result(
                             Verdict.INCONCLUSIVE,
                             f"the CONNECT with {who} was not accepted "
                             f"({why}), so no session can be judged.",
+                            f"{who_ja} での CONNECT が受け付けられなかった（{why_ja}）ため、"
+                            "セッションを判定できない。",
                         )
                     ]
                 closed_after = await _silent_until_closed(stream, keep)
@@ -158,13 +165,31 @@ class MqttKeepAlive(ServiceProbe):
 def _result(
     ctx: ProbeContext,
     service: Service,
-    where: str,
     verdict: Verdict,
     reason: str,
+    reason_ja: str,
     details: dict[str, JSONValue] | None,
 ) -> Result:
-    evidence = (Evidence("session_expiry", MQTT_KEEPALIVE.title, details),) if details else ()
-    return ctx.about(service).result(MQTT_KEEPALIVE, verdict, f"{where}: {reason}", *evidence)
+    about = ctx.about(service)
+    evidence = (
+        (
+            Evidence(
+                "session_expiry",
+                "MQTT keep-alive of a silent client",
+                details,
+                summary_ja="沈黙したクライアントに対する MQTT キープアライブ",
+            ),
+        )
+        if details
+        else ()
+    )
+    return about.result(
+        MQTT_KEEPALIVE,
+        verdict,
+        f"{about.where}: {reason}",
+        *evidence,
+        reason_ja=f"{about.where_ja}: {reason_ja}",
+    )
 
 
 # --- measuring ---------------------------------------------------------------------------
@@ -176,20 +201,23 @@ def _with_keep_alive(packet: bytes, seconds: int) -> bytes:
     return packet[:at] + seconds.to_bytes(2, "big") + packet[at + 2 :]
 
 
-async def _broker_accepts_anyone(ctx: ProbeContext, service: Service) -> str:
-    """Why the broker authenticates nobody ("" when it refused a random control login or
-    the control could not be judged)."""
+async def _broker_accepts_anyone(ctx: ProbeContext, service: Service) -> tuple[str, str] | None:
+    """Why the broker authenticates nobody, in English and Japanese (None when it refused a
+    random control login or the control could not be judged)."""
     control = Credential(
         f"shinsa-nobody-{secrets.token_hex(4)}", secrets.token_urlsafe(12), "control"
     )
     run = await mqtt_login.try_logins(ctx.net, service, [control], with_control=False)
     seen = run.attempts[0] if run.attempts else None
     if seen is None or seen.outcome is not Outcome.ACCEPTED:
-        return ""
+        return None
     return (
         f"the broker accepted a random control login (user {control.username!r}, which "
         f"does not exist: {seen.detail[:80]}): it authenticates nobody, so there is no "
-        "authenticated session whose end matters; any client may connect again at will."
+        "authenticated session whose end matters; any client may connect again at will.",
+        f"ブローカーは無作為な対照ログイン（存在しないユーザー {control.username!r}: "
+        f"{seen.detail[:80]}）を受け付けた。誰も認証していないため、終わりが問題になる"
+        "認証済みセッションはなく、どのクライアントもいつでも再接続できる。",
     )
 
 
@@ -229,7 +257,7 @@ async def _silent_until_closed(stream: BoundedStream, keep: int) -> float | None
 
 def judge_keep_alive(
     keep: int, closed_after: float | None
-) -> tuple[Verdict, str, dict[str, JSONValue]]:
+) -> tuple[Verdict, str, str, dict[str, JSONValue]]:
     """The verdict on a client silent after announcing keep-alive `keep`, from when the
     broker closed it (None: still open at 1.5 × keep + GRACE)."""
     deadline = 1.5 * keep + GRACE
@@ -239,6 +267,8 @@ def judge_keep_alive(
             Verdict.FAIL,
             f"a client silent for {deadline:g} s after announcing keep-alive {keep} s was "
             f"still connected (the broker must end it within 1.5 × {keep} s).",
+            f"キープアライブ {keep} 秒を通知した後 {deadline:g} 秒沈黙したクライアントが"
+            f"接続されたままだった（ブローカーは 1.5 × {keep} 秒以内に切断しなければならない）。",
             facts,
         )
     facts["closed_after"] = round(closed_after, 2)
@@ -246,5 +276,7 @@ def judge_keep_alive(
         Verdict.PASS,
         f"the broker closed a silent client {closed_after:.1f} s after its CONNECT "
         f"(keep-alive {keep} s).",
+        f"ブローカーは沈黙したクライアントを CONNECT から {closed_after:.1f} 秒後に切断した"
+        f"（キープアライブ {keep} 秒）。",
         facts,
     )

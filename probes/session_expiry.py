@@ -80,7 +80,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from probes._account import NO_CREDENTIAL, known_credential
+from probes._account import NO_CREDENTIAL, NO_CREDENTIAL_JA, known_credential
 from probes._session.common import Gone
 from probes._session.shell import (
     CONNECTION_GRACE,
@@ -387,6 +387,7 @@ class Judgement:
     verdict: Verdict
     reason: str
     details: dict[str, JSONValue] | None = None
+    reason_ja: str = ""  # the reason in Japanese, with the same numbers
 
 
 @dataclass(slots=True)
@@ -396,6 +397,7 @@ class _Report:
     ctx: ProbeContext
     service: Service
     where: str
+    where_ja: str
     results: dict[str, Result] = field(default_factory=dict)
     #: how the idle and absolute waits ran (side by side, or one after the other and why)
     schedule: str = ""
@@ -406,21 +408,47 @@ class _Report:
         verdict: Verdict,
         reason: str,
         details: dict[str, JSONValue] | None = None,
+        *,
+        reason_ja: str,
     ) -> None:
         if details and self.schedule and check in (IDLE, ABSOLUTE):
             details = {**details, "schedule": self.schedule}
-        evidence = (Evidence("session_expiry", check.title, details),) if details else ()
+        evidence = (
+            (
+                Evidence(
+                    "session_expiry",
+                    check.title,
+                    details,
+                    summary_ja=f"セッションの有効期限の測定（{check.id}）",
+                ),
+            )
+            if details
+            else ()
+        )
         self.results[check.id] = self.ctx.result(
-            check, verdict, f"{self.where}: {reason}", *evidence, service=self.service
+            check,
+            verdict,
+            f"{self.where}: {reason}",
+            *evidence,
+            service=self.service,
+            reason_ja=f"{self.where_ja}: {reason_ja}",
         )
 
     def judged(self, check: Check, judgement: Judgement) -> None:
-        self.add(check, judgement.verdict, judgement.reason, judgement.details)
+        self.add(
+            check,
+            judgement.verdict,
+            judgement.reason,
+            judgement.details,
+            reason_ja=judgement.reason_ja,
+        )
 
-    def all(self, checks: Sequence[Check], verdict: Verdict, reason: str) -> None:
+    def all(
+        self, checks: Sequence[Check], verdict: Verdict, reason: str, *, reason_ja: str
+    ) -> None:
         for check in checks:
             if check.id not in self.results:
-                self.add(check, verdict, reason)
+                self.add(check, verdict, reason, reason_ja=reason_ja)
 
 
 class SessionExpiry(ServiceProbe):
@@ -447,7 +475,7 @@ class SessionExpiry(ServiceProbe):
         idle = ctx.params(IDLE, IdleParams)
         absolute = ctx.params(ABSOLUTE, AbsoluteParams)
         concurrent = ctx.params(CONCURRENT, ConcurrentParams)
-        report = _Report(ctx, service, ctx.about(service).where)
+        report = _Report(ctx, service, ctx.about(service).where, ctx.about(service).where_ja)
         unset = {
             IDLE: "max_idle_seconds" if not idle.max_idle_seconds else "",
             ABSOLUTE: "max_session_seconds" if not absolute.max_session_seconds else "",
@@ -460,6 +488,11 @@ class SessionExpiry(ServiceProbe):
                     Verdict.SKIPPED,
                     f"the profile sets no {name}, so nothing was measured (it is judged "
                     "against the profile's limit, e.g. an installation profile's).",
+                    reason_ja=(
+                        f"プロファイルが {name} を設定していないため、測定しなかった"
+                        "（プロファイルの上限、たとえば設置環境のプロファイルの上限に照らして判定"
+                        "する）。"
+                    ),
                 )
         wanted = [c for c in self.checks if c.id not in report.results]
         if not wanted:
@@ -480,9 +513,14 @@ class SessionExpiry(ServiceProbe):
 
             nobody = await _accepts_anyone(open_as, service.protocol)
             if nobody:
-                report.all(wanted, Verdict.NOT_APPLICABLE, nobody)
+                report.all(wanted, Verdict.NOT_APPLICABLE, nobody[0], reason_ja=nobody[1])
             elif credential is None:
-                report.all(wanted, Verdict.INCONCLUSIVE, f"{NO_CREDENTIAL}.")
+                report.all(
+                    wanted,
+                    Verdict.INCONCLUSIVE,
+                    f"{NO_CREDENTIAL}.",
+                    reason_ja=f"{NO_CREDENTIAL_JA}。",
+                )
             else:
                 account = credential
 
@@ -496,8 +534,11 @@ class SessionExpiry(ServiceProbe):
 # --- measuring ------------------------------------------------------------------------
 
 
-async def _accepts_anyone(open_as: Callable[[Credential], Awaitable[Shell]], what: str) -> str:
-    """Why the service authenticates nobody ("" when it refused a random control login, or
+async def _accepts_anyone(
+    open_as: Callable[[Credential], Awaitable[Shell]], what: str
+) -> tuple[str, str] | None:
+    """Why the service authenticates nobody, in English and Japanese (None when it refused
+    a random control login, or
     the control could not be judged): a shell for a user that does not exist, or without
     any login, is no authenticated session to end."""
     control = Credential(
@@ -506,12 +547,14 @@ async def _accepts_anyone(open_as: Callable[[Credential], Awaitable[Shell]], wha
     try:
         shell = await open_as(control)
     except Gone:
-        return ""
+        return None
     await shell.aclose()
     return (
         f"the {what} service gave a random control login (user {control.username!r}, "
         "which does not exist) a shell: it authenticates nobody, so there is no "
-        "authenticated session to end."
+        "authenticated session to end.",
+        f"{what} サービスは無作為な対照ログイン（存在しないユーザー {control.username!r}）に"
+        "シェルを与えた。誰も認証していないため、終わらせるべき認証済みセッションがない。",
     )
 
 
@@ -530,18 +573,29 @@ async def _web_checks(
         first = await web.open()
     except Gone as exc:
         verdict = Verdict.INCONCLUSIVE if exc.surface else Verdict.NOT_APPLICABLE
-        report.all(wanted, verdict, f"{exc}.")
+        report.all(
+            wanted,
+            verdict,
+            f"{exc}.",
+            reason_ja=f"セッションを開けなかった: {exc}。",
+        )
         return
     if first.session.kind == "auth":
         report.all(
             wanted,
             Verdict.NOT_APPLICABLE,
             "HTTP authentication has no session to end: the browser resends the credential.",
+            reason_ja="HTTP 認証には終わらせるべきセッションがない。ブラウザが資格情報を送り直す。",
         )
         return
     missing = await web.find_page(first.session, first.client)
     if missing:
-        report.all(wanted, Verdict.INCONCLUSIVE, f"{missing}, so no session can be judged.")
+        report.all(
+            wanted,
+            Verdict.INCONCLUSIVE,
+            f"{missing}, so no session can be judged.",
+            reason_ja=f"{missing}。そのためセッションを判定できない。",
+        )
         return
     first.ref = time.monotonic()
     planned = len(next_times(0.0, None, idle.top, MAX_PARALLEL, idle.resolution))
@@ -566,6 +620,7 @@ async def _web_checks(
             wanted,
             Verdict.INCONCLUSIVE,
             "no session was still open right after the logins, so none can be judged.",
+            reason_ja="ログインの直後に開いたままのセッションがなく、判定できない。",
         )
         return
     single = len(held) == 1
@@ -721,7 +776,12 @@ async def _web_absolute(
     try:
         session = await web.open()
     except Gone as exc:
-        report.add(ABSOLUTE, Verdict.INCONCLUSIVE, f"no session for the busy test: {exc}.")
+        report.add(
+            ABSOLUTE,
+            Verdict.INCONCLUSIVE,
+            f"no session for the busy test: {exc}.",
+            reason_ja=f"操作を続ける検査のためのセッションがない: {exc}。",
+        )
         return
     await _web_busy(report, web, session, params, busy_interval(params.resolution, idle_lo))
 
@@ -740,7 +800,13 @@ async def _web_busy(
         alive = await web.alive(session)
         rows.append({"age": round(age, 2), "alive": alive})
         if isinstance(alive, str):
-            report.add(ABSOLUTE, Verdict.ERROR, f"a request failed: {alive}.", {"timeline": rows})
+            report.add(
+                ABSOLUTE,
+                Verdict.ERROR,
+                f"a request failed: {alive}.",
+                {"timeline": rows},
+                reason_ja=f"要求が失敗した: {alive}。",
+            )
             return
         if not alive:
             break
@@ -783,7 +849,12 @@ async def _open_for(
     try:
         return await open_shell()
     except Gone as exc:
-        report.add(check, Verdict.INCONCLUSIVE, f"no shell for this measurement: {exc}.")
+        report.add(
+            check,
+            Verdict.INCONCLUSIVE,
+            f"no shell for this measurement: {exc}.",
+            reason_ja=f"この測定のためのシェルがない: {exc}。",
+        )
         return None
 
 
@@ -864,7 +935,12 @@ async def _shell_concurrent(
                 refused = str(exc)
                 break
         if not shells:
-            report.add(CONCURRENT, Verdict.INCONCLUSIVE, f"no shell could be opened: {refused}.")
+            report.add(
+                CONCURRENT,
+                Verdict.INCONCLUSIVE,
+                f"no shell could be opened: {refused}.",
+                reason_ja=f"シェルを1つも開けなかった: {refused}。",
+            )
             return None
         await asyncio.sleep(SETTLE)
         held = sum(not s.closed.is_set() for s in shells)
@@ -947,14 +1023,23 @@ def judge_concurrent(
     facts = dict(details)
     if held > limit:
         verdict, why = Verdict.FAIL, f"{held} sessions of one account were open at once"
+        why_ja = f"1つのアカウントのセッションが同時に {held} 個開いていた"
     elif held < opened:
         verdict, why = Verdict.PASS, f"after {opened} logins only {held} session(s) stayed open"
+        why_ja = f"{opened} 回ログインした後、開いたままのセッションは {held} 個だけだった"
     elif refused:
         verdict = Verdict.PASS
         why = f"with {opened} session(s) open the next login was refused ({refused})"
+        why_ja = f"セッションを {opened} 個開いた状態で次のログインが拒否された（{refused}）"
     else:
         verdict, why = Verdict.INCONCLUSIVE, f"only {opened} session(s) were opened"
-    return Judgement(verdict, f"{why} (limit {limit}).", facts)
+        why_ja = f"開けたセッションは {opened} 個だけだった"
+    return Judgement(
+        verdict,
+        f"{why} (limit {limit}).",
+        facts,
+        reason_ja=f"{why_ja}（上限 {limit}）。",
+    )
 
 
 def judge_web_idle(
@@ -993,18 +1078,31 @@ def judge_web_idle(
             f"a session idle for {waited:.1f} s still opened {page}",
             f"a session idle for {waited:.1f} s (max_wait_seconds) was still open",
             facts,
+            f"{waited:.1f} 秒アイドル状態だったセッションでまだ {page} が開けた",
+            f"{waited:.1f} 秒（max_wait_seconds）アイドル状態だったセッションがまだ開いていた",
         )
     if hi is None:
         why = f": {errors[0]}" if errors else ""
+        why_ja = f": {errors[0]}" if errors else ""
         verdict = Verdict.ERROR if errors else Verdict.INCONCLUSIVE
-        return Judgement(verdict, f"no idle session could be judged{why}.", facts)
+        return Judgement(
+            verdict,
+            f"no idle session could be judged{why}.",
+            facts,
+            reason_ja=f"アイドル状態のセッションを判定できなかった{why_ja}。",
+        )
     facts["ended_after"] = {"more_than": round(lo, 2), "at_most": round(hi, 2)}
     coarse = "" if hi - lo <= params.resolution + 0.05 else " (coarser than the resolution)"
+    coarse_ja = "" if hi - lo <= params.resolution + 0.05 else "（分解能より粗い）"
     return Judgement(
         Verdict.PASS,
         f"an idle session ended after {lo:.1f} < t ≤ {hi:.1f} s{coarse} "
         f"(limit {params.max_idle_seconds:g} s).",
         facts,
+        reason_ja=(
+            f"アイドル状態のセッションは {lo:.1f} < t ≤ {hi:.1f} 秒後に終了した{coarse_ja}（上限 "
+            f"{params.max_idle_seconds:g} 秒）。"
+        ),
     )
 
 
@@ -1029,6 +1127,8 @@ def judge_shell_idle(
             f"an idle shell was still open after {waited:.1f} s",
             f"an idle shell was still open after {waited:.1f} s (max_wait_seconds)",
             facts,
+            f"アイドル状態のシェルが {waited:.1f} 秒後もまだ開いていた",
+            f"アイドル状態のシェルが {waited:.1f} 秒（max_wait_seconds）後もまだ開いていた",
         )
     facts["closed_after"] = round(ended, 2)
     return Judgement(
@@ -1036,21 +1136,37 @@ def judge_shell_idle(
         f"the device closed an idle shell after {ended:.1f} s "
         f"(limit {params.max_idle_seconds:g} s).",
         facts,
+        reason_ja=(
+            f"機器はアイドル状態のシェルを {ended:.1f} 秒後に閉じた（上限 "
+            f"{params.max_idle_seconds:g} 秒）。"
+        ),
     )
 
 
 def _idle_survived(
-    params: IdleParams, failed: str, unwaited: str, facts: dict[str, JSONValue]
+    params: IdleParams,
+    failed: str,
+    unwaited: str,
+    facts: dict[str, JSONValue],
+    failed_ja: str,
+    unwaited_ja: str,
 ) -> Judgement:
     """A session still open after the longest idle time checked: a failure when that was
     the limit plus the resolution, else (`max_wait_seconds` cut the wait) inconclusive."""
     limit = f"{params.max_idle_seconds:g} s"
+    limit_ja = f"{params.max_idle_seconds:g} 秒"
     if params.top >= params.max_idle_seconds + params.resolution:
-        return Judgement(Verdict.FAIL, f"{failed} (limit {limit}).", facts)
+        return Judgement(
+            Verdict.FAIL,
+            f"{failed} (limit {limit}).",
+            facts,
+            reason_ja=f"{failed_ja}（上限 {limit_ja}）。",
+        )
     return Judgement(
         Verdict.INCONCLUSIVE,
         f"{unwaited}; the limit {limit} plus resolution was not waited for.",
         facts,
+        reason_ja=f"{unwaited_ja}。上限 {limit_ja} に分解能を足した時間までは待たなかった。",
     )
 
 
@@ -1076,6 +1192,10 @@ def judge_absolute(
             f"a session kept busy was still open {age:.1f} s after its login "
             f"(limit {params.max_session_seconds:g} s).",
             facts,
+            reason_ja=(
+                f"操作を続けたセッションがログインの {age:.1f} 秒後もまだ開いていた（上限 "
+                f"{params.max_session_seconds:g} 秒）。"
+            ),
         )
     facts["ended_after"] = {"more_than": round(last_alive, 2), "at_most": round(age, 2)}
     return Judgement(
@@ -1083,6 +1203,10 @@ def judge_absolute(
         f"a busy session ended {last_alive:.1f} < t ≤ {age:.1f} s after its login "
         f"(limit {params.max_session_seconds:g} s).",
         facts,
+        reason_ja=(
+            f"操作を続けたセッションはログインの {last_alive:.1f} < t ≤ {age:.1f} 秒後に終了した"
+            f"（上限 {params.max_session_seconds:g} 秒）。"
+        ),
     )
 
 
@@ -1100,4 +1224,9 @@ def judge_busy_gap(
         f"{idle_end:.1f} s, not longer than the {interval:g} s between the busy session's "
         "requests: it may have idled out.",
         details,
+        reason_ja=(
+            f"操作を続けたセッションは終了したが、この機器は {idle_end:.1f} "
+            f"秒アイドル状態のセッションも終了させる。これは要求の間隔 {interval:g} "
+            "秒より長くないため、アイドルで終了した可能性がある。"
+        ),
     )

@@ -237,55 +237,99 @@ PASSWORD_AUTH = Check(
     references=("CWE-309", "RFC 4252"),
 )
 
-#: (pattern, why weak) per check; see the module docstring for the references.
-WEAK_KEX: tuple[tuple[str, str], ...] = (
-    ("diffie-hellman-group1-sha1", "1024-bit group with SHA-1 (RFC 9142: MUST NOT)"),
-    ("diffie-hellman-group14-sha1", "SHA-1 exchange hash (RFC 9142: SHOULD NOT)"),
-    ("diffie-hellman-group-exchange-sha1", "SHA-1 exchange hash (RFC 9142: SHOULD NOT)"),
-    ("gss-*-sha1-*", "SHA-1 GSS-API key exchange (RFC 9142)"),
-    ("rsa1024-sha1", "1024-bit RSA with SHA-1 (RFC 9142: MUST NOT)"),
+#: (pattern, why weak, the same in Japanese) per check; see the module docstring for the
+#: references.
+WEAK_KEX: tuple[tuple[str, str, str], ...] = (
+    (
+        "diffie-hellman-group1-sha1",
+        "1024-bit group with SHA-1 (RFC 9142: MUST NOT)",
+        "1024 ビットの群と SHA-1（RFC 9142: MUST NOT）",
+    ),
+    (
+        "diffie-hellman-group14-sha1",
+        "SHA-1 exchange hash (RFC 9142: SHOULD NOT)",
+        "SHA-1 の交換ハッシュ（RFC 9142: SHOULD NOT）",
+    ),
+    (
+        "diffie-hellman-group-exchange-sha1",
+        "SHA-1 exchange hash (RFC 9142: SHOULD NOT)",
+        "SHA-1 の交換ハッシュ（RFC 9142: SHOULD NOT）",
+    ),
+    (
+        "gss-*-sha1-*",
+        "SHA-1 GSS-API key exchange (RFC 9142)",
+        "SHA-1 による GSS-API 鍵交換（RFC 9142）",
+    ),
+    (
+        "rsa1024-sha1",
+        "1024-bit RSA with SHA-1 (RFC 9142: MUST NOT)",
+        "1024 ビット RSA と SHA-1（RFC 9142: MUST NOT）",
+    ),
 )
-WEAK_HOSTKEY: tuple[tuple[str, str], ...] = (
-    ("ssh-dss", "DSA host key, 1024 bits in SSH (FIPS 186-5 drops DSA signing)"),
-    ("ssh-dss-cert-v01@openssh.com", "DSA host key certificate"),
+WEAK_HOSTKEY: tuple[tuple[str, str, str], ...] = (
+    (
+        "ssh-dss",
+        "DSA host key, 1024 bits in SSH (FIPS 186-5 drops DSA signing)",
+        "DSA ホスト鍵。SSH では 1024 ビット（FIPS 186-5 は DSA 署名を廃止）",
+    ),
+    ("ssh-dss-cert-v01@openssh.com", "DSA host key certificate", "DSA ホスト鍵の証明書"),
 )
-WEAK_CIPHERS: tuple[tuple[str, str], ...] = (
-    ("*-cbc", "CBC mode, open to plaintext recovery in SSH (RFC 4344, CVE-2008-5161)"),
-    ("*-cbc@*", "CBC mode, open to plaintext recovery in SSH (RFC 4344, CVE-2008-5161)"),
-    ("rijndael-cbc@lysator.liu.se", "CBC mode"),
-    ("3des*", "64-bit block TDEA (NIST SP 800-131A r2: disallowed)"),
-    ("arcfour*", "RC4 (RFC 8758: MUST NOT)"),
-    ("blowfish*", "64-bit block cipher (SWEET32)"),
-    ("cast128*", "64-bit block cipher (SWEET32)"),
-    ("idea*", "64-bit block cipher (SWEET32)"),
-    ("none", "no encryption (RFC 4253 §6.3)"),
+_CBC = (
+    "CBC mode, open to plaintext recovery in SSH (RFC 4344, CVE-2008-5161)",
+    "CBC モード。SSH では平文を復元されうる（RFC 4344, CVE-2008-5161）",
 )
-WEAK_MACS: tuple[tuple[str, str], ...] = (
-    ("hmac-md5*", "MD5 based (RFC 6151)"),
-    ("hmac-sha1*", "SHA-1 based; SHA-2 MACs exist since RFC 6668 (policy)"),
-    ("umac-64*", "64-bit tag (policy)"),
-    ("none", "no integrity protection (RFC 4253 §6.4)"),
+_SWEET32 = ("64-bit block cipher (SWEET32)", "64 ビットブロック暗号（SWEET32）")
+WEAK_CIPHERS: tuple[tuple[str, str, str], ...] = (
+    ("*-cbc", *_CBC),
+    ("*-cbc@*", *_CBC),
+    ("rijndael-cbc@lysator.liu.se", "CBC mode", "CBC モード"),
+    (
+        "3des*",
+        "64-bit block TDEA (NIST SP 800-131A r2: disallowed)",
+        "64 ビットブロックの TDEA（NIST SP 800-131A r2: 使用不可）",
+    ),
+    ("arcfour*", "RC4 (RFC 8758: MUST NOT)", "RC4 は使用不可（RFC 8758: MUST NOT）"),
+    ("blowfish*", *_SWEET32),
+    ("cast128*", *_SWEET32),
+    ("idea*", *_SWEET32),
+    ("none", "no encryption (RFC 4253 §6.3)", "暗号化なし（RFC 4253 §6.3）"),
+)
+WEAK_MACS: tuple[tuple[str, str, str], ...] = (
+    ("hmac-md5*", "MD5 based (RFC 6151)", "MD5 ベース（RFC 6151）"),
+    (
+        "hmac-sha1*",
+        "SHA-1 based; SHA-2 MACs exist since RFC 6668 (policy)",
+        "SHA-1 ベース。SHA-2 の MAC が RFC 6668 からある（ポリシー）",
+    ),
+    ("umac-64*", "64-bit tag (policy)", "64 ビットのタグ（ポリシー）"),
+    ("none", "no integrity protection (RFC 4253 §6.4)", "完全性の保護なし（RFC 4253 §6.4）"),
 )
 RSA_SIGNATURES = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
 MIN_RSA_BITS = 2048
 
 
-def weak_names(offered: Sequence[str], table: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """{offered name: why weak} for the names the table flags."""
+def weak_names(
+    offered: Sequence[str], table: Sequence[tuple[str, str, str]], *, ja: bool = False
+) -> dict[str, str]:
+    """{offered name: why weak} for the names the table flags (`ja`: why, in Japanese)."""
     out: dict[str, str] = {}
     for name in offered:
-        for pattern, why in table:
+        for pattern, why, why_ja in table:
             if fnmatch.fnmatchcase(name, pattern):
-                out[name] = why
+                out[name] = why_ja if ja else why
                 break
     return out
 
 
-def hostkey_algorithm_findings(offered: Sequence[str]) -> dict[str, str]:
-    """Host key algorithms that are weak by name alone."""
-    found = weak_names(offered, WEAK_HOSTKEY)
+def hostkey_algorithm_findings(offered: Sequence[str], *, ja: bool = False) -> dict[str, str]:
+    """Host key algorithms that are weak by name alone (`ja`: why, in Japanese)."""
+    found = weak_names(offered, WEAK_HOSTKEY, ja=ja)
     if "ssh-rsa" in offered and not any(a.startswith("rsa-sha2-") for a in offered):
-        found["ssh-rsa"] = "RSA with SHA-1 signatures only, no rsa-sha2-256/512 (RFC 8332)"
+        found["ssh-rsa"] = (
+            "SHA-1 の RSA 署名だけで、rsa-sha2-256/512 がない（RFC 8332）"
+            if ja
+            else "RSA with SHA-1 signatures only, no rsa-sha2-256/512 (RFC 8332)"
+        )
     return found
 
 
@@ -351,96 +395,170 @@ async def observe(ctx: ProbeContext, service: Service) -> SshObservation:
 
 def judge(about: ServiceResults, seen: SshObservation) -> list[Result]:
     """The five results for one observation (pure: tests hand in crafted observations)."""
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     if seen.offer is None:
         why = seen.offer_error
         reason = f"{where} never sent its key exchange offer (KEXINIT): {why}."
-        ev = Evidence("ssh_kexinit", bound_text(why, 200), {"error": bound_text(why, 200)})
+        reason_ja = f"{where_ja} は鍵交換の提示（KEXINIT）を送ってこなかった: {why}。"
+        ev = Evidence(
+            "ssh_kexinit",
+            bound_text(why, 200),
+            {"error": bound_text(why, 200)},
+            bound_text(f"KEXINIT を受け取れなかった: {why}", 200),
+        )
         verdict = Verdict.INCONCLUSIVE if seen.not_ssh else Verdict.ERROR
-        return [about.result(c, verdict, reason, ev) for c in SshConfig.checks]
+        return [about.result(c, verdict, reason, ev, reason_ja=reason_ja) for c in SshConfig.checks]
     offer = seen.offer
     offered = Evidence(
         "ssh_kexinit",
         f"{offer.ident}: {len(offer.kexinit.kex)} kex, {len(offer.kexinit.hostkey)} host key, "
         f"{len(offer.kexinit.ciphers)} cipher, {len(offer.kexinit.macs)} MAC algorithms"[:200],
         {"ident": offer.ident, **offer.kexinit.details()},
+        summary_ja=(
+            f"{offer.ident}: 鍵交換 {len(offer.kexinit.kex)}、"
+            f"ホスト鍵 {len(offer.kexinit.hostkey)}、暗号 {len(offer.kexinit.ciphers)}、"
+            f"MAC {len(offer.kexinit.macs)} 方式"
+        )[:200],
     )
 
-    def lists(check: Check, what: str, names: Sequence[str], weak: dict[str, str]) -> Result:
+    def lists(
+        check: Check,
+        what: str,
+        what_ja: str,
+        names: Sequence[str],
+        table: Sequence[tuple[str, str, str]],
+    ) -> Result:
+        weak, weak_ja = weak_names(names, table), weak_names(names, table, ja=True)
         if not names:
             return about.result(
                 check,
                 Verdict.INCONCLUSIVE,
                 f"{where} offered an empty {what} list in its KEXINIT.",
                 offered,
+                reason_ja=f"{where_ja} は KEXINIT で空の{what_ja}リストを提示した。",
             )
         if weak:
             listed = "; ".join(f"{n}: {why}" for n, why in weak.items())
-            policy = Evidence("policy", f"weak {what}: {', '.join(weak)}"[:200], dict(weak))
+            policy = Evidence(
+                "policy",
+                f"weak {what}: {', '.join(weak)}"[:200],
+                dict(weak),
+                summary_ja=f"弱い{what_ja}: {', '.join(weak)}"[:200],
+            )
             return about.result(
-                check, Verdict.FAIL, f"{where} offers weak {what} ({listed}).", offered, policy
+                check,
+                Verdict.FAIL,
+                f"{where} offers weak {what} ({listed}).",
+                offered,
+                policy,
+                reason_ja=f"{where_ja} は弱い{what_ja}を提示している（{_listed(weak_ja)}）。",
             )
         return about.result(
             check,
             Verdict.PASS,
             f"{where} offers only {what} the policy accepts: {', '.join(names)}.",
             offered,
+            reason_ja=(
+                f"{where_ja} はポリシーが認める{what_ja}だけを提示している: {', '.join(names)}。"
+            ),
         )
 
     k = offer.kexinit
     return [
-        lists(KEX, "key exchange methods", k.kex, weak_names(k.kex, WEAK_KEX)),
+        lists(KEX, "key exchange methods", "鍵交換方式", k.kex, WEAK_KEX),
         _hostkey(about, seen, k, offered),
-        lists(CIPHERS, "ciphers", k.ciphers, weak_names(k.ciphers, WEAK_CIPHERS)),
-        lists(MACS, "MACs", k.macs, weak_names(k.macs, WEAK_MACS)),
+        lists(CIPHERS, "ciphers", "暗号方式", k.ciphers, WEAK_CIPHERS),
+        lists(MACS, "MACs", "MAC 方式", k.macs, WEAK_MACS),
         _password(about, seen),
     ]
 
 
 def _hostkey(about: ServiceResults, seen: SshObservation, k: Kexinit, offered: Evidence) -> Result:
-    where = about.where
+    where, where_ja = about.where, about.where_ja
 
-    def result(verdict: Verdict, reason: str, *more: Evidence) -> Result:
-        return about.result(HOSTKEY, verdict, reason, offered, *more)
+    def result(verdict: Verdict, reason: str, *more: Evidence, reason_ja: str) -> Result:
+        return about.result(HOSTKEY, verdict, reason, offered, *more, reason_ja=reason_ja)
 
     if not k.hostkey:
-        return result(Verdict.INCONCLUSIVE, f"{where} offered no host key algorithm.")
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"{where} offered no host key algorithm.",
+            reason_ja=f"{where_ja} はホスト鍵アルゴリズムを1つも提示しなかった。",
+        )
     weak = hostkey_algorithm_findings(k.hostkey)
+    weak_ja = hostkey_algorithm_findings(k.hostkey, ja=True)
     bits, fetch_error = seen.rsa_bits, seen.rsa_error
     if bits is not None and bits < MIN_RSA_BITS:
         weak[f"RSA {bits} bits"] = f"RSA host key under {MIN_RSA_BITS} bits (SP 800-131A)"
+        weak_ja[f"RSA {bits} ビット"] = f"RSA ホスト鍵が {MIN_RSA_BITS} ビット未満（SP 800-131A）"
     key_ev = Evidence(
         "ssh_hostkey",
         (f"RSA host key {bits} bits" if bits else fetch_error or "no RSA host key offered")[:200],
         {"rsa_bits": bits, "fetch_error": fetch_error or None},
+        summary_ja=(
+            f"RSA ホスト鍵 {bits} ビット"
+            if bits
+            else (f"RSA ホスト鍵を取得できなかった: {fetch_error}" if fetch_error else "")
+            or "RSA ホスト鍵の提示なし"
+        )[:200],
     )
     if weak:
         listed = "; ".join(f"{n}: {why}" for n, why in weak.items())
-        policy = Evidence("policy", f"weak host key: {', '.join(weak)}"[:200], dict(weak))
-        return result(Verdict.FAIL, f"{where} has a weak host key ({listed}).", key_ev, policy)
+        policy = Evidence(
+            "policy",
+            f"weak host key: {', '.join(weak)}"[:200],
+            dict(weak),
+            summary_ja=f"弱いホスト鍵: {', '.join(weak)}"[:200],
+        )
+        return result(
+            Verdict.FAIL,
+            f"{where} has a weak host key ({listed}).",
+            key_ev,
+            policy,
+            reason_ja=f"{where_ja} のホスト鍵は弱い（{_listed(weak_ja)}）。",
+        )
     if fetch_error:
         return result(
             Verdict.INCONCLUSIVE,
             f"{where} offers RSA host keys ({', '.join(seen.rsa_algorithms)}) but the key could "
             f"not be fetched to measure it: {fetch_error}.",
             key_ev,
+            reason_ja=(
+                f"{where_ja} は RSA ホスト鍵（{', '.join(seen.rsa_algorithms)}）"
+                f"を提示しているが、鍵長を測るための鍵を取得できなかった: {fetch_error}。"
+            ),
         )
     size = f"; RSA key {bits} bits" if bits else ""
+    size_ja = f"。RSA 鍵は {bits} ビット" if bits else ""
     return result(
         Verdict.PASS,
         f"{where} offers host key algorithms the policy accepts ({', '.join(k.hostkey)}){size}.",
         key_ev,
+        reason_ja=(
+            f"{where_ja} はポリシーが認めるホスト鍵アルゴリズムを提示している（"
+            f"{', '.join(k.hostkey)}）{size_ja}。"
+        ),
     )
 
 
+def _listed(weak: dict[str, str]) -> str:
+    """`name: why; ...`, as the English reason lists what is weak."""
+    return "; ".join(f"{n}: {why}" for n, why in weak.items())
+
+
 def _password(about: ServiceResults, seen: SshObservation) -> Result:
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     if seen.auth is None:
         return about.result(
             PASSWORD_AUTH,
             Verdict.INCONCLUSIVE if seen.auth_garbled else Verdict.ERROR,
             f"{where}: the authentication methods could not be read: {seen.auth_error}.",
-            Evidence("exception", seen.auth_error[:200]),
+            Evidence(
+                "exception",
+                seen.auth_error[:200],
+                summary_ja=f"認証方式の読み取りに失敗: {seen.auth_error}"[:200],
+            ),
+            reason_ja=f"{where_ja}: 認証方式を読み取れなかった: {seen.auth_error}。",
         )
     auth = seen.auth
     methods = [
@@ -459,6 +577,7 @@ def _password(about: ServiceResults, seen: SshObservation) -> Result:
             "keyboard_interactive": auth.keyboard_interactive,
             "accepted_without_credentials": auth.accepted_without_credentials,
         },
+        summary_ja=f"提示された対話型認証方式: {', '.join(methods) or 'なし'}",
     )
     if auth.accepted_without_credentials:
         return about.result(
@@ -466,6 +585,7 @@ def _password(about: ServiceResults, seen: SshObservation) -> Result:
             Verdict.FAIL,
             f"{where} let a random user in without any credentials.",
             ev,
+            reason_ja=f"{where_ja} は無作為なユーザーを認証情報なしでログインさせた。",
         )
     if methods:
         return about.result(
@@ -473,12 +593,14 @@ def _password(about: ServiceResults, seen: SshObservation) -> Result:
             Verdict.FAIL,
             f"{where} offers {' and '.join(methods)} authentication.",
             ev,
+            reason_ja=f"{where_ja} は {' と '.join(methods)} 認証を提示している。",
         )
     return about.result(
         PASSWORD_AUTH,
         Verdict.PASS,
         f"{where} offers neither password nor keyboard-interactive authentication.",
         ev,
+        reason_ja=f"{where_ja} は password 認証も keyboard-interactive 認証も提示していない。",
     )
 
 

@@ -58,6 +58,8 @@ from scanner.tls.suites import SUITES, SUITES13, group_name, suite_name
 from scanner.tls.wire import TLS10, TLS12, TLS13, VERSION_NAMES, VERSIONS_BY_NAME, is_dns_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scanner.model import Result, Service
     from scanner.probe import ProbeContext, ServiceResults
     from scanner.tls.audit import TlsAudit
@@ -421,20 +423,33 @@ def judge(
 ) -> list[Result]:
     """The eight results for one audit (pure: tests hand in crafted audits)."""
     checks = (VERSIONS, CIPHERS, FORWARD_SECRECY, *CERT_CHECKS)
-    ctx, where = about.ctx, about.where
+    ctx, where, where_ja = about.ctx, about.where, about.where_ja
     seen = _protocol_evidence(audit)
     if not audit.negotiated:
         notes = "; ".join(audit.notes) or "no answer"
         if audit.answered:
             reason = f"{where} refused every ClientHello the audit sent ({bound_text(notes, 300)})."
+            reason_ja = (
+                f"{where_ja} は検査で送ったすべての ClientHello を拒否した"
+                f"（{bound_text(notes, 300)}）。"
+            )
             verdict = Verdict.INCONCLUSIVE
         else:
             reason = f"{where} never completed a TLS ServerHello: {bound_text(notes, 300)}."
+            reason_ja = (
+                f"{where_ja} は TLS の ServerHello を一度も完了しなかった: "
+                f"{bound_text(notes, 300)}。"
+            )
             verdict = Verdict.ERROR
-        return [about.result(c, verdict, reason, seen) for c in checks]
+        return [about.result(c, verdict, reason, seen, reason_ja=reason_ja) for c in checks]
 
-    def result(check: Check, verdict: Verdict, reason: str, *more: Evidence) -> Result:
-        return about.result(check, verdict, f"{where} {reason}", *more)
+    def result(
+        check: Check, verdict: Verdict, reason: str, *more: Evidence, reason_ja: str
+    ) -> Result:
+        # the Japanese fragments start with their particle: "は TLS 1.0 を受け付ける。"
+        return about.result(
+            check, verdict, f"{where} {reason}", *more, reason_ja=f"{where_ja} {reason_ja}"
+        )
 
     out = [
         _versions(ctx, audit, seen, result),
@@ -453,7 +468,10 @@ def judge(
     if not chain:
         why = problem or "; ".join(n for n in audit.notes if "certificate" in n)
         reason = f"sent no certificate the audit could read ({why or 'none obtained'})."
-        out += [result(c, Verdict.INCONCLUSIVE, reason, seen) for c in CERT_CHECKS]
+        reason_ja = f"は検査で読み取れる証明書を送らなかった（{why or '取得できず'}）。"
+        out += [
+            result(c, Verdict.INCONCLUSIVE, reason, seen, reason_ja=reason_ja) for c in CERT_CHECKS
+        ]
         return out
     leaf = chain[0]
     cert_ev = Evidence(
@@ -464,6 +482,7 @@ def judge(
             "chain": [{"subject": c.subject, "issuer": c.issuer} for c in chain],
             "source": audit.chain_source,
         },
+        summary_ja=bound_text(f"{leaf.subject}（発行者 {leaf.issuer}）", 200),
     )
     out += [
         _validity(ctx, leaf, now, cert_ev, result),
@@ -488,17 +507,29 @@ def _protocol_evidence(audit: TlsAudit) -> Evidence:
         "notes": list[JSONValue](bound_text(n, 200) for n in audit.notes[:20]),
         "seconds": round(audit.seconds, 3),
     }
-    return Evidence("tls_offer", f"versions accepted: {', '.join(offered) or 'none'}", details)
+    return Evidence(
+        "tls_offer",
+        f"versions accepted: {', '.join(offered) or 'none'}",
+        details,
+        summary_ja=f"受け付けたバージョン: {', '.join(offered) or 'なし'}",
+    )
 
 
 class _Judge(Protocol):
     """`result(check, verdict, reason, *evidence)` bound to one service."""
 
-    def __call__(self, check: Check, verdict: Verdict, reason: str, *more: Evidence) -> Result: ...
+    def __call__(
+        self, check: Check, verdict: Verdict, reason: str, *more: Evidence, reason_ja: str
+    ) -> Result: ...
 
 
-def _weak_evidence(weak: dict[str, str], what: str) -> Evidence:
-    return Evidence("policy", bound_text(f"{what}: {', '.join(weak)}", 200), dict(weak))
+def _weak_evidence(weak: dict[str, str], what: str, what_ja: str) -> Evidence:
+    return Evidence(
+        "policy",
+        bound_text(f"{what}: {', '.join(weak)}", 200),
+        dict(weak),
+        bound_text(f"{what_ja}: {', '.join(weak)}", 200),
+    )
 
 
 # --- protocol checks --------------------------------------------------------------------------
@@ -517,10 +548,18 @@ def _versions(ctx: ProbeContext, audit: TlsAudit, seen: Evidence, result: _Judge
             f"accepts {', '.join(offered_below)}, below the minimum "
             f"{VERSION_NAMES[minimum]} (accepted: {offered}).",
             seen,
+            reason_ja=(
+                f"は最低限の {VERSION_NAMES[minimum]} を下回る {', '.join(offered_below)} "
+                f"を受け付ける（受け付けたバージョン: {offered}）。"
+            ),
         )
     if not modern:
         return result(
-            VERSIONS, Verdict.FAIL, f"accepts no version from TLS 1.2 up (only {offered}).", seen
+            VERSIONS,
+            Verdict.FAIL,
+            f"accepts no version from TLS 1.2 up (only {offered}).",
+            seen,
+            reason_ja=f"は TLS 1.2 以上のバージョンを1つも受け付けない（{offered} のみ）。",
         )
     unknown = [v.name for v in audit.versions if v.offered is None]
     unknown_below = [v.name for v in below if v.offered is None]
@@ -530,9 +569,20 @@ def _versions(ctx: ProbeContext, audit: TlsAudit, seen: Evidence, result: _Judge
             Verdict.INCONCLUSIVE,
             f"accepts {offered}; whether it accepts {', '.join(unknown_below)} could not be told.",
             seen,
+            reason_ja=(
+                f"は {offered} を受け付ける。{', '.join(unknown_below)} "
+                "を受け付けるかは判別できなかった。"
+            ),
         )
     extra = f" ({', '.join(unknown)} could not be told)" if unknown else ""
-    return result(VERSIONS, Verdict.PASS, f"accepts only {offered}{extra}.", seen)
+    extra_ja = f"（{', '.join(unknown)} は判別できなかった）" if unknown else ""
+    return result(
+        VERSIONS,
+        Verdict.PASS,
+        f"accepts only {offered}{extra}.",
+        seen,
+        reason_ja=f"は {offered} だけを受け付ける{extra_ja}。",
+    )
 
 
 def _incomplete(audit: TlsAudit) -> list[str]:
@@ -541,22 +591,27 @@ def _incomplete(audit: TlsAudit) -> list[str]:
 
 def _ciphers(audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
     weak: dict[str, str] = {}
+    weak_ja: dict[str, str] = {}
     for v in audit.versions:
         for code in v.suites:
             suite = SUITES13.get(code) if v.version == TLS13 else SUITES.get(code)
             if suite is not None and suite.weak:
                 weak[suite.name] = "; ".join(suite.weak.values())
+                weak_ja[suite.name] = "、".join(suite.weak_ja.values())
     tls10 = audit.version(TLS10)
     if tls10.offered and tls10.suites and all(c in SUITES and SUITES[c].cbc for c in tls10.suites):
         weak["TLSv1.0 CBC only"] = "TLS 1.0 with CBC suites only: BEAST (CVE-2011-3389)"
+        weak_ja["TLSv1.0 CBC only"] = "TLS 1.0 で CBC スイートだけ: BEAST（CVE-2011-3389）"
     if weak:
         listed = "; ".join(f"{n}: {why}" for n, why in list(weak.items())[:8])
+        listed_ja = "; ".join(f"{n}: {why}" for n, why in list(weak_ja.items())[:8])
         return result(
             CIPHERS,
             Verdict.FAIL,
             f"accepts weak cipher suites ({listed}).",
             seen,
-            _weak_evidence(weak, "weak suites"),
+            _weak_evidence(weak, "weak suites", "弱い暗号スイート"),
+            reason_ja=f"は弱い暗号スイートを受け付ける（{listed_ja}）。",
         )
     if missing := _incomplete(audit):
         return result(
@@ -565,9 +620,19 @@ def _ciphers(audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
             f"accepts no weak suite among those read, but the suites of {', '.join(missing)} "
             "could not be fully enumerated.",
             seen,
+            reason_ja=(
+                f"は読み取れたスイートの中に弱いものを受け付けないが、{', '.join(missing)} "
+                "のスイートは列挙しきれなかった。"
+            ),
         )
     count = sum(len(v.suites) for v in audit.versions)
-    return result(CIPHERS, Verdict.PASS, f"accepts {count} suites, none of them weak.", seen)
+    return result(
+        CIPHERS,
+        Verdict.PASS,
+        f"accepts {count} suites, none of them weak.",
+        seen,
+        reason_ja=f"は {count} 個のスイートを受け付け、弱いものはない。",
+    )
 
 
 def _forward_secrecy(audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
@@ -588,7 +653,8 @@ def _forward_secrecy(audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
             Verdict.FAIL,
             f"accepts suites without forward secrecy ({listed}).",
             seen,
-            _weak_evidence(static, "suites without forward secrecy"),
+            _weak_evidence(static, "suites without forward secrecy", "前方秘匿性のないスイート"),
+            reason_ja=f"は前方秘匿性のないスイートを受け付ける（{listed}）。",
         )
     if missing := _incomplete(audit):
         return result(
@@ -597,12 +663,17 @@ def _forward_secrecy(audit: TlsAudit, seen: Evidence, result: _Judge) -> Result:
             f"accepts only ephemeral key exchanges among the suites read, but the suites of "
             f"{', '.join(missing)} could not be fully enumerated.",
             seen,
+            reason_ja=(
+                f"は読み取れたスイートの中では一時鍵交換だけを受け付けるが、{', '.join(missing)} "
+                "のスイートは列挙しきれなかった。"
+            ),
         )
     return result(
         FORWARD_SECRECY,
         Verdict.PASS,
         "accepts only suites with an ephemeral key exchange (forward secrecy).",
         seen,
+        reason_ja="は一時鍵による鍵交換（前方秘匿性）のスイートだけを受け付ける。",
     )
 
 
@@ -615,11 +686,22 @@ def _validity(
     minimum = ctx.params(VALIDITY, ValidityParams).min_days_left
     left = leaf.days_left(now)
     dates = f"valid {leaf.not_before:%Y-%m-%d} to {leaf.not_after:%Y-%m-%d}"
+    dates_ja = f"有効期間 {leaf.not_before:%Y-%m-%d} から {leaf.not_after:%Y-%m-%d}"
     if now < leaf.not_before:
-        return result(VALIDITY, Verdict.FAIL, f"sends a certificate not yet valid ({dates}).", ev)
+        return result(
+            VALIDITY,
+            Verdict.FAIL,
+            f"sends a certificate not yet valid ({dates}).",
+            ev,
+            reason_ja=f"はまだ有効でない証明書を送る（{dates_ja}）。",
+        )
     if now > leaf.not_after:
         return result(
-            VALIDITY, Verdict.FAIL, f"sends an expired certificate ({dates}, {-left} days ago).", ev
+            VALIDITY,
+            Verdict.FAIL,
+            f"sends an expired certificate ({dates}, {-left} days ago).",
+            ev,
+            reason_ja=f"は期限切れの証明書を送る（{dates_ja}、{-left} 日前に失効）。",
         )
     if left < minimum:
         return result(
@@ -628,8 +710,18 @@ def _validity(
             f"sends a certificate expiring in {left} days, fewer than the profile's "
             f"{minimum} ({dates}).",
             ev,
+            reason_ja=(
+                f"は {left} 日後に期限が切れる証明書を送る。プロファイルの {minimum} 日に満たない（"
+                f"{dates_ja}）。"
+            ),
         )
-    return result(VALIDITY, Verdict.PASS, f"sends a certificate {dates}: {left} days left.", ev)
+    return result(
+        VALIDITY,
+        Verdict.PASS,
+        f"sends a certificate {dates}: {left} days left.",
+        ev,
+        reason_ja=f"は証明書を送る（{dates_ja}）: 残り {left} 日。",
+    )
 
 
 def _trust(
@@ -645,6 +737,10 @@ def _trust(
             200,
         ),
         {"verified": trust.verified, "error": trust.error, "store": trust.store},
+        summary_ja=bound_text(
+            f"{trust.store} による検証: " + ("成功" if trust.verified else trust.error or "未検証"),
+            200,
+        ),
     )
     if leaf.self_signed:
         if params.accept_self_signed:
@@ -654,6 +750,9 @@ def _trust(
                 f"sends a self-signed certificate ({leaf.subject}), which the profile accepts.",
                 ev,
                 verification,
+                reason_ja=(
+                    f"は自己署名証明書（{leaf.subject}）を送るが、プロファイルはこれを認めている。"
+                ),
             )
         return result(
             TRUST,
@@ -661,6 +760,7 @@ def _trust(
             f"sends a self-signed certificate ({leaf.subject}).",
             ev,
             verification,
+            reason_ja=f"は自己署名証明書（{leaf.subject}）を送る。",
         )
     if trust.verified:
         return result(
@@ -669,6 +769,9 @@ def _trust(
             f"sends a chain that verifies against {trust.store} (issuer {leaf.issuer}).",
             ev,
             verification,
+            reason_ja=(
+                f"は {trust.store} で検証できる証明書チェーンを送る（発行者 {leaf.issuer}）。"
+            ),
         )
     if trust.verified is False:
         return result(
@@ -678,6 +781,10 @@ def _trust(
             f"(issuer {leaf.issuer}).",
             ev,
             verification,
+            reason_ja=(
+                f"は {trust.store} で検証できない証明書チェーンを送る: {trust.error}（発行者 "
+                f"{leaf.issuer}）。"
+            ),
         )
     return result(
         TRUST,
@@ -685,12 +792,20 @@ def _trust(
         f"could not be verified: {trust.error}.",
         ev,
         verification,
+        reason_ja=f"の証明書は検証できなかった: {trust.error}。",
     )
 
 
 def _non_roots(chain: list[CertInfo]) -> list[CertInfo]:
     """The leaf always, then every chain member that is not a self-signed root."""
     return [chain[0], *(c for c in chain[1:] if not c.self_signed)]
+
+
+def _why_ja(chain: list[CertInfo], weakness: Callable[..., str]) -> str:
+    """`subject: why; ...` in Japanese for the chain members `weakness` flags."""
+    return "; ".join(
+        f"{c.subject}: {why}" for c in _non_roots(chain) if (why := weakness(c, ja=True))
+    )
 
 
 def _key(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
@@ -702,10 +817,17 @@ def _key(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
             Verdict.FAIL,
             f"sends a weak certificate key ({listed}).",
             ev,
-            _weak_evidence(weak, "weak keys"),
+            _weak_evidence(weak, "weak keys", "弱い鍵"),
+            reason_ja=f"は弱い鍵の証明書を送る（{_why_ja(chain, weak_key)}）。",
         )
     keys = ", ".join(f"{c.key_type} {c.key_bits}" for c in _non_roots(chain))
-    return result(KEY, Verdict.PASS, f"sends certificates with strong keys ({keys}).", ev)
+    return result(
+        KEY,
+        Verdict.PASS,
+        f"sends certificates with strong keys ({keys}).",
+        ev,
+        reason_ja=f"は強い鍵の証明書を送る（{keys}）。",
+    )
 
 
 def _signature(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
@@ -717,10 +839,17 @@ def _signature(chain: list[CertInfo], ev: Evidence, result: _Judge) -> Result:
             Verdict.FAIL,
             f"sends a certificate with a weak signature ({listed}).",
             ev,
-            _weak_evidence(weak, "weak signatures"),
+            _weak_evidence(weak, "weak signatures", "弱い署名"),
+            reason_ja=f"は弱い署名の証明書を送る（{_why_ja(chain, weak_signature)}）。",
         )
     algs = ", ".join(c.signature_algorithm for c in _non_roots(chain))
-    return result(SIGNATURE, Verdict.PASS, f"sends certificates signed with {algs}.", ev)
+    return result(
+        SIGNATURE,
+        Verdict.PASS,
+        f"sends certificates signed with {algs}.",
+        ev,
+        reason_ja=f"は {algs} で署名された証明書を送る。",
+    )
 
 
 def _name(leaf: CertInfo, host: str | None, address: str, ev: Evidence, result: _Judge) -> Result:
@@ -728,14 +857,22 @@ def _name(leaf: CertInfo, host: str | None, address: str, ev: Evidence, result: 
         list(leaf.common_names) if not leaf.has_san else []
     )
     shown = bound_text(", ".join(names[:10]) or "none", 200)
+    shown_ja = bound_text(", ".join(names[:10]) or "なし", 200)
     if host is not None:
         if name_matches(leaf, host):
-            return result(NAME, Verdict.PASS, f"sends a certificate for its host name {host}.", ev)
+            return result(
+                NAME,
+                Verdict.PASS,
+                f"sends a certificate for its host name {host}.",
+                ev,
+                reason_ja=f"はホスト名 {host} の証明書を送る。",
+            )
         return result(
             NAME,
             Verdict.FAIL,
             f"sends a certificate that does not name its host name {host} (names: {shown}).",
             ev,
+            reason_ja=f"はホスト名 {host} を含まない証明書を送る（名前: {shown_ja}）。",
         )
     if name_matches(leaf, address):
         return result(
@@ -744,6 +881,10 @@ def _name(leaf: CertInfo, host: str | None, address: str, ev: Evidence, result: 
             f"sends a certificate naming its address {address} (the target was given by "
             "address only, so the address was matched against the IP subjectAltNames).",
             ev,
+            reason_ja=(
+                f"はアドレス {address} を含む証明書を送る（対象はアドレスだけで指定されたため、"
+                "アドレスを IP の subjectAltName と照合した）。"
+            ),
         )
     return result(
         NAME,
@@ -751,4 +892,8 @@ def _name(leaf: CertInfo, host: str | None, address: str, ev: Evidence, result: 
         f"sends a certificate that does not name its address {address} (the target was given "
         f"by address only; names: {shown}).",
         ev,
+        reason_ja=(
+            f"はアドレス {address} を含まない証明書を送る（対象はアドレスだけで指定された。名前: "
+            f"{shown_ja}）。"
+        ),
     )

@@ -223,11 +223,13 @@ class WebLoginHygiene(ServiceProbe):
         scripted: list[LoginSurface],
     ) -> Result:
         about = ctx.about(service)
+        where_ja = about.where_ja
         if service.tls or service.protocol == "https":
             return about.result(
                 HTTPS_REDIRECT,
                 Verdict.NOT_APPLICABLE,
                 f"{where} is HTTPS already.",
+                reason_ja=f"{where_ja} はすでに HTTPS である。",
             )
         if not pages:
             return self._no_pages(ctx, HTTPS_REDIRECT, service, where)
@@ -240,6 +242,7 @@ class WebLoginHygiene(ServiceProbe):
                 "status": first.status,
                 "location": mask_url(first.location),
             },
+            summary_ja=f"GET / への応答は HTTP {first.status}",
         )
         if first.status in (301, 302, 303, 307, 308) and first.location:
             target = urljoin(first.url, first.location)
@@ -250,6 +253,7 @@ class WebLoginHygiene(ServiceProbe):
                     Verdict.PASS,
                     f"{where} redirects GET / to {mask_url(target)}.",
                     evidence,
+                    reason_ja=f"{where_ja} は GET / を {mask_url(target)} へリダイレクトする。",
                 )
             if parts.scheme.lower() == "https":
                 return about.result(
@@ -258,6 +262,10 @@ class WebLoginHygiene(ServiceProbe):
                     f"{where} redirects GET / to HTTPS on another host "
                     f"({mask_url(target)}): a user cannot tell it is still the device.",
                     evidence,
+                    reason_ja=(
+                        f"{where_ja} は GET / を別のホストの HTTPS（{mask_url(target)}）"
+                        "へリダイレクトする。利用者はそれがまだ機器であると判断できない。"
+                    ),
                 )
         own_forms = [f for f in forms if on_service(f.page_url, service)]
         own_scripted = [r for r in scripted if on_service(r.page_url, service)]
@@ -268,11 +276,20 @@ class WebLoginHygiene(ServiceProbe):
                 if own_forms
                 else ("a scripted login" if own_scripted else "an authentication challenge")
             )
+            what_ja = (
+                "ログインフォーム"
+                if own_forms
+                else ("スクリプトによるログイン" if own_scripted else "認証チャレンジ")
+            )
             return about.result(
                 HTTPS_REDIRECT,
                 Verdict.FAIL,
                 f"{where} serves {what} over plain HTTP instead of redirecting to HTTPS.",
                 evidence,
+                reason_ja=(
+                    f"{where_ja} は HTTPS へリダイレクトせず、平文の HTTP で"
+                    f"{what_ja}を提供している。"
+                ),
             )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None:
@@ -282,21 +299,30 @@ class WebLoginHygiene(ServiceProbe):
                 f"{where} does not redirect to HTTPS and showed no login on the part read, but "
                 f"{mask_url(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
+                reason_ja=(
+                    f"{where_ja} は HTTPS へリダイレクトせず、"
+                    f"読み取った範囲にログインはなかったが、{mask_url(cut.url)} "
+                    f"を最後まで読み取れなかった（{cut.incomplete}）。"
+                ),
             )
         return about.result(
             HTTPS_REDIRECT,
             Verdict.NOT_APPLICABLE,
             f"{where} neither redirects to HTTPS nor shows a login.",
             evidence,
+            reason_ja=f"{where_ja} は HTTPS へリダイレクトせず、ログインも表示しない。",
         )
 
     @staticmethod
     def _no_pages(ctx: ProbeContext, check: Check, service: Service, where: str) -> Result:
         why = f" ({service.note})" if service.note else ""
+        why_ja = f"（{service.note}）" if service.note else ""
+        where_ja = ctx.about(service).where_ja
         return ctx.about(service).result(
             check,
             Verdict.INCONCLUSIVE,
             f"{where} did not answer GET / in a usable way{why}.",
+            reason_ja=f"{where_ja} は GET / に使える形で応答しなかった{why_ja}。",
         )
 
     def _transport(
@@ -309,6 +335,7 @@ class WebLoginHygiene(ServiceProbe):
         scripted: list[LoginSurface],
     ) -> Result:
         about = ctx.about(service)
+        where_ja = about.where_ja
         if not pages:
             return self._no_pages(ctx, LOGIN_TRANSPORT, service, where)
         details: dict[str, JSONValue] = {
@@ -337,6 +364,10 @@ class WebLoginHygiene(ServiceProbe):
             "login_surfaces",
             f"{len(forms)} form(s), {challenges} challenge(s), {len(scripted)} scripted login(s)",
             details,
+            summary_ja=(
+                f"フォーム {len(forms)} 件、認証チャレンジ {challenges} 件、"
+                f"スクリプトによるログイン {len(scripted)} 件"
+            ),
         )
         plain_pages = [f for f in forms if _scheme(f.page_url) == "http"]
         plain_actions = [
@@ -347,16 +378,28 @@ class WebLoginHygiene(ServiceProbe):
         if plain_pages:
             f = plain_pages[0]
             reason = f"{where} serves a login form over plain HTTP ({mask_url(f.page_url)})."
+            reason_ja = (
+                f"{where_ja} は平文の HTTP でログインフォームを提供している"
+                f"（{mask_url(f.page_url)}）。"
+            )
         elif plain_actions:
             f = plain_actions[0]
             reason = (
                 f"{where} serves its login form over HTTPS but posts it to plain HTTP "
                 f"({mask_url(f.action_url)})."
             )
+            reason_ja = (
+                f"{where_ja} はログインフォームを HTTPS で提供しているが、送信先は平文の HTTP"
+                f"（{mask_url(f.action_url)}）。"
+            )
         elif plain_challenges:
             p = plain_challenges[0]
             reason = (
                 f"{where} asks for {p.auth_scheme} credentials over plain HTTP ({mask_url(p.url)})."
+            )
+            reason_ja = (
+                f"{where_ja} は平文の HTTP で {p.auth_scheme} 認証の資格情報を求める"
+                f"（{mask_url(p.url)}）。"
             )
         elif plain_scripted:
             r = plain_scripted[0]
@@ -365,16 +408,24 @@ class WebLoginHygiene(ServiceProbe):
                 f"({mask_url(r.page_url)}) sends them with {r.method} "
                 f"{mask_url(r.url)} from a script."
             )
+            reason_ja = (
+                f"{where_ja} は平文の HTTP でパスワードを受け取る。ログインページ"
+                f"（{mask_url(r.page_url)}）はスクリプトから {r.method} {mask_url(r.url)} "
+                "でパスワードを送る。"
+            )
         else:
-            reason = ""
+            reason = reason_ja = ""
         if reason:
-            return about.result(LOGIN_TRANSPORT, Verdict.FAIL, reason, evidence)
+            return about.result(
+                LOGIN_TRANSPORT, Verdict.FAIL, reason, evidence, reason_ja=reason_ja
+            )
         if forms or scripted or any(p.auth_scheme for p in pages):
             return about.result(
                 LOGIN_TRANSPORT,
                 Verdict.PASS,
                 f"{where} serves and submits every login it showed over HTTPS.",
                 evidence,
+                reason_ja=f"{where_ja} は表示したすべてのログインを HTTPS で提供・送信している。",
             )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None:
@@ -384,18 +435,26 @@ class WebLoginHygiene(ServiceProbe):
                 f"{where} showed no login on the part read, but {mask_url(cut.url)} could "
                 f"not be read whole ({cut.incomplete}).",
                 evidence,
+                reason_ja=(
+                    f"{where_ja} は読み取った範囲にログインを示さなかったが、{mask_url(cut.url)} "
+                    f"を最後まで読み取れなかった（{cut.incomplete}）。"
+                ),
             )
         return about.result(
             LOGIN_TRANSPORT,
             Verdict.NOT_APPLICABLE,
             f"{where} showed no login form or authentication challenge on the pages fetched.",
             evidence,
+            reason_ja=(
+                f"{where_ja} は取得したページにログインフォームも認証チャレンジも示さなかった。"
+            ),
         )
 
     def _hsts(
         self, ctx: ProbeContext, service: Service, where: str, pages: list[HttpPage]
     ) -> Result:
         about = ctx.about(service)
+        where_ja = about.where_ja
         secure = [p for p in pages if _scheme(p.url) == "https"]
         if not secure:
             if service.protocol == "https" or service.tls:
@@ -404,6 +463,7 @@ class WebLoginHygiene(ServiceProbe):
                 HSTS,
                 Verdict.NOT_APPLICABLE,
                 f"{where} is plain HTTP and led to no HTTPS page.",
+                reason_ja=f"{where_ja} は平文の HTTP で、HTTPS のページへは導かなかった。",
             )
         minimum = ctx.params(HSTS, HstsParams).min_max_age
         page = secure[0]
@@ -411,6 +471,7 @@ class WebLoginHygiene(ServiceProbe):
             "http_header",
             f"Strict-Transport-Security: {page.hsts or '(absent)'}",
             {"url": mask_url(page.url), "header": page.hsts, "min_max_age": minimum},
+            summary_ja=f"Strict-Transport-Security ヘッダ: {page.hsts or '（なし）'}",
         )
         age = _max_age(page.hsts) if page.hsts else None
         if age is None:
@@ -419,6 +480,10 @@ class WebLoginHygiene(ServiceProbe):
                 Verdict.FAIL,
                 f"{where} sends no Strict-Transport-Security header on {mask_url(page.url)}.",
                 seen,
+                reason_ja=(
+                    f"{where_ja} は {mask_url(page.url)} で Strict-Transport-Security "
+                    "ヘッダを送らない。"
+                ),
             )
         if age < minimum:
             return about.result(
@@ -427,12 +492,17 @@ class WebLoginHygiene(ServiceProbe):
                 f"{where} sends Strict-Transport-Security with max-age {age} s, "
                 f"below the profile's {minimum} s.",
                 seen,
+                reason_ja=(
+                    f"{where_ja} は max-age {age} 秒の Strict-Transport-Security を送るが、"
+                    f"プロファイルの {minimum} 秒を下回る。"
+                ),
             )
         return about.result(
             HSTS,
             Verdict.PASS,
             f"{where} sends Strict-Transport-Security with max-age {age} s.",
             seen,
+            reason_ja=f"{where_ja} は max-age {age} 秒の Strict-Transport-Security を送る。",
         )
 
     def _secrets(
@@ -444,6 +514,7 @@ class WebLoginHygiene(ServiceProbe):
         forms: list[LoginForm],
     ) -> Result:
         about = ctx.about(service)
+        where_ja = about.where_ja
         if not pages:
             return self._no_pages(ctx, SECRETS_IN_URL, service, where)
         urls = [u for p in pages for u in (p.url, p.location) if u]
@@ -462,7 +533,12 @@ class WebLoginHygiene(ServiceProbe):
             "secret_parameters": secret,
             "get_login_forms": targets,
         }
-        evidence = Evidence("urls", f"{len(urls)} URL(s) seen", details)
+        evidence = Evidence(
+            "urls",
+            f"{len(urls)} URL(s) seen",
+            details,
+            summary_ja=f"確認した URL {len(urls)} 件",
+        )
         if to_elsewhere:
             f = to_elsewhere[0]
             return about.result(
@@ -472,6 +548,10 @@ class WebLoginHygiene(ServiceProbe):
                 f"{f.password_field!r} travels in the URL "
                 f"({mask_url(f.action_url)}).",
                 evidence,
+                reason_ja=(
+                    f"{where_ja} はログインフォームを GET で送信する。パスワード欄 "
+                    f"{f.password_field!r} が URL に載る（{mask_url(f.action_url)}）。"
+                ),
             )
         if found:
             url, names = found[0]
@@ -480,6 +560,9 @@ class WebLoginHygiene(ServiceProbe):
                 Verdict.FAIL,
                 f"{where} puts {', '.join(names)} in a URL ({mask_url(url)}).",
                 evidence,
+                reason_ja=(
+                    f"{where_ja} は {', '.join(names)} を URL に載せている（{mask_url(url)}）。"
+                ),
             )
         if get_forms:
             return about.result(
@@ -488,6 +571,11 @@ class WebLoginHygiene(ServiceProbe):
                 f"{where} has a login form without method or action: a script may submit it "
                 "safely, or the browser would put the password in the URL.",
                 evidence,
+                reason_ja=(
+                    f"{where_ja} には method も action もないログインフォームがある。"
+                    "スクリプトが安全に送信するかもしれないし、ブラウザがパスワードを URL "
+                    "に載せるかもしれない。"
+                ),
             )
         cut = next((p for p in pages if p.incomplete), None)
         if cut is not None and not forms:
@@ -498,6 +586,10 @@ class WebLoginHygiene(ServiceProbe):
                 f"{where}: none of the {len(urls)} URL(s) seen carries a secret, but "
                 f"{mask_url(cut.url)} could not be read whole ({cut.incomplete}).",
                 evidence,
+                reason_ja=(
+                    f"{where_ja}: 確認した URL {len(urls)} 件のどれにも秘密情報はないが、"
+                    f"{mask_url(cut.url)} を最後まで読み取れなかった（{cut.incomplete}）。"
+                ),
             )
         return about.result(
             SECRETS_IN_URL,
@@ -505,4 +597,9 @@ class WebLoginHygiene(ServiceProbe):
             f"{where}: none of the {len(urls)} URL(s) seen carries a password, "
             "token or session ID, and no login form submits with GET.",
             evidence,
+            reason_ja=(
+                f"{where_ja}: 確認した URL {len(urls)} "
+                "件のどれにもパスワード・トークン・セッション ID はなく、GET "
+                "で送信するログインフォームもない。"
+            ),
         )

@@ -203,13 +203,15 @@ async def observe(ctx: ProbeContext, service: Service) -> Reflections:
 
 def judge(about: ServiceResults, seen: Reflections) -> Result:
     """The verdict on what the reflection tests saw (pure)."""
-    where = about.where
+    where, where_ja = about.where, about.where_ja
     if not seen.read:
         why = f" ({seen.unread})" if seen.unread else ""
+        why_ja = f"（{seen.unread}）" if seen.unread else ""
         return about.result(
             REFLECTED_XSS,
             Verdict.INCONCLUSIVE,
             f"{where}: no page of this service could be read{why}.",
+            reason_ja=f"{where_ja}: このサービスのページを1つも読み取れなかった{why_ja}。",
         )
     details: dict[str, JSONValue] = {
         "tested": list(seen.tested),
@@ -217,7 +219,12 @@ def judge(about: ServiceResults, seen: Reflections) -> Result:
         "errors": list(seen.errors[:5]),
         "pages_cut": list(seen.cut[:5]),
     }
-    evidence = Evidence("http_reflection", f"{len(seen.tested)} input(s) tested", details)
+    evidence = Evidence(
+        "http_reflection",
+        f"{len(seen.tested)} input(s) tested",
+        details,
+        summary_ja=f"{len(seen.tested)} 個の入力を検査",
+    )
     if seen.reflected:
         names = ", ".join(str(r["input"]) for r in seen.reflected[:3])
         return about.result(
@@ -225,6 +232,10 @@ def judge(about: ServiceResults, seen: Reflections) -> Result:
             Verdict.FAIL,
             f"{where}: the marker's tag came back unescaped in HTML from {names}.",
             evidence,
+            reason_ja=(
+                f"{where_ja}: 目印のタグが {names} からエスケープされずに HTML として返ってきた"
+                "（反射型 XSS）。"
+            ),
         )
     if not seen.tested:
         return about.result(
@@ -232,6 +243,10 @@ def judge(about: ServiceResults, seen: Reflections) -> Result:
             Verdict.INCONCLUSIVE,
             f"{where}: no input reached a page handler ({'; '.join(seen.errors[:2])}).",
             evidence,
+            reason_ja=(
+                f"{where_ja}: どの入力もページの処理部に届かなかった（"
+                f"{'; '.join(seen.errors[:2])}）。"
+            ),
         )
     if seen.cut:
         return about.result(
@@ -240,12 +255,20 @@ def judge(about: ServiceResults, seen: Reflections) -> Result:
             f"{where}: {len(seen.tested)} input(s) tested showed no reflection, but a page "
             f"could not be read whole ({seen.cut[0]}), so its other inputs are unknown.",
             evidence,
+            reason_ja=(
+                f"{where_ja}: 検査した {len(seen.tested)} 個の入力に反射はなかったが、"
+                f"ページを最後まで読み取れなかった（{seen.cut[0]}）ため、その他の入力は不明。"
+            ),
         )
     return about.result(
         REFLECTED_XSS,
         Verdict.PASS,
         f"{where}: {len(seen.tested)} input(s) tested; none echoed the marker's tag as markup.",
         evidence,
+        reason_ja=(
+            f"{where_ja}: {len(seen.tested)} 個の入力を検査し、"
+            "目印のタグをマークアップとして返したものはなかった。"
+        ),
     )
 
 

@@ -212,10 +212,21 @@ def _result(
     reason: str,
     *,
     service: Service,
+    reason_ja: str,
     details: dict[str, JSONValue] | None = None,
 ) -> Result:
-    evidence = (Evidence("http_session", check.title, details),) if details else ()
-    return ctx.about(service).result(check, verdict, reason, *evidence)
+    evidence = (_evidence(check, details),) if details else ()
+    return ctx.about(service).result(check, verdict, reason, *evidence, reason_ja=reason_ja)
+
+
+def _evidence(check: Check, details: dict[str, JSONValue]) -> Evidence:
+    """What the session checks saw after the login (the check's own details)."""
+    return Evidence(
+        "http_session",
+        check.title,
+        details,
+        summary_ja=f"ログイン後のセッションの観察（{check.id}）",
+    )
 
 
 class WebSessionChecks(ServiceProbe):
@@ -228,7 +239,7 @@ class WebSessionChecks(ServiceProbe):
     phase = Phase.SESSION
 
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
-        where = ctx.about(service).where
+        where, where_ja = ctx.about(service).where, ctx.about(service).where_ja
         credential = known_credential(ctx, service)
         pages = ctx.facts.get(HTTP_PAGES) or ()
         forms = ctx.facts.get(LOGIN_FORMS) or ()
@@ -245,7 +256,14 @@ class WebSessionChecks(ServiceProbe):
             if isinstance(opened, NoSession):
                 verdict = Verdict.INCONCLUSIVE if opened.surface else Verdict.NOT_APPLICABLE
                 return [
-                    _result(ctx, c, verdict, f"{where}: {opened.reason}.", service=service)
+                    _result(
+                        ctx,
+                        c,
+                        verdict,
+                        f"{where}: {opened.reason}.",
+                        service=service,
+                        reason_ja=f"{where_ja}: {opened.reason_ja or opened.reason}。",
+                    )
                     for c in self.checks
                 ]
             return await _judge_session(ctx, service, where, client, opened)
@@ -268,12 +286,13 @@ async def _judge_session(
     secrets = {c.value for c in at_login} | {c.value for c in client.cookies.jar if c.value}
     secrets |= {session.token} if session.token else set()
     login = f"{where}, after a login via {session.method}"
+    login_ja = f"{about.where_ja}（{session.method} でログインした後）"
     results = [
-        _cookie_flags(ctx, service, login, session, at_login),
-        _fixation(ctx, service, login, session, before, at_login),
+        _cookie_flags(ctx, service, login, login_ja, session, at_login),
+        _fixation(ctx, service, login, login_ja, session, before, at_login),
     ]
     links, _ = read_page(session.landing, session.landing_body)
-    results.append(_id_in_url(ctx, service, login, session, links, secrets))
+    results.append(_id_in_url(ctx, service, login, login_ja, session, links, secrets))
     candidates = [session.landing] if session.landing_by_get else []
     if session.kind == "auth":
         candidates.append(session.page_url)
@@ -285,14 +304,19 @@ async def _judge_session(
     candidates = list(dict.fromkeys(_without_secrets(u, secrets) for u in candidates))
     candidates = candidates[:MAX_PAGES]
     access = await _access_control(ctx, service, session, client, candidates)
-    results.append(judge_access_control(about, login, access))
+    results.append(judge_access_control(about, login, login_ja, access))
     logout = await _logout(ctx, service, session, client, links, access.protected)
-    results.append(judge_logout(about, login, logout))
+    results.append(judge_logout(about, login, login_ja, logout))
     return results
 
 
 def _cookie_flags(
-    ctx: ProbeContext, service: Service, login: str, session: WebSession, cookies: list[SetCookie]
+    ctx: ProbeContext,
+    service: Service,
+    login: str,
+    login_ja: str,
+    session: WebSession,
+    cookies: list[SetCookie],
 ) -> Result:
     details: dict[str, JSONValue] = {"cookies": [c.describe() for c in cookies]}
     if not cookies:
@@ -304,8 +328,13 @@ def _cookie_flags(
                 f"{login}: the login set no cookie, so the session is kept some other way.",
                 service=service,
                 details=details,
+                reason_ja=(
+                    f"{login_ja}: ログインで Cookie が設定されなかったため、"
+                    "セッションは別の方法で保持されている。"
+                ),
             )
         how = "HTTP authentication" if session.kind == "auth" else "a token in the JSON answer"
+        how_ja = "HTTP 認証" if session.kind == "auth" else "JSON 応答のトークン"
         return _result(
             ctx,
             COOKIE_FLAGS,
@@ -313,9 +342,10 @@ def _cookie_flags(
             f"{login}: no session cookie; the session is {how}.",
             service=service,
             details=details,
+            reason_ja=f"{login_ja}: セッション Cookie はない。セッションは {how_ja} による。",
         )
     https = urlsplit(session.landing).scheme == "https"
-    problems = []
+    problems, problems_ja = [], []
     for c in cookies:
         missing = []
         if "httponly" not in c.attributes:
@@ -329,6 +359,7 @@ def _cookie_flags(
             missing.append("Secure (SameSite=None needs it)")
         if missing:
             problems.append(f"{c.name} lacks {', '.join(dict.fromkeys(missing))}")
+            problems_ja.append(f"{c.name} に {', '.join(dict.fromkeys(missing))} がない")
     details["problems"] = list(problems)
     if problems:
         return _result(
@@ -338,6 +369,7 @@ def _cookie_flags(
             f"{login}: {'; '.join(problems)}.",
             service=service,
             details=details,
+            reason_ja=f"{login_ja}: {'、'.join(problems_ja)}。",
         )
     return _result(
         ctx,
@@ -347,6 +379,10 @@ def _cookie_flags(
         f"{'Secure, ' if https else ''}HttpOnly and SameSite.",
         service=service,
         details=details,
+        reason_ja=(
+            f"{login_ja}: ログイン時に設定されたすべての Cookie に "
+            f"{'Secure、' if https else ''}HttpOnly と SameSite がある。"
+        ),
     )
 
 
@@ -354,6 +390,7 @@ def _fixation(
     ctx: ProbeContext,
     service: Service,
     login: str,
+    login_ja: str,
     session: WebSession,
     before: list[SetCookie],
     at_login: list[SetCookie],
@@ -365,6 +402,7 @@ def _fixation(
             Verdict.NOT_APPLICABLE,
             f"{login}: HTTP authentication has no session ID to fix.",
             service=service,
+            reason_ja=f"{login_ja}: HTTP 認証には固定化されるセッション ID がない。",
         )
     if session.kind == "json" and not at_login and not before:
         return _result(
@@ -373,6 +411,9 @@ def _fixation(
             Verdict.NOT_APPLICABLE,
             f"{login}: no session cookie; the session is a token in the JSON answer.",
             service=service,
+            reason_ja=(
+                f"{login_ja}: セッション Cookie はない。セッションは JSON 応答のトークンによる。"
+            ),
         )
     rotated = {c.name for c in at_login}
     suspects = [c for c in before if _SESSION_NAME.search(c.name) or c.name in rotated]
@@ -391,6 +432,11 @@ def _fixation(
             "the login page gave before it: whoever planted that ID shares the session.",
             service=service,
             details=details,
+            reason_ja=(
+                f"{login_ja}: Cookie {', '.join(kept)} "
+                "がログイン前にログインページが与えた値のままである。その ID "
+                "を仕込んだ者がセッションを共有できる（セッション固定）。"
+            ),
         )
     if suspects:
         return _result(
@@ -401,6 +447,10 @@ def _fixation(
             "value at the login.",
             service=service,
             details=details,
+            reason_ja=(
+                f"{login_ja}: セッション Cookie {', '.join(c.name for c in suspects)} "
+                "はログイン時に新しい値になった。"
+            ),
         )
     if not at_login:
         return _result(
@@ -410,6 +460,9 @@ def _fixation(
             f"{login}: no session cookie was seen before or at the login.",
             service=service,
             details=details,
+            reason_ja=(
+                f"{login_ja}: ログイン前にもログイン時にもセッション Cookie が見られなかった。"
+            ),
         )
     return _result(
         ctx,
@@ -419,6 +472,10 @@ def _fixation(
         f"({', '.join(c.name for c in at_login)}).",
         service=service,
         details=details,
+        reason_ja=(
+            f"{login_ja}: ログイン前にセッション ID はなく、ログインで新しいものが設定された（"
+            f"{', '.join(c.name for c in at_login)}）。"
+        ),
     )
 
 
@@ -426,6 +483,7 @@ def _id_in_url(
     ctx: ProbeContext,
     service: Service,
     login: str,
+    login_ja: str,
     session: WebSession,
     links: list[Link],
     secrets: set[str],
@@ -449,6 +507,7 @@ def _id_in_url(
             f"{login}: the session ID travels in a URL: {', '.join(leaks[:3])}.",
             service=service,
             details=details,
+            reason_ja=f"{login_ja}: セッション ID が URL に載っている: {', '.join(leaks[:3])}。",
         )
     return _result(
         ctx,
@@ -457,6 +516,9 @@ def _id_in_url(
         f"{login}: none of the {len(urls)} URLs seen carries the session ID.",
         service=service,
         details=details,
+        reason_ja=(
+            f"{login_ja}: 確認した URL {len(urls)} 件のどれにもセッション ID は載っていない。"
+        ),
     )
 
 
@@ -518,7 +580,9 @@ async def _access_control(
     return AccessSeen(tuple(candidates), tuple(open_pages), tuple(protected), tuple(notes))
 
 
-def judge_access_control(about: ServiceResults, login: str, seen: AccessSeen) -> Result:
+def judge_access_control(
+    about: ServiceResults, login: str, login_ja: str, seen: AccessSeen
+) -> Result:
     """web.access-control from the replays (pure)."""
     details: dict[str, JSONValue] = {
         "pages_tried": [mask_url(u) for u in seen.tried],
@@ -526,7 +590,7 @@ def judge_access_control(about: ServiceResults, login: str, seen: AccessSeen) ->
         "protected": [mask_url(u) for u, _ in seen.protected],
         "notes": list(seen.notes[:5]),
     }
-    evidence = Evidence("http_session", ACCESS_CONTROL.title, details)
+    evidence = _evidence(ACCESS_CONTROL, details)
     if seen.open_pages:
         return about.result(
             ACCESS_CONTROL,
@@ -534,6 +598,10 @@ def judge_access_control(about: ServiceResults, login: str, seen: AccessSeen) ->
             f"{login}: {', '.join(seen.open_pages[:3])} answered with the same content without "
             "the session.",
             evidence,
+            reason_ja=(
+                f"{login_ja}: {', '.join(seen.open_pages[:3])} "
+                "はセッションなしでも同じ内容を返した。"
+            ),
         )
     if seen.protected:
         return about.result(
@@ -542,12 +610,20 @@ def judge_access_control(about: ServiceResults, login: str, seen: AccessSeen) ->
             f"{login}: {len(seen.protected)} page(s) behind the login refused a request without "
             "the session.",
             evidence,
+            reason_ja=(
+                f"{login_ja}: ログインの後ろにある {len(seen.protected)} "
+                "ページはセッションなしの要求を拒否した。"
+            ),
         )
     return about.result(
         ACCESS_CONTROL,
         Verdict.INCONCLUSIVE,
         f"{login}: no page that shows content only with the session was found to replay.",
         evidence,
+        reason_ja=(
+            f"{login_ja}: セッションがあるときだけ内容を示すページが見つからず、"
+            "再送して確かめられなかった。"
+        ),
     )
 
 
@@ -560,6 +636,7 @@ class LogoutSeen:
     logout: str = ""
     replayed: str = ""
     failed: str = ""  # which request failed and how
+    failed_ja: str = ""  # the same in Japanese
     status: int | None = None  # the replay's answer
     still_open: bool = False  # the replay showed the same page as the session did
 
@@ -593,7 +670,12 @@ async def _logout(
     address = ctx.net.address
     gone = await fetch_page(client, logout, address, bearer)
     if isinstance(gone, str):
-        return LogoutSeen(logout=logout, replayed=url, failed=f"the logout request failed: {gone}")
+        return LogoutSeen(
+            logout=logout,
+            replayed=url,
+            failed=f"the logout request failed: {gone}",
+            failed_ja=f"ログアウトの要求が失敗した: {gone}",
+        )
     async with _anonymous(ctx, service) as replay:
         headers = dict(bearer)
         if cookie:
@@ -601,23 +683,30 @@ async def _logout(
         again = await fetch_page(replay, url, address, headers)
     if isinstance(again, str):
         return LogoutSeen(
-            logout=logout, replayed=url, failed=f"the replay after the logout failed: {again}"
+            logout=logout,
+            replayed=url,
+            failed=f"the replay after the logout failed: {again}",
+            failed_ja=f"ログアウト後の再送が失敗した: {again}",
         )
     still_open = again.content and same_page(body, again.body)
     return LogoutSeen(logout=logout, replayed=url, status=again.status, still_open=still_open)
 
 
-def judge_logout(about: ServiceResults, login: str, seen: LogoutSeen) -> Result:
+def judge_logout(about: ServiceResults, login: str, login_ja: str, seen: LogoutSeen) -> Result:
     """session.logout from what logging out did (pure)."""
     if seen.skipped == "auth":
         return about.result(
             LOGOUT,
             Verdict.NOT_APPLICABLE,
             f"{login}: HTTP authentication has no logout; the browser resends the credential.",
+            reason_ja=f"{login_ja}: HTTP 認証にはログアウトがなく、ブラウザが資格情報を送り直す。",
         )
     if seen.skipped == "no link":
         return about.result(
-            LOGOUT, Verdict.INCONCLUSIVE, f"{login}: no logout link on the page after the login."
+            LOGOUT,
+            Verdict.INCONCLUSIVE,
+            f"{login}: no logout link on the page after the login.",
+            reason_ja=f"{login_ja}: ログイン後のページにログアウトのリンクがない。",
         )
     if seen.skipped:
         return about.result(
@@ -625,16 +714,26 @@ def judge_logout(about: ServiceResults, login: str, seen: LogoutSeen) -> Result:
             Verdict.INCONCLUSIVE,
             f"{login}: no page was shown to need the session, so a replay after the logout "
             "would prove nothing.",
+            reason_ja=(
+                f"{login_ja}: セッションが必要と示されたページがなく、"
+                "ログアウト後に再送しても何も証明できない。"
+            ),
         )
     details: dict[str, JSONValue] = {
         "logout": mask_url(seen.logout),
         "replayed": mask_url(seen.replayed),
     }
     if seen.failed:
-        evidence = Evidence("http_session", LOGOUT.title, details)
-        return about.result(LOGOUT, Verdict.ERROR, f"{login}: {seen.failed}.", evidence)
+        evidence = _evidence(LOGOUT, details)
+        return about.result(
+            LOGOUT,
+            Verdict.ERROR,
+            f"{login}: {seen.failed}.",
+            evidence,
+            reason_ja=f"{login_ja}: {seen.failed_ja or seen.failed}。",
+        )
     details["replay_status"] = seen.status
-    evidence = Evidence("http_session", LOGOUT.title, details)
+    evidence = _evidence(LOGOUT, details)
     if seen.still_open:
         return about.result(
             LOGOUT,
@@ -642,6 +741,10 @@ def judge_logout(about: ServiceResults, login: str, seen: LogoutSeen) -> Result:
             f"{login}: after {mask_url(seen.logout)}, the old session still opens "
             f"{mask_url(seen.replayed)}.",
             evidence,
+            reason_ja=(
+                f"{login_ja}: {mask_url(seen.logout)} の後も、古いセッションで "
+                f"{mask_url(seen.replayed)} が開ける。"
+            ),
         )
     return about.result(
         LOGOUT,
@@ -649,4 +752,8 @@ def judge_logout(about: ServiceResults, login: str, seen: LogoutSeen) -> Result:
         f"{login}: after {mask_url(seen.logout)}, the old session no longer opens "
         f"{mask_url(seen.replayed)} (HTTP {seen.status}).",
         evidence,
+        reason_ja=(
+            f"{login_ja}: {mask_url(seen.logout)} の後、古いセッションでは "
+            f"{mask_url(seen.replayed)} が開けない（HTTP {seen.status}）。"
+        ),
     )

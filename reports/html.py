@@ -599,9 +599,7 @@ def context(data: ReportData, lang: Lang) -> dict[str, Any]:
         return tr(e.summary, e.summary_ja)
 
     def status_reason(st: RequirementStatus) -> str:
-        # assess.py's reasons gain a Japanese twin on the ja branch (`reason_ja`); until it
-        # lands the English one shows
-        return tr(st.reason, str(getattr(st, "reason_ja", "") or ""))
+        return tr(st.reason, st.reason_ja)
 
     def req_title(req: Requirement) -> str:
         # in Japanese: the framework file's Japanese title (it names the guidebook's term

@@ -36,20 +36,29 @@ def evidence_to_dict(e: Evidence) -> dict[str, JSONValue]:
     return {"kind": e.kind, "summary": e.summary, "details": dict(e.details)}
 
 
+def _stored_evidence(e: Evidence) -> dict[str, JSONValue]:
+    """Evidence as the store keeps it: the report form and its Japanese summary (the
+    report schemas' evidence objects stay as they are; the reports pick the language)."""
+    return {**evidence_to_dict(e), "summary_ja": e.summary_ja}
+
+
 def result_to_dict(r: Result) -> dict[str, JSONValue]:
+    """A result as the store keeps it (one JSON row; `result_from_dict` reads it back)."""
     return {
         "check_id": r.check_id,
         "target": r.target,
         "service": service_to_dict(r.service) if r.service else None,
         "verdict": r.verdict.value,
         "reason": r.reason,
-        "evidence": [evidence_to_dict(e) for e in r.evidence],
+        "reason_ja": r.reason_ja,
+        "evidence": [_stored_evidence(e) for e in r.evidence],
         "started": r.started.isoformat() if r.started else None,
         "duration": r.duration,
     }
 
 
 def result_from_dict(d: dict[str, Any]) -> Result:
+    """A stored result; a row written before results carried Japanese reads it as ""."""
     svc = d.get("service")
     started = d.get("started")
     return Result(
@@ -59,9 +68,15 @@ def result_from_dict(d: dict[str, Any]) -> Result:
         verdict=Verdict(d["verdict"]),
         reason=str(d["reason"]),
         evidence=tuple(
-            Evidence(str(e["kind"]), str(e["summary"]), dict(e.get("details") or {}))
+            Evidence(
+                str(e["kind"]),
+                str(e["summary"]),
+                dict(e.get("details") or {}),
+                str(e.get("summary_ja") or ""),
+            )
             for e in d.get("evidence") or []
         ),
         started=datetime.fromisoformat(started) if started else None,
         duration=float(d["duration"]) if d.get("duration") is not None else None,
+        reason_ja=str(d.get("reason_ja") or ""),
     )

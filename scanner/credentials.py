@@ -85,6 +85,20 @@ class Outcome(enum.StrEnum):
     LOCKED = "locked"  # the device says the account or the source is locked
     ERROR = "error"  # the attempt could not complete: timeout, reset, unparseable answer
 
+    @property
+    def ja(self) -> str:
+        """The outcome in Japanese, for the reasons of a `--lang ja` report."""
+        return _OUTCOME_JA[self]
+
+
+_OUTCOME_JA = {
+    Outcome.ACCEPTED: "受理",
+    Outcome.REJECTED: "拒否",
+    Outcome.THROTTLED: "制限",
+    Outcome.LOCKED: "ロック",
+    Outcome.ERROR: "エラー",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:

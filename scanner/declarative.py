@@ -51,6 +51,7 @@ from scanner.http_location import describe_failure
 from scanner.model import Evidence, Result, Service, Verdict, bound_text
 from scanner.net import ReadLimitExceeded, lenient_tls_context
 from scanner.probe import Check, ProbeContext, Remedy, ServiceProbe, Severity
+from scanner.probe import where_ja as where_ja_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -418,6 +419,7 @@ class DeclaredProbe(ServiceProbe):
     async def run(self, ctx: ProbeContext, service: Service) -> list[Result]:
         spec = self.spec
         where = f"{ctx.target.address} {service}"
+        where_ja = where_ja_of(ctx.target.address, service)
         answer: tuple[int | None, httpx.Headers | None, bytes] | str
         if isinstance(spec.request, HttpRequest):
             answer = await _http_answer(ctx, service, spec.request, spec.max_read)
@@ -425,6 +427,11 @@ class DeclaredProbe(ServiceProbe):
         else:
             answer = await _tcp_answer(ctx, service, spec.request, spec)
             asked = f"{len(spec.request.send)} byte(s) sent"
+        asked_ja = (
+            asked
+            if isinstance(spec.request, HttpRequest)
+            else (f"{len(spec.request.send)} バイト送信")
+        )
         if isinstance(answer, str):
             return [
                 ctx.result(
@@ -432,6 +439,7 @@ class DeclaredProbe(ServiceProbe):
                     Verdict.ERROR,
                     f"{where}: {asked}: {answer}; nothing to judge.",
                     service=service,
+                    reason_ja=f"{where_ja}: {asked_ja}: {answer}。判定できる応答がない。",
                 )
             ]
         status, headers, body = answer
@@ -440,15 +448,21 @@ class DeclaredProbe(ServiceProbe):
             "exchange",
             f"{asked}: {seen}",
             {"request": asked, "status": status, "bytes": len(body)},
+            summary_ja=f"{asked_ja} への応答: {seen}",
         )
         other = Verdict.PASS if spec.on_match is Verdict.FAIL else Verdict.FAIL
         if spec.match.holds(status, headers, body):
             verdict, why = spec.on_match, f"the answer matches ({spec.match.describe()})"
+            why_ja = f"応答が条件に一致した（{spec.match.describe()}）"
         elif spec.reached.holds(status, headers, body):
             verdict = other
             why = (
                 f"the answer does not match ({spec.match.describe()}) and shows the request "
                 f"reached its handler ({spec.reached.describe()})"
+            )
+            why_ja = (
+                f"応答は条件（{spec.match.describe()}）に一致せず、要求が処理部に届いたことを示す"
+                f"（{spec.reached.describe()}）"
             )
         else:
             verdict = Verdict.INCONCLUSIVE
@@ -457,8 +471,16 @@ class DeclaredProbe(ServiceProbe):
                 "the answer does not match, and nothing shows the request reached a handler "
                 f"({proof})"
             )
+            why_ja = f"応答は条件に一致せず、要求が処理部に届いたことを示すものもない（{proof}）"
         return [
-            ctx.result(spec.check, verdict, f"{where}: {asked}: {why}.", evidence, service=service)
+            ctx.result(
+                spec.check,
+                verdict,
+                f"{where}: {asked}: {why}.",
+                evidence,
+                service=service,
+                reason_ja=f"{where_ja}: {asked_ja}: {why_ja}。",
+            )
         ]
 
 

@@ -105,11 +105,20 @@ class ContractWarnings:
         )
 
 
-class DeviceDeadline(Exception):
+class DeviceStopped(Exception):
+    """A device's work ended before its end: the message is the reason kept, `reason_ja`
+    the same in Japanese."""
+
+    def __init__(self, reason: str, reason_ja: str) -> None:
+        super().__init__(reason)
+        self.reason_ja = reason_ja
+
+
+class DeviceDeadline(DeviceStopped):
     """A device's work passed its whole deadline: recorded with the reason, the run goes on."""
 
 
-class DeviceFailed(Exception):
+class DeviceFailed(DeviceStopped):
     """A device's work ended in an exception; the message is the redacted reason kept."""
 
 
@@ -155,6 +164,7 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
                     run_id,
                     target.address,
                     f"the run's --max-scan-time of {request.max_scan_time:g} s passed first",
+                    f"先に実行全体の --max-scan-time {request.max_scan_time:g} 秒が過ぎた",
                 )
         reporter.notice(f"--max-scan-time {request.max_scan_time:g} s reached: the run ends")
     finally:
@@ -198,12 +208,13 @@ async def _devices(
             except Exception as exc:
                 # Its finished results are kept, and --resume retries the rest; the run
                 # says the device failed, and the exit code follows.
-                if isinstance(exc, (DeviceDeadline, DeviceFailed)):
-                    reason = str(exc)
+                if isinstance(exc, DeviceStopped):
+                    reason, reason_ja = str(exc), exc.reason_ja
                 else:  # not from the device's work (its own code redacts what it raises)
                     reason = mask_urls(f"scan failed ({_describe(exc)})")
+                    reason_ja = mask_urls(f"スキャンが失敗した（{_describe(exc)}）")
                 reporter.notice(f"{target.address}: {reason}")
-                store.target_failed(run_id, target.address, reason)
+                store.target_failed(run_id, target.address, reason, reason_ja)
                 settled.add(target.address)
                 return
             store.target_done(run_id, target.address)
@@ -291,7 +302,8 @@ async def _device(
         raise
     except Exception as exc:
         reason = redact.current().text(f"scan failed ({_describe(exc)})")
-        raise DeviceFailed(reason) from exc
+        reason_ja = redact.current().text(f"スキャンが失敗した（{_describe(exc)}）")
+        raise DeviceFailed(reason, reason_ja) from exc
 
 
 async def _device_work(
@@ -312,7 +324,8 @@ async def _device_work(
             services = await fingerprint(dev, tcp_ports, udp_replies, facts)
     except TimeoutError:
         raise DeviceDeadline(
-            f"fingerprinting did not finish within its deadline of {identify:g} s"
+            f"fingerprinting did not finish within its deadline of {identify:g} s",
+            f"サービスの識別が制限時間 {identify:g} 秒以内に終わらなかった",
         ) from None
     shown = tuple(redact.service(s) for s in services)
     run.store.put_services(run.run_id, target.address, shown)
@@ -376,7 +389,8 @@ async def _device_work(
                     del running[task]
     except TimeoutError:
         raise DeviceDeadline(
-            f"its checks did not finish within their deadline of {work:g} s"
+            f"its checks did not finish within their deadline of {work:g} s",
+            f"検査が制限時間 {work:g} 秒以内に終わらなかった",
         ) from None
     for job in waiting:
         missing = ", ".join(sorted(k.name for k in job.probe.needs if not ctx.facts.has_all([k])))
@@ -388,6 +402,10 @@ async def _device_work(
                     f"{job.describe()} on {target.address} needs {missing}, which no "
                     "earlier step found on this device.",
                     service=job.service,
+                    reason_ja=(
+                        f"{_job_ja(job)}（{target.address}）には {missing} が必要だが、"
+                        "この機器では先行する手順がそれを見つけなかった。"
+                    ),
                 )
             )
 
@@ -439,6 +457,10 @@ async def _run_job(
                     Verdict.SKIPPED,
                     "Intrusive check not allowed by the profile or --allow-intrusive.",
                     service=job.service,
+                    reason_ja=(
+                        "侵襲的な検査のため実行しなかった（プロファイルでも --allow-intrusive "
+                        "でも許可されていない）。"
+                    ),
                 )
             )
         return
@@ -456,22 +478,38 @@ async def _run_job(
             else:
                 raise ProbeContractError(f"{job.describe()}: no way to run this probe")
     except TimeoutError:
-        results = _errors(ctx, job, f"did not finish within {deadline:g} s", "timeout")
+        results = _errors(
+            ctx,
+            job,
+            f"did not finish within {deadline:g} s",
+            f"が制限時間 {deadline:g} 秒以内に終わらなかった",
+            "timeout",
+        )
     except Exception as exc:
-        results = _errors(ctx, job, f"failed: {type(exc).__name__}: {exc}"[:300], "exception")
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        results = _errors(ctx, job, f"failed: {detail}", f"が失敗した（{detail}）", "exception")
     duration = time.monotonic() - t0
     try:
         completed = _complete(ctx, job, results)
     except ProbeContractError as exc:
         if contract is not None:
             contract(type(job.probe).__name__, str(exc))
-        completed = _errors(ctx, job, f"broke the probe contract: {exc}", "contract")
+        completed = _errors(
+            ctx,
+            job,
+            f"broke the probe contract: {exc}",
+            f"がプローブの約束事に反した（{exc}）",
+            "contract",
+        )
     for result in completed:
         land(replace(result, started=started, duration=round(duration, 3)))
 
 
-def _errors(ctx: ProbeContext, job: Job, what: str, kind: str) -> list[Result]:
-    ev = Evidence(kind, what[:200], {"probe": type(job.probe).__name__})
+def _errors(ctx: ProbeContext, job: Job, what: str, what_ja: str, kind: str) -> list[Result]:
+    """An `error` result for every check of the job: `what` happened (and in Japanese)."""
+    ev = Evidence(
+        kind, what[:200], {"probe": type(job.probe).__name__}, f"{_job_ja(job)}{what_ja}"[:200]
+    )
     return [
         ctx.result(
             c,
@@ -479,6 +517,7 @@ def _errors(ctx: ProbeContext, job: Job, what: str, kind: str) -> list[Result]:
             f"{job.describe()} on {ctx.target.address} {what}.",
             ev,
             service=job.service,
+            reason_ja=f"{_job_ja(job)}（{ctx.target.address}）{what_ja}。",
         )
         for c in job.probe.checks
     ]
@@ -517,6 +556,7 @@ def _complete(ctx: ProbeContext, job: Job, results: object) -> list[Result]:
             Verdict.ERROR,
             f"{job.describe()} returned no result for {c.id}.",
             service=job.service,
+            reason_ja=f"{_job_ja(job)} は {c.id} の結果を返さなかった。",
         )
         for c in job.probe.checks
     ]
@@ -543,3 +583,9 @@ def _shown(text: object) -> str:
 
 
 __all__ = ["ProbeContractError", "ScanRequest", "Service", "scan"]
+
+
+def _job_ja(job: Job) -> str:
+    """`Job.describe()` in Japanese: `SshConfig（tcp/22 ssh）`."""
+    name = type(job.probe).__name__
+    return f"{name}（{job.service}）" if job.service else name

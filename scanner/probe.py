@@ -138,7 +138,11 @@ class ProbeContext:
         reason: str,
         *evidence: Evidence,
         service: Service | None = None,
+        reason_ja: str = "",
     ) -> Result:
+        """One result; `reason_ja` is the same sentence in Japanese, with the same facts
+        (device, service, what was seen). A plugin that gives none still works: reports
+        fall back to the English."""
         return Result(
             check_id=check.id,
             target=self.target.address,
@@ -147,6 +151,7 @@ class ProbeContext:
             reason=reason,
             evidence=tuple(evidence),
             started=datetime.now(UTC),
+            reason_ja=reason_ja,
         )
 
     def about(self, service: Service) -> ServiceResults:
@@ -166,8 +171,25 @@ class ServiceResults:
         """How a reason names the service: `tcp/22 ssh on 127.0.10.3`."""
         return f"{self.service} on {self.ctx.target.address}"
 
-    def result(self, check: Check, verdict: Verdict, reason: str, *evidence: Evidence) -> Result:
-        return self.ctx.result(check, verdict, reason, *evidence, service=self.service)
+    @property
+    def where_ja(self) -> str:
+        """The same in Japanese: `127.0.10.3 の tcp/22 (ssh)`."""
+        return where_ja(self.ctx.target.address, self.service)
+
+    def result(
+        self, check: Check, verdict: Verdict, reason: str, *evidence: Evidence, reason_ja: str = ""
+    ) -> Result:
+        return self.ctx.result(
+            check, verdict, reason, *evidence, service=self.service, reason_ja=reason_ja
+        )
+
+
+def where_ja(address: str, service: Service | None) -> str:
+    """How a Japanese reason names a device's service: `127.0.10.3 の tcp/22 (ssh)`, or
+    the address alone for a device-level result."""
+    if service is None:
+        return address
+    return f"{address} の {service.key} ({service.protocol})"
 
 
 class Phase(enum.IntEnum):

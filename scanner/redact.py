@@ -335,13 +335,14 @@ class Redactor:
 
     def evidence(self, ev: Evidence) -> Evidence:
         details = {self.text(k): self.json(v) for k, v in ev.details.items()}
-        return Evidence(ev.kind, self.text(ev.summary), details)
+        return Evidence(ev.kind, self.text(ev.summary), details, self.text(ev.summary_ja))
 
     def result(self, result: Result) -> Result:
         return replace(
             result,
             service=self.service(result.service) if result.service else None,
             reason=self.text(result.reason),
+            reason_ja=self.text(result.reason_ja),
             evidence=tuple(self.evidence(e) for e in result.evidence),
         )
 

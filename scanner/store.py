@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS targets (
     label TEXT NOT NULL,
     state TEXT NOT NULL,             -- pending | done | failed
     reason TEXT NOT NULL DEFAULT '', -- why a failed device was not scanned to the end
+    reason_ja TEXT NOT NULL DEFAULT '', -- the same in Japanese ('' in a store made before it)
     PRIMARY KEY (run_id, address)
 );
 CREATE TABLE IF NOT EXISTS services (
@@ -151,6 +152,10 @@ class Store:
             columns = {r[1] for r in self._db.execute("PRAGMA table_info(targets)")}
             if "reason" not in columns:  # a store written before failed devices had a reason
                 self._db.execute("ALTER TABLE targets ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
+            if "reason_ja" not in columns:  # ... or before that reason had its Japanese
+                self._db.execute(
+                    "ALTER TABLE targets ADD COLUMN reason_ja TEXT NOT NULL DEFAULT ''"
+                )
         except sqlite3.OperationalError as exc:  # read-only, disk full, locked
             self._db.close()
             raise OSError(f"{path}: cannot use the store ({_why(path, exc)})") from None
@@ -186,7 +191,8 @@ class Store:
                 (run_id, _now(), profile_id, profile_digest, scanner_version, json.dumps(request)),
             )
             self._db.executemany(
-                "INSERT INTO targets VALUES (?, ?, ?, 'pending', '')",
+                "INSERT INTO targets (run_id, address, label, state, reason) "
+                "VALUES (?, ?, ?, 'pending', '')",
                 [(run_id, addr, label) for addr, label in targets],
             )
 
@@ -231,22 +237,32 @@ class Store:
 
     def target_done(self, run_id: str, address: str) -> None:
         self._db.execute(
-            "UPDATE targets SET state='done', reason='' WHERE run_id=? AND address=?",
+            "UPDATE targets SET state='done', reason='', reason_ja='' WHERE run_id=? AND address=?",
             (run_id, address),
         )
 
-    def target_failed(self, run_id: str, address: str, reason: str) -> None:
+    def target_failed(self, run_id: str, address: str, reason: str, reason_ja: str = "") -> None:
         """The device could not be scanned to the end: its finished results stay, and
-        `--resume` tries it again."""
+        `--resume` tries it again. `reason_ja`: the reason in Japanese."""
         self._db.execute(
-            "UPDATE targets SET state='failed', reason=? WHERE run_id=? AND address=?",
-            (reason[:500], run_id, address),
+            "UPDATE targets SET state='failed', reason=?, reason_ja=? WHERE run_id=? AND address=?",
+            (reason[:500], reason_ja[:500], run_id, address),
         )
 
     def failures(self, run_id: str) -> dict[str, str]:
         """address -> reason, for every device of the run that failed."""
         rows = self._db.execute(
             "SELECT address, reason FROM targets WHERE run_id=? AND state='failed' ORDER BY rowid",
+            (run_id,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def failures_ja(self, run_id: str) -> dict[str, str]:
+        """address -> the reason in Japanese ("" when the store was made before it was kept),
+        for every device of the run that failed."""
+        rows = self._db.execute(
+            "SELECT address, reason_ja FROM targets WHERE run_id=? AND state='failed' "
+            "ORDER BY rowid",
             (run_id,),
         )
         return {r[0]: r[1] for r in rows}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 import httpx
 
+from probes._account import NO_CREDENTIAL_JA
 from probes._login.http import (
     TOKEN_KEYS,
     AuthSurface,
@@ -66,6 +67,7 @@ class NoSession:
 
     reason: str
     surface: bool
+    reason_ja: str  # the same in Japanese (device and library details stay as they are)
 
 
 async def open_session(
@@ -81,32 +83,53 @@ async def open_session(
     """Log in once with `credential` on `service`'s own login surface."""
     found = await discover_surface(dev, client, service, pages, forms, surfaces)
     if isinstance(found, str):
-        return NoSession(found, surface=not found.startswith("no login surface"))
+        none = found.startswith("no login surface")
+        return NoSession(
+            found,
+            surface=not none,
+            reason_ja=f"ログイン画面が見つからない（{found}）"
+            if none
+            else f"ログイン画面を特定できなかった（{found}）",
+        )
     page_url = _surface_url(found, client)
     if not on_service(page_url, service):
         return NoSession(
             f"the login surface {mask_url(page_url)} belongs to another service of the device",
             surface=False,
+            reason_ja=f"ログイン画面 {mask_url(page_url)} は機器の別のサービスのもの",
         )
     if credential is None:
         return NoSession(
             "no valid credential is known for this login (none of the default credentials "
             "worked; set test_account in the profile)",
             surface=True,
+            reason_ja=NO_CREDENTIAL_JA,
         )
     control = Credential(f"shinsa-{secrets.token_hex(4)}", f"shinsa-{secrets.token_hex(8)}")
     seen_control, locked, outcome, detail, _ = await attempt_login(found, client, control)
     if seen_control is None:
-        return NoSession(f"the random control login failed: {detail}", surface=True)
+        return NoSession(
+            f"the random control login failed: {detail}",
+            surface=True,
+            reason_ja=f"無作為な対照ログインが失敗した: {detail}",
+        )
     outcome, detail = judge_control(seen_control, locked, challenge=found.challenge)
     if outcome is not Outcome.REJECTED:
-        return NoSession(f"a random login is not refused ({detail}): no oracle", surface=True)
+        return NoSession(
+            f"a random login is not refused ({detail}): no oracle",
+            surface=True,
+            reason_ja=f"無作為なログインが拒否されない（{detail}）ため、成否を判定できない",
+        )
     seen, _, outcome, detail, _ = await attempt_login(found, client, credential)
     if seen is not None:
         outcome, detail = judge_attempt(seen, seen_control, challenge=found.challenge)
     if outcome is not Outcome.ACCEPTED:
         why = scrub_detail(detail, credential)
-        return NoSession(f"the login with {credential} was not accepted: {why}", surface=True)
+        return NoSession(
+            f"the login with {credential} was not accepted: {why}",
+            surface=True,
+            reason_ja=f"{credential} でのログインが受け付けられなかった: {why}",
+        )
     chains = found.last
     login = chains[-1]
     before = chains[0].first.headers.get_list("set-cookie") if len(chains) > 1 else []

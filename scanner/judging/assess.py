@@ -92,6 +92,7 @@ class RequirementStatus:
     results: tuple[JudgedResult, ...]  # direct evidence
     related: tuple[JudgedResult, ...]  # supporting evidence
     manual: tuple[Statement, ...] = ()  # statements for this requirement and device
+    reason_ja: str = ""  # the reason in Japanese (`decide` writes both)
 
     @property
     def has_evidence(self) -> bool:
@@ -103,6 +104,11 @@ class RequirementStatus:
 def unassessed_reason(requirement: Requirement) -> str:
     """The reason of a requirement with no evidence of any kind on a device."""
     return decide(requirement, ())[1]
+
+
+def unassessed_reason_ja(requirement: Requirement) -> str:
+    """The same in Japanese."""
+    return decide(requirement, ())[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +164,14 @@ class Assessment:
         return tuple(
             stored.get((fw, req.id))
             or RequirementStatus(
-                fw, req, target, Status.NOT_ASSESSED, unassessed_reason(req), (), ()
+                fw,
+                req,
+                target,
+                Status.NOT_ASSESSED,
+                unassessed_reason(req),
+                (),
+                (),
+                reason_ja=unassessed_reason_ja(req),
             )
             for fw, req in self.requirements_for(target)
         )
@@ -207,51 +220,81 @@ def decide(
     direct: Sequence[JudgedResult],
     manual: Sequence[Statement] = (),
     left_out: Collection[str] = (),
-) -> tuple[Rule, str]:
-    """The first rule of `RULES` that matches, and the reason the report gives.
+) -> tuple[Rule, str, str]:
+    """The first rule of `RULES` that matches, and the reason the report gives, in English
+    and in Japanese (the same facts: counts, the first failure's own reason, the statement).
 
     `left_out`: checks the run did not select (--checks/--exclude-checks). A requirement
     whose direct checks were all left out has no result: nothing measured. One with some
     left out is judged on the rest, but passes read as partial coverage: what was not run
     never counts as passed."""
     if requirement.coverage is Coverage.NONE or not direct:
+        none = requirement.coverage is Coverage.NONE
         why = (
             "A network scan cannot assess this requirement"
-            if requirement.coverage is Coverage.NONE
+            if none
             else "No check that gives direct evidence for it ran"
         )
+        why_ja = (
+            "ネットワークからの検査ではこの要件を評価できない"
+            if none
+            else "この要件の直接の根拠となる検査は実行されなかった"
+        )
         if not manual:
-            return NOTHING_MEASURED, f"{why}."
+            return NOTHING_MEASURED, f"{why}.", f"{why_ja}。"
         first = manual[0]
         return (
             MANUAL_ONLY,
             f"{why}; {len(manual)} manual statement(s), not verified by the scan: "
             f"{first.by}, {first.date.isoformat()} ({first.document}).",
+            f"{why_ja}。検査では検証していない手動の記述が {len(manual)} 件ある: "
+            f"{first.by}、{first.date.isoformat()}（{first.document}）。",
         )
     verdicts = [j.result.verdict for j in direct]
     fails = [j for j in direct if j.counts_as_fail]
     if fails:
-        return ANY_FAIL, f"{len(fails)} failed check result(s): {fails[0].result.reason}"
+        first_fail = fails[0].result
+        return (
+            ANY_FAIL,
+            f"{len(fails)} failed check result(s): {first_fail.reason}",
+            f"不合格の検査結果が {len(fails)} 件ある: {first_fail.reason_ja or first_fail.reason}",
+        )
     if Verdict.ERROR in verdicts:
         n = verdicts.count(Verdict.ERROR)
-        return ANY_ERROR, f"{n} check(s) could not finish, so no verdict can be given."
+        return (
+            ANY_ERROR,
+            f"{n} check(s) could not finish, so no verdict can be given.",
+            f"{n} 件の検査が完了しなかったため、判定できない。",
+        )
     if all(v is Verdict.NOT_APPLICABLE for v in verdicts):
-        return ALL_NOT_APPLICABLE, "No interface this requirement applies to was found."
+        return (
+            ALL_NOT_APPLICABLE,
+            "No interface this requirement applies to was found.",
+            "この要件が対象とするインタフェースは見つからなかった。",
+        )
     undecided = [v for v in verdicts if v in (Verdict.INCONCLUSIVE, Verdict.SKIPPED)]
     if undecided:
-        return ANY_UNDECIDED, f"{len(undecided)} check result(s) were inconclusive or skipped."
+        return (
+            ANY_UNDECIDED,
+            f"{len(undecided)} check result(s) were inconclusive or skipped.",
+            f"{len(undecided)} 件の検査結果が判定不能またはスキップだった。",
+        )
     skipped = sorted(c for c in requirement.direct if c in left_out)
     if skipped:
         return (
             PASSES_PARTIAL,
             "Every direct check run passed, but the run left out "
             f"{', '.join(skipped)} (--checks/--exclude-checks).",
+            "実行した直接の根拠となる検査はすべて合格したが、この実行では "
+            f"{', '.join(skipped)} を対象外とした（--checks/--exclude-checks）。",
         )
     if requirement.coverage is Coverage.FULL:
-        return PASSES_FULL, "Every direct check passed."
+        return PASSES_FULL, "Every direct check passed.", "直接の根拠となる検査はすべて合格した。"
     return (
         PASSES_PARTIAL,
         "Every direct check passed, but a network scan shows only part of this requirement.",
+        "直接の根拠となる検査はすべて合格したが、ネットワークからの検査で確認できるのは"
+        "この要件の一部だけである。",
     )
 
 
@@ -260,9 +303,10 @@ def status_of(
     direct: Sequence[JudgedResult],
     manual: Sequence[Statement] = (),
     left_out: Collection[str] = (),
-) -> tuple[Status, str]:
-    rule, reason = decide(requirement, direct, manual, left_out)
-    return rule.status, reason
+) -> tuple[Status, str, str]:
+    """The status and its reason, in English and Japanese."""
+    rule, reason, reason_ja = decide(requirement, direct, manual, left_out)
+    return rule.status, reason, reason_ja
 
 
 def assess(
@@ -328,9 +372,11 @@ def assess(
             direct = tuple(j for c in req.direct for j in by_check.get(c, ()))
             related = tuple(j for c in req.supporting for j in by_check.get(c, ()))
             said = tuple(stated.get((fw, req.id), ()))
-            status, reason = status_of(req, direct, said, left_out)
+            status, reason, reason_ja = status_of(req, direct, said, left_out)
             statuses.append(
-                RequirementStatus(fw, req, target, status, reason, direct, related, said)
+                RequirementStatus(
+                    fw, req, target, status, reason, direct, related, said, reason_ja=reason_ja
+                )
             )
         if statuses:
             evidenced[target] = tuple(statuses)

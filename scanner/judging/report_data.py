@@ -30,6 +30,7 @@ class Device:
     services: tuple[Service, ...]
     unfinished_reason: str = ""  # why the device failed (a deadline, a crash), if it did
     profile: str = ""  # the ID of the profile it is judged by (its own, or the run's)
+    unfinished_reason_ja: str = ""  # the same in Japanese ("" from a store made before it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ def collect(
     kept with the run and `evidence` given for this rendering only; the title block is
     `meta` over what the scan's command line stored over the profile's `report:` section."""
     run = store.run(run_id)
-    failures = store.failures(run_id)
+    failures, failures_ja = store.failures(run_id), store.failures_ja(run_id)
     own = profiles or {}
     devices = tuple(
         Device(
@@ -82,6 +83,7 @@ def collect(
             tuple(store.services(run_id, addr)),
             failures.get(addr, ""),
             own.get(addr, profile).id,
+            failures_ja.get(addr, ""),
         )
         for addr, label, state in store.targets(run_id)
     )

@@ -184,24 +184,36 @@ def _self_signed(cert: x509.Certificate) -> bool:
     return True
 
 
-def weak_key(info: CertInfo) -> str:
-    """Why the certificate's key is too weak, or ""."""
-    if info.key_type == "RSA" and info.key_bits < MIN_RSA_BITS:
-        return f"RSA key of {info.key_bits} bits, under {MIN_RSA_BITS} (NIST SP 800-131A)"
-    if info.key_type == "EC" and info.key_bits < MIN_EC_BITS:
-        return f"EC key of {info.key_bits} bits, under {MIN_EC_BITS} (NIST SP 800-131A)"
+def weak_key(info: CertInfo, *, ja: bool = False) -> str:
+    """Why the certificate's key is too weak, or "" (`ja`: in Japanese)."""
+    bits = info.key_bits
+    if info.key_type == "RSA" and bits < MIN_RSA_BITS:
+        if ja:
+            return f"RSA 鍵 {bits} ビットは {MIN_RSA_BITS} ビット未満（NIST SP 800-131A）"
+        return f"RSA key of {bits} bits, under {MIN_RSA_BITS} (NIST SP 800-131A)"
+    if info.key_type == "EC" and bits < MIN_EC_BITS:
+        if ja:
+            return f"EC 鍵 {bits} ビットは {MIN_EC_BITS} ビット未満（NIST SP 800-131A）"
+        return f"EC key of {bits} bits, under {MIN_EC_BITS} (NIST SP 800-131A)"
     if info.key_type == "DSA":
+        if ja:
+            return "DSA 鍵（FIPS 186-5 は DSA 署名をもう承認していない）"
         return "DSA key (FIPS 186-5 no longer approves DSA signatures)"
-    if info.key_bits == 0:
-        return f"unknown key type {info.key_type}"
+    if bits == 0:
+        return f"不明な鍵の種類 {info.key_type}" if ja else f"unknown key type {info.key_type}"
     return ""
 
 
-def weak_signature(info: CertInfo) -> str:
-    """Why the certificate's signature is weak, or ""."""
+def weak_signature(info: CertInfo, *, ja: bool = False) -> str:
+    """Why the certificate's signature is weak, or "" (`ja`: in Japanese)."""
     if info.signature_hash in ("md5", "md2", "md4"):
-        return f"signed with {info.signature_hash.upper()} (RFC 6151; collisions are practical)"
+        name = info.signature_hash.upper()
+        if ja:
+            return f"{name} で署名されている（RFC 6151。衝突が現実に作れる）"
+        return f"signed with {name} (RFC 6151; collisions are practical)"
     if info.signature_hash == "sha1":
+        if ja:
+            return "SHA-1 で署名されている（SHAttered。CA/B Forum は 2016 年から禁止）"
         return "signed with SHA-1 (SHAttered; CA/B Forum ban since 2016)"
     return ""
 

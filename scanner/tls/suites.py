@@ -39,6 +39,17 @@ WHY: dict[str, str] = {
     "anon": "anonymous key exchange: the server is not authenticated",
     "MD5": "MD5 MAC (RFC 6151)",
 }
+#: the same in Japanese, for the reasons of a `--lang ja` report
+WHY_JA: dict[str, str] = {
+    "NULL": "暗号化なし",
+    "EXPORT": "輸出グレードの鍵（40/56 ビット、FREAK/Logjam）",
+    "RC4": "RC4 は使用不可（RFC 7465: MUST NOT）",
+    "DES": "単一 DES、56 ビット鍵（SP 800-131A: 使用不可）",
+    "3DES": "3DES、64 ビットブロック（SWEET32、SP 800-131A r2）",
+    "64BIT": "64 ビットブロック暗号（SWEET32）",
+    "anon": "匿名の鍵交換: サーバが認証されない",
+    "MD5": "MD5 の MAC（RFC 6151）",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +68,11 @@ class CipherSuite:
     def weak(self) -> dict[str, str]:
         """{tag: why} for the tags that make this suite weak on any version."""
         return {t: WHY[t] for t in WEAK_TAGS if t in self.tags}
+
+    @property
+    def weak_ja(self) -> dict[str, str]:
+        """The same, why in Japanese."""
+        return {t: WHY_JA[t] for t in WEAK_TAGS if t in self.tags}
 
     @property
     def cbc(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import resource
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from lab.personality import load_builtin
 from probes.exposed_services import ExposedServices
 from probes.registry import all_checks
 from scanner.judging.profiles import load_profile
-from scanner.model import Verdict
+from scanner.model import Result, Verdict
 from scanner.probe import Check, ServiceProbe
 from scanner.reporter import Reporter
 from scanner.store import Store
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = pytest.mark.lab
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start_lab, tmp_path):
@@ -61,6 +63,26 @@ async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start
                 if r.target == device.address
             }
             assert got == expected, device.name
+        # and every result, as stored, says why in Japanese too, and every evidence what it is
+        assert_japanese(results)
+
+
+def assert_japanese(results: list[Result]) -> None:
+    """Every built-in result carries its reason in Japanese and every evidence its summary
+    (CJK text, not an empty or copied English string)."""
+    assert results
+    missing = [
+        (r.check_id, r.target, r.service_key, r.reason)
+        for r in results
+        if not _CJK.search(r.reason_ja)
+    ]
+    missing += [
+        (r.check_id, r.target, e.kind, e.summary)
+        for r in results
+        for e in r.evidence
+        if not _CJK.search(e.summary_ja)
+    ]
+    assert missing == []
 
 
 async def test_fault_devices_end_inconclusive_with_a_reason_never_pass(start_lab, tmp_path):
@@ -77,6 +99,7 @@ async def test_fault_devices_end_inconclusive_with_a_reason_never_pass(start_lab
                     assert r.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR), r
                     assert r.service is not None, r
                     assert r.service.note, r
+        assert_japanese(scanned.results())
         # A 1 MiB banner is read only up to the bound, and only a bounded excerpt is kept.
         huge = next(d for d in lab.devices if d.name == "fault-huge-banner")
         (flood,) = (s for s in scanned.services(huge.address) if not s.identified)

@@ -10,6 +10,7 @@ intrusive checks (so the lockout probe runs too).
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from typing import TYPE_CHECKING, Literal
@@ -49,6 +50,7 @@ PORTS: dict[str, tuple[Literal["tcp", "udp"], int]] = {
 #: Checks that judge the service list discovery gave them, not the device's answers: on a
 #: service that is listed they have a verdict whatever the device then does.
 JUDGE_THE_LISTING = {"services.unexpected", "services.cleartext-admin"}
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 NO_VERDICT = {Verdict.ERROR, Verdict.NOT_APPLICABLE, Verdict.INCONCLUSIVE, Verdict.SKIPPED}
 JOB_TIMEOUT = 20.0
 
@@ -156,6 +158,17 @@ def password_leaks(done) -> list[str]:
     return leaks
 
 
+def untranslated(done: list[tuple[str, str, float, float, list[Result]]]) -> list[str]:
+    """Results of any probe whose reason, or any of whose evidence summaries, has no
+    Japanese (CJK) text."""
+    return [
+        f"{name} on {protocol}: {r.check_id}: {r.reason}"
+        for name, protocol, _, _, results in done
+        for r in results
+        if not _CJK.search(r.reason_ja) or any(not _CJK.search(e.summary_ja) for e in r.evidence)
+    ]
+
+
 def test_every_probe_of_the_registry_is_run_here():
     assert {p.__name__ for p, _ in JOBS} == {p.__name__ for p in REGISTRY}
     assert len(JOBS) > 40
@@ -179,5 +192,7 @@ async def test_a_dead_or_silent_device_gives_no_verdict_within_the_deadline(
         assert late == []
         assert verdicts_about_the_device(done) == []
         assert password_leaks(done) == []
+        # every probe says why in Japanese too, on paths no lab device takes
+        assert untranslated(done) == []
     # the test account was really used: some job got as far as trying it
     assert any("qa-contract" in repr(r) or "account" in r.reason for *_, rs in silent for r in rs)

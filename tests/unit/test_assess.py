@@ -47,9 +47,10 @@ def req(coverage: Coverage) -> Requirement:
     ],
 )
 def test_status_follows_the_first_matching_rule(coverage, verdicts, expected):
-    status, reason = status_of(req(coverage), [J(res(v)) for v in verdicts])
+    status, reason, reason_ja = status_of(req(coverage), [J(res(v)) for v in verdicts])
     assert status is expected
     assert reason
+    assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", reason_ja)
 
 
 def statement(requirement: str = "CR 7.7", devices: tuple[str, ...] = ()) -> Statement:
@@ -98,9 +99,15 @@ ROWS = [
     ids=[f"{RULES.index(r) + 1}-{r.status}-{len(m)}m" for r, _, _, m in ROWS],
 )
 def test_each_row_of_the_table_decides_its_example(rule, coverage, verdicts, manual):
-    decided, reason = decide(req(coverage), [J(res(v)) for v in verdicts], manual)
+    decided, reason, reason_ja = decide(req(coverage), [J(res(v)) for v in verdicts], manual)
     assert decided is rule
-    assert status_of(req(coverage), [J(res(v)) for v in verdicts], manual) == (rule.status, reason)
+    assert status_of(req(coverage), [J(res(v)) for v in verdicts], manual) == (
+        rule.status,
+        reason,
+        reason_ja,
+    )
+    # the Japanese gives the same counts as the English
+    assert re.findall(r"\d+", reason_ja) == re.findall(r"\d+", reason)
 
 
 def test_every_row_of_the_table_has_an_example_in_order():
@@ -117,9 +124,10 @@ def test_the_table_in_the_docs_is_the_table_in_the_code():
 
 @pytest.mark.parametrize("coverage", list(Coverage))
 def test_a_statement_alone_is_never_satisfied(coverage):
-    status, reason = status_of(req(coverage), [], M)
+    status, reason, reason_ja = status_of(req(coverage), [], M)
     assert status is Status.PARTIALLY_ASSESSED
     assert "1 manual statement(s), not verified by the scan: K. Sato, 2026-11-20" in reason
+    assert "手動の記述が 1 件ある: K. Sato、2026-11-20（ACME-SEC-0042）" in reason_ja
 
 
 def test_a_measurement_decides_and_the_statement_only_stands_beside_it():
@@ -163,7 +171,7 @@ def test_assessment_lists_statements_only_for_their_requirement_and_devices():
 
 
 def test_an_error_is_never_satisfied_even_with_full_coverage():
-    status, _ = status_of(req(Coverage.FULL), [J(res(Verdict.ERROR))])
+    status, _, _ = status_of(req(Coverage.FULL), [J(res(Verdict.ERROR))])
     assert status is not Status.SATISFIED
 
 

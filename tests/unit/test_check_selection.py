@@ -76,11 +76,12 @@ def _pass(check: str) -> JudgedResult:
 def test_a_requirement_with_checks_left_out_is_never_satisfied():
     both = _req("ssh.kex", "ssh.ciphers")
     assert status_of(both, [_pass("ssh.kex"), _pass("ssh.ciphers")])[0] is Status.SATISFIED
-    status, reason = status_of(both, [_pass("ssh.kex")], left_out={"ssh.ciphers"})
+    status, reason, reason_ja = status_of(both, [_pass("ssh.kex")], left_out={"ssh.ciphers"})
     assert status is Status.PARTIALLY_ASSESSED
     assert "left out ssh.ciphers" in reason
+    assert "ssh.ciphers を対象外" in reason_ja
     # every direct check left out: nothing measured
-    status, _ = status_of(both, [], left_out={"ssh.kex", "ssh.ciphers"})
+    status, _, _ = status_of(both, [], left_out={"ssh.kex", "ssh.ciphers"})
     assert status is Status.NOT_ASSESSED
     # a fail of a check that ran still decides
     failed = JudgedResult(Result("ssh.kex", "127.0.10.1", SSH, Verdict.FAIL, "weak"))

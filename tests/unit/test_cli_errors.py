@@ -149,7 +149,8 @@ def test_a_failed_devices_reason_shows_no_secret(
     err = capsys.readouterr().err
     with Store(tmp_path / "o" / "shinsa.sqlite") as store:
         (reason,) = store.failures(store.runs()[0].id).values()
-    for shown in (err, reason):
+        (reason_ja,) = store.failures_ja(store.runs()[0].id).values()
+    for shown in (err, reason, reason_ja):
         assert "x7" not in shown
         assert "fleet-pw-9931" not in shown.lower()
     assert (
@@ -175,6 +176,9 @@ def test_a_device_that_fails_makes_the_run_incomplete_and_the_exit_code_3(
         assert run.status == "incomplete"
         assert store.failures(run.id) == {
             OTHER: "scan failed (RuntimeError: the fingerprint broke)"
+        }
+        assert store.failures_ja(run.id) == {
+            OTHER: "スキャンが失敗した（RuntimeError: the fingerprint broke）"
         }
     report = json.loads((tmp_path / run.id / "report.json").read_text())
     devices = {d["address"]: d for d in report["devices"]}

@@ -4,6 +4,8 @@ The measurement itself is tested against the lab and against pam_faillock
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from probes.lockout import LockoutParams, Measurement, Seen, _Timeline, judge
@@ -162,3 +164,32 @@ def test_no_reaction_is_the_only_fail_besides_a_short_lock():
         is Verdict.FAIL
     }
     assert fails == {Seen.NO_REACTION, Seen.LOCKED}
+
+
+def test_every_way_a_measurement_ends_says_the_same_numbers_in_japanese():
+    where_ja = f"{ADDRESS} の tcp/22 (ssh): "
+    for seen in Seen:
+        m = measured(
+            seen,
+            attempt=attempt(Outcome.REJECTED),
+            duration=75.0,
+            visible=4,
+            failures=4,
+            threshold=3,
+            slow=2.5,
+            reaction="lock",
+            scope="account",
+            username="admin",
+            why="the login page answered 503",
+            what="a wrong one",
+            what_ja="誤ったパスワード",
+            shown="locked",
+            delay="answers slowed from 0.5 s to 2.0 s",
+        )
+        result = judge(about(), PARAMS, m)
+        assert result.reason_ja.startswith(where_ja), seen
+        english = result.reason.removeprefix(WHERE)
+        japanese = result.reason_ja.removeprefix(where_ja)
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", japanese), seen
+        numbers = r"\d+(?:\.\d+)?"
+        assert sorted(re.findall(numbers, japanese)) == sorted(re.findall(numbers, english)), seen

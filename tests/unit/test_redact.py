@@ -163,9 +163,16 @@ def test_a_result_is_masked_in_its_service_reason_summary_details_and_keys() -> 
             "pages": [f"body {SECRET.upper()}", 3, None, True],
             SECRET: {"cookie": _b64(SECRET)},
         },
+        summary_ja=f"GET /home?pw={SECRET} への応答 200",
     )
     result = Result(
-        "session.idle-timeout", "127.0.77.5", HTTP, Verdict.FAIL, f"opened {SECRET}", (ev,)
+        "session.idle-timeout",
+        "127.0.77.5",
+        HTTP,
+        Verdict.FAIL,
+        f"opened {SECRET}",
+        (ev,),
+        reason_ja=f"{SECRET} を開いた",
     )
     result = replace(result, service=replace(HTTP, banner=f"HTTP/1.1 200 {SECRET}"))
     masked = Redactor([SECRET]).result(result)
@@ -175,6 +182,9 @@ def test_a_result_is_masked_in_its_service_reason_summary_details_and_keys() -> 
     assert masked.check_id == result.check_id
     assert masked.verdict is Verdict.FAIL
     assert masked.evidence[0].details["pages"] == [f"body {MASK}", 3, None, True]
+    # the Japanese is kept, and masked as the English is
+    assert masked.reason_ja == f"{MASK} を開いた"
+    assert masked.evidence[0].summary_ja.endswith(" への応答 200")
 
 
 def test_a_service_banner_and_product_are_masked() -> None:

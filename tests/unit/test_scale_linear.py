@@ -80,8 +80,12 @@ def _reference(a: Assessment, results: list[Result]) -> list[RequirementStatus]:
             mine = [j for j in a.results if j.result.target == target]
             direct = tuple(j for c in req.direct for j in mine if j.result.check_id == c)
             related = tuple(j for c in req.supporting for j in mine if j.result.check_id == c)
-            status, reason = status_of(req, direct)
-            out.append(RequirementStatus(fw, req, target, status, reason, direct, related))
+            status, reason, reason_ja = status_of(req, direct)
+            out.append(
+                RequirementStatus(
+                    fw, req, target, status, reason, direct, related, reason_ja=reason_ja
+                )
+            )
     assert len(results) == len(a.results)
     return out
 

@@ -255,7 +255,7 @@ class FakeDevice:
 
 def _report() -> _Report:
     ctx = ProbeContext(Target(ADDR), Network(Scope.of([ADDR])).device(ADDR), Facts())
-    return _Report(ctx, SSH, "fake")
+    return _Report(ctx, SSH, "fake", "偽物")
 
 
 def _details(result: Result) -> dict[str, Any]:
@@ -350,14 +350,21 @@ def _attempt(outcome: Outcome) -> Attempt:
 
 def test_an_accepted_wrong_password_means_the_service_authenticates_nobody():
     assert not counts_as_failure(_attempt(Outcome.ACCEPTED))
-    verdict, why = _not_a_failure(_attempt(Outcome.ACCEPTED), "a wrong password")
+    verdict, why, why_ja = _not_a_failure(
+        _attempt(Outcome.ACCEPTED), "a wrong password", "誤ったパスワード"
+    )
     assert verdict is Verdict.NOT_APPLICABLE
     assert "authenticates nobody" in why
+    assert why_ja.startswith("誤ったパスワードが受け付けられた（CONNACK return code 0）")
 
 
 def test_an_answer_that_is_no_refusal_counts_as_no_failure():
     assert not counts_as_failure(_attempt(Outcome.ERROR))
-    assert _not_a_failure(_attempt(Outcome.ERROR), "a wrong password")[0] is Verdict.INCONCLUSIVE
+    verdict, _, why_ja = _not_a_failure(
+        _attempt(Outcome.ERROR), "a wrong password", "誤ったパスワード"
+    )
+    assert verdict is Verdict.INCONCLUSIVE
+    assert "エラー: CONNACK return code 0" in why_ja
 
 
 @pytest.mark.parametrize("outcome", [Outcome.REJECTED, Outcome.LOCKED, Outcome.THROTTLED])

@@ -224,10 +224,15 @@ def test_a_busy_session_that_could_have_idled_out_proves_no_absolute_limit():
 
 
 def test_the_mqtt_keep_alive_is_judged_from_when_the_broker_closed():
-    verdict, reason, facts = judge_keep_alive(2, 3.2)
+    verdict, reason, reason_ja, facts = judge_keep_alive(2, 3.2)
     assert verdict is Verdict.PASS
     assert reason == "the broker closed a silent client 3.2 s after its CONNECT (keep-alive 2 s)."
+    # the Japanese says the same facts: when it closed, and the keep-alive announced
+    assert "3.2 秒後に切断" in reason_ja
+    assert "キープアライブ 2 秒" in reason_ja
     assert facts == {"keepalive_seconds": 2, "waited": 4.0, "closed_after": 3.2}
-    verdict, reason, _ = judge_keep_alive(2, None)
+    verdict, reason, reason_ja, _ = judge_keep_alive(2, None)
     assert verdict is Verdict.FAIL
     assert "still connected" in reason
+    assert "4 秒沈黙" in reason_ja
+    assert "接続されたまま" in reason_ja

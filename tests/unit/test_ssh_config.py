@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 
 import pytest
@@ -152,7 +153,7 @@ def test_a_padding_length_larger_than_the_packet_is_refused() -> None:
     ],
 )
 def test_the_policy_flags_exactly_the_weak_names(
-    table: tuple[tuple[str, str], ...], offered: list[str], weak: list[str]
+    table: tuple[tuple[str, str, str], ...], offered: list[str], weak: list[str]
 ) -> None:
     found = weak_names(offered, table)
     if weak == ["gss-group14-sha1-*"]:
@@ -160,6 +161,12 @@ def test_the_policy_flags_exactly_the_weak_names(
     else:
         assert list(found) == weak
     assert all(found.values())  # every finding says why
+    # and says it in Japanese too, with the same references and sizes
+    found_ja = weak_names(offered, table, ja=True)
+    assert list(found_ja) == list(found)
+    for name, why in found.items():
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", found_ja[name])
+        assert re.findall(r"\d+", found_ja[name]) == re.findall(r"\d+", why)
 
 
 @pytest.mark.parametrize(
@@ -173,6 +180,7 @@ def test_the_policy_flags_exactly_the_weak_names(
 )
 def test_host_key_algorithms_are_judged_by_name(offered: list[str], weak: list[str]) -> None:
     assert sorted(hostkey_algorithm_findings(offered)) == sorted(weak)
+    assert sorted(hostkey_algorithm_findings(offered, ja=True)) == sorted(weak)
 
 
 def test_the_auth_probe_prefers_non_rsa_host_keys_the_client_knows() -> None:

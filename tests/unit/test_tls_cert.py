@@ -101,6 +101,8 @@ def test_rsa_1024_and_sha1_are_weak() -> None:
     assert info.self_signed  # a SHA-1 self-signature still verifies
     assert "1024" in weak_key(info)
     assert "SHA-1" in weak_signature(info)
+    assert weak_key(info, ja=True) == "RSA 鍵 1024 ビットは 2048 ビット未満（NIST SP 800-131A）"
+    assert "SHA-1 で署名されている" in weak_signature(info, ja=True)
     assert info.days_left(NOW) < 0
 
 

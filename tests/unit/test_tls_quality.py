@@ -205,6 +205,13 @@ def test_weak_keys_and_signatures_fail() -> None:
     old = der(TlsOptions(key="rsa-1024", signature="sha1"))
     got = verdicts(audit(chain=(old,)))
     assert got["tls.cert.key"] == got["tls.cert.signature"] == Verdict.FAIL
+    net = Network(Scope.of([ADDRESS])).device(ADDRESS)
+    about = ProbeContext(Target(ADDRESS), net, Facts()).about(SERVICE)
+    by_id = {r.check_id: r for r in judge(about, audit(chain=(old,)), host=None, now=NOW)}
+    # the Japanese gives the same key size and hash as the English
+    assert "1024 bits, under 2048" in by_id["tls.cert.key"].reason
+    assert "RSA 鍵 1024 ビットは 2048 ビット未満" in by_id["tls.cert.key"].reason_ja
+    assert "SHA-1 で署名されている" in by_id["tls.cert.signature"].reason_ja
     assert verdicts(audit(chain=(der(TlsOptions(key="rsa-2048")),)))["tls.cert.key"] == Verdict.PASS
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 
 import pytest
 
-from scanner.tls.suites import BY_NAME, GROUPS, SUITES, SUITES13, group_name, suite_name
+from scanner.tls.suites import (
+    BY_NAME,
+    GROUPS,
+    SUITES,
+    SUITES13,
+    WHY,
+    WHY_JA,
+    group_name,
+    suite_name,
+)
 
 
 def test_every_suite_this_openssl_knows_is_in_the_table_under_its_iana_name() -> None:
@@ -87,3 +97,10 @@ def test_groups_know_which_protocol_can_use_them() -> None:
     assert not GROUPS[26].tls13
     assert GROUPS[0x11EC].name == "X25519MLKEM768"
     assert group_name(0x1234) == "0x1234"
+
+
+def test_every_weakness_is_said_in_japanese_with_the_same_numbers() -> None:
+    assert set(WHY_JA) == set(WHY)
+    for tag, why in WHY.items():
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", WHY_JA[tag]), tag
+        assert re.findall(r"\d+", WHY_JA[tag]) == re.findall(r"\d+", why), tag
