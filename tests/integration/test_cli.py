@@ -88,7 +88,7 @@ def test_validate_and_checks_commands():
     lockout = listing[listing.index("auth.lockout\n") :].split("\n\n")[0]
     assert "  severity: high\n" in lockout
     assert "  remediation: Lock the account, or delay further attempts," in lockout
-    assert "  references: CWE-307\n" in lockout
+    assert "  references: CWE-307, NIST SP 800-53 AC-7\n" in lockout
 
 
 @pytest.fixture
