@@ -20,7 +20,7 @@ DAEMON_TMP     := /tmp/shinsa-daemon-tests
 $(STAMP): pyproject.toml $(EXAMPLE_PLUGIN)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,lab]'
+	$(BIN)/pip install --quiet -e '.[dev,lab,service]'
 	$(BIN)/pip install --quiet -e $(EXAMPLE_PLUGIN)
 	touch $(STAMP)
 

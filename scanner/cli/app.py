@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from reports import FORMATS
 from scanner import __version__
-from scanner.cli import completion, exits, options, scan_options, settings
+from scanner.cli import completion, exits, options, scan_options, service_parsers, settings
 from scanner.cli import discover as discover_cmd
 from scanner.cli.exits import ENVIRONMENT_FAILURE, INTERNAL_ERROR, USAGE_ERROR
 from scanner.errors import ShinsaError
@@ -256,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     discover_cmd.add_parser(sub)
     completion.add_parser(sub, _cmd_completion)
+    service_parsers.add_parsers(sub)
 
     p = sub.add_parser("lab", help="simulated devices on 127.0.10.x")
     lab_sub = p.add_subparsers(dest="lab_command", required=True)
@@ -342,11 +343,13 @@ def _crash_report(exc: BaseException) -> str:
 def _command(
     func: str | Callable[[argparse.Namespace], int],
 ) -> Callable[[argparse.Namespace], int]:
-    """A subcommand's function; named ones live in scanner/cli/commands.py, imported only now."""
+    """A subcommand's function; named ones live in scanner/cli/commands.py (or the module a
+    "module:name" names), imported only now."""
     if callable(func):
         return func
+    module, _, name = func.rpartition(":")
     found: Callable[[argparse.Namespace], int] = getattr(
-        importlib.import_module("scanner.cli.commands"), func
+        importlib.import_module(module or "scanner.cli.commands"), name
     )
     return found
 

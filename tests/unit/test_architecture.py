@@ -62,6 +62,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("plugins", ("scanner.plugins",)),
     ("engine", ("scanner.engine",)),
     ("reports", ("reports",)),
+    # the operation service: a face on top of the engine, the store and the reports
+    ("service", ("scanner.service",)),
     ("command line", ("scanner.cli", "scanner.__main__")),
 )
 

@@ -40,8 +40,8 @@ def test_the_manual_page_lists_every_subcommand_and_option():
     }
     for name, sub in parsers:
         if name != "shinsa":
-            assert f'.SS "{name}"' in page, name
-        section = page.split(f'.SS "{name}"', 1)[-1].split(".SS ", 1)[0]
+            assert f'.SS "{manpage.escape(name)}"' in page, name  # `run\-now`
+        section = page.split(f'.SS "{manpage.escape(name)}"', 1)[-1].split(".SS ", 1)[0]
         for option in _options(sub):
             assert f"\\fB{manpage.escape(option)}\\fR" in section, (name, option)
     for key in settings.settable(parser):

@@ -1,0 +1,18 @@
+"""(being built: see scanner/cli/service_parsers.py for the interface)"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scanner.errors import ShinsaError
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def cmd_baseline_accept(args: argparse.Namespace) -> int:
+    raise ShinsaError("not built yet")
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    raise ShinsaError("not built yet")

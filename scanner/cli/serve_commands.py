@@ -1,0 +1,22 @@
+"""(being built: see scanner/cli/service_parsers.py for the interface)"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scanner.errors import ShinsaError
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    raise ShinsaError("not built yet")
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    raise ShinsaError("not built yet")
+
+
+def cmd_token_add(args: argparse.Namespace) -> int:
+    raise ShinsaError("not built yet")

@@ -1,0 +1,158 @@
+"""The parsers of the operation commands: `serve`, `db`, `import`, `user`, `token`,
+`schedule`, `baseline`, `drift`. Their options are a fixed interface (scripts and the
+documentation rely on them); each command's function lives in the module named after its
+area (`serve_commands`, `db_commands`, `schedule_commands`, `baseline_commands`), imported
+only when that command runs.
+
+Every command that takes `--db` also reads `SHINSA_DB` (`db_url`); the option wins.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from scanner.errors import ConfigError
+
+if TYPE_CHECKING:
+    import argparse
+
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+DB_VARIABLE = "SHINSA_DB"
+ROLES = ("viewer", "operator", "admin")
+DB_HELP = "the service's database: sqlite:///PATH or postgresql://USER@HOST/DB (or $SHINSA_DB)"
+
+
+def db_url(args: argparse.Namespace) -> str:
+    """--db, else $SHINSA_DB; a usage error when neither is given."""
+    url = getattr(args, "db", None) or os.environ.get(DB_VARIABLE, "")
+    if not url:
+        raise ConfigError(f"give --db URL (or set {DB_VARIABLE})")
+    return str(url)
+
+
+def _db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
+
+
+def _fn(module: str, name: str) -> str:
+    return f"scanner.cli.{module}:{name}"
+
+
+def add_parsers(sub: SubParsers) -> None:
+    p = sub.add_parser("serve", help="run the operation service: dashboard, REST API, schedules")
+    _db(p)
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:8443",
+        help="address to listen on; a non-loopback address needs --tls-cert/--tls-key "
+        "(or --insecure-http)",
+    )
+    p.add_argument("--tls-cert", metavar="FILE", help="the server certificate chain (PEM)")
+    p.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="serve plain HTTP on a non-loopback address (passwords and session cookies "
+        "cross the network in clear)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        default="shinsa-service",
+        help="where scheduled runs keep their per-run stores and reports",
+    )
+    p.set_defaults(func=_fn("serve_commands", "cmd_serve"))
+
+    p = sub.add_parser("db", help="the service's database: upgrade, prune")
+    db_sub = p.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="create the schema or upgrade it to this version")
+    _db(up)
+    up.set_defaults(func=_fn("db_commands", "cmd_db_upgrade"))
+    prune = db_sub.add_parser(
+        "prune", help="delete runs older than N days, except baselines; say what it freed"
+    )
+    _db(prune)
+    prune.add_argument("--older-than", type=int, metavar="DAYS", required=True)
+    prune.set_defaults(func=_fn("db_commands", "cmd_db_prune"))
+
+    p = sub.add_parser("import", help="import the runs of a scan's output directory")
+    p.add_argument("out", metavar="OUT", help="a `shinsa scan --out` directory")
+    _db(p)
+    p.add_argument("--site", default="default", help="the site its devices belong to")
+    p.add_argument("--run", action="append", metavar="RUN_ID", help="only this run (repeatable)")
+    p.set_defaults(func=_fn("db_commands", "cmd_import"))
+
+    p = sub.add_parser("user", help="local users of the service")
+    user_sub = p.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser(
+        "add", help="add a user; the password from $SHINSA_PASSWORD or a prompt"
+    )
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    _db(add)
+    add.set_defaults(func=_fn("serve_commands", "cmd_user_add"))
+
+    p = sub.add_parser("token", help="API tokens of the service")
+    token_sub = p.add_subparsers(dest="token_command", required=True)
+    add = token_sub.add_parser("add", help="make an API token; printed once, stored hashed")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    _db(add)
+    add.set_defaults(func=_fn("serve_commands", "cmd_token_add"))
+
+    p = sub.add_parser("schedule", help="scheduled scan definitions")
+    sched = p.add_subparsers(dest="schedule_command", required=True)
+    add = sched.add_parser("add", help="add a scan definition run on a cron schedule")
+    add.add_argument("name")
+    add.add_argument("targets", nargs="+", metavar="TARGET", help="as for `shinsa scan`")
+    add.add_argument("--cron", required=True, metavar="EXPR", help="five-field cron expression")
+    add.add_argument("--tz", default="UTC", metavar="ZONE", help="the cron's IANA time zone")
+    add.add_argument("--ports", "-p", metavar="SPEC", help="as for `shinsa scan`")
+    add.add_argument("--profile", default="base", help="as for `shinsa scan`")
+    add.add_argument("--site", default="default", help="the site its devices belong to")
+    add.add_argument(
+        "--alert",
+        action="append",
+        metavar="CHANNEL",
+        help="webhook:URL, smtp:ADDR or syslog:URL (repeatable)",
+    )
+    _db(add)
+    add.set_defaults(func=_fn("schedule_commands", "cmd_schedule_add"))
+    lst = sched.add_parser("list", help="the scan definitions and their next runs")
+    _db(lst)
+    lst.set_defaults(func=_fn("schedule_commands", "cmd_schedule_list"))
+    for verb, what in (
+        ("pause", "stop starting runs of NAME until resumed"),
+        ("resume", "start runs of NAME on its schedule again"),
+        ("remove", "delete the definition NAME (its runs stay)"),
+    ):
+        one = sched.add_parser(verb, help=what)
+        one.add_argument("name")
+        _db(one)
+        one.set_defaults(func=_fn("schedule_commands", f"cmd_schedule_{verb}"))
+    now = sched.add_parser(
+        "run-now", help="run NAME now; its run ID is the last line of standard output"
+    )
+    now.add_argument("name")
+    now.add_argument(
+        "--wait", action="store_true", help="return when the run and its alerts are done"
+    )
+    _db(now)
+    now.set_defaults(func=_fn("schedule_commands", "cmd_schedule_run_now"))
+
+    p = sub.add_parser("baseline", help="accepted states that drift is measured against")
+    base = p.add_subparsers(dest="baseline_command", required=True)
+    acc = base.add_parser("accept", help="accept a run (or one device of it) as the baseline")
+    acc.add_argument("run_id", metavar="RUN_ID", help="a run ID, or latest")
+    acc.add_argument("--device", metavar="ADDR", help="only this device's state")
+    _db(acc)
+    acc.set_defaults(func=_fn("baseline_commands", "cmd_baseline_accept"))
+
+    p = sub.add_parser("drift", help="what changed in a run against the baseline and the last run")
+    p.add_argument("run_id", metavar="RUN_ID", help="a run ID, or latest")
+    _db(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_fn("baseline_commands", "cmd_drift"))
