@@ -19,6 +19,8 @@ if [ "${1:-}" = "--check" ]; then
     # the Japanese report's screenshots and PDF need a CJK font (else boxes)
     fc-list :lang=ja 2>/dev/null | grep -q . \
         || { echo "missing: a Japanese font (fonts-noto-cjk)" >&2; missing=1; }
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
+        || { echo "missing: PostgreSQL (initdb)" >&2; missing=1; }
     bash "$(dirname "$0")/install-corpus.sh" --check || missing=1
     exit "$missing"
 fi
@@ -36,13 +38,15 @@ fi
 # fonts-noto-cjk: Chromium draws the Japanese HTML report (tests/integration/
 # test_report_html_browser.py) with it; without it every kanji is a box.
 # groff-base: renders the generated manual page in its test (tests/unit/test_cli_manual.py).
+# postgresql: the operation service's central database; the service tests start their own
+# cluster (initdb, pg_ctl) on a loopback address of theirs, never the packaged one.
 PACKAGES=(nmap openssh-server openssh-client dropbear-bin lighttpd lighttpd-mod-openssl
           vsftpd mosquitto mosquitto-clients snmpd snmp busybox hydra passwd login openssl
-          testssl.sh chromium fonts-noto-cjk groff-base)
+          testssl.sh chromium fonts-noto-cjk groff-base postgresql)
 # Debian's dynamic busybox has no telnetd applet; busybox-static has one. It Conflicts with
 # busybox, so it is unpacked beside it rather than installed over it.
 BUSYBOX_STATIC_DIR=/opt/shinsa-ci/busybox-static
-SERVICES=(ssh dropbear lighttpd vsftpd mosquitto snmpd)
+SERVICES=(ssh dropbear lighttpd vsftpd mosquitto snmpd postgresql)
 PROCESSES=(sshd dropbear lighttpd vsftpd mosquitto snmpd)
 
 export DEBIAN_FRONTEND=noninteractive
@@ -100,5 +104,7 @@ for bin in /usr/sbin/sshd /usr/sbin/dropbear /usr/bin/dropbearkey /usr/sbin/ligh
 done
 [ -e /usr/lib/lighttpd/mod_openssl.so ] \
     || { echo "install-daemons.sh: mod_openssl.so missing after install" >&2; exit 1; }
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
+    || { echo "install-daemons.sh: PostgreSQL's initdb missing after install" >&2; exit 1; }
 bash "$(dirname "$0")/install-corpus.sh"
 echo "install-daemons.sh: daemons installed; none left on a wildcard address"
