@@ -26,20 +26,25 @@ def parse_network(text: str, option: str = "--allow") -> IPNetwork:
         raise ConfigError(f"{option} {text!r} is not an IP address or CIDR network") from exc
 
 
+def range_ends(text: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    """The first and last address of a range written a.b.c.d-e (the last octet) or
+    a.b.c.d-e.f.g.h, the one range syntax of targets and `--exclude`; ValueError when `text`
+    is not one (each caller words its own error)."""
+    first_s, _, last_s = text.partition("-")
+    first = ipaddress.IPv4Address(first_s)
+    if "." in last_s:
+        return first, ipaddress.IPv4Address(last_s)
+    return first, ipaddress.IPv4Address(f"{first_s.rsplit('.', 1)[0]}.{int(last_s)}")
+
+
 def parse_exclusion(text: str, option: str = "--exclude") -> list[IPNetwork]:
     """One `--exclude` entry: an address, a CIDR or a range (a.b.c.d-e or a.b.c.d-e.f.g.h),
     as the few networks it covers."""
     text = text.strip()
-    first_s, dash, last_s = text.partition("-")
-    if not dash:
+    if "-" not in text:
         return [parse_network(text, option)]
     try:
-        first = ipaddress.IPv4Address(first_s)
-        last = (
-            ipaddress.IPv4Address(last_s)
-            if "." in last_s
-            else ipaddress.IPv4Address(f"{first_s.rsplit('.', 1)[0]}.{int(last_s)}")
-        )
+        first, last = range_ends(text)
     except ValueError:
         raise ConfigError(
             f"{option} {text!r}: expected an address, a CIDR or a range a.b.c.d-e"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from scanner.errors import ConfigError
 from scanner.model import Target, bound_text
+from scanner.scope import range_ends
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -182,14 +183,8 @@ def _one(spec: str) -> Iterable[tuple[str, str, IPNetwork | None]]:
 
 
 def _range(spec: str) -> Iterable[tuple[str, str, IPNetwork | None]]:
-    first_s, _, last_s = spec.partition("-")
     try:
-        first = ipaddress.IPv4Address(first_s)
-        last = (
-            ipaddress.IPv4Address(last_s)
-            if "." in last_s
-            else ipaddress.IPv4Address(f"{first_s.rsplit('.', 1)[0]}.{int(last_s)}")
-        )
+        first, last = range_ends(spec)
     except ValueError:
         raise ConfigError(
             f"target range {spec!r}: expected a.b.c.d-e (last octet) or a.b.c.d-e.f.g.h"
