@@ -9,6 +9,7 @@ nothing, so neither the password nor the list of weak devices crosses the networ
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import smtplib
@@ -141,7 +142,7 @@ def send(
             server.starttls(context=ctx)
             server.ehlo()
             if user:
-                server.login(user, password)
+                _login(server, user, password)
             refused = server.send_message(msg, from_addr=sender, to_addrs=list(recipients))
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryError(f"{host}:{port} refused the login of {user!r}: {_reply(exc)}") from None
@@ -154,6 +155,20 @@ def send(
     if refused:
         return f"delivered, but {host}:{port} refused {sorted(refused)}"
     return ""
+
+
+def _login(server: smtplib.SMTP, user: str, password: str) -> None:
+    """AUTH under TLS. smtplib encodes credentials as ASCII only; a UTF-8 name or password
+    (RFC 4616 allows it) goes as AUTH PLAIN written here."""
+    if (user + password).isascii():
+        server.login(user, password)
+        return
+    if "plain" not in server.esmtp_features.get("auth", "").lower().split():
+        raise DeliveryError("the server does not offer AUTH PLAIN, needed for a non-ASCII login")
+    token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+    code, answer = server.docmd("AUTH", "PLAIN " + token)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
