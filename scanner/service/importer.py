@@ -2,9 +2,16 @@
 database: the run, each device (found again by its identity), its services, results,
 requirement statuses, and the pre-aggregated summaries the dashboard reads.
 
-Importing a run twice replaces it (its rows are deleted and written again in one
-transaction), so `shinsa import OUT` can be re-run safely and a scheduled run that was
-imported while going is completed by importing it again at its end.
+Importing a run twice replaces what it wrote (its run_devices, services, results and
+statuses are deleted and written again in one transaction; the runs row is updated, so a
+baseline naming it holds), and keeps the devices the first import chose: `shinsa import
+OUT` can be re-run safely, and a scheduled run imported while going is completed by
+importing it again at its end.
+
+Devices are found again by their identity (scanner/service/identity.py); each
+run_devices.summary carries, besides the counts: "identity" ({kind: value} read in this
+run), "new_device" (this run found it first) and, when another device took the address,
+"identity_changed_from" (the ID of the address's previous device).
 """
 
 from __future__ import annotations
@@ -22,16 +29,18 @@ from scanner.judging.report_data import collect, own_profiles
 from scanner.model import Verdict
 from scanner.plugins import installed
 from scanner.probe import Severity
+from scanner.service import identity
 from scanner.service import schema as t
 from scanner.service.db import now, utc
 from scanner.store import Store
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
     from pathlib import Path
 
     from scanner.judging.report_data import Device, ReportData
-    from scanner.model import JSONValue
+    from scanner.model import JSONValue, Result
     from scanner.probe import Check
 
 
@@ -71,41 +80,62 @@ def import_run(
     """Import one run of the store at `store_path` (see the module's docstring)."""
     with Store(store_path, create=False) as store:
         data = judge_stored(store, run_id)
+        by_address: dict[str, list[Result]] = {}
+        for r in store.results(run_id):
+            by_address.setdefault(r.target, []).append(r)
     checks = data.checks
     info = data.run
     started = utc(info.started) or now()
+    found = [
+        identity.signals(d.address, d.services, by_address.get(d.address, ())) for d in data.devices
+    ]
+    shared = identity.shared_keys(found)
+    run_row = {
+        "site": site,
+        "schedule_id": schedule_id,
+        "trigger": trigger,
+        "started": started,
+        "finished": utc(info.finished),
+        "status": info.status,
+        "profile_id": info.profile_id,
+        "profile_digest": info.profile_digest,
+        "scanner_version": info.scanner_version,
+        "request": info.request,
+        "store_path": str(store_path),
+        "devices_total": len(data.devices),
+        "devices_done": sum(d.finished for d in data.devices),
+        "summary": {},
+        "imported": now(),
+    }
     with engine.begin() as conn:
-        conn.execute(t.runs.delete().where(t.runs.c.id == run_id))
-        conn.execute(
-            t.runs.insert().values(
-                id=run_id,
-                site=site,
-                schedule_id=schedule_id,
-                trigger=trigger,
-                started=started,
-                finished=utc(info.finished),
-                status=info.status,
-                profile_id=info.profile_id,
-                profile_digest=info.profile_digest,
-                scanner_version=info.scanner_version,
-                request=info.request,
-                store_path=str(store_path),
-                devices_total=len(data.devices),
-                devices_done=sum(d.finished for d in data.devices),
-                summary={},
-                imported=now(),
-            )
-        )
+        had = conn.execute(sa.select(t.runs.c.site).where(t.runs.c.id == run_id)).first()
+        # the same site: the devices of the first import; a run moved to another site
+        # finds that site's devices
+        earlier = _earlier_import(conn, run_id) if had and had.site == site else {}
+        if had:
+            # updated in place, not deleted: a baseline may name this run (RESTRICT), and its
+            # drift and alerts stay; what the import writes is replaced
+            conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**run_row))
+            for table in (t.run_devices, t.services, t.results, t.requirement_status):
+                conn.execute(table.delete().where(table.c.run_id == run_id))
+        else:
+            conn.execute(t.runs.insert().values(id=run_id, **run_row))
+        matches = identity.resolve(conn, site, found, earlier)
         ids: dict[str, int] = {}
         fresh: list[int] = []
         totals: Counter[str] = Counter()
         statuses_all: dict[str, Counter[str]] = {}
-        for device in data.devices:
-            device_id, is_new = _device_for(conn, site, device, run_id, started)
+        for device, signals in zip(data.devices, found, strict=True):
+            match = matches[device.address]
+            device_id, is_new = _device_for(conn, site, device, signals, match, run_id, started)
+            identity.remember(conn, site, device_id, identity.usable_keys(signals, shared), started)
             ids[device.address] = device_id
             if is_new:
                 fresh.append(device_id)
-            summary = _device_rows(conn, run_id, device_id, device, data, checks, started)
+            extra: dict[str, Any] = {"identity": signals.summary(), "new_device": is_new}
+            if match.changed_from is not None:
+                extra["identity_changed_from"] = match.changed_from
+            summary = _device_rows(conn, run_id, device_id, device, data, checks, started, extra)
             totals.update(summary["verdicts"])
             totals.update(summary["severities"])
             for fw, counts in summary["statuses"].items():
@@ -113,40 +143,80 @@ def import_run(
         run_summary: dict[str, Any] = dict(totals)
         run_summary["statuses"] = {fw: dict(c) for fw, c in statuses_all.items()}
         run_summary["devices"] = len(data.devices)
+        run_summary["new_devices"] = len(fresh)
         conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(summary=run_summary))
     return Imported(run_id, ids, tuple(fresh))
 
 
+def _earlier_import(conn: sa.Connection, run_id: str) -> dict[str, identity.Match]:
+    """The devices an earlier import of this run gave each address: importing it again
+    keeps them (and what that import found new or changed), whatever came since."""
+    rows = conn.execute(
+        sa.select(
+            t.run_devices.c.address, t.run_devices.c.device_id, t.run_devices.c.summary
+        ).where(t.run_devices.c.run_id == run_id)
+    )
+    out: dict[str, identity.Match] = {}
+    for row in rows:
+        summary = row.summary if isinstance(row.summary, dict) else {}
+        changed = summary.get("identity_changed_from")
+        out[str(row.address)] = identity.Match(
+            int(row.device_id),
+            "new" if summary.get("new_device") else "again",
+            changed_from=changed if isinstance(changed, int) else None,
+        )
+    return out
+
+
 def _device_for(
-    conn: sa.Connection, site: str, device: Device, run_id: str, seen: Any
+    conn: sa.Connection,
+    site: str,
+    device: Device,
+    signals: identity.Signals,
+    match: identity.Match,
+    run_id: str,
+    seen: datetime,
 ) -> tuple[int, bool]:
-    """The device this address is, and whether it is new. By address on the site for now;
-    identity keys (scanner/service/identity.py) follow a device that moved."""
+    """The device's row, written or brought up to date; its ID, and whether this run
+    found it first."""
+    inventory = identity.inventory(signals)
+    if match.device_id is None:
+        new_id = conn.execute(
+            t.devices.insert().values(
+                site=site,
+                address=device.address,
+                label=device.label,
+                first_seen=seen,
+                last_seen=seen,
+                last_run_id=run_id,
+                **inventory,
+            )
+        ).inserted_primary_key
+        if new_id is None:  # a database that gives no key back: a dialect's bug, not input
+            raise RuntimeError("the database returned no ID for a new device")
+        return int(new_id[0]), True
     row = conn.execute(
-        sa.select(t.devices.c.id).where(
-            t.devices.c.site == site, t.devices.c.address == device.address
+        sa.select(t.devices.c.first_seen, t.devices.c.last_seen).where(
+            t.devices.c.id == match.device_id
         )
-    ).first()
-    if row is not None:
-        conn.execute(
-            t.devices.update()
-            .where(t.devices.c.id == row.id)
-            .values(last_seen=seen, last_run_id=run_id, label=device.label)
-        )
-        return int(row.id), False
-    new_id = conn.execute(
-        t.devices.insert().values(
-            site=site,
+    ).one()
+    first, last = utc(row.first_seen), utc(row.last_seen)
+    values: dict[str, Any] = {}
+    if first is None or seen < first:
+        values["first_seen"] = seen
+    if last is None or seen >= last:
+        # the newest run says where the device is and what it runs; an older run imported
+        # late only moves first_seen back
+        values.update(
             address=device.address,
             label=device.label,
-            first_seen=seen,
             last_seen=seen,
             last_run_id=run_id,
+            **inventory,
         )
-    ).inserted_primary_key
-    if new_id is None:  # a database that gives no key back: a bug of the dialect, not input
-        raise RuntimeError("the database returned no ID for a new device")
-    return int(new_id[0]), True
+    if values:
+        conn.execute(t.devices.update().where(t.devices.c.id == match.device_id).values(**values))
+    return match.device_id, match.how == "new"
 
 
 def _device_rows(
@@ -156,7 +226,8 @@ def _device_rows(
     device: Device,
     data: ReportData,
     checks: Mapping[str, Check],
-    started: Any,
+    started: datetime,
+    extra: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Write the device's services, results and statuses; its summary, also written."""
     if device.services:
@@ -220,6 +291,7 @@ def _device_rows(
         "severities": dict(severities),
         "statuses": {fw: dict(c) for fw, c in statuses.items()},
         "services": [str(s) for s in device.services],
+        **extra,
     }
     conn.execute(
         t.run_devices.insert().values(

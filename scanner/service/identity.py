@@ -1,0 +1,234 @@
+"""Device identity: which device of the service's database a scanned address is.
+
+A device is followed across address changes (DHCP, renumbering) by what the scan already
+read and the per-run store keeps:
+
+- strong keys, unique to one device: the TLS certificate's SHA-256 (the `tls_certificate`
+  evidence of the certificate checks) and the UPnP UDN (the `USN` of an SSDP answer, a
+  udp/ssdp service's banner);
+- weak signals, shared by every device of one model: the SNMP sysDescr (a udp/snmp banner)
+  and the EtherNet/IP identity (product name, vendor, device type, revision: a udp/enip
+  banner). They fill the inventory and the run's `identity` summary, never a match.
+
+What the store does not keep, and so cannot follow a device here (the engine reads some of
+them, into facts that are not stored): SSH host key fingerprints (only the host key
+algorithms and RSA size are kept), SNMP sysName and sysObjectID, Modbus Read Device
+Identification, the UPnP description's manufacturer and model, MAC addresses.
+
+Matching, per site (`resolve`):
+
+1. A strong key seen at two or more addresses of one run is ignored for that run: cheap
+   devices ship one certificate for the whole product line, and it names no device.
+2. An address whose usable strong keys name a known device is that device, wherever it was.
+3. Otherwise the device last seen at the same address, unless their keys conflict: both
+   have keys of a kind and none is equal (another device took the address: a NEW device,
+   and the old one's ID is recorded as `identity_changed_from`).
+4. Otherwise a new device.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from scanner.service import schema as t
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from scanner.model import Result, Service
+
+#: kinds whose value names one device (identity_keys rows)
+STRONG = ("tls-cert", "upnp-udn")
+#: kinds that describe a model, shown and summarised, never matched on
+WEAK = ("snmp-sysdescr", "enip-identity")
+
+_UDN = re.compile(r"USN:\s*(uuid:[0-9A-Za-z-]{1,64})", re.IGNORECASE)
+_SERVER = re.compile(r"SERVER:\s*([^;]*)", re.IGNORECASE)
+_SHA256 = re.compile(r"[0-9A-Fa-f:]{64,95}")
+_ORG = re.compile(r"(?:^|,)O=((?:[^,\\]|\\.)+)")
+_ENIP = re.compile(
+    r"^(?P<name>.*), vendor (?P<vendor>\d+), device type \d+, revision (?P<rev>\S+)$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What one scanned address says about which device it is."""
+
+    address: str
+    strong: frozenset[tuple[str, str]]  # (kind, value)
+    weak: Mapping[str, str] = field(default_factory=dict)
+    vendor: str = ""
+    model: str = ""
+    firmware: str = ""
+    mac: str = ""  # never read into the store today (see the module's docstring)
+
+    def summary(self) -> dict[str, str]:
+        """{kind: value} for run_devices.summary["identity"] (one value per kind)."""
+        out = dict(sorted(self.strong))
+        out.update(self.weak)
+        return out
+
+
+def signals(address: str, services: Sequence[Service], results: Iterable[Result]) -> Signals:
+    """The signals of one address from its stored services and results (pure)."""
+    strong: set[tuple[str, str]] = set()
+    weak: dict[str, str] = {}
+    vendor = model = firmware = ""
+    for s in services:
+        if s.transport != "udp" or not s.banner:
+            continue
+        if s.protocol == "ssdp":
+            udn = _UDN.search(s.banner)
+            if udn:
+                strong.add(("upnp-udn", udn.group(1).lower()))
+            server = _SERVER.search(s.banner)
+            # UPnP's SERVER is "OS/version UPnP/version product/version"
+            tokens = server.group(1).split() if server else []
+            if len(tokens) >= 3 and "/" in tokens[-1]:
+                product, _, version = tokens[-1].partition("/")
+                model, firmware = model or product, firmware or version
+        elif s.protocol == "snmp" and not s.banner.startswith("SNMP "):
+            weak["snmp-sysdescr"] = s.banner[:255]
+        elif s.protocol == "enip":
+            weak["enip-identity"] = s.banner[:255]
+            found = _ENIP.match(s.banner)
+            if found:  # the most specific source: it wins over UPnP's SERVER
+                model, firmware = found["name"][:255], found["rev"][:255]
+                vendor = vendor or f"EtherNet/IP vendor {found['vendor']}"
+    for r in results:
+        for e in r.evidence:
+            if e.kind != "tls_certificate":
+                continue
+            digest = e.details.get("sha256")
+            if isinstance(digest, str) and _SHA256.fullmatch(digest):
+                strong.add(("tls-cert", digest.replace(":", "").lower()))
+            subject = e.details.get("subject")
+            org = _ORG.search(subject) if isinstance(subject, str) else None
+            if org and not vendor:
+                vendor = org.group(1).replace("\\", "")[:255]
+    return Signals(address, frozenset(strong), weak, vendor, model, firmware)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    device_id: int | None  # None: a new device
+    how: str  # "key" | "address" | "new"
+    changed_from: int | None = None  # the address's previous device, when another took it
+
+
+def shared_keys(found: Iterable[Signals]) -> set[tuple[str, str]]:
+    """Strong keys seen at two or more addresses of one run: they name no device."""
+    where: dict[tuple[str, str], set[str]] = {}
+    for s in found:
+        for key in s.strong:
+            where.setdefault(key, set()).add(s.address)
+    return {key for key, addresses in where.items() if len(addresses) > 1}
+
+
+def usable_keys(s: Signals, shared: set[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    return s.strong - shared
+
+
+def resolve(
+    conn: sa.Connection,
+    site: str,
+    found: Sequence[Signals],
+    given: Mapping[str, Match] | None = None,
+) -> dict[str, Match]:
+    """Each address's device (see the module's docstring); reads, never writes. `given`:
+    addresses already decided (a run imported again keeps its first import's devices)."""
+    shared = shared_keys(found)
+    usable = {s.address: usable_keys(s, shared) for s in found}
+    out: dict[str, Match] = dict(given or {})
+    claimed = {m.device_id for m in out.values() if m.device_id is not None}
+    # 1. by key first, so that a device that moved is not taken by its old address's match
+    for s in found:
+        keys = usable[s.address]
+        if not keys or s.address in out:
+            continue
+        owners: dict[int, int] = {}
+        for device_id in _owners(conn, site, keys):
+            owners[device_id] = owners.get(device_id, 0) + 1
+        ranked = sorted((d for d in owners if d not in claimed), key=lambda d: (-owners[d], -d))
+        if ranked:
+            out[s.address] = Match(ranked[0], "key")
+            claimed.add(ranked[0])
+    # 2. by address, unless the keys say it is another device
+    for s in found:
+        if s.address in out:
+            continue
+        previous = conn.execute(
+            sa.select(t.devices.c.id)
+            .where(t.devices.c.site == site, t.devices.c.address == s.address)
+            .order_by(t.devices.c.last_seen.desc(), t.devices.c.id.desc())
+        ).scalars()
+        candidate = next((int(d) for d in previous if int(d) not in claimed), None)
+        if candidate is None:
+            out[s.address] = Match(None, "new")
+            continue
+        if _conflict(usable[s.address], _keys_of(conn, candidate)):
+            out[s.address] = Match(None, "new", changed_from=candidate)
+            continue
+        out[s.address] = Match(candidate, "address")
+        claimed.add(candidate)
+    return out
+
+
+def _owners(conn: sa.Connection, site: str, keys: Iterable[tuple[str, str]]) -> list[int]:
+    wanted = sa.tuple_(t.identity_keys.c.kind, t.identity_keys.c.value).in_(list(keys))
+    rows = conn.execute(
+        sa.select(t.identity_keys.c.device_id).where(t.identity_keys.c.site == site, wanted)
+    ).scalars()
+    return [int(d) for d in rows if d is not None]
+
+
+def _keys_of(conn: sa.Connection, device_id: int) -> set[tuple[str, str]]:
+    rows = conn.execute(
+        sa.select(t.identity_keys.c.kind, t.identity_keys.c.value).where(
+            t.identity_keys.c.device_id == device_id
+        )
+    )
+    return {(str(r.kind), str(r.value)) for r in rows}
+
+
+def _conflict(new: frozenset[tuple[str, str]], old: set[tuple[str, str]]) -> bool:
+    """Both read a key of some kind, and no key is the same: not the same device. Keys of
+    different kinds say nothing (a closed HTTPS port does not make another device)."""
+    common_kinds = {k for k, _ in new} & {k for k, _ in old}
+    return bool(common_kinds) and not (new & old)
+
+
+def remember(
+    conn: sa.Connection,
+    site: str,
+    device_id: int,
+    keys: Iterable[tuple[str, str]],
+    seen: datetime,
+) -> None:
+    """Record `keys` as the device's (a key another device held moves to it)."""
+    for kind, value in keys:
+        conn.execute(
+            t.identity_keys.delete().where(
+                t.identity_keys.c.site == site,
+                t.identity_keys.c.kind == kind,
+                t.identity_keys.c.value == value,
+            )
+        )
+        conn.execute(
+            t.identity_keys.insert().values(
+                device_id=device_id, site=site, kind=kind, value=value, last_seen=seen
+            )
+        )
+
+
+def inventory(s: Signals) -> dict[str, Any]:
+    """The devices columns the signals fill (only what was read: an empty value keeps the
+    inventory's older one)."""
+    fields = {"vendor": s.vendor, "model": s.model, "firmware": s.firmware, "mac": s.mac}
+    return {k: v for k, v in fields.items() if v}
