@@ -160,10 +160,17 @@ def test_a_receiver_that_is_down_is_retried_then_failed_never_lost(engine: sa.En
         assert r.payload["drift"]  # the alert is still there to read and resend
     assert f"syslog tcp://{HOST}:{down_syslog}: ConnectionRefusedError" in syslog_row.last_error
     assert "ConnectError" in hook_row.last_error
-    # failed is final
+    # failed is final until an operator asks again
     later = at + timedelta(days=2)
     assert outbox.deliver_due(engine, now=later, policy=policy, env=env) == 0
     assert [r.attempts for r in rows(engine)] == [4, 4]
+    assert outbox.requeue(engine, ids[0], now=later)
+    assert not outbox.requeue(engine, ids[0], now=later)  # pending now, not failed
+    assert outbox.deliver_due(engine, now=later, policy=policy, env=env) == 0
+    again, still_failed = rows(engine)
+    assert (again.state, again.attempts) == ("pending", 1)
+    assert "ConnectionRefusedError" in again.last_error
+    assert (still_failed.state, still_failed.attempts) == ("failed", 4)
 
 
 def test_two_deliverers_at_once_send_each_alert_once(engine: sa.Engine, tmp_path: Path) -> None:
@@ -219,8 +226,8 @@ def test_a_row_held_by_a_deliverer_that_died_is_sent_after_its_lease(engine: sa.
         policy = RetryPolicy(timeout=3.0)
         at = datetime.now(UTC) + timedelta(seconds=1)
         # a deliverer claims the row and dies before sending
-        assert outbox._claim(engine, alert_id, 0, at, policy)
-        assert not outbox._claim(engine, alert_id, 0, at, policy)  # nobody claims it twice
+        assert outbox.claim(engine, alert_id, 0, at, policy)
+        assert not outbox.claim(engine, alert_id, 0, at, policy)  # nobody claims it twice
         held = rows(engine)[0]
         assert (held.state, held.attempts) == ("pending", 1)
         lease_end = at + timedelta(seconds=policy.lease)

@@ -65,7 +65,7 @@ def check_message(msg: bytes, alert_id: int, run_id: str, *, full: bool) -> dict
     assert found["pri"] == b"132"  # local0, warning
     stamp = datetime.strptime(found["ts"].decode(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert abs(datetime.now(UTC) - stamp) < timedelta(minutes=1)
-    assert found["host"].decode() == syslog._printable(socket.gethostname(), 255)
+    assert found["host"].decode() == syslog.header_field(socket.gethostname(), 255)
     assert int(found["pid"]) == os.getpid()
     assert (int(found["alert"]), found["run"].decode()) == (alert_id, run_id)
     assert found["site"] == b"plant-b"

@@ -157,9 +157,7 @@ def deliver_due(
             .limit(policy.batch)
         ).all()
     claimed = [
-        (row.id, row.attempts + 1)
-        for row in due
-        if _claim(engine, row.id, row.attempts, at, policy)
+        (row.id, row.attempts + 1) for row in due if claim(engine, row.id, row.attempts, at, policy)
     ]
     if not claimed:
         return 0
@@ -168,10 +166,24 @@ def deliver_due(
     return sum(sent)
 
 
-def _claim(
+def requeue(engine: sa.Engine, alert_id: int, *, now: datetime | None = None) -> bool:
+    """Send a failed alert again (an operator's choice, once the receiver is fixed): back to
+    pending with a fresh set of attempts, due now. False when it is not failed."""
+    at = utc(now) or utc_now()
+    with engine.begin() as conn:
+        done = conn.execute(
+            t.alerts.update()
+            .where(t.alerts.c.id == alert_id, t.alerts.c.state == FAILED)
+            .values(state=PENDING, attempts=0, next_attempt=at)
+        )
+        return done.rowcount == 1
+
+
+def claim(
     engine: sa.Engine, alert_id: int, attempts: int, at: datetime, policy: RetryPolicy
 ) -> bool:
-    """Take the row for this caller: true only if no other deliverer took it first."""
+    """Take a due row for this caller (the attempt it is about to make counted, the row
+    hidden for a lease): true only if no other deliverer took it first."""
     with engine.begin() as conn:
         done = conn.execute(
             t.alerts.update()

@@ -58,7 +58,7 @@ def facility(env: Mapping[str, str]) -> int:
     raise DeliveryError(f"{FACILITY}={value!r}: a facility name (local0..local7, user...) or 0-23")
 
 
-def _printable(value: str, limit: int) -> str:
+def header_field(value: str, limit: int) -> str:
     """An RFC 5424 header field: printable US-ASCII, bounded, "-" when empty."""
     kept = "".join(c for c in value if 33 <= ord(c) <= 126)[:limit]
     return kept or "-"
@@ -88,7 +88,7 @@ def message(
     kinds = set(body.get("counts", {}))
     severity = NOTICE if kinds and kinds <= _CALM else WARNING
     stamp = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    host = _printable(hostname if hostname is not None else socket.gethostname(), 255)
+    host = header_field(hostname if hostname is not None else socket.gethostname(), 255)
     header = f"<{fac * 8 + severity}>1 {stamp[:23]}Z {host} shinsa {os.getpid()} drift"
     params = {
         "alertId": str(body.get("alert_id", "")),
