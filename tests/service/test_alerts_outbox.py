@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,9 +20,6 @@ from scanner.service.alerts import outbox
 from scanner.service.alerts.outbox import RetryPolicy
 from scanner.service.db import open_db, utc
 from scanner.service.drift import Drift
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 HOST = "127.0.92.4"
 DRIFTS = [
@@ -173,7 +171,9 @@ def test_a_receiver_that_is_down_is_retried_then_failed_never_lost(engine: sa.En
     assert (still_failed.state, still_failed.attempts) == ("failed", 4)
 
 
-def test_two_deliverers_at_once_send_each_alert_once(engine: sa.Engine, tmp_path: Path) -> None:
+def test_two_deliverers_at_once_send_each_alert_once(any_engine: sa.Engine, db_url: str) -> None:
+    # on SQLite and on PostgreSQL (READ COMMITTED: the losing UPDATE re-reads the row)
+    engine = any_engine
     run = add_run(engine)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
         receiver.bind((HOST, 0))
@@ -186,7 +186,7 @@ def test_two_deliverers_at_once_send_each_alert_once(engine: sa.Engine, tmp_path
             for _ in range(12)
         ]
         # another process: its own engine on the same database
-        other = open_db(f"sqlite:///{tmp_path / 'service.sqlite'}")
+        other = open_db(db_url)
         start = threading.Barrier(4, timeout=10)
         counts: list[int] = []
         lock = threading.Lock()
@@ -254,3 +254,27 @@ def test_a_row_no_channel_can_read_fails_at_once(engine: sa.Engine) -> None:
     [r] = rows(engine)
     assert (r.id, r.state, r.attempts) == (alert_id, "failed", 1)
     assert "give webhook:" in r.last_error
+
+
+def test_a_receiver_that_never_answers_is_given_up_on_after_the_timeout(
+    engine: sa.Engine,
+) -> None:
+    run = add_run(engine)
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind((HOST, 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        [alert_id] = outbox.enqueue(
+            engine, run_id=run, schedule_id=None, channels=[f"webhook:http://{HOST}:{port}/h"],
+            drifts=DRIFTS, kinds=[],
+        )  # fmt: skip
+        began = time.monotonic()
+        sent = outbox.deliver_due(
+            engine, policy=RetryPolicy(timeout=1.0), env={"SHINSA_WEBHOOK_UNSIGNED": "1"}
+        )
+        took = time.monotonic() - began
+    assert sent == 0
+    assert 0.9 <= took < 10
+    [r] = rows(engine)
+    assert (r.id, r.state, r.attempts) == (alert_id, "pending", 1)
+    assert "ReadTimeout" in r.last_error
