@@ -194,3 +194,56 @@ def _legend(text: ChartText, box: Box) -> str:
         x += 16 + 12 + sum(13 if ord(c) > 0x2E7F else 7 for c in name) + 10
     parts.append("</g>")
     return "".join(parts)
+
+
+#: requirement statuses in a framework's bar, worst first (left), and their colours
+STATUSES = (
+    "not_satisfied",
+    "error",
+    "partially_assessed",
+    "not_assessed",
+    "not_applicable",
+    "satisfied",
+)
+STATUS_COLOURS = {
+    "not_satisfied": "#b3261e",
+    "error": "#7c3aed",
+    "partially_assessed": "#d97706",
+    "not_assessed": "#9ca3af",
+    "not_applicable": "#d1d5db",
+    "satisfied": "#1e7b34",
+}
+
+
+def status_bar(
+    counts: Mapping[str, int],
+    names: Mapping[str, str],
+    *,
+    label: str,
+    width: int = 320,
+    height: int = 18,
+) -> Markup:
+    """One framework's requirement statuses as a horizontal bar, worst on the left; each
+    segment has a <title> ("not satisfied: 3"), the bar an accessible name `label`."""
+    total = sum(max(0, counts.get(s, 0)) for s in STATUSES)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="status-bar" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-label="{escape(label)}">'
+    ]
+    x = 0.0
+    if total == 0:
+        parts.append(f'<rect x="0" y="0" width="{width}" height="{height}" fill="#eef1f6"/>')
+    for status in STATUSES:
+        n = max(0, counts.get(status, 0))
+        if n == 0 or total == 0:
+            continue
+        w = width * n / total
+        parts.append(
+            f'<rect x="{_fmt(x)}" y="0" width="{_fmt(w)}" height="{height}" '
+            f'fill="{STATUS_COLOURS[status]}"><title>{escape(names.get(status, status))}: '
+            f"{n}</title></rect>"
+        )
+        x += w
+    parts.append("</svg>")
+    return _markup(parts)

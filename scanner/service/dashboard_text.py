@@ -296,6 +296,14 @@ TEXT: dict[str, dict[str, str]] = {
         "ja": "1行に1件：webhook:URL、smtp:メールアドレス、syslog:udp://ホスト:ポート。",
     },
     "schedules.error": {"en": "Not added: {reason}", "ja": "登録できませんでした：{reason}"},
+    "schedules.busy": {
+        "en": "A run of {name} is already going: it was not started again.",
+        "ja": "{name} のスキャンは実行中のため、新たに開始しませんでした。",
+    },
+    "schedules.confirm_remove": {
+        "en": "Removing a schedule keeps its past scans.",
+        "ja": "削除しても過去のスキャン結果は残ります。",
+    },
     "schedules.unavailable": {
         "en": "Schedules cannot be managed in this build.",
         "ja": "このビルドでは定期スキャンを管理できません。",
