@@ -79,6 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
     "yes": {"en": "yes", "ja": "はい"},
     "no": {"en": "no", "ja": "いいえ"},
     "none": {"en": "—", "ja": "—"},
+    "sep": {"en": ": ", "ja": "："},
     # --- table columns ----------------------------------------------------------------------
     "col.device": {"en": "Device", "ja": "機器"},
     "col.address": {"en": "Address", "ja": "IPアドレス"},
@@ -126,7 +127,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col.tz": {"en": "Time zone", "ja": "タイムゾーン"},
     "col.targets": {"en": "Targets", "ja": "対象"},
     "col.ports": {"en": "Ports", "ja": "ポート"},
-    "col.next_run": {"en": "Next run", "ja": "次回実行"},
+    "col.next_run": {"en": "Next run (UTC)", "ja": "次回実行（UTC）"},
     "col.last_run": {"en": "Last run", "ja": "前回のスキャン"},
     "col.alerts": {"en": "Alerts", "ja": "通知先"},
     "col.actions": {"en": "Actions", "ja": "操作"},
