@@ -20,8 +20,8 @@ import importlib
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from scanner.errors import ConfigError
 from scanner.service import audit, auth, baselines, charts, progress_stream, views
