@@ -141,7 +141,9 @@ def app_engine(engine: sa.Engine) -> sa.Engine:
 
 @pytest.fixture
 async def make_client(app_engine: sa.Engine, tmp_path: Path) -> AsyncIterator[Any]:
-    config = ServiceConfig(db_url="sqlite://", data_dir=tmp_path / "data", listen="127.0.0.1:0")
+    # the real URL: run-now hands it to the runner's own process
+    url = app_engine.url.render_as_string(hide_password=False)
+    config = ServiceConfig(db_url=url, data_dir=tmp_path / "data", listen="127.0.0.1:0")
     app = create_app(config, engine=app_engine)
     clients: list[httpx.AsyncClient] = []
 
@@ -485,3 +487,52 @@ async def test_event_stream_is_bounded_and_stops_on_disconnect(app_engine: sa.En
     chunks = await asyncio.wait_for(collect(is_disconnected=here, interval=0.05, max_seconds=2), 5)
     assert chunks[-1].startswith("event: done")
     assert '"status": "unknown"' in chunks[-1]
+
+
+# runner.start_detached drops its Popen on purpose (the run outlives the request that
+# started it); Python warns when that object is collected while the child still runs
+@pytest.mark.filterwarnings("ignore:subprocess .* is still running:ResourceWarning")
+async def test_run_now_starts_a_real_run_and_refuses_a_second_while_it_goes(
+    make_client: Any, app_engine: sa.Engine
+) -> None:
+    """Run-now through the runner: the run's row at once (the redirect goes to its page),
+    the scan in a process of its own (here of an address where nothing listens), and a
+    second run-now of the same definition refused while the first holds the lease."""
+    added = sched.add(
+        app_engine,
+        name="probe",
+        cron="0 3 1 1 *",
+        definition=sched.Definition(targets=("127.0.96.20",), ports="T:10001"),
+        site="plant-2",
+        created_by="test",
+    )
+    client = await make_client("oscar", "ja")
+    token = await csrf_of(client, "/schedules")
+    r = await client.post(f"/schedules/{added.id}/run-now", data={"csrf": token})
+    assert r.status_code == 303
+    run_url = r.headers["location"]
+    assert run_url.startswith("/runs/")
+    run_id = run_url.removeprefix("/runs/")
+    page = await client.get(run_url)
+    assert page.status_code == 200
+    again = await client.post(f"/schedules/{added.id}/run-now", data={"csrf": token})
+    status = progress_stream.read(app_engine, run_id).status
+    if status not in progress_stream.FINAL:  # still going: the lease keeps a second out
+        assert again.status_code == 409
+        assert "実行中のため" in again.text
+    deadline = asyncio.get_running_loop().time() + 90
+    while progress_stream.read(app_engine, run_id).status not in progress_stream.FINAL:
+        assert asyncio.get_running_loop().time() < deadline, "the run did not end in time"
+        await asyncio.sleep(0.5)
+    with app_engine.connect() as conn:
+        row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).one()
+    assert (row.trigger, row.schedule_id, row.site) == ("run-now", added.id, "plant-2")
+    assert row.status in ("complete", "incomplete"), row.status_reason
+    audited = audit_rows(app_engine, "schedule.run-now")
+    assert audited[0].detail == {"run_id": run_id}
+    assert audited[0].actor == "user:oscar"
+    # once the run is over the lease is free again (a later run-now is not refused)
+    deadline = asyncio.get_running_loop().time() + 30
+    while sched.lease_holder(app_engine, added.id) is not None:
+        assert asyncio.get_running_loop().time() < deadline, "the lease was not released"
+        await asyncio.sleep(0.5)
