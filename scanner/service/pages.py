@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy.exc import IntegrityError
 
 from scanner.errors import ConfigError
 from scanner.service import audit, auth, baselines, charts, progress_stream, views
@@ -540,9 +541,7 @@ async def add_user(request: Request, principal: Admin) -> Response:
     except (ValueError, ConfigError) as exc:
         _audit(request, principal, "user.add", name, outcome="fail", detail={"error": str(exc)})
         return await _users_page(request, principal, status_code=400, error=str(exc))
-    except Exception as exc:  # a duplicate name: the database's unique constraint
-        if type(exc).__name__ != "IntegrityError":
-            raise
+    except IntegrityError:  # a duplicate name: the users table's unique constraint
         _audit(request, principal, "user.add", name, outcome="fail", detail={"error": "exists"})
         return await _users_page(
             request, principal, status_code=409, error=f"user {name!r} exists already"
