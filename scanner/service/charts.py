@@ -229,6 +229,7 @@ def status_bar(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="status-bar" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        'preserveAspectRatio="none" '
         f'aria-label="{escape(label)}">'
     ]
     x = 0.0

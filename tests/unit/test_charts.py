@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scanner.service.charts import SEVERITIES, Bar, Box, ChartText, nice_step, trend_svg
+from scanner.service.charts import (
+    SEVERITIES,
+    Bar,
+    Box,
+    ChartText,
+    nice_step,
+    status_bar,
+    trend_svg,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
@@ -147,3 +155,17 @@ def test_japanese_legend_does_not_overlap() -> None:
     assert xs == sorted(xs)
     assert all(b - a >= 40 for a, b in itertools.pairwise(xs))
     assert xs[-1] < 760
+
+
+def test_status_bar_segments_are_proportional_worst_first_and_escaped() -> None:
+    names = {"not_satisfied": "<ns>", "satisfied": "ok"}
+    svg = parse(
+        status_bar({"satisfied": 3, "not_satisfied": 1}, names, label='fw "x" <y>', width=200)
+    )
+    assert svg.get("aria-label") == 'fw "x" <y>'  # parsed back: it was escaped in the markup
+    rects = svg.findall(f"{SVG}rect")
+    assert [float(r.get("width", "0")) for r in rects] == [50.0, 150.0]
+    assert [r.findtext(f"{SVG}title") for r in rects] == ["<ns>: 1", "ok: 3"]
+    empty = parse(status_bar({}, names, label="none"))
+    assert len(empty.findall(f"{SVG}rect")) == 1  # a grey track, no segment
+    assert "<ns>" not in str(status_bar({"not_satisfied": 1}, names, label="l"))
