@@ -248,6 +248,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "run.baseline": {"en": "Baseline", "ja": "ベースライン"},
     "run.accept": {"en": "Accept as baseline", "ja": "ベースラインとして承認"},
+    "run.accept_device": {"en": "Accept this device", "ja": "この機器のみ承認"},
     "run.accept_note": {
         "en": "Accepting makes this scan's state of every device the reference that later "
         "scans are compared with. It is recorded in the audit log.",

@@ -386,12 +386,18 @@ async def test_accept_baseline_from_the_run_page(make_client: Any, app_engine: s
     assert "Accepted as baseline." in (await client.get("/runs/r2?accepted=1")).text
     # the device page now names its baseline
     assert 'href="/runs/r2" class="run-id">r2</a>' in (await client.get("/devices/1")).text
+    # one device's state only: its own baseline row
+    r = await client.post("/runs/r1/baseline", data={"csrf": token, "device": "127.0.96.10"})
+    assert r.status_code == 303
+    with app_engine.connect() as conn:
+        own = conn.execute(sa.select(t.baselines).where(t.baselines.c.device_id == 1)).one()
+    assert (own.run_id, own.active) == ("r1", True)
     # a running scan cannot be accepted: refused, audited, nothing written
     r = await client.post("/runs/r3/baseline", data={"csrf": token})
     assert r.status_code == 409
     assert audit_rows(app_engine, "baseline.accept")[-1].outcome == "fail"
     with app_engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(t.baselines)).scalar() == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.baselines)).scalar() == 2
 
 
 async def test_admin_adds_a_user(make_client: Any, app_engine: sa.Engine) -> None:
