@@ -64,6 +64,35 @@ def add_parsers(sub: SubParsers) -> None:
         default="shinsa-service",
         help="where scheduled runs keep their per-run stores and reports",
     )
+    p.add_argument(
+        "--session-idle",
+        type=int,
+        metavar="SECONDS",
+        default=300,
+        help="a session unused this long ends (default: %(default)s, as the acceptance "
+        "profile's session.idle-timeout asks)",
+    )
+    p.add_argument(
+        "--session-lifetime",
+        type=int,
+        metavar="SECONDS",
+        default=8 * 3600,
+        help="a session ends this long after its login, used or not (default: %(default)s)",
+    )
+    p.add_argument(
+        "--login-failures",
+        type=int,
+        metavar="N",
+        default=5,
+        help="failed logins in a row that lock a user name (default: %(default)s)",
+    )
+    p.add_argument(
+        "--login-lock",
+        type=int,
+        metavar="SECONDS",
+        default=300,
+        help="how long a locked user name stays locked (default: %(default)s)",
+    )
     p.set_defaults(func=_fn("serve_commands", "cmd_serve"))
 
     p = sub.add_parser("db", help="the service's database: upgrade, prune")

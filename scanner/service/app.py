@@ -267,8 +267,8 @@ async def fallback_home(
 
 
 def _wants_json(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return request.url.path.startswith("/api/") or "text/html" not in accept
+    """The REST API answers in JSON; every other path is a page."""
+    return request.url.path.startswith("/api/")
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
