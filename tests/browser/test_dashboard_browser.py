@@ -357,6 +357,12 @@ async def test_dashboard_end_to_end(service: str, receiver: str, tmp_path: Path)
             await page.goto(service + "/inventory")
             await expect(page.locator("h1")).to_have_text("資産台帳")
             await shots.take(page, "inventory-ja")
+            await page.goto(service + "/users")
+            await expect(page.locator("h1")).to_have_text("ユーザー管理")
+            # the audit log shows who accepted the baseline and added the schedule
+            await expect(page.locator("table.audit")).to_contain_text("baseline.accept")
+            await expect(page.locator("table.audit")).to_contain_text("schedule.add")
+            await shots.take(page, "users-ja")
             assert not [e for e in errors if "Content Security Policy" in e], errors
             await context.close()
         finally:

@@ -239,6 +239,9 @@ async def test_every_page_renders_in_both_languages(make_client: Any, lang: str)
         assert "ベースラインとして承認" in r.text
         r = await client.get("/devices/1")
         assert "Telnet が平文で応答" in r.text  # the Japanese reason, not the English one
+        r = await client.get("/users")
+        assert "ユーザー追加" in r.text  # the audit log's actions and outcomes in Japanese
+        assert "成功" in r.text
 
 
 async def test_hostile_device_strings_are_escaped(make_client: Any) -> None:
