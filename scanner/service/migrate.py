@@ -10,6 +10,7 @@ service's tables but not all is refused rather than guessed at.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -48,6 +49,9 @@ FIRST_TABLES = frozenset(
     }
 )
 
+#: attempts at an upgrade that met a SQLite file locked by another one starting (bounded)
+_LOCKED_TRIES = 5
+
 #: an arbitrary constant: the PostgreSQL advisory lock that keeps two upgrades apart
 _PG_LOCK = 0x5348494E
 
@@ -76,9 +80,28 @@ def current(engine: sa.Engine) -> str | None:
 
 def upgrade(engine: sa.Engine) -> None:
     """Create the schema, or upgrade it to `head()`; nothing to do is not an error."""
+    for attempt in range(_LOCKED_TRIES):
+        try:
+            _upgrade(engine)
+            return
+        except sa.exc.OperationalError as exc:
+            # SQLite answers "locked" at once, without waiting, to a connection switching a
+            # new file to WAL while another holds it: a moment later it is free
+            locked = engine.dialect.name == "sqlite" and "locked" in str(exc.orig)
+            if not locked or attempt == _LOCKED_TRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _upgrade(engine: sa.Engine) -> None:
+    # `shinsa serve` and `shinsa db upgrade` (or two services) started together: one waits
+    # for the other, then finds nothing to do
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # `shinsa serve` and `shinsa db upgrade` started together: one waits for the other
+        if conn.dialect.name == "sqlite":
+            # Python's sqlite3 runs DDL outside any transaction unless told: one transaction
+            # holding the write lock from the start makes the upgrade atomic and exclusive
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
         _adopt(conn, engine)
         command.upgrade(_config(conn), "head")

@@ -4,6 +4,9 @@ head is refused with what to run."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -78,6 +81,42 @@ def test_upgrading_twice_changes_nothing(db_url: str) -> None:
             )
             versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
         assert [v[0] for v in versions] == [migrate.head()]
+    finally:
+        engine.dispose()
+
+
+UPGRADER = """
+import sys, time
+from scanner.service import migrate
+from scanner.service.db import open_db
+engine = open_db(sys.argv[1])
+while time.time() < float(sys.argv[2]):
+    time.sleep(0.002)
+migrate.upgrade(engine)
+print(migrate.current(engine))
+engine.dispose()
+"""
+
+
+def test_upgrades_started_together_do_not_collide(db_url: str) -> None:
+    """`shinsa serve` and `shinsa db upgrade` on a new database at once: each waits for the
+    other, none fails, the schema is made once."""
+    go = time.time() + 3  # every process started and waiting by then
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", UPGRADER, db_url, str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err[-500:] for _, err in outcomes]
+    assert [out.strip() for out, _ in outcomes] == [migrate.head()] * 4
+    engine = open_db(db_url)
+    try:
+        assert _differences(engine) == []
     finally:
         engine.dispose()
 
