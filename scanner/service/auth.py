@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import argon2
 import sqlalchemy as sa
 from fastapi import Request  # noqa: TC002 (FastAPI reads require()'s annotation at run time)
-from starlette.concurrency import run_in_threadpool
+from fastapi.concurrency import run_in_threadpool
 
 from scanner.service import audit
 from scanner.service import schema as t
