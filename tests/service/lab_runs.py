@@ -72,13 +72,15 @@ def new_runs(out: Path, before: set[str]) -> list[str]:
     )
 
 
-def scan(lab: Lab, out: Path, *extra: str) -> tuple[str, int]:
-    """`shinsa scan` of every lab device into `out`: (the new run's ID, the exit code)."""
+def scan(lab: Lab, out: Path, *extra: str, also: Sequence[str] = ()) -> tuple[str, int]:
+    """`shinsa scan` of every lab device (and the addresses `also`) into `out`, with the
+    options `extra`: (the new run's ID, the exit code)."""
     before = set(new_runs(out, set())) if out.exists() else set()
     code = main(
         [
             "scan",
             *(d.address for d in lab.devices),
+            *also,
             "--ports",
             ports(lab),
             "--out",
