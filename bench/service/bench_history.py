@@ -2,8 +2,8 @@
 (issue 14 #10)
 
     .venv/bin/python bench/service/bench_history.py [--devices 1000] [--runs 36,365]
-        [--results 6] [--services 3] [--statuses 6] [--fleet-rounds 40]
-        [--device-rounds 200] [--db URL] [--keep DIR] [--json FILE]
+        [--results 6] [--services 3] [--statuses 6] [--fleet-rounds 60]
+        [--device-rounds 200] [--http] [--db URL | --postgres] [--keep DIR] [--json FILE]
 
 Writes a synthetic history straight into a fresh service database, the rows the importer
 (scanner/service/importer.py) writes for a run: one `runs` row with its pre-aggregated
@@ -21,14 +21,18 @@ run (SQLite: pages after a WAL checkpoint; PostgreSQL: pg_database_size). No ANA
 the service does not run one either. Required (issue 14 #10): p95 at the largest size at
 most 2x the p95 at the smallest, for both views. Exit code 1 if not.
 
-`--db` takes a PostgreSQL URL (an empty database the bench may fill; the schema is created
-by the migrations if they exist, else from schema.py); the default is a SQLite file in a
-temporary directory (`--keep DIR` keeps it there).
+`--http` measures the same pages through the API too (GET /api/v1/fleet and
+/api/v1/devices/ID in-process over ASGI with a viewer token: authentication and JSON
+included). `--postgres` starts a throwaway PostgreSQL cluster (Debian's binaries, as the
+service tests do) and measures on it. `--db` takes a PostgreSQL URL (an empty database
+the bench may fill; the schema is created by the migrations if they exist, else from
+schema.py); the default is a SQLite file in a temporary directory (`--keep DIR` keeps it).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -38,13 +42,16 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from scanner.service import schema as t
 from scanner.service import views
 from scanner.service.db import open_db
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MAX_RATIO = 2.0
 SITE = "plant-1"
@@ -388,6 +395,25 @@ def measure_http(
     return asyncio.run(go())
 
 
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A database in a PostgreSQL cluster made for this run and deleted after it (the
+    service tests' helper: Debian's binaries, loopback only, a kernel-picked port)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.service.postgres import Cluster, make_root, remove_root
+
+    root = make_root()
+    cluster = Cluster(root)
+    try:
+        cluster.start()
+        yield cluster.url(cluster.create_database())
+    finally:
+        try:
+            cluster.stop()
+        finally:
+            remove_root(root)
+
+
 def create_schema(engine: sa.Engine) -> None:
     try:
         from scanner.service import migrate  # type: ignore[attr-defined,unused-ignore]
@@ -407,6 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fleet-rounds", type=int, default=60)
     parser.add_argument("--device-rounds", type=int, default=200)
     parser.add_argument("--db", help="a PostgreSQL URL (default: SQLite in a temp directory)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL cluster (tests/service/postgres.py) and use it",
+    )
     parser.add_argument("--keep", type=Path, help="keep the SQLite database in this directory")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     parser.add_argument(
@@ -415,10 +446,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     checkpoints = sorted({int(n) for n in args.runs.split(",")})
     sizes = Sizes(args.devices, args.results, args.services, args.statuses)
-    with tempfile.TemporaryDirectory(prefix="shinsa-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="shinsa-bench-"))
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         url = args.db or f"sqlite:///{folder / 'history.sqlite'}"
+        if args.postgres:
+            url = stack.enter_context(throwaway_postgres())
         engine = open_db(url)
         try:
             create_schema(engine)
