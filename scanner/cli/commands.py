@@ -77,6 +77,8 @@ class ScanOptions:
     render: RenderOptions = field(default_factory=RenderOptions)  # --sarif-all, --junit-all
 
     report_dir: Path | None = None  # --report-dir: the reports copied to DIR/report.* too
+    # --db, --site, --baseline, --alert: record the run in the service's database
+    service: tuple[str, str, str, tuple[str, ...]] | None = None
 
 
 def _render_options(args: argparse.Namespace) -> RenderOptions:
@@ -224,9 +226,32 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         for name in options.formats:
             print(f"{name} report: {options.out / run_id / FORMATS[name][0]}")
     if status == "interrupted":
+        if options.service is not None:
+            console.print("interrupted: the run is not recorded in the database (--db)")
         return 130
+    if options.service is not None:
+        _record(options.service, options.out, run_id, quiet=options.quiet)
     code = exit_code(data.assessment, options.fail_on, checks=data.checks)
     return max(code, UNFINISHED) if failures else code
+
+
+def _record(
+    service: tuple[str, str, str, tuple[str, ...]], out: Path, run_id: str, *, quiet: bool
+) -> None:
+    """The finished run into the service's database, its drift and alerts (--db)."""
+    from scanner.cli import scan_service  # the service's libraries only with --db
+
+    url, site, baseline, alerts = service
+    try:
+        done = scan_service.record(
+            url, out / "shinsa.sqlite", run_id, site=site, baseline=baseline, channels=alerts
+        )
+    except ShinsaError as exc:
+        raise ShinsaError(
+            f"{exc} (the run is kept: `shinsa import {out} --run {run_id} --db URL` retries)"
+        ) from exc
+    if not quiet or done.alerts:
+        print(scan_service.summary(done, baseline))
 
 
 def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> None:
@@ -264,7 +289,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
         _meta(args),
         _render_options(args),
         Path(args.report_dir) if args.report_dir else None,
+        scan_options.service_step(args),
     )
+    if options.service is not None:  # a bad database or channel refused before any packet
+        from scanner.cli import scan_service
+
+        scan_service.check(options.service[0], options.service[3])
     if args.resume:
         return _resume(args, options)
     if not args.targets and not args.from_nmap:

@@ -59,6 +59,56 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "assessed, never as passed (default: none)",
     )
     add_logging(p)
+    add_service(p)
+
+
+def add_service(p: argparse.ArgumentParser) -> None:
+    """--db, --site, --baseline, --alert: a scheduled scan on a single box records its run,
+    drift and alerts in the service's database (scanner/cli/scan_service.py)."""
+    g = p.add_argument_group(
+        "service database", "record the run, its drift and alerts (docs/operation.md)"
+    )
+    g.add_argument(
+        "--db",
+        metavar="URL",
+        help="after the scan, import the run into this database (sqlite:///PATH or "
+        "postgresql://USER@HOST/DB; made or upgraded as needed), store its drift against "
+        "the baseline and the previous run, and send --alert channels what drifted "
+        "(default: none)",
+    )
+    g.add_argument(
+        "--site",
+        metavar="NAME",
+        help="the site the devices belong to, with --db (default: default)",
+    )
+    g.add_argument(
+        "--baseline",
+        metavar="NAME",
+        help="the baseline drift is measured against, with --db (default: default)",
+    )
+    g.add_argument(
+        "--alert",
+        action="append",
+        metavar="CHANNEL",
+        help="with --db: webhook:URL, smtp:ADDR[,ADDR] or syslog:udp|tcp|tls://HOST:PORT, "
+        "sent when anything drifted (repeatable; default: none)",
+    )
+
+
+def service_step(args: argparse.Namespace) -> tuple[str, str, str, tuple[str, ...]] | None:
+    """(db URL, site, baseline, alert channels) when --db is given, else None; --site,
+    --baseline or --alert without --db is a usage error (they would do nothing)."""
+    alerts = tuple(getattr(args, "alert", None) or ())
+    site, baseline = getattr(args, "site", None), getattr(args, "baseline", None)
+    url = getattr(args, "db", None)
+    if not url:
+        given = [
+            n for n, v in (("--site", site), ("--baseline", baseline), ("--alert", alerts)) if v
+        ]
+        if given:
+            raise ConfigError(f"{', '.join(given)} need(s) --db URL (the service's database)")
+        return None
+    return str(url), site or "default", baseline or "default", alerts
 
 
 def add_logging(p: argparse.ArgumentParser) -> None:
