@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/service/bench_history.py [--devices 1000] [--runs 36,365]
         [--results 6] [--services 3] [--statuses 6] [--fleet-rounds 60]
-        [--device-rounds 200] [--http] [--db URL | --postgres] [--keep DIR] [--json FILE]
+        [--device-rounds 200] [--http] [--postgres] [--keep DIR] [--json FILE]
 
 Writes a synthetic history straight into a fresh service database, the rows the importer
 (scanner/service/importer.py) writes for a run: one `runs` row with its pre-aggregated
@@ -14,19 +14,21 @@ requirement statuses; a few drift rows per run; `devices.last_run_id` moved to t
 run as the importer does; one run accepted as the site's baseline. One transaction per
 run, executemany in batches. Runs are one day apart.
 
-At each size of `--runs` (the history grows from the previous size), it measures
-`scanner.service.views.fleet(engine)` and `views.device(engine, id)` (a random device each
-round, fixed seed) after a few warm-up calls: p50 and p95 in ms, and the database size per
-run (SQLite: pages after a WAL checkpoint; PostgreSQL: pg_database_size). No ANALYZE is run:
+One database per size of `--runs`, each written from scratch; then it measures
+`scanner.service.views.fleet(engine)` and `views.device(engine, id)` on all of them
+interleaved round by round (the same random device in each database per round, fixed
+seed), after a few warm-up calls, so that the load of a shared machine falls on every size
+alike: p50 and p95 in ms, and the database size per run (SQLite: pages after a WAL
+checkpoint; PostgreSQL: pg_database_size). No ANALYZE is run:
 the service does not run one either. Required (issue 14 #10): p95 at the largest size at
 most 2x the p95 at the smallest, for both views. Exit code 1 if not.
 
 `--http` measures the same pages through the API too (GET /api/v1/fleet and
 /api/v1/devices/ID in-process over ASGI with a viewer token: authentication and JSON
 included). `--postgres` starts a throwaway PostgreSQL cluster (Debian's binaries, as the
-service tests do) and measures on it. `--db` takes a PostgreSQL URL (an empty database
-the bench may fill; the schema is created by the migrations if they exist, else from
-schema.py); the default is a SQLite file in a temporary directory (`--keep DIR` keeps it).
+service tests do), one database per size, and measures on it; the default is SQLite
+files in a temporary directory (`--keep DIR` keeps them). The schema is made by the
+migrations (scanner/service/migrate.py).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from scanner.service import views
 from scanner.service.db import open_db
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 MAX_RATIO = 2.0
 SITE = "plant-1"
@@ -103,7 +105,7 @@ class Measured:
     device_p95_ms: float
     db_bytes: int
     bytes_per_run: float
-    write_seconds: float  # time to write the history up to this size (cumulative)
+    write_seconds: float  # time to write this history
 
 
 def run_id(day: int) -> str:
@@ -325,80 +327,110 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
+@dataclass(frozen=True, slots=True)
+class History:
+    """One database holding `runs` runs of history."""
+
+    runs: int
+    engine: sa.Engine
+    db_bytes: int
+    write_seconds: float
+
+
 def measure(
-    engine: sa.Engine, sizes: Sizes, fleet_rounds: int, device_rounds: int
-) -> tuple[float, float, float, float]:
+    histories: list[History], sizes: Sizes, fleet_rounds: int, device_rounds: int
+) -> list[tuple[float, float, float, float]]:
+    """p50/p95 of views.fleet and views.device on every history, interleaved round by
+    round (the same device in each database per round), so that the load of a shared
+    machine falls on every size alike."""
     rng = random.Random(14)
-    for _ in range(3):  # warm-up: caches, the check titles, the connection pool
-        views.fleet(engine)
-        views.device(engine, 1)
-    fleet_times = []
+    for h in histories:
+        for _ in range(3):  # warm-up: caches, the check titles, the connection pool
+            views.fleet(h.engine)
+            views.device(h.engine, 1)
+    fleet: list[list[float]] = [[] for _ in histories]
+    device: list[list[float]] = [[] for _ in histories]
     for _ in range(fleet_rounds):
-        began = time.perf_counter()
-        page = views.fleet(engine)
-        fleet_times.append(time.perf_counter() - began)
-        assert len(page.devices) == sizes.devices
-    device_times = []
+        for i, h in enumerate(histories):
+            began = time.perf_counter()
+            page = views.fleet(h.engine)
+            fleet[i].append(time.perf_counter() - began)
+            assert len(page.devices) == sizes.devices
     for _ in range(device_rounds):
         dev = rng.randint(1, sizes.devices)
-        began = time.perf_counter()
-        got = views.device(engine, dev)
-        device_times.append(time.perf_counter() - began)
-        assert got is not None
-        assert got.history
-    return (*percentiles(fleet_times), *percentiles(device_times))
+        for i, h in enumerate(histories):
+            began = time.perf_counter()
+            got = views.device(h.engine, dev)
+            device[i].append(time.perf_counter() - began)
+            assert got is not None
+            assert got.history
+    return [(*percentiles(f), *percentiles(d)) for f, d in zip(fleet, device, strict=True)]
 
 
 def measure_http(
-    engine: sa.Engine, sizes: Sizes, fleet_rounds: int, device_rounds: int
-) -> tuple[float, float, float, float]:
+    histories: list[History], sizes: Sizes, fleet_rounds: int, device_rounds: int
+) -> list[tuple[float, float, float, float]]:
     """The same through the API (GET /api/v1/fleet, /api/v1/devices/ID) in-process over
-    ASGI with a viewer token: JSON encoding and authentication included, no socket."""
+    ASGI with a viewer token: authentication and JSON encoding included, no socket."""
+    import asyncio
+
     import httpx
 
     from scanner.service import auth
     from scanner.service.app import create_app
     from scanner.service.config import ServiceConfig
 
-    with engine.begin() as conn:
-        conn.execute(t.api_tokens.delete().where(t.api_tokens.c.name == "bench"))
-        token = auth.add_token(conn, "bench", "viewer", actor="bench")
-    app = create_app(ServiceConfig(db_url="sqlite://"), engine=engine)
+    apps = []
+    for h in histories:
+        with h.engine.begin() as conn:
+            conn.execute(t.api_tokens.delete().where(t.api_tokens.c.name == "bench"))
+            token = auth.add_token(conn, "bench", "viewer", actor="bench")
+        apps.append((create_app(ServiceConfig(db_url="sqlite://"), engine=h.engine), token))
 
-    async def go() -> tuple[float, float, float, float]:
+    async def go() -> list[tuple[float, float, float, float]]:
         rng = random.Random(14)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://bench",
-            headers={"authorization": f"Bearer {token}"},
-            timeout=60,
-        ) as client:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=app),
+                        base_url="http://bench",
+                        headers={"authorization": f"Bearer {token}"},
+                        timeout=60,
+                    )
+                )
+                for app, token in apps
+            ]
 
-            async def timed(path: str) -> float:
+            async def timed(client: httpx.AsyncClient, path: str) -> float:
                 began = time.perf_counter()
                 r = await client.get(path)
                 took = time.perf_counter() - began
                 assert r.status_code == 200, r.text[:200]
                 return took
 
-            for _ in range(3):
-                await timed("/api/v1/fleet")
-            fleet_times = [await timed("/api/v1/fleet") for _ in range(fleet_rounds)]
-            device_times = [
-                await timed(f"/api/v1/devices/{rng.randint(1, sizes.devices)}")
-                for _ in range(device_rounds)
-            ]
-        return (*percentiles(fleet_times), *percentiles(device_times))
-
-    import asyncio
+            for client in clients:
+                for _ in range(3):
+                    await timed(client, "/api/v1/fleet")
+            fleet: list[list[float]] = [[] for _ in clients]
+            device: list[list[float]] = [[] for _ in clients]
+            for _ in range(fleet_rounds):
+                for i, client in enumerate(clients):
+                    fleet[i].append(await timed(client, "/api/v1/fleet"))
+            for _ in range(device_rounds):
+                path = f"/api/v1/devices/{rng.randint(1, sizes.devices)}"
+                for i, client in enumerate(clients):
+                    device[i].append(await timed(client, path))
+        return [(*percentiles(f), *percentiles(d)) for f, d in zip(fleet, device, strict=True)]
 
     return asyncio.run(go())
 
 
 @contextlib.contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """A database in a PostgreSQL cluster made for this run and deleted after it (the
-    service tests' helper: Debian's binaries, loopback only, a kernel-picked port)."""
+def throwaway_postgres() -> Iterator[Callable[[], str]]:
+    """A PostgreSQL cluster made for this run and deleted after it (the service tests'
+    helper: Debian's binaries, loopback only, a kernel-picked port); yields a maker of
+    fresh databases."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from tests.service.postgres import Cluster, make_root, remove_root
 
@@ -406,7 +438,7 @@ def throwaway_postgres() -> Iterator[str]:
     cluster = Cluster(root)
     try:
         cluster.start()
-        yield cluster.url(cluster.create_database())
+        yield lambda: cluster.url(cluster.create_database())
     finally:
         try:
             cluster.stop()
@@ -416,77 +448,83 @@ def throwaway_postgres() -> Iterator[str]:
 
 def create_schema(engine: sa.Engine) -> None:
     try:
-        from scanner.service import migrate  # type: ignore[attr-defined,unused-ignore]
+        from scanner.service import migrate
     except ImportError:
         t.metadata.create_all(engine)
     else:
         migrate.upgrade(engine)
 
 
+def build(url: str, runs: int, sizes: Sizes) -> History:
+    """A database at `url` with `runs` runs of history."""
+    engine = open_db(url)
+    create_schema(engine)
+    make_devices(engine, sizes.devices)
+    rng = random.Random(7)
+    began = time.perf_counter()
+    for day in range(runs):
+        write_run(engine, day, sizes, rng)
+    return History(runs, engine, db_bytes(engine), time.perf_counter() - began)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--devices", type=int, default=1000)
-    parser.add_argument("--runs", default="36,365", help="sizes of the history, growing")
+    parser.add_argument("--runs", default="36,365", help="sizes of the history")
     parser.add_argument("--results", type=int, default=6, help="results per device per run")
     parser.add_argument("--services", type=int, default=3, help="services per device per run")
     parser.add_argument("--statuses", type=int, default=6, help="requirement statuses per")
     parser.add_argument("--fleet-rounds", type=int, default=60)
     parser.add_argument("--device-rounds", type=int, default=200)
-    parser.add_argument("--db", help="a PostgreSQL URL (default: SQLite in a temp directory)")
     parser.add_argument(
         "--postgres",
         action="store_true",
         help="start a throwaway PostgreSQL cluster (tests/service/postgres.py) and use it",
     )
-    parser.add_argument("--keep", type=Path, help="keep the SQLite database in this directory")
+    parser.add_argument("--keep", type=Path, help="keep the SQLite databases in this directory")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     parser.add_argument(
         "--http", action="store_true", help="measure GET /api/v1/fleet and /devices/ID too"
     )
     args = parser.parse_args(argv)
-    checkpoints = sorted({int(n) for n in args.runs.split(",")})
+    sizes_of_history = sorted({int(n) for n in args.runs.split(",")})
     sizes = Sizes(args.devices, args.results, args.services, args.statuses)
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="shinsa-bench-"))
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        url = args.db or f"sqlite:///{folder / 'history.sqlite'}"
-        if args.postgres:
-            url = stack.enter_context(throwaway_postgres())
-        engine = open_db(url)
-        try:
-            create_schema(engine)
-            make_devices(engine, sizes.devices)
-            rng = random.Random(7)
-            figures: list[Measured] = []
-            http_figures: list[tuple[float, float, float, float]] = []
-            written = 0
-            began = time.perf_counter()
-            for checkpoint in checkpoints:
-                while written < checkpoint:
-                    write_run(engine, written, sizes, rng)
-                    written += 1
-                wrote = time.perf_counter() - began
-                f50, f95, d50, d95 = measure(engine, sizes, args.fleet_rounds, args.device_rounds)
-                size = db_bytes(engine)
-                figures.append(Measured(written, f50, f95, d50, d95, size, size / written, wrote))
-                print(
-                    f"{written:4d} runs: fleet p50 {f50:7.2f} ms p95 {f95:7.2f} ms | "
-                    f"device p50 {d50:6.2f} ms p95 {d95:6.2f} ms | "
-                    f"DB {size / 1e6:8.1f} MB, {size / written / 1e6:5.2f} MB/run | "
-                    f"written in {wrote:6.1f} s",
-                    flush=True,
-                )
-                if args.http:
-                    h = measure_http(engine, sizes, args.fleet_rounds, args.device_rounds)
-                    http_figures.append(h)
-                    print(
-                        f"{written:4d} runs over HTTP (ASGI): fleet p50 {h[0]:7.2f} ms "
-                        f"p95 {h[1]:7.2f} ms | device p50 {h[2]:6.2f} ms p95 {h[3]:6.2f} ms",
-                        flush=True,
-                    )
-        finally:
-            engine.dispose()
+        new_pg = stack.enter_context(throwaway_postgres()) if args.postgres else None
+        histories: list[History] = []
+        for runs in sizes_of_history:
+            url = new_pg() if new_pg else f"sqlite:///{folder / f'history-{runs}.sqlite'}"
+            h = build(url, runs, sizes)
+            stack.callback(h.engine.dispose)
+            histories.append(h)
+            print(
+                f"{runs:4d} runs written in {h.write_seconds:6.1f} s: "
+                f"DB {h.db_bytes / 1e6:8.1f} MB, {h.db_bytes / runs / 1e6:5.2f} MB/run",
+                flush=True,
+            )
+        direct = measure(histories, sizes, args.fleet_rounds, args.device_rounds)
+        http = (
+            measure_http(histories, sizes, args.fleet_rounds, args.device_rounds)
+            if args.http
+            else []
+        )
+    figures = [
+        Measured(h.runs, *m, h.db_bytes, h.db_bytes / h.runs, h.write_seconds)
+        for h, m in zip(histories, direct, strict=True)
+    ]
+    for f in figures:
+        print(
+            f"{f.runs:4d} runs: fleet p50 {f.fleet_p50_ms:7.2f} ms p95 {f.fleet_p95_ms:7.2f} ms"
+            f" | device p50 {f.device_p50_ms:6.2f} ms p95 {f.device_p95_ms:6.2f} ms"
+        )
+    for h, m in zip(histories, http, strict=False):
+        print(
+            f"{h.runs:4d} runs over HTTP (ASGI): fleet p50 {m[0]:7.2f} ms p95 {m[1]:7.2f} ms"
+            f" | device p50 {m[2]:6.2f} ms p95 {m[3]:6.2f} ms"
+        )
     first, last = figures[0], figures[-1]
     fleet_ratio = last.fleet_p95_ms / first.fleet_p95_ms
     device_ratio = last.device_p95_ms / first.device_p95_ms
@@ -497,22 +535,25 @@ def main(argv: list[str] | None = None) -> int:
         f"marginal DB size {marginal / 1e6:.2f} MB per run"
     )
     ok = fleet_ratio <= MAX_RATIO and device_ratio <= MAX_RATIO
-    if http_figures:
-        http_fleet = http_figures[-1][1] / http_figures[0][1]
-        http_device = http_figures[-1][3] / http_figures[0][3]
-        print(f"HTTP p95 ratio: fleet {http_fleet:.2f}x, device {http_device:.2f}x")
-        ok = ok and http_fleet <= MAX_RATIO and http_device <= MAX_RATIO
+    ratios: dict[str, float] = {"fleet": fleet_ratio, "device": device_ratio}
+    if http:
+        ratios["http_fleet"] = http[-1][1] / http[0][1]
+        ratios["http_device"] = http[-1][3] / http[0][3]
+        print(
+            f"HTTP p95 ratio: fleet {ratios['http_fleet']:.2f}x, "
+            f"device {ratios['http_device']:.2f}x"
+        )
+        ok = ok and ratios["http_fleet"] <= MAX_RATIO and ratios["http_device"] <= MAX_RATIO
     if args.json:
         args.json.write_text(
             json.dumps(
                 {
-                    "dialect": url.split(":", 1)[0],
+                    "dialect": "postgresql" if args.postgres else "sqlite",
                     "sizes": asdict(sizes),
                     "figures": [asdict(f) for f in figures],
-                    "fleet_ratio": fleet_ratio,
-                    "device_ratio": device_ratio,
+                    "http": http,
+                    "ratios": ratios,
                     "marginal_bytes_per_run": marginal,
-                    "http": http_figures,
                 },
                 indent=2,
             )
