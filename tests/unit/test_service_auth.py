@@ -319,3 +319,17 @@ def test_text_falls_back_to_english_then_the_key() -> None:
     assert text("en", "signed_in_as", name="a", role="b") == "Signed in as a (b)"
     assert text("xx", "login.title") == "Log in"
     assert text("ja", "no.such.key") == "no.such.key"
+
+
+async def test_login_page_speaks_the_chosen_language(engine: sa.Engine, tmp_path: Path) -> None:
+    app = _app(engine, _config(tmp_path))
+    async with _client(app) as client:
+        page = await client.get("/login?lang=ja")
+        assert 'lang="ja"' in page.text
+        assert 'action="/login?lang=ja"' in page.text
+        failed = await client.post("/login?lang=ja", data={"username": "alice", "password": "x"})
+        assert failed.status_code == 401
+        assert text("ja", "login.failed") in failed.text
+        odd = await client.get("/login?lang=<script>")
+        assert 'lang="en"' in odd.text
+        assert "<script>" not in odd.text
