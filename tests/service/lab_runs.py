@@ -1,60 +1,25 @@
-"""Real runs for the drift tests: lab devices started in a thread of their own (so that
-`shinsa scan` runs in the test's thread as a user runs it), scanned into a per-run store.
+"""Real runs for the drift tests: lab devices started in a thread of their own (the store
+tests' `running`, so that `shinsa scan` runs in the test's thread as a user runs it),
+scanned into a per-run store with a closed port beside the lab's and extra targets.
 
 Addresses: the drift block, 127.0.94.0/24 (docs: the team's address plan)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
 from typing import TYPE_CHECKING
 
-from lab.device import Lab
 from scanner.cli.app import main
+from tests.service.store_runs import running
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
     from pathlib import Path
 
-    from lab.personality import Personality
+    from lab.device import Lab
 
-START_TIMEOUT = 20.0
-STOP_TIMEOUT = 10.0
+__all__ = ["new_runs", "ports", "running", "scan"]
 #: a closed port scanned beside the lab's (never 2024)
 CLOSED_PORT = 10001
-
-
-@contextlib.contextmanager
-def running(personalities: Sequence[Personality], first: str) -> Iterator[Lab]:
-    """The lab, listening on consecutive addresses from `first` until the block ends."""
-    lab = Lab(personalities, first)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    started = threading.Event()
-    failed: list[BaseException] = []
-
-    async def serve() -> None:
-        try:
-            async with lab:
-                started.set()
-                await stop.wait()
-        except BaseException as exc:
-            failed.append(exc)
-            started.set()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    try:
-        assert started.wait(START_TIMEOUT), "the lab did not start in time"
-        if failed:
-            raise failed[0]
-        yield lab
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(STOP_TIMEOUT)
-        assert not thread.is_alive(), "the lab did not stop in time"
-        loop.close()
 
 
 def ports(lab: Lab) -> str:
