@@ -148,6 +148,25 @@ def add_parsers(sub: SubParsers) -> None:
         metavar="CHANNEL",
         help="webhook:URL, smtp:ADDR or syslog:URL (repeatable)",
     )
+    add.add_argument(
+        "--window",
+        action="append",
+        metavar="'DAYS HH:MM-HH:MM'",
+        help="maintenance window in --tz, e.g. 'mon-fri 22:00-06:00' (repeatable; runs never "
+        "start outside them and are stopped when theirs closes; default: any time)",
+    )
+    add.add_argument(
+        "--jitter", type=int, default=0, metavar="S", help="start up to S seconds late, at random"
+    )
+    add.add_argument("--format", default="json", help="report formats, as for `shinsa scan`")
+    add.add_argument(
+        "--drift-kinds",
+        metavar="KINDS",
+        help="comma-separated drift kinds that raise an alert (default: every kind)",
+    )
+    add.add_argument(
+        "--scan-delay", type=float, metavar="S", help="as for `shinsa scan` (fragile devices)"
+    )
     _db(add)
     add.set_defaults(func=_fn("schedule_commands", "cmd_schedule_add"))
     lst = sched.add_parser("list", help="the scan definitions and their next runs")
@@ -168,6 +187,12 @@ def add_parsers(sub: SubParsers) -> None:
     now.add_argument("name")
     now.add_argument(
         "--wait", action="store_true", help="return when the run and its alerts are done"
+    )
+    now.add_argument(
+        "--data",
+        metavar="DIR",
+        default="shinsa-service",
+        help="where the run keeps its per-run store and reports (as `shinsa serve --data`)",
     )
     _db(now)
     now.set_defaults(func=_fn("schedule_commands", "cmd_schedule_run_now"))

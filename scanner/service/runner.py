@@ -486,6 +486,14 @@ def run_schedule(
     return execute(engine, prep, deadline=deadline, stop=stop)
 
 
+def execute_failed(engine: sa.Engine, prep: Prepared, reason: str) -> None:
+    """A prepared run that could not be executed: recorded crashed, its lease released."""
+    try:
+        _finish(engine, prep, "crashed", reason, ())
+    finally:
+        schedules.release_lease(engine, prep.schedule.id, prep.owner)
+
+
 def start_detached(db_url: str, prep: Prepared, *, log_file: Path | None = None) -> int:
     """Execute a prepared run in a process of its own that outlives the caller (`run-now`
     without --wait); its pid. The database URL goes by the environment, not the argv
