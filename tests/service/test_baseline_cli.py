@@ -40,10 +40,13 @@ def _two_runs(engine: sa.Engine) -> None:
 
 
 def test_accept_and_drift(
-    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    any_engine: sa.Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    engine, url = any_engine, db_url
     _two_runs(engine)
-    url = str(engine.url)
     monkeypatch.delenv("SHINSA_DB", raising=False)
     assert main(["baseline", "accept", "r0", "--db", url]) == 0
     assert capsys.readouterr().out == "baseline default of site default: run r0, every device\n"
@@ -75,10 +78,13 @@ def test_accept_and_drift(
 
 
 def test_accept_one_device_from_the_environments_database(
-    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    any_engine: sa.Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _two_runs(engine)
-    monkeypatch.setenv("SHINSA_DB", str(engine.url))
+    _two_runs(any_engine)
+    monkeypatch.setenv("SHINSA_DB", db_url)
     assert main(["baseline", "accept", "r0"]) == 0
     assert main(["baseline", "accept", "latest", "--device", "127.0.94.50"]) == 0
     out = capsys.readouterr().out.splitlines()

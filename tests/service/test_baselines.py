@@ -65,7 +65,8 @@ def rows(engine: sa.Engine) -> list[tuple[str, int | None, bool]]:
         ]
 
 
-def test_a_whole_run_then_a_device_then_a_whole_run_again(engine: sa.Engine) -> None:
+def test_a_whole_run_then_a_device_then_a_whole_run_again(any_engine: sa.Engine) -> None:
+    engine = any_engine
     for n in range(3):
         add_run(engine, f"r{n}", n)
     whole = baselines.accept(engine, "r0", by="cli")
@@ -96,7 +97,8 @@ def test_a_whole_run_then_a_device_then_a_whole_run_again(engine: sa.Engine) -> 
     ]
 
 
-def test_names_and_sites_are_separate_scopes(engine: sa.Engine) -> None:
+def test_names_and_sites_are_separate_scopes(any_engine: sa.Engine) -> None:
+    engine = any_engine
     add_run(engine, "r0", 0)
     add_run(engine, "r1", 1)
     baselines.accept(engine, "r0", by="cli")
@@ -109,7 +111,8 @@ def test_names_and_sites_are_separate_scopes(engine: sa.Engine) -> None:
         assert baselines.active(conn, site="plant-2") == {}
 
 
-def test_latest_skips_runs_still_going(engine: sa.Engine) -> None:
+def test_latest_skips_runs_still_going(any_engine: sa.Engine) -> None:
+    engine = any_engine
     add_run(engine, "done", 0)
     add_run(engine, "going", 1, status="running")
     assert baselines.resolve_run(engine, "latest") == "done"
@@ -118,7 +121,8 @@ def test_latest_skips_runs_still_going(engine: sa.Engine) -> None:
         baselines.accept(engine, "going", by="cli")
 
 
-def test_refusals_say_what_is_wrong(engine: sa.Engine) -> None:
+def test_refusals_say_what_is_wrong(any_engine: sa.Engine) -> None:
+    engine = any_engine
     with pytest.raises(ConfigError, match="no finished run"):
         baselines.resolve_run(engine, "latest")
     add_run(engine, "r0", 0)

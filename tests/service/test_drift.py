@@ -76,7 +76,8 @@ def _kinds(found: list[drift.Drift]) -> set[tuple[str, str, str, str]]:
     return {(d.against, d.kind, d.address, d.subject) for d in found}
 
 
-def test_two_real_scans_against_the_accepted_run(engine: sa.Engine, runs: Runs) -> None:
+def test_two_real_scans_against_the_accepted_run(any_engine: sa.Engine, runs: Runs) -> None:
+    engine = any_engine
     _import(engine, runs, runs.baseline)
     baselines.accept(engine, runs.baseline, by="cli")
     assert drift.compute(engine, runs.baseline) == []  # the baseline is as accepted
@@ -109,8 +110,9 @@ def test_two_real_scans_against_the_accepted_run(engine: sa.Engine, runs: Runs) 
 
 
 def test_the_hardened_firmware_back_is_a_fix_against_the_previous_run(
-    engine: sa.Engine, runs: Runs
+    any_engine: sa.Engine, runs: Runs
 ) -> None:
+    engine = any_engine
     _import(engine, runs, runs.baseline)
     baselines.accept(engine, runs.baseline, by="cli")
     _import(engine, runs, runs.regressed, runs.restored)
@@ -133,7 +135,8 @@ def test_without_a_baseline_only_the_previous_run_counts(engine: sa.Engine, runs
     assert drift.compute(engine, runs.baseline) == []  # the first run has nothing before it
 
 
-def test_compute_and_store_replaces_the_runs_rows(engine: sa.Engine, runs: Runs) -> None:
+def test_compute_and_store_replaces_the_runs_rows(any_engine: sa.Engine, runs: Runs) -> None:
+    engine = any_engine
     _import(engine, runs, runs.baseline, runs.regressed)
     first = drift.compute_and_store(engine, runs.regressed)
     again = drift.compute_and_store(engine, runs.regressed)
@@ -236,8 +239,9 @@ def test_a_device_baseline_wins_over_the_run_baseline(engine: sa.Engine, runs: R
 
 
 def test_a_flip_to_inconclusive_is_drift_only_once_it_persists(
-    engine: sa.Engine, runs: Runs
+    any_engine: sa.Engine, runs: Runs
 ) -> None:
+    engine = any_engine
     _import(engine, runs, runs.baseline)
     baselines.accept(engine, runs.baseline, by="cli")
     camera = _device(engine, CAMERA)
