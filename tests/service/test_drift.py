@@ -7,7 +7,7 @@ database (scanner/service/importer.py wrote the original)."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,6 +20,7 @@ from scanner.service import schema as t
 from scanner.service.db import utc
 from scanner.service.importer import import_run
 from tests.service.lab_runs import running, scan
+from tests.service.store_runs import Seen, write_run
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -441,3 +442,27 @@ def _move_to_new_device(
         .values(request={**_request(conn, run_id), "targets": [*targets, [address, ""]]})
     )
     return int(new_id)
+
+
+def test_another_device_at_the_address_is_an_identity_change(
+    any_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """Through the importer's identity matching (a new certificate and UDN at the address):
+    identity_changed, and neither the old device unreachable nor the new one new."""
+    address, t0 = "127.0.94.60", datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
+    udn = "uuid:2f0c8a4e-1b7d-5d7e-9d43-6a0f7c1e3b21"
+    for n, seen in enumerate(
+        (Seen(address, cert="a1" * 32, udn=udn), Seen(address, cert="b2" * 32, udn=udn[:-2]))
+    ):
+        store = tmp_path / f"r{n}.sqlite"
+        write_run(store, f"r{n}", [seen], started=t0 + timedelta(days=n))
+        imported = import_run(any_engine, store, f"r{n}")
+        if n == 0:
+            old = imported.devices[address]
+            baselines.accept(any_engine, "r0", by="cli")
+    new = imported.devices[address]
+    assert new != old
+    found = drift.compute(any_engine, "r1")
+    assert [(d.against, d.kind, d.address, d.before, d.after) for d in found] == [
+        ("baseline", "identity_changed", address, str(old), str(new))
+    ]
