@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.service.web_serving import serve, shinsa
+from tests.service.web_serving import serve, shinsa, worker_address
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-ADDRESS = "127.0.91.50"
+ADDRESS = worker_address(50)
 PASSWORD = "self-scan-password-1"
 PROFILE = """\
 profile: service-selfscan

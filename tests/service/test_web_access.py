@@ -1,7 +1,7 @@
-"""The running service (`shinsa serve` over TLS on 127.0.91.10) seen by a standard HTTP
-client: login, cookie flags, session rotation, CSRF, idle timeout, lockout, roles, API
-tokens, the TLS versions and suites it accepts; and the CLI that refuses plain HTTP on a
-network address, adds users and makes tokens."""
+"""The running service (`shinsa serve` over TLS on 127.0.91.10, .1N for xdist worker gwN)
+seen by a standard HTTP client: login, cookie flags, session rotation, CSRF, idle timeout,
+lockout, roles, API tokens, the TLS versions and suites it accepts; and the CLI that refuses
+plain HTTP on a network address, adds users and makes tokens."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from scanner.service import schema
 from scanner.service.db import open_db
-from tests.service.web_serving import add_token, serve, shinsa
+from tests.service.web_serving import add_token, serve, shinsa, worker_address
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from tests.service.web_serving import Served
 
-ADDRESS = "127.0.91.10"
+ADDRESS = worker_address(10)
 PASSWORD = "web-access-password"
 IDLE = 3  # seconds: --session-idle
 

@@ -80,12 +80,27 @@ def add_token(db_url: str, name: str, role: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def worker_address(base: int) -> str:
+    """127.0.91.(base + n) for pytest-xdist worker gwN (base alone without xdist): each
+    worker that runs a module's tests starts its own service, on its own address."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return f"127.0.91.{base + (int(worker) if worker.isdigit() else 0) % 8}"
+
+
+def _listening(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def _wait_port(address: str, port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"shinsa serve exited {proc.returncode}: {log.read_text()}")
-        with contextlib.suppress(OSError), socket.create_connection((address, port), timeout=1):
+        if _listening(address, port):
             return
         time.sleep(0.2)
     raise AssertionError(f"shinsa serve did not listen in {START_SECONDS} s: {log.read_text()}")
@@ -101,6 +116,8 @@ def serve(
     db_url = f"sqlite:///{folder / 'service.sqlite'}"
     for name, role, password in users:
         add_user(db_url, name, role, password)
+    if _listening(address, PORT):  # someone else's server: its answers are not ours
+        raise AssertionError(f"{address}:{PORT} is in use already")
     log = folder / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
