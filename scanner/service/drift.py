@@ -10,10 +10,11 @@ What a run is compared with:
   the site's whole-run one. Drift against the baseline is a standing difference: it is
   reported after every run until the device is back to its accepted state or a newer state
   is accepted.
-- **the previous run**: the latest finished run of the same site that started before this
-  one, of the same schedule when this run has one. Drift against it is news: reported once,
-  in the run where it appeared. A device whose baseline IS the previous run is compared only
-  once (against the baseline), so an alert does not say the same thing twice.
+- **the previous run**: the latest run of the same site that started before this one and
+  did not crash (nor is still going), of the same schedule when this run has one. Drift
+  against it is news: reported once, in the run where it appeared. A device whose baseline
+  IS the previous run is compared only once (against the baseline), so an alert does not
+  say the same thing twice.
 
 The per-device comparison of services, verdicts, requirement statuses and certificate days
 is `shinsa diff`'s (scanner/cli/diff.py), run on the rows the importer wrote. On top of it:
@@ -98,6 +99,9 @@ STATUS_RANK = {
 SOFT_STATUSES = frozenset({Status.PARTIALLY_ASSESSED, Status.NOT_ASSESSED, Status.ERROR})
 SOFT_VERDICTS = frozenset({Verdict.INCONCLUSIVE, Verdict.ERROR})
 DEFAULT_PERSIST = 2
+#: runs never taken as the previous run: still going, or crashed (what a crashed run lacks
+#: is not a change of the devices)
+NOT_COMPARED = (*baselines.UNFINISHED, "crashed")
 CERT_CHECK = "tls.cert.validity"
 _SUBJECT_MAX = 255  # the drift table's subject column
 
@@ -329,7 +333,7 @@ def _chain(conn: sa.Connection, run: _Run, persist: int) -> list[str]:
     where = (
         (r.c.site == run.site)
         & (r.c.id != run.id)
-        & r.c.status.not_in(baselines.UNFINISHED)
+        & r.c.status.not_in(NOT_COMPARED)
         & ((r.c.started < run.started) | ((r.c.started == run.started) & (r.c.id < run.id)))
     )
     if run.schedule_id is not None:

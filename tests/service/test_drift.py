@@ -466,3 +466,16 @@ def test_another_device_at_the_address_is_an_identity_change(
     assert [(d.against, d.kind, d.address, d.before, d.after) for d in found] == [
         ("baseline", "identity_changed", address, str(old), str(new))
     ]
+
+
+def test_a_crashed_run_is_never_the_previous_run(engine: sa.Engine, runs: Runs) -> None:
+    _import(engine, runs, runs.baseline)
+    crashed = _clone(engine, runs.baseline, "crashed", minutes=5)
+    with engine.begin() as conn:  # what the crash left: the run, no device rows
+        conn.execute(t.runs.update().where(t.runs.c.id == crashed).values(status="crashed"))
+        conn.execute(t.run_devices.delete().where(t.run_devices.c.run_id == crashed))
+    later = _clone(engine, runs.baseline, "later", minutes=10)
+    assert drift.compute(engine, later) == []  # compared with the baseline run, unchanged
+    with engine.begin() as conn:  # taken as previous, every device would read as new
+        conn.execute(t.runs.update().where(t.runs.c.id == crashed).values(status="complete"))
+    assert {d.kind for d in drift.compute(engine, later)} == {"new_device"}
