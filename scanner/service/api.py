@@ -18,12 +18,12 @@ and pydantic read them.
 
 import functools
 import importlib
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
+from fastapi.concurrency import run_in_threadpool
 
 from scanner.errors import ConfigError
 from scanner.service import audit, auth, views
@@ -41,7 +41,8 @@ Site = Annotated[str | None, Query(max_length=128, description="one site (defaul
 MAX_LIMIT = 1000
 
 
-class Problem(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Problem:
     """An error answer."""
 
     detail: str
@@ -57,27 +58,28 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-class ScheduleIn(BaseModel):
-    """A scan definition to add (as `shinsa schedule add`)."""
+@dataclass(frozen=True, slots=True)
+class ScheduleIn:
+    """A scan definition to add (as `shinsa schedule add`): every part is checked by
+    scanner.service.schedules (cron, zone, targets, ports, profile, channels, windows)."""
 
-    name: str = Field(min_length=1, max_length=128)
-    cron: str = Field(min_length=1, max_length=128, examples=["0 2 * * mon-fri"])
-    tz: str = Field("UTC", max_length=64, examples=["Asia/Tokyo"])
-    site: str = Field("default", min_length=1, max_length=128)
-    targets: list[str] = Field(min_length=1, max_length=1000)
-    ports: str | None = Field(None, max_length=4096)
-    profile: str = Field("base", max_length=255)
-    formats: list[str] = Field(default_factory=lambda: ["json"], max_length=20)
-    options: dict[str, Any] = Field(default_factory=dict)
-    alerts: list[str] = Field(default_factory=list, max_length=50)
-    drift_kinds: list[str] = Field(default_factory=list, max_length=20)
-    windows: list[str] = Field(
-        default_factory=list, max_length=20, examples=[["mon-fri 22:00-06:00"]]
-    )
-    jitter: int = Field(0, ge=0)
+    name: str
+    cron: str  # five fields: "0 2 * * mon-fri"
+    targets: list[str]
+    tz: str = "UTC"  # an IANA zone: "Asia/Tokyo"
+    site: str = "default"
+    ports: str | None = None
+    profile: str = "base"
+    formats: list[str] = field(default_factory=lambda: ["json"])
+    options: dict[str, Any] = field(default_factory=dict)
+    alerts: list[str] = field(default_factory=list)  # webhook:URL, smtp:ADDR, syslog:URL
+    drift_kinds: list[str] = field(default_factory=list)  # [] = every kind
+    windows: list[str] = field(default_factory=list)  # "mon-fri 22:00-06:00"
+    jitter: int = 0  # seconds
 
 
-class ScheduleOut(BaseModel):
+@dataclass(frozen=True, slots=True)
+class ScheduleOut:
     """A scan definition as stored."""
 
     id: int
@@ -102,18 +104,21 @@ class ScheduleOut(BaseModel):
     created_by: str
 
 
-class RunStarted(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RunStarted:
     run_id: str
     schedule: str
 
 
-class BaselineIn(BaseModel):
-    run_id: str = Field(min_length=1, max_length=64, description="a run ID, or latest")
-    device: str | None = Field(None, max_length=64, description="one device's address")
-    name: str = Field("default", min_length=1, max_length=128)
+@dataclass(frozen=True, slots=True)
+class BaselineIn:
+    run_id: str  # a run ID, or "latest"
+    device: str | None = None  # one device's address in that run (None: the whole run)
+    name: str = "default"
 
 
-class BaselineOut(BaseModel):
+@dataclass(frozen=True, slots=True)
+class BaselineOut:
     id: int
     name: str
     site: str
@@ -123,15 +128,23 @@ class BaselineOut(BaseModel):
     deactivated: int
 
 
-class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=128)
+@dataclass(frozen=True, slots=True)
+class TokenIn:
+    name: str
     role: Literal["viewer", "operator", "admin"]
 
 
-class TokenOut(BaseModel):
+@dataclass(frozen=True, slots=True)
+class TokenOut:
     name: str
     role: str
     token: str  # shown this once; the service keeps only its SHA-256
+
+
+def _text(value: str | None, what: str, most: int) -> None:
+    """A 422 for an empty or too long field (the database's column sizes)."""
+    if value is not None and not 1 <= len(value) <= most:
+        raise HTTPException(422, f"{what}: 1 to {most} characters")
 
 
 def _engine(request: Request) -> sa.Engine:
@@ -338,6 +351,18 @@ async def get_schedule(request: Request, name: str, principal: Viewer) -> Any:
 async def add_schedule(request: Request, body: ScheduleIn, principal: Operator) -> Any:
     """Add a scan definition (operator); checked as `shinsa schedule add` checks it."""
     engine = _engine(request)
+    sized = (
+        (body.name, "name", 128),
+        (body.cron, "cron", 128),
+        (body.tz, "tz", 64),
+        (body.site, "site", 128),
+        (body.profile, "profile", 255),
+        (body.ports, "ports", 4096),
+    )
+    for value, what, most in sized:
+        _text(value, what, most)
+    if not 1 <= len(body.targets) <= 10_000 or body.jitter < 0:
+        raise HTTPException(422, "give 1 to 10,000 targets and a jitter of 0 or more")
 
     def add() -> sched.Schedule:
         if sched.get(engine, body.name.strip()) is not None:
@@ -472,6 +497,9 @@ async def run_schedule_now(request: Request, name: str, principal: Operator) -> 
 async def accept_baseline(request: Request, body: BaselineIn, principal: Operator) -> Any:
     """Accept a run, or one device's state in it, as a baseline (operator; audited)."""
     engine = _engine(request)
+    _text(body.run_id, "run_id", 64)
+    _text(body.device, "device", 64)
+    _text(body.name, "name", 128)
     try:
         await run_in_threadpool(baseline_store.resolve_run, engine, body.run_id)
     except ConfigError as exc:
@@ -509,6 +537,7 @@ async def accept_baseline(request: Request, body: BaselineIn, principal: Operato
 async def add_token(request: Request, body: TokenIn, principal: Admin) -> Any:
     """Make an API token (admin); its value is in this answer only (audited)."""
     engine = _engine(request)
+    _text(body.name, "name", 128)
 
     def make() -> str:
         with engine.begin() as conn:
