@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_ID",
         help="finish an interrupted run from the store in --out (an ID, or latest, previous)",
     )
+    # The service's runner gives a scheduled scan the run ID it already recorded (so the
+    # dashboard can follow the run from its first second); not for people, so not listed.
+    p.add_argument("--run-id", type=options.run_id, help=argparse.SUPPRESS)
     p.add_argument("--report-dir", metavar="DIR", help=REPORT_DIR_HELP)
     p.add_argument(
         "--credentials",

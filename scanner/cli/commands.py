@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import importlib
 import json
+import signal
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -79,6 +80,7 @@ class ScanOptions:
     report_dir: Path | None = None  # --report-dir: the reports copied to DIR/report.* too
     # --db, --site, --baseline, --alert: record the run in the service's database
     service: tuple[str, str, str, tuple[str, ...]] | None = None
+    run_id: str | None = None  # --run-id: the ID the service chose (runner.py), else a new one
 
 
 def _render_options(args: argparse.Namespace) -> RenderOptions:
@@ -171,7 +173,7 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
     console = Console(stderr=True)
     evidence = [manual.load_evidence(p, request.profile) for p in options.evidence]
     store = Store(options.out / "shinsa.sqlite", create=not options.resume)
-    run_id = options.resume or new_run_id(datetime.now(UTC))
+    run_id = options.resume or options.run_id or new_run_id(datetime.now(UTC))
     # One process per run: a second resume of a run still going is refused before it
     # touches the run (run_lock.py).
     with store, run_lock.hold(options.out, run_id):
@@ -179,6 +181,10 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
             store.run(run_id)  # a clear error for a run that is not in the store
             store.reopen_run(run_id)
         else:
+            if options.run_id and any(r.id == run_id for r in store.runs()):
+                raise ShinsaError(
+                    f"run {run_id} is already in {options.out}: a new run needs a new ID"
+                )
             store.start_run(
                 run_id,
                 profile_id=request.profile.id,
@@ -290,7 +296,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
         _render_options(args),
         Path(args.report_dir) if args.report_dir else None,
         scan_options.service_step(args),
+        args.run_id,
     )
+    if args.run_id:
+        if args.resume:
+            raise ShinsaError("--run-id names a new run; --resume finishes an old one")
+        # The service stops a scan at its window's close with SIGINT, which must end it
+        # cleanly (finished results kept) even when whoever started the service ignored
+        # SIGINT (a shell's background job does, and children inherit that).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if options.service is not None:  # a bad database or channel refused before any packet
         from scanner.cli import scan_service
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -49,4 +50,16 @@ def nonempty(text: str) -> str:
     script (an unset variable), not a request for the default."""
     if not text.strip().strip(","):
         raise argparse.ArgumentTypeError("empty value")
+    return text
+
+
+#: The shape scanner.store.new_run_id gives (a run's directory is named after it, so
+#: nothing else is let in: no separator, no "..").
+RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
+
+
+def run_id(text: str) -> str:
+    """A new run's ID, in the store's own shape."""
+    if not RUN_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a run ID (YYYYMMDD-HHMMSS-xxxx)")
     return text

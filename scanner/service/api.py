@@ -17,7 +17,6 @@ and pydantic read them.
 """
 
 import functools
-import importlib
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -26,7 +25,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from scanner.errors import ConfigError
-from scanner.service import audit, auth, views
+from scanner.service import audit, auth, runner, views
 from scanner.service import baselines as baseline_store
 from scanner.service import schedules as sched
 from scanner.service.auth import Principal, require
@@ -462,10 +461,6 @@ async def run_schedule_now(request: Request, name: str, principal: Operator) -> 
     found = await run_in_threadpool(sched.get, engine, name)
     if found is None:
         raise HTTPException(404, f"no schedule named {name!r}")
-    try:
-        runner: Any = importlib.import_module("scanner.service.runner")
-    except ModuleNotFoundError:
-        raise HTTPException(503, "the scan runner is not installed") from None
     config = request.app.state.config
     prep = await run_in_threadpool(
         functools.partial(

@@ -134,8 +134,13 @@ def _cross_origin(scope: Scope) -> bool:
     if scope.get("method", "GET") in auth.SAFE_METHODS:
         return False
     headers = {k.lower(): v for k, v in scope.get("headers", [])}
-    if headers.get(b"sec-fetch-site", b"") == b"cross-site":
-        return True
+    fetch_site = headers.get(b"sec-fetch-site")
+    if fetch_site is not None:
+        # A browser that sends Fetch Metadata says where the request came from, and it is
+        # the better witness: under Referrer-Policy no-referrer Chromium sends "Origin:
+        # null" with a same-origin form post, which the Origin check would refuse.
+        # "same-site" is refused too: another port or subdomain is another application.
+        return fetch_site not in (b"same-origin", b"none")
     origin = headers.get(b"origin")
     if origin is None:
         return False

@@ -309,10 +309,6 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Removing a schedule keeps its past scans.",
         "ja": "削除しても過去のスキャン結果は残ります。",
     },
-    "schedules.unavailable": {
-        "en": "Schedules cannot be managed in this build.",
-        "ja": "このビルドでは定期スキャンを管理できません。",
-    },
     # --- alerts -----------------------------------------------------------------------------
     "alerts.title": {"en": "Alerts", "ja": "アラート"},
     "alerts.note": {

@@ -60,9 +60,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from scanner.cli import diff as pairwise
 from scanner.codec import result_from_dict, service_from_dict
 from scanner.errors import ConfigError
+from scanner.judging.device_changes import compare_device
 from scanner.model import Status, Verdict
 from scanner.probe import Severity
 from scanner.service import baselines
@@ -569,7 +569,7 @@ def _device(
     if not old.answered:  # nothing measured to compare with
         return []
     titles = {key: key[1] for key in sorted(old.statuses.keys() | now.statuses.keys())}
-    changes = pairwise._device(
+    changes = compare_device(
         now.address,
         now.label,
         (old.services, now.services),

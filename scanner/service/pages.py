@@ -16,7 +16,6 @@ autoescape.
 from __future__ import annotations
 
 import functools
-import importlib
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -25,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.exc import IntegrityError
 
 from scanner.errors import ConfigError
-from scanner.service import audit, auth, baselines, charts, progress_stream, views
+from scanner.service import audit, auth, baselines, charts, progress_stream, runner, views
 from scanner.service import schedules as sched
 from scanner.service.auth import Principal, require
 from scanner.service.templating import render
@@ -437,11 +436,6 @@ async def _run_now(request: Request, schedule: sched.Schedule, lang: str) -> str
     the run's row here (so the redirect's run page exists), then executes it in a process
     of its own (a dashboard request does not wait for a scan). ConfigError when a run of
     the definition is already going."""
-    # looked up when used: the runner is built beside the dashboard (issue 14)
-    try:
-        runner: Any = importlib.import_module("scanner.service.runner")
-    except ModuleNotFoundError as exc:
-        raise ConfigError(text(lang, "schedules.unavailable")) from exc
     config: ServiceConfig = request.app.state.config
     engine = _engine(request)
     prep = await run_in_threadpool(

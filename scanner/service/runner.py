@@ -5,8 +5,8 @@ the maintenance window closes, then imported (`importer.import_run`), its drift 
 (`drift.compute_and_store`) and its alerts queued and sent (`alerts.outbox`).
 
 The run ID is chosen here, before the scan starts (`run-now` prints it at once, the
-dashboard links to it): the child is `python -m scanner.service.runner scan-as RUN_ID
-SCAN-ARGS...`, which runs `shinsa scan` with that ID (see `_scan_as`). The scan reads no
+dashboard links to it): the child is `python -m scanner scan --run-id RUN_ID SCAN-ARGS...`
+(a hidden option of `shinsa scan`, which also makes SIGINT end it cleanly). The scan reads no
 config file (`--no-config`: a definition means the same on every machine) and never sees
 the service's database (`SHINSA_DB` is left out of its environment, so a `scan --db` does
 not import the run a second time).
@@ -28,7 +28,6 @@ is said in `runs.status_reason`, never skipped silently.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import re
@@ -38,6 +37,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -47,15 +47,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from scanner import __version__
-from scanner.service import schedules
+from scanner.service import drift, schedules
 from scanner.service import schema as t
+from scanner.service.alerts import outbox
 from scanner.service.db import now as utcnow
 from scanner.service.importer import import_run
 from scanner.store import new_run_id
 
 if TYPE_CHECKING:
-    import threading
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from scanner.service.schedules import Schedule
 
@@ -171,7 +171,7 @@ def scan_command(prep: Prepared, deadline: datetime | None, now: datetime) -> li
         options["max_scan_time"] = round(min(float(given), left) if given else left, 1)
         definition = replace(definition, options=options)
     args = [*definition.scan_arguments(), "--out", str(prep.out_dir), "-q", "--no-config"]
-    return [sys.executable, "-m", "scanner.service.runner", "scan-as", prep.run_id, *args]
+    return [sys.executable, "-m", "scanner", "scan", "--run-id", prep.run_id, *args]
 
 
 def child_environment() -> dict[str, str]:
@@ -306,7 +306,7 @@ def execute(
         _finish(engine, prep, status, reason, notes)  # the dashboard shows it from now
         if imported:
             drifts, found = _drift(engine, prep, notes)
-            if found is not None:
+            if drifts is not None:
                 alerts = _alerts(engine, prep, found, notes)
         else:
             notes.append("drift and alerts: not computed, nothing was imported")
@@ -415,44 +415,26 @@ def _finish(
         conn.execute(t.runs.update().where(t.runs.c.id == prep.run_id).values(**values))
 
 
-def _optional(module: str, name: str) -> Callable[..., Any] | str:
-    """A function of a module built beside this one, or why it cannot be had."""
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError as exc:
-        return f"{module} cannot be imported ({exc})"
-    if not callable(found):
-        return f"{module}.{name} does not exist"
-    return found  # type: ignore[no-any-return]
-
-
-def _drift(engine: sa.Engine, prep: Prepared, notes: list[str]) -> tuple[int | None, Any]:
-    """The run's drift computed and stored: (how many, the Drift records), or (None, None)
+def _drift(
+    engine: sa.Engine, prep: Prepared, notes: list[str]
+) -> tuple[int | None, list[drift.Drift]]:
+    """The run's drift computed and stored: (how many, the Drift records), or (None, [])
     with a note saying why not."""
-    compute = _optional("scanner.service.drift", "compute_and_store")
-    if isinstance(compute, str):
-        notes.append(f"drift: not computed: {compute}")
-        return None, None
     try:
-        found = list(compute(engine, prep.run_id))
+        found = drift.compute_and_store(engine, prep.run_id)
     except Exception as exc:
         log.exception("run %s: drift failed", prep.run_id)
         notes.append(f"drift: failed: {type(exc).__name__}: {exc}"[:500])
-        return None, None
+        return None, []
     return len(found), found
 
 
-def _alerts(engine: sa.Engine, prep: Prepared, found: list[Any], notes: list[str]) -> int:
+def _alerts(engine: sa.Engine, prep: Prepared, found: list[drift.Drift], notes: list[str]) -> int:
     channels = list(prep.schedule.alerts)
     if not channels:
         return 0
-    enqueue = _optional("scanner.service.alerts.outbox", "enqueue")
-    deliver = _optional("scanner.service.alerts.outbox", "deliver_due")
-    if isinstance(enqueue, str) or isinstance(deliver, str):
-        notes.append(f"alerts: not sent: {enqueue if isinstance(enqueue, str) else deliver}")
-        return 0
     try:
-        ids = enqueue(
+        ids = outbox.enqueue(
             engine,
             run_id=prep.run_id,
             schedule_id=prep.schedule.id,
@@ -461,7 +443,7 @@ def _alerts(engine: sa.Engine, prep: Prepared, found: list[Any], notes: list[str
             kinds=list(prep.schedule.drift_kinds),
         )
         if ids:
-            deliver(engine)
+            outbox.deliver_due(engine)
     except Exception as exc:
         log.exception("run %s: alerts failed", prep.run_id)
         notes.append(f"alerts: failed: {type(exc).__name__}: {exc}"[:500])
@@ -521,6 +503,9 @@ def start_detached(db_url: str, prep: Prepared, *, log_file: Path | None = None)
             env=env,
             start_new_session=True,
         )
+    # Still our child: waited for in a thread of its own, so that it is reaped (no zombie in
+    # a long-lived `shinsa serve`) and never dropped while running (a ResourceWarning).
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
     return proc.pid
 
 
@@ -559,23 +544,6 @@ def reap_orphans(engine: sa.Engine, *, older_than: float = LEASE_SECONDS) -> lis
 # --- the child processes ------------------------------------------------------------------
 
 
-def _scan_as(run_id: str, args: list[str]) -> int:
-    """`shinsa scan ARGS` with run ID `run_id`. `shinsa scan` chooses its run ID itself
-    (scanner.store.new_run_id, called by scanner.cli.commands.execute); here that choice is
-    made the service's. The runner checks the store holds this ID afterwards."""
-    from scanner.cli import app, commands
-
-    if not hasattr(commands, "new_run_id"):  # the scan no longer takes its ID from there
-        print("shinsa: internal error: cannot give the scan its run ID", file=sys.stderr)
-        return 5
-    commands.new_run_id = lambda _now: run_id
-    # SIGINT ends the scan cleanly (finished results kept), even if whoever started this
-    # process ignored it (a shell's background job does)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    sys.argv = ["shinsa", "scan", *args]
-    return app.main(["scan", *args])
-
-
 def _run_detached(argv: list[str]) -> int:
     from scanner.service.db import open_db
 
@@ -606,14 +574,11 @@ def _run_detached(argv: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) >= 2 and args[0] == "scan-as":
-        return _scan_as(args[1], args[2:])
     if len(args) == 6 and args[0] == "run":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         return _run_detached(args[1:])
     print(
-        "usage: python -m scanner.service.runner scan-as RUN_ID SCAN-ARGS... | "
-        "run SCHEDULE_ID RUN_ID OWNER TRIGGER OUT_DIR",
+        "usage: python -m scanner.service.runner run SCHEDULE_ID RUN_ID OWNER TRIGGER OUT_DIR",
         file=sys.stderr,
     )
     return 2

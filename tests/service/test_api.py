@@ -300,7 +300,6 @@ async def test_admin_makes_tokens_that_carry_their_role(api: Any) -> None:
 
 # runner.start_detached drops its Popen on purpose (the run outlives the request that
 # started it); the child is waited for below through the run's status
-@pytest.mark.filterwarnings("ignore:subprocess .* is still running:ResourceWarning")
 async def test_run_now_starts_a_real_run_and_refuses_a_second_while_it_goes(
     api: Any,
 ) -> None:

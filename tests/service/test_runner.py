@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from lab import control
-from scanner.service import runner, schedules
+from scanner.service import drift, runner, schedules
 from scanner.service import schema as t
 from scanner.service.db import now
 from scanner.service.schedules import Definition
@@ -206,17 +206,13 @@ def test_a_crashing_scan_is_recorded_with_its_reason(
     assert schedules.lease_holder(engine, s.id) is None
 
 
-def test_missing_drift_step_is_recorded(
+def test_a_failing_drift_step_is_recorded(
     engine: sa.Engine, lab: LabState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = runner._optional
+    def broken(engine: sa.Engine, run_id: str) -> Any:
+        raise RuntimeError("drift store unreadable")
 
-    def without_drift(module: str, name: str) -> Any:
-        if module == "scanner.service.drift":
-            return real("scanner.service.no_such_drift", name)
-        return real(module, name)
-
-    monkeypatch.setattr(runner, "_optional", without_drift)
+    monkeypatch.setattr(drift, "compute_and_store", broken)
     s = _schedule(engine, "nodrift", lab.addresses[1:])
     outcome = runner.run_schedule(engine, s, tmp_path / "data")
     assert outcome is not None
@@ -225,9 +221,7 @@ def test_missing_drift_step_is_recorded(
     assert outcome.drifts is None
     row = _run_row(engine, outcome.run_id)
     assert row.status == "complete"
-    assert "drift: not computed: scanner.service.no_such_drift cannot be imported" in (
-        row.status_reason
-    )
+    assert "drift: failed: RuntimeError: drift store unreadable" in row.status_reason
 
 
 def test_judge() -> None:

@@ -113,3 +113,24 @@ def test_report_dir_holds_the_reports_of_the_last_run_written_there(tmp_path: Pa
     args = ["report", "latest", "--out", str(out), "--format", "junit", "--report-dir", str(ci)]
     assert cli.main(args) == 0
     assert sorted(p.name for p in ci.iterdir()) == ["report.junit.xml"]
+
+
+def test_a_given_run_id_names_the_new_run_and_is_checked(tmp_path: Path, capsys):
+    # --run-id is the service runner's (scanner/service/runner.py): hidden, but held to the
+    # store's shape and never reused
+    assert _scan(tmp_path, "--run-id", "20261206-193000-beef") == 0
+    assert _run_ids(tmp_path) == ["20261206-193000-beef"]
+    assert (tmp_path / "20261206-193000-beef" / "report.json").is_file()
+    capsys.readouterr()
+    assert _scan(tmp_path, "--run-id", "20261206-193000-beef") == 2
+    assert "already in" in capsys.readouterr().err
+    assert _scan(tmp_path, "--run-id", "20261206-193000-beef", "--resume", "latest") == 2
+    assert "--run-id names a new run" in capsys.readouterr().err
+    for bad in ("../../etc", "20261206-193000-BEEF", "x"):
+        try:
+            code = _scan(tmp_path, "--run-id", bad)
+        except SystemExit as exit_:  # argparse's own way out
+            code = int(str(exit_.code))
+        assert code == 2
+        assert "is not a run ID" in capsys.readouterr().err
+    assert _run_ids(tmp_path) == ["20261206-193000-beef"]
