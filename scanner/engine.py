@@ -332,8 +332,17 @@ async def _device_work(
     run.reporter.services_found(target.address, shown)
     facts.put(SERVICES, services)
     # What the device says it is (favicon, UPnP description, certificate names, industrial
-    # identity...): the default-credentials checks pick their vendor lists from it.
-    await collect_identity(dev, services, facts, deadline=IDENTITY_DEADLINE)
+    # identity...): the default-credentials checks pick their vendor lists from it. Kept
+    # in the store at once (redacted like every result), so a crashed or resumed run still
+    # says which device this was: the service follows a device across addresses by it.
+    signals = await collect_identity(dev, services, facts, deadline=IDENTITY_DEADLINE)
+    if signals:
+        shown_text = redact.current().text
+        run.store.put_identity(
+            run.run_id,
+            target.address,
+            [(s.service.protocol, s.kind, shown_text(s.text)) for s in signals],
+        )
     profile = run.request.profile_for(target)  # its own params, test account and gates
     ctx = ProbeContext(
         target,

@@ -4,6 +4,11 @@ finished and `--resume` redoes only what is missing.
 WAL mode with synchronous=NORMAL: a commit survives the process being killed (SIGKILL);
 only a power cut could lose the last commits. One connection, owned by the event loop's
 thread; writes are one small row per finished check, so they run on the loop.
+
+Besides results, a run keeps each device's services and what the device said about what it
+is (`identity`: SSH host key fingerprint, SNMP sysName and sysObjectID, UPnP, Modbus, BACnet
+and S7 identity, vendor/model/firmware; bounded), which the service follows a device by.
+A store made before the identity table gains it when opened; reading it gives nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scanner.codec import result_from_dict, result_to_dict, service_from_dict, service_to_dict
 from scanner.errors import ConfigError
+from scanner.model import bound_text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
 
     from scanner.model import JSONValue, Result, Service
@@ -79,6 +85,14 @@ CREATE TABLE IF NOT EXISTS evidence (
     data TEXT NOT NULL,              -- JSON: its statements, as loaded (scanner.judging.manual)
     PRIMARY KEY (run_id, sha256)
 );
+CREATE TABLE IF NOT EXISTS identity (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    address TEXT NOT NULL,
+    source TEXT NOT NULL,            -- the protocol of the service that said it: ssh, ssdp...
+    kind TEXT NOT NULL,              -- ssh_hostkey, snmp_sysname, vendor, model (see IdentityRow)
+    value TEXT NOT NULL,             -- bounded printable text (MAX_IDENTITY_TEXT)
+    PRIMARY KEY (run_id, address, source, kind, value)
+);
 """
 
 # Slots that count: this run's (its resume included), and those of every run still going
@@ -89,6 +103,25 @@ _HELD_SLOTS = (
     "AND written > ? AND (run_id = ? OR run_id IN (SELECT id FROM runs WHERE status = "
     "'running') OR run_id NOT IN (SELECT id FROM runs))"
 )
+
+#: An identity value kept (an SSH fingerprint is 50 characters, a UPnP description's fields
+#: a few hundred), a kind's and a source's name, and the rows kept per device: devices lie,
+#: and one that sends a thousand vendor names or a megabyte of model gets a bounded share.
+MAX_IDENTITY_TEXT = 512
+MAX_IDENTITY_NAME = 32
+MAX_IDENTITY_ROWS = 64
+
+
+class IdentityRow(NamedTuple):
+    """One thing a device said about what it is (scanner/fingerprint/identity.py's
+    `IdentitySignal`, as stored): `source` the protocol of the service that said it
+    ("ssh", "ssdp", "snmp", "modbus", ...), `kind` the signal's kind ("ssh_hostkey",
+    "snmp_sysname", "snmp_oid", "upnp", "vendor", "model", "firmware", ...)."""
+
+    source: str
+    kind: str
+    value: str
+
 
 # Final verdicts, kept by a resumed scan: pass, fail, not_applicable (spelled out in the SQL
 # below). Everything else (error, inconclusive, skipped) is retried.
@@ -306,6 +339,49 @@ class Store:
             "SELECT path, sha256, data FROM evidence WHERE run_id=? ORDER BY rowid", (run_id,)
         )
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    # identity ---------------------------------------------------------------------------
+
+    def put_identity(self, run_id: str, address: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Keep what the device said about what it is, (source, kind, value) per row, in
+        place of what an earlier attempt of this run kept; one short transaction. Every
+        part is bounded printable text; empty values are dropped, repeats kept once, and
+        at most `MAX_IDENTITY_ROWS` rows are kept."""
+        kept: dict[IdentityRow, None] = {}
+        for source, kind, value in rows:
+            row = IdentityRow(
+                bound_text(source, MAX_IDENTITY_NAME),
+                bound_text(kind, MAX_IDENTITY_NAME),
+                bound_text(value, MAX_IDENTITY_TEXT),
+            )
+            if row.kind and row.value:
+                kept[row] = None
+            if len(kept) >= MAX_IDENTITY_ROWS:
+                break
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM identity WHERE run_id=? AND address=?", (run_id, address))
+            self._db.executemany(
+                "INSERT INTO identity VALUES (?, ?, ?, ?, ?)",
+                [(run_id, address, *row) for row in kept],
+            )
+
+    def identity(self, run_id: str) -> dict[str, list[IdentityRow]]:
+        """address -> what it said about itself, in the order written; nothing for a run
+        (or a store) from before identity was kept."""
+        try:
+            rows = self._db.execute(
+                "SELECT address, source, kind, value FROM identity WHERE run_id=? ORDER BY rowid",
+                (run_id,),
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a store opened read-only, made before it
+                return {}
+            raise
+        out: dict[str, list[IdentityRow]] = {}
+        for address, source, kind, value in rows:
+            out.setdefault(address, []).append(IdentityRow(source, kind, value))
+        return out
 
     # login ledger -----------------------------------------------------------------------
     # Write-ahead: a slot is taken here, committed, before the login is sent, so a killed scan

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from scanner.cli.service_parsers import db_url
 from scanner.errors import ConfigError
+from scanner.judging.report_meta import zone
 
 if TYPE_CHECKING:
     import argparse
@@ -68,6 +69,7 @@ def service_config(args: argparse.Namespace) -> ServiceConfig:
         session_lifetime=args.session_lifetime,
         login_max_failures=args.login_failures,
         login_lock_seconds=args.login_lock,
+        tz=zone(args.tz).key if args.tz else "",  # an unknown zone refused before binding
     )
 
 

@@ -93,6 +93,13 @@ def add_parsers(sub: SubParsers) -> None:
         default=300,
         help="how long a locked user name stays locked (default: %(default)s)",
     )
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        default="",
+        help="IANA time zone the dashboard shows times in (default: Asia/Tokyo on Japanese "
+        "pages, this machine's zone on English ones)",
+    )
     p.set_defaults(func=_fn("serve_commands", "cmd_serve"))
 
     p = sub.add_parser("db", help="the service's database: upgrade, prune")

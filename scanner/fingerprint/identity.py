@@ -13,11 +13,24 @@ login lists (`credential_lists.device_text`):
 - s7: the component identification list (SZL 0x001C) of an S7 PLC;
 - bacnet: the device object's vendor-name and model-name (ReadProperty);
 - vendor: manufacturer names stated outright (UPnP manufacturer, the certificate
-  subject's O=, Modbus VendorName, BACnet vendor-name, the SNMP enterprise), one per line.
+  subject's O=, Modbus VendorName, BACnet vendor-name, the SNMP enterprise), one signal
+  each.
 
-Every request is read-only and one per service; each collector has a deadline, never
-raises for device behaviour, and keeps bounded text only. Call `collect_identity` once per
-device after fingerprinting (scanner/engine.py `_device`), before the probes run.
+Signals no credential list matches on (their kinds are not `MATCH_KEYS`), kept for the
+service, which follows a device and fills its inventory by them (scanner/store.py keeps
+every signal of a device):
+
+- ssh_hostkey: the SHA-256 fingerprint of the host key an SSH server shows a client with
+  default options, as OpenSSH prints it (`ssh-keygen -l`: "SHA256:" and unpadded base64);
+- snmp_sysname: sysName.0, asked after sysObjectID with the version that answered;
+- model: UPnP modelName (with modelNumber), Modbus ProductCode, BACnet model-name, S7
+  module type (else module name);
+- firmware: Modbus MajorMinorRevision.
+
+Every request is read-only and one per service (SNMP: one per object); each collector has
+a deadline, never raises for device behaviour, and keeps bounded text only. Call
+`collect_identity` once per device after fingerprinting (scanner/engine.py `_device`),
+before the probes run.
 """
 
 from __future__ import annotations
@@ -34,6 +47,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree
 
+import asyncssh
 import httpx
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -195,8 +209,10 @@ def certificate_names(der: bytes) -> tuple[str, list[str]]:
     return text, list(dict.fromkeys(_orgs(names[0])))
 
 
-# SNMP: GetRequest sysObjectID.0 and its GetResponse, in discovery's BER codec.
+# SNMP: GetRequest sysObjectID.0 (then sysName.0) and its GetResponse, in discovery's BER
+# codec (one object per request: a v1 agent that lacks one object fails the whole request).
 SYS_OBJECT_ID = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 #: IANA Private Enterprise Numbers of device makers whose lists the data set has.
 ENTERPRISES = {
     2: "IBM",
@@ -247,6 +263,16 @@ def parse_object_id(data: bytes, request_id: int) -> str | None:
         return decode_oid(reply.value)
     except ValueError:
         return None
+
+
+def parse_octet_string(data: bytes, request_id: int, limit: int = 128) -> str | None:
+    """The OCTET STRING value (sysName) of a GetResponse to `request_id`, bounded, or None."""
+    reply = parse_snmp_response(data)
+    if reply is None or reply.request_id != request_id or reply.error_status:
+        return None
+    if reply.value_tag != 0x04:  # noSuchObject, noSuchInstance, or another type
+        return None
+    return bound_text(reply.value, limit) or None
 
 
 def enterprise(oid: str) -> str:
@@ -421,7 +447,18 @@ async def _upnp(dev: DeviceNetwork, answer_service: Service, summary: str) -> li
     out = [_signal(answer_service, "upnp", text)]
     if fields.get("manufacturer"):
         out.append(_signal(answer_service, "vendor", fields["manufacturer"]))
+    model = upnp_model(fields)
+    if model:
+        out.append(_signal(answer_service, "model", model))
     return [s for s in out if s]
+
+
+def upnp_model(fields: dict[str, str]) -> str:
+    """modelName, with modelNumber when it adds something ("Nighthawk R7000")."""
+    name, number = fields.get("modelName", ""), fields.get("modelNumber", "")
+    if name and number and number.lower() not in name.lower():
+        return f"{name} {number}"
+    return name or number
 
 
 async def _tls(dev: DeviceNetwork, service: Service) -> list[IdentitySignal]:
@@ -436,7 +473,7 @@ async def _tls(dev: DeviceNetwork, service: Service) -> list[IdentitySignal]:
 
 
 async def _snmp(dev: DeviceNetwork, service: Service, community: str) -> list[IdentitySignal]:
-    request_id = 0x5A5A2002
+    request_id, name_id = 0x5A5A2002, 0x5A5A2003
     for version in (1, 0):  # v2c, then v1
         reply = await dev.udp_exchange(
             service.port,
@@ -448,6 +485,14 @@ async def _snmp(dev: DeviceNetwork, service: Service, community: str) -> list[Id
             out = [_signal(service, "snmp_oid", oid)]
             if enterprise(oid):
                 out.append(_signal(service, "vendor", enterprise(oid)))
+            reply = await dev.udp_exchange(
+                service.port,
+                snmp_get_request(version, community, name_id, SYS_NAME),
+                timeout=STEP,
+            )
+            name = parse_octet_string(reply, name_id) if reply else None
+            if name:
+                out.append(_signal(service, "snmp_sysname", name))
             return [s for s in out if s]
     return []
 
@@ -462,8 +507,11 @@ async def _modbus(dev: DeviceNetwork, service: Service) -> list[IdentitySignal]:
         fields = parse_modbus_identity(await _exchange(stream, MODBUS_READ_ID))
     text = " ".join(fields.values())
     out = [_signal(service, "modbus", text)]
-    if fields.get("VendorName"):
-        out.append(_signal(service, "vendor", fields["VendorName"]))
+    for field, kind in (("VendorName", "vendor"), ("ProductCode", "model")):
+        if fields.get(field):
+            out.append(_signal(service, kind, fields[field]))
+    if fields.get("MajorMinorRevision"):
+        out.append(_signal(service, "firmware", fields["MajorMinorRevision"]))
     return [s for s in out if s]
 
 
@@ -475,7 +523,9 @@ async def _s7(dev: DeviceNetwork, service: Service) -> list[IdentitySignal]:
             return []
         fields = parse_szl_1c(await _exchange(stream, S7_SZL_1C))
     text = "\n".join(f"{k}: {v}" for k, v in fields.items())
-    return [s for s in [_signal(service, "s7", text)] if s]
+    model = fields.get("type") or fields.get("module") or ""
+    out = [_signal(service, "s7", text), _signal(service, "model", model) if model else None]
+    return [s for s in out if s]
 
 
 _INSTANCE = re.compile(r"device instance (\d+)")
@@ -496,7 +546,30 @@ async def _bacnet(dev: DeviceNetwork, service: Service, summary: str) -> list[Id
     out = [_signal(service, "bacnet", " ".join(values.values()))]
     if _VENDOR_NAME in values:
         out.append(_signal(service, "vendor", values[_VENDOR_NAME]))
+    if _MODEL_NAME in values:
+        out.append(_signal(service, "model", values[_MODEL_NAME]))
     return [s for s in out if s]
+
+
+#: The host key is read as any client with default options would be shown it; no login.
+def _ssh_options() -> asyncssh.SSHClientConnectionOptions:
+    return asyncssh.SSHClientConnectionOptions(
+        known_hosts=None,  # recorded, never trusted
+        config=None,  # not the user's ~/.ssh/config
+        agent_path=None,
+        gss_host=None,
+        host_based_auth=False,
+        connect_timeout=STEP,
+        login_timeout=STEP,
+        keepalive_interval=0,
+    )
+
+
+async def _ssh(dev: DeviceNetwork, service: Service) -> list[IdentitySignal]:
+    key = await dev.ssh_host_key(service.port, timeout=STEP, options=_ssh_options())
+    if key is None:
+        return []
+    return [s for s in [_signal(service, "ssh_hostkey", key.get_fingerprint("sha256"))] if s]
 
 
 async def _quietly(step: Awaitable[list[IdentitySignal]]) -> list[IdentitySignal]:
@@ -532,6 +605,8 @@ def _jobs(
             jobs.append(_modbus(dev, svc))
         if svc.protocol == "s7":
             jobs.append(_s7(dev, svc))
+        if svc.protocol == "ssh":
+            jobs.append(_ssh(dev, svc))
     snmp_done: set[int] = set()
     for answer in facts.get(UDP_ANSWERS) or ():
         svc = answer.service

@@ -24,14 +24,23 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.exc import IntegrityError
 
 from scanner.errors import ConfigError
-from scanner.service import audit, auth, baselines, charts, progress_stream, runner, views
+from scanner.service import (
+    audit,
+    auth,
+    baselines,
+    charts,
+    clock,
+    progress_stream,
+    runner,
+    views,
+)
 from scanner.service import schedules as sched
 from scanner.service.auth import Principal, require
-from scanner.service.templating import render
+from scanner.service.templating import page_zone, render
 from scanner.service.ui_text import text
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     import sqlalchemy as sa
 
@@ -60,15 +69,9 @@ def _engine(request: Request) -> sa.Engine:
     return engine
 
 
-def when(value: datetime | None) -> str:
-    """A time as the pages show it: UTC, to the minute ("" for none)."""
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
-
-
 def _page(
     request: Request, principal: Principal, name: str, status_code: int = 200, **context: Any
 ) -> Response:
-    context.setdefault("when", when)
     context.setdefault("may_operate", principal.may("operator"))
     context.setdefault("may_admin", principal.may("admin"))
     return render(request, name, context, principal, status_code=status_code)
@@ -131,8 +134,8 @@ def framework_title(framework: str, lang: str) -> str:
     return (title_ja if lang == "ja" and title_ja else title) or framework
 
 
-def trend_chart(points: list[views.TrendPoint], lang: str) -> Any:
-    """The fleet's trend as SVG Markup, in `lang`."""
+def trend_chart(points: list[views.TrendPoint], lang: str, tz: ZoneInfo) -> Any:
+    """The fleet's trend as SVG Markup, in `lang`, its times in `tz`."""
     series = {s: text(lang, f"sev.{s}") for s in charts.SEVERITIES}
 
     def bar_title(bar: charts.Bar) -> str:
@@ -144,7 +147,7 @@ def trend_chart(points: list[views.TrendPoint], lang: str) -> Any:
         return text(
             lang,
             "chart.bar",
-            started=when(bar.started),
+            started=clock.shown(bar.started, tz),
             run=bar.run_id,
             total=sum(bar.counts.get(s, 0) for s in charts.SEVERITIES),
             detail=", ".join(parts) or "0",
@@ -154,12 +157,13 @@ def trend_chart(points: list[views.TrendPoint], lang: str) -> Any:
         title=text(lang, "chart.title"),
         desc=text(lang, "chart.desc", n=len(points)),
         y_label=text(lang, "chart.y"),
-        x_label=text(lang, "chart.x"),
+        x_label=text(lang, "chart.x", tz=clock.label(tz)),
         empty=text(lang, "chart.empty"),
         series=series,
         bar_title=bar_title,
     )
-    bars = [charts.Bar(p.run_id, p.started, p.severities) for p in points]
+    # the bars' date labels are drawn in the page's zone
+    bars = [charts.Bar(p.run_id, clock.local(p.started, tz), p.severities) for p in points]
     return charts.trend_svg(bars, words)
 
 
@@ -196,7 +200,7 @@ async def fleet_page(request: Request, principal: Viewer) -> Response:
         principal,
         "fleet.html",
         fleet=fleet,
-        chart=trend_chart(points, principal.lang),
+        chart=trend_chart(points, principal.lang, page_zone(request, principal.lang)),
         frameworks=status_bars(fleet.statuses, principal.lang),
         statuses=charts.STATUSES,
         severities=views.SEVERITIES,
@@ -336,7 +340,9 @@ def _schedules_page(
         status_code=status_code,
         schedules=rows,
         error=error,
-        values=values or {"tz": "UTC", "profile": "base", "site": "default"},
+        # a new schedule's zone: the one this page shows times in (Japan time in Japanese)
+        values=values
+        or {"tz": page_zone(request, principal.lang).key, "profile": "base", "site": "default"},
     )
 
 

@@ -3,6 +3,8 @@ escaped; no template marks device data `|safe`), and the frame every page shares
 
 `render(request, name, context, principal)` adds to the context:
 - `t(key, **fields)`: the words in the principal's language (scanner.service.ui_text),
+  with `{tz}` filled with the zone's short name (column headers say which zone),
+- `when(datetime)`: a time in the zone pages show times in (scanner.service.clock),
 - `lang`, `csrf` (the session's token for every form's hidden `csrf` field), `principal`,
 - `nav`: the main navigation as NavItem(href, key, current),
 - `request`, and `static(path)` (the URL of a file under /static).
@@ -18,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from fastapi.responses import HTMLResponse
 
+from scanner.service import clock
 from scanner.service.ui_text import text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from zoneinfo import ZoneInfo
 
     from fastapi import Request
 
@@ -68,6 +72,11 @@ def static(path: str) -> str:
     return "/static/" + path.lstrip("/")
 
 
+def page_zone(request: Request, lang: str) -> ZoneInfo:
+    """The zone this service shows times in on a page in `lang`."""
+    return clock.display_zone(getattr(request.app.state.config, "tz", ""), lang)
+
+
 def render(
     request: Request,
     name: str,
@@ -78,9 +87,16 @@ def render(
 ) -> HTMLResponse:
     """The template `name` rendered for `principal` (None: the login page's visitor)."""
     lang = principal.lang if principal else str(context.get("lang", "en"))
+    tz = page_zone(request, lang)
+    tz_label = clock.label(tz)
+
+    def words(key: str, **fields: object) -> str:
+        return text(lang, key, **{"tz": tz_label, **fields})
+
     values: dict[str, Any] = {
         "request": request,
-        "t": partial(text, lang),
+        "t": words,
+        "when": partial(clock.shown, tz=tz),
         "lang": lang,
         "csrf": principal.csrf if principal else "",
         "principal": principal,

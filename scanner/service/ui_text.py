@@ -79,4 +79,10 @@ def text(lang: str, key: str, **fields: object) -> str:
         _CATALOGUE = catalogue()
     entry = _CATALOGUE.get(key)
     words = key if entry is None else entry.get(lang) or entry.get("en") or key
-    return words.format(**fields) if fields else words
+    # a field not given stays as written ({n} shows as {n}), never a KeyError on a page
+    return words.format_map(_Fields(fields)) if fields else words
+
+
+class _Fields(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

@@ -544,3 +544,46 @@ async def test_run_now_starts_a_real_run_and_refuses_a_second_while_it_goes(
     while sched.lease_holder(app_engine, added.id) is not None:
         assert asyncio.get_running_loop().time() < deadline, "the lease was not released"
         await asyncio.sleep(0.5)
+
+
+# --- time zones -----------------------------------------------------------------------------
+
+
+async def _runs_page(engine: sa.Engine, tmp_path: Path, tz: str, lang: str) -> str:
+    config = ServiceConfig(db_url="sqlite://", data_dir=tmp_path / "data", tz=tz)
+    app = create_app(config, engine=engine)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        r = await client.post("/login", data={"username": "vera", "password": PASSWORD})
+        assert r.status_code == 303
+        token = await csrf_of(client)  # the language is the user's, kept between logins
+        await client.post("/lang", data={"csrf": token, "lang": lang, "next": "/"})
+        return (await client.get("/runs")).text
+
+
+async def test_times_show_in_the_pages_zone_and_the_headers_say_which(
+    app_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")  # this machine's zone, for the English default
+    # r1 started 2026-12-01 02:00 UTC: 11:00 in Japan, the day before in New York (EST)
+    ja = await _runs_page(app_engine, tmp_path, "", "ja")
+    assert "開始日時（JST）" in ja
+    assert "2026-12-01 11:00" in ja
+    assert "2026-12-01 02:00" not in ja
+    en = await _runs_page(app_engine, tmp_path, "", "en")
+    assert "Started (UTC)" in en
+    assert "2026-12-01 02:00" in en
+    for lang in ("en", "ja"):  # --tz names one zone for everyone
+        page = await _runs_page(app_engine, tmp_path, "America/New_York", lang)
+        assert "2026-11-30 21:00" in page
+        assert "(EST)" in page or "（EST）" in page
+    fleet_config = ServiceConfig(db_url="sqlite://", data_dir=tmp_path / "d", tz="Asia/Tokyo")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(fleet_config, engine=app_engine)),
+        base_url="http://testserver",
+    ) as client:
+        await client.post("/login", data={"username": "vera", "password": PASSWORD})
+        chart = (await client.get("/")).text
+    assert "スキャン開始日時（JST）" in chart  # the trend chart's axis and bars too (vera reads ja)
+    assert "12-01 11:00" in chart

@@ -12,6 +12,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, cast
 
+import asyncssh
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -35,6 +36,7 @@ from scanner.fingerprint.identity import (
     parse_bacnet_string,
     parse_modbus_identity,
     parse_object_id,
+    parse_octet_string,
     parse_szl_1c,
     parse_upnp_description,
 )
@@ -300,6 +302,7 @@ async def test_upnp_collector_reads_the_description_the_ssdp_answer_points_to() 
     kinds = {s.kind: s.text for s in signals}
     assert "manufacturer: NETGEAR, Inc." in kinds["upnp"]
     assert kinds["vendor"] == "NETGEAR, Inc."
+    assert kinds["model"] == "R7000"  # modelNumber repeats modelName: said once
     text = device_text(facts)
     assert "R7000" in text["upnp"]
     chosen = load_catalog().select("http", text, generic_top=25)
@@ -383,6 +386,7 @@ async def test_modbus_collector_asks_for_the_device_identification() -> None:
     assert {s.kind: s.text for s in signals} == {
         "modbus": "Schneider Electric BMX P34 2020",
         "vendor": "Schneider Electric",
+        "model": "BMX P34 2020",  # ProductCode; no MajorMinorRevision, so no firmware
     }
     chosen = load_catalog().select("http", device_text(facts), generic_top=25)
     assert any("chneider" in label for label in chosen.identified)
@@ -406,6 +410,7 @@ async def test_s7_collector_connects_sets_up_and_reads_the_szl() -> None:
         signals = await collect_identity(device(address), [s7], facts)
     assert signals
     assert "copyright: Original Siemens Equipment" in signals[0].text
+    assert {s.kind: s.text for s in signals}["model"] == "CPU 1214C"  # the module name
     chosen = load_catalog().select("http", device_text(facts), generic_top=25)
     assert any("iemens" in label for label in chosen.identified)
 
@@ -435,6 +440,7 @@ async def test_bacnet_collector_reads_vendor_and_model_names() -> None:
     assert {s.kind: s.text for s in signals} == {
         "bacnet": "Honeywell Spyder BACnet",
         "vendor": "Honeywell",
+        "model": "Spyder BACnet",
     }
 
 
@@ -493,3 +499,116 @@ def test_a_makers_own_ca_is_kept_as_issuer_text() -> None:
     assert orgs == []  # the issuer signs; only the subject speaks for the device
     chosen = load_catalog().select("http", {"tls": text}, generic_top=25)
     assert any("Hikvision" in label for label in chosen.identified)
+
+
+def _request_parts(data: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """(version, community, request ID, OID) of a one-object GetRequest, as its BER says
+    (every length short: the collector's requests are)."""
+    parts: list[bytes] = []
+    pos, end = 2, len(data)  # inside the message SEQUENCE
+    while pos < end and len(parts) < 7:
+        tag, size = data[pos], data[pos + 1]
+        if tag in (0xA0, 0x30):  # the PDU and the varbind list: step inside
+            pos += 2
+            continue
+        parts.append(data[pos + 2 : pos + 2 + size])
+        pos += 2 + size
+    version, community, request_id, _status, _index, oid = parts[:6]
+    return version, community, request_id, oid
+
+
+SYS_OBJECT_ID_BER = bytes.fromhex("2b06010201010200")
+SYS_NAME_BER = bytes.fromhex("2b06010201010500")
+
+
+@pytest.mark.parametrize("sys_name", [b"core-sw-3F", None])
+async def test_snmp_collector_reads_sys_object_id_then_sys_name(sys_name: bytes | None) -> None:
+    address = "127.0.70.10"
+    loop = asyncio.get_running_loop()
+    asked: list[bytes] = []
+
+    class Agent(asyncio.DatagramProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = cast("asyncio.DatagramTransport", transport)
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            version, community, request_id, oid = _request_parts(data)
+            asked.append(oid)
+            if oid == SYS_OBJECT_ID_BER:
+                value = ber(0x06, bytes.fromhex("2b06010401f42a01"))  # 1.3.6.1.4.1.14890.1
+            elif oid == SYS_NAME_BER and sys_name is not None:
+                value = ber(0x04, sys_name)
+            else:
+                value = b"\x80\x00"  # noSuchObject (RFC 3416)
+            varbinds = ber(0x30, ber(0x30, ber(0x06, oid) + value))
+            ints = ber(0x02, request_id) + ber(0x02, b"\0") + ber(0x02, b"\0")
+            pdu = ber(0xA2, ints + varbinds)
+            self.transport.sendto(ber(0x30, ber(0x02, version) + ber(0x04, community) + pdu), addr)
+
+    transport, _ = await loop.create_datagram_endpoint(Agent, local_addr=(address, 0))
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        snmp = Service("udp", port, "snmp")
+        facts = Facts()
+        facts.put(UDP_ANSWERS, (UdpAnswer(snmp, "GetRequest", "Linux core", "private"),))
+        signals = await collect_identity(device(address), [snmp], facts)
+    finally:
+        transport.close()
+    assert asked == [SYS_OBJECT_ID_BER, SYS_NAME_BER]  # one object per request
+    kinds = {s.kind: s.text for s in signals}
+    assert kinds["snmp_oid"] == "1.3.6.1.4.1.14890.1"
+    if sys_name is None:
+        assert "snmp_sysname" not in kinds  # noSuchObject is no name
+    else:
+        assert kinds["snmp_sysname"] == "core-sw-3F"
+    assert "snmp_sysname" not in device_text(facts)  # not a credential-list match key
+
+
+def test_sys_name_is_bounded_printable_text() -> None:
+    name = ber(0x06, SYS_NAME_BER)
+    ints = ber(0x02, bytes.fromhex("5a5a2003")) + ber(0x02, b"\0") + ber(0x02, b"\0")
+
+    def answer(value: bytes) -> bytes:
+        varbinds = ber(0x30, ber(0x30, name + value))
+        return ber(0x30, ber(0x02, b"\1") + ber(0x04, b"public") + ber(0xA2, ints + varbinds))
+
+    assert parse_octet_string(answer(ber(0x04, b"sw\x1b[2Jone")), 0x5A5A2003) == "sw\\x1b[2Jone"
+    assert parse_octet_string(answer(ber(0x04, b"x" * 60)), 0x5A5A2003, limit=10) == ("x" * 9 + "…")
+    assert parse_octet_string(answer(ber(0x04, b"sw")), 0x1234) is None  # another request's
+    assert parse_octet_string(answer(ber(0x02, b"\1")), 0x5A5A2003) is None  # not a string
+    assert parse_octet_string(answer(ber(0x04, b"")), 0x5A5A2003) is None
+
+
+async def test_ssh_collector_gives_the_host_keys_sha256_fingerprint() -> None:
+    address = "127.0.70.11"
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    server = await asyncssh.listen(
+        address, 0, server_host_keys=[key], reuse_address=True, login_timeout=5
+    )
+    try:
+        port = server.sockets[0].getsockname()[1]
+        ssh = Service("tcp", port, "ssh", banner="SSH-2.0-AsyncSSH")
+        signals = await collect_identity(device(address), [ssh], Facts())
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert [(s.kind, s.text) for s in signals] == [("ssh_hostkey", key.get_fingerprint("sha256"))]
+    assert signals[0].text.startswith("SHA256:")
+    assert len(signals[0].text) == len("SHA256:") + 43  # 32 bytes, base64 without padding
+
+
+async def test_ssh_collector_gives_nothing_for_a_server_that_is_not_ssh() -> None:
+    address = "127.0.70.11"
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"\xff" * 64 + b"\r\n")
+        await writer.drain()
+        await reader.read(100)
+
+    async with serve(address, garbage) as port:
+        ssh = Service("tcp", port, "ssh")
+        started = asyncio.get_running_loop().time()
+        signals = await collect_identity(device(address), [ssh], Facts(), deadline=5.0)
+        took = asyncio.get_running_loop().time() - started
+    assert signals == ()
+    assert took < 5.5
