@@ -3,9 +3,9 @@
 What it puts together:
 - at start-up (lifespan): the database upgraded to the current schema; the scheduler
   (`scanner.service.scheduler.run`) and the alert outbox (`deliver_due` every 15 s) as
-  background tasks when those modules are present; expired sessions swept;
+  background tasks; expired sessions swept;
 - the frame's routes: /login, /logout, /lang; the dashboard (`scanner.service.pages`) and
-  the REST API (`scanner.service.api`, OpenAPI at /api/openapi.json) when present;
+  the REST API (`scanner.service.api`, OpenAPI at /api/openapi.json);
 - /static (no CDN: every file is served from the package);
 - on every answer, security headers: a strict CSP (no inline script or style anywhere),
   nosniff, no referrer, no framing, HSTS over TLS, `Cache-Control: no-store` (pages and
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -31,15 +30,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import scanner
-from scanner.service import audit, auth, schema
+from scanner.service import api, audit, auth, migrate, pages, scheduler, schema
 from scanner.service import templating as tpl
+from scanner.service.alerts import outbox
 from scanner.service.auth import Principal, require
 from scanner.service.db import open_db
 from scanner.service.ui_text import LANGS, text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-    from types import ModuleType
 
     import sqlalchemy as sa
 
@@ -62,24 +61,9 @@ OUTBOX_SECONDS = 15.0
 SWEEP_SECONDS = 300.0
 
 
-def optional_module(name: str) -> ModuleType | None:
-    """The module `name`, or None when it does not exist (yet). An error inside a module
-    that exists is raised, not taken for absence."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
-
-
 def upgrade(engine: sa.Engine) -> None:
-    """The database at the current schema: the migrations when present, else create_all."""
-    migrate = optional_module("scanner.service.migrate")
-    if migrate is not None:
-        migrate.upgrade(engine)
-    else:
-        schema.metadata.create_all(engine)
+    """The database at the current schema (its migrations)."""
+    migrate.upgrade(engine)
 
 
 # --- security headers ------------------------------------------------------------------------
@@ -263,28 +247,6 @@ async def switch_lang(
     return RedirectResponse(_safe_next(back), status_code=303)
 
 
-_HOME = """{% extends "base.html" %}
-{% block title %}{{ t("home.title") }}{% endblock %}
-{% block content %}<h1>{{ t("home.title") }}</h1><p>{{ t("home.body") }}</p>{% endblock %}
-"""
-
-
-async def fallback_home(
-    request: Request, principal: Annotated[Principal, Depends(require("viewer"))]
-) -> Response:
-    """/ when the dashboard (scanner.service.pages) is not installed."""
-    html = tpl.environment.from_string(_HOME).render(
-        request=request,
-        t=lambda key, **f: text(principal.lang, key, **f),
-        lang=principal.lang,
-        csrf=principal.csrf,
-        principal=principal,
-        nav=tpl.nav(request.url.path),
-        static=tpl.static,
-    )
-    return Response(html, media_type="text/html")
-
-
 # --- errors ----------------------------------------------------------------------------------
 
 
@@ -338,17 +300,13 @@ def create_app(config: ServiceConfig, *, engine: sa.Engine | None = None) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(upgrade, db)
         tasks: list[asyncio.Task[Any]] = []
-        scheduler = optional_module("scanner.service.scheduler")
-        if scheduler is not None:
-            tasks.append(asyncio.create_task(scheduler.run(db, config), name="scheduler"))
-        outbox = optional_module("scanner.service.alerts.outbox")
-        if outbox is not None:
-            deliver = outbox.deliver_due
-            tasks.append(
-                asyncio.create_task(
-                    _every(OUTBOX_SECONDS, lambda: deliver(db), "alert delivery"), name="outbox"
-                )
+        tasks.append(asyncio.create_task(scheduler.run(db, config), name="scheduler"))
+        tasks.append(
+            asyncio.create_task(
+                _every(OUTBOX_SECONDS, lambda: outbox.deliver_due(db), "alert delivery"),
+                name="outbox",
             )
+        )
 
         def sweep() -> None:
             with db.begin() as conn:
@@ -381,12 +339,6 @@ def create_app(config: ServiceConfig, *, engine: sa.Engine | None = None) -> Fas
     app.add_exception_handler(auth.Forbidden, _forbidden)
     app.mount("/static", StaticFiles(directory=tpl.STATIC), name="static")
     app.include_router(frame)
-    api = optional_module("scanner.service.api")
-    if api is not None:
-        app.include_router(api.router)
-    pages = optional_module("scanner.service.pages")
-    if pages is not None:
-        app.include_router(pages.router)
-    else:
-        app.add_api_route("/", fallback_home, methods=["GET"], include_in_schema=False)
+    app.include_router(api.router)
+    app.include_router(pages.router)
     return app

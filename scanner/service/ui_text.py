@@ -47,11 +47,6 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Authorised users only. Every login and change is recorded in the audit log.",
         "ja": "許可された利用者のみ使用できます。ログインと操作はすべて監査ログに記録されます。",
     },
-    "home.title": {"en": "Signed in", "ja": "ログイン済み"},
-    "home.body": {
-        "en": "The dashboard pages are not installed in this build.",
-        "ja": "このビルドにはダッシュボード画面が含まれていません。",
-    },
     "error.forbidden": {
         "en": "You may not do this: {reason}.",
         "ja": "この操作は許可されていません（{reason}）。",

@@ -1,7 +1,6 @@
 """create_app's wiring: the lifespan upgrades the database (SQLite and PostgreSQL), starts
-the scheduler and the alert outbox when present and stops them at shutdown; optional
-modules are absent only when they do not exist (a bug inside one is raised); plain HTTP
-uses the non-Secure `shinsa` cookie and no HSTS."""
+the scheduler and the alert outbox and stops them at shutdown; plain HTTP uses the
+non-Secure `shinsa` cookie and no HSTS."""
 
 from __future__ import annotations
 
@@ -10,17 +9,17 @@ import types
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from scanner.service import app as app_module
 from scanner.service import auth, schema
-from scanner.service.app import create_app, optional_module
+from scanner.service.app import create_app
 from scanner.service.config import ServiceConfig
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pytest
     from fastapi import FastAPI
 
 PASSWORD = "web-app-password"
@@ -71,12 +70,8 @@ async def test_background_tasks_start_and_stop(
         seen["delivered"] += 1
         return 0
 
-    fakes = {
-        "scanner.service.scheduler": types.SimpleNamespace(run=run),
-        "scanner.service.alerts.outbox": types.SimpleNamespace(deliver_due=deliver_due),
-    }
-    real = app_module.optional_module
-    monkeypatch.setattr(app_module, "optional_module", lambda name: fakes.get(name) or real(name))
+    monkeypatch.setattr(app_module, "scheduler", types.SimpleNamespace(run=run))
+    monkeypatch.setattr(app_module, "outbox", types.SimpleNamespace(deliver_due=deliver_due))
     config = ServiceConfig(db_url="sqlite:///unused", data_dir=tmp_path)
     app = create_app(config, engine=engine)
     async with app.router.lifespan_context(app):
@@ -89,17 +84,6 @@ async def test_background_tasks_start_and_stop(
     assert seen["config"] is config
     assert seen["delivered"] == 1  # at once, then every 15 s
     assert seen["cancelled"]
-
-
-def test_optional_module_absent_or_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert optional_module("scanner.service.no_such_module") is None
-    package = tmp_path / "webtestpkg"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "broken.py").write_text("import webtestpkg_missing_dependency\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ModuleNotFoundError, match="webtestpkg_missing_dependency"):
-        optional_module("webtestpkg.broken")
 
 
 async def test_plain_http_cookie_and_no_hsts(engine: sa.Engine, tmp_path: Path) -> None:
