@@ -1,8 +1,10 @@
 """Schedules: cron in a time zone across daylight saving, maintenance windows (crossing
-midnight, in the schedule's zone), the rows, the lease, and a missed run firing once."""
+midnight, in the schedule's zone), the rows, the lease (two takers racing: one wins), and a
+missed run firing once; the rows and the lease on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -151,10 +153,10 @@ def _definition(*targets: str) -> Definition:
     return Definition(targets=targets or ("127.0.93.10",), ports="22,80", profile="base")
 
 
-def test_add_list_pause_resume_remove(engine: sa.Engine) -> None:
+def test_add_list_pause_resume_remove(any_engine: sa.Engine) -> None:
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     added = schedules.add(
-        engine,
+        any_engine,
         name="nightly",
         cron="0 2 * * *",
         tz="Asia/Tokyo",
@@ -169,22 +171,22 @@ def test_add_list_pause_resume_remove(engine: sa.Engine) -> None:
     assert added.definition.targets == ("127.0.93.10",)
     assert added.site == "plant-1"
     assert added.windows[0].start == time(1)
-    assert [s.name for s in schedules.list_all(engine)] == ["nightly"]
+    assert [s.name for s in schedules.list_all(any_engine)] == ["nightly"]
     with pytest.raises(ConfigError, match="exists already"):
-        schedules.add(engine, name="nightly", cron="0 3 * * *", definition=_definition())
-    assert schedules.pause(engine, "nightly").paused
-    assert schedules.due(engine, now + timedelta(days=2)) == []
+        schedules.add(any_engine, name="nightly", cron="0 3 * * *", definition=_definition())
+    assert schedules.pause(any_engine, "nightly").paused
+    assert schedules.due(any_engine, now + timedelta(days=2)) == []
     later = now + timedelta(days=3)
-    resumed = schedules.resume(engine, "nightly", now=later)
+    resumed = schedules.resume(any_engine, "nightly", now=later)
     assert not resumed.paused
     assert resumed.next_run == datetime(2026, 6, 4, 17, 0, tzinfo=UTC)  # not made up for
-    schedules.remove(engine, "nightly")
-    assert schedules.get(engine, "nightly") is None
+    schedules.remove(any_engine, "nightly")
+    assert schedules.get(any_engine, "nightly") is None
     with pytest.raises(ConfigError, match="no schedule named"):
-        schedules.pause(engine, "nightly")
+        schedules.pause(any_engine, "nightly")
 
 
-def test_add_checks_the_definition(engine: sa.Engine, tmp_path: Path) -> None:
+def test_add_checks_the_definition(any_engine: sa.Engine, tmp_path: Path) -> None:
     for bad, match in (
         (Definition(targets=("not an address!",)), "not an address"),
         (Definition(targets=("127.0.93.10",), ports="99999"), "99999"),
@@ -194,21 +196,24 @@ def test_add_checks_the_definition(engine: sa.Engine, tmp_path: Path) -> None:
         (Definition(targets=("-",)), "standard input"),
     ):
         with pytest.raises(ConfigError, match=match):
-            schedules.add(engine, name="x", cron="0 2 * * *", definition=bad)
+            schedules.add(any_engine, name="x", cron="0 2 * * *", definition=bad)
     with pytest.raises(ConfigError, match="drift kind"):
         schedules.add(
-            engine, name="x", cron="0 2 * * *", definition=_definition(), drift_kinds=["nope"]
+            any_engine, name="x", cron="0 2 * * *", definition=_definition(), drift_kinds=["nope"]
         )
     with pytest.raises(ConfigError):
         schedules.add(
-            engine, name="x", cron="0 2 * * *", definition=_definition(), alerts=["pigeon:coo"]
+            any_engine, name="x", cron="0 2 * * *", definition=_definition(), alerts=["pigeon:coo"]
         )
-    assert schedules.list_all(engine) == []
+    assert schedules.list_all(any_engine) == []
     # an inventory file is kept by its absolute path: the service runs from elsewhere
     inventory = tmp_path / "plant.txt"
     inventory.write_text("127.0.93.11 lobby-cam profile=base\n", encoding="utf-8")
     made = schedules.add(
-        engine, name="inv", cron="0 2 * * *", definition=Definition(targets=("@" + str(inventory),))
+        any_engine,
+        name="inv",
+        cron="0 2 * * *",
+        definition=Definition(targets=("@" + str(inventory),)),
     )
     assert made.definition.targets == ("@" + str(inventory.resolve()),)
 
@@ -239,30 +244,60 @@ def test_scan_arguments() -> None:
     assert Definition.from_json(d.to_json()) == d
 
 
-def test_lease_one_holder_at_a_time(engine: sa.Engine) -> None:
-    s = schedules.add(engine, name="l", cron="0 2 * * *", definition=_definition())
+def test_lease_one_holder_at_a_time(any_engine: sa.Engine) -> None:
+    s = schedules.add(any_engine, name="l", cron="0 2 * * *", definition=_definition())
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
-    assert schedules.take_lease(engine, s.id, "a", seconds=60, now=now)
-    assert not schedules.take_lease(engine, s.id, "b", seconds=60, now=now + timedelta(seconds=30))
-    assert not schedules.renew_lease(engine, s.id, "b", seconds=60, now=now)
-    assert schedules.renew_lease(engine, s.id, "a", seconds=60, now=now + timedelta(seconds=50))
-    assert not schedules.take_lease(engine, s.id, "b", seconds=60, now=now + timedelta(seconds=90))
-    assert schedules.lease_holder(engine, s.id, now + timedelta(seconds=100)) == "a"
+    assert schedules.take_lease(any_engine, s.id, "a", seconds=60, now=now)
+    assert not schedules.take_lease(
+        any_engine, s.id, "b", seconds=60, now=now + timedelta(seconds=30)
+    )
+    assert not schedules.renew_lease(any_engine, s.id, "b", seconds=60, now=now)
+    assert schedules.renew_lease(any_engine, s.id, "a", seconds=60, now=now + timedelta(seconds=50))
+    assert not schedules.take_lease(
+        any_engine, s.id, "b", seconds=60, now=now + timedelta(seconds=90)
+    )
+    assert schedules.lease_holder(any_engine, s.id, now + timedelta(seconds=100)) == "a"
     # a holder that died: its lease runs out and another takes it
-    assert schedules.take_lease(engine, s.id, "b", seconds=60, now=now + timedelta(seconds=111))
-    schedules.release_lease(engine, s.id, "a")  # not a's any more: nothing happens
-    assert schedules.lease_holder(engine, s.id, now + timedelta(seconds=112)) == "b"
-    schedules.release_lease(engine, s.id, "b")
-    assert schedules.lease_holder(engine, s.id, now + timedelta(seconds=112)) is None
-    assert schedules.take_lease(engine, s.id, "c", seconds=60, now=now + timedelta(seconds=113))
+    assert schedules.take_lease(any_engine, s.id, "b", seconds=60, now=now + timedelta(seconds=111))
+    schedules.release_lease(any_engine, s.id, "a")  # not a's any more: nothing happens
+    assert schedules.lease_holder(any_engine, s.id, now + timedelta(seconds=112)) == "b"
+    schedules.release_lease(any_engine, s.id, "b")
+    assert schedules.lease_holder(any_engine, s.id, now + timedelta(seconds=112)) is None
+    assert schedules.take_lease(any_engine, s.id, "c", seconds=60, now=now + timedelta(seconds=113))
 
 
-def test_missed_runs_fire_once(engine: sa.Engine) -> None:
+def test_missed_runs_fire_once(any_engine: sa.Engine) -> None:
     week_ago = datetime(2026, 6, 1, 12, tzinfo=UTC)
-    schedules.add(engine, name="m", cron="0 * * * *", definition=_definition(), now=week_ago)
+    schedules.add(any_engine, name="m", cron="0 * * * *", definition=_definition(), now=week_ago)
     now = week_ago + timedelta(days=7)
-    due = schedules.due(engine, now)
+    due = schedules.due(any_engine, now)
     assert [d.name for d in due] == ["m"]  # once, for 168 missed hours
-    fire = schedules.advance(engine, due[0], now)
+    fire = schedules.advance(any_engine, due[0], now)
     assert fire == datetime(2026, 6, 8, 13, 0, tzinfo=UTC)
-    assert schedules.due(engine, now) == []
+    assert schedules.due(any_engine, now) == []
+
+
+def test_two_takers_racing_for_the_lease_one_wins(any_engine: sa.Engine) -> None:
+    # Two schedulers (threads with connections of their own) reach for the lease at the
+    # same moment, round after round: exactly one wins each round, on either database.
+    s = schedules.add(any_engine, name="race", cron="0 2 * * *", definition=_definition())
+    start = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+    def take(owner: str, at: datetime, gate: threading.Barrier, won: list[str]) -> None:
+        gate.wait(timeout=10)
+        if schedules.take_lease(any_engine, s.id, owner, seconds=30, now=at):
+            won.append(owner)
+
+    for round_ in range(20):
+        now = start + timedelta(minutes=round_)  # the last round's lease has expired
+        gate = threading.Barrier(2)
+        won: list[str] = []
+        threads = [
+            threading.Thread(target=take, args=(f"{who}{round_}", now, gate, won)) for who in "ab"
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(won) == 1, (round_, won)
+        assert schedules.lease_holder(any_engine, s.id, now) == won[0]
