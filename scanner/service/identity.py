@@ -1,19 +1,28 @@
 """Device identity: which device of the service's database a scanned address is.
 
 A device is followed across address changes (DHCP, renumbering) by what the scan already
-read and the per-run store keeps:
+read and the per-run store keeps: its services and results, and what the device said about
+what it is (the store's `identity` rows, written by the engine from
+scanner/fingerprint/identity.py; a store made before them has none):
 
 - strong keys, unique to one device: the TLS certificate's SHA-256 (the `tls_certificate`
-  evidence of the certificate checks) and the UPnP UDN (the `USN` of an SSDP answer, a
-  udp/ssdp service's banner);
-- weak signals, shared by every device of one model: the SNMP sysDescr (a udp/snmp banner)
-  and the EtherNet/IP identity (product name, vendor, device type, revision: a udp/enip
-  banner). They fill the inventory and the run's `identity` summary, never a match.
+  evidence of the certificate checks), the UPnP UDN (the `USN` of an SSDP answer, a
+  udp/ssdp service's banner) and the SSH host key's SHA-256 fingerprint ("SHA256:...", as
+  `ssh-keygen -l` prints it; the key the server shows a client with default options);
+- weak signals, shared by every device of one model or easily set alike: the SNMP
+  sysDescr (a udp/snmp banner), sysName and sysObjectID, the EtherNet/IP identity (product
+  name, vendor, device type, revision: a udp/enip banner), Modbus Read Device
+  Identification, the UPnP device description, the BACnet device object's names and the
+  S7 component identification. They fill the run's `identity` summary, never a match.
 
-What the store does not keep, and so cannot follow a device here (the engine reads some of
-them, into facts that are not stored): SSH host key fingerprints (only the host key
-algorithms and RSA size are kept), SNMP sysName and sysObjectID, Modbus Read Device
-Identification, the UPnP description's manufacturer and model, MAC addresses.
+Vendor, model and firmware for the inventory come from the most specific source that said
+them: the industrial identities (EtherNet/IP, Modbus VendorName/ProductCode/
+MajorMinorRevision, BACnet vendor-name/model-name, S7 module type), then the UPnP
+description (manufacturer, modelName with modelNumber), then the SNMP enterprise of
+sysObjectID, then the UPnP SERVER header's product/version and the certificate subject's O=.
+
+What the store does not keep, and so cannot follow a device here: MAC addresses (a later
+issue: the scan sees none on loopback).
 
 Matching, per site (`resolve`):
 
@@ -41,15 +50,33 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from scanner.model import Result, Service
+    from scanner.store import IdentityRow
 
 #: kinds whose value names one device (identity_keys rows)
-STRONG = ("tls-cert", "upnp-udn")
+STRONG = ("tls-cert", "upnp-udn", "ssh-hostkey")
+#: the store's identity kinds (scanner/fingerprint/identity.py) that are weak signals here
+STORED_WEAK = {
+    "snmp_sysname": "snmp-sysname",
+    "snmp_oid": "snmp-sysobjectid",
+    "modbus": "modbus-identity",
+    "upnp": "upnp-description",
+    "bacnet": "bacnet-identity",
+    "s7": "s7-identity",
+}
 #: kinds that describe a model, shown and summarised, never matched on
-WEAK = ("snmp-sysdescr", "enip-identity")
+WEAK = ("snmp-sysdescr", "enip-identity", *STORED_WEAK.values())
+#: how specific a source of vendor, model and firmware is (lower wins), by the protocol of
+#: the service that said it; any other (a certificate's O=) comes last
+SOURCE_RANK = {"enip": 0, "modbus": 0, "bacnet": 0, "s7": 0, "ssdp": 1, "snmp": 2}
+_ENIP_VENDOR_RANK = 3  # a vendor number, not a name
+_LAST = 4
+_INVENTORY = ("vendor", "model", "firmware")
 
 _UDN = re.compile(r"USN:\s*(uuid:[0-9A-Za-z-]{1,64})", re.IGNORECASE)
 _SERVER = re.compile(r"SERVER:\s*([^;]*)", re.IGNORECASE)
 _SHA256 = re.compile(r"[0-9A-Fa-f:]{64,95}")
+#: OpenSSH's SHA-256 fingerprint: 32 bytes in base64 without padding
+_SSH_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 _ORG = re.compile(r"(?:^|,)O=((?:[^,\\]|\\.)+)")
 _ENIP = re.compile(
     r"^(?P<name>.*), vendor (?P<vendor>\d+), device type \d+, revision (?P<rev>\S+)$"
@@ -75,11 +102,23 @@ class Signals:
         return out
 
 
-def signals(address: str, services: Sequence[Service], results: Iterable[Result]) -> Signals:
-    """The signals of one address from its stored services and results (pure)."""
+def signals(
+    address: str,
+    services: Sequence[Service],
+    results: Iterable[Result],
+    stored: Iterable[IdentityRow] = (),
+) -> Signals:
+    """The signals of one address from its stored services, results and identity rows
+    (the store's `identity(run_id)[address]`) (pure)."""
     strong: set[tuple[str, str]] = set()
     weak: dict[str, str] = {}
-    vendor = model = firmware = ""
+    # (rank, order) -> value per inventory field; the lowest rank, then the first, wins
+    found: dict[str, list[tuple[int, int, str]]] = {f: [] for f in _INVENTORY}
+
+    def offer(field_name: str, rank: int, value: str) -> None:
+        if value:
+            found[field_name].append((rank, len(found[field_name]), value[:255]))
+
     for s in services:
         if s.transport != "udp" or not s.banner:
             continue
@@ -92,15 +131,24 @@ def signals(address: str, services: Sequence[Service], results: Iterable[Result]
             tokens = server.group(1).split() if server else []
             if len(tokens) >= 3 and "/" in tokens[-1]:
                 product, _, version = tokens[-1].partition("/")
-                model, firmware = model or product, firmware or version
+                offer("model", _LAST, product)
+                offer("firmware", _LAST, version)
         elif s.protocol == "snmp" and not s.banner.startswith("SNMP "):
-            weak["snmp-sysdescr"] = s.banner[:255]
+            weak.setdefault("snmp-sysdescr", s.banner[:255])
         elif s.protocol == "enip":
-            weak["enip-identity"] = s.banner[:255]
-            found = _ENIP.match(s.banner)
-            if found:  # the most specific source: it wins over UPnP's SERVER
-                model, firmware = found["name"][:255], found["rev"][:255]
-                vendor = vendor or f"EtherNet/IP vendor {found['vendor']}"
+            weak.setdefault("enip-identity", s.banner[:255])
+            enip = _ENIP.match(s.banner)
+            if enip:  # the most specific source: it wins over UPnP's SERVER
+                offer("model", SOURCE_RANK["enip"], enip["name"])
+                offer("firmware", SOURCE_RANK["enip"], enip["rev"])
+                offer("vendor", _ENIP_VENDOR_RANK, f"EtherNet/IP vendor {enip['vendor']}")
+    for row in stored:
+        if row.kind == "ssh_hostkey" and _SSH_FINGERPRINT.fullmatch(row.value):
+            strong.add(("ssh-hostkey", row.value))
+        elif row.kind in STORED_WEAK:
+            weak.setdefault(STORED_WEAK[row.kind], row.value[:255])
+        elif row.kind in _INVENTORY:
+            offer(row.kind, SOURCE_RANK.get(row.source, _LAST), row.value)
     for r in results:
         for e in r.evidence:
             if e.kind != "tls_certificate":
@@ -110,9 +158,12 @@ def signals(address: str, services: Sequence[Service], results: Iterable[Result]
                 strong.add(("tls-cert", digest.replace(":", "").lower()))
             subject = e.details.get("subject")
             org = _ORG.search(subject) if isinstance(subject, str) else None
-            if org and not vendor:
-                vendor = org.group(1).replace("\\", "")[:255]
-    return Signals(address, frozenset(strong), weak, vendor, model, firmware)
+            if org:
+                offer("vendor", _LAST, org.group(1).replace("\\", ""))
+    best = {f: min(values)[2] if values else "" for f, values in found.items()}
+    return Signals(
+        address, frozenset(strong), weak, best["vendor"], best["model"], best["firmware"]
+    )
 
 
 @dataclass(frozen=True, slots=True)

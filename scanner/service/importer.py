@@ -8,10 +8,11 @@ baseline naming it holds), and keeps the devices the first import chose: `shinsa
 OUT` can be re-run safely, and a scheduled run imported while going is completed by
 importing it again at its end.
 
-Devices are found again by their identity (scanner/service/identity.py); each
-run_devices.summary carries, besides the counts: "identity" ({kind: value} read in this
-run), "new_device" (this run found it first) and, when another device took the address,
-"identity_changed_from" (the ID of the address's previous device).
+Devices are found again by their identity (scanner/service/identity.py: the services,
+results and identity rows the store keeps), which also fills the inventory's vendor, model
+and firmware; each run_devices.summary carries, besides the counts: "identity" ({kind:
+value} read in this run), "new_device" (this run found it first) and, when another device
+took the address, "identity_changed_from" (the ID of the address's previous device).
 """
 
 from __future__ import annotations
@@ -83,11 +84,15 @@ def import_run(
         by_address: dict[str, list[Result]] = {}
         for r in store.results(run_id):
             by_address.setdefault(r.target, []).append(r)
+        said = store.identity(run_id)  # nothing from a store made before it was kept
     checks = data.checks
     info = data.run
     started = utc(info.started) or now()
     found = [
-        identity.signals(d.address, d.services, by_address.get(d.address, ())) for d in data.devices
+        identity.signals(
+            d.address, d.services, by_address.get(d.address, ()), said.get(d.address, ())
+        )
+        for d in data.devices
     ]
     shared = identity.shared_keys(found)
     run_row = {

@@ -79,9 +79,10 @@ devices = sa.Table(
     sa.Index(None, "site", "address"),
 )
 
-# Identity signals that follow a device across addresses: ("ssh-hostkey", "SHA256:..."),
-# ("tls-cert", sha256 hex), ("snmp", sysName|sysObjectID), ("upnp-udn", uuid), ("mac", ...),
-# ("modbus", vendor|product|revision), ("enip", vendor|product|serial).
+# Identity keys that follow a device across addresses (scanner/service/identity.py
+# STRONG): ("ssh-hostkey", "SHA256:..."), ("tls-cert", sha256 hex), ("upnp-udn", uuid).
+# Weak signals (SNMP sysName/sysObjectID, Modbus, EtherNet/IP...) are never keys: they go
+# to run_devices.summary["identity"].
 identity_keys = sa.Table(
     "identity_keys",
     metadata,
