@@ -165,9 +165,14 @@ class Lab:
     """Many devices on consecutive addresses, started together and stopped together."""
 
     def __init__(
-        self, personalities: Sequence[Personality], first_address: str = "127.0.10.1"
+        self,
+        personalities: Sequence[Personality],
+        first_address: str = "127.0.10.1",
+        tls: TlsContexts | None = None,
     ) -> None:
-        tls = TlsContexts()  # one cache for the whole lab
+        """`tls`: certificates and SSH host keys to reuse (another lab's: its devices come
+        back with the same keys, as a device that moved to another address)."""
+        tls = tls or TlsContexts()  # one cache for the whole lab
         addresses = consecutive(first_address, len(personalities))
         self.devices = [LabDevice(p, a, tls) for p, a in zip(personalities, addresses, strict=True)]
 

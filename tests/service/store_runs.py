@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from lab.personality import Personality
+    from lab.servers.tls import TlsContexts
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -46,8 +47,12 @@ def gateway() -> Personality:
 
 
 @contextlib.contextmanager
-def running(personalities: Sequence[Personality], first: str) -> Iterator[Lab]:
-    lab = Lab(personalities, first)
+def running(
+    personalities: Sequence[Personality], first: str, tls: TlsContexts | None = None
+) -> Iterator[Lab]:
+    """The lab in a thread of its own; `tls`: another lab's keys and certificates, so that
+    its devices come back at other addresses as themselves."""
+    lab = Lab(personalities, first, tls)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     started = threading.Event()
@@ -83,8 +88,9 @@ def ports(lab: Lab) -> str:
     return spec + (",U:" + ",".join(map(str, udp)) if udp else "")
 
 
-def scan(lab: Lab, out: Path) -> str:
-    """`shinsa scan` of every lab device into `out`; the new run's ID."""
+def scan(lab: Lab, out: Path, *extra: str) -> str:
+    """`shinsa scan` of every lab device into `out` (with the options `extra`); the new
+    run's ID."""
     before = {p.name for p in out.iterdir()} if out.exists() else set()
     code = main(
         [
@@ -98,6 +104,7 @@ def scan(lab: Lab, out: Path) -> str:
             "base",
             "--no-browser",
             "-q",
+            *extra,
         ]
     )
     assert code in (0, 1), code  # 1: the scan found failures, as a weak camera has
