@@ -1,5 +1,7 @@
-"""`shinsa serve`, `shinsa user add`, `shinsa token add`: the operation service and who may
-use it (see scanner/cli/service_parsers.py for the options).
+"""`shinsa serve`, `shinsa user add|disable|enable`, `shinsa token add|list|revoke`: the
+operation service and who may use it (see scanner/cli/service_parsers.py for the options).
+Every change is audited with the actor `cli`, a refused one too (scanner.service.auth);
+an unknown name or a refused change is a usage error (exit code 2).
 
 TLS: the certificate chain and key come from files; the server speaks TLS 1.2 and 1.3
 only, with forward-secret AEAD suites only (what the `tls.versions`, `tls.ciphers` and
@@ -13,6 +15,7 @@ and serve prints a warning saying so.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import ssl
 import sys
@@ -26,7 +29,9 @@ from scanner.judging.report_meta import zone
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+    from datetime import datetime
 
+    import sqlalchemy as sa
     import uvicorn
 
     from scanner.service.config import ServiceConfig
@@ -171,8 +176,112 @@ def cmd_token_add(args: argparse.Namespace) -> int:
             token = auth.add_token(conn, args.name, args.role, actor="cli")
     except sa.exc.IntegrityError as exc:
         raise ConfigError(f"token {args.name!r} exists already") from exc
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     finally:
         engine.dispose()
     print(f"token {args.name} ({args.role}); shown once, keep it secret:", file=sys.stderr)
     print(token)
+    return 0
+
+
+def _change_access(
+    args: argparse.Namespace, action: str, change: Callable[[sa.Connection], object]
+) -> None:
+    """Run `change` on the database of `args` as the actor `cli`, audited (a refusal too);
+    an unknown name or a refusal becomes a ConfigError (exit code 2)."""
+    from scanner.service import auth
+    from scanner.service.app import upgrade
+    from scanner.service.db import open_db
+
+    engine = open_db(db_url(args))
+    try:
+        upgrade(engine)
+        with auth.audited(engine, action, args.name, actor="cli") as conn:
+            change(conn)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    finally:
+        engine.dispose()
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from scanner.service import auth
+
+    _change_access(
+        args, "user.disable", lambda conn: auth.disable_user(conn, args.name, actor="cli")
+    )
+    print(f"user {args.name} disabled; their sessions have ended", file=sys.stderr)
+    return 0
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    from scanner.service import auth
+
+    _change_access(args, "user.enable", lambda conn: auth.enable_user(conn, args.name, actor="cli"))
+    print(f"user {args.name} enabled", file=sys.stderr)
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from scanner.service import auth
+
+    _change_access(
+        args, "token.revoke", lambda conn: auth.revoke_token(conn, args.name, actor="cli")
+    )
+    print(f"token {args.name} revoked", file=sys.stderr)
+    return 0
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat(timespec="seconds") if at else None
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    """The API tokens, by name: never a value or a hash (neither can be read back)."""
+    from scanner.service import auth
+    from scanner.service.app import upgrade
+    from scanner.service.db import open_db
+
+    engine = open_db(db_url(args))
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            tokens = auth.list_tokens(conn)
+    finally:
+        engine.dispose()
+    if args.json:
+        rows = [
+            {
+                "name": tok.name,
+                "role": tok.role,
+                "prefix": tok.prefix,
+                "created": _iso(tok.created),
+                "created_by": tok.created_by,
+                "last_used": _iso(tok.last_used),
+                "revoked": tok.revoked,
+            }
+            for tok in tokens
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not tokens:
+        print("no tokens")
+        return 0
+    head = ("NAME", "ROLE", "PREFIX", "CREATED (UTC)", "BY", "LAST USED (UTC)", "STATE")
+    body = [
+        (
+            tok.name,
+            tok.role,
+            tok.prefix + "...",
+            tok.created.strftime("%Y-%m-%d %H:%M"),
+            tok.created_by,
+            tok.last_used.strftime("%Y-%m-%d %H:%M") if tok.last_used else "never",
+            "revoked" if tok.revoked else "active",
+        )
+        for tok in tokens
+    ]
+    widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
+    for row in (head, *body):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return 0

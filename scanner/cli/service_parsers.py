@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from scanner.cli import options
 from scanner.errors import ConfigError
+from scanner.service.drift_settings import DEFAULT_PERSIST, MAX_PERSIST
 
 if TYPE_CHECKING:
     import argparse
@@ -130,6 +132,14 @@ def add_parsers(sub: SubParsers) -> None:
     add.add_argument("--role", choices=ROLES, required=True)
     _db(add)
     add.set_defaults(func=_fn("serve_commands", "cmd_user_add"))
+    for verb, what in (
+        ("disable", "stop NAME from logging in; their sessions end at once"),
+        ("enable", "let the disabled user NAME log in again"),
+    ):
+        one = user_sub.add_parser(verb, help=what)
+        one.add_argument("name")
+        _db(one)
+        one.set_defaults(func=_fn("serve_commands", f"cmd_user_{verb}"))
 
     p = sub.add_parser("token", help="API tokens of the service")
     token_sub = p.add_subparsers(dest="token_command", required=True)
@@ -138,6 +148,16 @@ def add_parsers(sub: SubParsers) -> None:
     add.add_argument("--role", choices=ROLES, required=True)
     _db(add)
     add.set_defaults(func=_fn("serve_commands", "cmd_token_add"))
+    lst = token_sub.add_parser(
+        "list", help="the API tokens: name, role, prefix, created, last used, revoked"
+    )
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    _db(lst)
+    lst.set_defaults(func=_fn("serve_commands", "cmd_token_list"))
+    rev = token_sub.add_parser("revoke", help="revoke the API token NAME for good")
+    rev.add_argument("name")
+    _db(rev)
+    rev.set_defaults(func=_fn("serve_commands", "cmd_token_revoke"))
 
     p = sub.add_parser("schedule", help="scheduled scan definitions")
     sched = p.add_subparsers(dest="schedule_command", required=True)
@@ -173,6 +193,20 @@ def add_parsers(sub: SubParsers) -> None:
     )
     add.add_argument(
         "--scan-delay", type=float, metavar="S", help="as for `shinsa scan` (fragile devices)"
+    )
+    add.add_argument(
+        "--baseline",
+        default="default",
+        metavar="NAME",
+        help="the baseline its drift is measured against (default: %(default)s)",
+    )
+    add.add_argument(
+        "--drift-persist",
+        type=options.count(1, MAX_PERSIST),
+        default=DEFAULT_PERSIST,
+        metavar="N",
+        help="runs in a row a pass -> inconclusive flip must last before it is drift "
+        "(default: %(default)s)",
     )
     _db(add)
     add.set_defaults(func=_fn("schedule_commands", "cmd_schedule_add"))

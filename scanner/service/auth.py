@@ -13,6 +13,12 @@
 - API tokens: `shs_` + 43 random URL-safe characters, shown once, stored as SHA-256, sent
   as `Authorization: Bearer shs_...`; a token principal is exempt from CSRF (a browser
   never sends it by itself).
+- Taking access away: `disable_user` (its sessions end at once: their rows are deleted,
+  and a session of a disabled user is refused anyway), `enable_user`, `revoke_token` (a
+  revoked token answers 401 from its next request). Nobody disables themselves, and the
+  last enabled admin stays enabled (the service would have nobody to manage it). Each
+  change is audited in its transaction; `audited` records a refusal in a transaction of
+  its own (the refused change's is rolled back). `list_tokens` never reads a hash.
 
 `require(role)` is the FastAPI dependency every page and API route uses.
 """
@@ -23,6 +29,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,7 +44,7 @@ from scanner.service import schema as t
 from scanner.service.db import now, utc
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
 
     from scanner.service.config import ServiceConfig
 
@@ -73,6 +80,15 @@ class Principal:
 
 class LoginRequired(Exception):
     """No valid session or token: the app answers 401 (API) or a redirect to /login."""
+
+
+class NotFound(ValueError):
+    """No user or token of that name (or ID): the API answers 404, the CLI exits 2."""
+
+
+class Refused(ValueError):
+    """A change that would lock the service out: disabling yourself or the last enabled
+    admin. The API answers 409, the CLI exits 2."""
 
 
 class Forbidden(Exception):
@@ -326,6 +342,8 @@ def add_token(conn: sa.Connection, name: str, role: str, *, actor: str = "cli") 
     """Make an API token; the only time its value exists outside the caller is this
     return value (the database keeps its SHA-256)."""
     check_role(role)
+    if not name or len(name) > 128:
+        raise ValueError("a token name is 1 to 128 characters")
     token = new_token()
     conn.execute(
         t.api_tokens.insert().values(
@@ -353,6 +371,173 @@ def token_principal(conn: sa.Connection, token: str) -> Principal | None:
         return None
     conn.execute(t.api_tokens.update().where(t.api_tokens.c.id == row.id).values(last_used=now()))
     return Principal(row.name, row.role, "token", "")
+
+
+# --- taking access away -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """An API token as lists show it: never its hash (nor its value: that was shown once)."""
+
+    name: str
+    role: str  # viewer | operator | admin
+    prefix: str  # its first 10 characters ("shs_" + 6): enough to tell which token it is
+    created: datetime
+    created_by: str  # the audit log's actor: cli, user:NAME, token:NAME
+    last_used: datetime | None
+    revoked: bool
+
+
+def _token_rows(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> list[TokenRow]:
+    tok = t.api_tokens
+    rows = conn.execute(
+        sa.select(
+            tok.c.name,
+            tok.c.role,
+            tok.c.prefix,
+            tok.c.created,
+            tok.c.created_by,
+            tok.c.last_used,
+            tok.c.revoked,
+        )
+        .where(*where)
+        .order_by(tok.c.name)
+    ).all()
+    return [
+        TokenRow(
+            name=r.name,
+            role=r.role,
+            prefix=r.prefix,
+            created=utc(r.created) or now(),  # NOT NULL
+            created_by=r.created_by,
+            last_used=utc(r.last_used),
+            revoked=bool(r.revoked),
+        )
+        for r in rows
+    ]
+
+
+def list_tokens(conn: sa.Connection) -> list[TokenRow]:
+    """Every API token, revoked ones too, by name."""
+    return _token_rows(conn)
+
+
+@dataclass(frozen=True, slots=True)
+class _UserRef:
+    id: int
+    name: str
+    role: str
+    disabled: bool
+
+
+def _user(conn: sa.Connection, user: int | str) -> _UserRef:
+    """The user of an ID (int) or a name (str); NotFound when there is none."""
+    by_id = isinstance(user, int)
+    row = conn.execute(
+        sa.select(t.users.c.id, t.users.c.name, t.users.c.role, t.users.c.disabled).where(
+            (t.users.c.id == user) if by_id else (t.users.c.name == user)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no user with ID {user}" if by_id else f"no user named {user!r}")
+    return _UserRef(int(row.id), str(row.name), str(row.role), bool(row.disabled))
+
+
+def disable_user(conn: sa.Connection, user: int | str, *, actor: str, remote: str = "") -> str:
+    """Disable a user (by ID or name) and delete every session of theirs: their next
+    request, even one already on its way, finds no session. Refused for the actor's own
+    account and for the last enabled admin; NotFound for an unknown user. Audited as
+    `user.disable` in `conn`'s transaction; the user's name."""
+    row = _user(conn, user)
+    if actor == f"user:{row.name}":
+        raise Refused(f"you cannot disable your own account ({row.name}): ask another admin")
+    if row.role == "admin" and not row.disabled:
+        # the enabled admins' rows locked (PostgreSQL): two admins disabling each other at
+        # once cannot both pass this count
+        admins = (
+            conn.execute(
+                sa.select(t.users.c.id)
+                .where(t.users.c.role == "admin", t.users.c.disabled == sa.false())
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
+        if set(admins) <= {row.id}:
+            raise Refused(
+                f"{row.name} is the last enabled admin: add or enable another admin first"
+            )
+    conn.execute(t.users.update().where(t.users.c.id == row.id).values(disabled=True))
+    ended = conn.execute(t.sessions.delete().where(t.sessions.c.user_id == row.id)).rowcount
+    audit.record(
+        conn,
+        actor=actor,
+        action="user.disable",
+        subject=row.name,
+        remote=remote,
+        detail={"sessions_ended": int(ended or 0), "already": bool(row.disabled)},
+    )
+    return str(row.name)
+
+
+def enable_user(conn: sa.Connection, user: int | str, *, actor: str, remote: str = "") -> str:
+    """Let a disabled user (by ID or name) log in again (a lockout by failed logins still
+    runs its course); NotFound for an unknown user. Audited as `user.enable`; the name."""
+    row = _user(conn, user)
+    conn.execute(t.users.update().where(t.users.c.id == row.id).values(disabled=False))
+    audit.record(
+        conn,
+        actor=actor,
+        action="user.enable",
+        subject=row.name,
+        remote=remote,
+        detail={"already": not row.disabled},
+    )
+    return str(row.name)
+
+
+def revoke_token(conn: sa.Connection, name: str, *, actor: str, remote: str = "") -> TokenRow:
+    """Revoke the API token `name` for good (its row stays, for the record): its next
+    request gets 401. NotFound for an unknown name. Audited as `token.revoke`."""
+    tok = t.api_tokens
+    row = conn.execute(sa.select(tok.c.id, tok.c.revoked).where(tok.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"no API token named {name!r}")
+    conn.execute(tok.update().where(tok.c.id == row.id).values(revoked=True))
+    audit.record(
+        conn,
+        actor=actor,
+        action="token.revoke",
+        subject=name,
+        remote=remote,
+        detail={"already": bool(row.revoked)},
+    )
+    return _token_rows(conn, tok.c.id == row.id)[0]
+
+
+@contextmanager
+def audited(
+    engine: sa.Engine, action: str, subject: str, *, actor: str, remote: str = ""
+) -> Iterator[sa.Connection]:
+    """A transaction for a change that audits itself (`disable_user`, `revoke_token`, ...).
+    A ValueError out of it (NotFound, Refused, a value refused) rolls the change back, is
+    recorded as `action` with outcome `fail` in a transaction of its own, and goes on."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except ValueError as exc:
+        with engine.begin() as conn:
+            audit.record(
+                conn,
+                actor=actor,
+                action=action,
+                subject=subject,
+                outcome="fail",
+                remote=remote,
+                detail={"error": str(exc)[:500]},
+            )
+        raise
 
 
 # --- the request's principal ---------------------------------------------------------------
