@@ -6,19 +6,21 @@ Reads come from scanner/service/views.py (the dashboard's own read models); chan
 the modules that own them (schedules.py, runner.py, baselines.py, auth.py) and each is
 written to the audit log. Authentication: `Authorization: Bearer shs_...` (or a session
 with its CSRF token); roles: viewer reads, operator manages schedules and baselines, admin
-reads users and the audit log and makes tokens.
+reads users and the audit log, makes, lists and revokes tokens, disables and enables users.
 
-Errors are JSON `{"detail": ...}`: 404 for an unknown ID or name, 409 for a name taken or a
-run of the definition already going, 422 for a definition refused (cron, time zone,
-targets, profile, alert channel).
+Errors are JSON `{"detail": ...}`: 404 for an unknown ID or name, 409 for a name taken, a
+run of the definition already going, or a user that may not be disabled (yourself, the
+last enabled admin), 422 for a definition refused (cron, time zone, targets, profile,
+alert channel).
 
 Annotations are evaluated at run time (no `from __future__ import annotations`): FastAPI
 and pydantic read them.
 """
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -38,6 +40,7 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 Site = Annotated[str | None, Query(max_length=128, description="one site (default: all)")]
 
 MAX_LIMIT = 1000
+Changed = TypeVar("Changed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,3 +546,87 @@ async def add_token(request: Request, body: TokenIn, principal: Admin) -> Any:
     except sa.exc.IntegrityError:
         raise HTTPException(409, f"a token named {body.name!r} exists already") from None
     return TokenOut(name=body.name, role=body.role, token=token)
+
+
+@router.get("/tokens", response_model=list[auth.TokenRow], responses=ERRORS)
+async def get_tokens(request: Request, principal: Admin) -> Any:
+    """Every API token, revoked ones too, by name (admin): its prefix, never its value or
+    hash."""
+
+    def read() -> list[auth.TokenRow]:
+        with _engine(request).connect() as conn:
+            return auth.list_tokens(conn)
+
+    return await run_in_threadpool(read)
+
+
+def _access_change(
+    request: Request,
+    principal: Principal,
+    action: str,
+    name: str,
+    change: Callable[[sa.Connection], Changed],
+) -> Changed:
+    """Run `change(conn)` audited (a refusal too): 404 for an unknown name, 409 for a
+    refused change."""
+    try:
+        with auth.audited(
+            _engine(request),
+            action,
+            name,
+            actor=principal.actor,
+            remote=auth.remote_of(request),
+        ) as conn:
+            return change(conn)
+    except auth.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except auth.Refused as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.post("/tokens/{name}/revoke", response_model=auth.TokenRow, responses=NOT_FOUND)
+async def revoke_token(request: Request, name: str, principal: Admin) -> Any:
+    """Revoke an API token for good (admin; audited): its next request gets 401. Revoking
+    a revoked token changes nothing."""
+
+    remote = auth.remote_of(request)
+
+    def revoke(conn: sa.Connection) -> auth.TokenRow:
+        return auth.revoke_token(conn, name, actor=principal.actor, remote=remote)
+
+    return await run_in_threadpool(_access_change, request, principal, "token.revoke", name, revoke)
+
+
+def _user_out(engine: sa.Engine, name: str) -> views.UserRow:
+    return next(u for u in views.users(engine) if u.name == name)
+
+
+USER_REFUSED: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"model": Problem, "description": "yourself, or the last enabled admin"},
+}
+
+
+@router.post("/users/{name}/disable", response_model=views.UserRow, responses=USER_REFUSED)
+async def disable_user(request: Request, name: str, principal: Admin) -> Any:
+    """Disable a user (admin; audited): they cannot log in, and their sessions end at once.
+    Refused (409) for your own account and for the last enabled admin."""
+    remote = auth.remote_of(request)
+
+    def disable(conn: sa.Connection) -> str:
+        return auth.disable_user(conn, name, actor=principal.actor, remote=remote)
+
+    await run_in_threadpool(_access_change, request, principal, "user.disable", name, disable)
+    return await run_in_threadpool(_user_out, _engine(request), name)
+
+
+@router.post("/users/{name}/enable", response_model=views.UserRow, responses=NOT_FOUND)
+async def enable_user(request: Request, name: str, principal: Admin) -> Any:
+    """Let a disabled user log in again (admin; audited)."""
+    remote = auth.remote_of(request)
+
+    def enable(conn: sa.Connection) -> str:
+        return auth.enable_user(conn, name, actor=principal.actor, remote=remote)
+
+    await run_in_threadpool(_access_change, request, principal, "user.enable", name, enable)
+    return await run_in_threadpool(_user_out, _engine(request), name)
