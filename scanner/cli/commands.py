@@ -79,7 +79,7 @@ class ScanOptions:
 
     report_dir: Path | None = None  # --report-dir: the reports copied to DIR/report.* too
     # --db, --site, --baseline, --alert: record the run in the service's database
-    service: tuple[str, str, str, tuple[str, ...]] | None = None
+    service: scan_options.ServiceStep | None = None
     run_id: str | None = None  # --run-id: the ID the service chose (runner.py), else a new one
 
 
@@ -241,23 +241,26 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
     return max(code, UNFINISHED) if failures else code
 
 
-def _record(
-    service: tuple[str, str, str, tuple[str, ...]], out: Path, run_id: str, *, quiet: bool
-) -> None:
+def _record(service: scan_options.ServiceStep, out: Path, run_id: str, *, quiet: bool) -> None:
     """The finished run into the service's database, its drift and alerts (--db)."""
     from scanner.cli import scan_service  # the service's libraries only with --db
 
-    url, site, baseline, alerts = service
     try:
         done = scan_service.record(
-            url, out / "shinsa.sqlite", run_id, site=site, baseline=baseline, channels=alerts
+            service.url,
+            out / "shinsa.sqlite",
+            run_id,
+            site=service.site,
+            baseline=service.baseline,
+            channels=service.alerts,
+            persist=service.drift_persist,
         )
     except ShinsaError as exc:
         raise ShinsaError(
             f"{exc} (the run is kept: `shinsa import {out} --run {run_id} --db URL` retries)"
         ) from exc
     if not quiet or done.alerts:
-        print(scan_service.summary(done, baseline))
+        print(scan_service.summary(done, service.baseline))
 
 
 def write_reports(run_dir: Path, formats: Sequence[str], data: ReportData) -> None:
@@ -308,7 +311,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if options.service is not None:  # a bad database or channel refused before any packet
         from scanner.cli import scan_service
 
-        scan_service.check(options.service[0], options.service[3])
+        scan_service.check(options.service.url, options.service.alerts)
     if args.resume:
         return _resume(args, options)
     if not args.targets and not args.from_nmap:

@@ -5,11 +5,13 @@ imports nothing heavy."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner.cli import options
 from scanner.errors import ConfigError
+from scanner.service.drift_settings import DEFAULT_PERSIST, MAX_PERSIST
 
 if TYPE_CHECKING:
     import argparse
@@ -93,22 +95,50 @@ def add_service(p: argparse.ArgumentParser) -> None:
         help="with --db: webhook:URL, smtp:ADDR[,ADDR] or syslog:udp|tcp|tls://HOST:PORT, "
         "sent when anything drifted (repeatable; default: none)",
     )
+    g.add_argument(
+        "--drift-persist",
+        type=options.count(1, MAX_PERSIST),
+        metavar="N",
+        help="with --db: runs in a row a pass -> inconclusive flip must last before it is "
+        f"drift (default: {DEFAULT_PERSIST})",
+    )
 
 
-def service_step(args: argparse.Namespace) -> tuple[str, str, str, tuple[str, ...]] | None:
-    """(db URL, site, baseline, alert channels) when --db is given, else None; --site,
-    --baseline or --alert without --db is a usage error (they would do nothing)."""
+@dataclass(frozen=True, slots=True)
+class ServiceStep:
+    """What --db and its companions ask of a scan: record the run, its drift and alerts."""
+
+    url: str
+    site: str = "default"
+    baseline: str = "default"
+    alerts: tuple[str, ...] = ()
+    drift_persist: int = DEFAULT_PERSIST
+
+
+def service_step(args: argparse.Namespace) -> ServiceStep | None:
+    """The service step when --db is given, else None; --site, --baseline, --alert or
+    --drift-persist without --db is a usage error (they would do nothing)."""
     alerts = tuple(getattr(args, "alert", None) or ())
     site, baseline = getattr(args, "site", None), getattr(args, "baseline", None)
+    persist = getattr(args, "drift_persist", None)
     url = getattr(args, "db", None)
     if not url:
         given = [
-            n for n, v in (("--site", site), ("--baseline", baseline), ("--alert", alerts)) if v
+            n
+            for n, v in (
+                ("--site", site),
+                ("--baseline", baseline),
+                ("--alert", alerts),
+                ("--drift-persist", persist),
+            )
+            if v
         ]
         if given:
             raise ConfigError(f"{', '.join(given)} need(s) --db URL (the service's database)")
         return None
-    return str(url), site or "default", baseline or "default", alerts
+    return ServiceStep(
+        str(url), site or "default", baseline or "default", alerts, persist or DEFAULT_PERSIST
+    )
 
 
 def add_logging(p: argparse.ArgumentParser) -> None:

@@ -53,12 +53,13 @@ def record(
     site: str,
     baseline: str,
     channels: Sequence[str],
+    persist: int = drift.DEFAULT_PERSIST,
 ) -> Recorded:
     """Import the finished run, store its drift and raise its alerts (module docstring)."""
     engine = open_db(url)
     try:
         import_run(engine, store_path, run_id, site=site, trigger="cli")
-        found = drift.compute_and_store(engine, run_id, baseline=baseline)
+        found = drift.compute_and_store(engine, run_id, baseline=baseline, persist=persist)
         ids: list[int] = []
         sent = 0
         if channels:

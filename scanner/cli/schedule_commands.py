@@ -73,6 +73,8 @@ def cmd_schedule_add(args: argparse.Namespace) -> int:
             drift_kinds=(args.drift_kinds or "").split(","),
             windows=[schedules.parse_window(w) for w in args.window or ()],
             jitter=args.jitter,
+            baseline=args.baseline,
+            drift_persist=args.drift_persist,
         )
         _audit(engine, "schedule.add", made.name)
     finally:

@@ -33,7 +33,8 @@ is `shinsa diff`'s (scanner/cli/diff.py), run on the rows the importer wrote. On
   runs, with `before` the state of the last run before the flip (its ID in against_run_id);
   against the baseline, every run while it lasts. A persisting flip of a check is reported
   as `status_regression` with the check as its subject ({"check_id", "service"} in detail).
-  A schedule's `definition["options"]["drift_persist"]` overrides `persist` for its runs.
+  A run of a schedule counts its schedule's `drift_persist` (`shinsa schedule add
+  --drift-persist N`) instead of `persist`.
 - `cert_expiring`: a certificate on a service (days_left of the TLS checks' evidence) has
   fewer days left than the profile's `tls.cert.validity` `min_days_left` (the device's own
   profile where it has one; 0 when the profile sets none: expired; profiles/operation.yaml
@@ -65,7 +66,7 @@ from scanner.errors import ConfigError
 from scanner.judging.device_changes import compare_device
 from scanner.model import Status, Verdict
 from scanner.probe import Severity
-from scanner.service import baselines
+from scanner.service import baselines, drift_settings
 from scanner.service import schema as t
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ STATUS_RANK = {
 #: statuses and verdicts a transient failure to measure gives: drift only when persisting
 SOFT_STATUSES = frozenset({Status.PARTIALLY_ASSESSED, Status.NOT_ASSESSED, Status.ERROR})
 SOFT_VERDICTS = frozenset({Verdict.INCONCLUSIVE, Verdict.ERROR})
-DEFAULT_PERSIST = 2
+DEFAULT_PERSIST = drift_settings.DEFAULT_PERSIST
 #: runs never taken as the previous run: still going, or crashed (what a crashed run lacks
 #: is not a change of the devices)
 NOT_COMPARED = (*baselines.UNFINISHED, "crashed")
@@ -313,17 +314,13 @@ def _run(conn: sa.Connection, run_id: str) -> _Run:
 
 
 def _persist(conn: sa.Connection, run: _Run, persist: int) -> int:
-    """The schedule's `drift_persist` option when it has one, else `persist`."""
+    """The run's schedule's `drift_persist` when it belongs to one, else `persist`."""
     if run.schedule_id is None:
         return persist
-    definition = conn.execute(
-        sa.select(t.schedules.c.definition).where(t.schedules.c.id == run.schedule_id)
+    value = conn.execute(
+        sa.select(t.schedules.c.drift_persist).where(t.schedules.c.id == run.schedule_id)
     ).scalar()
-    options = definition.get("options") if isinstance(definition, dict) else None
-    value = options.get("drift_persist") if isinstance(options, dict) else None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    return persist
+    return int(value) if isinstance(value, int) and value >= 1 else persist
 
 
 def _chain(conn: sa.Connection, run: _Run, persist: int) -> list[str]:

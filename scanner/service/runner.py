@@ -421,7 +421,12 @@ def _drift(
     """The run's drift computed and stored: (how many, the Drift records), or (None, [])
     with a note saying why not."""
     try:
-        found = drift.compute_and_store(engine, prep.run_id)
+        found = drift.compute_and_store(
+            engine,
+            prep.run_id,
+            persist=prep.schedule.drift_persist,
+            baseline=prep.schedule.baseline,
+        )
     except Exception as exc:
         log.exception("run %s: drift failed", prep.run_id)
         notes.append(f"drift: failed: {type(exc).__name__}: {exc}"[:500])

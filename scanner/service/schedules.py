@@ -19,7 +19,6 @@ definition apart.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -31,8 +30,11 @@ from croniter import croniter  # type: ignore[import-untyped]
 
 from scanner.errors import ConfigError
 from scanner.service import schema as t
+from scanner.service.alerts.channels import parse_channel
 from scanner.service.db import now as utcnow
 from scanner.service.db import utc
+from scanner.service.drift import KINDS
+from scanner.service.drift_settings import DEFAULT_PERSIST, MAX_PERSIST
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -165,6 +167,8 @@ class Schedule:
     lease_until: datetime | None
     created: datetime
     created_by: str
+    baseline: str = "default"  # the baseline its drift is measured against (baselines.py)
+    drift_persist: int = DEFAULT_PERSIST  # runs a pass -> inconclusive flip must last
 
 
 # --- cron and time zones ----------------------------------------------------------------
@@ -331,6 +335,8 @@ def _row(row: Any) -> Schedule:
         lease_until=utc(row.lease_until),
         created=utc(row.created) or utcnow(),
         created_by=row.created_by,
+        baseline=row.baseline,
+        drift_persist=int(row.drift_persist),
     )
 
 
@@ -378,20 +384,14 @@ def check_definition(definition: Definition) -> Definition:
 
 def check_alerts(channels: Iterable[str]) -> tuple[str, ...]:
     """Each channel spec checked by the alert channels' own parser."""
-    # the channels' own parser (a ConfigError naming the spec), looked up when used: the
-    # alert channels are built beside this module (issue 14)
-    module = importlib.import_module("scanner.service.alerts.channels")
-    parse = module.parse_channel
     out = []
     for spec in channels:
-        parse(spec)
+        parse_channel(spec)  # a ConfigError naming the spec
         out.append(spec)
     return tuple(out)
 
 
 def check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
-    from scanner.service.drift import KINDS
-
     chosen = tuple(k.strip() for k in kinds if k.strip())
     unknown = [k for k in chosen if k not in KINDS]
     if unknown:
@@ -411,6 +411,8 @@ def add(
     drift_kinds: Sequence[str] = (),
     windows: Sequence[Window] = (),
     jitter: int = 0,
+    baseline: str = "default",
+    drift_persist: int = DEFAULT_PERSIST,
     created_by: str = "cli",
     now: datetime | None = None,
     check: bool = True,
@@ -425,6 +427,11 @@ def add(
     zone(tz)
     if not 0 <= jitter <= MAX_JITTER:
         raise ConfigError(f"jitter {jitter}: give 0-{MAX_JITTER} seconds")
+    baseline = baseline.strip()
+    if not baseline or len(baseline) > 128:
+        raise ConfigError(f"baseline name {baseline!r}: 1-128 characters")
+    if not 1 <= drift_persist <= MAX_PERSIST:
+        raise ConfigError(f"drift persistence {drift_persist}: give 1-{MAX_PERSIST} runs")
     if check:
         definition = check_definition(definition)
         alerts = check_alerts(alerts)
@@ -445,6 +452,8 @@ def add(
                 drift_kinds=list(drift_kinds),
                 windows=[w.to_json() for w in windows],
                 jitter=jitter,
+                baseline=baseline,
+                drift_persist=drift_persist,
                 paused=False,
                 next_run=next_fire(expr, tz, at),
                 created=at,

@@ -198,6 +198,10 @@ schedules = sa.Table(
     sa.Column("drift_kinds", sa.JSON, nullable=False, default=list),  # [] = every kind
     sa.Column("windows", sa.JSON, nullable=False, default=list),  # maintenance windows
     sa.Column("jitter", sa.Integer, nullable=False, server_default="0"),  # seconds
+    # drift (scanner/service/drift.py): the baseline's name, and how many runs in a row a
+    # pass -> inconclusive flip must last to count (revision 0002)
+    sa.Column("baseline", sa.String(128), nullable=False, server_default="default"),
+    sa.Column("drift_persist", sa.Integer, nullable=False, server_default="2"),
     sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("next_run", TS),
     sa.Column("last_run_id", sa.String(64)),

@@ -278,7 +278,7 @@ def test_a_flip_to_inconclusive_is_drift_only_once_it_persists(
     ] == [("new_failure", "baseline")]  # its previous run is the baseline: said once
 
 
-def test_a_schedules_drift_persist_option_counts(engine: sa.Engine, runs: Runs) -> None:
+def test_a_schedules_drift_persist_counts(engine: sa.Engine, runs: Runs) -> None:
     _import(engine, runs, runs.baseline)
     camera = _device(engine, CAMERA)
     with engine.begin() as conn:
@@ -286,7 +286,8 @@ def test_a_schedules_drift_persist_option_counts(engine: sa.Engine, runs: Runs) 
             t.schedules.insert().values(
                 name="nightly",
                 cron="0 2 * * *",
-                definition={"targets": [CAMERA], "options": {"drift_persist": 1}},
+                definition={"targets": [CAMERA]},
+                drift_persist=1,
                 created=utc(_started(conn, runs.baseline)),
                 created_by="cli",
             )
@@ -297,9 +298,9 @@ def test_a_schedules_drift_persist_option_counts(engine: sa.Engine, runs: Runs) 
     _set_verdict(engine, flip, camera, ("tcp/80", "banner.version-disclosure"), "error")
     found = [d for d in drift.compute(engine, flip) if d.kind == "status_regression"]
     assert ("banner.version-disclosure on tcp/80", "error") in {(d.subject, d.after) for d in found}
-    # without the option (persist 2), the same single flip is not drift yet
+    # with the default (persist 2), the same single flip is not drift yet
     with engine.begin() as conn:
-        conn.execute(t.schedules.update().values(definition={"targets": [CAMERA]}))
+        conn.execute(t.schedules.update().values(drift_persist=2))
     assert not [d for d in drift.compute(engine, flip) if d.kind == "status_regression"]
 
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from scanner.errors import ConfigError
-from scanner.service import migrate, schema
+from scanner.service import migrate, schedules, schema
 from scanner.service.db import open_db
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ def test_upgrade_makes_exactly_the_schema(db_url: str) -> None:
         with pytest.raises(ConfigError, match="shinsa db upgrade"):
             migrate.require_head(engine)
         migrate.upgrade(engine)
-        assert migrate.current(engine) == migrate.head() == "0001"
+        assert migrate.current(engine) == migrate.head() == "0002"
         migrate.require_head(engine)
         tables = set(sa.inspect(engine).get_table_names())
         assert tables == set(schema.metadata.tables) | {"alembic_version"}
@@ -150,3 +152,29 @@ def test_a_revision_this_shinsa_does_not_know_is_refused(engine: sa.Engine) -> N
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(ConfigError, match="newer than this shinsa knows"):
         migrate.require_head(engine)
+
+
+def test_0002_gives_existing_schedules_the_defaults(db_url: str) -> None:
+    # a database of the first release, with a schedule in it, upgraded to today's
+    engine = open_db(db_url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(migrate._config(conn), "0001")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO schedules (name, cron, tz, site, definition, alerts, "
+                    "drift_kinds, windows, jitter, paused, created, created_by) VALUES "
+                    "('old', '0 2 * * *', 'UTC', 'default', '{\"targets\": [\"127.0.93.10\"]}', "
+                    "'[]', '[]', '[]', 0, :f, :now, 'cli')"
+                ),
+                {"f": False, "now": datetime(2026, 12, 1, tzinfo=UTC)},
+            )
+        assert migrate.current(engine) == "0001"
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == migrate.head()
+        found = schedules.get(engine, "old")
+        assert found is not None
+        assert (found.baseline, found.drift_persist) == ("default", 2)
+        assert _differences(engine) == []
+    finally:
+        engine.dispose()

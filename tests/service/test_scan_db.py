@@ -12,6 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
+import pytest
 import sqlalchemy as sa
 
 from lab.personality import load_builtin
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    import pytest
 
 RECEIVER = "127.0.94.40"
 CAMERA = "127.0.94.41"
@@ -115,6 +115,14 @@ def test_site_baseline_and_alert_need_db(
     code = main(["scan", CAMERA, "--alert", "webhook:http://127.0.94.40:9/x", "--no-config"])
     assert code == 2
     assert "--alert need(s) --db URL" in capsys.readouterr().err
+    code = main(["scan", CAMERA, "--drift-persist", "3", "--baseline", "b", "--no-config"])
+    assert code == 2
+    assert "--baseline, --drift-persist need(s) --db URL" in capsys.readouterr().err
+    for bad in ("0", "31", "x"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["scan", CAMERA, "--db", "sqlite://", "--drift-persist", bad, "--no-config"])
+        assert exit_.value.code == 2
+        assert "--drift-persist" in capsys.readouterr().err
 
 
 def test_a_bad_channel_is_refused_before_the_scan(
@@ -134,7 +142,10 @@ def test_a_plain_scan_never_imports_the_service_libraries() -> None:
         "from scanner.cli import app, commands\n"
         "app.build_parser()\n"
         "assert 'sqlalchemy' not in sys.modules, 'sqlalchemy imported'\n"
-        "assert 'scanner.service' not in sys.modules, 'scanner.service imported'\n"
+        "assert 'fastapi' not in sys.modules, 'fastapi imported'\n"
+        # the parser's numbers only (scanner/service/drift_settings.py: no imports)
+        "extra = {m for m in sys.modules if m.startswith('scanner.service')}\n"
+        "assert extra <= {'scanner.service', 'scanner.service.drift_settings'}, extra\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False

@@ -244,6 +244,34 @@ def test_scan_arguments() -> None:
     assert Definition.from_json(d.to_json()) == d
 
 
+def test_baseline_and_drift_persistence_are_kept_and_checked(any_engine: sa.Engine) -> None:
+    plain = schedules.add(any_engine, name="plain", cron="0 2 * * *", definition=_definition())
+    assert (plain.baseline, plain.drift_persist) == ("default", 2)
+    own = schedules.add(
+        any_engine,
+        name="own",
+        cron="0 2 * * *",
+        definition=_definition(),
+        baseline="after-retrofit",
+        drift_persist=4,
+    )
+    found = schedules.get(any_engine, "own")
+    assert found is not None
+    assert (found.baseline, found.drift_persist) == ("after-retrofit", 4)
+    assert (own.baseline, own.drift_persist) == ("after-retrofit", 4)
+    for persist, baseline in ((0, "default"), (31, "default"), (2, " ")):
+        with pytest.raises(ConfigError):
+            schedules.add(
+                any_engine,
+                name="bad",
+                cron="0 2 * * *",
+                definition=_definition(),
+                baseline=baseline,
+                drift_persist=persist,
+            )
+    assert schedules.get(any_engine, "bad") is None
+
+
 def test_lease_one_holder_at_a_time(any_engine: sa.Engine) -> None:
     s = schedules.add(any_engine, name="l", cron="0 2 * * *", definition=_definition())
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
