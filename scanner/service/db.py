@@ -37,11 +37,13 @@ def mask_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # first: a connection that meets a lock waits for it (switching a new file to WAL takes
+    # one) instead of failing at once with "database is locked"
+    cur.execute("PRAGMA busy_timeout=10000")
     # WAL: the dashboard reads while a scan's import writes; foreign keys: cascades work
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 
