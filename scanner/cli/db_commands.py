@@ -46,6 +46,8 @@ def cmd_db_prune(args: argparse.Namespace) -> int:
     if days < 0:
         raise ConfigError("--older-than: give a number of days, 0 or more")
     data = Path(getattr(args, "data", None) or DEFAULT_DATA)
+    if not data.is_dir() and str(data) != DEFAULT_DATA:  # a directory named, and not there
+        raise ConfigError(f"--data {data}: no such directory (the service's --data)")
     engine = open_db(db_url(args))
     try:
         migrate.require_head(engine)

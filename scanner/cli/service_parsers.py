@@ -114,6 +114,13 @@ def add_parsers(sub: SubParsers) -> None:
     )
     _db(prune)
     prune.add_argument("--older-than", type=int, metavar="DAYS", required=True)
+    prune.add_argument(
+        "--data",
+        metavar="DIR",
+        default="shinsa-service",
+        help="the service's --data directory: the pruned runs' stores and reports there are "
+        "deleted too (default: %(default)s, when it exists)",
+    )
     prune.set_defaults(func=_fn("db_commands", "cmd_db_prune"))
 
     p = sub.add_parser("import", help="import the runs of a scan's output directory")

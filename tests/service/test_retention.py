@@ -155,3 +155,26 @@ def test_the_prune_command(
     freed = int(lines[1].split()[2])
     assert freed > 0
     assert not store.parent.exists()
+
+
+def test_the_prune_command_with_a_data_directory_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'service.sqlite'}"
+    data = tmp_path / "var" / "shinsa"
+    monkeypatch.chdir(tmp_path)  # no ./shinsa-service here
+    assert main(["db", "upgrade", "--db", url]) == 0
+    engine = open_db(url)
+    try:
+        store = _run(engine, data / "runs" / "s", "r0", 0, [])
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+    assert main(["db", "prune", "--older-than", "1", "--db", url, "--data", "nowhere"]) == 2
+    assert "--data nowhere: no such directory" in capsys.readouterr().err
+    assert store.is_file()  # a refusal deletes nothing
+    assert main(["db", "prune", "--older-than", "1", "--db", url, "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "runs deleted: 1" in out
+    assert "run stores 0)" not in out  # the store's bytes were counted
+    assert not store.parent.exists()
