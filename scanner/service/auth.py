@@ -87,8 +87,13 @@ class NotFound(ValueError):
 
 
 class Refused(ValueError):
-    """A change that would lock the service out: disabling yourself or the last enabled
-    admin. The API answers 409, the CLI exits 2."""
+    """A change that would lock the service out: disabling yourself (`why` "self") or the
+    last enabled admin ("last_admin"). The API answers 409, the CLI exits 2."""
+
+    def __init__(self, message: str, *, why: Literal["self", "last_admin"], name: str) -> None:
+        super().__init__(message)
+        self.why = why
+        self.name = name
 
 
 class Forbidden(Exception):
@@ -451,7 +456,11 @@ def disable_user(conn: sa.Connection, user: int | str, *, actor: str, remote: st
     `user.disable` in `conn`'s transaction; the user's name."""
     row = _user(conn, user)
     if actor == f"user:{row.name}":
-        raise Refused(f"you cannot disable your own account ({row.name}): ask another admin")
+        raise Refused(
+            f"you cannot disable your own account ({row.name}): ask another admin",
+            why="self",
+            name=row.name,
+        )
     if row.role == "admin" and not row.disabled:
         # the enabled admins' rows locked (PostgreSQL): two admins disabling each other at
         # once cannot both pass this count
@@ -466,7 +475,9 @@ def disable_user(conn: sa.Connection, user: int | str, *, actor: str, remote: st
         )
         if set(admins) <= {row.id}:
             raise Refused(
-                f"{row.name} is the last enabled admin: add or enable another admin first"
+                f"{row.name} is the last enabled admin: add or enable another admin first",
+                why="last_admin",
+                name=row.name,
             )
     conn.execute(t.users.update().where(t.users.c.id == row.id).values(disabled=True))
     ended = conn.execute(t.sessions.delete().where(t.sessions.c.user_id == row.id)).rowcount
@@ -522,7 +533,8 @@ def audited(
 ) -> Iterator[sa.Connection]:
     """A transaction for a change that audits itself (`disable_user`, `revoke_token`, ...).
     A ValueError out of it (NotFound, Refused, a value refused) rolls the change back, is
-    recorded as `action` with outcome `fail` in a transaction of its own, and goes on."""
+    recorded as `action` with outcome `fail` in a transaction of its own (about the
+    refused user's name when known, else `subject`), and goes on."""
     try:
         with engine.begin() as conn:
             yield conn
@@ -532,7 +544,7 @@ def audited(
                 conn,
                 actor=actor,
                 action=action,
-                subject=subject,
+                subject=exc.name if isinstance(exc, Refused) else subject,
                 outcome="fail",
                 remote=remote,
                 detail={"error": str(exc)[:500]},

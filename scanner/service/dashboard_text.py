@@ -142,6 +142,9 @@ TEXT: dict[str, dict[str, str]] = {
     "col.actor": {"en": "Who", "ja": "実行者"},
     "col.action": {"en": "Action", "ja": "操作"},
     "col.outcome": {"en": "Outcome", "ja": "結果"},
+    "col.prefix": {"en": "Prefix", "ja": "プレフィックス"},
+    "col.created_by": {"en": "Issued by", "ja": "発行者"},
+    "col.last_used": {"en": "Last used ({tz})", "ja": "最終使用日時（{tz}）"},
     # --- the fleet overview -----------------------------------------------------------------
     "fleet.title": {"en": "Fleet overview", "ja": "全体概況"},
     "fleet.site": {"en": "Site", "ja": "拠点"},
@@ -340,9 +343,55 @@ TEXT: dict[str, dict[str, str]] = {
     "users.locked": {"en": "locked until {at}", "ja": "{at} までロック中"},
     "users.error": {"en": "Not done: {reason}", "ja": "実行できませんでした：{reason}"},
     "users.audit": {"en": "Audit log (latest)", "ja": "監査ログ（最新）"},
-    "users.cannot_disable": {
-        "en": "Disabling users is not available in this build.",
-        "ja": "このビルドではユーザーを無効化できません。",
+    "users.enable": {"en": "Enable", "ja": "有効化"},
+    "users.disable_note": {
+        "en": "Disabling a user ends their sessions at once and stops them from logging in; "
+        "enabling lets them log in again. Both are recorded in the audit log.",
+        "ja": "ユーザーを無効化すると、ログイン中のセッションは直ちに終了し、以後ログインできなく"
+        "なります。有効化すると再びログインできます。いずれも監査ログに記録されます。",
+    },
+    "users.not_found": {"en": "No such user.", "ja": "該当するユーザーがありません。"},
+    "users.refused_self": {
+        "en": "You cannot disable your own account ({name}): ask another admin.",
+        "ja": "自分自身のアカウント（{name}）は無効化できません。別の管理者に依頼してください。",
+    },
+    "users.refused_last_admin": {
+        "en": "{name} is the last enabled admin: add or enable another admin first.",
+        "ja": "{name} は有効な管理者の最後の1人のため、無効化できません。"
+        "先に別の管理者を追加するか、有効化してください。",
+    },
+    "users.tokens": {"en": "API tokens", "ja": "APIトークン"},
+    "users.tokens_note": {
+        "en": "The service keeps only a hash of each token; the prefix tells them apart. A "
+        "revoked token is refused from its next request, for good.",
+        "ja": "サービスは各トークンのハッシュ値のみを保存しており、先頭の文字列（プレフィックス）"
+        "で見分けられます。失効させたトークンは次のリクエストから拒否され、元に戻せません。",
+    },
+    "users.no_tokens": {"en": "No API token yet.", "ja": "APIトークンはまだ発行されていません。"},
+    "users.token_active": {"en": "active", "ja": "有効"},
+    "users.token_revoked": {"en": "revoked", "ja": "失効済み"},
+    "users.never_used": {"en": "never", "ja": "未使用"},
+    "users.revoke": {"en": "Revoke", "ja": "失効"},
+    "users.add_token": {"en": "Issue an API token", "ja": "APIトークンの発行"},
+    "users.token_submit": {"en": "Issue", "ja": "発行"},
+    "users.token_name_help": {
+        "en": "A name that says who uses it, e.g. siem (1 to 128 characters).",
+        "ja": "利用するシステムや用途がわかる名前（例：siem、1〜128文字）。",
+    },
+    "users.token_created": {
+        "en": "API token {name} issued. Copy it now: it is shown on this page only, and "
+        "cannot be shown again.",
+        "ja": "APIトークン {name} を発行しました。この値はこの画面にしか表示されず、"
+        "再表示もできません。今すぐ控えてください。",
+    },
+    "users.token_value": {"en": "Token", "ja": "トークン"},
+    "users.token_not_found": {
+        "en": "No API token named {name}.",
+        "ja": "{name} という名前のAPIトークンはありません。",
+    },
+    "users.token_exists": {
+        "en": "An API token named {name} exists already.",
+        "ja": "{name} という名前のAPIトークンは既に存在します。",
     },
     "outcome.ok": {"en": "ok", "ja": "成功"},
     "outcome.fail": {"en": "failed", "ja": "失敗"},
@@ -351,7 +400,9 @@ TEXT: dict[str, dict[str, str]] = {
     "action.logout": {"en": "log out", "ja": "ログアウト"},
     "action.user.add": {"en": "user added", "ja": "ユーザー追加"},
     "action.user.disable": {"en": "user disabled", "ja": "ユーザー無効化"},
+    "action.user.enable": {"en": "user enabled", "ja": "ユーザー有効化"},
     "action.token.add": {"en": "API token issued", "ja": "APIトークン発行"},
+    "action.token.revoke": {"en": "API token revoked", "ja": "APIトークン失効"},
     "action.schedule.add": {"en": "schedule added", "ja": "定期スキャン登録"},
     "action.schedule.pause": {"en": "schedule paused", "ja": "定期スキャン一時停止"},
     "action.schedule.resume": {"en": "schedule resumed", "ja": "定期スキャン再開"},

@@ -5,17 +5,19 @@ API, so both say the same thing). Changing: through the owners' functions only
 (`schedules`, `runner`, `baselines`, `auth`), each POST a plain HTML form with the session's
 CSRF token (checked by `require`), audited with `audit.record` (or by the function called,
 which records in its own transaction), answered with a redirect (303) so that reloading
-the page never repeats it.
+the page never repeats it; but a new API token's answer is the page showing its value,
+the one time it is shown.
 
 Roles: every page is for viewers; schedule changes, run-now and accepting a baseline need
-an operator; /users needs an admin. No page sends script but static/run-progress.js (the
-CSP allows nothing inline), and every device string reaches the page through jinja2's
-autoescape.
+an operator; /users (users, API tokens, the audit log) needs an admin. No page sends
+script but static/run-progress.js (the CSP allows nothing inline), and every device string
+reaches the page through jinja2's autoescape.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -40,6 +42,7 @@ from scanner.service.templating import page_zone, render
 from scanner.service.ui_text import text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from zoneinfo import ZoneInfo
 
     import sqlalchemy as sa
@@ -496,14 +499,34 @@ async def inventory_page(request: Request, principal: Viewer) -> Response:
     return _page(request, principal, "inventory.html", rows=rows)
 
 
-# --- users ---------------------------------------------------------------------------------
+# --- users and tokens ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A token just made: its value is on this one answer page, and nowhere after it."""
+
+    name: str
+    role: str
+    value: str
+
+
+def _tokens(engine: sa.Engine) -> list[auth.TokenRow]:
+    with engine.connect() as conn:
+        return auth.list_tokens(conn)
 
 
 async def _users_page(
-    request: Request, principal: Principal, *, status_code: int = 200, error: str = ""
+    request: Request,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    error: str = "",
+    new_token: NewToken | None = None,
 ) -> Response:
     engine = _engine(request)
     rows = await run_in_threadpool(views.users, engine)
+    tokens = await run_in_threadpool(_tokens, engine)
     log = await run_in_threadpool(views.audit, engine, limit=LIST_AUDIT)
     return _page(
         request,
@@ -511,10 +534,11 @@ async def _users_page(
         "users.html",
         status_code=status_code,
         users=rows,
+        tokens=tokens,
         audit_log=log,
         roles=auth.ROLES,
         error=error,
-        can_disable=hasattr(auth, "disable_user"),
+        new_token=new_token,
     )
 
 
@@ -549,29 +573,92 @@ async def add_user(request: Request, principal: Admin) -> Response:
     return _done("/users")
 
 
-@router.post("/users/{user_id}/disable")
-async def disable_user(request: Request, user_id: int, principal: Admin) -> Response:
-    disable = getattr(auth, "disable_user", None)
-    if disable is None:
-        _audit(request, principal, "user.disable", str(user_id), outcome="fail")
-        return await _users_page(
-            request, principal, status_code=501, error=text(principal.lang, "users.cannot_disable")
-        )
+async def _access_change(
+    request: Request,
+    principal: Principal,
+    action: str,
+    subject: str,
+    change: Callable[[sa.Connection], object],
+    not_found: str,
+) -> Response:
+    """`change` audited by auth (a refusal in a transaction of its own), then back to
+    /users; a refusal is the users page again with the reason in the page's language."""
+    engine, remote = _engine(request), auth.remote_of(request)
 
     def run() -> None:
-        with _engine(request).begin() as conn:
-            disable(conn, user_id, actor=principal.actor)
+        with auth.audited(engine, action, subject, actor=principal.actor, remote=remote) as conn:
+            change(conn)
 
+    lang = principal.lang
     try:
         await run_in_threadpool(run)
-    except (ValueError, ConfigError) as exc:
-        _audit(
-            request,
-            principal,
-            "user.disable",
-            str(user_id),
-            outcome="fail",
-            detail={"error": str(exc)},
-        )
-        return await _users_page(request, principal, status_code=400, error=str(exc))
+    except auth.NotFound:
+        error = text(lang, not_found, name=subject)
+        return await _users_page(request, principal, status_code=404, error=error)
+    except auth.Refused as exc:
+        error = text(lang, f"users.refused_{exc.why}", name=exc.name)
+        return await _users_page(request, principal, status_code=409, error=error)
     return _done("/users")
+
+
+@router.post("/users/{user_id}/disable")
+async def disable_user(request: Request, user_id: int, principal: Admin) -> Response:
+    """Disable a user: they cannot log in, and their sessions end at once."""
+
+    def disable(conn: sa.Connection) -> str:
+        return auth.disable_user(
+            conn, user_id, actor=principal.actor, remote=auth.remote_of(request)
+        )
+
+    return await _access_change(
+        request, principal, "user.disable", str(user_id), disable, "users.not_found"
+    )
+
+
+@router.post("/users/{user_id}/enable")
+async def enable_user(request: Request, user_id: int, principal: Admin) -> Response:
+    def enable(conn: sa.Connection) -> str:
+        return auth.enable_user(
+            conn, user_id, actor=principal.actor, remote=auth.remote_of(request)
+        )
+
+    return await _access_change(
+        request, principal, "user.enable", str(user_id), enable, "users.not_found"
+    )
+
+
+@router.post("/tokens")
+async def add_token(request: Request, principal: Admin) -> Response:
+    """Make an API token: the answer is the users page with its value, shown this once
+    (the page is not cached: every answer is `Cache-Control: no-store`)."""
+    form = await _form(request)
+    name, role = form.get("name", "").strip(), form.get("role", "")
+
+    def make() -> str:
+        with _engine(request).begin() as conn:  # auth.add_token records `token.add`
+            return auth.add_token(conn, name, role, actor=principal.actor)
+
+    try:
+        value = await run_in_threadpool(make)
+    except ValueError as exc:
+        _audit(request, principal, "token.add", name, outcome="fail", detail={"error": str(exc)})
+        return await _users_page(request, principal, status_code=400, error=str(exc))
+    except IntegrityError:  # the api_tokens table's unique name
+        _audit(request, principal, "token.add", name, outcome="fail", detail={"error": "exists"})
+        error = text(principal.lang, "users.token_exists", name=name)
+        return await _users_page(request, principal, status_code=409, error=error)
+    return await _users_page(request, principal, new_token=NewToken(name, role, value))
+
+
+@router.post("/tokens/revoke")
+async def revoke_token(request: Request, principal: Admin) -> Response:
+    """Revoke the API token named by the form's `name` (a field, not a path segment: a
+    token's name may hold any character)."""
+    name = (await _form(request)).get("name", "")
+
+    def revoke(conn: sa.Connection) -> auth.TokenRow:
+        return auth.revoke_token(conn, name, actor=principal.actor, remote=auth.remote_of(request))
+
+    return await _access_change(
+        request, principal, "token.revoke", name, revoke, "users.token_not_found"
+    )
