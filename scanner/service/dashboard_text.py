@@ -143,6 +143,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col.action": {"en": "Action", "ja": "操作"},
     "col.outcome": {"en": "Outcome", "ja": "結果"},
     "col.prefix": {"en": "Prefix", "ja": "プレフィックス"},
+    "col.issued": {"en": "Issued ({tz})", "ja": "発行日時（{tz}）"},
     "col.created_by": {"en": "Issued by", "ja": "発行者"},
     "col.last_used": {"en": "Last used ({tz})", "ja": "最終使用日時（{tz}）"},
     # --- the fleet overview -----------------------------------------------------------------
@@ -384,7 +385,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ja": "APIトークン {name} を発行しました。この値はこの画面にしか表示されず、"
         "再表示もできません。今すぐ控えてください。",
     },
-    "users.token_value": {"en": "Token", "ja": "トークン"},
+    "users.token_value": {"en": "Token ({role})", "ja": "トークン（{role}）"},
     "users.token_not_found": {
         "en": "No API token named {name}.",
         "ja": "{name} という名前のAPIトークンはありません。",
