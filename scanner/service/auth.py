@@ -461,25 +461,32 @@ def disable_user(conn: sa.Connection, user: int | str, *, actor: str, remote: st
             why="self",
             name=row.name,
         )
-    if row.role == "admin" and not row.disabled:
-        # the enabled admins' rows locked (PostgreSQL): two admins disabling each other at
-        # once cannot both pass this count
-        admins = (
-            conn.execute(
-                sa.select(t.users.c.id)
-                .where(t.users.c.role == "admin", t.users.c.disabled == sa.false())
-                .with_for_update()
-            )
-            .scalars()
-            .all()
-        )
-        if set(admins) <= {row.id}:
+    last_admin_check = row.role == "admin" and not row.disabled
+    if last_admin_check:
+        # Two admins disabling each other at once must not both succeed. PostgreSQL: every
+        # admin's row is locked first (in ID order), so the second waits for the first's
+        # commit and then counts what it left. SQLite (pysqlite begins its transaction at
+        # the first write): the update below waits for the other writer, and the count
+        # after it reads what that writer committed.
+        conn.execute(
+            sa.select(t.users.c.id)
+            .where(t.users.c.role == "admin")
+            .order_by(t.users.c.id)
+            .with_for_update()
+        ).all()
+    conn.execute(t.users.update().where(t.users.c.id == row.id).values(disabled=True))
+    if last_admin_check:
+        left = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.users)
+            .where(t.users.c.role == "admin", t.users.c.disabled == sa.false())
+        ).scalar()
+        if not left:  # the caller's transaction rolls the update back
             raise Refused(
                 f"{row.name} is the last enabled admin: add or enable another admin first",
                 why="last_admin",
                 name=row.name,
             )
-    conn.execute(t.users.update().where(t.users.c.id == row.id).values(disabled=True))
     ended = conn.execute(t.sessions.delete().where(t.sessions.c.user_id == row.id)).rowcount
     audit.record(
         conn,
