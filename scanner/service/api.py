@@ -31,6 +31,7 @@ from scanner.service import audit, auth, runner, views
 from scanner.service import baselines as baseline_store
 from scanner.service import schedules as sched
 from scanner.service.auth import Principal, require
+from scanner.service.drift_settings import DEFAULT_PERSIST
 
 router = APIRouter(prefix="/api/v1", tags=["shinsa"])
 
@@ -78,6 +79,8 @@ class ScheduleIn:
     drift_kinds: list[str] = field(default_factory=list)  # [] = every kind
     windows: list[str] = field(default_factory=list)  # "mon-fri 22:00-06:00"
     jitter: int = 0  # seconds
+    baseline: str = "default"  # the baseline its drift is measured against
+    drift_persist: int = DEFAULT_PERSIST  # runs a pass -> inconclusive flip must last
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,8 @@ class ScheduleOut:
     drift_kinds: list[str]
     windows: list[str]
     jitter: int
+    baseline: str
+    drift_persist: int
     paused: bool
     next_run: str | None  # ISO 8601, UTC
     last_run_id: str | None
@@ -196,6 +201,8 @@ def _schedule_out(s: sched.Schedule, engine: sa.Engine) -> ScheduleOut:
         drift_kinds=list(s.drift_kinds),
         windows=[str(w) for w in s.windows],
         jitter=s.jitter,
+        baseline=s.baseline,
+        drift_persist=s.drift_persist,
         paused=s.paused,
         next_run=s.next_run.isoformat() if s.next_run else None,
         last_run_id=s.last_run_id,
@@ -388,6 +395,8 @@ async def add_schedule(request: Request, body: ScheduleIn, principal: Operator) 
                 drift_kinds=body.drift_kinds,
                 windows=windows,
                 jitter=body.jitter,
+                baseline=body.baseline,
+                drift_persist=body.drift_persist,
                 created_by=principal.actor,
             )
         except ConfigError as exc:

@@ -133,6 +133,13 @@ TEXT: dict[str, dict[str, str]] = {
     "col.next_run": {"en": "Next run ({tz})", "ja": "次回実行（{tz}）"},
     "col.last_run": {"en": "Last run", "ja": "前回のスキャン"},
     "col.alerts": {"en": "Alerts", "ja": "通知先"},
+    "col.formats": {"en": "Report formats", "ja": "レポート形式"},
+    "col.windows": {"en": "Maintenance windows", "ja": "実行可能時間帯"},
+    "col.jitter": {"en": "Jitter (s)", "ja": "開始の揺らぎ（秒）"},
+    "col.scan_delay": {"en": "Delay between probes (s)", "ja": "送信間隔（秒）"},
+    "col.drift_kinds": {"en": "Alert on", "ja": "通知する変化"},
+    "col.baseline": {"en": "Baseline", "ja": "ベースライン"},
+    "col.drift_persist": {"en": "Runs before a flip counts", "ja": "変化とみなす連続回数"},
     "col.actions": {"en": "Actions", "ja": "操作"},
     "col.framework": {"en": "Standard", "ja": "規格"},
     "col.requirements": {"en": "Requirements", "ja": "要件数"},
@@ -304,6 +311,40 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "One per line: webhook:URL, smtp:ADDRESS or syslog:udp://HOST:PORT.",
         "ja": "1行に1件：webhook:URL、smtp:メールアドレス、syslog:udp://ホスト:ポート。",
     },
+    "schedules.help.formats": {
+        "en": "Comma-separated, as for shinsa scan --format (json, html, csv, ...).",
+        "ja": "shinsa scan --format と同じ（json、html、csv など）。カンマ区切り。",
+    },
+    "schedules.help.windows": {
+        "en": "One per line, in the schedule's time zone, e.g. mon-fri 22:00-06:00. A scan "
+        "never starts outside them and is stopped cleanly when its window closes. Empty: any "
+        "time.",
+        "ja": "1行に1件、定期スキャンのタイムゾーンで指定（例：mon-fri 22:00-06:00）。"
+        "時間帯外には開始せず、時間帯が終わるとスキャンを安全に停止します。空欄なら制限なし。",
+    },
+    "schedules.help.jitter": {
+        "en": "Start up to this many seconds late, at random (spreads the load of many schedules).",
+        "ja": "開始をこの秒数までランダムに遅らせます（多数の定期スキャンの負荷を分散）。",
+    },
+    "schedules.help.scan_delay": {
+        "en": "Seconds between packets to one device, for fragile OT devices (empty: none).",
+        "ja": "同じ機器へのパケット送信の間隔（秒）。脆弱なOT機器向け。空欄なら間隔なし。",
+    },
+    "schedules.help.drift_kinds": {
+        "en": "Comma-separated drift kinds that raise an alert (empty: every kind).",
+        "ja": "通知する変化の種類をカンマ区切りで指定（空欄ならすべて）。",
+    },
+    "schedules.help.baseline": {
+        "en": "The accepted baseline this schedule's drift is measured against.",
+        "ja": "この定期スキャンの変化の比較基準とする承認済みベースラインの名前。",
+    },
+    "schedules.help.drift_persist": {
+        "en": "A pass that turns inconclusive is a change only after this many runs in a row "
+        "(a slow answer once is not drift).",
+        "ja": "合格から判定不能への変化は、この回数連続した場合にのみ変化とみなします"
+        "（一度だけの応答遅延は変化として扱いません）。",
+    },
+    "schedules.persist_short": {"en": "flips count after {n} runs", "ja": "{n}回連続で変化"},
     "schedules.error": {"en": "Not added: {reason}", "ja": "登録できませんでした：{reason}"},
     "schedules.busy": {
         "en": "A run of {name} is already going: it was not started again.",

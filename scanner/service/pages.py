@@ -17,6 +17,7 @@ reaches the page through jinja2's autoescape.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -359,17 +360,42 @@ def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip()]
 
 
+def _whole(value: str, field: str) -> int:
+    """A form's whole-number field; a ConfigError naming the field for anything else."""
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{field}: {value.strip()!r} is not a whole number") from None
+
+
+def _seconds(value: str, field: str) -> float:
+    """A form's number of seconds: finite and not negative, else a ConfigError."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise ConfigError(f"{field}: {value.strip()!r} is not a number of seconds")
+    return number
+
+
 @router.post("/schedules")
 async def add_schedule(request: Request, principal: Operator) -> Response:
     form = await _form(request)
     engine = _engine(request)
     name = form.get("name", "").strip()
-    definition = sched.Definition(
-        targets=tuple(form.get("targets", "").split()),
-        ports=form.get("ports", "").strip() or None,
-        profile=form.get("profile", "").strip() or "base",
-    )
     try:
+        options: dict[str, object] = {}
+        if form.get("scan_delay", "").strip():
+            options["scan_delay"] = _seconds(form["scan_delay"], "scan_delay")
+        definition = sched.Definition(
+            targets=tuple(form.get("targets", "").split()),
+            ports=form.get("ports", "").strip() or None,
+            profile=form.get("profile", "").strip() or "base",
+            formats=tuple(f.strip() for f in form.get("formats", "").split(",") if f.strip())
+            or ("json",),
+            options=options,
+        )
         added = await run_in_threadpool(
             functools.partial(
                 sched.add,
@@ -380,6 +406,11 @@ async def add_schedule(request: Request, principal: Operator) -> Response:
                 tz=form.get("tz", "").strip() or "UTC",
                 site=form.get("site", "").strip() or "default",
                 alerts=_lines(form.get("alerts", "")),
+                drift_kinds=form.get("drift_kinds", "").split(","),
+                windows=[sched.parse_window(w) for w in _lines(form.get("windows", ""))],
+                jitter=_whole(form.get("jitter", "") or "0", "jitter"),
+                baseline=form.get("baseline", "").strip() or "default",
+                drift_persist=_whole(form.get("drift_persist", "") or "2", "drift_persist"),
                 created_by=principal.actor,
             )
         )

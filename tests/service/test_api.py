@@ -216,6 +216,7 @@ async def test_operator_manages_schedules_and_every_change_is_audited(api: Any) 
     assert added["targets"] == [DEAD_ADDRESS]
     assert added["windows"] == ["mon,tue,wed,thu,fri 22:00-06:00"]  # schedules.py's form
     assert added["created_by"] == "token:ci-operator"
+    assert (added["baseline"], added["drift_persist"]) == ("default", 2)
     # 02:00 in Tokyo is 17:00 UTC
     assert datetime.fromisoformat(added["next_run"]).astimezone(UTC).hour == 17
 
@@ -223,10 +224,17 @@ async def test_operator_manages_schedules_and_every_change_is_audited(api: Any) 
     assert r.status_code == 409
     assert "exists" in r.json()["detail"]
     for bad in ({"cron": "61 * * * *"}, {"cron": "every day"}, {"tz": "Mars/Olympus"},
-                {"targets": ["not an address!"]}, {"windows": ["someday"]}):  # fmt: skip
+                {"targets": ["not an address!"]}, {"windows": ["someday"]},
+                {"drift_persist": 0}, {"baseline": ""}):  # fmt: skip
         r = await operator.post("/api/v1/schedules", json={**SCHEDULE, "name": "bad", **bad})
         assert r.status_code == 422, (bad, r.text)
     assert (await operator.post("/api/v1/schedules", json={"name": "x"})).status_code == 422
+
+    own = {**SCHEDULE, "name": "own", "baseline": "after-retrofit", "drift_persist": 4}
+    r = await operator.post("/api/v1/schedules", json=own)
+    assert r.status_code == 201, r.text
+    assert (r.json()["baseline"], r.json()["drift_persist"]) == ("after-retrofit", 4)
+    assert (await operator.delete("/api/v1/schedules/own")).status_code == 204
 
     listed = (await clients["viewer"].get("/api/v1/schedules")).json()
     assert [s["name"] for s in listed] == ["nightly"]
@@ -246,7 +254,7 @@ async def test_operator_manages_schedules_and_every_change_is_audited(api: Any) 
         ("schedule.remove", "nightly", "ok"),
     ]
     refused = [r for r in rows if r[3] == "refused"]
-    assert len(refused) == 6  # the duplicate and the five bad definitions
+    assert len(refused) == 8  # the duplicate and the seven bad definitions
     audit = (await clients["admin"].get("/api/v1/audit", params={"limit": 3})).json()
     assert [a["action"] for a in audit] == ["schedule.remove", "schedule.resume", "schedule.pause"]
 

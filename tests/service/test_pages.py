@@ -10,6 +10,7 @@ error that is an <img onerror>."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -353,6 +354,45 @@ async def test_schedule_add_pause_resume_remove(make_client: Any, app_engine: sa
     assert 'value="broken"' in r.text
     assert sched.get(app_engine, "broken") is None
     assert [a.outcome for a in audit_rows(app_engine, "schedule.add")] == ["ok", "fail"]
+
+    # everything the command line takes: windows, jitter, formats, alert kinds, baseline,
+    # drift persistence, delay between probes
+    full = {
+        **form,
+        "name": "fragile-plc",
+        "windows": "sat 01:00-05:00\nsun 01:00-05:00",
+        "jitter": "600",
+        "formats": "json, html",
+        "drift_kinds": "service_opened,new_failure",
+        "baseline": "after-retrofit",
+        "drift_persist": "3",
+        "scan_delay": "0.5",
+    }
+    r = await client.post("/schedules", data=full)
+    assert r.status_code == 303, r.text[:600]
+    made = sched.get(app_engine, "fragile-plc")
+    assert made is not None
+    assert [str(w) for w in made.windows] == ["sat 01:00-05:00", "sun 01:00-05:00"]
+    assert made.jitter == 600
+    assert made.definition.formats == ("json", "html")
+    assert made.drift_kinds == ("service_opened", "new_failure")
+    assert (made.baseline, made.drift_persist) == ("after-retrofit", 3)
+    assert made.definition.options == {"scan_delay": 0.5}
+    page = (await client.get("/schedules")).text
+    assert "sat 01:00-05:00" in page
+    assert "after-retrofit" in page
+    assert "3回連続で変化" in page
+    for field, value, said in (
+        ("jitter", "soon", "jitter: 'soon' is not a whole number"),
+        ("drift_persist", "0", "drift persistence 0"),
+        ("windows", "someday 25:00-26:00", ""),
+        ("scan_delay", "nan", "scan_delay: 'nan' is not a number of seconds"),
+        ("drift_kinds", "weather", "unknown drift kind"),
+    ):
+        r = await client.post("/schedules", data={**full, "name": "refused", field: value})
+        assert r.status_code == 400, (field, r.status_code)
+        assert said in html.unescape(r.text), (field, said)
+    assert sched.get(app_engine, "refused") is None
 
     sid = added.id
     assert (await client.post(f"/schedules/{sid}/pause", data={"csrf": token})).status_code == 303
