@@ -6,14 +6,19 @@ STAMP  := $(VENV)/.installed-stamp
 # the example plugin (examples/shinsa-plugin-example/README.md): installed beside shinsa so
 # that its tests run with the suite's (pyproject.toml, testpaths) and scans run its checks
 EXAMPLE_PLUGIN := examples/shinsa-plugin-example
-# `make test` runs the layers against real daemons and programs in one pytest beside the
-# rest of the suite in another (two cores, half the wall time). Their addresses are their
-# own (CONTRIBUTING.md, "Test layers"), so the two never bind or probe the same address;
-# within each, tests run one at a time as before. (pytest-xdist's loadgroup cannot keep a
-# group on one worker with pytest 9: the group suffix never reaches the node IDs.)
+# `make test` runs three pytest processes side by side: the layers against real daemons and
+# programs, the operation service's layer (with the dashboard's browser test, which shares
+# its 127.0.96.0/24 block), and the rest of the suite. Their addresses are their own
+# (CONTRIBUTING.md, "Test layers"), so no two bind or probe the same address; within each,
+# tests run one at a time as before (most of them wait on timers and sockets, not the CPU).
+# (pytest-xdist's loadgroup cannot keep a group on one worker with pytest 9: the group
+# suffix never reaches the node IDs.)
 DAEMON_LAYERS  := tests/corpus tests/interop
 DAEMON_LOG     := .pytest-daemons.log
 DAEMON_TMP     := /tmp/shinsa-daemon-tests
+SERVICE_LAYERS := tests/service tests/browser/test_dashboard_browser.py
+SERVICE_LOG    := .pytest-service.log
+SERVICE_TMP    := /tmp/shinsa-service-tests
 
 .PHONY: demo test check lint daemons bench clean man
 
@@ -42,14 +47,18 @@ lint: $(STAMP)
 
 ## set up and pass the whole test suite (lint, types, profile validation, pytest)
 test: $(STAMP) daemons lint
-	@rm -f $(DAEMON_LOG)
-	@echo "$(DAEMON_LAYERS): beside the rest, their report follows it ($(DAEMON_LOG))"
-	@$(BIN)/pytest -q -p no:cacheprovider --basetemp=$(DAEMON_TMP) $(DAEMON_LAYERS) \
-	    > $(DAEMON_LOG) 2>&1 & daemons=$$!; \
-	$(BIN)/pytest -q $(addprefix --ignore=,$(DAEMON_LAYERS)); rest=$$?; \
-	wait $$daemons; status=$$?; \
+	@rm -f $(DAEMON_LOG) $(SERVICE_LOG)
+	@echo "$(DAEMON_LAYERS) and $(SERVICE_LAYERS): beside the rest, their reports follow it"
+	@$(BIN)/pytest -q -p no:cacheprovider --durations=15 --basetemp=$(DAEMON_TMP) \
+	    $(DAEMON_LAYERS) > $(DAEMON_LOG) 2>&1 & daemons=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15 --basetemp=$(SERVICE_TMP) \
+	    $(SERVICE_LAYERS) > $(SERVICE_LOG) 2>&1 & service=$$!; \
+	$(BIN)/pytest -q --durations=15 $(addprefix --ignore=,$(DAEMON_LAYERS) $(SERVICE_LAYERS)); \
+	rest=$$?; \
+	wait $$daemons; status=$$?; wait $$service; service_status=$$?; \
 	echo "--- $(DAEMON_LAYERS)"; cat $(DAEMON_LOG); \
-	test $$rest -eq 0 && test $$status -eq 0
+	echo "--- $(SERVICE_LAYERS)"; cat $(SERVICE_LOG); \
+	test $$rest -eq 0 && test $$status -eq 0 && test $$service_status -eq 0
 
 ## the inner loop: lint, types and the unit tests (no daemons, no lab, no browser)
 check: $(STAMP) lint
