@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
-from scanner.discovery import syn, udp
+from scanner.discovery import neighbours, syn, udp
 from scanner.discovery import tcp as discovery
 from scanner.errors import ConfigError
 from scanner.facts import SERVICES, Facts
@@ -336,13 +336,14 @@ async def _device_work(
     # in the store at once (redacted like every result), so a crashed or resumed run still
     # says which device this was: the service follows a device across addresses by it.
     signals = await collect_identity(dev, services, facts, deadline=IDENTITY_DEADLINE)
-    if signals:
-        shown_text = redact.current().text
-        run.store.put_identity(
-            run.run_id,
-            target.address,
-            [(s.service.protocol, s.kind, shown_text(s.text)) for s in signals],
-        )
+    shown_text = redact.current().text
+    said = [(s.service.protocol, s.kind, shown_text(s.text)) for s in signals]
+    # on the scanner's own link the kernel now holds the device's MAC (it answered)
+    mac = neighbours.mac_of(target.address)
+    if mac:
+        said.append(("link", "mac", mac))
+    if said:
+        run.store.put_identity(run.run_id, target.address, said)
     profile = run.request.profile_for(target)  # its own params, test account and gates
     ctx = ProbeContext(
         target,

@@ -8,7 +8,9 @@ scanner/fingerprint/identity.py; a store made before them has none):
 - strong keys, unique to one device: the TLS certificate's SHA-256 (the `tls_certificate`
   evidence of the certificate checks), the UPnP UDN (the `USN` of an SSDP answer, a
   udp/ssdp service's banner) and the SSH host key's SHA-256 fingerprint ("SHA256:...", as
-  `ssh-keygen -l` prints it; the key the server shows a client with default options);
+  `ssh-keygen -l` prints it; the key the server shows a client with default options), and
+  the MAC address where the device is on the scanner's own link (the kernel's neighbour
+  table after the scan reached it: scanner/discovery/neighbours.py);
 - weak signals, shared by every device of one model or easily set alike: the SNMP
   sysDescr (a udp/snmp banner), sysName and sysObjectID, the EtherNet/IP identity (product
   name, vendor, device type, revision: a udp/enip banner), Modbus Read Device
@@ -21,8 +23,9 @@ MajorMinorRevision, BACnet vendor-name/model-name, S7 module type), then the UPn
 description (manufacturer, modelName with modelNumber), then the SNMP enterprise of
 sysObjectID, then the UPnP SERVER header's product/version and the certificate subject's O=.
 
-What the store does not keep, and so cannot follow a device here: MAC addresses (a later
-issue: the scan sees none on loopback).
+A MAC is read only on the scanner's link (IPv4): a device behind a router, or on loopback,
+has none, and is followed by its other keys. One MAC at two addresses of a run (a device
+with two addresses, a router answering for others) is ignored like any shared key.
 
 Matching, per site (`resolve`):
 
@@ -55,7 +58,7 @@ if TYPE_CHECKING:
     from scanner.store import IdentityRow
 
 #: kinds whose value names one device (identity_keys rows)
-STRONG = ("tls-cert", "upnp-udn", "ssh-hostkey")
+STRONG = ("tls-cert", "upnp-udn", "ssh-hostkey", "mac")
 #: the store's identity kinds (scanner/fingerprint/identity.py) that are weak signals here
 STORED_WEAK = {
     "snmp_sysname": "snmp-sysname",
@@ -79,6 +82,7 @@ _SERVER = re.compile(r"SERVER:\s*([^;]*)", re.IGNORECASE)
 _SHA256 = re.compile(r"[0-9A-Fa-f:]{64,95}")
 #: OpenSSH's SHA-256 fingerprint: 32 bytes in base64 without padding
 _SSH_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")  # as neighbours.mac_of gives it
 _ORG = re.compile(r"(?:^|,)O=((?:[^,\\]|\\.)+)")
 _ENIP = re.compile(
     r"^(?P<name>.*), vendor (?P<vendor>\d+), device type \d+, revision (?P<rev>\S+)$"
@@ -95,7 +99,7 @@ class Signals:
     vendor: str = ""
     model: str = ""
     firmware: str = ""
-    mac: str = ""  # never read into the store today (see the module's docstring)
+    mac: str = ""  # where on the scanner's link (see the module's docstring)
 
     def summary(self) -> dict[str, str]:
         """{kind: value} for run_devices.summary["identity"] (one value per kind)."""
@@ -114,6 +118,7 @@ def signals(
     (the store's `identity(run_id)[address]`) (pure)."""
     strong: set[tuple[str, str]] = set()
     weak: dict[str, str] = {}
+    mac = ""
     # (rank, order) -> value per inventory field; the lowest rank, then the first, wins
     found: dict[str, list[tuple[int, int, str]]] = {f: [] for f in _INVENTORY}
 
@@ -147,6 +152,9 @@ def signals(
     for row in stored:
         if row.kind == "ssh_hostkey" and _SSH_FINGERPRINT.fullmatch(row.value):
             strong.add(("ssh-hostkey", row.value))
+        elif row.kind == "mac" and _MAC.fullmatch(row.value):
+            strong.add(("mac", row.value))
+            mac = mac or row.value
         elif row.kind in STORED_WEAK:
             weak.setdefault(STORED_WEAK[row.kind], row.value[:255])
         elif row.kind in _INVENTORY:
@@ -164,7 +172,7 @@ def signals(
                 offer("vendor", _LAST, org.group(1).replace("\\", ""))
     best = {f: min(values)[2] if values else "" for f, values in found.items()}
     return Signals(
-        address, frozenset(strong), weak, best["vendor"], best["model"], best["firmware"]
+        address, frozenset(strong), weak, best["vendor"], best["model"], best["firmware"], mac
     )
 
 
