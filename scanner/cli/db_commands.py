@@ -11,16 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner.cli.service_parsers import db_url
+from scanner.cli.service_parsers import DEFAULT_DATA, db_url
 from scanner.errors import ConfigError
 from scanner.service import migrate
 from scanner.service.db import mask_url, open_db
 
 if TYPE_CHECKING:
     import argparse
-
-#: where `shinsa serve --data` keeps per-run stores (its default, service_parsers.py)
-DEFAULT_DATA = "shinsa-service"
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ Every command that takes `--db` also reads `SHINSA_DB` (`db_url`); the option wi
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner.cli import options
@@ -23,15 +24,29 @@ if TYPE_CHECKING:
 
 DB_VARIABLE = "SHINSA_DB"
 ROLES = ("viewer", "operator", "admin")
-DB_HELP = "the service's database: sqlite:///PATH or postgresql://USER@HOST/DB (or $SHINSA_DB)"
+DB_HELP = (
+    "the service's database: sqlite:///PATH or postgresql://USER@HOST/DB (or $SHINSA_DB; "
+    "default: the embedded sqlite:///shinsa-service/shinsa.sqlite, in --data where given)"
+)
+#: the service's data directory when none is given (`serve --data`)
+DEFAULT_DATA = "shinsa-service"
 
 
 def db_url(args: argparse.Namespace) -> str:
-    """--db, else $SHINSA_DB; a usage error when neither is given."""
+    """--db, else $SHINSA_DB, else the embedded SQLite file DATA/shinsa.sqlite (DATA: the
+    command's --data, or shinsa-service). A command that makes the database (`serve`, `db
+    upgrade`, `user add`, `token add`) makes that file; any other refuses a default file
+    that does not exist yet, rather than reading an empty database."""
     url = getattr(args, "db", None) or os.environ.get(DB_VARIABLE, "")
-    if not url:
-        raise ConfigError(f"give --db URL (or set {DB_VARIABLE})")
-    return str(url)
+    if url:
+        return str(url)
+    path = Path(getattr(args, "data", None) or DEFAULT_DATA) / "shinsa.sqlite"
+    if not getattr(args, "makes_db", False) and not path.is_file():
+        raise ConfigError(
+            f"give --db URL (or set {DB_VARIABLE}): there is no database at the default "
+            f"{path} yet (`shinsa serve` or `shinsa db upgrade` makes it)"
+        )
+    return f"sqlite:///{path}"
 
 
 def _db(p: argparse.ArgumentParser) -> None:
@@ -63,7 +78,7 @@ def add_parsers(sub: SubParsers) -> None:
     p.add_argument(
         "--data",
         metavar="DIR",
-        default="shinsa-service",
+        default=DEFAULT_DATA,
         help="where scheduled runs keep their per-run stores and reports",
     )
     p.add_argument(
@@ -102,13 +117,13 @@ def add_parsers(sub: SubParsers) -> None:
         help="IANA time zone the dashboard shows times in (default: Asia/Tokyo on Japanese "
         "pages, this machine's zone on English ones)",
     )
-    p.set_defaults(func=_fn("serve_commands", "cmd_serve"))
+    p.set_defaults(func=_fn("serve_commands", "cmd_serve"), makes_db=True)
 
     p = sub.add_parser("db", help="the service's database: upgrade, prune")
     db_sub = p.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="create the schema or upgrade it to this version")
     _db(up)
-    up.set_defaults(func=_fn("db_commands", "cmd_db_upgrade"))
+    up.set_defaults(func=_fn("db_commands", "cmd_db_upgrade"), makes_db=True)
     prune = db_sub.add_parser(
         "prune", help="delete runs older than N days, except baselines; say what it freed"
     )
@@ -117,7 +132,7 @@ def add_parsers(sub: SubParsers) -> None:
     prune.add_argument(
         "--data",
         metavar="DIR",
-        default="shinsa-service",
+        default=DEFAULT_DATA,
         help="the service's --data directory: the pruned runs' stores and reports there are "
         "deleted too (default: %(default)s, when it exists)",
     )
@@ -138,7 +153,7 @@ def add_parsers(sub: SubParsers) -> None:
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     _db(add)
-    add.set_defaults(func=_fn("serve_commands", "cmd_user_add"))
+    add.set_defaults(func=_fn("serve_commands", "cmd_user_add"), makes_db=True)
     for verb, what in (
         ("disable", "stop NAME from logging in; their sessions end at once"),
         ("enable", "let the disabled user NAME log in again"),
@@ -154,7 +169,7 @@ def add_parsers(sub: SubParsers) -> None:
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     _db(add)
-    add.set_defaults(func=_fn("serve_commands", "cmd_token_add"))
+    add.set_defaults(func=_fn("serve_commands", "cmd_token_add"), makes_db=True)
     lst = token_sub.add_parser(
         "list", help="the API tokens: name, role, prefix, created, last used, revoked"
     )
@@ -239,7 +254,7 @@ def add_parsers(sub: SubParsers) -> None:
     now.add_argument(
         "--data",
         metavar="DIR",
-        default="shinsa-service",
+        default=DEFAULT_DATA,
         help="where the run keeps its per-run store and reports (as `shinsa serve --data`)",
     )
     _db(now)

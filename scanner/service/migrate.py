@@ -72,8 +72,20 @@ def head() -> str:
     return found
 
 
+def _sqlite_file(engine: sa.Engine) -> Path | None:
+    """The file of an embedded database (None: PostgreSQL, or SQLite in memory)."""
+    name = engine.url.database
+    if engine.dialect.name != "sqlite" or name in (None, "", ":memory:"):
+        return None
+    return Path(str(name))
+
+
 def current(engine: sa.Engine) -> str | None:
-    """The revision the database is at (None: never upgraded)."""
+    """The revision the database is at (None: never upgraded, or no file yet: asking makes
+    none)."""
+    file = _sqlite_file(engine)
+    if file is not None and not file.exists():
+        return None
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -94,6 +106,9 @@ def upgrade(engine: sa.Engine) -> None:
 
 
 def _upgrade(engine: sa.Engine) -> None:
+    file = _sqlite_file(engine)
+    if file is not None:  # a new embedded database's directory (shinsa-service/) made here
+        file.parent.mkdir(parents=True, exist_ok=True)
     # `shinsa serve` and `shinsa db upgrade` (or two services) started together: one waits
     # for the other, then finds nothing to do
     with engine.begin() as conn:
