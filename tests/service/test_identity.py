@@ -2,9 +2,9 @@
 
 The per-run stores are written through scanner.store.Store with exactly the services and
 certificate evidence the engine writes (tests/service/store_runs.py), so that a test
-chooses which certificate or UPnP UDN each address shows. SSH host keys are not kept in the
-store (only their algorithms and RSA size), so the "another device took the address" case
-is shown with certificates and UDNs, the strong keys the store does keep."""
+chooses which certificate or UPnP UDN each address shows. The SSH host key is followed
+through real scans: a lab SSH device started again at another address with the same host
+keys (the first lab's `TlsContexts`), as a device that DHCP moved."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from lab.personality import load_builtin
+from lab.servers.tls import TlsContexts
 from scanner.model import Service
 from scanner.service import identity
 from scanner.service import schema as t
 from scanner.service.importer import import_run
-from tests.service.store_runs import Seen, write_run
+from scanner.store import Store
+from tests.service.store_runs import Seen, running, scan, write_run
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,6 +30,8 @@ CERT_B = "b2" * 32
 SHARED = "5e" * 32
 UDN = "uuid:2f0c8a4e-1b7d-5d7e-9d43-6a0f7c1e3b21"
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
+#: the store tests' block (127.0.90.x): the SSH gateway before and after it moved
+SSH_FIRST, SSH_MOVED = "127.0.90.20", "127.0.90.21"
 
 
 def _import(
@@ -213,3 +218,53 @@ def test_signals_read_from_stored_services() -> None:
     # an SNMP error summary is not a sysDescr
     error = Service("udp", 161, protocol="snmp", banner="SNMP v2c error-status 2")
     assert identity.signals("10.0.6.1", [error], []).weak == {}
+
+
+def _host_key(store: Path, run_id: str, address: str) -> str:
+    with Store(store, create=False) as s:
+        rows = s.identity(run_id).get(address, [])
+    (key,) = [r.value for r in rows if r.kind == "ssh_hostkey"]
+    return key
+
+
+def test_a_lab_ssh_device_that_moved_is_found_by_its_host_key(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    gateway = load_builtin("modern-ssh-gateway")  # SSH only: no certificate, no UDN
+    assert {s.protocol for s in gateway.services} == {"ssh"}
+    keys = TlsContexts()  # the device's host keys, kept across its restart
+    out = tmp_path / "out"
+    only = ("--checks", "ssh.kex")  # identity is read whatever the checks
+    with running([gateway], SSH_FIRST, keys) as lab:
+        r1 = scan(lab, out, *only)
+    with running([gateway], SSH_MOVED, keys) as lab:
+        r2 = scan(lab, out, *only)
+    with running([gateway], SSH_FIRST) as lab:  # another device, its own host keys
+        r3 = scan(lab, out, *only)
+    store = out / "shinsa.sqlite"
+    key = _host_key(store, r1, SSH_FIRST)
+    assert key.startswith("SHA256:")
+    assert _host_key(store, r2, SSH_MOVED) == key
+    assert _host_key(store, r3, SSH_FIRST) != key
+
+    first = import_run(engine, store, r1).devices
+    second = import_run(engine, store, r2).devices
+    assert second[SSH_MOVED] == first[SSH_FIRST]  # followed by its host key alone
+    moved = _device(engine, first[SSH_FIRST])
+    assert (moved.address, moved.last_run_id) == (SSH_MOVED, r2)
+    summary = _summary(engine, r2, SSH_MOVED)
+    assert summary["new_device"] is False
+    assert isinstance(summary["identity"], dict)
+    assert summary["identity"]["ssh-hostkey"] == key
+    with engine.connect() as conn:
+        owner = conn.execute(
+            sa.select(t.identity_keys.c.device_id).where(
+                t.identity_keys.c.kind == "ssh-hostkey", t.identity_keys.c.value == key
+            )
+        ).scalar_one()
+    assert owner == first[SSH_FIRST]
+
+    # a device with other host keys at the first address is not the moved one
+    third = import_run(engine, store, r3).devices
+    assert third[SSH_FIRST] != first[SSH_FIRST]
+    assert _summary(engine, r3, SSH_FIRST)["new_device"] is True
