@@ -1,5 +1,6 @@
-"""Identity signals read from real Debian daemons on 127.0.70.x, checked against what the
-standard clients (snmpget, Python's urllib) read from the same daemon in the same test."""
+"""Identity signals read from real Debian daemons on 127.0.70.x (and OpenSSH on the suite's
+127.0.55.1), checked against what the standard clients (snmpget, Python's urllib,
+ssh-keyscan with ssh-keygen) read from the same daemon in the same test."""
 
 from __future__ import annotations
 
@@ -15,17 +16,26 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from probes.registry import REGISTRY, all_checks
 from scanner.credential_lists import device_text, load_catalog
+from scanner.discovery.ports import PortSet
 from scanner.discovery.udp import udp_scan
+from scanner.engine import ScanRequest
 from scanner.facts import Facts
 from scanner.fingerprint.identity import collect_identity, favicon_text
 from scanner.fingerprint.services import Timing, fingerprint
+from scanner.judging.profiles import load_profile
+from scanner.model import Target
 from scanner.net import Limits, Network
 from scanner.scope import Scope
+from scanner.store import IdentityRow, Store
+from tests.stored_scan import stored_scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
+
+    from tests.interop.conftest import Daemon
 
 pytestmark = pytest.mark.interop
 
@@ -34,6 +44,7 @@ LIGHTTPD_ADDRESS = "127.0.70.21"
 LIGHTTPD_PORT = 8070
 #: MikroTik RouterOS's sysObjectID (enterprise 14988)
 MIKROTIK_OID = "1.3.6.1.4.1.14988.1"
+SYS_NAME = "ccr-core-3F"
 START_TIMEOUT = 10.0
 
 
@@ -108,6 +119,7 @@ async def test_sys_object_id_from_net_snmp_matches_snmpget_and_names_the_vendor(
         "rocommunity public 127.0.0.0/8\n"  # the kernel sends from 127.0.0.1
         "sysDescr RouterOS CCR1009-7G-1C-1S+\n"
         f"sysObjectID .{MIKROTIK_OID}\n"
+        f"sysName {SYS_NAME}\n"
     )
     get = [snmpget, "-v2c", "-c", "public", "-On", "-Ov", "-t", "1", "-r", "0"]
     get += [f"udp:{SNMPD_ADDRESS}:161", ".1.3.6.1.2.1.1.2.0"]
@@ -117,6 +129,9 @@ async def test_sys_object_id_from_net_snmp_matches_snmpget_and_names_the_vendor(
     with _daemon(argv, tmp_path / "snmpd.log", get, persist):
         truth = await _client(get)
         assert truth.decode().strip() == f"OID: .{MIKROTIK_OID}"
+        name = await _client([*get[:-1], ".1.3.6.1.2.1.1.5.0"])
+        # what snmpget reads (quoted or not, as net-snmp's output options print it)
+        assert name.decode().strip().removeprefix("STRING: ").strip('"') == SYS_NAME
 
         replies = (await udp_scan([SNMPD_ADDRESS], [161])).get(SNMPD_ADDRESS, ())
         dev = _device(SNMPD_ADDRESS).device(SNMPD_ADDRESS)
@@ -127,6 +142,7 @@ async def test_sys_object_id_from_net_snmp_matches_snmpget_and_names_the_vendor(
     kinds = {s.kind: s.text for s in signals}
     assert kinds["snmp_oid"] == MIKROTIK_OID
     assert kinds["vendor"] == "MikroTik"
+    assert kinds["snmp_sysname"] == SYS_NAME
     chosen = load_catalog().select("ssh", device_text(facts), generic_top=25)
     assert any("mikrotik" in label.lower() for label in chosen.identified)
     assert [(c.username, c.password) for c in chosen.pairs] == [("admin", "")]
@@ -174,3 +190,51 @@ async def test_favicon_and_scripts_from_lighttpd_match_what_urllib_downloads(
     text = device_text(facts)
     assert "/js/webVideoCtrl.js" in text["scripts"]
     assert favicon_text(icon).split()[0] in text["favicon"]
+
+
+async def _keyscan(address: str, port: int) -> list[str]:
+    """The host key fingerprints OpenSSH's own clients print for the server: ssh-keyscan
+    fetches the keys, ssh-keygen -l prints each as "bits SHA256:... host (TYPE)"."""
+    keyscan = _binary("ssh-keyscan", "openssh-client")
+    keygen = _binary("ssh-keygen", "openssh-client")
+    keys = await _client([keyscan, "-p", str(port), "-T", "5", address])
+    proc = await asyncio.create_subprocess_exec(
+        keygen,
+        "-l",
+        "-E",
+        "sha256",
+        "-f",
+        "-",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(10):
+        out, err = await proc.communicate(keys)
+    assert proc.returncode == 0, err.decode(errors="replace")
+    return [line.split()[1] for line in out.decode().splitlines() if line.strip()]
+
+
+async def test_the_ssh_host_key_shinsa_stores_is_what_ssh_keygen_prints(
+    sshd: Daemon, tmp_path: Path
+) -> None:
+    # shinsa's whole path: an engine scan of the real sshd into a per-run store
+    request = ScanRequest(
+        targets=(Target(sshd.address, "openssh"),),
+        scope=Scope.of([sshd.address]),
+        ports=PortSet((sshd.port,), ()),
+        profile=load_profile("base", all_checks()),
+        registry=REGISTRY,
+        limits=Limits(connect_timeout=2.0, read_timeout=5.0),
+        checks=frozenset({"ssh.kex"}),  # identity is read whatever the checks; one is enough
+    )
+    run = await stored_scan(request, tmp_path / "scan.sqlite")
+    assert run.states == ["done"], sshd.log_tail()
+    with Store(tmp_path / "scan.sqlite", create=False) as store:
+        stored = [r for r in store.identity("r")[sshd.address] if r.kind == "ssh_hostkey"]
+    # the standard client, against the same daemon, in the same test
+    printed = await _keyscan(sshd.address, sshd.port)
+    assert printed, sshd.log_tail()
+    assert all(p.startswith("SHA256:") for p in printed)
+    # the fixture's sshd has one host key (ed25519): shinsa stored exactly that one
+    assert stored == [IdentityRow("ssh", "ssh_hostkey", printed[0])], (stored, printed)
