@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from lab.personality import load_builtin
 from lab.servers.tls import TlsContexts
 from scanner.model import Service
-from scanner.service import identity
+from scanner.service import identity, views
 from scanner.service import schema as t
 from scanner.service.importer import import_run
 from scanner.store import Store
@@ -268,3 +268,40 @@ def test_a_lab_ssh_device_that_moved_is_found_by_its_host_key(
     third = import_run(engine, store, r3).devices
     assert third[SSH_FIRST] != first[SSH_FIRST]
     assert _summary(engine, r3, SSH_FIRST)["new_device"] is True
+
+
+def test_what_a_device_said_fills_the_inventory_and_its_page(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    # the lab's PLC servers do not answer Read Device Identification, so the store is
+    # written by hand with the rows the engine writes for a Modbus PLC that does
+    store = tmp_path / "r1.sqlite"
+    address = "10.0.7.70"
+    write_run(store, "r1", [Seen(address, sys_descr="Modicon M340")], started=T0)
+    with Store(store) as s:
+        s.put_identity(
+            "r1",
+            address,
+            [
+                ("modbus", "modbus", "Schneider Electric BMX P34 2020 v3.1"),
+                ("modbus", "vendor", "Schneider Electric"),
+                ("modbus", "model", "BMX P34 2020"),
+                ("modbus", "firmware", "v3.1"),
+                ("snmp", "snmp_sysname", "plc-line-4"),
+                ("snmp", "vendor", "Cisco"),  # a less specific source: not the vendor
+            ],
+        )
+    device_id = import_run(engine, store, "r1").devices[address]
+    (row,) = [r for r in views.inventory(engine) if r.id == device_id]
+    assert (row.vendor, row.model, row.firmware) == (
+        "Schneider Electric",
+        "BMX P34 2020",
+        "v3.1",
+    )
+    page = views.device(engine, device_id)
+    assert page is not None
+    assert page.device.identity == {
+        "snmp-sysdescr": "Modicon M340",
+        "modbus-identity": "Schneider Electric BMX P34 2020 v3.1",
+        "snmp-sysname": "plc-line-4",
+    }
