@@ -209,7 +209,10 @@ def test_a_crashing_scan_is_recorded_with_its_reason(
 def test_a_failing_drift_step_is_recorded(
     engine: sa.Engine, lab: LabState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(engine: sa.Engine, run_id: str) -> Any:
+    asked: list[dict[str, object]] = []
+
+    def broken(engine: sa.Engine, run_id: str, **settings: object) -> Any:
+        asked.append(settings)
         raise RuntimeError("drift store unreadable")
 
     monkeypatch.setattr(drift, "compute_and_store", broken)
@@ -222,6 +225,8 @@ def test_a_failing_drift_step_is_recorded(
     row = _run_row(engine, outcome.run_id)
     assert row.status == "complete"
     assert "drift: failed: RuntimeError: drift store unreadable" in row.status_reason
+    # the definition's own drift settings were asked for
+    assert asked == [{"persist": s.drift_persist, "baseline": s.baseline}]
 
 
 def test_judge() -> None:
