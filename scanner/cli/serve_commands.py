@@ -60,7 +60,13 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
 def service_config(args: argparse.Namespace) -> ServiceConfig:
     from scanner.service.config import ServiceConfig
 
-    for name in ("session_idle", "session_lifetime", "login_failures", "login_lock"):
+    for name in (
+        "session_idle",
+        "session_lifetime",
+        "login_failures",
+        "login_lock",
+        "max_sessions",
+    ):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
     return ServiceConfig(
@@ -74,6 +80,7 @@ def service_config(args: argparse.Namespace) -> ServiceConfig:
         session_lifetime=args.session_lifetime,
         login_max_failures=args.login_failures,
         login_lock_seconds=args.login_lock,
+        max_sessions=args.max_sessions,
         tz=zone(args.tz).key if args.tz else "",  # an unknown zone refused before binding
     )
 

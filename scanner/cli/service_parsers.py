@@ -111,6 +111,14 @@ def add_parsers(sub: SubParsers) -> None:
         help="how long a locked user name stays locked (default: %(default)s)",
     )
     p.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        default=10,
+        help="sessions one user may have at once; a new login ends the oldest beyond "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
         "--tz",
         metavar="ZONE",
         default="",

@@ -183,7 +183,9 @@ async def login_submit(request: Request) -> Response:
         return _login_page(request, lang=lang, error="login.failed", username=name, status_code=401)
     old = request.cookies.get(config.cookie_name)
     with engine.begin() as conn:
-        session = auth.start_session(conn, result.user_id, remote=remote, replaces=old)
+        session = auth.start_session(
+            conn, result.user_id, remote=remote, replaces=old, keep=config.max_sessions
+        )
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         config.cookie_name,

@@ -160,10 +160,17 @@ class NewSession:
 
 
 def start_session(
-    conn: sa.Connection, user_id: int, *, remote: str, replaces: str | None = None
+    conn: sa.Connection,
+    user_id: int,
+    *,
+    remote: str,
+    replaces: str | None = None,
+    keep: int = 0,
 ) -> NewSession:
     """A fresh session for `user_id`; the session whose cookie value was `replaces` (the
-    one the browser came with, if any) is removed first."""
+    one the browser came with, if any) is removed first. With `keep`, the user's oldest
+    sessions beyond the newest `keep` are ended (IEC 62443-4-2 CR 2.7, concurrent session
+    control: a login elsewhere does not fail, the forgotten session goes)."""
     if replaces:
         conn.execute(t.sessions.delete().where(t.sessions.c.id_hash == digest(replaces)))
     cookie = secrets.token_urlsafe(32)
@@ -179,6 +186,16 @@ def start_session(
             remote=remote[:64],
         )
     )
+    if keep > 0:
+        s = t.sessions
+        newest = (
+            sa.select(s.c.id_hash)
+            .where(s.c.user_id == user_id)
+            .order_by(s.c.created.desc(), (s.c.id_hash == digest(cookie)).desc())
+            .limit(keep)
+        )
+        kept = {str(h) for h in conn.execute(newest).scalars()} | {digest(cookie)}
+        conn.execute(s.delete().where(s.c.user_id == user_id, s.c.id_hash.not_in(kept)))
     return NewSession(cookie, csrf)
 
 

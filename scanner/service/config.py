@@ -34,6 +34,7 @@ class ServiceConfig:
     session_lifetime: int = 8 * 3600  # seconds after login a session ends regardless
     login_max_failures: int = 5  # failed logins in a row that lock the name
     login_lock_seconds: int = 300  # how long a locked name stays locked
+    max_sessions: int = 10  # a user's sessions at once: a new login ends the oldest beyond
     tz: str = ""  # the zone pages show times in; "": per language (scanner/service/clock.py)
 
     @property

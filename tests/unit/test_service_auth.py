@@ -187,6 +187,23 @@ async def test_cross_origin_post_is_refused_before_any_route(
             assert (r.status_code == 403) is refused, (fetch_site, origin, r.status_code)
 
 
+def test_a_user_keeps_at_most_max_sessions_and_the_oldest_go(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    config = _config(tmp_path)
+    with engine.begin() as conn:
+        uid = auth.add_user(conn, "cara", "viewer", PASSWORD)
+        other = auth.add_user(conn, "dan", "viewer", PASSWORD)
+        theirs = auth.start_session(conn, other, remote="t", keep=3)
+        mine = [auth.start_session(conn, uid, remote="t", keep=3) for _ in range(5)]
+    with engine.begin() as conn:
+        alive = [bool(auth.session_principal(conn, s.cookie, config)) for s in mine]
+        assert alive == [False, False, True, True, True]  # the newest three
+        assert auth.session_principal(conn, theirs.cookie, config)  # another user's: kept
+        unlimited = [auth.start_session(conn, other, remote="t") for _ in range(4)]
+        assert all(auth.session_principal(conn, s.cookie, config) for s in unlimited)
+
+
 def test_idle_and_absolute_expiry(engine: sa.Engine, tmp_path: Path) -> None:
     config = _config(tmp_path, session_idle=60, session_lifetime=600)
     with engine.begin() as conn:
