@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from scanner.errors import ConfigError
-from scanner.service import audit, auth, runner, views
+from scanner.service import auth, runner, views
 from scanner.service import baselines as baseline_store
 from scanner.service import schedules as sched
 from scanner.service.auth import Principal, require
@@ -161,27 +161,6 @@ def _engine(request: Request) -> sa.Engine:
 
 def _limit(value: int) -> int:
     return max(1, min(value, MAX_LIMIT))
-
-
-def _audit(
-    request: Request,
-    principal: Principal,
-    action: str,
-    subject: str,
-    *,
-    outcome: str = "ok",
-    detail: dict[str, Any] | None = None,
-) -> None:
-    with _engine(request).begin() as conn:
-        audit.record(
-            conn,
-            actor=principal.actor,
-            action=action,
-            subject=subject,
-            outcome=outcome,
-            remote=auth.remote_of(request),
-            detail=detail,
-        )
 
 
 def _schedule_out(s: sched.Schedule, engine: sa.Engine) -> ScheduleOut:
@@ -408,9 +387,11 @@ async def add_schedule(request: Request, body: ScheduleIn, principal: Operator) 
         added = await run_in_threadpool(add)
     except HTTPException as exc:
         detail = {"status": exc.status_code, "reason": str(exc.detail)[:500]}
-        _audit(request, principal, "schedule.add", body.name, outcome="refused", detail=detail)
+        auth.audit_request(
+            request, principal, "schedule.add", body.name, outcome="refused", detail=detail
+        )
         raise
-    _audit(
+    auth.audit_request(
         request,
         principal,
         "schedule.add",
@@ -429,7 +410,7 @@ async def _change(request: Request, principal: Principal, name: str, action: str
         changed = await run_in_threadpool(do, engine, name)
     except ConfigError as exc:  # removed meanwhile
         raise HTTPException(404, str(exc)) from None
-    _audit(request, principal, f"schedule.{action}", name)
+    auth.audit_request(request, principal, f"schedule.{action}", name)
     return _schedule_out(changed, engine)
 
 
@@ -453,7 +434,7 @@ async def remove_schedule(request: Request, name: str, principal: Operator) -> N
         await run_in_threadpool(sched.remove, engine, name)
     except ConfigError:
         raise HTTPException(404, f"no schedule named {name!r}") from None
-    _audit(request, principal, "schedule.remove", name)
+    auth.audit_request(request, principal, "schedule.remove", name)
 
 
 @router.post(
@@ -485,10 +466,10 @@ async def run_schedule_now(request: Request, name: str, principal: Operator) -> 
         )
     )
     if prep is None:
-        _audit(request, principal, "schedule.run-now", name, outcome="refused")
+        auth.audit_request(request, principal, "schedule.run-now", name, outcome="refused")
         raise HTTPException(409, f"a run of {name!r} is going already")
     await run_in_threadpool(runner.start_detached, config.db_url, prep)
-    _audit(request, principal, "schedule.run-now", name, detail={"run_id": prep.run_id})
+    auth.audit_request(request, principal, "schedule.run-now", name, detail={"run_id": prep.run_id})
     return RunStarted(run_id=str(prep.run_id), schedule=name)
 
 

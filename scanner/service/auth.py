@@ -583,6 +583,30 @@ def remote_of(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def audit_request(
+    request: Request,
+    principal: Principal,
+    action: str,
+    subject: str,
+    *,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record what `principal` did through this request (the dashboard's and the API's
+    changes), in a transaction of its own."""
+    engine: sa.Engine = request.app.state.engine
+    with engine.begin() as conn:
+        audit.record(
+            conn,
+            actor=principal.actor,
+            action=action,
+            subject=subject,
+            outcome=outcome,
+            remote=remote_of(request),
+            detail=detail,
+        )
+
+
 def bearer(request: Request) -> str | None:
     value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")

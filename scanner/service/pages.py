@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 
 from scanner.errors import ConfigError
 from scanner.service import (
-    audit,
     auth,
     baselines,
     charts,
@@ -93,27 +92,6 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _done(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _audit(
-    request: Request,
-    principal: Principal,
-    action: str,
-    subject: str,
-    *,
-    outcome: str = "ok",
-    detail: dict[str, Any] | None = None,
-) -> None:
-    with _engine(request).begin() as conn:
-        audit.record(
-            conn,
-            actor=principal.actor,
-            action=action,
-            subject=subject,
-            outcome=outcome,
-            remote=auth.remote_of(request),
-            detail=detail,
-        )
 
 
 @functools.cache
@@ -299,7 +277,7 @@ async def accept_baseline(request: Request, run_id: str, principal: Operator) ->
             functools.partial(baselines.accept, engine, run_id, device=device, by=principal.actor)
         )
     except ConfigError as exc:
-        _audit(
+        auth.audit_request(
             request,
             principal,
             "baseline.accept",
@@ -415,12 +393,14 @@ async def add_schedule(request: Request, principal: Operator) -> Response:
             )
         )
     except ConfigError as exc:
-        _audit(request, principal, "schedule.add", name, outcome="fail", detail={"error": str(exc)})
+        auth.audit_request(
+            request, principal, "schedule.add", name, outcome="fail", detail={"error": str(exc)}
+        )
         rows = await run_in_threadpool(sched.list_all, engine)
         return _schedules_page(
             request, principal, rows, status_code=400, error=str(exc), values=form
         )
-    _audit(
+    auth.audit_request(
         request,
         principal,
         "schedule.add",
@@ -442,7 +422,9 @@ async def _schedule_action(
     engine = _engine(request)
     found = await run_in_threadpool(sched.get, engine, schedule_id)
     if found is None:
-        _audit(request, principal, f"schedule.{action}", str(schedule_id), outcome="fail")
+        auth.audit_request(
+            request, principal, f"schedule.{action}", str(schedule_id), outcome="fail"
+        )
         return _not_found(request, principal, "schedules.none")
     run_id = ""
     try:
@@ -455,7 +437,7 @@ async def _schedule_action(
         else:
             run_id = await _run_now(request, found, principal.lang)
     except ConfigError as exc:
-        _audit(
+        auth.audit_request(
             request,
             principal,
             f"schedule.{action}",
@@ -466,7 +448,7 @@ async def _schedule_action(
         rows = await run_in_threadpool(sched.list_all, engine)
         return _schedules_page(request, principal, rows, status_code=409, error=str(exc))
     detail = {"run_id": run_id} if run_id else None
-    _audit(request, principal, f"schedule.{action}", found.name, detail=detail)
+    auth.audit_request(request, principal, f"schedule.{action}", found.name, detail=detail)
     # run-now: straight to the run's page, where its progress shows live
     return _done(f"/runs/{run_id}" if run_id else "/schedules")
 
@@ -594,10 +576,14 @@ async def add_user(request: Request, principal: Admin) -> Response:
     try:
         await run_in_threadpool(add)
     except (ValueError, ConfigError) as exc:
-        _audit(request, principal, "user.add", name, outcome="fail", detail={"error": str(exc)})
+        auth.audit_request(
+            request, principal, "user.add", name, outcome="fail", detail={"error": str(exc)}
+        )
         return await _users_page(request, principal, status_code=400, error=str(exc))
     except IntegrityError:  # a duplicate name: the users table's unique constraint
-        _audit(request, principal, "user.add", name, outcome="fail", detail={"error": "exists"})
+        auth.audit_request(
+            request, principal, "user.add", name, outcome="fail", detail={"error": "exists"}
+        )
         return await _users_page(
             request, principal, status_code=409, error=f"user {name!r} exists already"
         )
@@ -672,10 +658,14 @@ async def add_token(request: Request, principal: Admin) -> Response:
     try:
         value = await run_in_threadpool(make)
     except ValueError as exc:
-        _audit(request, principal, "token.add", name, outcome="fail", detail={"error": str(exc)})
+        auth.audit_request(
+            request, principal, "token.add", name, outcome="fail", detail={"error": str(exc)}
+        )
         return await _users_page(request, principal, status_code=400, error=str(exc))
     except IntegrityError:  # the api_tokens table's unique name
-        _audit(request, principal, "token.add", name, outcome="fail", detail={"error": "exists"})
+        auth.audit_request(
+            request, principal, "token.add", name, outcome="fail", detail={"error": "exists"}
+        )
         error = text(principal.lang, "users.token_exists", name=name)
         return await _users_page(request, principal, status_code=409, error=error)
     return await _users_page(request, principal, new_token=NewToken(name, role, value))
