@@ -175,11 +175,7 @@ def cmd_schedule_run_now(args: argparse.Namespace) -> int:
             return BUSY
         _audit(engine, "schedule.run-now", found.name)
         if not args.wait:
-            try:
-                pid = runner.start_detached(url, prep)
-            except BaseException:
-                runner.execute_failed(engine, prep, "the runner process could not be started")
-                raise
+            pid = runner.start_detached(engine, url, prep)
             print(f"run {prep.run_id} started (pid {pid}); store {prep.out_dir}")
             print(prep.run_id)
             return 0

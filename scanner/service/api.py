@@ -468,7 +468,7 @@ async def run_schedule_now(request: Request, name: str, principal: Operator) -> 
     if prep is None:
         auth.audit_request(request, principal, "schedule.run-now", name, outcome="refused")
         raise HTTPException(409, f"a run of {name!r} is going already")
-    await run_in_threadpool(runner.start_detached, config.db_url, prep)
+    await run_in_threadpool(runner.start_detached, engine, config.db_url, prep)
     auth.audit_request(request, principal, "schedule.run-now", name, detail={"run_id": prep.run_id})
     return RunStarted(run_id=str(prep.run_id), schedule=name)
 

@@ -472,7 +472,7 @@ async def _run_now(request: Request, schedule: sched.Schedule, lang: str) -> str
     )
     if prep is None:
         raise ConfigError(text(lang, "schedules.busy", name=schedule.name))
-    await run_in_threadpool(runner.start_detached, config.db_url, prep)
+    await run_in_threadpool(runner.start_detached, engine, config.db_url, prep)
     return str(prep.run_id)
 
 

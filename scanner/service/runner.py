@@ -481,10 +481,21 @@ def execute_failed(engine: sa.Engine, prep: Prepared, reason: str) -> None:
         schedules.release_lease(engine, prep.schedule.id, prep.owner)
 
 
-def start_detached(db_url: str, prep: Prepared, *, log_file: Path | None = None) -> int:
+def start_detached(
+    engine: sa.Engine, db_url: str, prep: Prepared, *, log_file: Path | None = None
+) -> int:
     """Execute a prepared run in a process of its own that outlives the caller (`run-now`
     without --wait); its pid. The database URL goes by the environment, not the argv
-    (a password in it would show in `ps`)."""
+    (a password in it would show in `ps`). A process that cannot be started leaves the run
+    recorded crashed and the lease free (`execute_failed`), then raises."""
+    try:
+        return _spawn(db_url, prep, log_file)
+    except BaseException:
+        execute_failed(engine, prep, "the runner process could not be started")
+        raise
+
+
+def _spawn(db_url: str, prep: Prepared, log_file: Path | None) -> int:
     prep.out_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         sys.executable,

@@ -306,8 +306,8 @@ async def test_admin_makes_tokens_that_carry_their_role(api: Any) -> None:
     assert users == []  # tokens are not users; no user was added
 
 
-# runner.start_detached drops its Popen on purpose (the run outlives the request that
-# started it); the child is waited for below through the run's status
+# the child outlives the request that started it: it is waited for below through the
+# run's status
 async def test_run_now_starts_a_real_run_and_refuses_a_second_while_it_goes(
     api: Any,
 ) -> None:

@@ -538,8 +538,6 @@ async def test_event_stream_is_bounded_and_stops_on_disconnect(app_engine: sa.En
     assert '"status": "unknown"' in chunks[-1]
 
 
-# runner.start_detached drops its Popen on purpose (the run outlives the request that
-# started it); Python warns when that object is collected while the child still runs
 async def test_run_now_starts_a_real_run_and_refuses_a_second_while_it_goes(
     make_client: Any, app_engine: sa.Engine
 ) -> None:
