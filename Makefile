@@ -6,11 +6,21 @@ STAMP  := $(VENV)/.installed-stamp
 # the example plugin (examples/shinsa-plugin-example/README.md): installed beside shinsa so
 # that its tests run with the suite's (pyproject.toml, testpaths) and scans run its checks
 EXAMPLE_PLUGIN := examples/shinsa-plugin-example
-# `make test` runs three pytest processes side by side: the layers against real daemons and
-# programs, the operation service's layer (with the dashboard's browser test, which shares
-# its 127.0.96.0/24 block), and the rest of the suite. Their addresses are their own
-# (CONTRIBUTING.md, "Test layers"), so no two bind or probe the same address; within each,
-# tests run one at a time as before (most of them wait on timers and sockets, not the CPU).
+# `make test` runs five pytest processes side by side, each on addresses of its own
+# (CONTRIBUTING.md, "Test layers"), so no two bind or probe the same address and port:
+#  - daemons: the layers against real daemons and programs, one test at a time;
+#  - service: the operation service's layer, with the dashboard's browser test (which shares
+#    its 127.0.96.0/24 block), one test at a time;
+#  - sites: the sites' layers (Celery workers, Redis, network namespaces), one test at a
+#    time; only the folders there are (none yet: the process is left out);
+#  - unit: tests/unit on two pytest-xdist workers (it is CPU-bound: two, the machine's cores);
+#  - the rest (tests/integration, tests/lab, the other browser tests, the example plugin's
+#    tests) on two xdist workers, in the foreground. Most of it waits on timers and sockets.
+#    Each worker has its own lab /24 (gwN: 127.0.2N.0/24, lab/addresses.py), and
+#    --dist loadfile keeps a file on one worker: the files with fixed addresses of their own
+#    (127.0.74-80.x) never run a test beside another of the same file.
+# Each process has its own --basetemp: pytest's default one is pruned by whichever run
+# starts next, another process's folders included.
 # (pytest-xdist's loadgroup cannot keep a group on one worker with pytest 9: the group
 # suffix never reaches the node IDs.)
 DAEMON_LAYERS  := tests/corpus tests/interop
@@ -19,13 +29,21 @@ DAEMON_TMP     := /tmp/shinsa-daemon-tests
 SERVICE_LAYERS := tests/service tests/browser/test_dashboard_browser.py
 SERVICE_LOG    := .pytest-service.log
 SERVICE_TMP    := /tmp/shinsa-service-tests
+SITES_LAYERS   := tests/sites tests/link
+SITES_LOG      := .pytest-sites.log
+SITES_TMP      := /tmp/shinsa-sites-tests
+UNIT_LAYERS    := tests/unit
+UNIT_LOG       := .pytest-unit.log
+UNIT_TMP       := /tmp/shinsa-unit-tests
+REST_TMP       := /tmp/shinsa-rest-tests
+PYTEST         := $(BIN)/pytest -q --durations=15
 
 .PHONY: demo test check lint daemons bench clean man
 
 $(STAMP): pyproject.toml $(EXAMPLE_PLUGIN)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,lab,service]'
+	$(BIN)/pip install --quiet -e '.[dev,lab,service,sites]'
 	$(BIN)/pip install --quiet -e $(EXAMPLE_PLUGIN)
 	touch $(STAMP)
 
@@ -47,18 +65,34 @@ lint: $(STAMP)
 
 ## set up and pass the whole test suite (lint, types, profile validation, pytest)
 test: $(STAMP) daemons lint
-	@rm -f $(DAEMON_LOG) $(SERVICE_LOG)
-	@echo "$(DAEMON_LAYERS) and $(SERVICE_LAYERS): beside the rest, their reports follow it"
-	@$(BIN)/pytest -q -p no:cacheprovider --durations=15 --basetemp=$(DAEMON_TMP) \
-	    $(DAEMON_LAYERS) > $(DAEMON_LOG) 2>&1 & daemons=$$!; \
-	$(BIN)/pytest -q -p no:cacheprovider --durations=15 --basetemp=$(SERVICE_TMP) \
-	    $(SERVICE_LAYERS) > $(SERVICE_LOG) 2>&1 & service=$$!; \
-	$(BIN)/pytest -q --durations=15 $(addprefix --ignore=,$(DAEMON_LAYERS) $(SERVICE_LAYERS)); \
-	rest=$$?; \
-	wait $$daemons; status=$$?; wait $$service; service_status=$$?; \
+	@rm -f $(DAEMON_LOG) $(SERVICE_LOG) $(SITES_LOG) $(UNIT_LOG)
+	@echo "$(DAEMON_LAYERS), $(SERVICE_LAYERS), $(UNIT_LAYERS) and the sites'" \
+	    "($(or $(wildcard $(SITES_LAYERS)),none yet)): beside the rest, their reports follow it"
+	@start=$$(date +%s); \
+	$(PYTEST) -p no:cacheprovider --basetemp=$(DAEMON_TMP) $(DAEMON_LAYERS) \
+	    > $(DAEMON_LOG) 2>&1 & daemons=$$!; \
+	$(PYTEST) -p no:cacheprovider --basetemp=$(SERVICE_TMP) $(SERVICE_LAYERS) \
+	    > $(SERVICE_LOG) 2>&1 & service=$$!; \
+	if [ -n "$(wildcard $(SITES_LAYERS))" ]; then \
+	  $(PYTEST) -p no:cacheprovider --basetemp=$(SITES_TMP) $(wildcard $(SITES_LAYERS)) \
+	      > $(SITES_LOG) 2>&1 & sites=$$!; \
+	else echo "no $(SITES_LAYERS) yet" > $(SITES_LOG); sites=; fi; \
+	$(PYTEST) -p no:cacheprovider -n 2 --basetemp=$(UNIT_TMP) $(UNIT_LAYERS) \
+	    > $(UNIT_LOG) 2>&1 & unit=$$!; \
+	$(PYTEST) -n 2 --dist loadfile --basetemp=$(REST_TMP) \
+	    $(addprefix --ignore=,$(DAEMON_LAYERS) $(SERVICE_LAYERS) $(SITES_LAYERS) $(UNIT_LAYERS)); \
+	rest=$$?; echo "(the rest: $$(( $$(date +%s) - start )) s)"; \
+	wait $$daemons; daemons=$$?; wait $$service; service=$$?; wait $$unit; unit=$$?; \
+	if [ -n "$$sites" ]; then wait $$sites; sites=$$?; else sites=0; fi; \
+	echo "(all: $$(( $$(date +%s) - start )) s)"; \
 	echo "--- $(DAEMON_LAYERS)"; cat $(DAEMON_LOG); \
 	echo "--- $(SERVICE_LAYERS)"; cat $(SERVICE_LOG); \
-	test $$rest -eq 0 && test $$status -eq 0 && test $$service_status -eq 0
+	echo "--- $(SITES_LAYERS)"; cat $(SITES_LOG); \
+	echo "--- $(UNIT_LAYERS)"; cat $(UNIT_LOG); \
+	echo "exit status: rest $$rest, daemons $$daemons, service $$service," \
+	    "sites $$sites, unit $$unit"; \
+	test $$rest -eq 0 && test $$daemons -eq 0 && test $$service -eq 0 && \
+	    test $$sites -eq 0 && test $$unit -eq 0
 
 ## the inner loop: lint, types and the unit tests (no daemons, no lab, no browser)
 check: $(STAMP) lint

@@ -10,7 +10,8 @@ if [ "${1:-}" = "--check" ]; then
     missing=0
     for bin in nmap /usr/sbin/sshd dropbear lighttpd vsftpd mosquitto snmpd hydra \
                /usr/sbin/useradd /usr/sbin/chpasswd /usr/sbin/userdel \
-               /opt/shinsa-ci/busybox-static/bin/busybox openssl testssl chromium groff; do
+               /opt/shinsa-ci/busybox-static/bin/busybox openssl testssl chromium groff \
+               redis-server ip; do
         command -v "$bin" >/dev/null 2>&1 || { echo "missing: $bin" >&2; missing=1; }
     done
     # lighttpd's TLS module is a package of its own (lighttpd-mod-openssl), not a program.
@@ -40,14 +41,17 @@ fi
 # groff-base: renders the generated manual page in its test (tests/unit/test_cli_manual.py).
 # postgresql: the operation service's central database; the service tests start their own
 # cluster (initdb, pg_ctl) on a loopback address of theirs, never the packaged one.
+# redis-server: the sites' broker (scanner/sites/, issue 15); started by the sites tests'
+# fixtures on their own loopback or namespace address, never the packaged instance.
+# iproute2: the network namespaces, veth pairs and bridges of the sites tests.
 PACKAGES=(nmap openssh-server openssh-client dropbear-bin lighttpd lighttpd-mod-openssl
           vsftpd mosquitto mosquitto-clients snmpd snmp busybox hydra passwd login openssl
-          testssl.sh chromium fonts-noto-cjk groff-base postgresql)
+          testssl.sh chromium fonts-noto-cjk groff-base postgresql redis-server iproute2)
 # Debian's dynamic busybox has no telnetd applet; busybox-static has one. It Conflicts with
 # busybox, so it is unpacked beside it rather than installed over it.
 BUSYBOX_STATIC_DIR=/opt/shinsa-ci/busybox-static
-SERVICES=(ssh dropbear lighttpd vsftpd mosquitto snmpd postgresql)
-PROCESSES=(sshd dropbear lighttpd vsftpd mosquitto snmpd)
+SERVICES=(ssh dropbear lighttpd vsftpd mosquitto snmpd postgresql redis-server)
+PROCESSES=(sshd dropbear lighttpd vsftpd mosquitto snmpd redis-server)
 
 export DEBIAN_FRONTEND=noninteractive
 # policy-rc.d exit 101 tells invoke-rc.d not to start services while packages install.
@@ -99,7 +103,8 @@ for bin in /usr/sbin/sshd /usr/sbin/dropbear /usr/bin/dropbearkey /usr/sbin/ligh
            /usr/sbin/vsftpd /usr/sbin/mosquitto /usr/bin/mosquitto_passwd /usr/sbin/snmpd \
            /usr/bin/snmpget /usr/bin/nmap /usr/bin/ssh-keygen /usr/bin/hydra \
            /usr/sbin/useradd /usr/sbin/chpasswd /usr/sbin/userdel /bin/login \
-           /usr/bin/openssl /usr/bin/testssl; do
+           /usr/bin/openssl /usr/bin/testssl /usr/bin/redis-server /usr/bin/redis-cli \
+           /usr/sbin/ip; do
     [ -x "$bin" ] || { echo "install-daemons.sh: $bin missing after install" >&2; exit 1; }
 done
 [ -e /usr/lib/lighttpd/mod_openssl.so ] \

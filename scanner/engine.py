@@ -68,6 +68,9 @@ class ScanRequest:
     # the profiles of devices that name their own (a target file's `profile=`), by the
     # reference they name (Target.profile); every other device has `profile`
     profiles: Mapping[str, Profile] = field(default_factory=dict)
+    # the pace to keep, when it is shared beyond this process (a site's workers keep one
+    # --max-rate together: scanner/sites/pace.py); None: a Pacer of `limits`' own
+    pacer: Pacer | None = None
 
     def profile_for(self, target: Target) -> Profile:
         """The profile `target` is planned and judged by: its own, else the run's."""
@@ -152,7 +155,7 @@ async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Report
         request.profile_for(t)  # and a device whose profile is missing, too
     settled: set[str] = set()  # devices that ended in this run, done or failed
     # One pace for the whole scan: discovery, the door and the browser's gate take turns.
-    pacer = Pacer(request.limits.max_rate, request.limits.scan_delay)
+    pacer = request.pacer or Pacer(request.limits.max_rate, request.limits.scan_delay)
     browser = Browser(request.scope, request.browser, reporter.notice, pacer)
     try:
         async with asyncio.timeout(request.max_scan_time):

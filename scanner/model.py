@@ -85,6 +85,9 @@ class Target:
     # the profile this device is planned and judged by (a name or a YAML file, from a target
     # file's `profile=`); empty: the run's own profile
     profile: str = ""
+    # the site whose workers scan it (a target file's `site=`, `shinsa scan --broker`);
+    # empty: the run's --site
+    site: str = ""
 
     @property
     def name(self) -> str:

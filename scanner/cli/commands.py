@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from reports import FORMATS, streamer
-from scanner import __version__, atomic, run_lock
+from scanner import __version__, atomic, run_lock, stored_request
 from scanner.browser import BrowserOptions
 from scanner.cli import diff as diff_cmd
 from scanner.cli import runs, scan_options, traffic
@@ -36,12 +36,9 @@ from scanner.judging.report_data import (
     RenderOptions,
     collect,
     own_profiles,
-    stored_profiles,
-    stored_selection,
 )
 from scanner.judging.report_meta import NO_META, ReportMeta, checked, local_zone
 from scanner.judging.validate import validate_all
-from scanner.model import Target
 from scanner.net import Limits
 from scanner.plan import select_checks
 from scanner.plugins import BUILTIN as BUILTIN_ORIGIN
@@ -50,20 +47,15 @@ from scanner.plugins import validate as plugin_problems
 from scanner.reporter import Reporter
 from scanner.scope import Scope
 from scanner.store import Store, new_run_id
+from scanner.stored_request import all_checks
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from scanner.judging.profiles import Profile
     from scanner.judging.report_data import ReportData
-    from scanner.model import JSONValue
-    from scanner.probe import Check
-
-
-def all_checks() -> dict[str, Check]:
-    """Every check: shinsa's own and the installed plugins' (scanner/plugins.py)."""
-    return installed().checks()
+    from scanner.model import JSONValue, Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +126,9 @@ def _request_json(
 ) -> dict[str, JSONValue]:
     selected: JSONValue = None if request.checks is None else [*sorted(request.checks)]
     return {
-        # [address, label] or, for a device with a profile of its own, [address, label, profile]
-        "targets": [
-            [t.address, t.label, t.profile] if t.profile else [t.address, t.label]
-            for t in request.targets
-        ],
+        # [address, label], for a device with a profile of its own [address, label, profile],
+        # and for one a site scans (target file's site=) [address, label, profile, site]
+        "targets": [_target_json(t) for t in request.targets],
         "allow": [str(n) for n in request.scope.networks],
         "exclude": [str(n) for n in request.scope.excluded],
         "ports": port_spec(request.ports),
@@ -147,6 +137,7 @@ def _request_json(
         "syn": request.syn,
         "allow_intrusive": request.allow_intrusive,
         "max_scan_time": request.max_scan_time,
+        "browser": request.browser.enabled,
         # the checks --checks/--exclude-checks selected (null: every check); judging reads
         # the rest as left out (not assessed), `--resume` runs the same ones
         "selected_checks": selected,
@@ -166,6 +157,12 @@ def _request_json(
         "report": {k: v for k, v in meta.to_json().items() if v},
         "tz": local_zone(),  # the report's dates are local to where the scan ran
     }
+
+
+def _target_json(t: Target) -> list[JSONValue]:
+    if t.site:
+        return [t.address, t.label, t.profile, t.site]
+    return [t.address, t.label, t.profile] if t.profile else [t.address, t.label]
 
 
 def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int:
@@ -360,52 +357,18 @@ def _resume(args: argparse.Namespace, options: ScanOptions) -> int:
         info = store.run(runs.resolve(store, options.resume or ""))
     options = replace(options, resume=info.id)  # `latest`, `previous`: the run they name
     req = info.request
-    profile = load_profile(str(req["profile"]), all_checks(), level=_stored_level(req))
-    profiles = stored_profiles(req, all_checks())
-    changed = [str(req["profile"])] if profile.digest != info.profile_digest else []
-    digests = req.get("profiles")
-    if isinstance(digests, dict):
-        changed += [ref for ref, p in profiles.items() if digests.get(ref) != p.digest]
-    if changed:
-        raise ShinsaError(
-            f"the profile {', '.join(changed)} changed since run {info.id} started; "
-            "start a new scan instead of resuming"
+    try:
+        request = stored_request.rebuild(
+            req,
+            profile_digest=info.profile_digest,
+            # the time given to the run is given again to its resumption
+            max_scan_time=args.max_scan_time,
+            what=f"run {info.id}",
         )
-    limits = req.get("limits") or {}
-    request = ScanRequest(
-        targets=tuple(Target(*(str(v) for v in t)) for t in req["targets"]),
-        scope=Scope.of(req["allow"], req.get("exclude") or ()),
-        ports=parse_ports(str(req["ports"])),
-        profile=profile,
-        limits=Limits(
-            global_connections=int(limits.get("concurrency", 256)),
-            per_device=int(limits.get("per_device", 2)),
-            connect_timeout=float(limits.get("timeout", 3.0)),
-            read_timeout=float(limits.get("timeout", 3.0)),
-            max_rate=_stored_seconds(limits.get("max_rate")),
-            scan_delay=_stored_seconds(limits.get("scan_delay")) or 0.0,
-        ),
-        syn=bool(req.get("syn")),
-        allow_intrusive=bool(req.get("allow_intrusive")),
-        registry=installed().probes,
-        credentials=load_catalog([Path(f) for f in req.get("credentials") or ()]),
-        # the time given to the run is given again to its resumption
-        max_scan_time=args.max_scan_time or _stored_seconds(req.get("max_scan_time")),
-        checks=stored_selection(req),
-        profiles=profiles,
-    )
+    except ShinsaError as exc:
+        raise ShinsaError(f"{exc}; start a new scan instead of resuming") from None
     with traffic.logging_for(args, request, options.out):
         return execute(request, str(req["profile"]), options)
-
-
-def _stored_seconds(value: JSONValue) -> float | None:
-    return float(value) if isinstance(value, int | float) and value > 0 else None
-
-
-def _stored_level(request: Mapping[str, JSONValue]) -> int | None:
-    """The --level a stored run was scanned with (None: the profile's own)."""
-    level = request.get("level")
-    return level if isinstance(level, int) else None
 
 
 def _fail_on(args: argparse.Namespace) -> frozenset[str] | None:
@@ -419,7 +382,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         info = store.run(runs.resolve(store, args.run_id))
         level = args.level
         if args.profile is None and level is None:
-            level = _stored_level(info.request)  # the scan's own profile at the scan's level
+            level = stored_request.stored_level(
+                info.request
+            )  # the scan's own profile at the scan's level
         profile = load_profile(
             args.profile or str(info.request["profile"]), all_checks(), level=level
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import pyexpat
+import re
 import socket
 import sys
 import xml.etree.ElementTree as ET
@@ -38,6 +39,7 @@ class _Spec:
     text: str
     label: str = ""  # from the line; else a host name's own name
     profile: str = ""  # `profile=` on the line: a profile name or YAML file
+    site: str = ""  # `site=` on the line: the site whose workers scan it
 
 
 def parse_targets(
@@ -54,17 +56,17 @@ def parse_targets(
     targets: dict[str, Target] = {}
     networks: dict[IPNetwork, None] = {}  # ordered and de-duplicated in O(1) per target
 
-    def add(address: str, label: str = "", profile: str = "") -> None:
+    def add(address: str, label: str = "", profile: str = "", site: str = "") -> None:
         if address not in targets:
             if len(targets) >= limit:
                 raise ConfigError(f"more than {limit} targets; split the scan into smaller runs")
             # A label comes from a file (nmap XML, @file): bounded like a device string,
             # 253 characters being the longest host name DNS allows.
-            targets[address] = Target(address, bound_text(label, MAX_LABEL), profile)
+            targets[address] = Target(address, bound_text(label, MAX_LABEL), profile, site)
 
     for spec in _expand_files(specs, stdin):
         for address, label, network in _one(spec.text):
-            add(address, spec.label or label, spec.profile)
+            add(address, spec.label or label, spec.profile, spec.site)
             if network is not None:
                 networks.setdefault(network)
     if from_nmap is not None:
@@ -106,20 +108,25 @@ def _expand_files(specs: Iterable[str], stdin: TextIO | None) -> Iterable[_Spec]
 def file_line(line: str, *, where: str, near: Path | None = None) -> list[_Spec]:
     """The targets of one target-file line: `# comments` dropped; the first word a target
     (address, CIDR, range or host name), then optionally a label (a bare word or
-    `label=NAME`) and `profile=NAME-OR-FILE` for every device it names. Further words
+    `label=NAME`), `profile=NAME-OR-FILE` and `site=NAME` (the site whose workers scan it,
+    `shinsa scan --broker`) for every device it names. Further words
     that are addresses, CIDRs or ranges are more targets on the line, as before labels
     existed. A relative profile file is read beside the target file (`near`)."""
     words = line.split("#", 1)[0].split()
     if not words:
         return []
     texts = [words[0]]
-    label = profile = ""
+    label = profile = site = ""
     for word in words[1:]:
         key, eq, value = word.partition("=")
-        if eq and key in ("label", "profile"):
+        if eq and key in ("label", "profile", "site"):
             if not value:
                 raise ConfigError(f"{where}: {key}= needs a value")
-            if key == "profile":
+            if key == "site":
+                if site:
+                    raise ConfigError(f"{where}: more than one site=")
+                site = checked_site(value, where)
+            elif key == "profile":
                 if profile:
                     raise ConfigError(f"{where}: more than one profile=")
                 profile = _profile_ref(value, near)
@@ -128,14 +135,27 @@ def file_line(line: str, *, where: str, near: Path | None = None) -> list[_Spec]
                     raise ConfigError(f"{where}: more than one label")
                 label = value
         elif eq:
-            raise ConfigError(f"{where}: unknown setting {key}= (known: label=, profile=)")
+            raise ConfigError(f"{where}: unknown setting {key}= (known: label=, profile=, site=)")
         elif _is_address_like(word):
             texts.append(word)
         elif label:
             raise ConfigError(f"{where}: more than one label ({label!r}, {word!r})")
         else:
             label = word
-    return [_Spec(t, label, profile) for t in texts]
+    return [_Spec(t, label, profile, site) for t in texts]
+
+
+#: a site's name: it names a queue on the broker and a column in the service's database
+SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def checked_site(name: str, where: str = "site") -> str:
+    """`name` if it can name a site (letters, digits, `_`, `.`, `-`; 63 at most)."""
+    if not SITE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{where}: {name[:80]!r} is not a site name (letters, digits, _ . -; at most 63)"
+        )
+    return name
 
 
 def _is_address_like(word: str) -> bool:

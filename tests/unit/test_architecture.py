@@ -60,10 +60,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("probes", ("probes", "scanner.declarative")),
     ("judging", ("scanner.judging",)),
     ("plugins", ("scanner.plugins",)),
-    ("engine", ("scanner.engine",)),
+    # stored_request: a stored request made a ScanRequest again (--resume, a site worker)
+    ("engine", ("scanner.engine", "scanner.stored_request")),
     ("reports", ("reports",)),
     # the operation service: a face on top of the engine, the store and the reports
-    ("service", ("scanner.service",)),
+    # and beside it the sites: Celery workers scanning one network segment each
+    ("service", ("scanner.service", "scanner.sites")),
     ("command line", ("scanner.cli", "scanner.__main__")),
 )
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from scanner import cli
 from scanner.cli import settings
 from scanner.cli.app import SIGPIPE_EXIT, build_parser
-from scanner.cli.commands import all_checks
+from scanner.stored_request import all_checks
 from scanner.probe import Severity
 from scanner.store import Store
 
