@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from scanner import plugin_data, yaml_typed
 from scanner.credentials import Credential, control_character
 from scanner.errors import ConfigError
-from scanner.facts import HTTP_PAGES, IDENTITY, SERVICES, UDP_ANSWERS
+from scanner.facts import HTTP_PAGES, IDENTITY, LINK, SERVICES, UDP_ANSWERS
 from scanner.yaml_typed import Mark
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ PROTOCOLS = frozenset({"ssh", "telnet", "ftp", "http", "rtsp", "mqtt", "snmp"})
 #: description (manufacturer, modelName, ...); tls: certificate subject and issuer;
 #: modbus/enip/s7/bacnet: what the industrial protocols say about the device;
 #: vendor: manufacturer names the device states outright (UPnP manufacturer, Modbus
-#: VendorName, BACnet vendor-name, SNMP enterprise, certificate subject O=), one per line;
+#: VendorName, BACnet vendor-name, SNMP enterprise, certificate subject O=, the IEEE
+#: registry's name for the MAC address's prefix), one per line;
 #: any: all of them.
 MATCH_KEYS = frozenset(
     {
@@ -525,6 +526,12 @@ def device_text(facts: Facts) -> dict[str, str]:
     for signal in facts.get(IDENTITY) or ():
         if signal.kind in text and signal.kind != "any":
             text[signal.kind].append(signal.text)
+    link = facts.get(LINK)
+    if link is not None and link.vendor:
+        # The maker of the network interface, from the IEEE registry: most devices carry
+        # their own maker's prefix; one built on a bought-in module names the module's
+        # maker, which selects a list only when a list names that maker.
+        text["vendor"].append(link.vendor)
     joined = {k: "\n".join(dict.fromkeys(v for v in vs if v)) for k, vs in text.items()}
     joined["any"] = "\n".join(v for k, v in joined.items() if v and k != "any")
     return joined

@@ -117,6 +117,16 @@ class IdentitySignal:
     text: str  # bounded
 
 
+@dataclass(frozen=True, slots=True)
+class LinkIdentity:
+    """The device's MAC address on the scanner's own link and the vendor the IEEE registry
+    names for its prefix ("" when none): published by `scanner/fingerprint/link_identity.py`,
+    read by `credential_lists.device_text` as one more vendor the device states."""
+
+    mac: str  # "aa:bb:cc:dd:ee:ff"
+    vendor: str
+
+
 SERVICES: FactKey[tuple[Service, ...]] = FactKey("device.services")  # all, once fingerprinted
 
 
@@ -138,6 +148,7 @@ LOGIN_SURFACES: FactKey[tuple[LoginSurface, ...]] = FactKey("http.login_surfaces
 MQTT_INFO: FactKey[tuple[MqttInfo, ...]] = FactKey("mqtt.info")
 UDP_ANSWERS: FactKey[tuple[UdpAnswer, ...]] = FactKey("udp.answers")
 IDENTITY: FactKey[tuple[IdentitySignal, ...]] = FactKey("device.identity")
+LINK: FactKey[LinkIdentity] = FactKey("device.link")
 # Logins a device accepted (masked wherever shown); published by the default-credentials probes.
 VALID_CREDENTIALS: FactKey[tuple[FoundCredential, ...]] = FactKey("auth.valid_credentials")
 
