@@ -1,4 +1,5 @@
-"""SYN ("half-open") scan over raw sockets, for root on Linux; IPv4 only.
+"""SYN ("half-open") scan over raw sockets, for root on Linux; IPv6 addresses are handed
+to scanner/discovery/syn6.py, which follows the same rules over IPv6 raw sockets.
 
 Why not scapy: building, sending and sniffing one packet at a time through scapy costs
 milliseconds per probe. Here a SYN is a per-destination header plus two small packs and an
@@ -35,7 +36,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scanner.errors import ConfigError
+from scanner.discovery.syn6 import syn_scan6
 from scanner.pacing import UNPACED, Pacer
 
 if TYPE_CHECKING:
@@ -495,23 +496,38 @@ def syn_scan(
     rate: int | None = None,
     pacer: Pacer = UNPACED,
 ) -> dict[str, tuple[int, ...]]:
-    """Open TCP ports per IPv4 address, by SYN scan; blocking (run it in a thread).
+    """Open TCP ports per address, by SYN scan; blocking (run it in a thread). IPv6
+    addresses are scanned by `syn6.syn_scan6` after the IPv4 ones, the answer keeps the
+    order the addresses were given in.
 
     A paced scan (`pacer`: --max-rate, --scan-delay) sends each SYN in a slot of the
     scan's pacer, from this process only: a slot taken in a forked worker would not be
     seen by the others, and a pace is slow enough for one core.
 
-    Raises ConfigError for IPv6 addresses, PermissionError without raw-socket rights, and
-    OSError when a worker process fails (its ports would otherwise read as filtered).
+    Raises PermissionError without raw-socket rights, and OSError when a worker process
+    fails (its ports would otherwise read as filtered).
     """
-    for address in addresses:
-        if ipaddress.ip_address(address).version != 4:
-            raise ConfigError(f"SYN scan is IPv4 only; {address} needs the connect scan")
     for port in ports:
         if not 1 <= port <= 65535:
             raise ValueError(f"port {port} is outside 1-65535")
     unique_ports = tuple(dict.fromkeys(ports))
-    unique_addresses = tuple(dict.fromkeys(addresses))
+    every = tuple(dict.fromkeys(addresses))
+    ipv6 = [a for a in every if ipaddress.ip_address(a.split("%", 1)[0]).version == 6]
+    if ipv6:
+        v6 = set(ipv6)
+        found = _syn_scan4([a for a in every if a not in v6], unique_ports, timeout, rate, pacer)
+        found |= syn_scan6(ipv6, unique_ports, timeout=timeout, rate=rate, pacer=pacer)
+        return {a: found[a] for a in every}
+    return _syn_scan4(every, unique_ports, timeout, rate, pacer)
+
+
+def _syn_scan4(
+    unique_addresses: Sequence[str],
+    unique_ports: Sequence[int],
+    timeout: float,
+    rate: int | None,
+    pacer: Pacer,
+) -> dict[str, tuple[int, ...]]:
     if not unique_addresses or not unique_ports:
         return dict.fromkeys(unique_addresses, ())
 

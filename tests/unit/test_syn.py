@@ -11,7 +11,6 @@ import pytest
 from scanner.discovery import syn
 from scanner.discovery.syn import syn_available, syn_scan
 from scanner.discovery.tcp import connect_scan
-from scanner.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -122,11 +121,22 @@ def test_syn_scan_leaves_no_half_open_connections(planted: dict[str, tuple[int, 
     assert _syn_recv_on("127.0.33.") == 0
 
 
-def test_ipv6_is_refused_with_a_clear_message() -> None:
-    if not syn_available():
-        pytest.skip("raw sockets need root or CAP_NET_RAW")
-    with pytest.raises(ConfigError, match="IPv4 only"):
-        syn_scan(["::1"], [20001])
+def test_ipv6_addresses_are_scanned_beside_ipv4_ones(
+    planted: dict[str, tuple[int, ...]],
+) -> None:
+    # ::1 is shared with every test on the machine: ports of our own, the closed one
+    # bound and released just before (the kernel hands it to nobody else meanwhile)
+    with socket.socket(socket.AF_INET6) as listener, socket.socket(socket.AF_INET6) as gone:
+        listener.bind(("::1", 0))
+        listener.listen(16)
+        gone.bind(("::1", 0))
+        opened, closed = listener.getsockname()[1], gone.getsockname()[1]
+        gone.close()
+        found = syn_scan(["127.0.33.2", "::1", "127.0.33.1"], [20042, opened, closed])
+    assert list(found) == ["127.0.33.2", "::1", "127.0.33.1"]  # the order given
+    assert found["::1"] == (opened,)
+    assert found["127.0.33.2"] == (20042,)
+    assert found["127.0.33.1"] == ()
 
 
 def test_empty_inputs_send_nothing() -> None:
