@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from reports import FORMATS
 from scanner import __version__
-from scanner.cli import completion, exits, options, scan_options, service_parsers, settings
+from scanner.cli import (
+    completion,
+    exits,
+    options,
+    scan_options,
+    service_parsers,
+    settings,
+    sites_parsers,
+)
 from scanner.cli import discover as discover_cmd
 from scanner.cli.exits import ENVIRONMENT_FAILURE, INTERNAL_ERROR, USAGE_ERROR
 from scanner.errors import ShinsaError
@@ -260,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     discover_cmd.add_parser(sub)
     completion.add_parser(sub, _cmd_completion)
     service_parsers.add_parsers(sub)
+    sites_parsers.add_parsers(sub)
 
     p = sub.add_parser("lab", help="simulated devices on 127.0.10.x")
     lab_sub = p.add_subparsers(dest="lab_command", required=True)

@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import importlib
 import json
+import os
 import signal
 import sys
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from scanner.cli import diff as diff_cmd
 from scanner.cli import runs, scan_options, traffic
 from scanner.cli.exits import UNFINISHED, USAGE_ERROR
 from scanner.cli.progress import RichReporter, summary_table
+from scanner.cli.service_parsers import DB_VARIABLE, DEFAULT_DATA
 from scanner.credential_lists import BUILTIN, load_catalog, resolve_list
 from scanner.discovery.ports import DEFAULT_PORTS, parse_ports, port_spec
 from scanner.discovery.targets import parse_targets
@@ -73,6 +75,8 @@ class ScanOptions:
     # --db, --site, --baseline, --alert: record the run in the service's database
     service: scan_options.ServiceStep | None = None
     run_id: str | None = None  # --run-id: the ID the service chose (runner.py), else a new one
+    # --broker: the devices scanned by their sites' workers (scanner/sites/), else here
+    sites: scan_options.SitesOptions | None = None
 
 
 def _render_options(args: argparse.Namespace) -> RenderOptions:
@@ -198,7 +202,10 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         )
         status = "crashed"  # until the scan returns or is interrupted
         try:
-            asyncio.run(scan(request, store, run_id, reporter))
+            if options.sites is not None:
+                _on_sites(options.sites, request, store, run_id, reporter)
+            else:
+                asyncio.run(scan(request, store, run_id, reporter))
             status = "incomplete" if store.failures(run_id) else "complete"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -236,6 +243,21 @@ def execute(request: ScanRequest, profile_ref: str, options: ScanOptions) -> int
         _record(options.service, options.out, run_id, quiet=options.quiet)
     code = exit_code(data.assessment, options.fail_on, checks=data.checks)
     return max(code, UNFINISHED) if failures else code
+
+
+def _on_sites(
+    sites: scan_options.SitesOptions,
+    request: ScanRequest,
+    store: Store,
+    run_id: str,
+    reporter: Reporter,
+) -> None:
+    """The engine's work done by the sites' workers (--broker); Celery and Redis are
+    loaded only then."""
+    from scanner.sites.dispatch import SitesStep, run_on_sites
+
+    step = SitesStep(sites.broker, sites.db, sites.site, sites.wait, sites.window_ends)
+    run_on_sites(step, request, store, run_id, reporter, store.run(run_id).request)
 
 
 def _record(service: scan_options.ServiceStep, out: Path, run_id: str, *, quiet: bool) -> None:
@@ -297,6 +319,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         Path(args.report_dir) if args.report_dir else None,
         scan_options.service_step(args),
         args.run_id,
+        scan_options.sites_options(args, _sites_db(args)),
     )
     if args.run_id:
         if args.resume:
@@ -309,6 +332,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
         from scanner.cli import scan_service
 
         scan_service.check(options.service.url, options.service.alerts)
+    if options.sites is not None:  # the broker and the workers' database, likewise
+        from scanner.sites import dispatch
+
+        dispatch.check_step(options.sites.broker, options.sites.db)
     if args.resume:
         return _resume(args, options)
     if not args.targets and not args.from_nmap:
@@ -342,6 +369,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     with traffic.logging_for(args, request, options.out):
         return execute(request, args.profile, options)
+
+
+def _sites_db(args: argparse.Namespace) -> str:
+    """The database a --broker scan's workers land results in: --db, $SHINSA_DB, else the
+    embedded default (made by the scan, as `shinsa serve` makes it)."""
+    if args.db or os.environ.get(DB_VARIABLE):
+        return str(args.db or os.environ[DB_VARIABLE])
+    return f"sqlite:///{Path(DEFAULT_DATA) / 'shinsa.sqlite'}"
 
 
 def _selected_checks(args: argparse.Namespace) -> frozenset[str] | None:

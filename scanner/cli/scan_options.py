@@ -5,16 +5,13 @@ imports nothing heavy."""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from scanner.cli import options
 from scanner.errors import ConfigError
 from scanner.service.drift_settings import DEFAULT_PERSIST, MAX_PERSIST
-
-if TYPE_CHECKING:
-    import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_logging(p)
     add_service(p)
+    add_sites(p)
 
 
 def add_service(p: argparse.ArgumentParser) -> None:
@@ -81,7 +79,8 @@ def add_service(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--site",
         metavar="NAME",
-        help="the site the devices belong to, with --db (default: default)",
+        help="the site the devices belong to, with --db; with --broker, the site whose "
+        "workers scan every device that names none (a target file's site=)",
     )
     g.add_argument(
         "--baseline",
@@ -126,7 +125,8 @@ def service_step(args: argparse.Namespace) -> ServiceStep | None:
         given = [
             n
             for n, v in (
-                ("--site", site),
+                # with --broker, --site routes the devices (sites_step)
+                ("--site", site if getattr(args, "broker", None) is None else None),
                 ("--baseline", baseline),
                 ("--alert", alerts),
                 ("--drift-persist", persist),
@@ -182,3 +182,61 @@ def exclusions(args: argparse.Namespace) -> list[str]:
 def check_patterns(values: list[str] | None) -> list[str]:
     """`--checks a,b --checks c` -> [a, b, c]."""
     return [v.strip() for arg in values or () for v in arg.split(",") if v.strip()]
+
+
+def add_sites(p: argparse.ArgumentParser) -> None:
+    """--broker, --site-wait: the devices scanned by their sites' workers (scanner/sites/)."""
+    g = p.add_argument_group(
+        "sites", "scan each device from a worker in its network segment (docs/sites.md)"
+    )
+    g.add_argument(
+        "--broker",
+        metavar="URL",
+        nargs="?",
+        const="",
+        help="send each device to its site's workers on this Redis broker (redis://HOST:PORT"
+        "/DB, rediss:// for TLS; --broker alone: $SHINSA_BROKER); results land in --db (or "
+        "$SHINSA_DB, else the embedded database), which the workers share (default: scan "
+        "from this machine)",
+    )
+    g.add_argument(
+        "--site-wait",
+        type=options.seconds(0, 86400),
+        metavar="S",
+        default=60.0,
+        help="with --broker: a site with no running worker for S seconds has its devices "
+        "reported pending (default: %(default)s)",
+    )
+    # the service's runner: when the maintenance window closes (epoch seconds), so that no
+    # worker starts a device after it; not for people, so not listed
+    g.add_argument("--window-ends", type=float, help=argparse.SUPPRESS)
+
+
+@dataclass(frozen=True, slots=True)
+class SitesOptions:
+    """What --broker and its companions ask: the central database, the default site."""
+
+    broker: str
+    db: str
+    site: str
+    wait: float
+    window_ends: float | None
+
+
+def sites_options(args: argparse.Namespace, db: str) -> SitesOptions | None:
+    """The sites step when --broker is given (None without); `db`: the database the
+    workers share (--db, $SHINSA_DB, else the embedded default)."""
+    broker = getattr(args, "broker", None)
+    if broker is None:
+        if getattr(args, "window_ends", None) is not None:
+            raise ConfigError("--window-ends needs --broker")
+        return None
+    from scanner.sites.keys import broker_url  # checks it: redis:// or rediss://
+
+    return SitesOptions(
+        broker_url(str(broker)),
+        db,
+        getattr(args, "site", None) or "",
+        float(args.site_wait),
+        getattr(args, "window_ends", None),
+    )

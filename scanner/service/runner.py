@@ -161,8 +161,17 @@ def prepare(
     return Prepared(schedule, run_id, holder, trigger, out_dir)
 
 
-def scan_command(prep: Prepared, deadline: datetime | None, now: datetime) -> list[str]:
-    """The child's argv: the definition as `shinsa scan` arguments, with the run ID."""
+#: the sites' broker (scanner/sites/): set in the service's environment (or by `serve
+#: --broker`), every scheduled run's devices are scanned by their site's workers
+BROKER_VARIABLE = "SHINSA_BROKER"
+
+
+def scan_command(
+    prep: Prepared, deadline: datetime | None, now: datetime, broker: str | None = None
+) -> list[str]:
+    """The child's argv: the definition as `shinsa scan` arguments, with the run ID; with a
+    broker, its devices go to the definition's site's workers (a target file's `site=`
+    sends a device to another site), and no worker starts one after the window closes."""
     definition = prep.schedule.definition
     if deadline is not None:
         options = dict(definition.options)
@@ -171,6 +180,12 @@ def scan_command(prep: Prepared, deadline: datetime | None, now: datetime) -> li
         options["max_scan_time"] = round(min(float(given), left) if given else left, 1)
         definition = replace(definition, options=options)
     args = [*definition.scan_arguments(), "--out", str(prep.out_dir), "-q", "--no-config"]
+    if broker:
+        # the URL (and its password) by the environment, never in `ps`: --broker alone
+        # reads $SHINSA_BROKER, which the child inherits
+        args += ["--broker", "--site", prep.schedule.site]
+        if deadline is not None:
+            args += ["--window-ends", f"{deadline.timestamp():.3f}"]
     return [sys.executable, "-m", "scanner", "scan", "--run-id", prep.run_id, *args]
 
 
@@ -334,7 +349,11 @@ def _run_child(
     follow = _Follow()
     prep.out_dir.mkdir(parents=True, exist_ok=True)
     err_path = prep.out_dir / "scan-stderr.log"
-    argv = scan_command(prep, deadline, utcnow())
+    broker = os.environ.get(BROKER_VARIABLE) or None
+    argv = scan_command(prep, deadline, utcnow(), broker)
+    env = child_environment()
+    if broker:  # the sites' workers land results in this database, which the child reads
+        env["SHINSA_DB"] = engine.url.render_as_string(hide_password=False)
     renewed = time.monotonic()
     signalled_at = 0.0
     with err_path.open("wb") as err:
@@ -345,7 +364,7 @@ def _run_child(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
-            env=child_environment(),
+            env=env,
             start_new_session=True,
         )
         try:

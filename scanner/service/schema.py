@@ -282,3 +282,56 @@ audit_log = sa.Table(
     sa.Column("detail", sa.JSON, nullable=False, default=dict),
     sa.Index(None, "at"),
 )
+
+# -- the sites (scanner/sites/, revision 0003) ----------------------------------------------
+# A run split over site workers: its devices' tasks and every result as it lands, written by
+# the workers, read by the machine that started the run (the command line or the service).
+# Keyed by (run, device[, service, check]) so that a task delivered twice never writes a
+# result twice, nor overwrites a final one.
+
+site_tasks = sa.Table(
+    "site_tasks",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("address", sa.String(64), primary_key=True),
+    sa.Column("site", sa.String(64), nullable=False),
+    # queued | running | done | failed | pending (no worker of its site took it: `reason`)
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("worker", sa.String(255), nullable=False, server_default=""),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("reason_ja", sa.Text, nullable=False, server_default=""),
+    # what the device's scan found besides results, written when it settles
+    sa.Column("services", sa.JSON, nullable=False, default=list),
+    sa.Column("identity", sa.JSON, nullable=False, default=list),
+    sa.Column("updated", TS, nullable=False),
+    sa.Index(None, "run_id", "state"),
+)
+
+site_results = sa.Table(
+    "site_results",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("address", sa.String(64), primary_key=True),
+    sa.Column("service_key", sa.String(64), primary_key=True),
+    sa.Column("check_id", sa.String(128), primary_key=True),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),  # the result as the per-run store keeps it
+    sa.Column("worker", sa.String(255), nullable=False, server_default=""),
+    sa.Column("written", sa.Integer, nullable=False, server_default="1"),  # writes that won
+    sa.Column("landed", TS, nullable=False),
+)
+
+# the write-ahead login ledger of a site's devices (scanner/ledger.py), central so that a
+# task redelivered to another worker sees the failed logins the lost one had spent
+site_logins = sa.Table(
+    "site_logins",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(255), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),  # epoch seconds
+    sa.Column("held", sa.Boolean, nullable=False),
+    sa.Index(None, "address", "username"),
+)

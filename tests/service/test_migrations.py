@@ -46,7 +46,7 @@ def test_upgrade_makes_exactly_the_schema(db_url: str) -> None:
         with pytest.raises(ConfigError, match="shinsa db upgrade"):
             migrate.require_head(engine)
         migrate.upgrade(engine)
-        assert migrate.current(engine) == migrate.head() == "0002"
+        assert migrate.current(engine) == migrate.head() == "0003"
         migrate.require_head(engine)
         tables = set(sa.inspect(engine).get_table_names())
         assert tables == set(schema.metadata.tables) | {"alembic_version"}

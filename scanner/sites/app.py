@@ -1,0 +1,93 @@
+"""The Celery application of the sites, and the Redis client beside it.
+
+Settings that make "nothing lost, nothing twice" hold (docs/sites.md):
+- `task_acks_late`: a task is acknowledged when it has ended, not when it is taken, so a
+  worker lost mid-device leaves it on the broker;
+- `task_reject_on_worker_lost`: a task whose pool process died is put back, not failed;
+- `worker_prefetch_multiplier = 1`: a worker holds no more tasks than it runs, so tasks
+  left by a lost worker are few and the others are free for the site's other workers;
+- the broker's `visibility_timeout` (keys.VISIBILITY_SECONDS): how soon an unacknowledged
+  task of a lost worker is given to another;
+- JSON only: a task is data (a device and a request), never a pickled object;
+- no result backend: results go to the central database as they land (central.py).
+
+`celery -A scanner.sites.app inspect ping` and Flower (`celery -A scanner.sites.app
+flower`) use the module-level `app`, which reads the broker from $SHINSA_BROKER.
+
+TLS to Redis: a `rediss://` URL, verified against $SHINSA_BROKER_CA (else the system's
+CAs), with a client certificate from $SHINSA_BROKER_CERT and $SHINSA_BROKER_KEY where the
+server asks for one. The password is in the URL (redis://:PASSWORD@HOST...), which comes
+from the environment, never from the command line of a long-running process.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from typing import Any
+
+import redis
+from celery import Celery
+
+from scanner.sites import keys
+
+#: the worker's own settings, kept on the app's configuration under these names
+SITE_SETTING = "shinsa_site"
+DB_SETTING = "shinsa_db"
+
+
+def tls_options(url: str) -> dict[str, Any] | None:
+    """The TLS settings for a rediss:// broker (None for redis://)."""
+    if not url.startswith("rediss://"):
+        return None
+    options: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    for setting, variable in (
+        ("ssl_ca_certs", "SHINSA_BROKER_CA"),
+        ("ssl_certfile", "SHINSA_BROKER_CERT"),
+        ("ssl_keyfile", "SHINSA_BROKER_KEY"),
+    ):
+        if os.environ.get(variable):
+            options[setting] = os.environ[variable]
+    return options
+
+
+def client(url: str) -> redis.Redis:
+    """A Redis client for the locks, the pace, the stop flags and the heartbeats."""
+    tls = tls_options(url) or {}
+    return redis.Redis.from_url(
+        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=10, **tls
+    )
+
+
+def make_app(broker: str) -> Celery:
+    app = Celery("shinsa", broker=broker, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        broker_transport_options={"visibility_timeout": keys.VISIBILITY_SECONDS},
+        broker_use_ssl=tls_options(broker),
+        # a worker outlives a broker restart: it reconnects, for as long as it takes
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_channel_error_retry=True,
+        # events for Flower and `celery events`; the sent event shows queued tasks too
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        worker_hijack_root_logger=False,
+        # a task whose process leaked memory (a browser, a huge page) is not the next's
+        worker_max_tasks_per_child=200,
+        task_default_queue=keys.queue_of("default"),
+    )
+    from scanner.sites import tasks  # the task's body, registered on this app
+
+    app.task(name=keys.SCAN_TASK, bind=True)(tasks.scan_device)
+    return app
+
+
+#: for `celery -A scanner.sites.app ...` (inspect, Flower): the broker of $SHINSA_BROKER
+app = make_app(os.environ.get(keys.BROKER_VARIABLE) or "redis://127.0.0.1:6379/0")

@@ -1,0 +1,259 @@
+"""The sites' tables in the service's database (scanner/service/schema.py, revision 0003).
+
+Written by workers as results land (`CentralStore`), read back by the machine that started
+the run (`settled`, `results_of`). Every write is keyed: a result by (run, device, service,
+check), a device's task by (run, device). The same rule as the per-run store: a final
+result (pass, fail, not_applicable) is never overwritten; an error or inconclusive one may
+be, by a later attempt of the same device.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from scanner.codec import result_from_dict, result_to_dict, service_from_dict, service_to_dict
+from scanner.service import schema
+from scanner.service.db import now
+from scanner.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+    from scanner.model import Result, Service
+    from scanner.store import IdentityRow
+
+FINAL = ("pass", "fail", "not_applicable")
+#: states of a device's task that end it, in this run
+SETTLED = ("done", "failed", "pending")
+
+
+def _insert(engine: sa.Engine, table: sa.Table) -> Any:
+    """An INSERT that can say ON CONFLICT, in the engine's dialect."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def put_result(engine: sa.Engine, run_id: str, result: Result, worker: str) -> None:
+    """One result as it lands: new, or over a non-final one; a final one stays."""
+    t = schema.site_results
+    stmt = _insert(engine, t).values(
+        run_id=run_id,
+        address=result.target,
+        service_key=result.service_key,
+        check_id=result.check_id,
+        verdict=result.verdict.value,
+        data=json.dumps(result_to_dict(result)),
+        worker=worker,
+        written=1,
+        landed=now(),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.run_id, t.c.address, t.c.service_key, t.c.check_id],
+        set_={
+            "verdict": stmt.excluded.verdict,
+            "data": stmt.excluded.data,
+            "worker": stmt.excluded.worker,
+            "written": t.c.written + 1,
+            "landed": stmt.excluded.landed,
+        },
+        where=t.c.verdict.not_in(FINAL),
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+def results_of(engine: sa.Engine, run_id: str, address: str) -> list[Result]:
+    t = schema.site_results
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.c.data)
+            .where(t.c.run_id == run_id, t.c.address == address)
+            .order_by(t.c.service_key, t.c.check_id)
+        ).all()
+    return [result_from_dict(json.loads(r.data)) for r in rows]
+
+
+def queue(engine: sa.Engine, run_id: str, sites: dict[str, str]) -> None:
+    """address -> site: each device's task row, queued (again, for a device that did not
+    end in an earlier attempt of the run; one that is done stays done)."""
+    t = schema.site_tasks
+    with engine.begin() as conn:
+        done = {
+            r.address
+            for r in conn.execute(
+                sa.select(t.c.address).where(t.c.run_id == run_id, t.c.state == "done")
+            )
+        }
+        conn.execute(t.delete().where(t.c.run_id == run_id, t.c.state != "done"))
+        rows = [
+            {
+                "run_id": run_id,
+                "address": address,
+                "site": site,
+                "state": "queued",
+                "services": [],
+                "identity": [],
+                "updated": now(),
+            }
+            for address, site in sites.items()
+            if address not in done
+        ]
+        if rows:
+            conn.execute(t.insert(), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    address: str
+    site: str
+    state: str
+    worker: str
+    attempts: int
+    reason: str
+    reason_ja: str
+    services: list[Service]
+    identity: list[tuple[str, str, str]]
+
+
+def tasks(engine: sa.Engine, run_id: str) -> dict[str, TaskRow]:
+    t = schema.site_tasks
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(t).where(t.c.run_id == run_id)).all()
+    return {
+        r.address: TaskRow(
+            r.address,
+            r.site,
+            r.state,
+            r.worker,
+            r.attempts,
+            r.reason,
+            r.reason_ja,
+            [service_from_dict(s) for s in r.services or []],
+            [(str(a), str(b), str(c)) for a, b, c in r.identity or []],
+        )
+        for r in rows
+    }
+
+
+def claim(engine: sa.Engine, run_id: str, address: str, worker: str) -> str | None:
+    """The task's row marked running by `worker`, unless it has ended: the state it had
+    (None: no such task in this database, which is then not the run's)."""
+    t = schema.site_tasks
+    with engine.begin() as conn:
+        state = conn.execute(
+            sa.select(t.c.state).where(t.c.run_id == run_id, t.c.address == address)
+        ).scalar_one_or_none()
+        if state is None or state in SETTLED:
+            return state
+        conn.execute(
+            t.update()
+            .where(t.c.run_id == run_id, t.c.address == address)
+            .values(state="running", worker=worker, attempts=t.c.attempts + 1, updated=now())
+        )
+    return str(state)
+
+
+def settle(
+    engine: sa.Engine,
+    run_id: str,
+    address: str,
+    state: str,
+    *,
+    reason: str = "",
+    reason_ja: str = "",
+    services: Sequence[Service] = (),
+    identity: Iterable[IdentityRow | tuple[str, str, str]] = (),
+    only_from: Sequence[str] = ("queued", "running"),
+) -> bool:
+    """The device's task ended (done, failed, or pending with the reason), with what its
+    scan found besides results; only from `only_from` states: True when it was."""
+    t = schema.site_tasks
+    with engine.begin() as conn:
+        changed = conn.execute(
+            t.update()
+            .where(t.c.run_id == run_id, t.c.address == address, t.c.state.in_(only_from))
+            .values(
+                state=state,
+                reason=reason[:500],
+                reason_ja=reason_ja[:500],
+                services=[service_to_dict(s) for s in services],
+                identity=[list(row) for row in identity],
+                updated=now(),
+            )
+        ).rowcount
+    return bool(changed)
+
+
+class CentralStore(Store):
+    """A worker's per-task store whose every result also lands in the central database at
+    once, and whose login ledger is the central one (so a task redelivered to another
+    worker sees what the lost one spent)."""
+
+    def __init__(self, path: Path, engine: sa.Engine, worker: str) -> None:
+        super().__init__(path)
+        self.central = engine
+        self.worker = worker
+
+    def add_result(self, run_id: str, result: Result) -> None:
+        super().add_result(run_id, result)
+        put_result(self.central, run_id, result, self.worker)
+
+    def reserve_login(
+        self, address: str, username: str, run_id: str, limit: int, window: float
+    ) -> bool:
+        t = schema.site_logins
+        at = time.time()
+        with self.central.begin() as conn:
+            # one device is scanned by one worker at a time (its lock, tasks.py), so the
+            # count and the insert need no lock of their own beyond the transaction
+            held = int(conn.execute(_held(address, username, at - window, run_id)).scalar_one())
+            if held >= limit:
+                return False
+            conn.execute(
+                t.insert().values(
+                    address=address, username=username, run_id=run_id, at=at, held=True
+                )
+            )
+        return True
+
+    def release_login(self, address: str, username: str, run_id: str) -> None:
+        t = schema.site_logins
+        with self.central.begin() as conn:
+            latest = conn.execute(
+                sa.select(sa.func.max(t.c.id)).where(
+                    t.c.address == address,
+                    t.c.username == username,
+                    t.c.run_id == run_id,
+                    t.c.held.is_(True),
+                )
+            ).scalar_one_or_none()
+            if latest is not None:
+                conn.execute(t.update().where(t.c.id == latest).values(held=False))
+
+    def login_failures(self, address: str, username: str, window: float, run_id: str = "") -> int:
+        with self.central.connect() as conn:
+            return int(
+                conn.execute(_held(address, username, time.time() - window, run_id)).scalar_one()
+            )
+
+
+def _held(address: str, username: str, since: float, run_id: str) -> sa.Select[Any]:
+    """Slots held for the account within the window, by any run: the device remembers
+    failures whoever sent them (stricter than the per-run store, which cannot know the
+    runs of other stores; `run_id` is kept for the same signature)."""
+    del run_id
+    t = schema.site_logins
+    return sa.select(sa.func.count()).where(
+        t.c.address == address,
+        t.c.username == username,
+        t.c.held.is_(True),
+        t.c.at >= since,
+    )
