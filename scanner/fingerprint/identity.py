@@ -51,6 +51,7 @@ import asyncssh
 import httpx
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from scapy.contrib.modbus import ModbusADURequest, ModbusPDU2B0EReadDeviceIdentificationRequest
 
 from scanner.discovery.udp_protocols.snmp import parse_snmp_response, snmp_get_request
 from scanner.errors import ScopeError
@@ -281,9 +282,15 @@ def enterprise(oid: str) -> str:
     return ENTERPRISES.get(int(match.group(1)), "") if match else ""
 
 
-# Modbus/TCP Read Device Identification (Modbus Application Protocol v1.1b3 §6.21).
+# Modbus/TCP Read Device Identification (Modbus Application Protocol v1.1b3 §6.21): built
+# with scapy's Modbus layers (function 0x2B, MEI type 0x0E, read code 1: the basic objects,
+# from object 0); the answer is read by our own parser below, which bounds every count
+# and length by the bytes that came.
 _MODBUS_TID = 0x5349
-MODBUS_READ_ID = struct.pack(">HHHBBBBB", _MODBUS_TID, 0, 5, 1, 0x2B, 0x0E, 0x01, 0x00)
+MODBUS_READ_ID = bytes(
+    ModbusADURequest(transId=_MODBUS_TID, protoId=0, unitId=1)
+    / ModbusPDU2B0EReadDeviceIdentificationRequest(readCode=1, objectId=0)
+)
 _MODBUS_OBJECTS = {0: "VendorName", 1: "ProductCode", 2: "MajorMinorRevision"}
 
 
@@ -309,7 +316,8 @@ def parse_modbus_identity(data: bytes) -> dict[str, str]:
 
 
 # S7comm: COTP connect, setup communication, then read SZL 0x001C (component
-# identification), the request Siemens' tools and the snap7 library use.
+# identification), the request Siemens' tools and the snap7 library use. Our own bytes:
+# scapy (2.8) has TPKT/COTP nowhere in its layers and no S7comm layer.
 S7_COTP = bytes.fromhex("0300001611e00000000100c0010ac1020100c2020102")
 S7_SETUP = bytes.fromhex("0300001902f08032010000000000080000f0000001000101e0")
 S7_SZL_1C = bytes.fromhex("0300002102f080320700000000000800080001120411440100ff090004001c0000")
@@ -350,7 +358,8 @@ def parse_szl_1c(data: bytes) -> dict[str, str]:
     return found
 
 
-# BACnet/IP ReadProperty (ASHRAE 135 clause 15.5) of the device object.
+# BACnet/IP ReadProperty (ASHRAE 135 clause 15.5) of the device object. Our own bytes:
+# scapy (2.8) has no BACnet layer.
 _VENDOR_NAME, _MODEL_NAME = 121, 70
 
 

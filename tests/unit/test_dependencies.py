@@ -19,8 +19,6 @@ FIRST_PARTY = {"scanner", "probes", "reports", "profiles", "lab", "tests", "benc
 
 #: main dependencies no shipped module imports, and why each is declared all the same
 DECLARED_NOT_IMPORTED = {
-    # the site-scanning work gives it its job: link-layer discovery, IPv6, ICS identity packets
-    "scapy",
     # httpcore imports it at every lock when present; declared so that it is (pyproject.toml)
     "sniffio",
 }

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from scanner.discovery.udp_protocols.spec import Requests
 
 
-# BACnet/IP: ANSI/ASHRAE 135 Annex J, clause 16.10 Who-Is / I-Am.
+# BACnet/IP: ANSI/ASHRAE 135 Annex J, clause 16.10 Who-Is / I-Am. Our own bytes and
+# parser: scapy (2.8) has no BACnet layer.
 
 _BVLC_TYPE = 0x81
 _BVLC_FORWARDED, _BVLC_UNICAST, _BVLC_BROADCAST = 0x04, 0x0A, 0x0B

@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from scapy.contrib.enipTCP import ENIPTCP
+
 from scanner.discovery.udp_protocols.spec import UdpProtocol, one
 from scanner.model import bound_text
 
@@ -25,10 +27,22 @@ _ENIP_IDENTITY_FIXED = 33
 
 
 def enip_list_identity(context: bytes) -> bytes:
-    """List Identity request: encapsulation header only, `context` echoed in the reply."""
+    """List Identity request: encapsulation header only, `context` echoed in the reply.
+    Built with scapy's EtherNet/IP encapsulation layer (its sender context is a
+    little-endian 64-bit field, so the 8 bytes go out as given); the reply is read by our
+    own bounded parser below."""
     if len(context) != 8:
         raise ValueError("the sender context is 8 bytes")
-    return struct.pack("<HHII", _ENIP_LIST_IDENTITY, 0, 0, 0) + context + bytes(4)
+    return bytes(
+        ENIPTCP(
+            commandId=_ENIP_LIST_IDENTITY,
+            length=0,
+            session=0,
+            status=0,
+            senderContext=int.from_bytes(context, "little"),
+            options=0,
+        )
+    )
 
 
 def parse_enip_identity(data: bytes, context: bytes) -> str | None:
