@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scanner.discovery.neighbours import mac_of
+from scanner.discovery.neighbours import arp_table, mac_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,3 +40,18 @@ def test_a_complete_entry_gives_its_mac_and_nothing_else_does(tmp_path: Path) ->
     assert mac_of("fe80::1", table=table) == ""  # IPv6: not in this table
     assert mac_of("not an address", table=table) == ""
     assert mac_of("10.250.0.2", table=tmp_path / "missing") == ""
+
+
+def test_the_whole_table_by_interface_for_the_sweep_fallback(tmp_path: Path) -> None:
+    table = _table(
+        tmp_path,
+        "10.250.0.2       0x1         0x2         A6:ED:96:17:6A:3E     *        eth0",
+        "10.250.0.3       0x1         0x0         00:00:00:00:00:00     *        eth0",
+        "10.250.1.2       0x1         0x2         02:00:00:00:01:02     *        eth1",
+    )
+    assert arp_table(table, interface="eth0") == {"10.250.0.2": "a6:ed:96:17:6a:3e"}
+    assert arp_table(table) == {
+        "10.250.0.2": "a6:ed:96:17:6a:3e",
+        "10.250.1.2": "02:00:00:00:01:02",
+    }
+    assert arp_table(tmp_path / "missing") == {}
