@@ -17,8 +17,10 @@ on/off option takes true/false (`1`/`0`, `yes`/`no` in a variable).
 What cannot be a default: options that name one run (`--resume`, `--from-nmap`), the
 permission for intrusive checks (an explicit choice each time), repeatable options (a
 default list would be added to, not replaced by, what the command line gives), the
-profile or level of `report` and `diff` (they judge with the scan's own unless told), and
-the demo's output directory (a demo never writes into the store scans go to).
+profile or level of `report` and `diff` (they judge with the scan's own unless told), the
+demo's output directory (a demo never writes into the store scans go to), and a scan's
+`--broker` (a scan is sent to the sites' workers only when it says so; `--broker` alone
+reads the URL from `SHINSA_BROKER`, which `shinsa worker` reads as its default).
 
 An unknown key, or a bad value, is a usage error naming the file and line or the variable
 (exit 2). Other `SHINSA_*` variables (credential lists read passwords from some) are not
@@ -45,7 +47,17 @@ CONFIG_VARIABLE = "SHINSA_CONFIG"
 NOT_SETTABLE = frozenset({"resume", "from_nmap", "allow_intrusive", "config", "no_config"})
 #: (subcommand, dest) pairs that are never a default there
 NOT_SETTABLE_IN = frozenset(
-    {("report", "profile"), ("report", "level"), ("diff", "profile"), ("demo", "out")}
+    {
+        ("report", "profile"),
+        ("report", "level"),
+        ("diff", "profile"),
+        ("demo", "out"),
+        # a scan goes to the sites only when asked each time (`--broker`, alone: the URL of
+        # $SHINSA_BROKER), never because a worker's machine has the variable set
+        ("scan", "broker"),
+        ("scan", "window_ends"),
+        ("worker", "list"),
+    }
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

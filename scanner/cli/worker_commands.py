@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def cmd_worker(args: argparse.Namespace) -> int:
     broker = keys.broker_url(args.broker)
     if args.list:
-        from scanner.sites.app import client
+        from scanner.sites.connection import client
 
         found = worker.workers(client(broker))
         if not found:

@@ -34,7 +34,8 @@ from scanner.errors import ConfigError, ShinsaError
 from scanner.service import migrate
 from scanner.service.db import mask_url, open_db
 from scanner.sites import central, keys
-from scanner.sites.app import client, make_app
+from scanner.sites.app import make_app
+from scanner.sites.connection import client
 from scanner.sites.tasks import Job
 from scanner.sites.worker import workers
 

@@ -45,7 +45,7 @@ from scanner.errors import ShinsaError
 from scanner.model import Target
 from scanner.reporter import Reporter
 from scanner.service.db import open_db
-from scanner.sites import central, keys
+from scanner.sites import central, connection, keys
 from scanner.sites.pace import SharedPacer
 from scanner.store import Store
 from scanner.stored_request import rebuild
@@ -129,9 +129,7 @@ def _engine(url: str) -> sa.Engine:
 
 def _client(url: str) -> redis.Redis:
     if url not in _clients:
-        from scanner.sites.app import client
-
-        _clients[url] = client(url)
+        _clients[url] = connection.client(url)
     return _clients[url]
 
 

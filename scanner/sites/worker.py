@@ -32,7 +32,8 @@ from scanner.errors import ConfigError
 from scanner.service import migrate
 from scanner.service.db import mask_url, open_db
 from scanner.sites import keys
-from scanner.sites.app import DB_SETTING, SITE_SETTING, client, make_app
+from scanner.sites.app import DB_SETTING, SITE_SETTING, make_app
+from scanner.sites.connection import client
 
 if TYPE_CHECKING:
     from collections.abc import Callable
