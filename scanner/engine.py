@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
-from scanner.discovery import neighbours, syn, udp
+from scanner.discovery import syn, udp
 from scanner.discovery import tcp as discovery
 from scanner.errors import ConfigError
 from scanner.facts import SERVICES, Facts
 from scanner.fingerprint.identity import collect_identity
+from scanner.fingerprint.link_identity import link_identity
 from scanner.fingerprint.services import Timing, fingerprint
 from scanner.ledger import StoredLedger
 from scanner.model import Evidence, Result, Service, Target, Verdict, bound_text, quoted
@@ -341,10 +342,9 @@ async def _device_work(
     signals = await collect_identity(dev, services, facts, deadline=IDENTITY_DEADLINE)
     shown_text = redact.current().text
     said = [(s.service.protocol, s.kind, shown_text(s.text)) for s in signals]
-    # on the scanner's own link the kernel now holds the device's MAC (it answered)
-    mac = neighbours.mac_of(target.address)
-    if mac:
-        said.append(("link", "mac", mac))
+    # the device's MAC on the scanner's own link (the kernel holds it: it answered), and
+    # its vendor from the IEEE registry: facts for the credential lists and the identity
+    said += link_identity(target.address, facts)
     if said:
         run.store.put_identity(run.run_id, target.address, said)
     profile = run.request.profile_for(target)  # its own params, test account and gates

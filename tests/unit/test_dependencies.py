@@ -74,18 +74,28 @@ SERVICE_CODE = re.compile(
 )
 
 
+#: the sites (Celery workers, `scan --broker`): the `sites` extra, which includes the
+#: service's (a worker writes into the service's database)
+SITES_CODE = re.compile(r"scanner/sites/|scanner/cli/worker_commands\.py$")
+
+
 def test_every_package_shipped_code_imports_is_a_main_dependency():
     main = _declared("main")
     service = _declared("service")
+    sites = _declared("sites") | service
     for package in SHIPPED:
         for module, files in _imports(package).items():
             dist = _distribution(module)
-            if dist in service and all(SERVICE_CODE.match(f) for f in files):
+            if dist in service and all(SERVICE_CODE.match(f) or SITES_CODE.match(f) for f in files):
+                continue
+            if dist in sites and all(SITES_CODE.match(f) for f in files):
                 continue
             assert dist in main, f"{dist} (imported by {sorted(files)}) is not declared"
     assert "cryptography" in main  # imported by the TLS certificate reader
     assert "sqlalchemy" in service
     assert "sqlalchemy" not in main
+    assert {"celery", "redis"} <= _declared("sites")
+    assert not {"celery", "redis"} & main
 
 
 def test_lab_only_packages_are_in_the_lab_extra_and_nowhere_else():
@@ -108,9 +118,9 @@ def test_a_main_dependency_nothing_imports_has_a_written_reason():
     assert unused == DECLARED_NOT_IMPORTED
 
 
-def test_the_make_targets_install_the_lab_and_service_extras():
+def test_the_make_targets_install_the_lab_service_and_sites_extras():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "pip install --quiet -e '.[dev,lab,service]'" in makefile
+    assert "pip install --quiet -e '.[dev,lab,service,sites]'" in makefile
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci  # which installs it through the Makefile
 
