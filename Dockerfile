@@ -1,4 +1,5 @@
-# The shinsa operation service (`shinsa serve`) as a container image.
+# The shinsa operation service (`shinsa serve`) as a container image; the same image runs a
+# site's worker (`shinsa worker --site NAME`, docs/sites.md; deploy/compose.yaml).
 #
 #   docker build -t shinsa .
 #   docker run -d --name shinsa -p 8443:8443 \
@@ -24,7 +25,7 @@ COPY probes ./probes
 COPY reports ./reports
 COPY profiles ./profiles
 COPY lab ./lab
-RUN pip install ".[service]" \
+RUN pip install ".[service,sites]" \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/shinsa --shell /usr/sbin/nologin shinsa \
     && mkdir -p /var/lib/shinsa /etc/shinsa/tls \
     && chown shinsa:shinsa /var/lib/shinsa
