@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import itertools
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -117,7 +117,8 @@ class _NetnsConnection(redis.connection.Connection):
     netns = ""  # set on a subclass per namespace
 
     def _connect(self) -> socket.socket:
-        return in_namespace(self.netns, super()._connect)
+        sock: socket.socket = in_namespace(self.netns, super()._connect)
+        return sock
 
 
 @dataclass
@@ -378,12 +379,11 @@ def _lab(device: Device, personality: str, directory: Path, stack: contextlib.Ex
     for port in device.ports:
         listen = f"TCP-LISTEN:{port},bind={device.address},fork,reuseaddr"
         fwd = _popen(device.run(socat, listen, f"TCP:{LAB_LOOPBACK}:{port}"), log, stack)
-        _wait(
-            f"socat :{port}",
-            lambda p=port: connect_error(device.ns, device.address, p) is None,
-            fwd,
-            log,
-        )
+        _wait(f"socat :{port}", functools.partial(_answers, device, port), fwd, log)
+
+
+def _answers(device: Device, port: int) -> bool:
+    return connect_error(device.ns, device.address, port) is None
 
 
 def _lab_ports(personality: str) -> tuple[int, ...]:
@@ -507,7 +507,3 @@ def site_deployment(
 
 def routes(ns: str) -> list[dict[str, Any]]:
     return list(json.loads(_ip("-j", "-n", ns, "route", "show")))
-
-
-def has_tool(name: str) -> bool:
-    return shutil.which(name) is not None
