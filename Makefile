@@ -12,13 +12,15 @@ EXAMPLE_PLUGIN := examples/shinsa-plugin-example
 #  - service: the operation service's layer, with the dashboard's browser test (which shares
 #    its 127.0.96.0/24 block), one test at a time;
 #  - sites: the sites' layers (Celery workers, Redis, network namespaces), one test at a
-#    time; only the folders there are (none yet: the process is left out);
-#  - unit: tests/unit on two pytest-xdist workers (it is CPU-bound: two, the machine's cores);
+#    time; only those of its folders that hold test_*.py files (none: no process);
+#  - unit: tests/unit, one test at a time. It is mostly CPU (the machine has two cores and
+#    the others run beside it): xdist would finish it sooner, but it is not the longest
+#    process, and its second worker would only take CPU from the timer-bound tests beside it;
 #  - the rest (tests/integration, tests/lab, the other browser tests, the example plugin's
-#    tests) on two xdist workers, in the foreground. Most of it waits on timers and sockets.
-#    Each worker has its own lab /24 (gwN: 127.0.2N.0/24, lab/addresses.py), and
-#    --dist loadfile keeps a file on one worker: the files with fixed addresses of their own
-#    (127.0.74-80.x) never run a test beside another of the same file.
+#    tests) on two pytest-xdist workers, in the foreground: the longest process, and most of
+#    it waits on timers and sockets. Each worker has its own lab /24 (gwN: 127.0.2N.0/24,
+#    lab/addresses.py), and --dist loadfile keeps a file on one worker: the files with fixed
+#    addresses of their own (127.0.74-80.x) never run two of their tests at once.
 # Each process has its own --basetemp: pytest's default one is pruned by whichever run
 # starts next, another process's folders included.
 # (pytest-xdist's loadgroup cannot keep a group on one worker with pytest 9: the group
@@ -66,18 +68,21 @@ lint: $(STAMP)
 ## set up and pass the whole test suite (lint, types, profile validation, pytest)
 test: $(STAMP) daemons lint
 	@rm -f $(DAEMON_LOG) $(SERVICE_LOG) $(SITES_LOG) $(UNIT_LOG)
-	@echo "$(DAEMON_LAYERS), $(SERVICE_LAYERS), $(UNIT_LAYERS) and the sites'" \
-	    "($(or $(wildcard $(SITES_LAYERS)),none yet)): beside the rest, their reports follow it"
-	@start=$$(date +%s); \
+	@sites_layers=$$(for d in $(SITES_LAYERS); do \
+	    find $$d -name 'test_*.py' -print -quit 2>/dev/null | grep -q . && echo $$d; done); \
+	sites_layers=$$(echo $$sites_layers); \
+	echo "$(DAEMON_LAYERS), $(SERVICE_LAYERS), $(UNIT_LAYERS) and the sites'" \
+	    "($${sites_layers:-none with tests yet}): beside the rest, their reports follow it"; \
+	start=$$(date +%s); \
 	$(PYTEST) -p no:cacheprovider --basetemp=$(DAEMON_TMP) $(DAEMON_LAYERS) \
 	    > $(DAEMON_LOG) 2>&1 & daemons=$$!; \
 	$(PYTEST) -p no:cacheprovider --basetemp=$(SERVICE_TMP) $(SERVICE_LAYERS) \
 	    > $(SERVICE_LOG) 2>&1 & service=$$!; \
-	if [ -n "$(wildcard $(SITES_LAYERS))" ]; then \
-	  $(PYTEST) -p no:cacheprovider --basetemp=$(SITES_TMP) $(wildcard $(SITES_LAYERS)) \
+	if [ -n "$$sites_layers" ]; then \
+	  $(PYTEST) -p no:cacheprovider --basetemp=$(SITES_TMP) $$sites_layers \
 	      > $(SITES_LOG) 2>&1 & sites=$$!; \
-	else echo "no $(SITES_LAYERS) yet" > $(SITES_LOG); sites=; fi; \
-	$(PYTEST) -p no:cacheprovider -n 2 --basetemp=$(UNIT_TMP) $(UNIT_LAYERS) \
+	else echo "no test files in $(SITES_LAYERS) yet" > $(SITES_LOG); sites=; fi; \
+	$(PYTEST) -p no:cacheprovider --basetemp=$(UNIT_TMP) $(UNIT_LAYERS) \
 	    > $(UNIT_LOG) 2>&1 & unit=$$!; \
 	$(PYTEST) -n 2 --dist loadfile --basetemp=$(REST_TMP) \
 	    $(addprefix --ignore=,$(DAEMON_LAYERS) $(SERVICE_LAYERS) $(SITES_LAYERS) $(UNIT_LAYERS)); \
