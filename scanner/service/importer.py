@@ -125,15 +125,23 @@ def import_run(
                 conn.execute(table.delete().where(table.c.run_id == run_id))
         else:
             conn.execute(t.runs.insert().values(id=run_id, **run_row))
-        matches = identity.resolve(conn, site, found, earlier)
+        # a device is its own site's (a target file's site=, a run spanning sites: scanner/
+        # sites/), else the run's: followed, and kept in the inventory, under that site
+        sites = device_sites(info.request, site)
+        matches: dict[str, identity.Match] = {}
+        for one in sorted({sites.get(d.address, site) for d in data.devices}):
+            group = [s for s in found if sites.get(s.address, site) == one]
+            mine = {a: m for a, m in earlier.items() if sites.get(a, site) == one}
+            matches.update(identity.resolve(conn, one, group, mine))
         ids: dict[str, int] = {}
         fresh: list[int] = []
         totals: Counter[str] = Counter()
         statuses_all: dict[str, Counter[str]] = {}
         for device, signals in zip(data.devices, found, strict=True):
             match = matches[device.address]
-            device_id, is_new = _device_for(conn, site, device, signals, match, run_id, started)
-            identity.remember(conn, site, device_id, identity.usable_keys(signals, shared), started)
+            own = sites.get(device.address, site)
+            device_id, is_new = _device_for(conn, own, device, signals, match, run_id, started)
+            identity.remember(conn, own, device_id, identity.usable_keys(signals, shared), started)
             ids[device.address] = device_id
             if is_new:
                 fresh.append(device_id)
@@ -151,6 +159,17 @@ def import_run(
         run_summary["new_devices"] = len(fresh)
         conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(summary=run_summary))
     return Imported(run_id, ids, tuple(fresh))
+
+
+def device_sites(request: Mapping[str, Any], site: str) -> dict[str, str]:
+    """address -> the site a stored run's target names ([address, label, profile, site]);
+    a device naming none is the run's `site`."""
+    out: dict[str, str] = {}
+    targets = request.get("targets")
+    for row in targets if isinstance(targets, list) else ():
+        if isinstance(row, list) and len(row) > 3 and row[3]:
+            out[str(row[0])] = str(row[3])
+    return out
 
 
 def _earlier_import(conn: sa.Connection, run_id: str) -> dict[str, identity.Match]:

@@ -305,11 +305,6 @@ def test_one_scheduled_definition_spanning_two_sites_makes_one_run(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scanner/service/importer.py import_run files every device of a run under the "
-    "run's site (the definition's --site), not the site= its target line gives it",
-)
 def test_a_spanning_runs_devices_stay_in_their_own_sites_inventory(
     deployment: Deployment, spanning_run: SpanningRun
 ) -> None:
