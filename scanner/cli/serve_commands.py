@@ -126,9 +126,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = service_config(args)
     settings = uvicorn_config(config)
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.broker:
+        _announce(args.broker)
     server = uvicorn.Server(settings)
     server.run()
     return 0 if server.started else 4
+
+
+def _announce(broker: str) -> None:
+    """--broker: scheduled runs go to the sites' workers (the runner reads $SHINSA_BROKER,
+    which its child scans inherit), and this version is recorded on the broker, so that a
+    worker of another version refuses to start before the first run is sent."""
+    import redis
+
+    from scanner import __version__
+    from scanner.sites import keys
+    from scanner.sites.connection import client
+
+    url = keys.broker_url(broker)
+    try:
+        client(url).set(keys.VERSION_KEY, __version__)
+    except redis.RedisError as exc:
+        raise ConfigError(f"--broker {keys.masked(url)}: does not answer ({exc})") from None
+    os.environ[keys.BROKER_VARIABLE] = url
 
 
 def read_password() -> str:

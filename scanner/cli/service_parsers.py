@@ -125,6 +125,12 @@ def add_parsers(sub: SubParsers) -> None:
         help="IANA time zone the dashboard shows times in (default: Asia/Tokyo on Japanese "
         "pages, this machine's zone on English ones)",
     )
+    p.add_argument(
+        "--broker",
+        metavar="URL",
+        help="the sites' Redis broker (docs/sites.md): every scheduled run's devices are "
+        "scanned by their site's workers (default: $SHINSA_BROKER; none: scans run here)",
+    )
     p.set_defaults(func=_fn("serve_commands", "cmd_serve"), makes_db=True)
 
     p = sub.add_parser("db", help="the service's database: upgrade, prune")

@@ -161,8 +161,8 @@ def prepare(
     return Prepared(schedule, run_id, holder, trigger, out_dir)
 
 
-#: the sites' broker (scanner/sites/): set in the service's environment (or by `serve
-#: --broker`), every scheduled run's devices are scanned by their site's workers
+#: the sites' broker (scanner/sites/): set in the service's environment (`serve --broker`
+#: sets it), every scheduled run's devices are scanned by their site's workers
 BROKER_VARIABLE = "SHINSA_BROKER"
 
 
