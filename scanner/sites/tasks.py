@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import secrets
@@ -198,10 +199,38 @@ def scan_device(task: Task[Any, Any], payload: dict[str, Any]) -> str:
             return "unknown run"
         if claimed in central.SETTLED:
             return claimed
+        unroutable = no_route(job.address)
+        if unroutable:
+            central.settle(
+                engine,
+                job.run_id,
+                job.address,
+                "failed",
+                reason=f"no route from worker {worker} of site {site} to it ({unroutable}): "
+                "is the device in this site's segment?",
+                reason_ja=f"サイト {site} のワーカー {worker} から経路がない（{unroutable}）: "
+                "この機器はこのサイトのセグメントにあるか",
+            )
+            return "failed"
         return _scan(job, engine, client, worker, site, lock, token)
     finally:
         with contextlib.suppress(redis.RedisError):
             client.eval(_RELEASE, 1, lock, token)
+
+
+def no_route(address: str) -> str:
+    """Why this machine has no route to `address` ("" when it has one). A device sent to
+    the wrong site is not "every port closed" but out of reach: a datagram socket's
+    connect asks the kernel for the route and sends nothing."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((address, 9))
+        except OSError as exc:
+            if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES):
+                return exc.strerror or str(exc)
+            raise
+    return ""
 
 
 def _scan(

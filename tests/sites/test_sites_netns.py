@@ -172,10 +172,13 @@ def test_each_sites_worker_reaches_only_its_own_devices(
     assert tasks[b_web.address]["worker"] == "plant-a-0@tests"
     assert tasks[a_lab.address]["worker"] == "plant-a-0@tests"
     assert tasks[b_sshd.address]["worker"] == "plant-b-0@tests"
-    # out of the worker's reach: no service, no MAC (nothing answered on its link). The
-    # device reads as "nothing open", as one with every port closed would: the engine
-    # does not tell "no route from here" from "closed" (see the report of this test)
-    for wrong in (a_sshd, b_web):
+    # out of the worker's reach: not scanned at all, the device failed with the reason (no
+    # route from that site), never read as "nothing open"; no service, no MAC
+    for wrong, site in ((a_sshd, "plant-b"), (b_web, "plant-a")):
+        assert tasks[wrong.address]["state"] == "failed"
+        assert (
+            f"no route from worker {site}-0@tests of site {site}" in tasks[wrong.address]["reason"]
+        )
         assert scanned.ports[wrong.address] == [], wrong
         assert tasks[wrong.address]["services"] == []
         assert scanned.macs[wrong.address] == []

@@ -1,0 +1,138 @@
+"""The sites' pieces that need no broker: the central store's keyed writes, the task
+payload's checks, the broker URL's, the site names of target files, where a device goes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+
+from scanner.cli.app import main
+from scanner.discovery.targets import parse_targets
+from scanner.errors import ConfigError, ShinsaError
+from scanner.model import Result, Service, Target, Verdict
+from scanner.service import schema
+from scanner.service.db import open_db
+from scanner.sites import central, keys
+from scanner.sites.tasks import Job, no_route
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> sa.Engine:
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    assert main(["db", "upgrade", "--db", url]) == 0
+    return open_db(url)
+
+
+def _result(verdict: Verdict, reason: str = "r") -> Result:
+    return Result("web.x", "127.0.98.5", Service("tcp", 80, "http"), verdict, reason)
+
+
+def test_a_final_result_is_never_overwritten_and_each_landing_is_counted(engine: sa.Engine):
+    central.put_result(engine, "run", _result(Verdict.ERROR, "timed out"), "w1")
+    central.put_result(engine, "run", _result(Verdict.PASS, "first"), "w1")
+    # a redelivered task's second write of the check changes nothing
+    central.put_result(engine, "run", _result(Verdict.FAIL, "second"), "w2")
+    (landed,) = central.results_of(engine, "run", "127.0.98.5")
+    assert landed.verdict is Verdict.PASS
+    assert landed.reason == "first"
+    with engine.connect() as conn:
+        written = conn.execute(sa.select(schema.site_results.c.written)).scalar_one()
+    assert written == 2  # the error, then the pass over it; the fail never landed
+
+
+def test_a_task_claimed_after_it_ended_is_not_claimed_again(engine: sa.Engine):
+    central.queue(engine, "run", {"127.0.98.5": "a"})
+    assert central.claim(engine, "run", "127.0.98.5", "w1") == "queued"
+    assert central.settle(engine, "run", "127.0.98.5", "done")
+    assert central.claim(engine, "run", "127.0.98.5", "w2") == "done"
+    assert central.claim(engine, "run", "127.0.98.9", "w2") is None  # not this run's
+    (row,) = central.tasks(engine, "run").values()
+    assert (row.state, row.worker, row.attempts) == ("done", "w1", 1)
+    # queued again (a --resume): the done device stays done, not sent again
+    central.queue(engine, "run", {"127.0.98.5": "a", "127.0.98.6": "a"})
+    states = {a: r.state for a, r in central.tasks(engine, "run").items()}
+    assert states == {"127.0.98.5": "done", "127.0.98.6": "queued"}
+
+
+def test_pending_never_replaces_an_ending(engine: sa.Engine):
+    central.queue(engine, "run", {"127.0.98.5": "a"})
+    central.settle(engine, "run", "127.0.98.5", "done")
+    assert not central.settle(engine, "run", "127.0.98.5", "pending", reason="no worker")
+    assert central.tasks(engine, "run")["127.0.98.5"].state == "done"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        {"version": "1"},
+        {"version": "1", "run_id": "r", "site": "a", "target": [], "request": {}, "digest": "d"},
+    ],
+)
+def test_a_malformed_payload_is_refused(payload: object):
+    with pytest.raises(ShinsaError, match="payload"):
+        Job.from_json(payload)
+
+
+def test_a_payload_round_trips():
+    job = Job("1", "r", "a", ["127.0.98.5", "cam", "", "a"], {"ports": "T:80"}, "d", 5.0, None)
+    assert Job.from_json(job.to_json()) == job
+
+
+@pytest.mark.parametrize("url", ["", "http://x", "redis://", "amqp://h/"])
+def test_a_broker_that_is_not_redis_is_refused(url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(keys.BROKER_VARIABLE, raising=False)
+    with pytest.raises(ConfigError):
+        keys.broker_url(url)
+
+
+def test_the_broker_password_never_shows():
+    shown = keys.masked("redis://:s3cret@127.0.98.1:6379/0")
+    assert "s3cret" not in shown
+    assert shown == "redis://:***@127.0.98.1:6379/0"
+    assert keys.masked("rediss://shinsa:pw@h:1/0") == "rediss://shinsa:***@h:1/0"
+
+
+def test_a_target_file_names_its_devices_site(tmp_path: Path):
+    listing = tmp_path / "t.txt"
+    listing.write_text("127.0.98.5 cam site=plant-a\n127.0.98.6\n127.0.98.7-8 site=plant-b\n")
+    found = parse_targets([f"@{listing}"]).targets
+    assert [(t.address, t.site) for t in found] == [
+        ("127.0.98.5", "plant-a"),
+        ("127.0.98.6", ""),
+        ("127.0.98.7", "plant-b"),
+        ("127.0.98.8", "plant-b"),
+    ]
+    for bad in ("127.0.98.5 site=", "127.0.98.5 site=a site=b", "127.0.98.5 site=a/b"):
+        listing.write_text(bad + "\n")
+        with pytest.raises(ConfigError, match="site"):
+            parse_targets([f"@{listing}"])
+
+
+def test_each_device_goes_to_its_own_site_else_the_runs():
+    from scanner.sites.dispatch import sites_of
+
+    class Request:
+        targets = (Target("127.0.98.5", site="b"), Target("127.0.98.6"))
+
+    assert sites_of(Request(), "a") == {"127.0.98.5": "b", "127.0.98.6": "a"}  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="no site"):
+        sites_of(Request(), "")  # type: ignore[arg-type]
+
+
+def test_a_loopback_device_has_a_route():
+    assert no_route("127.0.98.5") == ""
+
+
+def test_site_and_broker_options_need_each_other(capsys: pytest.CaptureFixture[str]):
+    # --site alone needs --db (it names the service's site) unless --broker routes by it
+    assert main(["scan", "127.0.98.5", "--site", "a", "--no-config"]) == 2
+    assert "--db" in capsys.readouterr().err
+    assert main(["scan", "127.0.98.5", "--broker", "http://x", "--no-config"]) == 2
+    assert "redis://" in capsys.readouterr().err
