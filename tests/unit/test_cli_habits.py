@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from scanner import cli
 from scanner.cli import settings
 from scanner.cli.app import SIGPIPE_EXIT, build_parser
-from scanner.stored_request import all_checks
 from scanner.probe import Severity
 from scanner.store import Store
+from scanner.stored_request import all_checks
 
 if TYPE_CHECKING:
     from pathlib import Path
