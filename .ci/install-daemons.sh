@@ -91,8 +91,11 @@ for proc in "${PROCESSES[@]}"; do
         # Only daemons listening on a wildcard address are in the way; a fixture's daemon on
         # 127.0.5x.y from a concurrent run is left alone.
         for pid in $(pgrep -x "$proc"); do
-            if ss -Hlnptu 2>/dev/null | grep -E '(0\.0\.0\.0|\[::\]|\*):' \
-                | grep -q "pid=$pid,"; then
+            # the local address is the fifth column (the peer's, "0.0.0.0:*" on every
+            # listener, must not count: it took every fixture's daemon down with it)
+            if ss -Hlnptu 2>/dev/null \
+                | awk -v p="pid=$pid," '$5 ~ /^(0\.0\.0\.0|\[::\]|\*):/ && index($0, p)' \
+                | grep -q .; then
                 kill "$pid" 2>/dev/null || true
             fi
         done
