@@ -117,9 +117,9 @@ def _proc_stats() -> dict[int, tuple[int, float]]:
     return out
 
 
-def tree_cpu(roots: Sequence[int]) -> float:
-    """CPU seconds of the processes under `roots` (live ones, and what they reaped)."""
-    stats = _proc_stats()
+def tree_pids(roots: Sequence[int], stats: dict[int, tuple[int, float]] | None = None) -> set[int]:
+    """The live processes under `roots`, themselves included."""
+    stats = stats if stats is not None else _proc_stats()
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
@@ -130,7 +130,28 @@ def tree_cpu(roots: Sequence[int]) -> float:
         if pid not in seen:
             seen.add(pid)
             todo.extend(children.get(pid, ()))
-    return sum(stats[p][1] for p in seen)
+    return seen
+
+
+def tree_cpu(roots: Sequence[int]) -> float:
+    """CPU seconds of the processes under `roots` (live ones, and what they reaped)."""
+    stats = _proc_stats()
+    return sum(stats[p][1] for p in tree_pids(roots, stats))
+
+
+def tree_memory(roots: Sequence[int]) -> dict[str, float]:
+    """Processes under `roots`, their resident and proportional set sizes (MB): PSS shares
+    the pages a forked pool has in common between its processes."""
+    rss = pss = 0
+    pids = tree_pids(roots)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+    return {"processes": len(pids), "rss_mb": rss / 1024, "pss_mb": pss / 1024}
 
 
 def machine_busy() -> float:
@@ -437,6 +458,9 @@ class Sampler:
     redis_peak: int = 0
     redis_base: int = 0
     connections_peak: int = 0
+    queues: Sequence[str] = ()  # the sites' queues on the broker
+    queued_peak: int = 0  # tasks waiting on them together
+    message_bytes: int = 0  # the largest task message seen waiting
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -444,12 +468,23 @@ class Sampler:
         self.calls += 1
         return int(r.info("memory")["used_memory"])
 
+    def _queues(self, r: redis.Redis) -> None:
+        waiting = 0
+        for q in self.queues:
+            waiting += int(r.llen(q))
+            oldest = r.lindex(q, -1)
+            self.calls += 2
+            if isinstance(oldest, bytes):
+                self.message_bytes = max(self.message_bytes, len(oldest))
+        self.queued_peak = max(self.queued_peak, waiting)
+
     def _loop(self) -> None:
         r = self.redis_server.client() if self.redis_server else None
         while not self._stop.is_set():
             with contextlib.suppress(redis.RedisError, psycopg.Error):
                 if r is not None:
                     self.redis_peak = max(self.redis_peak, self._used(r))
+                    self._queues(r)
                 self.connections_peak = max(
                     self.connections_peak, self.pg.connections(self.database)
                 )
@@ -480,6 +515,7 @@ class RunResult:
     tables: dict[str, tuple[int, int]]
     connections_peak: int
     redis: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, dict[str, float]] = field(default_factory=dict)  # at the run's end
     run_id: str = ""
     started: float = 0.0  # epoch seconds
     ended: float = 0.0
@@ -493,6 +529,7 @@ def run_scan(
     database: str,
     components: dict[str, list[int]],
     redis_server: Redis | None,
+    queues: Sequence[str] = (),
 ) -> RunResult:
     out.mkdir(parents=True)
     before = pg.stats(database)
@@ -504,7 +541,7 @@ def run_scan(
     cmd = [str(SHINSA), "scan", *argv, "--out", str(out)]
     print(f"  {name}: {' '.join(cmd)}", flush=True)
     log = out / "scan.log"
-    with Sampler(redis_server, pg, database) as sampler:
+    with Sampler(redis_server, pg, database, queues=queues) as sampler:
         started_epoch, started = time.time(), time.monotonic()
         with log.open("wb") as sink:
             proc = subprocess.Popen(cmd, stdout=sink, stderr=sink, start_new_session=True)
@@ -538,7 +575,10 @@ def run_scan(
             "used_memory_before": sampler.redis_base,
             "used_memory_peak": sampler.redis_peak,
             "sampler_calls": sampler.calls,
+            "queued_peak": sampler.queued_peak,
+            "message_bytes": sampler.message_bytes,
         }
+    memory = {k: tree_memory(v) for k, v in components.items()}
     time.sleep(2.0)  # idle backends flush their statistics within a second or so
     after = pg.stats(database)
     busy = machine_busy() - busy_before
@@ -557,6 +597,7 @@ def run_scan(
         pg.tables(database),
         sampler.connections_peak,
         redis_figures,
+        memory,
         str(run_id),
         started_epoch,
         ended_epoch,
@@ -637,6 +678,7 @@ def tasks_of(log: Path) -> list[Task]:
     for process, lines in events.items():
         if not process.startswith("ForkPoolWorker"):
             continue
+        process = f"{log.stem}/{process}"  # the pool's names repeat from worker to worker
         mine: list[Task] = []
         for when, text in lines:
             done = _SUCCEEDED.search(text)
@@ -773,6 +815,15 @@ def report(
     print("|---|" + "---|" * len(runs))
     for k in names:
         print(f"| {k} | " + " | ".join(f"{r.cpu.get(k, 0.0):.1f}" for r in runs.values()) + " |")
+    print("\nMemory at each run's end (processes, RSS MB, PSS MB):")
+    for r in runs.values():
+        print(
+            f"  {r.name}: "
+            + ", ".join(
+                f"{k} {m['processes']:.0f} / {m['rss_mb']:.0f} / {m['pss_mb']:.0f}"
+                for k, m in sorted(r.memory.items())
+            )
+        )
     print("\nPostgreSQL per device (pg_stat_database deltas of the run's own database):")
     keys = ["xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "tup_deleted"]
     keys += ["tup_returned", "tup_fetched"]
@@ -817,7 +868,8 @@ def report(
         )
         print(
             f"  used_memory {rf['used_memory_before'] / 1e6:.1f} MB before, peak "
-            f"{rf['used_memory_peak'] / 1e6:.1f} MB (sampled every {SAMPLE_SECONDS:g} s)"
+            f"{rf['used_memory_peak'] / 1e6:.1f} MB (sampled every {SAMPLE_SECONDS:g} s); "
+            f"at most {rf['queued_peak']:,} tasks waiting, a task message {rf['message_bytes']:,} B"
         )
         top = sorted(rf["commandstats"].items(), key=lambda kv: -kv[1])[:12]
         print("  by command: " + ", ".join(f"{k} {v:,}" for k, v in top))
@@ -914,7 +966,14 @@ def main() -> int:
                 )
                 argv += ["--broker", broker.url]
             runs[name] = run_scan(
-                name, argv, work / name, pg, name, components, broker if name == "sites" else None
+                name,
+                argv,
+                work / name,
+                pg,
+                name,
+                components,
+                broker if name == "sites" else None,
+                [f"shinsa.site.{site}" for site in sites] if name == "sites" else [],
             )
             print(f"  {name}: {runs[name].seconds:.1f} s, exit {runs[name].exit_code}", flush=True)
             labs.down()
