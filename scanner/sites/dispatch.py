@@ -14,7 +14,10 @@ its per-run store as a local scan does; in place of the engine it calls `run_on_
    seconds has its devices reported pending, with that reason, and the run stopped there:
    its tasks still on the broker are dropped when a worker comes back (the run's stop key),
    so a later run does not queue behind them, and the run ends rather than wait for ever;
-5. Ctrl-C (or the service's SIGINT at the close of a maintenance window) stops the run on
+5. at the close of the maintenance window (`--window-ends`), the run is stopped: no device
+   starts after it (its task expires, and a worker checks the time too), running ones end
+   and land what they found, the rest are reported pending;
+6. Ctrl-C (or the service's SIGINT at the close of a maintenance window) stops the run on
    every site: workers end their devices, what landed is copied, and the interrupt goes on
    to the command (status `interrupted`, exit 130), as a local scan's does.
 """
@@ -145,6 +148,19 @@ def run_on_sites(
             while run.unsettled():
                 _gather(run)
                 _watch_sites(run)
+                if step.not_after is not None and time.time() >= step.not_after:
+                    # the window closed: no device starts now (the tasks expire and the
+                    # workers check it too); running ones stop and land what they found
+                    _stop(run, "")
+                    _drain(run)
+                    _pending(
+                        run,
+                        run.unsettled(),
+                        "the maintenance window closed before a worker could scan it",
+                        "ワーカーがスキャンする前にメンテナンス時間帯が終わった",
+                    )
+                    reporter.notice("the maintenance window closed: the run ends")
+                    break
                 if deadline is not None and time.monotonic() > deadline:
                     _stop(run, "")
                     _pending(

@@ -21,7 +21,7 @@ import pytest
 
 from lab.personality import load_builtin
 from scanner import __version__
-from scanner.service.db import open_db
+from scanner.service.db import open_db, utc
 from scanner.sites import central, keys
 from scanner.sites.app import make_app
 from scanner.sites.pace import SharedPacer
@@ -327,3 +327,47 @@ def test_the_pace_is_one_for_all_of_a_sites_workers(broker: RedisServer) -> None
     # and another site's pace is its own
     other = SharedPacer(broker.client(), "run-p", "t", rate)
     assert other.reserve("127.0.98.251") < 1 / rate
+
+
+def test_no_device_starts_after_the_window_closes_and_a_running_one_stops_at_it(
+    lab: Lab, broker: RedisServer, central_db: str, site_workers: Workers, tmp_path: Path
+) -> None:
+    # Given one worker, devices slowed down (0.5 s between probes to a device), and a
+    # maintenance window that closes 6 s after the run starts
+    site_workers.start("lab", concurrency=1)
+    out = tmp_path / "out"
+    ends = time.time() + 6
+    code, run_id = finish(
+        start_scan(
+            [d.address for d in lab.devices],
+            out,
+            "--ports",
+            ports(lab),
+            "--scan-delay",
+            "0.5",
+            "--broker",
+            broker.url,
+            "--site",
+            "lab",
+            "--window-ends",
+            f"{ends:.3f}",
+            env={"SHINSA_DB": central_db},
+        ),
+        out,
+        timeout=120,
+    )
+    # Then the run ends soon after the close, none of its devices scanned to the end
+    assert code == 3, log_of(out)
+    assert time.time() - ends < 40
+    states = targets_of(out)
+    assert {s for s, _ in states.values()} == {"failed"}
+    assert all("window" in reason for _, reason in states.values()), states
+    rows = tasks(central_db, run_id)
+    # the device that was running stopped at the close; the others never started
+    started = [r for r in rows.values() if r.attempts]
+    assert len(started) == 1, rows
+    assert "stopped at the close of the maintenance window" in started[0].reason
+    # nothing landed well after the close (a stopped device lands what it had found)
+    landed = central_results(central_db, run_id)
+    late = [r for r in landed if (utc(r.landed) or r.landed).timestamp() > ends + 5]
+    assert late == []

@@ -591,3 +591,32 @@ def test_the_nevers_walk_sees_what_it_must():
     )
     assert names_imported(source, "scanner.model") == ["Result", "Verdict"]
     assert "assess" in names_imported(source, "scanner.judging.assess")
+
+
+#: the distributed engine's libraries: only the sites (and the command line that starts
+#: them) may import them; the engine, the stages, the probes and the service never do
+QUEUE_LIBRARIES = {"celery", "kombu", "redis", "billiard", "flower"}
+
+
+def _third_party(source: str) -> set[str]:
+    tree = ast.parse(source)
+    return {
+        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    } | {
+        n.module.split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module and n.level == 0
+    }
+
+
+def test_only_the_sites_know_celery_and_redis():
+    users = {
+        name
+        for name, path in modules().items()
+        if _third_party(path.read_text()) & QUEUE_LIBRARIES
+    }
+    assert users  # the walk sees the sites' own imports
+    allowed = [m for m in users if _in(m, "scanner.sites") or m.startswith("scanner.cli.")]
+    assert sorted(users - set(allowed)) == []
+    # and the engine reaches them through no module of ours either
+    assert not any(_in(t, "scanner.sites") for t in imports()["scanner.engine"])
