@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from scanner.browser import Browser, BrowserOptions
 from scanner.credential_lists import CredentialCatalog, load_catalog
-from scanner.discovery import syn, udp
+from scanner.discovery import link, routes, syn, udp
 from scanner.discovery import tcp as discovery
 from scanner.errors import ConfigError
 from scanner.facts import SERVICES, Facts
@@ -72,6 +72,9 @@ class ScanRequest:
     # the pace to keep, when it is shared beyond this process (a site's workers keep one
     # --max-rate together: scanner/sites/pace.py); None: a Pacer of `limits`' own
     pacer: Pacer | None = None
+    # --link-sweep: ARP / Neighbor Discovery sweeps of the targets' on-link networks before
+    # discovery (scanner/discovery/link.py): every device's MAC from its answer
+    link_sweep: bool = False
 
     def profile_for(self, target: Target) -> Profile:
         """The profile `target` is planned and judged by: its own, else the run's."""
@@ -142,6 +145,7 @@ class _Run:
     reporter: Reporter
     done: frozenset[tuple[str, str, str]]  # (address, service, check) finished earlier
     contract: ContractWarnings
+    swept: dict[str, str] = field(default_factory=dict)  # address -> MAC, --link-sweep
 
 
 async def scan(request: ScanRequest, store: Store, run_id: str, reporter: Reporter) -> None:
@@ -187,6 +191,7 @@ async def _devices(
 ) -> None:
     """Discovery, then every pending device, a few at a time."""
     addresses = [t.address for t in pending]
+    swept = await _sweep_links(request, addresses, reporter, pacer) if request.link_sweep else {}
     tcp_open, udp_replies = await _discover(request, addresses, reporter, pacer)
     run = _Run(
         request,
@@ -196,6 +201,7 @@ async def _devices(
         reporter,
         frozenset(store.done(run_id)),
         ContractWarnings(reporter.notice),
+        swept,
     )
     gate = asyncio.Semaphore(request.max_devices)
 
@@ -228,6 +234,35 @@ async def _devices(
     async with asyncio.TaskGroup() as tg:
         for target in pending:
             tg.create_task(one(target))
+
+
+async def _sweep_links(
+    request: ScanRequest, addresses: Sequence[str], reporter: Reporter, pacer: Pacer
+) -> dict[str, str]:
+    """address -> MAC of the devices that answered an ARP or Neighbor Discovery sweep of
+    the on-link networks the targets are on (only in-scope addresses are asked). A network
+    that cannot be swept is said, and the kernel's table serves as before."""
+    found: dict[str, str] = {}
+    for network in routes.link_networks(addresses):
+        try:
+            done = await asyncio.to_thread(
+                link.sweep,
+                str(network),
+                request.scope,
+                timeout=request.discovery_timeout,
+                pacer=pacer,
+            )
+        except ConfigError as exc:
+            reporter.notice(f"link sweep of {network} not done: {exc}")
+            continue
+        if done.notice:
+            reporter.notice(done.notice)
+        reporter.notice(
+            f"{done.method} sweep of {network} on {done.interface}: {len(done.found)} device(s) "
+            "answered"
+        )
+        found.update(done.found)
+    return found
 
 
 def _describe(exc: BaseException) -> str:
@@ -344,7 +379,7 @@ async def _device_work(
     said = [(s.service.protocol, s.kind, shown_text(s.text)) for s in signals]
     # the device's MAC on the scanner's own link (the kernel holds it: it answered), and
     # its vendor from the IEEE registry: facts for the credential lists and the identity
-    said += link_identity(target.address, facts)
+    said += link_identity(target.address, facts, swept=run.swept)
     if said:
         run.store.put_identity(run.run_id, target.address, said)
     profile = run.request.profile_for(target)  # its own params, test account and gates

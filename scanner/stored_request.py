@@ -96,6 +96,7 @@ def rebuild(
             scan_delay=stored_seconds(limits.get("scan_delay")) or 0.0,
         ),
         syn=bool(req.get("syn")),
+        link_sweep=bool(req.get("link_sweep")),
         allow_intrusive=bool(req.get("allow_intrusive")),
         registry=installed().probes,
         # a request stored before the browser choice was kept: the default, enabled

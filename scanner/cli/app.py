@@ -177,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--syn", action="store_true", help="SYN discovery (root); falls back to connect scan"
     )
     p.add_argument(
+        "--link-sweep",
+        action="store_true",
+        help="ARP / Neighbor Discovery sweep of the targets' on-link networks first (root): "
+        "every device's MAC and vendor from its answer (default: the kernel's neighbour "
+        "table after the scan talked to it)",
+    )
+    p.add_argument(
         "--concurrency",
         type=options.count(1, 65536),
         default=256,

@@ -137,17 +137,11 @@ def _announce(broker: str) -> None:
     """--broker: scheduled runs go to the sites' workers (the runner reads $SHINSA_BROKER,
     which its child scans inherit), and this version is recorded on the broker, so that a
     worker of another version refuses to start before the first run is sent."""
-    import redis
-
-    from scanner import __version__
     from scanner.sites import keys
-    from scanner.sites.connection import client
+    from scanner.sites.connection import announce_version
 
     url = keys.broker_url(broker)
-    try:
-        client(url).set(keys.VERSION_KEY, __version__)
-    except redis.RedisError as exc:
-        raise ConfigError(f"--broker {keys.masked(url)}: does not answer ({exc})") from None
+    announce_version(url)
     os.environ[keys.BROKER_VARIABLE] = url
 
 

@@ -14,8 +14,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scanner.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 IPV4_ROUTES = Path("/proc/net/route")
 IPV6_ROUTES = Path("/proc/net/ipv6_route")
@@ -132,3 +136,24 @@ def interface_of(subnet: IPNetwork) -> str:
     if subnet.version == 4:
         return on_link_interface(subnet, parse_ipv4_routes(_read(IPV4_ROUTES)))
     return on_link_interface(subnet, parse_ipv6_routes(_read(IPV6_ROUTES)))
+
+
+def link_networks(addresses: Iterable[str], routes: list[Route] | None = None) -> list[IPNetwork]:
+    """The on-link networks (a route naming an interface and no gateway; not loopback)
+    the `addresses` are on, each once, in the order first met: what a link-layer sweep of
+    those devices asks. An address reached through a router is on none of them."""
+    found: dict[IPNetwork, None] = {}
+    table = routes
+    if table is None:
+        table = parse_ipv4_routes(_read(IPV4_ROUTES)) + parse_ipv6_routes(_read(IPV6_ROUTES))
+    for text in addresses:
+        address = ipaddress.ip_address(text)
+        covering = [
+            r for r in table if r.network.version == address.version and address in r.network
+        ]
+        if not covering:
+            continue
+        best = min(covering, key=lambda r: (-r.network.prefixlen, r.metric))
+        if not (best.gateway or best.reject or best.interface == "lo"):
+            found.setdefault(best.network)
+    return list(found)

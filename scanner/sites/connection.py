@@ -37,3 +37,16 @@ def client(url: str) -> redis.Redis:
     return redis.Redis.from_url(
         url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=10, **tls
     )
+
+
+def announce_version(url: str) -> None:
+    """Record this version on the broker (the service and every `scan --broker` do): a
+    worker of another version refuses to start (worker.check_version)."""
+    from scanner import __version__
+    from scanner.errors import ConfigError
+    from scanner.sites import keys
+
+    try:
+        client(url).set(keys.VERSION_KEY, __version__)
+    except redis.RedisError as exc:
+        raise ConfigError(f"--broker {keys.masked(url)}: does not answer ({exc})") from None

@@ -140,3 +140,28 @@ def test_the_ipv6_syn_scan_finds_a_real_listener_and_not_a_closed_port() -> None
             server.kill()
             server.wait(10)
         assert found == {open6: [8080], quiet6: []}
+
+
+def test_a_scan_with_link_sweep_keeps_each_devices_mac_from_its_arp_answer(tmp_path) -> None:
+    # `shinsa scan --link-sweep` in the scanner's namespace: the sweep runs before discovery,
+    # says how many answered, and each device's identity keeps the MAC its ARP answer gave
+    import sqlite3
+
+    with bridged_namespaces(69, 3) as segment:
+        out = tmp_path / "out"
+        done = subprocess.run(
+            segment.in_scanner(
+                sys.executable, "-m", "scanner", "scan", segment.subnet, "--link-sweep",
+                "--ports", "T:10001", "--out", str(out), "--no-config", "--no-browser",
+                "--format", "json",
+            ),
+            capture_output=True, text=True, timeout=180, check=False,
+        )  # fmt: skip
+        assert done.returncode in (0, 1), done.stderr[-3000:]
+        assert f"ARP sweep of {segment.subnet} on {segment.bridge}: 3 device(s) answered" in (
+            done.stderr + done.stdout
+        )
+        db = sqlite3.connect(out / "shinsa.sqlite")
+        rows = db.execute("SELECT address, value FROM identity WHERE kind = 'mac'").fetchall()
+        db.close()
+        assert dict(rows) == {d.address: d.mac for d in segment.devices}

@@ -142,6 +142,7 @@ class _FakeRequest:
     """The parts of a ScanRequest `_request_json` reads."""
 
     def __init__(self) -> None:
+        from scanner.browser import BrowserOptions
         from scanner.credential_lists import load_catalog
         from scanner.discovery.ports import parse_ports
         from scanner.net import Limits
@@ -152,6 +153,8 @@ class _FakeRequest:
         self.ports = parse_ports("T:23")
         self.profile = load_profile("base", all_checks())
         self.syn = False
+        self.link_sweep = False
+        self.browser = BrowserOptions()
         self.allow_intrusive = False
         self.max_scan_time = None
         self.credentials = load_catalog()
