@@ -6,7 +6,6 @@ Targets take the same syntax as `shinsa scan`: addresses, CIDRs, ranges, host na
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import sys
 import time
@@ -139,23 +138,16 @@ def _scan(
 def _tcp(
     addresses: list[str], ports: Sequence[int], *, use_syn: bool, timeout: float
 ) -> dict[str, tuple[int, ...]]:
-    """Open TCP ports: SYN scan for IPv4 when asked and possible, connect scan otherwise."""
+    """Open TCP ports: SYN scan (IPv4 and IPv6) when asked and possible, connect scan
+    otherwise."""
     tcp: dict[str, tuple[int, ...]] = {}
     if not ports:
         return tcp
     connect_targets = addresses
     if use_syn:
         if syn.syn_available():
-            v4 = [a for a in addresses if ipaddress.ip_address(a).version == 4]
-            v4_set = set(v4)
-            connect_targets = [a for a in addresses if a not in v4_set]
-            if connect_targets:
-                print(
-                    "notice: SYN scan is IPv4 only; IPv6 targets get a connect scan",
-                    file=sys.stderr,
-                )
-            if v4:
-                tcp.update(syn.syn_scan(v4, ports, timeout=timeout))
+            connect_targets = []
+            tcp.update(syn.syn_scan(addresses, ports, timeout=timeout))
         else:
             print(
                 "notice: --syn needs root (raw sockets); falling back to a connect scan",
