@@ -165,3 +165,5 @@ def run(
     finally:
         stop.set()
         beat.join(timeout=5)
+    # worker_main returns after a warm shutdown (SIGTERM), though its stubs say it never does
+    return 0  # type: ignore[unreachable]

@@ -611,9 +611,7 @@ def _third_party(source: str) -> set[str]:
 
 def test_only_the_sites_know_celery_and_redis():
     users = {
-        name
-        for name, path in modules().items()
-        if _third_party(path.read_text()) & QUEUE_LIBRARIES
+        name for name, path in modules().items() if _third_party(path.read_text()) & QUEUE_LIBRARIES
     }
     assert users  # the walk sees the sites' own imports
     allowed = [m for m in users if _in(m, "scanner.sites") or m.startswith("scanner.cli.")]
