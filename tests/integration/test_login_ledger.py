@@ -35,10 +35,14 @@ BUDGET = 2  # the base profile: lockout_threshold 3, so at most 2 failures per a
 class CountingTelnet:
     """`login:` / `Password:`, every login refused after `delay` seconds, counted."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, *, hold: bool = False) -> None:
         self.delay = delay
         self.failures: Counter[str] = Counter()
         self.first = asyncio.Event()  # set at the first failure counted
+        # hold: after the first failure, no answer until `release` (60 s at most), so the
+        # scan is surely still running however slowly a loaded machine starts the next one
+        self.hold = hold
+        self.release = asyncio.Event()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, TimeoutError, asyncio.CancelledError):
@@ -54,6 +58,9 @@ class CountingTelnet:
                 await asyncio.sleep(self.delay)
                 self.failures[user.decode("latin-1")] += 1
                 self.first.set()
+                if self.hold:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.release.wait(), 60)
                 writer.write(b"\r\nLogin incorrect\r\n")
                 await writer.drain()
         writer.close()
@@ -100,7 +107,7 @@ async def test_sigkill_then_resume_never_exceeds_the_budget(tmp_path: Path):
 
 
 async def test_a_second_resume_of_a_running_scan_is_refused(tmp_path: Path):
-    device = CountingTelnet(delay=1.0)
+    device = CountingTelnet(delay=1.0, hold=True)
     server = await asyncio.start_server(device.handle, DEVICE, PORT)
     scan = ["scan", DEVICE, "--ports", str(PORT), "-q", "--out", str(tmp_path)]
     try:
@@ -118,6 +125,7 @@ async def test_a_second_resume_of_a_running_scan_is_refused(tmp_path: Path):
         first.send_signal(signal.SIGKILL)
         await first.wait()
     finally:
+        device.release.set()
         server.close()
     # The kernel dropped the killed process's lock: a resume may go on now.
     with hold(tmp_path, run_id):
