@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
+import sqlalchemy as sa
+from celery.exceptions import Retry
 
 from scanner import __version__
 from scanner.engine import ScanRequest, scan
@@ -52,7 +54,6 @@ from scanner.store import Store
 from scanner.stored_request import rebuild
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
     from celery import Task
 
 log = logging.getLogger("shinsa.sites")
@@ -149,12 +150,32 @@ def _request(job: Job) -> ScanRequest:
 
 
 def scan_device(task: Task[Any, Any], payload: dict[str, Any]) -> str:
-    """The task's body (registered by app.make_app): what became of the device, in a word."""
+    """The task's body (registered by app.make_app): what became of the device, in a word.
+
+    A broker or database that does not answer for a moment (restarting) sends the task back
+    to the queue for later; any other failure ends the device as failed, with the reason,
+    rather than leave it queued for ever (a failed task is acknowledged: never redone)."""
     conf = task.app.conf
-    site = str(conf.get("shinsa_site") or "")
     worker = str(task.request.hostname or socket.gethostname())
     job = Job.from_json(payload)
     engine = _engine(str(conf.get("shinsa_db")))
+    try:
+        return _device(task, job, engine, worker)
+    except Retry:
+        raise
+    except (redis.RedisError, sa.exc.OperationalError) as exc:
+        log.warning("%s: %s; the task goes back to the queue", job.address, exc)
+        raise task.retry(exc=exc, countdown=5, max_retries=None) from exc
+    except Exception as exc:
+        reason = f"worker {worker} failed ({type(exc).__name__}: {exc})"
+        with contextlib.suppress(Exception):
+            central.settle(engine, job.run_id, job.address, "failed", reason=reason[:500])
+        raise
+
+
+def _device(task: Task[Any, Any], job: Job, engine: sa.Engine, worker: str) -> str:
+    conf = task.app.conf
+    site = str(conf.get("shinsa_site") or "")
     if job.version != __version__:
         reason = (
             f"refused by worker {worker}: it is shinsa {__version__}, the task is from "

@@ -169,7 +169,11 @@ def test_a_task_of_another_version_or_site_is_refused_not_scanned(
     site_workers.start("a", concurrency=1)
     engine = open_db(central_db)
     try:
-        central.queue(engine, "run-x", {"127.0.98.200": "a", "127.0.98.201": "b"})
+        central.queue(
+            engine,
+            "run-x",
+            {"127.0.98.200": "a", "127.0.98.201": "b", "127.0.98.202": "a", "127.0.98.203": "a"},
+        )
     finally:
         engine.dispose()
     app = make_app(broker.url)
@@ -187,14 +191,23 @@ def test_a_task_of_another_version_or_site_is_refused_not_scanned(
     app.send_task(
         keys.SCAN_TASK, args=[job("127.0.98.201", "b", __version__)], queue=keys.queue_of("a")
     )
+    # a task whose profile is not the run's (its digest differs), and a malformed request
+    app.send_task(
+        keys.SCAN_TASK, args=[job("127.0.98.202", "a", __version__)], queue=keys.queue_of("a")
+    )
+    broken = job("127.0.98.203", "a", __version__)
+    del broken["request"]["profile"]  # type: ignore[attr-defined]
+    app.send_task(keys.SCAN_TASK, args=[broken], queue=keys.queue_of("a"))
     wait_for(
-        "both refused",
+        "all four refused",
         lambda: {r.state for r in tasks(central_db, "run-x").values()} == {"failed"},
         timeout=60,
     )
     rows = tasks(central_db, "run-x")
     assert "the task is from 9.9.9" in rows["127.0.98.200"].reason
     assert "of site 'a': the device is of site 'b'" in rows["127.0.98.201"].reason
+    assert "is not the one run run-x started with" in rows["127.0.98.202"].reason
+    assert "failed (KeyError: 'profile')" in rows["127.0.98.203"].reason
     assert central_results(central_db, "run-x") == []
 
 
