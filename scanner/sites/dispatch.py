@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
+import sqlalchemy as sa
 
 from scanner import __version__
 from scanner.errors import ConfigError, ShinsaError
@@ -45,8 +46,6 @@ from scanner.sites.worker import workers
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    import sqlalchemy as sa
-
     from scanner.engine import ScanRequest
     from scanner.reporter import Reporter
     from scanner.store import Store
@@ -56,6 +55,8 @@ POLL_SECONDS = 0.5
 DEFAULT_WAIT = 60.0
 #: after a stop, how long running devices get to end and land what they found
 STOP_GRACE = 20.0
+#: how long the database may not answer before the run ends with its error
+DB_OUTAGE = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +146,20 @@ def run_on_sites(
         _send(run, request_json)
         deadline = time.monotonic() + request.max_scan_time if request.max_scan_time else None
         try:
+            unreachable_since: float | None = None
             while run.unsettled():
-                _gather(run)
+                try:
+                    _gather(run)
+                    unreachable_since = None
+                except sa.exc.OperationalError as exc:
+                    # the database restarting: the workers' results wait there; a
+                    # database gone for DB_OUTAGE seconds ends the run with the error
+                    unreachable_since = unreachable_since or time.monotonic()
+                    if time.monotonic() - unreachable_since > DB_OUTAGE:
+                        raise
+                    reporter.notice(f"the database does not answer ({exc.orig}); retrying")
+                    time.sleep(POLL_SECONDS * 4)
+                    continue
                 _watch_sites(run)
                 if step.not_after is not None and time.time() >= step.not_after:
                     # the window closed: no device starts now (the tasks expire and the
