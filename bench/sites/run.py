@@ -408,7 +408,12 @@ class Worker:
 
 
 def start_workers(
-    sites: Sequence[str], concurrency: int, broker: str, db: str, directory: Path
+    sites: Sequence[str],
+    concurrency: int,
+    broker: str,
+    db: str,
+    directory: Path,
+    pool: str = "threads",
 ) -> list[Worker]:
     env = {**os.environ, "SHINSA_BROKER": broker, "SHINSA_DB": db}
     started: list[Worker] = []
@@ -423,6 +428,8 @@ def start_workers(
                     site,
                     "--concurrency",
                     str(concurrency),
+                    "--pool",
+                    pool,
                     "--name",
                     f"{site}@bench",
                     "--no-config",
@@ -892,7 +899,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--sites", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=16, help="pool processes per worker")
+    parser.add_argument("--concurrency", type=int, default=16, help="devices at once per worker")
+    parser.add_argument(
+        "--pool", choices=("threads", "prefork"), default="threads", help="the workers' pool"
+    )
     parser.add_argument("--ports", default=DEFAULT_PORTS)
     parser.add_argument("--order", default="inproc,sites", help="which run first")
     parser.add_argument("--personality", action="append", default=[], help="(default: all)")
@@ -954,7 +964,9 @@ def main() -> int:
                     "--no-config"]  # fmt: skip
             components = {"labs": labs.pids(), "postgresql": [pg.postmaster()]}
             if name == "sites":
-                workers.extend(start_workers(sites, args.concurrency, broker.url, dbs[name], work))
+                workers.extend(
+                    start_workers(sites, args.concurrency, broker.url, dbs[name], work, args.pool)
+                )
                 components["workers"] = [w.proc.pid for w in workers]
                 assert broker.proc is not None
                 components["redis"] = [broker.proc.pid]
@@ -993,6 +1005,7 @@ def main() -> int:
                         "devices": args.devices,
                         "sites": sites,
                         "concurrency": args.concurrency,
+                        "pool": args.pool,
                         "ports": args.ports,
                         "pg_durable": not args.pg_fast,
                         "runs": {k: asdict(v) for k, v in runs.items()},

@@ -39,7 +39,14 @@ def add_parsers(sub: SubParsers) -> None:
         type=options.count(1, 256),
         default=2,
         metavar="N",
-        help="devices this worker scans at once, one process each (default: %(default)s)",
+        help="devices this worker scans at once (default: %(default)s)",
+    )
+    p.add_argument(
+        "--pool",
+        choices=("threads", "prefork"),
+        default="threads",
+        help="scan the devices in threads of one process (default: shares the profile and "
+        "the CPU) or in a process each (prefork: a crash takes no other device with it)",
     )
     p.add_argument(
         "--name",

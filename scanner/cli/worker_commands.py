@@ -27,5 +27,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not args.site:
         raise ConfigError("give --site NAME: the site this worker serves")
     return worker.run(
-        args.site, broker, db_url(args), concurrency=args.concurrency, hostname=args.name
+        args.site,
+        broker,
+        db_url(args),
+        concurrency=args.concurrency,
+        hostname=args.name,
+        pool=args.pool,
     )

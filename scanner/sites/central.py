@@ -1,7 +1,10 @@
 """The sites' tables in the service's database (scanner/service/schema.py, revision 0003).
 
 Written by workers as results land (`CentralStore`), read back by the machine that started
-the run (`settled`, `results_of`). Every write is keyed: a result by (run, device, service,
+the run (`changed`, `task`, `results_of`). A task row's `updated` is the database's clock
+(never a worker's, which may be off), so that "changed since" means the same to all.
+
+Every write is keyed: a result by (run, device, service,
 check), a device's task by (run, device). The same rule as the per-run store: a final
 result (pass, fail, not_applicable) is never overwritten; an error or inconclusive one may
 be, by a later attempt of the same device.
@@ -24,6 +27,7 @@ from scanner.store import Store
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from datetime import datetime
     from pathlib import Path
 
     from scanner.model import Result, Service
@@ -101,13 +105,12 @@ def queue(engine: sa.Engine, run_id: str, sites: dict[str, str]) -> None:
                 "state": "queued",
                 "services": [],
                 "identity": [],
-                "updated": now(),
             }
             for address, site in sites.items()
             if address not in done
         ]
         if rows:
-            conn.execute(t.insert(), rows)
+            conn.execute(t.insert().values(updated=sa.func.now()), rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,24 +126,48 @@ class TaskRow:
     identity: list[tuple[str, str, str]]
 
 
+def _task_row(r: Any) -> TaskRow:
+    return TaskRow(
+        r.address,
+        r.site,
+        r.state,
+        r.worker,
+        r.attempts,
+        r.reason,
+        r.reason_ja,
+        [service_from_dict(s) for s in r.services or []],
+        [(str(a), str(b), str(c)) for a, b, c in r.identity or []],
+    )
+
+
 def tasks(engine: sa.Engine, run_id: str) -> dict[str, TaskRow]:
+    """Every device's task row of the run, whole."""
     t = schema.site_tasks
     with engine.connect() as conn:
         rows = conn.execute(sa.select(t).where(t.c.run_id == run_id)).all()
-    return {
-        r.address: TaskRow(
-            r.address,
-            r.site,
-            r.state,
-            r.worker,
-            r.attempts,
-            r.reason,
-            r.reason_ja,
-            [service_from_dict(s) for s in r.services or []],
-            [(str(a), str(b), str(c)) for a, b, c in r.identity or []],
-        )
-        for r in rows
-    }
+    return {r.address: _task_row(r) for r in rows}
+
+
+def task(engine: sa.Engine, run_id: str, address: str) -> TaskRow | None:
+    """One device's task row, whole (None: not this run's)."""
+    t = schema.site_tasks
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(t).where(t.c.run_id == run_id, t.c.address == address)).first()
+    return None if row is None else _task_row(row)
+
+
+def changed(
+    engine: sa.Engine, run_id: str, since: datetime | None
+) -> list[tuple[str, str, datetime]]:
+    """(address, state, updated) of the run's task rows written at or after `since` (every
+    row: None), by the database's clock; the light columns only, for the poll of the
+    machine that started the run (a 2,000-device run is not read whole twice a second)."""
+    t = schema.site_tasks
+    query = sa.select(t.c.address, t.c.state, t.c.updated).where(t.c.run_id == run_id)
+    if since is not None:
+        query = query.where(t.c.updated >= since)
+    with engine.connect() as conn:
+        return [(r.address, r.state, r.updated) for r in conn.execute(query)]
 
 
 def claim(engine: sa.Engine, run_id: str, address: str, worker: str) -> str | None:
@@ -156,7 +183,9 @@ def claim(engine: sa.Engine, run_id: str, address: str, worker: str) -> str | No
         conn.execute(
             t.update()
             .where(t.c.run_id == run_id, t.c.address == address)
-            .values(state="running", worker=worker, attempts=t.c.attempts + 1, updated=now())
+            .values(
+                state="running", worker=worker, attempts=t.c.attempts + 1, updated=sa.func.now()
+            )
         )
     return str(state)
 
@@ -186,7 +215,7 @@ def settle(
                 reason_ja=reason_ja[:500],
                 services=[service_to_dict(s) for s in services],
                 identity=[list(row) for row in identity],
-                updated=now(),
+                updated=sa.func.now(),
             )
         ).rowcount
     return bool(changed)

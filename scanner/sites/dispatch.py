@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ import sqlalchemy as sa
 from scanner import __version__
 from scanner.errors import ConfigError, ShinsaError
 from scanner.service import migrate
-from scanner.service.db import mask_url, open_db
+from scanner.service.db import mask_url, open_db, utc
 from scanner.sites import central, keys
 from scanner.sites.app import make_app
 from scanner.sites.connection import client
@@ -55,6 +56,10 @@ POLL_SECONDS = 0.5
 DEFAULT_WAIT = 60.0
 #: after a stop, how long running devices get to end and land what they found
 STOP_GRACE = 20.0
+#: rows written this long before the latest one seen are read again (a row's time is its
+#: transaction's start); every row is read every FULL_READ_SECONDS anyway
+CURSOR_MARGIN = timedelta(seconds=10)
+FULL_READ_SECONDS = 30.0
 #: how long the database may not answer before the run ends with its error
 DB_OUTAGE = 300.0
 
@@ -117,6 +122,8 @@ class _Run:
     step: SitesStep
     shown: dict[str, str] = field(default_factory=dict)  # address -> state shown so far
     alone_since: dict[str, float] = field(default_factory=dict)  # site -> no worker since
+    cursor: datetime | None = None  # the latest task row's time seen (the database's clock)
+    read_all_at: float = 0.0  # when every task row was last read
 
     def unsettled(self) -> list[str]:
         return [a for a in self.sites if self.shown.get(a) not in central.SETTLED]
@@ -233,17 +240,33 @@ def _send(run: _Run, request_json: Mapping[str, Any]) -> None:
 
 
 def _gather(run: _Run) -> None:
-    """Show what started, copy what ended (module docstring, 3)."""
-    for address, row in central.tasks(run.engine, run.run_id).items():
-        if address not in run.sites or row.state == run.shown.get(address):
+    """Show what started, copy what ended (module docstring, 3). Only the rows written since
+    the last poll are read (less a margin: a row's time is its transaction's start, which
+    may commit after a later one), and every row now and then, whatever the clocks do."""
+    since = None if run.cursor is None else run.cursor - CURSOR_MARGIN
+    full = since is None or time.monotonic() - run.read_all_at > FULL_READ_SECONDS
+    if full:
+        since = None
+    rows = central.changed(run.engine, run.run_id, since)
+    if full:
+        run.read_all_at = time.monotonic()
+    for address, state, updated in rows:
+        if updated is not None:
+            stamp = utc(updated)
+            if stamp is not None and (run.cursor is None or stamp > run.cursor):
+                run.cursor = stamp
+        if address not in run.sites or state == run.shown.get(address):
             continue
         if run.shown.get(address) in central.SETTLED:
             continue
-        if row.state == "running" and address not in run.shown:
+        if state == "running" and address not in run.shown:
             run.reporter.device_started(address)
-        elif row.state in central.SETTLED:
+        elif state in central.SETTLED:
+            row = central.task(run.engine, run.run_id, address)
+            if row is None:
+                continue
             _land(run, address, row)
-        run.shown[address] = row.state
+        run.shown[address] = state
 
 
 def _land(run: _Run, address: str, row: central.TaskRow) -> None:

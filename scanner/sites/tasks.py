@@ -206,7 +206,7 @@ def _device(task: Task[Any, Any], job: Job, engine: sa.Engine, worker: str) -> s
     token = f"{worker}:{os.getpid()}:{secrets.token_hex(4)}"
     ttl_ms = int(keys.LOCK_TTL_SECONDS * 1000)
     if not client.set(lock, token, nx=True, px=ttl_ms):
-        state = central.tasks(engine, job.run_id).get(job.address)
+        state = central.task(engine, job.run_id, job.address)
         if state is not None and state.state in central.SETTLED:
             return state.state  # a second delivery of a device that has ended
         # another worker scans it now: come back when its lock may have lapsed

@@ -6,8 +6,9 @@ Before it takes a task it checks, and refuses to start with a clear message (exi
 - the version: the service (or `shinsa scan --broker`) records its version on the broker;
   a worker of another version would scan by other rules, so it does not start.
 
-Then it runs a Celery worker that consumes only its site's queue, with `--concurrency`
-pool processes (each scans one device at a time), and a heartbeat thread that says every
+Then it runs a Celery worker that consumes only its site's queue, scanning `--concurrency`
+devices at once (in threads of one process, or `--pool prefork` processes), and a
+heartbeat thread that says every
 few seconds, on the broker, which site it serves, its version and its load: the machine
 that starts a run reads them to know whether a site has a worker (dispatch.py), and an
 operator reads them with `shinsa worker --list`... or `celery inspect` and Flower.
@@ -39,6 +40,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 log = logging.getLogger("shinsa.sites")
+
+
+#: Celery pools a worker may run its devices in. threads (the default): one process, a
+#: thread and an event loop per device at once; the profile, the probes and the database
+#: pool are loaded once, and most of a device's time is waiting on the network, so the
+#: threads share the process's CPU well (bench/sites/README.md measured both). prefork: a
+#: process per device at once; a device that crashes its process takes no other with it.
+POOLS = ("threads", "prefork")
 
 
 def check_version(r: redis.Redis) -> None:
@@ -120,6 +129,7 @@ def run(
     concurrency: int = 2,
     hostname: str | None = None,
     loglevel: str = "INFO",
+    pool: str = "threads",
 ) -> int:
     """Check, then run the worker until it is stopped (SIGTERM: warm shutdown)."""
     checked_site(site, "--site")
@@ -134,6 +144,13 @@ def run(
         raise ConfigError(f"{mask_url(db)}: {exc}") from None
     finally:
         engine.dispose()  # the pool processes open their own after the fork
+    if pool not in POOLS:
+        raise ConfigError(f"--pool {pool!r}: give one of {', '.join(POOLS)}")
+    # what every exchange sent and received (scanner/traffic_log.py) and the client
+    # libraries' per-request lines are `shinsa scan -v`'s; in a worker's log they would
+    # be most of its lines (and of its CPU): warnings only
+    for noisy in ("shinsa.traffic", "httpx", "httpcore", "asyncssh", "paramiko"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     name = hostname or f"{site}-{os.getpid()}@{socket.gethostname()}"
     app = make_app(broker)
     app.conf.update({SITE_SETTING: site, DB_SETTING: db})
@@ -151,6 +168,8 @@ def run(
                 keys.queue_of(site),
                 "--concurrency",
                 str(concurrency),
+                "--pool",
+                pool,
                 "--hostname",
                 name,
                 "--loglevel",
