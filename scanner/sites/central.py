@@ -12,6 +12,7 @@ be, by a later attempt of the same device.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -38,28 +39,14 @@ FINAL = ("pass", "fail", "not_applicable")
 SETTLED = ("done", "failed", "pending")
 
 
-def _insert(engine: sa.Engine, table: sa.Table) -> Any:
-    """An INSERT that can say ON CONFLICT, in the engine's dialect."""
-    if engine.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def put_result(engine: sa.Engine, run_id: str, result: Result, worker: str) -> None:
-    """One result as it lands: new, or over a non-final one; a final one stays."""
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """The result's INSERT ... ON CONFLICT, built once per dialect: its values come as
+    parameters, so SQLAlchemy compiles it once (bench/sites: building the statement anew
+    for each result was a fifth of a worker's CPU per device)."""
     t = schema.site_results
-    stmt = _insert(engine, t).values(
-        run_id=run_id,
-        address=result.target,
-        service_key=result.service_key,
-        check_id=result.check_id,
-        verdict=result.verdict.value,
-        data=json.dumps(result_to_dict(result)),
-        worker=worker,
-        written=1,
-        landed=now(),
-    )
-    stmt = stmt.on_conflict_do_update(
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
+    return stmt.on_conflict_do_update(
         index_elements=[t.c.run_id, t.c.address, t.c.service_key, t.c.check_id],
         set_={
             "verdict": stmt.excluded.verdict,
@@ -70,8 +57,23 @@ def put_result(engine: sa.Engine, run_id: str, result: Result, worker: str) -> N
         },
         where=t.c.verdict.not_in(FINAL),
     )
+
+
+def put_result(engine: sa.Engine, run_id: str, result: Result, worker: str) -> None:
+    """One result as it lands: new, or over a non-final one; a final one stays."""
+    values = {
+        "run_id": run_id,
+        "address": result.target,
+        "service_key": result.service_key,
+        "check_id": result.check_id,
+        "verdict": result.verdict.value,
+        "data": json.dumps(result_to_dict(result)),
+        "worker": worker,
+        "written": 1,
+        "landed": now(),
+    }
     with engine.begin() as conn:
-        conn.execute(stmt)
+        conn.execute(_upsert(engine.dialect.name), values)
 
 
 def results_of(engine: sa.Engine, run_id: str, address: str) -> list[Result]:
@@ -238,51 +240,47 @@ class CentralStore(Store):
     def reserve_login(
         self, address: str, username: str, run_id: str, limit: int, window: float
     ) -> bool:
-        t = schema.site_logins
         at = time.time()
+        account = {"address": address, "username": username}
         with self.central.begin() as conn:
             # one device is scanned by one worker at a time (its lock, tasks.py), so the
             # count and the insert need no lock of their own beyond the transaction
-            held = int(conn.execute(_held(address, username, at - window, run_id)).scalar_one())
+            held = int(conn.execute(_HELD, {**account, "since": at - window}).scalar_one())
             if held >= limit:
                 return False
-            conn.execute(
-                t.insert().values(
-                    address=address, username=username, run_id=run_id, at=at, held=True
-                )
-            )
+            conn.execute(_TAKE, {**account, "run_id": run_id, "at": at, "held": True})
         return True
 
     def release_login(self, address: str, username: str, run_id: str) -> None:
-        t = schema.site_logins
+        account = {"address": address, "username": username, "run_id": run_id}
         with self.central.begin() as conn:
-            latest = conn.execute(
-                sa.select(sa.func.max(t.c.id)).where(
-                    t.c.address == address,
-                    t.c.username == username,
-                    t.c.run_id == run_id,
-                    t.c.held.is_(True),
-                )
-            ).scalar_one_or_none()
+            latest = conn.execute(_LATEST, account).scalar_one_or_none()
             if latest is not None:
-                conn.execute(t.update().where(t.c.id == latest).values(held=False))
+                conn.execute(_GIVE_BACK, {"slot": latest})
 
     def login_failures(self, address: str, username: str, window: float, run_id: str = "") -> int:
+        """Slots held for the account within the window, by any run: the device remembers
+        failures whoever sent them (stricter than the per-run store, which cannot know the
+        runs of other stores)."""
+        del run_id
         with self.central.connect() as conn:
-            return int(
-                conn.execute(_held(address, username, time.time() - window, run_id)).scalar_one()
-            )
+            since = time.time() - window
+            found = conn.execute(
+                _HELD, {"address": address, "username": username, "since": since}
+            ).scalar_one()
+            return int(found)
 
 
-def _held(address: str, username: str, since: float, run_id: str) -> sa.Select[Any]:
-    """Slots held for the account within the window, by any run: the device remembers
-    failures whoever sent them (stricter than the per-run store, which cannot know the
-    runs of other stores; `run_id` is kept for the same signature)."""
-    del run_id
-    t = schema.site_logins
-    return sa.select(sa.func.count()).where(
-        t.c.address == address,
-        t.c.username == username,
-        t.c.held.is_(True),
-        t.c.at >= since,
-    )
+# the ledger's statements, built once (their values are parameters: compiled once)
+_L = schema.site_logins
+_ACCOUNT = sa.and_(
+    _L.c.address == sa.bindparam("address"), _L.c.username == sa.bindparam("username")
+)
+_HELD = sa.select(sa.func.count()).where(
+    _ACCOUNT, _L.c.held.is_(True), _L.c.at >= sa.bindparam("since")
+)
+_TAKE = _L.insert()
+_LATEST = sa.select(sa.func.max(_L.c.id)).where(
+    _ACCOUNT, _L.c.run_id == sa.bindparam("run_id"), _L.c.held.is_(True)
+)
+_GIVE_BACK = _L.update().where(_L.c.id == sa.bindparam("slot")).values(held=False)
