@@ -103,6 +103,19 @@ def hanging_device() -> Iterator[None]:
             s.close()
 
 
+class LoopLag:
+    """How late the event loop woke a 0.1 s sleeper, summed: the CPU the machine withheld."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+
+    async def watch(self) -> None:
+        while True:
+            asked = time.monotonic()
+            await asyncio.sleep(0.1)
+            self.total += max(0.0, time.monotonic() - asked - 0.1)
+
+
 async def run_all(address: str, profile) -> list[tuple[str, str, float, float, list[Result]]]:
     """Every (probe, protocol) job on `address`, side by side: (probe, protocol, seconds
     taken, the job's deadline, results)."""
@@ -177,8 +190,15 @@ def test_every_probe_of_the_registry_is_run_here():
 async def test_a_dead_or_silent_device_gives_no_verdict_within_the_deadline(
     profile, hanging_device
 ):
-    # Both devices side by side: the suite waits for the slowest job once, not twice.
-    dead, silent = await asyncio.gather(run_all(DEAD, profile), run_all(HANGING, profile))
+    # Both devices side by side: the suite waits for the slowest job once, not twice. The
+    # event loop's own lateness is measured beside them: on a machine whose cores other
+    # test processes take (CI runs five), a loop that gets the CPU late ends a job late by
+    # as much, and that is the machine's delay, not a deadline the engine failed to keep.
+    lag = LoopLag()
+    async with asyncio.TaskGroup() as tg:
+        watching = tg.create_task(lag.watch())
+        dead, silent = await asyncio.gather(run_all(DEAD, profile), run_all(HANGING, profile))
+        watching.cancel()
     for done in (dead, silent):
         assert len(done) == len(JOBS)
         for name, _, _, _, results in done:  # every declared check has its one result
@@ -187,9 +207,9 @@ async def test_a_dead_or_silent_device_gives_no_verdict_within_the_deadline(
         late = [
             f"{name} on {protocol}: {took:.1f} s of {deadline:.0f} s"
             for name, protocol, took, deadline, _ in done
-            if took > deadline + 2.0
+            if took > deadline + 2.0 + lag.total
         ]
-        assert late == []
+        assert late == [], f"the event loop itself was {lag.total:.1f} s late in all"
         assert verdicts_about_the_device(done) == []
         assert password_leaks(done) == []
         # every probe says why in Japanese too, on paths no lab device takes
