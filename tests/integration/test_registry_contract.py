@@ -187,6 +187,11 @@ def test_every_probe_of_the_registry_is_run_here():
     assert len(JOBS) > 40
 
 
+# Under CI's load a job's deadline can fall in the middle of a TLS handshake to the silent
+# device; Python 3.11's asyncio then leaves the cancelled handshake's transport to the
+# garbage collector (an "unclosed transport" ResourceWarning at teardown), not the probe's
+# code. Ignored here only; the leak on cancellation has an issue of its own.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_a_dead_or_silent_device_gives_no_verdict_within_the_deadline(
     profile, hanging_device
 ):
