@@ -72,6 +72,8 @@ from scanner.discovery.ports import parse_ports
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tests.sites.cluster import RedisServer
+
 SHINSA = Path(sys.executable).parent / "shinsa"
 INFRA_HOST = "127.0.99.1"  # Redis and PostgreSQL
 LAB_FIRST = ipaddress.IPv4Address("127.0.100.0")
@@ -180,43 +182,6 @@ def _stop_all(workers: Sequence[Worker]) -> None:
 
 
 # -- Redis and PostgreSQL ----------------------------------------------------------------
-
-
-@dataclass
-class Redis:
-    directory: Path
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{INFRA_HOST}:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=30)
-
-    def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port(INFRA_HOST)
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        argv = [binary, "--bind", INFRA_HOST, "--port", str(self.port)]
-        argv += ["--dir", str(self.directory), "--appendonly", "yes", "--save", ""]
-        argv += ["--protected-mode", "no", "--logfile", str(self.directory / "redis.log")]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"redis-server exited: {self.directory / 'redis.log'}")
-            with contextlib.suppress(redis.RedisError):
-                if self.client().ping():
-                    return
-            time.sleep(0.1)
-        raise SystemExit("redis-server did not answer in 30 s")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_group(self.proc, 15)
-            self.proc = None
 
 
 def pg_binaries() -> Path:
@@ -458,7 +423,7 @@ class Sampler:
     """Peaks while a run goes: Redis memory and the database's connections. Its own Redis
     calls are counted, to be taken off the run's commands."""
 
-    redis_server: Redis | None
+    redis_server: RedisServer | None
     pg: Postgres
     database: str
     calls: int = 0
@@ -535,7 +500,7 @@ def run_scan(
     pg: Postgres,
     database: str,
     components: dict[str, list[int]],
-    redis_server: Redis | None,
+    redis_server: RedisServer | None,
     queues: Sequence[str] = (),
 ) -> RunResult:
     out.mkdir(parents=True)
@@ -933,9 +898,11 @@ def main() -> int:
         pg = Postgres(pg_root, durable=not args.pg_fast)
         pg.start()
         stack.callback(pg.stop)
-        broker = Redis(work / "redis")
-        broker.start()
-        stack.callback(broker.stop)
+        # the suite's own Redis fixture: append-only, its files in the work directory
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+        from tests.sites.cluster import redis_server
+
+        broker = stack.enter_context(redis_server(work / "redis", INFRA_HOST))
         dbs = {name: pg.create(name) for name in order}
         print(
             f"{args.devices} devices over {len(sites)} sites, ports {args.ports}, workers "

@@ -25,19 +25,16 @@ CAP_NET_RAW; without it, the sweep says so and reads the kernel's neighbour tabl
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import errno
 import ipaddress
 import select
 import socket
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from scanner.discovery import neighbours
+from scanner.discovery import bpf, neighbours
 from scanner.discovery.routes import interface_of
 from scanner.errors import ConfigError
 from scanner.pacing import UNPACED, Pacer
@@ -58,7 +55,6 @@ MAX_ND_ADDRESSES = 1 << 12
 #: frames read per address asked, at most: a busy link cannot keep a sweep reading
 _FRAMES_PER_ADDRESS = 16
 _SEND_BUFFER = 4 << 20
-_SO_ATTACH_FILTER = 26  # linux/asm-generic/socket.h; not exported by the socket module
 _ICMPV6, _NA = 58, 136
 _BROADCAST = "ff:ff:ff:ff:ff:ff"
 
@@ -234,11 +230,7 @@ def _attach_na_filter(sock: socket.socket) -> None:
         (0x06, 0, 0, 0x40000),  # ret #big  accept
         (0x06, 0, 0, 0),  # ret #0       drop
     ]
-    raw = b"".join(struct.pack("HBBI", *insn) for insn in program)
-    buffer = ctypes.create_string_buffer(raw)
-    fprog = struct.pack("HL", len(program), ctypes.addressof(buffer))
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+    bpf.attach(sock, program)
 
 
 # --- the exchange -------------------------------------------------------------------------

@@ -22,7 +22,6 @@ port is asked a second time before it is reported.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import ipaddress
 import mmap
@@ -36,6 +35,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from scanner.discovery import bpf
 from scanner.discovery.syn6 import syn_scan6
 from scanner.pacing import UNPACED, Pacer
 
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 _TCP_SYN = 0x02
 _TCP_RST = 0x04
 _TCP_ACK = 0x10
-_SO_ATTACH_FILTER = 26  # linux/asm-generic/socket.h; not exported by the socket module
 #: Outside Linux's default ephemeral range (32768-60999), so our own connects never collide.
 _SPORT_RANGE = (61000, 65535)
 _RECV_BUFFER = 8 << 20
@@ -221,12 +220,7 @@ class _Sender:
             (0x06, 0, 0, 0x40000),  # ret #big          accept
             (0x06, 0, 0, 0),  # ret #0                drop
         ]
-        raw = b"".join(struct.pack("HBBI", *insn) for insn in program)
-        buffer = ctypes.create_string_buffer(raw)
-        fprog = struct.pack("HL", len(program), ctypes.addressof(buffer))
-        # Without the filter the userspace checks in _read_replies still hold, just slower.
-        with contextlib.suppress(OSError):
-            inp.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+        bpf.attach(inp, program)
 
     def source_for(self, address: str) -> bytes:
         """The local address the kernel picks to reach `address`; a UDP connect sends nothing."""

@@ -16,8 +16,6 @@ swept ranges, so they are small beside the IPv4 scans the sharded path is for.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import errno
 import ipaddress
 import random
@@ -27,13 +25,13 @@ import struct
 import time
 from typing import TYPE_CHECKING
 
+from scanner.discovery import bpf
 from scanner.pacing import UNPACED, Pacer
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 _TCP_SYN, _TCP_RST, _TCP_ACK = 0x02, 0x04, 0x10
-_SO_ATTACH_FILTER = 26  # linux/asm-generic/socket.h; not exported by the socket module
 _SPORT_RANGE = (61000, 65535)  # outside Linux's ephemeral range, as for IPv4
 _BUFFER = 8 << 20
 _DRAIN_EVERY = 128
@@ -106,11 +104,7 @@ def _attach_filter(inp: socket.socket, sport: int) -> None:
         (0x06, 0, 0, 0x40000),  # ret #big accept
         (0x06, 0, 0, 0),  # ret #0      drop
     ]
-    raw = b"".join(struct.pack("HBBI", *insn) for insn in program)
-    buffer = ctypes.create_string_buffer(raw)
-    fprog = struct.pack("HL", len(program), ctypes.addressof(buffer))
-    with contextlib.suppress(OSError):
-        inp.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+    bpf.attach(inp, program)
 
 
 class _Scan:
