@@ -206,6 +206,7 @@ def _send(run: _Run, request_json: Mapping[str, Any]) -> None:
     app = make_app(run.step.broker)
     deadline = time.time() + run.request.max_scan_time if run.request.max_scan_time else None
     targets = {t.address: t for t in run.request.targets}
+    digest = run.store.run(run.run_id).profile_digest  # read once, not once per device
     sent = 0
     for address, site in run.sites.items():
         t = targets[address]
@@ -218,7 +219,7 @@ def _send(run: _Run, request_json: Mapping[str, Any]) -> None:
             # the run's request, its targets only this device (a 2,000-device run does not
             # send 2,000 targets in every task)
             {**request_json, "targets": [row]},
-            run.store.run(run.run_id).profile_digest,
+            digest,
             deadline,
             run.step.not_after,
         )
