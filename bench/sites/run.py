@@ -1,6 +1,7 @@
 """Sites at scale: the distributed path against one in-process scan (issue 15 #7).
 
-    .venv/bin/python bench/sites/run.py [--devices 2000] [--sites 4] [--concurrency 16] \
+    .venv/bin/python bench/sites/run.py [--devices 2000] [--sites 4] [--concurrency 4] \
+        [--site-batch 16] \
         [--ports T:21,22,23,80,443,1883,3389,U:161] [--order inproc,sites] \
         [--personality NAME ...] [--workdir DIR] [--json FILE] [--pg-fast]
 
@@ -19,8 +20,9 @@ lockout or throttle left by the first run does not change the second's verdicts)
 - inproc: `shinsa scan @TARGETS --allow 127.0.100.0/22,127.0.104.0/22 --ports P --site s1
   --db PG/inproc --format json -q --no-config --out DIR` (one process, the engine's 64
   devices at once);
-- sites: the same plus `--broker redis://127.0.99.1:PORT/0`, with one `shinsa worker --site
-  sK --concurrency C` per site started (and ready) before the run, against PG/sites.
+- sites: the same plus `--broker redis://127.0.99.1:PORT/0 --site-batch B`, with one
+  `shinsa worker --site sK --concurrency C` per site started (and ready) before the run,
+  against PG/sites (a worker scans up to C x B devices at once).
 
 Each run's database is its own (created and migrated before the run), so pg_stat_database
 counts only that run: transactions committed, rows inserted/updated/deleted, database and
@@ -864,7 +866,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--sites", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=16, help="devices at once per worker")
+    parser.add_argument("--concurrency", type=int, default=4, help="tasks at once per worker")
+    parser.add_argument("--site-batch", type=int, default=16, help="devices per task")
     parser.add_argument(
         "--pool", choices=("threads", "prefork"), default="threads", help="the workers' pool"
     )
@@ -906,7 +909,8 @@ def main() -> int:
         dbs = {name: pg.create(name) for name in order}
         print(
             f"{args.devices} devices over {len(sites)} sites, ports {args.ports}, workers "
-            f"--concurrency {args.concurrency}; Redis {broker.url}, PostgreSQL {pg.url()} "
+            f"--concurrency {args.concurrency}, --site-batch {args.site_batch}; Redis "
+            f"{broker.url}, PostgreSQL {pg.url()} "
             f"({'fsync off' if args.pg_fast else 'default durability'}); {work}",
             flush=True,
         )
@@ -943,7 +947,7 @@ def main() -> int:
                 idle["commands_per_s"] = (
                     int(r.info("stats")["total_commands_processed"]) / IDLE_SECONDS
                 )
-                argv += ["--broker", broker.url]
+                argv += ["--broker", broker.url, "--site-batch", str(args.site_batch)]
             runs[name] = run_scan(
                 name,
                 argv,
@@ -972,6 +976,7 @@ def main() -> int:
                         "devices": args.devices,
                         "sites": sites,
                         "concurrency": args.concurrency,
+                        "site_batch": args.site_batch,
                         "pool": args.pool,
                         "ports": args.ports,
                         "pg_durable": not args.pg_fast,

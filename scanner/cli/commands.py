@@ -257,7 +257,7 @@ def _on_sites(
     loaded only then."""
     from scanner.sites.dispatch import SitesStep, run_on_sites
 
-    step = SitesStep(sites.broker, sites.db, sites.site, sites.wait, sites.window_ends)
+    step = SitesStep(sites.broker, sites.db, sites.site, sites.wait, sites.window_ends, sites.batch)
     run_on_sites(step, request, store, run_id, reporter, store.run(run_id).request)
 
 

@@ -186,6 +186,8 @@ def check_patterns(values: list[str] | None) -> list[str]:
 
 def add_sites(p: argparse.ArgumentParser) -> None:
     """--broker, --site-wait: the devices scanned by their sites' workers (scanner/sites/)."""
+    from scanner.sites.keys import DEFAULT_BATCH  # names and checks only, no Celery
+
     g = p.add_argument_group(
         "sites", "scan each device from a worker in its network segment (docs/sites.md)"
     )
@@ -207,6 +209,15 @@ def add_sites(p: argparse.ArgumentParser) -> None:
         help="with --broker: a site with no running worker for S seconds has its devices "
         "reported pending (default: %(default)s)",
     )
+    g.add_argument(
+        "--site-batch",
+        type=options.count(1, 256),
+        metavar="N",
+        default=DEFAULT_BATCH,
+        help="with --broker: a site's devices go to its workers N to a task, scanned together "
+        "as a local scan scans them (a worker runs --concurrency tasks at once) "
+        "(default: %(default)s)",
+    )
     # the service's runner: when the maintenance window closes (epoch seconds), so that no
     # worker starts a device after it; not for people, so not listed
     g.add_argument("--window-ends", type=float, help=argparse.SUPPRESS)
@@ -221,6 +232,7 @@ class SitesOptions:
     site: str
     wait: float
     window_ends: float | None
+    batch: int
 
 
 def sites_options(args: argparse.Namespace, db: str) -> SitesOptions | None:
@@ -239,4 +251,5 @@ def sites_options(args: argparse.Namespace, db: str) -> SitesOptions | None:
         getattr(args, "site", None) or "",
         float(args.site_wait),
         getattr(args, "window_ends", None),
+        int(args.site_batch),
     )

@@ -13,7 +13,7 @@ landed into its own per-run store and writes the reports from it, as a local sca
 - central.py: the sites' tables in the service's database (written by workers, read back)
 - pace.py: --max-rate and --scan-delay kept by all of a site's workers together
 - app.py: the Celery application (late acknowledgement, requeue on worker loss)
-- tasks.py: one device's scan in a worker
+- tasks.py: a few devices of a site scanned together in a worker
 - worker.py: `shinsa worker`, its heartbeat (site, version, load) and the version check
 - dispatch.py: a run split into tasks, and what lands gathered back
 

@@ -55,13 +55,13 @@ def _upsert(dialect: str) -> Any:
             "written": t.c.written + 1,
             "landed": stmt.excluded.landed,
         },
-        where=t.c.verdict.not_in(FINAL),
+        # the final verdicts as literals, not an expanding IN, which executemany refuses
+        where=sa.and_(*(t.c.verdict != sa.literal_column(f"'{v}'") for v in FINAL)),
     )
 
 
-def put_result(engine: sa.Engine, run_id: str, result: Result, worker: str) -> None:
-    """One result as it lands: new, or over a non-final one; a final one stays."""
-    values = {
+def _result_row(run_id: str, result: Result, worker: str) -> dict[str, Any]:
+    return {
         "run_id": run_id,
         "address": result.target,
         "service_key": result.service_key,
@@ -72,17 +72,22 @@ def put_result(engine: sa.Engine, run_id: str, result: Result, worker: str) -> N
         "written": 1,
         "landed": now(),
     }
+
+
+def put_result(engine: sa.Engine, run_id: str, result: Result, worker: str) -> None:
+    """One result as it lands: new, or over a non-final one; a final one stays."""
     with engine.begin() as conn:
-        conn.execute(_upsert(engine.dialect.name), values)
+        conn.execute(_upsert(engine.dialect.name), _result_row(run_id, result, worker))
 
 
-def results_of(engine: sa.Engine, run_id: str, address: str) -> list[Result]:
+def results_of(engine: sa.Engine, run_id: str, *addresses: str) -> list[Result]:
+    """The results landed for these devices of the run."""
     t = schema.site_results
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(t.c.data)
-            .where(t.c.run_id == run_id, t.c.address == address)
-            .order_by(t.c.service_key, t.c.check_id)
+            .where(t.c.run_id == run_id, t.c.address.in_(addresses))
+            .order_by(t.c.address, t.c.service_key, t.c.check_id)
         ).all()
     return [result_from_dict(json.loads(r.data)) for r in rows]
 
@@ -175,21 +180,37 @@ def changed(
 def claim(engine: sa.Engine, run_id: str, address: str, worker: str) -> str | None:
     """The task's row marked running by `worker`, unless it has ended: the state it had
     (None: no such task in this database, which is then not the run's)."""
+    return claim_all(engine, run_id, [address], worker).get(address)
+
+
+def claim_all(
+    engine: sa.Engine, run_id: str, addresses: Sequence[str], worker: str
+) -> dict[str, str]:
+    """`claim` for several devices in one transaction: address -> the state each had (a
+    device with no task row in this database is left out)."""
     t = schema.site_tasks
     with engine.begin() as conn:
-        state = conn.execute(
-            sa.select(t.c.state).where(t.c.run_id == run_id, t.c.address == address)
-        ).scalar_one_or_none()
-        if state is None or state in SETTLED:
-            return state
-        conn.execute(
-            t.update()
-            .where(t.c.run_id == run_id, t.c.address == address)
-            .values(
-                state="running", worker=worker, attempts=t.c.attempts + 1, updated=sa.func.now()
+        states = {
+            r.address: str(r.state)
+            for r in conn.execute(
+                sa.select(t.c.address, t.c.state).where(
+                    t.c.run_id == run_id, t.c.address.in_(addresses)
+                )
             )
-        )
-    return str(state)
+        }
+        open_ = [a for a, s in states.items() if s not in SETTLED]
+        if open_:
+            conn.execute(
+                t.update()
+                .where(t.c.run_id == run_id, t.c.address.in_(open_))
+                .values(
+                    state="running",
+                    worker=worker,
+                    attempts=t.c.attempts + 1,
+                    updated=sa.func.now(),
+                )
+            )
+    return states
 
 
 def settle(
@@ -206,36 +227,117 @@ def settle(
 ) -> bool:
     """The device's task ended (done, failed, or pending with the reason), with what its
     scan found besides results; only from `only_from` states: True when it was."""
-    t = schema.site_tasks
     with engine.begin() as conn:
-        changed = conn.execute(
-            t.update()
-            .where(t.c.run_id == run_id, t.c.address == address, t.c.state.in_(only_from))
-            .values(
-                state=state,
-                reason=reason[:500],
-                reason_ja=reason_ja[:500],
-                services=[service_to_dict(s) for s in services],
-                identity=[list(row) for row in identity],
-                updated=sa.func.now(),
-            )
-        ).rowcount
+        return _settle(
+            conn, run_id, address, state, reason, reason_ja, services, identity, only_from
+        )
+
+
+def _settle(
+    conn: sa.Connection,
+    run_id: str,
+    address: str,
+    state: str,
+    reason: str,
+    reason_ja: str,
+    services: Sequence[Service],
+    identity: Iterable[IdentityRow | tuple[str, str, str]],
+    only_from: Sequence[str],
+) -> bool:
+    t = schema.site_tasks
+    changed = conn.execute(
+        t.update()
+        .where(t.c.run_id == run_id, t.c.address == address, t.c.state.in_(only_from))
+        .values(
+            state=state,
+            reason=reason[:500],
+            reason_ja=reason_ja[:500],
+            services=[service_to_dict(s) for s in services],
+            identity=[list(row) for row in identity],
+            updated=sa.func.now(),
+        )
+    ).rowcount
     return bool(changed)
 
 
+#: a worker's results wait at most this long before they land in the central database
+FLUSH_SECONDS = 1.0
+
+
 class CentralStore(Store):
-    """A worker's per-task store whose every result also lands in the central database at
-    once, and whose login ledger is the central one (so a task redelivered to another
-    worker sees what the lost one spent)."""
+    """A worker's per-task store whose results also land in the central database, and
+    whose login ledger is the central one (so a task redelivered to another worker sees
+    what the lost one spent).
+
+    Results land together, not one transaction each (bench/sites: 28 transactions per
+    device): those of the last FLUSH_SECONDS when the next one comes, and a device's
+    remaining ones with its task row when it ends, in the same transaction, so the machine
+    that started the run never sees a device ended without all its results. A worker lost
+    mid-device loses at most FLUSH_SECONDS of results, which its redelivered task redoes
+    (the login ledger, which a redo must not exceed, is written at once)."""
 
     def __init__(self, path: Path, engine: sa.Engine, worker: str) -> None:
         super().__init__(path)
         self.central = engine
         self.worker = worker
+        self._unsent: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._flushed = time.monotonic()
 
     def add_result(self, run_id: str, result: Result) -> None:
         super().add_result(run_id, result)
-        put_result(self.central, run_id, result, self.worker)
+        key = (run_id, result.target, result.service_key, result.check_id)
+        held = self._unsent.get(key)
+        if held is None or held["verdict"] not in FINAL:  # the store's rule, kept here too
+            self._unsent[key] = _result_row(run_id, result, self.worker)
+        if time.monotonic() - self._flushed >= FLUSH_SECONDS:
+            with self.central.begin() as conn:
+                self._flush(conn)
+
+    def _flush(self, conn: sa.Connection, address: str | None = None) -> None:
+        """The results not yet landed (only `address`'s, when given) written in `conn`."""
+        keys = [k for k in self._unsent if address is None or k[1] == address]
+        if keys:
+            conn.execute(_upsert(self.central.dialect.name), [self._unsent.pop(k) for k in keys])
+        if address is None:
+            self._flushed = time.monotonic()
+
+    def flush(self) -> None:
+        """Every result not yet landed, now."""
+        with self.central.begin() as conn:
+            self._flush(conn)
+
+    def target_done(self, run_id: str, address: str) -> None:
+        super().target_done(run_id, address)
+        self._end(run_id, address, "done", "", "")
+
+    def target_failed(self, run_id: str, address: str, reason: str, reason_ja: str = "") -> None:
+        super().target_failed(run_id, address, reason, reason_ja)
+        self._end(run_id, address, "failed", reason, reason_ja)
+
+    def _end(self, run_id: str, address: str, state: str, reason: str, reason_ja: str) -> None:
+        """The device's end, with its last results, services and identity: one transaction."""
+        services = self.services(run_id, address)
+        identity = self.identity(run_id).get(address, [])
+        with self.central.begin() as conn:
+            self._flush(conn, address)
+            _settle(
+                conn,
+                run_id,
+                address,
+                state,
+                reason,
+                reason_ja,
+                services,
+                identity,
+                ("queued", "running"),
+            )
+
+    def close(self) -> None:
+        try:
+            if self._unsent:
+                self.flush()
+        finally:
+            super().close()
 
     def reserve_login(
         self, address: str, username: str, run_id: str, limit: int, window: float

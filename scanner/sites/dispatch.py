@@ -1,12 +1,13 @@
-"""A run split into per-device tasks for the sites' workers, and what lands gathered back.
+"""A run split into tasks for the sites' workers, and what lands gathered back.
 
 The machine that starts the run (`shinsa scan --broker`, or the service's child scan) keeps
 its per-run store as a local scan does; in place of the engine it calls `run_on_sites`:
 
 1. each device's site is its own (a target file's `site=`) or the run's `--site`;
 2. the devices' task rows are queued in the central database, the run's version recorded
-   on the broker, and one task per device sent to its site's queue (a device whose task
-   ended in an earlier attempt of the run is not sent again);
+   on the broker, and the devices sent to their sites' queues, `--site-batch` of a site
+   to a task (a device whose task ended in an earlier attempt of the run is not sent
+   again); each device keeps its own task row, lock and results;
 3. every `POLL_SECONDS`, the task rows are read: a device that started is shown started;
    one that ended has its results, services and identity copied from the central database
    into the per-run store, and is marked done or failed with the worker's reason;
@@ -73,6 +74,27 @@ class SitesStep:
     site: str  # the site of every device that names none (target file's site=)
     wait: float = DEFAULT_WAIT
     not_after: float | None = None  # epoch seconds: the maintenance window closes
+    batch: int = keys.DEFAULT_BATCH  # devices of a site per task, at most
+
+
+def batches(sites: Mapping[str, str], most: int) -> list[tuple[str, list[str]]]:
+    """The devices (address -> site) as tasks of at most `most` devices of one site, in
+    the run's order. A site's devices are spread over as many tasks as its share of
+    `most`-sized ones, evenly (ten devices, most 8: two tasks of 5, not 8 and 2), so that
+    no task is left alone with a site's last few slow devices."""
+    by_site: dict[str, list[str]] = {}
+    for address, site in sites.items():
+        by_site.setdefault(site, []).append(address)
+    out: list[tuple[str, list[str]]] = []
+    for site, addresses in by_site.items():
+        count = -(-len(addresses) // max(1, most))
+        size, extra = divmod(len(addresses), count)
+        at = 0
+        for n in range(count):
+            step = size + (1 if n < extra else 0)
+            out.append((site, addresses[at : at + step]))
+            at += step
+    return out
 
 
 def sites_of(request: ScanRequest, default: str) -> dict[str, str]:
@@ -207,33 +229,32 @@ def _send(run: _Run, request_json: Mapping[str, Any]) -> None:
     deadline = time.time() + run.request.max_scan_time if run.request.max_scan_time else None
     targets = {t.address: t for t in run.request.targets}
     digest = run.store.run(run.run_id).profile_digest  # read once, not once per device
+    expires = None
+    ends = [x for x in (deadline, run.step.not_after) if x is not None]
+    if ends:
+        expires = max(1.0, min(ends) - time.time())
     sent = 0
-    for address, site in run.sites.items():
-        t = targets[address]
-        row = [t.address, t.label, t.profile, t.site]
+    for site, batch in batches(run.sites, run.step.batch):
+        rows = [[t.address, t.label, t.profile, t.site] for t in (targets[a] for a in batch)]
         job = Job(
             __version__,
             run.run_id,
             site,
-            row,
-            # the run's request, its targets only this device (a 2,000-device run does not
-            # send 2,000 targets in every task)
-            {**request_json, "targets": [row]},
+            rows,
+            # the run's request, its targets only this task's devices (a 2,000-device run
+            # does not send 2,000 targets in every task)
+            {**request_json, "targets": rows},
             digest,
             deadline,
             run.step.not_after,
         )
-        expires = None
-        ends = [x for x in (deadline, run.step.not_after) if x is not None]
-        if ends:
-            expires = max(1.0, min(ends) - time.time())
         app.send_task(
             keys.SCAN_TASK,
             args=[job.to_json()],
             queue=keys.queue_of(site),
             expires=expires,
         )
-        sent += 1
+        sent += len(batch)
     run.reporter.notice(
         f"{sent} device(s) sent to site(s) {', '.join(sorted(set(run.sites.values())))} "
         f"on {keys.masked(run.step.broker)}"

@@ -67,7 +67,8 @@ def test_a_run_on_a_site_gives_the_local_verdicts_and_lands_each_result_once(
     site_workers.start("lab", concurrency=1)
     site_workers.start("lab", concurrency=1)
     addresses = [d.address for d in lab.devices]
-    # When the devices are scanned by the site, then from this machine
+    # When the devices are scanned by the site (two tasks: two devices scanned together,
+    # and one alone), then from this machine
     on_site = tmp_path / "on-site"
     code, run_id = finish(
         start_scan(
@@ -79,6 +80,8 @@ def test_a_run_on_a_site_gives_the_local_verdicts_and_lands_each_result_once(
             broker.url,
             "--site",
             "lab",
+            "--site-batch",
+            "2",
             env={"SHINSA_DB": central_db},
         ),
         on_site,
@@ -91,7 +94,7 @@ def test_a_run_on_a_site_gives_the_local_verdicts_and_lands_each_result_once(
     assert found == verdicts(local)
     assert code == local_code
     assert all(state == "done" for state, _ in targets_of(on_site).values())
-    # every device was one task, taken once; every result landed once in the central store
+    # every device was taken once; every result landed once in the central store
     rows = tasks(central_db, run_id)
     assert set(rows) == set(addresses)
     assert {r.state for r in rows.values()} == {"done"}
@@ -181,7 +184,7 @@ def test_a_task_of_another_version_or_site_is_refused_not_scanned(
     def job(address: str, site: str, version: str) -> dict[str, object]:
         request = {"targets": [[address, ""]], "profile": "base", "ports": "T:80"}
         return Job(
-            version, "run-x", site, [address, "", "", ""], request, "d", None, None
+            version, "run-x", site, [[address, "", "", ""]], request, "d", None, None
         ).to_json()
 
     # a task from another version, and one of site b put on site a's queue
@@ -345,8 +348,9 @@ def test_the_pace_is_one_for_all_of_a_sites_workers(broker: RedisServer) -> None
 def test_no_device_starts_after_the_window_closes_and_a_running_one_stops_at_it(
     lab: Lab, broker: RedisServer, central_db: str, site_workers: Workers, tmp_path: Path
 ) -> None:
-    # Given one worker, devices slowed down (0.5 s between probes to a device), and a
-    # maintenance window that closes 6 s after the run starts
+    # Given one worker taking one device at a time (one task at once, one device a task),
+    # devices slowed down (0.5 s between probes to a device), and a maintenance window that
+    # closes 6 s after the run starts
     site_workers.start("lab", concurrency=1)
     out = tmp_path / "out"
     ends = time.time() + 6
@@ -364,6 +368,8 @@ def test_no_device_starts_after_the_window_closes_and_a_running_one_stops_at_it(
             "lab",
             "--window-ends",
             f"{ends:.3f}",
+            "--site-batch",
+            "1",
             env={"SHINSA_DB": central_db},
         ),
         out,

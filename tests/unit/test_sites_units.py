@@ -72,7 +72,10 @@ def test_pending_never_replaces_an_ending(engine: sa.Engine):
         None,
         [],
         {"version": "1"},
-        {"version": "1", "run_id": "r", "site": "a", "target": [], "request": {}, "digest": "d"},
+        {"version": "1", "run_id": "r", "site": "a", "targets": [], "request": {}, "digest": "d"},
+        {"version": "1", "run_id": "r", "site": "a", "targets": [[]], "request": {}, "digest": "d"},
+        # a payload of the one-device tasks before batches: refused, not half read
+        {"version": "1", "run_id": "r", "site": "a", "target": ["127.0.98.5"], "request": {}},
     ],
 )
 def test_a_malformed_payload_is_refused(payload: object):
@@ -80,9 +83,102 @@ def test_a_malformed_payload_is_refused(payload: object):
         Job.from_json(payload)
 
 
-def test_a_payload_round_trips():
-    job = Job("1", "r", "a", ["127.0.98.5", "cam", "", "a"], {"ports": "T:80"}, "d", 5.0, None)
+def test_a_payload_round_trips_and_narrows_to_some_of_its_devices():
+    rows = [["127.0.98.5", "cam", "", "a"], ["127.0.98.6", "", "", "a"]]
+    job = Job("1", "r", "a", rows, {"ports": "T:80", "targets": rows}, "d", 5.0, None)
     assert Job.from_json(job.to_json()) == job
+    one = job.only(["127.0.98.6"])
+    assert one.addresses == ["127.0.98.6"]
+    assert one.request == {"ports": "T:80", "targets": [["127.0.98.6", "", "", "a"]]}
+    assert job.addresses == ["127.0.98.5", "127.0.98.6"]  # the original unchanged
+
+
+def test_a_sites_devices_go_in_even_tasks_of_at_most_the_batch_never_mixing_sites():
+    from scanner.sites.dispatch import batches
+
+    sites = {f"127.0.98.{n}": "a" for n in range(10)} | {"127.0.99.1": "b"}
+    sites["127.0.98.200"] = "b"
+    got = batches(sites, 8)
+    assert [(site, len(b)) for site, b in got] == [("a", 5), ("a", 5), ("b", 2)]
+    assert [a for _, b in got for a in b] == [a for a, s in sites.items() if s == "a"] + [
+        "127.0.99.1",
+        "127.0.98.200",
+    ]
+    assert [len(b) for _, b in batches(sites, 1)] == [1] * 12
+    assert [len(b) for _, b in batches({f"127.0.98.{n}": "a" for n in range(17)}, 8)] == [6, 6, 5]
+    assert batches({}, 8) == []
+
+
+def _lands(engine: sa.Engine) -> dict[tuple[str, str], str]:
+    t = schema.site_results
+    with engine.connect() as conn:
+        return {
+            (r.address, r.check_id): r.verdict
+            for r in conn.execute(sa.select(t.c.address, t.c.check_id, t.c.verdict))
+        }
+
+
+def test_the_central_store_lands_a_devices_results_with_its_end_in_one_go(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(central, "FLUSH_SECONDS", 3600.0)  # only the ends land them
+    central.queue(engine, "run", {"127.0.98.5": "a", "127.0.98.6": "a"})
+    central.claim_all(engine, "run", ["127.0.98.5", "127.0.98.6"], "w1")
+    rows = [("127.0.98.5", ""), ("127.0.98.6", "")]
+    with central.CentralStore(tmp_path / "t.sqlite", engine, "w1") as store:
+        store.start_run(
+            "run",
+            profile_id="base",
+            profile_digest="d",
+            scanner_version="0",
+            request={},
+            targets=rows,
+        )
+        web = Service("tcp", 80, "http")
+        store.add_result("run", Result("web.a", "127.0.98.5", web, Verdict.ERROR, "t/o"))
+        store.add_result("run", Result("web.a", "127.0.98.6", web, Verdict.FAIL, "no"))
+        store.add_result("run", Result("web.b", "127.0.98.5", web, Verdict.PASS, "ok"))
+        # a final verdict over the error, then a later error: the final one is kept
+        store.add_result("run", Result("web.a", "127.0.98.5", web, Verdict.PASS, "ok"))
+        store.add_result("run", Result("web.a", "127.0.98.5", web, Verdict.ERROR, "late"))
+        assert _lands(engine) == {}  # nothing yet: no device has ended
+        store.target_done("run", "127.0.98.5")
+        # the ended device's results and its task row, together; the other's still held
+        assert _lands(engine) == {("127.0.98.5", "web.a"): "pass", ("127.0.98.5", "web.b"): "pass"}
+        assert central.tasks(engine, "run")["127.0.98.5"].state == "done"
+        assert central.tasks(engine, "run")["127.0.98.6"].state == "running"
+    # the store closed (the task ended, or was stopped): what it held has landed
+    assert _lands(engine) == {
+        ("127.0.98.5", "web.a"): "pass",
+        ("127.0.98.5", "web.b"): "pass",
+        ("127.0.98.6", "web.a"): "fail",
+    }
+
+
+def test_the_central_store_lands_results_every_flush_interval_and_a_failure_with_its_reason(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(central, "FLUSH_SECONDS", 0.0)  # every result lands as it comes
+    central.queue(engine, "run", {"127.0.98.5": "a"})
+    central.claim_all(engine, "run", ["127.0.98.5"], "w1")
+    with central.CentralStore(tmp_path / "t.sqlite", engine, "w1") as store:
+        store.start_run(
+            "run",
+            profile_id="base",
+            profile_digest="d",
+            scanner_version="0",
+            request={},
+            targets=[("127.0.98.5", "")],
+        )
+        store.add_result("run", _result(Verdict.FAIL))
+        assert _lands(engine) == {("127.0.98.5", "web.x"): "fail"}
+        store.target_failed("run", "127.0.98.5", "device reset", "機器がリセットした")
+    row = central.tasks(engine, "run")["127.0.98.5"]
+    assert (row.state, row.reason, row.reason_ja) == (
+        "failed",
+        "device reset",
+        "機器がリセットした",
+    )
 
 
 @pytest.mark.parametrize("url", ["", "http://x", "redis://", "amqp://h/"])
