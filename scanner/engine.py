@@ -8,6 +8,7 @@ facts and connection budget; every result is stored the moment it lands.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,7 @@ from scanner.redact import DeviceRedactor, mask_urls
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
+    from contextlib import AbstractAsyncContextManager
 
     from scanner.discovery.ports import PortSet
     from scanner.judging.profiles import Profile
@@ -75,6 +77,10 @@ class ScanRequest:
     # --link-sweep: ARP / Neighbor Discovery sweeps of the targets' on-link networks before
     # discovery (scanner/discovery/link.py): every device's MAC from its answer
     link_sweep: bool = False
+    # a slot each device holds while it is scanned, beyond `max_devices`, when the count is
+    # shared beyond this scan (a site worker's tasks share its --concurrency:
+    # scanner/sites/slots.py); None: `max_devices` only
+    device_slot: Callable[[], AbstractAsyncContextManager[None]] | None = None
 
     def profile_for(self, target: Target) -> Profile:
         """The profile `target` is planned and judged by: its own, else the run's."""
@@ -206,7 +212,8 @@ async def _devices(
     gate = asyncio.Semaphore(request.max_devices)
 
     async def one(target: Target) -> None:
-        async with gate:
+        shared = request.device_slot() if request.device_slot else contextlib.nullcontext()
+        async with gate, shared:
             reporter.device_started(target.address)
             try:
                 await _device(

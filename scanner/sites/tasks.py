@@ -54,13 +54,15 @@ from scanner.errors import ShinsaError
 from scanner.model import Target
 from scanner.reporter import Reporter
 from scanner.service.db import open_db
-from scanner.sites import central, connection, keys
+from scanner.sites import central, connection, keys, slots
+from scanner.sites.app import SLOTS_SETTING
 from scanner.sites.pace import SharedPacer
 from scanner.store import Store
 from scanner.stored_request import rebuild
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+    from contextlib import AbstractAsyncContextManager
 
     from celery import Task
 
@@ -288,7 +290,9 @@ def _devices(
                 )
                 ended.append("failed")
         if scan_now:
-            ended.extend(_scan(job, scan_now, engine, client, worker, site, locks))
+            size = conf.get(SLOTS_SETTING)
+            shared = slots.of_process(int(size)).slot if size else None
+            ended.extend(_scan(job, scan_now, engine, client, worker, site, locks, shared))
     finally:
         with contextlib.suppress(redis.RedisError):
             pipe = client.pipeline(transaction=False)
@@ -336,11 +340,13 @@ def _scan(
     worker: str,
     site: str,
     locks: dict[str, str],
+    shared: Callable[[], AbstractAsyncContextManager[None]] | None,
 ) -> list[str]:
-    """The devices scanned together by one engine, as a local scan scans them; each one's
-    task row is settled as it ends (CentralStore). Returns what became of each."""
+    """The devices scanned together by one engine, as a local scan scans them, each in one
+    of the worker's slots (`shared`, slots.py); each one's task row is settled as it ends
+    (CentralStore). Returns what became of each."""
     try:
-        request = _request(job, addresses)
+        request = dataclasses.replace(_request(job, addresses), device_slot=shared)
     except ShinsaError as exc:
         for address in addresses:
             central.settle(engine, job.run_id, address, "failed", reason=f"{worker}: {exc}")

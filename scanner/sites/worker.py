@@ -33,7 +33,7 @@ from scanner.errors import ConfigError
 from scanner.service import migrate
 from scanner.service.db import mask_url, open_db
 from scanner.sites import keys
-from scanner.sites.app import DB_SETTING, SITE_SETTING, make_app
+from scanner.sites.app import DB_SETTING, SITE_SETTING, SLOTS_SETTING, make_app
 from scanner.sites.connection import client
 
 if TYPE_CHECKING:
@@ -153,7 +153,8 @@ def run(
         logging.getLogger(noisy).setLevel(logging.WARNING)
     name = hostname or f"{site}-{os.getpid()}@{socket.gethostname()}"
     app = make_app(broker)
-    app.conf.update({SITE_SETTING: site, DB_SETTING: db})
+    slots = concurrency if pool == "threads" else 1
+    app.conf.update({SITE_SETTING: site, DB_SETTING: db, SLOTS_SETTING: slots})
     stop = threading.Event()
     beat = threading.Thread(
         target=_beat_forever, args=(r, name, site, concurrency, stop), daemon=True
