@@ -160,6 +160,10 @@ def _now() -> str:
 class Store:
     """One SQLite file holding many runs."""
 
+    #: the connection refuses other threads (sqlite3's check): a store shared by threads
+    #: in turn says so (scanner/sites/central.py)
+    same_thread = True
+
     def __init__(self, path: Path, *, create: bool = True) -> None:
         """Open (or, with `create`, make) the store; a file that is not one is a ConfigError.
         An output directory that cannot be made raises OSError (an environment failure)."""
@@ -174,7 +178,9 @@ class Store:
         self.path = path
         # isolation_level=None: autocommit, each statement is its own short transaction.
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=self.same_thread
+            )
         except sqlite3.Error as exc:
             raise OSError(f"{path}: cannot open the store ({_why(path, exc)})") from None
         try:

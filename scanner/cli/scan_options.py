@@ -215,8 +215,7 @@ def add_sites(p: argparse.ArgumentParser) -> None:
         metavar="N",
         default=DEFAULT_BATCH,
         help="with --broker: a site's devices go to its workers N to a task, scanned together "
-        "as a local scan scans them (a worker runs --concurrency tasks at once) "
-        "(default: %(default)s)",
+        "as a local scan scans them (default: %(default)s)",
     )
     # the service's runner: when the maintenance window closes (epoch seconds), so that no
     # worker starts a device after it; not for people, so not listed

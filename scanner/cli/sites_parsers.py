@@ -39,8 +39,8 @@ def add_parsers(sub: SubParsers) -> None:
         type=options.count(1, 256),
         default=2,
         metavar="N",
-        help="tasks this worker runs at once, each of up to the scan's --site-batch devices "
-        "(default: %(default)s)",
+        help="devices this worker scans at once, of up to N tasks (each of the scan's "
+        "--site-batch devices) (default: %(default)s)",
     )
     p.add_argument(
         "--pool",

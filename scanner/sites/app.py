@@ -30,9 +30,7 @@ from scanner.sites.connection import tls_options
 #: the worker's own settings, kept on the app's configuration under these names
 SITE_SETTING = "shinsa_site"
 DB_SETTING = "shinsa_db"
-#: devices a pool process scans at once, for all its tasks (slots.py): --concurrency with
-#: the threads pool (one process), 1 with prefork (a process per task, as many as that)
-SLOTS_SETTING = "shinsa_device_slots"
+SLOTS_SETTING = keys.SLOTS_SETTING
 
 
 def make_app(broker: str) -> Celery:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
 from dataclasses import dataclass
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -262,6 +264,22 @@ def _settle(
 
 #: a worker's results wait at most this long before they land in the central database
 FLUSH_SECONDS = 1.0
+#: how long the writer keeps trying a write the central database refuses for a moment
+#: (restarting) before the task gives up and goes back to the queue
+WRITE_PATIENCE = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Ending:
+    """A device's end, for the writer: its task row's last state and what its scan found."""
+
+    run_id: str
+    address: str
+    state: str
+    reason: str
+    reason_ja: str
+    services: list[Service]
+    identity: list[IdentityRow]
 
 
 class CentralStore(Store):
@@ -269,42 +287,40 @@ class CentralStore(Store):
     whose login ledger is the central one (so a task redelivered to another worker sees
     what the lost one spent).
 
-    Results land together, not one transaction each (bench/sites: 28 transactions per
-    device): those of the last FLUSH_SECONDS when the next one comes, and a device's
-    remaining ones with its task row when it ends, in the same transaction, so the machine
-    that started the run never sees a device ended without all its results. A worker lost
-    mid-device loses at most FLUSH_SECONDS of results, which its redelivered task redoes
-    (the login ledger, which a redo must not exceed, is written at once)."""
+    Results and ends land from a writer thread, not the scan's event loop: a commit waits
+    for the database's disk, and the loop is every device's of the worker (bench/sites: a
+    loop blocked on ~65 commits per device made each device half again as long). The
+    writer lands the results of the last FLUSH_SECONDS together, and a device's remaining
+    ones with its task row when it ends, in one transaction, so the machine that started
+    the run never sees a device ended without all its results. These transactions do not
+    wait for the disk (PostgreSQL's `synchronous_commit = off` for them alone): a result is
+    re-scannable, and a database crash loses at most its last fraction of a second of them,
+    as a lost worker loses the FLUSH_SECONDS not yet written; the redelivered task redoes
+    them. The login ledger, which a redo must not exceed, is written at once and durably,
+    in the loop."""
+
+    # used by one thread at a time: the task's, then the worker's event loop while the
+    # task's thread waits for it (tasks.py), then the task's again
+    same_thread = False
 
     def __init__(self, path: Path, engine: sa.Engine, worker: str) -> None:
         super().__init__(path)
         self.central = engine
         self.worker = worker
         self._unsent: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-        self._flushed = time.monotonic()
+        self._lock = threading.Lock()
+        self._work: SimpleQueue[_Ending | threading.Event | None] = SimpleQueue()
+        self._failed: Exception | None = None
+        self._writer = threading.Thread(target=self._write_forever, daemon=True)
+        self._writer.start()
 
     def add_result(self, run_id: str, result: Result) -> None:
         super().add_result(run_id, result)
         key = (run_id, result.target, result.service_key, result.check_id)
-        held = self._unsent.get(key)
-        if held is None or held["verdict"] not in FINAL:  # the store's rule, kept here too
-            self._unsent[key] = _result_row(run_id, result, self.worker)
-        if time.monotonic() - self._flushed >= FLUSH_SECONDS:
-            with self.central.begin() as conn:
-                self._flush(conn)
-
-    def _flush(self, conn: sa.Connection, address: str | None = None) -> None:
-        """The results not yet landed (only `address`'s, when given) written in `conn`."""
-        keys = [k for k in self._unsent if address is None or k[1] == address]
-        if keys:
-            conn.execute(_upsert(self.central.dialect.name), [self._unsent.pop(k) for k in keys])
-        if address is None:
-            self._flushed = time.monotonic()
-
-    def flush(self) -> None:
-        """Every result not yet landed, now."""
-        with self.central.begin() as conn:
-            self._flush(conn)
+        with self._lock:
+            held = self._unsent.get(key)
+            if held is None or held["verdict"] not in FINAL:  # the store's rule, kept here too
+                self._unsent[key] = _result_row(run_id, result, self.worker)
 
     def target_done(self, run_id: str, address: str) -> None:
         super().target_done(run_id, address)
@@ -315,29 +331,92 @@ class CentralStore(Store):
         self._end(run_id, address, "failed", reason, reason_ja)
 
     def _end(self, run_id: str, address: str, state: str, reason: str, reason_ja: str) -> None:
-        """The device's end, with its last results, services and identity: one transaction."""
         services = self.services(run_id, address)
         identity = self.identity(run_id).get(address, [])
-        with self.central.begin() as conn:
-            self._flush(conn, address)
-            _settle(
-                conn,
-                run_id,
-                address,
-                state,
-                reason,
-                reason_ja,
-                services,
-                identity,
-                ("queued", "running"),
-            )
+        self._work.put(_Ending(run_id, address, state, reason, reason_ja, services, identity))
+
+    def flush(self) -> None:
+        """Returns when everything given so far has landed; raises what the writer could
+        not write (the database gone for WRITE_PATIENCE seconds)."""
+        done = threading.Event()
+        self._work.put(done)
+        while not done.wait(1.0):
+            if not self._writer.is_alive():
+                break
+        if self._failed is not None:
+            raise self._failed
 
     def close(self) -> None:
         try:
-            if self._unsent:
-                self.flush()
+            self.flush()
         finally:
+            self._work.put(None)
+            self._writer.join(timeout=WRITE_PATIENCE)
             super().close()
+
+    # -- the writer thread
+
+    def _write_forever(self) -> None:
+        landed = time.monotonic()  # when every held result last landed
+        while True:
+            wait = max(0.0, FLUSH_SECONDS - (time.monotonic() - landed))
+            try:
+                item = self._work.get(timeout=wait)
+            except Empty:
+                item = threading.Event()  # the interval: what is held lands
+            if item is None:
+                return
+            items = [item]
+            if not isinstance(item, threading.Event) and time.monotonic() - landed >= FLUSH_SECONDS:
+                items.append(threading.Event())  # ends coming fast do not hold the rest
+            for one in items:
+                if self._failed is None:
+                    try:
+                        self._patiently(one)
+                    except Exception as exc:  # kept for the task's thread (flush)
+                        self._failed = exc
+                if isinstance(one, threading.Event):
+                    landed = time.monotonic()
+                    one.set()
+
+    def _patiently(self, item: _Ending | threading.Event) -> None:
+        """One write, tried again while the database restarts."""
+        gives_up = time.monotonic() + WRITE_PATIENCE
+        while True:
+            try:
+                with self.central.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                    self._land(conn, item)
+                return
+            except sa.exc.OperationalError:
+                if time.monotonic() > gives_up:
+                    raise
+                time.sleep(1.0)
+
+    def _land(self, conn: sa.Connection, item: _Ending | threading.Event) -> None:
+        address = item.address if isinstance(item, _Ending) else None
+        with self._lock:
+            keys = [k for k in self._unsent if address is None or k[1] == address]
+            rows = [self._unsent[k] for k in keys]
+        if rows:
+            conn.execute(_upsert(self.central.dialect.name), rows)
+        if isinstance(item, _Ending):
+            _settle(
+                conn,
+                item.run_id,
+                item.address,
+                item.state,
+                item.reason,
+                item.reason_ja,
+                item.services,
+                item.identity,
+                ("queued", "running"),
+            )
+        with self._lock:  # landed: not written again (unless replaced since)
+            for k, row in zip(keys, rows, strict=True):
+                if self._unsent.get(k) is row:
+                    del self._unsent[k]
 
     def reserve_login(
         self, address: str, username: str, run_id: str, limit: int, window: float

@@ -30,6 +30,11 @@ SCAN_TASK = "shinsa.scan_device"
 #: task cost the workers three times the in-process CPU per device)
 DEFAULT_BATCH = 8
 
+#: the worker's setting (on its Celery app's configuration): devices a pool process scans
+#: at once, for all its tasks (slots.py): --concurrency with the threads pool (one
+#: process), 1 with prefork (a process per task, as many as that)
+SLOTS_SETTING = "shinsa_device_slots"
+
 VERSION_KEY = "shinsa:version"
 WORKER_PREFIX = "shinsa:worker:"
 

@@ -6,9 +6,10 @@ Before it takes a task it checks, and refuses to start with a clear message (exi
 - the version: the service (or `shinsa scan --broker`) records its version on the broker;
   a worker of another version would scan by other rules, so it does not start.
 
-Then it runs a Celery worker that consumes only its site's queue, running `--concurrency`
-tasks at once (in threads of one process, or `--pool prefork` processes), each of a few of
-the site's devices (the scan's `--site-batch`), and a heartbeat thread that says every
+Then it runs a Celery worker that consumes only its site's queue, scanning `--concurrency`
+devices at once (slots.py) of up to as many tasks, each of a few of the site's devices (the
+scan's `--site-batch`), in threads of one process (or `--pool prefork` processes, a device
+at a time each), and a heartbeat thread that says every
 few seconds, on the broker, which site it serves, its version and its load: the machine
 that starts a run reads them to know whether a site has a worker (dispatch.py), and an
 operator reads them with `shinsa worker --list`... or `celery inspect` and Flower.
