@@ -12,6 +12,7 @@ be, by a later attempt of the same device.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
@@ -29,7 +30,7 @@ from scanner.service.db import now
 from scanner.store import Store
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from datetime import datetime
     from pathlib import Path
 
@@ -296,8 +297,12 @@ class CentralStore(Store):
     wait for the disk (PostgreSQL's `synchronous_commit = off` for them alone): a result is
     re-scannable, and a database crash loses at most its last fraction of a second of them,
     as a lost worker loses the FLUSH_SECONDS not yet written; the redelivered task redoes
-    them. The login ledger, which a redo must not exceed, is written at once and durably,
-    in the loop."""
+    them. The login ledger, which a redo must not exceed, is written at once, in the loop,
+    before each login is sent, and without waiting for the disk either: a worker lost
+    mid-device leaves it whole (it is committed, only not yet on the database's disk), and
+    a crash of the database itself forgets at most the last fraction of a second's
+    reservations (bench/sites, 400 devices: waiting for the disk at ~25 logins per device,
+    the distributed run took 1.28x the in-process time; without, 1.06x)."""
 
     # used by one thread at a time: the task's, then the worker's event loop while the
     # task's thread waits for it (tasks.py), then the task's again
@@ -381,12 +386,14 @@ class CentralStore(Store):
 
     def _patiently(self, item: _Ending | threading.Event) -> None:
         """One write, tried again while the database restarts."""
+        if isinstance(item, threading.Event):
+            with self._lock:
+                if not self._unsent:
+                    return  # nothing held: no empty transaction every second
         gives_up = time.monotonic() + WRITE_PATIENCE
         while True:
             try:
-                with self.central.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                with _unsynced(self.central) as conn:
                     self._land(conn, item)
                 return
             except sa.exc.OperationalError:
@@ -423,7 +430,7 @@ class CentralStore(Store):
     ) -> bool:
         at = time.time()
         account = {"address": address, "username": username}
-        with self.central.begin() as conn:
+        with _unsynced(self.central) as conn:
             # one device is scanned by one worker at a time (its lock, tasks.py), so the
             # count and the insert need no lock of their own beyond the transaction
             held = int(conn.execute(_HELD, {**account, "since": at - window}).scalar_one())
@@ -434,7 +441,7 @@ class CentralStore(Store):
 
     def release_login(self, address: str, username: str, run_id: str) -> None:
         account = {"address": address, "username": username, "run_id": run_id}
-        with self.central.begin() as conn:
+        with _unsynced(self.central) as conn:
             latest = conn.execute(_LATEST, account).scalar_one_or_none()
             if latest is not None:
                 conn.execute(_GIVE_BACK, {"slot": latest})
@@ -450,6 +457,17 @@ class CentralStore(Store):
                 _HELD, {"address": address, "username": username, "since": since}
             ).scalar_one()
             return int(found)
+
+
+@contextlib.contextmanager
+def _unsynced(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction whose commit does not wait for PostgreSQL's disk: visible to every
+    session at once, lost only if the database itself crashes within its next fraction of
+    a second (wal_writer_delay x 3)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        yield conn
 
 
 # the ledger's statements, built once (their values are parameters: compiled once)

@@ -245,3 +245,46 @@ def test_site_and_broker_options_need_each_other(capsys: pytest.CaptureFixture[s
     assert "--db" in capsys.readouterr().err
     assert main(["scan", "127.0.98.5", "--broker", "http://x", "--no-config"]) == 2
     assert "redis://" in capsys.readouterr().err
+
+
+def test_the_writer_waits_out_a_database_restart_and_says_when_it_gave_up(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    central.queue(engine, "run", {"127.0.98.5": "a"})
+    central.claim_all(engine, "run", ["127.0.98.5"], "w1")
+    real = central.CentralStore._land
+    refusals = {"left": 2}
+
+    def restarting(self: central.CentralStore, conn: sa.Connection, item: object) -> None:
+        if refusals["left"]:
+            refusals["left"] -= 1
+            raise sa.exc.OperationalError("INSERT", {}, Exception("the database is starting up"))
+        real(self, conn, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(central.CentralStore, "_land", restarting)
+    monkeypatch.setattr(central, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(time, "sleep", lambda _: None)  # the writer's pause between tries
+    store = central.CentralStore(tmp_path / "t.sqlite", engine, "w1")
+    store.start_run(
+        "run",
+        profile_id="base",
+        profile_digest="d",
+        scanner_version="0",
+        request={},
+        targets=[("127.0.98.5", "")],
+    )
+    store.add_result("run", _result(Verdict.PASS))
+    store.flush()  # refused twice, then landed
+    assert refusals["left"] == 0
+    assert _lands(engine) == {("127.0.98.5", "web.x"): "pass"}
+    # a database that stays away: the writer gives up, and the task hears it
+    refusals["left"] = 10**6
+    monkeypatch.setattr(central, "WRITE_PATIENCE", 0.0)
+    store.add_result("run", Result("web.y", "127.0.98.5", None, Verdict.FAIL, "r"))
+    with pytest.raises(sa.exc.OperationalError, match="starting up"):
+        store.flush()
+    # closing the store (the task ending) says it too, and lets its writer go
+    with pytest.raises(sa.exc.OperationalError, match="starting up"):
+        store.close()
+    assert not store._writer.is_alive()
+    assert ("127.0.98.5", "web.y") not in _lands(engine)
