@@ -11,6 +11,11 @@
 -- database:  psql -v ON_ERROR_STOP=1 -d shinsa -f deploy/postgres-sites.sql
 -- then one login role per site (its password from the site's worker env file only):
 --   CREATE ROLE shinsa_site_plant_a LOGIN PASSWORD '...' IN ROLE shinsa_site;
+-- A worker sets `synchronous_commit = off` on each of its sessions (docs/sites.md, "Nothing
+-- lost, nothing twice"); behind PgBouncer in transaction mode, which does not keep a
+-- session's settings, set it on each site's login role instead (a group role's settings
+-- are not inherited):
+--   ALTER ROLE shinsa_site_plant_a SET synchronous_commit = off;
 --
 -- Tested against PostgreSQL 15 by a real worker and scan (docs/sites.md says how).
 -- A later schema revision that adds a column or table the workers write needs this file

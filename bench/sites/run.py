@@ -1,7 +1,7 @@
 """Sites at scale: the distributed path against one in-process scan (issue 15 #7).
 
-    .venv/bin/python bench/sites/run.py [--devices 2000] [--sites 4] [--concurrency 4] \
-        [--site-batch 16] \
+    .venv/bin/python bench/sites/run.py [--devices 2000] [--sites 4] [--concurrency 16] \
+        [--site-batch 8] \
         [--ports T:21,22,23,80,443,1883,3389,U:161] [--order inproc,sites] \
         [--personality NAME ...] [--workdir DIR] [--json FILE] [--pg-fast]
 
@@ -22,7 +22,7 @@ lockout or throttle left by the first run does not change the second's verdicts)
   devices at once);
 - sites: the same plus `--broker redis://127.0.99.1:PORT/0 --site-batch B`, with one
   `shinsa worker --site sK --concurrency C` per site started (and ready) before the run,
-  against PG/sites (a worker scans up to C x B devices at once).
+  against PG/sites (a worker scans C devices at once, of up to C tasks of B devices).
 
 Each run's database is its own (created and migrated before the run), so pg_stat_database
 counts only that run: transactions committed, rows inserted/updated/deleted, database and
@@ -875,8 +875,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--sites", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=4, help="tasks at once per worker")
-    parser.add_argument("--site-batch", type=int, default=16, help="devices per task")
+    parser.add_argument("--concurrency", type=int, default=16, help="devices at once per worker")
+    parser.add_argument("--site-batch", type=int, default=8, help="devices per task")
     parser.add_argument(
         "--pool", choices=("threads", "prefork"), default="threads", help="the workers' pool"
     )

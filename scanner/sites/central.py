@@ -12,7 +12,6 @@ be, by a later attempt of the same device.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import threading
@@ -30,7 +29,7 @@ from scanner.service.db import now
 from scanner.store import Store
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
     from pathlib import Path
 
@@ -289,20 +288,20 @@ class CentralStore(Store):
     what the lost one spent).
 
     Results and ends land from a writer thread, not the scan's event loop: a commit waits
-    for the database's disk, and the loop is every device's of the worker (bench/sites: a
-    loop blocked on ~65 commits per device made each device half again as long). The
-    writer lands the results of the last FLUSH_SECONDS together, and a device's remaining
-    ones with its task row when it ends, in one transaction, so the machine that started
-    the run never sees a device ended without all its results. These transactions do not
-    wait for the disk (PostgreSQL's `synchronous_commit = off` for them alone): a result is
-    re-scannable, and a database crash loses at most its last fraction of a second of them,
-    as a lost worker loses the FLUSH_SECONDS not yet written; the redelivered task redoes
-    them. The login ledger, which a redo must not exceed, is written at once, in the loop,
-    before each login is sent, and without waiting for the disk either: a worker lost
-    mid-device leaves it whole (it is committed, only not yet on the database's disk), and
-    a crash of the database itself forgets at most the last fraction of a second's
-    reservations (bench/sites, 400 devices: waiting for the disk at ~25 logins per device,
-    the distributed run took 1.28x the in-process time; without, 1.06x)."""
+    for the database, and the loop is every device's of the worker (bench/sites: a loop
+    blocked on ~65 commits per device made each device half again as long). The writer
+    lands the results of the last FLUSH_SECONDS together, and a device's remaining ones
+    with its task row when it ends, in one transaction, so the machine that started the
+    run never sees a device ended without all its results. A lost worker loses at most the
+    FLUSH_SECONDS not yet written, which its redelivered task redoes.
+
+    The login ledger, which a redo must not exceed, is written at once, in the loop, before
+    each login is sent: one statement per reservation, committed as it runs. A worker's
+    sessions do not wait for the database's disk at commit (`unsynced_commits`): what they
+    commit is visible to every worker at once, so a lost worker's reservations stay, and
+    only a crash of the database itself forgets its last fraction of a second of results
+    and reservations (bench/sites, 400 devices: waiting for the disk, the distributed run
+    took 1.28x the in-process time; without, 1.06x)."""
 
     # used by one thread at a time: the task's, then the worker's event loop while the
     # task's thread waits for it (tasks.py), then the task's again
@@ -393,7 +392,7 @@ class CentralStore(Store):
         gives_up = time.monotonic() + WRITE_PATIENCE
         while True:
             try:
-                with _unsynced(self.central) as conn:
+                with self.central.begin() as conn:
                     self._land(conn, item)
                 return
             except sa.exc.OperationalError:
@@ -429,57 +428,83 @@ class CentralStore(Store):
         self, address: str, username: str, run_id: str, limit: int, window: float
     ) -> bool:
         at = time.time()
-        account = {"address": address, "username": username}
-        with _unsynced(self.central) as conn:
-            # one device is scanned by one worker at a time (its lock, tasks.py), so the
-            # count and the insert need no lock of their own beyond the transaction
-            held = int(conn.execute(_HELD, {**account, "since": at - window}).scalar_one())
-            if held >= limit:
-                return False
-            conn.execute(_TAKE, {**account, "run_id": run_id, "at": at, "held": True})
-        return True
+        values = {"device": address, "user": username, "since": at - window}
+        # one statement, the count and the insert together, committed as it runs: the
+        # scan's event loop waits for each round trip (bench/sites: ~25 logins per device).
+        # One device is scanned by one worker at a time (its lock, tasks.py), so the count
+        # needs no lock of its own.
+        with _autocommit(self.central) as conn:
+            taken = conn.execute(
+                _TAKE, {**values, "run": run_id, "at": at, "limit": limit}
+            ).rowcount
+        return bool(taken)
 
     def release_login(self, address: str, username: str, run_id: str) -> None:
-        account = {"address": address, "username": username, "run_id": run_id}
-        with _unsynced(self.central) as conn:
-            latest = conn.execute(_LATEST, account).scalar_one_or_none()
-            if latest is not None:
-                conn.execute(_GIVE_BACK, {"slot": latest})
+        account = {"device": address, "user": username, "run": run_id}
+        with _autocommit(self.central) as conn:
+            conn.execute(_GIVE_BACK, account)
 
     def login_failures(self, address: str, username: str, window: float, run_id: str = "") -> int:
         """Slots held for the account within the window, by any run: the device remembers
         failures whoever sent them (stricter than the per-run store, which cannot know the
         runs of other stores)."""
         del run_id
-        with self.central.connect() as conn:
-            since = time.time() - window
+        since = time.time() - window
+        with _autocommit(self.central) as conn:
             found = conn.execute(
-                _HELD, {"address": address, "username": username, "since": since}
+                _HELD, {"device": address, "user": username, "since": since}
             ).scalar_one()
             return int(found)
 
 
-@contextlib.contextmanager
-def _unsynced(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A transaction whose commit does not wait for PostgreSQL's disk: visible to every
-    session at once, lost only if the database itself crashes within its next fraction of
-    a second (wal_writer_delay x 3)."""
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        yield conn
+def _autocommit(engine: sa.Engine) -> sa.Connection:
+    """A connection whose every statement is its own transaction: no BEGIN and COMMIT
+    round trips around a single statement."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
-# the ledger's statements, built once (their values are parameters: compiled once)
+def unsynced_commits(engine: sa.Engine) -> sa.Engine:
+    """`engine`, its PostgreSQL sessions not waiting for the disk at commit (a worker's:
+    CentralStore's docstring), set once per connection rather than per transaction.
+    Behind PgBouncer in transaction mode, which does not keep a session's settings, set it
+    on the workers' role instead (deploy/postgres-sites.sql)."""
+    if engine.dialect.name == "postgresql":
+
+        def unsynced(dbapi_connection: Any, _record: object) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = off")
+            dbapi_connection.commit()
+
+        sa.event.listen(engine, "connect", unsynced)
+    return engine
+
+
+# the ledger's statements, built once (their values are parameters: compiled once; not
+# named after the columns, which an INSERT's or UPDATE's own parameters are)
 _L = schema.site_logins
-_ACCOUNT = sa.and_(
-    _L.c.address == sa.bindparam("address"), _L.c.username == sa.bindparam("username")
-)
+_ACCOUNT = sa.and_(_L.c.address == sa.bindparam("device"), _L.c.username == sa.bindparam("user"))
 _HELD = sa.select(sa.func.count()).where(
     _ACCOUNT, _L.c.held.is_(True), _L.c.at >= sa.bindparam("since")
 )
-_TAKE = _L.insert()
-_LATEST = sa.select(sa.func.max(_L.c.id)).where(
-    _ACCOUNT, _L.c.run_id == sa.bindparam("run_id"), _L.c.held.is_(True)
+#: a slot, taken only while fewer than `limit` are held
+_TAKE = _L.insert().from_select(
+    ["address", "username", "run_id", "at", "held"],
+    sa.select(
+        sa.bindparam("device", type_=sa.String),
+        sa.bindparam("user", type_=sa.String),
+        sa.bindparam("run", type_=sa.String),
+        sa.bindparam("at", type_=sa.Float),
+        sa.true(),
+    ).where(_HELD.scalar_subquery() < sa.bindparam("limit", type_=sa.Integer)),
 )
-_GIVE_BACK = _L.update().where(_L.c.id == sa.bindparam("slot")).values(held=False)
+#: the run's latest slot for the account, given back
+_GIVE_BACK = (
+    _L.update()
+    .where(
+        _L.c.id
+        == sa.select(sa.func.max(_L.c.id))
+        .where(_ACCOUNT, _L.c.run_id == sa.bindparam("run"), _L.c.held.is_(True))
+        .scalar_subquery()
+    )
+    .values(held=False)
+)

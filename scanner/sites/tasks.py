@@ -159,7 +159,7 @@ def _worker_loop() -> asyncio.AbstractEventLoop:
 
 def _engine(url: str) -> sa.Engine:
     if url not in _engines:
-        _engines[url] = open_db(url)
+        _engines[url] = central.unsynced_commits(open_db(url))
     return _engines[url]
 
 
