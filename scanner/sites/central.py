@@ -434,10 +434,10 @@ class CentralStore(Store):
         # One device is scanned by one worker at a time (its lock, tasks.py), so the count
         # needs no lock of its own.
         with _autocommit(self.central) as conn:
-            taken = conn.execute(
-                _TAKE, {**values, "run": run_id, "at": at, "limit": limit}
-            ).rowcount
-        return bool(taken)
+            taken = conn.execute(_TAKE, {**values, "run": run_id, "at": at, "limit": limit}).first()
+        # the slot's id when one was taken (not the rowcount, which psycopg gives as 1 for
+        # an INSERT ... SELECT that inserted nothing: bench/sites found it)
+        return taken is not None
 
     def release_login(self, address: str, username: str, run_id: str) -> None:
         account = {"device": address, "user": username, "run": run_id}
@@ -487,15 +487,19 @@ _HELD = sa.select(sa.func.count()).where(
     _ACCOUNT, _L.c.held.is_(True), _L.c.at >= sa.bindparam("since")
 )
 #: a slot, taken only while fewer than `limit` are held
-_TAKE = _L.insert().from_select(
-    ["address", "username", "run_id", "at", "held"],
-    sa.select(
-        sa.bindparam("device", type_=sa.String),
-        sa.bindparam("user", type_=sa.String),
-        sa.bindparam("run", type_=sa.String),
-        sa.bindparam("at", type_=sa.Float),
-        sa.true(),
-    ).where(_HELD.scalar_subquery() < sa.bindparam("limit", type_=sa.Integer)),
+_TAKE = (
+    _L.insert()
+    .from_select(
+        ["address", "username", "run_id", "at", "held"],
+        sa.select(
+            sa.bindparam("device", type_=sa.String),
+            sa.bindparam("user", type_=sa.String),
+            sa.bindparam("run", type_=sa.String),
+            sa.bindparam("at", type_=sa.Float),
+            sa.true(),
+        ).where(_HELD.scalar_subquery() < sa.bindparam("limit", type_=sa.Integer)),
+    )
+    .returning(_L.c.id)
 )
 #: the run's latest slot for the account, given back
 _GIVE_BACK = (

@@ -288,28 +288,3 @@ def test_the_writer_waits_out_a_database_restart_and_says_when_it_gave_up(
         store.close()
     assert not store._writer.is_alive()
     assert ("127.0.98.5", "web.y") not in _lands(engine)
-
-
-def test_the_central_ledger_takes_a_slot_only_under_the_limit_and_gives_back_the_runs_latest(
-    engine: sa.Engine, tmp_path: Path
-):
-    a = central.CentralStore(tmp_path / "a.sqlite", engine, "w1")
-    b = central.CentralStore(tmp_path / "b.sqlite", engine, "w2")
-    try:
-        device = "127.0.98.5"
-        assert a.reserve_login(device, "admin", "run-1", 2, 3600)
-        assert a.reserve_login(device, "admin", "run-1", 2, 3600)
-        # the limit holds across stores (another worker's task, another run)
-        assert not b.reserve_login(device, "admin", "run-2", 2, 3600)
-        assert b.reserve_login(device, "root", "run-2", 2, 3600)  # another account
-        assert b.login_failures(device, "admin", 3600) == 2
-        a.release_login(device, "admin", "run-1")  # a login that did not fail
-        assert b.login_failures(device, "admin", 3600) == 1
-        assert b.reserve_login(device, "admin", "run-2", 2, 3600)
-        b.release_login(device, "admin", "run-1")  # run-1's latest held one given back
-        assert a.login_failures(device, "admin", 3600) == 1
-        # slots older than the window do not count
-        assert a.login_failures(device, "admin", -1) == 0
-    finally:
-        a.close()
-        b.close()
