@@ -229,10 +229,7 @@ def _send(run: _Run, request_json: Mapping[str, Any]) -> None:
     deadline = time.time() + run.request.max_scan_time if run.request.max_scan_time else None
     targets = {t.address: t for t in run.request.targets}
     digest = run.store.run(run.run_id).profile_digest  # read once, not once per device
-    expires = None
     ends = [x for x in (deadline, run.step.not_after) if x is not None]
-    if ends:
-        expires = max(1.0, min(ends) - time.time())
     sent = 0
     for site, batch in batches(run.sites, run.step.batch):
         rows = [[t.address, t.label, t.profile, t.site] for t in (targets[a] for a in batch)]
@@ -252,7 +249,8 @@ def _send(run: _Run, request_json: Mapping[str, Any]) -> None:
             keys.SCAN_TASK,
             args=[job.to_json()],
             queue=keys.queue_of(site),
-            expires=expires,
+            # relative to now, as each is sent (a large run takes a while to send)
+            expires=max(1.0, min(ends) - time.time()) if ends else None,
         )
         sent += len(batch)
     run.reporter.notice(
