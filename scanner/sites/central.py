@@ -435,8 +435,9 @@ class CentralStore(Store):
         # needs no lock of its own.
         with _autocommit(self.central) as conn:
             taken = conn.execute(_TAKE, {**values, "run": run_id, "at": at, "limit": limit}).first()
-        # the slot's id when one was taken (not the rowcount, which psycopg gives as 1 for
-        # an INSERT ... SELECT that inserted nothing: bench/sites found it)
+        # the slot's id when one was taken, not the rowcount: SQLAlchemy gives -1 (unknown)
+        # for this INSERT ... SELECT on PostgreSQL, which read as taken (bench/sites found
+        # every login let through)
         return taken is not None
 
     def release_login(self, address: str, username: str, run_id: str) -> None:

@@ -1,8 +1,8 @@
 """The sites' central tables (scanner/sites/central.py) on both databases a deployment may
 use: the login ledger's one-statement reservation and the central store's landing, which
-SQLite and PostgreSQL's drivers answer differently (psycopg gives an INSERT ... SELECT that
-inserted nothing a rowcount of 1: bench/sites found the ledger letting every login through
-on PostgreSQL while SQLite's tests passed)."""
+the two answer differently (the rowcount of an INSERT ... SELECT is -1, unknown, on
+PostgreSQL: bench/sites found the ledger letting every login through there while SQLite's
+tests passed)."""
 
 from __future__ import annotations
 
