@@ -30,7 +30,6 @@ from scanner.sites.connection import tls_options
 #: the worker's own settings, kept on the app's configuration under these names
 SITE_SETTING = "shinsa_site"
 DB_SETTING = "shinsa_db"
-SLOTS_SETTING = keys.SLOTS_SETTING
 
 
 def make_app(broker: str) -> Celery:

@@ -76,12 +76,6 @@ def _result_row(run_id: str, result: Result, worker: str) -> dict[str, Any]:
     }
 
 
-def put_result(engine: sa.Engine, run_id: str, result: Result, worker: str) -> None:
-    """One result as it lands: new, or over a non-final one; a final one stays."""
-    with engine.begin() as conn:
-        conn.execute(_upsert(engine.dialect.name), _result_row(run_id, result, worker))
-
-
 def results_of(engine: sa.Engine, run_id: str, *addresses: str) -> list[Result]:
     """The results landed for these devices of the run."""
     t = schema.site_results
@@ -179,17 +173,12 @@ def changed(
         return [(r.address, r.state, r.updated) for r in conn.execute(query)]
 
 
-def claim(engine: sa.Engine, run_id: str, address: str, worker: str) -> str | None:
-    """The task's row marked running by `worker`, unless it has ended: the state it had
-    (None: no such task in this database, which is then not the run's)."""
-    return claim_all(engine, run_id, [address], worker).get(address)
-
-
 def claim_all(
     engine: sa.Engine, run_id: str, addresses: Sequence[str], worker: str
 ) -> dict[str, str]:
-    """`claim` for several devices in one transaction: address -> the state each had (a
-    device with no task row in this database is left out)."""
+    """The devices' task rows marked running by `worker`, in one transaction, except those
+    that have ended: address -> the state each had (a device with no task row in this
+    database, which is then not the run's, is left out)."""
     t = schema.site_tasks
     with engine.begin() as conn:
         states = {

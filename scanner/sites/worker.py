@@ -34,7 +34,7 @@ from scanner.errors import ConfigError
 from scanner.service import migrate
 from scanner.service.db import mask_url, open_db
 from scanner.sites import keys
-from scanner.sites.app import DB_SETTING, SITE_SETTING, SLOTS_SETTING, make_app
+from scanner.sites.app import DB_SETTING, SITE_SETTING, make_app
 from scanner.sites.connection import client
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def run(
     name = hostname or f"{site}-{os.getpid()}@{socket.gethostname()}"
     app = make_app(broker)
     slots = concurrency if pool == "threads" else 1
-    app.conf.update({SITE_SETTING: site, DB_SETTING: db, SLOTS_SETTING: slots})
+    app.conf.update({SITE_SETTING: site, DB_SETTING: db, keys.SLOTS_SETTING: slots})
     stop = threading.Event()
     beat = threading.Thread(
         target=_beat_forever, args=(r, name, site, concurrency, stop), daemon=True

@@ -8,23 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from scanner.model import Result, Service, Verdict
-from scanner.service import schema
 from scanner.sites import central
+from tests.sites.runs import landed, task_store
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-
-def _lands(engine: sa.Engine) -> dict[tuple[str, str], str]:
-    t = schema.site_results
-    with engine.connect() as conn:
-        return {
-            (r.address, r.check_id): r.verdict
-            for r in conn.execute(sa.select(t.c.address, t.c.check_id, t.c.verdict))
-        }
+    import sqlalchemy as sa
 
 
 def test_the_central_ledger_takes_a_slot_only_under_the_limit_and_gives_back_the_runs_latest(
@@ -57,19 +48,9 @@ def test_a_devices_results_land_with_its_end_and_a_final_one_is_never_overwritte
     any_engine: sa.Engine, tmp_path: Path
 ) -> None:
     engine = central.unsynced_commits(any_engine)
-    central.queue(engine, "run", {"127.0.98.5": "a"})
-    central.claim_all(engine, "run", ["127.0.98.5"], "w1")
     web = Service("tcp", 80, "http")
-    store = central.CentralStore(tmp_path / "t.sqlite", engine, "w1")
+    store = task_store(tmp_path / "t.sqlite", engine, "127.0.98.5")
     try:
-        store.start_run(
-            "run",
-            profile_id="base",
-            profile_digest="d",
-            scanner_version="0",
-            request={},
-            targets=[("127.0.98.5", "")],
-        )
         # several results in one landing (one statement for all of them)
         for check in ("web.a", "web.b", "web.c"):
             store.add_result("run", Result(check, "127.0.98.5", web, Verdict.PASS, "ok"))
@@ -77,10 +58,10 @@ def test_a_devices_results_land_with_its_end_and_a_final_one_is_never_overwritte
         store.flush()
         row = central.tasks(engine, "run")["127.0.98.5"]
         assert row.state == "done"
-        assert _lands(engine) == {("127.0.98.5", c): "pass" for c in ("web.a", "web.b", "web.c")}
+        assert landed(engine) == {("127.0.98.5", c): "pass" for c in ("web.a", "web.b", "web.c")}
         # a later attempt's landing over them changes nothing final
         store.add_result("run", Result("web.a", "127.0.98.5", web, Verdict.FAIL, "again"))
         store.flush()
-        assert _lands(engine)[("127.0.98.5", "web.a")] == "pass"
+        assert landed(engine)[("127.0.98.5", "web.a")] == "pass"
     finally:
         store.close()

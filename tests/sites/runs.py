@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from scanner.service import schema
 from scanner.service.db import open_db
+from scanner.sites import central
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -129,3 +130,30 @@ def wait_for(what: str, check: object, timeout: float = 120.0, every: float = 0.
             return
         time.sleep(every)
     raise AssertionError(f"not seen in {timeout} s: {what}")
+
+
+def task_store(path: Path, engine: sa.Engine, *addresses: str) -> central.CentralStore:
+    """A worker's per-task store (w1) for run "run" of site "a", its devices queued and
+    claimed as a task's are."""
+    central.queue(engine, "run", dict.fromkeys(addresses, "a"))
+    central.claim_all(engine, "run", list(addresses), "w1")
+    store = central.CentralStore(path, engine, "w1")
+    store.start_run(
+        "run",
+        profile_id="base",
+        profile_digest="d",
+        scanner_version="0",
+        request={},
+        targets=[(a, "") for a in addresses],
+    )
+    return store
+
+
+def landed(engine: sa.Engine) -> dict[tuple[str, str], str]:
+    """(address, check) -> verdict of every result in the central database."""
+    t = schema.site_results
+    with engine.connect() as conn:
+        return {
+            (r.address, r.check_id): r.verdict
+            for r in conn.execute(sa.select(t.c.address, t.c.check_id, t.c.verdict))
+        }

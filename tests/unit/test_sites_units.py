@@ -17,9 +17,9 @@ from scanner.service import schema
 from scanner.service.db import open_db
 from scanner.sites import central, keys
 from scanner.sites.tasks import Job, no_route
+from tests.sites.runs import landed, task_store, wait_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
 
@@ -34,11 +34,17 @@ def _result(verdict: Verdict, reason: str = "r") -> Result:
     return Result("web.x", "127.0.98.5", Service("tcp", 80, "http"), verdict, reason)
 
 
-def test_a_final_result_is_never_overwritten_and_each_landing_is_counted(engine: sa.Engine):
-    central.put_result(engine, "run", _result(Verdict.ERROR, "timed out"), "w1")
-    central.put_result(engine, "run", _result(Verdict.PASS, "first"), "w1")
+def test_a_final_result_is_never_overwritten_and_each_landing_is_counted(
+    engine: sa.Engine, tmp_path: Path
+):
+    first = task_store(tmp_path / "first.sqlite", engine, "127.0.98.5")
+    with first:
+        first.add_result("run", _result(Verdict.ERROR, "timed out"))
+        first.flush()
+        first.add_result("run", _result(Verdict.PASS, "first"))
     # a redelivered task's second write of the check changes nothing
-    central.put_result(engine, "run", _result(Verdict.FAIL, "second"), "w2")
+    with task_store(tmp_path / "second.sqlite", engine, "127.0.98.5") as second:
+        second.add_result("run", _result(Verdict.FAIL, "second"))
     (landed,) = central.results_of(engine, "run", "127.0.98.5")
     assert landed.verdict is Verdict.PASS
     assert landed.reason == "first"
@@ -49,10 +55,10 @@ def test_a_final_result_is_never_overwritten_and_each_landing_is_counted(engine:
 
 def test_a_task_claimed_after_it_ended_is_not_claimed_again(engine: sa.Engine):
     central.queue(engine, "run", {"127.0.98.5": "a"})
-    assert central.claim(engine, "run", "127.0.98.5", "w1") == "queued"
+    assert central.claim_all(engine, "run", ["127.0.98.5"], "w1") == {"127.0.98.5": "queued"}
     assert central.settle(engine, "run", "127.0.98.5", "done")
-    assert central.claim(engine, "run", "127.0.98.5", "w2") == "done"
-    assert central.claim(engine, "run", "127.0.98.9", "w2") is None  # not this run's
+    assert central.claim_all(engine, "run", ["127.0.98.5"], "w2") == {"127.0.98.5": "done"}
+    assert central.claim_all(engine, "run", ["127.0.98.9"], "w2") == {}  # not this run's
     (row,) = central.tasks(engine, "run").values()
     assert (row.state, row.worker, row.attempts) == ("done", "w1", 1)
     # queued again (a --resume): the done device stays done, not sent again
@@ -111,38 +117,11 @@ def test_a_sites_devices_go_in_even_tasks_of_at_most_the_batch_never_mixing_site
     assert batches({}, 8) == []
 
 
-def _within(seconds: float, happened: Callable[[], bool]) -> None:
-    ends = time.monotonic() + seconds
-    while not happened():
-        assert time.monotonic() < ends, "not within the time"
-        time.sleep(0.02)
-
-
-def _lands(engine: sa.Engine) -> dict[tuple[str, str], str]:
-    t = schema.site_results
-    with engine.connect() as conn:
-        return {
-            (r.address, r.check_id): r.verdict
-            for r in conn.execute(sa.select(t.c.address, t.c.check_id, t.c.verdict))
-        }
-
-
 def test_the_central_store_lands_a_devices_results_with_its_end_in_one_go(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(central, "FLUSH_SECONDS", 3600.0)  # only the ends land them
-    central.queue(engine, "run", {"127.0.98.5": "a", "127.0.98.6": "a"})
-    central.claim_all(engine, "run", ["127.0.98.5", "127.0.98.6"], "w1")
-    rows = [("127.0.98.5", ""), ("127.0.98.6", "")]
-    with central.CentralStore(tmp_path / "t.sqlite", engine, "w1") as store:
-        store.start_run(
-            "run",
-            profile_id="base",
-            profile_digest="d",
-            scanner_version="0",
-            request={},
-            targets=rows,
-        )
+    with task_store(tmp_path / "t.sqlite", engine, "127.0.98.5", "127.0.98.6") as store:
         web = Service("tcp", 80, "http")
         store.add_result("run", Result("web.a", "127.0.98.5", web, Verdict.ERROR, "t/o"))
         store.add_result("run", Result("web.a", "127.0.98.6", web, Verdict.FAIL, "no"))
@@ -151,15 +130,20 @@ def test_the_central_store_lands_a_devices_results_with_its_end_in_one_go(
         store.add_result("run", Result("web.a", "127.0.98.5", web, Verdict.PASS, "ok"))
         store.add_result("run", Result("web.a", "127.0.98.5", web, Verdict.ERROR, "late"))
         time.sleep(0.3)
-        assert _lands(engine) == {}  # nothing yet: no device has ended
+        assert landed(engine) == {}  # nothing yet: no device has ended
         store.target_done("run", "127.0.98.5")
         # the ended device's results and its task row, together (from the writer thread);
         # the other's still held
-        _within(5, lambda: central.tasks(engine, "run")["127.0.98.5"].state == "done")
-        assert _lands(engine) == {("127.0.98.5", "web.a"): "pass", ("127.0.98.5", "web.b"): "pass"}
+        wait_for(
+            "the end landed",
+            lambda: central.tasks(engine, "run")["127.0.98.5"].state == "done",
+            timeout=5,
+            every=0.02,
+        )
+        assert landed(engine) == {("127.0.98.5", "web.a"): "pass", ("127.0.98.5", "web.b"): "pass"}
         assert central.tasks(engine, "run")["127.0.98.6"].state == "running"
     # the store closed (the task ended, or was stopped): what it held has landed
-    assert _lands(engine) == {
+    assert landed(engine) == {
         ("127.0.98.5", "web.a"): "pass",
         ("127.0.98.5", "web.b"): "pass",
         ("127.0.98.6", "web.a"): "fail",
@@ -170,20 +154,15 @@ def test_the_central_store_lands_results_every_flush_interval_and_a_failure_with
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(central, "FLUSH_SECONDS", 0.1)
-    central.queue(engine, "run", {"127.0.98.5": "a"})
-    central.claim_all(engine, "run", ["127.0.98.5"], "w1")
-    with central.CentralStore(tmp_path / "t.sqlite", engine, "w1") as store:
-        store.start_run(
-            "run",
-            profile_id="base",
-            profile_digest="d",
-            scanner_version="0",
-            request={},
-            targets=[("127.0.98.5", "")],
-        )
+    with task_store(tmp_path / "t.sqlite", engine, "127.0.98.5") as store:
         store.add_result("run", _result(Verdict.FAIL))
         # the device still going: its result lands at the interval all the same
-        _within(5, lambda: _lands(engine) == {("127.0.98.5", "web.x"): "fail"})
+        wait_for(
+            "the result landed",
+            lambda: landed(engine) == {("127.0.98.5", "web.x"): "fail"},
+            timeout=5,
+            every=0.02,
+        )
         assert central.tasks(engine, "run")["127.0.98.5"].state == "running"
         store.target_failed("run", "127.0.98.5", "device reset", "機器がリセットした")
     row = central.tasks(engine, "run")["127.0.98.5"]
@@ -250,8 +229,6 @@ def test_site_and_broker_options_need_each_other(capsys: pytest.CaptureFixture[s
 def test_the_writer_waits_out_a_database_restart_and_says_when_it_gave_up(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    central.queue(engine, "run", {"127.0.98.5": "a"})
-    central.claim_all(engine, "run", ["127.0.98.5"], "w1")
     real = central.CentralStore._land
     refusals = {"left": 2}
 
@@ -264,19 +241,11 @@ def test_the_writer_waits_out_a_database_restart_and_says_when_it_gave_up(
     monkeypatch.setattr(central.CentralStore, "_land", restarting)
     monkeypatch.setattr(central, "FLUSH_SECONDS", 3600.0)
     monkeypatch.setattr(time, "sleep", lambda _: None)  # the writer's pause between tries
-    store = central.CentralStore(tmp_path / "t.sqlite", engine, "w1")
-    store.start_run(
-        "run",
-        profile_id="base",
-        profile_digest="d",
-        scanner_version="0",
-        request={},
-        targets=[("127.0.98.5", "")],
-    )
+    store = task_store(tmp_path / "t.sqlite", engine, "127.0.98.5")
     store.add_result("run", _result(Verdict.PASS))
     store.flush()  # refused twice, then landed
     assert refusals["left"] == 0
-    assert _lands(engine) == {("127.0.98.5", "web.x"): "pass"}
+    assert landed(engine) == {("127.0.98.5", "web.x"): "pass"}
     # a database that stays away: the writer gives up, and the task hears it
     refusals["left"] = 10**6
     monkeypatch.setattr(central, "WRITE_PATIENCE", 0.0)
@@ -287,4 +256,4 @@ def test_the_writer_waits_out_a_database_restart_and_says_when_it_gave_up(
     with pytest.raises(sa.exc.OperationalError, match="starting up"):
         store.close()
     assert not store._writer.is_alive()
-    assert ("127.0.98.5", "web.y") not in _lands(engine)
+    assert ("127.0.98.5", "web.y") not in landed(engine)
