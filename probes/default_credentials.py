@@ -580,10 +580,12 @@ class _DefaultLogin(ServiceProbe):
         and of logins that succeeded."""
         sent = {id(a.credential): a for a in run.attempts}
         by_pair = {(a.credential.username, a.credential.password): a for a in run.attempts}
+        unspent: list[str] = []
         for cred in chosen:
             attempt = sent.get(id(cred)) or by_pair.get((cred.username, cred.password))
             if attempt is None or attempt.outcome is Outcome.ACCEPTED or not attempt.delivered:
-                ctx.ledger.release(cred.username)
+                unspent.append(cred.username)
+        ctx.ledger.release_many(unspent)  # one transaction for all, in a stored ledger
 
     def judge(
         self,

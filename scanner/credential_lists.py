@@ -555,29 +555,54 @@ class AttemptLedger:
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def reserve(self, username: str, limit: int) -> bool:
-        if self._failures[username] >= limit:
-            return False
-        self._failures[username] += 1
-        return True
+        return self.reserve_many([username], limit, 1)[0]
+
+    def reserve_many(self, usernames: Sequence[str], limit: int, most: int) -> list[bool]:
+        """A slot for each of `usernames` in turn, while its account holds fewer than
+        `limit` and fewer than `most` were taken here: which were. One call, so a ledger
+        kept in a database reserves a probe's whole plan in one transaction."""
+        taken = take_slots(usernames, self._failures, limit, most)
+        self._failures.update(u for u, ok in zip(usernames, taken, strict=True) if ok)
+        return taken
 
     def release(self, username: str) -> None:
-        if self._failures[username] > 0:
-            self._failures[username] -= 1
+        self.release_many([username])
+
+    def release_many(self, usernames: Sequence[str]) -> None:
+        """One slot given back per name (a login that succeeded, or was never sent)."""
+        for username in usernames:
+            if self._failures[username] > 0:
+                self._failures[username] -= 1
 
     def failures(self, username: str) -> int:
         return self._failures[username]
+
+
+def take_slots(
+    usernames: Sequence[str], held: Mapping[str, int], limit: int, most: int
+) -> list[bool]:
+    """Which of `usernames`, in turn, get a slot: their account holds fewer than `limit`
+    (those `held` plus those taken before it here) and fewer than `most` were taken."""
+    counts = Counter({u: held.get(u, 0) for u in usernames})
+    taken: list[bool] = []
+    chosen = 0
+    for username in usernames:
+        ok = chosen < most and counts[username] < limit
+        if ok:
+            counts[username] += 1
+            chosen += 1
+        taken.append(ok)
+    return taken
 
 
 def budget_plan(
     credentials: Sequence[Credential], ledger: AttemptLedger, per_account: int, max_pairs: int
 ) -> tuple[list[Credential], list[Credential]]:
     """(pairs to try, pairs skipped because their account's budget is spent), reserving
-    the slots for the ones to try now, in order, synchronously (no await in between)."""
-    chosen: list[Credential] = []
-    skipped: list[Credential] = []
-    for cred in credentials:
-        if len(chosen) < max_pairs and ledger.reserve(cred.username, per_account):
-            chosen.append(cred)
-        else:
-            skipped.append(cred)
+    the slots for the ones to try now, in order, synchronously (no await in between), in
+    one call to the ledger (bench/sites: a round trip to the central database per pair
+    was a fifth of a worker's CPU)."""
+    taken = ledger.reserve_many([c.username for c in credentials], per_account, max_pairs)
+    chosen = [c for c, ok in zip(credentials, taken, strict=True) if ok]
+    skipped = [c for c, ok in zip(credentials, taken, strict=True) if not ok]
     return chosen, skipped

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from scanner.credential_lists import AttemptLedger
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from scanner.store import Store
 
 LEDGER_WINDOW = 3600.0
@@ -33,16 +35,18 @@ class StoredLedger(AttemptLedger):
     address: str = field(default="", kw_only=True)
     window: float = field(default=LEDGER_WINDOW, kw_only=True)
 
-    def reserve(self, username: str, limit: int) -> bool:
+    def reserve_many(self, usernames: Sequence[str], limit: int, most: int) -> list[bool]:
         if self.store is None:
-            return AttemptLedger.reserve(self, username, limit)
-        return self.store.reserve_login(self.address, username, self.run_id, limit, self.window)
+            return AttemptLedger.reserve_many(self, usernames, limit, most)
+        return self.store.reserve_logins(
+            self.address, self.run_id, usernames, limit, most, self.window
+        )
 
-    def release(self, username: str) -> None:
+    def release_many(self, usernames: Sequence[str]) -> None:
         if self.store is None:
-            AttemptLedger.release(self, username)
-        else:
-            self.store.release_login(self.address, username, self.run_id)
+            AttemptLedger.release_many(self, usernames)
+        elif usernames:
+            self.store.release_logins(self.address, self.run_id, usernames)
 
     def failures(self, username: str) -> int:
         if self.store is None:

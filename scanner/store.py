@@ -18,11 +18,13 @@ import os
 import secrets
 import sqlite3
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scanner.codec import result_from_dict, result_to_dict, service_from_dict, service_to_dict
+from scanner.credential_lists import take_slots
 from scanner.errors import ConfigError
 from scanner.model import bound_text
 
@@ -398,27 +400,53 @@ class Store:
     ) -> bool:
         """Take one failure slot for the account if fewer than `limit` are held within the
         last `window` seconds; atomic across processes sharing the store."""
+        return self.reserve_logins(address, run_id, [username], limit, 1, window)[0]
+
+    def reserve_logins(
+        self,
+        address: str,
+        run_id: str,
+        usernames: Sequence[str],
+        limit: int,
+        most: int,
+        window: float,
+    ) -> list[bool]:
+        """A failure slot for each of `usernames` in turn, while its account holds fewer
+        than `limit` within the last `window` seconds and fewer than `most` were taken
+        here (credential_lists.take_slots): which were. One transaction, atomic across
+        processes sharing the store."""
         now = time.time()
         with self._db:
-            self._db.execute("BEGIN IMMEDIATE")  # the count and the insert, one writer at a time
-            (held,) = self._db.execute(
-                _HELD_SLOTS, (address, username, now - window, run_id)
-            ).fetchone()
-            if held >= limit:
-                return False
-            self._db.execute(
-                "INSERT INTO login_ledger VALUES (?, ?, ?, ?, 1)", (address, username, run_id, now)
+            self._db.execute("BEGIN IMMEDIATE")  # the counts and the inserts, one writer at a time
+            held = {
+                u: int(
+                    self._db.execute(_HELD_SLOTS, (address, u, now - window, run_id)).fetchone()[0]
+                )
+                for u in set(usernames)
+            }
+            taken = take_slots(usernames, held, limit, most)
+            self._db.executemany(
+                "INSERT INTO login_ledger VALUES (?, ?, ?, ?, 1)",
+                [(address, u, run_id, now) for u, ok in zip(usernames, taken, strict=True) if ok],
             )
-            return True
+        return taken
 
     def release_login(self, address: str, username: str, run_id: str) -> None:
         """Give back the latest slot this run holds for the account (the login succeeded or
         was never sent)."""
-        self._db.execute(
-            "UPDATE login_ledger SET held=0 WHERE rowid = (SELECT rowid FROM login_ledger "
-            "WHERE address=? AND username=? AND run_id=? AND held=1 ORDER BY rowid DESC LIMIT 1)",
-            (address, username, run_id),
-        )
+        self.release_logins(address, run_id, [username])
+
+    def release_logins(self, address: str, run_id: str, usernames: Sequence[str]) -> None:
+        """The latest slot this run holds for the account given back, once per name."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for username, count in Counter(usernames).items():
+                self._db.execute(
+                    "UPDATE login_ledger SET held=0 WHERE rowid IN (SELECT rowid FROM "
+                    "login_ledger WHERE address=? AND username=? AND run_id=? AND held=1 "
+                    "ORDER BY rowid DESC LIMIT ?)",
+                    (address, username, run_id, count),
+                )
 
     def login_failures(self, address: str, username: str, window: float, run_id: str = "") -> int:
         (held,) = self._db.execute(

@@ -519,14 +519,17 @@ def run_scan(
         started_epoch, started = time.time(), time.monotonic()
         with log.open("wb") as sink:
             proc = subprocess.Popen(cmd, stdout=sink, stderr=sink, start_new_session=True)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - started > RUN_TIMEOUT:
-                os.killpg(proc.pid, signal.SIGKILL)
-                raise SystemExit(f"{name} timed out after {RUN_TIMEOUT:.0f} s")
-            time.sleep(0.05)
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() - started > RUN_TIMEOUT:
+                    raise SystemExit(f"{name} timed out after {RUN_TIMEOUT:.0f} s")
+                time.sleep(0.05)
+        except BaseException:  # timed out, or the bench itself stopped: not left running
+            stop_group(proc)
+            raise
         seconds = time.monotonic() - started
         ended_epoch = time.time()
     code = os.waitstatus_to_exitcode(status)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from scanner.credential_lists import AttemptLedger
 from scanner.errors import ConfigError
 from scanner.ledger import StoredLedger
 from scanner.run_lock import hold
@@ -150,6 +151,32 @@ def test_two_stores_on_one_file_share_the_budget(tmp_path: Path):
         assert two.reserve("admin", BUDGET)
     with Store(path) as again:  # and after both are gone, as a resume would open it
         assert StoredLedger(store=again, run_id="r3", address=DEVICE).failures("admin") == 2
+
+
+def test_a_stored_plan_is_the_in_memory_one_and_gives_back_the_runs_latest_slots(
+    tmp_path: Path,
+):
+    names = ["admin", "root", "admin", "admin", "root", "guest", "admin"]
+    with Store(tmp_path / "shinsa.sqlite") as store:
+        stored = StoredLedger(store=store, run_id="r1", address=DEVICE)
+        memory = AttemptLedger()
+        for limit, most in ((2, 10), (3, 4), (1, 1), (5, 0)):
+            # a fresh device each time, so the same plan starts from nothing held
+            stored.address = f"127.0.75.{80 + limit + most}"
+            assert stored.reserve_many(names, limit, most) == memory.reserve_many(
+                names, limit, most
+            )
+            memory = AttemptLedger()
+        stored.address = DEVICE
+        assert stored.reserve_many(["admin"] * 3, 3, 3) == [True] * 3
+        # another run's slot, later than r1's: r1 gives back its own two latest only
+        other = StoredLedger(store=store, run_id="r2", address=DEVICE)
+        assert other.reserve_many(["admin"], 4, 1) == [True]
+        stored.release_many(["admin", "admin"])
+        assert stored.failures("admin") == 2
+        assert stored.reserve_many(["admin", "admin", "admin"], 4, 3) == [True, True, False]
+        other.release_many(["admin", "admin"])  # r2 holds one: one given back
+        assert stored.failures("admin") == 3
 
 
 def test_slots_older_than_the_window_are_forgotten(tmp_path: Path):

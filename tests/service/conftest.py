@@ -61,6 +61,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_engine(postgres: Cluster) -> Iterator[sa.Engine]:
+    """A migrated database of its own on the session's cluster (PostgreSQL only)."""
+    name = postgres.create_database()
+    eng = open_db(postgres.url(name))
+    try:
+        migrate.upgrade(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        postgres.drop_database(name)
+
+
+@pytest.fixture
 def any_engine(db_url: str) -> Iterator[sa.Engine]:
     eng = open_db(db_url)
     try:

@@ -1,21 +1,24 @@
 """The sites' central tables (scanner/sites/central.py) on both databases a deployment may
-use: the login ledger's one-statement reservation and the central store's landing, which
-the two answer differently (the rowcount of an INSERT ... SELECT is -1, unknown, on
+use: the login ledger's reservations and the central store's landing, which the two
+answer differently (the rowcount of an INSERT ... SELECT is -1, unknown, on
 PostgreSQL: bench/sites found the ledger letting every login through there while SQLite's
 tests passed)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from scanner.model import Result, Service, Verdict
+from scanner.service import schema
 from scanner.sites import central
 from tests.sites.runs import landed, task_store
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import sqlalchemy as sa
 
 
 def test_the_central_ledger_takes_a_slot_only_under_the_limit_and_gives_back_the_runs_latest(
@@ -42,6 +45,68 @@ def test_the_central_ledger_takes_a_slot_only_under_the_limit_and_gives_back_the
     finally:
         a.close()
         b.close()
+
+
+def test_a_plan_is_reserved_in_one_call_against_what_every_run_holds(
+    any_engine: sa.Engine, tmp_path: Path
+) -> None:
+    engine = central.unsynced_commits(any_engine)
+    a = central.CentralStore(tmp_path / "a.sqlite", engine, "w1")
+    b = central.CentralStore(tmp_path / "b.sqlite", engine, "w2")
+    try:
+        device = "127.0.98.6"
+        names = ["admin", "admin", "root", "admin", "root", "guest"]
+        assert a.reserve_logins(device, "run-1", names, 2, 4, 3600) == [
+            True, True, True, False, True, False
+        ]  # fmt: skip
+        assert b.reserve_logins(device, "run-2", names, 3, 10, 3600) == [
+            True, False, True, False, False, True
+        ]  # fmt: skip
+        assert [a.login_failures(device, u, 3600) for u in ("admin", "root", "guest")] == [3, 3, 1]
+        # run-1's two latest admin slots given back, not run-2's
+        a.release_logins(device, "run-1", ["admin", "admin", "admin", "guest"])
+        assert [a.login_failures(device, u, 3600) for u in ("admin", "root", "guest")] == [1, 3, 1]
+        assert b.reserve_logins(device, "run-2", ["admin"] * 3, 3, 3, 3600) == [True, True, False]
+        assert b.reserve_logins(device, "run-2", [], 3, 3, 3600) == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_reservation_waits_for_another_runs_on_the_same_device_and_counts_its_slots(
+    postgres_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """Two runs may scan one device at once (a device's lock is per run, tasks.py). While
+    another worker's reservation is between its count and its commit, holding the device's
+    advisory lock as reserve_logins does, a second one waits for it and then counts the
+    slots it took: without the lock it would count none and exceed the limit."""
+    engine = central.unsynced_commits(postgres_engine)
+    store = central.CentralStore(tmp_path / "a.sqlite", engine, "w1")
+    device = "127.0.98.7"
+    got: list[list[bool]] = []
+    try:
+        with engine.connect() as other:
+            other.execute(sa.select(sa.func.pg_advisory_xact_lock(central._lock_id(device))))
+            other.execute(
+                schema.site_logins.insert(),
+                [{"address": device, "username": "admin", "run_id": "run-2", "at": time.time(),
+                  "held": True}] * 4,
+            )  # fmt: skip
+            waiting = threading.Thread(
+                target=lambda: got.append(
+                    store.reserve_logins(device, "run-1", ["admin"], 4, 1, 3600)
+                )
+            )
+            waiting.start()
+            waiting.join(timeout=1.0)
+            assert waiting.is_alive()  # it waits for the other's commit
+            assert not got
+            other.commit()
+        waiting.join(timeout=30)
+        assert got == [[False]]
+        assert store.login_failures(device, "admin", 3600) == 4
+    finally:
+        store.close()
 
 
 def test_a_devices_results_land_with_its_end_and_a_final_one_is_never_overwritten(

@@ -18,6 +18,7 @@ from scanner.credential_lists import (
     device_text,
     load_catalog,
     load_list,
+    take_slots,
 )
 from scanner.credentials import Credential
 from scanner.errors import ConfigError
@@ -273,6 +274,20 @@ def test_budget_is_per_account_per_device_and_shared_across_services():
     assert len(skipped2) == 3
     ledger.release("admin")  # e.g. a login that succeeded costs nothing
     assert ledger.failures("admin") == 1
+
+
+def test_a_plan_stops_at_max_pairs_and_counts_what_it_took_against_each_account():
+    ledger = AttemptLedger()
+    names = ["admin", "admin", "root", "admin", "root", "user"]
+    # admin's third is over its limit of 2; the fifth taken is the plan's most
+    assert ledger.reserve_many(names, 2, 4) == [True, True, True, False, True, False]
+    assert (ledger.failures("admin"), ledger.failures("root"), ledger.failures("user")) == (2, 2, 0)
+    assert take_slots(names, {"admin": 1, "user": 5}, 2, 10) == [
+        True, False, True, False, True, False
+    ]  # fmt: skip
+    ledger.release_many(["admin", "admin", "admin", "user"])  # never below nothing
+    assert (ledger.failures("admin"), ledger.failures("user")) == (0, 0)
+    assert ledger.reserve_many([], 2, 4) == []
 
 
 # --- select(): the identified product's list, or the generic top N ---------------------------
