@@ -17,7 +17,8 @@
 -- are not inherited):
 --   ALTER ROLE shinsa_site_plant_a SET synchronous_commit = off;
 --
--- Tested against PostgreSQL 15 by a real worker and scan (docs/sites.md says how).
+-- Tested against PostgreSQL 15 by tests/service/test_sites_central.py (every read and
+-- write of a worker made as a site's role, and what it must not do refused).
 -- A later schema revision that adds a column or table the workers write needs this file
 -- run again (the grants on columns name them).
 

@@ -6,19 +6,23 @@ tests passed)."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
 
+import psycopg
+import pytest
 import sqlalchemy as sa
 
 from scanner.model import Result, Service, Verdict
-from scanner.service import schema
+from scanner.service import migrate, schema
+from scanner.service.db import open_db
 from scanner.sites import central
+from tests.service.postgres import SUPERUSER, Cluster
 from tests.sites.runs import landed, task_store
 
-if TYPE_CHECKING:
-    from pathlib import Path
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_central_ledger_takes_a_slot_only_under_the_limit_and_gives_back_the_runs_latest(
@@ -130,3 +134,85 @@ def test_a_devices_results_land_with_its_end_and_a_final_one_is_never_overwritte
         assert landed(engine)[("127.0.98.5", "web.a")] == "pass"
     finally:
         store.close()
+
+
+def test_a_sites_role_from_the_deployment_script_does_a_workers_job_and_no_more(
+    postgres: Cluster, tmp_path: Path
+) -> None:
+    """deploy/postgres-sites.sql run by psql as docs/sites.md says, then every write and
+    read of a worker made as a site's login role, and what it must not do refused."""
+    owner_url = postgres.url("shinsa")  # the script grants CONNECT on the database `shinsa`
+    with psycopg.connect(postgres.url(), autocommit=True, connect_timeout=10) as admin:
+        admin.execute('DROP DATABASE IF EXISTS "shinsa" WITH (FORCE)')
+        admin.execute('CREATE DATABASE "shinsa"')
+    owner = open_db(owner_url)
+    site_engine: sa.Engine | None = None
+    try:
+        migrate.upgrade(owner)
+        psql = subprocess.run(
+            [str(postgres.bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", owner_url,
+             "-f", str(ROOT / "deploy" / "postgres-sites.sql")],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert psql.returncode == 0, psql.stderr
+        with owner.begin() as conn:
+            conn.execute(sa.text("DROP ROLE IF EXISTS shinsa_site_plant_a"))
+            conn.execute(sa.text("CREATE ROLE shinsa_site_plant_a LOGIN IN ROLE shinsa_site"))
+        central.queue(owner, "run", {"127.0.98.8": "plant-a"})
+        site_url = owner_url.replace(f"{SUPERUSER}@", "shinsa_site_plant_a@")
+        site_engine = central.unsynced_commits(open_db(site_url))
+        # a worker's whole job
+        migrate.require_head(site_engine)
+        assert central.claim_all(site_engine, "run", ["127.0.98.8"], "w1") == {
+            "127.0.98.8": "queued"
+        }
+        store = central.CentralStore(tmp_path / "t.sqlite", site_engine, "w1")
+        store.start_run(
+            "run",
+            profile_id="base",
+            profile_digest="d",
+            scanner_version="0",
+            request={},
+            targets=[("127.0.98.8", "")],
+        )
+        try:
+            assert store.reserve_logins("127.0.98.8", "run", ["admin"] * 3, 2, 3, 3600) == [
+                True, True, False
+            ]  # fmt: skip
+            store.release_logins("127.0.98.8", "run", ["admin"])
+            assert store.login_failures("127.0.98.8", "admin", 3600) == 1
+            web = Service("tcp", 80, "http")
+            store.add_result("run", Result("web.a", "127.0.98.8", web, Verdict.PASS, "ok"))
+            store.target_done("run", "127.0.98.8")
+            store.flush()
+        finally:
+            store.close()
+        assert central.tasks(site_engine, "run")["127.0.98.8"].state == "done"
+        assert [r.check_id for r in central.results_of(site_engine, "run", "127.0.98.8")] == [
+            "web.a"
+        ]
+        # and no more
+        refused = [
+            "SELECT * FROM runs",
+            "SELECT * FROM users",
+            "INSERT INTO site_tasks (run_id, address, site, state, worker, attempts, reason, "
+            "reason_ja, services, identity, updated) VALUES ('run', '127.0.98.9', 'plant-a', "
+            "'queued', '', 0, '', '', '[]', '[]', now())",
+            "DELETE FROM site_tasks",
+            "UPDATE site_tasks SET site = 'plant-b'",
+            "DELETE FROM site_results",
+            "DELETE FROM site_logins",
+            "CREATE TABLE mine (x int)",
+            "UPDATE alembic_version SET version_num = 'x'",
+        ]
+        for statement in refused:
+            with site_engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError) as denied:
+                conn.execute(sa.text(statement))
+            assert "permission denied" in str(denied.value), statement
+    finally:
+        if site_engine is not None:
+            site_engine.dispose()
+        owner.dispose()
+        with psycopg.connect(postgres.url(), autocommit=True, connect_timeout=10) as admin:
+            admin.execute('DROP DATABASE IF EXISTS "shinsa" WITH (FORCE)')
+            admin.execute("DROP ROLE IF EXISTS shinsa_site_plant_a")
