@@ -902,6 +902,8 @@ def main() -> int:
         raise SystemExit("--order: inproc,sites or sites,inproc")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the finally blocks clean up
     work = args.workdir or Path(tempfile.mkdtemp(prefix="shinsa-bench-sites-"))
+    if any((work / name).exists() for name in order):
+        raise SystemExit(f"{work} holds an earlier run's results: give a new --workdir")
     work.mkdir(parents=True, exist_ok=True)
     sites = sorted({site_of(i, args.devices, args.sites) for i in range(args.devices)})
     with contextlib.ExitStack() as stack:
