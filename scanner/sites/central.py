@@ -431,7 +431,9 @@ class CentralStore(Store):
         loop, which waits for it (bench/sites: a statement per pair, ~25 per device, was a
         fifth of a worker's CPU). On PostgreSQL the device's advisory lock makes the count
         and the insert one step for every run and worker at once (a device is scanned by
-        one worker at a time in a run, tasks.py, but two runs may share it)."""
+        one worker at a time in a run, tasks.py, but two runs may share it). SQLite, a
+        central database for one machine's tests, has no such lock: there two runs
+        reserving on one device in the same instant could both count below the limit."""
         at = time.time()
         with self.central.begin() as conn:
             if conn.dialect.name == "postgresql":
