@@ -57,14 +57,25 @@ async def test_a_lab_of_twenty_devices_yields_exactly_the_oracles_findings(start
             expected |= expected_banners(device.personality, ports)
             expected |= expected_lockout(device.personality, ports)
             expected |= expected_expiry(device.personality, ports)
-            got = {
-                (r.service_key, r.check_id): r.verdict
-                for r in results
-                if r.target == device.address
-            }
-            assert got == expected, device.name
+            mine = [r for r in results if r.target == device.address]
+            got = {(r.service_key, r.check_id): r.verdict for r in mine}
+            assert got == expected, (device.name, mismatches(expected, mine))
         # and every result, as stored, says why in Japanese too, and every evidence what it is
         assert_japanese(results)
+
+
+def mismatches(
+    expected: dict[tuple[str, str], Verdict], results: list[Result]
+) -> list[tuple[str, str, str, str, str]]:
+    """(service, check, expected, got, the result's reason) where the two differ: a load-
+    dependent miss says which read or wait it was."""
+    got = {(r.service_key, r.check_id): r for r in results}
+    return [
+        (service, check, str(expected.get((service, check))), str(r.verdict) if r else "-",
+         r.reason if r else "")
+        for service, check in sorted(expected.keys() | got.keys())
+        if (r := got.get((service, check))) is None or expected.get((service, check)) != r.verdict
+    ]  # fmt: skip
 
 
 def assert_japanese(results: list[Result]) -> None:
