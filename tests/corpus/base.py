@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.listening import wildcard_sockets
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
@@ -146,6 +148,12 @@ def start(
         if time.monotonic() > deadline:
             raise CorpusError(f"{name} not ready after {timeout:g} s:\n{running.log_tail()}")
         time.sleep(0.1)
+    everywhere = wildcard_sockets(proc.pid)
+    if everywhere:
+        raise CorpusError(
+            f"{name} listens on every address of the machine ({', '.join(everywhere)}): "
+            "a test's program may listen on loopback only"
+        )
     return proc
 
 

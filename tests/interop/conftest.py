@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.listening import wildcard_sockets
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
@@ -38,6 +40,10 @@ TELNETD_ADDRESS = "127.0.55.8"
 #: Where .ci/install-daemons.sh unpacks busybox-static (Debian's busybox lacks telnetd).
 BUSYBOX_STATIC = Path("/opt/shinsa-ci/busybox-static/bin/busybox")
 SYSDESCR = "shinsa interop snmpd"
+#: snmpd in the foreground, logging to stdout, only our config, and without its SMUX module,
+#: which otherwise listens on TCP port 199 of every address of the machine (0.0.0.0): a
+#: SYN scan of 127.0.33.1 in a parallel test process found it open
+SNMPD_FLAGS = ("-f", "-Lo", "-C", "-I", "-smux")
 LOGIN_PAGE = """<!DOCTYPE html>
 <html><head><title>Interop Camera Login</title></head>
 <body><form action="/cgi-bin/login" method="post">
@@ -135,6 +141,12 @@ def _start(
             if time.monotonic() > deadline:
                 pytest.fail(f"{name} not answering on {address}:{port} after {START_TIMEOUT:g} s")
             time.sleep(0.05)
+        everywhere = wildcard_sockets(proc.pid)
+        if everywhere:
+            pytest.fail(
+                f"{name} listens on every address of the machine ({', '.join(everywhere)}): "
+                "a test's daemon may listen on loopback only"
+            )
         yield daemon
     finally:
         _stop(proc)
@@ -287,7 +299,7 @@ def snmpd(tmp_path: Path) -> Iterator[Daemon]:
     cfg.write_text(f"rocommunity public\nsysDescr {SYSDESCR}\nsysLocation interop lab\n")
     yield from _start(
         "snmpd",
-        [binary, "-f", "-Lo", "-C", "-c", str(cfg), f"udp:{SNMPD_ADDRESS}:161"],
+        [binary, *SNMPD_FLAGS, "-c", str(cfg), f"udp:{SNMPD_ADDRESS}:161"],
         address=SNMPD_ADDRESS,
         port=161,
         tmp_path=tmp_path,
@@ -655,7 +667,7 @@ def snmpd_changed(tmp_path: Path) -> Iterator[CredsDaemon]:
 
     for daemon in _start(
         "snmpd-changed",
-        [binary, "-f", "-Lo", "-C", "-c", str(cfg), f"udp:{CREDS_SNMPD_CHANGED_ADDRESS}:161"],
+        [binary, *SNMPD_FLAGS, "-c", str(cfg), f"udp:{CREDS_SNMPD_CHANGED_ADDRESS}:161"],
         address=CREDS_SNMPD_CHANGED_ADDRESS,
         port=161,
         tmp_path=tmp_path,

@@ -29,6 +29,8 @@ from scanner.model import Target
 from scanner.net import Limits, Network
 from scanner.scope import Scope
 from scanner.store import IdentityRow, Store
+from tests.interop.conftest import SNMPD_FLAGS
+from tests.listening import wildcard_sockets
 from tests.stored_scan import stored_scan
 
 if TYPE_CHECKING:
@@ -77,6 +79,9 @@ def _daemon(
             if time.monotonic() > deadline:
                 pytest.fail(f"{argv[0]} not ready after {START_TIMEOUT:g} s")
             time.sleep(0.1)
+        everywhere = wildcard_sockets(proc.pid)
+        if everywhere:
+            pytest.fail(f"{argv[0]} listens on every address ({', '.join(everywhere)})")
         yield
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -123,7 +128,7 @@ async def test_sys_object_id_from_net_snmp_matches_snmpget_and_names_the_vendor(
     )
     get = [snmpget, "-v2c", "-c", "public", "-On", "-Ov", "-t", "1", "-r", "0"]
     get += [f"udp:{SNMPD_ADDRESS}:161", ".1.3.6.1.2.1.1.2.0"]
-    argv = [snmpd, "-f", "-Lo", "-C", "-c", str(cfg), f"udp:{SNMPD_ADDRESS}:161"]
+    argv = [snmpd, *SNMPD_FLAGS, "-c", str(cfg), f"udp:{SNMPD_ADDRESS}:161"]
     # its persistent state goes to tmp_path, not /var/lib/snmp
     persist = {"SNMP_PERSISTENT_DIR": str(tmp_path / "persist")}
     with _daemon(argv, tmp_path / "snmpd.log", get, persist):

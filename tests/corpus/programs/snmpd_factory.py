@@ -84,7 +84,8 @@ def running(workdir: Path) -> Iterator[Running]:
         start(
             run,
             "snmpd",
-            [binary, "-f", "-Lo", "-C", "-c", str(cfg), f"udp:{ADDRESS}:{PORT}"],
+            # -I -smux: no SMUX listener on TCP 199 of every address (tests/interop/conftest.py)
+            [binary, "-f", "-Lo", "-C", "-I", "-smux", "-c", str(cfg), f"udp:{ADDRESS}:{PORT}"],
             workdir=workdir,
             ready=_ready,
             # Its persistent state goes to the work directory, not /var/lib/snmp.
