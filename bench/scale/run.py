@@ -85,7 +85,9 @@ def scan(argv: list[str], out: Path, expect: int, codes: tuple[int, ...]) -> Run
     stderr = log.read_text(encoding="utf-8", errors="replace")
     if proc.returncode not in codes or "Traceback" in stderr:
         raise SystemExit(f"scan failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-2000:]}")
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and (p / "report.json").exists()]
+    # the run's directory, not the `latest` link to it
+    runs = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    (run_dir,) = [p for p in runs if (p / "report.json").exists()]
     reports = {p.name: p.stat().st_size for p in run_dir.glob("report*")}
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     devices = report["devices"]
