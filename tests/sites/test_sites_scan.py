@@ -334,12 +334,15 @@ def test_the_pace_is_one_for_all_of_a_sites_workers(broker: RedisServer) -> None
         t.join(timeout=30)
     # Then the slots they got together are 1/rate apart: the site keeps one pace (each
     # pacer alone would have let both send at once, in half the time). A slot's time is
-    # read here a little after Redis gave it, so single gaps are a few ms noisy.
+    # read here after Redis gave it, and a thread of a loaded machine may read it late: a
+    # gap or two may look short (one was 12 ms of 25 in a CI run), but two pacers of their
+    # own would make half the gaps short, whatever their phase
     grants.sort()
     gaps = [b - a for a, b in itertools.pairwise(grants)]
     assert len(grants) == 2 * each
     assert grants[-1] - grants[0] >= (2 * each - 1) / rate * 0.95
-    assert min(gaps) >= 1 / rate / 2, gaps
+    short = [g for g in gaps if g < 1 / rate / 2]
+    assert len(short) <= len(gaps) // 10, gaps
     # and another site's pace is its own
     other = SharedPacer(broker.client(), "run-p", "t", rate)
     assert other.reserve("127.0.98.251") < 1 / rate
