@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -20,61 +21,67 @@ from scanner.service import migrate, schema
 from scanner.service.db import open_db
 from scanner.sites import central
 from tests.service.postgres import SUPERUSER, Cluster
-from tests.sites.runs import landed, task_store
+from tests.sites.runs import landed, started_store, task_store
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_central_ledger_takes_a_slot_only_under_the_limit_and_gives_back_the_runs_latest(
+@pytest.fixture
+def two_stores(
     any_engine: sa.Engine, tmp_path: Path
-) -> None:
+) -> Iterator[tuple[central.CentralStore, central.CentralStore]]:
+    """Two workers' task stores (w1, w2) on one central database."""
     engine = central.unsynced_commits(any_engine)
     a = central.CentralStore(tmp_path / "a.sqlite", engine, "w1")
     b = central.CentralStore(tmp_path / "b.sqlite", engine, "w2")
     try:
-        device = "127.0.98.5"
-        assert a.reserve_login(device, "admin", "run-1", 2, 3600)
-        assert a.reserve_login(device, "admin", "run-1", 2, 3600)
-        # the limit holds across stores (another worker's task, another run)
-        assert not b.reserve_login(device, "admin", "run-2", 2, 3600)
-        assert b.reserve_login(device, "root", "run-2", 2, 3600)  # another account
-        assert b.login_failures(device, "admin", 3600) == 2
-        a.release_login(device, "admin", "run-1")  # a login that did not fail
-        assert b.login_failures(device, "admin", 3600) == 1
-        assert b.reserve_login(device, "admin", "run-2", 2, 3600)
-        b.release_login(device, "admin", "run-1")  # run-1's latest held one given back
-        assert a.login_failures(device, "admin", 3600) == 1
-        # slots older than the window do not count
-        assert a.login_failures(device, "admin", -1) == 0
+        yield a, b
     finally:
         a.close()
         b.close()
+
+
+def test_the_central_ledger_takes_a_slot_only_under_the_limit_and_gives_back_the_runs_latest(
+    two_stores: tuple[central.CentralStore, central.CentralStore],
+) -> None:
+    a, b = two_stores
+    device = "127.0.98.5"
+    assert a.reserve_login(device, "admin", "run-1", 2, 3600)
+    assert a.reserve_login(device, "admin", "run-1", 2, 3600)
+    # the limit holds across stores (another worker's task, another run)
+    assert not b.reserve_login(device, "admin", "run-2", 2, 3600)
+    assert b.reserve_login(device, "root", "run-2", 2, 3600)  # another account
+    assert b.login_failures(device, "admin", 3600) == 2
+    a.release_login(device, "admin", "run-1")  # a login that did not fail
+    assert b.login_failures(device, "admin", 3600) == 1
+    assert b.reserve_login(device, "admin", "run-2", 2, 3600)
+    b.release_login(device, "admin", "run-1")  # run-1's latest held one given back
+    assert a.login_failures(device, "admin", 3600) == 1
+    # slots older than the window do not count
+    assert a.login_failures(device, "admin", -1) == 0
 
 
 def test_a_plan_is_reserved_in_one_call_against_what_every_run_holds(
-    any_engine: sa.Engine, tmp_path: Path
+    two_stores: tuple[central.CentralStore, central.CentralStore],
 ) -> None:
-    engine = central.unsynced_commits(any_engine)
-    a = central.CentralStore(tmp_path / "a.sqlite", engine, "w1")
-    b = central.CentralStore(tmp_path / "b.sqlite", engine, "w2")
-    try:
-        device = "127.0.98.6"
-        names = ["admin", "admin", "root", "admin", "root", "guest"]
-        assert a.reserve_logins(device, "run-1", names, 2, 4, 3600) == [
-            True, True, True, False, True, False
-        ]  # fmt: skip
-        assert b.reserve_logins(device, "run-2", names, 3, 10, 3600) == [
-            True, False, True, False, False, True
-        ]  # fmt: skip
-        assert [a.login_failures(device, u, 3600) for u in ("admin", "root", "guest")] == [3, 3, 1]
-        # run-1's two latest admin slots given back, not run-2's
-        a.release_logins(device, "run-1", ["admin", "admin", "admin", "guest"])
-        assert [a.login_failures(device, u, 3600) for u in ("admin", "root", "guest")] == [1, 3, 1]
-        assert b.reserve_logins(device, "run-2", ["admin"] * 3, 3, 3, 3600) == [True, True, False]
-        assert b.reserve_logins(device, "run-2", [], 3, 3, 3600) == []
-    finally:
-        a.close()
-        b.close()
+    a, b = two_stores
+    device = "127.0.98.6"
+    names = ["admin", "admin", "root", "admin", "root", "guest"]
+    assert a.reserve_logins(device, "run-1", names, 2, 4, 3600) == [
+        True, True, True, False, True, False
+    ]  # fmt: skip
+    assert b.reserve_logins(device, "run-2", names, 3, 10, 3600) == [
+        True, False, True, False, False, True
+    ]  # fmt: skip
+    assert [a.login_failures(device, u, 3600) for u in ("admin", "root", "guest")] == [3, 3, 1]
+    # run-1's two latest admin slots given back, not run-2's
+    a.release_logins(device, "run-1", ["admin", "admin", "admin", "guest"])
+    assert [a.login_failures(device, u, 3600) for u in ("admin", "root", "guest")] == [1, 3, 1]
+    assert b.reserve_logins(device, "run-2", ["admin"] * 3, 3, 3, 3600) == [True, True, False]
+    assert b.reserve_logins(device, "run-2", [], 3, 3, 3600) == []
 
 
 def test_a_reservation_waits_for_another_runs_on_the_same_device_and_counts_its_slots(
@@ -166,15 +173,7 @@ def test_a_sites_role_from_the_deployment_script_does_a_workers_job_and_no_more(
         assert central.claim_all(site_engine, "run", ["127.0.98.8"], "w1") == {
             "127.0.98.8": "queued"
         }
-        store = central.CentralStore(tmp_path / "t.sqlite", site_engine, "w1")
-        store.start_run(
-            "run",
-            profile_id="base",
-            profile_digest="d",
-            scanner_version="0",
-            request={},
-            targets=[("127.0.98.8", "")],
-        )
+        store = started_store(tmp_path / "t.sqlite", site_engine, "127.0.98.8")
         try:
             assert store.reserve_logins("127.0.98.8", "run", ["admin"] * 3, 2, 3, 3600) == [
                 True, True, False

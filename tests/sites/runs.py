@@ -137,6 +137,12 @@ def task_store(path: Path, engine: sa.Engine, *addresses: str) -> central.Centra
     claimed as a task's are."""
     central.queue(engine, "run", dict.fromkeys(addresses, "a"))
     central.claim_all(engine, "run", list(addresses), "w1")
+    return started_store(path, engine, *addresses)
+
+
+def started_store(path: Path, engine: sa.Engine, *addresses: str) -> central.CentralStore:
+    """A worker's per-task store (w1) for run "run", started on these devices (their task
+    rows made and claimed elsewhere)."""
     store = central.CentralStore(path, engine, "w1")
     store.start_run(
         "run",
